@@ -1,0 +1,61 @@
+// Transactions: the deterministic, self-contained changes the leader builds and every replica applies.
+// A txn carries every value apply() needs (zxid, time, resulting versions, sequence-resolved
+// paths, owners), so replaying it over a state that already contains it changes nothing.
+
+import type { ACL } from '../jute/records.js';
+
+export interface TxnHeader {
+  /** Session that issued the request (0 for server-internal txns such as the reaper's deletes). */
+  sessionId: number;
+  /** Client xid of the request, echoed in the reply. */
+  cxid: number;
+  zxid: number;
+  /** Leader wall-clock ms at prep time; becomes ctime/mtime. */
+  time: number;
+}
+
+export type NodeKind = 'persistent' | 'ephemeral' | 'container' | 'ttl';
+
+export type TxnOp =
+  | {
+      type: 'create';
+      /** Final path, sequence suffix already appended. */
+      path: string;
+      data: Buffer;
+      acl: ACL[];
+      kind: NodeKind;
+      /** Owning session for ephemerals, else 0. */
+      ephemeralOwner: number;
+      /** TTL in ms for kind 'ttl', else 0. */
+      ttlMs: number;
+      /** The parent's cversion after this create (ZooKeeper's CreateTxn.parentCVersion). */
+      parentCVersion: number;
+    }
+  | { type: 'delete'; path: string }
+  | {
+      type: 'setData';
+      path: string;
+      data: Buffer;
+      /** Resulting version. */
+      version: number;
+    }
+  | {
+      type: 'setACL';
+      path: string;
+      acl: ACL[];
+      /** Resulting aversion. */
+      version: number;
+    }
+  | { type: 'check'; path: string; version: number }
+  | { type: 'createSession'; timeoutMs: number }
+  /** Deletes every ephemeral the session owns at apply time. */
+  | { type: 'closeSession' }
+  /** A failed write: carries the error code so the reply is the same on every replica. */
+  | { type: 'error'; err: number }
+  /** All-or-nothing. On failure prep emits one 'error' op per sub-op instead (ZooKeeper's layout). */
+  | { type: 'multi'; ops: TxnOp[] };
+
+export interface Txn {
+  hdr: TxnHeader;
+  op: TxnOp;
+}
