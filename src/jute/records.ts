@@ -384,7 +384,8 @@ export function writeMultiRequest(w: BufferWriter, ops: readonly MultiOp[]): voi
         break;
       case OpCode.getChildren:
       case OpCode.getData:
-        writePathRequest(w, op.req);
+        // On the wire these are GetChildrenRequest / GetDataRequest: path + watch (always false).
+        w.writeString(op.req.path).writeBool(false);
         break;
     }
   }
@@ -415,7 +416,9 @@ export function readMultiRequest(r: BufferReader): MultiOp[] {
         break;
       case OpCode.getChildren:
       case OpCode.getData:
+        // The watch flag of a multiRead sub-request is ignored, as ZooKeeper does.
         ops.push({ type: h.type, req: readPathRequest(r) });
+        r.readBool();
         break;
       default:
         throw new MarshallingError(`invalid op type ${h.type} in multi`);

@@ -1,0 +1,91 @@
+// The `zabkeeper` command line: yargs subcommands dispatching to the server and the shell.
+
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { runServer } from './server-command.js';
+
+function serverOptions(y: Argv) {
+  return y
+    .option('config', { alias: 'c', type: 'string', describe: 'ZooKeeper-format zoo.cfg to read' })
+    .option('standalone', { type: 'boolean', describe: 'run a single node even if server.N lines are present' })
+    .option('client-port', { type: 'number', describe: 'client port (0 picks a free one); default 2181' })
+    .option('client-port-address', { type: 'string', describe: 'address to bind the client port to; default every interface' })
+    .option('data-dir', { type: 'string', describe: 'data directory (holds myid)' })
+    .option('tick-time', { type: 'number', describe: 'tick length in ms; default 3000' })
+    .option('max-buffer', { type: 'number', describe: 'largest request accepted in bytes (jute.maxbuffer); default 1048575' })
+    .option('log-level', { type: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], describe: 'log level (env ZABKEEPER_LOG_LEVEL)' })
+    .option('log-pretty', { type: 'boolean', describe: 'human-readable logs (needs pino-pretty)' })
+    .option('4lw-whitelist', { type: 'string', describe: 'four-letter words to enable, comma separated, or "*"; srvr is always enabled' })
+    .example('$0 server --standalone --data-dir ./data --4lw-whitelist "*"', 'one node on port 2181')
+    .example('$0 server --config conf/zoo.cfg', 'settings from a ZooKeeper zoo.cfg');
+}
+
+function shellOptions(y: Argv) {
+  return y
+    .option('server', { alias: 's', type: 'string', default: '127.0.0.1:2181', describe: 'connect string host:port[,host:port...][/chroot]' })
+    .option('timeout', { alias: 't', type: 'number', describe: 'session timeout in ms' })
+    .example('$0 shell --server 127.0.0.1:2181', 'interactive shell')
+    .example('$0 shell -- ls /', 'run one command and exit');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const cli = yargs(argv)
+    .scriptName('zabkeeper')
+    .usage('$0 <command> [options]')
+    .command(
+      'server',
+      'run a zabkeeper server',
+      (y) => serverOptions(y),
+      async (args) => {
+        exitCode = await runServer({
+          config: args.config,
+          standalone: args.standalone,
+          clientPort: args['client-port'],
+          clientPortAddress: args['client-port-address'],
+          dataDir: args['data-dir'],
+          tickTime: args['tick-time'],
+          maxBuffer: args['max-buffer'],
+          logLevel: args['log-level'],
+          logPretty: args['log-pretty'],
+          fourLetterWordWhitelist: args['4lw-whitelist'],
+        });
+      },
+    )
+    .command(
+      'shell',
+      'zkCli-style shell; words after -- run as one command',
+      (y) => shellOptions(y),
+      async (args) => {
+        // Lazy: the server never loads the client.
+        const { runShell } = await import('./shell.js');
+        const command = (args['--'] as (string | number)[] | undefined)?.map(String);
+        exitCode = await runShell({ server: args.server, timeout: args.timeout, command });
+      },
+    )
+    .demandCommand(1, 'name a command: server or shell')
+    .parserConfiguration({ 'populate--': true })
+    .strict()
+    .help()
+    .alias('help', 'h')
+    .version()
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err) throw err;
+      process.stderr.write(`${msg}\n\nRun "zabkeeper --help" for usage.\n`);
+      exitCode = 2;
+    });
+  await cli.parseAsync();
+  return exitCode;
+}
+
+/** Entry point for bin/zabkeeper: runs the command line and exits with its code. */
+export function run(): void {
+  main(hideBin(process.argv)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`zabkeeper: ${(err as Error)?.stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,87 @@
+// `zabkeeper server`: loads the configuration, starts the node, and stops it cleanly on SIGTERM/SIGINT.
+
+import { ConfigError, loadServerConfig, type ConfigFlags } from '../server/config.js';
+import { createLogger, LoggerConfigError } from '../server/logger.js';
+import { startStandalone } from '../server/standalone.js';
+
+export interface ServerArgs {
+  config?: string;
+  standalone?: boolean;
+  clientPort?: number;
+  clientPortAddress?: string;
+  dataDir?: string;
+  tickTime?: number;
+  maxBuffer?: number;
+  logLevel?: string;
+  logPretty?: boolean;
+  fourLetterWordWhitelist?: string;
+}
+
+/** Resolves with the process exit code once the server has stopped (or failed to start). */
+export async function runServer(args: ServerArgs): Promise<number> {
+  const flags: ConfigFlags = {
+    standalone: args.standalone,
+    clientPort: args.clientPort,
+    clientPortAddress: args.clientPortAddress,
+    dataDir: args.dataDir,
+    tickTime: args.tickTime,
+    maxBuffer: args.maxBuffer,
+    logLevel: args.logLevel,
+    logPretty: args.logPretty,
+    fourLetterWordWhitelist: args.fourLetterWordWhitelist,
+  };
+  let config;
+  try {
+    config = await loadServerConfig({ configPath: args.config, env: process.env, flags });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`zabkeeper: invalid configuration: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  let logger;
+  try {
+    logger = createLogger({ level: config.logLevel, pretty: config.logPretty, base: { serverId: config.serverId ?? 0 } });
+  } catch (err) {
+    if (err instanceof LoggerConfigError) {
+      process.stderr.write(`zabkeeper: invalid configuration: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (!config.standalone) {
+    logger.error({ servers: config.servers.map((s) => s.id) }, 'quorum mode is not implemented yet; start with --standalone or a zoo.cfg without server.N lines');
+    return 2;
+  }
+
+  let server;
+  try {
+    server = await startStandalone(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, 'failed to start');
+    return 1;
+  }
+
+  return new Promise<number>((resolve) => {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (signalled) {
+        logger.warn({ signal }, 'second signal: exiting without waiting');
+        resolve(1);
+        return;
+      }
+      signalled = true;
+      logger.info({ signal }, 'shutting down');
+      server.stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          logger.error({ err }, 'error while stopping');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

@@ -1,0 +1,67 @@
+// Client authentication schemes (ZooKeeper's "ip" and "digest" providers) and whoAmI's view of them.
+
+import type { ClientInfo, Id } from '../jute/records.js';
+import { digestAuth } from '../tree/acl.js';
+
+/** Host part of "ip:port" / "[v6]:port"; IPv4-mapped v6 addresses read as v4, as Java reports them. */
+export function hostOf(remoteAddress: string): string {
+  let host: string;
+  if (remoteAddress.startsWith('[')) {
+    const end = remoteAddress.indexOf(']');
+    host = end > 0 ? remoteAddress.slice(1, end) : remoteAddress;
+  } else {
+    const colons = remoteAddress.split(':').length - 1;
+    // One colon: v4 "a.b.c.d:port". More: a bare v6 address whose last group is the port.
+    host = colons === 0 ? remoteAddress : remoteAddress.slice(0, remoteAddress.lastIndexOf(':'));
+  }
+  if (host.startsWith('::ffff:') && host.includes('.')) host = host.slice(7);
+  return host;
+}
+
+/** The id every connection carries from the start (NIOServerCnxn adds it at accept). */
+export function ipId(remoteAddress: string): Id {
+  return { scheme: 'ip', id: hostOf(remoteAddress) };
+}
+
+export function isSuper(authIds: readonly Id[]): boolean {
+  for (const id of authIds) if (id.scheme === 'super') return true;
+  return false;
+}
+
+/**
+ * Ids an auth packet adds to the connection, or null for AUTHFAILED (unknown scheme, no data).
+ * A digest that equals the configured super digest also makes the connection super.
+ */
+export function authenticate(scheme: string, auth: Buffer | null, remoteAddress: string, superDigest: string | undefined): Id[] | null {
+  switch (scheme) {
+    case 'digest': {
+      if (auth === null) return null;
+      const digest = digestAuth(auth.toString('utf8'));
+      const ids: Id[] = [];
+      if (superDigest !== undefined && digest === superDigest) ids.push({ scheme: 'super', id: '' });
+      ids.push({ scheme: 'digest', id: digest });
+      return ids;
+    }
+    case 'ip':
+      return [ipId(remoteAddress)];
+    default:
+      return null;
+  }
+}
+
+/** Adds ids not already present (ServerCnxn.addAuthInfo keeps a set). */
+export function addAuthIds(into: Id[], ids: readonly Id[]): void {
+  for (const id of ids) {
+    if (!into.some((x) => x.scheme === id.scheme && x.id === id.id)) into.push(id);
+  }
+}
+
+/** AuthUtil.getClientInfos: user is the provider's user name, "" for schemes without a provider. */
+export function clientInfos(authIds: readonly Id[]): ClientInfo[] {
+  return authIds.map((id) => {
+    let user = '';
+    if (id.scheme === 'digest') user = id.id.split(':')[0] ?? '';
+    else if (id.scheme === 'ip') user = id.id;
+    return { authScheme: id.scheme, user };
+  });
+}

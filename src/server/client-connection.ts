@@ -1,0 +1,351 @@
+// One client socket: four-letter words or the handshake, then length-framed requests to the session layer.
+
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { BufferReader } from '../jute/buffer-reader.js';
+import { BufferWriter } from '../jute/buffer-writer.js';
+import { FrameDecoder, FrameTooLargeError } from '../jute/frame-decoder.js';
+import { readConnectRequest, writeConnectResponse, type ConnectRequest, type ConnectResponse } from '../jute/records.js';
+import type { ClientSink } from './client-sink.js';
+import { fourLetterWordOf, notWhitelistedText, type ConnectionReport, type FourLetterWord } from './four-letter-words.js';
+
+/** The session layer as a connection sees it (implemented by ZooKeeperServer). */
+export interface SessionLayer {
+  connect(req: ConnectRequest, sink: ClientSink): Promise<{ response: ConnectResponse; sessionId: number | null }>;
+  receive(sessionId: number, sink: ClientSink, frame: Buffer): void;
+  disconnected(sessionId: number, sink: ClientSink): void;
+}
+
+export interface FourLetterWordService {
+  enabled(word: FourLetterWord): boolean;
+  execute(word: FourLetterWord): Promise<string>;
+}
+
+export interface ClientConnectionOptions {
+  server: SessionLayer;
+  /** Largest frame body accepted (jute.maxbuffer). */
+  maxBufferBytes: number;
+  logger: Logger;
+  fourLetterWords: FourLetterWordService;
+  /** Called once the socket is fully closed. */
+  onClose?: (conn: ClientConnection) => void;
+}
+
+type State = 'first-bytes' | 'handshaking' | 'established' | 'four-letter-word' | 'closing' | 'closed';
+
+const OP_READ = 1;
+const OP_WRITE = 4;
+
+/** "ip:port" with IPv4-mapped IPv6 addresses shown as plain IPv4. */
+export function formatRemote(socket: Socket): string {
+  let ip = socket.remoteAddress ?? 'unknown';
+  if (ip.startsWith('::ffff:')) ip = ip.slice(7);
+  return ip.includes(':') ? `[${ip}]:${socket.remotePort}` : `${ip}:${socket.remotePort}`;
+}
+
+export class ClientConnection implements ClientSink, ConnectionReport {
+  readonly remoteAddress: string;
+  readonly remoteIp: string;
+  readonly establishedAtMs = Date.now();
+  packetsReceived = 0;
+  packetsSent = 0;
+  sessionId: number | null = null;
+  /** Settles once the socket is fully closed. */
+  readonly closed: Promise<void>;
+  private markClosed!: () => void;
+
+  private readonly socket: Socket;
+  private readonly opts: ClientConnectionOptions;
+  private readonly log: Logger;
+  private readonly decoder: FrameDecoder;
+  private state: State = 'first-bytes';
+  /** Frames decoded while the handshake is in flight, replayed in order once it completes. */
+  private pending: Buffer[] = [];
+  /** Bytes of the first read until 4 have arrived (a length or a four-letter word). */
+  private head: Buffer | null = null;
+  private corked = false;
+  private waitingForDrain = false;
+  private pausedForHandshake = false;
+  /** The session layer already dropped this sink (it closed us): do not report the close back. */
+  private sessionDropped = false;
+
+  constructor(socket: Socket, opts: ClientConnectionOptions) {
+    this.socket = socket;
+    this.opts = opts;
+    this.closed = new Promise((resolve) => {
+      this.markClosed = resolve;
+    });
+    this.remoteAddress = formatRemote(socket);
+    this.remoteIp = (socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
+    this.log = opts.logger.child({ remote: this.remoteAddress });
+    this.decoder = new FrameDecoder(opts.maxBufferBytes);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('error', (err) => this.onError(err));
+    socket.on('close', () => this.onClosed());
+    socket.on('drain', () => this.onDrain());
+  }
+
+  get queuedRequests(): number {
+    return this.pending.length;
+  }
+
+  get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  interestOps(): number {
+    let ops = 0;
+    if (!this.socket.isPaused() && this.state !== 'closed') ops |= OP_READ;
+    if (this.waitingForDrain) ops |= OP_WRITE;
+    return ops;
+  }
+
+  resetStats(): void {
+    this.packetsReceived = 0;
+    this.packetsSent = 0;
+  }
+
+  // ---- ClientSink ---------------------------------------------------------------
+
+  send(frame: Buffer): void {
+    if (this.state === 'closed' || this.socket.destroyed || this.socket.writableEnded) return;
+    // Gather everything written in this event-loop turn into one TCP write.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => this.uncork());
+    }
+    this.packetsSent++;
+    if (!this.socket.write(frame) && !this.waitingForDrain) {
+      // The peer is not reading: stop reading its requests until our output drains.
+      this.waitingForDrain = true;
+      this.socket.pause();
+    }
+  }
+
+  close(reason: string): void {
+    this.sessionDropped = true;
+    this.log.debug({ reason }, 'closing connection at the session layer\'s request');
+    this.endGracefully();
+  }
+
+  /** Server shutdown: flush and close without telling the session layer (sessions must not expire). */
+  shutdown(): void {
+    this.sessionDropped = true;
+    this.endGracefully();
+  }
+
+  // ---- socket events -------------------------------------------------------------
+
+  private uncork(): void {
+    this.corked = false;
+    if (!this.socket.destroyed) this.socket.uncork();
+  }
+
+  private onDrain(): void {
+    if (!this.waitingForDrain) return;
+    this.waitingForDrain = false;
+    this.updateReading();
+  }
+
+  private updateReading(): void {
+    if (this.state === 'closed' || this.state === 'closing' || this.state === 'four-letter-word') return;
+    if (this.waitingForDrain || this.pausedForHandshake) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'first-bytes') {
+      const buf: Buffer = this.head ? Buffer.concat([this.head, chunk]) : chunk;
+      if (buf.length < 4) {
+        this.head = Buffer.from(buf);
+        return;
+      }
+      this.head = null;
+      const word = fourLetterWordOf(buf.readInt32BE(0));
+      if (word !== undefined) {
+        this.runFourLetterWord(word);
+        return;
+      }
+      this.state = 'handshaking';
+      chunk = buf;
+    }
+    if (this.state !== 'handshaking' && this.state !== 'established') return;
+    try {
+      this.decoder.push(chunk, (frame) => this.onFrame(frame));
+    } catch (err) {
+      if (err instanceof FrameTooLargeError) {
+        this.fail(`Len error: advertised length ${err.lengthBytes} is either a malformed message or too large to process (length is greater than jute.maxbuffer=${this.opts.maxBufferBytes})`);
+      } else {
+        this.fail((err as Error).message);
+      }
+    }
+  }
+
+  private onFrame(frame: Buffer): void {
+    if (this.state !== 'handshaking' && this.state !== 'established') return;
+    this.packetsReceived++;
+    if (this.state === 'established') {
+      if (this.pending.length > 0) {
+        this.pending.push(Buffer.from(frame));
+        return;
+      }
+      this.deliver(frame);
+      return;
+    }
+    if (this.packetsReceived === 1) {
+      this.startHandshake(frame);
+      return;
+    }
+    // The decoder's view is reused once this callback returns.
+    this.pending.push(Buffer.from(frame));
+  }
+
+  private deliver(frame: Buffer): void {
+    try {
+      this.opts.server.receive(this.sessionId!, this, frame);
+    } catch (err) {
+      // A session-layer bug must not take the process down: drop this client only.
+      this.log.error({ err }, 'session layer failed on a request; closing connection');
+      this.endGracefully();
+    }
+  }
+
+  private startHandshake(frame: Buffer): void {
+    let req: ConnectRequest;
+    try {
+      req = readConnectRequest(new BufferReader(frame));
+    } catch (err) {
+      this.fail(`malformed ConnectRequest: ${(err as Error).message}`);
+      return;
+    }
+    // Like ZooKeeper's disableRecv while the session is created: nothing else is read meanwhile.
+    this.pausedForHandshake = true;
+    this.updateReading();
+    this.opts.server.connect(req, this).then(
+      ({ response, sessionId }) => this.finishHandshake(response, sessionId),
+      (err: unknown) => {
+        if (this.state === 'closed') return;
+        this.log.info({ reason: (err as Error).message }, 'connection refused during handshake');
+        this.sessionDropped = true;
+        this.state = 'closing';
+        this.socket.destroy();
+      },
+    );
+  }
+
+  private finishHandshake(response: ConnectResponse, sessionId: number | null): void {
+    if (this.state === 'closed' || this.state === 'closing') {
+      // The client left while its session was being created; the session layer must still hear it.
+      if (sessionId !== null && !this.sessionDropped) this.opts.server.disconnected(sessionId, this);
+      return;
+    }
+    const w = new BufferWriter(64);
+    const at = w.beginFrame();
+    writeConnectResponse(w, response);
+    w.endFrame(at);
+    this.send(w.toBuffer());
+    if (sessionId === null) {
+      // Refused (e.g. wrong password or expired session): the response says so, then we close.
+      this.sessionDropped = true;
+      this.endGracefully();
+      return;
+    }
+    this.sessionId = sessionId;
+    this.state = 'established';
+    // Frames that arrived during the handshake go first, in order; new ones queue behind them.
+    while (this.pending.length > 0 && this.state === 'established') {
+      const next = this.pending[0]!;
+      this.deliver(next);
+      this.pending.shift();
+    }
+    this.pausedForHandshake = false;
+    this.updateReading();
+  }
+
+  private runFourLetterWord(word: FourLetterWord): void {
+    this.state = 'four-letter-word';
+    this.packetsReceived++;
+    // Clients like nc half-close right after the word; the server is allowHalfOpen so we can
+    // still answer. Later bytes are read and ignored: unread input would turn our close into a RST.
+    const svc = this.opts.fourLetterWords;
+    if (!svc.enabled(word)) {
+      this.log.debug({ command: word }, 'four letter word not in the whitelist');
+      this.finishFourLetterWord(notWhitelistedText(word));
+      return;
+    }
+    this.log.info({ command: word }, 'processing four letter word');
+    svc.execute(word).then(
+      (text) => this.finishFourLetterWord(text),
+      (err: unknown) => {
+        this.log.error({ err, command: word }, 'four letter word failed');
+        this.finishFourLetterWord('');
+      },
+    );
+  }
+
+  private finishFourLetterWord(text: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closing';
+    this.socket.end(text);
+    this.destroyLater();
+  }
+
+  private onEnd(): void {
+    if (this.state === 'four-letter-word' || this.state === 'closing' || this.state === 'closed') return;
+    const partial = this.decoder.bufferedBytes + (this.head?.length ?? 0);
+    if (partial > 0) this.log.warn({ bufferedBytes: partial }, 'connection closed mid-frame: truncated request discarded');
+    this.endGracefully();
+  }
+
+  private onError(err: NodeJS.ErrnoException): void {
+    // Resets are routine (a client that vanished); anything else is worth a warning.
+    const routine = err.code === 'ECONNRESET' || err.code === 'EPIPE';
+    if (routine) this.log.debug({ code: err.code }, 'connection reset by peer');
+    else this.log.warn({ err }, 'socket error; closing connection');
+    this.socket.destroy();
+  }
+
+  private onClosed(): void {
+    if (this.state === 'closed') return;
+    const wasEstablished = this.sessionId !== null;
+    this.state = 'closed';
+    this.pending = [];
+    if (wasEstablished && !this.sessionDropped) {
+      try {
+        this.opts.server.disconnected(this.sessionId!, this);
+      } catch (err) {
+        this.log.error({ err }, 'session layer failed on disconnect');
+      }
+    }
+    this.opts.onClose?.(this);
+    this.markClosed();
+  }
+
+  /** Bad input: one log line naming the peer and the reason, then the socket goes. */
+  private fail(reason: string): void {
+    if (this.state === 'closed' || this.state === 'closing') return;
+    this.log.warn({ reason }, 'closing connection on bad input');
+    this.state = 'closing';
+    this.pending = [];
+    this.socket.destroy();
+  }
+
+  private endGracefully(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closing';
+    this.pending = [];
+    if (this.corked) this.uncork();
+    this.socket.end();
+    this.destroyLater();
+  }
+
+  /** A peer that never reads nor closes would otherwise hold the socket open forever. */
+  private destroyLater(): void {
+    const timer = setTimeout(() => this.socket.destroy(), 5_000);
+    timer.unref();
+    this.socket.once('close', () => clearTimeout(timer));
+  }
+}

@@ -1,0 +1,406 @@
+// Server configuration: ZooKeeper's zoo.cfg format merged with ZABKEEPER_* env vars and CLI flags.
+
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** A configuration that cannot be used; the message names the source and the key. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface QuorumServerSpec {
+  id: number;
+  host: string;
+  quorumPort: number;
+  electionPort: number;
+  role: 'participant' | 'observer';
+  /** From the optional `;[clientAddress:]clientPort` suffix. */
+  clientAddress?: string;
+  clientPort?: number;
+}
+
+export interface ServerConfig {
+  tickTimeMs: number;
+  initLimit: number;
+  syncLimit: number;
+  dataDir: string;
+  dataLogDir: string;
+  clientPort: number;
+  /** undefined: every interface, as ZooKeeper binds when clientPortAddress is unset. */
+  clientPortAddress: string | undefined;
+  /** Per client IP; 0 disables the limit. */
+  maxClientCnxns: number;
+  minSessionTimeoutMs: number;
+  maxSessionTimeoutMs: number;
+  servers: QuorumServerSpec[];
+  /** No peers (or a single voter with standaloneEnabled), or forced with --standalone. */
+  standalone: boolean;
+  standaloneEnabled: boolean;
+  /** Raw whitelist entries as configured ("*" means all); four-letter-words.ts resolves it. */
+  fourLetterWordWhitelist: string[];
+  /** Largest accepted frame body, ZooKeeper's jute.maxbuffer. */
+  juteMaxBufferBytes: number;
+  containerCheckIntervalMs: number;
+  /** Enables TTL nodes (zookeeper.extendedTypesEnabled). */
+  extendedTypesEnabled: boolean;
+  /** "super:<base64 sha1>" for the digest provider's super user. */
+  superDigest: string | undefined;
+  adminEnableServer: boolean;
+  adminServerPort: number;
+  autopurgeSnapRetainCount: number;
+  autopurgePurgeIntervalHours: number;
+  snapCount: number;
+  /** From dataDir/myid when present. */
+  serverId: number | undefined;
+  logLevel: string;
+  logPretty: boolean;
+  /** Keys zabkeeper does not interpret, kept like ZooKeeper keeps them as system properties. */
+  extra: Record<string, string>;
+}
+
+/** A value with where it came from, so errors can point at it. */
+interface Setting {
+  value: string;
+  source: string;
+}
+
+/** Canonical zoo.cfg keys zabkeeper reads, and their ZABKEEPER_* environment names. */
+const KEYS = {
+  tickTime: 'TICK_TIME',
+  initLimit: 'INIT_LIMIT',
+  syncLimit: 'SYNC_LIMIT',
+  dataDir: 'DATA_DIR',
+  dataLogDir: 'DATA_LOG_DIR',
+  clientPort: 'CLIENT_PORT',
+  clientPortAddress: 'CLIENT_PORT_ADDRESS',
+  maxClientCnxns: 'MAX_CLIENT_CNXNS',
+  minSessionTimeout: 'MIN_SESSION_TIMEOUT',
+  maxSessionTimeout: 'MAX_SESSION_TIMEOUT',
+  standaloneEnabled: 'STANDALONE_ENABLED',
+  '4lw.commands.whitelist': '4LW_COMMANDS_WHITELIST',
+  'jute.maxbuffer': 'JUTE_MAXBUFFER',
+  'znode.container.checkIntervalMs': 'ZNODE_CONTAINER_CHECK_INTERVAL_MS',
+  extendedTypesEnabled: 'EXTENDED_TYPES_ENABLED',
+  'DigestAuthenticationProvider.superDigest': 'SUPER_DIGEST',
+  'admin.enableServer': 'ADMIN_ENABLE_SERVER',
+  'admin.serverPort': 'ADMIN_SERVER_PORT',
+  'autopurge.snapRetainCount': 'AUTOPURGE_SNAP_RETAIN_COUNT',
+  'autopurge.purgeInterval': 'AUTOPURGE_PURGE_INTERVAL',
+  snapCount: 'SNAP_COUNT',
+  logLevel: 'LOG_LEVEL',
+  logPretty: 'LOG_PRETTY',
+} as const;
+export type ConfigKey = keyof typeof KEYS;
+
+/** Shorter env spellings people reach for. */
+const ENV_ALIASES: Record<string, ConfigKey> = {
+  ZABKEEPER_4LW_WHITELIST: '4lw.commands.whitelist',
+  ZABKEEPER_MAX_BUFFER: 'jute.maxbuffer',
+  ZABKEEPER_DIGEST_AUTHENTICATION_PROVIDER_SUPER_DIGEST: 'DigestAuthenticationProvider.superDigest',
+};
+
+const SERVER_KEY = /^server\.(\d+)$/;
+
+/** Maps `zookeeper.x`, `-Djute.maxbuffer` and friends onto the canonical key. */
+function canonicalKey(raw: string): string {
+  let key = raw.startsWith('-D') ? raw.slice(2) : raw;
+  if (key.startsWith('zookeeper.') && key.slice('zookeeper.'.length) in KEYS) key = key.slice('zookeeper.'.length);
+  return key;
+}
+
+/** Parsed zoo.cfg: every key (canonicalised) with its line, in file order. */
+export interface ZooCfg {
+  settings: Map<string, Setting>;
+}
+
+/**
+ * Java Properties-style lines as zoo.cfg uses them: `#`/`!` comments, `key=value` or
+ * `key: value` or `key value`, surrounding whitespace ignored, later keys win.
+ */
+export function parseZooCfg(text: string, sourceName = 'zoo.cfg'): ZooCfg {
+  const settings = new Map<string, Setting>();
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i]!.trim();
+    // Properties continuation lines: a trailing backslash joins the next line.
+    while (line.endsWith('\\') && i + 1 < lines.length) line = line.slice(0, -1) + lines[++i]!.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
+    const m = /^([^=:\s]+)\s*[=:\s]\s*(.*)$/.exec(line);
+    const where = `${sourceName} line ${i + 1}`;
+    if (!m) throw new ConfigError(`${where}: "${line}" has no value (expected key=value)`);
+    settings.set(canonicalKey(m[1]!), { value: m[2]!.trim(), source: where });
+  }
+  return { settings };
+}
+
+/** ZABKEEPER_* variables as settings; ZABKEEPER_SERVER_<N> gives server.N. */
+export function settingsFromEnv(env: NodeJS.ProcessEnv): Map<string, Setting> {
+  const out = new Map<string, Setting>();
+  for (const [key, envSuffix] of Object.entries(KEYS)) {
+    const name = `ZABKEEPER_${envSuffix}`;
+    const v = env[name];
+    if (v !== undefined && v !== '') out.set(key, { value: v, source: `env ${name}` });
+  }
+  for (const [name, key] of Object.entries(ENV_ALIASES)) {
+    const v = env[name];
+    if (v !== undefined && v !== '' && !out.has(key)) out.set(key, { value: v, source: `env ${name}` });
+  }
+  for (const [name, v] of Object.entries(env)) {
+    const m = /^ZABKEEPER_SERVER_(\d+)$/.exec(name);
+    if (m && v) out.set(`server.${m[1]}`, { value: v, source: `env ${name}` });
+  }
+  return out;
+}
+
+/** Typed CLI flags (already parsed by yargs); undefined means "not given". */
+export interface ConfigFlags {
+  standalone?: boolean;
+  clientPort?: number;
+  clientPortAddress?: string;
+  dataDir?: string;
+  dataLogDir?: string;
+  tickTime?: number;
+  maxBuffer?: number;
+  logLevel?: string;
+  logPretty?: boolean;
+  fourLetterWordWhitelist?: string;
+  maxClientCnxns?: number;
+}
+
+const FLAG_KEYS: Record<Exclude<keyof ConfigFlags, 'standalone'>, [ConfigKey, string]> = {
+  clientPort: ['clientPort', '--client-port'],
+  clientPortAddress: ['clientPortAddress', '--client-port-address'],
+  dataDir: ['dataDir', '--data-dir'],
+  dataLogDir: ['dataLogDir', '--data-log-dir'],
+  tickTime: ['tickTime', '--tick-time'],
+  maxBuffer: ['jute.maxbuffer', '--max-buffer'],
+  logLevel: ['logLevel', '--log-level'],
+  logPretty: ['logPretty', '--log-pretty'],
+  fourLetterWordWhitelist: ['4lw.commands.whitelist', '--4lw-whitelist'],
+  maxClientCnxns: ['maxClientCnxns', '--max-client-cnxns'],
+};
+
+export function settingsFromFlags(flags: ConfigFlags): Map<string, Setting> {
+  const out = new Map<string, Setting>();
+  for (const [flag, [key, name]] of Object.entries(FLAG_KEYS)) {
+    const v = flags[flag as keyof typeof FLAG_KEYS];
+    if (v !== undefined && v !== null) out.set(key, { value: String(v), source: `flag ${name}` });
+  }
+  return out;
+}
+
+// ---- typed readers ----------------------------------------------------------
+
+function int(s: Map<string, Setting>, key: string, dflt: number, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number {
+  const st = s.get(key);
+  if (!st) return dflt;
+  if (!/^[+-]?\d+$/.test(st.value)) throw new ConfigError(`${st.source}: ${key} must be an integer, got "${st.value}"`);
+  const n = Number(st.value);
+  if (n < min || n > max) throw new ConfigError(`${st.source}: ${key} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(s: Map<string, Setting>, key: string, dflt: boolean): boolean {
+  const st = s.get(key);
+  if (!st) return dflt;
+  const v = st.value.toLowerCase();
+  if (v === 'true' || v === 'yes' || v === '1') return true;
+  if (v === 'false' || v === 'no' || v === '0') return false;
+  throw new ConfigError(`${st.source}: ${key} must be true or false, got "${st.value}"`);
+}
+
+function str(s: Map<string, Setting>, key: string): string | undefined {
+  const v = s.get(key)?.value;
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function port(st: Setting, what: string, text: string): number {
+  if (!/^\d+$/.test(text)) throw new ConfigError(`${st.source}: ${what} "${text}" is not a port number`);
+  const n = Number(text);
+  if (n < 1 || n > 65535) throw new ConfigError(`${st.source}: ${what} ${n} is out of range 1-65535`);
+  return n;
+}
+
+/** `host:quorumPort:electionPort[:participant|observer][;[clientAddress:]clientPort]` */
+export function parseServerLine(id: number, st: Setting): QuorumServerSpec {
+  const wrong = `${st.source}: server.${id}=${st.value} does not have the form host:port:port[:type][;[clientAddress:]clientPort]`;
+  const [serverPart, clientPart, ...rest] = st.value.split(';');
+  if (rest.length > 0 || !serverPart) throw new ConfigError(wrong);
+  const parts = splitHostPorts(serverPart.trim());
+  if (parts.length < 3 || parts.length > 4) throw new ConfigError(wrong);
+  const [host, qp, ep, type] = parts as [string, string, string, string | undefined];
+  if (host === '') throw new ConfigError(wrong);
+  const spec: QuorumServerSpec = {
+    id,
+    host,
+    quorumPort: port(st, `server.${id} quorum port`, qp),
+    electionPort: port(st, `server.${id} election port`, ep),
+    role: 'participant',
+  };
+  if (type !== undefined) {
+    const t = type.toLowerCase();
+    if (t !== 'participant' && t !== 'observer') throw new ConfigError(`${st.source}: server.${id} has unknown type "${type}" (participant or observer)`);
+    spec.role = t;
+  }
+  if (spec.quorumPort === spec.electionPort) throw new ConfigError(`${st.source}: server.${id} quorum and election ports must differ`);
+  if (clientPart !== undefined) {
+    const cp = splitHostPorts(clientPart.trim());
+    if (cp.length === 1) spec.clientPort = port(st, `server.${id} client port`, cp[0]!);
+    else if (cp.length === 2) {
+      spec.clientAddress = cp[0]!;
+      spec.clientPort = port(st, `server.${id} client port`, cp[1]!);
+    } else throw new ConfigError(wrong);
+  }
+  return spec;
+}
+
+/** Splits on ':' but keeps a bracketed IPv6 host ("[::1]:2888:3888") whole. */
+function splitHostPorts(s: string): string[] {
+  if (s.startsWith('[')) {
+    const close = s.indexOf(']');
+    if (close < 0) return [];
+    const host = s.slice(1, close);
+    const tail = s.slice(close + 1);
+    if (tail === '') return [host];
+    if (!tail.startsWith(':')) return [];
+    return [host, ...tail.slice(1).split(':')];
+  }
+  return s.split(':');
+}
+
+export const DEFAULTS = {
+  tickTimeMs: 3000,
+  // ZooKeeper has no defaults for these (a quorum refuses to start without them);
+  // zabkeeper uses the values of ZooKeeper's conf/zoo_sample.cfg.
+  initLimit: 10,
+  syncLimit: 5,
+  clientPort: 2181,
+  maxClientCnxns: 60,
+  juteMaxBufferBytes: 0xfffff,
+  containerCheckIntervalMs: 60_000,
+  adminServerPort: 8080,
+  autopurgeSnapRetainCount: 3,
+  autopurgePurgeIntervalHours: 0,
+  snapCount: 100_000,
+} as const;
+
+/**
+ * Merges the layers (later wins: defaults < zoo.cfg < env < flags) and checks the result
+ * the way ZooKeeper's QuorumPeerConfig does.
+ */
+export function resolveServerConfig(layers: {
+  zooCfg?: ZooCfg;
+  env?: NodeJS.ProcessEnv;
+  flags?: ConfigFlags;
+  serverId?: number;
+}): ServerConfig {
+  const s = new Map<string, Setting>();
+  for (const layer of [layers.zooCfg?.settings, layers.env ? settingsFromEnv(layers.env) : undefined, layers.flags ? settingsFromFlags(layers.flags) : undefined]) {
+    if (!layer) continue;
+    for (const [k, v] of layer) s.set(k, v);
+  }
+
+  const tickTimeMs = int(s, 'tickTime', DEFAULTS.tickTimeMs, 1);
+  const dataDir = str(s, 'dataDir');
+  if (!dataDir) throw new ConfigError('dataDir is not set (give dataDir= in zoo.cfg, ZABKEEPER_DATA_DIR or --data-dir)');
+  const clientPortAddress = str(s, 'clientPortAddress');
+  const minSessionTimeoutMs = int(s, 'minSessionTimeout', -1);
+  const maxSessionTimeoutMs = int(s, 'maxSessionTimeout', -1);
+  const min = minSessionTimeoutMs === -1 ? tickTimeMs * 2 : minSessionTimeoutMs;
+  const max = maxSessionTimeoutMs === -1 ? tickTimeMs * 20 : maxSessionTimeoutMs;
+  if (min > max) throw new ConfigError(`minSessionTimeout (${min}) must not be larger than maxSessionTimeout (${max})`);
+
+  const servers: QuorumServerSpec[] = [];
+  const extra: Record<string, string> = {};
+  for (const [k, st] of s) {
+    const m = SERVER_KEY.exec(k);
+    if (m) servers.push(parseServerLine(Number(m[1]), st));
+    else if (!(k in KEYS)) extra[k] = st.value;
+  }
+  servers.sort((a, b) => a.id - b.id);
+
+  const standaloneEnabled = bool(s, 'standaloneEnabled', true);
+  const voters = servers.filter((x) => x.role === 'participant').length;
+  const standalone = layers.flags?.standalone === true || servers.length === 0 || (voters <= 1 && standaloneEnabled);
+
+  const whitelistRaw = str(s, '4lw.commands.whitelist');
+  const fourLetterWordWhitelist = whitelistRaw === undefined ? [] : whitelistRaw.split(',').map((w) => w.trim()).filter((w) => w !== '');
+
+  const config: ServerConfig = {
+    tickTimeMs,
+    initLimit: int(s, 'initLimit', DEFAULTS.initLimit, 1),
+    syncLimit: int(s, 'syncLimit', DEFAULTS.syncLimit, 1),
+    dataDir: path.resolve(dataDir),
+    dataLogDir: path.resolve(str(s, 'dataLogDir') ?? dataDir),
+    clientPort: int(s, 'clientPort', DEFAULTS.clientPort, 0, 65535),
+    clientPortAddress,
+    maxClientCnxns: int(s, 'maxClientCnxns', DEFAULTS.maxClientCnxns, 0),
+    minSessionTimeoutMs: min,
+    maxSessionTimeoutMs: max,
+    servers,
+    standalone,
+    standaloneEnabled,
+    fourLetterWordWhitelist,
+    juteMaxBufferBytes: int(s, 'jute.maxbuffer', DEFAULTS.juteMaxBufferBytes, 1, 0x7fffffff),
+    containerCheckIntervalMs: int(s, 'znode.container.checkIntervalMs', DEFAULTS.containerCheckIntervalMs, 1),
+    extendedTypesEnabled: bool(s, 'extendedTypesEnabled', false),
+    superDigest: str(s, 'DigestAuthenticationProvider.superDigest'),
+    adminEnableServer: bool(s, 'admin.enableServer', true),
+    adminServerPort: int(s, 'admin.serverPort', DEFAULTS.adminServerPort, 0, 65535),
+    autopurgeSnapRetainCount: Math.max(3, int(s, 'autopurge.snapRetainCount', DEFAULTS.autopurgeSnapRetainCount)),
+    autopurgePurgeIntervalHours: int(s, 'autopurge.purgeInterval', DEFAULTS.autopurgePurgeIntervalHours, 0),
+    snapCount: int(s, 'snapCount', DEFAULTS.snapCount, 2),
+    serverId: layers.serverId,
+    logLevel: str(s, 'logLevel') ?? 'info',
+    logPretty: bool(s, 'logPretty', false),
+    extra,
+  };
+
+  if (!config.standalone) {
+    if (config.serverId === undefined) throw new ConfigError(`myid file is missing in ${config.dataDir} (required for a quorum server)`);
+    if (!servers.some((x) => x.id === config.serverId)) {
+      throw new ConfigError(`myid ${config.serverId} does not match any server.N line (${servers.map((x) => x.id).join(', ')})`);
+    }
+  }
+  return config;
+}
+
+/** Reads dataDir/myid; undefined when absent. */
+export async function readMyId(dataDir: string): Promise<number | undefined> {
+  const file = path.join(dataDir, 'myid');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ConfigError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  const t = text.trim();
+  if (!/^\d+$/.test(t)) throw new ConfigError(`${file} must hold a server id (an integer), got "${t}"`);
+  return Number(t);
+}
+
+/**
+ * Loads everything: the zoo.cfg file (if any), env and flags, then myid from the
+ * resolved dataDir (which it does not create: see standalone.ts).
+ */
+export async function loadServerConfig(opts: { configPath?: string; env?: NodeJS.ProcessEnv; flags?: ConfigFlags; readMyIdFile?: boolean }): Promise<ServerConfig> {
+  let zooCfg: ZooCfg | undefined;
+  if (opts.configPath) {
+    let text: string;
+    try {
+      text = await readFile(opts.configPath, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${opts.configPath}: ${(err as Error).message}`);
+    }
+    zooCfg = parseZooCfg(text, opts.configPath);
+  }
+  const env = opts.env ?? process.env;
+  // Resolve once without myid to learn dataDir, then again with it so quorum checks see it.
+  const first = resolveServerConfig({ zooCfg, env, flags: { ...opts.flags, standalone: true } });
+  const serverId = opts.readMyIdFile === false ? undefined : await readMyId(first.dataDir);
+  return resolveServerConfig({ zooCfg, env, flags: opts.flags, serverId });
+}

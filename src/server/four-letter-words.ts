@@ -1,0 +1,384 @@
+// ZooKeeper's four-letter-word admin commands on the client port, with ZooKeeper 3.8's output layout.
+
+import { readdir, readFile, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ServerConfig } from './config.js';
+
+export const FOUR_LETTER_WORDS = [
+  'conf', 'cons', 'crst', 'dirs', 'dump', 'envi', 'gtmk', 'ruok', 'srst', 'srvr', 'stat', 'wchc', 'wchp', 'wchs', 'mntr', 'isro',
+] as const;
+export type FourLetterWord = (typeof FOUR_LETTER_WORDS)[number];
+
+const byCode = new Map<number, FourLetterWord>(FOUR_LETTER_WORDS.map((w) => [Buffer.from(w, 'latin1').readInt32BE(0), w]));
+
+/** The word a connection's first 4 bytes spell, when they are a known command rather than a frame length. */
+export function fourLetterWordOf(first4: number): FourLetterWord | undefined {
+  return byCode.get(first4);
+}
+
+/**
+ * The enabled set as ZooKeeper computes it: the configured list ("*" = all), and srvr
+ * always, because zkServer.sh status depends on it.
+ */
+export function resolveWhitelist(entries: readonly string[]): Set<FourLetterWord> {
+  const out = new Set<FourLetterWord>();
+  for (const e of entries) {
+    if (e === '*') for (const w of FOUR_LETTER_WORDS) out.add(w);
+    else if ((FOUR_LETTER_WORDS as readonly string[]).includes(e)) out.add(e as FourLetterWord);
+  }
+  out.add('srvr');
+  return out;
+}
+
+export function notWhitelistedText(word: string): string {
+  return `${word} is not executed because it is not in the whitelist.\n`;
+}
+
+/** ZooKeeper's default text trace mask (ZooTrace): client requests, packets, sessions, warnings. */
+const TEXT_TRACE_MASK = 306;
+
+// ---- what the commands read -------------------------------------------------
+
+/** Server-wide numbers from the session layer (ZooKeeperServer.stats()). */
+export interface FourLetterStats {
+  version: string;
+  mode: string;
+  lastZxid: number;
+  minLatencyMs: number;
+  avgLatencyMs: number;
+  maxLatencyMs: number;
+  packetsReceived: number;
+  packetsSent: number;
+  outstandingRequests: number;
+  nodeCount: number;
+  watchCount: number;
+  watchPathCount: number;
+  /** Sessions holding at least one watch; falls back to 0 when the session layer lacks it. */
+  watchSessionCount?: number;
+  ephemeralsCount: number;
+  approximateDataSizeBytes: number;
+  sessionCount: number;
+}
+
+/** Per-session numbers for `cons` (ZooKeeperServer.sessionInfo()). */
+export interface FourLetterSessionInfo {
+  timeoutMs: number;
+  lastOp: string;
+  lastCxid: number;
+  lastZxid: number;
+  lastResponseTime: number;
+  lastLatencyMs: number;
+  minLatencyMs: number;
+  avgLatencyMs: number;
+  maxLatencyMs: number;
+  outstandingRequests?: number;
+}
+
+/** The parts of ZooKeeperServer the commands use; the optional dumps feed wchc, wchp and dump. */
+export interface FourLetterServer {
+  stats(): FourLetterStats;
+  resetStats(): void;
+  /** crst: per-connection latency counters the session layer keeps. */
+  resetConnectionStats?(): void;
+  sessionInfo(sessionId: number): FourLetterSessionInfo | undefined;
+  /** session id -> watched paths */
+  watchesBySession?(): Map<number, Iterable<string>>;
+  /** path -> watching session ids */
+  watchesByPath?(): Map<string, Iterable<number>>;
+  /** session id -> ephemeral paths */
+  ephemeralsBySession?(): Map<number, Iterable<string>>;
+  /** expiry time (ms since epoch) -> session ids expiring then */
+  sessionExpiries?(): Map<number, Iterable<number>>;
+}
+
+/** What a connection reports about itself for cons/stat (implemented by ClientConnection). */
+export interface ConnectionReport {
+  readonly remoteAddress: string;
+  readonly sessionId: number | null;
+  readonly establishedAtMs: number;
+  readonly packetsReceived: number;
+  readonly packetsSent: number;
+  /** Java's interest ops: 1 while reading, |4 while output is backed up. */
+  interestOps(): number;
+  /** Requests decoded but not yet handed on (queued before the handshake finished). */
+  readonly queuedRequests: number;
+  resetStats(): void;
+}
+
+export interface FourLetterContext {
+  zk: FourLetterServer;
+  config: ServerConfig;
+  connections(): Iterable<ConnectionReport>;
+  /** Whether the session layer is serving (false while starting or stopping). */
+  serving(): boolean;
+  startedAtMs: number;
+}
+
+const ZK_NOT_SERVING = 'This ZooKeeper instance is not currently serving requests\n';
+
+/** Java's Long.toHexString: two's complement for negatives. */
+function hex(n: number): string {
+  if (n >= 0) return n.toString(16);
+  return BigInt.asUintN(64, BigInt(n)).toString(16);
+}
+
+/** Java's String.valueOf(double): integral values keep a ".0". */
+function javaDouble(n: number): string {
+  return Number.isInteger(n) ? `${n}.0` : String(n);
+}
+
+/** Java prints socket addresses as "/ip:port". */
+function javaAddress(remote: string): string {
+  return `/${remote}`;
+}
+
+function connectionLine(c: ConnectionReport, zk: FourLetterServer, brief: boolean): string {
+  const ops = c.interestOps();
+  let s = ` ${javaAddress(c.remoteAddress)}[${ops === 0 ? '0' : ops.toString(16)}](queued=${c.queuedRequests + (c.sessionId !== null ? zk.sessionInfo(c.sessionId)?.outstandingRequests ?? 0 : 0)},recved=${c.packetsReceived},sent=${c.packetsSent}`;
+  if (!brief && c.sessionId !== null && c.sessionId !== 0) {
+    const info = zk.sessionInfo(c.sessionId);
+    s += `,sid=0x${hex(c.sessionId)}`;
+    if (info) {
+      s += `,lop=${info.lastOp},est=${c.establishedAtMs},to=${info.timeoutMs}`;
+      if (info.lastCxid >= 0) s += `,lcxid=0x${hex(info.lastCxid)}`;
+      s += `,lzxid=0x${hex(info.lastZxid)},lresp=${info.lastResponseTime},llat=${info.lastLatencyMs}`;
+      s += `,minlat=${info.minLatencyMs},avglat=${Math.floor(info.avgLatencyMs)},maxlat=${info.maxLatencyMs}`;
+    } else {
+      s += `,lop=NA,est=${c.establishedAtMs}`;
+    }
+  }
+  return s + ')';
+}
+
+function serverStatsText(ctx: FourLetterContext, st: FourLetterStats): string {
+  let connections = 0;
+  for (const _ of ctx.connections()) connections++;
+  return (
+    `Latency min/avg/max: ${st.minLatencyMs}/${javaDouble(st.avgLatencyMs)}/${st.maxLatencyMs}\n` +
+    `Received: ${st.packetsReceived}\n` +
+    `Sent: ${st.packetsSent}\n` +
+    `Connections: ${connections}\n` +
+    `Outstanding: ${st.outstandingRequests}\n` +
+    `Zxid: 0x${hex(st.lastZxid)}\n` +
+    `Mode: ${st.mode}\n`
+  );
+}
+
+async function dirSizeBytes(dir: string): Promise<number> {
+  let total = 0;
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) total += await dirSizeBytes(p);
+    else if (e.isFile()) {
+      try {
+        total += (await stat(p)).size;
+      } catch {
+        // Removed while walking: it no longer counts.
+      }
+    }
+  }
+  return total;
+}
+
+async function fileDescriptors(): Promise<{ open: number; max: number } | undefined> {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const open = (await readdir('/proc/self/fd')).length;
+    const limits = await readFile('/proc/self/limits', 'utf8');
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
+    const max = m && m[1] !== 'unlimited' ? Number(m[1]) : -1;
+    return { open, max };
+  } catch {
+    return undefined;
+  }
+}
+
+async function monitorText(ctx: FourLetterContext): Promise<string> {
+  const st = ctx.zk.stats();
+  let connections = 0;
+  for (const _ of ctx.connections()) connections++;
+  const rows: [string, string | number][] = [
+    ['version', st.version],
+    ['server_state', st.mode],
+    ['avg_latency', javaDouble(st.avgLatencyMs)],
+    ['max_latency', st.maxLatencyMs],
+    ['min_latency', st.minLatencyMs],
+    ['packets_received', st.packetsReceived],
+    ['packets_sent', st.packetsSent],
+    ['num_alive_connections', connections],
+    ['outstanding_requests', st.outstandingRequests],
+    ['uptime', Date.now() - ctx.startedAtMs],
+    ['znode_count', st.nodeCount],
+    ['watch_count', st.watchCount],
+    ['ephemerals_count', st.ephemeralsCount],
+    ['approximate_data_size', st.approximateDataSizeBytes],
+    ['global_sessions', st.sessionCount],
+    ['local_sessions', 0],
+  ];
+  const fds = await fileDescriptors();
+  if (fds) rows.push(['open_file_descriptor_count', fds.open], ['max_file_descriptor_count', fds.max]);
+  rows.push(['connection_drop_probability', '0.0']);
+  return rows.map(([k, v]) => `zk_${k}\t${v}\n`).join('');
+}
+
+function confText(ctx: FourLetterContext, dataDirSize: number, logDirSize: number): string {
+  const c = ctx.config;
+  let s =
+    `clientPort=${c.clientPort}\n` +
+    `secureClientPort=-1\n` +
+    `dataDir=${c.dataDir}\n` +
+    `dataDirSize=${dataDirSize}\n` +
+    `dataLogDir=${c.dataLogDir}\n` +
+    `dataLogSize=${logDirSize}\n` +
+    `tickTime=${c.tickTimeMs}\n` +
+    `maxClientCnxns=${c.maxClientCnxns}\n` +
+    `minSessionTimeout=${c.minSessionTimeoutMs}\n` +
+    `maxSessionTimeout=${c.maxSessionTimeoutMs}\n` +
+    `clientPortListenBacklog=-1\n` +
+    `serverId=${c.serverId ?? 0}\n`;
+  if (!c.standalone) {
+    s += `initLimit=${c.initLimit}\nsyncLimit=${c.syncLimit}\nelectionAlg=3\n`;
+    const me = c.servers.find((x) => x.id === c.serverId);
+    if (me) s += `electionPort=${me.electionPort}\nquorumPort=${me.quorumPort}\npeerType=${me.role === 'observer' ? 1 : 0}\n`;
+    for (const x of c.servers) {
+      const client = x.clientPort !== undefined ? `;${x.clientAddress ?? '0.0.0.0'}:${x.clientPort}` : '';
+      s += `server.${x.id}=${x.host}:${x.quorumPort}:${x.electionPort}:${x.role}${client}\n`;
+    }
+  }
+  return s;
+}
+
+function enviText(st: FourLetterStats): string {
+  const mb = 1024 * 1024;
+  const mem = process.memoryUsage();
+  const entries: [string, string][] = [
+    ['zookeeper.version', st.version],
+    ['host.name', os.hostname()],
+    ['node.version', process.version],
+    ['node.execPath', process.execPath],
+    ['os.name', os.type()],
+    ['os.arch', os.arch()],
+    ['os.version', os.release()],
+    ['user.name', safeUserInfo().username],
+    ['user.home', os.homedir()],
+    ['user.dir', process.cwd()],
+    ['os.memory.free', `${Math.floor((mem.heapTotal - mem.heapUsed) / mb)}MB`],
+    ['os.memory.max', `${Math.floor(os.totalmem() / mb)}MB`],
+    ['os.memory.total', `${Math.floor(mem.rss / mb)}MB`],
+  ];
+  return 'Environment:\n' + entries.map(([k, v]) => `${k}=${v}\n`).join('');
+}
+
+function safeUserInfo(): { username: string } {
+  try {
+    return os.userInfo();
+  } catch {
+    return { username: '<NA>' };
+  }
+}
+
+function watchesText(ctx: FourLetterContext, word: 'wchs' | 'wchc' | 'wchp'): string {
+  const zk = ctx.zk;
+  if (word === 'wchs') {
+    const st = zk.stats();
+    let sessions = st.watchSessionCount;
+    if (sessions === undefined) sessions = zk.watchesBySession ? zk.watchesBySession().size : 0;
+    return `${sessions} connections watching ${st.watchPathCount} paths\nTotal watches:${st.watchCount}\n`;
+  }
+  let s = '';
+  if (word === 'wchc') {
+    for (const [sid, paths] of zk.watchesBySession?.() ?? []) {
+      s += `0x${hex(sid)}\n`;
+      for (const p of paths) s += `\t${p}\n`;
+    }
+  } else {
+    for (const [p, sids] of zk.watchesByPath?.() ?? []) {
+      s += `${p}\n`;
+      for (const sid of sids) s += `\t0x${hex(sid)}\n`;
+    }
+  }
+  return s + '\n';
+}
+
+function dumpText(ctx: FourLetterContext): string {
+  const zk = ctx.zk;
+  let s = 'SessionTracker dump:\n';
+  const expiries = [...(zk.sessionExpiries?.() ?? new Map<number, Iterable<number>>())].map(([t, ids]) => [t, [...ids]] as const);
+  expiries.sort((a, b) => a[0] - b[0]);
+  const total = expiries.reduce((n, [, ids]) => n + ids.length, 0);
+  s += `Session Sets (${expiries.length})/(${total}):\n`;
+  for (const [t, ids] of expiries) {
+    s += `${ids.length} expire at ${new Date(t).toString()}:\n`;
+    for (const id of ids) s += `\t0x${hex(id)}\n`;
+  }
+  s += 'ephemeral nodes dump:\n';
+  const eph = [...(zk.ephemeralsBySession?.() ?? new Map<number, Iterable<string>>())];
+  s += `Sessions with Ephemerals (${eph.length}):\n`;
+  for (const [sid, paths] of eph) {
+    s += `0x${hex(sid)}:\n`;
+    for (const p of paths) s += `\t${p}\n`;
+  }
+  s += 'Connections dump:\n';
+  return s;
+}
+
+/** Runs one command and returns the exact text ZooKeeper would write before closing. */
+export async function executeFourLetterWord(word: FourLetterWord, ctx: FourLetterContext): Promise<string> {
+  // These answer even when the server is not serving, as in ZooKeeper.
+  if (word === 'ruok') return 'imok';
+  if (word === 'gtmk') return String(TEXT_TRACE_MASK);
+  if (word === 'envi') return enviText(ctx.zk.stats());
+  if (word === 'isro') return ctx.serving() ? 'rw' : 'null';
+  if (!ctx.serving()) return ZK_NOT_SERVING;
+  const zk = ctx.zk;
+  switch (word) {
+    case 'srvr':
+    case 'stat': {
+      const st = zk.stats();
+      let s = `Zookeeper version: ${st.version}\n`;
+      if (word === 'stat') {
+        s += 'Clients:\n';
+        for (const c of ctx.connections()) s += connectionLine(c, zk, true) + '\n';
+        s += '\n';
+      }
+      return s + serverStatsText(ctx, st) + `Node count: ${st.nodeCount}\n`;
+    }
+    case 'srst':
+      zk.resetStats();
+      return 'Server stats reset.\n';
+    case 'crst':
+      for (const c of ctx.connections()) c.resetStats();
+      zk.resetConnectionStats?.();
+      return 'Connection stats reset.\n';
+    case 'cons': {
+      let s = '';
+      for (const c of ctx.connections()) s += connectionLine(c, zk, false) + '\n';
+      return s + '\n';
+    }
+    case 'mntr':
+      return monitorText(ctx);
+    case 'conf': {
+      const [d, l] = await Promise.all([dirSizeBytes(ctx.config.dataDir), dirSizeBytes(ctx.config.dataLogDir)]);
+      return confText(ctx, d, l);
+    }
+    case 'dirs': {
+      const [d, l] = await Promise.all([dirSizeBytes(ctx.config.dataDir), dirSizeBytes(ctx.config.dataLogDir)]);
+      return `datadir_size: ${d}\nlogdir_size: ${l}\n`;
+    }
+    case 'wchs':
+    case 'wchc':
+    case 'wchp':
+      return watchesText(ctx, word);
+    case 'dump':
+      return dumpText(ctx);
+    default:
+      return ZK_NOT_SERVING;
+  }
+}

@@ -1,0 +1,188 @@
+// Session registry and expiry: ids, passwords, and tick-rounded expiry buckets (ZooKeeper's ExpiryQueue).
+
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { ErrorCode, ZooKeeperError } from '../jute/error-codes.js';
+
+const TWO_40 = 2 ** 40;
+const TWO_16 = 2 ** 16;
+/** serverId * 2^40 + counter must stay below 2^53 so ids survive the trip through a JS number. */
+const MAX_SERVER_ID = 2 ** 13 - 1;
+export const SESSION_PASSWORD_BYTES = 16;
+
+export interface TrackedSession {
+  readonly id: number;
+  timeoutMs: number;
+  readonly passwd: Buffer;
+  /** Bucket time this session expires at (a multiple of the tick). */
+  expiryTimeMs: number;
+  /** Set once a closeSession txn is prepped; later touches fail. */
+  closing: boolean;
+}
+
+/**
+ * Elements expire in buckets rounded up to the next multiple of the interval, so that one timer
+ * tick expires a whole bucket and a touch only moves a session when its bucket changes.
+ */
+export class ExpiryQueue<T> {
+  private readonly buckets = new Map<number, Set<T>>();
+  private readonly expiryOf = new Map<T, number>();
+  private nextExpirationMs: number;
+
+  constructor(
+    readonly intervalMs: number,
+    nowMs: number,
+  ) {
+    this.nextExpirationMs = this.roundToNextInterval(nowMs);
+  }
+
+  private roundToNextInterval(timeMs: number): number {
+    return (Math.floor(timeMs / this.intervalMs) + 1) * this.intervalMs;
+  }
+
+  /** Moves elem to the bucket for now + timeout; returns the new expiry time. */
+  update(elem: T, timeoutMs: number, nowMs: number): number {
+    const prev = this.expiryOf.get(elem);
+    const next = this.roundToNextInterval(nowMs + timeoutMs);
+    if (prev === next) return next;
+    let bucket = this.buckets.get(next);
+    if (!bucket) {
+      bucket = new Set();
+      this.buckets.set(next, bucket);
+    }
+    bucket.add(elem);
+    this.expiryOf.set(elem, next);
+    if (prev !== undefined) this.removeFromBucket(elem, prev);
+    return next;
+  }
+
+  remove(elem: T): void {
+    const prev = this.expiryOf.get(elem);
+    if (prev === undefined) return;
+    this.expiryOf.delete(elem);
+    this.removeFromBucket(elem, prev);
+  }
+
+  private removeFromBucket(elem: T, at: number): void {
+    const bucket = this.buckets.get(at);
+    if (!bucket) return;
+    bucket.delete(elem);
+    if (bucket.size === 0) this.buckets.delete(at);
+  }
+
+  /** Everything whose bucket time has passed; each element is returned once. */
+  poll(nowMs: number): T[] {
+    const out: T[] = [];
+    while (nowMs >= this.nextExpirationMs) {
+      const bucket = this.buckets.get(this.nextExpirationMs);
+      if (bucket) {
+        this.buckets.delete(this.nextExpirationMs);
+        for (const e of bucket) {
+          this.expiryOf.delete(e);
+          out.push(e);
+        }
+      }
+      this.nextExpirationMs += this.intervalMs;
+    }
+    return out;
+  }
+
+  get size(): number {
+    return this.expiryOf.size;
+  }
+}
+
+export class SessionTracker {
+  private readonly sessions = new Map<number, TrackedSession>();
+  private readonly expiry: ExpiryQueue<number>;
+  private readonly serverBase: number;
+  private counter: number;
+
+  constructor(
+    serverId: number,
+    tickTimeMs: number,
+    private readonly now: () => number,
+  ) {
+    if (!Number.isInteger(serverId) || serverId < 0 || serverId > MAX_SERVER_ID) {
+      throw new RangeError(`serverId ${serverId} out of range 0..${MAX_SERVER_ID} (session ids must stay below 2^53)`);
+    }
+    this.serverBase = serverId * TWO_40;
+    // Seeding from the clock keeps ids of a restarted server apart from those it handed out before.
+    this.counter = (Math.floor(now()) % 2 ** 24) * TWO_16;
+    this.expiry = new ExpiryQueue(tickTimeMs, now());
+  }
+
+  /** A fresh id and random password; the session becomes known at once (before its txn commits). */
+  create(timeoutMs: number): TrackedSession {
+    let id: number;
+    do {
+      this.counter = (this.counter + 1) % TWO_40;
+      id = this.serverBase + this.counter;
+    } while (id === 0 || this.sessions.has(id));
+    const s: TrackedSession = { id, timeoutMs, passwd: randomBytes(SESSION_PASSWORD_BYTES), expiryTimeMs: 0, closing: false };
+    this.sessions.set(id, s);
+    s.expiryTimeMs = this.expiry.update(id, timeoutMs, this.now());
+    return s;
+  }
+
+  /** Registers a session created elsewhere (replay of a createSession txn on a follower). */
+  restore(id: number, timeoutMs: number, passwd: Buffer): TrackedSession {
+    const s: TrackedSession = { id, timeoutMs, passwd, expiryTimeMs: 0, closing: false };
+    this.sessions.set(id, s);
+    s.expiryTimeMs = this.expiry.update(id, timeoutMs, this.now());
+    return s;
+  }
+
+  get(id: number): TrackedSession | undefined {
+    return this.sessions.get(id);
+  }
+
+  passwordMatches(id: number, passwd: Buffer): boolean {
+    const s = this.sessions.get(id);
+    if (!s || passwd.length !== s.passwd.length) return false;
+    return timingSafeEqual(passwd, s.passwd);
+  }
+
+  /** Pushes the expiry out by the timeout; false when the session is unknown or closing. */
+  touch(id: number, timeoutMs?: number): boolean {
+    const s = this.sessions.get(id);
+    if (!s || s.closing) return false;
+    s.expiryTimeMs = this.expiry.update(id, timeoutMs ?? s.timeoutMs, this.now());
+    return true;
+  }
+
+  /** Throws SESSIONEXPIRED for an unknown or closing session, as SessionTrackerImpl.checkSession. */
+  check(id: number): void {
+    const s = this.sessions.get(id);
+    if (!s || s.closing) throw new ZooKeeperError(ErrorCode.SESSIONEXPIRED);
+  }
+
+  setClosing(id: number): void {
+    const s = this.sessions.get(id);
+    if (s) s.closing = true;
+  }
+
+  remove(id: number): void {
+    this.sessions.delete(id);
+    this.expiry.remove(id);
+  }
+
+  /** Sessions whose bucket has passed; they are marked closing so no touch revives them. */
+  expired(): TrackedSession[] {
+    const out: TrackedSession[] = [];
+    for (const id of this.expiry.poll(this.now())) {
+      const s = this.sessions.get(id);
+      if (!s || s.closing) continue;
+      s.closing = true;
+      out.push(s);
+    }
+    return out;
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  ids(): IterableIterator<number> {
+    return this.sessions.keys();
+  }
+}

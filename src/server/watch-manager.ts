@@ -1,0 +1,261 @@
+// Which watchers an event notifies: one-shot, persistent and persistent-recursive watches by path.
+
+import { EventType, WatcherType } from '../jute/opcodes.js';
+
+/** Mode bits one watcher holds on one path in one table; a watcher may hold several. */
+const STANDARD = 1;
+const PERSISTENT = 2;
+const RECURSIVE = 4;
+
+/**
+ * One of ZooKeeper's two watch tables (DataTree.dataWatches / childWatches):
+ * path -> watcher -> mode bits, plus the reverse index for session close.
+ */
+class WatchTable<W> {
+  readonly byPath = new Map<string, Map<W, number>>();
+  readonly byWatcher = new Map<W, Set<string>>();
+  /** Recursive registrations: while there are none, events need not walk up the ancestors. */
+  recursiveCount = 0;
+  size = 0;
+
+  add(path: string, w: W, bits: number): void {
+    let watchers = this.byPath.get(path);
+    if (watchers === undefined) this.byPath.set(path, (watchers = new Map()));
+    const old = watchers.get(w);
+    if (old === undefined) {
+      this.size++;
+      let paths = this.byWatcher.get(w);
+      if (paths === undefined) this.byWatcher.set(w, (paths = new Set()));
+      paths.add(path);
+    }
+    const now = (old ?? 0) | bits;
+    if ((now & RECURSIVE) !== 0 && ((old ?? 0) & RECURSIVE) === 0) this.recursiveCount++;
+    watchers.set(w, now);
+  }
+
+  bits(path: string, w: W): number {
+    return this.byPath.get(path)?.get(w) ?? 0;
+  }
+
+  /** Clears `bits` of w on path; returns the bits that were actually set. */
+  clear(path: string, w: W, bits: number): number {
+    const watchers = this.byPath.get(path);
+    const old = watchers?.get(w);
+    if (watchers === undefined || old === undefined) return 0;
+    const now = old & ~bits;
+    if ((old & RECURSIVE) !== 0 && (now & RECURSIVE) === 0) this.recursiveCount--;
+    if (now !== 0) {
+      watchers.set(w, now);
+    } else {
+      watchers.delete(w);
+      this.size--;
+      if (watchers.size === 0) this.byPath.delete(path);
+      const paths = this.byWatcher.get(w);
+      if (paths !== undefined) {
+        paths.delete(path);
+        if (paths.size === 0) this.byWatcher.delete(w);
+      }
+    }
+    return old & bits;
+  }
+
+  removeWatcher(w: W): void {
+    const paths = this.byWatcher.get(w);
+    if (paths === undefined) return;
+    for (const path of [...paths]) this.clear(path, w, STANDARD | PERSISTENT | RECURSIVE);
+  }
+
+  /**
+   * WatchManager.triggerWatch: every watcher on `path` fires (its one-shot bit spent);
+   * on each ancestor only recursive watchers fire, and never for NodeChildrenChanged.
+   */
+  collect(path: string, type: EventType, out: Set<W>): void {
+    const here = this.byPath.get(path);
+    if (here !== undefined) {
+      for (const [w, bits] of [...here]) {
+        if ((bits & (STANDARD | PERSISTENT)) !== 0 || type !== EventType.NodeChildrenChanged) out.add(w);
+        if ((bits & STANDARD) !== 0) this.clear(path, w, STANDARD);
+      }
+    }
+    if (this.recursiveCount === 0 || type === EventType.NodeChildrenChanged) return;
+    let p = path;
+    while (p !== '/') {
+      const slash = p.lastIndexOf('/');
+      p = slash <= 0 ? '/' : p.substring(0, slash);
+      const watchers = this.byPath.get(p);
+      if (watchers === undefined) continue;
+      for (const [w, bits] of watchers) if ((bits & RECURSIVE) !== 0) out.add(w);
+    }
+  }
+}
+
+/**
+ * The watch tables of one server, generic over the watcher (the session layer passes one
+ * object per session). Semantics follow ZooKeeper 3.8's DataTree + WatchManager:
+ *  - getData/exists watches live in the data table, getChildren watches in the child table;
+ *  - NodeCreated and NodeDataChanged fire the data table on the path; NodeDeleted fires
+ *    both tables on the path; NodeChildrenChanged fires the child table on the path (the
+ *    tree reports it for the parent);
+ *  - a persistent watch sits in both tables and is never spent, so it sees every event on
+ *    its path, NodeChildrenChanged included;
+ *  - a persistent-recursive watch sits in the data table and fires for NodeCreated,
+ *    NodeDeleted and NodeDataChanged on its path and every descendant, never for
+ *    NodeChildrenChanged;
+ *  - each watcher is returned at most once per event however many of its watches match.
+ * Unlike 3.8 (whose WatcherModeManager keeps a single mode per watcher and path, so a
+ * one-shot watch set on a path with a persistent watch replaced it: ZOOKEEPER-4466), the
+ * modes of one watcher on one path accumulate, as in ZooKeeper 3.9.
+ */
+export class WatchManager<W> {
+  private readonly data = new WatchTable<W>();
+  private readonly child = new WatchTable<W>();
+
+  /** getData(watch), or exists(watch) on an existing node. */
+  addDataWatch(path: string, w: W): void {
+    this.data.add(path, w, STANDARD);
+  }
+
+  /** exists(watch) on a missing node: same table as data watches (fires on NodeCreated). */
+  addExistWatch(path: string, w: W): void {
+    this.data.add(path, w, STANDARD);
+  }
+
+  /** getChildren(watch). */
+  addChildWatch(path: string, w: W): void {
+    this.child.add(path, w, STANDARD);
+  }
+
+  /** addWatch with AddWatchMode PERSISTENT (recursive = false) or PERSISTENT_RECURSIVE. */
+  addPersistentWatch(path: string, w: W, recursive: boolean): void {
+    if (recursive) {
+      this.data.add(path, w, RECURSIVE);
+    } else {
+      this.data.add(path, w, PERSISTENT);
+      this.child.add(path, w, PERSISTENT);
+    }
+  }
+
+  /**
+   * The watchers to notify for one event, each exactly once, in registration order
+   * (data table first); one-shot watches that fired are removed. `type` is the event
+   * type as the tree reports it (WatchTrigger), `path` the event's path.
+   */
+  trigger(path: string, type: EventType): W[] {
+    const out = new Set<W>();
+    switch (type) {
+      case EventType.NodeCreated:
+      case EventType.NodeDataChanged:
+        this.data.collect(path, type, out);
+        break;
+      case EventType.NodeDeleted:
+        this.data.collect(path, type, out);
+        this.child.collect(path, type, out);
+        break;
+      case EventType.NodeChildrenChanged:
+        this.child.collect(path, type, out);
+        break;
+      default:
+        break;
+    }
+    return [...out];
+  }
+
+  /** Drops every watch of `w` (its session closed or its connection went away). */
+  removeWatcher(w: W): void {
+    this.data.removeWatcher(w);
+    this.child.removeWatcher(w);
+  }
+
+  /**
+   * removeWatches / checkWatches for one watcher on one path. `type` is a WatcherType:
+   * Children and Data name the one-shot watches of that table, Persistent and
+   * PersistentRecursive those modes, Any every watch on the path. Returns false when
+   * there is no such watch (the caller answers NOWATCHER). With `check` nothing is
+   * removed. (3.8 clients only send Children, Data and Any; 4 and 5 are 3.9's.)
+   */
+  removeWatches(path: string, type: number, w: W, check = false): boolean {
+    let dataBits: number;
+    let childBits: number;
+    switch (type) {
+      case WatcherType.Children:
+        dataBits = 0;
+        childBits = STANDARD;
+        break;
+      case WatcherType.Data:
+        dataBits = STANDARD;
+        childBits = 0;
+        break;
+      case WatcherType.Persistent:
+        dataBits = PERSISTENT;
+        childBits = PERSISTENT;
+        break;
+      case WatcherType.PersistentRecursive:
+        dataBits = RECURSIVE;
+        childBits = 0;
+        break;
+      case WatcherType.Any:
+        dataBits = STANDARD | PERSISTENT | RECURSIVE;
+        childBits = STANDARD | PERSISTENT;
+        break;
+      default:
+        return false;
+    }
+    if (check) {
+      return (this.data.bits(path, w) & dataBits) !== 0 || (this.child.bits(path, w) & childBits) !== 0;
+    }
+    const removedData = dataBits === 0 ? 0 : this.data.clear(path, w, dataBits);
+    const removedChild = childBits === 0 ? 0 : this.child.clear(path, w, childBits);
+    return removedData !== 0 || removedChild !== 0;
+  }
+
+  /**
+   * Registrations across both tables (a path+watcher pair counts once per table), the
+   * figure ZooKeeper's mntr reports as zk_watch_count.
+   */
+  get watchCount(): number {
+    return this.data.size + this.child.size;
+  }
+
+  /** Distinct watched paths across both tables. */
+  pathCount(): number {
+    let n = this.data.byPath.size;
+    for (const path of this.child.byPath.keys()) if (!this.data.byPath.has(path)) n++;
+    return n;
+  }
+
+  /** Watched path -> its watchers, both tables merged (for wchp). */
+  byPath(): Map<string, W[]> {
+    const out = new Map<string, W[]>();
+    for (const table of [this.data, this.child]) {
+      for (const [path, watchers] of table.byPath) {
+        const list = out.get(path);
+        if (list === undefined) {
+          out.set(path, [...watchers.keys()]);
+        } else {
+          for (const w of watchers.keys()) if (!list.includes(w)) list.push(w);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Watcher -> the paths it watches, both tables merged (for wchc). */
+  byWatcher(): Map<W, string[]> {
+    const out = new Map<W, Set<string>>();
+    for (const table of [this.data, this.child]) {
+      for (const [w, paths] of table.byWatcher) {
+        let set = out.get(w);
+        if (set === undefined) out.set(w, (set = new Set()));
+        for (const p of paths) set.add(p);
+      }
+    }
+    return new Map([...out].map(([w, paths]) => [w, [...paths]]));
+  }
+
+  /** Number of distinct watchers (wchs: "N connections watching M paths"). */
+  watcherCount(): number {
+    let n = this.data.byWatcher.size;
+    for (const w of this.child.byWatcher.keys()) if (!this.data.byWatcher.has(w)) n++;
+    return n;
+  }
+}

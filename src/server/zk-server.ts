@@ -1,0 +1,609 @@
+// The session layer of one server (ZooKeeper's ZooKeeperServer, sans sockets): handshakes,
+// sessions and their expiry, the request pipeline prep -> persist -> apply/reply, and stats.
+
+import type { Logger } from 'pino';
+import { BufferReader } from '../jute/buffer-reader.js';
+import { ErrorCode } from '../jute/error-codes.js';
+import { OpCode, opName } from '../jute/opcodes.js';
+import { readAuthPacket, readRequestHeader, type ConnectRequest, type ConnectResponse } from '../jute/records.js';
+import { DataTree, type ApplyResult } from '../tree/data-tree.js';
+import type { Txn } from '../tree/txn.js';
+import { addAuthIds, authenticate, ipId } from './auth-provider.js';
+import type { ClientSink } from './client-sink.js';
+import { ContainerReaper } from './container-reaper.js';
+import { PrepRequestProcessor, type Prepped, type WriteRequest } from './prep-request.js';
+import { FinalRequestProcessor, LatencyStats, ServerCnxn } from './request-processor.js';
+import { decodeRequest, type ReadRequest } from './request-processor-decode.js';
+import { SESSION_PASSWORD_BYTES, SessionTracker, type TrackedSession } from './session-tracker.js';
+import { WatchManager } from './watch-manager.js';
+
+/** What srvr/stat report as "Zookeeper version": the ZooKeeper release whose behaviour we follow. */
+export const SERVER_VERSION = '3.8.4-zabkeeper-0.1.0, built on 1970-01-01 00:00 UTC';
+
+export interface ZkServerOptions {
+  /** Goes into session ids (serverId * 2^40 + counter). */
+  serverId: number;
+  tickTimeMs: number;
+  minSessionTimeoutMs: number;
+  maxSessionTimeoutMs: number;
+  /** "super:<base64 sha1>", as zookeeper.DigestAuthenticationProvider.superDigest. */
+  superDigest?: string;
+  /** extendedTypesEnabled; when false createTTL answers UNIMPLEMENTED like ZooKeeper. */
+  ttlEnabled: boolean;
+  /** znode.container.checkIntervalMs (ZooKeeper's default 60000). */
+  containerCheckIntervalMs: number;
+  /** znode.container.maxPerMinute (default 10000). */
+  containerMaxPerMinute?: number;
+  /** znode.container.maxNeverUsedIntervalMs (default 0: never). */
+  containerMaxNeverUsedIntervalMs?: number;
+  logger: Logger;
+  /** Wall clock (ms), injectable for tests; drives txn times, expiry and TTLs. */
+  now?: () => number;
+  /** Durability seam: resolves when the txn is durable. Called in zxid order. Default: resolved at once. */
+  persist?: (txn: Txn) => Promise<void>;
+}
+
+export interface ServerStats {
+  version: string;
+  mode: 'standalone';
+  serverId: number;
+  lastZxid: number;
+  minLatencyMs: number;
+  avgLatencyMs: number;
+  maxLatencyMs: number;
+  packetsReceived: number;
+  packetsSent: number;
+  outstandingRequests: number;
+  nodeCount: number;
+  watchCount: number;
+  watchPathCount: number;
+  /** Connections holding at least one watch (wchs). */
+  watchSessionCount: number;
+  ephemeralsCount: number;
+  approximateDataSizeBytes: number;
+  sessionCount: number;
+  aliveConnections: number;
+  tickTimeMs: number;
+  minSessionTimeoutMs: number;
+  maxSessionTimeoutMs: number;
+  /** Running tree digest, for zk_digest-like checks. */
+  digest: number;
+}
+
+export interface SessionInfo {
+  timeoutMs: number;
+  lastOp: string;
+  lastCxid: number;
+  lastZxid: number;
+  lastResponseTime: number;
+  lastLatencyMs: number;
+  minLatencyMs: number;
+  avgLatencyMs: number;
+  maxLatencyMs: number;
+  packetsReceived: number;
+  packetsSent: number;
+  /** Requests of the session waiting for an earlier write to commit. */
+  outstandingRequests: number;
+}
+
+/** The client has seen a newer state than ours (it must try another server). */
+export class ClientZxidAheadError extends Error {
+  constructor(
+    readonly clientZxid: number,
+    readonly serverZxid: number,
+  ) {
+    super(`client has seen zxid 0x${clientZxid.toString(16)} our last zxid is 0x${serverZxid.toString(16)} client must try another server`);
+    this.name = 'ClientZxidAheadError';
+  }
+}
+
+/** The server is stopping or stopped and takes no new sessions. */
+export class ServerNotServingError extends Error {
+  constructor() {
+    super('server is not serving');
+    this.name = 'ServerNotServingError';
+  }
+}
+
+/** One request of a session, kept in arrival order until its reply is sent. */
+interface Pending {
+  cnxn: ServerCnxn;
+  xid: number;
+  type: number;
+  startMs: number;
+  /** Set for writes: the txn this request became. */
+  write?: WriteEntry;
+  read?: ReadRequest;
+}
+
+interface WriteEntry {
+  txn: Txn;
+  prepped: Prepped;
+  durable: boolean;
+  /** Runs right after apply (and its events), in zxid order. */
+  onApplied: (result: ApplyResult) => void;
+}
+
+interface Session {
+  tracked: TrackedSession;
+  cnxn: ServerCnxn | null;
+  /** Requests not yet answered: a write at the head holds back the reads behind it. */
+  queue: Pending[];
+  log: Logger;
+}
+
+function hex(id: number): string {
+  return `0x${id.toString(16)}`;
+}
+
+export class ZooKeeperServer {
+  readonly tree: DataTree;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly persist: (txn: Txn) => Promise<void>;
+  private readonly tracker: SessionTracker;
+  private readonly watches = new WatchManager<ServerCnxn>();
+  private readonly prep: PrepRequestProcessor;
+  private readonly final: FinalRequestProcessor;
+  private readonly reaper: ContainerReaper;
+  private readonly sessions = new Map<number, Session>();
+  private readonly cnxns = new Map<ClientSink, ServerCnxn>();
+  /** Prepped txns in zxid order, waiting for persist and then for every earlier one. */
+  private readonly inflight: WriteEntry[] = [];
+  private idleWaiters: (() => void)[] = [];
+  private nextZxid: number;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private broken: Error | undefined;
+  private readonly latency = new LatencyStats();
+  private packetsReceived = 0;
+  private packetsSent = 0;
+
+  constructor(
+    private readonly opts: ZkServerOptions,
+    tree?: DataTree,
+  ) {
+    this.tree = tree ?? new DataTree();
+    this.log = opts.logger;
+    this.now = opts.now ?? Date.now;
+    this.persist = opts.persist ?? (() => Promise.resolve());
+    this.nextZxid = this.tree.lastProcessedZxid + 1;
+    this.tracker = new SessionTracker(opts.serverId, opts.tickTimeMs, this.now);
+    // Sessions in a loaded tree are alive again, each with a fresh full timeout (ZooKeeper's loadData).
+    for (const [id, timeoutMs] of this.tree.sessions) this.restoreSession(id, timeoutMs);
+    this.prep = new PrepRequestProcessor(this.tree, {
+      ttlEnabled: opts.ttlEnabled,
+      checkSession: (id) => this.tracker.check(id),
+      logger: this.log,
+    });
+    this.final = new FinalRequestProcessor(
+      this.tree,
+      this.watches,
+      {
+        onReply: (_cnxn, _type, _cxid, _zxid, latencyMs) => {
+          this.latency.add(latencyMs);
+        },
+      },
+    );
+    this.reaper = new ContainerReaper({
+      tree: this.tree,
+      intervalMs: opts.containerCheckIntervalMs,
+      maxPerMinute: opts.containerMaxPerMinute ?? 10_000,
+      maxNeverUsedIntervalMs: opts.containerMaxNeverUsedIntervalMs ?? 0,
+      now: this.now,
+      deleteNode: (path) => this.submitInternal({ type: OpCode.deleteContainer, path }, 0).then(() => undefined),
+      logger: this.log.child({ component: 'container-reaper' }),
+    });
+  }
+
+  private restoreSession(id: number, timeoutMs: number): void {
+    // The password is not replicated yet, so a restored session can only be resumed by a new random one: none.
+    const tracked = this.tracker.restore(id, timeoutMs, Buffer.alloc(0));
+    this.sessions.set(id, { tracked, cnxn: null, queue: [], log: this.log.child({ sessionId: hex(id) }) });
+  }
+
+  /** Starts the session expiry timer (one check per tick) and the container/TTL reaper. */
+  start(): void {
+    if (this.expiryTimer !== undefined) return;
+    this.expiryTimer = setInterval(() => this.expireSessions(), this.opts.tickTimeMs);
+    this.expiryTimer.unref();
+    this.reaper.start();
+  }
+
+  /** Graceful stop: no new work, in-flight writes finish, timers stop; sessions are not expired. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
+    this.expiryTimer = undefined;
+    await this.reaper.stop();
+    await this.whenIdle();
+  }
+
+  /** Resolves once every prepped txn has been applied (and answered). */
+  whenIdle(): Promise<void> {
+    if (this.inflight.length === 0 || this.broken) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  // ---- handshake ----------------------------------------------------------------------
+
+  async connect(req: ConnectRequest, sink: ClientSink): Promise<{ response: ConnectResponse; sessionId: number | null }> {
+    if (this.stopping || this.broken) throw new ServerNotServingError();
+    if (req.lastZxidSeen > this.tree.lastProcessedZxid) {
+      const err = new ClientZxidAheadError(req.lastZxidSeen, this.tree.lastProcessedZxid);
+      this.log.info({ client: sink.remoteAddress }, `refusing session request: ${err.message}`);
+      throw err;
+    }
+    const timeoutMs = Math.min(Math.max(req.timeOut, this.opts.minSessionTimeoutMs), this.opts.maxSessionTimeoutMs);
+    if (req.sessionId === 0n) return this.createSession(sink, timeoutMs);
+    return this.reopenSession(req, sink, timeoutMs);
+  }
+
+  private async createSession(sink: ClientSink, timeoutMs: number): Promise<{ response: ConnectResponse; sessionId: number | null }> {
+    const tracked = this.tracker.create(timeoutMs);
+    const log = this.log.child({ sessionId: hex(tracked.id) });
+    const session: Session = { tracked, cnxn: null, queue: [], log };
+    this.sessions.set(tracked.id, session);
+    const cnxn = this.bind(session, sink, timeoutMs);
+    // The session exists for everyone once its createSession txn is applied; the reply waits for that.
+    await this.submitInternal({ type: OpCode.createSession, timeoutMs }, tracked.id);
+    log.info({ client: sink.remoteAddress, timeoutMs }, 'established session');
+    return {
+      response: { protocolVersion: 0, timeOut: cnxn.timeoutMs, sessionId: BigInt(tracked.id), passwd: Buffer.from(tracked.passwd), readOnly: false },
+      sessionId: tracked.id,
+    };
+  }
+
+  private reopenSession(req: ConnectRequest, sink: ClientSink, timeoutMs: number): { response: ConnectResponse; sessionId: number | null } {
+    const id = req.sessionId > 0n && req.sessionId < 2n ** 53n ? Number(req.sessionId) : -1;
+    const session = this.sessions.get(id);
+    // Like ZooKeeper, any connection still bound to this session goes first, whatever the password.
+    if (session?.cnxn) this.dropCnxn(session.cnxn, 'client reconnected with this session on another connection');
+    const invalid = { response: { protocolVersion: 0, timeOut: 0, sessionId: 0n, passwd: Buffer.alloc(SESSION_PASSWORD_BYTES), readOnly: false }, sessionId: null };
+    if (session === undefined || session.tracked.closing) {
+      this.log.info({ sessionId: `0x${req.sessionId.toString(16)}`, client: sink.remoteAddress }, 'invalid session, probably expired');
+      return invalid;
+    }
+    if (!this.tracker.passwordMatches(id, req.passwd)) {
+      session.log.warn({ client: sink.remoteAddress }, 'incorrect password for session');
+      return invalid;
+    }
+    if (!this.tracker.touch(id, timeoutMs)) return invalid;
+    session.tracked.timeoutMs = timeoutMs;
+    this.bind(session, sink, timeoutMs);
+    session.log.info({ client: sink.remoteAddress, timeoutMs }, 'session resumed on a new connection');
+    return {
+      response: { protocolVersion: 0, timeOut: timeoutMs, sessionId: req.sessionId, passwd: Buffer.from(session.tracked.passwd), readOnly: false },
+      sessionId: id,
+    };
+  }
+
+  private bind(session: Session, sink: ClientSink, timeoutMs: number): ServerCnxn {
+    const cnxn = new ServerCnxn(sink, session.tracked.id, timeoutMs, [ipId(sink.remoteAddress)], session.log, () => {
+      this.packetsSent++;
+    });
+    this.cnxns.set(sink, cnxn);
+    session.cnxn = cnxn;
+    return cnxn;
+  }
+
+  /** Forgets a connection: its watches go with it (the client re-sends them with setWatches). */
+  private forgetCnxn(cnxn: ServerCnxn): void {
+    if (cnxn.closed) return;
+    cnxn.closed = true;
+    this.watches.removeWatcher(cnxn);
+    this.cnxns.delete(cnxn.sink);
+    const session = this.sessions.get(cnxn.sessionId);
+    if (session?.cnxn === cnxn) session.cnxn = null;
+  }
+
+  private dropCnxn(cnxn: ServerCnxn, reason: string): void {
+    if (cnxn.closed) return;
+    this.forgetCnxn(cnxn);
+    cnxn.sink.close(reason);
+  }
+
+  disconnected(sessionId: number, sink: ClientSink): void {
+    const cnxn = this.cnxns.get(sink);
+    if (cnxn === undefined || cnxn.sessionId !== sessionId) return;
+    cnxn.log.debug({ client: sink.remoteAddress }, 'connection gone; session lives until its timeout');
+    this.forgetCnxn(cnxn);
+  }
+
+  // ---- requests -----------------------------------------------------------------------
+
+  receive(sessionId: number, sink: ClientSink, frame: Buffer): void {
+    const cnxn = this.cnxns.get(sink);
+    if (cnxn === undefined || cnxn.sessionId !== sessionId) {
+      this.log.debug({ sessionId: hex(sessionId), client: sink.remoteAddress }, 'frame from a connection not bound to its session; dropped');
+      return;
+    }
+    if (this.stopping || this.broken) {
+      cnxn.log.debug('server stopping; request dropped');
+      return;
+    }
+    this.packetsReceived++;
+    cnxn.packetsReceived++;
+    const r = new BufferReader(frame);
+    let xid: number;
+    let type: number;
+    try {
+      ({ xid, type } = readRequestHeader(r));
+    } catch (err) {
+      cnxn.log.warn({ err, client: sink.remoteAddress, bytes: frame.length }, 'request header does not decode; closing connection');
+      this.dropCnxn(cnxn, 'malformed request header');
+      return;
+    }
+    if (type === OpCode.auth) {
+      this.handleAuth(cnxn, xid, r);
+      return;
+    }
+    const session = this.sessions.get(sessionId);
+    // A closing or unknown session's requests are dropped unanswered (MissingSessionException).
+    if (session === undefined || !this.tracker.touch(sessionId, cnxn.timeoutMs)) {
+      cnxn.log.debug({ xid, op: opName(type) }, 'request for a closing or unknown session dropped');
+      return;
+    }
+    const startMs = this.now();
+    if (type === OpCode.sasl) {
+      cnxn.log.warn({ client: sink.remoteAddress }, 'SASL is not supported; closing connection');
+      this.dropCnxn(cnxn, 'SASL not supported');
+      return;
+    }
+    const decoded = decodeRequest(type, r);
+    if (decoded.kind === 'unknown') {
+      // UnimplementedRequestProcessor: answer at once, then close the connection (the session stays).
+      cnxn.log.warn({ xid, type }, 'request of unknown type; answering UNIMPLEMENTED and closing');
+      this.final.replyHeaderOnly(cnxn, xid, -1, ErrorCode.UNIMPLEMENTED);
+      this.dropCnxn(cnxn, `unknown request type ${type}`);
+      return;
+    }
+    const pending: Pending = { cnxn, xid, type, startMs };
+    if (decoded.kind === 'write') {
+      if ('decodeError' in decoded.req) {
+        cnxn.log.warn({ xid, op: opName(type), err: decoded.req.decodeError }, 'request body does not decode; answering MARSHALLINGERROR');
+      }
+      if (type === OpCode.closeSession) this.tracker.setClosing(sessionId);
+      pending.write = this.submit(decoded.req, sessionId, xid, cnxn.authIds, (result) => this.writeApplied(session, pending, result));
+      session.queue.push(pending);
+      return;
+    }
+    pending.read = decoded.req;
+    if (session.queue.length === 0) this.runRead(pending);
+    else session.queue.push(pending);
+  }
+
+  private handleAuth(cnxn: ServerCnxn, xid: number, r: BufferReader): void {
+    let scheme: string;
+    let ids: ReturnType<typeof authenticate>;
+    try {
+      const packet = readAuthPacket(r);
+      scheme = packet.scheme;
+      ids = authenticate(packet.scheme, packet.auth, cnxn.sink.remoteAddress, this.opts.superDigest);
+    } catch (err) {
+      cnxn.log.warn({ err }, 'auth packet does not decode; closing connection');
+      this.dropCnxn(cnxn, 'malformed auth packet');
+      return;
+    }
+    if (ids !== null) {
+      addAuthIds(cnxn.authIds, ids);
+      cnxn.log.info({ scheme, client: cnxn.sink.remoteAddress }, 'auth success');
+      this.final.replyHeaderOnly(cnxn, xid, 0, ErrorCode.OK);
+      return;
+    }
+    cnxn.log.warn({ scheme, client: cnxn.sink.remoteAddress }, 'authentication failed; closing connection');
+    this.final.replyHeaderOnly(cnxn, xid, 0, ErrorCode.AUTHFAILED);
+    this.dropCnxn(cnxn, `authentication failed for scheme ${scheme}`);
+  }
+
+  private runRead(p: Pending): void {
+    if (p.cnxn.closed) return;
+    this.final.read(p.cnxn, p.xid, p.read!, (id) => this.tree.getEphemerals(id), p.startMs, this.now());
+  }
+
+  private writeApplied(session: Session, p: Pending, result: ApplyResult): void {
+    const head = session.queue.shift();
+    if (head !== p) {
+      session.log.error({ xid: p.xid, headXid: head?.xid }, 'reply order broken: committed write is not at the head of its session queue');
+    }
+    if (!p.cnxn.closed) this.final.replyWrite(p.cnxn, p.xid, p.type, result, p.write!.prepped.subTypes, p.startMs, this.now());
+    if (p.type === OpCode.closeSession) {
+      this.endSession(session.tracked.id, 'client closed the session');
+      return;
+    }
+    while (session.queue.length > 0 && session.queue[0]!.read !== undefined) this.runRead(session.queue.shift()!);
+  }
+
+  /** The session is gone (closeSession applied): its connection is closed after the reply. */
+  private endSession(id: number, reason: string): void {
+    const session = this.sessions.get(id);
+    this.tracker.remove(id);
+    if (session === undefined) return;
+    this.sessions.delete(id);
+    session.queue.length = 0;
+    if (session.cnxn) this.dropCnxn(session.cnxn, reason);
+    session.log.info({ reason }, 'session closed');
+  }
+
+  // ---- the write pipeline ---------------------------------------------------------------
+
+  private submit(req: WriteRequest, sessionId: number, cxid: number, authIds: ServerCnxn['authIds'], onApplied: (r: ApplyResult) => void): WriteEntry {
+    const zxid = this.nextZxid++;
+    const prepped = this.prep.prep(req, { sessionId, cxid, zxid, timeMs: this.now(), authIds });
+    const entry: WriteEntry = { txn: prepped.txn, prepped, durable: false, onApplied };
+    this.inflight.push(entry);
+    let durable: Promise<void>;
+    try {
+      durable = this.persist(entry.txn);
+    } catch (err) {
+      durable = Promise.reject(err);
+    }
+    durable.then(
+      () => {
+        entry.durable = true;
+        this.commitReady();
+      },
+      (err: unknown) => this.persistFailed(entry, err),
+    );
+    return entry;
+  }
+
+  /** A server-internal write (createSession, expiry, reaper); resolves when applied. */
+  private submitInternal(req: WriteRequest, sessionId: number): Promise<ApplyResult> {
+    return new Promise((resolve) => {
+      this.submit(req, sessionId, 0, [], resolve);
+    });
+  }
+
+  /** Applies every durable txn at the head, in zxid order. */
+  private commitReady(): void {
+    while (this.inflight.length > 0 && this.inflight[0]!.durable && !this.broken) {
+      const entry = this.inflight.shift()!;
+      let result: ApplyResult;
+      try {
+        result = this.final.applyTxn(entry.txn, entry.prepped.deletes);
+      } catch (err) {
+        this.fail(err as Error, entry.txn);
+        return;
+      }
+      this.prep.applied(entry.txn.hdr.zxid);
+      entry.onApplied(result);
+    }
+    if (this.inflight.length === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private persistFailed(entry: WriteEntry, err: unknown): void {
+    this.fail(err instanceof Error ? err : new Error(String(err)), entry.txn);
+  }
+
+  /** Durability or apply failed: nothing later may be applied; every client is cut off. */
+  private fail(err: Error, txn: Txn): void {
+    if (this.broken) return;
+    this.broken = err;
+    this.log.fatal({ err, zxid: hex(txn.hdr.zxid) }, 'txn could not be made durable or applied; session layer stops serving');
+    for (const cnxn of [...this.cnxns.values()]) this.dropCnxn(cnxn, 'server failed');
+    if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
+    this.expiryTimer = undefined;
+    void this.reaper.stop();
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  // ---- timers -------------------------------------------------------------------------
+
+  /** One expiry check (the timer calls it every tick): each expired session is closed by a txn. */
+  expireSessions(): void {
+    if (this.stopping || this.broken) return;
+    for (const tracked of this.tracker.expired()) {
+      const session = this.sessions.get(tracked.id);
+      (session?.log ?? this.log).info({ timeoutMs: tracked.timeoutMs }, `expiring session ${hex(tracked.id)}, timeout of ${tracked.timeoutMs}ms exceeded`);
+      this.submit({ type: OpCode.closeSession }, tracked.id, 0, [], () => this.endSession(tracked.id, 'session expired'));
+    }
+  }
+
+  /** One container/TTL reaper pass (the timer runs it every containerCheckIntervalMs). */
+  reapContainers(): Promise<void> {
+    return this.reaper.runOnce();
+  }
+
+  // ---- stats --------------------------------------------------------------------------
+
+  stats(): ServerStats {
+    let ephemerals = 0;
+    for (const paths of this.tree.getAllEphemerals().values()) ephemerals += paths.length;
+    let outstanding = 0;
+    for (const s of this.sessions.values()) outstanding += s.queue.length;
+    return {
+      version: SERVER_VERSION,
+      mode: 'standalone',
+      serverId: this.opts.serverId,
+      lastZxid: this.tree.lastProcessedZxid,
+      minLatencyMs: this.latency.minMs,
+      avgLatencyMs: this.latency.avgMs,
+      maxLatencyMs: this.latency.max,
+      packetsReceived: this.packetsReceived,
+      packetsSent: this.packetsSent,
+      outstandingRequests: outstanding,
+      nodeCount: this.tree.nodeCount,
+      watchCount: this.watches.watchCount,
+      watchPathCount: this.watches.pathCount(),
+      watchSessionCount: this.watches.watcherCount(),
+      ephemeralsCount: ephemerals,
+      approximateDataSizeBytes: this.tree.approximateDataSizeBytes,
+      sessionCount: this.tracker.size,
+      aliveConnections: this.cnxns.size,
+      tickTimeMs: this.opts.tickTimeMs,
+      minSessionTimeoutMs: this.opts.minSessionTimeoutMs,
+      maxSessionTimeoutMs: this.opts.maxSessionTimeoutMs,
+      digest: this.tree.digest(),
+    };
+  }
+
+  /** srst: server-wide latency and packet counters. */
+  resetStats(): void {
+    this.latency.reset();
+    this.packetsReceived = 0;
+    this.packetsSent = 0;
+  }
+
+  /** crst: every connection's counters. */
+  resetConnectionStats(): void {
+    for (const c of this.cnxns.values()) c.resetStats();
+  }
+
+  sessionInfo(sessionId: number): SessionInfo | undefined {
+    const session = this.sessions.get(sessionId);
+    if (session === undefined) return undefined;
+    const c = session.cnxn;
+    return {
+      timeoutMs: c?.timeoutMs ?? session.tracked.timeoutMs,
+      lastOp: c?.lastOp ?? 'NA',
+      lastCxid: c?.lastCxid ?? -1,
+      lastZxid: c?.lastZxid ?? -1,
+      lastResponseTime: c?.lastResponseTime ?? 0,
+      lastLatencyMs: c?.lastLatencyMs ?? 0,
+      minLatencyMs: c?.latency.minMs ?? 0,
+      avgLatencyMs: c?.latency.avgMs ?? 0,
+      maxLatencyMs: c?.latency.max ?? 0,
+      packetsReceived: c?.packetsReceived ?? 0,
+      packetsSent: c?.packetsSent ?? 0,
+      outstandingRequests: session.queue.length,
+    };
+  }
+
+  /** session id -> watched paths (wchc). */
+  watchesBySession(): Map<number, string[]> {
+    const out = new Map<number, string[]>();
+    for (const [cnxn, paths] of this.watches.byWatcher()) out.set(cnxn.sessionId, paths);
+    return out;
+  }
+
+  /** path -> watching session ids (wchp). */
+  watchesByPath(): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    for (const [path, cnxns] of this.watches.byPath()) out.set(path, cnxns.map((c) => c.sessionId));
+    return out;
+  }
+
+  /** session id -> ephemeral paths (dump). */
+  ephemeralsBySession(): Map<number, string[]> {
+    return this.tree.getAllEphemerals();
+  }
+
+  /** expiry time (ms) -> session ids expiring then (dump). */
+  sessionExpiries(): Map<number, number[]> {
+    const out = new Map<number, number[]>();
+    for (const id of this.tracker.ids()) {
+      const s = this.tracker.get(id)!;
+      const list = out.get(s.expiryTimeMs);
+      if (list) list.push(id);
+      else out.set(s.expiryTimeMs, [id]);
+    }
+    return out;
+  }
+}

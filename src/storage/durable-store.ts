@@ -1,0 +1,320 @@
+// The storage facade the server uses: recovery, group-committed appends, background snapshots, purge, TRUNC.
+
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { DataTree, type SnapshotRecord } from '../tree/data-tree.js';
+import type { Txn } from '../tree/txn.js';
+import { TMP_SUFFIX } from './atomic-file.js';
+import { CorruptSnapshotError, LogGapError, StorageError, StorageStateError } from './errors.js';
+import { nodeFs, fsyncDir, type FsLike } from './fs-like.js';
+import { writeFuzzySnapshot } from './fuzzy-snapshot.js';
+import { MIN_SNAP_RETAIN_COUNT, planPurge, type PurgePlan } from './purge.js';
+import { listSnapshots, parseSnapshotName, readSnapshot, type SnapshotRef } from './snapshot-file.js';
+import { TxnLog, type TxnLogStats } from './txn-log.js';
+import { hexZxid, zxidCounter, zxidFollows } from './zxid.js';
+
+export interface StorageOptions {
+  dataDir: string;
+  /** Where the txn log goes; defaults to dataDir (a separate disk keeps fsync latency low). */
+  dataLogDir?: string;
+  /** Txns between snapshots, randomised per snapshot to snapCount/2 + random(snapCount/2). Default 100000. */
+  snapCount?: number;
+  /** Roll the log to a new segment beyond this size. Default 64 MiB. */
+  segmentSizeBytes?: number;
+  /** Snapshots kept by purge (autopurge.snapRetainCount); default and minimum 3. */
+  snapRetainCount?: number;
+  /** Hours between automatic purges (autopurge.purgeInterval); 0 (default) disables them. */
+  purgeIntervalHours?: number;
+  logger: Logger;
+  /** Injectable for fault tests. */
+  fs?: FsLike;
+  /** Injectable for deterministic snapshot points in tests; returns [0, 1). */
+  random?: () => number;
+}
+
+export interface RecoveryResult {
+  tree: DataTree;
+  /** Highest zxid in the recovered state (snapshot or log). */
+  lastZxid: number;
+  txnsReplayed: number;
+  /** The snapshot recovery started from, if any. */
+  snapshotZxid: number | undefined;
+}
+
+export interface StorageStats extends TxnLogStats {
+  lastLoggedZxid: number;
+  snapshotsTaken: number;
+  snapshotInProgress: boolean;
+  lastSnapshotZxid: number | undefined;
+  lastSnapshotMs: number;
+  failed: boolean;
+}
+
+export const DEFAULT_SNAP_COUNT = 100_000;
+export const DEFAULT_SEGMENT_SIZE_BYTES = 64 * 1024 * 1024;
+
+export class DurableStore {
+  private readonly fs: FsLike;
+  private readonly logger: Logger;
+  private readonly snapCount: number;
+  private readonly retainCount: number;
+  private readonly random: () => number;
+  private txnsSinceSnapshot = 0;
+  private snapshotThreshold: number;
+  private snapshotRun: Promise<void> | undefined;
+  private purgeTimer: NodeJS.Timeout | undefined;
+  private snapshotsTaken = 0;
+  private lastSnapshotZxid: number | undefined;
+  private lastSnapshotMs = 0;
+  private closed = false;
+
+  private constructor(
+    opts: StorageOptions,
+    private readonly log: TxnLog,
+    readonly dataDir: string,
+    readonly dataLogDir: string,
+  ) {
+    this.fs = opts.fs ?? nodeFs;
+    this.logger = opts.logger;
+    this.snapCount = opts.snapCount ?? DEFAULT_SNAP_COUNT;
+    this.retainCount = Math.max(opts.snapRetainCount ?? MIN_SNAP_RETAIN_COUNT, MIN_SNAP_RETAIN_COUNT);
+    this.random = opts.random ?? Math.random;
+    this.snapshotThreshold = this.nextThreshold();
+  }
+
+  /** Opens (and repairs the torn tail of) the txn log. Call recover() next. */
+  static async open(opts: StorageOptions): Promise<DurableStore> {
+    const fs = opts.fs ?? nodeFs;
+    const snapCount = opts.snapCount ?? DEFAULT_SNAP_COUNT;
+    if (!Number.isInteger(snapCount) || snapCount < 2) throw new StorageStateError(`snapCount must be an integer >= 2, got ${snapCount}`);
+    const segmentSizeBytes = opts.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES;
+    if (!(segmentSizeBytes >= 1024)) throw new StorageStateError(`segmentSizeBytes must be >= 1024, got ${segmentSizeBytes}`);
+    if (opts.snapRetainCount !== undefined && opts.snapRetainCount < MIN_SNAP_RETAIN_COUNT) {
+      opts.logger.warn({ snapRetainCount: opts.snapRetainCount }, `snapRetainCount below ${MIN_SNAP_RETAIN_COUNT}, using ${MIN_SNAP_RETAIN_COUNT}`);
+    }
+    const dataDir = opts.dataDir;
+    const dataLogDir = opts.dataLogDir ?? dataDir;
+    await fs.mkdir(dataDir, { recursive: true });
+    await removeStaleSnapshotTmp(fs, dataDir, opts.logger);
+    const log = await TxnLog.open({ dir: dataLogDir, fs, logger: opts.logger, segmentSizeBytes });
+    const store = new DurableStore(opts, log, dataDir, dataLogDir);
+    const hours = opts.purgeIntervalHours ?? 0;
+    if (hours > 0) {
+      store.purgeTimer = setInterval(() => {
+        store.purge().catch((err: unknown) => store.logger.error({ err }, 'scheduled purge failed'));
+      }, hours * 3_600_000);
+      store.purgeTimer.unref();
+    }
+    return store;
+  }
+
+  /** Newest valid snapshot + log replay into a fresh DataTree. */
+  async recover(): Promise<RecoveryResult> {
+    const snapshots = await listSnapshots(this.fs, this.dataDir);
+    let tree: DataTree | undefined;
+    let base = 0;
+    let snapshotZxid: number | undefined;
+    for (let i = snapshots.length - 1; i >= 0 && tree === undefined; i--) {
+      const snap = snapshots[i]!;
+      try {
+        tree = await loadSnapshot(this.fs, snap.path);
+        base = snap.zxid;
+        snapshotZxid = snap.zxid;
+        this.logger.info({ file: snap.path, zxid: hexZxid(snap.zxid), nodes: tree.nodeCount }, 'loaded snapshot');
+      } catch (err) {
+        if (!(err instanceof CorruptSnapshotError)) throw err;
+        this.logger.warn({ file: snap.path, offset: err.offset, reason: err.reason }, 'skipping invalid snapshot');
+      }
+    }
+    if (tree === undefined) {
+      const first = this.log.firstZxid;
+      if (snapshots.length > 0 && first !== undefined && zxidCounter(first) !== 1) {
+        throw new StorageError(
+          `no valid snapshot among ${snapshots.length} and the txn log starts at ${hexZxid(first)}, not at the beginning of history`,
+        );
+      }
+      if (snapshots.length > 0 && first === undefined) {
+        throw new StorageError(`no valid snapshot among ${snapshots.length} and no txn log to rebuild from`);
+      }
+      tree = new DataTree();
+    }
+    let txnsReplayed = 0;
+    let prev = base;
+    for await (const txn of this.log.read(base)) {
+      const zxid = txn.hdr.zxid;
+      if (prev !== 0 && !zxidFollows(prev, zxid)) {
+        this.logger.error({ after: hexZxid(prev), next: hexZxid(zxid) }, 'gap in txn history during replay');
+      }
+      tree.apply(txn);
+      prev = zxid;
+      txnsReplayed++;
+    }
+    const lastZxid = Math.max(base, this.log.lastZxid, tree.lastProcessedZxid);
+    this.txnsSinceSnapshot = txnsReplayed;
+    this.lastSnapshotZxid = snapshotZxid;
+    this.logger.info({ lastZxid: hexZxid(lastZxid), txnsReplayed, snapshotZxid: snapshotZxid === undefined ? null : hexZxid(snapshotZxid) }, 'storage recovered');
+    return { tree, lastZxid, txnsReplayed, snapshotZxid };
+  }
+
+  /** Group-committed: resolves once the txn is durable. Txns must come in increasing zxid order. */
+  append(txn: Txn): Promise<void> {
+    if (this.closed) return Promise.reject(new StorageStateError('storage is closed'));
+    return this.log.append(txn);
+  }
+
+  /** Called after each apply; starts a background fuzzy snapshot every ~snapCount txns. */
+  applied(tree: DataTree, _zxid: number): void {
+    this.txnsSinceSnapshot++;
+    if (this.txnsSinceSnapshot < this.snapshotThreshold || this.snapshotRun !== undefined || this.closed) return;
+    this.txnsSinceSnapshot = 0;
+    this.snapshotThreshold = this.nextThreshold();
+    this.log.requestRoll();
+    this.startSnapshot(tree);
+  }
+
+  /** Snapshots now (tests, tools, and a follower that just received a full state); waits for it. */
+  async snapshotNow(tree: DataTree): Promise<SnapshotRef> {
+    await this.snapshotRun;
+    this.log.requestRoll();
+    this.txnsSinceSnapshot = 0;
+    const result = await writeFuzzySnapshot(this.fs, this.dataDir, tree);
+    this.noteSnapshot(result.zxid, result.durationMs);
+    return result;
+  }
+
+  /** Resolves when no background snapshot is running. */
+  async snapshotIdle(): Promise<void> {
+    await this.snapshotRun;
+  }
+
+  /**
+   * Logged txns with zxid > fromZxidExclusive (and <= toZxidInclusive), for the leader's DIFF.
+   * Throws LogGapError when the log no longer reaches back that far (send a snapshot instead).
+   * The log may hold proposals that were never committed: bound by the commit zxid.
+   */
+  readTxns(fromZxidExclusive: number, toZxidInclusive?: number): AsyncIterable<Txn> {
+    const first = this.log.firstZxid;
+    const behind = fromZxidExclusive < Math.max(this.log.lastZxid, this.lastSnapshotZxid ?? 0);
+    if (behind && (first === undefined || fromZxidExclusive + 1 < first)) {
+      const err = new LogGapError(
+        `txn log ${first === undefined ? 'is empty' : `starts at ${hexZxid(first)}`}; cannot serve txns after ${hexZxid(fromZxidExclusive)}`,
+      );
+      return {
+        [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(err) }),
+      };
+    }
+    return this.log.read(fromZxidExclusive, toZxidInclusive);
+  }
+
+  /** Drops logged txns with zxid > `zxid` (ZAB TRUNC) and any snapshot newer than it. */
+  async truncateAfter(zxid: number): Promise<void> {
+    await this.snapshotRun;
+    await this.log.truncateAfter(zxid);
+    const newer = (await listSnapshots(this.fs, this.dataDir)).filter((s) => s.zxid > zxid);
+    for (const snap of newer) await this.fs.unlink(snap.path);
+    if (newer.length > 0) await fsyncDir(this.fs, this.dataDir);
+    if (this.lastSnapshotZxid !== undefined && this.lastSnapshotZxid > zxid) this.lastSnapshotZxid = undefined;
+  }
+
+  /**
+   * Replaces all history with `tree` (a follower that received SNAP): snapshot it, then drop
+   * the whole log, whose txns the snapshot supersedes. No appends may run concurrently.
+   */
+  async resetTo(tree: DataTree): Promise<void> {
+    await this.log.idle();
+    await this.snapshotNow(tree);
+    await this.log.truncateAfter(-1);
+  }
+
+  /** Deletes snapshots beyond the newest snapRetainCount and the log segments none of them needs. */
+  async purge(): Promise<PurgePlan> {
+    const snapshots = await listSnapshots(this.fs, this.dataDir);
+    const plan = planPurge(snapshots, this.log.listSegments(), this.retainCount);
+    for (const snap of plan.snapshots) await this.fs.unlink(snap.path);
+    if (plan.snapshots.length > 0) await fsyncDir(this.fs, this.dataDir);
+    await this.log.deleteSegments(plan.segments);
+    if (plan.snapshots.length + plan.segments.length > 0) {
+      this.logger.info(
+        { snapshots: plan.snapshots.map((s) => s.name), segments: plan.segments.map((s) => s.name) },
+        'purged old snapshots and txn log segments',
+      );
+    }
+    return plan;
+  }
+
+  /** Flushes queued appends, waits for a running snapshot, closes files. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.purgeTimer) clearInterval(this.purgeTimer);
+    await this.snapshotRun;
+    await this.log.close();
+  }
+
+  stats(): StorageStats {
+    return {
+      ...this.log.stats(),
+      lastLoggedZxid: this.log.lastZxid,
+      snapshotsTaken: this.snapshotsTaken,
+      snapshotInProgress: this.snapshotRun !== undefined,
+      lastSnapshotZxid: this.lastSnapshotZxid,
+      lastSnapshotMs: this.lastSnapshotMs,
+      failed: this.log.failed !== undefined,
+    };
+  }
+
+  private startSnapshot(tree: DataTree): void {
+    const run = writeFuzzySnapshot(this.fs, this.dataDir, tree).then(
+      (result) => {
+        this.noteSnapshot(result.zxid, result.durationMs);
+        this.logger.info(
+          { file: result.path, zxid: hexZxid(result.zxid), records: result.records, sizeBytes: result.sizeBytes, durationMs: Math.round(result.durationMs) },
+          'snapshot written',
+        );
+      },
+      (err: unknown) => {
+        // A failed snapshot loses nothing: the log still holds every txn. Try again next round.
+        this.logger.error({ err }, 'snapshot failed');
+      },
+    );
+    this.snapshotRun = run.finally(() => {
+      this.snapshotRun = undefined;
+    });
+  }
+
+  private noteSnapshot(zxid: number, durationMs: number): void {
+    this.snapshotsTaken++;
+    this.lastSnapshotZxid = zxid;
+    this.lastSnapshotMs = durationMs;
+  }
+
+  /** ZooKeeper's randomised roll, so the servers of an ensemble do not all snapshot at once. */
+  private nextThreshold(): number {
+    const half = Math.floor(this.snapCount / 2);
+    return half + Math.floor(this.random() * half) + 1;
+  }
+}
+
+/** Reads and validates a snapshot file into a tree; throws CorruptSnapshotError if it is unusable. */
+export async function loadSnapshot(fs: FsLike, path: string): Promise<DataTree> {
+  const chunks: SnapshotRecord[][] = [];
+  await readSnapshot(fs, path, (records) => chunks.push(records));
+  try {
+    return DataTree.fromRecords(flatten(chunks));
+  } catch (err) {
+    throw new CorruptSnapshotError(path, 0, `records do not form a tree: ${(err as Error).message}`);
+  }
+}
+
+function* flatten<T>(chunks: T[][]): Generator<T> {
+  for (const chunk of chunks) yield* chunk;
+}
+
+async function removeStaleSnapshotTmp(fs: FsLike, dir: string, logger: Logger): Promise<void> {
+  for (const name of await fs.readdir(dir)) {
+    if (!name.endsWith(TMP_SUFFIX)) continue;
+    if (parseSnapshotName(name.slice(0, -TMP_SUFFIX.length)) === undefined) continue;
+    logger.warn({ file: name }, 'removing unfinished snapshot left by a crash');
+    await fs.unlink(join(dir, name));
+  }
+}

@@ -1,0 +1,67 @@
+// Typed storage failures: corrupt files (with file and byte offset) and a log that can no longer take writes.
+
+import { ErrorCode, ZooKeeperError } from '../jute/error-codes.js';
+
+/**
+ * Base class. Carries SYSTEMERROR: a client whose write failed on disk sees what ZooKeeper's
+ * server would report for an internal failure.
+ */
+export class StorageError extends ZooKeeperError {
+  constructor(detail: string) {
+    super(ErrorCode.SYSTEMERROR, undefined, detail);
+    this.name = 'StorageError';
+  }
+}
+
+/** A damaged record that is not the torn tail of the newest segment: startup must stop. */
+export class CorruptLogError extends StorageError {
+  readonly file: string;
+  readonly offset: number;
+  readonly reason: string;
+  constructor(file: string, offset: number, reason: string) {
+    super(`corrupt txn log ${file} at byte offset ${offset}: ${reason}`);
+    this.name = 'CorruptLogError';
+    this.file = file;
+    this.offset = offset;
+    this.reason = reason;
+  }
+}
+
+export class CorruptSnapshotError extends StorageError {
+  readonly file: string;
+  readonly offset: number;
+  readonly reason: string;
+  constructor(file: string, offset: number, reason: string) {
+    super(`corrupt snapshot ${file} at byte offset ${offset}: ${reason}`);
+    this.name = 'CorruptSnapshotError';
+    this.file = file;
+    this.offset = offset;
+    this.reason = reason;
+  }
+}
+
+/** An append could not be made durable; the log refuses appends until it is reopened. */
+export class LogWriteError extends StorageError {
+  override readonly cause: unknown;
+  constructor(detail: string, cause?: unknown) {
+    super(detail);
+    this.name = 'LogWriteError';
+    this.cause = cause;
+  }
+}
+
+/** Txns asked for are no longer in the log (purged, or never there): the caller needs a snapshot. */
+export class LogGapError extends StorageError {
+  constructor(detail: string) {
+    super(detail);
+    this.name = 'LogGapError';
+  }
+}
+
+/** Misuse of the storage API: appending out of zxid order, using a closed store. */
+export class StorageStateError extends StorageError {
+  constructor(detail: string) {
+    super(detail);
+    this.name = 'StorageStateError';
+  }
+}

@@ -1,0 +1,163 @@
+// Checksummed record framing shared by log segments and snapshots: [u32 length][u32 crc32][msgpack payload].
+
+import { crc32 } from 'node:zlib';
+import { Packr } from 'msgpackr';
+import type { FileLike, FsLike } from './fs-like.js';
+
+export const FRAME_HEADER_BYTES = 8;
+/** A length field with this value marks a snapshot trailer instead of a frame. */
+export const TRAILER_MARK = 0xffffffff;
+/** Sanity bound: nothing storage writes comes near it, so a larger length is damage, not data. */
+export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Plain msgpack: records off so every payload decodes without shared state, Buffers come back as
+ * copied Buffers (a payload never pins the read buffer it came from), 64-bit ints as numbers.
+ */
+export const packr = new Packr({
+  useRecords: false,
+  structuredClone: false,
+  copyBuffers: true,
+  mapsAsObjects: true,
+  int64AsType: 'number',
+});
+
+/** CRC of the length bytes and the payload, so a damaged length is caught as well as damaged data. */
+export function frameCrc(lengthBytes: Buffer, payload: Buffer): number {
+  return crc32(payload, crc32(lengthBytes));
+}
+
+/** Returns the 8-byte frame header for a payload; the payload itself is written as a second iovec. */
+export function frameHeader(payload: Buffer): Buffer {
+  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+  header.writeUInt32BE(payload.length, 0);
+  header.writeUInt32BE(frameCrc(header.subarray(0, 4), payload), 4);
+  return header;
+}
+
+/** zxids are below 2^53: stored as two big-endian 32-bit halves. */
+export function writeU64(buf: Buffer, value: number, offset: number): void {
+  buf.writeUInt32BE(Math.floor(value / 0x1_0000_0000), offset);
+  buf.writeUInt32BE(value >>> 0, offset + 4);
+}
+
+export function readU64(buf: Buffer, offset: number): number {
+  return buf.readUInt32BE(offset) * 0x1_0000_0000 + buf.readUInt32BE(offset + 4);
+}
+
+export type FrameRead =
+  /** `payload` is only valid until the next call to next(). */
+  | { kind: 'frame'; offset: number; end: number; crc: number; payload: Buffer }
+  | { kind: 'end'; offset: number }
+  | { kind: 'trailer'; offset: number }
+  | { kind: 'bad'; offset: number; reason: string };
+
+/** Sequential frame reader over one file, reading in 1 MiB blocks; never reads past `size`. */
+export class FrameReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private bufStart = 0;
+  private pos: number;
+
+  private constructor(
+    private readonly file: FileLike,
+    readonly path: string,
+    readonly size: number,
+    start: number,
+  ) {
+    this.pos = start;
+  }
+
+  /** `limitBytes` caps the readable length (e.g. the durable length of a segment being appended to). */
+  static async open(fs: FsLike, path: string, start: number, limitBytes?: number): Promise<FrameReader> {
+    const file = await fs.open(path, 'r');
+    try {
+      const { size } = await file.stat();
+      return new FrameReader(file, path, limitBytes === undefined ? size : Math.min(size, limitBytes), start);
+    } catch (err) {
+      await file.close();
+      throw err;
+    }
+  }
+
+  get position(): number {
+    return this.pos;
+  }
+
+  seek(offset: number): void {
+    this.pos = offset;
+  }
+
+  async close(): Promise<void> {
+    await this.file.close();
+  }
+
+  /** Reads exactly `length` bytes at `offset` (clipped to the readable size). */
+  async readRange(offset: number, length: number): Promise<Buffer> {
+    const n = Math.max(0, Math.min(length, this.size - offset));
+    const out = Buffer.allocUnsafe(n);
+    let done = 0;
+    while (done < n) {
+      const { bytesRead } = await this.file.read(out, done, n - done, offset + done);
+      if (bytesRead === 0) return out.subarray(0, done);
+      done += bytesRead;
+    }
+    return out;
+  }
+
+  async next(): Promise<FrameRead> {
+    const offset = this.pos;
+    if (offset === this.size) return { kind: 'end', offset };
+    if (this.size - offset < FRAME_HEADER_BYTES) return { kind: 'bad', offset, reason: 'partial frame header' };
+    await this.ensure(FRAME_HEADER_BYTES);
+    const at = offset - this.bufStart;
+    const length = this.buf.readUInt32BE(at);
+    if (length === TRAILER_MARK) return { kind: 'trailer', offset };
+    if (length === 0) return { kind: 'bad', offset, reason: 'zero frame length' };
+    if (length > MAX_FRAME_BYTES || offset + FRAME_HEADER_BYTES + length > this.size) {
+      return { kind: 'bad', offset, reason: `frame length ${length} runs past end of file (${this.size} bytes)` };
+    }
+    await this.ensure(FRAME_HEADER_BYTES + length);
+    const base = offset - this.bufStart;
+    const payload = this.buf.subarray(base + FRAME_HEADER_BYTES, base + FRAME_HEADER_BYTES + length);
+    const stored = this.buf.readUInt32BE(base + 4);
+    if (frameCrc(this.buf.subarray(base, base + 4), payload) !== stored) {
+      return { kind: 'bad', offset, reason: 'crc mismatch' };
+    }
+    this.pos = offset + FRAME_HEADER_BYTES + length;
+    return { kind: 'frame', offset, end: this.pos, crc: stored, payload };
+  }
+
+  /**
+   * True when some intact frame starts after `offset`. Tells a torn tail (nothing valid follows:
+   * the crash cut the last batch) from damage in the middle (valid records follow the bad one).
+   */
+  async validFrameFollows(offset: number): Promise<boolean> {
+    const rest = await this.readRange(offset, this.size - offset);
+    for (let at = 1; at + FRAME_HEADER_BYTES < rest.length; at++) {
+      const length = rest.readUInt32BE(at);
+      if (length === 0 || length > rest.length - at - FRAME_HEADER_BYTES) continue;
+      const payload = rest.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length);
+      if (frameCrc(rest.subarray(at, at + 4), payload) === rest.readUInt32BE(at + 4)) return true;
+    }
+    return false;
+  }
+
+  private async ensure(n: number): Promise<void> {
+    const have = this.bufStart + this.buf.length - this.pos;
+    if (this.pos >= this.bufStart && have >= n) return;
+    const want = Math.min(Math.max(n, READ_CHUNK_BYTES), this.size - this.pos);
+    const next = Buffer.allocUnsafe(want);
+    let filled = 0;
+    if (this.pos >= this.bufStart && have > 0) {
+      filled = this.buf.copy(next, 0, this.pos - this.bufStart);
+    }
+    while (filled < want) {
+      const { bytesRead } = await this.file.read(next, filled, want - filled, this.pos + filled);
+      if (bytesRead === 0) throw new Error(`${this.path}: file shrank while reading at ${this.pos + filled}`);
+      filled += bytesRead;
+    }
+    this.buf = next;
+    this.bufStart = this.pos;
+  }
+}

@@ -1,0 +1,79 @@
+// The slice of node's fs/promises the storage layer uses, as an interface so tests can inject faults.
+
+import { promises as fsp } from 'node:fs';
+
+/** An open file: the FileHandle methods storage needs (fs.promises FileHandle satisfies it). */
+export interface FileLike {
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  write(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
+  writev(buffers: readonly Buffer[], position: number): Promise<{ bytesWritten: number }>;
+  datasync(): Promise<void>;
+  sync(): Promise<void>;
+  truncate(lengthBytes: number): Promise<void>;
+  stat(): Promise<{ size: number }>;
+  close(): Promise<void>;
+}
+
+export interface FsLike {
+  /** flags as in fs.open: 'r', 'r+', 'wx+' ... Directories open with 'r' so they can be fsynced. */
+  open(path: string, flags: string, mode?: number): Promise<FileLike>;
+  readdir(path: string): Promise<string[]>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  mkdir(path: string, options: { recursive: true }): Promise<unknown>;
+  readFile(path: string): Promise<Buffer>;
+  stat(path: string): Promise<{ size: number; isDirectory(): boolean }>;
+}
+
+export const nodeFs: FsLike = {
+  open: (path, flags, mode) => fsp.open(path, flags, mode),
+  readdir: (path) => fsp.readdir(path),
+  rename: (from, to) => fsp.rename(from, to),
+  unlink: (path) => fsp.unlink(path),
+  mkdir: (path, options) => fsp.mkdir(path, options),
+  readFile: (path) => fsp.readFile(path),
+  stat: (path) => fsp.stat(path),
+};
+
+/** Makes a rename or create inside `dir` durable: the directory entry itself needs an fsync. */
+export async function fsyncDir(fs: FsLike, dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Loops over short writes, which regular files rarely produce but the API allows. */
+export async function writevFully(file: FileLike, buffers: readonly Buffer[], position: number): Promise<number> {
+  let total = 0;
+  for (const b of buffers) total += b.length;
+  let { bytesWritten } = await file.writev(buffers, position);
+  let written = bytesWritten;
+  while (written < total) {
+    const rest = remainingAfter(buffers, written);
+    ({ bytesWritten } = await file.writev(rest, position + written));
+    if (bytesWritten <= 0) throw new Error(`writev made no progress at offset ${position + written}`);
+    written += bytesWritten;
+  }
+  return total;
+}
+
+function remainingAfter(buffers: readonly Buffer[], skipBytes: number): Buffer[] {
+  const out: Buffer[] = [];
+  let skip = skipBytes;
+  for (const b of buffers) {
+    if (skip >= b.length) {
+      skip -= b.length;
+      continue;
+    }
+    out.push(skip > 0 ? b.subarray(skip) : b);
+    skip = 0;
+  }
+  return out;
+}
+
+export function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+}

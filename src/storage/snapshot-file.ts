@@ -1,0 +1,200 @@
+// Snapshot files (snapshot.<zxid hex>): header, CRC-framed chunks of tree records, trailer with count and checksum.
+
+import { crc32 } from 'node:zlib';
+import { basename, dirname, join } from 'node:path';
+import type { SnapshotRecord } from '../tree/data-tree.js';
+import { TMP_SUFFIX } from './atomic-file.js';
+import { CorruptSnapshotError } from './errors.js';
+import { FrameReader, TRAILER_MARK, frameHeader, packr, readU64, writeU64 } from './frame.js';
+import { fsyncDir, writevFully, type FileLike, type FsLike } from './fs-like.js';
+
+export const SNAPSHOT_MAGIC = 'ZKSN';
+export const SNAPSHOT_FORMAT_VERSION = 1;
+/** magic(4) version(4) zxid(8) crc32 of the first 16 bytes(4). */
+export const SNAPSHOT_HEADER_BYTES = 20;
+const TRAILER_MAGIC = 'ZKSE';
+/** mark(4) magic(4) chunkCount(4) recordCount(4) combined chunk crc(4) crc32 of the previous 16 bytes(4). */
+export const SNAPSHOT_TRAILER_BYTES = 24;
+
+export interface SnapshotRef {
+  name: string;
+  path: string;
+  /** Last applied zxid when the (fuzzy) walk started: replay the log from after it. */
+  zxid: number;
+}
+
+const SNAPSHOT_NAME = /^snapshot\.([0-9a-f]{1,14})$/;
+
+export function snapshotFileName(zxid: number): string {
+  return `snapshot.${zxid.toString(16)}`;
+}
+
+export function parseSnapshotName(name: string): number | undefined {
+  const m = SNAPSHOT_NAME.exec(name);
+  return m ? parseInt(m[1]!, 16) : undefined;
+}
+
+/** Snapshots in `dir`, oldest first. */
+export async function listSnapshots(fs: FsLike, dir: string): Promise<SnapshotRef[]> {
+  const out: SnapshotRef[] = [];
+  for (const name of await fs.readdir(dir)) {
+    const zxid = parseSnapshotName(name);
+    if (zxid !== undefined) out.push({ name, path: join(dir, name), zxid });
+  }
+  return out.sort((a, b) => a.zxid - b.zxid);
+}
+
+/** Folds one chunk's frame CRC into the trailer's running checksum. */
+function foldCrc(combined: number, chunkCrc: number): number {
+  const bytes = Buffer.allocUnsafe(4);
+  bytes.writeUInt32BE(chunkCrc >>> 0, 0);
+  return crc32(bytes, combined);
+}
+
+/**
+ * Streams chunks to `<name>.tmp`; finish() makes it durable and renames it into place, so a
+ * snapshot file that exists under its real name was complete when written.
+ */
+export class SnapshotWriter {
+  private offset = SNAPSHOT_HEADER_BYTES;
+  private chunks = 0;
+  private records = 0;
+  private combined = 0;
+
+  private constructor(
+    private readonly fs: FsLike,
+    private readonly file: FileLike,
+    readonly path: string,
+    readonly tmpPath: string,
+    readonly zxid: number,
+  ) {}
+
+  static async create(fs: FsLike, dir: string, zxid: number): Promise<SnapshotWriter> {
+    const path = join(dir, snapshotFileName(zxid));
+    const tmpPath = `${path}${TMP_SUFFIX}`;
+    const file = await fs.open(tmpPath, 'w');
+    const writer = new SnapshotWriter(fs, file, path, tmpPath, zxid);
+    const header = Buffer.alloc(SNAPSHOT_HEADER_BYTES);
+    header.write(SNAPSHOT_MAGIC, 0, 'latin1');
+    header.writeUInt32BE(SNAPSHOT_FORMAT_VERSION, 4);
+    writeU64(header, zxid, 8);
+    header.writeUInt32BE(crc32(header.subarray(0, 16)), 16);
+    try {
+      await writevFully(file, [header], 0);
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+    return writer;
+  }
+
+  get bytesWritten(): number {
+    return this.offset;
+  }
+
+  async writeChunk(records: readonly SnapshotRecord[]): Promise<void> {
+    const payload = packr.pack(records);
+    const header = frameHeader(payload);
+    this.offset += await writevFully(this.file, [header, payload], this.offset);
+    this.combined = foldCrc(this.combined, header.readUInt32BE(4));
+    this.chunks++;
+    this.records += records.length;
+  }
+
+  async finish(): Promise<SnapshotRef> {
+    const trailer = Buffer.alloc(SNAPSHOT_TRAILER_BYTES);
+    trailer.writeUInt32BE(TRAILER_MARK, 0);
+    trailer.write(TRAILER_MAGIC, 4, 'latin1');
+    trailer.writeUInt32BE(this.chunks, 8);
+    trailer.writeUInt32BE(this.records, 12);
+    trailer.writeUInt32BE(this.combined, 16);
+    trailer.writeUInt32BE(crc32(trailer.subarray(4, 20)), 20);
+    this.offset += await writevFully(this.file, [trailer], this.offset);
+    await this.file.sync();
+    await this.file.close();
+    await this.fs.rename(this.tmpPath, this.path);
+    await fsyncDir(this.fs, dirname(this.path));
+    return { name: basename(this.path), path: this.path, zxid: this.zxid };
+  }
+
+  /** Closes and removes the temporary file; the directory is left as it was. */
+  async abort(): Promise<void> {
+    await this.file.close().catch(() => undefined);
+    await this.fs.unlink(this.tmpPath).catch(() => undefined);
+  }
+}
+
+export interface SnapshotSummary {
+  zxid: number;
+  chunkCount: number;
+  recordCount: number;
+  sizeBytes: number;
+}
+
+/**
+ * Reads and fully validates a snapshot, handing each chunk's records to `onChunk` as it goes.
+ * Throws CorruptSnapshotError (file, offset) on any mismatch; callers must discard what
+ * onChunk built in that case.
+ */
+export async function readSnapshot(
+  fs: FsLike,
+  path: string,
+  onChunk: (records: SnapshotRecord[]) => void,
+): Promise<SnapshotSummary> {
+  const frames = await FrameReader.open(fs, path, SNAPSHOT_HEADER_BYTES);
+  try {
+    const header = await frames.readRange(0, SNAPSHOT_HEADER_BYTES);
+    if (header.length < SNAPSHOT_HEADER_BYTES) throw new CorruptSnapshotError(path, 0, 'file shorter than its header');
+    if (header.toString('latin1', 0, 4) !== SNAPSHOT_MAGIC) throw new CorruptSnapshotError(path, 0, 'bad magic, not a zabkeeper snapshot');
+    if (header.readUInt32BE(16) !== crc32(header.subarray(0, 16))) throw new CorruptSnapshotError(path, 0, 'header crc mismatch');
+    const version = header.readUInt32BE(4);
+    if (version !== SNAPSHOT_FORMAT_VERSION) throw new CorruptSnapshotError(path, 4, `unsupported snapshot format version ${version}`);
+    const zxid = readU64(header, 8);
+    const nameZxid = parseSnapshotName(basename(path));
+    if (nameZxid !== undefined && nameZxid !== zxid) {
+      throw new CorruptSnapshotError(path, 8, `header zxid 0x${zxid.toString(16)} does not match file name`);
+    }
+    let chunkCount = 0;
+    let recordCount = 0;
+    let combined = 0;
+    for (;;) {
+      const read = await frames.next();
+      if (read.kind === 'end') throw new CorruptSnapshotError(path, read.offset, 'missing trailer (truncated file)');
+      if (read.kind === 'bad') throw new CorruptSnapshotError(path, read.offset, read.reason);
+      if (read.kind === 'trailer') {
+        const trailer = await frames.readRange(read.offset, SNAPSHOT_TRAILER_BYTES);
+        checkTrailer(path, read.offset, trailer, chunkCount, recordCount, combined);
+        if (read.offset + SNAPSHOT_TRAILER_BYTES !== frames.size) {
+          throw new CorruptSnapshotError(path, read.offset + SNAPSHOT_TRAILER_BYTES, 'bytes after trailer');
+        }
+        return { zxid, chunkCount, recordCount, sizeBytes: frames.size };
+      }
+      let records: unknown;
+      try {
+        records = packr.unpack(read.payload);
+      } catch (err) {
+        throw new CorruptSnapshotError(path, read.offset, `undecodable chunk: ${(err as Error).message}`);
+      }
+      if (!Array.isArray(records)) throw new CorruptSnapshotError(path, read.offset, 'chunk is not a record list');
+      combined = foldCrc(combined, read.crc);
+      chunkCount++;
+      recordCount += records.length;
+      onChunk(records as SnapshotRecord[]);
+    }
+  } finally {
+    await frames.close();
+  }
+}
+
+function checkTrailer(path: string, offset: number, trailer: Buffer, chunks: number, records: number, combined: number): void {
+  if (trailer.length < SNAPSHOT_TRAILER_BYTES) throw new CorruptSnapshotError(path, offset, 'truncated trailer');
+  if (trailer.toString('latin1', 4, 8) !== TRAILER_MAGIC) throw new CorruptSnapshotError(path, offset, 'bad trailer magic');
+  if (trailer.readUInt32BE(20) !== crc32(trailer.subarray(4, 20))) throw new CorruptSnapshotError(path, offset, 'trailer crc mismatch');
+  if (trailer.readUInt32BE(8) !== chunks) {
+    throw new CorruptSnapshotError(path, offset, `trailer counts ${trailer.readUInt32BE(8)} chunks, file has ${chunks}`);
+  }
+  if (trailer.readUInt32BE(12) !== records) {
+    throw new CorruptSnapshotError(path, offset, `trailer counts ${trailer.readUInt32BE(12)} records, file has ${records}`);
+  }
+  if (trailer.readUInt32BE(16) !== combined) throw new CorruptSnapshotError(path, offset, 'trailer checksum mismatch');
+}

@@ -1,0 +1,376 @@
+// The segmented, append-only txn log: group-committed appends, torn-tail repair on open, reads, truncation.
+
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Txn } from '../tree/txn.js';
+import { LogGapError, LogWriteError, StorageStateError } from './errors.js';
+import { frameHeader } from './frame.js';
+import { fsyncDir, writevFully, type FileLike, type FsLike } from './fs-like.js';
+import {
+  SEGMENT_HEADER_BYTES,
+  SegmentReader,
+  encodeSegmentHeader,
+  encodeTxn,
+  listSegments,
+  segmentFileName,
+  type SegmentRef,
+} from './log-segment.js';
+
+export interface TxnLogOptions {
+  dir: string;
+  fs: FsLike;
+  logger: Logger;
+  segmentSizeBytes: number;
+}
+
+export interface TxnLogStats {
+  /** fdatasync calls made for appends. */
+  fsyncCount: number;
+  /** Records acknowledged durable. */
+  appendCount: number;
+  /** writev batches (one per group commit). */
+  batchCount: number;
+  bytesWritten: number;
+  lastFsyncMs: number;
+  segmentRolls: number;
+}
+
+interface Pending {
+  zxid: number;
+  header: Buffer;
+  payload: Buffer;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+interface ActiveSegment {
+  ref: SegmentRef;
+  file: FileLike;
+  /** Durable length: everything before it is fsynced and intact. */
+  sizeBytes: number;
+  records: number;
+}
+
+export class TxnLog {
+  private segments: SegmentRef[] = [];
+  private active: ActiveSegment | undefined;
+  private queue: Pending[] = [];
+  private flushing = false;
+  private scheduled = false;
+  private rollRequested = false;
+  private failure: LogWriteError | undefined;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+  /** Highest zxid accepted by append() (queued, maybe not yet durable). */
+  private lastQueuedZxid = 0;
+  private durableZxid = 0;
+  private readonly counters: TxnLogStats = {
+    fsyncCount: 0,
+    appendCount: 0,
+    batchCount: 0,
+    bytesWritten: 0,
+    lastFsyncMs: 0,
+    segmentRolls: 0,
+  };
+
+  private constructor(private readonly opts: TxnLogOptions) {}
+
+  /** Opens the log in `dir`, repairing a torn tail of the newest segment (with a warning). */
+  static async open(opts: TxnLogOptions): Promise<TxnLog> {
+    await opts.fs.mkdir(opts.dir, { recursive: true });
+    const log = new TxnLog(opts);
+    await log.openTail();
+    return log;
+  }
+
+  /** zxid of the newest durable record (0 for an empty log). */
+  get lastZxid(): number {
+    return this.durableZxid;
+  }
+
+  /** zxid of the oldest record still on disk, or undefined for an empty log. */
+  get firstZxid(): number | undefined {
+    return this.segments[0]?.firstZxid;
+  }
+
+  get failed(): LogWriteError | undefined {
+    return this.failure;
+  }
+
+  stats(): TxnLogStats {
+    return { ...this.counters };
+  }
+
+  listSegments(): readonly SegmentRef[] {
+    return this.segments;
+  }
+
+  /** Resolves once the record is durable; rejects (and so does every later append) if the write failed. */
+  append(txn: Txn): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new StorageStateError('txn log is closed'));
+    const zxid = txn.hdr.zxid;
+    if (!(zxid > this.lastQueuedZxid)) {
+      return Promise.reject(
+        new StorageStateError(`append out of order: zxid 0x${zxid.toString(16)} after 0x${this.lastQueuedZxid.toString(16)}`),
+      );
+    }
+    this.lastQueuedZxid = zxid;
+    const payload = encodeTxn(txn);
+    const header = frameHeader(payload);
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ zxid, header, payload, resolve, reject });
+      if (!this.flushing && !this.scheduled) {
+        this.scheduled = true;
+        // setImmediate, not nextTick: gathers every append of this event-loop turn (all the I/O callbacks).
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  /** The next append starts a new segment (done when a snapshot starts, so old segments become purgeable). */
+  requestRoll(): void {
+    if (this.active && this.active.records > 0) this.rollRequested = true;
+  }
+
+  /** Resolves when nothing is queued or being written. */
+  async idle(): Promise<void> {
+    if (!this.flushing && !this.scheduled && this.queue.length === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Durable txns with fromZxidExclusive < zxid <= toZxidInclusive, in order. Throws LogGapError when
+   * the log no longer reaches back to fromZxidExclusive + 1 (the caller must send a snapshot).
+   */
+  async *read(fromZxidExclusive: number, toZxidInclusive = Number.MAX_SAFE_INTEGER): AsyncGenerator<Txn> {
+    const segments = [...this.segments];
+    const oldest = segments[0];
+    if (oldest === undefined || fromZxidExclusive >= this.durableZxid) return;
+    if (fromZxidExclusive + 1 < oldest.firstZxid) {
+      throw new LogGapError(
+        `txn log starts at 0x${oldest.firstZxid.toString(16)}, cannot serve txns after 0x${fromZxidExclusive.toString(16)}`,
+      );
+    }
+    const activePath = this.active?.ref.path;
+    const activeSize = this.active?.sizeBytes;
+    for (let i = 0; i < segments.length; i++) {
+      const seg = segments[i]!;
+      const next = segments[i + 1];
+      if (next !== undefined && next.firstZxid <= fromZxidExclusive + 1) continue;
+      if (seg.firstZxid > toZxidInclusive) return;
+      const reader = await SegmentReader.open(this.opts.fs, seg, {
+        allowTornTail: false,
+        limitBytes: seg.path === activePath ? activeSize : undefined,
+      });
+      try {
+        for (let rec = await reader.next(); rec !== null; rec = await reader.next()) {
+          const zxid = rec.txn.hdr.zxid;
+          if (zxid > toZxidInclusive) return;
+          if (zxid > fromZxidExclusive) yield rec.txn;
+        }
+      } finally {
+        await reader.close();
+      }
+    }
+  }
+
+  /**
+   * Removes every record with zxid > `zxid` (ZAB's TRUNC). Waits for in-flight appends first; appends
+   * must not be issued concurrently. Clears a failed state, since the tail is rewritten anyway.
+   */
+  async truncateAfter(zxid: number): Promise<void> {
+    await this.idle();
+    await this.closeActive();
+    const { fs, dir, logger } = this.opts;
+    let changed = false;
+    const newestPath = this.segments[this.segments.length - 1]?.path;
+    for (const seg of [...this.segments].reverse()) {
+      if (seg.firstZxid > zxid) {
+        await fs.unlink(seg.path);
+        changed = true;
+        continue;
+      }
+      const reader = await SegmentReader.open(fs, seg, { allowTornTail: seg.path === newestPath });
+      let cut = SEGMENT_HEADER_BYTES;
+      try {
+        for (let rec = await reader.next(); rec !== null && rec.txn.hdr.zxid <= zxid; rec = await reader.next()) {
+          cut = rec.end;
+        }
+      } finally {
+        await reader.close();
+      }
+      if (cut < reader.size) {
+        const file = await fs.open(seg.path, 'r+');
+        try {
+          await file.truncate(cut);
+          await file.datasync();
+        } finally {
+          await file.close();
+        }
+      }
+      break;
+    }
+    if (changed) await fsyncDir(fs, dir);
+    logger.info({ zxid: `0x${zxid.toString(16)}` }, 'txn log truncated');
+    this.failure = undefined;
+    this.rollRequested = false;
+    await this.openTail();
+  }
+
+  /** Deletes segments (purge); never the active one. */
+  async deleteSegments(refs: readonly SegmentRef[]): Promise<void> {
+    if (refs.length === 0) return;
+    const doomed = new Set(refs.map((r) => r.path));
+    if (this.active && doomed.has(this.active.ref.path)) throw new StorageStateError('refusing to delete the active segment');
+    for (const ref of refs) await this.opts.fs.unlink(ref.path);
+    this.segments = this.segments.filter((s) => !doomed.has(s.path));
+    await fsyncDir(this.opts.fs, this.opts.dir);
+  }
+
+  /** Flushes what is queued, then closes the active segment. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.idle();
+    this.closed = true;
+    await this.closeActive();
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    this.flushing = true;
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      if (this.failure) {
+        for (const p of batch) p.reject(this.failure);
+        continue;
+      }
+      try {
+        await this.writeBatch(batch);
+      } catch (err) {
+        this.failure = new LogWriteError(`txn log write failed, log is now read-only until reopened: ${(err as Error).message}`, err);
+        this.opts.logger.error({ err }, 'txn log write failed; refusing further appends');
+        for (const p of batch) p.reject(this.failure);
+        continue;
+      }
+      for (const p of batch) p.resolve();
+    }
+    this.flushing = false;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private async writeBatch(batch: Pending[]): Promise<void> {
+    let batchBytes = 0;
+    for (const p of batch) batchBytes += p.header.length + p.payload.length;
+    const active = this.active;
+    if (active && (this.rollRequested || (active.records > 0 && active.sizeBytes + batchBytes > this.opts.segmentSizeBytes))) {
+      await this.closeActive();
+      this.rollRequested = false;
+      this.counters.segmentRolls++;
+    }
+    const bufs: Buffer[] = [];
+    let created = false;
+    if (this.active === undefined) {
+      await this.createSegment(batch[0]!.zxid);
+      bufs.push(encodeSegmentHeader(batch[0]!.zxid));
+      created = true;
+    }
+    const seg = this.active!;
+    for (const p of batch) bufs.push(p.header, p.payload);
+    const start = created ? 0 : seg.sizeBytes;
+    let total: number;
+    const t0 = performance.now();
+    try {
+      total = await writevFully(seg.file, bufs, start);
+      await seg.file.datasync();
+      if (created) await fsyncDir(this.opts.fs, this.opts.dir);
+    } catch (err) {
+      await this.rollBack(seg, start, created);
+      throw err;
+    }
+    this.counters.lastFsyncMs = performance.now() - t0;
+    this.counters.fsyncCount++;
+    this.counters.batchCount++;
+    this.counters.appendCount += batch.length;
+    this.counters.bytesWritten += total;
+    seg.sizeBytes = start + total;
+    seg.records += batch.length;
+    this.durableZxid = batch[batch.length - 1]!.zxid;
+  }
+
+  /** Puts the file back to its last durable length so no half-written record survives. */
+  private async rollBack(seg: ActiveSegment, start: number, created: boolean): Promise<void> {
+    const { fs, dir, logger } = this.opts;
+    try {
+      if (created) {
+        await seg.file.close();
+        this.active = undefined;
+        this.segments = this.segments.filter((s) => s.path !== seg.ref.path);
+        await fs.unlink(seg.ref.path);
+        await fsyncDir(fs, dir);
+      } else {
+        await seg.file.truncate(start);
+        await seg.file.datasync();
+      }
+    } catch (err) {
+      // Recovery will treat whatever is left as a torn tail; nothing here was acknowledged.
+      logger.error({ err, file: seg.ref.path, offset: start }, 'could not roll back failed txn log write');
+    }
+  }
+
+  private async createSegment(firstZxid: number): Promise<void> {
+    const name = segmentFileName(firstZxid);
+    const ref: SegmentRef = { name, path: join(this.opts.dir, name), firstZxid };
+    const file = await this.opts.fs.open(ref.path, 'wx+');
+    this.active = { ref, file, sizeBytes: 0, records: 0 };
+    this.segments.push(ref);
+  }
+
+  private async closeActive(): Promise<void> {
+    const active = this.active;
+    if (active === undefined) return;
+    this.active = undefined;
+    await active.file.close();
+  }
+
+  /** Finds the newest segment with records, truncates its torn tail, and makes it the append target. */
+  private async openTail(): Promise<void> {
+    const { fs, dir, logger } = this.opts;
+    this.segments = await listSegments(fs, dir);
+    this.durableZxid = 0;
+    let newest = true;
+    while (this.segments.length > 0) {
+      const ref = this.segments[this.segments.length - 1]!;
+      const reader = await SegmentReader.open(fs, ref, { allowTornTail: newest });
+      try {
+        while ((await reader.next()) !== null);
+      } finally {
+        await reader.close();
+      }
+      if (reader.count === 0) {
+        logger.warn({ file: ref.path, reason: reader.torn?.reason }, 'removing txn log segment with no intact records');
+        await fs.unlink(ref.path);
+        await fsyncDir(fs, dir);
+        this.segments.pop();
+        newest = false;
+        continue;
+      }
+      const file = await fs.open(ref.path, 'r+');
+      if (reader.torn !== undefined) {
+        logger.warn(
+          { file: ref.path, offset: reader.torn.offset, reason: reader.torn.reason, droppedBytes: reader.size - reader.validEnd },
+          'truncating torn tail of txn log',
+        );
+        await file.truncate(reader.validEnd);
+        await file.datasync();
+      }
+      this.active = { ref, file, sizeBytes: reader.validEnd, records: reader.count };
+      this.durableZxid = reader.lastZxid!;
+      break;
+    }
+    this.lastQueuedZxid = this.durableZxid;
+  }
+}

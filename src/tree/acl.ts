@@ -1,0 +1,273 @@
+// ACLs: the interning cache znodes point into, permission checks, digest ids, and create/setACL fix-up.
+
+import { createHash } from 'node:crypto';
+import { ErrorCode, ZooKeeperError } from '../jute/error-codes.js';
+import { Perms } from '../jute/opcodes.js';
+import type { ACL, Id } from '../jute/records.js';
+
+function frozenAcl(acl: readonly ACL[]): ACL[] {
+  return Object.freeze(
+    acl.map((a) => Object.freeze({ perms: a.perms, id: Object.freeze({ scheme: a.id.scheme, id: a.id.id }) })),
+  ) as ACL[];
+}
+
+export const ANYONE_ID_UNSAFE: Id = Object.freeze({ scheme: 'world', id: 'anyone' });
+/** The placeholder id that fixupAcl expands to the caller's authenticated ids. */
+export const AUTH_IDS: Id = Object.freeze({ scheme: 'auth', id: '' });
+export const OPEN_ACL_UNSAFE: ACL[] = frozenAcl([{ perms: Perms.ALL, id: ANYONE_ID_UNSAFE }]);
+export const CREATOR_ALL_ACL: ACL[] = frozenAcl([{ perms: Perms.ALL, id: AUTH_IDS }]);
+export const READ_ACL_UNSAFE: ACL[] = frozenAcl([{ perms: Perms.READ, id: ANYONE_ID_UNSAFE }]);
+
+/** Key of an ACL list; order matters, as for Java's List.equals. */
+function aclKey(acl: readonly ACL[]): string {
+  let key = '';
+  for (const a of acl) key += `${a.perms}\u0000${a.id.scheme}\u0000${a.id.id}\u0001`;
+  return key;
+}
+
+interface AclEntry {
+  acl: ACL[];
+  key: string;
+  refs: number;
+}
+
+/**
+ * Interns ACL lists so that a million znodes with the same ACL share one list
+ * (ZooKeeper's ReferenceCountedACLCache). Lists are deep-frozen: callers may hand them out.
+ * Ids are allocated in interning order, so two replicas with the same history agree on them.
+ */
+export class AclCache {
+  private readonly byId = new Map<number, AclEntry>();
+  private readonly byKey = new Map<string, number>();
+  private nextId = 1;
+
+  /** Returns the id of an equal list, interning it if new, and takes one reference to it. */
+  intern(acl: readonly ACL[]): number {
+    const key = aclKey(acl);
+    let id = this.byKey.get(key);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.byKey.set(key, id);
+      this.byId.set(id, { acl: frozenAcl(acl), key, refs: 0 });
+    }
+    this.byId.get(id)!.refs++;
+    return id;
+  }
+
+  /** Puts a list back under a known id (snapshot load); references come from addRef. */
+  restore(id: number, acl: readonly ACL[]): void {
+    const key = aclKey(acl);
+    const existing = this.byKey.get(key);
+    if (existing !== undefined && existing !== id) {
+      throw new Error(`ACL list restored under id ${id} is already interned as ${existing}`);
+    }
+    if (this.byId.has(id) && existing === undefined) {
+      throw new Error(`ACL id ${id} restored twice with different lists`);
+    }
+    if (existing === undefined) {
+      this.byKey.set(key, id);
+      this.byId.set(id, { acl: frozenAcl(acl), key, refs: 0 });
+    }
+    if (id >= this.nextId) this.nextId = id + 1;
+  }
+
+  /** The list for an id; throws on an unknown id, which would mean a corrupt tree. */
+  get(id: number): ACL[] {
+    const entry = this.byId.get(id);
+    if (entry === undefined) throw new Error(`unknown ACL id ${id}`);
+    return entry.acl;
+  }
+
+  has(id: number): boolean {
+    return this.byId.has(id);
+  }
+
+  addRef(id: number): void {
+    const entry = this.byId.get(id);
+    if (entry === undefined) throw new Error(`unknown ACL id ${id}`);
+    entry.refs++;
+  }
+
+  /** Drops one reference; the list is forgotten when none are left. */
+  release(id: number): void {
+    const entry = this.byId.get(id);
+    if (entry === undefined) return;
+    if (--entry.refs <= 0) {
+      this.byId.delete(id);
+      this.byKey.delete(entry.key);
+    }
+  }
+
+  /** Forgets lists nobody references (after a snapshot load). */
+  purgeUnused(): void {
+    for (const [id, entry] of this.byId) {
+      if (entry.refs <= 0) {
+        this.byId.delete(id);
+        this.byKey.delete(entry.key);
+      }
+    }
+  }
+
+  refCount(id: number): number {
+    return this.byId.get(id)?.refs ?? 0;
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** Every interned list, by id (for snapshots and dumps). */
+  entries(): IterableIterator<[number, ACL[]]> {
+    const it = this.byId.entries();
+    return (function* () {
+      for (const [id, e] of it) yield [id, e.acl] as [number, ACL[]];
+    })();
+  }
+}
+
+/**
+ * The digest-scheme id for "user:password": "user:" + base64(sha1("user:password")), as
+ * DigestAuthenticationProvider.generateDigest. Used both for addAuth and for superDigest.
+ */
+export function digestAuth(idPassword: string): string {
+  const colon = idPassword.indexOf(':');
+  const user = colon < 0 ? idPassword : idPassword.substring(0, colon);
+  return `${user}:${createHash('sha1').update(idPassword, 'utf8').digest('base64')}`;
+}
+
+/** Java's parseInt for the plain ASCII forms ZooKeeper's ip provider meets ("+8", "010"). */
+function parseJavaInt(s: string): number | undefined {
+  return /^[+-]?[0-9]{1,10}$/.test(s) ? Number.parseInt(s, 10) : undefined;
+}
+
+/** A dotted IPv4 address as an unsigned 32-bit number, or undefined. */
+function parseIpv4(addr: string): number | undefined {
+  const parts = addr.split('.');
+  if (parts.length !== 4) return undefined;
+  let value = 0;
+  for (const part of parts) {
+    const v = parseJavaInt(part);
+    if (v === undefined || v < 0 || v > 255) return undefined;
+    value = value * 256 + v;
+  }
+  return value;
+}
+
+/** Parses an ip-scheme ACL id ("10.0.0.1" or "10.0.0.0/8"); undefined when ZooKeeper would refuse it. */
+function parseIpAcl(expr: string): { addr: number; bits: number } | undefined {
+  const slash = expr.indexOf('/');
+  const addr = parseIpv4(slash < 0 ? expr : expr.substring(0, slash));
+  if (addr === undefined) return undefined;
+  let bits = 32;
+  if (slash >= 0) {
+    const b = parseJavaInt(expr.substring(slash + 1));
+    if (b === undefined || b < 0 || b > 32) return undefined;
+    bits = b;
+  }
+  return { addr, bits };
+}
+
+/** Whether `expr` is a valid ip-scheme ACL id (IPv4 address with optional /bits), as IPAuthenticationProvider.isValid. */
+export function isValidIpAcl(expr: string): boolean {
+  return parseIpAcl(expr) !== undefined;
+}
+
+/**
+ * IPAuthenticationProvider.matches: the client address equals the ACL address under the
+ * ACL's mask. ZooKeeper only knows IPv4 here; an IPv4-mapped IPv6 client address
+ * ("::ffff:10.1.2.3", what Node reports on a dual-stack socket) is read as its IPv4 form.
+ */
+export function ipMatches(clientAddr: string, aclExpr: string): boolean {
+  const acl = parseIpAcl(aclExpr);
+  if (acl === undefined) return false;
+  const mapped = clientAddr.startsWith('::ffff:') ? clientAddr.substring(7) : clientAddr;
+  const client = parseIpv4(mapped);
+  if (client === undefined) return false;
+  const mask = acl.bits === 0 ? 0 : (0xffffffff << (32 - acl.bits)) >>> 0;
+  return ((client & mask) >>> 0) === ((acl.addr & mask) >>> 0);
+}
+
+/** Java's String.split(":"): trailing empty strings are dropped. */
+function javaSplitColon(s: string): string[] {
+  const parts = s.split(':');
+  while (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
+  if (parts.length === 1 && parts[0] === '' && s.length > 0) parts.pop();
+  return parts;
+}
+
+/** DigestAuthenticationProvider.isValid: exactly "user:digest". */
+export function isValidDigestAcl(id: string): boolean {
+  return javaSplitColon(id).length === 2;
+}
+
+/**
+ * Auth schemes whose ids stand for an authenticated user, so that an "auth" ACL may
+ * expand to them (isAuthenticated() in ZooKeeper's providers). "ip" ids and the "super"
+ * marker never expand.
+ */
+const AUTHENTICATED_SCHEMES: ReadonlySet<string> = new Set(['digest', 'sasl', 'x509']);
+
+/**
+ * ZooKeeperServer.checkACL: true when `authIds` grant `perm` under `acl`.
+ * An empty list allows everything; a "super" auth id (or superUser) bypasses the check;
+ * world:anyone matches everyone; "ip" ids match by address/CIDR; every other scheme by
+ * exact scheme and id (what the digest provider does).
+ */
+export function checkAcl(acl: readonly ACL[], perm: number, authIds: readonly Id[], superUser: boolean): boolean {
+  if (acl.length === 0 || superUser) return true;
+  for (const auth of authIds) if (auth.scheme === 'super') return true;
+  for (const a of acl) {
+    if ((a.perms & perm) === 0) continue;
+    const { scheme, id } = a.id;
+    if (scheme === 'world' && id === 'anyone') return true;
+    for (const auth of authIds) {
+      if (auth.scheme !== scheme) continue;
+      if (scheme === 'ip' ? ipMatches(auth.id, id) : auth.id === id) return true;
+    }
+  }
+  return false;
+}
+
+/** Like checkAcl, but throws ZooKeeperError(NOAUTH) for the request's path. */
+export function requireAcl(acl: readonly ACL[], perm: number, authIds: readonly Id[], superUser: boolean, path?: string): void {
+  if (!checkAcl(acl, perm, authIds, superUser)) throw new ZooKeeperError(ErrorCode.NOAUTH, path);
+}
+
+/**
+ * PrepRequestProcessor.fixupACL: the ACL a create/setACL will really store.
+ * Duplicates are dropped (first kept), "auth" entries expand to every authenticated id of
+ * the session, world must be "anyone", digest ids must be "user:hash", ip ids an IPv4
+ * address or CIDR. Any other scheme, an empty list, or an "auth" entry on a session with
+ * no authenticated id throws ZooKeeperError(INVALIDACL).
+ */
+export function fixupAcl(acl: readonly ACL[] | null | undefined, authIds: readonly Id[], path?: string): ACL[] {
+  if (acl === null || acl === undefined || acl.length === 0) throw new ZooKeeperError(ErrorCode.INVALIDACL, path);
+  const seen = new Set<string>();
+  const out: ACL[] = [];
+  for (const a of acl) {
+    if (a === null || a === undefined || a.id === null || a.id === undefined || a.id.scheme == null) {
+      throw new ZooKeeperError(ErrorCode.INVALIDACL, path);
+    }
+    const key = aclKey([a]);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const { scheme, id } = a.id;
+    if (scheme === 'world' && id === 'anyone') {
+      out.push(a);
+    } else if (scheme === 'auth') {
+      let expanded = false;
+      for (const auth of authIds) {
+        if (AUTHENTICATED_SCHEMES.has(auth.scheme)) {
+          out.push({ perms: a.perms, id: { scheme: auth.scheme, id: auth.id } });
+          expanded = true;
+        }
+      }
+      if (!expanded) throw new ZooKeeperError(ErrorCode.INVALIDACL, path);
+    } else if ((scheme === 'digest' && isValidDigestAcl(id ?? '')) || (scheme === 'ip' && isValidIpAcl(id ?? ''))) {
+      out.push(a);
+    } else {
+      throw new ZooKeeperError(ErrorCode.INVALIDACL, path);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,648 @@
+// The replicated state machine: znodes, their stats and ACLs, the session table, and apply(txn).
+
+import { crc32 } from 'node:zlib';
+import { ErrorCode } from '../jute/error-codes.js';
+import { EventType } from '../jute/opcodes.js';
+import type { ACL, Stat } from '../jute/records.js';
+import { AclCache, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
+import { basename, parentPath } from './path.js';
+import type { NodeKind, Txn, TxnHeader, TxnOp } from './txn.js';
+
+export interface ZNode {
+  /** Never mutated in place: setData swaps the buffer, so readers and snapshots may keep it. */
+  data: Buffer;
+  aclId: number;
+  czxid: number;
+  mzxid: number;
+  ctime: number;
+  mtime: number;
+  version: number;
+  /**
+   * ZooKeeper's persisted cversion: the number of children ever created under this node.
+   * It is the next sequence suffix and what a create txn's parentCVersion is built from
+   * (parentCVersion = cversion + 1). Clients see 2 * cversion - numChildren (see statOf),
+   * which grows by one for every create and every delete.
+   */
+  cversion: number;
+  aversion: number;
+  /** Owning session for ephemerals, else 0 (containers and TTL nodes are told apart by kind). */
+  ephemeralOwner: number;
+  pzxid: number;
+  children: Set<string>;
+  kind: NodeKind;
+  ttlMs: number;
+  /** Cached crc32 of (path, data, persisted stat): this node's share of the tree digest. */
+  hash: number;
+}
+
+export interface WatchTrigger {
+  path: string;
+  type: EventType;
+}
+
+export interface ApplyResult {
+  err: number;
+  path?: string;
+  stat?: Stat;
+  /** Per sub-op results of a multi; their own `triggers` are empty, the multi's hold them all. */
+  results?: ApplyResult[];
+  triggers: WatchTrigger[];
+}
+
+/** Plain records a snapshot is made of; msgpackr-friendly (no bigint, no class instances). */
+export type SnapshotRecord =
+  | { t: 'header'; format: 1; lastProcessedZxid: number }
+  | { t: 'session'; id: number; timeoutMs: number }
+  | { t: 'acl'; id: number; acl: ACL[] }
+  | {
+      t: 'node';
+      path: string;
+      data: Buffer;
+      aclId: number;
+      czxid: number;
+      mzxid: number;
+      ctime: number;
+      mtime: number;
+      version: number;
+      cversion: number;
+      aversion: number;
+      ephemeralOwner: number;
+      pzxid: number;
+      kind: NodeKind;
+      ttlMs: number;
+    };
+
+type NodeRecord = Extract<SnapshotRecord, { t: 'node' }>;
+
+/** ZooKeeper's EphemeralType.CONTAINER_EPHEMERAL_OWNER (Long.MIN_VALUE). */
+export const CONTAINER_EPHEMERAL_OWNER = -(2n ** 63n);
+const TTL_EPHEMERAL_MASK = 0xff00000000000000n;
+
+/**
+ * The 64-bit ephemeralOwner ZooKeeper persists for a node: the session for ephemerals,
+ * Long.MIN_VALUE for containers, 0xFF00_0000_0000_0000 | ttl for TTL nodes, else 0.
+ * A bigint because the container and TTL encodings do not fit a JS number exactly.
+ * Clients never see these encodings: Stat.ephemeralOwner is 0 for containers and TTL nodes.
+ */
+export function persistedEphemeralOwner(node: Readonly<ZNode>): bigint {
+  switch (node.kind) {
+    case 'ephemeral':
+      return BigInt(node.ephemeralOwner);
+    case 'container':
+      return CONTAINER_EPHEMERAL_OWNER;
+    case 'ttl':
+      return BigInt.asIntN(64, TTL_EPHEMERAL_MASK | BigInt(node.ttlMs));
+    default:
+      return 0n;
+  }
+}
+
+const ZOOKEEPER_PATH = '/zookeeper';
+const QUOTA_PATH = '/zookeeper/quota';
+const CONFIG_PATH = '/zookeeper/config';
+const EMPTY = Buffer.alloc(0);
+
+/** A JS integer as a big-endian two's-complement long, without allocating a bigint. */
+function writeLong(b: Buffer, v: number, offset: number): void {
+  const hi = Math.floor(v / 4294967296);
+  b.writeInt32BE(hi | 0, offset);
+  b.writeUInt32BE((v - hi * 4294967296) >>> 0, offset + 4);
+}
+
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The znode tree. apply() is deterministic and idempotent for replay: it uses only what
+ * the txn carries, never the clock, the disk or the network, and a txn already reflected
+ * in the tree leaves it unchanged (answering the error a fresh apply would meet).
+ *
+ * The digest is the sum mod 2^32 of one crc32 (node:zlib) per znode over the UTF-8 path,
+ * the data and a 60-byte big-endian block of czxid, mzxid, pzxid, ctime, mtime (8 bytes
+ * each), version, cversion, aversion (4 each) and the persisted ephemeralOwner (8), the
+ * layout of ZooKeeper's DigestCalculator. Like ZooKeeper it skips everything under
+ * "/zookeeper/", whose nodes a server may set locally. A sum is order-independent, so
+ * replicas that applied the same txns agree whatever order they built the tree in.
+ */
+export class DataTree {
+  /** Replicated session table: session id -> negotiated timeout (ms). */
+  readonly sessions = new Map<number, number>();
+  /** Highest zxid applied (a multi counts once it is fully applied). */
+  lastProcessedZxid = 0;
+
+  private readonly nodes = new Map<string, ZNode>();
+  private readonly acls = new AclCache();
+  private readonly ephemerals = new Map<number, Set<string>>();
+  private readonly containerPaths = new Set<string>();
+  private readonly ttlPaths = new Set<string>();
+  private treeDigest = 0;
+  private dataSizeBytes = 0;
+  private readonly statBlock = Buffer.alloc(60);
+
+  constructor() {
+    // ZooKeeper 3.8's built-in nodes: all stats zero, empty data, open ACL, except the
+    // config node, which is world-readable only and has aversion -1 (DataTree.addConfigNode).
+    this.addBuiltin('/', OPEN_ACL_UNSAFE, 0);
+    this.addBuiltin(ZOOKEEPER_PATH, OPEN_ACL_UNSAFE, 0);
+    this.addBuiltin(QUOTA_PATH, OPEN_ACL_UNSAFE, 0);
+    this.addBuiltin(CONFIG_PATH, READ_ACL_UNSAFE, -1);
+  }
+
+  private addBuiltin(path: string, acl: readonly ACL[], aversion: number): void {
+    const node = this.newNode(EMPTY, this.acls.intern(acl), 0, 0, 'persistent', 0, 0);
+    node.aversion = aversion;
+    if (path !== '/') this.nodes.get(parentPath(path))!.children.add(basename(path));
+    this.insert(path, node);
+  }
+
+  private newNode(data: Buffer, aclId: number, zxid: number, time: number, kind: NodeKind, owner: number, ttlMs: number): ZNode {
+    return {
+      data,
+      aclId,
+      czxid: zxid,
+      mzxid: zxid,
+      ctime: time,
+      mtime: time,
+      version: 0,
+      cversion: 0,
+      aversion: 0,
+      ephemeralOwner: kind === 'ephemeral' ? owner : 0,
+      pzxid: zxid,
+      children: new Set(),
+      kind,
+      ttlMs: kind === 'ttl' ? ttlMs : 0,
+      hash: 0,
+    };
+  }
+
+  // ---------------------------------------------------------------- apply
+
+  apply(txn: Txn): ApplyResult {
+    const triggers: WatchTrigger[] = [];
+    const result = this.applyOp(txn.hdr, txn.op, triggers);
+    result.triggers = triggers;
+    if (txn.hdr.zxid > this.lastProcessedZxid) this.lastProcessedZxid = txn.hdr.zxid;
+    return result;
+  }
+
+  private applyOp(hdr: TxnHeader, op: TxnOp, triggers: WatchTrigger[]): ApplyResult {
+    switch (op.type) {
+      case 'create':
+        return this.applyCreate(hdr, op, triggers);
+      case 'delete':
+        return this.applyDelete(op.path, hdr.zxid, triggers);
+      case 'setData':
+        return this.applySetData(hdr, op.path, op.data, op.version, triggers);
+      case 'setACL':
+        return this.applySetAcl(op.path, op.acl, op.version);
+      case 'check':
+        return { err: ErrorCode.OK, path: op.path, triggers: [] };
+      case 'createSession':
+        this.sessions.set(hdr.sessionId, op.timeoutMs);
+        return { err: ErrorCode.OK, triggers: [] };
+      case 'closeSession':
+        this.killSession(hdr.sessionId, hdr.zxid, triggers);
+        return { err: ErrorCode.OK, triggers: [] };
+      case 'error':
+        return { err: op.err, triggers: [] };
+      case 'multi':
+        return this.applyMulti(hdr, op.ops, triggers);
+    }
+  }
+
+  private applyCreate(hdr: TxnHeader, op: Extract<TxnOp, { type: 'create' }>, triggers: WatchTrigger[]): ApplyResult {
+    const path = op.path;
+    const parentName = parentPath(path);
+    const parent = this.nodes.get(parentName);
+    if (parent === undefined || path === '/') return { err: parent ? ErrorCode.NODEEXISTS : ErrorCode.NONODE, path, triggers: [] };
+    const cversion = op.parentCVersion === -1 ? parent.cversion + 1 : op.parentCVersion;
+    if (this.nodes.has(path)) {
+      // Replay over a fuzzy snapshot can meet a node that was deleted and re-created
+      // after the parent was captured: catch the parent's cversion/pzxid up anyway
+      // (DataTree.processTxn's NODEEXISTS fix-up), but only forwards.
+      if (cversion > parent.cversion) this.changeNode(parentName, parent, () => {
+        parent.cversion = cversion;
+        parent.pzxid = hdr.zxid;
+      });
+      return { err: ErrorCode.NODEEXISTS, path, triggers: [] };
+    }
+    if (parent.kind === 'ephemeral') return { err: ErrorCode.NOCHILDRENFOREPHEMERALS, path, triggers: [] };
+
+    this.changeNode(parentName, parent, () => {
+      // Only forwards: replaying a create whose node was later deleted must not rewind them.
+      if (cversion > parent.cversion) {
+        parent.cversion = cversion;
+        parent.pzxid = hdr.zxid;
+      }
+      parent.children.add(basename(path));
+    });
+    const node = this.newNode(op.data, this.acls.intern(op.acl), hdr.zxid, hdr.time, op.kind, op.ephemeralOwner, op.ttlMs);
+    this.insert(path, node);
+    triggers.push({ path, type: EventType.NodeCreated }, { path: parentName, type: EventType.NodeChildrenChanged });
+    return { err: ErrorCode.OK, path, stat: this.statOf(node), triggers: [] };
+  }
+
+  private applyDelete(path: string, zxid: number, triggers: WatchTrigger[]): ApplyResult {
+    const parentName = parentPath(path);
+    const parent = this.nodes.get(parentName);
+    if (parent === undefined || path === '/') return { err: ErrorCode.NONODE, path, triggers: [] };
+    const node = this.nodes.get(path);
+    if (node === undefined) {
+      // A fuzzy snapshot can hold the parent as it was before this delete but not the
+      // child: the pzxid still has to move forward (DataTree.deleteNode does the same).
+      if (zxid > parent.pzxid) this.changeNode(parentName, parent, () => (parent.pzxid = zxid));
+      return { err: ErrorCode.NONODE, path, triggers: [] };
+    }
+    // ZooKeeper trusts prep here; refusing keeps a replayed delete from orphaning children
+    // that a later (already captured) create put under a re-created node.
+    if (node.children.size > 0) return { err: ErrorCode.NOTEMPTY, path, triggers: [] };
+
+    this.changeNode(parentName, parent, () => {
+      parent.children.delete(basename(path));
+      if (zxid > parent.pzxid) parent.pzxid = zxid;
+    });
+    this.remove(path, node);
+    triggers.push({ path, type: EventType.NodeDeleted }, { path: parentName, type: EventType.NodeChildrenChanged });
+    return { err: ErrorCode.OK, path, triggers: [] };
+  }
+
+  private applySetData(hdr: TxnHeader, path: string, data: Buffer, version: number, triggers: WatchTrigger[]): ApplyResult {
+    const node = this.nodes.get(path);
+    if (node === undefined) return { err: ErrorCode.NONODE, path, triggers: [] };
+    this.dataSizeBytes += data.length - node.data.length;
+    this.changeNode(path, node, () => {
+      node.data = data;
+      node.mtime = hdr.time;
+      node.mzxid = hdr.zxid;
+      node.version = version;
+    });
+    triggers.push({ path, type: EventType.NodeDataChanged });
+    return { err: ErrorCode.OK, path, stat: this.statOf(node), triggers: [] };
+  }
+
+  private applySetAcl(path: string, acl: ACL[], version: number): ApplyResult {
+    const node = this.nodes.get(path);
+    if (node === undefined) return { err: ErrorCode.NONODE, path, triggers: [] };
+    const aclId = this.acls.intern(acl);
+    this.acls.release(node.aclId);
+    this.changeNode(path, node, () => {
+      node.aclId = aclId;
+      node.aversion = version;
+    });
+    return { err: ErrorCode.OK, path, stat: this.statOf(node), triggers: [] };
+  }
+
+  /**
+   * Deletes every ephemeral of the session, in path order so that every replica fires
+   * the same events in the same order, then forgets the session.
+   */
+  private killSession(sessionId: number, zxid: number, triggers: WatchTrigger[]): void {
+    const owned = this.ephemerals.get(sessionId);
+    if (owned !== undefined) {
+      for (const path of [...owned].sort(byCodeUnit)) this.applyDelete(path, zxid, triggers);
+      this.ephemerals.delete(sessionId);
+    }
+    this.sessions.delete(sessionId);
+  }
+
+  /**
+   * ZooKeeper's multi layout: if any sub-op is an 'error', nothing is applied and every
+   * sub-op answers an error: the failed ones their own code, those before the first
+   * failure OK (0), those after it RUNTIMEINCONSISTENCY. The multi's err is the first
+   * non-zero sub-op err.
+   */
+  private applyMulti(hdr: TxnHeader, ops: TxnOp[], triggers: WatchTrigger[]): ApplyResult {
+    let failed = false;
+    for (const op of ops) if (op.type === 'error') failed = true;
+    const results: ApplyResult[] = [];
+    let err: number = ErrorCode.OK;
+    let afterFailure = false;
+    for (const op of ops) {
+      let sub: ApplyResult;
+      if (op.type === 'error') {
+        afterFailure = true;
+        sub = { err: op.err, triggers: [] };
+      } else if (failed) {
+        sub = { err: afterFailure ? ErrorCode.RUNTIMEINCONSISTENCY : ErrorCode.OK, triggers: [] };
+      } else {
+        sub = this.applyOp(hdr, op, triggers);
+      }
+      results.push(sub);
+      if (sub.err !== ErrorCode.OK && err === ErrorCode.OK) err = sub.err;
+    }
+    return { err, results, triggers: [] };
+  }
+
+  // ------------------------------------------------------- node bookkeeping
+
+  /** Every mutation of an existing node goes through here so the digest follows it. */
+  private changeNode(path: string, node: ZNode, mutate: () => void): void {
+    this.treeDigest = (this.treeDigest - node.hash) >>> 0;
+    mutate();
+    node.hash = this.hashNode(path, node);
+    this.treeDigest = (this.treeDigest + node.hash) >>> 0;
+  }
+
+  private insert(path: string, node: ZNode): void {
+    this.nodes.set(path, node);
+    node.hash = this.hashNode(path, node);
+    this.treeDigest = (this.treeDigest + node.hash) >>> 0;
+    this.dataSizeBytes += path.length + node.data.length;
+    switch (node.kind) {
+      case 'ephemeral': {
+        let owned = this.ephemerals.get(node.ephemeralOwner);
+        if (owned === undefined) this.ephemerals.set(node.ephemeralOwner, (owned = new Set()));
+        owned.add(path);
+        break;
+      }
+      case 'container':
+        this.containerPaths.add(path);
+        break;
+      case 'ttl':
+        this.ttlPaths.add(path);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private remove(path: string, node: ZNode): void {
+    this.nodes.delete(path);
+    this.treeDigest = (this.treeDigest - node.hash) >>> 0;
+    this.dataSizeBytes -= path.length + node.data.length;
+    this.acls.release(node.aclId);
+    switch (node.kind) {
+      case 'ephemeral': {
+        const owned = this.ephemerals.get(node.ephemeralOwner);
+        if (owned !== undefined) {
+          owned.delete(path);
+          if (owned.size === 0) this.ephemerals.delete(node.ephemeralOwner);
+        }
+        break;
+      }
+      case 'container':
+        this.containerPaths.delete(path);
+        break;
+      case 'ttl':
+        this.ttlPaths.delete(path);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private hashNode(path: string, node: ZNode): number {
+    if (path.startsWith('/zookeeper/')) return 0;
+    const b = this.statBlock;
+    writeLong(b, node.czxid, 0);
+    writeLong(b, node.mzxid, 8);
+    writeLong(b, node.pzxid, 16);
+    writeLong(b, node.ctime, 24);
+    writeLong(b, node.mtime, 32);
+    b.writeInt32BE(node.version | 0, 40);
+    b.writeInt32BE(node.cversion | 0, 44);
+    b.writeInt32BE(node.aversion | 0, 48);
+    switch (node.kind) {
+      case 'ephemeral':
+        writeLong(b, node.ephemeralOwner, 52);
+        break;
+      case 'container':
+        b.writeUInt32BE(0x80000000, 52);
+        b.writeUInt32BE(0, 56);
+        break;
+      case 'ttl':
+        writeLong(b, node.ttlMs, 52);
+        b.writeUInt8(0xff, 52);
+        break;
+      default:
+        writeLong(b, 0, 52);
+        break;
+    }
+    // ZooKeeper hashes the root as "" (its alias), so do we.
+    let crc = crc32(path === '/' ? '' : path);
+    crc = crc32(node.data, crc);
+    return crc32(b, crc);
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  getNode(path: string): Readonly<ZNode> | undefined {
+    return this.nodes.get(path);
+  }
+
+  /** The Stat a client sees (DataNode.copyStat): a fresh object. */
+  statOf(node: Readonly<ZNode>): Stat {
+    const numChildren = node.children.size;
+    return {
+      czxid: node.czxid,
+      mzxid: node.mzxid,
+      ctime: node.ctime,
+      mtime: node.mtime,
+      version: node.version,
+      cversion: node.cversion * 2 - numChildren,
+      aversion: node.aversion,
+      ephemeralOwner: node.kind === 'ephemeral' ? node.ephemeralOwner : 0,
+      dataLength: node.data.length,
+      numChildren,
+      pzxid: node.pzxid,
+    };
+  }
+
+  getData(path: string): { data: Buffer; stat: Stat } | undefined {
+    const node = this.nodes.get(path);
+    return node === undefined ? undefined : { data: node.data, stat: this.statOf(node) };
+  }
+
+  /** Child names sorted by UTF-16 code unit (Java's String order). */
+  getChildren(path: string): string[] | undefined {
+    const node = this.nodes.get(path);
+    return node === undefined ? undefined : [...node.children].sort(byCodeUnit);
+  }
+
+  /** The node's ACL (a frozen, shared list) and stat. */
+  getAcl(path: string): { acl: ACL[]; stat: Stat } | undefined {
+    const node = this.nodes.get(path);
+    return node === undefined ? undefined : { acl: this.acls.get(node.aclId), stat: this.statOf(node) };
+  }
+
+  /** The ACL a node points at, for permission checks without building a Stat. */
+  aclOf(node: Readonly<ZNode>): ACL[] {
+    return this.acls.get(node.aclId);
+  }
+
+  /** Ephemeral paths the session owns, sorted. */
+  getEphemerals(sessionId: number): string[] {
+    const owned = this.ephemerals.get(sessionId);
+    return owned === undefined ? [] : [...owned].sort(byCodeUnit);
+  }
+
+  /** Sessions owning at least one ephemeral -> their sorted paths. */
+  getAllEphemerals(): Map<number, string[]> {
+    const out = new Map<number, string[]>();
+    for (const [id, owned] of this.ephemerals) out.set(id, [...owned].sort(byCodeUnit));
+    return out;
+  }
+
+  /** Every descendant of `path` (getAllChildrenNumber); 0 for a missing node. */
+  countAllChildren(path: string): number {
+    if (path === '/') return this.nodes.size - 1;
+    const node = this.nodes.get(path);
+    if (node === undefined) return 0;
+    let count = 0;
+    const stack: string[] = [path];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      const n = this.nodes.get(p);
+      if (n === undefined) continue;
+      for (const child of n.children) {
+        count++;
+        stack.push(`${p}/${child}`);
+      }
+    }
+    return count;
+  }
+
+  /**
+   * Number of znodes, root and the /zookeeper nodes included (4 in a fresh tree).
+   * ZooKeeper's mntr zk_znode_count is one more: its map also holds "" as a root alias.
+   */
+  get nodeCount(): number {
+    return this.nodes.size;
+  }
+
+  /** Sum of path lengths (UTF-16 units) and data lengths, as ZooKeeper's approximateDataSize. */
+  get approximateDataSizeBytes(): number {
+    return this.dataSizeBytes;
+  }
+
+  /** Number of distinct interned ACL lists. */
+  get aclCacheSize(): number {
+    return this.acls.size;
+  }
+
+  /** Sorted container paths, for the reaper. */
+  containers(): string[] {
+    return [...this.containerPaths].sort(byCodeUnit);
+  }
+
+  /** Sorted TTL node paths, for the reaper. */
+  ttlNodes(): string[] {
+    return [...this.ttlPaths].sort(byCodeUnit);
+  }
+
+  /** The running tree digest (see the class comment), an unsigned 32-bit number. */
+  digest(): number {
+    return this.treeDigest;
+  }
+
+  // --------------------------------------------------------------- snapshots
+
+  /**
+   * The tree as plain records: a header, the sessions, then every node in pre-order
+   * (parents first), each ACL list emitted just before the first node that uses it.
+   * Nodes are copied when reached, so the walk may be spread over several event-loop
+   * turns while apply() runs (a fuzzy snapshot, as ZooKeeper takes): replaying the log
+   * from the header's lastProcessedZxid over it yields the exact tree.
+   */
+  *serialize(): Generator<SnapshotRecord> {
+    yield { t: 'header', format: 1, lastProcessedZxid: this.lastProcessedZxid };
+    for (const [id, timeoutMs] of [...this.sessions]) yield { t: 'session', id, timeoutMs };
+    const aclsSent = new Set<number>();
+    const stack: string[] = ['/'];
+    while (stack.length > 0) {
+      const path = stack.pop()!;
+      const node = this.nodes.get(path);
+      if (node === undefined) continue;
+      if (!aclsSent.has(node.aclId)) {
+        aclsSent.add(node.aclId);
+        yield { t: 'acl', id: node.aclId, acl: this.acls.get(node.aclId) };
+      }
+      const children = [...node.children].sort(byCodeUnit);
+      const prefix = path === '/' ? '/' : `${path}/`;
+      for (let i = children.length - 1; i >= 0; i--) stack.push(prefix + children[i]);
+      yield {
+        t: 'node',
+        path,
+        data: node.data,
+        aclId: node.aclId,
+        czxid: node.czxid,
+        mzxid: node.mzxid,
+        ctime: node.ctime,
+        mtime: node.mtime,
+        version: node.version,
+        cversion: node.cversion,
+        aversion: node.aversion,
+        ephemeralOwner: node.ephemeralOwner,
+        pzxid: node.pzxid,
+        kind: node.kind,
+        ttlMs: node.ttlMs,
+      };
+    }
+  }
+
+  /** Rebuilds a tree from serialize()'s records. Throws on records that do not form a tree. */
+  static fromRecords(records: Iterable<SnapshotRecord>): DataTree {
+    const tree = new DataTree();
+    const loaded = new Map<number, number>(); // snapshot ACL id -> id in the new cache
+    for (const r of records) {
+      switch (r.t) {
+        case 'header':
+          if (r.format !== 1) throw new Error(`unsupported snapshot format ${String(r.format)}`);
+          tree.lastProcessedZxid = r.lastProcessedZxid;
+          break;
+        case 'session':
+          tree.sessions.set(r.id, r.timeoutMs);
+          break;
+        case 'acl': {
+          const id = tree.acls.intern(r.acl);
+          loaded.set(r.id, id);
+          break;
+        }
+        case 'node': {
+          const aclId = loaded.get(r.aclId);
+          if (aclId === undefined) throw new Error(`snapshot node ${r.path} uses ACL ${r.aclId} before it is defined`);
+          tree.loadNode(r, aclId);
+          break;
+        }
+        default:
+          throw new Error(`unknown snapshot record ${JSON.stringify((r as { t?: unknown }).t)}`);
+      }
+    }
+    // The lists were interned with one reference each while loading; nodes hold their own.
+    for (const id of loaded.values()) tree.acls.release(id);
+    return tree;
+  }
+
+  private loadNode(r: NodeRecord, aclId: number): void {
+    const existing = this.nodes.get(r.path);
+    if (existing !== undefined) {
+      // A built-in node: keep its children set, take the snapshot's fields.
+      this.remove(r.path, existing);
+    } else if (r.path !== '/') {
+      const parent = this.nodes.get(parentPath(r.path));
+      if (parent === undefined) throw new Error(`snapshot node ${r.path} comes before its parent`);
+      parent.children.add(basename(r.path));
+    }
+    this.acls.addRef(aclId);
+    const node: ZNode = {
+      data: r.data,
+      aclId,
+      czxid: r.czxid,
+      mzxid: r.mzxid,
+      ctime: r.ctime,
+      mtime: r.mtime,
+      version: r.version,
+      cversion: r.cversion,
+      aversion: r.aversion,
+      ephemeralOwner: r.ephemeralOwner,
+      pzxid: r.pzxid,
+      children: existing?.children ?? new Set(),
+      kind: r.kind,
+      ttlMs: r.ttlMs,
+      hash: 0,
+    };
+    this.insert(r.path, node);
+  }
+}
+

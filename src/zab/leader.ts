@@ -1,0 +1,334 @@
+// The leader role: discovery (new epoch), synchronisation of each learner, and atomic broadcast.
+//
+// Phases: 'discovery' waits for FOLLOWERINFO from a quorum to pick newEpoch; 'epochAck'
+// waits for a quorum of ACKEPOCH; 'newLeader' syncs learners and waits for a quorum to make
+// the leader's whole history durable (NEWLEADER acks); 'broadcast' proposes and commits.
+// The per-learner part (ZooKeeper's LearnerHandler) lives here as LearnerSession records.
+
+import type { ZabAction } from './actions.js';
+import { NotServingError, zabAssert } from './errors.js';
+import type { QuorumMsg, TxnRecord } from './messages.js';
+import type { PeerContext } from './peer-context.js';
+import type { ZabLog } from './zab-log.js';
+import { makeZxid, MAX_ZXID_COUNTER } from './zxid.js';
+
+export type LeaderPhase = 'discovery' | 'epochAck' | 'newLeader' | 'broadcast';
+
+/** info: FOLLOWERINFO seen; epochAcked: ACKEPOCH seen; syncing: NEWLEADER sent; synced: NEWLEADER acked; active: UPTODATE sent. */
+type LearnerPhase = 'info' | 'epochAcked' | 'syncing' | 'synced' | 'active';
+
+interface LearnerSession {
+  sid: number;
+  phase: LearnerPhase;
+  lastZxid: number;
+  /** Highest zxid the learner has acked as durable (cumulative). */
+  matchZxid: number;
+  lastHeardTick: number;
+}
+
+/** How a learner is brought up to date, decided from its last zxid (LearnerHandler.syncFollower). */
+export type SyncPlan =
+  | { mode: 'DIFF'; after: number }
+  | { mode: 'TRUNC'; to: number }
+  | { mode: 'SNAP' };
+
+export function planSync<T>(log: ZabLog<T>, peerLastZxid: number): SyncPlan {
+  const last = log.lastZxid;
+  if (peerLastZxid === last) return { mode: 'DIFF', after: last };
+  // Ahead of us: its extra txns were never committed (we won the election with a quorum).
+  if (peerLastZxid > last) return { mode: 'TRUNC', to: last };
+  // Older than anything we still hold in the log: only a snapshot can bring it back.
+  if (peerLastZxid < log.baseZxid) return { mode: 'SNAP' };
+  if (log.contains(peerLastZxid)) return { mode: 'DIFF', after: peerLastZxid };
+  // It ends in txns we never had (a deposed leader's epoch): cut back to where we agree.
+  return { mode: 'TRUNC', to: log.floorBelow(peerLastZxid) };
+}
+
+interface PendingSync {
+  /** Learner that asked, or null for a local sync. */
+  from: number | null;
+  id: number;
+  zxid: number;
+}
+
+export class LeaderRole<T> {
+  phase: LeaderPhase = 'discovery';
+  /** The epoch being established (-1 until a quorum reported its acceptedEpoch). */
+  epoch = -1;
+  /** Set when this leader must give up; PeerNode then returns to election. */
+  abandoned: string | null = null;
+  private readonly learners = new Map<number, LearnerSession>();
+  private readonly connecting = new Map<number, number>();
+  private readonly epochAckers = new Set<number>();
+  private readonly newLeaderAckers = new Set<number>();
+  private establishZxid = -1;
+  private ticks = 0;
+  private counter = 0;
+  private pendingSyncs: PendingSync[] = [];
+  /** (currentEpoch, lastZxid) when we won: a learner more recent than this means the election was wrong. */
+  private readonly summary: { currentEpoch: number; lastZxid: number };
+
+  constructor(private readonly ctx: PeerContext<T>, out: ZabAction<T>[]) {
+    this.summary = { currentEpoch: ctx.epochs.current, lastZxid: ctx.log.lastZxid };
+    this.connecting.set(ctx.config.sid, ctx.epochs.accepted);
+    this.tryProposeEpoch(out);
+  }
+
+  get isServing(): boolean {
+    return this.phase === 'broadcast';
+  }
+
+  /** Learners currently synced and receiving commits (for 4lw/metrics). */
+  activeLearners(): number[] {
+    const out: number[] = [];
+    for (const l of this.learners.values()) if (l.phase === 'active') out.push(l.sid);
+    return out;
+  }
+
+  step(from: number, msg: QuorumMsg<T>, out: ZabAction<T>[]): void {
+    if (msg.type === 'FOLLOWERINFO') {
+      this.onFollowerInfo(from, msg.acceptedEpoch, msg.lastZxid, out);
+      return;
+    }
+    const learner = this.learners.get(from);
+    if (!learner) return; // no session: a leftover from a connection we already dropped
+    learner.lastHeardTick = this.ticks;
+    switch (msg.type) {
+      case 'ACKEPOCH':
+        this.onAckEpoch(learner, msg.currentEpoch, msg.lastZxid, msg.accepted, out);
+        break;
+      case 'ACK':
+        if (msg.newLeader) this.onNewLeaderAck(learner, msg.zxid, out);
+        else this.onAck(learner, msg.zxid, out);
+        break;
+      case 'PING':
+        if (msg.sessions !== undefined) out.push({ type: 'sessionActivity', from, sessions: msg.sessions });
+        break;
+      case 'REQUEST':
+        if (this.phase === 'broadcast' && learner.phase === 'active') {
+          out.push({ type: 'request', from, payload: msg.payload });
+        }
+        break;
+      case 'SYNC':
+        if (this.phase === 'broadcast') this.queueSync(from, msg.id, out);
+        break;
+      default:
+        break;
+    }
+  }
+
+  tick(out: ZabAction<T>[]): void {
+    this.ticks++;
+    const { initLimit, syncLimit } = this.ctx.config;
+    if (this.phase !== 'broadcast') {
+      if (this.ticks > initLimit) this.abandoned = `no quorum established within initLimit (${this.phase})`;
+      return;
+    }
+    const inTouch: number[] = [this.ctx.config.sid];
+    for (const l of [...this.learners.values()]) {
+      const limit = l.phase === 'active' || l.phase === 'synced' ? syncLimit : initLimit;
+      if (this.ticks - l.lastHeardTick > limit) {
+        this.learners.delete(l.sid);
+        out.push({ type: 'disconnect', peer: l.sid });
+        continue;
+      }
+      if (l.phase === 'active' || l.phase === 'synced') inTouch.push(l.sid);
+      if (l.phase !== 'info' && l.phase !== 'epochAcked') out.push({ type: 'send', to: l.sid, msg: { type: 'PING' } });
+    }
+    if (!this.ctx.config.quorum.containsQuorum(inTouch)) {
+      this.abandoned = 'lost contact with a quorum of followers';
+    }
+  }
+
+  peerDisconnected(sid: number): void {
+    this.learners.delete(sid);
+  }
+
+  /** Sids the leader holds sessions with; PeerNode closes them on abandon. */
+  learnerIds(): number[] {
+    return [...this.learners.keys()];
+  }
+
+  /** Persistence of our own log advanced: it counts as our ack. */
+  persisted(out: ZabAction<T>[]): void {
+    if (this.phase === 'newLeader') this.tryEstablish(out);
+    else if (this.phase === 'broadcast') this.tryCommit(out);
+  }
+
+  nextZxid(): number {
+    if (this.phase !== 'broadcast') throw new NotServingError('not an established leader');
+    return makeZxid(this.epoch, this.counter + 1);
+  }
+
+  propose(payload: T, out: ZabAction<T>[]): number {
+    const zxid = this.nextZxid();
+    this.counter++;
+    const txn: TxnRecord<T> = { zxid, payload };
+    this.ctx.log.append(txn);
+    out.push({ type: 'persistTxns', txns: [txn] });
+    for (const l of this.learners.values()) {
+      if (l.phase === 'syncing' || l.phase === 'synced' || l.phase === 'active') {
+        out.push({ type: 'send', to: l.sid, msg: { type: 'PROPOSAL', txn } });
+      }
+    }
+    // The counter is exhausted: ZooKeeper forces a new epoch by re-running the election.
+    if (this.counter >= MAX_ZXID_COUNTER) this.abandoned = 'zxid counter exhausted; a new epoch is needed';
+    return zxid;
+  }
+
+  /** A local `sync`: answered once everything proposed so far is committed. */
+  sync(id: number, out: ZabAction<T>[]): void {
+    if (this.phase !== 'broadcast') throw new NotServingError('not an established leader');
+    this.queueSync(null, id, out);
+  }
+
+  private onFollowerInfo(from: number, acceptedEpoch: number, lastZxid: number, out: ZabAction<T>[]): void {
+    // A FOLLOWERINFO opens a new connection: whatever we knew of an older one is void.
+    this.learners.set(from, { sid: from, phase: 'info', lastZxid, matchZxid: -1, lastHeardTick: this.ticks });
+    if (this.phase === 'discovery') {
+      this.connecting.set(from, acceptedEpoch);
+      this.tryProposeEpoch(out);
+    } else {
+      out.push({ type: 'send', to: from, msg: { type: 'LEADERINFO', newEpoch: this.epoch } });
+    }
+  }
+
+  private tryProposeEpoch(out: ZabAction<T>[]): void {
+    if (!this.ctx.config.quorum.containsQuorum(this.connecting.keys())) return;
+    let max = -1;
+    for (const e of this.connecting.values()) max = Math.max(max, e);
+    this.epoch = max + 1;
+    this.ctx.epochs.accepted = this.epoch;
+    out.push({ type: 'persistAcceptedEpoch', epoch: this.epoch });
+    this.phase = 'epochAck';
+    this.epochAckers.add(this.ctx.config.sid);
+    for (const l of this.learners.values()) {
+      out.push({ type: 'send', to: l.sid, msg: { type: 'LEADERINFO', newEpoch: this.epoch } });
+    }
+    this.tryEpochQuorum(out);
+  }
+
+  private onAckEpoch(l: LearnerSession, currentEpoch: number, lastZxid: number, accepted: boolean, out: ZabAction<T>[]): void {
+    if (l.phase !== 'info' || this.phase === 'discovery') return;
+    const s = this.summary;
+    if (currentEpoch > s.currentEpoch || (currentEpoch === s.currentEpoch && lastZxid > s.lastZxid)) {
+      this.abandoned = `learner ${l.sid} is ahead of the leader`;
+      return;
+    }
+    l.phase = 'epochAcked';
+    l.lastZxid = lastZxid;
+    if (accepted) this.epochAckers.add(l.sid);
+    if (this.phase === 'epochAck') this.tryEpochQuorum(out);
+    else this.syncLearner(l, out);
+  }
+
+  private tryEpochQuorum(out: ZabAction<T>[]): void {
+    if (this.phase !== 'epochAck' || !this.ctx.config.quorum.containsQuorum(this.epochAckers)) return;
+    this.phase = 'newLeader';
+    this.ctx.epochs.current = this.epoch;
+    out.push({ type: 'persistCurrentEpoch', epoch: this.epoch });
+    // No proposals until broadcast, so this is the history the new epoch starts from.
+    this.establishZxid = this.ctx.log.lastZxid;
+    for (const l of this.learners.values()) if (l.phase === 'epochAcked') this.syncLearner(l, out);
+    this.tryEstablish(out);
+  }
+
+  private syncLearner(l: LearnerSession, out: ZabAction<T>[]): void {
+    const log = this.ctx.log;
+    const plan = planSync(log, l.lastZxid);
+    let after: number;
+    if (plan.mode === 'SNAP') {
+      out.push({ type: 'sendSnapshot', to: l.sid, zxid: log.committedZxid });
+      after = log.committedZxid;
+    } else if (plan.mode === 'TRUNC') {
+      out.push({ type: 'send', to: l.sid, msg: { type: 'TRUNC', zxid: plan.to } });
+      after = plan.to;
+    } else {
+      after = plan.after;
+    }
+    out.push({ type: 'send', to: l.sid, msg: { type: 'DIFF', txns: log.entriesAfter(after) } });
+    out.push({ type: 'send', to: l.sid, msg: { type: 'NEWLEADER', epoch: this.epoch, lastZxid: log.lastZxid } });
+    l.phase = 'syncing';
+  }
+
+  private onNewLeaderAck(l: LearnerSession, zxid: number, out: ZabAction<T>[]): void {
+    if (l.phase !== 'syncing') return;
+    l.phase = 'synced';
+    l.matchZxid = zxid;
+    if (this.phase === 'broadcast') {
+      this.activate(l, out);
+      this.tryCommit(out);
+    } else {
+      this.newLeaderAckers.add(l.sid);
+      this.tryEstablish(out);
+    }
+  }
+
+  private onAck(l: LearnerSession, zxid: number, out: ZabAction<T>[]): void {
+    if (l.phase !== 'synced' && l.phase !== 'active') return;
+    zabAssert(zxid <= this.ctx.log.lastZxid, `learner ${l.sid} acked a zxid we never proposed`);
+    if (zxid > l.matchZxid) l.matchZxid = zxid;
+    if (this.phase === 'broadcast') this.tryCommit(out);
+  }
+
+  private tryEstablish(out: ZabAction<T>[]): void {
+    if (this.phase !== 'newLeader') return;
+    const ackers = [...this.newLeaderAckers];
+    if (this.ctx.log.durableZxid >= this.establishZxid) ackers.push(this.ctx.config.sid);
+    if (!this.ctx.config.quorum.containsQuorum(ackers)) return;
+    this.phase = 'broadcast';
+    this.counter = 0;
+    // A quorum now durably holds our whole history in this epoch: all of it is committed.
+    for (const txn of this.ctx.log.commitTo(this.establishZxid)) out.push({ type: 'commit', txn });
+    out.push({ type: 'becomeRole', role: 'leading', epoch: this.epoch, leader: this.ctx.config.sid });
+    for (const l of this.learners.values()) if (l.phase === 'synced') this.activate(l, out);
+    this.tryCommit(out);
+  }
+
+  private activate(l: LearnerSession, out: ZabAction<T>[]): void {
+    out.push({ type: 'send', to: l.sid, msg: { type: 'UPTODATE', commitZxid: this.ctx.log.committedZxid } });
+    l.phase = 'active';
+  }
+
+  /** Commit, in zxid order, every txn a quorum (ourselves included) holds durably. */
+  private tryCommit(out: ZabAction<T>[]): void {
+    const log = this.ctx.log;
+    const quorum = this.ctx.config.quorum;
+    let target = log.committedZxid;
+    const holders: number[] = [];
+    for (const txn of log.entriesAfter(log.committedZxid)) {
+      holders.length = 0;
+      if (log.durableZxid >= txn.zxid) holders.push(this.ctx.config.sid);
+      for (const l of this.learners.values()) {
+        if ((l.phase === 'synced' || l.phase === 'active') && l.matchZxid >= txn.zxid) holders.push(l.sid);
+      }
+      if (!quorum.containsQuorum(holders)) break;
+      target = txn.zxid;
+    }
+    if (target === log.committedZxid) return;
+    for (const txn of log.commitTo(target)) out.push({ type: 'commit', txn });
+    for (const l of this.learners.values()) {
+      if (l.phase === 'active') out.push({ type: 'send', to: l.sid, msg: { type: 'COMMIT', zxid: target } });
+    }
+    this.answerSyncs(out);
+  }
+
+  private queueSync(from: number | null, id: number, out: ZabAction<T>[]): void {
+    this.pendingSyncs.push({ from, id, zxid: this.ctx.log.lastZxid });
+    this.answerSyncs(out);
+  }
+
+  private answerSyncs(out: ZabAction<T>[]): void {
+    const committed = this.ctx.log.committedZxid;
+    if (this.pendingSyncs.length === 0 || this.pendingSyncs[0]!.zxid > committed) return;
+    const still: PendingSync[] = [];
+    for (const s of this.pendingSyncs) {
+      if (s.zxid > committed) still.push(s);
+      else if (s.from === null) out.push({ type: 'clientReply', kind: 'sync', id: s.id, zxid: s.zxid });
+      else if (this.learners.get(s.from)?.phase === 'active') {
+        out.push({ type: 'send', to: s.from, msg: { type: 'SYNC', id: s.id, zxid: s.zxid } });
+      }
+    }
+    this.pendingSyncs = still;
+  }
+}

@@ -1,0 +1,128 @@
+// The in-memory view of a node's txn history: log tail after a snapshot, committed and durable marks.
+//
+// Entries hold every logged txn above baseZxid (everything at or below baseZxid lives in a
+// snapshot and is committed). committedZxid <= lastZxid; durableZxid says how far the
+// runtime has confirmed the log is on disk.
+
+import { zabAssert } from './errors.js';
+import type { TxnRecord } from './messages.js';
+import { formatZxid } from './zxid.js';
+
+export class ZabLog<T> {
+  private entries: TxnRecord<T>[];
+  private base: number;
+  committedZxid: number;
+  durableZxid: number;
+
+  /** `entries` must be durable, ascending and above baseZxid. */
+  constructor(baseZxid: number, entries: readonly TxnRecord<T>[]) {
+    this.base = baseZxid;
+    this.entries = [];
+    for (const e of entries) this.append(e);
+    this.committedZxid = baseZxid;
+    this.durableZxid = this.lastZxid;
+  }
+
+  get baseZxid(): number {
+    return this.base;
+  }
+
+  get lastZxid(): number {
+    const n = this.entries.length;
+    return n === 0 ? this.base : this.entries[n - 1]!.zxid;
+  }
+
+  get length(): number {
+    return this.entries.length;
+  }
+
+  append(txn: TxnRecord<T>): void {
+    zabAssert(
+      txn.zxid > this.lastZxid,
+      `log append out of order: ${formatZxid(txn.zxid)} after ${formatZxid(this.lastZxid)}`,
+    );
+    this.entries.push(txn);
+  }
+
+  /** True when zxid is logged here or covered by the snapshot base. */
+  contains(zxid: number): boolean {
+    return zxid === this.base || this.indexOf(zxid) >= 0;
+  }
+
+  /** Entries with zxid > after (after must be >= baseZxid). */
+  entriesAfter(after: number, upTo = Infinity): TxnRecord<T>[] {
+    zabAssert(after >= this.base, `entries below the snapshot base requested: ${formatZxid(after)}`);
+    const out: TxnRecord<T>[] = [];
+    for (let i = this.firstIndexAbove(after); i < this.entries.length; i++) {
+      const e = this.entries[i]!;
+      if (e.zxid > upTo) break;
+      out.push(e);
+    }
+    return out;
+  }
+
+  /** The greatest zxid held (or the base) that is strictly below zxid. */
+  floorBelow(zxid: number): number {
+    const i = this.firstIndexAbove(zxid - 1) - 1;
+    return i >= 0 ? this.entries[i]!.zxid : this.base;
+  }
+
+  /** Drop entries above zxid. Committed txns are never dropped. */
+  truncate(zxid: number): void {
+    zabAssert(
+      zxid >= this.committedZxid,
+      `truncate to ${formatZxid(zxid)} would drop committed txns up to ${formatZxid(this.committedZxid)}`,
+    );
+    zabAssert(zxid >= this.base, `truncate below snapshot base ${formatZxid(this.base)}`);
+    this.entries.length = this.firstIndexAbove(zxid);
+    if (this.durableZxid > zxid) this.durableZxid = zxid;
+  }
+
+  /** The whole history is now a snapshot at zxid (SNAP sync). */
+  reset(zxid: number): void {
+    this.entries = [];
+    this.base = zxid;
+    this.committedZxid = zxid;
+    this.durableZxid = zxid;
+  }
+
+  /** A durable snapshot covers everything up to zxid: forget older entries. */
+  compact(zxid: number): void {
+    zabAssert(zxid <= this.committedZxid, `compact beyond the committed prefix: ${formatZxid(zxid)}`);
+    if (zxid <= this.base) return;
+    this.entries.splice(0, this.firstIndexAbove(zxid));
+    this.base = zxid;
+    if (this.durableZxid < zxid) this.durableZxid = zxid;
+  }
+
+  /** Advance the commit mark to zxid, returning the newly committed entries in order. */
+  commitTo(zxid: number): TxnRecord<T>[] {
+    if (zxid <= this.committedZxid) return [];
+    zabAssert(zxid <= this.lastZxid, `commit of ${formatZxid(zxid)} beyond last logged ${formatZxid(this.lastZxid)}`);
+    const newly = this.entriesAfter(this.committedZxid, zxid);
+    this.committedZxid = zxid;
+    return newly;
+  }
+
+  /** The runtime reports the log durable up to zxid. Stale reports (txns since truncated) are ignored. */
+  markDurable(zxid: number): void {
+    if (zxid > this.durableZxid && zxid <= this.lastZxid && this.contains(zxid)) this.durableZxid = zxid;
+  }
+
+  private indexOf(zxid: number): number {
+    const i = this.firstIndexAbove(zxid - 1);
+    return i < this.entries.length && this.entries[i]!.zxid === zxid ? i : -1;
+  }
+
+  /** Index of the first entry with zxid > z (binary search). */
+  private firstIndexAbove(z: number): number {
+    let lo = 0;
+    let hi = this.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.entries[mid]!.zxid > z) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+}

@@ -1,0 +1,121 @@
+// Starts a real Apache ZooKeeper 3.8 (Debian package) standalone on a free port in its own temp dir.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface RealZooKeeper {
+  host: string;
+  port: number;
+  connectString: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+const ZK_JAR = '/usr/share/java/zookeeper.jar';
+const SLF4J_BINDING = '/usr/share/java/slf4j-simple.jar';
+
+export function realZooKeeperInstalled(): boolean {
+  return fs.existsSync(ZK_JAR);
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Sends a four-letter word and returns the whole answer ('' when the server is not up yet). */
+export function fourLetterWord(port: number, cmd: string, host = '127.0.0.1'): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const s = net.connect({ host, port });
+    s.setTimeout(2000, () => s.destroy());
+    s.on('connect', () => s.write(cmd));
+    s.on('data', (d) => chunks.push(d));
+    s.on('error', () => resolve(''));
+    s.on('close', () => resolve(Buffer.concat(chunks).toString()));
+  });
+}
+
+/**
+ * Fails loudly when ZooKeeper is missing: CI installs it, and a silent skip would hide
+ * that the client was never checked against the real thing.
+ */
+export async function startRealZooKeeper(opts: { tickTimeMs?: number; startTimeoutMs?: number } = {}): Promise<RealZooKeeper> {
+  if (!realZooKeeperInstalled()) {
+    throw new Error(`Apache ZooKeeper is not installed (${ZK_JAR} missing): run \`apt-get install zookeeper\` (CI installs it).`);
+  }
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'zabkeeper-realzk-'));
+  const dataDir = path.join(dir, 'data');
+  await fs.promises.mkdir(dataDir);
+  const port = await freePort();
+  const cfg = path.join(dir, 'zoo.cfg');
+  await fs.promises.writeFile(
+    cfg,
+    [
+      `tickTime=${opts.tickTimeMs ?? 1000}`,
+      `dataDir=${dataDir}`,
+      `clientPort=${port}`,
+      'clientPortAddress=127.0.0.1',
+      '4lw.commands.whitelist=*',
+      'admin.enableServer=false',
+      'maxClientCnxns=0',
+      '',
+    ].join('\n'),
+  );
+  const log = fs.openSync(path.join(dir, 'zookeeper.log'), 'a');
+  const classpath = fs.existsSync(SLF4J_BINDING) ? `${ZK_JAR}:${SLF4J_BINDING}` : ZK_JAR;
+  const child: ChildProcess = spawn(
+    'java',
+    [
+      '-Xmx256m',
+      '-XX:+UseSerialGC',
+      '-XX:TieredStopAtLevel=1',
+      '-Dzookeeper.extendedTypesEnabled=true',
+      '-Dzookeeper.admin.enableServer=false',
+      '-cp',
+      classpath,
+      'org.apache.zookeeper.server.ZooKeeperServerMain',
+      cfg,
+    ],
+    { stdio: ['ignore', log, log] },
+  );
+  fs.closeSync(log);
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+
+  const stop = async (): Promise<void> => {
+    if (!exited) {
+      const gone = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGKILL');
+      await gone;
+    }
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 30000);
+  for (;;) {
+    if (exited) {
+      const text = await fs.promises.readFile(path.join(dir, 'zookeeper.log'), 'utf8').catch(() => '');
+      await stop();
+      throw new Error(`ZooKeeper exited during startup:\n${text.slice(-2000)}`);
+    }
+    if ((await fourLetterWord(port, 'ruok')) === 'imok') break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`ZooKeeper did not answer ruok on port ${port} in time`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { host: '127.0.0.1', port, connectString: `127.0.0.1:${port}`, dataDir, stop };
+}

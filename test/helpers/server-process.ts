@@ -1,0 +1,155 @@
+// Spawns `bin/zabkeeper server --standalone` as a real process on a free port, for integration tests.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = path.join(repoRoot, 'bin', 'zabkeeper');
+
+export interface ServerProcessOptions {
+  /** --max-buffer */
+  maxBufferBytes?: number;
+  /** --tick-time (default 200 so session expiry tests are quick: timeouts 400..4000 ms) */
+  tickTimeMs?: number;
+  /** --4lw-whitelist (default "*"); null leaves it unset to get ZooKeeper's default. */
+  fourLetterWords?: string | null;
+  /** Extra CLI args after the defaults. */
+  extraArgs?: string[];
+  env?: Record<string, string>;
+  /** How long to wait for ruok -> imok. */
+  startTimeoutMs?: number;
+}
+
+export interface ServerProcess {
+  port: number;
+  host: string;
+  connectString: string;
+  dataDir: string;
+  proc: ChildProcess;
+  /** Everything the process wrote to stdout and stderr so far. */
+  logs(): string;
+  /** Parsed JSON log lines so far. */
+  logLines(): Record<string, unknown>[];
+  /** Resolves with the exit code / signal once the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(signal?: NodeJS.Signals): void;
+  /** SIGTERM, SIGKILL after a grace period, then removes the data dir. */
+  stop(): Promise<void>;
+}
+
+/** Sends a four-letter word and returns everything the server wrote before closing. */
+export function fourLetterWord(port: number, word: string, host = '127.0.0.1', timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = net.connect({ port, host }, () => socket.write(word));
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer to ${word} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+  });
+}
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function startServerProcess(opts: ServerProcessOptions = {}): Promise<ServerProcess> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-it-'));
+  const args = [BIN, 'server', '--standalone', '--client-port', '0', '--client-port-address', '127.0.0.1', '--data-dir', dataDir, '--tick-time', String(opts.tickTimeMs ?? 200)];
+  if (opts.fourLetterWords !== null) args.push('--4lw-whitelist', opts.fourLetterWords ?? '*');
+  if (opts.maxBufferBytes !== undefined) args.push('--max-buffer', String(opts.maxBufferBytes));
+  args.push(...(opts.extraArgs ?? []));
+  // No shell in between: signals reach node directly.
+  const proc = spawn(process.execPath, args, {
+    cwd: repoRoot,
+    env: { ...process.env, ZABKEEPER_LOG_LEVEL: 'debug', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  proc.stdout!.setEncoding('utf8').on('data', (s: string) => (output += s));
+  proc.stderr!.setEncoding('utf8').on('data', (s: string) => (output += s));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    proc.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  let hasExited = false;
+  void exited.then(() => (hasExited = true));
+
+  const logLines = (): Record<string, unknown>[] =>
+    output
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      });
+
+  const stop = async (): Promise<void> => {
+    if (!hasExited) {
+      proc.kill('SIGTERM');
+      const timedOut = await Promise.race([exited.then(() => false), delay(5000).then(() => true)]);
+      if (timedOut) {
+        proc.kill('SIGKILL');
+        await exited;
+      }
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
+  let port = 0;
+  try {
+    // The port is 0 on the command line (no race for a free port); the log line names the bound one.
+    while (port === 0) {
+      if (hasExited) throw new Error('server exited during startup');
+      if (Date.now() > deadline) throw new Error('server did not log its port in time');
+      const line = logLines().find((l) => typeof l.msg === 'string' && l.msg.startsWith('zabkeeper standalone serving on'));
+      if (line) port = Number(line.port);
+      else await delay(25);
+    }
+    for (;;) {
+      if (hasExited) throw new Error('server exited during startup');
+      try {
+        const answer = await fourLetterWord(port, 'ruok');
+        if (answer === 'imok') break;
+        // ruok not whitelisted: srvr always is.
+        if (answer.startsWith('ruok is not executed') && (await fourLetterWord(port, 'srvr')).startsWith('Zookeeper version:')) break;
+      } catch {
+        // Not accepting yet.
+      }
+      if (Date.now() > deadline) throw new Error('server never answered ruok with imok');
+      await delay(50);
+    }
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}\n--- server output ---\n${output}`);
+  }
+
+  return {
+    port,
+    host: '127.0.0.1',
+    connectString: `127.0.0.1:${port}`,
+    dataDir,
+    proc,
+    logs: () => output,
+    logLines,
+    exited,
+    kill: (signal: NodeJS.Signals = 'SIGTERM') => {
+      proc.kill(signal);
+    },
+    stop,
+  };
+}

@@ -1,0 +1,165 @@
+// Four-letter words against a real server process: ZooKeeper 3.8's output layout and the whitelist.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fourLetterWord, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { NzcClient, zookeeper } from '../helpers/nzc.js';
+
+describe('four-letter words (whitelist "*")', () => {
+  let server: ServerProcess;
+  let client: NzcClient;
+  const ask = (word: string) => fourLetterWord(server.port, word);
+
+  beforeAll(async () => {
+    server = await startServerProcess();
+    client = await NzcClient.connect(server.connectString);
+    await client.create('/fl', Buffer.from('x'));
+    await client.create('/fl/eph', null, zookeeper.CreateMode.EPHEMERAL);
+    await client.getData('/fl', () => undefined);
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await server?.stop();
+  });
+
+  it('ruok answers imok with no newline', async () => {
+    expect(await ask('ruok')).toBe('imok');
+  });
+
+  it('isro answers rw', async () => {
+    expect(await ask('isro')).toBe('rw');
+  });
+
+  it('gtmk answers the default trace mask', async () => {
+    expect(await ask('gtmk')).toBe('306');
+  });
+
+  it('srvr has the ServerStats layout', async () => {
+    const out = await ask('srvr');
+    expect(out).toMatch(
+      /^Zookeeper version: .+\nLatency min\/avg\/max: \d+\/\d+(\.\d+)?\/\d+\nReceived: \d+\nSent: \d+\nConnections: \d+\nOutstanding: \d+\nZxid: 0x[0-9a-f]+\nMode: standalone\nNode count: (\d+)\n$/,
+    );
+    // '/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config'? at least our 2 nodes on top of the built-ins.
+    expect(Number(/Node count: (\d+)/.exec(out)![1])).toBeGreaterThanOrEqual(4);
+    expect(out).not.toContain('Clients:');
+  });
+
+  it('stat lists clients (brief form) before the stats', async () => {
+    const out = await ask('stat');
+    expect(out).toMatch(/^Zookeeper version: .+\nClients:\n( \/127\.0\.0\.1:\d+\[[0-9a-f]+\]\(queued=\d+,recved=\d+,sent=\d+\)\n)+\nLatency min\/avg\/max: /);
+    // The asking connection itself is listed, having sent its 4 bytes.
+    expect(out).toMatch(/ \/127\.0\.0\.1:\d+\[1\]\(queued=0,recved=1,sent=0\)\n/);
+    expect(out).toMatch(/Mode: standalone\nNode count: \d+\n$/);
+  });
+
+  it('cons shows the session of a connected client', async () => {
+    const out = await ask('cons');
+    const sid = client.sessionIdHex();
+    expect(out).toMatch(
+      new RegExp(
+        ` /127\\.0\\.0\\.1:\\d+\\[[0-9a-f]+\\]\\(queued=\\d+,recved=\\d+,sent=\\d+,sid=0x${sid},lop=\\w+,est=\\d+,to=\\d+,(lcxid=0x[0-9a-f]+,)?lzxid=0x[0-9a-f]+,lresp=\\d+,llat=\\d+,minlat=\\d+,avglat=\\d+,maxlat=\\d+\\)\\n`,
+      ),
+    );
+    expect(out.endsWith(')\n\n')).toBe(true);
+  });
+
+  it('mntr is tab-separated zk_ keys, version and state first', async () => {
+    const out = await ask('mntr');
+    const lines = out.trimEnd().split('\n');
+    for (const l of lines) expect(l).toMatch(/^zk_[a-z_]+\t\S.*$/);
+    expect(lines[0]).toMatch(/^zk_version\t/);
+    expect(lines[1]).toBe('zk_server_state\tstandalone');
+    const kv = new Map(lines.map((l) => l.split('\t') as [string, string]));
+    for (const k of ['zk_avg_latency', 'zk_max_latency', 'zk_min_latency', 'zk_packets_received', 'zk_packets_sent', 'zk_num_alive_connections', 'zk_outstanding_requests', 'zk_znode_count', 'zk_watch_count', 'zk_ephemerals_count', 'zk_approximate_data_size', 'zk_open_file_descriptor_count', 'zk_max_file_descriptor_count']) {
+      expect(kv.has(k), k).toBe(true);
+    }
+    expect(Number(kv.get('zk_ephemerals_count'))).toBe(1);
+    expect(Number(kv.get('zk_watch_count'))).toBeGreaterThanOrEqual(1);
+    expect(Number(kv.get('zk_num_alive_connections'))).toBeGreaterThanOrEqual(2);
+    expect(kv.get('zk_avg_latency')).toMatch(/^\d+\.\d+/);
+  });
+
+  it('wchs summarises watches', async () => {
+    expect(await ask('wchs')).toMatch(/^1 connections watching 1 paths\nTotal watches:1\n$/);
+  });
+
+  it('wchc lists watched paths per session, wchp sessions per path', async () => {
+    const sid = client.sessionIdHex();
+    expect(await ask('wchc')).toBe(`0x${sid}\n\t/fl\n\n`);
+    expect(await ask('wchp')).toBe(`/fl\n\t0x${sid}\n\n`);
+  });
+
+  it('conf prints the effective configuration', async () => {
+    const out = await ask('conf');
+    expect(out).toContain(`clientPort=${server.port}\n`);
+    expect(out).toContain(`dataDir=${server.dataDir}\n`);
+    expect(out).toContain('tickTime=200\n');
+    expect(out).toContain('maxClientCnxns=60\n');
+    expect(out).toContain('minSessionTimeout=400\n');
+    expect(out).toContain('maxSessionTimeout=4000\n');
+    expect(out).toMatch(/dataDirSize=\d+\n/);
+    expect(out).toMatch(/serverId=\d+\n$/);
+  });
+
+  it('envi starts with the environment header and version', async () => {
+    expect(await ask('envi')).toMatch(/^Environment:\nzookeeper\.version=.+\nhost\.name=.+\n/);
+  });
+
+  it('dirs prints data and log dir sizes', async () => {
+    expect(await ask('dirs')).toMatch(/^datadir_size: \d+\nlogdir_size: \d+\n$/);
+  });
+
+  it('dump lists sessions and ephemerals', async () => {
+    const out = await ask('dump');
+    const sid = client.sessionIdHex();
+    expect(out).toMatch(/^SessionTracker dump:\n/);
+    expect(out).toContain(`ephemeral nodes dump:\nSessions with Ephemerals (1):\n0x${sid}:\n\t/fl/eph\n`);
+    expect(out).toContain('Connections dump:\n');
+  });
+
+  it('srst resets server stats and crst connection stats', async () => {
+    expect(await ask('srst')).toBe('Server stats reset.\n');
+    const after = await ask('srvr');
+    expect(after).toMatch(/Received: [0-3]\n/);
+    expect(await ask('crst')).toBe('Connection stats reset.\n');
+    expect(await ask('cons')).toMatch(new RegExp(`recved=0,sent=0,sid=0x${client.sessionIdHex()}`));
+  });
+
+  it('a four-letter word split across packets still works', async () => {
+    const net = await import('node:net');
+    const out = await new Promise<string>((resolve, reject) => {
+      let s = '';
+      const sock = net.connect({ port: server.port, host: '127.0.0.1' }, () => {
+        sock.write('ru');
+        setTimeout(() => sock.write('ok'), 50);
+      });
+      sock.setEncoding('utf8').on('data', (d: string) => (s += d));
+      sock.on('close', () => resolve(s));
+      sock.on('error', reject);
+    });
+    expect(out).toBe('imok');
+  });
+});
+
+describe('four-letter word whitelist', () => {
+  let server: ServerProcess;
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('follows ZooKeeper: only srvr by default, exact refusal text for the rest', async () => {
+    server = await startServerProcess({ fourLetterWords: null });
+    expect(await fourLetterWord(server.port, 'ruok')).toBe('ruok is not executed because it is not in the whitelist.\n');
+    expect(await fourLetterWord(server.port, 'stat')).toBe('stat is not executed because it is not in the whitelist.\n');
+    expect(await fourLetterWord(server.port, 'mntr')).toBe('mntr is not executed because it is not in the whitelist.\n');
+    expect(await fourLetterWord(server.port, 'srvr')).toMatch(/^Zookeeper version: /);
+    await server.stop();
+
+    server = await startServerProcess({ fourLetterWords: 'ruok, mntr' });
+    expect(await fourLetterWord(server.port, 'ruok')).toBe('imok');
+    expect(await fourLetterWord(server.port, 'mntr')).toMatch(/^zk_version\t/);
+    expect(await fourLetterWord(server.port, 'cons')).toBe('cons is not executed because it is not in the whitelist.\n');
+    expect(await fourLetterWord(server.port, 'srvr')).toMatch(/^Zookeeper version: /);
+  });
+});

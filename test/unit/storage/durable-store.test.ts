@@ -1,0 +1,301 @@
+// DurableStore: snapshot + replay recovery, fuzzy snapshots under load, bad snapshots, purge, readTxns, TRUNC.
+
+import { readFile, readdir, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DurableStore, LogGapError, type StorageOptions } from '../../../src/storage/index.js';
+import { DataTree } from '../../../src/tree/data-tree.js';
+import type { Txn } from '../../../src/tree/txn.js';
+import { FaultyFs, captureLogger, tempDir } from './storage-fixtures.js';
+import { Workload, treeImage } from './tree-workload.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+const stores: DurableStore[] = [];
+
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+});
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close().catch(() => undefined);
+  await cleanup();
+});
+
+async function openStore(extra: Partial<StorageOptions> = {}) {
+  const cap = captureLogger();
+  const store = await DurableStore.open({ dataDir: dir, logger: cap.logger, snapCount: 1_000_000, ...extra });
+  stores.push(store);
+  return { store, cap };
+}
+
+/** Persist-then-apply in batches, as the session layer does. */
+async function drive(store: DurableStore, tree: DataTree, wl: Workload, count: number, batch = 40): Promise<void> {
+  for (let done = 0; done < count; ) {
+    const txns: Txn[] = [];
+    for (let i = 0; i < Math.min(batch, count - done); i++) txns.push(wl.next());
+    await Promise.all(txns.map((t) => store.append(t)));
+    for (const t of txns) {
+      tree.apply(t);
+      store.applied(tree, t.hdr.zxid);
+    }
+    done += txns.length;
+  }
+}
+
+async function snapshotNames(): Promise<string[]> {
+  return (await readdir(dir)).filter((n) => /^snapshot\.[0-9a-f]+$/.test(n)).sort((a, b) => parseInt(a.slice(9), 16) - parseInt(b.slice(9), 16));
+}
+
+async function reopenAndRecover(extra: Partial<StorageOptions> = {}) {
+  for (const s of stores.splice(0)) await s.close();
+  const { store, cap } = await openStore(extra);
+  return { store, cap, result: await store.recover() };
+}
+
+describe('recovery', () => {
+  it('an empty data dir recovers to a fresh tree', async () => {
+    const { store } = await openStore();
+    const result = await store.recover();
+    expect(result).toMatchObject({ lastZxid: 0, txnsReplayed: 0, snapshotZxid: undefined });
+    expect(treeImage(result.tree)).toEqual(treeImage(new DataTree()));
+  });
+
+  it('log-only replay rebuilds the same tree', async () => {
+    const { store } = await openStore();
+    const tree = (await store.recover()).tree;
+    const wl = new Workload(1);
+    await drive(store, tree, wl, 400);
+    const { result } = await reopenAndRecover();
+    expect(result.txnsReplayed).toBe(400);
+    expect(result.lastZxid).toBe(400);
+    expect(treeImage(result.tree)).toEqual(treeImage(tree));
+  });
+
+  it('snapshots every ~snapCount txns in the background; snapshot + replay equals the original tree', async () => {
+    const { store } = await openStore({ snapCount: 100, random: () => 0.5 });
+    const tree = (await store.recover()).tree;
+    const wl = new Workload(2);
+    await drive(store, tree, wl, 700);
+    await store.snapshotIdle();
+    const names = await snapshotNames();
+    // threshold = 50 + floor(0.5 * 50) + 1 = 76 txns, counted in batches of 40 -> one per 80
+    expect(names.length).toBeGreaterThanOrEqual(7);
+    expect(store.stats().snapshotsTaken).toBe(names.length);
+    const { result } = await reopenAndRecover();
+    const newest = parseInt(names[names.length - 1]!.slice(9), 16);
+    expect(result.snapshotZxid).toBe(newest);
+    expect(result.txnsReplayed).toBe(700 - newest);
+    expect(result.lastZxid).toBe(700);
+    expect(treeImage(result.tree)).toEqual(treeImage(tree));
+    expect(result.tree.digest()).toBe(tree.digest());
+  });
+
+  it('a fuzzy snapshot taken while txns keep being applied converges after replay', async () => {
+    const { store } = await openStore();
+    const tree = (await store.recover()).tree;
+    const wl = new Workload(3);
+    await drive(store, tree, wl, 4000, 200);
+    let done = false;
+    const snap = store.snapshotNow(tree).finally(() => (done = true));
+    const zxidAtStart = tree.lastProcessedZxid;
+    let appliedDuringWalk = 0;
+    while (!done && appliedDuringWalk < 20_000) {
+      await drive(store, tree, wl, 20, 20);
+      appliedDuringWalk += 20;
+    }
+    const ref = await snap;
+    expect(ref.zxid).toBe(zxidAtStart);
+    expect(appliedDuringWalk).toBeGreaterThan(0);
+    await drive(store, tree, wl, 50);
+    const { result } = await reopenAndRecover();
+    expect(result.snapshotZxid).toBe(zxidAtStart);
+    expect(result.txnsReplayed).toBe(tree.lastProcessedZxid - zxidAtStart);
+    expect(treeImage(result.tree)).toEqual(treeImage(tree));
+  });
+
+  it('keeps sessions and their timeouts in the snapshot', async () => {
+    const { store } = await openStore();
+    const tree = (await store.recover()).tree;
+    await drive(store, tree, new Workload(4), 300);
+    expect(tree.sessions.size).toBeGreaterThan(2);
+    await store.snapshotNow(tree);
+    const { result } = await reopenAndRecover();
+    expect(result.txnsReplayed).toBe(0);
+    expect([...result.tree.sessions].sort()).toEqual([...tree.sessions].sort());
+  });
+
+  it('skips a snapshot failing its checksum (with a warning) and uses the previous one', async () => {
+    const { store } = await openStore();
+    const tree = (await store.recover()).tree;
+    const wl = new Workload(5);
+    await drive(store, tree, wl, 200);
+    const older = await store.snapshotNow(tree);
+    await drive(store, tree, wl, 200);
+    const newer = await store.snapshotNow(tree);
+    await drive(store, tree, wl, 50);
+    const bytes = await readFile(newer.path);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+    await writeFile(newer.path, bytes);
+    const { result, cap } = await reopenAndRecover();
+    expect(cap.warnings().some((w) => w.msg === 'skipping invalid snapshot' && w.file === newer.path)).toBe(true);
+    expect(result.snapshotZxid).toBe(older.zxid);
+    expect(treeImage(result.tree)).toEqual(treeImage(tree));
+  });
+
+  it('skips a snapshot cut short (no trailer)', async () => {
+    const { store } = await openStore();
+    const tree = (await store.recover()).tree;
+    const wl = new Workload(6);
+    await drive(store, tree, wl, 100);
+    const older = await store.snapshotNow(tree);
+    await drive(store, tree, wl, 100);
+    const newer = await store.snapshotNow(tree);
+    const size = (await readFile(newer.path)).length;
+    await truncate(newer.path, size - 10);
+    const { result, cap } = await reopenAndRecover();
+    expect(cap.warnings().some((w) => w.file === newer.path && typeof w.reason === 'string')).toBe(true);
+    expect(result.snapshotZxid).toBe(older.zxid);
+    expect(treeImage(result.tree)).toEqual(treeImage(tree));
+  });
+
+  it('refuses to start when every snapshot is bad and the log no longer reaches the beginning', async () => {
+    const { store } = await openStore({ segmentSizeBytes: 2048 });
+    const tree = (await store.recover()).tree;
+    const wl = new Workload(7);
+    for (let i = 0; i < 4; i++) {
+      await drive(store, tree, wl, 100);
+      await store.snapshotNow(tree);
+    }
+    await drive(store, tree, wl, 10);
+    const plan = await store.purge();
+    expect(plan.segments.length).toBeGreaterThan(0);
+    for (const name of await snapshotNames()) await writeFile(join(dir, name), Buffer.from('garbage'));
+    for (const s of stores.splice(0)) await s.close();
+    const { store: again } = await openStore();
+    await expect(again.recover()).rejects.toMatchObject({ name: 'StorageError' });
+  });
+
+  it('a failed snapshot write leaves no file behind and the store keeps working', async () => {
+    const fs = new FaultyFs();
+    const { store } = await openStore({ fs });
+    const tree = (await store.recover()).tree;
+    const wl = new Workload(8);
+    await drive(store, tree, wl, 50);
+    fs.failRenameMatching = /snapshot\./;
+    await expect(store.snapshotNow(tree)).rejects.toThrow(/EIO/);
+    expect((await readdir(dir)).filter((n) => n.startsWith('snapshot'))).toEqual([]);
+    await drive(store, tree, wl, 50);
+    const { result } = await reopenAndRecover();
+    expect(treeImage(result.tree)).toEqual(treeImage(tree));
+  });
+});
+
+describe('purge', () => {
+  it('keeps the newest N snapshots and the log segments they need', async () => {
+    const { store } = await openStore({ segmentSizeBytes: 2048, snapRetainCount: 3 });
+    const tree = (await store.recover()).tree;
+    const wl = new Workload(9);
+    const snaps = [];
+    for (let i = 0; i < 6; i++) {
+      await drive(store, tree, wl, 120);
+      snaps.push(await store.snapshotNow(tree));
+    }
+    await drive(store, tree, wl, 30);
+    const segmentsBefore = (await readdir(dir)).filter((n) => n.startsWith('log.')).length;
+    const plan = await store.purge();
+    expect(plan.snapshots.map((s) => s.zxid)).toEqual(snaps.slice(0, 3).map((s) => s.zxid));
+    expect(await snapshotNames()).toEqual(snaps.slice(3).map((s) => s.name));
+    const segments = (await readdir(dir)).filter((n) => n.startsWith('log.')).map((n) => parseInt(n.slice(4), 16)).sort((a, b) => a - b);
+    expect(segments.length).toBe(segmentsBefore - plan.segments.length);
+    expect(plan.segments.length).toBeGreaterThan(0);
+    // The oldest kept snapshot can still be brought up to date from the log.
+    expect(segments[0]!).toBeLessThanOrEqual(snaps[3]!.zxid + 1);
+    for (const s of snaps.slice(4)) await writeFile(s.path, 'x');
+    const { result } = await reopenAndRecover();
+    expect(result.snapshotZxid).toBe(snaps[3]!.zxid);
+    expect(treeImage(result.tree)).toEqual(treeImage(tree));
+  });
+
+  it('never keeps fewer than 3 snapshots', async () => {
+    const { store, cap } = await openStore({ snapRetainCount: 1 });
+    expect(cap.warnings().some((w) => w.snapRetainCount === 1)).toBe(true);
+    const tree = (await store.recover()).tree;
+    const wl = new Workload(10);
+    for (let i = 0; i < 5; i++) {
+      await drive(store, tree, wl, 10);
+      await store.snapshotNow(tree);
+    }
+    await store.purge();
+    expect((await snapshotNames()).length).toBe(3);
+  });
+
+  it('runs on its own every purgeIntervalHours', async () => {
+    const { store } = await openStore({ purgeIntervalHours: 0.5 / 3600 }); // every 0.5 s
+    const tree = (await store.recover()).tree;
+    const wl = new Workload(11);
+    for (let i = 0; i < 5; i++) {
+      await drive(store, tree, wl, 10);
+      await store.snapshotNow(tree);
+    }
+    const deadline = Date.now() + 5000;
+    while ((await snapshotNames()).length > 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect((await snapshotNames()).length).toBe(3);
+  });
+});
+
+describe('sync support', () => {
+  it('readTxns serves a range, and reports a gap once the log was purged past it', async () => {
+    const { store } = await openStore({ segmentSizeBytes: 2048 });
+    const tree = (await store.recover()).tree;
+    const wl = new Workload(12);
+    await drive(store, tree, wl, 100);
+    const got: number[] = [];
+    for await (const t of store.readTxns(90)) got.push(t.hdr.zxid);
+    expect(got).toEqual([91, 92, 93, 94, 95, 96, 97, 98, 99, 100]);
+    const bounded: number[] = [];
+    for await (const t of store.readTxns(10, 13)) bounded.push(t.hdr.zxid);
+    expect(bounded).toEqual([11, 12, 13]);
+    for (let i = 0; i < 4; i++) {
+      await drive(store, tree, wl, 100);
+      await store.snapshotNow(tree);
+    }
+    await store.purge();
+    const iter = store.readTxns(5)[Symbol.asyncIterator]();
+    await expect(iter.next()).rejects.toBeInstanceOf(LogGapError);
+    const recent: number[] = [];
+    for await (const t of store.readTxns(495)) recent.push(t.hdr.zxid);
+    expect(recent).toEqual([496, 497, 498, 499, 500]);
+  });
+
+  it('truncateAfter drops later txns and newer snapshots', async () => {
+    const { store } = await openStore();
+    const tree = (await store.recover()).tree;
+    const wl = new Workload(13);
+    await drive(store, tree, wl, 100);
+    const image = treeImage(tree);
+    const early = await store.snapshotNow(tree);
+    await drive(store, tree, wl, 50);
+    await store.snapshotNow(tree);
+    await store.truncateAfter(100);
+    expect(await snapshotNames()).toEqual([early.name]);
+    const { result } = await reopenAndRecover();
+    expect(result.lastZxid).toBe(100);
+    expect(treeImage(result.tree)).toEqual(image);
+  });
+
+  it('resetTo replaces history with a received tree', async () => {
+    const { store } = await openStore();
+    const tree = (await store.recover()).tree;
+    await drive(store, tree, new Workload(14), 60);
+    const leaderWl = new Workload(15, 0x2_0000_0000);
+    const leaderTree = leaderWl.prep;
+    for (let i = 0; i < 80; i++) leaderWl.next();
+    await store.resetTo(leaderTree);
+    expect((await readdir(dir)).filter((n) => n.startsWith('log.'))).toEqual([]);
+    const next = leaderWl.next();
+    await store.append(next);
+    const { result } = await reopenAndRecover();
+    expect(result.lastZxid).toBe(next.hdr.zxid);
+    expect(treeImage(result.tree)).toEqual(treeImage(leaderWl.prep));
+  });
+});

@@ -1,0 +1,102 @@
+// A seeded stream of valid txns built against a "prep" tree, as a leader would, for storage tests.
+
+import { DataTree } from '../../../src/tree/data-tree.js';
+import type { Txn } from '../../../src/tree/txn.js';
+import { OPEN_ACL } from './storage-fixtures.js';
+
+export function seededRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Builds txns from the state of its own prep tree (so versions and cversions are right) and
+ * applies them there at once; the test persists and applies them to the real tree later.
+ */
+export class Workload {
+  readonly prep = new DataTree();
+  zxid: number;
+  private readonly paths: string[] = [];
+  private readonly rnd: () => number;
+  private readonly sessions: number[] = [];
+  private nextSession = 0x0100_0000_0000_0001;
+
+  constructor(seed: number, startZxid = 0) {
+    this.rnd = seededRandom(seed);
+    this.zxid = startZxid;
+  }
+
+  next(): Txn {
+    const zxid = ++this.zxid;
+    const time = 1_700_000_000_000 + zxid;
+    const r = this.rnd();
+    let t: Txn;
+    if (r < 0.04) {
+      const id = this.nextSession++;
+      this.sessions.push(id);
+      t = { hdr: { sessionId: id, cxid: 0, zxid, time }, op: { type: 'createSession', timeoutMs: 4000 + (id % 10) * 1000 } };
+    } else if (r < 0.06 && this.sessions.length > 2) {
+      const id = this.sessions.splice(Math.floor(this.rnd() * this.sessions.length), 1)[0]!;
+      t = { hdr: { sessionId: id, cxid: 1, zxid, time }, op: { type: 'closeSession' } };
+    } else if (r < 0.55 || this.paths.length < 5) {
+      const parent = this.paths.length > 0 && this.rnd() < 0.7 ? this.paths[Math.floor(this.rnd() * this.paths.length)]! : '/';
+      const parentNode = this.prep.getNode(parent)!;
+      const path = `${parent === '/' ? '' : parent}/n${zxid.toString(36)}`;
+      const owner = parentNode.kind !== 'ephemeral' && this.sessions.length > 0 && this.rnd() < 0.2 ? this.sessions[0]! : 0;
+      const ok = parentNode.kind !== 'ephemeral';
+      t = ok
+        ? {
+            hdr: { sessionId: owner || 0x42, cxid: 2, zxid, time },
+            op: {
+              type: 'create',
+              path,
+              data: Buffer.from(`v${zxid}`.repeat(1 + Math.floor(this.rnd() * 4))),
+              acl: OPEN_ACL,
+              kind: owner ? 'ephemeral' : 'persistent',
+              ephemeralOwner: owner,
+              ttlMs: 0,
+              parentCVersion: parentNode.cversion + 1,
+            },
+          }
+        : { hdr: { sessionId: 0x42, cxid: 2, zxid, time }, op: { type: 'error', err: -108 } };
+    } else if (r < 0.85) {
+      const path = this.paths[Math.floor(this.rnd() * this.paths.length)]!;
+      const node = this.prep.getNode(path);
+      t = node
+        ? { hdr: { sessionId: 0x42, cxid: 3, zxid, time }, op: { type: 'setData', path, data: Buffer.from(`set${zxid}`), version: node.version + 1 } }
+        : { hdr: { sessionId: 0x42, cxid: 3, zxid, time }, op: { type: 'error', err: -101 } };
+    } else {
+      const path = this.paths[Math.floor(this.rnd() * this.paths.length)]!;
+      const node = this.prep.getNode(path);
+      t =
+        node && node.children.size === 0
+          ? { hdr: { sessionId: 0x42, cxid: 4, zxid, time }, op: { type: 'delete', path } }
+          : { hdr: { sessionId: 0x42, cxid: 4, zxid, time }, op: { type: 'error', err: -111 } };
+    }
+    this.prep.apply(t);
+    if (t.op.type === 'create' && this.prep.getNode(t.op.path)) this.paths.push(t.op.path);
+    if (t.op.type === 'delete' || t.op.type === 'closeSession') {
+      for (let i = this.paths.length - 1; i >= 0; i--) if (!this.prep.getNode(this.paths[i]!)) this.paths.splice(i, 1);
+    }
+    return t;
+  }
+}
+
+/** Every node's data and stat, sessions and digest: what "the same tree" means in these tests. */
+export function treeImage(tree: DataTree): { digest: number; sessions: Array<[number, number]>; nodes: Record<string, unknown> } {
+  const nodes: Record<string, unknown> = {};
+  const stack = ['/'];
+  while (stack.length > 0) {
+    const path = stack.pop()!;
+    const got = tree.getData(path)!;
+    nodes[path] = { data: got.data.toString('hex'), stat: got.stat, acl: tree.getAcl(path)!.acl };
+    for (const c of tree.getChildren(path)!) stack.push(path === '/' ? `/${c}` : `${path}/${c}`);
+  }
+  return { digest: tree.digest(), sessions: [...tree.sessions].sort((a, b) => a[0] - b[0]), nodes };
+}

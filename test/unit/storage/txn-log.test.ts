@@ -1,0 +1,295 @@
+// Txn log: round trip, group commit, segment rolls, torn tails, mid-file corruption, write failures, TRUNC.
+
+import { readFile, readdir, stat, truncate, writeFile, appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CorruptLogError, LogWriteError, StorageStateError } from '../../../src/storage/errors.js';
+import { nodeFs } from '../../../src/storage/fs-like.js';
+import { SEGMENT_HEADER_BYTES, SegmentReader, listSegments } from '../../../src/storage/log-segment.js';
+import { TxnLog } from '../../../src/storage/txn-log.js';
+import type { Txn } from '../../../src/tree/txn.js';
+import { FaultyFs, captureLogger, createTxn, setDataTxn, tempDir, txn, OPEN_ACL } from './storage-fixtures.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+const opened: TxnLog[] = [];
+
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+});
+afterEach(async () => {
+  for (const log of opened.splice(0)) await log.close().catch(() => undefined);
+  await cleanup();
+});
+
+async function openLog(opts: { fs?: FaultyFs; segmentSizeBytes?: number; logger?: ReturnType<typeof captureLogger> } = {}) {
+  const cap = opts.logger ?? captureLogger();
+  const log = await TxnLog.open({ dir, fs: opts.fs ?? nodeFs, logger: cap.logger, segmentSizeBytes: opts.segmentSizeBytes ?? 64 * 1024 * 1024 });
+  opened.push(log);
+  return { log, cap };
+}
+
+async function readAll(log: TxnLog, from = 0): Promise<Txn[]> {
+  const out: Txn[] = [];
+  for await (const t of log.read(from)) out.push(t);
+  return out;
+}
+
+async function recordOffsets(path: string): Promise<number[]> {
+  const segs = await listSegments(nodeFs, dir);
+  const ref = segs.find((s) => s.path === path)!;
+  const reader = await SegmentReader.open(nodeFs, ref, { allowTornTail: true });
+  const offsets: number[] = [];
+  for (let r = await reader.next(); r !== null; r = await reader.next()) offsets.push(r.offset);
+  await reader.close();
+  return offsets;
+}
+
+function mixedTxns(): Txn[] {
+  const epoch2 = 2 * 0x1_0000_0000;
+  return [
+    txn(1, { type: 'createSession', timeoutMs: 30000 }, 0x0100_0000_0000_01),
+    createTxn(2, '/a', 'hello'),
+    txn(3, { type: 'create', path: '/a/e', data: Buffer.from([0, 255, 1]), acl: OPEN_ACL, kind: 'ephemeral', ephemeralOwner: 0x0100_0000_0000_01, ttlMs: 0, parentCVersion: 1 }),
+    txn(4, { type: 'multi', ops: [{ type: 'check', path: '/a', version: 0 }, { type: 'setData', path: '/a', data: Buffer.alloc(0), version: 1 }] }),
+    txn(5, { type: 'error', err: -101 }),
+    txn(epoch2 + 1, { type: 'setACL', path: '/a', acl: OPEN_ACL, version: 1 }),
+    txn(epoch2 + 2, { type: 'delete', path: '/a/e' }),
+    txn(epoch2 + 3, { type: 'closeSession' }, 0x0100_0000_0000_01),
+  ];
+}
+
+describe('TxnLog round trip', () => {
+  it('reads back exactly what was appended, Buffers as Buffers, across a reopen', async () => {
+    const { log } = await openLog();
+    const txns = mixedTxns();
+    await Promise.all(txns.map((t) => log.append(t)));
+    await log.close();
+    const { log: again } = await openLog();
+    const back = await readAll(again);
+    expect(back).toEqual(txns);
+    const create = back[2]!.op as Extract<Txn['op'], { type: 'create' }>;
+    expect(Buffer.isBuffer(create.data)).toBe(true);
+    expect([...create.data]).toEqual([0, 255, 1]);
+    expect(again.lastZxid).toBe(2 * 0x1_0000_0000 + 3);
+    expect((await readAll(again, 4)).map((t) => t.hdr.zxid)).toEqual([5, 2 * 0x1_0000_0000 + 1, 2 * 0x1_0000_0000 + 2, 2 * 0x1_0000_0000 + 3]);
+  });
+
+  it('refuses a zxid that does not increase', async () => {
+    const { log } = await openLog();
+    await log.append(createTxn(5, '/x'));
+    await expect(log.append(createTxn(5, '/y'))).rejects.toBeInstanceOf(StorageStateError);
+    await expect(log.append(createTxn(4, '/y'))).rejects.toBeInstanceOf(StorageStateError);
+    await log.append(createTxn(6, '/y'));
+    expect(log.lastZxid).toBe(6);
+  });
+});
+
+describe('group commit', () => {
+  it('writes the appends of one event-loop turn with one writev and one fdatasync', async () => {
+    const fs = new FaultyFs();
+    const { log } = await openLog({ fs });
+    const appends = [];
+    for (let z = 1; z <= 500; z++) appends.push(log.append(createTxn(z, `/n${z}`)));
+    await Promise.all(appends);
+    expect(fs.datasyncs).toBe(1);
+    expect(fs.writevs).toBe(1);
+    expect(log.stats()).toMatchObject({ fsyncCount: 1, batchCount: 1, appendCount: 500 });
+  });
+
+  it('queues appends made while an fdatasync is in flight into the next single batch', async () => {
+    const fs = new FaultyFs();
+    const { log } = await openLog({ fs });
+    const first = log.append(createTxn(1, '/first'));
+    await new Promise((r) => setImmediate(r)); // the first batch is now being written
+    const later: Promise<void>[] = [];
+    for (let z = 2; z <= 101; z++) {
+      later.push(log.append(createTxn(z, `/n${z}`)));
+      if (z % 10 === 0) await new Promise((r) => process.nextTick(r));
+    }
+    await Promise.all([first, ...later]);
+    expect(log.stats().appendCount).toBe(101);
+    expect(fs.datasyncs).toBeLessThanOrEqual(3);
+    expect((await readAll(log)).length).toBe(101);
+  });
+
+  it('resolves an append only after its record was fdatasynced', async () => {
+    const fs = new FaultyFs();
+    const { log } = await openLog({ fs });
+    let resolved = false;
+    const p = log.append(createTxn(1, '/x')).then(() => {
+      resolved = true;
+    });
+    expect(resolved).toBe(false);
+    await p;
+    expect(resolved).toBe(true);
+    expect(fs.datasyncs).toBe(1);
+  });
+});
+
+describe('segments', () => {
+  it('rolls to a new segment past the size limit and reads across segments', async () => {
+    const { log } = await openLog({ segmentSizeBytes: 1024 });
+    for (let z = 1; z <= 60; z++) await log.append(createTxn(z, `/node-${z}`, 'x'.repeat(40)));
+    const names = (await readdir(dir)).filter((n) => n.startsWith('log.')).sort();
+    expect(names.length).toBeGreaterThan(3);
+    expect(log.stats().segmentRolls).toBe(names.length - 1);
+    for (const name of names) expect((await stat(join(dir, name))).size).toBeLessThanOrEqual(1024 + 200);
+    const segs = await listSegments(nodeFs, dir);
+    for (const seg of segs) {
+      const header = (await readFile(seg.path)).subarray(0, SEGMENT_HEADER_BYTES);
+      expect(header.toString('latin1', 0, 4)).toBe('ZKLG');
+      expect(header.readUInt32BE(4)).toBe(1);
+    }
+    expect((await readAll(log)).map((t) => t.hdr.zxid)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect((await readAll(log, 41)).map((t) => t.hdr.zxid)).toEqual(Array.from({ length: 19 }, (_, i) => i + 42));
+    await log.close();
+    const { log: again } = await openLog({ segmentSizeBytes: 1024 });
+    expect(again.lastZxid).toBe(60);
+    await again.append(createTxn(61, '/after'));
+    expect((await readAll(again, 59)).map((t) => t.hdr.zxid)).toEqual([60, 61]);
+  });
+});
+
+describe('crash damage on open', () => {
+  async function writeTen(): Promise<string> {
+    const { log } = await openLog();
+    for (let z = 1; z <= 10; z++) await log.append(setDataTxn(z, '/a', `value-${z}`, z));
+    await log.close();
+    opened.pop();
+    return (await listSegments(nodeFs, dir))[0]!.path;
+  }
+
+  it('truncates a record cut mid-way with a warning and keeps appending after it', async () => {
+    const file = await writeTen();
+    const offsets = await recordOffsets(file);
+    const size = (await stat(file)).size;
+    await truncate(file, size - 5);
+    const { log, cap } = await openLog();
+    expect(log.lastZxid).toBe(9);
+    const warning = cap.warnings().find((w) => w.msg === 'truncating torn tail of txn log');
+    expect(warning).toMatchObject({ file, offset: offsets[9] });
+    expect((await stat(file)).size).toBe(offsets[9]);
+    await log.append(setDataTxn(10, '/a', 'again', 10));
+    expect((await readAll(log)).map((t) => t.hdr.zxid)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('truncates a zero-filled preallocated tail', async () => {
+    const file = await writeTen();
+    const size = (await stat(file)).size;
+    await appendFile(file, Buffer.alloc(8192));
+    const { log, cap } = await openLog();
+    expect(log.lastZxid).toBe(10);
+    expect(cap.warnings().some((w) => w.msg === 'truncating torn tail of txn log' && w.offset === size)).toBe(true);
+    expect((await stat(file)).size).toBe(size);
+  });
+
+  it('removes a newest segment whose header never made it to disk', async () => {
+    await writeTen();
+    const empty = join(dir, 'log.b');
+    await writeFile(empty, Buffer.alloc(7));
+    const { log, cap } = await openLog();
+    expect(log.lastZxid).toBe(10);
+    expect(cap.warnings().some((w) => w.file === empty)).toBe(true);
+    expect((await readdir(dir)).includes('log.b')).toBe(false);
+  });
+
+  it('stops with CorruptLogError naming file and offset for a flipped byte before the tail', async () => {
+    const file = await writeTen();
+    const offsets = await recordOffsets(file);
+    const bytes = await readFile(file);
+    bytes[offsets[3]! + 12]! ^= 0x40;
+    await writeFile(file, bytes);
+    const err = await openLog().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CorruptLogError);
+    expect(err).toMatchObject({ file, offset: offsets[3], reason: 'crc mismatch' });
+    expect((err as Error).message).toContain(file);
+    expect((err as Error).message).toContain(String(offsets[3]));
+  });
+
+  it('treats a damaged length field followed by valid records as corruption, not a torn tail', async () => {
+    const file = await writeTen();
+    const offsets = await recordOffsets(file);
+    const bytes = await readFile(file);
+    bytes.writeUInt32BE(0x00ffffff, offsets[2]!);
+    await writeFile(file, bytes);
+    await expect(openLog()).rejects.toMatchObject({ name: 'CorruptLogError', file, offset: offsets[2] });
+    expect((await stat(file)).size).toBe(bytes.length);
+  });
+
+  it('rejects damage at the end of a segment that is not the newest', async () => {
+    const { log } = await openLog({ segmentSizeBytes: 1024 });
+    for (let z = 1; z <= 40; z++) await log.append(createTxn(z, `/node-${z}`, 'x'.repeat(40)));
+    await log.close();
+    const first = (await listSegments(nodeFs, dir))[0]!.path;
+    await truncate(first, (await stat(first)).size - 3);
+    await expect(openLog()).resolves.toBeDefined(); // the tail segment is fine
+    const reopened = opened[opened.length - 1]!;
+    const err = await readAll(reopened).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CorruptLogError);
+    expect(err).toMatchObject({ file: first });
+  });
+});
+
+describe('write failures', () => {
+  it('rejects the whole batch on ENOSPC, rolls the file back, and refuses later appends', async () => {
+    const fs = new FaultyFs();
+    const { log } = await openLog({ fs });
+    for (let z = 1; z <= 5; z++) await log.append(createTxn(z, `/ok${z}`));
+    const file = (await listSegments(nodeFs, dir))[0]!.path;
+    const goodSize = (await stat(file)).size;
+    fs.failNextWritev = FaultyFs.enospc();
+    fs.partialBytes = 30; // half a record reaches the disk before the error
+    const batch = [6, 7, 8].map((z) => log.append(createTxn(z, `/fail${z}`)));
+    const results = await Promise.allSettled(batch);
+    for (const r of results) {
+      expect(r.status).toBe('rejected');
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(LogWriteError);
+    }
+    expect((await stat(file)).size).toBe(goodSize);
+    await expect(log.append(createTxn(9, '/later'))).rejects.toBeInstanceOf(LogWriteError);
+    expect(log.failed).toBeInstanceOf(LogWriteError);
+    await log.close();
+
+    const { log: again, cap } = await openLog();
+    expect(cap.warnings()).toEqual([]);
+    expect((await readAll(again)).map((t) => t.hdr.zxid)).toEqual([1, 2, 3, 4, 5]);
+    await again.append(createTxn(6, '/retry'));
+    expect(again.lastZxid).toBe(6);
+  });
+
+  it('rejects a batch whose fdatasync fails and leaves none of it in the file', async () => {
+    const fs = new FaultyFs();
+    const { log } = await openLog({ fs });
+    await log.append(createTxn(1, '/ok'));
+    fs.failNextDatasync = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    await expect(log.append(createTxn(2, '/lost'))).rejects.toBeInstanceOf(LogWriteError);
+    await log.close();
+    const { log: again } = await openLog();
+    expect((await readAll(again)).map((t) => t.hdr.zxid)).toEqual([1]);
+  });
+
+  it('removes a segment created for a batch that failed', async () => {
+    const fs = new FaultyFs();
+    const { log } = await openLog({ fs });
+    fs.failNextWritev = FaultyFs.enospc();
+    await expect(log.append(createTxn(1, '/x'))).rejects.toBeInstanceOf(LogWriteError);
+    expect((await readdir(dir)).filter((n) => n.startsWith('log.'))).toEqual([]);
+  });
+});
+
+describe('truncateAfter (ZAB TRUNC)', () => {
+  it('drops records after the zxid across segments and appends continue from there', async () => {
+    const { log } = await openLog({ segmentSizeBytes: 1024 });
+    for (let z = 1; z <= 50; z++) await log.append(createTxn(z, `/node-${z}`, 'y'.repeat(40)));
+    await log.truncateAfter(17);
+    expect(log.lastZxid).toBe(17);
+    expect((await readAll(log)).map((t) => t.hdr.zxid)).toEqual(Array.from({ length: 17 }, (_, i) => i + 1));
+    const remaining = await listSegments(nodeFs, dir);
+    expect(remaining.every((s) => s.firstZxid <= 17)).toBe(true);
+    await log.append(createTxn(0x1_0000_0001, '/new-epoch'));
+    await log.close();
+    const { log: again } = await openLog({ segmentSizeBytes: 1024 });
+    expect((await readAll(again, 16)).map((t) => t.hdr.zxid)).toEqual([17, 0x1_0000_0001]);
+  });
+});

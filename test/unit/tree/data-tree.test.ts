@@ -1,0 +1,677 @@
+import { crc32 } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../../src/jute/error-codes.js';
+import { EventType, Perms } from '../../../src/jute/opcodes.js';
+import type { ACL } from '../../../src/jute/records.js';
+import { digestAuth, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from '../../../src/tree/acl.js';
+import { DataTree, persistedEphemeralOwner, type SnapshotRecord } from '../../../src/tree/data-tree.js';
+import type { NodeKind, Txn, TxnOp } from '../../../src/tree/txn.js';
+
+const T0 = 1_700_000_000_000;
+const SESSION = 0x1000000000001;
+const OTHER_SESSION = 0x1000000000002;
+
+function txn(zxid: number, op: TxnOp, sessionId = SESSION): Txn {
+  return { hdr: { sessionId, cxid: zxid, zxid, time: T0 + zxid }, op };
+}
+
+function create(
+  path: string,
+  parentCVersion: number,
+  opts: { data?: string; kind?: NodeKind; owner?: number; ttlMs?: number; acl?: ACL[] } = {},
+): TxnOp {
+  return {
+    type: 'create',
+    path,
+    data: Buffer.from(opts.data ?? ''),
+    acl: opts.acl ?? OPEN_ACL_UNSAFE,
+    kind: opts.kind ?? 'persistent',
+    ephemeralOwner: opts.kind === 'ephemeral' ? (opts.owner ?? SESSION) : 0,
+    ttlMs: opts.ttlMs ?? 0,
+    parentCVersion,
+  };
+}
+
+/** Everything observable about a tree, for equality checks. */
+function dump(tree: DataTree): unknown {
+  const nodes: unknown[] = [];
+  for (const r of tree.serialize()) {
+    if (r.t === 'node') {
+      const { aclId: _aclId, ...rest } = r;
+      nodes.push({ ...rest, data: r.data.toString('hex'), acl: tree.getAcl(r.path)!.acl, stat: tree.statOf(tree.getNode(r.path)!) });
+    }
+  }
+  return {
+    nodes,
+    sessions: [...tree.sessions].sort((a, b) => a[0] - b[0]),
+    ephemerals: [...tree.getAllEphemerals()].sort((a, b) => a[0] - b[0]),
+    containers: tree.containers(),
+    ttls: tree.ttlNodes(),
+    size: tree.approximateDataSizeBytes,
+    count: tree.nodeCount,
+    digest: tree.digest(),
+  };
+}
+
+describe('a fresh DataTree (ZooKeeper 3.8 built-in nodes)', () => {
+  const tree = new DataTree();
+  const zeroStat = { czxid: 0, mzxid: 0, ctime: 0, mtime: 0, version: 0, aversion: 0, ephemeralOwner: 0, dataLength: 0, pzxid: 0 };
+
+  it('lists /zookeeper under the root and quota+config under it', () => {
+    expect(tree.getChildren('/')).toEqual(['zookeeper']);
+    expect(tree.getChildren('/zookeeper')).toEqual(['config', 'quota']);
+    expect(tree.getChildren('/zookeeper/quota')).toEqual([]);
+    expect(tree.getChildren('/missing')).toBeUndefined();
+  });
+
+  it('reports the stats zkCli shows: all zero, cversion -numChildren', () => {
+    expect(tree.getData('/')!.stat).toEqual({ ...zeroStat, cversion: -1, numChildren: 1 });
+    expect(tree.getData('/zookeeper')!.stat).toEqual({ ...zeroStat, cversion: -2, numChildren: 2 });
+    expect(tree.getData('/zookeeper/quota')!.stat).toEqual({ ...zeroStat, cversion: 0, numChildren: 0 });
+    expect(tree.getData('/zookeeper/config')!.stat).toEqual({ ...zeroStat, aversion: -1, cversion: 0, numChildren: 0 });
+  });
+
+  it('has open ACLs except the read-only config node', () => {
+    expect(tree.getAcl('/')!.acl).toEqual(OPEN_ACL_UNSAFE);
+    expect(tree.getAcl('/zookeeper')!.acl).toEqual(OPEN_ACL_UNSAFE);
+    expect(tree.getAcl('/zookeeper/config')!.acl).toEqual(READ_ACL_UNSAFE);
+    expect(tree.aclCacheSize).toBe(2);
+  });
+
+  it('counts nodes and sizes as ZooKeeper does', () => {
+    expect(tree.nodeCount).toBe(4);
+    expect(tree.countAllChildren('/')).toBe(3);
+    expect(tree.countAllChildren('/zookeeper')).toBe(2);
+    // "/" + "/zookeeper" + "/zookeeper/quota" + "/zookeeper/config", no data
+    expect(tree.approximateDataSizeBytes).toBe(1 + 10 + 16 + 17);
+    expect(tree.lastProcessedZxid).toBe(0);
+    expect(tree.sessions.size).toBe(0);
+  });
+
+  it('digests as documented: crc32 per node over path, data and the 60-byte stat, /zookeeper/ excluded', () => {
+    const zeros = Buffer.alloc(60);
+    const root = crc32(zeros, crc32(''));
+    const zk = crc32(zeros, crc32('/zookeeper'));
+    expect(tree.digest()).toBe((root + zk) >>> 0);
+  });
+});
+
+describe('apply: create', () => {
+  it('sets czxid=mzxid=pzxid=zxid, ctime=mtime=time, versions 0, and updates the parent', () => {
+    const tree = new DataTree();
+    const r = tree.apply(txn(5, create('/a', 1, { data: 'hello' })));
+    const expected = {
+      czxid: 5,
+      mzxid: 5,
+      ctime: T0 + 5,
+      mtime: T0 + 5,
+      version: 0,
+      cversion: 0,
+      aversion: 0,
+      ephemeralOwner: 0,
+      dataLength: 5,
+      numChildren: 0,
+      pzxid: 5,
+    };
+    expect(r).toEqual({
+      err: 0,
+      path: '/a',
+      stat: expected,
+      triggers: [
+        { path: '/a', type: EventType.NodeCreated },
+        { path: '/', type: EventType.NodeChildrenChanged },
+      ],
+    });
+    expect(tree.getData('/a')).toEqual({ data: Buffer.from('hello'), stat: expected });
+    const root = tree.getData('/')!.stat;
+    expect(root.numChildren).toBe(2);
+    expect(root.cversion).toBe(0); // persisted 1, two children: 2*1 - 2
+    expect(root.pzxid).toBe(5);
+    expect(root.mzxid).toBe(0);
+    expect(tree.getChildren('/')).toEqual(['a', 'zookeeper']);
+    expect(tree.lastProcessedZxid).toBe(5);
+  });
+
+  it('stores the txn ACL, interned', () => {
+    const tree = new DataTree();
+    const acl: ACL[] = [{ perms: Perms.READ, id: { scheme: 'digest', id: digestAuth('u:p') } }];
+    tree.apply(txn(1, create('/a', 1, { acl })));
+    tree.apply(txn(2, create('/b', 2, { acl })));
+    expect(tree.getAcl('/a')!.acl).toEqual(acl);
+    expect(tree.aclCacheSize).toBe(3);
+  });
+
+  it('creates under a nested parent and grows its cversion', () => {
+    const tree = new DataTree();
+    tree.apply(txn(1, create('/p', 1)));
+    tree.apply(txn(2, create('/p/x', 1)));
+    tree.apply(txn(3, create('/p/y', 2)));
+    const p = tree.getData('/p')!.stat;
+    expect(p).toMatchObject({ cversion: 2, numChildren: 2, pzxid: 3, mzxid: 1, czxid: 1, version: 0 });
+    expect(tree.getNode('/p')!.cversion).toBe(2);
+  });
+
+  it('takes the parent cversion + 1 when the txn says -1', () => {
+    const tree = new DataTree();
+    tree.apply(txn(1, create('/p', -1)));
+    tree.apply(txn(2, create('/p/x', -1)));
+    tree.apply(txn(3, create('/p/y', -1)));
+    expect(tree.getNode('/p')!.cversion).toBe(2);
+    expect(tree.getNode('/')!.cversion).toBe(1);
+  });
+
+  it('answers NONODE without a parent and NODEEXISTS over an existing node, changing nothing', () => {
+    const tree = new DataTree();
+    tree.apply(txn(1, create('/a', 1, { data: 'v1' })));
+    const before = dump(tree);
+    expect(tree.apply(txn(2, create('/missing/x', 1)))).toEqual({ err: ErrorCode.NONODE, path: '/missing/x', triggers: [] });
+    expect(tree.apply(txn(3, create('/a', 1, { data: 'v2' })))).toEqual({ err: ErrorCode.NODEEXISTS, path: '/a', triggers: [] });
+    expect(tree.apply(txn(4, create('/', 1)))).toMatchObject({ err: ErrorCode.NODEEXISTS });
+    expect(dump(tree)).toEqual(before);
+    expect(tree.lastProcessedZxid).toBe(4);
+  });
+
+  it('on NODEEXISTS still moves the parent cversion/pzxid forward (fuzzy-snapshot replay)', () => {
+    const tree = new DataTree();
+    tree.apply(txn(1, create('/a', 1)));
+    // a create the snapshot did not reflect in the parent's cversion
+    const r = tree.apply(txn(9, create('/a', 4)));
+    expect(r.err).toBe(ErrorCode.NODEEXISTS);
+    expect(tree.getNode('/')!.cversion).toBe(4);
+    expect(tree.getNode('/')!.pzxid).toBe(9);
+  });
+
+  it('refuses children for ephemerals', () => {
+    const tree = new DataTree();
+    tree.apply(txn(1, create('/e', 1, { kind: 'ephemeral' })));
+    expect(tree.apply(txn(2, create('/e/x', 1))).err).toBe(ErrorCode.NOCHILDRENFOREPHEMERALS);
+    expect(tree.getNode('/e/x')).toBeUndefined();
+  });
+});
+
+describe('apply: sequence numbers and cversion', () => {
+  it('counts creates in the persisted cversion; clients see +1 per create and per delete', () => {
+    const tree = new DataTree();
+    tree.apply(txn(1, create('/q', 1)));
+    const seq = (n: number) => `/q/item-${String(n).padStart(10, '0')}`;
+    // prep names a sequential child after the parent's persisted cversion
+    for (let z = 2; z <= 4; z++) {
+      const parent = tree.getNode('/q')!;
+      tree.apply(txn(z, create(seq(parent.cversion), parent.cversion + 1)));
+    }
+    const name = (n: number) => seq(n).substring(3);
+    expect(tree.getChildren('/q')).toEqual([name(0), name(1), name(2)]);
+    expect(tree.getData('/q')!.stat).toMatchObject({ cversion: 3, numChildren: 3, pzxid: 4 });
+
+    tree.apply(txn(5, { type: 'delete', path: seq(1) }));
+    expect(tree.getNode('/q')!.cversion).toBe(3);
+    expect(tree.getData('/q')!.stat).toMatchObject({ cversion: 4, numChildren: 2, pzxid: 5 });
+
+    const parent = tree.getNode('/q')!;
+    tree.apply(txn(6, create(seq(parent.cversion), parent.cversion + 1)));
+    expect(tree.getChildren('/q')).toEqual([name(0), name(2), name(3)]);
+    expect(tree.getData('/q')!.stat).toMatchObject({ cversion: 5, numChildren: 3, pzxid: 6 });
+  });
+});
+
+describe('apply: delete', () => {
+  it('removes the node, bumps the parent pzxid and reported cversion, fires deleted + children', () => {
+    const tree = new DataTree();
+    tree.apply(txn(1, create('/a', 1, { data: 'xyz' })));
+    const sizeBefore = tree.approximateDataSizeBytes;
+    const r = tree.apply(txn(2, { type: 'delete', path: '/a' }));
+    expect(r).toEqual({
+      err: 0,
+      path: '/a',
+      triggers: [
+        { path: '/a', type: EventType.NodeDeleted },
+        { path: '/', type: EventType.NodeChildrenChanged },
+      ],
+    });
+    expect(tree.getNode('/a')).toBeUndefined();
+    expect(tree.getData('/')!.stat).toMatchObject({ cversion: 1, numChildren: 1, pzxid: 2 });
+    expect(tree.approximateDataSizeBytes).toBe(sizeBefore - 2 - 3);
+    expect(tree.aclCacheSize).toBe(2);
+  });
+
+  it('answers NONODE for a missing node and NOTEMPTY for a node with children', () => {
+    const tree = new DataTree();
+    tree.apply(txn(1, create('/a', 1)));
+    tree.apply(txn(2, create('/a/b', 1)));
+    const before = dump(tree);
+    expect(tree.apply(txn(2, { type: 'delete', path: '/a/zz' }))).toEqual({ err: ErrorCode.NONODE, path: '/a/zz', triggers: [] });
+    expect(tree.apply(txn(2, { type: 'delete', path: '/nope/zz' })).err).toBe(ErrorCode.NONODE);
+    expect(tree.apply(txn(3, { type: 'delete', path: '/a' })).err).toBe(ErrorCode.NOTEMPTY);
+    expect(tree.apply(txn(3, { type: 'delete', path: '/' })).err).toBe(ErrorCode.NONODE);
+    expect(dump(tree)).toEqual(before);
+  });
+
+  it('a replayed delete of an already-missing child still moves the parent pzxid forward', () => {
+    const tree = new DataTree();
+    tree.apply(txn(1, create('/a', 1)));
+    expect(tree.apply(txn(7, { type: 'delete', path: '/a/gone' })).err).toBe(ErrorCode.NONODE);
+    expect(tree.getNode('/a')!.pzxid).toBe(7);
+    tree.apply(txn(5, { type: 'delete', path: '/a/gone' }));
+    expect(tree.getNode('/a')!.pzxid).toBe(7);
+  });
+});
+
+describe('apply: setData, setACL, check', () => {
+  it('setData sets data, version, mzxid and mtime and fires NodeDataChanged', () => {
+    const tree = new DataTree();
+    tree.apply(txn(1, create('/a', 1, { data: 'one' })));
+    const r = tree.apply(txn(2, { type: 'setData', path: '/a', data: Buffer.from('three'), version: 1 }));
+    const stat = {
+      czxid: 1,
+      mzxid: 2,
+      ctime: T0 + 1,
+      mtime: T0 + 2,
+      version: 1,
+      cversion: 0,
+      aversion: 0,
+      ephemeralOwner: 0,
+      dataLength: 5,
+      numChildren: 0,
+      pzxid: 1,
+    };
+    expect(r).toEqual({ err: 0, path: '/a', stat, triggers: [{ path: '/a', type: EventType.NodeDataChanged }] });
+    expect(tree.getData('/a')).toEqual({ data: Buffer.from('three'), stat });
+    expect(tree.approximateDataSizeBytes).toBe(44 + 2 + 5);
+    expect(tree.apply(txn(3, { type: 'setData', path: '/b', data: Buffer.alloc(0), version: 1 }))).toEqual({
+      err: ErrorCode.NONODE,
+      path: '/b',
+      triggers: [],
+    });
+  });
+
+  it('setACL replaces the ACL, sets aversion, fires nothing, and releases the old list', () => {
+    const tree = new DataTree();
+    const acl: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'ip', id: '10.0.0.0/8' } }];
+    tree.apply(txn(1, create('/a', 1, { acl })));
+    expect(tree.aclCacheSize).toBe(3);
+    const r = tree.apply(txn(2, { type: 'setACL', path: '/a', acl: OPEN_ACL_UNSAFE, version: 1 }));
+    expect(r).toMatchObject({ err: 0, path: '/a', triggers: [] });
+    expect(r.stat).toMatchObject({ aversion: 1, version: 0, mzxid: 1, czxid: 1 });
+    expect(tree.getAcl('/a')!.acl).toEqual(OPEN_ACL_UNSAFE);
+    expect(tree.aclCacheSize).toBe(2);
+    expect(tree.apply(txn(3, { type: 'setACL', path: '/x', acl, version: 1 })).err).toBe(ErrorCode.NONODE);
+  });
+
+  it('check changes nothing', () => {
+    const tree = new DataTree();
+    tree.apply(txn(1, create('/a', 1)));
+    const before = tree.digest();
+    expect(tree.apply(txn(2, { type: 'check', path: '/a', version: 0 }))).toEqual({ err: 0, path: '/a', triggers: [] });
+    expect(tree.digest()).toBe(before);
+  });
+
+  it('an error txn returns its code and changes nothing', () => {
+    const tree = new DataTree();
+    const before = dump(tree);
+    expect(tree.apply(txn(3, { type: 'error', err: ErrorCode.BADVERSION }))).toEqual({ err: ErrorCode.BADVERSION, triggers: [] });
+    expect(dump(tree)).toEqual(before);
+    expect(tree.lastProcessedZxid).toBe(3);
+  });
+});
+
+describe('node kinds', () => {
+  it('reports ephemeralOwner as ZooKeeper does: the session for ephemerals, 0 for containers and TTL', () => {
+    const tree = new DataTree();
+    tree.apply(txn(1, create('/e', 1, { kind: 'ephemeral' })));
+    tree.apply(txn(2, create('/c', 2, { kind: 'container' })));
+    tree.apply(txn(3, create('/t', 3, { kind: 'ttl', ttlMs: 5000 })));
+    tree.apply(txn(4, create('/p', 4)));
+    expect(tree.getData('/e')!.stat.ephemeralOwner).toBe(SESSION);
+    expect(tree.getData('/c')!.stat.ephemeralOwner).toBe(0);
+    expect(tree.getData('/t')!.stat.ephemeralOwner).toBe(0);
+    expect(tree.getData('/p')!.stat.ephemeralOwner).toBe(0);
+    expect(persistedEphemeralOwner(tree.getNode('/e')!)).toBe(BigInt(SESSION));
+    expect(persistedEphemeralOwner(tree.getNode('/c')!)).toBe(-9223372036854775808n);
+    expect(persistedEphemeralOwner(tree.getNode('/t')!)).toBe(BigInt.asIntN(64, 0xff00000000000000n + 5000n));
+    expect(persistedEphemeralOwner(tree.getNode('/p')!)).toBe(0n);
+    expect(tree.getNode('/t')!.ttlMs).toBe(5000);
+    expect(tree.containers()).toEqual(['/c']);
+    expect(tree.ttlNodes()).toEqual(['/t']);
+    expect(tree.getEphemerals(SESSION)).toEqual(['/e']);
+    tree.apply(txn(5, { type: 'delete', path: '/c' }));
+    tree.apply(txn(6, { type: 'delete', path: '/t' }));
+    expect(tree.containers()).toEqual([]);
+    expect(tree.ttlNodes()).toEqual([]);
+  });
+});
+
+describe('sessions', () => {
+  it('createSession records the timeout; closeSession deletes its ephemerals in path order and forgets it', () => {
+    const tree = new DataTree();
+    tree.apply(txn(1, { type: 'createSession', timeoutMs: 30000 }));
+    tree.apply(txn(2, { type: 'createSession', timeoutMs: 4000 }, OTHER_SESSION));
+    expect([...tree.sessions]).toEqual([
+      [SESSION, 30000],
+      [OTHER_SESSION, 4000],
+    ]);
+    tree.apply(txn(3, create('/app', 1)));
+    tree.apply(txn(4, create('/app/z', 1, { kind: 'ephemeral' })));
+    tree.apply(txn(5, create('/b', 2, { kind: 'ephemeral' })));
+    tree.apply(txn(6, create('/app/a', 2, { kind: 'ephemeral' })));
+    tree.apply(txn(7, create('/app/other', 3, { kind: 'ephemeral', owner: OTHER_SESSION }), OTHER_SESSION));
+    tree.apply(txn(8, create('/app/persistent', 4)));
+    expect(tree.getEphemerals(SESSION)).toEqual(['/app/a', '/app/z', '/b']);
+    expect(tree.getAllEphemerals()).toEqual(
+      new Map([
+        [SESSION, ['/app/a', '/app/z', '/b']],
+        [OTHER_SESSION, ['/app/other']],
+      ]),
+    );
+
+    const r = tree.apply(txn(9, { type: 'closeSession' }));
+    expect(r).toEqual({
+      err: 0,
+      triggers: [
+        { path: '/app/a', type: EventType.NodeDeleted },
+        { path: '/app', type: EventType.NodeChildrenChanged },
+        { path: '/app/z', type: EventType.NodeDeleted },
+        { path: '/app', type: EventType.NodeChildrenChanged },
+        { path: '/b', type: EventType.NodeDeleted },
+        { path: '/', type: EventType.NodeChildrenChanged },
+      ],
+    });
+    expect(tree.getChildren('/app')).toEqual(['other', 'persistent']);
+    expect(tree.getNode('/b')).toBeUndefined();
+    expect(tree.getData('/app')!.stat).toMatchObject({ pzxid: 9, numChildren: 2, cversion: 6 });
+    expect(tree.getEphemerals(SESSION)).toEqual([]);
+    expect(tree.getAllEphemerals()).toEqual(new Map([[OTHER_SESSION, ['/app/other']]]));
+    expect(tree.sessions.has(SESSION)).toBe(false);
+    expect(tree.sessions.get(OTHER_SESSION)).toBe(4000);
+    // closing an unknown or already-closed session is a no-op
+    const d = tree.digest();
+    expect(tree.apply(txn(10, { type: 'closeSession' }))).toEqual({ err: 0, triggers: [] });
+    expect(tree.digest()).toBe(d);
+  });
+});
+
+describe('apply: multi', () => {
+  it('applies every op, returns per-op results and all triggers in order', () => {
+    const tree = new DataTree();
+    tree.apply(txn(1, create('/a', 1, { data: 'x' })));
+    const r = tree.apply(
+      txn(2, {
+        type: 'multi',
+        ops: [
+          create('/b', 2),
+          { type: 'check', path: '/a', version: 0 },
+          { type: 'setData', path: '/a', data: Buffer.from('y'), version: 1 },
+          { type: 'delete', path: '/b' },
+        ],
+      }),
+    );
+    expect(r.err).toBe(0);
+    expect(r.results!.map((s) => [s.err, s.path])).toEqual([
+      [0, '/b'],
+      [0, '/a'],
+      [0, '/a'],
+      [0, '/b'],
+    ]);
+    expect(r.results![0]!.stat).toMatchObject({ czxid: 2, mzxid: 2 });
+    expect(r.results![2]!.stat).toMatchObject({ version: 1, mzxid: 2, dataLength: 1 });
+    for (const sub of r.results!) expect(sub.triggers).toEqual([]);
+    expect(r.triggers).toEqual([
+      { path: '/b', type: EventType.NodeCreated },
+      { path: '/', type: EventType.NodeChildrenChanged },
+      { path: '/a', type: EventType.NodeDataChanged },
+      { path: '/b', type: EventType.NodeDeleted },
+      { path: '/', type: EventType.NodeChildrenChanged },
+    ]);
+    expect(tree.getData('/a')!.data.toString()).toBe('y');
+    // the fresh root reports -1; then two creates and a delete
+    expect(tree.getData('/')!.stat).toMatchObject({ pzxid: 2, cversion: 2, numChildren: 2 });
+    expect(tree.lastProcessedZxid).toBe(2);
+  });
+
+  it('a failed multi (error ops from prep) changes nothing and returns the errors', () => {
+    const tree = new DataTree();
+    tree.apply(txn(1, create('/a', 1)));
+    const before = dump(tree);
+    const r = tree.apply(
+      txn(2, {
+        type: 'multi',
+        ops: [
+          { type: 'error', err: ErrorCode.OK },
+          { type: 'error', err: ErrorCode.BADVERSION },
+          { type: 'error', err: ErrorCode.RUNTIMEINCONSISTENCY },
+        ],
+      }),
+    );
+    expect(r).toEqual({
+      err: ErrorCode.BADVERSION,
+      results: [
+        { err: 0, triggers: [] },
+        { err: ErrorCode.BADVERSION, triggers: [] },
+        { err: ErrorCode.RUNTIMEINCONSISTENCY, triggers: [] },
+      ],
+      triggers: [],
+    });
+    expect(dump(tree)).toEqual(before);
+  });
+
+  it('an error op poisons the other ops as ZooKeeper does (OK before, RUNTIMEINCONSISTENCY after)', () => {
+    const tree = new DataTree();
+    const before = dump(tree);
+    const r = tree.apply(
+      txn(2, { type: 'multi', ops: [create('/x', 1), { type: 'error', err: ErrorCode.NONODE }, create('/y', 2)] }),
+    );
+    expect(r.err).toBe(ErrorCode.NONODE);
+    expect(r.results!.map((s) => s.err)).toEqual([0, ErrorCode.NONODE, ErrorCode.RUNTIMEINCONSISTENCY]);
+    expect(r.triggers).toEqual([]);
+    expect(dump(tree)).toEqual(before);
+  });
+
+  it('an empty multi succeeds with no results', () => {
+    const tree = new DataTree();
+    expect(tree.apply(txn(1, { type: 'multi', ops: [] }))).toEqual({ err: 0, results: [], triggers: [] });
+  });
+});
+
+/** A history touching every op and kind. */
+function history(): Txn[] {
+  return [
+    txn(1, { type: 'createSession', timeoutMs: 10000 }),
+    txn(2, create('/app', 1, { data: 'cfg' })),
+    txn(3, create('/app/e1', 1, { kind: 'ephemeral', data: 'e' })),
+    txn(4, create('/app/seq-0000000001', 2)),
+    txn(5, { type: 'setData', path: '/app', data: Buffer.from('cfg2'), version: 1 }),
+    txn(6, create('/c', 2, { kind: 'container' })),
+    txn(7, create('/c/child', 1)),
+    txn(8, { type: 'delete', path: '/c/child' }),
+    txn(9, { type: 'setACL', path: '/app', acl: READ_ACL_UNSAFE, version: 1 }),
+    txn(10, {
+      type: 'multi',
+      ops: [create('/m', 3, { kind: 'ttl', ttlMs: 60000 }), { type: 'setData', path: '/m', data: Buffer.from('t'), version: 1 }],
+    }),
+    txn(11, { type: 'error', err: ErrorCode.NODEEXISTS }),
+    txn(12, create('/app/tmp', 3)),
+    txn(13, { type: 'delete', path: '/app/tmp' }),
+    txn(14, { type: 'createSession', timeoutMs: 5000 }, OTHER_SESSION),
+    txn(15, create('/app/e2', 4, { kind: 'ephemeral', owner: OTHER_SESSION }), OTHER_SESSION),
+    txn(16, { type: 'closeSession' }),
+    txn(17, create('/app/e1', 5, { kind: 'ephemeral', owner: OTHER_SESSION, data: 'again' }), OTHER_SESSION),
+  ];
+}
+
+describe('digest', () => {
+  it('changes on every mutation and not on reads, errors or checks', () => {
+    const tree = new DataTree();
+    const seen = new Set<number>([tree.digest()]);
+    for (const t of history()) {
+      const before = tree.digest();
+      const r = tree.apply(t);
+      const mutates = r.err === 0 && t.op.type !== 'createSession' && !(t.op.type === 'closeSession' && r.triggers.length === 0);
+      if (mutates) {
+        expect(tree.digest(), `zxid ${t.hdr.zxid}`).not.toBe(before);
+        seen.add(tree.digest());
+      } else {
+        expect(tree.digest(), `zxid ${t.hdr.zxid}`).toBe(before);
+      }
+    }
+    tree.getData('/app');
+    tree.getChildren('/app');
+    expect(seen.size).toBeGreaterThan(10);
+  });
+
+  it('is equal for two trees with the same history and differs when one txn differs', () => {
+    const a = new DataTree();
+    const b = new DataTree();
+    for (const t of history()) a.apply(t);
+    for (const t of history()) b.apply(t);
+    expect(b.digest()).toBe(a.digest());
+    expect(dump(b)).toEqual(dump(a));
+    b.apply(txn(18, { type: 'setData', path: '/m', data: Buffer.from('t'), version: 2 }));
+    expect(b.digest()).not.toBe(a.digest());
+  });
+
+  it('equals the digest recomputed from scratch', () => {
+    const a = new DataTree();
+    for (const t of history()) a.apply(t);
+    expect(DataTree.fromRecords(a.serialize()).digest()).toBe(a.digest());
+  });
+
+  it('does not depend on the order children were created in', () => {
+    const a = new DataTree();
+    const b = new DataTree();
+    a.apply(txn(1, create('/x', 1)));
+    a.apply(txn(2, create('/y', 2)));
+    b.apply(txn(2, create('/y', 2)));
+    b.apply(txn(1, create('/x', 1)));
+    // same nodes, same stats (pzxid/cversion end the same: only-forwards rule)
+    expect(dump(b)).toEqual(dump(a));
+    expect(b.digest()).toBe(a.digest());
+  });
+});
+
+describe('idempotent replay', () => {
+  it('applying the same txn list twice yields the same state and digest as once', () => {
+    const once = new DataTree();
+    for (const t of history()) once.apply(t);
+    const twice = new DataTree();
+    for (const t of history()) twice.apply(t);
+    for (const t of history()) twice.apply(t);
+    expect(dump(twice)).toEqual(dump(once));
+    expect(twice.digest()).toBe(once.digest());
+    expect(twice.lastProcessedZxid).toBe(17);
+  });
+
+  it('replaying every suffix of the history over the final state changes nothing', () => {
+    const full = new DataTree();
+    const txns = history();
+    for (const t of txns) full.apply(t);
+    const expected = dump(full);
+    for (let start = 0; start < txns.length; start++) {
+      const tree = DataTree.fromRecords(full.serialize());
+      for (const t of txns.slice(start)) tree.apply(t);
+      expect(dump(tree), `replay from #${start}`).toEqual(expected);
+    }
+  });
+});
+
+describe('countAllChildren / sizes', () => {
+  it('counts every descendant', () => {
+    const tree = new DataTree();
+    tree.apply(txn(1, create('/a', 1)));
+    tree.apply(txn(2, create('/a/b', 1)));
+    tree.apply(txn(3, create('/a/b/c', 1)));
+    tree.apply(txn(4, create('/a/d', 2)));
+    tree.apply(txn(5, create('/ab', 2)));
+    expect(tree.countAllChildren('/a')).toBe(3);
+    expect(tree.countAllChildren('/a/b')).toBe(1);
+    expect(tree.countAllChildren('/a/d')).toBe(0);
+    expect(tree.countAllChildren('/')).toBe(8);
+    expect(tree.countAllChildren('/nope')).toBe(0);
+    expect(tree.nodeCount).toBe(9);
+  });
+});
+
+describe('snapshots', () => {
+  it('round-trips through plain records', () => {
+    const tree = new DataTree();
+    for (const t of history()) tree.apply(t);
+    const records = [...tree.serialize()];
+    expect(records[0]).toEqual({ t: 'header', format: 1, lastProcessedZxid: 17 });
+    // plain data only: survives a JSON-ish structured clone
+    const copy = structuredClone(records).map((r) => (r.t === 'node' ? { ...r, data: Buffer.from(r.data) } : r)) as SnapshotRecord[];
+    const loaded = DataTree.fromRecords(copy);
+    expect(dump(loaded)).toEqual(dump(tree));
+    expect(loaded.lastProcessedZxid).toBe(17);
+    expect(loaded.aclCacheSize).toBe(tree.aclCacheSize);
+    expect(loaded.getNode('/app/e1')!.ephemeralOwner).toBe(OTHER_SESSION);
+    expect([...loaded.sessions]).toEqual([...tree.sessions]);
+  });
+
+  it('emits parents before children and each ACL before its first use', () => {
+    const tree = new DataTree();
+    for (const t of history()) tree.apply(t);
+    const seenPaths = new Set<string>();
+    const seenAcls = new Set<number>();
+    for (const r of tree.serialize()) {
+      if (r.t === 'acl') seenAcls.add(r.id);
+      if (r.t === 'node') {
+        if (r.path !== '/') expect(seenPaths.has(r.path.substring(0, r.path.lastIndexOf('/')) || '/')).toBe(true);
+        expect(seenAcls.has(r.aclId)).toBe(true);
+        seenPaths.add(r.path);
+      }
+    }
+    expect(seenPaths.size).toBe(tree.nodeCount);
+  });
+
+  it('a fuzzy snapshot (txns applied mid-walk) plus replay from its header zxid equals the live tree', () => {
+    const txns = history();
+    const later: Txn[] = [
+      // a child deleted after its parent was captured but before itself: only the
+      // replayed delete can bring the parent's pzxid forward
+      txn(18, { type: 'delete', path: '/app/seq-0000000001' }),
+      txn(19, create('/c/late', 2)),
+      txn(20, { type: 'setData', path: '/m', data: Buffer.from('tt'), version: 2 }),
+      txn(21, { type: 'delete', path: '/m' }),
+      txn(22, { type: 'setACL', path: '/c/late', acl: [{ perms: 1, id: { scheme: 'ip', id: '1.2.3.4' } }], version: 1 }),
+      txn(23, create('/z', 4)),
+      txn(24, { type: 'delete', path: '/c/late' }),
+      txn(25, create('/c/late', 3, { kind: 'ephemeral', owner: OTHER_SESSION }), OTHER_SESSION),
+    ];
+    for (let pause = 1; pause < 14; pause++) {
+      const live = new DataTree();
+      for (const t of txns) live.apply(t);
+      const it = live.serialize();
+      const records: SnapshotRecord[] = [];
+      let i = 0;
+      for (let r = it.next(); !r.done; r = it.next()) {
+        records.push(r.value);
+        if (++i % pause === 0 && later[i / pause - 1]) live.apply(later[i / pause - 1]!);
+      }
+      for (const t of later) if (t.hdr.zxid > live.lastProcessedZxid) live.apply(t);
+      const restored = DataTree.fromRecords(records);
+      const header = records[0] as { lastProcessedZxid: number };
+      for (const t of later) if (t.hdr.zxid > header.lastProcessedZxid) restored.apply(t);
+      expect(dump(restored), `pause every ${pause}`).toEqual(dump(live));
+    }
+  });
+
+  it('refuses records that do not form a tree', () => {
+    const node = (path: string, aclId: number): SnapshotRecord => ({
+      t: 'node',
+      path,
+      data: Buffer.alloc(0),
+      aclId,
+      czxid: 0,
+      mzxid: 0,
+      ctime: 0,
+      mtime: 0,
+      version: 0,
+      cversion: 0,
+      aversion: 0,
+      ephemeralOwner: 0,
+      pzxid: 0,
+      kind: 'persistent',
+      ttlMs: 0,
+    });
+    expect(() => DataTree.fromRecords([{ t: 'acl', id: 1, acl: OPEN_ACL_UNSAFE }, node('/a/b', 1)])).toThrow(/before its parent/);
+    expect(() => DataTree.fromRecords([node('/a', 9)])).toThrow(/ACL 9/);
+  });
+});
