@@ -28,6 +28,14 @@ function shellOptions(y: Argv) {
     .example('$0 shell -- ls /', 'run one command and exit');
 }
 
+/** Bad command line: reported without a stack trace, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const cli = yargs(argv)
@@ -71,11 +79,18 @@ export async function main(argv: string[]): Promise<number> {
     .version()
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((msg, err) => {
-      if (err) throw err;
-      process.stderr.write(`${msg}\n\nRun "zabkeeper --help" for usage.\n`);
-      exitCode = 2;
+      // Throwing stops yargs from running the command after a usage error.
+      throw err ?? new UsageError(msg);
     });
-  await cli.parseAsync();
+  try {
+    await cli.parseAsync();
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`zabkeeper: ${err.message}\n\nRun "zabkeeper --help" for usage.\n`);
+      return 2;
+    }
+    throw err;
+  }
   return exitCode;
 }
 

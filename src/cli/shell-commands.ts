@@ -1,7 +1,6 @@
 // The zkCli verbs: each parses its own flags and runs against a connected client.
 
-import type { ZooKeeperClient } from '../client/index.js';
-import { AddWatchMode } from '../jute/opcodes.js';
+import type { PersistentWatchMode, WatchEvent, ZooKeeperClient } from '../client/index.js';
 import { ErrorCode, ZooKeeperError } from '../jute/error-codes.js';
 import { formatAcl, formatStat, formatWatchEvent, parseAcl } from './shell-format.js';
 
@@ -69,7 +68,7 @@ export interface Verb {
   run(zk: ZooKeeperClient, args: string[], io: ShellIO): Promise<void>;
 }
 
-const printEvent = (io: ShellIO) => (ev: { type: number; state: number; path: string | null }) => io.out(formatWatchEvent(ev));
+const printEvent = (io: ShellIO) => (ev: WatchEvent) => io.out(formatWatchEvent(ev));
 
 async function listRecursive(zk: ZooKeeperClient, path: string, io: ShellIO): Promise<void> {
   io.out(path);
@@ -231,7 +230,7 @@ export const VERBS: Record<string, Verb> = {
       const { flags, rest } = parseFlags(args, ['m']);
       need(rest, 1, this.usage);
       const modeName = String(flags.get('m') ?? 'PERSISTENT_RECURSIVE').toUpperCase();
-      const mode = modeName === 'PERSISTENT' ? AddWatchMode.PERSISTENT : modeName === 'PERSISTENT_RECURSIVE' ? AddWatchMode.PERSISTENT_RECURSIVE : undefined;
+      const mode: PersistentWatchMode | undefined = modeName === 'PERSISTENT' ? 'persistent' : modeName === 'PERSISTENT_RECURSIVE' ? 'persistentRecursive' : undefined;
       if (mode === undefined) throw new UsageError(`unknown watch mode ${modeName}: use PERSISTENT or PERSISTENT_RECURSIVE`);
       await zk.addWatch(rest[0]!, mode, printEvent(io));
     },

@@ -1,7 +1,8 @@
 // zkCli.sh-compatible text for stats, ACLs and watch events, so scripts that parse zkCli output keep working.
 
 import type { ACL, Stat } from '../jute/records.js';
-import { EventType, KeeperState, Perms } from '../jute/opcodes.js';
+import { Perms } from '../jute/opcodes.js';
+import type { WatchEvent } from '../client/index.js';
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -76,10 +77,18 @@ export function parseAcl(text: string): ACL[] {
   });
 }
 
-const eventNames = new Map<number, string>(Object.entries(EventType).map(([k, v]) => [v, k]));
-const stateNames = new Map<number, string>(Object.entries(KeeperState).map(([k, v]) => [v, k]));
+/** The client's state names as Java's Watcher.Event.KeeperState spells them. */
+const KEEPER_STATE_NAMES: Record<string, string> = {
+  connected: 'SyncConnected',
+  connectedReadOnly: 'ConnectedReadOnly',
+  disconnected: 'Disconnected',
+  expired: 'Expired',
+  authFailed: 'AuthFailed',
+  closed: 'Closed',
+  connecting: 'Disconnected',
+};
 
 /** zkCli prints "WATCHER::" then "WatchedEvent state:SyncConnected type:NodeDataChanged path:/a". */
-export function formatWatchEvent(e: { type: number; state: number; path: string | null }): string {
-  return `WATCHER::\n\nWatchedEvent state:${stateNames.get(e.state) ?? e.state} type:${eventNames.get(e.type) ?? e.type} path:${e.path ?? 'null'}`;
+export function formatWatchEvent(e: WatchEvent): string {
+  return `WATCHER::\n\nWatchedEvent state:${KEEPER_STATE_NAMES[e.state] ?? e.state} type:${e.type} path:${e.path ?? 'null'}`;
 }

@@ -108,7 +108,9 @@ async function interactive(initial: ZooKeeperClient, server: string, timeoutMs: 
           zk = null;
         }
       } else if (verb === 'history') {
-        rl.history.slice(0, 20).reverse().forEach((h, i) => stdio.out(`${i}: ${h}`));
+        // readline keeps history newest-first on the interface; it is not in the typings.
+        const lines = ((rl as unknown as { history?: string[] }).history ?? []).slice(0, 20).reverse();
+        lines.forEach((h, i) => stdio.out(`${i}: ${h}`));
       } else if (verb === 'help') {
         help(stdio);
       } else if (!zk) {

@@ -34,7 +34,7 @@ import { Acls } from './acl.js';
 import { Chroot } from './chroot.js';
 import { TransactionError, badArguments } from './client-errors.js';
 import { Connection, type BodyReader, type BodyWriter, type Reply } from './connection.js';
-import { planCreate, type CreateMode } from './create-mode.js';
+import { planCreate } from './create-mode.js';
 import { HostList, parseConnectString } from './host-list.js';
 import { validatePath } from './path-validation.js';
 import { splitSetWatches } from './set-watches.js';
@@ -688,4 +688,3 @@ export class ZooKeeperClient extends EventEmitter {
   }
 }
 
-export type { ClientState, WatchEvent, WatchListener, CreateMode, CreateOptions };

@@ -86,9 +86,4 @@ export class HostList {
     this.index = (this.index + 1) % this.hosts.length;
     return { host: this.hosts[this.index]!, cycleCompleted: this.index === this.hosts.length - 1 };
   }
-
-  /** Mark the current host as the one we are connected to, so the next cycle starts after it. */
-  get current(): HostPort | undefined {
-    return this.index >= 0 ? this.hosts[this.index] : undefined;
-  }
 }

@@ -29,7 +29,11 @@ export interface ClientConnectionOptions {
   fourLetterWords: FourLetterWordService;
   /** Called once the socket is fully closed. */
   onClose?: (conn: ClientConnection) => void;
+  /** A socket that sends no handshake (or 4lw) this long is closed; ZooKeeper's sessionlessCnxnTimeout. */
+  handshakeTimeoutMs?: number;
 }
+
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 type State = 'first-bytes' | 'handshaking' | 'established' | 'four-letter-word' | 'closing' | 'closed';
 
@@ -68,6 +72,7 @@ export class ClientConnection implements ClientSink, ConnectionReport {
   private pausedForHandshake = false;
   /** The session layer already dropped this sink (it closed us): do not report the close back. */
   private sessionDropped = false;
+  private readonly handshakeTimer: NodeJS.Timeout;
 
   constructor(socket: Socket, opts: ClientConnectionOptions) {
     this.socket = socket;
@@ -85,6 +90,12 @@ export class ClientConnection implements ClientSink, ConnectionReport {
     socket.on('error', (err) => this.onError(err));
     socket.on('close', () => this.onClosed());
     socket.on('drain', () => this.onDrain());
+    this.handshakeTimer = setTimeout(() => {
+      if (this.state === 'first-bytes' || this.state === 'handshaking') {
+        this.fail(`no handshake within ${opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS} ms`);
+      }
+    }, opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
+    this.handshakeTimer.unref();
   }
 
   get queuedRequests(): number {
@@ -214,6 +225,7 @@ export class ClientConnection implements ClientSink, ConnectionReport {
   }
 
   private startHandshake(frame: Buffer): void {
+    clearTimeout(this.handshakeTimer);
     let req: ConnectRequest;
     try {
       req = readConnectRequest(new BufferReader(frame));
@@ -266,6 +278,7 @@ export class ClientConnection implements ClientSink, ConnectionReport {
   }
 
   private runFourLetterWord(word: FourLetterWord): void {
+    clearTimeout(this.handshakeTimer);
     this.state = 'four-letter-word';
     this.packetsReceived++;
     // Clients like nc half-close right after the word; the server is allowHalfOpen so we can
@@ -310,6 +323,7 @@ export class ClientConnection implements ClientSink, ConnectionReport {
 
   private onClosed(): void {
     if (this.state === 'closed') return;
+    clearTimeout(this.handshakeTimer);
     const wasEstablished = this.sessionId !== null;
     this.state = 'closed';
     this.pending = [];

@@ -12,6 +12,8 @@ export interface ClientListenerOptions {
   /** Per client IP; 0 disables the limit. */
   maxClientCnxns: number;
   maxBufferBytes: number;
+  /** Close sockets that send no handshake within this long. */
+  handshakeTimeoutMs?: number;
   server: SessionLayer;
   fourLetterWords: FourLetterWordService;
   logger: Logger;
@@ -102,6 +104,7 @@ export class ClientListener {
       logger: this.opts.logger,
       fourLetterWords: this.opts.fourLetterWords,
       onClose: (c) => this.forget(c),
+      handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
     });
     this.live.add(conn);
   }

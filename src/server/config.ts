@@ -53,6 +53,8 @@ export interface ServerConfig {
   autopurgeSnapRetainCount: number;
   autopurgePurgeIntervalHours: number;
   snapCount: number;
+  /** A connection that sends no handshake within this is closed (zookeeper.nio.sessionlessCnxnTimeout). */
+  sessionlessCnxnTimeoutMs: number;
   /** From dataDir/myid when present. */
   serverId: number | undefined;
   logLevel: string;
@@ -90,6 +92,7 @@ const KEYS = {
   'autopurge.snapRetainCount': 'AUTOPURGE_SNAP_RETAIN_COUNT',
   'autopurge.purgeInterval': 'AUTOPURGE_PURGE_INTERVAL',
   snapCount: 'SNAP_COUNT',
+  'nio.sessionlessCnxnTimeout': 'NIO_SESSIONLESS_CNXN_TIMEOUT',
   logLevel: 'LOG_LEVEL',
   logPretty: 'LOG_PRETTY',
 } as const;
@@ -285,6 +288,7 @@ export const DEFAULTS = {
   autopurgeSnapRetainCount: 3,
   autopurgePurgeIntervalHours: 0,
   snapCount: 100_000,
+  sessionlessCnxnTimeoutMs: 10_000,
 } as const;
 
 /**
@@ -353,6 +357,7 @@ export function resolveServerConfig(layers: {
     autopurgeSnapRetainCount: Math.max(3, int(s, 'autopurge.snapRetainCount', DEFAULTS.autopurgeSnapRetainCount)),
     autopurgePurgeIntervalHours: int(s, 'autopurge.purgeInterval', DEFAULTS.autopurgePurgeIntervalHours, 0),
     snapCount: int(s, 'snapCount', DEFAULTS.snapCount, 2),
+    sessionlessCnxnTimeoutMs: int(s, 'nio.sessionlessCnxnTimeout', DEFAULTS.sessionlessCnxnTimeoutMs, 1),
     serverId: layers.serverId,
     logLevel: str(s, 'logLevel') ?? 'info',
     logPretty: bool(s, 'logPretty', false),

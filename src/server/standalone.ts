@@ -50,6 +50,7 @@ export async function startStandalone(config: ServerConfig, logger: Logger): Pro
     port: config.clientPort,
     maxClientCnxns: config.maxClientCnxns,
     maxBufferBytes: config.juteMaxBufferBytes,
+    handshakeTimeoutMs: config.sessionlessCnxnTimeoutMs,
     server: zk,
     fourLetterWords: {
       enabled: (w) => whitelist.has(w),

@@ -7,9 +7,12 @@ import { ErrorCode, ZooKeeperError } from '../jute/error-codes.js';
  * server would report for an internal failure.
  */
 export class StorageError extends ZooKeeperError {
+  /** The message without the ZooKeeper error-code prefix, for tools and logs. */
+  readonly detail: string;
   constructor(detail: string) {
     super(ErrorCode.SYSTEMERROR, undefined, detail);
     this.name = 'StorageError';
+    this.detail = detail;
   }
 }
 

@@ -43,7 +43,7 @@ export async function verifyDataDir(
       report.notes.push(`${snap.path}: ok, zxid ${hexZxid(snap.zxid)}, ${tree.nodeCount} znodes, ${tree.sessions.size} sessions`);
     } catch (err) {
       if (!(err instanceof CorruptSnapshotError)) throw err;
-      report.problems.push(err.message);
+      report.problems.push(err.detail);
     }
   }
 
@@ -88,7 +88,7 @@ async function checkLog(fs: FsLike, dir: string, report: VerifyReport): Promise<
       );
     } catch (err) {
       if (!(err instanceof CorruptLogError || err instanceof StorageError)) throw err;
-      report.problems.push(err.message);
+      report.problems.push(err.detail);
     } finally {
       await reader?.close();
     }

@@ -18,10 +18,10 @@ export const OPEN_ACL_UNSAFE: ACL[] = frozenAcl([{ perms: Perms.ALL, id: ANYONE_
 export const CREATOR_ALL_ACL: ACL[] = frozenAcl([{ perms: Perms.ALL, id: AUTH_IDS }]);
 export const READ_ACL_UNSAFE: ACL[] = frozenAcl([{ perms: Perms.READ, id: ANYONE_ID_UNSAFE }]);
 
-/** Key of an ACL list; order matters, as for Java's List.equals. */
+/** Key of an ACL list; order matters, as for Java's List.equals. Lengths keep it unambiguous. */
 function aclKey(acl: readonly ACL[]): string {
   let key = '';
-  for (const a of acl) key += `${a.perms}\u0000${a.id.scheme}\u0000${a.id.id}\u0001`;
+  for (const a of acl) key += `${a.perms}:${a.id.scheme.length}:${a.id.scheme}${a.id.id.length}:${a.id.id};`;
   return key;
 }
 
@@ -54,23 +54,6 @@ export class AclCache {
     return id;
   }
 
-  /** Puts a list back under a known id (snapshot load); references come from addRef. */
-  restore(id: number, acl: readonly ACL[]): void {
-    const key = aclKey(acl);
-    const existing = this.byKey.get(key);
-    if (existing !== undefined && existing !== id) {
-      throw new Error(`ACL list restored under id ${id} is already interned as ${existing}`);
-    }
-    if (this.byId.has(id) && existing === undefined) {
-      throw new Error(`ACL id ${id} restored twice with different lists`);
-    }
-    if (existing === undefined) {
-      this.byKey.set(key, id);
-      this.byId.set(id, { acl: frozenAcl(acl), key, refs: 0 });
-    }
-    if (id >= this.nextId) this.nextId = id + 1;
-  }
-
   /** The list for an id; throws on an unknown id, which would mean a corrupt tree. */
   get(id: number): ACL[] {
     const entry = this.byId.get(id);
@@ -98,16 +81,6 @@ export class AclCache {
     }
   }
 
-  /** Forgets lists nobody references (after a snapshot load). */
-  purgeUnused(): void {
-    for (const [id, entry] of this.byId) {
-      if (entry.refs <= 0) {
-        this.byId.delete(id);
-        this.byKey.delete(entry.key);
-      }
-    }
-  }
-
   refCount(id: number): number {
     return this.byId.get(id)?.refs ?? 0;
   }
@@ -116,12 +89,9 @@ export class AclCache {
     return this.byId.size;
   }
 
-  /** Every interned list, by id (for snapshots and dumps). */
-  entries(): IterableIterator<[number, ACL[]]> {
-    const it = this.byId.entries();
-    return (function* () {
-      for (const [id, e] of it) yield [id, e.acl] as [number, ACL[]];
-    })();
+  /** Every interned list, by id (for dumps). */
+  *entries(): Generator<[number, ACL[]]> {
+    for (const [id, e] of this.byId) yield [id, e.acl];
   }
 }
 
@@ -245,7 +215,7 @@ export function fixupAcl(acl: readonly ACL[] | null | undefined, authIds: readon
   const seen = new Set<string>();
   const out: ACL[] = [];
   for (const a of acl) {
-    if (a === null || a === undefined || a.id === null || a.id === undefined || a.id.scheme == null) {
+    if (a == null || a.id == null || a.id.scheme == null || a.id.id == null) {
       throw new ZooKeeperError(ErrorCode.INVALIDACL, path);
     }
     const key = aclKey([a]);
@@ -263,7 +233,7 @@ export function fixupAcl(acl: readonly ACL[] | null | undefined, authIds: readon
         }
       }
       if (!expanded) throw new ZooKeeperError(ErrorCode.INVALIDACL, path);
-    } else if ((scheme === 'digest' && isValidDigestAcl(id ?? '')) || (scheme === 'ip' && isValidIpAcl(id ?? ''))) {
+    } else if ((scheme === 'digest' && isValidDigestAcl(id)) || (scheme === 'ip' && isValidIpAcl(id))) {
       out.push(a);
     } else {
       throw new ZooKeeperError(ErrorCode.INVALIDACL, path);

@@ -115,8 +115,10 @@ function byCodeUnit(a: string, b: string): number {
 
 /**
  * The znode tree. apply() is deterministic and idempotent for replay: it uses only what
- * the txn carries, never the clock, the disk or the network, and a txn already reflected
- * in the tree leaves it unchanged (answering the error a fresh apply would meet).
+ * the txn carries, never the clock, the disk or the network; a txn that cannot apply
+ * answers its error and changes nothing (except moving a parent's cversion/pzxid forward,
+ * as ZooKeeper does), so replaying a log suffix over a tree that already reflects part of
+ * it, such as a fuzzy snapshot, converges to the same tree.
  *
  * The digest is the sum mod 2^32 of one crc32 (node:zlib) per znode over the UTF-8 path,
  * the data and a 60-byte big-endian block of czxid, mzxid, pzxid, ctime, mtime (8 bytes
@@ -221,22 +223,24 @@ export class DataTree {
       // Replay over a fuzzy snapshot can meet a node that was deleted and re-created
       // after the parent was captured: catch the parent's cversion/pzxid up anyway
       // (DataTree.processTxn's NODEEXISTS fix-up), but only forwards.
-      if (cversion > parent.cversion) this.changeNode(parentName, parent, () => {
+      if (cversion > parent.cversion) {
+        this.unhash(parent);
         parent.cversion = cversion;
         parent.pzxid = hdr.zxid;
-      });
+        this.rehash(parentName, parent);
+      }
       return { err: ErrorCode.NODEEXISTS, path, triggers: [] };
     }
     if (parent.kind === 'ephemeral') return { err: ErrorCode.NOCHILDRENFOREPHEMERALS, path, triggers: [] };
 
-    this.changeNode(parentName, parent, () => {
-      // Only forwards: replaying a create whose node was later deleted must not rewind them.
-      if (cversion > parent.cversion) {
-        parent.cversion = cversion;
-        parent.pzxid = hdr.zxid;
-      }
-      parent.children.add(basename(path));
-    });
+    this.unhash(parent);
+    // Only forwards: replaying a create whose node was later deleted must not rewind them.
+    if (cversion > parent.cversion) {
+      parent.cversion = cversion;
+      parent.pzxid = hdr.zxid;
+    }
+    parent.children.add(basename(path));
+    this.rehash(parentName, parent);
     const node = this.newNode(op.data, this.acls.intern(op.acl), hdr.zxid, hdr.time, op.kind, op.ephemeralOwner, op.ttlMs);
     this.insert(path, node);
     triggers.push({ path, type: EventType.NodeCreated }, { path: parentName, type: EventType.NodeChildrenChanged });
@@ -251,17 +255,21 @@ export class DataTree {
     if (node === undefined) {
       // A fuzzy snapshot can hold the parent as it was before this delete but not the
       // child: the pzxid still has to move forward (DataTree.deleteNode does the same).
-      if (zxid > parent.pzxid) this.changeNode(parentName, parent, () => (parent.pzxid = zxid));
+      if (zxid > parent.pzxid) {
+        this.unhash(parent);
+        parent.pzxid = zxid;
+        this.rehash(parentName, parent);
+      }
       return { err: ErrorCode.NONODE, path, triggers: [] };
     }
     // ZooKeeper trusts prep here; refusing keeps a replayed delete from orphaning children
     // that a later (already captured) create put under a re-created node.
     if (node.children.size > 0) return { err: ErrorCode.NOTEMPTY, path, triggers: [] };
 
-    this.changeNode(parentName, parent, () => {
-      parent.children.delete(basename(path));
-      if (zxid > parent.pzxid) parent.pzxid = zxid;
-    });
+    this.unhash(parent);
+    parent.children.delete(basename(path));
+    if (zxid > parent.pzxid) parent.pzxid = zxid;
+    this.rehash(parentName, parent);
     this.remove(path, node);
     triggers.push({ path, type: EventType.NodeDeleted }, { path: parentName, type: EventType.NodeChildrenChanged });
     return { err: ErrorCode.OK, path, triggers: [] };
@@ -271,12 +279,12 @@ export class DataTree {
     const node = this.nodes.get(path);
     if (node === undefined) return { err: ErrorCode.NONODE, path, triggers: [] };
     this.dataSizeBytes += data.length - node.data.length;
-    this.changeNode(path, node, () => {
-      node.data = data;
-      node.mtime = hdr.time;
-      node.mzxid = hdr.zxid;
-      node.version = version;
-    });
+    this.unhash(node);
+    node.data = data;
+    node.mtime = hdr.time;
+    node.mzxid = hdr.zxid;
+    node.version = version;
+    this.rehash(path, node);
     triggers.push({ path, type: EventType.NodeDataChanged });
     return { err: ErrorCode.OK, path, stat: this.statOf(node), triggers: [] };
   }
@@ -286,10 +294,10 @@ export class DataTree {
     if (node === undefined) return { err: ErrorCode.NONODE, path, triggers: [] };
     const aclId = this.acls.intern(acl);
     this.acls.release(node.aclId);
-    this.changeNode(path, node, () => {
-      node.aclId = aclId;
-      node.aversion = version;
-    });
+    this.unhash(node);
+    node.aclId = aclId;
+    node.aversion = version;
+    this.rehash(path, node);
     return { err: ErrorCode.OK, path, stat: this.statOf(node), triggers: [] };
   }
 
@@ -336,18 +344,22 @@ export class DataTree {
 
   // ------------------------------------------------------- node bookkeeping
 
-  /** Every mutation of an existing node goes through here so the digest follows it. */
-  private changeNode(path: string, node: ZNode, mutate: () => void): void {
+  /**
+   * Every mutation of an existing node is bracketed by unhash/rehash so the digest
+   * follows it (no closure: this is the apply hot path).
+   */
+  private unhash(node: ZNode): void {
     this.treeDigest = (this.treeDigest - node.hash) >>> 0;
-    mutate();
+  }
+
+  private rehash(path: string, node: ZNode): void {
     node.hash = this.hashNode(path, node);
     this.treeDigest = (this.treeDigest + node.hash) >>> 0;
   }
 
   private insert(path: string, node: ZNode): void {
     this.nodes.set(path, node);
-    node.hash = this.hashNode(path, node);
-    this.treeDigest = (this.treeDigest + node.hash) >>> 0;
+    this.rehash(path, node);
     this.dataSizeBytes += path.length + node.data.length;
     switch (node.kind) {
       case 'ephemeral': {
@@ -369,7 +381,7 @@ export class DataTree {
 
   private remove(path: string, node: ZNode): void {
     this.nodes.delete(path);
-    this.treeDigest = (this.treeDigest - node.hash) >>> 0;
+    this.unhash(node);
     this.dataSizeBytes -= path.length + node.data.length;
     this.acls.release(node.aclId);
     switch (node.kind) {

@@ -30,7 +30,7 @@ export type ZabAction<T> =
    * Serving state changed. 'leading'/'following' are emitted when the node is ready to serve
    * (leader: a quorum acked NEWLEADER; follower: UPTODATE received); 'looking' when it stops.
    */
-  | { type: 'becomeRole'; role: ZabRole; epoch: number; leader: number | null }
+  | { type: 'becomeRole'; role: ZabRole; epoch: number; leader: number | null; reason?: string }
   /** Leader only: a client write forwarded by learner `from`; prep it, then call propose(). */
   | { type: 'request'; from: number; payload: unknown }
   /** Leader only: session activity piggybacked on a learner's PING. */

@@ -265,10 +265,7 @@ export class PeerNode<T> {
     this.serverState = 'LOOKING';
     this.nextRoleTickMs = Infinity;
     this.lastLookingReason = reason;
-    out.push({ type: 'becomeRole', role: 'looking', epoch: this.ctx.epochs.current, leader: null });
+    out.push({ type: 'becomeRole', role: 'looking', epoch: this.ctx.epochs.current, leader: null, reason });
     this.election.start(this.ctx.log.lastZxid, this.ctx.epochs.current, this.nowMs, out);
-    // A one-voter ensemble decides without hearing anyone; elsewhere this is a no-op.
-    const decision = this.election.tick(this.nowMs, out);
-    if (decision) this.onDecision(decision, out);
   }
 }

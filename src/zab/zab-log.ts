@@ -104,9 +104,15 @@ export class ZabLog<T> {
     return newly;
   }
 
-  /** The runtime reports the log durable up to zxid. Stale reports (txns since truncated) are ignored. */
+  /**
+   * The runtime reports a write durable up to zxid. Entries at or below zxid that are still
+   * held were written by that write or earlier: truncation only removes higher zxids, and
+   * whatever is appended after a truncation lies above the truncated txns. So a late report
+   * for txns since truncated still proves the surviving prefix durable.
+   */
   markDurable(zxid: number): void {
-    if (zxid > this.durableZxid && zxid <= this.lastZxid && this.contains(zxid)) this.durableZxid = zxid;
+    const floor = zxid >= this.lastZxid ? this.lastZxid : this.floorBelow(zxid + 1);
+    if (floor > this.durableZxid) this.durableZxid = floor;
   }
 
   private indexOf(zxid: number): number {

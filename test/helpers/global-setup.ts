@@ -25,9 +25,16 @@ function builtMtimeMs(): number {
 }
 
 export default function setup(): void {
-  if (builtMtimeMs() >= newestMtimeMs(path.join(root, 'src'))) return;
-  execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  const newestSrc = newestMtimeMs(path.join(root, 'src'));
+  if (builtMtimeMs() >= newestSrc) return;
+  try {
+    execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], {
+      cwd: root,
+      stdio: 'inherit',
+    });
+  } catch (err) {
+    // tsc still emits on type errors (printed above); `npm run build` is where they fail the run.
+    if (builtMtimeMs() < newestSrc) throw err;
+    process.stderr.write('global-setup: tsc reported type errors; testing the JavaScript it emitted\n');
+  }
 }

@@ -422,6 +422,16 @@ export function clientSuite(name: string, startServer: () => Promise<ServerHandl
       expect(infos).toContainEqual({ authScheme: 'digest', user: 'alice' });
     });
 
+    it('credentials the server rejects end the session in state authFailed', async () => {
+      const c = await connect();
+      const states: ClientState[] = [];
+      c.on('state', (s: ClientState) => states.push(s));
+      expect(await codeOf(c.addAuth('no-such-scheme', 'x'))).toBe(ErrorCode.AUTHFAILED);
+      expect(c.state).toBe('authFailed');
+      expect(states).toEqual(['authFailed']);
+      expect(await codeOf(c.getData('/'))).toBe(ErrorCode.AUTHFAILED);
+    });
+
     it('persistent recursive watch streams every descendant event, without child events', async () => {
       const base = `${root}/pr`;
       await zk.create(base);

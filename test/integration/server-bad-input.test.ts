@@ -193,6 +193,27 @@ describe('bad input against a running server', () => {
     for (let xid = 1; xid <= 5; xid++) expect((await s.nextReply()).header.xid).toBe(xid);
   });
 
+  it('stops reading from a client that does not read its replies, and resumes when it does', async () => {
+    await bystander.create('/fat', Buffer.alloc(4000, 1));
+    const s = await raw();
+    await s.handshake();
+    s.socket.pause();
+    const n = 2000;
+    for (let xid = 1; xid <= n; xid++) s.request(xid, OpCode.getData, (w) => writePathWatchRequest(w, { path: '/fat', watch: false }));
+    await delay(300);
+    // cons shows Java's interest ops: not reading (no 1), output backed up (4).
+    const mine = (await fourLetterWord(server.port, 'cons')).split('\n').find((l) => l.includes(`:${s.socket.localPort}[`));
+    expect(mine).toMatch(/\[4\]\(/);
+    s.socket.resume();
+    for (let xid = 1; xid <= n; xid++) {
+      const r = await s.nextReply();
+      expect([r.header.xid, r.header.err]).toEqual([xid, ErrorCode.OK]);
+    }
+    await delay(50);
+    const after = (await fourLetterWord(server.port, 'cons')).split('\n').find((l) => l.includes(`:${s.socket.localPort}[`));
+    expect(after).toMatch(/\[1\]\(/);
+  });
+
   it('survives a client that resets its connection mid-request', async () => {
     const s = await raw();
     await s.handshake();
@@ -234,5 +255,33 @@ describe('maxClientCnxns', () => {
     const next = await RawZkSocket.connect(server.port);
     sockets.push(next.socket);
     expect((await next.handshake()).timeOut).toBeGreaterThan(0);
+  });
+});
+
+describe('connections that never handshake', () => {
+  let server: ServerProcess;
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('are closed after nio.sessionlessCnxnTimeout, with one log line, others unaffected', async () => {
+    server = await startServerProcess({ env: { ZABKEEPER_NIO_SESSIONLESS_CNXN_TIMEOUT: '300' } });
+    const client = await NzcClient.connect(server.connectString);
+    try {
+      const silent = await RawZkSocket.connect(server.port);
+      const halfWord = await RawZkSocket.connect(server.port);
+      halfWord.write(Buffer.from('ru'));
+      expect(await silent.waitClosed(5000)).toBe(true);
+      expect(await halfWord.waitClosed(5000)).toBe(true);
+      await delay(50);
+      expect(server.logLines().filter((l) => String(l.reason ?? '').startsWith('no handshake within 300 ms'))).toHaveLength(2);
+      // A live session is not a sessionless connection: it stays.
+      await delay(400);
+      await client.create('/still-here');
+      expect(await client.exists('/still-here')).not.toBeNull();
+    } finally {
+      await client.close();
+    }
   });
 });

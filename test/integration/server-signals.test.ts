@@ -72,5 +72,9 @@ describe('signals', () => {
     const shell = execFileSync(process.execPath, [BIN, 'shell', '--help'], { encoding: 'utf8' });
     expect(shell).toContain('--server');
     expect(shell).toContain('--timeout');
+    const { spawnSync } = await import('node:child_process');
+    const bad = spawnSync(process.execPath, [BIN, 'server', '--no-such-flag'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('Unknown argument');
   });
 });

@@ -47,6 +47,7 @@ describe('zoo.cfg parsing', () => {
     expect(c.superDigest).toBeUndefined();
     expect(c.adminServerPort).toBe(8080);
     expect(c.snapCount).toBe(100000);
+    expect(c.sessionlessCnxnTimeoutMs).toBe(10000);
     expect(c.autopurgeSnapRetainCount).toBe(3);
     expect(c.autopurgePurgeIntervalHours).toBe(0);
     expect(c.clientPortAddress).toBeUndefined();
@@ -73,6 +74,7 @@ describe('zoo.cfg parsing', () => {
         'autopurge.snapRetainCount=1',
         'autopurge.purgeInterval=24',
         'snapCount=1000',
+        'zookeeper.nio.sessionlessCnxnTimeout=750',
       ].join('\n'),
     );
     expect(c.extendedTypesEnabled).toBe(true);
@@ -84,6 +86,7 @@ describe('zoo.cfg parsing', () => {
     expect(c.autopurgeSnapRetainCount).toBe(3);
     expect(c.autopurgePurgeIntervalHours).toBe(24);
     expect(c.snapCount).toBe(1000);
+    expect(c.sessionlessCnxnTimeoutMs).toBe(750);
     expect(resolve('dataDir=/d\nzookeeper.4lw.commands.whitelist=*').fourLetterWordWhitelist).toEqual(['*']);
   });
 

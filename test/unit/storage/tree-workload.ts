@@ -25,7 +25,7 @@ export class Workload {
   private readonly paths: string[] = [];
   private readonly rnd: () => number;
   private readonly sessions: number[] = [];
-  private nextSession = 0x0100_0000_0000_0001;
+  private nextSession = 0x000a_0000_0000_0001;
 
   constructor(seed: number, startZxid = 0) {
     this.rnd = seededRandom(seed);

@@ -52,6 +52,9 @@ describe('AclCache', () => {
     expect(new Set([a, c, d, e]).size).toBe(4);
     expect(cache.size).toBe(4);
     expect(cache.get(d)).toEqual([acl(1, 'world', 'anyone'), acl(31, 'digest', 'u:x')]);
+    expect([...cache.entries()].map(([i]) => i)).toEqual([a, c, d, e]);
+    // ids that would collide if fields were merely concatenated stay apart
+    expect(cache.intern([acl(1, 'ab', 'c')])).not.toBe(cache.intern([acl(1, 'a', 'bc')]));
   });
 
   it('copies and freezes what it stores', () => {
@@ -79,18 +82,6 @@ describe('AclCache', () => {
     expect(() => cache.get(i)).toThrow();
     // a re-interned list gets a fresh id: ids are never reused
     expect(cache.intern(READ_ACL_UNSAFE)).not.toBe(i);
-  });
-
-  it('restores known ids and purges unreferenced lists', () => {
-    const cache = new AclCache();
-    cache.restore(7, OPEN_ACL_UNSAFE);
-    cache.restore(3, READ_ACL_UNSAFE);
-    cache.addRef(7);
-    expect(cache.intern(OPEN_ACL_UNSAFE)).toBe(7);
-    expect(cache.intern(CREATOR_ALL_ACL)).toBe(8);
-    cache.purgeUnused();
-    expect(cache.has(3)).toBe(false);
-    expect(cache.has(7)).toBe(true);
   });
 });
 
@@ -197,9 +188,10 @@ describe('fixupAcl (PrepRequestProcessor.fixupACL)', () => {
     }
   }
 
-  it('refuses empty and missing lists', () => {
+  it('refuses empty and missing lists and malformed entries', () => {
     expect(code(() => fixupAcl([], [bob]))).toBe(ErrorCode.INVALIDACL);
     expect(code(() => fixupAcl(null, [bob]))).toBe(ErrorCode.INVALIDACL);
+    expect(code(() => fixupAcl([{ perms: 31, id: { scheme: 'world', id: null } } as unknown as ACL], [bob]))).toBe(ErrorCode.INVALIDACL);
   });
   it('keeps world:anyone and valid digest/ip entries, dropping duplicates', () => {
     const list = [acl(31, 'world', 'anyone'), acl(1, 'ip', '10.0.0.0/8'), acl(31, 'world', 'anyone'), acl(3, 'digest', bob.id)];

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, ZooKeeperError } from '../../../src/jute/error-codes.js';
+import { ExpiryQueue, SessionTracker } from '../../../src/server/session-tracker.js';
+
+describe('ExpiryQueue', () => {
+  it('rounds expiry up to the next tick and hands each bucket out once', () => {
+    const q = new ExpiryQueue<string>(1000, 0);
+    expect(q.update('a', 2500, 0)).toBe(3000);
+    expect(q.update('b', 2000, 0)).toBe(3000);
+    expect(q.update('c', 3000, 0)).toBe(4000);
+    expect(q.poll(2999)).toEqual([]);
+    expect(q.poll(3000).sort()).toEqual(['a', 'b']);
+    expect(q.poll(3500)).toEqual([]);
+    expect(q.poll(10_000)).toEqual(['c']);
+    expect(q.size).toBe(0);
+  });
+
+  it('a touch moves the element to a later bucket; remove forgets it', () => {
+    const q = new ExpiryQueue<string>(1000, 0);
+    q.update('a', 2000, 0);
+    q.update('a', 2000, 1500);
+    expect(q.poll(3000)).toEqual([]);
+    expect(q.poll(4000)).toEqual(['a']);
+    q.update('b', 1000, 5000);
+    q.remove('b');
+    expect(q.poll(99_999)).toEqual([]);
+  });
+});
+
+describe('SessionTracker', () => {
+  it('hands out distinct ids with the server id in the high bits, below 2^53', () => {
+    let now = 1_700_000_000_000;
+    const t = new SessionTracker(5, 2000, () => now);
+    const ids = Array.from({ length: 100 }, () => t.create(4000).id);
+    expect(new Set(ids).size).toBe(100);
+    for (const id of ids) {
+      expect(Math.floor(id / 2 ** 40)).toBe(5);
+      expect(id).toBeLessThan(2 ** 53);
+    }
+    expect(() => new SessionTracker(2 ** 13, 2000, () => now)).toThrow(RangeError);
+    now += 1;
+  });
+
+  it('expires sessions marked closing, refuses touches and checks afterwards', () => {
+    let now = 0;
+    const t = new SessionTracker(1, 1000, () => now);
+    const s = t.create(3000);
+    expect(t.passwordMatches(s.id, s.passwd)).toBe(true);
+    expect(t.passwordMatches(s.id, Buffer.alloc(16))).toBe(false);
+    now = 3999;
+    expect(t.expired()).toEqual([]);
+    now = 4000;
+    expect(t.expired().map((x) => x.id)).toEqual([s.id]);
+    expect(t.touch(s.id)).toBe(false);
+    expect(() => t.check(s.id)).toThrow(ZooKeeperError);
+    try {
+      t.check(s.id);
+    } catch (e) {
+      expect((e as ZooKeeperError).code).toBe(ErrorCode.SESSIONEXPIRED);
+    }
+    t.remove(s.id);
+    expect(t.get(s.id)).toBeUndefined();
+  });
+});

@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../../src/jute/error-codes.js';
+import { CreateFlag, OpCode } from '../../../src/jute/opcodes.js';
+import { writeCreateRequest, writeDeleteRequest, writePathWatchRequest, writeSetDataRequest } from '../../../src/jute/records.js';
+import { ServerNotServingError } from '../../../src/server/zk-server.js';
+import type { Txn } from '../../../src/tree/txn.js';
+import { OPEN_ACL_UNSAFE, TestClient, decodeFrame, makeServer, type Frame } from './harness.js';
+
+/** A persist whose txns become durable only when the test says so. */
+function gatedPersist() {
+  const calls: { txn: Txn; resolve: () => void; reject: (e: Error) => void }[] = [];
+  let gated = false;
+  return {
+    calls,
+    gate(on: boolean) {
+      gated = on;
+    },
+    persist: (txn: Txn) =>
+      gated
+        ? new Promise<void>((resolve, reject) => calls.push({ txn, resolve, reject }))
+        : Promise.resolve(),
+  };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 1));
+const replies = (frames: Buffer[]) => frames.map(decodeFrame).filter((f): f is Extract<Frame, { kind: 'reply' }> => f.kind === 'reply');
+const create = (path: string, flags = 0) => (w: Parameters<Parameters<TestClient['sendRaw']>[1] & object>[0]) =>
+  writeCreateRequest(w, { path, data: null, acl: OPEN_ACL_UNSAFE, flags, ttl: -1 }, false);
+
+describe('write pipeline', () => {
+  it('persists in zxid order and applies only once every earlier txn is durable', async () => {
+    const g = gatedPersist();
+    const { server } = makeServer({ persist: g.persist });
+    const c = await TestClient.connect(server);
+    g.gate(true);
+    c.sendRaw(OpCode.create, create('/a'));
+    c.sendRaw(OpCode.create, create('/b'));
+    expect(g.calls.map((x) => x.txn.hdr.zxid)).toEqual([2, 3]);
+    g.calls[1]!.resolve();
+    await tick();
+    expect(server.tree.getNode('/b')).toBeUndefined();
+    expect(c.sink.frames.length).toBe(0);
+    g.calls[0]!.resolve();
+    await server.whenIdle();
+    expect(replies(c.sink.frames).map((r) => r.zxid)).toEqual([2, 3]);
+  });
+
+  it("holds a session's later reads behind its pending write, but not other sessions' reads", async () => {
+    const g = gatedPersist();
+    const { server } = makeServer({ persist: g.persist });
+    const a = await TestClient.connect(server);
+    const b = await TestClient.connect(server);
+    g.gate(true);
+    const wx = a.sendRaw(OpCode.create, create('/slow'));
+    const rx = a.sendRaw(OpCode.exists, (w) => writePathWatchRequest(w, { path: '/slow', watch: false }));
+    const px = a.sendRaw(OpCode.ping, undefined, -2);
+    const bx = b.sendRaw(OpCode.exists, (w) => writePathWatchRequest(w, { path: '/slow', watch: false }));
+    expect(a.sink.frames.length).toBe(0);
+    expect(replies(b.sink.frames)).toEqual([expect.objectContaining({ xid: bx, err: ErrorCode.NONODE })]);
+    expect(server.sessionInfo(a.sessionId)?.outstandingRequests).toBe(3);
+    g.calls[0]!.resolve();
+    await server.whenIdle();
+    // xid order, and the read sees the write it queued behind.
+    expect(replies(a.sink.frames).map((r) => [r.xid, r.err])).toEqual([
+      [wx, 0],
+      [rx, 0],
+      [px, 0],
+    ]);
+  });
+
+  it('preps against outstanding changes: pipelined sequential creates, create-then-delete, versions', async () => {
+    const g = gatedPersist();
+    const { server } = makeServer({ persist: g.persist });
+    const c = await TestClient.connect(server);
+    await c.create('/q');
+    g.gate(true);
+    c.sendRaw(OpCode.create, create('/q/s-', CreateFlag.PERSISTENT_SEQUENTIAL));
+    c.sendRaw(OpCode.create, create('/q/s-', CreateFlag.PERSISTENT_SEQUENTIAL));
+    c.sendRaw(OpCode.create, create('/tmp'));
+    c.sendRaw(OpCode.delete, (w) => writeDeleteRequest(w, { path: '/tmp', version: 0 }));
+    c.sendRaw(OpCode.create, create('/v'));
+    c.sendRaw(OpCode.setData, (w) => writeSetDataRequest(w, { path: '/v', data: Buffer.from('1'), version: 0 }));
+    c.sendRaw(OpCode.setData, (w) => writeSetDataRequest(w, { path: '/v', data: Buffer.from('2'), version: 1 }));
+    c.sendRaw(OpCode.delete, (w) => writeDeleteRequest(w, { path: '/q', version: -1 }));
+    for (const call of g.calls) call.resolve();
+    await server.whenIdle();
+    const rs = replies(c.sink.frames).slice(1);
+    expect(rs.map((r) => r.err)).toEqual([0, 0, 0, 0, 0, 0, 0, ErrorCode.NOTEMPTY]);
+    expect(rs[0]!.body.readString()).toBe('/q/s-0000000000');
+    expect(rs[1]!.body.readString()).toBe('/q/s-0000000001');
+    expect(server.tree.getNode('/tmp')).toBeUndefined();
+    expect(server.tree.getNode('/v')?.version).toBe(2);
+  });
+
+  it('a persist failure stops the session layer: nothing more is applied, clients are cut off, it is logged', async () => {
+    const g = gatedPersist();
+    const { server, logs } = makeServer({ persist: g.persist });
+    const c = await TestClient.connect(server);
+    g.gate(true);
+    c.sendRaw(OpCode.create, create('/doomed'));
+    c.sendRaw(OpCode.create, create('/after'));
+    g.calls[1]!.resolve();
+    g.calls[0]!.reject(new Error('disk on fire'));
+    await server.whenIdle();
+    expect(server.tree.getNode('/after')).toBeUndefined();
+    expect(c.sink.closedReason).toBe('server failed');
+    expect(logs.filter((l) => l.level === 60).length).toBe(1);
+    await expect(TestClient.connect(server)).rejects.toBeInstanceOf(ServerNotServingError);
+  });
+
+  it('stop() waits for in-flight writes, then refuses new work without expiring sessions', async () => {
+    const g = gatedPersist();
+    const { server } = makeServer({ persist: g.persist });
+    const c = await TestClient.connect(server);
+    g.gate(true);
+    c.sendRaw(OpCode.create, create('/inflight', CreateFlag.EPHEMERAL));
+    let stopped = false;
+    const stopping = server.stop().then(() => {
+      stopped = true;
+    });
+    await tick();
+    expect(stopped).toBe(false);
+    g.calls[0]!.resolve();
+    await stopping;
+    expect(replies(c.sink.frames).map((r) => r.err)).toEqual([0]);
+    c.sendRaw(OpCode.create, create('/late'));
+    expect(server.tree.getNode('/late')).toBeUndefined();
+    expect(server.tree.getNode('/inflight')).toBeDefined();
+    expect(server.tree.sessions.has(c.sessionId)).toBe(true);
+    await expect(TestClient.connect(server)).rejects.toBeInstanceOf(ServerNotServingError);
+  });
+});

@@ -1,0 +1,159 @@
+// `zabkeeper tools`: log-dump, snapshot-dump and verify, called through their handler functions.
+
+import { readFile, writeFile, appendFile, unlink, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { logDump, snapshotDump, verify } from '../../../src/cli/tools-command.js';
+import { DurableStore } from '../../../src/storage/index.js';
+import type { DataTree } from '../../../src/tree/data-tree.js';
+import { captureLogger, tempDir } from './storage-fixtures.js';
+import { Workload } from './tree-workload.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir('zk-tools-'));
+});
+afterEach(() => cleanup());
+
+function collector() {
+  const chunks: string[] = [];
+  return { out: { write: (s: string) => chunks.push(s) }, text: () => chunks.join('') };
+}
+
+/** A data dir with several segments, two snapshots and a tail of txns after them. */
+async function populate(): Promise<{ tree: DataTree; segments: string[]; snapshots: string[] }> {
+  const store = await DurableStore.open({ dataDir: dir, logger: captureLogger().logger, segmentSizeBytes: 1024 });
+  const tree = (await store.recover()).tree;
+  const wl = new Workload(21);
+  for (let round = 0; round < 3; round++) {
+    for (let batch = 0; batch < 12; batch++) {
+      const txns = Array.from({ length: 5 }, () => wl.next());
+      await Promise.all(txns.map((t) => store.append(t)));
+      for (const t of txns) tree.apply(t);
+    }
+    if (round < 2) await store.snapshotNow(tree);
+  }
+  await store.close();
+  const names = await readdir(dir);
+  const byZxid = (prefix: string) =>
+    names.filter((n) => n.startsWith(prefix) && !n.endsWith('.tmp')).sort((a, b) => parseInt(a.slice(prefix.length), 16) - parseInt(b.slice(prefix.length), 16)).map((n) => join(dir, n));
+  return { tree, segments: byZxid('log.'), snapshots: byZxid('snapshot.') };
+}
+
+describe('tools verify', () => {
+  it('exit 0 for a sound data dir', async () => {
+    await populate();
+    const c = collector();
+    expect(await verify(dir, {}, c.out)).toBe(0);
+    expect(c.text()).toContain('sound');
+    expect(c.text()).not.toContain('problem:');
+  });
+
+  it('exit 1 naming the file and offset when a record in a segment is corrupt', async () => {
+    const { segments } = await populate();
+    const victim = segments[0]!;
+    const bytes = await readFile(victim);
+    bytes[40]! ^= 0xff;
+    await writeFile(victim, bytes);
+    const c = collector();
+    expect(await verify(dir, {}, c.out)).toBe(1);
+    expect(c.text()).toMatch(new RegExp(`problem: corrupt txn log ${victim} at byte offset \\d+`));
+  });
+
+  it('exit 1 when a snapshot fails its checksum', async () => {
+    const { snapshots } = await populate();
+    const bytes = await readFile(snapshots[0]!);
+    bytes[bytes.length - 40]! ^= 0x10;
+    await writeFile(snapshots[0]!, bytes);
+    const c = collector();
+    expect(await verify(dir, {}, c.out)).toBe(1);
+    expect(c.text()).toContain(`problem: corrupt snapshot ${snapshots[0]}`);
+  });
+
+  it('exit 1 when a segment is missing between others (zxid gap)', async () => {
+    const { segments } = await populate();
+    expect(segments.length).toBeGreaterThan(3);
+    await unlink(segments[segments.length - 2]!);
+    const c = collector();
+    expect(await verify(dir, {}, c.out)).toBe(1);
+    expect(c.text()).toMatch(/does not follow .*txns missing/);
+  });
+
+  it('exit 1 when the log no longer covers the newest snapshot', async () => {
+    const { segments, snapshots } = await populate();
+    const newest = parseInt(snapshots[snapshots.length - 1]!.split('snapshot.')[1]!, 16);
+    // drop every segment holding txns right after the newest snapshot but keep later ones
+    const keep = segments.filter((s) => parseInt(s.split('log.')[1]!, 16) > newest + 20);
+    for (const s of segments) if (!keep.includes(s)) await unlink(s);
+    expect(keep.length).toBeGreaterThan(0);
+    const c = collector();
+    expect(await verify(dir, {}, c.out)).toBe(1);
+    expect(c.text()).toMatch(/snapshot 0x[0-9a-f]+: txn log resumes at/);
+  });
+
+  it('a torn tail is a warning, not a failure (the server repairs it)', async () => {
+    const { segments } = await populate();
+    await appendFile(segments[segments.length - 1]!, Buffer.from([0, 0, 1, 0, 9, 9]));
+    const c = collector();
+    expect(await verify(dir, {}, c.out)).toBe(0);
+    expect(c.text()).toMatch(/warning: .*torn tail at offset \d+/);
+  });
+
+  it('exit 1 for a directory that does not exist', async () => {
+    const c = collector();
+    expect(await verify(join(dir, 'nope'), {}, c.out)).toBe(1);
+  });
+});
+
+describe('tools log-dump / snapshot-dump', () => {
+  it('prints every txn of a segment, LogFormatter style and as JSON lines', async () => {
+    const { segments } = await populate();
+    const c = collector();
+    expect(await logDump(segments[0]!, {}, c.out)).toBe(0);
+    const lines = c.text().trim().split('\n');
+    expect(lines[0]).toMatch(/^zabkeeper txn log .*format version 1, first zxid 0x1$/);
+    expect(lines[1]).toMatch(/ UTC \d{4} session 0x[0-9a-f]+ cxid 0x[0-9a-f]+ zxid 0x1 \w+/);
+    const count = Number(/EOF reached after (\d+) txns\./.exec(lines[lines.length - 1]!)![1]);
+    expect(lines.length).toBe(count + 2);
+
+    const j = collector();
+    expect(await logDump(segments[0]!, { json: true }, j.out)).toBe(0);
+    const records = j.text().trim().split('\n').map((l) => JSON.parse(l) as { zxid: string; hdr: { zxid: number }; offset: number });
+    expect(records.length).toBe(count);
+    expect(records[0]).toMatchObject({ zxid: '0x1', hdr: { zxid: 1 }, offset: 20 });
+  });
+
+  it('log-dump exits 1 on a corrupt record', async () => {
+    const { segments } = await populate();
+    const bytes = await readFile(segments[0]!);
+    bytes[40]! ^= 0xff;
+    await writeFile(segments[0]!, bytes);
+    const c = collector();
+    expect(await logDump(segments[0]!, {}, c.out)).toBe(1);
+    expect(c.text()).toContain('byte offset');
+  });
+
+  it('prints znodes and sessions of a snapshot, SnapshotFormatter style', async () => {
+    const { snapshots } = await populate();
+    const c = collector();
+    expect(await snapshotDump(snapshots[1]!, {}, c.out)).toBe(0);
+    const text = c.text();
+    expect(text).toMatch(/^ZNode Details \(count=\d+\):\n----\n\/\n  cZxid = 0x00000000000000\n/);
+    expect(text).toContain('Session Details (sid, timeout, ephemeralCount):');
+    expect(text).toMatch(/Last zxid: 0x[0-9a-f]+\n$/);
+    const j = collector();
+    expect(await snapshotDump(snapshots[1]!, { json: true }, j.out)).toBe(0);
+    const rows = j.text().trim().split('\n').map((l) => JSON.parse(l) as { t?: string; summary?: { recordCount: number } });
+    expect(rows[0]!.t).toBe('header');
+    expect(rows[rows.length - 1]!.summary!.recordCount).toBe(rows.length - 1);
+  });
+
+  it('snapshot-dump exits 1 on a damaged snapshot', async () => {
+    const { snapshots } = await populate();
+    const bytes = await readFile(snapshots[0]!);
+    await writeFile(snapshots[0]!, bytes.subarray(0, bytes.length - 3));
+    const c = collector();
+    expect(await snapshotDump(snapshots[0]!, {}, c.out)).toBe(1);
+  });
+});
