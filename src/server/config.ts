@@ -44,7 +44,7 @@ export interface ServerConfig {
   /** Largest accepted frame body, ZooKeeper's jute.maxbuffer. */
   juteMaxBufferBytes: number;
   containerCheckIntervalMs: number;
-  /** Enables TTL nodes (zookeeper.extendedTypesEnabled). */
+  /** Enables TTL nodes (zookeeper.extendedTypesEnabled). On by default, unlike ZooKeeper: TTL nodes are part of our contract; set it false to match ZooKeeper. */
   extendedTypesEnabled: boolean;
   /** "super:<base64 sha1>" for the digest provider's super user. */
   superDigest: string | undefined;
@@ -350,7 +350,7 @@ export function resolveServerConfig(layers: {
     fourLetterWordWhitelist,
     juteMaxBufferBytes: int(s, 'jute.maxbuffer', DEFAULTS.juteMaxBufferBytes, 1, 0x7fffffff),
     containerCheckIntervalMs: int(s, 'znode.container.checkIntervalMs', DEFAULTS.containerCheckIntervalMs, 1),
-    extendedTypesEnabled: bool(s, 'extendedTypesEnabled', false),
+    extendedTypesEnabled: bool(s, 'extendedTypesEnabled', true),
     superDigest: str(s, 'DigestAuthenticationProvider.superDigest'),
     adminEnableServer: bool(s, 'admin.enableServer', true),
     adminServerPort: int(s, 'admin.serverPort', DEFAULTS.adminServerPort, 0, 65535),

@@ -122,6 +122,8 @@ interface WriteEntry {
   durable: boolean;
   /** Runs right after apply (and its events), in zxid order. */
   onApplied: (result: ApplyResult) => void;
+  /** Runs instead when the txn will never be applied (persist or apply failed). */
+  onFailed?: (err: Error) => void;
 }
 
 interface Session {
@@ -246,7 +248,13 @@ export class ZooKeeperServer {
     this.sessions.set(tracked.id, session);
     const cnxn = this.bind(session, sink, timeoutMs);
     // The session exists for everyone once its createSession txn is applied; the reply waits for that.
-    await this.submitInternal({ type: OpCode.createSession, timeoutMs }, tracked.id);
+    try {
+      await this.submitInternal({ type: OpCode.createSession, timeoutMs }, tracked.id);
+    } catch (err) {
+      this.sessions.delete(tracked.id);
+      this.tracker.remove(tracked.id);
+      throw err;
+    }
     log.info({ client: sink.remoteAddress, timeoutMs }, 'established session');
     return {
       response: { protocolVersion: 0, timeOut: cnxn.timeoutMs, sessionId: BigInt(tracked.id), passwd: Buffer.from(tracked.passwd), readOnly: false },
@@ -427,10 +435,17 @@ export class ZooKeeperServer {
 
   // ---- the write pipeline ---------------------------------------------------------------
 
-  private submit(req: WriteRequest, sessionId: number, cxid: number, authIds: ServerCnxn['authIds'], onApplied: (r: ApplyResult) => void): WriteEntry {
+  private submit(
+    req: WriteRequest,
+    sessionId: number,
+    cxid: number,
+    authIds: ServerCnxn['authIds'],
+    onApplied: (r: ApplyResult) => void,
+    onFailed?: (err: Error) => void,
+  ): WriteEntry {
     const zxid = this.nextZxid++;
     const prepped = this.prep.prep(req, { sessionId, cxid, zxid, timeMs: this.now(), authIds });
-    const entry: WriteEntry = { txn: prepped.txn, prepped, durable: false, onApplied };
+    const entry: WriteEntry = { txn: prepped.txn, prepped, durable: false, onApplied, onFailed };
     this.inflight.push(entry);
     let durable: Promise<void>;
     try {
@@ -450,8 +465,9 @@ export class ZooKeeperServer {
 
   /** A server-internal write (createSession, expiry, reaper); resolves when applied. */
   private submitInternal(req: WriteRequest, sessionId: number): Promise<ApplyResult> {
-    return new Promise((resolve) => {
-      this.submit(req, sessionId, 0, [], resolve);
+    if (this.broken) return Promise.reject(new ServerNotServingError());
+    return new Promise((resolve, reject) => {
+      this.submit(req, sessionId, 0, [], resolve, reject);
     });
   }
 
@@ -486,6 +502,8 @@ export class ZooKeeperServer {
     this.broken = err;
     this.log.fatal({ err, zxid: hex(txn.hdr.zxid) }, 'txn could not be made durable or applied; session layer stops serving');
     for (const cnxn of [...this.cnxns.values()]) this.dropCnxn(cnxn, 'server failed');
+    const abandoned = this.inflight.splice(0);
+    for (const e of abandoned) e.onFailed?.(new ServerNotServingError());
     if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
     this.expiryTimer = undefined;
     void this.reaper.stop();

@@ -211,7 +211,10 @@ export class LeaderRole<T> {
   private onAckEpoch(l: LearnerSession, currentEpoch: number, lastZxid: number, accepted: boolean, out: ZabAction<T>[]): void {
     if (l.phase !== 'info' || this.phase === 'discovery') return;
     const s = this.summary;
-    if (currentEpoch > s.currentEpoch || (currentEpoch === s.currentEpoch && lastZxid > s.lastZxid)) {
+    // Only learners counted towards the new epoch vouch for the election's choice; once the
+    // epoch is settled a late joiner that is "ahead" merely holds uncommitted txns (TRUNC).
+    const vouching = this.phase === 'epochAck' && accepted;
+    if (vouching && (currentEpoch > s.currentEpoch || (currentEpoch === s.currentEpoch && lastZxid > s.lastZxid))) {
       this.abandoned = `learner ${l.sid} is ahead of the leader`;
       return;
     }

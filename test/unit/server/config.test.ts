@@ -43,7 +43,7 @@ describe('zoo.cfg parsing', () => {
     expect(c.maxClientCnxns).toBe(60);
     expect(c.juteMaxBufferBytes).toBe(0xfffff);
     expect(c.containerCheckIntervalMs).toBe(60000);
-    expect(c.extendedTypesEnabled).toBe(false);
+    expect(c.extendedTypesEnabled).toBe(true);
     expect(c.superDigest).toBeUndefined();
     expect(c.adminServerPort).toBe(8080);
     expect(c.snapCount).toBe(100000);
@@ -66,7 +66,7 @@ describe('zoo.cfg parsing', () => {
     const c = resolve(
       [
         'dataDir=/d',
-        'zookeeper.extendedTypesEnabled=true',
+        'zookeeper.extendedTypesEnabled=false',
         'zookeeper.DigestAuthenticationProvider.superDigest=super:abc=',
         '-Djute.maxbuffer=4096',
         'znode.container.checkIntervalMs=500',
@@ -77,7 +77,7 @@ describe('zoo.cfg parsing', () => {
         'zookeeper.nio.sessionlessCnxnTimeout=750',
       ].join('\n'),
     );
-    expect(c.extendedTypesEnabled).toBe(true);
+    expect(c.extendedTypesEnabled).toBe(false);
     expect(c.superDigest).toBe('super:abc=');
     expect(c.juteMaxBufferBytes).toBe(4096);
     expect(c.containerCheckIntervalMs).toBe(500);

@@ -108,6 +108,12 @@ describe('write pipeline', () => {
     await expect(TestClient.connect(server)).rejects.toBeInstanceOf(ServerNotServingError);
   });
 
+  it('a handshake whose createSession cannot be persisted is refused', async () => {
+    const { server } = makeServer({ persist: () => Promise.reject(new Error('read-only disk')) });
+    await expect(TestClient.connect(server)).rejects.toBeInstanceOf(ServerNotServingError);
+    expect(server.stats().sessionCount).toBe(0);
+  });
+
   it('stop() waits for in-flight writes, then refuses new work without expiring sessions', async () => {
     const g = gatedPersist();
     const { server } = makeServer({ persist: g.persist });

@@ -157,7 +157,7 @@ describe('delete, setData, exists, getData, getChildren', () => {
     await c.create('/app/e1', '', CreateFlag.EPHEMERAL);
     await c.create('/e2', '', CreateFlag.EPHEMERAL);
     await other.create('/app/theirs', '', CreateFlag.EPHEMERAL);
-    const list = async (prefix: string) => (await c.call(OpCode.getEphemerals, (w) => writePathRequest(w, { path: prefix }))).body.readStringVector();
+    const list = async (prefix: string) => (await c.call(OpCode.getEphemerals, (w) => writePathRequest(w, { path: prefix }))).body.readStringVector() ?? [];
     expect((await list('/')).sort()).toEqual(['/app/e1', '/e2']);
     expect(await list('/app')).toEqual(['/app/e1']);
     expect(await list('/e')).toEqual(['/e2']);
