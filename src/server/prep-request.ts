@@ -226,7 +226,7 @@ export class PrepRequestProcessor {
       type: 'create',
       path,
       // The request's bytes are a view into a reused frame buffer: the txn keeps its own copy.
-      data: req.data === null ? Buffer.alloc(0) : Buffer.from(req.data),
+      data: req.data === null ? null : Buffer.from(req.data),
       acl,
       kind,
       ephemeralOwner,
@@ -276,7 +276,7 @@ export class PrepRequestProcessor {
     requireAcl(node.acl, Perms.WRITE, ctx.authIds, false, req.path);
     const version = checkVersion(node.version, req.version, req.path);
     this.change(req.path, { ...node, version }, ctx.zxid);
-    return { type: 'setData', path: req.path, data: req.data === null ? Buffer.alloc(0) : Buffer.from(req.data), version };
+    return { type: 'setData', path: req.path, data: req.data === null ? null : Buffer.from(req.data), version };
   }
 
   private prepSetAcl(req: SetACLRequest, ctx: PrepContext): TxnOp {

@@ -462,7 +462,8 @@ function multiResults(results: readonly ApplyResult[], subTypes: readonly number
       case OpCode.create2:
       case OpCode.createTTL:
       case OpCode.createContainer:
-        return { type: subTypes[i] as typeof OpCode.create2, path: r.path ?? '', stat: r.stat ?? ZERO_STAT };
+        // ZooKeeper labels every stat-returning create result as create2; the Java client rejects 19/21 here.
+        return { type: OpCode.create2, path: r.path ?? '', stat: r.stat ?? ZERO_STAT };
       case OpCode.delete:
         return { type: OpCode.delete };
       case OpCode.setData:

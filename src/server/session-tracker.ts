@@ -1,7 +1,20 @@
 // Session registry and expiry: ids, passwords, and tick-rounded expiry buckets (ZooKeeper's ExpiryQueue).
 
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ErrorCode, ZooKeeperError } from '../jute/error-codes.js';
+
+/** Shared by every server of an ensemble (like ZooKeeper's superSecret) so any of them can verify a password. */
+export const DEFAULT_SESSION_SECRET = 'zabkeeper-session-secret-v1';
+
+/**
+ * The password is derived from the id, as ZooKeeper's generatePasswd does, so it needs no
+ * storage: a session restored from disk or moved to another server can still be resumed.
+ */
+export function sessionPassword(id: number, secret: string): Buffer {
+  const idBytes = Buffer.allocUnsafe(8);
+  idBytes.writeBigInt64BE(BigInt(id));
+  return createHmac('sha256', secret).update(idBytes).digest().subarray(0, SESSION_PASSWORD_BYTES);
+}
 
 const TWO_40 = 2 ** 40;
 const TWO_16 = 2 ** 16;
@@ -101,6 +114,7 @@ export class SessionTracker {
     serverId: number,
     tickTimeMs: number,
     private readonly now: () => number,
+    private readonly secret: string = DEFAULT_SESSION_SECRET,
   ) {
     if (!Number.isInteger(serverId) || serverId < 0 || serverId > MAX_SERVER_ID) {
       throw new RangeError(`serverId ${serverId} out of range 0..${MAX_SERVER_ID} (session ids must stay below 2^53)`);
@@ -118,15 +132,15 @@ export class SessionTracker {
       this.counter = (this.counter + 1) % TWO_40;
       id = this.serverBase + this.counter;
     } while (id === 0 || this.sessions.has(id));
-    const s: TrackedSession = { id, timeoutMs, passwd: randomBytes(SESSION_PASSWORD_BYTES), expiryTimeMs: 0, closing: false };
+    const s: TrackedSession = { id, timeoutMs, passwd: sessionPassword(id, this.secret), expiryTimeMs: 0, closing: false };
     this.sessions.set(id, s);
     s.expiryTimeMs = this.expiry.update(id, timeoutMs, this.now());
     return s;
   }
 
   /** Registers a session created elsewhere (replay of a createSession txn on a follower). */
-  restore(id: number, timeoutMs: number, passwd: Buffer): TrackedSession {
-    const s: TrackedSession = { id, timeoutMs, passwd, expiryTimeMs: 0, closing: false };
+  restore(id: number, timeoutMs: number): TrackedSession {
+    const s: TrackedSession = { id, timeoutMs, passwd: sessionPassword(id, this.secret), expiryTimeMs: 0, closing: false };
     this.sessions.set(id, s);
     s.expiryTimeMs = this.expiry.update(id, timeoutMs, this.now());
     return s;

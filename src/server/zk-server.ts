@@ -200,7 +200,7 @@ export class ZooKeeperServer {
 
   private restoreSession(id: number, timeoutMs: number): void {
     // The password is not replicated yet, so a restored session can only be resumed by a new random one: none.
-    const tracked = this.tracker.restore(id, timeoutMs, Buffer.alloc(0));
+    const tracked = this.tracker.restore(id, timeoutMs);
     this.sessions.set(id, { tracked, cnxn: null, queue: [], log: this.log.child({ sessionId: hex(id) }) });
   }
 

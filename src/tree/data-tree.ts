@@ -9,8 +9,9 @@ import { basename, parentPath } from './path.js';
 import type { NodeKind, Txn, TxnHeader, TxnOp } from './txn.js';
 
 export interface ZNode {
-  /** Never mutated in place: setData swaps the buffer, so readers and snapshots may keep it. */
-  data: Buffer;
+  /** Never mutated in place: setData swaps the buffer, so readers and snapshots may keep it.
+   *  null when the client wrote null data (getData answers a -1 length, as ZooKeeper does). */
+  data: Buffer | null;
   aclId: number;
   czxid: number;
   mzxid: number;
@@ -57,7 +58,7 @@ export type SnapshotRecord =
   | {
       t: 'node';
       path: string;
-      data: Buffer;
+      data: Buffer | null;
       aclId: number;
       czxid: number;
       mzxid: number;
@@ -158,7 +159,7 @@ export class DataTree {
     this.insert(path, node);
   }
 
-  private newNode(data: Buffer, aclId: number, zxid: number, time: number, kind: NodeKind, owner: number, ttlMs: number): ZNode {
+  private newNode(data: Buffer | null, aclId: number, zxid: number, time: number, kind: NodeKind, owner: number, ttlMs: number): ZNode {
     return {
       data,
       aclId,
@@ -275,10 +276,10 @@ export class DataTree {
     return { err: ErrorCode.OK, path, triggers: [] };
   }
 
-  private applySetData(hdr: TxnHeader, path: string, data: Buffer, version: number, triggers: WatchTrigger[]): ApplyResult {
+  private applySetData(hdr: TxnHeader, path: string, data: Buffer | null, version: number, triggers: WatchTrigger[]): ApplyResult {
     const node = this.nodes.get(path);
     if (node === undefined) return { err: ErrorCode.NONODE, path, triggers: [] };
-    this.dataSizeBytes += data.length - node.data.length;
+    this.dataSizeBytes += (data?.length ?? 0) - (node.data?.length ?? 0);
     this.unhash(node);
     node.data = data;
     node.mtime = hdr.time;
@@ -360,7 +361,7 @@ export class DataTree {
   private insert(path: string, node: ZNode): void {
     this.nodes.set(path, node);
     this.rehash(path, node);
-    this.dataSizeBytes += path.length + node.data.length;
+    this.dataSizeBytes += path.length + (node.data?.length ?? 0);
     switch (node.kind) {
       case 'ephemeral': {
         let owned = this.ephemerals.get(node.ephemeralOwner);
@@ -382,7 +383,7 @@ export class DataTree {
   private remove(path: string, node: ZNode): void {
     this.nodes.delete(path);
     this.unhash(node);
-    this.dataSizeBytes -= path.length + node.data.length;
+    this.dataSizeBytes -= path.length + (node.data?.length ?? 0);
     this.acls.release(node.aclId);
     switch (node.kind) {
       case 'ephemeral': {
@@ -433,7 +434,7 @@ export class DataTree {
     }
     // ZooKeeper hashes the root as "" (its alias), so do we.
     let crc = crc32(path === '/' ? '' : path);
-    crc = crc32(node.data, crc);
+    if (node.data !== null) crc = crc32(node.data, crc);
     return crc32(b, crc);
   }
 
@@ -455,13 +456,13 @@ export class DataTree {
       cversion: node.cversion * 2 - numChildren,
       aversion: node.aversion,
       ephemeralOwner: node.kind === 'ephemeral' ? node.ephemeralOwner : 0,
-      dataLength: node.data.length,
+      dataLength: node.data?.length ?? 0,
       numChildren,
       pzxid: node.pzxid,
     };
   }
 
-  getData(path: string): { data: Buffer; stat: Stat } | undefined {
+  getData(path: string): { data: Buffer | null; stat: Stat } | undefined {
     const node = this.nodes.get(path);
     return node === undefined ? undefined : { data: node.data, stat: this.statOf(node) };
   }

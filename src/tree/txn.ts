@@ -21,7 +21,8 @@ export type TxnOp =
       type: 'create';
       /** Final path, sequence suffix already appended. */
       path: string;
-      data: Buffer;
+      /** null when the client sent null data (kept distinct from empty, as ZooKeeper does). */
+      data: Buffer | null;
       acl: ACL[];
       kind: NodeKind;
       /** Owning session for ephemerals, else 0. */
@@ -35,7 +36,7 @@ export type TxnOp =
   | {
       type: 'setData';
       path: string;
-      data: Buffer;
+      data: Buffer | null;
       /** Resulting version. */
       version: number;
     }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../src/jute/error-codes.js';
 import { CreateFlag, OpCode, Perms } from '../../../src/jute/opcodes.js';
-import { writeCreateRequest, writePathRequest } from '../../../src/jute/records.js';
-import { TestClient, decodeFrame, makeServer } from './harness.js';
+import { readStat, writeCreateRequest, writePathRequest, writePathWatchRequest, writeSetDataRequest } from '../../../src/jute/records.js';
+import { OPEN_ACL_UNSAFE, TestClient, decodeFrame, makeServer } from './harness.js';
 
 async function setup(over = {}) {
   const env = makeServer(over);
@@ -210,5 +210,28 @@ describe('delete, setData, exists, getData, getChildren', () => {
     expect(st.packetsSent).toBe(2);
     expect(server.sessionInfo(c.sessionId)).toMatchObject({ lastOp: 'EXIS', lastCxid: x2, packetsReceived: 2, packetsSent: 2 });
     expect(st.nodeCount).toBe(5);
+  });
+});
+
+describe('null data', () => {
+  it('keeps null apart from empty: getData answers a -1 length for null, 0 for empty', async () => {
+    const { c } = await setup();
+    const nul = await c.call(OpCode.create, (w) => writeCreateRequest(w, { path: '/nul', data: null, acl: OPEN_ACL_UNSAFE, flags: 0, ttl: -1 }, false));
+    expect(nul.err).toBe(0);
+    await c.create('/empty', '');
+    const read = async (path: string) => {
+      const r = await c.call(OpCode.getData, (w) => writePathWatchRequest(w, { path, watch: false }));
+      return { len: r.body.buf.readInt32BE(r.body.offset), data: r.body.readBuffer(), stat: readStat(r.body) };
+    };
+    const a = await read('/nul');
+    expect(a.len).toBe(-1);
+    expect(a.data).toBeNull();
+    expect(a.stat.dataLength).toBe(0);
+    const b = await read('/empty');
+    expect(b.len).toBe(0);
+    expect(b.data).toEqual(Buffer.alloc(0));
+    const set = await c.call(OpCode.setData, (w) => writeSetDataRequest(w, { path: '/empty', data: null, version: -1 }));
+    expect(set.err).toBe(0);
+    expect((await read('/empty')).len).toBe(-1);
   });
 });
