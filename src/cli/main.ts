@@ -3,6 +3,7 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runServer } from './server-command.js';
+import { createToolsCommand } from './tools-command.js';
 
 function serverOptions(y: Argv) {
   return y
@@ -71,7 +72,8 @@ export async function main(argv: string[]): Promise<number> {
         exitCode = await runShell({ server: args.server, timeout: args.timeout, command });
       },
     )
-    .demandCommand(1, 'name a command: server or shell')
+    .command(createToolsCommand((code) => (exitCode = code)))
+    .demandCommand(1, 'name a command: server, shell or tools')
     .parserConfiguration({ 'populate--': true })
     .strict()
     .help()

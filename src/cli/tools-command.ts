@@ -46,8 +46,8 @@ function aclText(acl: readonly ACL[]): string {
   return `[${acl.map((a) => `${a.perms}:${a.id.scheme}:${a.id.id}`).join(',')}]`;
 }
 
-function dataText(data: Buffer): string {
-  return `#${data.toString('hex')}`;
+function dataText(data: Buffer | null): string {
+  return data === null ? 'null' : `#${data.toString('hex')}`;
 }
 
 /** One op in the spirit of LogFormatter's "opname txn" text. */
@@ -156,7 +156,7 @@ function printTree(tree: DataTree, fileZxid: number, withData: boolean, out: Too
         `  pZxid = ${hex16(stat.pzxid)}\n  cversion = ${stat.cversion}\n` +
         `  dataVersion = ${stat.version}\n  aclVersion = ${stat.aversion}\n` +
         `  ephemeralOwner = ${hex16(persistedEphemeralOwner(node))}\n` +
-        (withData ? `  data = ${node.data.toString('base64')}\n` : `  dataLength = ${node.data.length}\n`),
+        (withData ? `  data = ${node.data?.toString('base64') ?? ''}\n` : `  dataLength = ${node.data?.length ?? 0}\n`),
     );
     const children = tree.getChildren(path) ?? [];
     for (let i = children.length - 1; i >= 0; i--) stack.push(path === '/' ? `/${children[i]}` : `${path}/${children[i]}`);

@@ -2,6 +2,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { DurableStore } from '../storage/index.js';
 import type { ServerConfig } from './config.js';
 import { ClientListener } from './client-listener.js';
 import { executeFourLetterWord, resolveWhitelist, type FourLetterContext } from './four-letter-words.js';
@@ -18,9 +19,25 @@ export interface StandaloneServer {
 }
 
 export async function startStandalone(config: ServerConfig, logger: Logger): Promise<StandaloneServer> {
-  // Durability comes later; the directories exist now so dirs/conf and myid behave as in ZooKeeper.
   await mkdir(config.dataDir, { recursive: true });
   await mkdir(config.dataLogDir, { recursive: true });
+
+  // Recovery before serving: newest valid snapshot + log replay. A corrupt log stops us here.
+  const store = await DurableStore.open({
+    dataDir: config.dataDir,
+    dataLogDir: config.dataLogDir,
+    snapCount: config.snapCount,
+    snapRetainCount: config.autopurgeSnapRetainCount,
+    purgeIntervalHours: config.autopurgePurgeIntervalHours,
+    logger: logger.child({ component: 'storage' }),
+  });
+  let recovered;
+  try {
+    recovered = await store.recover();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
 
   const zk = new ZooKeeperServer({
     serverId: config.serverId ?? 0,
@@ -31,7 +48,10 @@ export async function startStandalone(config: ServerConfig, logger: Logger): Pro
     ttlEnabled: config.extendedTypesEnabled,
     containerCheckIntervalMs: config.containerCheckIntervalMs,
     logger: logger.child({ component: 'zk-server' }),
-  });
+    // A write is acknowledged only once its txn is durable (group-committed fdatasync).
+    persist: (txn) => store.append(txn),
+    afterApply: (tree, zxid) => store.applied(tree, zxid),
+  }, recovered.tree);
   zk.start();
 
   let serving = true;
@@ -62,6 +82,7 @@ export async function startStandalone(config: ServerConfig, logger: Logger): Pro
     await listener.listen();
   } catch (err) {
     await zk.stop();
+    await store.close();
     throw err;
   }
   const boundListener = listener;
@@ -80,6 +101,7 @@ export async function startStandalone(config: ServerConfig, logger: Logger): Pro
       await zk.stop();
       serving = false;
       await boundListener.closeConnections();
+      await store.close();
       logger.info('stopped');
     })();
     return stopping;

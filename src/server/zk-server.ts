@@ -41,6 +41,8 @@ export interface ZkServerOptions {
   now?: () => number;
   /** Durability seam: resolves when the txn is durable. Called in zxid order. Default: resolved at once. */
   persist?: (txn: Txn) => Promise<void>;
+  /** Runs after each txn is applied, in zxid order (storage uses it to schedule snapshots). */
+  afterApply?: (tree: DataTree, zxid: number) => void;
 }
 
 export interface ServerStats {
@@ -483,6 +485,7 @@ export class ZooKeeperServer {
         return;
       }
       this.prep.applied(entry.txn.hdr.zxid);
+      this.opts.afterApply?.(this.tree, entry.txn.hdr.zxid);
       entry.onApplied(result);
     }
     if (this.inflight.length === 0) {

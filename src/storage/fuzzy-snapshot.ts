@@ -58,5 +58,5 @@ export async function writeFuzzySnapshot(fs: FsLike, dir: string, tree: DataTree
 }
 
 function approxSize(r: SnapshotRecord): number {
-  return r.t === 'node' ? 96 + r.path.length + r.data.length : 64;
+  return r.t === 'node' ? 96 + r.path.length + (r.data?.length ?? 0) : 64;
 }

@@ -123,7 +123,10 @@ export class SegmentReader {
     try {
       const header = decodeSegmentHeader(await frames.readRange(0, SEGMENT_HEADER_BYTES), ref.path);
       if (header === undefined) {
-        if (!opts.allowTornTail) throw new CorruptLogError(ref.path, 0, 'incomplete segment header');
+        // A crash while creating the segment leaves a short or zeroed header and nothing after it.
+        if (!opts.allowTornTail || (await frames.validFrameFollows(0))) {
+          throw new CorruptLogError(ref.path, 0, 'incomplete segment header');
+        }
         reader.torn = { offset: 0, reason: 'incomplete segment header' };
       } else {
         if (header.firstZxid !== ref.firstZxid) {

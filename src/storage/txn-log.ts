@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Txn } from '../tree/txn.js';
-import { LogGapError, LogWriteError, StorageStateError } from './errors.js';
+import { LogWriteError, StorageStateError } from './errors.js';
 import { frameHeader } from './frame.js';
 import { fsyncDir, writevFully, type FileLike, type FsLike } from './fs-like.js';
 import {
@@ -140,18 +140,12 @@ export class TxnLog {
   }
 
   /**
-   * Durable txns with fromZxidExclusive < zxid <= toZxidInclusive, in order. Throws LogGapError when
-   * the log no longer reaches back to fromZxidExclusive + 1 (the caller must send a snapshot).
+   * Durable txns with fromZxidExclusive < zxid <= toZxidInclusive, in order. Whether the log still
+   * reaches back that far is the caller's question (see DurableStore.readTxns).
    */
   async *read(fromZxidExclusive: number, toZxidInclusive = Number.MAX_SAFE_INTEGER): AsyncGenerator<Txn> {
     const segments = [...this.segments];
-    const oldest = segments[0];
-    if (oldest === undefined || fromZxidExclusive >= this.durableZxid) return;
-    if (fromZxidExclusive + 1 < oldest.firstZxid) {
-      throw new LogGapError(
-        `txn log starts at 0x${oldest.firstZxid.toString(16)}, cannot serve txns after 0x${fromZxidExclusive.toString(16)}`,
-      );
-    }
+    if (segments.length === 0 || fromZxidExclusive >= this.durableZxid) return;
     const activePath = this.active?.ref.path;
     const activeSize = this.active?.sizeBytes;
     for (let i = 0; i < segments.length; i++) {

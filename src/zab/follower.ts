@@ -157,16 +157,20 @@ export class FollowerRole<T> {
       this.ctx.log.lastZxid === lastZxid,
       `after sync our log ends at ${formatZxid(this.ctx.log.lastZxid)}, leader's at ${formatZxid(lastZxid)}`,
     );
-    this.ctx.epochs.current = epoch;
-    out.push({ type: 'persistCurrentEpoch', epoch });
     this.newLeaderZxid = lastZxid;
     this.phase = 'newLeaderPending';
     this.tryAckNewLeader(out);
   }
 
-  /** ZOOKEEPER-3911/-4394: NEWLEADER may be acked only once every synced txn is on disk. */
+  /**
+   * ZOOKEEPER-3911/-4785: the synced txns must be on disk before currentEpoch is written and
+   * NEWLEADER acked. A node that crashed with the new currentEpoch but without those txns
+   * would win later elections (votes compare currentEpoch first) while missing committed txns.
+   */
   private tryAckNewLeader(out: ZabAction<T>[]): void {
     if (this.ctx.log.durableZxid < this.newLeaderZxid) return;
+    this.ctx.epochs.current = this.epoch;
+    out.push({ type: 'persistCurrentEpoch', epoch: this.epoch });
     out.push({ type: 'send', to: this.leader, msg: { type: 'ACK', zxid: this.newLeaderZxid, newLeader: true } });
     this.lastAckedZxid = this.newLeaderZxid;
     this.phase = 'synced';

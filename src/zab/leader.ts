@@ -228,8 +228,6 @@ export class LeaderRole<T> {
   private tryEpochQuorum(out: ZabAction<T>[]): void {
     if (this.phase !== 'epochAck' || !this.ctx.config.quorum.containsQuorum(this.epochAckers)) return;
     this.phase = 'newLeader';
-    this.ctx.epochs.current = this.epoch;
-    out.push({ type: 'persistCurrentEpoch', epoch: this.epoch });
     // No proposals until broadcast, so this is the history the new epoch starts from.
     this.establishZxid = this.ctx.log.lastZxid;
     for (const l of this.learners.values()) if (l.phase === 'epochAcked') this.syncLearner(l, out);
@@ -277,7 +275,15 @@ export class LeaderRole<T> {
   private tryEstablish(out: ZabAction<T>[]): void {
     if (this.phase !== 'newLeader') return;
     const ackers = [...this.newLeaderAckers];
-    if (this.ctx.log.durableZxid >= this.establishZxid) ackers.push(this.ctx.config.sid);
+    if (this.ctx.log.durableZxid >= this.establishZxid) {
+      // Like a follower, write currentEpoch only once the history it vouches for is durable
+      // (our log may still hold unsynced txns from when we followed).
+      if (this.ctx.epochs.current !== this.epoch) {
+        this.ctx.epochs.current = this.epoch;
+        out.push({ type: 'persistCurrentEpoch', epoch: this.epoch });
+      }
+      ackers.push(this.ctx.config.sid);
+    }
     if (!this.ctx.config.quorum.containsQuorum(ackers)) return;
     this.phase = 'broadcast';
     this.counter = 0;
@@ -299,9 +305,10 @@ export class LeaderRole<T> {
     const quorum = this.ctx.config.quorum;
     let target = log.committedZxid;
     const holders: number[] = [];
-    for (const txn of log.entriesAfter(log.committedZxid)) {
+    for (const txn of log.entriesAfter(log.committedZxid, log.durableZxid)) {
+      // The leader's own durable copy is required: it is the one future syncs are served from.
       holders.length = 0;
-      if (log.durableZxid >= txn.zxid) holders.push(this.ctx.config.sid);
+      holders.push(this.ctx.config.sid);
       for (const l of this.learners.values()) {
         if ((l.phase === 'synced' || l.phase === 'active') && l.matchZxid >= txn.zxid) holders.push(l.sid);
       }

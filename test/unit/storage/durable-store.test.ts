@@ -71,6 +71,21 @@ describe('recovery', () => {
     expect(treeImage(result.tree)).toEqual(treeImage(tree));
   });
 
+  it('keeps the log in dataLogDir when one is given', async () => {
+    const logDir = join(dir, 'txnlog');
+    const { store } = await openStore({ dataLogDir: logDir });
+    const tree = (await store.recover()).tree;
+    const wl = new Workload(16);
+    await drive(store, tree, wl, 100);
+    await store.snapshotNow(tree);
+    await drive(store, tree, wl, 20);
+    expect((await readdir(logDir)).some((n) => n.startsWith('log.'))).toBe(true);
+    expect((await readdir(dir)).some((n) => n.startsWith('log.'))).toBe(false);
+    const { result } = await reopenAndRecover({ dataLogDir: logDir });
+    expect(result.txnsReplayed).toBe(20);
+    expect(treeImage(result.tree)).toEqual(treeImage(tree));
+  });
+
   it('snapshots every ~snapCount txns in the background; snapshot + replay equals the original tree', async () => {
     const { store } = await openStore({ snapCount: 100, random: () => 0.5 });
     const tree = (await store.recover()).tree;
@@ -297,5 +312,21 @@ describe('sync support', () => {
     const { result } = await reopenAndRecover();
     expect(result.lastZxid).toBe(next.hdr.zxid);
     expect(treeImage(result.tree)).toEqual(treeImage(leaderWl.prep));
+  });
+});
+
+describe('epochs', () => {
+  it('recovers a log-only history that starts in epoch 1, as an ensemble does', async () => {
+    const { store } = await openStore();
+    const tree = (await store.recover()).tree;
+    const wl = new Workload(18, 0x1_0000_0000);
+    await drive(store, tree, wl, 50);
+    const { result } = await reopenAndRecover();
+    expect(result.txnsReplayed).toBe(50);
+    expect(result.lastZxid).toBe(0x1_0000_0000 + 50);
+    expect(treeImage(result.tree)).toEqual(treeImage(tree));
+    const fromStart: number[] = [];
+    for await (const t of stores[0]!.readTxns(0x1_0000_0000 + 47)) fromStart.push(t.hdr.zxid);
+    expect(fromStart).toEqual([0x1_0000_0000 + 48, 0x1_0000_0000 + 49, 0x1_0000_0000 + 50]);
   });
 });

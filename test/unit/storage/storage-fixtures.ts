@@ -66,6 +66,8 @@ export class FaultyFs implements FsLike {
   partialBytes = 0;
   failNextDatasync: NodeJS.ErrnoException | undefined;
   failRenameMatching: RegExp | undefined;
+  /** While set, datasync waits for this promise before syncing. */
+  datasyncGate: Promise<void> | undefined;
 
   constructor(private readonly base: FsLike = nodeFs) {}
 
@@ -94,6 +96,7 @@ export class FaultyFs implements FsLike {
       },
       async datasync() {
         self.datasyncs++;
+        if (self.datasyncGate) await self.datasyncGate;
         const err = self.failNextDatasync;
         if (err) {
           self.failNextDatasync = undefined;

@@ -56,7 +56,7 @@ export class Workload {
             op: {
               type: 'create',
               path,
-              data: Buffer.from(`v${zxid}`.repeat(1 + Math.floor(this.rnd() * 4))),
+              data: this.rnd() < 0.1 ? null : Buffer.from(`v${zxid}`.repeat(Math.floor(this.rnd() * 4))),
               acl: OPEN_ACL,
               kind: owner ? 'ephemeral' : 'persistent',
               ephemeralOwner: owner,
@@ -95,7 +95,7 @@ export function treeImage(tree: DataTree): { digest: number; sessions: Array<[nu
   while (stack.length > 0) {
     const path = stack.pop()!;
     const got = tree.getData(path)!;
-    nodes[path] = { data: got.data.toString('hex'), stat: got.stat, acl: tree.getAcl(path)!.acl };
+    nodes[path] = { data: got.data === null ? null : got.data.toString('hex'), stat: got.stat, acl: tree.getAcl(path)!.acl };
     for (const c of tree.getChildren(path)!) stack.push(path === '/' ? `/${c}` : `${path}/${c}`);
   }
   return { digest: tree.digest(), sessions: [...tree.sessions].sort((a, b) => a[0] - b[0]), nodes };

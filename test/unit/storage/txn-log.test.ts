@@ -56,6 +56,7 @@ function mixedTxns(): Txn[] {
     txn(epoch2 + 1, { type: 'setACL', path: '/a', acl: OPEN_ACL, version: 1 }),
     txn(epoch2 + 2, { type: 'delete', path: '/a/e' }),
     txn(epoch2 + 3, { type: 'closeSession' }, 0x0100_0000_0000_01),
+    txn(epoch2 + 4, { type: 'setData', path: '/a', data: null, version: 2 }),
   ];
 }
 
@@ -70,9 +71,13 @@ describe('TxnLog round trip', () => {
     expect(back).toEqual(txns);
     const create = back[2]!.op as Extract<Txn['op'], { type: 'create' }>;
     expect(Buffer.isBuffer(create.data)).toBe(true);
-    expect([...create.data]).toEqual([0, 255, 1]);
-    expect(again.lastZxid).toBe(2 * 0x1_0000_0000 + 3);
-    expect((await readAll(again, 4)).map((t) => t.hdr.zxid)).toEqual([5, 2 * 0x1_0000_0000 + 1, 2 * 0x1_0000_0000 + 2, 2 * 0x1_0000_0000 + 3]);
+    expect([...create.data!]).toEqual([0, 255, 1]);
+    const nullData = back[8]!.op as Extract<Txn['op'], { type: 'setData' }>;
+    expect(nullData.data).toBeNull();
+    const multi = back[3]!.op as Extract<Txn['op'], { type: 'multi' }>;
+    expect(Buffer.isBuffer((multi.ops[1] as { data: unknown }).data)).toBe(true);
+    expect(again.lastZxid).toBe(2 * 0x1_0000_0000 + 4);
+    expect((await readAll(again, 4)).map((t) => t.hdr.zxid)).toEqual([5, 2 * 0x1_0000_0000 + 1, 2 * 0x1_0000_0000 + 2, 2 * 0x1_0000_0000 + 3, 2 * 0x1_0000_0000 + 4]);
   });
 
   it('refuses a zxid that does not increase', async () => {
@@ -116,14 +121,19 @@ describe('group commit', () => {
   it('resolves an append only after its record was fdatasynced', async () => {
     const fs = new FaultyFs();
     const { log } = await openLog({ fs });
+    let release!: () => void;
+    fs.datasyncGate = new Promise<void>((r) => (release = r));
     let resolved = false;
     const p = log.append(createTxn(1, '/x')).then(() => {
       resolved = true;
     });
+    for (let i = 0; i < 20 && fs.datasyncs === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(fs.datasyncs).toBe(1); // written, fdatasync in flight
+    await new Promise((r) => setTimeout(r, 20));
     expect(resolved).toBe(false);
+    release();
     await p;
     expect(resolved).toBe(true);
-    expect(fs.datasyncs).toBe(1);
   });
 });
 
@@ -192,6 +202,14 @@ describe('crash damage on open', () => {
     expect(log.lastZxid).toBe(10);
     expect(cap.warnings().some((w) => w.file === empty)).toBe(true);
     expect((await readdir(dir)).includes('log.b')).toBe(false);
+  });
+
+  it('refuses a zeroed header when intact records follow it', async () => {
+    const file = await writeTen();
+    const bytes = await readFile(file);
+    bytes.fill(0, 0, SEGMENT_HEADER_BYTES);
+    await writeFile(file, bytes);
+    await expect(openLog()).rejects.toMatchObject({ name: 'CorruptLogError', file, offset: 0 });
   });
 
   it('stops with CorruptLogError naming file and offset for a flipped byte before the tail', async () => {

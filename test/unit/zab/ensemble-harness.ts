@@ -1,0 +1,192 @@
+// A scripted ensemble for rule-by-rule zab tests: FIFO delivery on demand, partitions, manual or automatic fsync.
+
+import type { ZabAction } from '../../../src/zab/actions.js';
+import type { PeerMessage } from '../../../src/zab/messages.js';
+import type { PersistentState } from '../../../src/zab/peer-context.js';
+import { PeerNode } from '../../../src/zab/peer-node.js';
+import { MajorityQuorum } from '../../../src/zab/quorum-verifier.js';
+
+export const TICK_MS = 100;
+
+interface Envelope {
+  from: number;
+  to: number;
+  msg: PeerMessage<string>;
+}
+
+export interface HarnessOptions {
+  /** Servers whose fsyncs complete only when the test calls fsync(sid). */
+  manualPersist?: number[];
+  states?: Record<number, PersistentState<string>>;
+}
+
+export class Ensemble {
+  readonly nodes = new Map<number, PeerNode<string>>();
+  /** Payloads applied per server, in commit order. */
+  readonly applied = new Map<number, string[]>();
+  /** Every action each server emitted, in order. */
+  readonly actions = new Map<number, ZabAction<string>[]>();
+  readonly network: Envelope[] = [];
+  readonly down = new Set<number>();
+  now = 0;
+  private readonly unsynced = new Map<number, number[]>();
+  private readonly cut = new Set<string>();
+  /** Pairs whose quorum connection died (TCP): nothing flows until a FOLLOWERINFO opens a new one. */
+  private readonly broken = new Set<string>();
+  private readonly manual: Set<number>;
+
+  /** Switch sid between manual fsync (tests call fsync) and immediate fsync. */
+  setManualPersist(sid: number, manual: boolean): void {
+    if (manual) this.manual.add(sid);
+    else {
+      this.manual.delete(sid);
+      this.fsync(sid);
+    }
+  }
+
+  constructor(readonly sids: number[], options: HarnessOptions = {}) {
+    this.manual = new Set(options.manualPersist ?? []);
+    const quorum = new MajorityQuorum(sids);
+    for (const sid of sids) {
+      const state = options.states?.[sid] ?? { acceptedEpoch: 0, currentEpoch: 0, snapshotZxid: 0, log: [] };
+      this.nodes.set(sid, new PeerNode<string>({ sid, quorum, tickTimeMs: TICK_MS, initLimit: 10, syncLimit: 5 }, state));
+      this.applied.set(sid, []);
+      this.actions.set(sid, []);
+      this.unsynced.set(sid, []);
+    }
+  }
+
+  node(sid: number): PeerNode<string> {
+    return this.nodes.get(sid)!;
+  }
+
+  start(): void {
+    for (const sid of this.sids) this.exec(sid, this.node(sid).start(this.now));
+  }
+
+  exec(sid: number, actions: ZabAction<string>[]): void {
+    const node = this.node(sid);
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i]!;
+      this.actions.get(sid)!.push(a);
+      if (a.type === 'send') this.send(sid, a.to, a.msg);
+      else if (a.type === 'commit') this.applied.get(sid)!.push(a.txn.payload);
+      else if (a.type === 'applySnapshot') this.applied.set(sid, (a.snapshot as string[]).slice());
+      else if (a.type === 'sendSnapshot') {
+        this.send(sid, a.to, { type: 'SNAP', zxid: a.zxid, snapshot: this.applied.get(sid)!.slice() });
+      } else if (a.type === 'persistTxns') {
+        const last = a.txns[a.txns.length - 1]!.zxid;
+        if (this.manual.has(sid)) this.unsynced.get(sid)!.push(last);
+        else actions.push(...node.persisted(last));
+      } else if (a.type === 'request' && node.role === 'leading') actions.push(...node.propose(a.payload as string));
+    }
+  }
+
+  /** Complete sid's outstanding fsyncs. */
+  fsync(sid: number): void {
+    const pending = this.unsynced.get(sid)!;
+    if (pending.length === 0) return;
+    const last = pending[pending.length - 1]!;
+    pending.length = 0;
+    this.exec(sid, this.node(sid).persisted(last));
+  }
+
+  partition(...groups: number[][]): void {
+    this.cut.clear();
+    for (const a of this.sids) {
+      for (const b of this.sids) {
+        if (!groups.some((g) => g.includes(a) && g.includes(b))) this.cut.add(`${a}-${b}`);
+      }
+    }
+  }
+
+  heal(): void {
+    this.cut.clear();
+  }
+
+  /** Deliver queued messages in send order (FIFO per pair) until none are left. */
+  deliverAll(limit = 100_000): void {
+    for (let n = 0; this.network.length > 0; n++) {
+      if (n > limit) throw new Error('message storm');
+      const e = this.network.shift()!;
+      if (this.down.has(e.to) || this.down.has(e.from) || this.cut.has(`${e.from}-${e.to}`)) {
+        // A quorum message lost to a partition kills its connection (TCP): the receiver must
+        // never see later messages of that session.
+        if (e.msg.type !== 'NOTIFICATION') this.breakConnection(e.from, e.to);
+        continue;
+      }
+      this.exec(e.to, this.node(e.to).step(e.from, e.msg, this.now));
+    }
+  }
+
+  private send(from: number, to: number, msg: PeerMessage<string>): void {
+    if (msg.type !== 'NOTIFICATION') {
+      const key = pairKey(from, to);
+      if (msg.type === 'FOLLOWERINFO') this.broken.delete(key);
+      else if (this.broken.has(key)) return;
+    }
+    this.network.push({ from, to, msg });
+  }
+
+  private breakConnection(a: number, b: number): void {
+    this.broken.add(pairKey(a, b));
+    for (let i = this.network.length - 1; i >= 0; i--) {
+      const o = this.network[i]!;
+      if (o.msg.type !== 'NOTIFICATION' && pairKey(o.from, o.to) === pairKey(a, b)) this.network.splice(i, 1);
+    }
+  }
+
+  /** Let virtual time pass in 10 ms steps, delivering everything between steps. */
+  advance(ms: number): void {
+    const end = this.now + ms;
+    while (this.now < end) {
+      this.now += 10;
+      for (const sid of this.sids) if (!this.down.has(sid)) this.exec(sid, this.node(sid).tick(this.now));
+      this.deliverAll();
+    }
+  }
+
+  /** Run until pred holds (or fail after maxMs of virtual time). */
+  until(pred: () => boolean, maxMs = 30_000): void {
+    const end = this.now + maxMs;
+    this.deliverAll();
+    while (!pred()) {
+      if (this.now >= end) throw new Error(`condition not reached within ${maxMs} ms`);
+      this.advance(10);
+    }
+  }
+
+  leader(): number | undefined {
+    return this.sids.find((sid) => !this.down.has(sid) && this.node(sid).role === 'leading');
+  }
+
+  /** Elect and sync: every live node serving under one leader. */
+  settle(): number {
+    this.until(() => {
+      const l = this.leader();
+      return l !== undefined && this.sids.every((s) => this.down.has(s) || (this.node(s).isServing && this.node(s).leaderId === l));
+    });
+    return this.leader()!;
+  }
+
+  /** Client write at leader or forwarded by a follower. */
+  write(sid: number, payload: string): void {
+    const node = this.node(sid);
+    this.exec(sid, node.role === 'leading' ? node.propose(payload) : node.forward(payload));
+  }
+
+  sentBy(sid: number, type: string): PeerMessage<string>[] {
+    return this.actions
+      .get(sid)!
+      .filter((a): a is Extract<ZabAction<string>, { type: 'send' }> => a.type === 'send' && a.msg.type === type)
+      .map((a) => a.msg);
+  }
+
+  clearActions(): void {
+    for (const list of this.actions.values()) list.length = 0;
+  }
+}
+
+function pairKey(a: number, b: number): string {
+  return a < b ? `${a}-${b}` : `${b}-${a}`;
+}

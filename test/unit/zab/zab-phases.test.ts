@@ -1,0 +1,289 @@
+// ZAB rule by rule, organised by the protocol's phases (discovery, synchronisation, broadcast, failure).
+
+import { describe, expect, it } from 'vitest';
+import type { ZabAction } from '../../../src/zab/actions.js';
+import { FollowerRole } from '../../../src/zab/follower.js';
+import { planSync } from '../../../src/zab/leader.js';
+import type { TxnRecord } from '../../../src/zab/messages.js';
+import type { PeerContext } from '../../../src/zab/peer-context.js';
+import { MajorityQuorum } from '../../../src/zab/quorum-verifier.js';
+import { ZabLog } from '../../../src/zab/zab-log.js';
+import { makeZxid } from '../../../src/zab/zxid.js';
+import { Ensemble, TICK_MS } from './ensemble-harness.js';
+
+function log(epoch: number, n: number, from = 1): TxnRecord<string>[] {
+  return Array.from({ length: n }, (_, i) => ({ zxid: makeZxid(epoch, from + i), payload: `e${epoch}-${from + i}` }));
+}
+
+function followerCtx(accepted: number, current: number, entries: TxnRecord<string>[] = []): PeerContext<string> {
+  return {
+    config: { sid: 1, quorum: new MajorityQuorum([1, 2, 3]), tickTimeMs: TICK_MS, initLimit: 10, syncLimit: 5, finalizeWaitMs: 200, maxNotificationIntervalMs: 60_000 },
+    log: new ZabLog(0, entries),
+    epochs: { accepted, current },
+  };
+}
+
+function types(actions: ZabAction<string>[]): string[] {
+  return actions.map((a) => (a.type === 'send' ? `send:${a.msg.type}` : a.type));
+}
+
+describe('discovery', () => {
+  it('the new epoch is one above the highest acceptedEpoch of the first quorum', () => {
+    const e = new Ensemble([1, 2, 3], {
+      states: {
+        1: { acceptedEpoch: 5, currentEpoch: 1, snapshotZxid: 0, log: log(1, 2) },
+        2: { acceptedEpoch: 5, currentEpoch: 1, snapshotZxid: 0, log: log(1, 2) },
+        3: { acceptedEpoch: 1, currentEpoch: 1, snapshotZxid: 0, log: log(1, 3) },
+      },
+    });
+    e.start();
+    expect(e.settle()).toBe(3);
+    expect(e.node(3).epoch).toBe(6);
+    for (const sid of [1, 2, 3]) {
+      expect(e.node(sid).acceptedEpoch).toBe(6);
+      expect(e.node(sid).currentEpoch).toBe(6);
+    }
+  });
+
+  it('a follower persists acceptedEpoch before it sends ACKEPOCH', () => {
+    const out: ZabAction<string>[] = [];
+    const f = new FollowerRole(followerCtx(2, 2), 3, out);
+    f.step({ type: 'LEADERINFO', newEpoch: 3 }, out);
+    expect(types(out)).toEqual(['send:FOLLOWERINFO', 'persistAcceptedEpoch', 'send:ACKEPOCH']);
+    expect(out[2]).toMatchObject({ msg: { accepted: true, currentEpoch: 2 } });
+  });
+
+  it('a follower that already accepted this epoch reports its history but does not vouch for the epoch', () => {
+    const out: ZabAction<string>[] = [];
+    const f = new FollowerRole(followerCtx(3, 2), 3, out);
+    f.step({ type: 'LEADERINFO', newEpoch: 3 }, out);
+    expect(types(out)).toEqual(['send:FOLLOWERINFO', 'send:ACKEPOCH']);
+    expect(out[1]).toMatchObject({ msg: { accepted: false } });
+  });
+
+  it('a follower refuses an epoch older than one it accepted', () => {
+    const out: ZabAction<string>[] = [];
+    const f = new FollowerRole(followerCtx(4, 2), 3, out);
+    f.step({ type: 'LEADERINFO', newEpoch: 3 }, out);
+    expect(f.abandoned).toMatch(/below our accepted epoch/);
+  });
+});
+
+describe('synchronisation', () => {
+  const leaderLog = new ZabLog<string>(makeZxid(1, 2), [...log(1, 3, 3), ...log(3, 2)]);
+
+  it('chooses DIFF for a follower whose last zxid is in the leader log, empty when equal', () => {
+    expect(planSync(leaderLog, makeZxid(1, 4))).toEqual({ mode: 'DIFF', after: makeZxid(1, 4) });
+    expect(planSync(leaderLog, makeZxid(1, 2))).toEqual({ mode: 'DIFF', after: makeZxid(1, 2) });
+    expect(planSync(leaderLog, makeZxid(3, 2))).toEqual({ mode: 'DIFF', after: makeZxid(3, 2) });
+  });
+
+  it('chooses SNAP for a follower behind the start of the leader log', () => {
+    expect(planSync(leaderLog, makeZxid(1, 1))).toEqual({ mode: 'SNAP' });
+    expect(planSync(leaderLog, 0)).toEqual({ mode: 'SNAP' });
+  });
+
+  it('chooses TRUNC for a follower ahead of the leader or ending in txns the leader never had', () => {
+    expect(planSync(leaderLog, makeZxid(3, 7))).toEqual({ mode: 'TRUNC', to: makeZxid(3, 2) });
+    // Epoch-2 txns from a deposed leader: cut back to the last zxid both histories share.
+    expect(planSync(leaderLog, makeZxid(2, 4))).toEqual({ mode: 'TRUNC', to: makeZxid(1, 5) });
+  });
+
+  it('ZOOKEEPER-3911/-4785: a follower writes currentEpoch and acks NEWLEADER only once the synced txns are durable', () => {
+    const e = new Ensemble([1, 2, 3], {
+      manualPersist: [1],
+      states: {
+        1: { acceptedEpoch: 1, currentEpoch: 1, snapshotZxid: 0, log: [] },
+        2: { acceptedEpoch: 1, currentEpoch: 1, snapshotZxid: 0, log: log(1, 3) },
+        3: { acceptedEpoch: 1, currentEpoch: 1, snapshotZxid: 0, log: log(1, 3) },
+      },
+    });
+    e.start();
+    e.until(() => e.actions.get(1)!.some((a) => a.type === 'persistTxns'));
+    e.deliverAll();
+    const before = types(e.actions.get(1)!);
+    expect(before).not.toContain('persistCurrentEpoch');
+    expect(e.sentBy(1, 'ACK')).toEqual([]);
+    expect(e.node(1).currentEpoch).toBe(1);
+    e.clearActions();
+    e.fsync(1);
+    const after = types(e.actions.get(1)!);
+    expect(after.indexOf('persistCurrentEpoch')).toBeGreaterThanOrEqual(0);
+    expect(after.indexOf('persistCurrentEpoch')).toBeLessThan(after.indexOf('send:ACK'));
+    e.setManualPersist(1, false);
+    e.settle();
+    expect(e.applied.get(1)).toEqual(['e1-1', 'e1-2', 'e1-3']);
+  });
+
+  it('ZOOKEEPER-2832: a deposed leader returning with uncommitted proposals is TRUNCated and never applies them', () => {
+    const e = new Ensemble([1, 2, 3]);
+    e.start();
+    const old = e.settle();
+    e.write(old, 'committed-1');
+    e.deliverAll();
+    const others = [1, 2, 3].filter((s) => s !== old);
+    e.partition([old], others);
+    e.write(old, 'never-committed');
+    e.deliverAll();
+    e.until(() => e.leader() !== undefined && e.leader() !== old);
+    const next = e.leader()!;
+    e.write(next, 'committed-2');
+    e.deliverAll();
+    e.heal();
+    e.clearActions();
+    e.settle();
+    expect(e.actions.get(old)!.some((a) => a.type === 'truncate')).toBe(true);
+    for (const sid of [1, 2, 3]) expect(e.applied.get(sid)).toEqual(['committed-1', 'committed-2']);
+  });
+
+  it('a follower behind the leader log is brought back by DIFF, behind a compacted log by SNAP', () => {
+    for (const compact of [false, true]) {
+      const e = new Ensemble([1, 2, 3]);
+      e.start();
+      const leader = e.settle();
+      const lagging = leader === 1 ? 2 : 1;
+      e.write(leader, 'a');
+      e.deliverAll();
+      e.partition([lagging], [1, 2, 3].filter((s) => s !== lagging));
+      e.write(leader, 'b');
+      e.write(leader, 'c');
+      e.deliverAll();
+      if (compact) e.node(leader).compact(e.node(leader).committedZxid);
+      e.until(() => !e.node(lagging).isServing);
+      e.heal();
+      e.clearActions();
+      e.settle();
+      const received = e.actions.get(leader)!.filter((a) => a.type === 'sendSnapshot').length;
+      expect(received).toBe(compact ? 1 : 0);
+      if (!compact) expect(e.sentBy(leader, 'DIFF').some((m) => m.type === 'DIFF' && m.txns.length === 2)).toBe(true);
+      expect(e.applied.get(lagging)).toEqual(['a', 'b', 'c']);
+    }
+  });
+});
+
+describe('broadcast', () => {
+  it('a follower acks a proposal only after the runtime reports it durable', () => {
+    const e = new Ensemble([1, 2, 3]);
+    e.start();
+    const leader = e.settle();
+    const f = leader === 1 ? 2 : 1;
+    e.setManualPersist(f, true);
+    e.clearActions();
+    e.write(leader, 'x');
+    e.deliverAll();
+    expect(types(e.actions.get(f)!)).toContain('persistTxns');
+    expect(e.sentBy(f, 'ACK')).toEqual([]);
+    e.fsync(f);
+    expect(e.sentBy(f, 'ACK')).toEqual([{ type: 'ACK', zxid: e.node(leader).lastZxid, newLeader: false }]);
+  });
+
+  it('the leader commits in zxid order once a quorum including itself holds the txns durably', () => {
+    const e = new Ensemble([1, 2, 3]);
+    e.start();
+    const leader = e.settle();
+    const [f1, f2] = [1, 2, 3].filter((s) => s !== leader) as [number, number];
+    for (const sid of [1, 2, 3]) e.setManualPersist(sid, true);
+    e.clearActions();
+    e.write(leader, 'a');
+    e.write(f1, 'b');
+    e.deliverAll();
+    e.fsync(f1);
+    e.fsync(f2);
+    e.deliverAll();
+    // Both followers hold a and b durably, but the leader's own copy is not on disk yet.
+    expect(e.applied.get(leader)).toEqual([]);
+    e.fsync(leader);
+    e.deliverAll();
+    const commits = e.actions.get(leader)!.filter((a) => a.type === 'commit').map((a) => a.type === 'commit' && a.txn.zxid);
+    expect(commits).toEqual([...commits].sort((x, y) => Number(x) - Number(y)));
+    for (const sid of [1, 2, 3]) expect(e.applied.get(sid)).toEqual(['a', 'b']);
+  });
+
+  it('a sync is answered only after everything proposed before it is committed and applied locally', () => {
+    const e = new Ensemble([1, 2, 3]);
+    e.start();
+    const leader = e.settle();
+    const f = leader === 1 ? 2 : 1;
+    e.setManualPersist(leader, true);
+    e.write(leader, 'a');
+    e.clearActions();
+    e.exec(f, e.node(f).sync(42));
+    e.deliverAll();
+    expect(e.actions.get(f)!.some((a) => a.type === 'clientReply')).toBe(false);
+    e.fsync(leader);
+    e.deliverAll();
+    const reply = e.actions.get(f)!.find((a) => a.type === 'clientReply');
+    expect(reply).toMatchObject({ kind: 'sync', id: 42 });
+    expect(e.applied.get(f)).toEqual(['a']);
+  });
+
+  it('a minority partition cannot commit: the isolated leader never applies its proposal and steps down', () => {
+    const e = new Ensemble([1, 2, 3]);
+    e.start();
+    const leader = e.settle();
+    e.partition([leader], [1, 2, 3].filter((s) => s !== leader));
+    e.write(leader, 'lonely');
+    e.advance(3 * TICK_MS);
+    expect(e.applied.get(leader)).toEqual([]);
+    e.until(() => e.node(leader).role === 'looking');
+    expect(e.node(leader).lastLookingReason).toMatch(/quorum/);
+    expect(e.applied.get(leader)).toEqual([]);
+  });
+});
+
+describe('failure detection', () => {
+  it('the leader steps down after syncLimit ticks without a quorum, not before', () => {
+    const e = new Ensemble([1, 2, 3]);
+    e.start();
+    const leader = e.settle();
+    e.partition([leader], [1, 2, 3].filter((s) => s !== leader));
+    const cutAt = e.now;
+    e.until(() => e.node(leader).role === 'looking');
+    const elapsedTicks = (e.now - cutAt) / TICK_MS;
+    expect(elapsedTicks).toBeGreaterThan(5);
+    expect(elapsedTicks).toBeLessThanOrEqual(7);
+  });
+
+  it('a follower returns to election when its leader is silent for syncLimit ticks', () => {
+    const e = new Ensemble([1, 2, 3]);
+    e.start();
+    const leader = e.settle();
+    const f = leader === 1 ? 2 : 1;
+    e.partition([f], [1, 2, 3].filter((s) => s !== f));
+    const cutAt = e.now;
+    e.until(() => e.node(f).state === 'LOOKING');
+    expect((e.now - cutAt) / TICK_MS).toBeGreaterThan(5);
+    expect(e.node(f).lastLookingReason).toMatch(/silent/);
+    // The majority side keeps serving meanwhile.
+    expect(e.node(leader).role).toBe('leading');
+  });
+});
+
+describe('five-node ensemble', () => {
+  it('commits with three of five, stalls with two, and catches everyone up after healing', () => {
+    const e = new Ensemble([1, 2, 3, 4, 5]);
+    e.start();
+    const leader = e.settle();
+    const others = [1, 2, 3, 4, 5].filter((s) => s !== leader);
+    const majority = [leader, others[0]!, others[1]!];
+    e.partition(majority, [others[2]!, others[3]!]);
+    e.write(leader, 'with-three');
+    e.deliverAll();
+    expect(e.applied.get(leader)).toEqual(['with-three']);
+    e.partition([leader, others[0]!], [others[1]!, others[2]!, others[3]!]);
+    e.write(leader, 'with-two');
+    e.advance(2 * TICK_MS);
+    expect(e.applied.get(leader)).toEqual(['with-three']);
+    e.heal();
+    // Cut-off followers only notice their broken connections by timeout, then resync.
+    e.until(() => {
+      const l = e.leader();
+      if (l === undefined) return false;
+      const target = e.applied.get(l)!.length;
+      return [1, 2, 3, 4, 5].every((s) => e.node(s).isServing && e.applied.get(s)!.length === target && target >= 2);
+    });
+    const final = e.applied.get(e.leader()!)!;
+    expect(final[0]).toBe('with-three');
+    for (const sid of [1, 2, 3, 4, 5]) expect(e.applied.get(sid)).toEqual(final);
+  });
+});
