@@ -22,6 +22,10 @@ export interface ServerProcessOptions {
   env?: Record<string, string>;
   /** How long to wait for ruok -> imok. */
   startTimeoutMs?: number;
+  /** Reuse this data dir (a restart); stop() then leaves it for the caller to remove. */
+  dataDir?: string;
+  /** Bind this client port instead of a free one (a restart keeps its address). */
+  clientPort?: number;
 }
 
 export interface ServerProcess {
@@ -65,8 +69,9 @@ export function fourLetterWord(port: number, word: string, host = '127.0.0.1', t
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startServerProcess(opts: ServerProcessOptions = {}): Promise<ServerProcess> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-it-'));
-  const args = [BIN, 'server', '--standalone', '--client-port', '0', '--client-port-address', '127.0.0.1', '--data-dir', dataDir, '--tick-time', String(opts.tickTimeMs ?? 200)];
+  const ownsDataDir = opts.dataDir === undefined;
+  const dataDir = opts.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-it-')));
+  const args = [BIN, 'server', '--standalone', '--client-port', String(opts.clientPort ?? 0), '--client-port-address', '127.0.0.1', '--data-dir', dataDir, '--tick-time', String(opts.tickTimeMs ?? 200)];
   if (opts.fourLetterWords !== null) args.push('--4lw-whitelist', opts.fourLetterWords ?? '*');
   if (opts.maxBufferBytes !== undefined) args.push('--max-buffer', String(opts.maxBufferBytes));
   args.push(...(opts.extraArgs ?? []));
@@ -106,7 +111,7 @@ export async function startServerProcess(opts: ServerProcessOptions = {}): Promi
         await exited;
       }
     }
-    await rm(dataDir, { recursive: true, force: true });
+    if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
   };
 
   const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);

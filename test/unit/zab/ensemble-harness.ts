@@ -74,6 +74,8 @@ export class Ensemble {
       else if (a.type === 'applySnapshot') this.applied.set(sid, (a.snapshot as string[]).slice());
       else if (a.type === 'sendSnapshot') {
         this.send(sid, a.to, { type: 'SNAP', zxid: a.zxid, snapshot: this.applied.get(sid)!.slice() });
+      } else if (a.type === 'disconnect') {
+        this.breakConnection(sid, a.peer);
       } else if (a.type === 'persistTxns') {
         const last = a.txns[a.txns.length - 1]!.zxid;
         if (this.manual.has(sid)) this.unsynced.get(sid)!.push(last);
