@@ -115,7 +115,9 @@ export interface FourLetterContext {
   startedAtMs: number;
 }
 
-const ZK_NOT_SERVING = 'This ZooKeeper instance is not currently serving requests\n';
+/** What ZooKeeper answers (and its AdminServer puts in "error") while the session layer is not serving. */
+export const ZK_NOT_SERVING_MESSAGE = 'This ZooKeeper instance is not currently serving requests';
+const ZK_NOT_SERVING = ZK_NOT_SERVING_MESSAGE + '\n';
 
 /** Java's Long.toHexString: two's complement for negatives. */
 function hex(n: number): string {
@@ -133,19 +135,49 @@ function javaAddress(remote: string): string {
   return `/${remote}`;
 }
 
+/** One connection as cons/stat (and the admin server's JSON) see it. */
+export interface ConnectionInfo {
+  remoteAddress: string;
+  interestOps: number;
+  /** Requests queued on the socket plus the session's unanswered ones. */
+  queued: number;
+  packetsReceived: number;
+  packetsSent: number;
+  /** 0 before the handshake completes. */
+  sessionId: number;
+  establishedAtMs: number;
+  /** Absent without a session, or when the session layer no longer knows it. */
+  session?: FourLetterSessionInfo;
+}
+
+export function connectionInfo(c: ConnectionReport, zk: FourLetterServer): ConnectionInfo {
+  const session = c.sessionId !== null && c.sessionId !== 0 ? zk.sessionInfo(c.sessionId) : undefined;
+  return {
+    remoteAddress: c.remoteAddress,
+    interestOps: c.interestOps(),
+    queued: c.queuedRequests + (session?.outstandingRequests ?? 0),
+    packetsReceived: c.packetsReceived,
+    packetsSent: c.packetsSent,
+    sessionId: c.sessionId ?? 0,
+    establishedAtMs: c.establishedAtMs,
+    session,
+  };
+}
+
 function connectionLine(c: ConnectionReport, zk: FourLetterServer, brief: boolean): string {
-  const ops = c.interestOps();
-  let s = ` ${javaAddress(c.remoteAddress)}[${ops === 0 ? '0' : ops.toString(16)}](queued=${c.queuedRequests + (c.sessionId !== null ? zk.sessionInfo(c.sessionId)?.outstandingRequests ?? 0 : 0)},recved=${c.packetsReceived},sent=${c.packetsSent}`;
-  if (!brief && c.sessionId !== null && c.sessionId !== 0) {
-    const info = zk.sessionInfo(c.sessionId);
-    s += `,sid=0x${hex(c.sessionId)}`;
+  const ci = connectionInfo(c, zk);
+  const ops = ci.interestOps;
+  let s = ` ${javaAddress(ci.remoteAddress)}[${ops === 0 ? '0' : ops.toString(16)}](queued=${ci.queued},recved=${ci.packetsReceived},sent=${ci.packetsSent}`;
+  if (!brief && ci.sessionId !== 0) {
+    const info = ci.session;
+    s += `,sid=0x${hex(ci.sessionId)}`;
     if (info) {
-      s += `,lop=${info.lastOp},est=${c.establishedAtMs},to=${info.timeoutMs}`;
+      s += `,lop=${info.lastOp},est=${ci.establishedAtMs},to=${info.timeoutMs}`;
       if (info.lastCxid >= 0) s += `,lcxid=0x${hex(info.lastCxid)}`;
       s += `,lzxid=0x${hex(info.lastZxid)},lresp=${info.lastResponseTime},llat=${info.lastLatencyMs}`;
       s += `,minlat=${info.minLatencyMs},avglat=${Math.floor(info.avgLatencyMs)},maxlat=${info.maxLatencyMs}`;
     } else {
-      s += `,lop=NA,est=${c.establishedAtMs}`;
+      s += `,lop=NA,est=${ci.establishedAtMs}`;
     }
   }
   return s + ')';
@@ -163,6 +195,12 @@ function serverStatsText(ctx: FourLetterContext, st: FourLetterStats): string {
     `Zxid: 0x${hex(st.lastZxid)}\n` +
     `Mode: ${st.mode}\n`
   );
+}
+
+/** Bytes under dataDir and dataLogDir (dirs, conf). */
+export async function dataDirSizes(config: ServerConfig): Promise<{ dataDirSizeBytes: number; logDirSizeBytes: number }> {
+  const [d, l] = await Promise.all([dirSizeBytes(config.dataDir), dirSizeBytes(config.dataLogDir)]);
+  return { dataDirSizeBytes: d, logDirSizeBytes: l };
 }
 
 async function dirSizeBytes(dir: string): Promise<number> {
@@ -200,14 +238,18 @@ async function fileDescriptors(): Promise<{ open: number; max: number } | undefi
   }
 }
 
-async function monitorText(ctx: FourLetterContext): Promise<string> {
+/** Keys mntr prints as Java doubles ("0.0"). */
+const MONITOR_DOUBLES = new Set(['avg_latency', 'connection_drop_probability']);
+
+/** mntr's rows in order, keys without the zk_ prefix (as ZooKeeper's AdminServer names them). */
+export async function monitorValues(ctx: FourLetterContext): Promise<[string, string | number][]> {
   const st = ctx.zk.stats();
   let connections = 0;
   for (const _ of ctx.connections()) connections++;
   const rows: [string, string | number][] = [
     ['version', st.version],
     ['server_state', st.mode],
-    ['avg_latency', javaDouble(st.avgLatencyMs)],
+    ['avg_latency', st.avgLatencyMs],
     ['max_latency', st.maxLatencyMs],
     ['min_latency', st.minLatencyMs],
     ['packets_received', st.packetsReceived],
@@ -224,8 +266,13 @@ async function monitorText(ctx: FourLetterContext): Promise<string> {
   ];
   const fds = await fileDescriptors();
   if (fds) rows.push(['open_file_descriptor_count', fds.open], ['max_file_descriptor_count', fds.max]);
-  rows.push(['connection_drop_probability', '0.0']);
-  return rows.map(([k, v]) => `zk_${k}\t${v}\n`).join('');
+  rows.push(['connection_drop_probability', 0]);
+  return rows;
+}
+
+async function monitorText(ctx: FourLetterContext): Promise<string> {
+  const rows = await monitorValues(ctx);
+  return rows.map(([k, v]) => `zk_${k}\t${MONITOR_DOUBLES.has(k) && typeof v === 'number' ? javaDouble(v) : v}\n`).join('');
 }
 
 function confText(ctx: FourLetterContext, dataDirSize: number, logDirSize: number): string {
@@ -255,7 +302,8 @@ function confText(ctx: FourLetterContext, dataDirSize: number, logDirSize: numbe
   return s;
 }
 
-function enviText(st: FourLetterStats): string {
+/** envi's key/value pairs (Java system-property names where one fits). */
+export function environmentEntries(st: FourLetterStats): [string, string][] {
   const mb = 1024 * 1024;
   const mem = process.memoryUsage();
   const entries: [string, string][] = [
@@ -273,7 +321,11 @@ function enviText(st: FourLetterStats): string {
     ['os.memory.max', `${Math.floor(os.totalmem() / mb)}MB`],
     ['os.memory.total', `${Math.floor(mem.rss / mb)}MB`],
   ];
-  return 'Environment:\n' + entries.map(([k, v]) => `${k}=${v}\n`).join('');
+  return entries;
+}
+
+function enviText(st: FourLetterStats): string {
+  return 'Environment:\n' + environmentEntries(st).map(([k, v]) => `${k}=${v}\n`).join('');
 }
 
 function safeUserInfo(): { username: string } {
@@ -284,13 +336,19 @@ function safeUserInfo(): { username: string } {
   }
 }
 
+/** wchs: connections holding watches, watched paths, watches. */
+export function watchSummary(zk: FourLetterServer): { connections: number; paths: number; watches: number } {
+  const st = zk.stats();
+  let sessions = st.watchSessionCount;
+  if (sessions === undefined) sessions = zk.watchesBySession ? zk.watchesBySession().size : 0;
+  return { connections: sessions, paths: st.watchPathCount, watches: st.watchCount };
+}
+
 function watchesText(ctx: FourLetterContext, word: 'wchs' | 'wchc' | 'wchp'): string {
   const zk = ctx.zk;
   if (word === 'wchs') {
-    const st = zk.stats();
-    let sessions = st.watchSessionCount;
-    if (sessions === undefined) sessions = zk.watchesBySession ? zk.watchesBySession().size : 0;
-    return `${sessions} connections watching ${st.watchPathCount} paths\nTotal watches:${st.watchCount}\n`;
+    const w = watchSummary(zk);
+    return `${w.connections} connections watching ${w.paths} paths\nTotal watches:${w.watches}\n`;
   }
   let s = '';
   if (word === 'wchc') {
@@ -307,11 +365,17 @@ function watchesText(ctx: FourLetterContext, word: 'wchs' | 'wchc' | 'wchp'): st
   return s + '\n';
 }
 
+/** dump's session sets: (expiry time ms, session ids), earliest first. */
+export function sessionExpiryList(zk: FourLetterServer): (readonly [number, readonly number[]])[] {
+  const expiries = [...(zk.sessionExpiries?.() ?? new Map<number, Iterable<number>>())].map(([t, ids]) => [t, [...ids]] as const);
+  expiries.sort((a, b) => a[0] - b[0]);
+  return expiries;
+}
+
 function dumpText(ctx: FourLetterContext): string {
   const zk = ctx.zk;
   let s = 'SessionTracker dump:\n';
-  const expiries = [...(zk.sessionExpiries?.() ?? new Map<number, Iterable<number>>())].map(([t, ids]) => [t, [...ids]] as const);
-  expiries.sort((a, b) => a[0] - b[0]);
+  const expiries = sessionExpiryList(zk);
   const total = expiries.reduce((n, [, ids]) => n + ids.length, 0);
   s += `Session Sets (${expiries.length})/(${total}):\n`;
   for (const [t, ids] of expiries) {
@@ -365,12 +429,12 @@ export async function executeFourLetterWord(word: FourLetterWord, ctx: FourLette
     case 'mntr':
       return monitorText(ctx);
     case 'conf': {
-      const [d, l] = await Promise.all([dirSizeBytes(ctx.config.dataDir), dirSizeBytes(ctx.config.dataLogDir)]);
-      return confText(ctx, d, l);
+      const sizes = await dataDirSizes(ctx.config);
+      return confText(ctx, sizes.dataDirSizeBytes, sizes.logDirSizeBytes);
     }
     case 'dirs': {
-      const [d, l] = await Promise.all([dirSizeBytes(ctx.config.dataDir), dirSizeBytes(ctx.config.dataLogDir)]);
-      return `datadir_size: ${d}\nlogdir_size: ${l}\n`;
+      const sizes = await dataDirSizes(ctx.config);
+      return `datadir_size: ${sizes.dataDirSizeBytes}\nlogdir_size: ${sizes.logDirSizeBytes}\n`;
     }
     case 'wchs':
     case 'wchc':
