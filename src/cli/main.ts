@@ -17,6 +17,7 @@ function serverOptions(y: Argv) {
     .option('log-level', { type: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], describe: 'log level (env ZABKEEPER_LOG_LEVEL)' })
     .option('log-pretty', { type: 'boolean', describe: 'human-readable logs (needs pino-pretty)' })
     .option('4lw-whitelist', { type: 'string', describe: 'four-letter words to enable, comma separated, or "*"; srvr is always enabled' })
+    .option('admin-port', { type: 'number', describe: 'serve the admin HTTP API (/commands, /metrics) on this port (0 picks one); off by default' })
     .example('$0 server --standalone --data-dir ./data --4lw-whitelist "*"', 'one node on port 2181')
     .example('$0 server --config conf/zoo.cfg', 'settings from a ZooKeeper zoo.cfg');
 }
@@ -58,6 +59,7 @@ export async function main(argv: string[]): Promise<number> {
           logLevel: args['log-level'],
           logPretty: args['log-pretty'],
           fourLetterWordWhitelist: args['4lw-whitelist'],
+          adminPort: args['admin-port'],
         });
       },
     )

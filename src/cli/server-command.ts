@@ -15,6 +15,8 @@ export interface ServerArgs {
   logLevel?: string;
   logPretty?: boolean;
   fourLetterWordWhitelist?: string;
+  /** ops: --admin-port, turns the admin HTTP server on. */
+  adminPort?: number;
 }
 
 /** Resolves with the process exit code once the server has stopped (or failed to start). */
@@ -29,6 +31,7 @@ export async function runServer(args: ServerArgs): Promise<number> {
     logLevel: args.logLevel,
     logPretty: args.logPretty,
     fourLetterWordWhitelist: args.fourLetterWordWhitelist,
+    adminPort: args.adminPort,
   };
   let config;
   try {

@@ -48,8 +48,14 @@ export interface ServerConfig {
   extendedTypesEnabled: boolean;
   /** "super:<base64 sha1>" for the digest provider's super user. */
   superDigest: string | undefined;
+  /**
+   * ops: the admin HTTP server (admin-server.ts). Unlike ZooKeeper it is off unless asked for:
+   * admin.enableServer=true, or an admin.serverPort / --admin-port; admin.enableServer=false wins.
+   */
   adminEnableServer: boolean;
   adminServerPort: number;
+  /** ops: admin.serverAddress; undefined binds every interface, as ZooKeeper's 0.0.0.0. */
+  adminServerAddress: string | undefined;
   autopurgeSnapRetainCount: number;
   autopurgePurgeIntervalHours: number;
   snapCount: number;
@@ -89,6 +95,7 @@ const KEYS = {
   'DigestAuthenticationProvider.superDigest': 'SUPER_DIGEST',
   'admin.enableServer': 'ADMIN_ENABLE_SERVER',
   'admin.serverPort': 'ADMIN_SERVER_PORT',
+  'admin.serverAddress': 'ADMIN_SERVER_ADDRESS',
   'autopurge.snapRetainCount': 'AUTOPURGE_SNAP_RETAIN_COUNT',
   'autopurge.purgeInterval': 'AUTOPURGE_PURGE_INTERVAL',
   snapCount: 'SNAP_COUNT',
@@ -171,6 +178,8 @@ export interface ConfigFlags {
   logPretty?: boolean;
   fourLetterWordWhitelist?: string;
   maxClientCnxns?: number;
+  /** ops: --admin-port (sets admin.serverPort, which turns the admin server on). */
+  adminPort?: number;
 }
 
 const FLAG_KEYS: Record<Exclude<keyof ConfigFlags, 'standalone'>, [ConfigKey, string]> = {
@@ -184,6 +193,7 @@ const FLAG_KEYS: Record<Exclude<keyof ConfigFlags, 'standalone'>, [ConfigKey, st
   logPretty: ['logPretty', '--log-pretty'],
   fourLetterWordWhitelist: ['4lw.commands.whitelist', '--4lw-whitelist'],
   maxClientCnxns: ['maxClientCnxns', '--max-client-cnxns'],
+  adminPort: ['admin.serverPort', '--admin-port'],
 };
 
 export function settingsFromFlags(flags: ConfigFlags): Map<string, Setting> {
@@ -352,8 +362,10 @@ export function resolveServerConfig(layers: {
     containerCheckIntervalMs: int(s, 'znode.container.checkIntervalMs', DEFAULTS.containerCheckIntervalMs, 1),
     extendedTypesEnabled: bool(s, 'extendedTypesEnabled', true),
     superDigest: str(s, 'DigestAuthenticationProvider.superDigest'),
-    adminEnableServer: bool(s, 'admin.enableServer', true),
+    // ops: off by default (see ServerConfig.adminEnableServer); a configured port means "on".
+    adminEnableServer: bool(s, 'admin.enableServer', s.has('admin.serverPort')),
     adminServerPort: int(s, 'admin.serverPort', DEFAULTS.adminServerPort, 0, 65535),
+    adminServerAddress: str(s, 'admin.serverAddress'),
     autopurgeSnapRetainCount: Math.max(3, int(s, 'autopurge.snapRetainCount', DEFAULTS.autopurgeSnapRetainCount)),
     autopurgePurgeIntervalHours: int(s, 'autopurge.purgeInterval', DEFAULTS.autopurgePurgeIntervalHours, 0),
     snapCount: int(s, 'snapCount', DEFAULTS.snapCount, 2),

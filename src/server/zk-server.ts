@@ -8,10 +8,11 @@ import { OpCode, opName } from '../jute/opcodes.js';
 import { readAuthPacket, readRequestHeader, type ConnectRequest, type ConnectResponse } from '../jute/records.js';
 import { DataTree, type ApplyResult } from '../tree/data-tree.js';
 import type { Txn } from '../tree/txn.js';
+import type { Id } from '../jute/records.js';
 import { addAuthIds, authenticate, ipId } from './auth-provider.js';
 import type { ClientSink } from './client-sink.js';
 import { ContainerReaper } from './container-reaper.js';
-import { PrepRequestProcessor, type Prepped, type WriteRequest } from './prep-request.js';
+import { PrepRequestProcessor, type WriteRequest } from './prep-request.js';
 import { FinalRequestProcessor, LatencyStats, ServerCnxn } from './request-processor.js';
 import { decodeRequest, type ReadRequest } from './request-processor-decode.js';
 import { SESSION_PASSWORD_BYTES, SessionTracker, type TrackedSession } from './session-tracker.js';
@@ -43,11 +44,36 @@ export interface ZkServerOptions {
   persist?: (txn: Txn) => Promise<void>;
   /** Runs after each txn is applied, in zxid order (storage uses it to schedule snapshots). */
   afterApply?: (tree: DataTree, zxid: number) => void;
+  /** Present when this server is an ensemble member: writes go through ZAB instead of persist. */
+  quorum?: QuorumHooks;
 }
+
+/** A client write a follower hands to the leader (ZooKeeper's REQUEST packet). */
+export interface ForwardedWrite {
+  sessionId: number;
+  cxid: number;
+  req: WriteRequest;
+  authIds: Id[];
+}
+
+/** What the session layer needs from the ZAB runtime when it is part of an ensemble. */
+export interface QuorumHooks {
+  /** Leader: the zxid the next proposal will carry. */
+  nextZxid(): number;
+  /** Leader: replicate a prepped txn; it comes back through applyCommitted once a quorum has it. */
+  propose(txn: Txn): void;
+  /** Follower: send a write to the leader, which preps and proposes it. */
+  forward(write: ForwardedWrite): void;
+  /** Resolves once everything the leader committed before this call is applied here. */
+  sync(): Promise<void>;
+}
+
+/** Serving role: 'standalone' serves alone; 'looking' serves nobody (election or sync in progress). */
+export type ServingRole = 'standalone' | 'leader' | 'follower' | 'looking';
 
 export interface ServerStats {
   version: string;
-  mode: 'standalone';
+  mode: 'standalone' | 'leader' | 'follower' | 'looking';
   serverId: number;
   lastZxid: number;
   minLatencyMs: number;
@@ -119,8 +145,12 @@ interface Pending {
 }
 
 interface WriteEntry {
-  txn: Txn;
-  prepped: Prepped;
+  /** Unset for a write a follower forwarded: the leader builds its txn. */
+  txn?: Txn;
+  /** Opcodes of a multi's sub-ops, to shape the results. */
+  subTypes?: number[];
+  /** Paths the txn may delete (for ACL-filtered events); recomputed from the txn when unset. */
+  deletes?: string[];
   durable: boolean;
   /** Runs right after apply (and its events), in zxid order. */
   onApplied: (result: ApplyResult) => void;
@@ -140,6 +170,28 @@ function hex(id: number): string {
   return `0x${id.toString(16)}`;
 }
 
+function forwardKey(sessionId: number, cxid: number): string {
+  return `${sessionId}:${cxid}`;
+}
+
+/** Peer frames are msgpack: an Error does not survive the trip, its message does. */
+function forwardable(req: WriteRequest): WriteRequest {
+  if ('decodeError' in req) return { ...req, decodeError: new Error(String(req.decodeError.message)) } as WriteRequest;
+  return req;
+}
+
+/** Paths a committed txn deletes, so events can still be filtered by the gone node's ACL. */
+function deletesOf(txn: Txn, tree: DataTree): string[] {
+  const out: string[] = [];
+  const visit = (op: Txn['op']): void => {
+    if (op.type === 'delete') out.push(op.path);
+    else if (op.type === 'multi') op.ops.forEach(visit);
+    else if (op.type === 'closeSession') out.push(...tree.getEphemerals(txn.hdr.sessionId));
+  };
+  visit(txn.op);
+  return out;
+}
+
 export class ZooKeeperServer {
   readonly tree: DataTree;
   private readonly log: Logger;
@@ -147,7 +199,7 @@ export class ZooKeeperServer {
   private readonly persist: (txn: Txn) => Promise<void>;
   private readonly tracker: SessionTracker;
   private readonly watches = new WatchManager<ServerCnxn>();
-  private readonly prep: PrepRequestProcessor;
+  private prep: PrepRequestProcessor;
   private readonly final: FinalRequestProcessor;
   private readonly reaper: ContainerReaper;
   private readonly sessions = new Map<number, Session>();
@@ -162,6 +214,13 @@ export class ZooKeeperServer {
   private readonly latency = new LatencyStats();
   private packetsReceived = 0;
   private packetsSent = 0;
+  private role: ServingRole;
+  /** Leader: proposed txns by zxid, waiting for their commit. */
+  private readonly awaitingCommit = new Map<number, WriteEntry>();
+  /** Follower: forwarded writes by session id and cxid, waiting for their commit. */
+  private readonly forwarded = new Map<string, WriteEntry>();
+  /** Follower: sessions that saw traffic since the last report to the leader (id -> timeout). */
+  private touchedSessions = new Map<number, number>();
 
   constructor(
     private readonly opts: ZkServerOptions,
@@ -175,11 +234,8 @@ export class ZooKeeperServer {
     this.tracker = new SessionTracker(opts.serverId, opts.tickTimeMs, this.now);
     // Sessions in a loaded tree are alive again, each with a fresh full timeout (ZooKeeper's loadData).
     for (const [id, timeoutMs] of this.tree.sessions) this.restoreSession(id, timeoutMs);
-    this.prep = new PrepRequestProcessor(this.tree, {
-      ttlEnabled: opts.ttlEnabled,
-      checkSession: (id) => this.tracker.check(id),
-      logger: this.log,
-    });
+    this.role = opts.quorum ? 'looking' : 'standalone';
+    this.prep = this.newPrep();
     this.final = new FinalRequestProcessor(
       this.tree,
       this.watches,
@@ -200,6 +256,14 @@ export class ZooKeeperServer {
     });
   }
 
+  private newPrep(): PrepRequestProcessor {
+    return new PrepRequestProcessor(this.tree, {
+      ttlEnabled: this.opts.ttlEnabled,
+      checkSession: (id) => this.tracker.check(id),
+      logger: this.log,
+    });
+  }
+
   private restoreSession(id: number, timeoutMs: number): void {
     // The password is not replicated yet, so a restored session can only be resumed by a new random one: none.
     const tracked = this.tracker.restore(id, timeoutMs);
@@ -208,6 +272,8 @@ export class ZooKeeperServer {
 
   /** Starts the session expiry timer (one check per tick) and the container/TTL reaper. */
   start(): void {
+    // In an ensemble only the leader expires sessions and reaps containers (setRole starts them).
+    if (this.opts.quorum && this.role !== 'leader') return;
     if (this.expiryTimer !== undefined) return;
     this.expiryTimer = setInterval(() => this.expireSessions(), this.opts.tickTimeMs);
     this.expiryTimer.unref();
@@ -232,7 +298,7 @@ export class ZooKeeperServer {
   // ---- handshake ----------------------------------------------------------------------
 
   async connect(req: ConnectRequest, sink: ClientSink): Promise<{ response: ConnectResponse; sessionId: number | null }> {
-    if (this.stopping || this.broken) throw new ServerNotServingError();
+    if (this.stopping || this.broken || this.role === 'looking') throw new ServerNotServingError();
     if (req.lastZxidSeen > this.tree.lastProcessedZxid) {
       const err = new ClientZxidAheadError(req.lastZxidSeen, this.tree.lastProcessedZxid);
       this.log.info({ client: sink.remoteAddress }, `refusing session request: ${err.message}`);
@@ -328,8 +394,8 @@ export class ZooKeeperServer {
       this.log.debug({ sessionId: hex(sessionId), client: sink.remoteAddress }, 'frame from a connection not bound to its session; dropped');
       return;
     }
-    if (this.stopping || this.broken) {
-      cnxn.log.debug('server stopping; request dropped');
+    if (this.stopping || this.broken || this.role === 'looking') {
+      cnxn.log.debug('server not serving; request dropped');
       return;
     }
     this.packetsReceived++;
@@ -354,6 +420,7 @@ export class ZooKeeperServer {
       cnxn.log.debug({ xid, op: opName(type) }, 'request for a closing or unknown session dropped');
       return;
     }
+    if (this.role === 'follower') this.touchedSessions.set(sessionId, cnxn.timeoutMs);
     const startMs = this.now();
     if (type === OpCode.sasl) {
       cnxn.log.warn({ client: sink.remoteAddress }, 'SASL is not supported; closing connection');
@@ -379,6 +446,17 @@ export class ZooKeeperServer {
       return;
     }
     pending.read = decoded.req;
+    if (this.opts.quorum && type === OpCode.sync) {
+      // sync holds the session's later requests until this server has caught up with the leader.
+      const entry: WriteEntry = { durable: false, onApplied: () => this.finishHead(session, pending, () => this.runRead(pending)) };
+      pending.write = entry;
+      session.queue.push(pending);
+      this.opts.quorum.sync().then(
+        () => entry.onApplied({ err: ErrorCode.OK, triggers: [] }),
+        () => undefined, // the role changed: every connection is being dropped anyway
+      );
+      return;
+    }
     if (session.queue.length === 0) this.runRead(pending);
     else session.queue.push(pending);
   }
@@ -412,16 +490,21 @@ export class ZooKeeperServer {
   }
 
   private writeApplied(session: Session, p: Pending, result: ApplyResult): void {
+    this.finishHead(session, p, () => {
+      if (!p.cnxn.closed) this.final.replyWrite(p.cnxn, p.xid, p.type, result, p.write!.subTypes, p.startMs, this.now());
+    });
+    if (p.type === OpCode.closeSession) this.endSession(session.tracked.id, 'client closed the session');
+  }
+
+  /** Answers the request at the head of the session queue, then the reads that waited behind it. */
+  private finishHead(session: Session, p: Pending, reply: () => void): void {
     const head = session.queue.shift();
     if (head !== p) {
-      session.log.error({ xid: p.xid, headXid: head?.xid }, 'reply order broken: committed write is not at the head of its session queue');
+      session.log.error({ xid: p.xid, headXid: head?.xid }, 'reply order broken: completed request is not at the head of its session queue');
     }
-    if (!p.cnxn.closed) this.final.replyWrite(p.cnxn, p.xid, p.type, result, p.write!.prepped.subTypes, p.startMs, this.now());
-    if (p.type === OpCode.closeSession) {
-      this.endSession(session.tracked.id, 'client closed the session');
-      return;
-    }
-    while (session.queue.length > 0 && session.queue[0]!.read !== undefined) this.runRead(session.queue.shift()!);
+    reply();
+    if (p.type === OpCode.closeSession) return;
+    while (session.queue.length > 0 && session.queue[0]!.write === undefined) this.runRead(session.queue.shift()!);
   }
 
   /** The session is gone (closeSession applied): its connection is closed after the reply. */
@@ -445,13 +528,26 @@ export class ZooKeeperServer {
     onApplied: (r: ApplyResult) => void,
     onFailed?: (err: Error) => void,
   ): WriteEntry {
-    const zxid = this.nextZxid++;
+    const quorum = this.opts.quorum;
+    if (quorum !== undefined && this.role === 'follower') {
+      const entry: WriteEntry = { subTypes: req.type === OpCode.multi && 'ops' in req ? req.ops.map((o) => o.type) : undefined, durable: false, onApplied, onFailed };
+      this.forwarded.set(forwardKey(sessionId, cxid), entry);
+      quorum.forward({ sessionId, cxid, req: forwardable(req), authIds: [...authIds] });
+      return entry;
+    }
+    if (quorum !== undefined && this.role !== 'leader') throw new ServerNotServingError();
+    const zxid = quorum !== undefined ? quorum.nextZxid() : this.nextZxid++;
     const prepped = this.prep.prep(req, { sessionId, cxid, zxid, timeMs: this.now(), authIds });
-    const entry: WriteEntry = { txn: prepped.txn, prepped, durable: false, onApplied, onFailed };
+    const entry: WriteEntry = { txn: prepped.txn, subTypes: prepped.subTypes, deletes: prepped.deletes, durable: false, onApplied, onFailed };
+    if (quorum !== undefined) {
+      this.awaitingCommit.set(zxid, entry);
+      quorum.propose(prepped.txn);
+      return entry;
+    }
     this.inflight.push(entry);
     let durable: Promise<void>;
     try {
-      durable = this.persist(entry.txn);
+      durable = this.persist(prepped.txn);
     } catch (err) {
       durable = Promise.reject(err);
     }
@@ -469,7 +565,11 @@ export class ZooKeeperServer {
   private submitInternal(req: WriteRequest, sessionId: number): Promise<ApplyResult> {
     if (this.broken) return Promise.reject(new ServerNotServingError());
     return new Promise((resolve, reject) => {
-      this.submit(req, sessionId, 0, [], resolve, reject);
+      try {
+        this.submit(req, sessionId, 0, [], resolve, reject);
+      } catch (err) {
+        reject(err as Error);
+      }
     });
   }
 
@@ -479,13 +579,13 @@ export class ZooKeeperServer {
       const entry = this.inflight.shift()!;
       let result: ApplyResult;
       try {
-        result = this.final.applyTxn(entry.txn, entry.prepped.deletes);
+        result = this.final.applyTxn(entry.txn!, entry.deletes ?? []);
       } catch (err) {
-        this.fail(err as Error, entry.txn);
+        this.fail(err as Error, entry.txn!);
         return;
       }
-      this.prep.applied(entry.txn.hdr.zxid);
-      this.opts.afterApply?.(this.tree, entry.txn.hdr.zxid);
+      this.prep.applied(entry.txn!.hdr.zxid);
+      this.opts.afterApply?.(this.tree, entry.txn!.hdr.zxid);
       entry.onApplied(result);
     }
     if (this.inflight.length === 0) {
@@ -496,7 +596,7 @@ export class ZooKeeperServer {
   }
 
   private persistFailed(entry: WriteEntry, err: unknown): void {
-    this.fail(err instanceof Error ? err : new Error(String(err)), entry.txn);
+    this.fail(err instanceof Error ? err : new Error(String(err)), entry.txn!);
   }
 
   /** Durability or apply failed: nothing later may be applied; every client is cut off. */
@@ -532,6 +632,98 @@ export class ZooKeeperServer {
     return this.reaper.runOnce();
   }
 
+  // ---- ensemble ------------------------------------------------------------------------
+
+  get servingRole(): ServingRole {
+    return this.role;
+  }
+
+  /**
+   * The ZAB runtime tells us when this server starts or stops serving. Leaving a serving
+   * role drops every client connection (sessions live on; clients reconnect elsewhere), as
+   * ZooKeeper shuts its ZooKeeperServer down on every role change.
+   */
+  setRole(role: Exclude<ServingRole, 'standalone'>): void {
+    if (!this.opts.quorum || role === this.role) return;
+    const previous = this.role;
+    this.role = role;
+    this.log.info({ from: previous, to: role }, 'serving role changed');
+    if (previous !== 'looking') this.dropAllClients(`server left the ${previous} role`);
+    if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
+    this.expiryTimer = undefined;
+    void this.reaper.stop();
+    this.prep = this.newPrep();
+    if (role === 'leader') {
+      // The leader expires every session of the ensemble: each gets a fresh full timeout.
+      for (const [id, timeoutMs] of this.tree.sessions) if (this.tracker.get(id) === undefined) this.restoreSession(id, timeoutMs);
+      this.start();
+    }
+  }
+
+  private dropAllClients(reason: string): void {
+    for (const cnxn of [...this.cnxns.values()]) this.dropCnxn(cnxn, reason);
+    for (const session of this.sessions.values()) session.queue.length = 0;
+    const pending = [...this.awaitingCommit.values(), ...this.forwarded.values()];
+    this.awaitingCommit.clear();
+    this.forwarded.clear();
+    for (const e of pending) e.onFailed?.(new ServerNotServingError());
+  }
+
+  /** Leader: a write a follower forwarded; prep it and propose it like a local one. */
+  handleForwarded(w: ForwardedWrite): void {
+    if (this.role !== 'leader' || !this.opts.quorum) {
+      this.log.warn({ sessionId: hex(w.sessionId), cxid: w.cxid }, 'forwarded write reached a server that does not lead; dropped');
+      return;
+    }
+    const zxid = this.opts.quorum.nextZxid();
+    const prepped = this.prep.prep(w.req, { sessionId: w.sessionId, cxid: w.cxid, zxid, timeMs: this.now(), authIds: w.authIds });
+    this.opts.quorum.propose(prepped.txn);
+  }
+
+  /**
+   * Applies a txn the ensemble committed (every member, in zxid order), fires its watches,
+   * and answers the local client whose request it was.
+   */
+  applyCommitted(txn: Txn): void {
+    const zxid = txn.hdr.zxid;
+    const key = forwardKey(txn.hdr.sessionId, txn.hdr.cxid);
+    let entry = this.awaitingCommit.get(zxid);
+    if (entry !== undefined) this.awaitingCommit.delete(zxid);
+    else {
+      entry = this.forwarded.get(key);
+      if (entry !== undefined) this.forwarded.delete(key);
+    }
+    const result = this.final.applyTxn(txn, entry?.deletes ?? deletesOf(txn, this.tree));
+    this.prep.applied(zxid);
+    this.opts.afterApply?.(this.tree, zxid);
+    if (txn.op.type === 'createSession' && this.role === 'leader' && this.tracker.get(txn.hdr.sessionId) === undefined) {
+      this.restoreSession(txn.hdr.sessionId, txn.op.timeoutMs);
+    }
+    if (entry !== undefined) entry.onApplied(result);
+    else if (txn.op.type === 'closeSession' && this.sessions.has(txn.hdr.sessionId)) {
+      this.endSession(txn.hdr.sessionId, 'session closed by the ensemble');
+    }
+  }
+
+  /** Follower: sessions with traffic since the last call, for the leader's expiry (sent with PINGs). */
+  takeSessionActivity(): Array<[number, number]> {
+    if (this.touchedSessions.size === 0) return [];
+    const out = [...this.touchedSessions];
+    this.touchedSessions = new Map();
+    return out;
+  }
+
+  /** Leader: a follower reported these sessions alive. */
+  touchSessions(sessions: ReadonlyArray<readonly [number, number]>): void {
+    for (const [id, timeoutMs] of sessions) this.tracker.touch(id, timeoutMs);
+  }
+
+  /** After a SNAP from the leader: the whole state is replaced (no client is being served then). */
+  replaceTree(tree: DataTree): void {
+    this.tree.resetFrom(tree);
+    this.prep = this.newPrep();
+  }
+
   // ---- stats --------------------------------------------------------------------------
 
   stats(): ServerStats {
@@ -541,7 +733,7 @@ export class ZooKeeperServer {
     for (const s of this.sessions.values()) outstanding += s.queue.length;
     return {
       version: SERVER_VERSION,
-      mode: 'standalone',
+      mode: this.role,
       serverId: this.opts.serverId,
       lastZxid: this.tree.lastProcessedZxid,
       minLatencyMs: this.latency.minMs,

@@ -6,7 +6,7 @@ import type { WatchEvent } from '../watch-event.js';
 import { curatorPrefix, newGuid, protectedCreate } from './protected-create.js';
 import { retryOnConnectionLoss } from './retry.js';
 import { sortBySequence } from './sequence-order.js';
-import { abortPromise } from './session-guard.js';
+import { abortPromise, isDeadState } from './session-guard.js';
 import { ensurePath, isErrorCode, joinPath } from './znode-paths.js';
 
 export interface TakeOptions {
@@ -130,7 +130,7 @@ export class Queue {
       let wake: () => void = () => {};
       const changed = new Promise<void>((resolve) => (wake = resolve));
       const listener = (e: WatchEvent): void => {
-        if (e.type !== 'None') wake();
+        if (e.type !== 'None' || isDeadState(e.state)) wake();
       };
       const got = await retryOnConnectionLoss(async () => {
         const items = sortBySequence(await this.client.getChildren(this.itemsPath, listener));

@@ -1,0 +1,165 @@
+// One framed peer TCP connection: batched writes, bounded output, bad input closes it, close reported once.
+
+import type net from 'node:net';
+import type { Logger } from 'pino';
+import { encodePeerFrame, FrameTooLargeError, PeerDecodeError, PeerFrameDecoder } from './peer-frame.js';
+import { MAX_HANDSHAKE_FRAME_BYTES } from './peer-handshake.js';
+
+/** How a connection ended: by us (close/destroy), by the peer, or by a socket error. */
+export type PeerCloseCause = 'local' | 'remote' | 'error';
+
+export interface PeerConnectionOptions {
+  /** Largest frame accepted or sent once the peer has identified itself. */
+  maxFrameBytes: number;
+  /** Output queued beyond this means the peer is not keeping up: the connection is closed. */
+  maxBufferedBytes: number;
+  logger: Logger;
+  onMessage: (conn: PeerConnection, msg: unknown) => void;
+  /** Called exactly once, synchronously from close()/destroy() or when the socket goes away. */
+  onClose: (conn: PeerConnection, cause: PeerCloseCause) => void;
+}
+
+/** A gracefully closed socket whose peer never finishes the close is destroyed after this. */
+const LINGER_MS = 2000;
+const KEEPALIVE_INITIAL_DELAY_MS = 10_000;
+
+export class PeerConnection {
+  readonly socket: net.Socket;
+  /** Set by identify() once the handshake names the peer. */
+  sid: number | undefined;
+  logger: Logger;
+  private readonly opts: PeerConnectionOptions;
+  private readonly decoder = new PeerFrameDecoder(MAX_HANDSHAKE_FRAME_BYTES);
+  private isClosed = false;
+  private corked = false;
+  private deadline: NodeJS.Timeout | undefined;
+
+  constructor(socket: net.Socket, opts: PeerConnectionOptions) {
+    this.socket = socket;
+    this.opts = opts;
+    this.logger = opts.logger;
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, KEEPALIVE_INITIAL_DELAY_MS);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.ended('remote'));
+    socket.on('error', (err) => {
+      this.logger.debug({ err }, 'peer socket error');
+      this.ended('error');
+    });
+    socket.on('close', () => this.ended('remote'));
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Names the peer (after a valid handshake) and lifts the frame limit from handshake size to the full max. */
+  identify(sid: number): void {
+    this.sid = sid;
+    this.decoder.maxFrameBytes = this.opts.maxFrameBytes;
+    this.logger = this.logger.child({ peerSid: sid });
+  }
+
+  /**
+   * Queues one message; frames written in the same event-loop turn leave in one batch.
+   * Returns false when it was not sent (closed, or closed now because the peer is too slow).
+   */
+  send(msg: unknown): boolean {
+    if (this.isClosed) return false;
+    let frame: Buffer;
+    try {
+      frame = encodePeerFrame(msg, this.opts.maxFrameBytes);
+    } catch (err) {
+      // Our own message is over the limit the other side enforces: sending it would only get us cut off.
+      this.logger.error({ err }, 'outgoing peer message exceeds the max frame size; closing the connection');
+      this.destroy();
+      return false;
+    }
+    if (this.socket.writableLength > this.opts.maxBufferedBytes) {
+      this.logger.warn(
+        { bufferedBytes: this.socket.writableLength, maxBufferedBytes: this.opts.maxBufferedBytes },
+        'peer is not reading its output; closing the connection',
+      );
+      this.destroy();
+      return false;
+    }
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(uncork, this);
+    }
+    this.socket.write(frame);
+    return true;
+  }
+
+  /** Closes the connection unless cancelled first; used for connect and handshake deadlines. */
+  setDeadline(ms: number, what: string): void {
+    this.clearDeadline();
+    this.deadline = setTimeout(() => {
+      this.deadline = undefined;
+      this.logger.warn({ timeoutMs: ms }, `peer connection: no ${what} in time; closing`);
+      this.destroy();
+    }, ms);
+    this.deadline.unref();
+  }
+
+  clearDeadline(): void {
+    if (this.deadline !== undefined) clearTimeout(this.deadline);
+    this.deadline = undefined;
+  }
+
+  /** Graceful: what was already sent still goes out, then the socket shuts. */
+  close(): void {
+    if (this.isClosed) return;
+    this.finish('local');
+    this.socket.end();
+    const linger = setTimeout(() => this.socket.destroy(), LINGER_MS);
+    linger.unref();
+    this.socket.once('close', () => clearTimeout(linger));
+  }
+
+  /** Immediate: pending output is dropped. */
+  destroy(): void {
+    if (this.isClosed) {
+      this.socket.destroy();
+      return;
+    }
+    this.finish('local');
+    this.socket.destroy();
+  }
+
+  flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.isClosed) return;
+    try {
+      this.decoder.push(chunk, (msg) => this.opts.onMessage(this, msg));
+    } catch (err) {
+      // Only codec errors are the peer's fault; anything a handler throws is a bug and propagates.
+      if (!(err instanceof FrameTooLargeError || err instanceof PeerDecodeError) || this.isClosed) throw err;
+      this.logger.warn({ err, remote: `${this.socket.remoteAddress}:${this.socket.remotePort}` }, 'closing peer connection: bad input');
+      this.destroy();
+    }
+  }
+
+  private ended(cause: PeerCloseCause): void {
+    if (this.isClosed) return;
+    this.finish(cause);
+    this.socket.destroy();
+  }
+
+  private finish(cause: PeerCloseCause): void {
+    this.isClosed = true;
+    this.clearDeadline();
+    this.decoder.halt();
+    this.opts.onClose(this, cause);
+  }
+}
+
+function uncork(conn: PeerConnection): void {
+  conn.flush();
+}

@@ -1,0 +1,426 @@
+// The admin HTTP server: ZooKeeper 3.8 AdminServer-style JSON at /commands/<name> and Prometheus text at /metrics.
+
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { ServerConfig } from './config.js';
+import {
+  connectionInfo,
+  dataDirSizes,
+  environmentEntries,
+  monitorValues,
+  sessionExpiryList,
+  watchSummary,
+  ZK_NOT_SERVING_MESSAGE,
+  type ConnectionInfo,
+  type FourLetterContext,
+} from './four-letter-words.js';
+import { PROMETHEUS_CONTENT_TYPE } from './metrics.js';
+
+/** ZooKeeper's default text trace mask, as gtmk reports it. */
+const TEXT_TRACE_MASK = 306;
+
+/** What a quorum peer tells the admin server about the ensemble; absent on a standalone server. */
+export interface QuorumAdminView {
+  isLeader: boolean;
+  /** -1 while there is no leader. */
+  leaderId: number;
+  /** "host:quorumPort:electionPort" of the leader, '' while there is none. */
+  leaderAddress: string;
+  /** "election", "discovery", "synchronization" or "broadcast". */
+  zabState: string;
+  /** Whether this peer is a voting member. */
+  voting: boolean;
+  syncedObservers?: number;
+}
+
+export interface AdminContext extends FourLetterContext {
+  quorum?: () => QuorumAdminView | undefined;
+}
+
+/** A command's fields; `command` and `error` are added around them as ZooKeeper's CommandResponse does. */
+type Fields = Record<string, unknown>;
+
+interface AdminCommand {
+  /** First name is the primary one ZooKeeper reports in "command"; the rest are aliases. */
+  names: readonly string[];
+  /** Answers only while the session layer serves (ZooKeeper's isServerRequired). */
+  serverRequired: boolean;
+  /** Returns fields, or a string error (ZooKeeper puts it in "error" with the fields so far). */
+  run(ctx: AdminContext): Promise<Fields | { error: string; fields?: Fields }> | Fields | { error: string; fields?: Fields };
+}
+
+function connectionJson(ci: ConnectionInfo, brief: boolean): Fields {
+  const out: Fields = {
+    // Already host:port with IPv6 bracketed, as Jackson writes an InetSocketAddress.
+    remote_socket_address: ci.remoteAddress,
+    interest_ops: ci.interestOps,
+    outstanding_requests: ci.queued,
+    packets_received: ci.packetsReceived,
+    packets_sent: ci.packetsSent,
+  };
+  if (!brief) {
+    const s = ci.session;
+    out.session_id = ci.sessionId;
+    out.last_operation = s?.lastOp ?? 'NA';
+    out.established = ci.establishedAtMs;
+    out.session_timeout = s?.timeoutMs ?? 0;
+    out.last_cxid = s?.lastCxid ?? -1;
+    out.last_zxid = s?.lastZxid ?? -1;
+    out.last_response_time = s?.lastResponseTime ?? 0;
+    out.last_latency = s?.lastLatencyMs ?? 0;
+    out.min_latency = s?.minLatencyMs ?? 0;
+    // Java's ServerCnxn.getAvgLatency is integer division.
+    out.avg_latency = Math.floor(s?.avgLatencyMs ?? 0);
+    out.max_latency = s?.maxLatencyMs ?? 0;
+  }
+  return out;
+}
+
+function connectionsJson(ctx: AdminContext, brief: boolean): Fields[] {
+  const out: Fields[] = [];
+  for (const c of ctx.connections()) out.push(connectionJson(connectionInfo(c, ctx.zk), brief));
+  return out;
+}
+
+/** Java maps with long keys serialise their keys as decimal strings. */
+function objectOf<K extends string | number, V>(entries: Iterable<readonly [K, Iterable<V>]>): Record<string, V[]> {
+  const out: Record<string, V[]> = {};
+  for (const [k, v] of entries) out[String(k)] = [...v];
+  return out;
+}
+
+/** Jackson's output for an empty BufferStats (no responses measured by size). */
+const NO_BUFFER_STATS = { last_buffer_size: -1, min_buffer_size: -1, max_buffer_size: -1 };
+
+async function serverStatsJson(ctx: AdminContext): Promise<Fields> {
+  const st = ctx.zk.stats();
+  const sizes = await dataDirSizes(ctx.config);
+  let connections = 0;
+  for (const _ of ctx.connections()) connections++;
+  return {
+    version: st.version,
+    read_only: false,
+    server_stats: {
+      packets_sent: st.packetsSent,
+      packets_received: st.packetsReceived,
+      fsync_threshold_exceed_count: 0,
+      client_response_stats: NO_BUFFER_STATS,
+      data_dir_size: sizes.dataDirSizeBytes,
+      log_dir_size: sizes.logDirSizeBytes,
+      last_processed_zxid: st.lastZxid,
+      outstanding_requests: st.outstandingRequests,
+      server_state: st.mode,
+      avg_latency: st.avgLatencyMs,
+      max_latency: st.maxLatencyMs,
+      min_latency: st.minLatencyMs,
+      num_alive_client_connections: connections,
+      provider_null: false,
+      uptime: Date.now() - ctx.startedAtMs,
+    },
+    client_response: NO_BUFFER_STATS,
+    node_count: st.nodeCount,
+  };
+}
+
+/** ZooKeeper's QuorumServer text: host:quorumPort:electionPort:type[;clientAddress:clientPort]. */
+function votingView(config: ServerConfig): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const s of config.servers) {
+    if (s.role !== 'participant') continue;
+    const host = s.host.includes(':') ? `[${s.host}]` : s.host;
+    const client = s.clientPort !== undefined ? `;${s.clientAddress ?? '0.0.0.0'}:${s.clientPort}` : '';
+    out[String(s.id)] = `${host}:${s.quorumPort}:${s.electionPort}:participant${client}`;
+  }
+  return out;
+}
+
+/** The commands, in ZooKeeper 3.8's names (primary first). */
+export const ADMIN_COMMANDS: readonly AdminCommand[] = [
+  {
+    names: ['connection_stat_reset', 'crst'],
+    serverRequired: true,
+    run(ctx) {
+      for (const c of ctx.connections()) c.resetStats();
+      ctx.zk.resetConnectionStats?.();
+      return {};
+    },
+  },
+  {
+    names: ['configuration', 'conf', 'config'],
+    serverRequired: true,
+    async run(ctx) {
+      const c = ctx.config;
+      const sizes = await dataDirSizes(c);
+      return {
+        client_port: c.clientPort,
+        data_dir: c.dataDir,
+        data_dir_size: sizes.dataDirSizeBytes,
+        data_log_dir: c.dataLogDir,
+        data_log_size: sizes.logDirSizeBytes,
+        tick_time: c.tickTimeMs,
+        max_client_cnxns: c.maxClientCnxns,
+        min_session_timeout: c.minSessionTimeoutMs,
+        max_session_timeout: c.maxSessionTimeoutMs,
+        server_id: c.serverId ?? 0,
+        client_port_listen_backlog: -1,
+      };
+    },
+  },
+  {
+    names: ['connections', 'cons'],
+    serverRequired: true,
+    run: (ctx) => ({ connections: connectionsJson(ctx, false), secure_connections: [] }),
+  },
+  {
+    names: ['dirs'],
+    serverRequired: true,
+    async run(ctx) {
+      const sizes = await dataDirSizes(ctx.config);
+      return { datadir_size: sizes.dataDirSizeBytes, logdir_size: sizes.logDirSizeBytes };
+    },
+  },
+  {
+    names: ['dump'],
+    serverRequired: true,
+    run: (ctx) => ({
+      expiry_time_to_session_ids: objectOf(sessionExpiryList(ctx.zk)),
+      session_id_to_ephemeral_paths: objectOf(ctx.zk.ephemeralsBySession?.() ?? []),
+    }),
+  },
+  {
+    names: ['environment', 'env', 'envi'],
+    serverRequired: false,
+    run: (ctx) => Object.fromEntries(environmentEntries(ctx.zk.stats())),
+  },
+  {
+    names: ['get_trace_mask', 'gtmk'],
+    serverRequired: false,
+    run: () => ({ tracemask: TEXT_TRACE_MASK }),
+  },
+  {
+    names: ['is_read_only', 'isro'],
+    serverRequired: true,
+    run: () => ({ read_only: false }),
+  },
+  {
+    names: ['leader', 'lead'],
+    serverRequired: true,
+    run(ctx) {
+      const q = ctx.quorum?.();
+      // A standalone ZooKeeper answers exactly this: it has no QuorumPeer.
+      if (q === undefined) return { error: 'server is not initialized' };
+      return { is_leader: q.isLeader, leader_id: q.leaderId, leader_ip: q.leaderAddress };
+    },
+  },
+  {
+    names: ['monitor', 'mntr'],
+    serverRequired: false,
+    async run(ctx) {
+      return Object.fromEntries(await monitorValues(ctx));
+    },
+  },
+  {
+    names: ['observers', 'obsr'],
+    serverRequired: true,
+    run: (ctx) => ({ synced_observers: ctx.quorum?.()?.syncedObservers ?? 0, observers: [] }),
+  },
+  {
+    names: ['ruok'],
+    serverRequired: true,
+    run: () => ({}),
+  },
+  {
+    names: ['server_stats', 'srvr'],
+    serverRequired: true,
+    run: (ctx) => serverStatsJson(ctx),
+  },
+  {
+    names: ['stats', 'stat'],
+    serverRequired: true,
+    async run(ctx) {
+      return { ...(await serverStatsJson(ctx)), connections: connectionsJson(ctx, true) };
+    },
+  },
+  {
+    names: ['stat_reset', 'srst'],
+    serverRequired: true,
+    run(ctx) {
+      ctx.zk.resetStats();
+      return {};
+    },
+  },
+  {
+    names: ['voting_view'],
+    serverRequired: true,
+    // Standalone ZooKeeper has no quorum verifier and answers an empty map.
+    run: (ctx) => ({ current_config: ctx.quorum?.() === undefined ? {} : votingView(ctx.config) }),
+  },
+  {
+    names: ['watches', 'wchc'],
+    serverRequired: true,
+    run: (ctx) => ({ session_id_to_watched_paths: objectOf(ctx.zk.watchesBySession?.() ?? []) }),
+  },
+  {
+    names: ['watches_by_path', 'wchp'],
+    serverRequired: true,
+    run: (ctx) => ({ path_to_session_ids: objectOf(ctx.zk.watchesByPath?.() ?? []) }),
+  },
+  {
+    names: ['watch_summary', 'wchs'],
+    serverRequired: true,
+    run(ctx) {
+      const w = watchSummary(ctx.zk);
+      return { num_connections: w.connections, num_paths: w.paths, num_total_watches: w.watches };
+    },
+  },
+  {
+    names: ['zabstate'],
+    serverRequired: false,
+    run(ctx) {
+      const q = ctx.quorum?.();
+      return { voting: q?.voting ?? false, zabstate: q?.zabState ?? '' };
+    },
+  },
+];
+
+const byName = new Map<string, AdminCommand>();
+for (const c of ADMIN_COMMANDS) for (const n of c.names) byName.set(n, c);
+
+export interface AdminCommandResult {
+  /** 200, 404 for an unknown command, 503 when the command needs a serving server. */
+  status: number;
+  body: Fields;
+}
+
+/**
+ * Runs one command by any of its names. Like ZooKeeper's Commands.runCommand, errors go in
+ * the "error" field (null on success) and "command" holds the primary name.
+ */
+export async function runAdminCommand(name: string, ctx: AdminContext): Promise<AdminCommandResult> {
+  const cmd = byName.get(name);
+  if (cmd === undefined) return { status: 404, body: { command: name, error: `Unknown command: ${name}` } };
+  const command = cmd.names[0]!;
+  if (cmd.serverRequired && !ctx.serving()) return { status: 503, body: { command, error: ZK_NOT_SERVING_MESSAGE } };
+  const r = await cmd.run(ctx);
+  if ('error' in r && typeof r.error === 'string') return { status: 200, body: { ...(r.fields ?? {}), command, error: r.error } };
+  return { status: 200, body: { ...r, command, error: null } };
+}
+
+export interface AdminServerOptions {
+  /** undefined: every interface (ZooKeeper's admin.serverAddress default 0.0.0.0). */
+  host: string | undefined;
+  /** 0 picks a free port; read `port` after listen(). */
+  port: number;
+  ctx: AdminContext;
+  /** Renders /metrics; without it /metrics answers 404. */
+  metrics?: { render(): string };
+  logger: Logger;
+}
+
+function htmlEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export class AdminServer {
+  private readonly http: http.Server;
+  private boundPort = 0;
+  private boundHost = '';
+
+  constructor(private readonly opts: AdminServerOptions) {
+    this.http = http.createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        opts.logger.error({ err, url: req.url }, 'admin request failed');
+        if (!res.headersSent) this.json(res, 500, { error: (err as Error)?.message ?? String(err) });
+        else res.destroy();
+      });
+    });
+    // Admin clients are few and short-lived; do not let a stuck one pin a socket forever.
+    this.http.requestTimeout = 30_000;
+    this.http.keepAliveTimeout = 5_000;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get host(): string {
+    return this.boundHost;
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.http.once('error', onError);
+      this.http.listen({ host: this.opts.host, port: this.opts.port }, () => {
+        this.http.off('error', onError);
+        this.http.on('error', (err) => this.opts.logger.error({ err }, 'admin server error'));
+        const addr = this.http.address() as AddressInfo;
+        this.boundPort = addr.port;
+        this.boundHost = addr.address;
+        resolve();
+      });
+    });
+  }
+
+  /** Stops listening and drops idle keep-alive sockets; in-flight requests finish. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.http.close(() => resolve());
+      this.http.closeIdleConnections();
+    });
+  }
+
+  private json(res: http.ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body, null, 2) + '\n';
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      this.json(res, 405, { error: `method ${req.method} not allowed` });
+      return;
+    }
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (path === '/metrics') {
+      if (this.opts.metrics === undefined) {
+        this.json(res, 404, { error: 'metrics are not enabled' });
+        return;
+      }
+      const text = this.opts.metrics.render();
+      res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+      return;
+    }
+    if (path === '/commands' || path === '/') {
+      this.listCommands(req, res);
+      return;
+    }
+    const m = /^\/commands\/([^/]+)$/.exec(path);
+    if (m) {
+      const r = await runAdminCommand(decodeURIComponent(m[1]!), this.opts.ctx);
+      this.json(res, r.status, r.body);
+      return;
+    }
+    this.json(res, 404, { error: `no such endpoint ${url.pathname} (see /commands and /metrics)` });
+  }
+
+  /** ZooKeeper serves an HTML list of links; browsers still get that, everything else JSON. */
+  private listCommands(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const primary = ADMIN_COMMANDS.map((c) => c.names[0]!).sort();
+    const accept = req.headers.accept ?? '';
+    if (accept.includes('text/html')) {
+      const links = primary.map((n) => `<a href="/commands/${n}">${htmlEscape(n)}</a><br/>`).join('\n');
+      const html = `<html><head><title>zabkeeper admin</title></head><body><h1>Commands</h1>\n${links}\n<p><a href="/metrics">metrics</a></p></body></html>\n`;
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html) });
+      res.end(html);
+      return;
+    }
+    const aliases: Record<string, string[]> = {};
+    for (const c of ADMIN_COMMANDS) aliases[c.names[0]!] = c.names.slice(1);
+    this.json(res, 200, { commands: primary, aliases, metrics: '/metrics' });
+  }
+}
