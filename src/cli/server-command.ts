@@ -53,8 +53,8 @@ export async function runServer(args: ServerArgs): Promise<number> {
     }
     throw err;
   }
-  if (!config.standalone) {
-    logger.error({ servers: config.servers.map((s) => s.id) }, 'quorum mode is not implemented yet; start with --standalone or a zoo.cfg without server.N lines');
+  if (!config.standalone && config.serverId === undefined) {
+    logger.error({ dataDir: config.dataDir }, 'quorum mode needs this server\'s id: write it to <dataDir>/myid (or pass --standalone)');
     return 2;
   }
 

@@ -1,4 +1,5 @@
-// Wires one standalone node: the session layer (ZooKeeperServer) behind the client listener.
+// Wires one server, standalone or ensemble member: storage, the session layer (ZooKeeperServer)
+// behind the client listener, the ZAB runtime for an ensemble, and the admin server.
 
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
@@ -7,6 +8,10 @@ import type { ServerConfig } from './config.js';
 import { ClientListener } from './client-listener.js';
 import { executeFourLetterWord, resolveWhitelist, type FourLetterContext } from './four-letter-words.js';
 import { ZooKeeperServer } from './zk-server.js';
+import { loadMemberState, QuorumPeer } from './quorum-peer.js';
+import type { DataTree } from '../tree/data-tree.js';
+import { AdminServer } from './admin-server.js';
+import { PrometheusMetrics } from './metrics.js';
 
 export interface StandaloneServer {
   /** The bound client port (useful with clientPort 0). */
@@ -14,6 +19,9 @@ export interface StandaloneServer {
   host: string;
   zk: ZooKeeperServer;
   listener: ClientListener;
+  /** ops: present when admin.enableServer / admin.serverPort / --admin-port turned it on. */
+  admin: AdminServer | undefined;
+  metrics: PrometheusMetrics;
   /** Stops accepting, lets in-flight writes finish, closes sockets without expiring sessions. Idempotent. */
   stop(): Promise<void>;
 }
@@ -31,14 +39,33 @@ export async function startStandalone(config: ServerConfig, logger: Logger): Pro
     purgeIntervalHours: config.autopurgePurgeIntervalHours,
     logger: logger.child({ component: 'storage' }),
   });
-  let recovered;
+  let tree: DataTree;
+  let peer: QuorumPeer | undefined;
   try {
-    recovered = await store.recover();
+    if (config.standalone) {
+      tree = (await store.recover()).tree;
+    } else {
+      const member = await loadMemberState(store, config.dataDir);
+      tree = member.tree;
+      peer = new QuorumPeer({
+        myId: config.serverId!,
+        servers: config.servers,
+        tickTimeMs: config.tickTimeMs,
+        initLimit: config.initLimit,
+        syncLimit: config.syncLimit,
+        dataDir: config.dataDir,
+        store,
+        persisted: member.persisted,
+        logger: logger.child({ component: 'zab' }),
+      });
+    }
   } catch (err) {
     await store.close().catch(() => undefined);
     throw err;
   }
 
+  // ops: metrics are cheap to keep; they are only served when the admin server is on.
+  const metrics = new PrometheusMetrics();
   const zk = new ZooKeeperServer({
     serverId: config.serverId ?? 0,
     tickTimeMs: config.tickTimeMs,
@@ -48,11 +75,18 @@ export async function startStandalone(config: ServerConfig, logger: Logger): Pro
     ttlEnabled: config.extendedTypesEnabled,
     containerCheckIntervalMs: config.containerCheckIntervalMs,
     logger: logger.child({ component: 'zk-server' }),
-    // A write is acknowledged only once its txn is durable (group-committed fdatasync).
-    persist: (txn) => store.append(txn),
+    // Ensemble: writes are proposed through ZAB; its runtime logs them before acking.
+    quorum: peer?.hooks(),
+    // Standalone: a write is acknowledged only once its txn is durable (group-committed fdatasync).
+    persist: (txn) => {
+      const handedMs = Date.now();
+      return store.append(txn).then(() => metrics.txnPersisted(Date.now() - handedMs));
+    },
+    metrics,
     afterApply: (tree, zxid) => store.applied(tree, zxid),
-  }, recovered.tree);
-  zk.start();
+  }, tree);
+  if (peer !== undefined) await peer.start(zk);
+  else zk.start();
 
   let serving = true;
   const whitelist = resolveWhitelist(config.fourLetterWordWhitelist);
@@ -62,7 +96,7 @@ export async function startStandalone(config: ServerConfig, logger: Logger): Pro
     zk,
     config,
     connections: () => listener?.connections() ?? [],
-    serving: () => serving,
+    serving: () => serving && zk.servingRole !== 'looking',
     startedAtMs: Date.now(),
   };
   listener = new ClientListener({
@@ -82,29 +116,63 @@ export async function startStandalone(config: ServerConfig, logger: Logger): Pro
     await listener.listen();
   } catch (err) {
     await zk.stop();
+    await peer?.close();
     await store.close();
     throw err;
   }
   const boundListener = listener;
   // With clientPort 0 the 4lw `conf` must show the port actually bound.
   ctx.config = { ...config, clientPort: boundListener.port };
+  metrics.sampleFrom(() => {
+    const st = zk.stats();
+    return {
+      mode: st.mode,
+      serverId: st.serverId,
+      version: st.version,
+      lastZxid: st.lastZxid,
+      outstandingRequests: st.outstandingRequests,
+      znodeCount: st.nodeCount,
+      watchCount: st.watchCount,
+      ephemeralsCount: st.ephemeralsCount,
+      approximateDataSizeBytes: st.approximateDataSizeBytes,
+      sessionCount: st.sessionCount,
+      connectionCount: boundListener.connectionCount,
+    };
+  });
+  // ops: the admin HTTP server, after the client port so its `conf` shows the bound port.
+  let admin: AdminServer | undefined;
+  if (config.adminEnableServer) {
+    admin = new AdminServer({ host: config.adminServerAddress, port: config.adminServerPort, ctx, metrics, logger: logger.child({ component: 'admin' }) });
+    try {
+      await admin.listen();
+    } catch (err) {
+      await boundListener.stopAccepting();
+      await zk.stop();
+      await boundListener.closeConnections();
+      await store.close();
+      throw err;
+    }
+    logger.info({ adminPort: admin.port, adminHost: admin.host }, `admin server on http://${admin.host}:${admin.port}/commands`);
+  }
   logger.info(
     { port: boundListener.port, host: boundListener.host, dataDir: config.dataDir, fourLetterWords: [...whitelist] },
-    `zabkeeper standalone serving on ${boundListener.host}:${boundListener.port}`,
+    `zabkeeper ${config.standalone ? 'standalone' : `server ${config.serverId}`} serving on ${boundListener.host}:${boundListener.port}`,
   );
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       logger.info('stopping: no new connections, finishing in-flight requests');
+      await admin?.close();
       await boundListener.stopAccepting();
       await zk.stop();
       serving = false;
       await boundListener.closeConnections();
+      await peer?.close();
       await store.close();
       logger.info('stopped');
     })();
     return stopping;
   };
-  return { port: boundListener.port, host: boundListener.host, zk, listener: boundListener, stop };
+  return { port: boundListener.port, host: boundListener.host, zk, listener: boundListener, admin, metrics, stop };
 }

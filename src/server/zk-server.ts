@@ -17,6 +17,7 @@ import { FinalRequestProcessor, LatencyStats, ServerCnxn } from './request-proce
 import { decodeRequest, type ReadRequest } from './request-processor-decode.js';
 import { SESSION_PASSWORD_BYTES, SessionTracker, type TrackedSession } from './session-tracker.js';
 import { WatchManager } from './watch-manager.js';
+import type { ServerMetrics } from './metrics.js';
 
 /** What srvr/stat report as "Zookeeper version": the ZooKeeper release whose behaviour we follow. */
 export const SERVER_VERSION = '3.8.4-zabkeeper-0.1.0, built on 1970-01-01 00:00 UTC';
@@ -46,6 +47,8 @@ export interface ZkServerOptions {
   afterApply?: (tree: DataTree, zxid: number) => void;
   /** Present when this server is an ensemble member: writes go through ZAB instead of persist. */
   quorum?: QuorumHooks;
+  /** ops: told of every answered request (op name + latency) for /metrics. */
+  metrics?: ServerMetrics;
 }
 
 /** A client write a follower hands to the leader (ZooKeeper's REQUEST packet). */
@@ -240,8 +243,9 @@ export class ZooKeeperServer {
       this.tree,
       this.watches,
       {
-        onReply: (_cnxn, _type, _cxid, _zxid, latencyMs) => {
+        onReply: (_cnxn, type, _cxid, _zxid, latencyMs) => {
           this.latency.add(latencyMs);
+          this.opts.metrics?.requestCompleted(opName(type), latencyMs); // ops: metrics hook
         },
       },
     );

@@ -108,8 +108,12 @@ export class DurableStore {
     return store;
   }
 
-  /** Newest valid snapshot + log replay into a fresh DataTree. */
-  async recover(): Promise<RecoveryResult> {
+  /**
+   * Newest valid snapshot + log replay into a fresh DataTree. An ensemble member passes
+   * replayLog false: its log may hold proposals that were never committed, so only the
+   * snapshot is loaded and ZAB decides which logged txns to apply.
+   */
+  async recover(opts: { replayLog?: boolean } = {}): Promise<RecoveryResult> {
     const snapshots = await listSnapshots(this.fs, this.dataDir);
     let tree: DataTree | undefined;
     let base = 0;
@@ -141,6 +145,7 @@ export class DurableStore {
     let txnsReplayed = 0;
     let prev = base;
     for await (const txn of this.log.read(base)) {
+      if (opts.replayLog === false) break;
       const zxid = txn.hdr.zxid;
       if (prev !== 0 && !zxidFollows(prev, zxid)) {
         this.logger.error({ after: hexZxid(prev), next: hexZxid(zxid) }, 'gap in txn history during replay');
@@ -195,7 +200,7 @@ export class DurableStore {
   readTxns(fromZxidExclusive: number, toZxidInclusive?: number): AsyncIterable<Txn> {
     const first = this.log.firstZxid;
     const behind = fromZxidExclusive < Math.max(this.log.lastZxid, this.lastSnapshotZxid ?? 0);
-    if (behind && (first === undefined || fromZxidExclusive + 1 < first)) {
+    if (behind && (first === undefined || (first > fromZxidExclusive + 1 && !zxidFollows(fromZxidExclusive, first)))) {
       const err = new LogGapError(
         `txn log ${first === undefined ? 'is empty' : `starts at ${hexZxid(first)}`}; cannot serve txns after ${hexZxid(fromZxidExclusive)}`,
       );

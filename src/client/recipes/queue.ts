@@ -25,7 +25,8 @@ export interface QueueItem {
  * Layout: `<path>/items/_c_<guid>-item-<seq>` (protected names, so a put whose reply was lost
  * is not duplicated) and `<path>/taken/<item name>` ephemeral claims of the locking consumer.
  * A crashed process() consumer's claim vanishes with its session and the item is delivered
- * again: at-least-once. take() skips claimed items and deletes what it returns: at-most-once.
+ * again: at-least-once. take() claims the same way and deletes the item before returning it:
+ * at-most-once (an item is lost if the taker dies before handling it).
  */
 export class Queue {
   readonly path: string;
@@ -53,23 +54,12 @@ export class Queue {
     return (await retryOnConnectionLoss(() => this.client.getChildren(this.itemsPath))).length;
   }
 
-  /** Removes and returns the oldest unclaimed item. */
+  /** Removes and returns the oldest unclaimed item (claimed first, so process() consumers never see it too). */
   async take(options: TakeOptions = {}): Promise<QueueItem | undefined> {
-    return this.waitFor(options, async (items, claimed) => {
-      for (const name of items) {
-        if (claimed.has(name)) continue;
-        const path = joinPath(this.itemsPath, name);
-        try {
-          const { data, stat } = await this.client.getData(path);
-          // The version check makes the delete ours alone: whoever deletes first owns the item.
-          await this.client.delete(path, stat.version);
-          return { name, data };
-        } catch (err) {
-          if (!isErrorCode(err, ErrorCode.NONODE) && !isErrorCode(err, ErrorCode.BADVERSION)) throw err;
-        }
-      }
-      return undefined;
-    });
+    const claimed = await this.waitFor(options, (items, taken) => this.claimFirst(items, taken));
+    if (claimed === undefined) return undefined;
+    await this.finish(claimed.name);
+    return claimed;
   }
 
   /**
@@ -87,15 +77,20 @@ export class Queue {
       await retryOnConnectionLoss(() => this.client.delete(claimPath)).catch(() => {});
       throw err;
     }
+    await this.finish(claimed.name);
+    return true;
+  }
+
+  /** Deletes an item with its claim, atomically. */
+  private async finish(name: string): Promise<void> {
     await retryOnConnectionLoss(async () => {
       try {
-        await this.client.transaction().delete(joinPath(this.itemsPath, claimed.name)).delete(claimPath).commit();
+        await this.client.transaction().delete(joinPath(this.itemsPath, name)).delete(joinPath(this.takenPath, name)).commit();
       } catch (err) {
         // A retried multi that had already been applied finds both nodes gone.
         if (!isErrorCode(err, ErrorCode.NONODE)) throw err;
       }
     });
-    return true;
   }
 
   private async claimFirst(items: readonly string[], taken: ReadonlySet<string>): Promise<QueueItem | undefined> {

@@ -1,8 +1,14 @@
 // Sequence suffixes: parsing the 10-digit counter ZooKeeper appends and ordering nodes by it.
 
-/** kazoo's contender pattern: a marker followed by the (possibly negative, after overflow) counter. */
+/**
+ * ZooKeeper formats the counter as Java's %010d: ten digits, or after overflow a minus sign
+ * and nine digits. A plain dash before ten digits (`item-0000000001`) is a separator, not a sign.
+ */
+const SEQUENCE_SUFFIX = /(\d{10}|-\d{9})$/;
+
+/** kazoo's contender pattern: a marker followed by the counter. */
 export function parseMarkedSequence(name: string, markers: readonly string[]): { marker: string; seq: number } | undefined {
-  const m = /(-?\d{10})$/.exec(name);
+  const m = SEQUENCE_SUFFIX.exec(name);
   if (m === null) return undefined;
   const head = name.slice(0, m.index);
   for (const marker of markers) {
@@ -13,7 +19,7 @@ export function parseMarkedSequence(name: string, markers: readonly string[]): {
 
 /** The counter at the end of a sequential node's name, or undefined for a non-sequential name. */
 export function trailingSequence(name: string): number | undefined {
-  const m = /(-?\d{10})$/.exec(name);
+  const m = SEQUENCE_SUFFIX.exec(name);
   return m === null ? undefined : Number(m[1]);
 }
 

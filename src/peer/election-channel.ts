@@ -1,0 +1,295 @@
+// Lossy all-to-all messaging for leader election: one TCP connection per pair of servers, reconnected on demand.
+//
+// ZooKeeper's QuorumCnxManager rule keeps exactly one connection per pair: only a connection
+// dialled by the higher sid is kept. A lower sid that needs to talk dials the higher one just
+// to say hello; the higher closes that socket and dials back. Messages wait in a small
+// per-peer queue (newest kept) until a connection exists; election resends, so loss is fine.
+
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { formatPeerAddress, type PeerAddress } from './peer-address.js';
+import { PeerConnection } from './peer-connection.js';
+import { checkHandshake, ELECTION_PROTOCOL, PEER_PROTOCOL_VERSION, PeerHandshakeError, type PeerHandshake } from './peer-handshake.js';
+import { PeerListener } from './peer-listener.js';
+
+export interface ElectionChannelOptions {
+  myId: number;
+  /**
+   * Election addresses of the ensemble; an entry for myId is ignored. Read at every dial (not
+   * copied), so an address may be filled in or changed after construction.
+   */
+  peers: Map<number, PeerAddress>;
+  listenHost: string;
+  /** 0 picks a free port: read boundPort after start(). */
+  listenPort: number;
+  logger: Logger;
+  /** Wait before retrying a peer that has messages waiting but could not be reached. Default 100. */
+  reconnectDelayMs?: number;
+  /** Messages kept per unconnected peer; the oldest is dropped first. Default 4. */
+  maxQueuedPerPeer?: number;
+  /** A TCP connect, or a handshake from an accepted socket, must complete within this. Default 5000. */
+  handshakeTimeoutMs?: number;
+  /** Notifications are tiny; a bigger frame is garbage. Default 1 MiB. */
+  maxFrameBytes?: number;
+  /** Output a slow peer may leave unread before its connection is dropped. Default 1 MiB. */
+  maxBufferedBytes?: number;
+}
+
+/**
+ * A connection kept longer than this is presumed dead when the peer dials us as if it had none
+ * (it restarted before we noticed); a younger one is a crossing of the two dials and is kept.
+ */
+const STALE_CONNECTION_GRACE_MS = 1000;
+
+interface PeerSlot {
+  readonly sid: number;
+  /** The one connection messages use (dialled by the higher sid of the pair). */
+  conn: PeerConnection | undefined;
+  connSinceMs: number;
+  /** Our outgoing socket while it connects; for a higher peer it only asks to be dialled back. */
+  dial: PeerConnection | undefined;
+  queue: unknown[];
+  retry: NodeJS.Timeout | undefined;
+}
+
+export class ElectionChannel {
+  private readonly myId: number;
+  private readonly logger: Logger;
+  private readonly peers: Map<number, PeerAddress>;
+  private readonly slots = new Map<number, PeerSlot>();
+  private readonly listener: PeerListener;
+  private readonly accepted = new Set<PeerConnection>();
+  private readonly listenHost: string;
+  private readonly listenPort: number;
+  private readonly reconnectDelayMs: number;
+  private readonly maxQueuedPerPeer: number;
+  private readonly handshakeTimeoutMs: number;
+  private readonly maxFrameBytes: number;
+  private readonly maxBufferedBytes: number;
+  private handler: (from: number, msg: unknown) => void = () => {};
+  private closed = false;
+
+  constructor(opts: ElectionChannelOptions) {
+    this.myId = opts.myId;
+    this.logger = opts.logger.child({ channel: 'election' });
+    this.listenHost = opts.listenHost;
+    this.listenPort = opts.listenPort;
+    this.reconnectDelayMs = opts.reconnectDelayMs ?? 100;
+    this.maxQueuedPerPeer = Math.max(1, opts.maxQueuedPerPeer ?? 4);
+    this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 5000;
+    this.maxFrameBytes = opts.maxFrameBytes ?? 1024 * 1024;
+    this.maxBufferedBytes = opts.maxBufferedBytes ?? 1024 * 1024;
+    this.peers = opts.peers;
+    this.listener = new PeerListener((socket) => this.accept(socket), this.logger);
+  }
+
+  async start(): Promise<void> {
+    await this.listener.listen(this.listenHost, this.listenPort);
+    this.logger.info({ host: this.listenHost, port: this.listener.port }, 'election channel listening');
+  }
+
+  get boundPort(): number {
+    return this.listener.port;
+  }
+
+  /** Replaces any earlier handler. Called with the sender's sid for each message, in arrival order per peer. */
+  onMessage(handler: (from: number, msg: unknown) => void): void {
+    this.handler = handler;
+  }
+
+  /** Never throws for an unreachable or unknown peer: the message is queued (bounded) or dropped. */
+  send(to: number, msg: unknown): void {
+    if (this.closed) return;
+    const slot = this.slot(to);
+    if (slot === undefined) {
+      this.logger.debug({ to }, 'election message to an unknown or own sid dropped');
+      return;
+    }
+    if (slot.conn !== undefined) {
+      slot.conn.send(msg);
+      return;
+    }
+    if (slot.queue.length >= this.maxQueuedPerPeer) slot.queue.shift();
+    slot.queue.push(msg);
+    this.ensureDialling(slot);
+  }
+
+  broadcast(msg: unknown): void {
+    for (const sid of this.peers.keys()) if (sid !== this.myId) this.send(sid, msg);
+  }
+
+  isConnected(sid: number): boolean {
+    return this.slots.get(sid)?.conn !== undefined;
+  }
+
+  /** Ports of the connection in use for sid, to tell which TCP connection survived. */
+  connectionPorts(sid: number): { localPort: number; remotePort: number } | undefined {
+    const s = this.slots.get(sid)?.conn?.socket;
+    if (s === undefined) return undefined;
+    return { localPort: s.localPort ?? 0, remotePort: s.remotePort ?? 0 };
+  }
+
+  /** Live sockets of every kind (connected, dialling, awaiting handshake). */
+  get socketCount(): number {
+    return this.listener.socketCount;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const slot of this.slots.values()) {
+      if (slot.retry !== undefined) clearTimeout(slot.retry);
+      slot.retry = undefined;
+      slot.queue = [];
+      slot.conn?.destroy();
+      slot.dial?.destroy();
+    }
+    for (const c of this.accepted) c.destroy();
+    await this.listener.close();
+  }
+
+  private slot(sid: number): PeerSlot | undefined {
+    let slot = this.slots.get(sid);
+    if (slot === undefined && sid !== this.myId && this.peers.has(sid)) {
+      slot = { sid, conn: undefined, connSinceMs: 0, dial: undefined, queue: [], retry: undefined };
+      this.slots.set(sid, slot);
+    }
+    return slot;
+  }
+
+  private ensureDialling(slot: PeerSlot): void {
+    if (this.closed || slot.conn !== undefined || slot.dial !== undefined || slot.retry !== undefined) return;
+    this.dial(slot);
+  }
+
+  private dial(slot: PeerSlot): void {
+    const addr = this.peers.get(slot.sid);
+    if (addr === undefined) {
+      slot.queue = [];
+      return;
+    }
+    const socket = net.connect({ host: addr.host, port: addr.port });
+    this.listener.track(socket);
+    const conn = this.connection(socket);
+    conn.identify(slot.sid);
+    slot.dial = conn;
+    conn.setDeadline(this.handshakeTimeoutMs, 'TCP connect');
+    socket.once('connect', () => {
+      if (conn.closed) return;
+      conn.clearDeadline();
+      const hello: PeerHandshake = {
+        protocol: ELECTION_PROTOCOL,
+        version: PEER_PROTOCOL_VERSION,
+        sid: this.myId,
+        electionAddr: formatPeerAddress({ host: this.listenHost, port: this.listener.port }),
+      };
+      conn.send(hello);
+      if (true) {
+        slot.dial = undefined;
+        this.adopt(slot, conn);
+      } else {
+        // The higher peer should hang up and dial back at once; if it never does, try again later.
+        conn.setDeadline(this.handshakeTimeoutMs, 'dial-back from the higher sid');
+      }
+    });
+  }
+
+  private accept(socket: net.Socket): void {
+    const conn = this.connection(socket);
+    this.accepted.add(conn);
+    conn.setDeadline(this.handshakeTimeoutMs, 'handshake');
+  }
+
+  private connection(socket: net.Socket): PeerConnection {
+    return new PeerConnection(socket, {
+      maxFrameBytes: this.maxFrameBytes,
+      maxBufferedBytes: this.maxBufferedBytes,
+      logger: this.logger,
+      onMessage: (conn, msg) => this.received(conn, msg),
+      onClose: (conn) => this.lost(conn),
+    });
+  }
+
+  private received(conn: PeerConnection, msg: unknown): void {
+    if (conn.sid === undefined) {
+      this.handshake(conn, msg);
+      return;
+    }
+    // Only the surviving connection delivers; a dial socket never carries messages to us.
+    if (this.slots.get(conn.sid)?.conn === conn) this.handler(conn.sid, msg);
+  }
+
+  private handshake(conn: PeerConnection, msg: unknown): void {
+    this.accepted.delete(conn);
+    conn.clearDeadline();
+    let sid: number;
+    try {
+      sid = checkHandshake(msg, ELECTION_PROTOCOL, this.myId, this.peers);
+    } catch (err) {
+      if (!(err instanceof PeerHandshakeError)) throw err;
+      conn.logger.warn({ err, remote: `${conn.socket.remoteAddress}:${conn.socket.remotePort}` }, 'closing election connection: bad handshake');
+      conn.destroy();
+      return;
+    }
+    conn.identify(sid);
+    const slot = this.slot(sid)!;
+    if (sid > this.myId) {
+      // The rule's keeper: replaces whatever we had (the peer may have restarted).
+      slot.dial?.destroy();
+      this.adopt(slot, conn);
+      return;
+    }
+    // A lower sid asking to be dialled: hang up and dial it.
+    conn.close();
+    if (slot.conn !== undefined) {
+      if (performance.now() - slot.connSinceMs < STALE_CONNECTION_GRACE_MS) return;
+      slot.conn.logger.info('peer dialled us as if disconnected; replacing our connection to it');
+      slot.conn.destroy();
+    }
+    if (slot.retry !== undefined) {
+      clearTimeout(slot.retry);
+      slot.retry = undefined;
+    }
+    if (slot.dial === undefined && slot.conn === undefined) this.dial(slot);
+  }
+
+  private adopt(slot: PeerSlot, conn: PeerConnection): void {
+    const previous = slot.conn;
+    slot.conn = conn;
+    slot.connSinceMs = performance.now();
+    previous?.destroy();
+    if (slot.retry !== undefined) {
+      clearTimeout(slot.retry);
+      slot.retry = undefined;
+    }
+    conn.logger.info('election connection up');
+    const queued = slot.queue;
+    slot.queue = [];
+    for (const m of queued) conn.send(m);
+  }
+
+  private lost(conn: PeerConnection): void {
+    this.accepted.delete(conn);
+    if (conn.sid === undefined) return;
+    const slot = this.slots.get(conn.sid);
+    if (slot === undefined) return;
+    if (slot.conn === conn) {
+      slot.conn = undefined;
+      conn.logger.info('election connection down');
+    } else if (slot.dial === conn) {
+      slot.dial = undefined;
+    } else {
+      return;
+    }
+    if (!this.closed && slot.conn === undefined && slot.queue.length > 0) this.scheduleRetry(slot);
+  }
+
+  private scheduleRetry(slot: PeerSlot): void {
+    if (slot.retry !== undefined || slot.dial !== undefined) return;
+    slot.retry = setTimeout(() => {
+      slot.retry = undefined;
+      if (slot.queue.length > 0) this.ensureDialling(slot);
+    }, this.reconnectDelayMs);
+    slot.retry.unref();
+  }
+}

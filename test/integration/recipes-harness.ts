@@ -1,0 +1,111 @@
+// Shared set-up for the recipes integration tests: server factories, unique roots, client tracking, session expiry.
+
+import { randomBytes } from 'node:crypto';
+import { ZooKeeperClient, type ConnectOptions } from '../../src/client/index.js';
+import { startServerProcess } from '../helpers/server-process.js';
+
+export interface RecipeServer {
+  /** Connect string of the whole ensemble (host:port[,host:port...]). */
+  connectString: string;
+  stop(): Promise<void>;
+}
+
+export type ServerFactory = () => Promise<RecipeServer>;
+
+/**
+ * Every recipes test file runs once per entry. The 3-node ensemble joins this list when it
+ * is ready; the tests only use the connect string.
+ */
+export const SERVER_FACTORIES: Array<[string, ServerFactory]> = [['standalone', () => startServerProcess()]];
+
+export function uniqueRoot(tag: string): string {
+  return `/recipes-${tag}-${randomBytes(6).toString('hex')}`;
+}
+
+/** Clients opened by a test, closed in afterEach/afterAll. */
+export class ClientPool {
+  private readonly clients: ZooKeeperClient[] = [];
+
+  constructor(private readonly connectString: () => string) {}
+
+  async connect(opts: ConnectOptions = {}): Promise<ZooKeeperClient> {
+    const c = await ZooKeeperClient.connect(this.connectString(), { sessionTimeoutMs: 4000, ...opts });
+    this.clients.push(c);
+    return c;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.clients.splice(0).map((c) => c.close().catch(() => {})));
+  }
+}
+
+/**
+ * Ends `victim`'s session from outside, as ZooKeeper's test suites do: a second client takes
+ * the session over with its id and password, then closes it. The victim's connection is
+ * dropped and its reconnect finds the session expired.
+ */
+export async function expireSession(victim: ZooKeeperClient, connectString: string): Promise<void> {
+  const thief = await ZooKeeperClient.connect(connectString, { sessionId: victim.sessionId, password: victim.sessionPassword, sessionTimeoutMs: 4000 });
+  await thief.close();
+}
+
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 15000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A loopback TCP forwarder a test can sever and block, to cut a client off without ending its session. */
+export class CutProxy {
+  private server: import('node:net').Server | undefined;
+  private readonly sockets = new Set<import('node:net').Socket>();
+  private blocked = false;
+  port = 0;
+
+  static async start(target: string): Promise<CutProxy> {
+    const net = await import('node:net');
+    const first = target.split(',')[0]!;
+    const [host, port] = [first.slice(0, first.lastIndexOf(':')), Number(first.slice(first.lastIndexOf(':') + 1))];
+    const proxy = new CutProxy();
+    proxy.server = net.createServer((client) => {
+      if (proxy.blocked) {
+        client.destroy();
+        return;
+      }
+      const upstream = net.connect({ host, port });
+      proxy.sockets.add(client).add(upstream);
+      const drop = (): void => {
+        client.destroy();
+        upstream.destroy();
+        proxy.sockets.delete(client);
+        proxy.sockets.delete(upstream);
+      };
+      client.on('error', drop).on('close', drop);
+      upstream.on('error', drop).on('close', drop);
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    await new Promise<void>((resolve) => proxy.server!.listen(0, '127.0.0.1', resolve));
+    proxy.port = (proxy.server.address() as import('node:net').AddressInfo).port;
+    return proxy;
+  }
+
+  get connectString(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** Refuses new connections and drops the open ones (block(true)), or lets them through again. */
+  block(on: boolean): void {
+    this.blocked = on;
+    if (on) for (const s of this.sockets) s.destroy();
+  }
+
+  async close(): Promise<void> {
+    this.block(true);
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+}

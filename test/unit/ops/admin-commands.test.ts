@@ -1,0 +1,125 @@
+// Admin command dispatch (names, aliases, errors, serving state) and the admin config keys.
+
+import { describe, expect, it } from 'vitest';
+import { ADMIN_COMMANDS, runAdminCommand, type AdminContext } from '../../../src/server/admin-server.js';
+import { parseZooCfg, resolveServerConfig } from '../../../src/server/config.js';
+import type { FourLetterStats } from '../../../src/server/four-letter-words.js';
+
+const stats: FourLetterStats = {
+  version: 'v',
+  mode: 'standalone',
+  lastZxid: 5,
+  minLatencyMs: 0,
+  avgLatencyMs: 1.5,
+  maxLatencyMs: 3,
+  packetsReceived: 10,
+  packetsSent: 11,
+  outstandingRequests: 0,
+  nodeCount: 4,
+  watchCount: 2,
+  watchPathCount: 1,
+  watchSessionCount: 1,
+  ephemeralsCount: 0,
+  approximateDataSizeBytes: 40,
+  sessionCount: 1,
+};
+
+function ctx(serving: boolean, extra: Partial<AdminContext> = {}): AdminContext {
+  let reset = 0;
+  return {
+    zk: {
+      stats: () => stats,
+      resetStats: () => reset++,
+      sessionInfo: () => undefined,
+      watchesBySession: () => new Map([[0x1000000000, ['/a']]]),
+      watchesByPath: () => new Map([['/a', [0x1000000000]]]),
+      sessionExpiries: () => new Map([[2000, [7]], [1000, [8, 9]]]),
+      ephemeralsBySession: () => new Map([[7, ['/e']]]),
+    },
+    config: resolveServerConfig({ flags: { dataDir: '/nonexistent-zabkeeper-test', standalone: true } }),
+    connections: () => [],
+    serving: () => serving,
+    startedAtMs: Date.now(),
+    ...extra,
+  };
+}
+
+describe('runAdminCommand', () => {
+  it('answers by primary name or alias, naming the primary one, error null', async () => {
+    for (const name of ['ruok', 'srvr', 'server_stats']) {
+      const r = await runAdminCommand(name, ctx(true));
+      expect(r.status).toBe(200);
+      expect(r.body.error).toBeNull();
+    }
+    expect((await runAdminCommand('srvr', ctx(true))).body.command).toBe('server_stats');
+    expect((await runAdminCommand('wchs', ctx(true))).body).toEqual({ num_connections: 1, num_paths: 1, num_total_watches: 2, command: 'watch_summary', error: null });
+  });
+
+  it('has every command the issue names', () => {
+    const names = new Set(ADMIN_COMMANDS.flatMap((c) => c.names));
+    for (const n of ['ruok', 'srvr', 'stat', 'mntr', 'conf', 'cons', 'wchs', 'wchc', 'wchp', 'dump', 'envi', 'dirs', 'isro', 'leader', 'voting_view']) {
+      expect(names.has(n), n).toBe(true);
+    }
+  });
+
+  it('reports an unknown command with 404 and ZooKeeper\'s error text', async () => {
+    expect(await runAdminCommand('nope', ctx(true))).toEqual({ status: 404, body: { command: 'nope', error: 'Unknown command: nope' } });
+  });
+
+  it('refuses server-bound commands while not serving, but still answers mntr and envi', async () => {
+    const r = await runAdminCommand('stat', ctx(false));
+    expect(r.status).toBe(503);
+    expect(r.body).toEqual({ command: 'stats', error: 'This ZooKeeper instance is not currently serving requests' });
+    expect((await runAdminCommand('mntr', ctx(false))).status).toBe(200);
+    expect((await runAdminCommand('envi', ctx(false))).body['zookeeper.version']).toBe('v');
+  });
+
+  it('answers leader and voting_view like a standalone ZooKeeper', async () => {
+    expect((await runAdminCommand('leader', ctx(true))).body).toEqual({ command: 'leader', error: 'server is not initialized' });
+    expect((await runAdminCommand('voting_view', ctx(true))).body).toEqual({ current_config: {}, command: 'voting_view', error: null });
+  });
+
+  it('answers leader and voting_view from the quorum view when there is one', async () => {
+    const zooCfg = parseZooCfg('dataDir=/x\nserver.1=zk1:2888:3888;2181\nserver.2=zk2:2888:3888;2181\nserver.3=zk3:2888:3888:observer');
+    const c = ctx(true, {
+      config: resolveServerConfig({ zooCfg, serverId: 2 }),
+      quorum: () => ({ isLeader: false, leaderId: 1, leaderAddress: 'zk1:2888:3888', zabState: 'broadcast', voting: true }),
+    });
+    expect((await runAdminCommand('leader', c)).body).toEqual({ is_leader: false, leader_id: 1, leader_ip: 'zk1:2888:3888', command: 'leader', error: null });
+    expect((await runAdminCommand('voting_view', c)).body.current_config).toEqual({
+      '1': 'zk1:2888:3888:participant;0.0.0.0:2181',
+      '2': 'zk2:2888:3888:participant;0.0.0.0:2181',
+    });
+    expect((await runAdminCommand('zabstate', c)).body).toMatchObject({ voting: true, zabstate: 'broadcast' });
+  });
+
+  it('keys dump and watch maps by decimal session id, sessions sets by expiry time ascending', async () => {
+    const dump = (await runAdminCommand('dump', ctx(true))).body;
+    expect(Object.keys(dump.expiry_time_to_session_ids as object)).toEqual(['1000', '2000']);
+    expect(dump.session_id_to_ephemeral_paths).toEqual({ '7': ['/e'] });
+    expect((await runAdminCommand('wchc', ctx(true))).body.session_id_to_watched_paths).toEqual({ '68719476736': ['/a'] });
+    expect((await runAdminCommand('wchp', ctx(true))).body.path_to_session_ids).toEqual({ '/a': [68719476736] });
+  });
+});
+
+describe('admin server configuration', () => {
+  const resolve = (cfg: string, flags = {}) => resolveServerConfig({ zooCfg: parseZooCfg(`dataDir=/x\n${cfg}`), flags });
+
+  it('is off unless asked for, so nothing listens on 8080 by surprise', () => {
+    const c = resolve('');
+    expect(c.adminEnableServer).toBe(false);
+    expect(c.adminServerPort).toBe(8080);
+    expect(c.adminServerAddress).toBeUndefined();
+  });
+
+  it('turns on with admin.enableServer=true, an admin.serverPort or --admin-port', () => {
+    expect(resolve('admin.enableServer=true').adminEnableServer).toBe(true);
+    const byPort = resolve('admin.serverPort=9090\nadmin.serverAddress=127.0.0.1');
+    expect(byPort).toMatchObject({ adminEnableServer: true, adminServerPort: 9090, adminServerAddress: '127.0.0.1' });
+    expect(resolve('', { adminPort: 0 })).toMatchObject({ adminEnableServer: true, adminServerPort: 0 });
+  });
+
+  it('stays off when admin.enableServer=false even with a port', () => {
+    expect(resolve('admin.enableServer=false\nadmin.serverPort=9090').adminEnableServer).toBe(false);
+  });
+});
