@@ -184,7 +184,7 @@ export class ElectionChannel {
         electionAddr: formatPeerAddress({ host: this.listenHost, port: this.listener.port }),
       };
       conn.send(hello);
-      if (true) {
+      if (this.myId > slot.sid) {
         slot.dial = undefined;
         this.adopt(slot, conn);
       } else {

@@ -1,0 +1,186 @@
+// Spawns a local N-node zabkeeper ensemble (real processes, zoo.cfg per node) for integration and chaos tests.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { BIN, fourLetterWord } from './server-process.js';
+
+export interface EnsembleNode {
+  id: number;
+  clientPort: number;
+  quorumPort: number;
+  electionPort: number;
+  dataDir: string;
+  cfgPath: string;
+  proc: ChildProcess | undefined;
+  /** Output of every incarnation of this node. */
+  output: string;
+}
+
+export interface EnsembleOptions {
+  size?: number;
+  tickTimeMs?: number;
+  initLimit?: number;
+  syncLimit?: number;
+  /** Extra zoo.cfg lines for every node. */
+  extraCfg?: string[];
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Ensemble {
+  readonly nodes: EnsembleNode[] = [];
+  private constructor(
+    readonly root: string,
+    readonly opts: Required<Omit<EnsembleOptions, 'extraCfg'>> & { extraCfg: string[] },
+  ) {}
+
+  static async create(options: EnsembleOptions = {}): Promise<Ensemble> {
+    const opts = { size: 3, tickTimeMs: 200, initLimit: 10, syncLimit: 5, extraCfg: [], ...options };
+    const root = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-ensemble-'));
+    const e = new Ensemble(root, opts);
+    const used = new Set<number>();
+    const port = async (): Promise<number> => {
+      for (;;) {
+        const p = await freePort();
+        if (!used.has(p)) {
+          used.add(p);
+          return p;
+        }
+      }
+    };
+    for (let id = 1; id <= opts.size; id++) {
+      const dataDir = path.join(root, `node${id}`);
+      await mkdir(dataDir, { recursive: true });
+      await writeFile(path.join(dataDir, 'myid'), `${id}\n`);
+      e.nodes.push({ id, clientPort: await port(), quorumPort: await port(), electionPort: await port(), dataDir, cfgPath: path.join(dataDir, 'zoo.cfg'), proc: undefined, output: '' });
+    }
+    const serverLines = e.nodes.map((n) => `server.${n.id}=127.0.0.1:${n.quorumPort}:${n.electionPort}`);
+    for (const n of e.nodes) {
+      const cfg = [
+        `tickTime=${opts.tickTimeMs}`,
+        `initLimit=${opts.initLimit}`,
+        `syncLimit=${opts.syncLimit}`,
+        `dataDir=${n.dataDir}`,
+        `clientPort=${n.clientPort}`,
+        'clientPortAddress=127.0.0.1',
+        '4lw.commands.whitelist=*',
+        ...opts.extraCfg,
+        ...serverLines,
+      ];
+      await writeFile(n.cfgPath, cfg.join('\n') + '\n');
+    }
+    return e;
+  }
+
+  node(id: number): EnsembleNode {
+    const n = this.nodes.find((x) => x.id === id);
+    if (!n) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  /** "127.0.0.1:p1,127.0.0.1:p2,..." for the given nodes (default all). */
+  connectString(ids: number[] = this.nodes.map((n) => n.id)): string {
+    return ids.map((id) => `127.0.0.1:${this.node(id).clientPort}`).join(',');
+  }
+
+  start(id: number): void {
+    const n = this.node(id);
+    if (n.proc && n.proc.exitCode === null && n.proc.signalCode === null) throw new Error(`node ${id} is running`);
+    const proc = spawn(process.execPath, [BIN, 'server', '--config', n.cfgPath], {
+      env: { ...process.env, ZABKEEPER_LOG_LEVEL: process.env.ZABKEEPER_TEST_LOG_LEVEL ?? 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    n.output += `--- start node ${id} ---\n`;
+    proc.stdout!.setEncoding('utf8').on('data', (s: string) => (n.output += s));
+    proc.stderr!.setEncoding('utf8').on('data', (s: string) => (n.output += s));
+    n.proc = proc;
+  }
+
+  async startAll(): Promise<void> {
+    for (const n of this.nodes) this.start(n.id);
+    await this.waitForQuorum();
+  }
+
+  isRunning(id: number): boolean {
+    const p = this.node(id).proc;
+    return p !== undefined && p.exitCode === null && p.signalCode === null;
+  }
+
+  /** kill -9 (or another signal); resolves when the process is gone (SIGSTOP resolves at once). */
+  async kill(id: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const p = this.node(id).proc;
+    if (!p || !this.isRunning(id)) return;
+    if (signal === 'SIGSTOP' || signal === 'SIGCONT') {
+      p.kill(signal);
+      return;
+    }
+    const gone = new Promise<void>((r) => p.once('exit', () => r()));
+    p.kill(signal);
+    await gone;
+  }
+
+  /** The node's mode from srvr ('leader' | 'follower' | 'standalone'), or null if it is not serving. */
+  async mode(id: number): Promise<string | null> {
+    if (!this.isRunning(id)) return null;
+    try {
+      const out = await fourLetterWord(this.node(id).clientPort, 'srvr', '127.0.0.1', 2000);
+      return /^Mode: (\w+)/m.exec(out)?.[1] ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  async leader(): Promise<number | null> {
+    for (const n of this.nodes) if ((await this.mode(n.id)) === 'leader') return n.id;
+    return null;
+  }
+
+  /** Waits until one running node leads and every other running node follows. */
+  async waitForQuorum(timeoutMs = 30_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const running = this.nodes.filter((n) => this.isRunning(n.id));
+      const modes = await Promise.all(running.map((n) => this.mode(n.id)));
+      const leaders = running.filter((_, i) => modes[i] === 'leader');
+      if (leaders.length === 1 && modes.every((m) => m === 'leader' || m === 'follower')) return leaders[0]!.id;
+      if (Date.now() > deadline) {
+        throw new Error(`no stable quorum within ${timeoutMs} ms: ${running.map((n, i) => `${n.id}=${modes[i]}`).join(' ')}\n${this.tail()}`);
+      }
+      await delay(100);
+    }
+  }
+
+  /** The last lines of every node's output, for failure messages. */
+  tail(lines = 15): string {
+    return this.nodes.map((n) => `--- node ${n.id} ---\n${n.output.split('\n').slice(-lines).join('\n')}`).join('\n');
+  }
+
+  async stop(): Promise<void> {
+    for (const n of this.nodes) {
+      if (!this.isRunning(n.id)) continue;
+      n.proc!.kill('SIGCONT');
+      const gone = new Promise<void>((r) => n.proc!.once('exit', () => r()));
+      n.proc!.kill('SIGTERM');
+      const timedOut = await Promise.race([gone.then(() => false), delay(5000).then(() => true)]);
+      if (timedOut) {
+        n.proc!.kill('SIGKILL');
+        await gone;
+      }
+    }
+    await rm(this.root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,216 @@
+// The admin HTTP server of a real server process: ZooKeeper AdminServer-style JSON and Prometheus /metrics.
+
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NzcClient, zookeeper } from '../helpers/nzc.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { parsePrometheusText, sampleValue } from '../unit/ops/prometheus-text.js';
+
+/** A port nothing listens on right now: bind 0, read it, let it go. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface Answer {
+  status: number;
+  type: string;
+  body: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+describe('admin server (--admin-port)', () => {
+  let server: ServerProcess;
+  let client: NzcClient;
+  let adminPort: number;
+  let sid: string;
+
+  const get = async (path: string, init?: RequestInit): Promise<Answer> => {
+    const res = await fetch(`http://127.0.0.1:${adminPort}${path}`, init);
+    const type = res.headers.get('content-type') ?? '';
+    const text = await res.text();
+    return { status: res.status, type, body: type.startsWith('application/json') ? JSON.parse(text) : { text } };
+  };
+  const command = async (name: string) => {
+    const a = await get(`/commands/${name}`);
+    expect(a.status, name).toBe(200);
+    expect(a.type).toBe('application/json');
+    expect(a.body.error, name).toBeNull();
+    return a.body;
+  };
+  const scrape = async () => {
+    const res = await fetch(`http://127.0.0.1:${adminPort}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    return parsePrometheusText(await res.text());
+  };
+
+  beforeAll(async () => {
+    adminPort = await freePort();
+    server = await startServerProcess({ extraArgs: ['--admin-port', String(adminPort)], env: { ZABKEEPER_ADMIN_SERVER_ADDRESS: '127.0.0.1' } });
+    client = await NzcClient.connect(server.connectString);
+    sid = BigInt('0x' + client.sessionIdHex()).toString();
+    await client.create('/adm', Buffer.from('x'));
+    await client.create('/adm/eph', null, zookeeper.CreateMode.EPHEMERAL);
+    await client.getData('/adm', () => undefined);
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await server?.stop();
+  });
+
+  it('logs where it listens', () => {
+    const line = server.logLines().find((l) => l.adminPort !== undefined);
+    expect(line?.adminPort).toBe(adminPort);
+  });
+
+  it('lists its commands at /commands', async () => {
+    const a = await get('/commands');
+    expect(a.status).toBe(200);
+    for (const n of ['ruok', 'server_stats', 'stats', 'monitor', 'configuration', 'connections', 'watch_summary', 'watches', 'watches_by_path', 'dump', 'environment', 'dirs', 'is_read_only', 'leader', 'voting_view']) {
+      expect(a.body.commands, n).toContain(n);
+    }
+    expect(a.body.aliases.server_stats).toEqual(['srvr']);
+    const html = await get('/commands', { headers: { accept: 'text/html' } });
+    expect(html.type).toMatch(/^text\/html/);
+    expect(html.body.text).toContain('<a href="/commands/ruok">ruok</a>');
+  });
+
+  it('ruok', async () => {
+    expect(await command('ruok')).toEqual({ command: 'ruok', error: null });
+  });
+
+  it('srvr and stat carry server_stats; stat lists connections', async () => {
+    const srvr = await command('srvr');
+    expect(srvr.command).toBe('server_stats');
+    expect(srvr.read_only).toBe(false);
+    expect(srvr.version).toMatch(/^3\.8\./);
+    expect(srvr.node_count).toBeGreaterThanOrEqual(4);
+    expect(srvr.server_stats).toMatchObject({ server_state: 'standalone', outstanding_requests: 0, provider_null: false });
+    for (const k of ['packets_sent', 'packets_received', 'last_processed_zxid', 'avg_latency', 'max_latency', 'min_latency', 'num_alive_client_connections', 'data_dir_size', 'log_dir_size', 'uptime']) {
+      expect(typeof srvr.server_stats[k], k).toBe('number');
+    }
+    expect(srvr.server_stats.last_processed_zxid).toBeGreaterThan(0);
+    const stat = await command('stat');
+    expect(stat.command).toBe('stats');
+    expect(stat.connections.length).toBeGreaterThanOrEqual(1);
+    expect(Object.keys(stat.connections[0]).sort()).toEqual(['interest_ops', 'outstanding_requests', 'packets_received', 'packets_sent', 'remote_socket_address']);
+  });
+
+  it('mntr has the monitor keys without the zk_ prefix', async () => {
+    const m = await command('mntr');
+    expect(m.command).toBe('monitor');
+    expect(m.server_state).toBe('standalone');
+    for (const k of ['avg_latency', 'max_latency', 'min_latency', 'packets_received', 'packets_sent', 'num_alive_connections', 'outstanding_requests', 'znode_count', 'watch_count', 'ephemerals_count', 'approximate_data_size']) {
+      expect(typeof m[k], k).toBe('number');
+    }
+    expect(m.ephemerals_count).toBe(1);
+    expect(m.watch_count).toBeGreaterThanOrEqual(1);
+  });
+
+  it('conf shows the bound client port and the data dir', async () => {
+    const c = await command('conf');
+    expect(c.command).toBe('configuration');
+    expect(c).toMatchObject({ client_port: server.port, data_dir: server.dataDir, data_log_dir: server.dataDir, tick_time: 200, max_client_cnxns: 60 });
+    expect(c.min_session_timeout).toBe(400);
+    expect(c.max_session_timeout).toBe(4000);
+  });
+
+  it('cons shows the client session in full', async () => {
+    const c = await command('cons');
+    const mine = c.connections.find((x: { session_id: number }) => String(x.session_id) === sid);
+    expect(mine).toBeDefined();
+    expect(mine.remote_socket_address).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(mine.session_timeout).toBeGreaterThanOrEqual(400);
+    for (const k of ['last_operation', 'established', 'last_cxid', 'last_zxid', 'last_response_time', 'last_latency', 'min_latency', 'avg_latency', 'max_latency']) {
+      expect(mine[k], k).toBeDefined();
+    }
+    expect(c.secure_connections).toEqual([]);
+  });
+
+  it('wchs, wchc and wchp show the watch on /adm', async () => {
+    const s = await command('wchs');
+    expect(s.command).toBe('watch_summary');
+    expect(s.num_total_watches).toBeGreaterThanOrEqual(1);
+    expect(s.num_paths).toBeGreaterThanOrEqual(1);
+    expect(s.num_connections).toBeGreaterThanOrEqual(1);
+    expect((await command('wchc')).session_id_to_watched_paths[sid]).toContain('/adm');
+    expect((await command('wchp')).path_to_session_ids['/adm'].map(String)).toContain(sid);
+  });
+
+  it('dump shows the ephemeral and the session expiry', async () => {
+    const d = await command('dump');
+    expect(d.session_id_to_ephemeral_paths[sid]).toEqual(['/adm/eph']);
+    const ids = Object.values(d.expiry_time_to_session_ids as Record<string, number[]>).flat().map(String);
+    expect(ids).toContain(sid);
+  });
+
+  it('envi, dirs, isro', async () => {
+    const e = await command('envi');
+    expect(e.command).toBe('environment');
+    expect(e['zookeeper.version']).toMatch(/^3\.8\./);
+    expect(typeof e['host.name']).toBe('string');
+    const dirs = await command('dirs');
+    // The txn log holds our writes by now.
+    expect(dirs.datadir_size).toBeGreaterThan(0);
+    expect(typeof dirs.logdir_size).toBe('number');
+    expect(await command('isro')).toEqual({ read_only: false, command: 'is_read_only', error: null });
+  });
+
+  it('leader and voting_view answer as a standalone ZooKeeper does', async () => {
+    const l = await get('/commands/leader');
+    expect(l.status).toBe(200);
+    expect(l.body).toEqual({ command: 'leader', error: 'server is not initialized' });
+    expect(await command('voting_view')).toEqual({ current_config: {}, command: 'voting_view', error: null });
+  });
+
+  it('answers 404 for unknown commands and paths, 405 for other methods', async () => {
+    expect(await get('/commands/nope')).toMatchObject({ status: 404, body: { command: 'nope', error: 'Unknown command: nope' } });
+    expect((await get('/nowhere')).status).toBe(404);
+    expect((await get('/commands/ruok', { method: 'POST' })).status).toBe(405);
+  });
+
+  it('/metrics is valid Prometheus text whose counters move with requests', async () => {
+    const before = await scrape();
+    const creates0 = sampleValue(before, 'zabkeeper_request_latency_seconds_count', { op: 'create' }) ?? 0;
+    const reads0 = sampleValue(before, 'zabkeeper_request_latency_seconds_count', { op: 'getData' }) ?? 0;
+    const persisted0 = sampleValue(before, 'zabkeeper_txns_persisted_total')!;
+    expect(creates0).toBeGreaterThanOrEqual(2);
+    for (let i = 0; i < 3; i++) await client.create(`/adm/m${i}`, Buffer.from('v'));
+    await client.getData('/adm/m0');
+    const after = await scrape();
+    expect(sampleValue(after, 'zabkeeper_request_latency_seconds_count', { op: 'create' })).toBe(creates0 + 3);
+    expect(sampleValue(after, 'zabkeeper_request_latency_seconds_count', { op: 'getData' })).toBe(reads0 + 1);
+    expect(sampleValue(after, 'zabkeeper_txns_persisted_total')).toBeGreaterThanOrEqual(persisted0 + 3);
+    const mntr = await command('mntr');
+    expect(sampleValue(after, 'zabkeeper_znode_count')).toBe(mntr.znode_count);
+    expect(sampleValue(after, 'zabkeeper_watch_count')).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(after, 'zabkeeper_sessions')).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(after, 'zabkeeper_connections')).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(after, 'zabkeeper_outstanding_requests')).toBe(0);
+    expect(sampleValue(after, 'zabkeeper_server_info', { mode: 'standalone' })).toBe(1);
+    // Ensemble hooks exist and stay at zero on a standalone server.
+    expect(sampleValue(after, 'zabkeeper_leader_elections_total')).toBe(0);
+    expect(sampleValue(after, 'zabkeeper_synced_followers')).toBe(0);
+    expect(sampleValue(after, 'zabkeeper_proposal_latency_seconds_count')).toBe(0);
+  });
+});
+
+describe('admin server off by default', () => {
+  let server: ServerProcess;
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('starts no admin server without admin.serverPort / --admin-port', async () => {
+    server = await startServerProcess();
+    expect(server.logLines().some((l) => l.adminPort !== undefined)).toBe(false);
+    expect(server.logs()).not.toContain('admin server on');
+  });
+});
