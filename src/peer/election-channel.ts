@@ -23,8 +23,10 @@ export interface ElectionChannelOptions {
   /** 0 picks a free port: read boundPort after start(). */
   listenPort: number;
   logger: Logger;
-  /** Wait before retrying a peer that has messages waiting but could not be reached. Default 100. */
+  /** First wait before retrying a peer that has messages waiting but could not be reached; doubles per failure. Default 100. */
   reconnectDelayMs?: number;
+  /** Ceiling of that backoff. Default 2000. */
+  maxReconnectDelayMs?: number;
   /** Messages kept per unconnected peer; the oldest is dropped first. Default 4. */
   maxQueuedPerPeer?: number;
   /** A TCP connect, or a handshake from an accepted socket, must complete within this. Default 5000. */
@@ -50,6 +52,7 @@ interface PeerSlot {
   dial: PeerConnection | undefined;
   queue: unknown[];
   retry: NodeJS.Timeout | undefined;
+  retryDelayMs: number;
 }
 
 export class ElectionChannel {
@@ -62,6 +65,7 @@ export class ElectionChannel {
   private readonly listenHost: string;
   private readonly listenPort: number;
   private readonly reconnectDelayMs: number;
+  private readonly maxReconnectDelayMs: number;
   private readonly maxQueuedPerPeer: number;
   private readonly handshakeTimeoutMs: number;
   private readonly maxFrameBytes: number;
@@ -75,6 +79,7 @@ export class ElectionChannel {
     this.listenHost = opts.listenHost;
     this.listenPort = opts.listenPort;
     this.reconnectDelayMs = opts.reconnectDelayMs ?? 100;
+    this.maxReconnectDelayMs = Math.max(this.reconnectDelayMs, opts.maxReconnectDelayMs ?? 2000);
     this.maxQueuedPerPeer = Math.max(1, opts.maxQueuedPerPeer ?? 4);
     this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 5000;
     this.maxFrameBytes = opts.maxFrameBytes ?? 1024 * 1024;
@@ -151,7 +156,7 @@ export class ElectionChannel {
   private slot(sid: number): PeerSlot | undefined {
     let slot = this.slots.get(sid);
     if (slot === undefined && sid !== this.myId && this.peers.has(sid)) {
-      slot = { sid, conn: undefined, connSinceMs: 0, dial: undefined, queue: [], retry: undefined };
+      slot = { sid, conn: undefined, connSinceMs: 0, dial: undefined, queue: [], retry: undefined, retryDelayMs: this.reconnectDelayMs };
       this.slots.set(sid, slot);
     }
     return slot;
@@ -173,7 +178,7 @@ export class ElectionChannel {
     const conn = this.connection(socket);
     conn.identify(slot.sid);
     slot.dial = conn;
-    conn.setDeadline(this.handshakeTimeoutMs, 'TCP connect');
+    conn.setDeadline(this.handshakeTimeoutMs, 'TCP connect', 'debug');
     socket.once('connect', () => {
       if (conn.closed) return;
       conn.clearDeadline();
@@ -189,7 +194,7 @@ export class ElectionChannel {
         this.adopt(slot, conn);
       } else {
         // The higher peer should hang up and dial back at once; if it never does, try again later.
-        conn.setDeadline(this.handshakeTimeoutMs, 'dial-back from the higher sid');
+        conn.setDeadline(this.handshakeTimeoutMs, 'dial-back from the higher sid', 'info');
       }
     });
   }
@@ -257,6 +262,7 @@ export class ElectionChannel {
     const previous = slot.conn;
     slot.conn = conn;
     slot.connSinceMs = performance.now();
+    slot.retryDelayMs = this.reconnectDelayMs;
     previous?.destroy();
     if (slot.retry !== undefined) {
       clearTimeout(slot.retry);
@@ -286,10 +292,12 @@ export class ElectionChannel {
 
   private scheduleRetry(slot: PeerSlot): void {
     if (slot.retry !== undefined || slot.dial !== undefined) return;
+    const delayMs = slot.retryDelayMs;
+    slot.retryDelayMs = Math.min(delayMs * 2, this.maxReconnectDelayMs);
     slot.retry = setTimeout(() => {
       slot.retry = undefined;
       if (slot.queue.length > 0) this.ensureDialling(slot);
-    }, this.reconnectDelayMs);
+    }, delayMs);
     slot.retry.unref();
   }
 }

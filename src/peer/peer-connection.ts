@@ -92,12 +92,15 @@ export class PeerConnection {
     return true;
   }
 
-  /** Closes the connection unless cancelled first; used for connect and handshake deadlines. */
-  setDeadline(ms: number, what: string): void {
+  /**
+   * Closes the connection unless cancelled first; used for connect and handshake deadlines.
+   * A silent stranger is worth a warning; an unreachable peer (level 'debug') is routine.
+   */
+  setDeadline(ms: number, what: string, level: 'warn' | 'info' | 'debug' = 'warn'): void {
     this.clearDeadline();
     this.deadline = setTimeout(() => {
       this.deadline = undefined;
-      this.logger.warn({ timeoutMs: ms }, `peer connection: no ${what} in time; closing`);
+      this.logger[level]({ timeoutMs: ms }, `peer connection: no ${what} in time; closing`);
       this.destroy();
     }, ms);
     this.deadline.unref();

@@ -292,7 +292,7 @@ export class QuorumChannel {
     );
     link.conn = conn;
     link.established = false;
-    conn.setDeadline(this.handshakeTimeoutMs, 'connection to the leader');
+    conn.setDeadline(this.handshakeTimeoutMs, 'answer from the leader', 'info');
     socket.once('connect', () => {
       if (conn.closed) return;
       conn.send(this.hello());

@@ -34,6 +34,30 @@ export interface QuorumAdminView {
   syncedObservers?: number;
 }
 
+/** The parts of a ZAB peer (zab/peer-node.ts PeerNode) the admin view reads. */
+export interface QuorumPeerState {
+  /** ZooKeeper's peer state: LOOKING, FOLLOWING, LEADING or OBSERVING. */
+  readonly state: string;
+  /** 'looking' until the peer is established (leader) or synced (follower). */
+  readonly role: string;
+  readonly leaderId: number | null;
+}
+
+/** leader / voting_view / zabstate for an ensemble member, from its peer and the configured servers. */
+export function quorumAdminView(node: QuorumPeerState, config: ServerConfig): QuorumAdminView {
+  const leader = node.leaderId === null ? undefined : config.servers.find((s) => s.id === node.leaderId);
+  const me = config.servers.find((s) => s.id === config.serverId);
+  // ZooKeeper's ZabState; discovery and synchronization are not told apart here.
+  const zabState = node.state === 'LOOKING' ? 'election' : node.role === 'looking' ? 'synchronization' : 'broadcast';
+  return {
+    isLeader: node.state === 'LEADING',
+    leaderId: node.leaderId ?? -1,
+    leaderAddress: leader ? `${leader.host.includes(':') ? `[${leader.host}]` : leader.host}:${leader.quorumPort}:${leader.electionPort}` : '',
+    zabState,
+    voting: me?.role === 'participant',
+  };
+}
+
 export interface AdminContext extends FourLetterContext {
   quorum?: () => QuorumAdminView | undefined;
 }

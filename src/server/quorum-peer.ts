@@ -171,9 +171,11 @@ export class QuorumPeer {
       void this.close();
       return;
     }
-    // Learners connect during discovery, long before the leader is established (becomeRole).
-    this.quorum.setAccepting(this.node.state === 'LEADING');
     for (const a of actions) this.queue.push(a);
+    // Learners connect during discovery, long before the leader is established (becomeRole).
+    // After queueing: setAccepting(false) reports disconnects synchronously, whose actions
+    // must run after these.
+    this.quorum.setAccepting(this.node.state === 'LEADING');
     void this.drain();
     this.armTimer();
   }

@@ -10,7 +10,7 @@ import { executeFourLetterWord, resolveWhitelist, type FourLetterContext } from 
 import { ZooKeeperServer } from './zk-server.js';
 import { loadMemberState, QuorumPeer } from './quorum-peer.js';
 import type { DataTree } from '../tree/data-tree.js';
-import { AdminServer } from './admin-server.js';
+import { AdminServer, quorumAdminView, type AdminContext } from './admin-server.js';
 import { PrometheusMetrics } from './metrics.js';
 
 export interface StandaloneServer {
@@ -92,12 +92,14 @@ export async function startStandalone(config: ServerConfig, logger: Logger): Pro
   const whitelist = resolveWhitelist(config.fourLetterWordWhitelist);
   // The listener is created below; the 4lw context reads it lazily.
   let listener: ClientListener | undefined;
-  const ctx: FourLetterContext = {
+  const ctx: FourLetterContext & AdminContext = {
     zk,
     config,
     connections: () => listener?.connections() ?? [],
     serving: () => serving && zk.servingRole !== 'looking',
     startedAtMs: Date.now(),
+    // ops: leader / voting_view / zabstate on the admin server.
+    quorum: peer === undefined ? undefined : () => quorumAdminView(peer.node, ctx.config),
   };
   listener = new ClientListener({
     host: config.clientPortAddress,
@@ -125,6 +127,7 @@ export async function startStandalone(config: ServerConfig, logger: Logger): Pro
   ctx.config = { ...config, clientPort: boundListener.port };
   metrics.sampleFrom(() => {
     const st = zk.stats();
+    if (peer !== undefined) metrics.setSyncedFollowers(peer.node.activeLearners.length);
     return {
       mode: st.mode,
       serverId: st.serverId,
@@ -149,6 +152,7 @@ export async function startStandalone(config: ServerConfig, logger: Logger): Pro
       await boundListener.stopAccepting();
       await zk.stop();
       await boundListener.closeConnections();
+      await peer?.close();
       await store.close();
       throw err;
     }

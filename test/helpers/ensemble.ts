@@ -1,7 +1,7 @@
 // Spawns a local N-node zabkeeper ensemble (real processes, zoo.cfg per node) for integration and chaos tests.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,6 +40,46 @@ async function freePort(): Promise<number> {
 }
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A base port b such that b..b+count-1 are all free on 127.0.0.1 right now, for tools that
+ * number their nodes' ports consecutively (local-ensemble, scripts/cluster.sh).
+ */
+export async function freePortRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    const servers: net.Server[] = [];
+    let ok = true;
+    for (let p = base; p < base + count && ok; p++) {
+      const srv = net.createServer();
+      ok = await new Promise<boolean>((resolve) => {
+        srv.once('error', () => resolve(false));
+        srv.listen(p, '127.0.0.1', () => resolve(true));
+      });
+      if (ok) servers.push(srv);
+    }
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    if (ok) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
+}
+
+/** Pids of live processes whose command line mentions `text` (e.g. a temp base dir); Linux /proc. */
+export async function pidsMentioning(text: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0').join(' ');
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      // Zombies (state Z) are gone in every sense that matters here.
+      if (cmdline.includes(text) && !/^\d+ \(.*\) Z/.test(stat)) pids.push(Number(entry));
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  return pids;
+}
 
 export class Ensemble {
   readonly nodes: EnsembleNode[] = [];

@@ -1,8 +1,9 @@
 // Lock and ReadWriteLock against a server: mutual exclusion under contention, no herd, loss on session expiry.
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ZooKeeperClient } from '../../src/client/index.js';
 import { Counter, Lock, ReadWriteLock } from '../../src/client/recipes/index.js';
-import { ClientPool, SERVER_FACTORIES, expireSession, sleep, uniqueRoot, waitFor, type RecipeServer } from './recipes-harness.js';
+import { ClientPool, CutProxy, SERVER_FACTORIES, expireSession, sleep, uniqueRoot, waitFor, type RecipeServer } from './recipes-harness.js';
 
 describe.each(SERVER_FACTORIES)('Lock on %s', (_name, startServer) => {
   let server: RecipeServer;
@@ -112,6 +113,30 @@ describe.each(SERVER_FACTORIES)('Lock on %s', (_name, startServer) => {
     expect(la.isAcquired).toBe(false);
     expect(await pb).toBe(true);
     await lb.release();
+  });
+
+  it('a short disconnection suspends the holding without losing it', async () => {
+    const root = uniqueRoot('lock');
+    const proxy = await CutProxy.start(server.connectString);
+    try {
+      const zk = await ZooKeeperClient.connect(proxy.connectString, { sessionTimeoutMs: 6000 });
+      const lock = new Lock(zk, root);
+      await lock.acquire();
+      const events: string[] = [];
+      for (const e of ['suspended', 'reconnected', 'lost']) lock.on(e, () => events.push(e));
+      proxy.block(true);
+      await waitFor(() => events.includes('suspended'));
+      proxy.block(false);
+      await waitFor(() => events.includes('reconnected'), 10000);
+      expect(events).toEqual(['suspended', 'reconnected']);
+      expect(lock.isAcquired).toBe(true);
+      expect(lock.signal!.aborted).toBe(false);
+      expect(await zk.exists(lock.nodePath!)).not.toBeNull();
+      await lock.release();
+      await zk.close();
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('deleting the holder node by hand ends the holding', async () => {

@@ -12,6 +12,8 @@ export interface LeaderElectionOptions {
   onElected?: (signal: AbortSignal) => void | Promise<void>;
   /** Called when leadership ends; `reason` is set when it was lost rather than given up. */
   onRevoked?: (reason: Error | undefined) => void;
+  /** How long the leader may stay disconnected before it steps down (default: a third of the session timeout; 0: at once). */
+  suspendedGraceMs?: number;
 }
 
 /**
@@ -34,7 +36,7 @@ export class LeaderElection extends EventEmitter {
     this.client = client;
     this.path = path;
     this.options = options;
-    this.lock = new Lock(client, path, { identifier: options.identifier });
+    this.lock = new Lock(client, path, { identifier: options.identifier, suspendedGraceMs: options.suspendedGraceMs });
     this.lock.on('lost', (reason: Error) => this.endLeadership(reason));
   }
 
@@ -80,16 +82,17 @@ export class LeaderElection extends EventEmitter {
   /** Graceful hand-over: gives up leadership (the next contender wins) and contends again at the back. */
   async resign(): Promise<void> {
     if (!this.isLeader) return;
-    await this.lock.release();
+    // Stop the leader's work before anyone else can be elected.
     this.endLeadership(undefined);
+    await this.lock.release();
   }
 
   /** Leaves the election (giving up leadership if held). */
   async close(): Promise<void> {
     this.running = false;
     this.pending?.abort(new Error('election closed'));
-    await this.lock.release();
     this.endLeadership(undefined);
+    await this.lock.release();
     await this.loop?.catch(() => {});
     this.loop = undefined;
   }

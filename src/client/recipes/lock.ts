@@ -7,7 +7,7 @@ import type { WatchEvent } from '../watch-event.js';
 import { newGuid, protectedCreate } from './protected-create.js';
 import { retryOnConnectionLoss } from './retry.js';
 import { parseMarkedSequence } from './sequence-order.js';
-import { SessionGuard, abortPromise } from './session-guard.js';
+import { SessionGuard, abortPromise, isDeadState } from './session-guard.js';
 import { baseName, isErrorCode, joinPath } from './znode-paths.js';
 
 /** kazoo's node-name markers: `<guid>__lock__<seq>` for writers/exclusive, `<guid>__rlock__<seq>` for readers. */
@@ -27,6 +27,8 @@ export interface LockOptions {
   identifier?: string;
   /** Marker and exclusions (ReadWriteLock sets these). Default: kazoo's exclusive Lock. */
   flavour?: LockFlavour;
+  /** How long a holder may stay disconnected before it counts the lock as lost (SessionGuardOptions.graceMs). */
+  suspendedGraceMs?: number;
 }
 
 export interface AcquireOptions {
@@ -54,6 +56,7 @@ export class Lock extends EventEmitter {
   private readonly client: ZooKeeperClient;
   private readonly data: string;
   private readonly flavour: LockFlavour;
+  private readonly graceMs: number | undefined;
   private node: string | undefined;
   private guard: SessionGuard | undefined;
   private acquired = false;
@@ -65,6 +68,7 @@ export class Lock extends EventEmitter {
     this.path = path;
     this.data = options.identifier ?? '';
     this.flavour = options.flavour ?? EXCLUSIVE;
+    this.graceMs = options.suspendedGraceMs;
   }
 
   get isAcquired(): boolean {
@@ -85,31 +89,34 @@ export class Lock extends EventEmitter {
   async acquire(options: AcquireOptions = {}): Promise<boolean> {
     if (this.acquired || this.busy) throw new ZooKeeperError(ErrorCode.APIERROR, this.path, 'lock already held or being acquired by this Lock object');
     this.busy = true;
-    const guard = new SessionGuard(this.client, {
-      suspended: () => this.acquired && this.emit('suspended'),
-      reconnected: () => this.acquired && this.emit('reconnected'),
-    });
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
     const prefix = `${newGuid()}${this.flavour.marker}`;
     try {
-      const won = await this.contend(prefix, guard, deadline, options.signal);
-      if (!won) {
+      // While waiting, a connection blip is harmless (requests wait for the reconnect); only a dead session ends it.
+      if (!(await this.contend(prefix, deadline, options.signal))) {
         await this.cleanup();
-        guard.dispose();
         return false;
       }
-      this.acquired = true;
-      this.guard = guard;
-      guard.signal.addEventListener('abort', () => this.onLost(guard.signal.reason as Error), { once: true });
-      this.watchOwnNode(guard);
-      return true;
     } catch (err) {
-      guard.dispose();
       await this.cleanup();
       throw err;
     } finally {
       this.busy = false;
     }
+    const guard = new SessionGuard(this.client, {
+      graceMs: this.graceMs,
+      suspended: () => this.acquired && this.emit('suspended'),
+      reconnected: () => this.acquired && this.emit('reconnected'),
+    });
+    this.acquired = true;
+    this.guard = guard;
+    if (guard.lost) {
+      this.onLost(guard.signal.reason as Error);
+      return false;
+    }
+    guard.signal.addEventListener('abort', () => this.onLost(guard.signal.reason as Error), { once: true });
+    this.watchOwnNode(guard);
+    return true;
   }
 
   /** One attempt without waiting. */
@@ -158,11 +165,10 @@ export class Lock extends EventEmitter {
     return out;
   }
 
-  private async contend(prefix: string, guard: SessionGuard, deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
+  private async contend(prefix: string, deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
     this.node = await protectedCreate(this.client, this.path, prefix, this.data, 'ephemeral_sequential', signal);
     for (;;) {
       signal?.throwIfAborted();
-      guard.signal.throwIfAborted();
       const children = await retryOnConnectionLoss(() => this.client.getChildren(this.path), signal);
       const me = baseName(this.node);
       if (!children.includes(me)) {
@@ -173,7 +179,7 @@ export class Lock extends EventEmitter {
       const predecessor = this.predecessorOf(me, children);
       if (predecessor === undefined) return true;
       if (Date.now() >= deadline) return false;
-      const woke = await this.waitForDeletion(joinPath(this.path, predecessor), guard, deadline, signal);
+      const woke = await this.waitForDeletion(joinPath(this.path, predecessor), deadline, signal);
       if (!woke && Date.now() >= deadline) return false;
     }
   }
@@ -193,15 +199,16 @@ export class Lock extends EventEmitter {
   }
 
   /** Watches one node; resolves true when it changed/vanished (or was already gone), false on timeout. */
-  private async waitForDeletion(path: string, guard: SessionGuard, deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
+  private async waitForDeletion(path: string, deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
     let wake: () => void = () => {};
     const woken = new Promise<void>((resolve) => (wake = resolve));
     const listener = (e: WatchEvent): void => {
-      if (e.type !== 'None') wake();
+      // A dead session wakes us too: the next request then fails with SESSIONEXPIRED.
+      if (e.type !== 'None' || isDeadState(e.state)) wake();
     };
     const stat = await retryOnConnectionLoss(() => this.client.exists(path, listener), signal);
     if (stat === null) return true;
-    const aborts = [abortPromise(guard.signal), ...(signal ? [abortPromise(signal)] : [])];
+    const aborts = signal ? [abortPromise(signal)] : [];
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<boolean>((resolve) => {
       if (deadline !== Infinity) timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));

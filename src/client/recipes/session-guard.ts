@@ -10,10 +10,23 @@ export function isDeadState(state: ClientState): boolean {
   return DEAD_STATES.has(state);
 }
 
+export interface SessionGuardOptions {
+  /**
+   * How long a disconnection may last before the session is presumed lost. The server
+   * expires a session a session timeout after it last heard from the client, which is up to
+   * two thirds of a timeout (the client's read timeout) before the client notices; so the
+   * default is a third of the negotiated timeout, to give up before another client could
+   * have taken over. 0 treats every disconnection as a loss (Curator's advice for leaders).
+   */
+  graceMs?: number;
+  suspended?: () => void;
+  reconnected?: () => void;
+}
+
 /**
- * Aborts `signal` when the session ends, or (as Curator does) once the client has been
- * disconnected for a whole session timeout: by then the server has expired the session,
- * even though the client only learns so when it reconnects.
+ * Aborts `signal` when the session ends, or (like Curator's connection state manager) once
+ * the client has been disconnected for longer than the grace period: the server may have
+ * expired the session although the client only learns so when it reconnects.
  */
 export class SessionGuard {
   private readonly controller = new AbortController();
@@ -22,7 +35,7 @@ export class SessionGuard {
 
   constructor(
     private readonly client: ZooKeeperClient,
-    private readonly hooks: { suspended?: () => void; reconnected?: () => void } = {},
+    private readonly hooks: SessionGuardOptions = {},
   ) {
     client.on('state', this.onState);
     this.handle(client.state);
@@ -58,11 +71,11 @@ export class SessionGuard {
     }
     if (state === 'disconnected') {
       if (this.timer === undefined) {
-        const timeoutMs = this.client.negotiatedTimeoutMs || 30000;
+        const graceMs = this.hooks.graceMs ?? Math.floor((this.client.negotiatedTimeoutMs || 30000) / 3);
         this.timer = setTimeout(() => {
           this.timer = undefined;
-          this.abort(new ZooKeeperError(ErrorCode.SESSIONEXPIRED, undefined, `disconnected for the whole session timeout (${timeoutMs} ms)`));
-        }, timeoutMs);
+          this.abort(new ZooKeeperError(ErrorCode.SESSIONEXPIRED, undefined, `disconnected for ${graceMs} ms: the session may have expired`));
+        }, graceMs);
         this.timer.unref();
         this.hooks.suspended?.();
       }

@@ -1,5 +1,6 @@
 // QuorumChannel on loopback: learners join an accepting leader, FIFO, one disconnect report per side, reconnection.
 
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PeerAddress } from '../../../src/peer/peer-address.js';
 import { QuorumChannel, UnknownPeerError } from '../../../src/peer/quorum-channel.js';
@@ -7,9 +8,14 @@ import { captureLogger, frame, RawSockets, sleep, waitFor, WARN, type LogLine } 
 
 const open: QuorumChannel[] = [];
 const raw = new RawSockets();
+const fakeLeaders: net.Server[] = [];
+const fakeSockets = new Set<net.Socket>();
 
 afterEach(async () => {
   raw.destroyAll();
+  for (const s of fakeSockets) s.destroy();
+  fakeSockets.clear();
+  for (const srv of fakeLeaders.splice(0)) await new Promise<void>((r) => srv.close(() => r()));
   await Promise.all(open.splice(0).map((c) => c.close()));
 });
 
@@ -227,5 +233,34 @@ describe('QuorumChannel', () => {
     expect(leader.events).toEqual(['c:2', 'd:2', 'c:2']);
     await first.closed;
     expect(second.socket.destroyed).toBe(false);
+  });
+
+  it('a "leader" that answers with another sid or with garbage is never reported, and is retried', async () => {
+    for (const answer of [frame({ protocol: 'zabkeeper-quorum', version: 1, sid: 3 }), Buffer.from('garbage!garbage!')]) {
+      let accepted = 0;
+      const fake = net.createServer((s) => {
+        accepted++;
+        fakeSockets.add(s);
+        s.on('error', () => {});
+        s.write(answer);
+      });
+      fakeLeaders.push(fake);
+      await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+      const peers = new Map<number, PeerAddress>([
+        [1, { host: '127.0.0.1', port: (fake.address() as net.AddressInfo).port }],
+        [2, { host: '127.0.0.1', port: 0 }],
+        [3, { host: '127.0.0.1', port: 0 }],
+      ]);
+      const l2 = makeNode(2, peers);
+      l2.channel.connectToLeader(1);
+      await waitFor(() => accepted >= 3, 'several attempts');
+      expect(l2.events).toEqual([]);
+      expect(l2.channel.isConnected(1)).toBe(false);
+      expect(l2.lines.filter((l) => l.level === WARN).length).toBeGreaterThanOrEqual(1);
+      l2.channel.disconnectLeader();
+      const settled = accepted;
+      await sleep(100);
+      expect(accepted).toBe(settled);
+    }
   });
 });
