@@ -66,7 +66,8 @@ describe.each(SERVER_FACTORIES)('recipe verbs on %s', (_name, startServer) => {
     const proxy = await CutProxy.start(server.connectString);
     proxies.push(proxy);
     const out: string[] = [];
-    const first = runElect({ server: proxy.connectString, path: root, sessionTimeoutMs: 2000, command: worker('first', 60000), stdio: 'pipe', onSpawn: collect(out), log: () => {} });
+    // A longer timeout widens the gap between giving up (a third of it) and the server's expiry.
+    const first = runElect({ server: proxy.connectString, path: root, sessionTimeoutMs: 4000, command: worker('first', 60000), stdio: 'pipe', onSpawn: collect(out), log: () => {} });
     await waitFor(() => out.some((l) => l.startsWith('first start')));
     const second = runElect({ server: server.connectString, path: root, command: worker('second', 200), stdio: 'pipe', onSpawn: collect(out), log: () => {} });
     await sleep(500);

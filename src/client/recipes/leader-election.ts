@@ -17,8 +17,8 @@ export interface LeaderElectionOptions {
 }
 
 /**
- * Emits 'elected' (AbortSignal) and 'revoked' (Error | undefined), and 'error' when
- * contending fails. After a loss while the session still lives it contends again; a dead
+ * Emits 'elected' (AbortSignal), 'revoked' (Error | undefined), 'error' when contending
+ * fails (retried), and 'stopped' (Error | undefined) when it no longer contends. After a loss while the session still lives it contends again; a dead
  * session ends the election (a new client is needed).
  */
 export class LeaderElection extends EventEmitter {

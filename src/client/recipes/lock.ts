@@ -111,8 +111,11 @@ export class Lock extends EventEmitter {
     this.acquired = true;
     this.guard = guard;
     if (guard.lost) {
-      this.onLost(guard.signal.reason as Error);
-      return false;
+      // The session died between winning and now: the node went with it.
+      this.acquired = false;
+      this.guard = undefined;
+      this.node = undefined;
+      throw guard.signal.reason as Error;
     }
     guard.signal.addEventListener('abort', () => this.onLost(guard.signal.reason as Error), { once: true });
     this.watchOwnNode(guard);
