@@ -4,6 +4,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runServer } from './server-command.js';
 import { createToolsCommand } from './tools-command.js';
+import { createRecipeCommands } from './recipe-commands.js';
 
 function serverOptions(y: Argv) {
   return y
@@ -75,6 +76,7 @@ export async function main(argv: string[]): Promise<number> {
       },
     )
     .command(createToolsCommand((code) => (exitCode = code)))
+    .command(createRecipeCommands((code) => (exitCode = code)))
     .demandCommand(1, 'name a command: server, shell or tools')
     .parserConfiguration({ 'populate--': true })
     .strict()

@@ -13,6 +13,7 @@ import type { PeerMessage, TxnRecord } from '../zab/messages.js';
 import { PeerNode } from '../zab/peer-node.js';
 import { MajorityQuorum } from '../zab/quorum-verifier.js';
 import type { QuorumServerSpec } from './config.js';
+import type { EnsembleMetrics } from './metrics.js';
 import { ServerNotServingError, type ForwardedWrite, type QuorumHooks, type ZooKeeperServer } from './zk-server.js';
 
 /** In-memory txns kept past the commit point so a lagging follower gets a DIFF, not a SNAP. */
@@ -31,6 +32,7 @@ export interface QuorumPeerOptions {
   logger: Logger;
   /** Called on every serving-role change (metrics, logs). */
   onRole?: (role: ZabRole, epoch: number, leader: number | null) => void;
+  metrics?: EnsembleMetrics;
 }
 
 /**
@@ -67,6 +69,10 @@ export class QuorumPeer {
   /** Learner side: messages for the leader held until the quorum connection is up. */
   private leaderOutbox: { leader: number; connected: boolean; msgs: PeerMessage<Txn>[] } | null = null;
   private commitsSinceCompact = 0;
+  /** When this server last started looking, for the election-duration metric. */
+  private lookingSinceMs = Date.now();
+  /** Leader: when each local proposal was handed to zab, for the commit-latency metric. */
+  private readonly proposedAtMs = new Map<number, number>();
 
   constructor(private readonly opts: QuorumPeerOptions) {
     this.log = opts.logger;
@@ -117,6 +123,7 @@ export class QuorumPeer {
           this.log.warn({ zxid: txn.hdr.zxid }, 'proposal dropped: no longer leading');
           return;
         }
+        if (this.opts.metrics) this.proposedAtMs.set(txn.hdr.zxid, performance.now());
         this.input(() => this.node.propose(txn));
       },
       forward: (write: ForwardedWrite) => {
@@ -281,14 +288,20 @@ export class QuorumPeer {
         this.log.warn({ zxid: hex(a.zxid), nodes: this.zk!.tree.nodeCount }, 'SNAP: state replaced by the leader snapshot');
         return;
       }
-      case 'commit':
+      case 'commit': {
         this.zk!.applyCommitted(a.txn.payload);
+        const proposedAt = this.proposedAtMs.get(a.txn.zxid);
+        if (proposedAt !== undefined) {
+          this.proposedAtMs.delete(a.txn.zxid);
+          this.opts.metrics?.commitApplied(performance.now() - proposedAt);
+        }
         if (++this.commitsSinceCompact >= DIFF_WINDOW_TXNS) {
           this.commitsSinceCompact = 0;
           const upTo = this.node.committedZxid - DIFF_WINDOW_TXNS;
           if (upTo > 0) this.node.compact(upTo);
         }
         return;
+      }
       case 'becomeRole':
         return this.becomeRole(a.role, a.epoch, a.leader, a.reason);
       case 'request':
@@ -331,6 +344,11 @@ export class QuorumPeer {
     if (role === 'looking') {
       for (const w of this.syncWaiters.values()) w.reject(new ServerNotServingError());
       this.syncWaiters.clear();
+      this.proposedAtMs.clear();
+      this.lookingSinceMs = Date.now();
+    } else {
+      this.opts.metrics?.leaderElected(Date.now() - this.lookingSinceMs);
+      if (role === 'leading') this.opts.metrics?.setSyncedFollowers(this.node.activeLearners?.length ?? 0);
     }
     zk.setRole(serving);
     this.log.info({ role, epoch, leader, reason, lastZxid: hex(this.node.lastZxid) }, role === 'looking' ? `looking for a leader: ${reason ?? ''}` : `${role} in epoch ${epoch}, leader ${leader}`);

@@ -31,6 +31,8 @@ export async function startStandalone(config: ServerConfig, logger: Logger): Pro
   await mkdir(config.dataLogDir, { recursive: true });
 
   // Recovery before serving: newest valid snapshot + log replay. A corrupt log stops us here.
+  // ops: metrics are cheap to keep; they are only served when the admin server is on.
+  const metrics = new PrometheusMetrics();
   const store = await DurableStore.open({
     dataDir: config.dataDir,
     dataLogDir: config.dataLogDir,
@@ -38,6 +40,7 @@ export async function startStandalone(config: ServerConfig, logger: Logger): Pro
     snapRetainCount: config.autopurgeSnapRetainCount,
     purgeIntervalHours: config.autopurgePurgeIntervalHours,
     logger: logger.child({ component: 'storage' }),
+    onFsync: (latencyMs, txns) => metrics.fsyncCompleted(latencyMs, txns),
   });
   let tree: DataTree;
   let peer: QuorumPeer | undefined;
@@ -57,6 +60,7 @@ export async function startStandalone(config: ServerConfig, logger: Logger): Pro
         store,
         persisted: member.persisted,
         logger: logger.child({ component: 'zab' }),
+        metrics,
       });
     }
   } catch (err) {
@@ -64,8 +68,6 @@ export async function startStandalone(config: ServerConfig, logger: Logger): Pro
     throw err;
   }
 
-  // ops: metrics are cheap to keep; they are only served when the admin server is on.
-  const metrics = new PrometheusMetrics();
   const zk = new ZooKeeperServer({
     serverId: config.serverId ?? 0,
     tickTimeMs: config.tickTimeMs,

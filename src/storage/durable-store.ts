@@ -30,6 +30,9 @@ export interface StorageOptions {
   fs?: FsLike;
   /** Injectable for deterministic snapshot points in tests; returns [0, 1). */
   random?: () => number;
+  /** Called after every group-commit fdatasync (metrics). */
+  onFsync?: (latencyMs: number, txns: number) => void;
+  fsyncWarnThresholdMs?: number;
 }
 
 export interface RecoveryResult {
@@ -96,7 +99,7 @@ export class DurableStore {
     const dataLogDir = opts.dataLogDir ?? dataDir;
     await fs.mkdir(dataDir, { recursive: true });
     await removeStaleSnapshotTmp(fs, dataDir, opts.logger);
-    const log = await TxnLog.open({ dir: dataLogDir, fs, logger: opts.logger, segmentSizeBytes });
+    const log = await TxnLog.open({ dir: dataLogDir, fs, logger: opts.logger, segmentSizeBytes, onFsync: opts.onFsync, fsyncWarnThresholdMs: opts.fsyncWarnThresholdMs });
     const store = new DurableStore(opts, log, dataDir, dataLogDir);
     const hours = opts.purgeIntervalHours ?? 0;
     if (hours > 0) {

@@ -21,6 +21,10 @@ export interface TxnLogOptions {
   fs: FsLike;
   logger: Logger;
   segmentSizeBytes: number;
+  /** Called after every group-commit fdatasync (metrics). */
+  onFsync?: (latencyMs: number, txns: number) => void;
+  /** A write + fdatasync slower than this is logged once as a warning (ZooKeeper's fsync.warningthresholdms). */
+  fsyncWarnThresholdMs?: number;
 }
 
 export interface TxnLogStats {
@@ -286,6 +290,13 @@ export class TxnLog {
       throw err;
     }
     this.counters.lastFsyncMs = performance.now() - t0;
+    this.opts.onFsync?.(this.counters.lastFsyncMs, batch.length);
+    if (this.counters.lastFsyncMs > (this.opts.fsyncWarnThresholdMs ?? 1000)) {
+      this.opts.logger.warn(
+        { fsyncMs: Math.round(this.counters.lastFsyncMs), txns: batch.length, bytes: total, file: seg.ref.path },
+        'slow txn log fsync: clients waited this long for their writes',
+      );
+    }
     this.counters.fsyncCount++;
     this.counters.batchCount++;
     this.counters.appendCount += batch.length;

@@ -63,7 +63,9 @@ describe('chaos: kill -9 of the leader under load', () => {
     ctl.stop = true;
     const tallies = await Promise.race([
       Promise.all(writers),
-      delay(20_000).then(() => {
+      delay(20_000).then(async () => {
+        const { writeFile } = await import('node:fs/promises');
+        for (const n of ens!.nodes) await writeFile(`/tmp/lk-node${n.id}.log`, n.output);
         throw new Error(`writers did not stop within 20 s (now ${Date.now()}): ${live.map((t) => `${t.id}: ${t.inFlight}`).join('; ')}\n${ens!.tail(30)}`);
       }),
     ]);

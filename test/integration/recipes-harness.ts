@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { ZooKeeperClient, type ConnectOptions } from '../../src/client/index.js';
 import { startServerProcess } from '../helpers/server-process.js';
+import { Ensemble } from '../helpers/ensemble.js';
 
 export interface RecipeServer {
   /** Connect string of the whole ensemble (host:port[,host:port...]). */
@@ -16,7 +17,17 @@ export type ServerFactory = () => Promise<RecipeServer>;
  * Every recipes test file runs once per entry. The 3-node ensemble joins this list when it
  * is ready; the tests only use the connect string.
  */
-export const SERVER_FACTORIES: Array<[string, ServerFactory]> = [['standalone', () => startServerProcess()]];
+export const SERVER_FACTORIES: Array<[string, ServerFactory]> = [
+  ['standalone', () => startServerProcess()],
+  [
+    '3-node ensemble',
+    async () => {
+      const ens = await Ensemble.create({ size: 3 });
+      await ens.startAll();
+      return { connectString: ens.connectString(), stop: () => ens.stop() };
+    },
+  ],
+];
 
 export function uniqueRoot(tag: string): string {
   return `/recipes-${tag}-${randomBytes(6).toString('hex')}`;

@@ -1,0 +1,127 @@
+// Global sessions in a 3-node ensemble: follower pings keep sessions alive at the leader, the leader
+// expires abandoned ones, and a session moves between nodes with its ephemerals and watches.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ZooKeeperClient, type WatchEvent } from '../../src/client/index.js';
+import { BufferWriter, writeCreateRequest, writeRequestHeader } from '../../src/jute/index.js';
+import { CreateFlag, OpCode } from '../../src/jute/opcodes.js';
+import { Ensemble } from '../helpers/ensemble.js';
+import { RawZkSocket } from '../helpers/raw-zk-socket.js';
+import { fourLetterWord } from '../helpers/server-process.js';
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const SESSION_TIMEOUT_MS = 1200; // tick 200 ms: within [400, 4000]
+
+describe('global sessions in an ensemble', () => {
+  let ens: Ensemble;
+  const clients: ZooKeeperClient[] = [];
+  const raws: RawZkSocket[] = [];
+  const connect = async (ids: number[], timeoutMs = SESSION_TIMEOUT_MS): Promise<ZooKeeperClient> => {
+    const c = await ZooKeeperClient.connect(ens.connectString(ids), { sessionTimeoutMs: timeoutMs });
+    clients.push(c);
+    return c;
+  };
+  const followers = async (): Promise<[number, number]> => {
+    const leader = await ens.waitForQuorum();
+    return [1, 2, 3].filter((id) => id !== leader) as [number, number];
+  };
+
+  beforeAll(async () => {
+    ens = await Ensemble.create({ size: 3, tickTimeMs: 200 });
+    await ens.startAll();
+    const c = await connect([1, 2, 3], 4000);
+    await c.create('/s', '');
+  }, 60_000);
+  afterAll(async () => {
+    for (const r of raws) r.socket.destroy();
+    for (const c of clients) await c.close().catch(() => undefined);
+    await ens?.stop();
+  });
+
+  it('keeps an ephemeral created through a follower while its client lives, for several session timeouts', async () => {
+    const [f] = await followers();
+    const owner = await connect([f]);
+    await owner.create('/s/alive', 'x', { mode: 'ephemeral' });
+    const observer = await connect([1, 2, 3], 4000);
+    // Only the follower hears from this client; the leader expires it unless the follower reports it.
+    for (let i = 0; i < 4; i++) {
+      await delay(SESSION_TIMEOUT_MS);
+      await observer.sync('/s');
+      expect(await observer.exists('/s/alive'), `after ${(i + 1) * SESSION_TIMEOUT_MS} ms`).not.toBeNull();
+    }
+    expect(owner.state).toBe('connected');
+  }, 30_000);
+
+  it('expires the session of a client that dies, on the leader, removing its ephemeral everywhere', async () => {
+    const [f] = await followers();
+    const raw = await RawZkSocket.connect(ens.node(f).clientPort);
+    raws.push(raw);
+    await raw.handshake({ timeOutMs: SESSION_TIMEOUT_MS });
+    const w = new BufferWriter();
+    const at = w.beginFrame();
+    writeRequestHeader(w, 1, OpCode.create);
+    writeCreateRequest(w, { path: '/s/doomed', data: Buffer.from('d'), acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], flags: CreateFlag.EPHEMERAL, ttl: -1 }, false);
+    w.endFrame(at);
+    raw.write(w.toBuffer());
+    expect((await raw.nextReply()).header.err).toBe(0);
+    const per = await Promise.all([1, 2, 3].map((id) => connect([id], 4000)));
+    for (const c of per) {
+      await c.sync('/s');
+      expect(await c.exists('/s/doomed')).not.toBeNull();
+    }
+    raw.socket.destroy(); // the client is gone without closing its session
+    const deadline = Date.now() + 10_000;
+    while ((await per[0]!.exists('/s/doomed')) !== null && Date.now() < deadline) await delay(100);
+    for (const c of per) {
+      await c.sync('/s');
+      expect(await c.exists('/s/doomed')).toBeNull();
+    }
+  }, 30_000);
+
+  it('moves a session to another node with its ephemerals and watches when its server stops answering', async () => {
+    const pair = await followers();
+    const mover = await connect(pair, 4000);
+    await mover.create('/s/mine', 'e', { mode: 'ephemeral' });
+    const sessionHex = mover.sessionIdHex;
+    // Which follower holds the connection: cons lists the session there.
+    const cons = await Promise.all(pair.map((id) => fourLetterWord(ens.node(id).clientPort, 'cons')));
+    const on = pair[cons.findIndex((text) => text.includes(`sid=${sessionHex}`))];
+    expect(on, cons.join('\n')).toBeDefined();
+    const other = pair.find((id) => id !== on)!;
+
+    const events: WatchEvent[] = [];
+    const fired = new Promise<void>((resolve) => {
+      void mover.getData('/s/mine', (e) => {
+        events.push(e);
+        resolve();
+      });
+    });
+
+    await ens.kill(on!, 'SIGSTOP');
+    try {
+      // The client's pings go unanswered; it reconnects to the other follower with the same session.
+      const deadline = Date.now() + 15_000;
+      let moved = false;
+      while (!moved && Date.now() < deadline) {
+        await delay(200);
+        moved = (await fourLetterWord(ens.node(other).clientPort, 'cons').catch(() => '')).includes(`sid=${sessionHex}`) && mover.state === 'connected';
+      }
+      expect(moved, ens.tail()).toBe(true);
+      expect(mover.sessionIdHex).toBe(sessionHex);
+      const writer = await connect([other], 4000);
+      expect((await writer.getData('/s/mine')).stat.ephemeralOwner).toBe(Number(BigInt(sessionHex)));
+      // The watch set through the first node fires through the second.
+      await writer.setData('/s/mine', 'changed');
+      await Promise.race([fired, delay(5000)]);
+      expect(events[0]).toMatchObject({ type: 'NodeDataChanged', path: '/s/mine' });
+      expect((await mover.getData('/s/mine')).data.toString()).toBe('changed');
+    } finally {
+      await ens.kill(on!, 'SIGCONT');
+    }
+    // Still there for everyone after several session timeouts.
+    await delay(3000);
+    const check = await connect([1, 2, 3], 4000);
+    await check.sync('/s');
+    expect(await check.exists('/s/mine')).not.toBeNull();
+  }, 45_000);
+});
