@@ -336,6 +336,9 @@ export class ZooKeeperServer {
 
   private reopenSession(req: ConnectRequest, sink: ClientSink, timeoutMs: number): { response: ConnectResponse; sessionId: number | null } {
     const id = req.sessionId > 0n && req.sessionId < 2n ** 53n ? Number(req.sessionId) : -1;
+    // Sessions are global: one created through another member is known here only by its committed createSession.
+    const globalTimeoutMs = this.opts.quorum ? this.tree.sessions.get(id) : undefined;
+    if (globalTimeoutMs !== undefined && !this.sessions.has(id)) this.restoreSession(id, globalTimeoutMs);
     const session = this.sessions.get(id);
     // Like ZooKeeper, any connection still bound to this session goes first, whatever the password.
     if (session?.cnxn) this.dropCnxn(session.cnxn, 'client reconnected with this session on another connection');

@@ -125,3 +125,40 @@ describe('three-node ensemble', () => {
     expect((await after.getData('/minority')).data?.toString()).toBe('before');
   }, 60_000);
 });
+
+describe('global sessions in a three-node ensemble', () => {
+  let ens: Ensemble;
+  beforeAll(async () => {
+    ens = await Ensemble.create();
+    await ens.startAll();
+  }, 60_000);
+  afterAll(async () => {
+    await ens?.stop();
+  });
+
+  it('a session moves to another member with its id and password, keeping its ephemerals and watches', async () => {
+    const leader = await ens.waitForQuorum();
+    const [a, b] = [1, 2, 3].filter((id) => id !== leader) as [number, number];
+    const first = await ZooKeeperClient.connect(ens.connectString([a]), { sessionTimeoutMs: 6000 });
+    await first.create('/moved', 'x', { mode: 'ephemeral' });
+    // Take the session over on another follower, as a client does after losing its server.
+    const second = await ZooKeeperClient.connect(ens.connectString([b]), { sessionId: first.sessionId, password: first.sessionPassword, sessionTimeoutMs: 6000 });
+    try {
+      expect(second.sessionId).toBe(first.sessionId);
+      expect((await second.getEphemerals('/')).sort()).toEqual(['/moved']);
+      const fired = new Promise<WatchEvent>((resolve) => void second.getData('/moved', resolve));
+      const other = await ZooKeeperClient.connect(ens.connectString([leader]));
+      await other.setData('/moved', 'y');
+      expect(await fired).toMatchObject({ type: 'NodeDataChanged', path: '/moved' });
+      await other.close();
+    } finally {
+      await second.close();
+    }
+    // Closing the moved session removes its ephemeral on every member.
+    const check = await ZooKeeperClient.connect(ens.connectString([a]));
+    await check.sync('/');
+    expect(await check.exists('/moved')).toBeNull();
+    await check.close();
+    await first.close().catch(() => undefined);
+  }, 60_000);
+});
