@@ -99,7 +99,10 @@ export class QuorumPeer {
       logger: this.log.child({ component: 'quorum-channel' }),
     });
     this.election.onMessage((from, msg) => this.input(() => this.node.step(from, msg as PeerMessage<Txn>, Date.now())));
-    this.quorum.onMessage((from, msg) => this.input(() => this.node.step(from, msg as PeerMessage<Txn>, Date.now())));
+    this.quorum.onMessage((from, msg) => {
+      this.logSyncReceipt(from, msg as PeerMessage<Txn>);
+      this.input(() => this.node.step(from, msg as PeerMessage<Txn>, Date.now()));
+    });
     this.quorum.onDisconnected((peer) => {
       if (this.leaderOutbox?.leader === peer) this.leaderOutbox.connected = false;
       this.input(() => this.node.peerDisconnected(peer));
@@ -316,6 +319,18 @@ export class QuorumPeer {
         w?.resolve();
         return;
       }
+    }
+  }
+
+  /** One line per sync step a learner receives, with numbers: operators (and tests) read the sync mode from it. */
+  private logSyncReceipt(from: number, msg: PeerMessage<Txn>): void {
+    if (msg.type === 'DIFF') {
+      const n = msg.txns.length;
+      this.log.info({ syncMode: 'DIFF', leader: from, txns: n, firstZxid: n > 0 ? hex(msg.txns[0]!.zxid) : null, lastZxid: n > 0 ? hex(msg.txns[n - 1]!.zxid) : null, ourLastZxid: hex(this.node.lastZxid) }, `sync: DIFF of ${n} txns from leader ${from}`);
+    } else if (msg.type === 'TRUNC') {
+      this.log.info({ syncMode: 'TRUNC', leader: from, zxid: hex(msg.zxid), ourLastZxid: hex(this.node.lastZxid) }, `sync: TRUNC to ${hex(msg.zxid)} from leader ${from}`);
+    } else if (msg.type === 'SNAP') {
+      this.log.info({ syncMode: 'SNAP', leader: from, zxid: hex(msg.zxid), ourLastZxid: hex(this.node.lastZxid) }, `sync: SNAP at ${hex(msg.zxid)} from leader ${from}`);
     }
   }
 

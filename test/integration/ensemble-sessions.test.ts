@@ -90,11 +90,12 @@ describe('global sessions in an ensemble', () => {
     const other = pair.find((id) => id !== on)!;
 
     const events: WatchEvent[] = [];
-    const fired = new Promise<void>((resolve) => {
-      void mover.getData('/s/mine', (e) => {
-        events.push(e);
-        resolve();
-      });
+    let onEvent!: () => void;
+    const fired = new Promise<void>((resolve) => (onEvent = resolve));
+    await mover.getData('/s/mine', (e) => {
+      if (e.type === 'None') return; // connection state changes reach watchers too
+      events.push(e);
+      onEvent();
     });
 
     await ens.kill(on!, 'SIGSTOP');

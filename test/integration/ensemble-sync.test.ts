@@ -1,0 +1,148 @@
+// Learner sync in a 3-node ensemble: a follower that missed writes catches up by DIFF (a few) or SNAP
+// (more than the leader keeps in memory), and a deposed leader's uncommitted proposal is truncated.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ZooKeeperClient } from '../../src/client/index.js';
+import { Ensemble } from '../helpers/ensemble.js';
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The node's log lines since its latest start. */
+function currentRun(ens: Ensemble, id: number): string {
+  const out = ens.node(id).output;
+  return out.slice(out.lastIndexOf(`--- start node ${id} ---`));
+}
+
+/** Creates `${parent}/n<i>` for i in [0, count) with `parallel` requests in flight. */
+async function createMany(zk: ZooKeeperClient, parent: string, count: number, parallel = 200): Promise<void> {
+  for (let i = 0; i < count; i += parallel) {
+    const batch = [];
+    for (let j = i; j < Math.min(count, i + parallel); j++) batch.push(zk.create(`${parent}/n${j}`, String(j)));
+    await Promise.all(batch);
+  }
+}
+
+describe('learner sync modes', () => {
+  let ens: Ensemble;
+  const clients: ZooKeeperClient[] = [];
+  const connect = async (ids: number[]): Promise<ZooKeeperClient> => {
+    const c = await ZooKeeperClient.connect(ens.connectString(ids), { sessionTimeoutMs: 4000 });
+    clients.push(c);
+    return c;
+  };
+  const closeAll = async (): Promise<void> => {
+    for (const c of clients.splice(0)) await c.close().catch(() => undefined);
+  };
+
+  beforeAll(async () => {
+    ens = await Ensemble.create({ size: 3, tickTimeMs: 200 });
+    await ens.startAll();
+  }, 60_000);
+  afterAll(async () => {
+    await closeAll();
+    await ens?.stop();
+  });
+
+  it('a follower that was down during a few hundred writes catches up by DIFF', async () => {
+    const leader = await ens.waitForQuorum();
+    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    await ens.kill(follower);
+    const zk = await connect([leader]);
+    await zk.create('/diff', '');
+    await createMany(zk, '/diff', 300);
+    ens.start(follower);
+    await ens.waitForQuorum();
+    const run = currentRun(ens, follower);
+    const m = /sync: DIFF of (\d+) txns from leader (\d)/.exec(run);
+    expect(m, run.slice(-3000)).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThanOrEqual(301);
+    expect(Number(m![2])).toBe(leader);
+    expect(run).not.toContain('sync: SNAP');
+    const back = await connect([follower]);
+    await back.sync('/diff');
+    expect(await back.getAllChildrenNumber('/diff')).toBe(300);
+    expect((await back.getData('/diff/n299')).data.toString()).toBe('299');
+    await closeAll();
+  }, 60_000);
+
+  it('a follower that missed more txns than the leader keeps in memory catches up by SNAP', async () => {
+    const leader = await ens.waitForQuorum();
+    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    await ens.kill(follower);
+    const zk = await connect([leader]);
+    await zk.create('/snap', '');
+    // The leader keeps 1000..2000 committed txns (DIFF_WINDOW_TXNS in quorum-peer.ts): miss more.
+    await createMany(zk, '/snap', 2500);
+    ens.start(follower);
+    await ens.waitForQuorum();
+    const run = currentRun(ens, follower);
+    expect(run, run.slice(-3000)).toMatch(/sync: SNAP at 0x[0-9a-f]+ from leader \d/);
+    expect(run).toContain('SNAP: state replaced by the leader snapshot');
+    const back = await connect([follower]);
+    await back.sync('/snap');
+    expect(await back.getAllChildrenNumber('/snap')).toBe(2500);
+    expect(await back.getAllChildrenNumber('/diff')).toBe(300);
+    // What it took from the snapshot survives its own restart (it was made durable).
+    await closeAll();
+    await ens.kill(follower);
+    ens.start(follower);
+    await ens.waitForQuorum();
+    const again = await connect([follower]);
+    await again.sync('/snap');
+    expect((await again.getData('/snap/n2499')).data.toString()).toBe('2499');
+    await closeAll();
+  }, 90_000);
+
+  it('truncates the uncommitted proposal of a deposed leader when it rejoins (TRUNC)', async () => {
+    const old = await ens.waitForQuorum();
+    const [f1, f2] = [1, 2, 3].filter((id) => id !== old) as [number, number];
+    const zk = await connect([old]);
+    await zk.create('/trunc', '');
+    await zk.create('/trunc/committed', 'yes');
+
+    // With both followers frozen the leader logs the proposal but can never commit it.
+    // (ens.kill resolves at once for SIGSTOP; give the signals a moment to land.)
+    await ens.kill(f1, 'SIGSTOP');
+    await ens.kill(f2, 'SIGSTOP');
+    await delay(50);
+    const doomed = zk.create('/trunc/uncommitted', 'never').then(
+      () => 'acknowledged',
+      () => 'failed',
+    );
+    await delay(400);
+    await ens.kill(old);
+    expect(await doomed).toBe('failed');
+    // The proposal still sits unread in the frozen followers' socket buffers: resumed, they would log
+    // it and the next leader would rightly commit it. Killing them drops it, as a lost packet would.
+    await ens.kill(f1);
+    await ens.kill(f2);
+    ens.start(f1);
+    ens.start(f2);
+    await closeAll();
+
+    const next = await ens.waitForQuorum();
+    expect([f1, f2]).toContain(next);
+    const survivor = await connect([f1, f2]);
+    for (let i = 0; i < 5; i++) await survivor.create(`/trunc/after-${i}`, String(i));
+
+    ens.start(old);
+    await ens.waitForQuorum();
+    const run = currentRun(ens, old);
+    expect(run, run.slice(-3000)).toMatch(/sync: TRUNC to 0x[0-9a-f]+ from leader \d/);
+    expect(run).toContain('TRUNC: dropping logged txns above this zxid');
+    for (const id of [1, 2, 3]) {
+      const c = await connect([id]);
+      await c.sync('/trunc');
+      expect((await c.getChildren('/trunc')).sort(), `node ${id}`).toEqual(['after-0', 'after-1', 'after-2', 'after-3', 'after-4', 'committed']);
+    }
+    // And it stays gone after the old leader restarts once more (the truncation was durable).
+    await closeAll();
+    await ens.kill(old);
+    ens.start(old);
+    await ens.waitForQuorum();
+    const c = await connect([old]);
+    await c.sync('/trunc');
+    expect(await c.exists('/trunc/uncommitted')).toBeNull();
+    expect(await c.getAllChildrenNumber('/trunc')).toBe(6);
+  }, 90_000);
+});
