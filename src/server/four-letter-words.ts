@@ -1,5 +1,6 @@
 // ZooKeeper's four-letter-word admin commands on the client port, with ZooKeeper 3.8's output layout.
 
+import type { ServerStats, SessionInfo } from './zk-server.js';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,42 +41,13 @@ const TEXT_TRACE_MASK = 306;
 
 // ---- what the commands read -------------------------------------------------
 
-/** Server-wide numbers from the session layer (ZooKeeperServer.stats()). */
-export interface FourLetterStats {
-  version: string;
-  mode: string;
-  lastZxid: number;
-  minLatencyMs: number;
-  avgLatencyMs: number;
-  maxLatencyMs: number;
-  packetsReceived: number;
-  packetsSent: number;
-  outstandingRequests: number;
-  nodeCount: number;
-  watchCount: number;
-  watchPathCount: number;
-  /** Sessions holding at least one watch; falls back to 0 when the session layer lacks it. */
-  watchSessionCount?: number;
-  ephemeralsCount: number;
-  approximateDataSizeBytes: number;
-  sessionCount: number;
-}
+/** Server-wide numbers from the session layer (one definition: ZooKeeperServer.stats()). */
+export type FourLetterStats = Omit<ServerStats, 'watchSessionCount' | 'serverId' | 'aliveConnections' | 'tickTimeMs' | 'minSessionTimeoutMs' | 'maxSessionTimeoutMs' | 'digest'> &
+  Partial<Pick<ServerStats, 'watchSessionCount'>>;
 
 /** Per-session numbers for `cons` (ZooKeeperServer.sessionInfo()). */
-export interface FourLetterSessionInfo {
-  timeoutMs: number;
-  lastOp: string;
-  lastCxid: number;
-  lastZxid: number;
-  lastResponseTime: number;
-  lastLatencyMs: number;
-  minLatencyMs: number;
-  avgLatencyMs: number;
-  maxLatencyMs: number;
-  outstandingRequests?: number;
-}
+export type FourLetterSessionInfo = Omit<SessionInfo, 'outstandingRequests'> & Partial<Pick<SessionInfo, 'outstandingRequests'>>;
 
-/** The parts of ZooKeeperServer the commands use; the optional dumps feed wchc, wchp and dump. */
 export interface FourLetterServer {
   stats(): FourLetterStats;
   resetStats(): void;
