@@ -70,13 +70,21 @@ write_configs() {
   done
 }
 
+# True while pid runs; a zombie waiting for its parent (often init) to reap it has stopped.
+alive() {
+  local state
+  kill -0 "$1" 2>/dev/null || return 1
+  state="$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null || echo X)"
+  [[ "$state" != Z && "$state" != X ]]
+}
+
 # The node's pid if it is running (and really is that node: pids get reused), else nothing.
 node_pid() {
   local f pid
   f="$(pid_path "$1")"
   [[ -f "$f" ]] || return 0
   pid="$(cat "$f")"
-  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "$(cfg_path "$1")"; then
+  if [[ -n "$pid" ]] && alive "$pid" && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "$(cfg_path "$1")"; then
     echo "$pid"
   fi
 }
@@ -125,14 +133,14 @@ stop_node() {
   fi
   kill -CONT "$pid" 2>/dev/null || true
   kill -TERM "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null && ((waited < 150)); do
+  while alive "$pid" && ((waited < 150)); do
     sleep 0.1
     waited=$((waited + 1))
   done
-  if kill -0 "$pid" 2>/dev/null; then
+  if alive "$pid"; then
     echo "node $i did not stop within 15 s; SIGKILL" >&2
     kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    while alive "$pid"; do sleep 0.1; done
   fi
   rm -f "$(pid_path "$i")"
   echo "node $i stopped"
@@ -221,7 +229,7 @@ case "$cmd" in
     [[ -n "$id" ]] || { echo "cluster.sh: no leader to kill" >&2; exit 1; }
     pid="$(node_pid "$id")"
     kill -KILL "$pid"
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+    while alive "$pid"; do sleep 0.05; done
     rm -f "$(pid_path "$id")"
     echo "$id"
     ;;

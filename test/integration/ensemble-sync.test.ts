@@ -146,3 +146,38 @@ describe('learner sync modes', () => {
     expect(await c.getAllChildrenNumber('/trunc')).toBe(6);
   }, 90_000);
 });
+
+describe('the DIFF window across an epoch change', () => {
+  let ens: Ensemble;
+  const clients: ZooKeeperClient[] = [];
+  afterAll(async () => {
+    for (const c of clients) await c.close().catch(() => undefined);
+    await ens?.stop();
+  });
+
+  it('a follower a few hundred txns behind, from the previous epoch, still gets a DIFF after the leader compacts', async () => {
+    ens = await Ensemble.create({ size: 3, tickTimeMs: 200 });
+    await ens.startAll();
+    const first = await ens.waitForQuorum();
+    const [f, g] = [1, 2, 3].filter((id) => id !== first) as [number, number];
+    const zk = await ZooKeeperClient.connect(ens.connectString([first, g]), { sessionTimeoutMs: 4000 });
+    clients.push(zk);
+    await zk.create('/win', '');
+    await createMany(zk, '/win', 600);
+    await ens.kill(f);
+    await createMany(zk, '/win', 200, 200).catch(() => undefined); // names n0..n199 exist: replaced below
+    for (let i = 0; i < 200; i++) await zk.create(`/win/epoch1-${i}`, '');
+    // A new epoch: the old leader goes and comes back while f stays down.
+    await ens.kill(first);
+    ens.start(first);
+    await ens.waitForQuorum();
+    // Enough commits in the new epoch for the leader to compact its in-memory log (every 1000 commits).
+    for (let i = 0; i < 400; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => zk.create(`/win/epoch2-${i + j}`, '')));
+    ens.start(f);
+    await ens.waitForQuorum();
+    const run = currentRun(ens, f);
+    // About 600 txns behind: well inside the 1000-txn window.
+    expect(run, run.slice(-2000)).toMatch(/sync: DIFF of \d+ txns/);
+    expect(run).not.toContain('sync: SNAP');
+  }, 90_000);
+});

@@ -2,17 +2,11 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Barrier, DoubleBarrier } from '../../src/client/recipes/index.js';
-import { ClientPool, SERVER_FACTORIES, sleep, uniqueRoot, type RecipeServer } from './recipes-harness.js';
+import { SERVER_FACTORIES, useRecipeServer, sleep, uniqueRoot } from './recipes-harness.js';
 
 describe.each(SERVER_FACTORIES)('barriers on %s', (_name, startServer) => {
-  let server: RecipeServer;
-  const pool = new ClientPool(() => server.connectString);
-
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterEach(() => pool.closeAll());
-  afterAll(() => server?.stop());
+  const env = useRecipeServer(startServer);
+  const pool = env.pool;
 
   it('Barrier: everyone waits while it is up and passes once it is removed', async () => {
     const root = uniqueRoot('barrier');

@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { ConfigWatch, TreeCache, type TreeCacheEvent } from '../../src/client/recipes/index.js';
-import { ClientPool, CutProxy, SERVER_FACTORIES, uniqueRoot, waitFor, type RecipeServer } from './recipes-harness.js';
+import { CutProxy, SERVER_FACTORIES, useRecipeServer, uniqueRoot, waitFor } from './recipes-harness.js';
 
 /** The server's subtree as path -> data. */
 async function snapshot(zk: ZooKeeperClient, root: string): Promise<Record<string, string>> {
@@ -23,14 +23,8 @@ function mirror(cache: TreeCache): Record<string, string> {
 }
 
 describe.each(SERVER_FACTORIES)('caches on %s', (_name, startServer) => {
-  let server: RecipeServer;
-  const pool = new ClientPool(() => server.connectString);
-
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterEach(() => pool.closeAll());
-  afterAll(() => server?.stop());
+  const env = useRecipeServer(startServer);
+  const pool = env.pool;
 
   it('TreeCache loads a subtree and converges after a burst of creates, updates and deletes', async () => {
     const root = uniqueRoot('cache');
@@ -69,7 +63,7 @@ describe.each(SERVER_FACTORIES)('caches on %s', (_name, startServer) => {
 
   it('TreeCache catches up on changes made while its client was cut off', async () => {
     const root = uniqueRoot('cache');
-    const proxy = await CutProxy.start(server.connectString);
+    const proxy = await CutProxy.start(env.server.connectString);
     try {
       const writer = await pool.connect();
       const reader = await ZooKeeperClient.connect(proxy.connectString, { sessionTimeoutMs: 8000 });

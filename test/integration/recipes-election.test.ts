@@ -2,17 +2,11 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LeaderElection } from '../../src/client/recipes/index.js';
-import { ClientPool, SERVER_FACTORIES, expireSession, sleep, uniqueRoot, waitFor, type RecipeServer } from './recipes-harness.js';
+import { SERVER_FACTORIES, useRecipeServer, expireSession, sleep, uniqueRoot, waitFor } from './recipes-harness.js';
 
 describe.each(SERVER_FACTORIES)('LeaderElection on %s', (_name, startServer) => {
-  let server: RecipeServer;
-  const pool = new ClientPool(() => server.connectString);
-
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterEach(() => pool.closeAll());
-  afterAll(() => server?.stop());
+  const env = useRecipeServer(startServer);
+  const pool = env.pool;
 
   it('elects one leader; when its session expires another takes over and the old one is revoked', async () => {
     const root = uniqueRoot('elect');
@@ -34,7 +28,7 @@ describe.each(SERVER_FACTORIES)('LeaderElection on %s', (_name, startServer) => 
     expect(await elections[0]!.leader()).toBe(`p${first}`);
     expect((await elections[0]!.contenders()).sort()).toEqual(['p0', 'p1', 'p2']);
 
-    await expireSession(clients[first]!, server.connectString);
+    await expireSession(clients[first]!, env.server.connectString);
     await waitFor(() => elections.some((e, i) => i !== first && e.isLeader), 15000, 'failover');
     expect(elections[first]!.isLeader).toBe(false);
     expect(log).toContain(`revoked p${first} (lost)`);

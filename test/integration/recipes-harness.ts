@@ -1,6 +1,7 @@
 // Shared set-up for the recipes integration tests: server factories, unique roots, client tracking, session expiry.
 
 import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { ZooKeeperClient, type ConnectOptions } from '../../src/client/index.js';
 import { startServerProcess } from '../helpers/server-process.js';
 import { Ensemble } from '../helpers/ensemble.js';
@@ -119,4 +120,25 @@ export class CutProxy {
     this.block(true);
     await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
   }
+}
+
+/**
+ * Starts the server for one describe block and closes every client after each test:
+ * call it at the top of the block, then use `env.pool` and `env.server`.
+ */
+export function useRecipeServer(startServer: ServerFactory): { pool: ClientPool; readonly server: RecipeServer } {
+  let server: RecipeServer | undefined;
+  const env = {
+    pool: new ClientPool(() => env.server.connectString),
+    get server(): RecipeServer {
+      if (server === undefined) throw new Error('recipe server not started yet');
+      return server;
+    },
+  };
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterEach(() => env.pool.closeAll());
+  afterAll(() => server?.stop());
+  return env;
 }

@@ -3,17 +3,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { Counter, Lock, ReadWriteLock } from '../../src/client/recipes/index.js';
-import { ClientPool, CutProxy, SERVER_FACTORIES, expireSession, sleep, uniqueRoot, waitFor, type RecipeServer } from './recipes-harness.js';
+import { CutProxy, SERVER_FACTORIES, useRecipeServer, expireSession, sleep, uniqueRoot, waitFor } from './recipes-harness.js';
 
 describe.each(SERVER_FACTORIES)('Lock on %s', (_name, startServer) => {
-  let server: RecipeServer;
-  const pool = new ClientPool(() => server.connectString);
-
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterEach(() => pool.closeAll());
-  afterAll(() => server?.stop());
+  const env = useRecipeServer(startServer);
+  const pool = env.pool;
 
   it('10 clients contending: never two holders, every increment kept', async () => {
     const root = uniqueRoot('lock');
@@ -106,7 +100,7 @@ describe.each(SERVER_FACTORIES)('Lock on %s', (_name, startServer) => {
     const signal = la.signal!;
     const lost = new Promise<Error>((resolve) => la.once('lost', resolve));
     const pb = lb.acquire();
-    await expireSession(a, server.connectString);
+    await expireSession(a, env.server.connectString);
     const reason = await lost;
     expect(reason.message).toMatch(/expired|closed/i);
     expect(signal.aborted).toBe(true);
@@ -117,7 +111,7 @@ describe.each(SERVER_FACTORIES)('Lock on %s', (_name, startServer) => {
 
   it('a short disconnection suspends the holding without losing it', async () => {
     const root = uniqueRoot('lock');
-    const proxy = await CutProxy.start(server.connectString);
+    const proxy = await CutProxy.start(env.server.connectString);
     try {
       const zk = await ZooKeeperClient.connect(proxy.connectString, { sessionTimeoutMs: 6000 });
       const lock = new Lock(zk, root);

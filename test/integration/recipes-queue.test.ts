@@ -2,17 +2,11 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from '../../src/client/recipes/index.js';
-import { ClientPool, SERVER_FACTORIES, expireSession, uniqueRoot, waitFor, type RecipeServer } from './recipes-harness.js';
+import { SERVER_FACTORIES, useRecipeServer, expireSession, uniqueRoot, waitFor } from './recipes-harness.js';
 
 describe.each(SERVER_FACTORIES)('Queue on %s', (_name, startServer) => {
-  let server: RecipeServer;
-  const pool = new ClientPool(() => server.connectString);
-
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterEach(() => pool.closeAll());
-  afterAll(() => server?.stop());
+  const env = useRecipeServer(startServer);
+  const pool = env.pool;
 
   it('is FIFO for one producer and one consumer; take waits and times out', async () => {
     const root = uniqueRoot('queue');
@@ -87,7 +81,7 @@ describe.each(SERVER_FACTORIES)('Queue on %s', (_name, startServer) => {
     // While claimed, nobody else gets it.
     expect(await qa.process(() => {}, { timeoutMs: 200 })).toBe(false);
     void stuck.catch(() => {});
-    await expireSession(b, server.connectString);
+    await expireSession(b, env.server.connectString);
     const got: string[] = [];
     expect(await qa.process((item) => void got.push(item.data.toString()), { timeoutMs: 15000 })).toBe(true);
     expect(got).toEqual(['job']);
