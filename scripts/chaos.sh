@@ -143,7 +143,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
   t0=$(date +%s%3N)
   target_kill "$leader"
   target_wait
-  say "round $round: killed leader $leader; new leader $(target_leader) after $(($(date +%s%3N) - t0)) ms"
+  say "round $round: killed leader $leader; new leader $(target_leader) seen serving $(($(date +%s%3N) - t0)) ms later (srvr polling)"
   sleep "$PAUSE"
   target_start "$leader"
   target_wait

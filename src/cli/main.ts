@@ -5,6 +5,7 @@ import { hideBin } from 'yargs/helpers';
 import { runServer } from './server-command.js';
 import { createToolsCommand } from './tools-command.js';
 import { createRecipeCommands } from './recipe-commands.js';
+import { createLocalEnsembleCommand } from './local-ensemble-command.js';
 
 function serverOptions(y: Argv) {
   return y
@@ -77,7 +78,8 @@ export async function main(argv: string[]): Promise<number> {
     )
     .command(createToolsCommand((code) => (exitCode = code)))
     .command(createRecipeCommands((code) => (exitCode = code)))
-    .demandCommand(1, 'name a command: server, shell or tools')
+    .command(createLocalEnsembleCommand((code) => (exitCode = code)))
+    .demandCommand(1, 'name a command: server, local-ensemble, shell, tools, lock, elect or watch')
     .parserConfiguration({ 'populate--': true })
     .strict()
     .help()

@@ -69,6 +69,9 @@ export class QuorumPeer {
   /** Learner side: messages for the leader held until the quorum connection is up. */
   private leaderOutbox: { leader: number; connected: boolean; msgs: PeerMessage<Txn>[] } | null = null;
   private commitsSinceCompact = 0;
+  /** Ring of the last DIFF_WINDOW_TXNS committed zxids (slot = commit count mod window). */
+  private readonly recentCommits: number[] = new Array<number>(DIFF_WINDOW_TXNS);
+  private commitsSeen = 0;
   /** When this server last started looking, for the election-duration metric. */
   private lookingSinceMs = Date.now();
   /** Leader: when each local proposal was handed to zab, for the commit-latency metric. */
@@ -298,10 +301,14 @@ export class QuorumPeer {
           this.proposedAtMs.delete(a.txn.zxid);
           this.opts.metrics?.commitApplied(performance.now() - proposedAt);
         }
-        if (++this.commitsSinceCompact >= DIFF_WINDOW_TXNS) {
+        // Count txns, not zxids: zxid arithmetic across an epoch boundary would drop the whole previous epoch.
+        const slot = this.commitsSeen++ % DIFF_WINDOW_TXNS;
+        const oldestKept = this.recentCommits[slot];
+        this.recentCommits[slot] = a.txn.zxid;
+        if (++this.commitsSinceCompact >= DIFF_WINDOW_TXNS && oldestKept !== undefined) {
           this.commitsSinceCompact = 0;
-          const upTo = this.node.committedZxid - DIFF_WINDOW_TXNS;
-          if (upTo > 0) this.node.compact(upTo);
+          // Everything committed before the last DIFF_WINDOW_TXNS commits may go.
+          this.node.compact(oldestKept);
         }
         return;
       }

@@ -1,6 +1,9 @@
 // Chaos: a 3-node ensemble under write load from both clients; the leader is kill -9'd and restarted
 // three times. Afterwards every acknowledged write is on every node and all nodes hold the same tree.
 
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { Ensemble } from '../helpers/ensemble.js';
@@ -64,8 +67,10 @@ describe('chaos: kill -9 of the leader under load', () => {
     const tallies = await Promise.race([
       Promise.all(writers),
       delay(20_000).then(async () => {
-        const { writeFile } = await import('node:fs/promises');
-        for (const n of ens!.nodes) await writeFile(`/tmp/lk-node${n.id}.log`, n.output);
+        // Keep the nodes' full logs for the post-mortem (the ensemble's own dir is removed in afterAll).
+        const keep = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-chaos-logs-'));
+        for (const n of ens!.nodes) await writeFile(path.join(keep, `node${n.id}.log`), n.output);
+        process.stderr.write(`chaos leader-kill: node logs kept in ${keep}\n`);
         throw new Error(`writers did not stop within 20 s (now ${Date.now()}): ${live.map((t) => `${t.id}: ${t.inFlight}`).join('; ')}\n${ens!.tail(30)}`);
       }),
     ]);

@@ -13,14 +13,7 @@ import { freePortRange, pidsMentioning } from '../helpers/ensemble.js';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// The command module as main.ts will register it (kept apart from main.ts so this test does not depend on that wiring).
-const DRIVER = `
-import yargs from 'yargs';
-import { createLocalEnsembleCommand } from ${JSON.stringify(path.join(repoRoot, 'dist', 'cli', 'local-ensemble-command.js'))};
-let code = 0;
-await yargs(process.argv.slice(1)).command(createLocalEnsembleCommand((c) => (code = c))).strict().parseAsync();
-process.exit(code);
-`;
+const BIN = path.join(repoRoot, 'bin', 'zabkeeper');
 
 describe('local-ensemble command', () => {
   let proc: ChildProcess | undefined;
@@ -52,7 +45,7 @@ describe('local-ensemble command', () => {
     const [client, quorum, election] = [await freePortRange(3), await freePortRange(3), await freePortRange(3)];
     proc = spawn(
       process.execPath,
-      ['--input-type=module', '-e', DRIVER, 'local-ensemble', '--base-dir', baseDir, '--client-port', String(client), '--quorum-port', String(quorum), '--election-port', String(election), '--tick-time', '200'],
+      [BIN, 'local-ensemble', '--base-dir', baseDir, '--client-port', String(client), '--quorum-port', String(quorum), '--election-port', String(election), '--tick-time', '200'],
       { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';

@@ -56,6 +56,8 @@ describe('three-node ensemble', () => {
     const writer = await NzcClient.connect(ens.connectString([leader]));
     try {
       await writer.create('/w', Buffer.from('0'));
+      // The create went through the leader: catch this follower up before setting the watch.
+      await watcher.sync('/w');
       const events: WatchEvent[] = [];
       const fired = new Promise<void>((resolve) => {
         void watcher.getData('/w', (e) => {
