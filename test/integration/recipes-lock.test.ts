@@ -81,12 +81,15 @@ describe.each(SERVER_FACTORIES)('Lock on %s', (_name, startServer) => {
     expect(await la.tryAcquire()).toBe(true);
     expect(await lb.tryAcquire()).toBe(false);
     expect(await lb.acquire({ timeoutMs: 300 })).toBe(false);
+    // b's delete committed through b's server; in an ensemble a's server may apply it a moment later.
+    await a.sync(root);
     expect((await a.getChildren(root)).length).toBe(1);
     const ac = new AbortController();
     const pending = lb.acquire({ signal: ac.signal });
     await waitFor(async () => (await a.getChildren(root)).length === 2);
     ac.abort(new Error('cancelled'));
     await expect(pending).rejects.toThrow('cancelled');
+    await a.sync(root);
     expect((await a.getChildren(root)).length).toBe(1);
     await la.release();
   });
