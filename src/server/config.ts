@@ -59,6 +59,8 @@ export interface ServerConfig {
   autopurgeSnapRetainCount: number;
   autopurgePurgeIntervalHours: number;
   snapCount: number;
+  /** The txn log rolls to a new segment file beyond this size (zabkeeper's own key). */
+  txnLogSegmentBytes: number;
   /** A connection that sends no handshake within this is closed (zookeeper.nio.sessionlessCnxnTimeout). */
   sessionlessCnxnTimeoutMs: number;
   /** From dataDir/myid when present. */
@@ -99,6 +101,7 @@ const KEYS = {
   'autopurge.snapRetainCount': 'AUTOPURGE_SNAP_RETAIN_COUNT',
   'autopurge.purgeInterval': 'AUTOPURGE_PURGE_INTERVAL',
   snapCount: 'SNAP_COUNT',
+  txnLogSegmentBytes: 'TXN_LOG_SEGMENT_BYTES',
   'nio.sessionlessCnxnTimeout': 'NIO_SESSIONLESS_CNXN_TIMEOUT',
   logLevel: 'LOG_LEVEL',
   logPretty: 'LOG_PRETTY',
@@ -298,6 +301,7 @@ export const DEFAULTS = {
   autopurgeSnapRetainCount: 3,
   autopurgePurgeIntervalHours: 0,
   snapCount: 100_000,
+  txnLogSegmentBytes: 64 * 1024 * 1024,
   sessionlessCnxnTimeoutMs: 10_000,
 } as const;
 
@@ -369,6 +373,7 @@ export function resolveServerConfig(layers: {
     autopurgeSnapRetainCount: Math.max(3, int(s, 'autopurge.snapRetainCount', DEFAULTS.autopurgeSnapRetainCount)),
     autopurgePurgeIntervalHours: int(s, 'autopurge.purgeInterval', DEFAULTS.autopurgePurgeIntervalHours, 0),
     snapCount: int(s, 'snapCount', DEFAULTS.snapCount, 2),
+    txnLogSegmentBytes: int(s, 'txnLogSegmentBytes', DEFAULTS.txnLogSegmentBytes, 4096),
     sessionlessCnxnTimeoutMs: int(s, 'nio.sessionlessCnxnTimeout', DEFAULTS.sessionlessCnxnTimeoutMs, 1),
     serverId: layers.serverId,
     logLevel: str(s, 'logLevel') ?? 'info',

@@ -37,6 +37,7 @@ export async function startStandalone(config: ServerConfig, logger: Logger): Pro
     dataDir: config.dataDir,
     dataLogDir: config.dataLogDir,
     snapCount: config.snapCount,
+    segmentSizeBytes: config.txnLogSegmentBytes,
     snapRetainCount: config.autopurgeSnapRetainCount,
     purgeIntervalHours: config.autopurgePurgeIntervalHours,
     logger: logger.child({ component: 'storage' }),

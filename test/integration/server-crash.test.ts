@@ -1,6 +1,6 @@
 // kill -9 of a standalone server under write load from several clients: nothing acknowledged is lost.
 
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -178,4 +178,23 @@ describe('crash safety of a standalone server', () => {
     expect(await check.exists('/crash/doomed')).toBeNull();
     expect(await check.exists('/crash/keeper')).not.toBeNull();
   }, 120_000);
+
+  it('rolls the txn log at the configured segment size and recovers across segments', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-roll-'));
+    cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
+    let server = await startServerProcess({ dataDir, env: { ZABKEEPER_TXN_LOG_SEGMENT_BYTES: '4096' } });
+    cleanup.push(() => server.stop());
+    const zk = await ZooKeeperClient.connect(server.connectString);
+    await zk.create('/roll');
+    for (let i = 0; i < 100; i++) await zk.create(`/roll/n${i}`, 'x'.repeat(100));
+    await zk.close();
+    const segments = (await readdir(dataDir)).filter((f) => f.startsWith('log.'));
+    expect(segments.length).toBeGreaterThan(2);
+    server.kill('SIGKILL');
+    await server.exited;
+    server = await startServerProcess({ dataDir, clientPort: server.port });
+    const check = await ZooKeeperClient.connect(server.connectString);
+    expect(await check.getAllChildrenNumber('/roll')).toBe(100);
+    await check.close();
+  }, 60_000);
 });

@@ -74,6 +74,7 @@ describe('zoo.cfg parsing', () => {
         'autopurge.snapRetainCount=1',
         'autopurge.purgeInterval=24',
         'snapCount=1000',
+        'txnLogSegmentBytes=8192',
         'zookeeper.nio.sessionlessCnxnTimeout=750',
       ].join('\n'),
     );
@@ -86,6 +87,7 @@ describe('zoo.cfg parsing', () => {
     expect(c.autopurgeSnapRetainCount).toBe(3);
     expect(c.autopurgePurgeIntervalHours).toBe(24);
     expect(c.snapCount).toBe(1000);
+    expect(c.txnLogSegmentBytes).toBe(8192);
     expect(c.sessionlessCnxnTimeoutMs).toBe(750);
     expect(resolve('dataDir=/d\nzookeeper.4lw.commands.whitelist=*').fourLetterWordWhitelist).toEqual(['*']);
   });
