@@ -270,7 +270,12 @@ export class QuorumPeer {
       case 'persistTxns': {
         if (a.txns.length === 0) return;
         let last: Promise<void> = this.lastAppend;
-        for (const t of a.txns) last = this.opts.store.append(t.payload);
+        // A follower's commit latency counts from the proposal's arrival (the leader's from propose()).
+        const arrivedAt = this.opts.metrics && this.node.role === 'following' ? performance.now() : undefined;
+        for (const t of a.txns) {
+          last = this.opts.store.append(t.payload);
+          if (arrivedAt !== undefined) this.proposedAtMs.set(t.zxid, arrivedAt);
+        }
         const lastZxid = a.txns[a.txns.length - 1]!.zxid;
         this.lastAppend = last;
         last.then(
@@ -301,7 +306,10 @@ export class QuorumPeer {
         const proposedAt = this.proposedAtMs.get(a.txn.zxid);
         if (proposedAt !== undefined) {
           this.proposedAtMs.delete(a.txn.zxid);
-          this.opts.metrics?.commitApplied(performance.now() - proposedAt);
+          // On the leader a commit happens exactly when a quorum has acked the proposal.
+          const latencyMs = performance.now() - proposedAt;
+          if (this.node.role === 'leading') this.opts.metrics?.proposalAcked(latencyMs);
+          this.opts.metrics?.commitApplied(latencyMs);
         }
         // Count txns, not zxids: zxid arithmetic across an epoch boundary would drop the whole previous epoch.
         const slot = this.commitsSeen++ % DIFF_WINDOW_TXNS;
