@@ -6,6 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { BIN, fourLetterWord } from './server-process.js';
+import { freePort } from './real-zookeeper.js';
 
 export interface EnsembleNode {
   id: number;
@@ -28,16 +29,6 @@ export interface EnsembleOptions {
   extraCfg?: string[];
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -6,7 +6,8 @@ import type { WatchEvent } from '../watch-event.js';
 import { curatorPrefix, newGuid, protectedCreate } from './protected-create.js';
 import { retryOnConnectionLoss } from './retry.js';
 import { sortBySequence } from './sequence-order.js';
-import { abortPromise, isDeadState } from './session-guard.js';
+import { isDeadState } from './session-guard.js';
+import { untilChanged } from './wait-node.js';
 import { ensurePath, isErrorCode, joinPath } from './znode-paths.js';
 
 export interface TakeOptions {
@@ -135,20 +136,7 @@ export class Queue {
       if (got !== undefined) return got;
       const left = deadline - Date.now();
       if (left <= 0) return undefined;
-      let timer: NodeJS.Timeout | undefined;
-      const abort = options.signal ? abortPromise(options.signal) : undefined;
-      try {
-        await Promise.race([
-          changed,
-          new Promise<void>((resolve) => {
-            if (left !== Infinity) timer = setTimeout(resolve, left);
-          }),
-          ...(abort ? [abort.promise] : []),
-        ]);
-      } finally {
-        if (timer !== undefined) clearTimeout(timer);
-        abort?.cleanup();
-      }
+      await untilChanged(changed, left, options.signal);
     }
   }
 

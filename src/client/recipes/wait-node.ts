@@ -22,19 +22,24 @@ export async function waitForNode(client: ZooKeeperClient, path: string, want: '
     if ((stat !== null) === (want === 'present')) return true;
     const left = deadline - Date.now();
     if (left <= 0) return false;
-    let timer: NodeJS.Timeout | undefined;
-    const abort = signal ? abortPromise(signal) : undefined;
-    try {
-      await Promise.race([
-        changed,
-        new Promise<void>((resolve) => {
-          if (left !== Infinity) timer = setTimeout(resolve, left);
-        }),
-        ...(abort ? [abort.promise] : []),
-      ]);
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
-      abort?.cleanup();
-    }
+    await untilChanged(changed, left, signal);
+  }
+}
+
+/** Waits for a watch to fire (`changed`), `leftMs` to pass, or `signal` to abort (which rejects). */
+export async function untilChanged(changed: Promise<void>, leftMs: number, signal?: AbortSignal): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const abort = signal ? abortPromise(signal) : undefined;
+  try {
+    await Promise.race([
+      changed,
+      new Promise<void>((resolve) => {
+        if (leftMs !== Infinity) timer = setTimeout(resolve, leftMs);
+      }),
+      ...(abort ? [abort.promise] : []),
+    ]);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    abort?.cleanup();
   }
 }
