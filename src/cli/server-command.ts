@@ -2,7 +2,7 @@
 
 import { ConfigError, loadServerConfig, type ConfigFlags } from '../server/config.js';
 import { createLogger, LoggerConfigError } from '../server/logger.js';
-import { startStandalone } from '../server/standalone.js';
+import { startServerNode } from '../server/server-node.js';
 
 export interface ServerArgs {
   config?: string;
@@ -60,7 +60,7 @@ export async function runServer(args: ServerArgs): Promise<number> {
 
   let server;
   try {
-    server = await startStandalone(config, logger);
+    server = await startServerNode(config, logger);
   } catch (err) {
     logger.fatal({ err }, 'failed to start');
     return 1;

@@ -407,7 +407,7 @@ export async function readMyId(dataDir: string): Promise<number | undefined> {
 
 /**
  * Loads everything: the zoo.cfg file (if any), env and flags, then myid from the
- * resolved dataDir (which it does not create: see standalone.ts).
+ * resolved dataDir (which it does not create: see server-node.ts).
  */
 export async function loadServerConfig(opts: { configPath?: string; env?: NodeJS.ProcessEnv; flags?: ConfigFlags; readMyIdFile?: boolean }): Promise<ServerConfig> {
   let zooCfg: ZooCfg | undefined;

@@ -13,7 +13,7 @@ import type { DataTree } from '../tree/data-tree.js';
 import { AdminServer, quorumAdminView, type AdminContext } from './admin-server.js';
 import { PrometheusMetrics } from './metrics.js';
 
-export interface StandaloneServer {
+export interface ServerNode {
   /** The bound client port (useful with clientPort 0). */
   port: number;
   host: string;
@@ -26,7 +26,7 @@ export interface StandaloneServer {
   stop(): Promise<void>;
 }
 
-export async function startStandalone(config: ServerConfig, logger: Logger): Promise<StandaloneServer> {
+export async function startServerNode(config: ServerConfig, logger: Logger): Promise<ServerNode> {
   await mkdir(config.dataDir, { recursive: true });
   await mkdir(config.dataLogDir, { recursive: true });
 
