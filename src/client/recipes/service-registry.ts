@@ -131,7 +131,10 @@ export class ServiceRegistration<P = unknown> {
         const stat = await this.client.exists(this.path);
         // Vanished meanwhile: try again.
         if (stat === null) return false;
-        if (BigInt(stat.ephemeralOwner) !== BigInt.asIntN(64, this.client.sessionId)) {
+        // Ask the server which ephemerals are ours rather than compare stat.ephemeralOwner: it is a
+        // JS number, and real ZooKeeper's session ids (above 2^53) lose their low bits in it.
+        const ours = await this.client.getEphemerals(this.path);
+        if (!ours.includes(this.path)) {
           throw new ZooKeeperError(ErrorCode.NODEEXISTS, this.path, 'another session registered this instance id');
         }
         return true;
