@@ -85,6 +85,8 @@ export interface FourLetterContext {
   /** Whether the session layer is serving (false while starting or stopping). */
   serving(): boolean;
   startedAtMs: number;
+  /** Ensemble leader only: its learners, for mntr's leader-only keys. */
+  learners?: () => { learners: number; syncedFollowers: number };
 }
 
 /** What ZooKeeper answers (and its AdminServer puts in "error") while the session layer is not serving. */
@@ -236,6 +238,17 @@ export async function monitorValues(ctx: FourLetterContext): Promise<[string, st
     ['global_sessions', st.sessionCount],
     ['local_sessions', 0],
   ];
+  const learners = st.mode === 'leader' ? ctx.learners?.() : undefined;
+  if (learners !== undefined) {
+    // ZooKeeper's leader-only mntr keys (observers and proposal sizes are not tracked here).
+    rows.push(
+      ['learners', learners.learners],
+      ['synced_followers', learners.syncedFollowers],
+      ['synced_non_voting_followers', 0],
+      ['synced_observers', 0],
+      ['pending_syncs', 0],
+    );
+  }
   const fds = await fileDescriptors();
   if (fds) rows.push(['open_file_descriptor_count', fds.open], ['max_file_descriptor_count', fds.max]);
   rows.push(['connection_drop_probability', 0]);

@@ -103,6 +103,13 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     startedAtMs: Date.now(),
     // ops: leader / voting_view / zabstate on the admin server.
     quorum: peer === undefined ? undefined : () => quorumAdminView(peer.node, ctx.config),
+    learners:
+      peer === undefined
+        ? undefined
+        : () => {
+            const synced = peer.node.activeLearners.length;
+            return { learners: synced, syncedFollowers: synced };
+          },
   };
   listener = new ClientListener({
     host: config.clientPortAddress,

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient, type WatchEvent } from '../../src/client/index.js';
 import { Ensemble } from '../helpers/ensemble.js';
 import { NzcClient } from '../helpers/nzc.js';
+import { fourLetterWord } from '../helpers/server-process.js';
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -47,6 +48,18 @@ describe('three-node ensemble', () => {
     const stats = await Promise.all(per.map(async (c) => (await c.sync('/rep'), (await c.exists('/rep'))!)));
     expect(stats[1]).toEqual(stats[0]);
     expect(stats[2]).toEqual(stats[0]);
+  });
+
+  it('answers mntr with the role and, on the leader, ZooKeeper\'s learner keys', async () => {
+    const leader = await ens.waitForQuorum();
+    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    const lead = await fourLetterWord(ens.node(leader).clientPort, 'mntr');
+    expect(lead).toMatch(/^zk_server_state\tleader$/m);
+    expect(lead).toMatch(/^zk_synced_followers\t2$/m);
+    expect(lead).toMatch(/^zk_learners\t2$/m);
+    const fol = await fourLetterWord(ens.node(follower).clientPort, 'mntr');
+    expect(fol).toMatch(/^zk_server_state\tfollower$/m);
+    expect(fol).not.toMatch(/zk_synced_followers/);
   });
 
   it('fires a watch set on one node for a change made through another, and node-zookeeper-client works on a follower', async () => {
