@@ -77,7 +77,8 @@ export async function runServer(args: ServerArgs): Promise<number> {
       signalled = true;
       logger.info({ signal }, 'shutting down');
       server.stop().then(
-        () => resolve(0),
+        // A fatal error stops the server through this same path, with exitCode already 1.
+        () => resolve(typeof process.exitCode === 'number' ? process.exitCode : 0),
         (err: unknown) => {
           logger.error({ err }, 'error while stopping');
           resolve(1);

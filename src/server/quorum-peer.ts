@@ -168,6 +168,18 @@ export class QuorumPeer {
     await this.lastAppend.catch(() => undefined);
   }
 
+  /**
+   * This server can no longer keep ZAB's promises (broken invariant, storage failure): log it
+   * once, stop the peer, and stop the whole process through its SIGTERM path with exit code 1,
+   * so clients move to healthy members instead of talking to a half-dead one.
+   */
+  private fatal(err: unknown, msg: string): void {
+    if (this.closed) return;
+    this.log.fatal({ err }, msg);
+    process.exitCode = 1;
+    void this.close().then(() => process.kill(process.pid, 'SIGTERM'));
+  }
+
   // ---- inputs -----------------------------------------------------------------------
 
   /** Runs one PeerNode call and queues its actions; a broken invariant stops this server. */
@@ -181,9 +193,7 @@ export class QuorumPeer {
         this.log.debug({ err }, 'peer call while not serving; ignored');
         return;
       }
-      this.log.fatal({ err }, 'zab invariant broken; stopping this server');
-      process.exitCode = 1;
-      void this.close();
+      this.fatal(err, 'zab invariant broken; stopping this server');
       return;
     }
     for (const a of actions) this.queue.push(a);
@@ -229,10 +239,7 @@ export class QuorumPeer {
           await this.execute(action);
         } catch (err) {
           // Storage failed under us: this server cannot keep its promises; stop it.
-          this.log.fatal({ err, action: action.type }, 'could not execute zab action; stopping this server');
-          process.exitCode = 1;
-          await this.close();
-          process.kill(process.pid, 'SIGTERM');
+          this.fatal(err, `could not execute zab action ${action.type}; stopping this server`);
           return;
         }
       }
@@ -281,9 +288,7 @@ export class QuorumPeer {
         last.then(
           () => this.input(() => this.node.persisted(lastZxid)),
           (err: unknown) => {
-            this.log.fatal({ err, zxid: hex(lastZxid) }, 'txn log append failed; stopping this server');
-            process.exitCode = 1;
-            void this.close().then(() => process.kill(process.pid, 'SIGTERM'));
+            this.fatal(err, `txn log append failed at ${hex(lastZxid)}; stopping this server`);
           },
         );
         return;
