@@ -27,7 +27,7 @@ describe('global sessions in an ensemble', () => {
   };
 
   beforeAll(async () => {
-    ens = await Ensemble.create({ size: 3, tickTimeMs: 200 });
+    ens = await Ensemble.create({ size: 3, tickTimeMs: 200, extraCfg: ['maxSessionTimeout=20000'] });
     await ens.startAll();
     const c = await connect([1, 2, 3], 4000);
     await c.create('/s', '');
@@ -83,6 +83,7 @@ describe('global sessions in an ensemble', () => {
     // The client notices the silence after 2/3 of its timeout; a long timeout leaves the
     // reconnect seconds of margin before the leader would expire the session on a loaded machine.
     const mover = await connect(pair, 9000);
+    expect(mover.negotiatedTimeoutMs).toBe(9000);
     await mover.create('/s/mine', 'e', { mode: 'ephemeral' });
     const sessionHex = mover.sessionIdHex;
     // Which follower holds the connection: cons lists the session there.
@@ -126,6 +127,7 @@ describe('global sessions in an ensemble', () => {
     await delay(3000);
     const check = await connect([1, 2, 3], 4000);
     await check.sync('/s');
-    expect(await check.exists('/s/mine')).not.toBeNull();
+    const sessionLog = ens.nodes.map((n) => n.output.split('\n').filter((l) => /session|looking|leading|following/.test(l) && !l.includes('four letter')).slice(-12).join('\n'));
+    expect(await check.exists('/s/mine'), sessionLog.join('\n---\n')).not.toBeNull();
   }, 60_000);
 });
