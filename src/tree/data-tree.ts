@@ -55,23 +55,8 @@ export type SnapshotRecord =
   | { t: 'header'; format: 1; lastProcessedZxid: number }
   | { t: 'session'; id: number; timeoutMs: number }
   | { t: 'acl'; id: number; acl: ACL[] }
-  | {
-      t: 'node';
-      path: string;
-      data: Buffer | null;
-      aclId: number;
-      czxid: number;
-      mzxid: number;
-      ctime: number;
-      mtime: number;
-      version: number;
-      cversion: number;
-      aversion: number;
-      ephemeralOwner: number;
-      pzxid: number;
-      kind: NodeKind;
-      ttlMs: number;
-    };
+  /** A znode as stored: its persisted fields, without the children set (rebuilt on load) or the cached hash. */
+  | ({ t: 'node'; path: string } & Omit<ZNode, 'children' | 'hash'>);
 
 type NodeRecord = Extract<SnapshotRecord, { t: 'node' }>;
 
