@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Integration tests spawn real server processes: keep parallelism to the 2 cores CI has.
+// Integration tests spawn real server processes (an ensemble is three): one test file at a
+// time keeps a loaded 2-core CI machine from starving nodes into spurious elections.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
@@ -9,7 +10,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    maxWorkers: 2,
+    maxWorkers: 1,
     reporters: ['default'],
   },
 });

@@ -80,7 +80,7 @@ export class Ensemble {
   ) {}
 
   static async create(options: EnsembleOptions = {}): Promise<Ensemble> {
-    const opts = { size: 3, tickTimeMs: 200, initLimit: 10, syncLimit: 5, extraCfg: [], ...options };
+    const opts = { size: 3, tickTimeMs: 200, initLimit: 20, syncLimit: 10, extraCfg: [], ...options };
     const root = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-ensemble-'));
     const e = new Ensemble(root, opts);
     const used = new Set<number>();

@@ -1,6 +1,6 @@
 // A 3-node ensemble of real processes: replication, watches across nodes, sync, failover and catch-up.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient, type WatchEvent } from '../../src/client/index.js';
 import { Ensemble } from '../helpers/ensemble.js';
 import { NzcClient } from '../helpers/nzc.js';
@@ -21,6 +21,10 @@ describe('three-node ensemble', () => {
     ens = await Ensemble.create();
     await ens.startAll();
   }, 60_000);
+  afterEach((ctx) => {
+    // A failed ensemble test is only debuggable with the nodes' own story.
+    if (ctx.task.result?.state === 'fail') process.stdout.write(`${ens.tail(60)}\n`);
+  });
   afterAll(async () => {
     for (const c of clients) await c.close().catch(() => undefined);
     await ens?.stop();
@@ -147,6 +151,10 @@ describe('global sessions in a three-node ensemble', () => {
     ens = await Ensemble.create();
     await ens.startAll();
   }, 60_000);
+  afterEach((ctx) => {
+    // A failed ensemble test is only debuggable with the nodes' own story.
+    if (ctx.task.result?.state === 'fail') process.stdout.write(`${ens.tail(60)}\n`);
+  });
   afterAll(async () => {
     await ens?.stop();
   });
