@@ -130,8 +130,8 @@ export class ClientZxidAheadError extends Error {
 
 /** The server is stopping or stopped and takes no new sessions. */
 export class ServerNotServingError extends Error {
-  constructor() {
-    super('server is not serving');
+  constructor(detail?: string) {
+    super(detail === undefined ? 'server is not serving' : `server is not serving: ${detail}`);
     this.name = 'ServerNotServingError';
   }
 }
@@ -171,6 +171,14 @@ interface Session {
 
 function hex(id: number): string {
   return `0x${id.toString(16)}`;
+}
+
+function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ServerNotServingError(what)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 function forwardKey(sessionId: number, cxid: number): string {
@@ -321,10 +329,14 @@ export class ZooKeeperServer {
     const cnxn = this.bind(session, sink, timeoutMs);
     // The session exists for everyone once its createSession txn is applied; the reply waits for that.
     try {
-      await this.submitInternal({ type: OpCode.createSession, timeoutMs }, tracked.id);
+      const created = this.submitInternal({ type: OpCode.createSession, timeoutMs }, tracked.id);
+      // In an ensemble the commit may never come back here (the leader went away mid-flight);
+      // give up after the session timeout so the client tries again instead of waiting forever.
+      await (this.opts.quorum ? withDeadline(created, timeoutMs, 'session creation did not commit in time') : created);
     } catch (err) {
       this.sessions.delete(tracked.id);
       this.tracker.remove(tracked.id);
+      if (session.cnxn === cnxn) this.forgetCnxn(cnxn);
       throw err;
     }
     log.info({ client: sink.remoteAddress, timeoutMs }, 'established session');

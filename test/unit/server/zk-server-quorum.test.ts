@@ -1,0 +1,72 @@
+// The session layer in ensemble mode, with fake ZAB hooks: forwarding, commits answering local clients, role changes.
+
+import { describe, expect, it } from 'vitest';
+import { OpCode } from '../../../src/jute/opcodes.js';
+import { writeCreateRequest } from '../../../src/jute/records.js';
+import type { Txn } from '../../../src/tree/txn.js';
+import type { ForwardedWrite, QuorumHooks } from '../../../src/server/zk-server.js';
+import { FakeSink, OPEN_ACL_UNSAFE, TestClient, makeServer } from './harness.js';
+
+function fakeQuorum(): QuorumHooks & { forwarded: ForwardedWrite[]; proposed: Txn[] } {
+  const forwarded: ForwardedWrite[] = [];
+  const proposed: Txn[] = [];
+  let zxid = 0x100000000;
+  return {
+    forwarded,
+    proposed,
+    nextZxid: () => ++zxid,
+    propose: (txn) => void proposed.push(txn),
+    forward: (w) => void forwarded.push(w),
+    sync: () => Promise.resolve(),
+  };
+}
+
+const connectReq = { protocolVersion: 0, lastZxidSeen: 0, timeOut: 100, sessionId: 0n, passwd: Buffer.alloc(16), readOnly: false };
+
+describe('session layer in an ensemble', () => {
+  it('refuses clients while looking', async () => {
+    const { server } = makeServer({ quorum: fakeQuorum() });
+    await expect(server.connect(connectReq, new FakeSink())).rejects.toThrow(/not serving/);
+  });
+
+  it('a follower forwards the handshake and answers it when the createSession commits', async () => {
+    const quorum = fakeQuorum();
+    const { server } = makeServer({ quorum, tickTimeMs: 50, minSessionTimeoutMs: 100, maxSessionTimeoutMs: 1000 });
+    server.setRole('follower');
+    const pending = server.connect(connectReq, new FakeSink());
+    await Promise.resolve();
+    expect(quorum.forwarded).toHaveLength(1);
+    const fw = quorum.forwarded[0]!;
+    expect(fw.req.type).toBe(OpCode.createSession);
+    server.applyCommitted({ hdr: { sessionId: fw.sessionId, cxid: fw.cxid, zxid: 0x100000001, time: 1 }, op: { type: 'createSession', timeoutMs: 100 } });
+    const res = await pending;
+    expect(res.sessionId).toBe(fw.sessionId);
+    expect(server.tree.sessions.get(fw.sessionId)).toBe(100);
+  });
+
+  it('gives up on a handshake whose createSession never commits, after the session timeout', async () => {
+    const quorum = fakeQuorum();
+    const { server } = makeServer({ quorum, tickTimeMs: 50, minSessionTimeoutMs: 100, maxSessionTimeoutMs: 1000 });
+    server.setRole('follower');
+    const t0 = Date.now();
+    await expect(server.connect(connectReq, new FakeSink())).rejects.toThrow(/did not commit in time/);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(90);
+    expect(server.stats().sessionCount).toBe(0);
+  });
+
+  it('a leader proposes a local write and replies once it commits; a role change drops its clients', async () => {
+    const quorum = fakeQuorum();
+    const { server } = makeServer({ quorum });
+    server.setRole('leader');
+    const connecting = TestClient.connect(server);
+    await Promise.resolve();
+    server.applyCommitted(quorum.proposed[0]!);
+    const c = await connecting;
+    const xid = c.sendRaw(OpCode.create, (w) => writeCreateRequest(w, { path: '/q', data: Buffer.from('v'), acl: OPEN_ACL_UNSAFE, flags: 0, ttl: -1 }, false));
+    expect(quorum.proposed[1]!.op).toMatchObject({ type: 'create', path: '/q' });
+    server.applyCommitted(quorum.proposed[1]!);
+    expect((await c.reply(xid)).err).toBe(0);
+    server.setRole('looking');
+    expect(c.sink.closedReason).toMatch(/left the leader role/);
+  });
+});
