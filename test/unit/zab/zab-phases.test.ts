@@ -206,6 +206,21 @@ describe('establishing the epoch (issue 9, defect 1)', () => {
   });
 });
 
+describe('durability claims (issue 9, defect 6)', () => {
+  it('compacting committed entries a follower has not fsynced yet claims no durability for them', () => {
+    const zlog = new ZabLog<string>(0, []);
+    for (const t of log(1, 5)) zlog.append(t);
+    zlog.markDurable(makeZxid(1, 2));
+    // The leader's COMMIT may arrive before this follower's own fsync of those txns returns.
+    zlog.commitTo(makeZxid(1, 4));
+    zlog.compact(makeZxid(1, 4));
+    expect(zlog.baseZxid).toBe(makeZxid(1, 4));
+    expect(zlog.durableZxid).toBe(makeZxid(1, 2));
+    zlog.markDurable(makeZxid(1, 5));
+    expect(zlog.durableZxid).toBe(makeZxid(1, 5));
+  });
+});
+
 describe('broadcast', () => {
   it('a follower acks a proposal only after the runtime reports it durable', () => {
     const e = new Ensemble([1, 2, 3]);
