@@ -115,6 +115,8 @@ export class QuorumPeer {
         now: () => Date.now(),
         setTimer: (delayMs, fire) => setTimeout(fire, delayMs).unref(),
         clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
+        // The appends of one fsync resolve together; a microtask runs after all of them.
+        defer: (fn) => queueMicrotask(fn),
       },
       stateMachine: {
         commit: (txn) => this.zk!.applyCommitted(txn.payload),
