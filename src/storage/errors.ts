@@ -61,6 +61,14 @@ export class LogGapError extends StorageError {
   }
 }
 
+/** A snapshot stopped before it became durable (its tree is being replaced); its partial file is gone. */
+export class SnapshotAbandonedError extends StorageError {
+  constructor(detail: string) {
+    super(detail);
+    this.name = 'SnapshotAbandonedError';
+  }
+}
+
 /** Misuse of the storage API: appending out of zxid order, using a closed store. */
 export class StorageStateError extends StorageError {
   constructor(detail: string) {
