@@ -118,19 +118,23 @@ export class DurableStore {
   /**
    * Newest valid snapshot + log replay into a fresh DataTree. An ensemble member passes
    * replayLog false: its log may hold proposals that were never committed, so only the
-   * snapshot is loaded and ZAB decides which logged txns to apply.
+   * snapshot is loaded and ZAB decides which logged txns to apply. Either way the log after
+   * the snapshot is read through: a hole in it (a lost segment, or a log that resumes past the
+   * snapshot) throws LogGapError naming both zxids and files, and the server must not start.
    */
   async recover(opts: { replayLog?: boolean } = {}): Promise<RecoveryResult> {
     const snapshots = await listSnapshots(this.fs, this.dataDir);
     let tree: DataTree | undefined;
     let base = 0;
     let snapshotZxid: number | undefined;
+    let snapshotPath: string | undefined;
     for (let i = snapshots.length - 1; i >= 0 && tree === undefined; i--) {
       const snap = snapshots[i]!;
       try {
         tree = await loadSnapshot(this.fs, snap.path);
         base = snap.zxid;
         snapshotZxid = snap.zxid;
+        snapshotPath = snap.path;
         this.logger.info({ file: snap.path, zxid: hexZxid(snap.zxid), nodes: tree.nodeCount }, 'loaded snapshot');
       } catch (err) {
         if (!(err instanceof CorruptSnapshotError)) throw err;
@@ -147,18 +151,21 @@ export class DurableStore {
       if (snapshots.length > 0 && first === undefined) {
         throw new StorageError(`no valid snapshot among ${snapshots.length} and no txn log to rebuild from`);
       }
+      if (first !== undefined && zxidCounter(first) !== 1) {
+        // Every epoch's first proposal has counter 1; a snapshot-less log must start with one.
+        const file = this.log.listSegments()[0]!.path;
+        throw new LogGapError(
+          `txn log has a hole: there is no snapshot and the log starts at ${hexZxid(first)} (in ${file}), not at the start of an epoch; the txns before it are missing`,
+          { afterZxid: 0, afterFile: undefined, nextZxid: first, nextFile: file },
+        );
+      }
       tree = new DataTree();
     }
     let txnsReplayed = 0;
-    let prev = base;
-    for await (const txn of this.log.read(base)) {
-      if (opts.replayLog === false) break;
-      const zxid = txn.hdr.zxid;
-      if (prev !== 0 && !zxidFollows(prev, zxid)) {
-        this.logger.error({ after: hexZxid(prev), next: hexZxid(zxid) }, 'gap in txn history during replay');
-      }
+    // Read to the end even when not replaying: TxnLog.read throws on any hole after `base`.
+    for await (const txn of this.log.read(base, undefined, snapshotPath)) {
+      if (opts.replayLog === false) continue;
       tree.apply(txn);
-      prev = zxid;
       txnsReplayed++;
     }
     const lastZxid = Math.max(base, this.log.lastZxid, tree.lastProcessedZxid);
