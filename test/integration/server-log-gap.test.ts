@@ -1,11 +1,15 @@
-// A real server whose txn log lost a segment refuses to start (exit 1) and names the gap and both files.
+// A real server (standalone or ensemble member) whose txn log lost a segment refuses to start (exit 1), naming the gap and both files.
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import { ZooKeeperClient } from '../../src/client/index.js';
+import { DurableStore } from '../../src/storage/index.js';
+import type { Txn } from '../../src/tree/txn.js';
+import { Ensemble } from '../helpers/ensemble.js';
 import { BIN, startServerProcess } from '../helpers/server-process.js';
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -62,5 +66,44 @@ describe('a standalone server over a txn log with a hole', () => {
     expect(output).toContain(`after 0x${lastBefore.toString(16)} (in ${path.join(dataDir, before)})`);
     expect(output).toContain(`comes 0x${firstAfter.toString(16)} (in ${path.join(dataDir, after)})`);
     expect(output).not.toContain('serving on');
+  }, 60_000);
+});
+
+describe('an ensemble member over a txn log with a hole', () => {
+  it('exits 1 before joining, naming the gap and both segment files', async () => {
+    const ensemble = await Ensemble.create({ size: 3 });
+    cleanup.push(() => ensemble.stop());
+    const node = ensemble.node(1);
+    // Epoch-1 history as a member logs it: creates under /, group-committed in batches so the log rolls.
+    const store = await DurableStore.open({ dataDir: node.dataDir, logger: pino({ level: 'silent' }), segmentSizeBytes: 1024 });
+    await store.recover({ replayLog: false });
+    const epoch1 = 0x1_0000_0000;
+    for (let z = 1; z <= 120; z += 10) {
+      const batch: Txn[] = [];
+      for (let k = z; k < z + 10; k++) {
+        batch.push({
+          hdr: { sessionId: 0, cxid: k, zxid: epoch1 + k, time: 1_700_000_000_000 + k },
+          op: { type: 'create', path: `/n${k}`, data: Buffer.from('x'.repeat(40)), acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], kind: 'persistent', ephemeralOwner: 0, ttlMs: 0, parentCVersion: k },
+        });
+      }
+      await Promise.all(batch.map((t) => store.append(t)));
+    }
+    await store.close();
+    const segments = (await readdir(node.dataDir)).filter((f) => /^log\.[0-9a-f]+$/.test(f)).sort((a, b) => parseInt(a.slice(4), 16) - parseInt(b.slice(4), 16));
+    expect(segments.length).toBeGreaterThan(3);
+    const [before, lost, after] = [segments[1]!, segments[2]!, segments[3]!];
+    await rm(path.join(node.dataDir, lost));
+    const lastBefore = parseInt(lost.slice(4), 16) - 1;
+    const firstAfter = parseInt(after.slice(4), 16);
+
+    ensemble.start(1);
+    const proc = node.proc!;
+    const exited = await Promise.race([
+      new Promise<number | null>((r) => (proc.exitCode !== null ? r(proc.exitCode) : proc.once('exit', (code) => r(code)))),
+      new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000)),
+    ]);
+    expect(exited, node.output).toBe(1);
+    expect(node.output).toContain(`after 0x${lastBefore.toString(16)} (in ${path.join(node.dataDir, before)})`);
+    expect(node.output).toContain(`comes 0x${firstAfter.toString(16)} (in ${path.join(node.dataDir, after)})`);
   }, 60_000);
 });
