@@ -196,9 +196,10 @@ export class DurableStore {
    * quiesceSnapshots() and the end of resetTo(), while the tree is being replaced.
    */
   async snapshotNow(tree: DataTree): Promise<SnapshotRef> {
-    if (this.quiesced) throw new StorageStateError('snapshots are paused while the tree is replaced (SNAP); retry after resetTo');
+    const paused = () => new StorageStateError('snapshots are paused while the tree is replaced (SNAP); retry after resetTo');
+    if (this.quiesced) throw paused();
     while (this.snapshotRun !== undefined) await this.snapshotRun;
-    if (this.quiesced) throw new StorageStateError('snapshots are paused while the tree is replaced (SNAP); retry after resetTo');
+    if (this.quiesced) throw paused();
     this.log.requestRoll();
     this.txnsSinceSnapshot = 0;
     return this.runSnapshot(tree);
@@ -217,7 +218,7 @@ export class DurableStore {
     while (this.snapshotRun !== undefined) await this.snapshotRun;
   }
 
-  /** Resolves when no background snapshot is running. */
+  /** Resolves when no snapshot (background or snapshotNow) is running. */
   async snapshotIdle(): Promise<void> {
     await this.snapshotRun;
   }
