@@ -672,10 +672,28 @@ export class ZooKeeperServer {
     this.expiryTimer = undefined;
     void this.reaper.stop();
     this.prep = this.newPrep();
-    if (role === 'leader') {
-      // The leader expires every session of the ensemble: each gets a fresh full timeout.
-      for (const [id, timeoutMs] of this.tree.sessions) if (this.tracker.get(id) === undefined) this.restoreSession(id, timeoutMs);
-      this.start();
+    this.resetSessionsForRole(role);
+    if (role === 'leader') this.start();
+  }
+
+  /**
+   * Session state this server built in its previous role is void in the next one. An expiry
+   * or close it started but the ensemble never committed must not leave a session stuck
+   * "closing" (its writes would fail SESSIONEXPIRED and its ephemerals leak). And a new
+   * leader, which alone expires sessions, gives every session in the tree a fresh full
+   * timeout, as ZooKeeper's leader does: while it followed it heard only of its own
+   * clients, so its expiry times for the others are stale, and they may be heartbeating
+   * through other members right now.
+   */
+  private resetSessionsForRole(role: Exclude<ServingRole, 'standalone'>): void {
+    for (const [id, timeoutMs] of this.tree.sessions) {
+      const tracked = this.tracker.get(id);
+      if (tracked === undefined) {
+        if (role === 'leader') this.restoreSession(id, timeoutMs);
+        continue;
+      }
+      tracked.closing = false;
+      if (role === 'leader') this.tracker.touch(id, tracked.timeoutMs);
     }
   }
 
