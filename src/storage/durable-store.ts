@@ -208,9 +208,11 @@ export class DurableStore {
   /**
    * Call before replacing the tree in place (SNAP): abandons a running snapshot (removing its
    * partial file) or, if its walk is already complete, lets it finish; resolves once none runs.
-   * No snapshot starts again until resetTo() has completed. A fuzzy walk reads the tree lazily
-   * across event-loop turns, so one left running would write the old tree's first part and
-   * the new tree's rest into a file named for the old zxid.
+   * No snapshot starts again until resetTo() has completed. It takes effect before it returns,
+   * so a synchronous caller may replace the tree right after it without awaiting (the promise
+   * never rejects). A fuzzy walk reads the tree lazily across event-loop turns, so one left
+   * running would write the old tree's first part and the new tree's rest into a file named
+   * for the old zxid.
    */
   async quiesceSnapshots(): Promise<void> {
     this.quiesced = true;

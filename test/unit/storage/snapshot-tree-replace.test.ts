@@ -181,6 +181,34 @@ describe('a background snapshot and a SNAP that replaces the tree', () => {
     expect(treeImage(recovered)).toEqual(newImage);
   });
 
+  it('with event-loop turns between replaceTree and resetTo (the runtime waits for appends), no mixed snapshot either', async () => {
+    for (const quiesceFirst of [true, false]) {
+      const fs = new GatedSnapshotFs();
+      gates.push(fs);
+      const store = await openStore(fs);
+      const tree = (await store.recover()).tree;
+      const { oldZxid, oldImage } = await snapshotHeldMidWalk(fs, store, tree);
+
+      const leader = leaderTree(8000);
+      const newImage = treeImage(leader.tree);
+      const newZxid = leader.tree.lastProcessedZxid;
+      // The runtime's installSnapshot hook is synchronous: it can only fire the quiesce off.
+      if (quiesceFirst) void store.quiesceSnapshots();
+      tree.resetFrom(leader.tree);
+      fs.releaseWrites();
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r)); // the walk resumes here
+      await store.resetTo(tree);
+      await store.snapshotIdle();
+
+      await expectOnlyConsistentSnapshots(new Map([[oldZxid, oldImage], [newZxid, newImage]]));
+      expect((await snapshotFiles()).tmp).toEqual([]);
+      expect((await snapshotFiles()).durable).toEqual([`snapshot.${newZxid.toString(16)}`]);
+      for (const s of stores.splice(0)) await s.close();
+      await cleanup();
+      ({ dir, cleanup } = await tempDir());
+    }
+  });
+
   it('quiesceSnapshots() abandons the running walk, removes its partial file, and holds new snapshots until resetTo', async () => {
     const fs = new GatedSnapshotFs();
     gates.push(fs);
