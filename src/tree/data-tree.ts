@@ -585,7 +585,6 @@ export class DataTree {
     }
   }
 
-  /** Rebuilds a tree from serialize()'s records. Throws on records that do not form a tree. */
   /**
    * Takes over another tree's whole state in place (after a SNAP from the leader), so every
    * holder of this instance sees the new state. `other` must not be used afterwards.
@@ -602,6 +601,7 @@ export class DataTree {
     }
   }
 
+  /** Rebuilds a tree from serialize()'s records. Throws on records that do not form a tree. */
   static fromRecords(records: Iterable<SnapshotRecord>): DataTree {
     const tree = new DataTree();
     const loaded = new Map<number, number>(); // snapshot ACL id -> id in the new cache
