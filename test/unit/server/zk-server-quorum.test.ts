@@ -1,6 +1,7 @@
 // The session layer in ensemble mode, with fake ZAB hooks: forwarding, commits answering local clients, role changes.
 
 import { describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../../src/jute/error-codes.js';
 import { OpCode } from '../../../src/jute/opcodes.js';
 import { writeCreateRequest } from '../../../src/jute/records.js';
 import type { Txn } from '../../../src/tree/txn.js';
@@ -38,7 +39,8 @@ describe('session layer in an ensemble', () => {
     await Promise.resolve();
     expect(quorum.forwarded).toHaveLength(1);
     const fw = quorum.forwarded[0]!;
-    expect(fw.req.type).toBe(OpCode.createSession);
+    expect(fw.type).toBe(OpCode.createSession);
+    expect(fw.req?.type).toBe(OpCode.createSession);
     server.applyCommitted({ hdr: { sessionId: fw.sessionId, cxid: fw.cxid, zxid: 0x100000001, time: 1 }, op: { type: 'createSession', timeoutMs: 100 } });
     const res = await pending;
     expect(res.sessionId).toBe(fw.sessionId);
@@ -122,5 +124,37 @@ describe('session expiry across role changes (issue 9, defects 2 and 3)', () => 
     server.expireSessions();
     expect(closeSessions(quorum.proposed)).toEqual([SESSION, SESSION]);
     server.setRole('looking');
+  });
+});
+
+describe('forwarding writes to the leader', () => {
+  it("a follower forwards the client's request bytes as received; the leader decodes and proposes them", async () => {
+    const followerQuorum = fakeQuorum();
+    const { server: follower } = makeServer({ quorum: followerQuorum });
+    follower.setRole('follower');
+    const connecting = TestClient.connect(follower);
+    await Promise.resolve();
+    const hs = followerQuorum.forwarded[0]!;
+    follower.applyCommitted({ hdr: { sessionId: hs.sessionId, cxid: hs.cxid, zxid: 0x100000001, time: 1 }, op: { type: 'createSession', timeoutMs: 4000 } });
+    const c = await connecting;
+    c.sendRaw(OpCode.create, (w) => writeCreateRequest(w, { path: '/fw', data: Buffer.from('v'), acl: OPEN_ACL_UNSAFE, flags: 0, ttl: -1 }, false));
+    const fw = followerQuorum.forwarded[1]!;
+    expect(fw.type).toBe(OpCode.create);
+    expect(fw.req).toBeUndefined();
+    expect(Buffer.isBuffer(fw.body)).toBe(true);
+
+    const leaderQuorum = fakeQuorum();
+    const { server: leader } = makeServer({ quorum: leaderQuorum });
+    leader.setRole('leader');
+    leader.applyCommitted({ hdr: { sessionId: hs.sessionId, cxid: hs.cxid, zxid: 0x100000001, time: 1 }, op: { type: 'createSession', timeoutMs: 4000 } });
+    leader.handleForwarded(fw);
+    expect(leaderQuorum.proposed[0]!.op).toMatchObject({ type: 'create', path: '/fw' });
+    expect(leaderQuorum.proposed[0]!.hdr).toMatchObject({ sessionId: fw.sessionId, cxid: fw.cxid });
+
+    // A body that does not decode becomes an error txn the client gets its answer from.
+    leader.handleForwarded({ ...fw, cxid: fw.cxid + 1, body: Buffer.from([0, 0, 0, 9]) });
+    expect(leaderQuorum.proposed[1]!.op).toMatchObject({ type: 'error', err: ErrorCode.MARSHALLINGERROR });
+    leader.setRole('looking');
+    follower.setRole('looking');
   });
 });
