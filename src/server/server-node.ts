@@ -76,6 +76,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     maxSessionTimeoutMs: config.maxSessionTimeoutMs,
     superDigest: config.superDigest,
     ttlEnabled: config.extendedTypesEnabled,
+    enforceQuota: config.enforceQuota,
     containerCheckIntervalMs: config.containerCheckIntervalMs,
     logger: logger.child({ component: 'zk-server' }),
     // Ensemble: writes are proposed through ZAB; its runtime logs them before acking.

@@ -32,6 +32,8 @@ export interface ZkServerOptions {
   superDigest?: string;
   /** extendedTypesEnabled; when false createTTL answers UNIMPLEMENTED like ZooKeeper. */
   ttlEnabled: boolean;
+  /** zookeeper.enforceQuota: writes past a hard quota limit fail with QUOTAEXCEEDED. */
+  enforceQuota?: boolean;
   /** znode.container.checkIntervalMs (ZooKeeper's default 60000). */
   containerCheckIntervalMs: number;
   /** znode.container.maxPerMinute (default 10000). */
@@ -271,6 +273,7 @@ export class ZooKeeperServer {
   private newPrep(): PrepRequestProcessor {
     return new PrepRequestProcessor(this.tree, {
       ttlEnabled: this.opts.ttlEnabled,
+      enforceQuota: this.opts.enforceQuota,
       checkSession: (id) => this.tracker.check(id),
       logger: this.log,
     });
