@@ -86,11 +86,14 @@ export function errorMessage(code: number): string {
 export class ZooKeeperError extends Error {
   readonly code: number;
   readonly path: string | undefined;
+  /** The reason given beyond the code (e.g. which path rule was broken), if any. */
+  readonly detail: string | undefined;
   constructor(code: number, path?: string, detail?: string) {
     super(`KeeperErrorCode = ${errorMessage(code)}${path !== undefined ? ` for ${path}` : ''}${detail ? ` (${detail})` : ''}`);
     this.name = 'ZooKeeperError';
     this.code = code;
     this.path = path;
+    this.detail = detail;
   }
   get codeName(): string {
     return errorName(this.code);
