@@ -18,6 +18,7 @@ import {
   writeDeleteRequest,
   writeMultiRequest,
   writePathRequest,
+  writeReconfigRequest,
   writePathWatchRequest,
   writeSetACLRequest,
   writeSetDataRequest,
@@ -68,6 +69,9 @@ export interface ConnectOptions {
 export type WatchArg = WatchListener | boolean | undefined;
 
 export type PersistentWatchMode = 'persistent' | 'persistentRecursive';
+
+/** ZooDefs.CONFIG_NODE. */
+const CONFIG_NODE = '/zookeeper/config';
 
 const noopLogger: ClientLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -254,6 +258,48 @@ export class ZooKeeperClient extends EventEmitter {
   async getAllChildrenNumber(path: string): Promise<number> {
     validatePath(path);
     return this.call(OpCode.getAllChildrenNumber, path, (w) => writePathRequest(w, { path: this.chroot.toServer(path) }), (r) => r.readInt());
+  }
+
+  /**
+   * The ensemble's configuration (ZooKeeper.getConfig): /zookeeper/config, never chrooted.
+   * Its data lists the server.N lines and the config version; a standalone server's is empty.
+   */
+  async getConfig(watch?: WatchArg): Promise<{ data: Buffer; stat: Stat }> {
+    const listener = this.listenerFor(watch);
+    return this.call(
+      OpCode.getData,
+      CONFIG_NODE,
+      (w) => writePathWatchRequest(w, { path: CONFIG_NODE, watch: listener !== undefined }),
+      (r) => {
+        if (listener) this.watches.add('data', this.chroot.toClient(CONFIG_NODE), listener);
+        const d = r.readBuffer();
+        return { data: d === null ? Buffer.alloc(0) : Buffer.from(d), stat: readStat(r) };
+      },
+    );
+  }
+
+  /**
+   * Dynamic reconfiguration (ZooKeeperAdmin.reconfigure): servers joining and leaving, or a
+   * whole new member list, from config version `fromConfig` (-1: whatever is current).
+   * zabkeeper, like a ZooKeeper with reconfigEnabled=false, answers RECONFIGDISABLED.
+   */
+  async reconfig(change: { joining?: string[]; leaving?: string[]; newMembers?: string[]; fromConfig?: number }): Promise<{ data: Buffer; stat: Stat }> {
+    const list = (v: string[] | undefined): string | null => (v === undefined || v.length === 0 ? null : v.join(','));
+    return this.call(
+      OpCode.reconfig,
+      undefined,
+      (w) =>
+        writeReconfigRequest(w, {
+          joiningServers: list(change.joining),
+          leavingServers: list(change.leaving),
+          newMembers: list(change.newMembers),
+          curConfigId: change.fromConfig ?? -1,
+        }),
+      (r) => {
+        const d = r.readBuffer();
+        return { data: d === null ? Buffer.alloc(0) : Buffer.from(d), stat: readStat(r) };
+      },
+    );
   }
 
   /** This session's ephemeral nodes under `prefix`, as client paths. */

@@ -12,6 +12,7 @@ import { loadMemberState, QuorumPeer } from './quorum-peer.js';
 import type { DataTree } from '../tree/data-tree.js';
 import { AdminServer, quorumAdminView, type AdminContext } from './admin-server.js';
 import { PrometheusMetrics } from './metrics.js';
+import { quorumConfigText, STATIC_CONFIG_VERSION } from './quorum-config-text.js';
 
 export interface ServerNode {
   /** The bound client port (useful with clientPort 0). */
@@ -51,6 +52,8 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     } else {
       const member = await loadMemberState(store, config.dataDir);
       tree = member.tree;
+      // As ZooKeeper's QuorumPeer: the ensemble's configuration is readable at /zookeeper/config.
+      tree.setConfigNode(Buffer.from(quorumConfigText(config.servers)), STATIC_CONFIG_VERSION, Date.now());
       peer = new QuorumPeer({
         myId: config.serverId!,
         servers: config.servers,

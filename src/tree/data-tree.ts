@@ -414,6 +414,22 @@ export class DataTree {
     }
   }
 
+  /**
+   * ZKDatabase.initConfigInZKDatabase: an ensemble member writes its quorum configuration
+   * into /zookeeper/config itself (not a txn: every member derives the same text from its
+   * own server.N lines), as a setData with version -1 and mzxid = the config version.
+   * Nothing under /zookeeper/ is in the digest, so replicas still agree.
+   */
+  setConfigNode(data: Buffer, configVersion: number, timeMs: number): void {
+    const node = this.nodes.get(CONFIG_PATH);
+    if (node === undefined) return;
+    this.dataSizeBytes += data.length - (node.data?.length ?? 0);
+    node.data = data;
+    node.version = -1;
+    node.mzxid = configVersion;
+    node.mtime = timeMs;
+  }
+
   /** The deepest path with a quota that `path` counts against (getMaxPrefixWithQuota). */
   quotaPrefixOf(path: string): string | undefined {
     return this.quotas.maxPrefix(path);
