@@ -111,6 +111,12 @@ export class ZooKeeperClient extends EventEmitter {
   private readonly log: ClientLogger;
   private readonly requestedTimeoutMs: number;
   private readonly readOnlyAllowed: boolean;
+  /**
+   * ClientCnxn.seenRwServerBefore: until a read-write server has answered, the session is one
+   * a read-only server made up locally, which the quorum never heard of; reconnecting asks
+   * for a new session instead of resuming it, so the client moves to read-write without expiring.
+   */
+  private seenReadWriteServer: boolean;
   private readonly watches = new WatchRegistry();
   private readonly auths: Array<{ scheme: string; auth: Buffer }> = [];
   private readonly queue: Outgoing[] = [];
@@ -137,6 +143,8 @@ export class ZooKeeperClient extends EventEmitter {
     this.requestedTimeoutMs = opts.sessionTimeoutMs ?? 30000;
     this.readOnlyAllowed = opts.readOnly ?? false;
     this.sessionId = parseSessionId(opts.sessionId);
+    // A session handed in was made by a read-write server (ZooKeeper's constructor says the same).
+    this.seenReadWriteServer = opts.sessionId !== undefined;
     this.sessionPassword = opts.password ?? Buffer.alloc(16);
   }
 
@@ -591,8 +599,8 @@ export class ZooKeeperClient extends EventEmitter {
             protocolVersion: 0,
             lastZxidSeen: this.lastZxidSeen,
             timeOut: this.requestedTimeoutMs,
-            sessionId: this.sessionId,
-            passwd: this.sessionPassword,
+            sessionId: this.seenReadWriteServer ? this.sessionId : 0n,
+            passwd: this.seenReadWriteServer ? this.sessionPassword : Buffer.alloc(16),
             readOnly: this.readOnlyAllowed,
           },
           timeoutMs,
@@ -635,6 +643,7 @@ export class ZooKeeperClient extends EventEmitter {
     this.sessionId = res.sessionId;
     this.sessionPassword = Buffer.from(res.passwd);
     this.negotiatedTimeoutMs = res.timeOut;
+    if (!res.readOnly) this.seenReadWriteServer = true;
     conn.start(
       {
         onNotification: (ev) => this.onNotification(ev),

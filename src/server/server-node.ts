@@ -13,6 +13,7 @@ import type { DataTree } from '../tree/data-tree.js';
 import { AdminServer, quorumAdminView, type AdminContext } from './admin-server.js';
 import { PrometheusMetrics } from './metrics.js';
 import { quorumConfigText, STATIC_CONFIG_VERSION } from './quorum-config-text.js';
+import { ReadOnlyMode } from './read-only-mode.js';
 
 export interface ServerNode {
   /** The bound client port (useful with clientPort 0). */
@@ -46,6 +47,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
   });
   let tree: DataTree;
   let peer: QuorumPeer | undefined;
+  let readOnlyMode: ReadOnlyMode | undefined;
   try {
     if (config.standalone) {
       tree = (await store.recover()).tree;
@@ -65,6 +67,8 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
         persisted: member.persisted,
         logger: logger.child({ component: 'zab' }),
         metrics,
+        // readonlymode.enabled: the read-only mode follows the member's role (bound below, once zk exists).
+        onRole: (role) => readOnlyMode?.roleChanged(role),
       });
     }
   } catch (err) {
@@ -92,6 +96,9 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     metrics,
     afterApply: (tree, zxid) => store.applied(tree, zxid),
   }, tree);
+  if (peer !== undefined && config.readOnlyModeEnabled) {
+    readOnlyMode = new ReadOnlyMode(zk, { tickTimeMs: config.tickTimeMs, logger: logger.child({ component: 'read-only-mode' }) });
+  }
   if (peer !== undefined) await peer.start(zk);
   else zk.start();
 
@@ -103,7 +110,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     zk,
     config,
     connections: () => listener?.connections() ?? [],
-    serving: () => serving && zk.servingRole !== 'looking',
+    serving: () => serving && (zk.servingRole !== 'looking' || zk.isReadOnly),
     startedAtMs: Date.now(),
     // ops: leader / voting_view / zabstate on the admin server.
     quorum: peer === undefined ? undefined : () => quorumAdminView(peer.node, ctx.config),
@@ -181,6 +188,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       logger.info('stopping: no new connections, finishing in-flight requests');
+      readOnlyMode?.stop();
       await admin?.close();
       await boundListener.stopAccepting();
       await zk.stop();
