@@ -10,6 +10,7 @@ import { ErrorCode, ZooKeeperError } from '../../src/jute/error-codes.js';
 import { Ensemble } from '../helpers/ensemble.js';
 import { PYTHON, requireKazoo } from '../helpers/kazoo.js';
 import { fourLetterWord } from '../helpers/server-process.js';
+import { requireZkCli, zkCli } from '../helpers/zk-cli.js';
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -81,6 +82,7 @@ describe('read-only mode on a partitioned member', () => {
 
   beforeAll(async () => {
     await requireKazoo();
+    requireZkCli();
     ens = await Ensemble.create({ size: 3, tickTimeMs: 200, extraCfg: ['readonlymode.enabled=true'] });
     await ens.startAll();
   }, 60_000);
@@ -124,6 +126,12 @@ describe('read-only mode on a partitioned member', () => {
       expect(refused).toBeInstanceOf(ZooKeeperError);
       expect((refused as ZooKeeperError).code).toBe(ErrorCode.NOTREADONLY);
       expect((await ours.sync('/').catch((e: ZooKeeperError) => e)) as ZooKeeperError).toMatchObject({ code: ErrorCode.NOTREADONLY });
+
+      // zkCli.sh -r (canBeReadOnly): reads work, a write gets zkCli's NOTREADONLY wording.
+      const cs = `127.0.0.1:${port}`;
+      const [cliRead, cliWrite] = await Promise.all([zkCli(cs, ['-r', 'get', '/ro/data']), zkCli(cs, ['-r', 'create', '/ro/cli', 'x'])]);
+      expect(cliRead.output).toMatch(/^before the partition$/m);
+      expect(cliWrite.output).toContain('Not a read-only call: /ro/cli');
 
       for (const id of others) await ens.kill(id, 'SIGCONT');
       await ens.waitForQuorum(60_000);
