@@ -33,6 +33,14 @@ export function refusedWhenReadOnly(type: number): boolean {
   return REFUSED.has(type);
 }
 
+/** A read-only server refuses clients that did not say they accept one (ZooKeeper closes them). */
+export class NotReadOnlyClientError extends Error {
+  constructor(client: string) {
+    super(`Refusing session request for not-read-only client ${client}`);
+    this.name = 'NotReadOnlyClientError';
+  }
+}
+
 /** What the mode switches on the session layer (ZooKeeperServer.setReadOnly). */
 export interface ReadOnlyServer {
   setReadOnly(on: boolean): void;

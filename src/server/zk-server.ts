@@ -14,7 +14,7 @@ import type { ClientSink } from './client-sink.js';
 import { ContainerReaper } from './container-reaper.js';
 import { PrepRequestProcessor, type WriteRequest } from './prep-request.js';
 import { FinalRequestProcessor, LatencyStats, ServerCnxn } from './request-processor.js';
-import { refusedWhenReadOnly } from './read-only-mode.js';
+import { NotReadOnlyClientError, refusedWhenReadOnly } from './read-only-mode.js';
 import { decodeRequest, type ReadRequest } from './request-processor-decode.js';
 import { SESSION_PASSWORD_BYTES, SessionTracker, type TrackedSession } from './session-tracker.js';
 import { WatchManager } from './watch-manager.js';
@@ -128,14 +128,6 @@ export class ClientZxidAheadError extends Error {
   ) {
     super(`client has seen zxid 0x${clientZxid.toString(16)} our last zxid is 0x${serverZxid.toString(16)} client must try another server`);
     this.name = 'ClientZxidAheadError';
-  }
-}
-
-/** A read-only server refuses clients that did not say they accept one (ZooKeeper closes them). */
-export class NotReadOnlyClientError extends Error {
-  constructor(client: string) {
-    super(`Refusing session request for not-read-only client ${client}`);
-    this.name = 'NotReadOnlyClientError';
   }
 }
 
