@@ -207,5 +207,6 @@ describe('enforceQuota=true (zookeeper.enforceQuota) in zoo.cfg', () => {
     } finally {
       await zk.close();
     }
+    expect(await shell(zab.connectString, ['create', '/c/y'])).toMatchObject({ code: 1, stderr: 'Quota has exceeded : /c/y\n' });
   });
 });
