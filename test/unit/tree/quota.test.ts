@@ -13,7 +13,7 @@ function txn(zxid: number, op: TxnOp): Txn {
   return { hdr: { sessionId: 0x1000000000001, cxid: zxid, zxid, time: T0 + zxid }, op };
 }
 
-function create(path: string, data: string | null = ''): TxnOp {
+function create(path: string, data: string | null = ''): Extract<TxnOp, { type: 'create' }> {
   return { type: 'create', path, data: data === null ? null : Buffer.from(data), acl: OPEN_ACL_UNSAFE, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0, parentCVersion: -1 };
 }
 
