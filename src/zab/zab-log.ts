@@ -86,13 +86,17 @@ export class ZabLog<T> {
     this.durableZxid = zxid;
   }
 
-  /** A durable snapshot covers everything up to zxid: forget older entries. */
+  /**
+   * Forget committed entries up to zxid (memory only: a learner older than this gets a SNAP).
+   * Claims nothing about durability: a follower may apply a commit before its own fsync of
+   * that txn returns, and an ACK must never cover it early. A runtime whose durable snapshot
+   * covers zxid reports that separately, through markDurable.
+   */
   compact(zxid: number): void {
     zabAssert(zxid <= this.committedZxid, `compact beyond the committed prefix: ${formatZxid(zxid)}`);
     if (zxid <= this.base) return;
     this.entries.splice(0, this.firstIndexAbove(zxid));
     this.base = zxid;
-    if (this.durableZxid < zxid) this.durableZxid = zxid;
   }
 
   /** Advance the commit mark to zxid, returning the newly committed entries in order. */
