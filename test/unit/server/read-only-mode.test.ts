@@ -5,6 +5,9 @@ import { pino } from 'pino';
 import { ErrorCode } from '../../../src/jute/error-codes.js';
 import { OpCode } from '../../../src/jute/opcodes.js';
 import { writePathRequest } from '../../../src/jute/records.js';
+import { runAdminCommand, type AdminContext } from '../../../src/server/admin-server.js';
+import { resolveServerConfig } from '../../../src/server/config.js';
+import { executeFourLetterWord } from '../../../src/server/four-letter-words.js';
 import { ReadOnlyMode } from '../../../src/server/read-only-mode.js';
 import type { QuorumHooks } from '../../../src/server/zk-server.js';
 import { OPEN_ACL_UNSAFE } from '../../../src/tree/acl.js';
@@ -89,6 +92,30 @@ describe('a looking member in read-only mode', () => {
     server.setRole('leader');
     server.setReadOnly(true);
     expect(server.isReadOnly).toBe(false);
+  });
+});
+
+describe('how a read-only member reports itself', () => {
+  it('isro ro, srvr READ-ONLY line and Mode, mntr server_state, admin is_read_only', async () => {
+    const { server } = lookingMember();
+    const ctx: AdminContext = {
+      zk: server,
+      config: resolveServerConfig({ flags: { dataDir: '/nonexistent-zabkeeper-test', standalone: true } }),
+      connections: () => [],
+      serving: () => server.servingRole !== 'looking' || server.isReadOnly,
+      startedAtMs: Date.now(),
+    };
+    expect(await executeFourLetterWord('isro', ctx)).toBe('null');
+    server.setReadOnly(true);
+    expect(await executeFourLetterWord('isro', ctx)).toBe('ro');
+    const srvr = await executeFourLetterWord('srvr', ctx);
+    expect(srvr.split('\n').slice(1, 2)).toEqual(['READ-ONLY mode; serving only read-only clients']);
+    expect(srvr).toMatch(/^Mode: read-only$/m);
+    expect(await executeFourLetterWord('mntr', ctx)).toMatch(/^zk_server_state\tread-only$/m);
+    expect((await runAdminCommand('is_read_only', ctx)).body).toMatchObject({ read_only: true, error: null });
+    server.setRole('follower');
+    expect(await executeFourLetterWord('isro', ctx)).toBe('rw');
+    expect((await runAdminCommand('is_read_only', ctx)).body).toMatchObject({ read_only: false });
   });
 });
 
