@@ -88,6 +88,12 @@ describe('quotas against zabkeeper and a real ZooKeeper 3.8', () => {
       ['delquota', '/a'],
       ['listquota', '/a'],
       ['delquota', '/a'],
+      ['create', '/p'],
+      ['create', '/p/q', 'abc'],
+      ['setquota', '-b', '10', '/p/q'],
+      ['setquota', '-n', '3', '/p'],
+      ['setquota', '-n', '3', '/'],
+      ['delquota', '/p/q'],
       ['ls', '-R', '/zookeeper'],
     ];
     const transcript = { zab: [] as string[], real: [] as string[] };
@@ -103,6 +109,7 @@ describe('quotas against zabkeeper and a real ZooKeeper 3.8', () => {
     expect(joined).toContain('Output stat for /a count=3,bytes=5');
     expect(joined).toContain('/a/b has a parent /a which has a quota');
     expect(joined).toContain('quota for /a does not exist.');
+    expect(joined).toContain('/p has a child /p/q which has a quota');
   }, 300_000);
 
   it('kazoo sees the same stats on both as it creates, updates and deletes under a quota', async () => {
