@@ -115,6 +115,8 @@ export class QuorumPeer {
         now: () => Date.now(),
         setTimer: (delayMs, fire) => setTimeout(fire, delayMs).unref(),
         clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
+        // The appends of one fsync resolve together; a microtask runs after all of them.
+        defer: (fn) => queueMicrotask(fn),
       },
       stateMachine: {
         commit: (txn) => this.zk!.applyCommitted(txn.payload),
@@ -123,7 +125,7 @@ export class QuorumPeer {
           this.log.info({ zxid: hex(zxid), records: records.length }, 'sending SNAP');
           return records;
         },
-        installSnapshot: (_zxid, snapshot) => this.zk!.replaceTree(DataTree.fromRecords(snapshot as SnapshotRecord[])),
+        installSnapshot: (_zxid, snapshot) => { const tree = DataTree.fromRecords(snapshot as SnapshotRecord[]); void this.opts.store.quiesceSnapshots(); this.zk!.replaceTree(tree); },
         roleChanged: (role, epoch, leader, reason) => this.becomeRole(role, epoch, leader, reason),
         request: (_from, payload) => this.zk!.handleForwarded(payload as ForwardedWrite),
         sessionActivity: (_from, sessions) => this.zk!.touchSessions(sessions as Array<[number, number]>),

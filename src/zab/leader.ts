@@ -272,7 +272,7 @@ export class LeaderRole<T> {
 
   private onAck(l: LearnerSession, zxid: number, out: ZabAction<T>[]): void {
     if (l.phase !== 'synced' && l.phase !== 'active') return;
-    zabAssert(zxid <= this.ctx.log.lastZxid, `learner ${l.sid} acked a zxid we never proposed`);
+    zabAssert(zxid <= this.ctx.log.lastZxid, () => `learner ${l.sid} acked a zxid we never proposed`);
     if (zxid > l.matchZxid) l.matchZxid = zxid;
     if (this.phase === 'broadcast') this.tryCommit(out);
   }
@@ -293,7 +293,7 @@ export class LeaderRole<T> {
       this.ctx.epochs.current = this.epoch;
       out.push({ type: 'persistCurrentEpoch', epoch: this.epoch });
     }
-    zabAssert(this.ctx.epochs.current === this.epoch, `leader of epoch ${this.epoch} would broadcast with currentEpoch ${this.ctx.epochs.current}`);
+    zabAssert(this.ctx.epochs.current === this.epoch, () => `leader of epoch ${this.epoch} would broadcast with currentEpoch ${this.ctx.epochs.current}`);
     this.phase = 'broadcast';
     this.counter = 0;
     // A quorum now durably holds our whole history in this epoch: all of it is committed.

@@ -48,6 +48,8 @@ export interface RuntimeClock {
   /** One-shot timer; the runtime keeps at most one armed. */
   setTimer(delayMs: number, fire: () => void): unknown;
   clearTimer(handle: unknown): void;
+  /** Run fn once the I/O completions already reported in this turn have been delivered. */
+  defer(fn: () => void): void;
 }
 
 /** What the runtime drives above zab: the replicated state machine and its session layer. */
@@ -108,6 +110,8 @@ export class ZabRuntime<T> {
   private readonly recentCommits: number[];
   private commitsSeen = 0;
   private commitsSinceCompact = 0;
+  /** Highest zxid whose append completed but is not yet reported to the node. */
+  private durableUnreported = -1;
 
   constructor(
     readonly node: PeerNode<T>,
@@ -306,9 +310,22 @@ export class ZabRuntime<T> {
     }
     this.io.log.append(txns, (err) => {
       if (this.stopped) return;
-      if (err) this.fail(err, `txn log append failed at 0x${lastZxid.toString(16)}`);
-      else this.input(() => this.node.persisted(lastZxid));
+      if (err) {
+        this.fail(err, `txn log append failed at 0x${lastZxid.toString(16)}`);
+        return;
+      }
+      // One group commit completes many appends at once: report them to the node as one
+      // persisted() call, so a follower sends one cumulative ACK per fsync, not one per txn.
+      const first = this.durableUnreported < 0;
+      if (lastZxid > this.durableUnreported) this.durableUnreported = lastZxid;
+      if (first) this.io.clock.defer(() => this.reportDurable());
     });
+  }
+
+  private reportDurable(): void {
+    const zxid = this.durableUnreported;
+    this.durableUnreported = -1;
+    if (zxid >= 0) this.input(() => this.node.persisted(zxid));
   }
 
   private commit(txn: TxnRecord<T>): void {

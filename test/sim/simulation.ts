@@ -467,6 +467,7 @@ class Simulation {
         clearTimer: (id) => {
           if (s.activeTimer === id) s.activeTimer = 0;
         },
+        defer: (fn) => this.queue.push(this.now, { k: 'disk', sid, incarnation, what: 'durability report', run: fn }),
       },
       stateMachine: {
         commit: (txn) => this.commit(s, txn),
