@@ -709,6 +709,8 @@ async function runLoad(pool, nWorkers, cluster, workload, seconds, extra) {
     loadgenCpu: workerCpu.reduce((a, b) => a + b, 0),
     loadgenMaxWorkerCpu: Math.max(...workerCpu),
     serverCpu: (srvMs / wallMs) * 100,
+    // On a machine with few cores the generator's CPU is CPU the servers did not get.
+    loadgenShare: (workerCpu.reduce((a, b) => a + b, 0) / ((srvMs / wallMs) * 100 + workerCpu.reduce((a, b) => a + b, 0))) * 100,
     machineBusy: (1 - (m1.idle - m0.idle) / (m1.total - m0.total)) * 100,
   };
 }
@@ -721,7 +723,7 @@ function fmtNum(x, digits = 0) {
 function describeRun(r) {
   const sat = r.loadgenMaxWorkerCpu >= 90 ? '  << a load worker was >= 90% of a core: the generator may be the bottleneck' : '';
   const err = r.errors > 0 ? `  ERRORS ${r.errors} (first: ${r.firstError})` : '';
-  return `${fmtNum(r.opsPerSec).padStart(7)} ops/s  p50 ${fmtNum(r.p50, 2)} ms  p99 ${fmtNum(r.p99, 2)} ms | loadgen cpu ${fmtNum(r.loadgenCpu)}% (busiest worker ${fmtNum(r.loadgenMaxWorkerCpu)}%), servers ${fmtNum(r.serverCpu)}%, machine ${fmtNum(r.machineBusy)}% busy${sat}${err}`;
+  return `${fmtNum(r.opsPerSec).padStart(7)} ops/s  p50 ${fmtNum(r.p50, 2)} ms  p99 ${fmtNum(r.p99, 2)} ms | loadgen cpu ${fmtNum(r.loadgenCpu)}% (busiest worker ${fmtNum(r.loadgenMaxWorkerCpu)}%, ${fmtNum(r.loadgenShare)}% of loadgen+servers), servers ${fmtNum(r.serverCpu)}%, machine ${fmtNum(r.machineBusy)}% busy${sat}${err}`;
 }
 
 /** Opens `count` clients spread round-robin over workers, client g connected to member g % size. */
@@ -917,24 +919,39 @@ async function benchMemory(system, opts, pool, log) {
     const r0 = performance.now();
     cluster.start(node.id);
     const deadline = r0 + 300_000;
-    const client = zookeeper.createClient(cluster.member(0), { sessionTimeout: 30_000, spinDelay: 20, retries: 0 });
-    client.connect();
-    try {
-      let served;
-      while (served === undefined && performance.now() < deadline) {
-        if (!cluster.running(node)) throw new Error(`${system} exited during restart\n${cluster.tail()}`);
-        try {
-          await nzcCall((cb) => client.getData(last, cb), 5000);
-          served = performance.now();
-        } catch {
-          await sleep(10);
-        }
+    // A fresh session per attempt: a server that is still loading may refuse or drop the
+    // handshake in ways that leave a client's session unusable (expired), so never reuse one.
+    let served;
+    let lastError = 'no attempt';
+    while (served === undefined && performance.now() < deadline) {
+      if (!cluster.running(node)) throw new Error(`${system} exited during restart\n${cluster.tail()}`);
+      // Ask srvr first: node-zookeeper-client throws from its socket handler on what ZooKeeper
+      // sends while it is still loading, which would take this process down.
+      if (!/^Mode: /m.test(await fourLetterWord(node.clientPort, 'srvr', 1000))) {
+        await sleep(10);
+        continue;
       }
-      if (served === undefined) throw new Error(`${system} did not serve getData ${last} within 300 s of restarting`);
-      result.restartS = (served - r0) / 1000;
-    } finally {
-      client.close();
+      const client = zookeeper.createClient(cluster.member(0), { sessionTimeout: 30_000, spinDelay: 20, retries: 0 });
+      try {
+        await new Promise((resolve, reject) => {
+          const t = setTimeout(() => reject(new Error('not connected within 3 s')), 3000);
+          client.once('connected', () => {
+            clearTimeout(t);
+            resolve();
+          });
+          client.connect();
+        });
+        await nzcCall((cb) => client.getData(last, cb), 3000);
+        served = performance.now();
+      } catch (err) {
+        lastError = String(err);
+        await sleep(20);
+      } finally {
+        client.close();
+      }
     }
+    if (served === undefined) throw new Error(`${system} did not serve getData ${last} within 300 s of restarting (last error: ${lastError})`);
+    result.restartS = (served - r0) / 1000;
     log(`restart (kill -9, start, first getData ${last} served): ${result.restartS.toFixed(2)} s`);
     return result;
   } catch (err) {
@@ -986,7 +1003,7 @@ function cell(unit, xs) {
 
 function summarize(results, memory) {
   const rows = [];
-  for (const metric of METRICS) {
+  for (const metric of results.length > 0 ? METRICS : []) {
     const per = Object.fromEntries(SYSTEMS.map((s) => [s, results.filter((r) => r.system === s).map((r) => metric.get(r.metrics))]));
     // Failover pools every round of every pass, so its median is over all rounds.
     if (metric.key === 'failover') for (const s of SYSTEMS) per[s] = [median(results.filter((r) => r.system === s).flatMap((r) => r.metrics.failover ?? []))];
@@ -994,8 +1011,9 @@ function summarize(results, memory) {
     const zab = median(per.zabkeeper.filter((x) => x !== undefined));
     const ratio = zab / zk;
     let target = '';
-    if (metric.target?.ratio !== undefined) target = `${metric.target.op} ${metric.target.ratio.toFixed(1)}x: ${(metric.target.op === '>=' ? ratio >= metric.target.ratio : ratio <= metric.target.ratio) ? 'met' : 'not met'}`;
-    if (metric.target?.abs !== undefined) target = `zabkeeper ${metric.target.op} ${metric.target.abs} s: ${zab <= metric.target.abs ? 'met' : 'not met'}`;
+    if (!Number.isFinite(ratio)) target = metric.target ? 'no result' : '';
+    else if (metric.target?.ratio !== undefined) target = `${metric.target.op} ${metric.target.ratio.toFixed(1)}x: ${(metric.target.op === '>=' ? ratio >= metric.target.ratio : ratio <= metric.target.ratio) ? 'met' : 'not met'}`;
+    if (metric.target?.abs !== undefined && Number.isFinite(zab)) target = `zabkeeper ${metric.target.op} ${metric.target.abs} s: ${zab <= metric.target.abs ? 'met' : 'not met'}`;
     rows.push([metric.name, cell(metric.unit, per.zookeeper), cell(metric.unit, per.zabkeeper), Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : 'n/a', target]);
   }
   if (memory.zookeeper && memory.zabkeeper) {
@@ -1013,10 +1031,17 @@ function loadgenNotes(results) {
   if (runs.length === 0) return [];
   const worst = runs.reduce((a, b) => (b.loadgenMaxWorkerCpu > a.loadgenMaxWorkerCpu ? b : a));
   const errors = runs.filter((r) => r.errors > 0);
+  const loadRuns = runs.filter((r) => r.k.startsWith('load.'));
+  const heavy = loadRuns.filter((r) => r.loadgenShare >= 50 && r.machineBusy >= 90);
   const notes = [
     `Load generator: busiest worker process used at most ${fmtNum(worst.loadgenMaxWorkerCpu)}% of one core (${worst.system}, ${worst.k}); all workers together at most ${fmtNum(Math.max(...runs.map((r) => r.loadgenCpu)))}% of a core. ${worst.loadgenMaxWorkerCpu >= 90 ? 'A worker was saturated, so that run measured the generator as much as the server.' : 'No worker was saturated.'}`,
     `Machine CPU while measuring: ${fmtNum(Math.min(...runs.map((r) => r.machineBusy)))}–${fmtNum(Math.max(...runs.map((r) => r.machineBusy)))}% busy (includes the load generator and anything else running).`,
   ];
+  if (heavy.length > 0) {
+    notes.push(
+      `With the machine ${fmtNum(Math.min(...heavy.map((r) => r.machineBusy)))}%+ busy, the load generator took half or more of the CPU that it and the servers used in: ${heavy.map((r) => `${r.system} ${r.k.slice(5)} (${fmtNum(r.loadgenShare)}%)`).join(', ')}. Those throughputs are bounded by the cores the generator shares with the servers, not by a saturated generator process; on this many cores they understate the faster system.`,
+    );
+  }
   if (errors.length > 0) notes.push(`Requests that failed: ${errors.map((r) => `${r.system} ${r.k}: ${r.errors}`).join(', ')} (first: ${errors[0].firstError}).`);
   return notes;
 }
@@ -1024,12 +1049,9 @@ function loadgenNotes(results) {
 function machineNotes() {
   const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
   const javaVersion = (java.stderr || java.stdout || '').split('\n')[0].trim() || 'unknown';
-  let zkVersion = 'unknown';
-  try {
-    zkVersion = /zookeeper-([\d.]+)\.jar/.exec(fs.realpathSync(ZK_JAR))?.[1] ?? 'unknown';
-  } catch {
-    // Leave unknown.
-  }
+  const pkg = spawnSync('dpkg-query', ['-W', '-f', '${Version}', 'zookeeper'], { encoding: 'utf8' });
+  const jar = fs.readdirSync(path.dirname(ZK_JAR)).map((f) => /^zookeeper-(\d[\d.]*)\.jar$/.exec(f)?.[1]).find(Boolean);
+  const zkVersion = pkg.status === 0 && pkg.stdout ? `${jar ?? ''} (Debian package ${pkg.stdout})`.trim() : (jar ?? 'unknown');
   return {
     nproc: os.availableParallelism?.() ?? os.cpus().length,
     cpu: os.cpus()[0]?.model ?? 'unknown CPU',
@@ -1166,7 +1188,7 @@ async function main() {
   const notes = loadgenNotes(results);
   if (memory.zookeeper) notes.push(`ZooKeeper heap measured with ${memory.zookeeper.heapHow}; zabkeeper has no separate heap figure, so its whole resident set is compared.`);
   out('');
-  out(`Medians over ${opts.passes} pass(es)${opts.parts.includes('ensemble') ? ` (failover: median of all ${opts['failover-rounds'] * opts.passes} rounds)` : ''}; range in parentheses. Ratio = zabkeeper / ZooKeeper.`);
+  out(opts.parts.includes('ensemble') ? `Medians over ${opts.passes} pass(es) (failover: median of all ${opts['failover-rounds'] * opts.passes} rounds); range in parentheses. Ratio = zabkeeper / ZooKeeper.` : 'Ratio = zabkeeper / ZooKeeper.');
   out(plainTable(rows));
   for (const n of notes) out(`- ${n}`);
   if (opts['write-docs']) {
