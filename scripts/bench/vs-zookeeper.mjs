@@ -1039,7 +1039,7 @@ function loadgenNotes(results) {
   ];
   if (heavy.length > 0) {
     notes.push(
-      `With the machine ${fmtNum(Math.min(...heavy.map((r) => r.machineBusy)))}%+ busy, the load generator took half or more of the CPU that it and the servers used in: ${heavy.map((r) => `${r.system} ${r.k.slice(5)} (${fmtNum(r.loadgenShare)}%)`).join(', ')}. Those throughputs are bounded by the cores the generator shares with the servers, not by a saturated generator process; on this many cores they understate the faster system.`,
+      `With the machine at least ${fmtNum(Math.min(...heavy.map((r) => r.machineBusy)))}% busy, the load generator took half or more of the CPU that it and the servers used in: ${heavy.map((r) => `${r.system} ${r.k.slice(5)} (${fmtNum(r.loadgenShare)}%)`).join(', ')}. Those throughputs are bounded by the cores the generator shares with the servers, not by a saturated generator process; on this many cores they understate the faster system.`,
     );
   }
   if (errors.length > 0) notes.push(`Requests that failed: ${errors.map((r) => `${r.system} ${r.k}: ${r.errors}`).join(', ')} (first: ${errors[0].firstError}).`);
@@ -1155,7 +1155,7 @@ async function main() {
   reaper.channel?.unref();
 
   const startedAt = new Date();
-  const command = `node scripts/bench/vs-zookeeper.mjs ${process.argv.slice(2).join(' ')}`.trim();
+  const command = ['node scripts/bench/vs-zookeeper.mjs', ...process.argv.slice(2).map((x) => (/[\s"'`$]/.test(x) ? JSON.stringify(x) : x))].join(' ');
   const machine = machineNotes();
   const out = (s) => process.stdout.write(`${s}\n`);
   out(`vs-zookeeper: ${machine.nproc} CPUs, ${machine.memGiB} GiB, Node ${machine.node}, ${machine.java}, ZooKeeper ${machine.zk}; load average ${machine.loadavg}`);
