@@ -927,7 +927,9 @@ async function benchMemory(system, opts, pool, log) {
       if (!cluster.running(node)) throw new Error(`${system} exited during restart\n${cluster.tail()}`);
       // Ask srvr first: node-zookeeper-client throws from its socket handler on what ZooKeeper
       // sends while it is still loading, which would take this process down.
-      if (!/^Mode: /m.test(await fourLetterWord(node.clientPort, 'srvr', 1000))) {
+      // A server still loading may hold the connection unanswered: wait for its answer rather
+      // than time out and reconnect, so the wait adds no granularity to the measurement.
+      if (!/^Mode: /m.test(await fourLetterWord(node.clientPort, 'srvr', Math.max(1, deadline - performance.now())))) {
         await sleep(10);
         continue;
       }
@@ -1020,8 +1022,10 @@ function summarize(results, memory) {
     const zk = memory.zookeeper;
     const zab = memory.zabkeeper;
     const n = fmtNum(zab.znodes);
-    rows.push([`memory, ${n} znodes: zabkeeper resident vs ZooKeeper heap after GC (MB)`, `${fmtNum(zk.heapMb)} heap (${fmtNum(zk.rssMb)} resident)`, `${fmtNum(zab.rssMb)} resident`, `${(zab.rssMb / zk.heapMb).toFixed(2)}x`, `<= 1.0x: ${zab.rssMb <= zk.heapMb ? 'met' : 'not met'}`]);
-    rows.push([`restart to first getData, ${n} znodes (s)`, zk.restartS.toFixed(2), zab.restartS.toFixed(2), `${(zab.restartS / zk.restartS).toFixed(2)}x`, `zabkeeper < 5 s: ${zab.restartS < 5 ? 'met' : 'not met'}`]);
+    // The issue's memory and restart targets are stated for one million znodes.
+    const scaled = zab.znodes === 1_000_000 ? '' : ' (target is for 1,000,000 znodes)';
+    rows.push([`memory, ${n} znodes: zabkeeper resident vs ZooKeeper heap after GC (MB)`, `${fmtNum(zk.heapMb)} heap (${fmtNum(zk.rssMb)} resident)`, `${fmtNum(zab.rssMb)} resident`, `${(zab.rssMb / zk.heapMb).toFixed(2)}x`, `<= 1.0x: ${zab.rssMb <= zk.heapMb ? 'met' : 'not met'}${scaled}`]);
+    rows.push([`restart to first getData, ${n} znodes (s)`, zk.restartS.toFixed(2), zab.restartS.toFixed(2), `${(zab.restartS / zk.restartS).toFixed(2)}x`, `zabkeeper < 5 s: ${zab.restartS < 5 ? 'met' : 'not met'}${scaled}`]);
   }
   return rows;
 }
@@ -1093,7 +1097,7 @@ function writeDocs(opts, rows, notes, machine, command, startedAt) {
   if (opts.label) lines.push(`**${opts.label}**`, '');
   if (isShortRun(opts)) lines.push(`**Shorter than the defaults** (${opts.seconds} s per run, warm-up ${opts['warmup-zk']} s ZooKeeper / ${opts['warmup-zab']} s zabkeeper, ${opts.passes} pass${opts.passes === 1 ? '' : 'es'}): a smoke run that shows the benchmark works, not an authoritative measurement.`, '');
   lines.push(
-    `Machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memGiB} GiB RAM, ${machine.kernel}; Node ${machine.node}; ${machine.java}; Apache ZooKeeper ${machine.zk} (Debian), -Xmx${opts['zk-heap']}; load average at start ${machine.loadavg}.`,
+    `Machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memGiB} GiB RAM, ${machine.kernel}; Node ${machine.node}; ${machine.java}; Apache ZooKeeper ${machine.zk}, -Xmx${opts['zk-heap']}; load average at start ${machine.loadavg}.`,
     `Workload: ${opts.clients} clients x ${opts.inflight} in flight over ${opts.workers} load-generator processes (node-zookeeper-client), ${opts['value-bytes']}-byte values, ${opts.keys} keys for setData/getData; tickTime=${opts['tick-time']}, initLimit=${opts['init-limit']}, syncLimit=${opts['sync-limit']}, forceSync on (the default of both).`,
     '',
     markdownTable(rows),
