@@ -927,9 +927,11 @@ async function benchMemory(system, opts, pool, log) {
       if (!cluster.running(node)) throw new Error(`${system} exited during restart\n${cluster.tail()}`);
       // Ask srvr first: node-zookeeper-client throws from its socket handler on what ZooKeeper
       // sends while it is still loading, which would take this process down.
-      // A server still loading may hold the connection unanswered: wait for its answer rather
-      // than time out and reconnect, so the wait adds no granularity to the measurement.
-      if (!/^Mode: /m.test(await fourLetterWord(node.clientPort, 'srvr', Math.max(1, deadline - performance.now())))) {
+      // ZooKeeper can leave a srvr sent during startup unanswered (its handler throws), so
+      // each probe is short and the next one goes out 10 ms later.
+      const srvr = await fourLetterWord(node.clientPort, 'srvr', 500);
+      if (!/^Mode: /m.test(srvr)) {
+        lastError = `srvr answered ${JSON.stringify(srvr.split('\n')[0] ?? '')}`;
         await sleep(10);
         continue;
       }
@@ -1170,6 +1172,7 @@ async function main() {
   await pool.start();
   const results = [];
   const memory = {};
+  const failures = [];
   try {
     if (opts.parts.includes('ensemble')) {
       for (let pass = 1; pass <= opts.passes; pass++) {
@@ -1177,12 +1180,26 @@ async function main() {
         const order = pass % 2 === 1 ? SYSTEMS : [...SYSTEMS].reverse();
         for (const system of order) {
           const log = (s) => out(`[pass ${pass}/${opts.passes} ${system}] ${s}`);
-          results.push({ system, pass, metrics: await benchEnsemble(system, pass, opts, pool, log) });
+          try {
+            results.push({ system, pass, metrics: await benchEnsemble(system, pass, opts, pool, log) });
+          } catch (err) {
+            // One failed pass must not throw away the others: report it and carry on.
+            failures.push(`pass ${pass} ${system}: ${err?.message ?? err}`);
+            log(`FAILED: ${err?.stack ?? err}`);
+          }
         }
       }
     }
     if (opts.parts.includes('memory')) {
-      for (const system of SYSTEMS) memory[system] = await benchMemory(system, opts, pool, (s) => out(`[memory ${system}] ${s}`));
+      for (const system of SYSTEMS) {
+        const log = (s) => out(`[memory ${system}] ${s}`);
+        try {
+          memory[system] = await benchMemory(system, opts, pool, log);
+        } catch (err) {
+          failures.push(`memory ${system}: ${err?.message ?? err}`);
+          log(`FAILED: ${err?.stack ?? err}`);
+        }
+      }
     }
   } finally {
     await pool.stop();
@@ -1195,9 +1212,17 @@ async function main() {
   out(opts.parts.includes('ensemble') ? `Medians over ${opts.passes} pass(es) (failover: median of all ${opts['failover-rounds'] * opts.passes} rounds); range in parentheses. Ratio = zabkeeper / ZooKeeper.` : 'Ratio = zabkeeper / ZooKeeper.');
   out(plainTable(rows));
   for (const n of notes) out(`- ${n}`);
+  if (failures.length > 0) {
+    out(`\n${failures.length} part(s) failed, so the table above is incomplete:`);
+    for (const f of failures) out(`- ${f.split('\n')[0]}`);
+    process.exitCode = 1;
+  }
   if (opts['write-docs']) {
-    writeDocs(opts, rows, notes, machine, command, startedAt);
-    out(`\nwrote the results block in ${path.relative(process.cwd(), DOCS) || DOCS}`);
+    if (failures.length > 0) out('not writing docs/benchmarks.md: the run was incomplete');
+    else {
+      writeDocs(opts, rows, notes, machine, command, startedAt);
+      out(`\nwrote the results block in ${path.relative(process.cwd(), DOCS) || DOCS}`);
+    }
   }
 }
 
