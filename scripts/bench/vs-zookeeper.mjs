@@ -782,7 +782,7 @@ async function benchEnsemble(system, pass, opts, pool, log) {
 
     metrics.failover = await failoverRounds(cluster, opts, log);
   } catch (err) {
-    log(`failed; server logs:\n${cluster.tail()}`);
+    if (!String(err?.message).includes(`--- ${system} node`)) log(`failed; server logs:\n${cluster.tail()}`);
     throw err;
   } finally {
     await cluster.stop();
@@ -959,7 +959,7 @@ async function benchMemory(system, opts, pool, log) {
     log(`restart (kill -9, start, first getData ${last} served): ${result.restartS.toFixed(2)} s`);
     return result;
   } catch (err) {
-    log(`failed; server log:\n${cluster.tail()}`);
+    if (!String(err?.message).includes(`--- ${system} node`)) log(`failed; server log:\n${cluster.tail()}`);
     throw err;
   } finally {
     await cluster.stop();
@@ -1185,7 +1185,7 @@ async function main() {
           } catch (err) {
             // One failed pass must not throw away the others: report it and carry on.
             failures.push(`pass ${pass} ${system}: ${err?.message ?? err}`);
-            log(`FAILED: ${err?.stack ?? err}`);
+            log(`FAILED: ${err?.message ?? err}`);
           }
         }
       }
@@ -1197,7 +1197,7 @@ async function main() {
           memory[system] = await benchMemory(system, opts, pool, log);
         } catch (err) {
           failures.push(`memory ${system}: ${err?.message ?? err}`);
-          log(`FAILED: ${err?.stack ?? err}`);
+          log(`FAILED: ${err?.message ?? err}`);
         }
       }
     }
