@@ -51,6 +51,9 @@ const FLAGS = {
   'init-limit': { def: 10, help: 'initLimit in the generated zoo.cfg' },
   'sync-limit': { def: 5, help: 'syncLimit in the generated zoo.cfg' },
   'zk-heap': { def: '1g', help: 'ZooKeeper -Xmx (Debian zkEnv.sh uses 1000m)' },
+  systems: { def: 'zookeeper,zabkeeper', help: 'comma list of the systems to run (ratios need both)' },
+  workloads: { def: 'create,set,get,mixed,latency,failover', help: 'comma list of the ensemble measurements to run (latency = the 1x1 runs)' },
+  'cpu-prof': { def: '', help: 'directory: run zabkeeper members under node --cpu-prof writing there, stop them with SIGTERM, print each member\'s top frames (skips failover)' },
   parts: { def: 'ensemble', help: 'comma list: ensemble (throughput/latency/failover), memory (standalone memory + restart)' },
   znodes: { def: 1_000_000, help: 'znodes of --value-bytes for the memory part' },
   'write-docs': { def: false, bool: true, help: 'replace the results block in docs/benchmarks.md' },
@@ -95,6 +98,12 @@ function parseFlags(argv) {
   }
   out.parts = String(out.parts).split(',').filter(Boolean);
   for (const p of out.parts) if (p !== 'ensemble' && p !== 'memory') throw new UsageError(`--parts: unknown part "${p}" (ensemble, memory)`);
+  out.systems = String(out.systems).split(',').filter(Boolean);
+  for (const x of out.systems) if (!SYSTEMS.includes(x)) throw new UsageError(`--systems: unknown system "${x}" (${SYSTEMS.join(', ')})`);
+  if (out.systems.length === 0) throw new UsageError('--systems: name at least one system');
+  const WORKLOADS = ['create', 'set', 'get', 'mixed', 'latency', 'failover'];
+  out.workloads = String(out.workloads).split(',').filter(Boolean);
+  for (const w of out.workloads) if (!WORKLOADS.includes(w)) throw new UsageError(`--workloads: unknown workload "${w}" (${WORKLOADS.join(', ')})`);
   return out;
 }
 
@@ -529,8 +538,10 @@ function zooCfg(opts, node, servers) {
 
 class Cluster {
   /** size 3 is an ensemble; size 1 is standalone (no server.N lines). */
-  static async create(system, size, opts) {
+  static async create(system, size, opts, profDir) {
     const c = new Cluster(system, opts, makeTempDir(system));
+    // Profiles are only written when a process exits normally, so such members get SIGTERM.
+    c.profDir = system === 'zabkeeper' && profDir ? profDir : undefined;
     const used = new Set();
     const port = async () => {
       for (let i = 0; i < 100; i++) {
@@ -584,7 +595,7 @@ class Cluster {
             ],
             { stdio: ['ignore', log, log] },
           )
-        : spawn(process.execPath, [ZAB_BIN, 'server', '--config', n.cfgPath], { stdio: ['ignore', log, log], env: { ...process.env, ZABKEEPER_LOG_LEVEL: 'warn' } });
+        : spawn(process.execPath, [...(this.profDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(this.profDir, `node${id}`)] : []), ZAB_BIN, 'server', '--config', n.cfgPath], { stdio: ['ignore', log, log], env: { ...process.env, ZABKEEPER_LOG_LEVEL: 'warn' } });
     fs.closeSync(log);
     n.proc = track(child);
     return child;
@@ -640,6 +651,11 @@ class Cluster {
   }
 
   async stop() {
+    if (this.profDir) {
+      const running = this.nodes.filter((n) => this.running(n));
+      for (const n of running) n.proc.kill('SIGTERM');
+      await Promise.all(running.map((n) => waitExit(n.proc, 15_000)));
+    }
     for (const n of this.nodes) await this.kill(n);
     removeTempDir(this.dir);
   }
@@ -741,10 +757,12 @@ async function openClients(pool, nWorkers, connectOf, count) {
 
 async function benchEnsemble(system, pass, opts, pool, log) {
   const metrics = {};
-  const cluster = await Cluster.create(system, 3, opts);
+  const profDir = opts['cpu-prof'] ? path.resolve(opts['cpu-prof'], `pass${pass}`) : undefined;
+  const cluster = await Cluster.create(system, 3, opts, profDir);
+  let leader;
   try {
     const t0 = Date.now();
-    const leader = await cluster.startAll();
+    leader = await cluster.startAll();
     log(`ensemble serving in ${((Date.now() - t0) / 1000).toFixed(1)} s, leader is node ${leader.id}`);
     const size = cluster.nodes.length;
     const nWorkers = Math.min(pool.count, opts.clients);
@@ -760,10 +778,12 @@ async function benchEnsemble(system, pass, opts, pool, log) {
 
     const warm = system === 'zookeeper' ? opts['warmup-zk'] : opts['warmup-zab'];
     if (warm > 0) {
-      log(`warming up for ${warm} s (create, setData, getData, mixed in turn)`);
-      for (const [w] of LOAD_WORKLOADS) await load(w, warm / LOAD_WORKLOADS.length);
+      const selected = LOAD_WORKLOADS.filter(([w]) => opts.workloads.includes(w));
+      const warmWith = selected.length > 0 ? selected : LOAD_WORKLOADS;
+      log(`warming up for ${warm} s (${warmWith.map(([, name]) => name).join(', ')} in turn)`);
+      for (const [w] of warmWith) await load(w, warm / warmWith.length);
     }
-    for (const [w, name] of LOAD_WORKLOADS) {
+    for (const [w, name] of LOAD_WORKLOADS.filter(([x]) => opts.workloads.includes(x))) {
       const r = await load(w, opts.seconds);
       metrics[`load.${w}`] = r;
       log(`${name.padEnd(24)} ${opts.clients}x${opts.inflight}: ${describeRun(r)}`);
@@ -772,22 +792,55 @@ async function benchEnsemble(system, pass, opts, pool, log) {
 
     // 1 client x 1 in flight, on a follower: where most clients of a 3-node ensemble sit.
     const follower = cluster.nodes.find((n) => n !== leader);
-    await pool.call(0, { cmd: 'open', connectStrings: [`127.0.0.1:${follower.clientPort}`], timeoutMs: 15_000 }, 30_000);
-    for (const w of ['set', 'get']) {
+    if (opts.workloads.includes('latency')) await pool.call(0, { cmd: 'open', connectStrings: [`127.0.0.1:${follower.clientPort}`], timeoutMs: 15_000 }, 30_000);
+    for (const w of opts.workloads.includes('latency') ? ['set', 'get'] : []) {
       const r = await runLoad(pool, 1, cluster, w, opts.seconds, { inflight: 1, valueBytes: opts['value-bytes'], keys: opts.keys, keyParent: '/zb/keys', createParent: '/zb' });
       metrics[`single.${w}`] = r;
       log(`${(w === 'set' ? 'setData' : 'getData').padEnd(24)} 1x1 (follower): ${describeRun(r)}`);
     }
     await pool.call(0, { cmd: 'close' }, 30_000);
 
-    metrics.failover = await failoverRounds(cluster, opts, log);
+    if (!opts.workloads.includes('failover')) {
+      // Not asked for.
+    } else if (cluster.profDir) log('failover skipped: it kills members with SIGKILL, which loses their CPU profiles');
+    else metrics.failover = await failoverRounds(cluster, opts, log);
   } catch (err) {
     if (!String(err?.message).includes(`--- ${system} node`)) log(`failed; server logs:\n${cluster.tail()}`);
     throw err;
   } finally {
     await cluster.stop();
   }
+  if (cluster.profDir) printProfiles(cluster.profDir, leader?.id, log);
   return metrics;
+}
+
+/** Top frames by self time of each member's .cpuprofile (the whole run: start-up, warm-up, every workload). */
+function printProfiles(dir, leaderId, log, top = 15) {
+  for (const nodeDir of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
+    for (const file of fs.readdirSync(path.join(dir, nodeDir)).filter((f) => f.endsWith('.cpuprofile'))) {
+      const full = path.join(dir, nodeDir, file);
+      let prof;
+      try {
+        prof = JSON.parse(fs.readFileSync(full, 'utf8'));
+      } catch (err) {
+        log(`cannot read ${full}: ${err.message}`);
+        continue;
+      }
+      const self = new Map();
+      let total = 0;
+      for (const node of prof.nodes ?? []) {
+        const hits = node.hitCount ?? 0;
+        if (hits === 0) continue;
+        total += hits;
+        const cf = node.callFrame;
+        const url = cf.url?.startsWith('file://') ? path.relative(ROOT, fileURLToPath(cf.url)) : cf.url;
+        const key = url ? `${cf.functionName || '(anonymous)'}  ${url}:${cf.lineNumber + 1}` : cf.functionName;
+        self.set(key, (self.get(key) ?? 0) + hits);
+      }
+      const id = Number(/node(\d+)/.exec(nodeDir)?.[1]);
+      log(`CPU profile of ${nodeDir}${id === leaderId ? ' (leader)' : ' (follower)'}: ${full}\n` + [...self].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, h]) => `  ${((h / total) * 100).toFixed(1).padStart(5)}%  ${k}`).join('\n'));
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1041,7 +1094,7 @@ function loadgenNotes(results) {
   const heavy = loadRuns.filter((r) => r.loadgenShare >= 50 && r.machineBusy >= 90);
   const notes = [
     `Load generator: busiest worker process used at most ${fmtNum(worst.loadgenMaxWorkerCpu)}% of one core (${worst.system}, ${worst.k}); all workers together at most ${fmtNum(Math.max(...runs.map((r) => r.loadgenCpu)))}% of a core. ${worst.loadgenMaxWorkerCpu >= 90 ? 'A worker was saturated, so that run measured the generator as much as the server.' : 'No worker was saturated.'}`,
-    `Machine CPU while measuring: ${fmtNum(Math.min(...runs.map((r) => r.machineBusy)))}–${fmtNum(Math.max(...runs.map((r) => r.machineBusy)))}% busy (includes the load generator and anything else running).`,
+    `Machine CPU while measuring: ${[...new Set([Math.min(...runs.map((r) => r.machineBusy)), Math.max(...runs.map((r) => r.machineBusy))].map((x) => fmtNum(x)))].join('–')}% busy (includes the load generator and anything else running).`,
   ];
   if (heavy.length > 0) {
     notes.push(
@@ -1177,7 +1230,7 @@ async function main() {
     if (opts.parts.includes('ensemble')) {
       for (let pass = 1; pass <= opts.passes; pass++) {
         // Alternate which system goes first, so drift over the run hits both alike.
-        const order = pass % 2 === 1 ? SYSTEMS : [...SYSTEMS].reverse();
+        const order = pass % 2 === 1 ? opts.systems : [...opts.systems].reverse();
         for (const system of order) {
           const log = (s) => out(`[pass ${pass}/${opts.passes} ${system}] ${s}`);
           try {
@@ -1191,7 +1244,7 @@ async function main() {
       }
     }
     if (opts.parts.includes('memory')) {
-      for (const system of SYSTEMS) {
+      for (const system of opts.systems) {
         const log = (s) => out(`[memory ${system}] ${s}`);
         try {
           memory[system] = await benchMemory(system, opts, pool, log);
@@ -1209,7 +1262,8 @@ async function main() {
   const notes = loadgenNotes(results);
   if (memory.zookeeper) notes.push(`ZooKeeper heap measured with ${memory.zookeeper.heapHow}; zabkeeper has no separate heap figure, so its whole resident set is compared.`);
   out('');
-  out(opts.parts.includes('ensemble') ? `Medians over ${opts.passes} pass(es) (failover: median of all ${opts['failover-rounds'] * opts.passes} rounds); range in parentheses. Ratio = zabkeeper / ZooKeeper.` : 'Ratio = zabkeeper / ZooKeeper.');
+  const failoverRan = opts.workloads.includes('failover') && !opts['cpu-prof'];
+  out(opts.parts.includes('ensemble') ? `Medians over ${opts.passes} pass(es)${failoverRan ? ` (failover: median of all ${opts['failover-rounds'] * opts.passes} rounds)` : ''}; range in parentheses. Ratio = zabkeeper / ZooKeeper.` : 'Ratio = zabkeeper / ZooKeeper.');
   out(plainTable(rows));
   for (const n of notes) out(`- ${n}`);
   if (failures.length > 0) {

@@ -26,6 +26,8 @@ describe('scripts/bench/vs-zookeeper.mjs argument and prerequisite checks', () =
     [['--seconds', '0'], '--seconds must be greater than 0'],
     [['--passes', '1.5'], '--passes must be a whole number'],
     [['--parts', 'ensemble,disk'], '--parts: unknown part "disk"'],
+    [['--systems', 'zookeeper,etcd'], '--systems: unknown system "etcd"'],
+    [['--workloads', 'create,delete'], '--workloads: unknown workload "delete"'],
     [['--passes'], '--passes needs a value'],
     [['--write-docs=yes'], '--write-docs takes no value'],
     [['fast'], 'unexpected argument "fast"'],
