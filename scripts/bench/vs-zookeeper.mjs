@@ -1260,6 +1260,9 @@ async function main() {
 
   const rows = summarize(results, memory);
   const notes = loadgenNotes(results);
+  if (results.some((r) => r.system === 'zookeeper') && opts['warmup-zk'] < FLAGS['warmup-zk'].def) {
+    notes.unshift(`ZooKeeper was warmed up for ${opts['warmup-zk']} s, less than the ~${FLAGS['warmup-zk'].def} s its JIT needs: its numbers are below what it reaches warm, which flatters zabkeeper's ratios.`);
+  }
   if (memory.zookeeper) notes.push(`ZooKeeper heap measured with ${memory.zookeeper.heapHow}; zabkeeper has no separate heap figure, so its whole resident set is compared.`);
   out('');
   const failoverRan = opts.workloads.includes('failover') && !opts['cpu-prof'];
