@@ -104,7 +104,7 @@ async function main() {
     await pool.stop();
   }
 
-  const rows = summarize(results, memory);
+  const rows = summarize(results, memory, opts);
   const notes = loadgenNotes(results);
   if (results.some((r) => r.system === 'zookeeper') && opts['warmup-zk'] < FLAGS['warmup-zk'].def) {
     notes.unshift(`ZooKeeper was warmed up for ${opts['warmup-zk']} s, less than the ~${FLAGS['warmup-zk'].def} s its JIT needs: its numbers are below what it reaches warm, which flatters zabkeeper's ratios.`);

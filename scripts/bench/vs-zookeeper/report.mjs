@@ -57,7 +57,7 @@ function cell(unit, xs) {
   return v.length > 1 ? `${med} (${fmtValue(unit, Math.min(...v))}–${fmtValue(unit, Math.max(...v))})` : med;
 }
 
-function summarize(results, memory) {
+function summarize(results, memory, opts) {
   const rows = [];
   for (const metric of results.length > 0 ? METRICS : []) {
     const per = Object.fromEntries(SYSTEMS.map((s) => [s, results.filter((r) => r.system === s).map((r) => metric.get(r.metrics))]));
@@ -70,7 +70,7 @@ function summarize(results, memory) {
     if (!Number.isFinite(ratio)) target = metric.target ? 'no result' : '';
     else if (metric.target?.ratio !== undefined) target = `${metric.target.op} ${metric.target.ratio.toFixed(1)}x: ${(metric.target.op === '>=' ? ratio >= metric.target.ratio : ratio <= metric.target.ratio) ? 'met' : 'not met'}`;
     if (metric.target?.abs !== undefined && Number.isFinite(zab)) target = `zabkeeper ${metric.target.op} ${metric.target.abs} s: ${zab <= metric.target.abs ? 'met' : 'not met'}`;
-    rows.push([metric.name, cell(metric.unit, per.zookeeper), cell(metric.unit, per.zabkeeper), Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : 'n/a', target]);
+    rows.push([metric.name.replace('8x16', `${opts.clients}x${opts.inflight}`), cell(metric.unit, per.zookeeper), cell(metric.unit, per.zabkeeper), Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : 'n/a', target]);
   }
   if (memory.zookeeper && memory.zabkeeper) {
     const zk = memory.zookeeper;
