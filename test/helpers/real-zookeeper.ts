@@ -49,7 +49,7 @@ export function fourLetterWord(port: number, cmd: string, host = '127.0.0.1'): P
  * Fails loudly when ZooKeeper is missing: CI installs it, and a silent skip would hide
  * that the client was never checked against the real thing.
  */
-export async function startRealZooKeeper(opts: { tickTimeMs?: number; startTimeoutMs?: number } = {}): Promise<RealZooKeeper> {
+export async function startRealZooKeeper(opts: { tickTimeMs?: number; startTimeoutMs?: number; extraConfig?: string[] } = {}): Promise<RealZooKeeper> {
   if (!realZooKeeperInstalled()) {
     throw new Error(`Apache ZooKeeper is not installed (${ZK_JAR} missing): run \`apt-get install zookeeper\` (CI installs it).`);
   }
@@ -68,6 +68,8 @@ export async function startRealZooKeeper(opts: { tickTimeMs?: number; startTimeo
       '4lw.commands.whitelist=*',
       'admin.enableServer=false',
       'maxClientCnxns=0',
+      // zoo.cfg keys ZooKeeper does not know become zookeeper.<key> system properties (enforceQuota=true).
+      ...(opts.extraConfig ?? []),
       '',
     ].join('\n'),
   );
