@@ -13,6 +13,7 @@ import { parseSnapshotName, readSnapshot } from '../storage/snapshot-file.js';
 import { loadSnapshot } from '../storage/durable-store.js';
 import { verifyDataDir } from '../storage/verify.js';
 import { javaDate } from './shell-format.js';
+import { importZooKeeperTool } from './zookeeper-interop-tools.js';
 
 /** Where tool output goes; process.stdout by default, a collector in tests. */
 export interface ToolOutput {
@@ -203,7 +204,7 @@ interface ToolsArgs {
 export function createToolsCommand(onExitCode: (code: number) => void, out: ToolOutput = process.stdout): CommandModule<object, ToolsArgs> {
   return {
     command: 'tools <cmd>',
-    describe: 'inspect storage: log-dump FILE, snapshot-dump FILE, verify DATADIR',
+    describe: 'inspect storage: log-dump FILE, snapshot-dump FILE, verify DATADIR; import-zookeeper',
     builder: (y: Argv<object>) =>
       y
         .command(
@@ -232,7 +233,19 @@ export function createToolsCommand(onExitCode: (code: number) => void, out: Tool
               .option('json', { type: 'boolean', describe: 'the report as one JSON object' }),
           async (a) => onExitCode(await verify(a.dataDir, { logDir: a.logDir, json: a.json }, out)),
         )
-        .demandCommand(1, 'name a tool: log-dump, snapshot-dump or verify') as unknown as Argv<ToolsArgs>,
+        .command(
+          'import-zookeeper',
+          'make a zabkeeper data dir from an Apache ZooKeeper dataDir (newest snapshot + logs replayed)',
+          (c) =>
+            c
+              .option('zk-data-dir', { type: 'string', demandOption: true, describe: "ZooKeeper's dataDir (or its version-2/ folder)" })
+              .option('zk-log-dir', { type: 'string', describe: "ZooKeeper's dataLogDir, when its logs are kept apart" })
+              .option('data-dir', { type: 'string', demandOption: true, describe: 'the zabkeeper data dir to create (missing or empty)' })
+              .option('skip-corrupt-tail', { type: 'boolean', describe: 'drop a damaged last log record or an unfinished newest snapshot, as ZooKeeper does' })
+              .option('json', { type: 'boolean', describe: 'no progress lines; the report as one JSON object' }),
+          async (a) => onExitCode(await importZooKeeperTool({ zkDataDir: a.zkDataDir, zkLogDir: a.zkLogDir, dataDir: a.dataDir, skipCorruptTail: a.skipCorruptTail, json: a.json }, out)),
+        )
+        .demandCommand(1, 'name a tool: log-dump, snapshot-dump, verify, import-zookeeper') as unknown as Argv<ToolsArgs>,
     // Runs only when <cmd> named no known tool.
     handler: (a) => {
       out.write(`unknown tool "${String((a as { cmd?: unknown }).cmd)}": use log-dump, snapshot-dump or verify\n`);

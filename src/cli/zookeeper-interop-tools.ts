@@ -1,0 +1,57 @@
+// `zabkeeper tools import-zookeeper` / `export-zookeeper`: move a data dir between Apache ZooKeeper and zabkeeper.
+
+import { StorageError } from '../storage/errors.js';
+import { importZooKeeper, type ImportReport } from '../interop/zookeeper/zk-import.js';
+import type { ToolOutput } from './tools-command.js';
+
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+
+function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
+
+function summary(r: ImportReport, outDir: string): string {
+  const secs = r.durationMs / 1000;
+  const lines = [
+    `imported into ${outDir} (${r.output})`,
+    `  from: ${r.snapshot ?? 'no snapshot'} (zxid ${hex(r.snapshotZxid)}) + ${r.logs.length} log file(s), ${r.txnsReplayed} txns replayed`,
+    `  znodes: ${r.znodes}, sessions: ${r.sessions} (${r.ephemerals} ephemerals), last zxid: ${hex(r.lastZxid)}, epoch: ${r.epoch}`,
+  ];
+  for (const s of r.remappedSessions) {
+    lines.push(`  session ${s.zookeeper} is now ${s.zabkeeper} (its id does not fit below 2^53; its clients must start a new session)`);
+  }
+  lines.push(
+    `  read ${(r.bytesRead / 1048576).toFixed(1)} MB in ${secs.toFixed(2)} s (${Math.round(r.txnsReplayed / Math.max(secs, 1e-3))} txns/s, ` +
+      `${(r.bytesRead / 1048576 / Math.max(secs, 1e-3)).toFixed(1)} MB/s)`,
+  );
+  if (r.warnings.length > 0) lines.push(`  ${r.warnings.length} warning(s) above`);
+  return `${lines.join('\n')}\n`;
+}
+
+export interface ImportToolArgs {
+  zkDataDir: string;
+  zkLogDir?: string;
+  dataDir: string;
+  skipCorruptTail?: boolean;
+  json?: boolean;
+}
+
+/** Exit 0 on success, 1 when the input is unreadable or the output not empty (the message says which file and offset). */
+export async function importZooKeeperTool(a: ImportToolArgs, out: ToolOutput): Promise<number> {
+  try {
+    const report = await importZooKeeper({
+      zkDataDir: a.zkDataDir,
+      zkLogDir: a.zkLogDir,
+      outDir: a.dataDir,
+      skipCorruptTail: a.skipCorruptTail,
+      onLine: a.json ? undefined : (line) => out.write(`${line}\n`),
+    });
+    out.write(a.json ? `${JSON.stringify(report)}\n` : summary(report, a.dataDir));
+    return EXIT_OK;
+  } catch (err) {
+    if (!(err instanceof StorageError)) throw err;
+    out.write(a.json ? `${JSON.stringify({ error: err.detail })}\n` : `import failed: ${err.detail}\n`);
+    return EXIT_FAILED;
+  }
+}
