@@ -113,7 +113,11 @@ function readStat(r: BufferReader): Omit<ZkNode, 'path' | 'data' | 'aclRef'> {
   return { czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, pzxid };
 }
 
-/** Reads one seal (long checksum, ustring "/") and checks it against the Adler-32 of everything before it. */
+/**
+ * Reads one seal (long checksum, ustring "/") and checks it against the Adler-32 of everything
+ * before it. Returns where the checksum has been fed up to: the seal's own bytes count toward
+ * the next seal, as Java's CheckedInputStream sees them too.
+ */
 function readSeal(r: BufferReader, checksum: Adler32, checkedUpTo: number): number {
   checksum.update(r.buf, checkedUpTo, r.offset);
   const sealAt = r.offset;
@@ -123,7 +127,7 @@ function readSeal(r: BufferReader, checksum: Adler32, checkedUpTo: number): numb
   if (expected !== BigInt(checksum.value())) {
     throw new SealMismatch(sealAt, `checksum mismatch: file says ${expected}, content gives ${checksum.value()} (corrupt snapshot)`);
   }
-  return r.offset;
+  return sealAt;
 }
 
 class SealMismatch extends Error {
