@@ -1,7 +1,7 @@
 // Import from a real Apache ZooKeeper 3.8: a varied history, several snapshots and logs, served back field by field.
 
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,8 @@ import { startRealZooKeeper, type RealZooKeeper } from '../helpers/real-zookeepe
 import { BIN, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { buildHistory } from '../helpers/zk-history.js';
 import { dumpTree, type DumpedNode } from '../helpers/tree-dump.js';
+import { readZkTxnLog, type ZkLogRecord } from '../../src/interop/zookeeper/zk-txn-log-file.js';
+import { listZkLogs, listZkSnapshots } from '../../src/interop/zookeeper/zk-data-dir.js';
 
 function runTool(args: string[]): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
@@ -110,5 +112,65 @@ describe('tools import-zookeeper from a real ZooKeeper 3.8', () => {
     expect(second.code).toBe(1);
     expect(second.stdout).toMatch(/refusing to import into .*busy: it is not empty/);
     expect((await readdir(out)).sort()).toEqual(before);
+  });
+
+  describe('damaged ZooKeeper files get a clear error naming the file and offset', () => {
+    async function copyOfZk(name: string): Promise<string> {
+      const dir = path.join(work, name);
+      await cp(zk.dataDir, dir, { recursive: true });
+      return dir;
+    }
+    async function records(file: string): Promise<ZkLogRecord[]> {
+      const out: ZkLogRecord[] = [];
+      for (const r of readZkTxnLog(file, await readFile(file))) out.push(r);
+      return out;
+    }
+
+    it('a log cut inside its last record: error, or imported without it with --skip-corrupt-tail', async () => {
+      const dir = await copyOfZk('cut-log');
+      const logs = await listZkLogs(path.join(dir, 'version-2'));
+      const last = logs[logs.length - 1]!;
+      const recs = await records(last.path);
+      const tail = recs[recs.length - 1]!;
+      await truncate(last.path, tail.offset + tail.sizeBytes - 4);
+      const r = await runTool(['import-zookeeper', '--zk-data-dir', dir, '--data-dir', path.join(work, 'cut-out')]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain(`import failed: ${last.path}: byte offset ${tail.offset}: `);
+      expect(r.stdout).toMatch(/truncated log.*--skip-corrupt-tail/);
+      const ok = await runTool(['import-zookeeper', '--zk-data-dir', dir, '--data-dir', path.join(work, 'cut-out'), '--skip-corrupt-tail', '--json']);
+      expect(ok.code, ok.stdout).toBe(0);
+      const report = JSON.parse(ok.stdout.trim()) as { lastZxid: number; warnings: string[] };
+      expect(report.lastZxid).toBe(recs[recs.length - 2]!.entry.hdr.zxid);
+      expect(report.warnings.join('\n')).toContain(`${last.path}: byte offset ${tail.offset}`);
+    });
+
+    it('a bit flipped inside a log record with records after it: error even with --skip-corrupt-tail', async () => {
+      const dir = await copyOfZk('flip-log');
+      const logs = await listZkLogs(path.join(dir, 'version-2'));
+      const victim = logs[logs.length - 1]!;
+      const recs = await records(victim.path);
+      const rec = recs[Math.floor(recs.length / 2)]!;
+      const bytes = await readFile(victim.path);
+      bytes[rec.offset + 30] ^= 0x20;
+      await writeFile(victim.path, bytes);
+      const r = await runTool(['import-zookeeper', '--zk-data-dir', dir, '--data-dir', path.join(work, 'flip-log-out'), '--skip-corrupt-tail']);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain(`import failed: ${victim.path}: byte offset ${rec.offset}: checksum mismatch`);
+    });
+
+    it('a bit flipped in the newest snapshot, or the snapshot cut short: error', async () => {
+      const dir = await copyOfZk('flip-snap');
+      const newest = (await listZkSnapshots(path.join(dir, 'version-2')))[0]!;
+      const bytes = await readFile(newest.path);
+      bytes[Math.floor(bytes.length / 2)] ^= 0x01;
+      await writeFile(newest.path, bytes);
+      const r = await runTool(['import-zookeeper', '--zk-data-dir', dir, '--data-dir', path.join(work, 'flip-snap-out')]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(new RegExp(`import failed: ${newest.path.replace(/[.]/g, '\\.')}: byte offset \\d+: `));
+      await truncate(newest.path, Math.floor(bytes.length / 3));
+      const cut = await runTool(['import-zookeeper', '--zk-data-dir', dir, '--data-dir', path.join(work, 'flip-snap-out')]);
+      expect(cut.code).toBe(1);
+      expect(cut.stdout).toContain(`${newest.path}: byte offset ${Math.floor(bytes.length / 3)}: unfinished snapshot`);
+    });
   });
 });
