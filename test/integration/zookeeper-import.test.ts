@@ -10,6 +10,7 @@ import { startRealZooKeeper, type RealZooKeeper } from '../helpers/real-zookeepe
 import { BIN, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { buildHistory } from '../helpers/zk-history.js';
 import { dumpTree, type DumpedNode } from '../helpers/tree-dump.js';
+import { Ensemble } from '../helpers/ensemble.js';
 import { readZkTxnLog, type ZkLogRecord } from '../../src/interop/zookeeper/zk-txn-log-file.js';
 import { listZkLogs, listZkSnapshots } from '../../src/interop/zookeeper/zk-data-dir.js';
 
@@ -113,6 +114,29 @@ describe('tools import-zookeeper from a real ZooKeeper 3.8', () => {
     expect(second.stdout).toMatch(/refusing to import into .*busy: it is not empty/);
     expect((await readdir(out)).sort()).toEqual(before);
   });
+
+  it('ensemble: import on one member, the other two catch up by SNAP and serve the same tree', async () => {
+    const ensemble = await Ensemble.create({ size: 3, tickTimeMs: 1000 });
+    try {
+      const n1 = ensemble.node(1);
+      const r = await runTool(['import-zookeeper', '--zk-data-dir', zk.dataDir, '--data-dir', n1.dataDir, '--json']);
+      expect(r.code, r.stdout).toBe(0);
+      const report = JSON.parse(r.stdout.trim()) as { remappedSessions: Array<{ zookeeper: string; zabkeeper: string }>; lastZxid: number };
+      await ensemble.startAll();
+      expect(await ensemble.leader()).toBe(1);
+      const expected = remapOwners(zkDump, report.remappedSessions);
+      for (const id of [2, 3]) {
+        expect(ensemble.node(id).output).toMatch(/sync: SNAP at/);
+        const theirs = await dumpTree(ensemble.connectString([id]));
+        expect(theirs.map((n) => n.path)).toEqual(expected.map((n) => n.path));
+        for (let i = 0; i < theirs.length; i++) expect(theirs[i], `node ${id} ${theirs[i]!.path}`).toEqual(expected[i]);
+      }
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${ensemble.tail(30)}`);
+    } finally {
+      await ensemble.stop();
+    }
+  }, 120_000);
 
   describe('damaged ZooKeeper files get a clear error naming the file and offset', () => {
     async function copyOfZk(name: string): Promise<string> {

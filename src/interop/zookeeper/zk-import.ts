@@ -21,7 +21,7 @@ export interface ImportOptions {
   zkDataDir: string;
   /** ZooKeeper's dataLogDir when the logs live apart; defaults to zkDataDir. */
   zkLogDir?: string;
-  /** The zabkeeper data dir to create; must be missing or empty (a lone myid is allowed). */
+  /** The zabkeeper data dir to create; must be missing or empty (myid and *.cfg files are allowed). */
   outDir: string;
   /** Drop a damaged last log record or an unfinished newest snapshot, as ZooKeeper does, instead of stopping. */
   skipCorruptTail?: boolean;
@@ -50,8 +50,9 @@ export interface ImportReport {
   output: string;
 }
 
-/** Files a fresh data dir may already hold: the server id, and what a mount point carries. */
+/** Files a fresh data dir may already hold: the server id, a zoo.cfg kept beside it, and what a mount point carries. */
 const ALLOWED_IN_OUTPUT = new Set(['myid', 'lost+found']);
+const isAllowedInOutput = (name: string): boolean => ALLOWED_IN_OUTPUT.has(name) || name.endsWith('.cfg');
 
 async function checkOutputEmpty(dir: string): Promise<void> {
   let names: string[];
@@ -62,7 +63,7 @@ async function checkOutputEmpty(dir: string): Promise<void> {
     if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new ZooKeeperDataDirError(`--data-dir ${dir} is not a directory`);
     throw err;
   }
-  const other = names.filter((n) => !ALLOWED_IN_OUTPUT.has(n));
+  const other = names.filter((n) => !isAllowedInOutput(n));
   if (other.length > 0) {
     throw new ZooKeeperDataDirError(
       `refusing to import into ${dir}: it is not empty (${other.slice(0, 5).join(', ')}${other.length > 5 ? ', …' : ''}); use a new directory`,
