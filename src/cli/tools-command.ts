@@ -13,7 +13,7 @@ import { parseSnapshotName, readSnapshot } from '../storage/snapshot-file.js';
 import { loadSnapshot } from '../storage/durable-store.js';
 import { verifyDataDir } from '../storage/verify.js';
 import { javaDate } from './shell-format.js';
-import { importZooKeeperTool } from './zookeeper-interop-tools.js';
+import { exportZooKeeperTool, importZooKeeperTool } from './zookeeper-interop-tools.js';
 
 /** Where tool output goes; process.stdout by default, a collector in tests. */
 export interface ToolOutput {
@@ -204,7 +204,7 @@ interface ToolsArgs {
 export function createToolsCommand(onExitCode: (code: number) => void, out: ToolOutput = process.stdout): CommandModule<object, ToolsArgs> {
   return {
     command: 'tools <cmd>',
-    describe: 'inspect storage: log-dump FILE, snapshot-dump FILE, verify DATADIR; import-zookeeper',
+    describe: 'inspect storage: log-dump FILE, snapshot-dump FILE, verify DATADIR; import-zookeeper, export-zookeeper',
     builder: (y: Argv<object>) =>
       y
         .command(
@@ -245,7 +245,18 @@ export function createToolsCommand(onExitCode: (code: number) => void, out: Tool
               .option('json', { type: 'boolean', describe: 'no progress lines; the report as one JSON object' }),
           async (a) => onExitCode(await importZooKeeperTool({ zkDataDir: a.zkDataDir, zkLogDir: a.zkLogDir, dataDir: a.dataDir, skipCorruptTail: a.skipCorruptTail, json: a.json }, out)),
         )
-        .demandCommand(1, 'name a tool: log-dump, snapshot-dump, verify, import-zookeeper') as unknown as Argv<ToolsArgs>,
+        .command(
+          'export-zookeeper',
+          'write an Apache ZooKeeper dataDir (version-2/snapshot.<zxid>, epoch files) from a stopped server\'s data dir',
+          (c) =>
+            c
+              .option('data-dir', { type: 'string', demandOption: true, describe: 'the zabkeeper data dir' })
+              .option('log-dir', { type: 'string', describe: 'dataLogDir, when the txn log is kept apart' })
+              .option('out', { type: 'string', demandOption: true, describe: "ZooKeeper's dataDir to create (missing or empty)" })
+              .option('json', { type: 'boolean', describe: 'the report as one JSON object' }),
+          async (a) => onExitCode(await exportZooKeeperTool({ dataDir: a.dataDir, logDir: a.logDir, out: a.out, json: a.json }, out)),
+        )
+        .demandCommand(1, 'name a tool: log-dump, snapshot-dump, verify, import-zookeeper, export-zookeeper') as unknown as Argv<ToolsArgs>,
     // Runs only when <cmd> named no known tool.
     handler: (a) => {
       out.write(`unknown tool "${String((a as { cmd?: unknown }).cmd)}": use log-dump, snapshot-dump or verify\n`);

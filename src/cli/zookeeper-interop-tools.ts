@@ -1,6 +1,7 @@
 // `zabkeeper tools import-zookeeper` / `export-zookeeper`: move a data dir between Apache ZooKeeper and zabkeeper.
 
 import { StorageError } from '../storage/errors.js';
+import { exportZooKeeper } from '../interop/zookeeper/zk-export.js';
 import { importZooKeeper, type ImportReport } from '../interop/zookeeper/zk-import.js';
 import type { ToolOutput } from './tools-command.js';
 
@@ -52,6 +53,32 @@ export async function importZooKeeperTool(a: ImportToolArgs, out: ToolOutput): P
   } catch (err) {
     if (!(err instanceof StorageError)) throw err;
     out.write(a.json ? `${JSON.stringify({ error: err.detail })}\n` : `import failed: ${err.detail}\n`);
+    return EXIT_FAILED;
+  }
+}
+
+export interface ExportToolArgs {
+  dataDir: string;
+  logDir?: string;
+  out: string;
+  json?: boolean;
+}
+
+/** Exit 0 on success, 1 when the data dir is unreadable or the output not empty. */
+export async function exportZooKeeperTool(a: ExportToolArgs, out: ToolOutput): Promise<number> {
+  try {
+    const r = await exportZooKeeper({ dataDir: a.dataDir, dataLogDir: a.logDir, outDir: a.out, onLine: a.json ? undefined : (line) => out.write(`${line}\n`) });
+    out.write(
+      a.json
+        ? `${JSON.stringify(r)}\n`
+        : `exported to ${r.snapshot} (${(r.sizeBytes / 1048576).toFixed(1)} MB)\n` +
+            `  znodes: ${r.znodes}, sessions: ${r.sessions}, zxid: ${hex(r.zxid)}, epoch: ${r.epoch}\n` +
+            `  start ZooKeeper with dataDir=${a.out}\n`,
+    );
+    return EXIT_OK;
+  } catch (err) {
+    if (!(err instanceof StorageError)) throw err;
+    out.write(a.json ? `${JSON.stringify({ error: err.detail })}\n` : `export failed: ${err.detail}\n`);
     return EXIT_FAILED;
   }
 }

@@ -70,7 +70,7 @@ const TTL_EPHEMERAL_MASK = 0xff00000000000000n;
  * A bigint because the container and TTL encodings do not fit a JS number exactly.
  * Clients never see these encodings: Stat.ephemeralOwner is 0 for containers and TTL nodes.
  */
-export function persistedEphemeralOwner(node: Readonly<ZNode>): bigint {
+export function persistedEphemeralOwner(node: Readonly<Pick<ZNode, 'kind' | 'ephemeralOwner' | 'ttlMs'>>): bigint {
   switch (node.kind) {
     case 'ephemeral':
       return BigInt(node.ephemeralOwner);

@@ -38,6 +38,9 @@ describe('tools import-zookeeper from a real ZooKeeper 3.8', () => {
   let zkDump: DumpedNode[];
   let openClients: ZooKeeperClient[] = [];
   let server: ServerProcess | undefined;
+  /** zabkeeper's tree after the import and one more write, and the data dir it lives in (for the export test). */
+  let zabDump: DumpedNode[] | undefined;
+  let importedDir: string | undefined;
 
   beforeAll(async () => {
     work = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-zkimport-'));
@@ -100,6 +103,40 @@ describe('tools import-zookeeper from a real ZooKeeper 3.8', () => {
     } finally {
       await c.close();
     }
+    zabDump = await dumpTree(server.connectString);
+    importedDir = out;
+    await server.stop();
+    server = undefined;
+  });
+
+  it('export-zookeeper: Apache ZooKeeper 3.8 starts from the export and serves the same tree', async () => {
+    expect(zabDump, 'the import test ran first').toBeDefined();
+    const zkOut = path.join(work, 'exported');
+    const r = await runTool(['export-zookeeper', '--data-dir', importedDir!, '--out', zkOut]);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/exported to .*version-2\/snapshot\.[0-9a-f]+ /);
+    const back = await startRealZooKeeper({ dataDir: zkOut, tickTimeMs: 2000 });
+    try {
+      const theirs = await dumpTree(back.connectString);
+      expect(theirs.map((n) => n.path)).toEqual(zabDump!.map((n) => n.path));
+      for (let i = 0; i < theirs.length; i++) expect(theirs[i], theirs[i]!.path).toEqual(zabDump![i]);
+      // ZooKeeper continues numbering after the exported zxid.
+      const { ZooKeeperClient } = await import('../../src/client/index.js');
+      const c = await ZooKeeperClient.connect(back.connectString);
+      try {
+        await c.create('/after-export', null);
+        const after = (await c.exists('/after-export'))!;
+        const last = zabDump!.reduce((m, n) => Math.max(m, Number(BigInt(n.mzxid)), Number(BigInt(n.pzxid))), 0);
+        expect(after.czxid).toBeGreaterThan(last);
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await back.stop();
+    }
+    const again = await runTool(['export-zookeeper', '--data-dir', importedDir!, '--out', zkOut]);
+    expect(again.code).toBe(1);
+    expect(again.stdout).toMatch(/refusing to export into .*version-2: it is not empty/);
   });
 
   it('refuses a non-empty output directory and changes nothing in it', async () => {

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { importZooKeeper } from '../../../src/interop/zookeeper/zk-import.js';
+import { exportZooKeeper } from '../../../src/interop/zookeeper/zk-export.js';
 import { ZooKeeperDataDirError, ZooKeeperFileError } from '../../../src/interop/zookeeper/errors.js';
 import { ZkSnapshotWriter, type ZkNode } from '../../../src/interop/zookeeper/zk-snapshot-file.js';
 import { encodeZkTxnLog } from '../../../src/interop/zookeeper/zk-txn-log-file.js';
@@ -201,5 +202,25 @@ describe('importZooKeeper', () => {
     await rm(path.join(zkDir, 'version-2'), { recursive: true });
     await expect(importZooKeeper({ zkDataDir: zkDir, outDir: out })).rejects.toThrow(/no version-2\/ folder/);
     expect(await readFile(path.join(dir, 'x'), 'utf8')).toBe('not a dir');
+  });
+
+  it('export writes a ZooKeeper dataDir that imports back to the same tree (digest, sessions, epoch)', async () => {
+    await writeStandardDir();
+    const first = await run();
+    const before = await loadSnapshot(nodeFs, first.output);
+    const zkOut = path.join(dir, 'zk-again');
+    const exported = await exportZooKeeper({ dataDir: out, outDir: zkOut });
+    expect(exported.snapshot).toBe(path.join(zkOut, 'version-2', `snapshot.${z(12).toString(16)}`));
+    expect(await readFile(path.join(zkOut, 'version-2', 'currentEpoch'), 'utf8')).toBe(String(EPOCH));
+    const again = await importZooKeeper({ zkDataDir: zkOut, outDir: path.join(dir, 'out2') });
+    const after = await loadSnapshot(nodeFs, again.output);
+    expect(after.digest()).toBe(before.digest());
+    expect(after.nodeCount).toBe(before.nodeCount);
+    expect([...after.sessions]).toEqual([...before.sessions]);
+    expect(again.remappedSessions).toEqual([]);
+    expect(after.getNode('/app/ttl')).toMatchObject({ kind: 'ttl', ttlMs: 60000 });
+    expect(after.getNode('/app/box')).toMatchObject({ kind: 'container' });
+    expect(again.epoch).toBe(EPOCH);
+    await expect(exportZooKeeper({ dataDir: out, outDir: zkOut })).rejects.toThrow(/not empty/);
   });
 });
