@@ -175,6 +175,21 @@ describe('FileSnap snapshots', () => {
     expect(catchError(() => readAll('/d/snapshot.1', Buffer.concat(badAcl.finish()))).reason).toMatch(/ACL 9/);
   });
 
+  it('reads the lastProcessedZxid block ZooKeeper 3.9 appends after the digest, with its own seal', () => {
+    const base = sampleSnapshot();
+    const block = Buffer.alloc(8);
+    block.writeBigInt64BE(0x1234n);
+    const withZxid = Buffer.concat([base, block]);
+    const seal = Buffer.alloc(13);
+    seal.writeBigInt64BE(BigInt(adler32(withZxid)));
+    seal.writeInt32BE(1, 8);
+    seal[12] = 0x2f;
+    const bytes = Buffer.concat([withZxid, seal]);
+    expect(readAll('/d/snapshot.5', bytes).nodes).toHaveLength(4);
+    bytes[base.length + 3] ^= 1;
+    expect(catchError(() => readAll('/d/snapshot.5', bytes)).reason).toMatch(/checksum mismatch/);
+  });
+
   it('refuses a file that is not a snapshot', () => {
     expect(catchError(() => readAll('/d/snapshot.1', Buffer.from('ZKLG....garbage....'))).reason).toMatch(/bad magic/);
   });

@@ -2,6 +2,7 @@
 
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { importZooKeeper } from '../../../src/interop/zookeeper/zk-import.js';
@@ -129,6 +130,14 @@ describe('importZooKeeper', () => {
     expect(tree.getData('/app')!.stat).toMatchObject({ cversion: 2 * 5 - 4, numChildren: 4, pzxid: z(11) });
     expect(lines.some((l) => /^reading snapshot .*snapshot\.300000002/.test(l))).toBe(true);
     expect(lines.some((l) => /^log .*log\.300000001: 10 txns replayed$/.test(l))).toBe(true);
+  });
+
+  it('reads a gzip-compressed snapshot (snapshot.<zxid>.gz)', async () => {
+    await writeFile(v2(`snapshot.${z(2).toString(16)}.gz`), gzipSync(snapshotBytes()));
+    await writeFile(v2(`log.${z(1).toString(16)}`), encodeZkTxnLog(LOG));
+    const report = await run();
+    expect(report.snapshot).toBe(v2(`snapshot.${z(2).toString(16)}.gz`));
+    expect(report.lastZxid).toBe(z(12));
   });
 
   it('refuses a non-empty output directory (a lone myid is fine)', async () => {
