@@ -40,6 +40,7 @@ export interface ImportReport {
   sessions: number;
   ephemerals: number;
   lastZxid: number;
+  /** currentEpoch written (acceptedEpoch may be higher, as ZooKeeper's was). */
   epoch: number;
   /** ZooKeeper session ids at or above 2^53 and the ids zabkeeper holds them under. */
   remappedSessions: Array<{ zookeeper: string; zabkeeper: string }>;
@@ -318,12 +319,14 @@ export async function importZooKeeper(opts: ImportOptions): Promise<ImportReport
   const lastZxid = Math.max(tree.lastProcessedZxid, snapZxid);
   tree.lastProcessedZxid = lastZxid;
   // A quorum member's epoch files may be ahead of its last zxid (an election with no txn since).
-  const zkEpochs = [await readZkEpochFile(snapDir, 'acceptedEpoch'), await readZkEpochFile(snapDir, 'currentEpoch')];
-  const epoch = Math.max(zxidEpoch(lastZxid), ...zkEpochs.map((e) => e ?? 0));
+  const zkCurrent = (await readZkEpochFile(snapDir, 'currentEpoch')) ?? 0;
+  const zkAccepted = (await readZkEpochFile(snapDir, 'acceptedEpoch')) ?? 0;
+  const epoch = Math.max(zxidEpoch(lastZxid), zkCurrent);
+  const acceptedEpoch = Math.max(epoch, zkAccepted);
 
   await mkdir(opts.outDir, { recursive: true });
   const written = await writeFuzzySnapshot(nodeFs, opts.outDir, tree);
-  await writeEpoch(opts.outDir, 'acceptedEpoch', epoch);
+  await writeEpoch(opts.outDir, 'acceptedEpoch', acceptedEpoch);
   await writeEpoch(opts.outDir, 'currentEpoch', epoch);
 
   let ephemerals = 0;

@@ -132,6 +132,21 @@ describe('importZooKeeper', () => {
     expect(lines.some((l) => /^log .*log\.300000001: 10 txns replayed$/.test(l))).toBe(true);
   });
 
+  it('reads the logs from --zk-log-dir (ZooKeeper\'s dataLogDir) and the epoch files from the snapshot dir', async () => {
+    await writeFile(v2(`snapshot.${z(2).toString(16)}`), snapshotBytes());
+    const logDir = path.join(dir, 'zklog', 'version-2');
+    await mkdir(logDir, { recursive: true });
+    await writeFile(path.join(logDir, `log.${z(1).toString(16)}`), encodeZkTxnLog(LOG));
+    // A quorum member that took part in a later election without a txn since.
+    await writeFile(v2('acceptedEpoch'), '7');
+    await writeFile(v2('currentEpoch'), '6');
+    const report = await importZooKeeper({ zkDataDir: zkDir, zkLogDir: path.join(dir, 'zklog'), outDir: out });
+    expect(report.lastZxid).toBe(z(12));
+    expect(report.epoch).toBe(6);
+    expect(await readEpoch(out, 'currentEpoch')).toBe(6);
+    expect(await readEpoch(out, 'acceptedEpoch')).toBe(7);
+  });
+
   it('reads a gzip-compressed snapshot (snapshot.<zxid>.gz)', async () => {
     await writeFile(v2(`snapshot.${z(2).toString(16)}.gz`), gzipSync(snapshotBytes()));
     await writeFile(v2(`log.${z(1).toString(16)}`), encodeZkTxnLog(LOG));
