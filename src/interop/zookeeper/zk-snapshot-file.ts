@@ -182,7 +182,9 @@ export function* readZkSnapshot(file: string, bytes: Buffer, onProgress?: (offse
 
     what = 'znode';
     let nodeCount = 0;
-    const seen = new Set<string>();
+    // Pre-order: a node's parent is on the path from the root to the previous node, so a stack
+    // of those ancestors checks parent-first order without remembering every path.
+    const ancestors: string[] = [];
     let nextProgressAt = 1 << 24;
     for (;;) {
       recordAt = r.offset;
@@ -196,12 +198,13 @@ export function* readZkSnapshot(file: string, bytes: Buffer, onProgress?: (offse
       if (raw !== '') {
         const slash = raw.lastIndexOf('/');
         const parent = slash <= 0 ? '/' : raw.substring(0, slash);
-        if (slash < 0 || !seen.has(parent)) throw new MarshallingError(`znode ${raw} comes before its parent ${parent}`);
+        while (ancestors.length > 0 && ancestors[ancestors.length - 1] !== parent) ancestors.pop();
+        if (slash < 0 || ancestors.length === 0) throw new MarshallingError(`znode ${raw} comes before its parent ${parent}`);
       } else if (nodeCount !== 0) {
         throw new MarshallingError('a second root node');
       }
       if (aclRef !== ZK_OPEN_ACL_REF && !acls.has(aclRef)) throw new MarshallingError(`znode ${path} uses ACL ${aclRef}, which the ACL cache does not hold`);
-      seen.add(path);
+      ancestors.push(path);
       nodeCount++;
       yield { kind: 'node', node: { path, data, aclRef, ...stat } };
       if (onProgress !== undefined && r.offset >= nextProgressAt) {
