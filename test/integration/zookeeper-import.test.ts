@@ -37,6 +37,8 @@ describe('tools import-zookeeper from a real ZooKeeper 3.8', () => {
   let work: string;
   let zkDump: DumpedNode[];
   let openClients: ZooKeeperClient[] = [];
+  /** Id and password of each session left open on ZooKeeper, as its client holds them. */
+  let openCredentials: Array<{ sessionId: bigint; password: Buffer }> = [];
   let server: ServerProcess | undefined;
   /** zabkeeper's tree after the import and one more write, and the data dir it lives in (for the export test). */
   let zabDump: DumpedNode[] | undefined;
@@ -48,6 +50,7 @@ describe('tools import-zookeeper from a real ZooKeeper 3.8', () => {
     const history = await buildHistory(zk.connectString, { dirs: 20, perDir: 100 });
     openClients = history.openClients;
     zkDump = await dumpTree(zk.connectString);
+    openCredentials = openClients.map((c) => ({ sessionId: c.sessionId, password: Buffer.from(c.sessionPassword) }));
     // SIGTERM: a clean shutdown that keeps the open sessions in ZooKeeper's files.
     await zk.shutdown();
     for (const c of openClients) await c.close();
@@ -93,8 +96,25 @@ describe('tools import-zookeeper from a real ZooKeeper 3.8', () => {
     expect(ours.map((n) => n.path)).toEqual(expected.map((n) => n.path));
     for (let i = 0; i < ours.length; i++) expect(ours[i], ours[i]!.path).toEqual(expected[i]);
 
-    // Numbering continues after ZooKeeper's last zxid.
     const { ZooKeeperClient } = await import('../../src/client/index.js');
+    // A client of a session left open on ZooKeeper resumes it here with ZooKeeper's id and password,
+    // takes the new id, and still owns its ephemerals.
+    const cred = openCredentials[1]!;
+    const resumed = await ZooKeeperClient.connect(server.connectString, { sessionId: cred.sessionId, password: cred.password, sessionTimeoutMs: 20_000 });
+    try {
+      const mapped = report.remappedSessions.find((m) => BigInt(m.zookeeper) === BigInt.asUintN(64, cred.sessionId))!;
+      expect(resumed.sessionId).toBe(BigInt(mapped.zabkeeper));
+      expect(await resumed.getEphemerals('/')).toEqual(['/app/d1/' + expected.find((n) => n.path.startsWith('/app/d1/eph-'))!.path.split('/').pop(), '/app/live-1'].sort());
+      await resumed.create('/app/live-1-again', null, { mode: 'ephemeral' });
+    } finally {
+      await resumed.close();
+    }
+    // The wrong password gets an expired session, as on ZooKeeper.
+    const wrong = Buffer.from(openCredentials[2]!.password);
+    wrong[0] ^= 1;
+    await expect(ZooKeeperClient.connect(server.connectString, { sessionId: openCredentials[2]!.sessionId, password: wrong, connectTimeoutMs: 5000 })).rejects.toThrow();
+
+    // Numbering continues after ZooKeeper's last zxid.
     const c = await ZooKeeperClient.connect(server.connectString);
     try {
       await c.create('/after-import', 'x');

@@ -34,6 +34,11 @@ export class SessionIdMap {
     return id;
   }
 
+  /** Every ZooKeeper id met and the id it maps to. */
+  entries(): IterableIterator<[bigint, number]> {
+    return this.byZk.entries();
+  }
+
   /** The ZooKeeper ids that got a new id, in the order they were met. */
   get remappedIds(): ReadonlyArray<readonly [bigint, number]> {
     return this.remapped;

@@ -316,6 +316,8 @@ export async function importZooKeeper(opts: ImportOptions): Promise<ImportReport
     progress.always(`log ${log.path}: ${fileTxns} txns replayed`);
   }
 
+  // Live sessions stay reachable under their ZooKeeper id and password (whether or not the id changed).
+  for (const [zk, id] of sessions.entries()) if (id !== 0 && tree.sessions.has(id)) tree.importedSessions.set(BigInt.asUintN(64, zk), id);
   const lastZxid = Math.max(tree.lastProcessedZxid, snapZxid);
   tree.lastProcessedZxid = lastZxid;
   // A quorum member's epoch files may be ahead of its last zxid (an election with no txn since).

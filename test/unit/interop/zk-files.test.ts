@@ -7,6 +7,7 @@ import { ZkSnapshotWriter, looksSealed, readZkSnapshot, type ZkNode, type ZkSnap
 import { encodeZkTxnLog, readZkTxnLog, type ZkLogEnd, type ZkLogRecord } from '../../../src/interop/zookeeper/zk-txn-log-file.js';
 import { decodeTxnEntry, encodeTxnEntry, type ZkTxn } from '../../../src/interop/zookeeper/zk-txn.js';
 import { decodeEphemeralOwner, ZK_CONTAINER_OWNER } from '../../../src/interop/zookeeper/zk-ephemeral-owner.js';
+import { zkSessionPassword } from '../../../src/interop/zookeeper/zk-session-password.js';
 
 const OPEN = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
 const SESSION = 0x100000abedc0001n;
@@ -71,6 +72,15 @@ describe('Adler-32', () => {
     expect(adler32(Buffer.from('Wikipedia'))).toBe(0x11e60398);
     expect(adler32(Buffer.alloc(0))).toBe(1);
     expect(adler32(Buffer.alloc(3_000_000, 0xff))).toBe(3258033494);
+  });
+});
+
+describe('ZooKeeper session passwords', () => {
+  it('are java.util.Random(id ^ 0xB3415C00).nextBytes(16), as Java 17 computes them', () => {
+    // Values printed by `new Random(id ^ 0XB3415C00L).nextBytes(p)` on OpenJDK 17.
+    expect(zkSessionPassword(0x100000abedc0001n).toString('hex')).toBe('79b8526f9b973a18a9eaee8c10f1147c');
+    expect(zkSessionPassword(1n).toString('hex')).toBe('054cc74a37327db215e702e20c73f005');
+    expect(zkSessionPassword(-1n).toString('hex')).toBe('20f62cb5648dc2d771471c8a2486a9ee');
   });
 });
 
