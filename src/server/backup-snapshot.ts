@@ -1,6 +1,6 @@
 // Backs the admin server's /commands/snapshot: a point-in-time snapshot in a scratch folder of the data dir, removed once sent.
 
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DataTree } from '../tree/data-tree.js';
 import { nodeFs } from '../storage/fs-like.js';
@@ -19,5 +19,12 @@ export async function backupSnapshot(dataDir: string, tree: DataTree): Promise<A
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
+  }
+}
+
+/** Removes scratch folders a crash left behind mid-backup; call before the admin server starts serving. */
+export async function removeStaleBackupScratch(dataDir: string): Promise<void> {
+  for (const name of await readdir(dataDir).catch(() => [] as string[])) {
+    if (name.startsWith(BACKUP_SCRATCH_PREFIX)) await rm(join(dataDir, name), { recursive: true, force: true });
   }
 }

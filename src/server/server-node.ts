@@ -12,7 +12,7 @@ import { loadMemberState, QuorumPeer } from './quorum-peer.js';
 import type { DataTree } from '../tree/data-tree.js';
 import { AdminServer, quorumAdminView, type AdminContext } from './admin-server.js';
 import { PrometheusMetrics } from './metrics.js';
-import { backupSnapshot } from './backup-snapshot.js';
+import { backupSnapshot, removeStaleBackupScratch } from './backup-snapshot.js';
 
 export interface ServerNode {
   /** The bound client port (useful with clientPort 0). */
@@ -156,6 +156,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
   // ops: the admin HTTP server, after the client port so its `conf` shows the bound port.
   let admin: AdminServer | undefined;
   if (config.adminEnableServer) {
+    await removeStaleBackupScratch(config.dataDir);
     admin = new AdminServer({ host: config.adminServerAddress, port: config.adminServerPort, ctx, metrics, snapshot: () => backupSnapshot(config.dataDir, zk.tree), logger: logger.child({ component: 'admin' }) });
     try {
       await admin.listen();
