@@ -18,8 +18,11 @@ async function guarded(out: ToolOutput, what: string, run: () => Promise<string>
     out.write(await run());
     return EXIT_OK;
   } catch (err) {
-    if (!(err instanceof StorageError)) throw err;
-    out.write(`${what} failed: ${err.detail}\n`);
+    // Ours carry file and offset; the file system's (ENOENT, EACCES, ENOSPC...) name the path.
+    const code = (err as NodeJS.ErrnoException | null)?.code;
+    const detail = err instanceof StorageError ? err.detail : typeof code === 'string' && /^E[A-Z]+$/.test(code) ? (err as Error).message : undefined;
+    if (detail === undefined) throw err;
+    out.write(`${what} failed: ${detail}\n`);
     return EXIT_FAILED;
   }
 }

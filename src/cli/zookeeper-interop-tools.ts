@@ -8,6 +8,13 @@ import type { ToolOutput } from './tools-command.js';
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
 
+/** Failures the tool reports in one line: ours (with file and offset) and the file system's (ENOENT, EACCES, ENOSPC...). */
+function reportable(err: unknown): string | undefined {
+  if (err instanceof StorageError) return err.detail;
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? (err as Error).message : undefined;
+}
+
 function hex(n: number): string {
   return `0x${n.toString(16)}`;
 }
@@ -51,8 +58,9 @@ export async function importZooKeeperTool(a: ImportToolArgs, out: ToolOutput): P
     out.write(a.json ? `${JSON.stringify(report)}\n` : summary(report, a.dataDir));
     return EXIT_OK;
   } catch (err) {
-    if (!(err instanceof StorageError)) throw err;
-    out.write(a.json ? `${JSON.stringify({ error: err.detail })}\n` : `import failed: ${err.detail}\n`);
+    const detail = reportable(err);
+    if (detail === undefined) throw err;
+    out.write(a.json ? `${JSON.stringify({ error: detail })}\n` : `import failed: ${detail}\n`);
     return EXIT_FAILED;
   }
 }
@@ -77,8 +85,9 @@ export async function exportZooKeeperTool(a: ExportToolArgs, out: ToolOutput): P
     );
     return EXIT_OK;
   } catch (err) {
-    if (!(err instanceof StorageError)) throw err;
-    out.write(a.json ? `${JSON.stringify({ error: err.detail })}\n` : `export failed: ${err.detail}\n`);
+    const detail = reportable(err);
+    if (detail === undefined) throw err;
+    out.write(a.json ? `${JSON.stringify({ error: detail })}\n` : `export failed: ${detail}\n`);
     return EXIT_FAILED;
   }
 }

@@ -1,6 +1,6 @@
 // Imports a ZooKeeper data dir: newest valid snapshot + the logs after it, replayed into a zabkeeper data dir.
 
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { DataTree, type SnapshotRecord } from '../../tree/data-tree.js';
 import type { Txn, TxnHeader, TxnOp } from '../../tree/txn.js';
 import { OPEN_ACL_UNSAFE } from '../../tree/acl.js';
@@ -12,7 +12,7 @@ import { ZooKeeperDataDirError, ZooKeeperFileError } from './errors.js';
 import { SessionIdMap, zkSessionHex } from './session-id-map.js';
 import { decodeEphemeralOwner } from './zk-ephemeral-owner.js';
 import { listZkLogs, listZkSnapshots, logsAfter, readZkEpochFile, resolveVersion2Dir, type ZkFileRef } from './zk-data-dir.js';
-import { ZK_OPEN_ACL_REF, loadZkSnapshotBytes, looksSealed, readZkSnapshot, type ZkSnapshotSummary } from './zk-snapshot-file.js';
+import { ZK_OPEN_ACL_REF, loadZkSnapshotBytes, looksSealed, readZkFile, readZkSnapshot, type ZkSnapshotSummary } from './zk-snapshot-file.js';
 import { readZkTxnLog } from './zk-txn-log-file.js';
 import type { ZkTxn, ZkTxnEntry } from './zk-txn.js';
 
@@ -277,7 +277,7 @@ export async function importZooKeeper(opts: ImportOptions): Promise<ImportReport
   const replayStarted = performance.now();
   const logReport: ImportReport['logs'] = [];
   for (const log of toReplay) {
-    const bytes = await readFile(log.path);
+    const bytes = await readZkFile(log.path);
     let fileTxns = 0;
     const records = readZkTxnLog(log.path, bytes);
     let step = records.next();

@@ -83,9 +83,19 @@ export function looksSealed(bytes: Buffer): boolean {
   return bytes.length >= 10 && bytes.readInt32BE(bytes.length - 5) === 1 && bytes[bytes.length - 1] === 0x2f;
 }
 
+/** A whole ZooKeeper file in memory; one too big for a Buffer read is refused by name. */
+export async function readZkFile(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_FS_FILE_TOO_LARGE') throw new ZooKeeperFileError(path, 0, 'files of 2 GiB or more are not supported');
+    throw err;
+  }
+}
+
 /** The snapshot's bytes, gunzipped for ".gz". Throws ZooKeeperFileError for snappy or broken gzip. */
 export async function loadZkSnapshotBytes(path: string): Promise<Buffer> {
-  const raw = await readFile(path);
+  const raw = await readZkFile(path);
   if (path.endsWith('.snappy')) {
     throw new ZooKeeperFileError(path, 0, 'snappy-compressed snapshots are not supported: restart ZooKeeper with zookeeper.snapshot.compression.method unset (or gz) so it writes a new snapshot');
   }
