@@ -130,6 +130,7 @@ describe('importZooKeeper', () => {
     expect(tree.getData('/app')!.stat).toMatchObject({ cversion: 2 * 5 - 4, numChildren: 4, pzxid: z(11) });
     expect(lines.some((l) => /^reading snapshot .*snapshot\.300000002/.test(l))).toBe(true);
     expect(lines.some((l) => /^log .*log\.300000001: 10 txns replayed$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^replaying log\.300000001: \d+ txns, \d+ txns\/s, [\d.]+ MB of [\d.]+ MB, ETA \d+ s$/.test(l))).toBe(true);
   });
 
   it('reads the logs from --zk-log-dir (ZooKeeper\'s dataLogDir) and the epoch files from the snapshot dir', async () => {
@@ -153,6 +154,12 @@ describe('importZooKeeper', () => {
     const report = await run();
     expect(report.snapshot).toBe(v2(`snapshot.${z(2).toString(16)}.gz`));
     expect(report.lastZxid).toBe(z(12));
+  });
+
+  it('says snappy-compressed snapshots are not supported, and how to get a readable one', async () => {
+    await writeFile(v2(`snapshot.${z(2).toString(16)}.snappy`), Buffer.from('snappy bytes'));
+    const err = await failure();
+    expect(err.message).toMatch(/snapshot\.300000002\.snappy: byte offset 0: snappy-compressed snapshots are not supported/);
   });
 
   it('refuses a non-empty output directory (a lone myid is fine)', async () => {
