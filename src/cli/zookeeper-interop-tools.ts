@@ -27,7 +27,7 @@ function summary(r: ImportReport, outDir: string): string {
     `  znodes: ${r.znodes}, sessions: ${r.sessions} (${r.ephemerals} ephemerals), last zxid: ${hex(r.lastZxid)}, epoch: ${r.epoch}`,
   ];
   for (const s of r.remappedSessions) {
-    lines.push(`  session ${s.zookeeper} is now ${s.zabkeeper} (its id does not fit below 2^53; its clients must start a new session)`);
+    lines.push(`  session ${s.zookeeper} is now ${s.zabkeeper} (its id does not fit below 2^53; its clients resume it with their ZooKeeper id and password and get the new id)`);
   }
   lines.push(
     `  read ${(r.bytesRead / 1048576).toFixed(1)} MB in ${secs.toFixed(2)} s (${Math.round(r.txnsReplayed / Math.max(secs, 1e-3))} txns/s, ` +
