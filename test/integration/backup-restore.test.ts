@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { BIN, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { dumpTree } from '../helpers/tree-dump.js';
+import { Ensemble } from '../helpers/ensemble.js';
 
 function runTool(args: string[]): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
@@ -133,4 +134,45 @@ describe('tools backup / restore / verify', () => {
     expect(down.code).toBe(1);
     expect(down.stdout).toMatch(/backup failed: 127\.0\.0\.1:1: .*ECONNREFUSED/);
   });
+
+  it('backs up an ensemble follower; a standalone server restored from it serves the same tree', async () => {
+    const ensemble = await Ensemble.create({ size: 3, extraCfg: ['admin.serverPort=0'] });
+    try {
+      const leader = await (async () => {
+        await ensemble.startAll();
+        return ensemble.waitForQuorum();
+      })();
+      const c = await ZooKeeperClient.connect(ensemble.connectString([leader]));
+      try {
+        await c.create('/e', 'ensemble');
+        await Promise.all(Array.from({ length: 200 }, (_, i) => c.create(`/e/n${i}`, String(i))));
+      } finally {
+        await c.close();
+      }
+      const follower = ensemble.nodes.find((n) => n.id !== leader)!;
+      const fc = await ZooKeeperClient.connect(ensemble.connectString([follower.id]));
+      await fc.sync('/');
+      await fc.close();
+      const port = follower.output
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { adminPort?: number })
+        .find((l) => typeof l.adminPort === 'number')?.adminPort;
+      expect(port, ensemble.tail()).toBeGreaterThan(0);
+      const file = path.join(work, 'follower.bak');
+      const r = await runTool(['backup', '--server', `127.0.0.1:${port}`, '--out', file]);
+      expect(r.code, r.stdout).toBe(0);
+      const theirs = await dumpTree(ensemble.connectString([follower.id]));
+      const dir = path.join(work, 'from-follower');
+      expect((await runTool(['restore', '--from', file, '--data-dir', dir])).code).toBe(0);
+      restored = await startServerProcess({ dataDir: dir, tickTimeMs: 2000 });
+      const ours = await dumpTree(restored.connectString);
+      expect(ours).toEqual(theirs);
+      expect(ours.filter((n) => n.path.startsWith('/e'))).toHaveLength(201);
+    } finally {
+      await restored?.stop();
+      restored = undefined;
+      await ensemble.stop();
+    }
+  }, 90_000);
 });
