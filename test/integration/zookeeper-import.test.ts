@@ -255,3 +255,30 @@ describe('tools import-zookeeper from a real ZooKeeper 3.8', () => {
     });
   });
 });
+
+describe('tools import-zookeeper from gzip-compressed ZooKeeper snapshots', () => {
+  it('imports snapshot.<zxid>.gz files (zookeeper.snapshot.compression.method=gz) to the same tree', async () => {
+    const work = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-zkimport-gz-'));
+    const zk = await startRealZooKeeper({ snapCount: 100, tickTimeMs: 2000, extraConfig: ['snapshot.compression.method=gz'] });
+    let server: ServerProcess | undefined;
+    try {
+      const history = await buildHistory(zk.connectString, { dirs: 3, perDir: 40 });
+      const zkDump = await dumpTree(zk.connectString);
+      await zk.shutdown();
+      for (const c of history.openClients) await c.close();
+      const names = await readdir(path.join(zk.dataDir, 'version-2'));
+      expect(names.filter((n) => /^snapshot\.[0-9a-f]+\.gz$/.test(n)).length).toBeGreaterThanOrEqual(2);
+      const out = path.join(work, 'out');
+      const r = await runTool(['import-zookeeper', '--zk-data-dir', zk.dataDir, '--data-dir', out, '--json']);
+      expect(r.code, r.stdout).toBe(0);
+      const report = JSON.parse(r.stdout.trim()) as { snapshot: string; remappedSessions: Array<{ zookeeper: string; zabkeeper: string }> };
+      expect(report.snapshot).toMatch(/\.gz$/);
+      server = await startServerProcess({ dataDir: out, tickTimeMs: 2000 });
+      expect(await dumpTree(server.connectString)).toEqual(remapOwners(zkDump, report.remappedSessions));
+    } finally {
+      await server?.stop();
+      await zk.stop();
+      await rm(work, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
