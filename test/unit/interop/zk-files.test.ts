@@ -127,6 +127,19 @@ describe('txn entries', () => {
     expect(bare.digest?.treeDigest).toBe(123456789n);
   });
 
+  it('reads reconfig, create2 and deleteContainer entries as the records ZooKeeper logs them with', () => {
+    const retype = (txn: ZkTxn, type: number): Buffer => {
+      const b = encodeTxnEntry({ hdr, txn });
+      b.writeInt32BE(type, 28); // TxnHeader: clientId(8) cxid(4) zxid(8) time(8), then type
+      return b;
+    };
+    const setData: ZkTxn = { type: 'setData', path: '/zookeeper/config', data: Buffer.from('server.1=...'), version: 3 };
+    expect(decodeTxnEntry(retype(setData, 16)).txn).toEqual(setData);
+    expect(decodeTxnEntry(retype(txns[0]!, 15)).txn).toEqual(txns[0]);
+    expect(decodeTxnEntry(retype({ type: 'delete', path: '/c' }, 20)).txn).toEqual({ type: 'delete', path: '/c' });
+    expect(() => decodeTxnEntry(retype({ type: 'delete', path: '/c' }, 99))).toThrow(/unknown txn type 99/);
+  });
+
   it('reads a 3.2-era create without parentCVersion as -1 (ZooKeeper recomputes it)', () => {
     const full = encodeTxnEntry({ hdr, txn: txns[0]! });
     expect(decodeTxnEntry(full.subarray(0, full.length - 4)).txn).toMatchObject({ type: 'create', parentCVersion: -1 });
