@@ -16,9 +16,13 @@ export type DecodedOwner =
  * What a persisted ephemeralOwner means, as EphemeralType.get reads it with extended types on
  * (zabkeeper always has them): the top byte 0xFF with the TTL feature bits (0) is a TTL node.
  */
+const PERSISTENT: DecodedOwner = Object.freeze({ kind: 'persistent' });
+const CONTAINER: DecodedOwner = Object.freeze({ kind: 'container' });
+
 export function decodeEphemeralOwner(owner: bigint): DecodedOwner {
-  if (owner === 0n) return { kind: 'persistent' };
-  if (owner === ZK_CONTAINER_OWNER) return { kind: 'container' };
+  // Shared answers for the common kinds: a million-node import asks once per node.
+  if (owner === 0n) return PERSISTENT;
+  if (owner === ZK_CONTAINER_OWNER) return CONTAINER;
   const unsigned = BigInt.asUintN(64, owner);
   if ((unsigned & EXTENDED_MASK) === EXTENDED_MASK && (unsigned & RESERVED_BITS_MASK) === 0n) {
     return { kind: 'ttl', ttlMs: Number(unsigned & EXTENDED_VALUE_MASK) };
