@@ -76,7 +76,7 @@ describe('tools backup / restore / verify', () => {
     const again = await runTool(['restore', '--from', file, '--data-dir', dir]);
     expect(again.code).toBe(1);
     expect(again.stdout).toMatch(/refusing to restore into .*restored: it is not empty/);
-  });
+  }, 120_000);
 
   it('a backup taken under writes is the state at one zxid: a prefix of the writes, nothing torn', async () => {
     let stop = false;
@@ -112,7 +112,7 @@ describe('tools backup / restore / verify', () => {
       await restored.stop();
       restored = undefined;
     }
-  });
+  }, 120_000);
 
   it('a damaged backup fails verify and restore with the offset, and backup refuses to overwrite a file', async () => {
     const file = path.join(work, 'full.bak');
@@ -133,7 +133,7 @@ describe('tools backup / restore / verify', () => {
     const down = await runTool(['backup', '--server', '127.0.0.1:1', '--out', path.join(work, 'x.bak')]);
     expect(down.code).toBe(1);
     expect(down.stdout).toMatch(/backup failed: 127\.0\.0\.1:1: .*ECONNREFUSED/);
-  });
+  }, 120_000);
 
   it('backs up an ensemble follower; a standalone server restored from it serves the same tree', async () => {
     const ensemble = await Ensemble.create({ size: 3, extraCfg: ['admin.serverPort=0'] });

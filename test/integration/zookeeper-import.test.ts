@@ -67,7 +67,7 @@ describe('tools import-zookeeper from a real ZooKeeper 3.8', () => {
     expect(names.filter((n) => n.startsWith('snapshot.')).length).toBeGreaterThanOrEqual(3);
     expect(names.filter((n) => n.startsWith('log.')).length).toBeGreaterThanOrEqual(3);
     expect(zkDump.length).toBeGreaterThan(2000);
-  });
+  }, 120_000);
 
   it('imports, and zabkeeper serves the same tree field by field, sessions and ephemerals included', async () => {
     const out = path.join(work, 'imported');
@@ -127,7 +127,7 @@ describe('tools import-zookeeper from a real ZooKeeper 3.8', () => {
     importedDir = out;
     await server.stop();
     server = undefined;
-  });
+  }, 120_000);
 
   it('export-zookeeper: Apache ZooKeeper 3.8 starts from the export and serves the same tree', async () => {
     expect(zabDump, 'the import test ran first').toBeDefined();
@@ -157,7 +157,7 @@ describe('tools import-zookeeper from a real ZooKeeper 3.8', () => {
     const again = await runTool(['export-zookeeper', '--data-dir', importedDir!, '--out', zkOut]);
     expect(again.code).toBe(1);
     expect(again.stdout).toMatch(/refusing to export into .*version-2: it is not empty/);
-  });
+  }, 120_000);
 
   it('refuses a non-empty output directory and changes nothing in it', async () => {
     const out = path.join(work, 'busy');
@@ -170,7 +170,7 @@ describe('tools import-zookeeper from a real ZooKeeper 3.8', () => {
     expect(second.code).toBe(1);
     expect(second.stdout).toMatch(/refusing to import into .*busy: it is not empty/);
     expect((await readdir(out)).sort()).toEqual(before);
-  });
+  }, 120_000);
 
   it('ensemble: import on one member, the other two catch up by SNAP and serve the same tree', async () => {
     const ensemble = await Ensemble.create({ size: 3, tickTimeMs: 1000 });
@@ -223,7 +223,7 @@ describe('tools import-zookeeper from a real ZooKeeper 3.8', () => {
       const report = JSON.parse(ok.stdout.trim()) as { lastZxid: number; warnings: string[] };
       expect(report.lastZxid).toBe(recs[recs.length - 2]!.entry.hdr.zxid);
       expect(report.warnings.join('\n')).toContain(`${last.path}: byte offset ${tail.offset}`);
-    });
+    }, 120_000);
 
     it('a bit flipped inside a log record with records after it: error even with --skip-corrupt-tail', async () => {
       const dir = await copyOfZk('flip-log');
@@ -237,7 +237,7 @@ describe('tools import-zookeeper from a real ZooKeeper 3.8', () => {
       const r = await runTool(['import-zookeeper', '--zk-data-dir', dir, '--data-dir', path.join(work, 'flip-log-out'), '--skip-corrupt-tail']);
       expect(r.code).toBe(1);
       expect(r.stdout).toContain(`import failed: ${victim.path}: byte offset ${rec.offset}: checksum mismatch`);
-    });
+    }, 120_000);
 
     it('a bit flipped in the newest snapshot, or the snapshot cut short: error', async () => {
       const dir = await copyOfZk('flip-snap');
@@ -252,7 +252,7 @@ describe('tools import-zookeeper from a real ZooKeeper 3.8', () => {
       const cut = await runTool(['import-zookeeper', '--zk-data-dir', dir, '--data-dir', path.join(work, 'flip-snap-out')]);
       expect(cut.code).toBe(1);
       expect(cut.stdout).toContain(`${newest.path}: byte offset ${Math.floor(bytes.length / 3)}: unfinished snapshot`);
-    });
+    }, 120_000);
   });
 });
 
