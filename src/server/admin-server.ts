@@ -227,7 +227,7 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   {
     names: ['is_read_only', 'isro'],
     serverRequired: true,
-    run: () => ({ read_only: false }),
+    run: (ctx) => ({ read_only: ctx.zk.stats().mode === 'read-only' }),
   },
   {
     names: ['leader', 'lead'],

@@ -67,6 +67,13 @@ export interface ServerConfig {
   serverId: number | undefined;
   logLevel: string;
   logPretty: boolean;
+  // -- quotas, read-only mode, reconfig (issue 13) --
+  /** zookeeper.enforceQuota: writes past a hard quota limit fail with QUOTAEXCEEDED (default false). */
+  enforceQuota: boolean;
+  /** readonlymode.enabled: a member cut off from its quorum serves read-only clients (default false). */
+  readOnlyModeEnabled: boolean;
+  /** reconfigEnabled: only false is supported; reconfig answers RECONFIGDISABLED. */
+  reconfigEnabled: boolean;
   /** Keys zabkeeper does not interpret, kept like ZooKeeper keeps them as system properties. */
   extra: Record<string, string>;
 }
@@ -105,6 +112,10 @@ const KEYS = {
   'nio.sessionlessCnxnTimeout': 'NIO_SESSIONLESS_CNXN_TIMEOUT',
   logLevel: 'LOG_LEVEL',
   logPretty: 'LOG_PRETTY',
+  // -- quotas, read-only mode, reconfig (issue 13); zookeeper.enforceQuota maps onto enforceQuota --
+  enforceQuota: 'ENFORCE_QUOTA',
+  'readonlymode.enabled': 'READONLYMODE_ENABLED',
+  reconfigEnabled: 'RECONFIG_ENABLED',
 } as const;
 export type ConfigKey = keyof typeof KEYS;
 
@@ -378,8 +389,15 @@ export function resolveServerConfig(layers: {
     serverId: layers.serverId,
     logLevel: str(s, 'logLevel') ?? 'info',
     logPretty: bool(s, 'logPretty', false),
+    // -- quotas, read-only mode, reconfig (issue 13) --
+    enforceQuota: bool(s, 'enforceQuota', false),
+    readOnlyModeEnabled: bool(s, 'readonlymode.enabled', false),
+    reconfigEnabled: bool(s, 'reconfigEnabled', false),
     extra,
   };
+  if (config.reconfigEnabled) {
+    throw new ConfigError(`${s.get('reconfigEnabled')!.source}: reconfigEnabled=true is not supported: zabkeeper has no dynamic reconfiguration (leave it false; reconfig answers RECONFIGDISABLED)`);
+  }
 
   if (!config.standalone) {
     if (config.serverId === undefined) throw new ConfigError(`myid file is missing in ${config.dataDir} (required for a quorum server)`);

@@ -83,6 +83,7 @@ export async function startRealZooKeeper(opts: RealZooKeeperOptions = {}): Promi
       'admin.enableServer=false',
       'maxClientCnxns=0',
       ...(opts.snapCount !== undefined ? [`snapCount=${opts.snapCount}`] : []),
+      // zoo.cfg keys ZooKeeper does not know become zookeeper.<key> system properties (enforceQuota=true).
       ...(opts.extraConfig ?? []),
       '',
     ].join('\n'),
