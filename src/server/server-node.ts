@@ -12,6 +12,7 @@ import { loadMemberState, QuorumPeer } from './quorum-peer.js';
 import type { DataTree } from '../tree/data-tree.js';
 import { AdminServer, quorumAdminView, type AdminContext } from './admin-server.js';
 import { PrometheusMetrics } from './metrics.js';
+import { backupSnapshot, removeStaleBackupScratch } from './backup-snapshot.js';
 import { quorumConfigText, STATIC_CONFIG_VERSION } from './quorum-config-text.js';
 import { ReadOnlyMode } from './read-only-mode.js';
 
@@ -166,7 +167,8 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
   // ops: the admin HTTP server, after the client port so its `conf` shows the bound port.
   let admin: AdminServer | undefined;
   if (config.adminEnableServer) {
-    admin = new AdminServer({ host: config.adminServerAddress, port: config.adminServerPort, ctx, metrics, logger: logger.child({ component: 'admin' }) });
+    await removeStaleBackupScratch(config.dataDir);
+    admin = new AdminServer({ host: config.adminServerAddress, port: config.adminServerPort, ctx, metrics, snapshot: () => backupSnapshot(config.dataDir, zk.tree), logger: logger.child({ component: 'admin' }) });
     try {
       await admin.listen();
     } catch (err) {

@@ -20,6 +20,7 @@ import { decodeRequest, type ReadRequest } from './request-processor-decode.js';
 import { SESSION_PASSWORD_BYTES, SessionTracker, type TrackedSession } from './session-tracker.js';
 import { SoloReplication } from './solo-replication.js';
 import { WatchManager } from './watch-manager.js';
+import { importedSessionFor } from './imported-session.js';
 import type { ServerMetrics } from './metrics.js';
 
 /** What srvr/stat report as "Zookeeper version": the ZooKeeper release whose behaviour we follow. */
@@ -382,7 +383,9 @@ export class ZooKeeperServer {
   }
 
   private reopenSession(req: ConnectRequest, sink: ClientSink, timeoutMs: number): { response: ConnectResponse; sessionId: number | null } {
-    const id = req.sessionId > 0n && req.sessionId < 2n ** 53n ? Number(req.sessionId) : -1;
+    // A session imported from Apache ZooKeeper: its client comes back with ZooKeeper's id and password.
+    const imported = importedSessionFor(this.tree, req.sessionId, req.passwd);
+    const id = imported ?? (req.sessionId > 0n && req.sessionId < 2n ** 53n ? Number(req.sessionId) : -1);
     // Sessions are global: one created through another member is known here only by its committed createSession.
     const globalTimeoutMs = this.opts.quorum ? this.tree.sessions.get(id) : undefined;
     if (globalTimeoutMs !== undefined && !this.sessions.has(id)) this.restoreSession(id, globalTimeoutMs);
@@ -394,7 +397,7 @@ export class ZooKeeperServer {
       this.log.info({ sessionId: `0x${req.sessionId.toString(16)}`, client: sink.remoteAddress }, 'invalid session, probably expired');
       return invalid;
     }
-    if (!this.tracker.passwordMatches(id, req.passwd)) {
+    if (imported === undefined && !this.tracker.passwordMatches(id, req.passwd)) {
       session.log.warn({ client: sink.remoteAddress }, 'incorrect password for session');
       return invalid;
     }
@@ -403,7 +406,8 @@ export class ZooKeeperServer {
     this.bind(session, sink, timeoutMs);
     session.log.info({ client: sink.remoteAddress, timeoutMs }, 'session resumed on a new connection');
     return {
-      response: { protocolVersion: 0, timeOut: timeoutMs, sessionId: req.sessionId, passwd: Buffer.from(session.tracked.passwd), readOnly: this.readOnly },
+      // An imported session's client adopts its new id and password from this answer, as ZooKeeper's clients do.
+      response: { protocolVersion: 0, timeOut: timeoutMs, sessionId: imported === undefined ? req.sessionId : BigInt(id), passwd: Buffer.from(session.tracked.passwd), readOnly: this.readOnly },
       sessionId: id,
     };
   }

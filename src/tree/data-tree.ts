@@ -55,6 +55,8 @@ export interface ApplyResult {
 export type SnapshotRecord =
   | { t: 'header'; format: 1; lastProcessedZxid: number }
   | { t: 'session'; id: number; timeoutMs: number }
+  /** A session imported from Apache ZooKeeper under a new id: its ZooKeeper id (hex) so its clients can resume it. */
+  | { t: 'importedSession'; zookeeperId: string; id: number }
   | { t: 'acl'; id: number; acl: ACL[] }
   /** A znode as stored: its persisted fields, without the children set (rebuilt on load) or the cached hash. */
   | ({ t: 'node'; path: string } & Omit<ZNode, 'children' | 'hash'>);
@@ -71,7 +73,7 @@ const TTL_EPHEMERAL_MASK = 0xff00000000000000n;
  * A bigint because the container and TTL encodings do not fit a JS number exactly.
  * Clients never see these encodings: Stat.ephemeralOwner is 0 for containers and TTL nodes.
  */
-export function persistedEphemeralOwner(node: Readonly<ZNode>): bigint {
+export function persistedEphemeralOwner(node: Readonly<Pick<ZNode, 'kind' | 'ephemeralOwner' | 'ttlMs'>>): bigint {
   switch (node.kind) {
     case 'ephemeral':
       return BigInt(node.ephemeralOwner);
@@ -118,6 +120,12 @@ export class DataTree {
   readonly sessions = new Map<number, number>();
   /** Highest zxid applied (a multi counts once it is fully applied). */
   lastProcessedZxid = 0;
+  /**
+   * Sessions imported from Apache ZooKeeper whose 64-bit ids did not fit below 2^53:
+   * ZooKeeper id -> the id they live under here. Entries whose session has ended are ignored
+   * and not written to snapshots.
+   */
+  readonly importedSessions = new Map<bigint, number>();
 
   private readonly nodes = new Map<string, ZNode>();
   private readonly acls = new AclCache();
@@ -657,6 +665,9 @@ export class DataTree {
     yield { t: 'header', format: 1, lastProcessedZxid: this.lastProcessedZxid };
     this.checkNotReplaced(generation);
     for (const [id, timeoutMs] of [...this.sessions]) yield { t: 'session', id, timeoutMs };
+    for (const [zk, id] of [...this.importedSessions]) {
+      if (this.sessions.has(id)) yield { t: 'importedSession', zookeeperId: zk.toString(16), id };
+    }
     const aclsSent = new Set<number>();
     const stack: string[] = ['/'];
     while (stack.length > 0) {
@@ -720,6 +731,9 @@ export class DataTree {
           break;
         case 'session':
           tree.sessions.set(r.id, r.timeoutMs);
+          break;
+        case 'importedSession':
+          tree.importedSessions.set(BigInt.asUintN(64, BigInt(`0x${r.zookeeperId}`)), r.id);
           break;
         case 'acl': {
           const id = tree.acls.intern(r.acl);
