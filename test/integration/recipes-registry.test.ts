@@ -40,6 +40,8 @@ describe.each(SERVER_FACTORIES)('ServiceRegistry on %s', (_name, startServer) =>
     const ra = await new ServiceRegistry(a, base).register({ name: 'api', id: 'a', address: '10.0.0.1', port: 8080, payload: { zone: 'x' } });
     await new ServiceRegistry(b, base).register({ name: 'api', id: 'b', address: '10.0.0.2', port: 8081 });
     const registry = new ServiceRegistry(caller, base);
+    // b may have registered through another member than caller's: catch caller's up first.
+    await caller.sync(base);
     const found = await registry.discover<{ zone: string }>('api');
     expect(found.map((i) => [i.id, i.address, i.port])).toEqual([
       ['a', '10.0.0.1', 8080],
