@@ -70,6 +70,9 @@ export function describeOp(op: TxnOp): string {
       return `createSession ${op.timeoutMs}`;
     case 'closeSession':
       return 'closeSession';
+    case 'ensembleSecret':
+      // Never printed: the secret is what makes session passwords unguessable.
+      return `ensembleSecret <${op.secret.length} bytes withheld> legacySessions=${op.legacySessions.length}`;
     case 'error':
       return `error ${op.err} (${errorName(op.err)})`;
     case 'multi':

@@ -10,6 +10,7 @@ import { fixupAcl, requireAcl } from '../tree/acl.js';
 import type { DataTree } from '../tree/data-tree.js';
 import { validatePath } from '../tree/path.js';
 import type { NodeKind, Txn, TxnOp } from '../tree/txn.js';
+import { ENSEMBLE_SECRET_REQUEST } from './session-password.js';
 
 /** EphemeralType.MAX_EXTENDED_TTL / TTL.maxValue(): 2^40 - 1 ms, as ZooKeeper 3.8 encodes TTLs. */
 export const MAX_TTL_MS = 0xffffffffff;
@@ -26,6 +27,8 @@ export type WriteRequest =
   | { type: typeof OpCode.reconfig }
   | { type: typeof OpCode.createSession; timeoutMs: number }
   | { type: typeof OpCode.closeSession }
+  /** Server-internal, never from a client: installs the ensemble secret (session-password.ts). */
+  | { type: typeof ENSEMBLE_SECRET_REQUEST; secret: Buffer }
   | { type: number; decodeError: Error };
 
 export interface PrepContext {
@@ -189,6 +192,9 @@ export class PrepRequestProcessor {
         return { type: 'createSession', timeoutMs: (request as { timeoutMs: number }).timeoutMs };
       case OpCode.closeSession:
         return this.prepCloseSession(ctx, deletes);
+      case ENSEMBLE_SECRET_REQUEST:
+        // Sessions alive now were told the pre-secret password; they keep it until they end.
+        return { type: 'ensembleSecret', secret: (request as { secret: Buffer }).secret, legacySessions: [...this.tree.sessions.keys()] };
       default:
         throw new ZooKeeperError(ErrorCode.UNIMPLEMENTED);
     }

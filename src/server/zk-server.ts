@@ -15,7 +15,8 @@ import { ContainerReaper } from './container-reaper.js';
 import { PrepRequestProcessor, type WriteRequest } from './prep-request.js';
 import { FinalRequestProcessor, LatencyStats, ServerCnxn } from './request-processor.js';
 import { decodeRequest, type ReadRequest } from './request-processor-decode.js';
-import { SESSION_PASSWORD_BYTES, SessionTracker, type TrackedSession } from './session-tracker.js';
+import { SessionTracker, type TrackedSession } from './session-tracker.js';
+import { ENSEMBLE_SECRET_REQUEST, SESSION_PASSWORD_BYTES, newEnsembleSecret } from './session-password.js';
 import { WatchManager } from './watch-manager.js';
 import type { ServerMetrics } from './metrics.js';
 
@@ -242,7 +243,7 @@ export class ZooKeeperServer {
     this.now = opts.now ?? Date.now;
     this.persist = opts.persist ?? (() => Promise.resolve());
     this.nextZxid = this.tree.lastProcessedZxid + 1;
-    this.tracker = new SessionTracker(opts.serverId, opts.tickTimeMs, this.now);
+    this.tracker = new SessionTracker(opts.serverId, opts.tickTimeMs, this.now, this.tree);
     // Sessions in a loaded tree are alive again, each with a fresh full timeout (ZooKeeper's loadData).
     for (const [id, timeoutMs] of this.tree.sessions) this.restoreSession(id, timeoutMs);
     this.role = opts.quorum ? 'looking' : 'standalone';
@@ -277,7 +278,6 @@ export class ZooKeeperServer {
   }
 
   private restoreSession(id: number, timeoutMs: number): void {
-    // The password is not replicated yet, so a restored session can only be resumed by a new random one: none.
     const tracked = this.tracker.restore(id, timeoutMs);
     this.sessions.set(id, { tracked, cnxn: null, queue: [], log: this.log.child({ sessionId: hex(id) }) });
   }
@@ -287,9 +287,19 @@ export class ZooKeeperServer {
     // In an ensemble only the leader expires sessions and reaps containers (setRole starts them).
     if (this.opts.quorum && this.role !== 'leader') return;
     if (this.expiryTimer !== undefined) return;
+    this.ensureEnsembleSecret();
     this.expiryTimer = setInterval(() => this.expireSessions(), this.opts.tickTimeMs);
     this.expiryTimer.unref();
     this.reaper.start();
+  }
+
+  /** First start of an ensemble (or upgrade of an old data dir): commit a random secret before any session. */
+  private ensureEnsembleSecret(): void {
+    if (this.tree.ensembleSecret !== null) return;
+    this.submitInternal({ type: ENSEMBLE_SECRET_REQUEST, secret: newEnsembleSecret() }, 0).then(
+      () => this.log.info('ensemble secret for session passwords established'),
+      (err: unknown) => this.log.warn({ err }, 'ensemble secret not committed; the next leader proposes one'),
+    );
   }
 
   /** Graceful stop: no new work, in-flight writes finish, timers stop; sessions are not expired. */
@@ -339,9 +349,15 @@ export class ZooKeeperServer {
       if (session.cnxn === cnxn) this.forgetCnxn(cnxn);
       throw err;
     }
+    // The secret's txn precedes every createSession, so it is applied by now.
+    const passwd = this.tracker.password(tracked.id);
+    if (passwd === null) {
+      if (session.cnxn === cnxn) this.forgetCnxn(cnxn);
+      throw new ServerNotServingError('the ensemble secret for session passwords is not established yet');
+    }
     log.info({ client: sink.remoteAddress, timeoutMs }, 'established session');
     return {
-      response: { protocolVersion: 0, timeOut: cnxn.timeoutMs, sessionId: BigInt(tracked.id), passwd: Buffer.from(tracked.passwd), readOnly: false },
+      response: { protocolVersion: 0, timeOut: cnxn.timeoutMs, sessionId: BigInt(tracked.id), passwd, readOnly: false },
       sessionId: tracked.id,
     };
   }
@@ -368,7 +384,7 @@ export class ZooKeeperServer {
     this.bind(session, sink, timeoutMs);
     session.log.info({ client: sink.remoteAddress, timeoutMs }, 'session resumed on a new connection');
     return {
-      response: { protocolVersion: 0, timeOut: timeoutMs, sessionId: req.sessionId, passwd: Buffer.from(session.tracked.passwd), readOnly: false },
+      response: { protocolVersion: 0, timeOut: timeoutMs, sessionId: req.sessionId, passwd: this.tracker.password(id)!, readOnly: false },
       sessionId: id,
     };
   }

@@ -54,6 +54,8 @@ export interface ApplyResult {
 export type SnapshotRecord =
   | { t: 'header'; format: 1; lastProcessedZxid: number }
   | { t: 'session'; id: number; timeoutMs: number }
+  /** The ensemble secret, and the sessions that still use their pre-secret password. */
+  | { t: 'secret'; secret: Buffer; legacySessions: number[] }
   | { t: 'acl'; id: number; acl: ACL[] }
   /** A znode as stored: its persisted fields, without the children set (rebuilt on load) or the cached hash. */
   | ({ t: 'node'; path: string } & Omit<ZNode, 'children' | 'hash'>);
@@ -118,6 +120,10 @@ export class DataTree {
   readonly sessions = new Map<number, number>();
   /** Highest zxid applied (a multi counts once it is fully applied). */
   lastProcessedZxid = 0;
+  /** Replicated key of session passwords (session-password.ts); null until its txn is applied. */
+  ensembleSecret: Buffer | null = null;
+  /** Sessions created before the ensemble secret: they keep the old password until they end. */
+  readonly legacyPasswordSessions = new Set<number>();
 
   private readonly nodes = new Map<string, ZNode>();
   private readonly acls = new AclCache();
@@ -191,6 +197,13 @@ export class DataTree {
         return { err: ErrorCode.OK, triggers: [] };
       case 'closeSession':
         this.killSession(hdr.sessionId, hdr.zxid, triggers);
+        return { err: ErrorCode.OK, triggers: [] };
+      case 'ensembleSecret':
+        // The first one wins: a replay, or a second leader's proposal racing the first, changes nothing.
+        if (this.ensembleSecret === null) {
+          this.ensembleSecret = Buffer.from(op.secret);
+          for (const id of op.legacySessions) this.legacyPasswordSessions.add(id);
+        }
         return { err: ErrorCode.OK, triggers: [] };
       case 'error':
         return { err: op.err, triggers: [] };
@@ -298,6 +311,7 @@ export class DataTree {
       this.ephemerals.delete(sessionId);
     }
     this.sessions.delete(sessionId);
+    this.legacyPasswordSessions.delete(sessionId);
   }
 
   /**
@@ -545,6 +559,9 @@ export class DataTree {
    */
   *serialize(): Generator<SnapshotRecord> {
     yield { t: 'header', format: 1, lastProcessedZxid: this.lastProcessedZxid };
+    if (this.ensembleSecret !== null) {
+      yield { t: 'secret', secret: Buffer.from(this.ensembleSecret), legacySessions: [...this.legacyPasswordSessions] };
+    }
     for (const [id, timeoutMs] of [...this.sessions]) yield { t: 'session', id, timeoutMs };
     const aclsSent = new Set<number>();
     const stack: string[] = ['/'];
@@ -599,6 +616,10 @@ export class DataTree {
           break;
         case 'session':
           tree.sessions.set(r.id, r.timeoutMs);
+          break;
+        case 'secret':
+          tree.ensembleSecret = Buffer.from(r.secret);
+          for (const id of r.legacySessions) tree.legacyPasswordSessions.add(id);
           break;
         case 'acl': {
           const id = tree.acls.intern(r.acl);
