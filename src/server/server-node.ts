@@ -19,6 +19,8 @@ export interface ServerNode {
   host: string;
   zk: ZooKeeperServer;
   listener: ClientListener;
+  /** security: the TLS client port (secureClientPort) when configured; `listener` when it is the only one. */
+  secureListener: ClientListener | undefined;
   /** ops: present when admin.enableServer / admin.serverPort / --admin-port turned it on. */
   admin: AdminServer | undefined;
   metrics: PrometheusMetrics;
@@ -98,7 +100,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
   const ctx: FourLetterContext & AdminContext = {
     zk,
     config,
-    connections: () => listener?.connections() ?? [],
+    connections: () => [...(listener?.connections() ?? []), ...(secureListener !== undefined && secureListener !== listener ? secureListener.connections() : [])],
     serving: () => serving && zk.servingRole !== 'looking',
     startedAtMs: Date.now(),
     // ops: leader / voting_view / zabstate on the admin server.
@@ -111,22 +113,44 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
             return { learners: synced, syncedFollowers: synced };
           },
   };
-  listener = new ClientListener({
-    host: config.clientPortAddress,
-    port: config.clientPort,
-    maxClientCnxns: config.maxClientCnxns,
-    maxBufferBytes: config.juteMaxBufferBytes,
-    handshakeTimeoutMs: config.sessionlessCnxnTimeoutMs,
-    server: zk,
-    fourLetterWords: {
-      enabled: (w) => whitelist.has(w),
-      execute: (w) => executeFourLetterWord(w, ctx),
-    },
-    logger: logger.child({ component: 'client' }),
-  });
+  // security: the plain port, the TLS port (secureClientPort), or both; both share the per-IP limit's value.
+  const sec = config.security;
+  const listenerFor = (secure: boolean): ClientListener =>
+    new ClientListener({
+      host: secure ? sec.secureClientPortAddress : config.clientPortAddress,
+      port: secure ? sec.secureClientPort! : config.clientPort,
+      maxClientCnxns: config.maxClientCnxns,
+      maxBufferBytes: config.juteMaxBufferBytes,
+      handshakeTimeoutMs: config.sessionlessCnxnTimeoutMs,
+      maxHandshakes: sec.maxHandshakes,
+      maxOutboundBytes: sec.maxClientOutboundBytes,
+      tls: secure
+        ? {
+            settings: sec.clientTls,
+            x509Enabled: sec.authProviders.includes('x509'),
+            x509SuperUser: sec.x509SuperUser,
+            reloadIntervalMs: sec.clientCertReload ? 1000 : undefined,
+            reload: sec.clientCertReload,
+          }
+        : undefined,
+      server: zk,
+      fourLetterWords: {
+        enabled: (w) => whitelist.has(w),
+        execute: (w) => executeFourLetterWord(w, ctx),
+      },
+      logger: logger.child({ component: secure ? 'secure-client' : 'client' }),
+    });
+  let secureListener: ClientListener | undefined;
   try {
-    await listener.listen();
+    if (sec.secureClientPort !== undefined) {
+      secureListener = listenerFor(true);
+      await secureListener.listen();
+      logger.info({ securePort: secureListener.port, host: secureListener.host, clientAuth: sec.clientTls.clientAuth }, `TLS client port on ${secureListener.host}:${secureListener.port}`);
+    }
+    listener = sec.clientPortEnabled ? listenerFor(false) : secureListener!;
+    if (listener !== secureListener) await listener.listen();
   } catch (err) {
+    await secureListener?.stopAccepting();
     await zk.stop();
     await peer?.close();
     await store.close();
@@ -149,7 +173,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
       ephemeralsCount: st.ephemeralsCount,
       approximateDataSizeBytes: st.approximateDataSizeBytes,
       sessionCount: st.sessionCount,
-      connectionCount: boundListener.connectionCount,
+      connectionCount: boundListener.connectionCount + (secureListener !== undefined && secureListener !== boundListener ? secureListener.connectionCount : 0),
     };
   });
   // ops: the admin HTTP server, after the client port so its `conf` shows the bound port.
@@ -179,14 +203,16 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
       logger.info('stopping: no new connections, finishing in-flight requests');
       await admin?.close();
       await boundListener.stopAccepting();
+      if (secureListener !== boundListener) await secureListener?.stopAccepting();
       await zk.stop();
       serving = false;
       await boundListener.closeConnections();
+      if (secureListener !== boundListener) await secureListener?.closeConnections();
       await peer?.close();
       await store.close();
       logger.info('stopped');
     })();
     return stopping;
   };
-  return { port: boundListener.port, host: boundListener.host, zk, listener: boundListener, admin, metrics, stop };
+  return { port: boundListener.port, host: boundListener.host, zk, listener: boundListener, secureListener, admin, metrics, stop };
 }

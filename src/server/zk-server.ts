@@ -390,7 +390,7 @@ export class ZooKeeperServer {
   }
 
   private bind(session: Session, sink: ClientSink, timeoutMs: number): ServerCnxn {
-    const cnxn = new ServerCnxn(sink, session.tracked.id, timeoutMs, [ipId(sink.remoteAddress)], session.log, () => {
+    const cnxn = new ServerCnxn(sink, session.tracked.id, timeoutMs, [ipId(sink.remoteAddress), ...(sink.transportAuthIds ?? [])], session.log, () => {
       this.packetsSent++;
     });
     this.cnxns.set(sink, cnxn);
