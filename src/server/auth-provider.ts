@@ -56,12 +56,25 @@ export function addAuthIds(into: Id[], ids: readonly Id[]): void {
   }
 }
 
+/** security: what the session layer needs to know of the configured authentication. */
+export interface SessionAuthOptions {
+  /** Schemes of the authProvider.* classes (x509, sasl). */
+  providers: readonly string[];
+  /** enforce.auth.schemes when enforce.auth.enabled: a connection without one of them is closed at its first request. */
+  enforceSchemes?: readonly string[];
+}
+
+/** AuthenticationHelper.isCnxnAuthenticated: the connection holds an id of an enforced scheme. */
+export function satisfiesEnforcedAuth(authIds: readonly Id[], schemes: readonly string[]): boolean {
+  return authIds.some((id) => schemes.includes(id.scheme));
+}
+
 /** AuthUtil.getClientInfos: user is the provider's user name, "" for schemes without a provider. */
 export function clientInfos(authIds: readonly Id[]): ClientInfo[] {
   return authIds.map((id) => {
     let user = '';
     if (id.scheme === 'digest') user = id.id.split(':')[0] ?? '';
-    else if (id.scheme === 'ip') user = id.id;
+    else if (id.scheme === 'ip' || id.scheme === 'x509' || id.scheme === 'sasl') user = id.id;
     return { authScheme: id.scheme, user };
   });
 }

@@ -73,6 +73,8 @@ export interface PrepOptions {
   /** Throws SESSIONEXPIRED when the session is unknown or closing. */
   checkSession(sessionId: number): void;
   logger: Logger;
+  /** security: schemes of the configured authProvider.* classes (x509, sasl), valid in ACLs. */
+  authProviders?: ReadonlySet<string>;
 }
 
 export class PrepRequestProcessor {
@@ -216,7 +218,7 @@ export class PrepRequestProcessor {
     if (lastSlash === -1 || req.path.includes('\0')) throw new ZooKeeperError(ErrorCode.BADARGUMENTS, req.path);
     // The root's parent is the root itself: a create of "/" fails NODEEXISTS, as in ZooKeeper.
     const parent = lastSlash === 0 ? '/' : req.path.substring(0, lastSlash);
-    const acl = fixupAcl(req.acl, ctx.authIds, req.path);
+    const acl = fixupAcl(req.acl, ctx.authIds, req.path, this.opts.authProviders);
     const parentRec = this.recordFor(parent);
     requireAcl(parentRec.acl, Perms.CREATE, ctx.authIds, false, req.path);
     const path = sequential ? req.path + String(parentRec.cversion).padStart(10, '0') : req.path;
@@ -288,7 +290,7 @@ export class PrepRequestProcessor {
   private prepSetAcl(req: SetACLRequest, ctx: PrepContext): TxnOp {
     this.opts.checkSession(ctx.sessionId);
     validatePath(req.path);
-    const acl = fixupAcl(req.acl, ctx.authIds, req.path);
+    const acl = fixupAcl(req.acl, ctx.authIds, req.path, this.opts.authProviders);
     const node = this.recordFor(req.path);
     requireAcl(node.acl, Perms.ADMIN, ctx.authIds, false, req.path);
     const version = checkVersion(node.aversion, req.version, req.path);

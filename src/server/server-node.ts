@@ -89,6 +89,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     },
     metrics,
     afterApply: (tree, zxid) => store.applied(tree, zxid),
+    auth: { providers: config.security.authProviders, enforceSchemes: config.security.enforceAuthSchemes },
   }, tree);
   if (peer !== undefined) await peer.start(zk);
   else zk.start();

@@ -9,7 +9,7 @@ import { readAuthPacket, readRequestHeader, type ConnectRequest, type ConnectRes
 import { DataTree, type ApplyResult } from '../tree/data-tree.js';
 import type { Txn } from '../tree/txn.js';
 import type { Id } from '../jute/records.js';
-import { addAuthIds, authenticate, ipId } from './auth-provider.js';
+import { addAuthIds, authenticate, ipId, satisfiesEnforcedAuth, type SessionAuthOptions } from './auth-provider.js';
 import type { ClientSink } from './client-sink.js';
 import { ContainerReaper } from './container-reaper.js';
 import { PrepRequestProcessor, type WriteRequest } from './prep-request.js';
@@ -50,6 +50,8 @@ export interface ZkServerOptions {
   quorum?: QuorumHooks;
   /** ops: told of every answered request (op name + latency) for /metrics. */
   metrics?: ServerMetrics;
+  /** security: auth schemes beyond ip/digest (x509, sasl) and what a session must authenticate with. */
+  auth?: SessionAuthOptions;
 }
 
 /** A client write a follower hands to the leader (ZooKeeper's REQUEST packet). */
@@ -274,6 +276,7 @@ export class ZooKeeperServer {
       ttlEnabled: this.opts.ttlEnabled,
       checkSession: (id) => this.tracker.check(id),
       logger: this.log,
+      authProviders: new Set(this.opts.auth?.providers ?? []),
     });
   }
 
@@ -460,6 +463,14 @@ export class ZooKeeperServer {
     if (type === OpCode.sasl) {
       cnxn.log.warn({ client: sink.remoteAddress }, 'SASL is not supported; closing connection');
       this.dropCnxn(cnxn, 'SASL not supported');
+      return;
+    }
+    // enforce.auth.enabled (AuthenticationHelper.enforceAuthentication): answer, then close the connection.
+    const enforced = this.opts.auth?.enforceSchemes;
+    if (enforced !== undefined && !satisfiesEnforcedAuth(cnxn.authIds, enforced)) {
+      cnxn.log.error({ schemes: cnxn.authIds.map((id) => id.scheme), expected: enforced }, 'Client authentication scheme(s) do not match any of the expected authentication schemes, closing session.');
+      this.final.replyHeaderOnly(cnxn, xid, 0, ErrorCode.SESSIONCLOSEDREQUIRESASLAUTH);
+      this.dropCnxn(cnxn, 'authentication required (enforce.auth.enabled)');
       return;
     }
     const decoded = decodeRequest(type, r);

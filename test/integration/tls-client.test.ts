@@ -1,0 +1,131 @@
+// The TLS client port (secureClientPort, ZooKeeper's ssl.* keys): our client with and without
+// certificates, clientAuth modes, PKCS12 stores, x509 identities and ACLs, and store reload.
+
+import { copyFile, rename } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ZooKeeperClient } from '../../src/client/index.js';
+import { ErrorCode } from '../../src/jute/error-codes.js';
+import { clientTls, makeCerts, startTlsServer, type CertDir, type TlsServer } from '../helpers/tls-certs.js';
+
+const X509 = 'authProvider.x509';
+const X509_CLASS = 'org.apache.zookeeper.server.auth.X509AuthenticationProvider';
+
+async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function refused(connectString: string, tls: Parameters<typeof ZooKeeperClient.connect>[1] extends infer O ? (O extends { tls?: infer T } ? T : never) : never): Promise<Error> {
+  try {
+    const c = await ZooKeeperClient.connect(connectString, { tls, connectTimeoutMs: 2500 });
+    await c.close();
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('connection was not refused');
+}
+
+describe('TLS client port', () => {
+  let certs: CertDir;
+  let otherCa: CertDir;
+  const servers: TlsServer[] = [];
+
+  beforeAll(async () => {
+    certs = await makeCerts(['zk1', 'client', 'other']);
+    otherCa = await makeCerts(['intruder'], 'some-other-ca');
+  });
+  afterAll(async () => {
+    for (const s of servers) await s.stop();
+    await certs.remove();
+    await otherCa.remove();
+  });
+
+  async function server(cfg: Record<string, string>): Promise<TlsServer> {
+    const s = await startTlsServer(cfg);
+    servers.push(s);
+    return s;
+  }
+
+  it('serves our client over TLS with a PEM key store (clientAuth=need by default); no certificate or a foreign CA is refused; the plain port still serves', async () => {
+    const s = await server({ 'ssl.keyStore.location': certs.file('zk1-keystore.pem'), 'ssl.trustStore.location': certs.file('truststore.pem'), [X509]: X509_CLASS });
+    const c = await ZooKeeperClient.connect(s.secureConnectString, { tls: await clientTls(certs, 'client') });
+    await c.create('/over-tls', 'secret data');
+    const plain = await ZooKeeperClient.connect(s.connectString);
+    expect(String((await plain.getData('/over-tls')).data)).toBe('secret data');
+    await plain.close();
+    await c.close();
+    expect((await refused(s.secureConnectString, await clientTls(certs))).message).toMatch(/ConnectionLoss|could not connect/);
+    const foreign = { ca: await certs.read('ca.pem'), cert: await otherCa.read('intruder.pem'), key: await otherCa.read('intruder.key') };
+    await refused(s.secureConnectString, foreign);
+    expect(s.logs()).toMatch(/peer did not return a certificate/);
+    // A client that does not trust the server's CA gives up by itself.
+    await refused(s.secureConnectString, await clientTls(otherCa, 'intruder'));
+  });
+
+  it('clientAuth=want admits a client without a certificate but not one from a foreign CA', async () => {
+    const s = await server({ 'ssl.keyStore.location': certs.file('zk1-keystore.pem'), 'ssl.trustStore.location': certs.file('truststore.pem'), 'ssl.clientAuth': 'want' });
+    const anon = await ZooKeeperClient.connect(s.secureConnectString, { tls: await clientTls(certs) });
+    expect((await anon.whoAmI()).map((i) => i.authScheme)).toEqual(['ip']);
+    await anon.close();
+    const foreign = { ca: await certs.read('ca.pem'), cert: await otherCa.read('intruder.pem'), key: await otherCa.read('intruder.key') };
+    await refused(s.secureConnectString, foreign);
+    expect(s.logs()).toMatch(/client certificate not trusted/);
+  });
+
+  it('reads PKCS12 key and trust stores (type from the file name)', async () => {
+    const s = await server({
+      'ssl.keyStore.location': certs.file('zk1.p12'),
+      'ssl.keyStore.password': 'testpass',
+      'ssl.trustStore.location': certs.file('truststore.p12'),
+      'ssl.trustStore.password': 'testpass',
+      'ssl.clientAuth': 'need',
+      [X509]: X509_CLASS,
+    });
+    const c = await ZooKeeperClient.connect(s.secureConnectString, { tls: await clientTls(certs, 'client') });
+    expect(await c.exists('/')).not.toBeNull();
+    await c.close();
+  });
+
+  it('a client certificate authenticates as x509:<subject DN>; x509 ACLs admit it and refuse others; without authProvider.x509 such clients are closed', async () => {
+    const s = await server({ 'ssl.keyStore.location': certs.file('zk1-keystore.pem'), 'ssl.trustStore.location': certs.file('truststore.pem'), [X509]: X509_CLASS });
+    const c = await ZooKeeperClient.connect(s.secureConnectString, { tls: await clientTls(certs, 'client') });
+    expect(await c.whoAmI()).toEqual([
+      { authScheme: 'ip', user: '127.0.0.1' },
+      { authScheme: 'x509', user: 'CN=client,O=zabkeeper' },
+    ]);
+    await c.create('/mine', 'x', { acl: [{ perms: 31, id: { scheme: 'x509', id: 'CN=client,O=zabkeeper' } }] });
+    expect(String((await c.getData('/mine')).data)).toBe('x');
+    const o = await ZooKeeperClient.connect(s.secureConnectString, { tls: await clientTls(certs, 'other') });
+    await expect(o.getData('/mine')).rejects.toMatchObject({ code: ErrorCode.NOAUTH });
+    await o.close();
+    await c.close();
+
+    const noProvider = await server({ 'ssl.keyStore.location': certs.file('zk1-keystore.pem'), 'ssl.trustStore.location': certs.file('truststore.pem') });
+    await refused(noProvider.secureConnectString, await clientTls(certs, 'client'));
+    expect(noProvider.logs()).toMatch(/X509 Auth provider not found/);
+  });
+
+  it('reloads the key store when its file changes, without a restart', async () => {
+    const newCa = await makeCerts(['zk1'], 'rotated-ca');
+    try {
+      const live = certs.file('live-keystore.pem');
+      await copyFile(certs.file('zk1-keystore.pem'), live);
+      const s = await server({ 'ssl.keyStore.location': live, 'ssl.trustStore.location': certs.file('truststore.pem'), 'ssl.clientAuth': 'none' });
+      const trustsNew = { ca: await newCa.read('ca.pem') };
+      await refused(s.secureConnectString, trustsNew);
+      // Rotation the way tools do it: write aside, rename over.
+      await copyFile(newCa.file('zk1-keystore.pem'), `${live}.tmp`);
+      await rename(`${live}.tmp`, live);
+      await waitFor(() => s.logs().includes('reloaded TLS key and trust stores'));
+      const c = await ZooKeeperClient.connect(s.secureConnectString, { tls: trustsNew });
+      expect(await c.exists('/')).not.toBeNull();
+      await c.close();
+      expect(s.proc.exitCode).toBeNull();
+    } finally {
+      await newCa.remove();
+    }
+  });
+});
