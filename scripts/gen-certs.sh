@@ -28,7 +28,16 @@ if [ ! -f "$out/ca.pem" ]; then
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
 fi
 cp "$out/ca.pem" "$out/truststore.pem"
-openssl pkcs12 -export -nokeys -in "$out/ca.pem" -out "$out/truststore.p12" -passout "pass:$pass" -name ca
+rm -f "$out/truststore.p12"
+if command -v keytool >/dev/null 2>&1; then
+  # Java reads a PKCS12 trust store only when its certificates carry the trusted-cert attribute
+  # keytool writes (openssl 3.0 cannot); zabkeeper reads either.
+  keytool -importcert -noprompt -alias ca -file "$out/ca.pem" -keystore "$out/truststore.p12" \
+    -storetype PKCS12 -storepass "$pass" >/dev/null 2>&1
+else
+  echo "$0: keytool not found; truststore.p12 made by openssl (fine for zabkeeper, not for Java clients)" >&2
+  openssl pkcs12 -export -nokeys -in "$out/ca.pem" -out "$out/truststore.p12" -passout "pass:$pass" -name ca
+fi
 
 for name in "$@"; do
   ext=$(mktemp)

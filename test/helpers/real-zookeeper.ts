@@ -49,7 +49,9 @@ export function fourLetterWord(port: number, cmd: string, host = '127.0.0.1'): P
  * Fails loudly when ZooKeeper is missing: CI installs it, and a silent skip would hide
  * that the client was never checked against the real thing.
  */
-export async function startRealZooKeeper(opts: { tickTimeMs?: number; startTimeoutMs?: number } = {}): Promise<RealZooKeeper> {
+export async function startRealZooKeeper(
+  opts: { tickTimeMs?: number; startTimeoutMs?: number; /** More zoo.cfg lines (e.g. secureClientPort, ssl.*). */ extraConfig?: Record<string, string>; /** More jars (Debian's netty for TLS). */ extraClasspath?: string[] } = {},
+): Promise<RealZooKeeper> {
   if (!realZooKeeperInstalled()) {
     throw new Error(`Apache ZooKeeper is not installed (${ZK_JAR} missing): run \`apt-get install zookeeper\` (CI installs it).`);
   }
@@ -68,11 +70,12 @@ export async function startRealZooKeeper(opts: { tickTimeMs?: number; startTimeo
       '4lw.commands.whitelist=*',
       'admin.enableServer=false',
       'maxClientCnxns=0',
+      ...Object.entries(opts.extraConfig ?? {}).map(([k, v]) => `${k}=${v}`),
       '',
     ].join('\n'),
   );
   const log = fs.openSync(path.join(dir, 'zookeeper.log'), 'a');
-  const classpath = fs.existsSync(SLF4J_BINDING) ? `${ZK_JAR}:${SLF4J_BINDING}` : ZK_JAR;
+  const classpath = [ZK_JAR, ...(fs.existsSync(SLF4J_BINDING) ? [SLF4J_BINDING] : []), ...(opts.extraClasspath ?? [])].join(':');
   const child: ChildProcess = spawn(
     'java',
     [
