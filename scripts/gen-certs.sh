@@ -19,6 +19,10 @@ shift
 pass=${STORE_PASSWORD:-changeit}
 ca_name=${CA_NAME:-zabkeeper-ca}
 days=${DAYS:-825}
+if [ "${#pass}" -lt 6 ]; then
+  echo "$0: STORE_PASSWORD must have at least 6 characters (keytool's rule)" >&2
+  exit 2
+fi
 mkdir -p "$out"
 umask 077
 
