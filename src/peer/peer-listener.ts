@@ -2,6 +2,7 @@
 
 import net from 'node:net';
 import type { Logger } from 'pino';
+import type { PeerTls } from './peer-tls.js';
 
 export class PeerListener {
   private readonly server: net.Server;
@@ -10,12 +11,14 @@ export class PeerListener {
   private boundPort = 0;
   private listening = false;
 
-  constructor(onSocket: (socket: net.Socket) => void, logger: Logger) {
+  constructor(onSocket: (socket: net.Socket) => void, logger: Logger, peerTls?: PeerTls) {
     this.logger = logger;
-    this.server = net.createServer({ noDelay: true }, (socket) => {
+    const accepted = (socket: net.Socket): void => {
       this.track(socket);
       onSocket(socket);
-    });
+    };
+    // sslQuorum: sockets reach the channel only once mutual TLS has verified the peer.
+    this.server = peerTls === undefined ? net.createServer({ noDelay: true }, accepted) : peerTls.createServer(accepted);
     // After listen() succeeded, an accept error must not take the process down; keep serving.
     this.server.on('error', (err) => {
       if (this.listening) this.logger.error({ err }, 'peer listener error');

@@ -1,6 +1,7 @@
 // The ZAB runtime of one ensemble member: executes the pure PeerNode's actions against the
 // peer transport, durable storage and the session layer, and feeds it messages and ticks.
 
+import type { PeerTls } from '../peer/peer-tls.js';
 import type { Logger } from 'pino';
 import { ElectionChannel } from '../peer/election-channel.js';
 import { QuorumChannel } from '../peer/quorum-channel.js';
@@ -33,6 +34,8 @@ export interface QuorumPeerOptions {
   /** Called on every serving-role change (metrics, logs). */
   onRole?: (role: ZabRole, epoch: number, leader: number | null) => void;
   metrics?: EnsembleMetrics;
+  /** security: sslQuorum, election and quorum channels over mutual TLS. */
+  tls?: PeerTls;
 }
 
 /**
@@ -95,6 +98,7 @@ export class QuorumPeer {
       listenHost: me.host,
       listenPort: me.electionPort,
       logger: this.log.child({ component: 'election-channel' }),
+      tls: opts.tls,
     });
     this.quorum = new QuorumChannel({
       myId: opts.myId,
@@ -102,6 +106,7 @@ export class QuorumPeer {
       listenHost: me.host,
       listenPort: me.quorumPort,
       logger: this.log.child({ component: 'quorum-channel' }),
+      tls: opts.tls,
     });
     this.election.onMessage((from, msg) => this.input(() => this.node.step(from, msg as PeerMessage<Txn>, Date.now())));
     this.quorum.onMessage((from, msg) => {

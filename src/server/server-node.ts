@@ -12,6 +12,7 @@ import { loadMemberState, QuorumPeer } from './quorum-peer.js';
 import type { DataTree } from '../tree/data-tree.js';
 import { AdminServer, quorumAdminView, type AdminContext } from './admin-server.js';
 import { PrometheusMetrics } from './metrics.js';
+import { PeerTls } from '../peer/peer-tls.js';
 
 export interface ServerNode {
   /** The bound client port (useful with clientPort 0). */
@@ -47,6 +48,10 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
   });
   let tree: DataTree;
   let peer: QuorumPeer | undefined;
+  // security: sslQuorum puts both peer channels on mutual TLS (ssl.quorum.* stores).
+  const peerTls = config.security.sslQuorum && !config.standalone
+    ? new PeerTls({ settings: config.security.quorumTls, logger, reload: config.security.quorumCertReload })
+    : undefined;
   try {
     if (config.standalone) {
       tree = (await store.recover()).tree;
@@ -64,6 +69,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
         persisted: member.persisted,
         logger: logger.child({ component: 'zab' }),
         metrics,
+        tls: peerTls,
       });
     }
   } catch (err) {
@@ -210,6 +216,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
       await boundListener.closeConnections();
       if (secureListener !== boundListener) await secureListener?.closeConnections();
       await peer?.close();
+      peerTls?.close();
       await store.close();
       logger.info('stopped');
     })();
