@@ -2,6 +2,7 @@
 
 import type { ClientInfo, Id } from '../jute/records.js';
 import { digestAuth } from '../tree/acl.js';
+import type { SaslAuthenticator } from './sasl-auth.js';
 
 /** Host part of "ip:port" / "[v6]:port"; IPv4-mapped v6 addresses read as v4, as Java reports them. */
 export function hostOf(remoteAddress: string): string {
@@ -62,6 +63,8 @@ export interface SessionAuthOptions {
   providers: readonly string[];
   /** enforce.auth.schemes when enforce.auth.enabled: a connection without one of them is closed at its first request. */
   enforceSchemes?: readonly string[];
+  /** SASL DIGEST-MD5 with the JAAS Server section's users; absent: sasl requests close the connection. */
+  sasl?: SaslAuthenticator;
 }
 
 /** AuthenticationHelper.isCnxnAuthenticated: the connection holds an id of an enforced scheme. */

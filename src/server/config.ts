@@ -96,6 +96,10 @@ export interface SecurityConfig {
   enforceAuthSchemes: string[] | undefined;
   /** java.security.auth.login.config: the JAAS file whose Server section lists SASL DIGEST-MD5 users. */
   jaasConfigFile: string | undefined;
+  /** zookeeper.sasl.serverconfig: the JAAS section to read (default Server). */
+  saslServerSection: string;
+  /** zookeeper.superUser: a SASL user that is also super. */
+  saslSuperUser: string | undefined;
   /** netty.server.outstandingHandshake.limit: connections still in their handshake; 0 no limit. */
   maxHandshakes: number;
   /** A connection whose unsent output grows past this is closed (zabkeeper's own key). */
@@ -150,6 +154,8 @@ const KEYS = {
   'enforce.auth.enabled': 'ENFORCE_AUTH_ENABLED',
   'enforce.auth.schemes': 'ENFORCE_AUTH_SCHEMES',
   'java.security.auth.login.config': 'JAAS_CONFIG',
+  'sasl.serverconfig': 'SASL_SERVERCONFIG',
+  superUser: 'SUPER_USER',
   'quorum.auth.enableSasl': 'QUORUM_AUTH_ENABLE_SASL',
   'quorum.auth.learnerRequireSasl': 'QUORUM_AUTH_LEARNER_REQUIRE_SASL',
   'quorum.auth.serverRequireSasl': 'QUORUM_AUTH_SERVER_REQUIRE_SASL',
@@ -528,6 +534,8 @@ function resolveSecurity(s: Map<string, Setting>): SecurityConfig {
     x509SuperUser: str(s, 'X509AuthenticationProvider.superUser'),
     enforceAuthSchemes,
     jaasConfigFile: str(s, 'java.security.auth.login.config'),
+    saslServerSection: str(s, 'sasl.serverconfig') ?? 'Server',
+    saslSuperUser: str(s, 'superUser'),
     maxHandshakes: Math.max(0, int(s, 'netty.server.outstandingHandshake.limit', DEFAULTS.maxHandshakes, -1)),
     maxClientOutboundBytes: int(s, 'maxClientOutboundBytes', DEFAULTS.maxClientOutboundBytes, 0),
   };

@@ -4,7 +4,9 @@
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { DurableStore } from '../storage/index.js';
-import type { ServerConfig } from './config.js';
+import { ConfigError, type ServerConfig } from './config.js';
+import { JaasConfigError, loadDigestUsers } from './jaas-config.js';
+import { SaslAuthenticator } from './sasl-auth.js';
 import { ClientListener } from './client-listener.js';
 import { executeFourLetterWord, resolveWhitelist, type FourLetterContext } from './four-letter-words.js';
 import { ZooKeeperServer } from './zk-server.js';
@@ -27,6 +29,23 @@ export interface ServerNode {
   metrics: PrometheusMetrics;
   /** Stops accepting, lets in-flight writes finish, closes sockets without expiring sessions. Idempotent. */
   stop(): Promise<void>;
+}
+
+/** security: SASL DIGEST-MD5 when the sasl provider is configured, with the JAAS file's Server users. */
+function saslAuthenticator(config: ServerConfig): SaslAuthenticator | undefined {
+  const sec = config.security;
+  if (!sec.authProviders.includes('sasl')) return undefined;
+  if (sec.jaasConfigFile === undefined) {
+    throw new ConfigError('authProvider.sasl is configured but java.security.auth.login.config (the JAAS file with a Server section) is not');
+  }
+  let users: Map<string, string>;
+  try {
+    users = loadDigestUsers(sec.jaasConfigFile, sec.saslServerSection);
+  } catch (err) {
+    if (err instanceof JaasConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+  return new SaslAuthenticator({ users, superUser: sec.saslSuperUser, required: sec.enforceAuthSchemes?.includes('sasl') ?? false });
 }
 
 export async function startServerNode(config: ServerConfig, logger: Logger): Promise<ServerNode> {
@@ -95,7 +114,11 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     },
     metrics,
     afterApply: (tree, zxid) => store.applied(tree, zxid),
-    auth: { providers: config.security.authProviders, enforceSchemes: config.security.enforceAuthSchemes },
+    auth: {
+      providers: config.security.authProviders,
+      enforceSchemes: config.security.enforceAuthSchemes,
+      sasl: saslAuthenticator(config),
+    },
   }, tree);
   if (peer !== undefined) await peer.start(zk);
   else zk.start();

@@ -461,8 +461,7 @@ export class ZooKeeperServer {
     if (this.role === 'follower') this.touchedSessions.set(sessionId, cnxn.timeoutMs);
     const startMs = this.now();
     if (type === OpCode.sasl) {
-      cnxn.log.warn({ client: sink.remoteAddress }, 'SASL is not supported; closing connection');
-      this.dropCnxn(cnxn, 'SASL not supported');
+      this.handleSasl(cnxn, xid, r);
       return;
     }
     // enforce.auth.enabled (AuthenticationHelper.enforceAuthentication): answer, then close the connection.
@@ -528,6 +527,36 @@ export class ZooKeeperServer {
     cnxn.log.warn({ scheme, client: cnxn.sink.remoteAddress }, 'authentication failed; closing connection');
     this.final.replyHeaderOnly(cnxn, xid, 0, ErrorCode.AUTHFAILED);
     this.dropCnxn(cnxn, `authentication failed for scheme ${scheme}`);
+  }
+
+  /** ZooKeeperServer.processSasl: answered at once with the next token; a failure closes the connection. */
+  private handleSasl(cnxn: ServerCnxn, xid: number, r: BufferReader): void {
+    const sasl = this.opts.auth?.sasl;
+    if (sasl === undefined) {
+      cnxn.log.warn({ client: cnxn.sink.remoteAddress }, 'SASL is not configured (no JAAS Server section); closing connection');
+      this.dropCnxn(cnxn, 'SASL not configured');
+      return;
+    }
+    let token: Buffer;
+    try {
+      token = r.readBuffer() ?? Buffer.alloc(0);
+    } catch (err) {
+      cnxn.log.warn({ err }, 'sasl request does not decode; closing connection');
+      this.dropCnxn(cnxn, 'malformed sasl request');
+      return;
+    }
+    const step = sasl.step(cnxn, token);
+    if (step.kind === 'failed') {
+      cnxn.log.warn({ client: cnxn.sink.remoteAddress, reason: step.reason }, 'client failed to SASL authenticate; closing connection');
+      this.final.replySasl(cnxn, xid, step.err, null);
+      this.dropCnxn(cnxn, 'SASL authentication failed');
+      return;
+    }
+    if (step.kind === 'authenticated') {
+      addAuthIds(cnxn.authIds, step.ids);
+      cnxn.log.info({ client: cnxn.sink.remoteAddress, user: step.user }, 'SASL authentication succeeded');
+    }
+    this.final.replySasl(cnxn, xid, ErrorCode.OK, step.token);
   }
 
   private runRead(p: Pending): void {
