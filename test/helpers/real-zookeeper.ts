@@ -50,7 +50,7 @@ export function fourLetterWord(port: number, cmd: string, host = '127.0.0.1'): P
  * that the client was never checked against the real thing.
  */
 export async function startRealZooKeeper(
-  opts: { tickTimeMs?: number; startTimeoutMs?: number; /** More zoo.cfg lines (e.g. secureClientPort, ssl.*). */ extraConfig?: Record<string, string>; /** More jars (Debian's netty for TLS). */ extraClasspath?: string[] } = {},
+  opts: { tickTimeMs?: number; startTimeoutMs?: number; /** More zoo.cfg lines (e.g. secureClientPort, ssl.*). */ extraConfig?: Record<string, string>; /** More jars (Debian's netty for TLS). */ extraClasspath?: string[]; /** More JVM flags (e.g. -Djava.security.auth.login.config). */ jvmFlags?: string[] } = {},
 ): Promise<RealZooKeeper> {
   if (!realZooKeeperInstalled()) {
     throw new Error(`Apache ZooKeeper is not installed (${ZK_JAR} missing): run \`apt-get install zookeeper\` (CI installs it).`);
@@ -84,6 +84,7 @@ export async function startRealZooKeeper(
       '-XX:TieredStopAtLevel=1',
       '-Dzookeeper.extendedTypesEnabled=true',
       '-Dzookeeper.admin.enableServer=false',
+      ...(opts.jvmFlags ?? []),
       '-cp',
       classpath,
       'org.apache.zookeeper.server.ZooKeeperServerMain',
