@@ -46,11 +46,19 @@ export function parseDirectives(text: string): Map<string, string> {
  * rspauth and `authorizedId` set; anything wrong throws SaslAuthError.
  */
 export class DigestMd5Server {
-  private readonly nonce = randomBytes(24).toString('base64');
+  private readonly nonce: string;
+  private readonly service: string;
   private step: 'initial' | 'challenged' | 'done' = 'initial';
   authorizedId: string | undefined;
 
-  constructor(private readonly users: ReadonlyMap<string, string>) {}
+  /** `fixed` pins the nonce and service, for checking against RFC 2831's worked example. */
+  constructor(
+    private readonly users: ReadonlyMap<string, string>,
+    fixed?: { nonce: string; service: string },
+  ) {
+    this.nonce = fixed?.nonce ?? randomBytes(24).toString('base64');
+    this.service = fixed?.service ?? SERVICE;
+  }
 
   get complete(): boolean {
     return this.step === 'done';
@@ -79,7 +87,7 @@ export class DigestMd5Server {
     if (nonce !== this.nonce) throw new SaslAuthError('nonce does not match');
     if (qop !== 'auth') throw new SaslAuthError(`qop ${qop} is not offered`);
     if (nc !== '00000001') throw new SaslAuthError(`unexpected nonce count ${nc}`);
-    if (!uri.toLowerCase().startsWith(`${SERVICE}/`)) throw new SaslAuthError(`digest-uri ${uri} is not for the ${SERVICE} service`);
+    if (!uri.toLowerCase().startsWith(`${this.service}/`)) throw new SaslAuthError(`digest-uri ${uri} is not for the ${this.service} service`);
     const password = this.users.get(username);
     if (password === undefined) throw new SaslAuthError(`no such user ${username}`);
     const a1 = Buffer.concat([md5(`${username}:${realm}:${password}`), Buffer.from(`:${nonce}:${cnonce}${authzid !== undefined ? `:${authzid}` : ''}`, 'utf8')]);
