@@ -497,6 +497,11 @@ function resolveSecurity(s: Map<string, Setting>): SecurityConfig {
       throw new ConfigError(`${s.get(key)!.source}: ${key}=true: quorum SASL is not supported by zabkeeper; authenticate members with sslQuorum=true (mutual TLS) instead`);
     }
   }
+  for (const key of ['client.portUnification', 'portUnification']) {
+    if (bool(s, key, false)) {
+      throw new ConfigError(`${s.get(key)!.source}: ${key}=true (TLS and plaintext on one port) is not supported by zabkeeper; give TLS its own port (secureClientPort, or sslQuorum for all peers)`);
+    }
+  }
   const authProviders: string[] = [];
   for (const [k, st] of s) {
     if (!AUTH_PROVIDER_KEY.test(k)) continue;
