@@ -161,6 +161,12 @@ const KEYS = {
   'quorum.auth.serverRequireSasl': 'QUORUM_AUTH_SERVER_REQUIRE_SASL',
   'netty.server.outstandingHandshake.limit': 'OUTSTANDING_HANDSHAKE_LIMIT',
   maxClientOutboundBytes: 'MAX_CLIENT_OUTBOUND_BYTES',
+  'ssl.crl': 'SSL_CRL',
+  'ssl.ocsp': 'SSL_OCSP',
+  'ssl.quorum.crl': 'SSL_QUORUM_CRL',
+  'ssl.quorum.ocsp': 'SSL_QUORUM_OCSP',
+  'ssl.context.supplier.class': 'SSL_CONTEXT_SUPPLIER_CLASS',
+  'ssl.quorum.context.supplier.class': 'SSL_QUORUM_CONTEXT_SUPPLIER_CLASS',
   ...tlsKeys('ssl.', 'SSL_'),
   ...tlsKeys('ssl.quorum.', 'SSL_QUORUM_'),
 } as const;
@@ -496,6 +502,13 @@ function resolveSecurity(s: Map<string, Setting>): SecurityConfig {
     if (bool(s, key, false)) {
       throw new ConfigError(`${s.get(key)!.source}: ${key}=true: quorum SASL is not supported by zabkeeper; authenticate members with sslQuorum=true (mutual TLS) instead`);
     }
+  }
+  // Revocation checks and Java SSLContext suppliers: refused rather than silently not done.
+  for (const key of ['ssl.crl', 'ssl.ocsp', 'ssl.quorum.crl', 'ssl.quorum.ocsp']) {
+    if (bool(s, key, false)) throw new ConfigError(`${s.get(key)!.source}: ${key}=true: certificate revocation checking is not supported by zabkeeper`);
+  }
+  for (const key of ['ssl.context.supplier.class', 'ssl.quorum.context.supplier.class']) {
+    if (str(s, key) !== undefined) throw new ConfigError(`${s.get(key)!.source}: ${key}: Java SSLContext suppliers cannot be used; configure the key and trust stores instead`);
   }
   for (const key of ['client.portUnification', 'portUnification']) {
     if (bool(s, key, false)) {
