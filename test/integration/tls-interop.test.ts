@@ -80,6 +80,9 @@ describe('TLS interop: zkCli.sh and kazoo against zabkeeper and Apache ZooKeeper
       expect(created.output, t.name).toContain('Created /cli-pem');
       const read = await zkCli(t.secureConnectString, ['get', '/cli-pem'], 60_000, env);
       expect(read.output, t.name).toContain('pem-data');
+      // The x509 id is the subject DN exactly as Java prints it.
+      const who = await zkCli(t.secureConnectString, ['whoami'], 60_000, env);
+      expect(who.output, t.name).toContain('x509: CN=client,O=zabkeeper');
     }
   }, 240_000);
 
