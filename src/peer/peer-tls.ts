@@ -16,6 +16,10 @@ export interface PeerTlsOptions {
   logger: Logger;
   /** sslQuorumReloadCertFiles: reload the stores when their files change. */
   reload: boolean;
+  /** portUnification: peer ports also accept plaintext peers (a rolling switch to or from sslQuorum). */
+  unified?: boolean;
+  /** sslQuorum: dial peers over TLS; false with portUnification (plaintext out, both in). */
+  dialTls?: boolean;
   reloadIntervalMs?: number;
 }
 
@@ -33,11 +37,15 @@ export class PeerTls {
   private readonly reloader: CertReloader | undefined;
   /** "address|reason" already logged at warn level. */
   private readonly logged = new Set<string>();
+  readonly unified: boolean;
+  readonly dialTls: boolean;
 
   constructor(opts: PeerTlsOptions) {
     this.settings = opts.settings;
     this.logger = opts.logger.child({ component: 'quorum-tls' });
     this.context = loadContextOptions(opts.settings);
+    this.unified = opts.unified ?? false;
+    this.dialTls = opts.dialTls ?? true;
     if (opts.reload) {
       const files = [opts.settings.keyStore?.location, opts.settings.trustStore?.location].filter((f): f is string => f !== undefined);
       this.reloader = new CertReloader(files, () => this.reload(), opts.reloadIntervalMs);
@@ -45,7 +53,7 @@ export class PeerTls {
   }
 
   /** A TLS server for a peer port: only peers with a certificate from the trust store get through. */
-  createServer(onSocket: (socket: net.Socket) => void): net.Server {
+  createServer(onSocket: (socket: net.Socket) => void): tls.Server {
     const server = tls.createServer({ ...this.context, requestCert: true, rejectUnauthorized: true, noDelay: true });
     server.on('secureConnection', (socket: tls.TLSSocket) => {
       void this.checkPeerHost(socket).then((ok) => {
@@ -117,8 +125,8 @@ export class PeerTls {
   }
 }
 
-/** Plain TCP unless sslQuorum is on. */
+/** Plain TCP unless sslQuorum is on (portUnification alone accepts TLS but dials plaintext). */
 export function dialPeer(addr: PeerAddress, peerTls: PeerTls | undefined): PeerDial {
-  if (peerTls === undefined) return { socket: net.connect({ host: addr.host, port: addr.port }), ready: 'connect' };
+  if (peerTls === undefined || !peerTls.dialTls) return { socket: net.connect({ host: addr.host, port: addr.port }), ready: 'connect' };
   return peerTls.dial(addr);
 }

@@ -8,6 +8,7 @@ import type { Id } from '../jute/records.js';
 import { CertReloader } from '../tls/cert-reloader.js';
 import { loadContextOptions } from '../tls/key-material.js';
 import type { TlsSettings } from '../tls/tls-settings.js';
+import { handToTlsServer, sniffTls } from '../tls/tls-sniff.js';
 import { subjectDn } from '../tls/x509-identity.js';
 import { ClientConnection, type FourLetterWordService, type SessionLayer } from './client-connection.js';
 
@@ -39,6 +40,8 @@ export interface ClientListenerOptions {
   /** A connection whose unsent output exceeds this is dropped (a client that does not read). */
   maxOutboundBytes?: number;
   tls?: ClientListenerTls;
+  /** client.portUnification: with `tls`, the port serves TLS and plaintext alike (told apart by the first byte). */
+  unified?: boolean;
   server: SessionLayer;
   fourLetterWords: FourLetterWordService;
   logger: Logger;
@@ -67,28 +70,35 @@ export class ClientListener {
   constructor(opts: ClientListenerOptions) {
     this.opts = opts;
     const t = opts.tls;
-    if (t === undefined) {
-      // allowHalfOpen: a four-letter-word client may shut its side before we answer.
-      this.netServer = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-        if (this.admit(socket)) this.accept(socket, []);
-      });
-    } else {
-      const server = tls.createServer({
+    let secure: tls.Server | undefined;
+    if (t !== undefined) {
+      secure = tls.createServer({
         ...loadContextOptions(t.settings),
         allowHalfOpen: true,
         noDelay: true,
         requestCert: t.settings.clientAuth !== 'none',
         rejectUnauthorized: t.settings.clientAuth === 'need',
       });
-      // Limits apply at TCP accept, before any TLS work is spent on the socket.
-      server.prependListener('connection', (socket: net.Socket) => this.admit(socket));
-      server.on('secureConnection', (socket: tls.TLSSocket) => this.acceptTls(socket, t));
-      server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+      secure.on('secureConnection', (socket: tls.TLSSocket) => this.acceptTls(socket, t));
+      secure.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
         opts.logger.warn({ remote: `${ipOf(socket)}:${socket.remotePort}`, reason: err.message }, 'TLS handshake failed; connection closed');
       });
-      this.netServer = server;
       const files = [t.settings.keyStore?.location, t.settings.trustStore?.location].filter((f): f is string => f !== undefined);
+      const server = secure;
       if (t.reload) this.reloader = new CertReloader(files, () => this.reloadCerts(server, t), t.reloadIntervalMs);
+    }
+    if (secure !== undefined && opts.unified !== true) {
+      // Limits apply at TCP accept, before any TLS work is spent on the socket.
+      secure.prependListener('connection', (socket: net.Socket) => this.admit(socket));
+      this.netServer = secure;
+    } else {
+      const tlsServer = secure;
+      // allowHalfOpen: a four-letter-word client may shut its side before we answer.
+      this.netServer = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+        if (!this.admit(socket)) return;
+        if (tlsServer === undefined) this.accept(socket, []);
+        else sniffTls(socket, (isTls) => (isTls ? handToTlsServer(tlsServer, socket) : this.acceptSniffed(socket)));
+      });
     }
     this.netServer.on('error', (err) => opts.logger.error({ err }, 'client listener error'));
   }
@@ -101,8 +111,9 @@ export class ClientListener {
     return this.boundHost;
   }
 
+  /** Serves TLS only (secureClientPort); a unified port also serves plaintext. */
   get secure(): boolean {
-    return this.opts.tls !== undefined;
+    return this.opts.tls !== undefined && this.opts.unified !== true;
   }
 
   /** Live connections, for cons/stat and shutdown. */
@@ -248,6 +259,12 @@ export class ClientListener {
       authIds,
     });
     this.live.add(conn);
+  }
+
+  /** A plaintext client on a unified port: sniffing paused the socket; the connection reads on. */
+  private acceptSniffed(socket: net.Socket): void {
+    this.accept(socket, []);
+    socket.resume();
   }
 
   private forget(conn: ClientConnection): void {

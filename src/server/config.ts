@@ -85,6 +85,10 @@ export interface SecurityConfig {
   /** sslQuorum=true: election and quorum channels over mutual TLS with ssl.quorum.* keys. */
   sslQuorum: boolean;
   quorumTls: TlsSettings;
+  /** client.portUnification: clientPort also accepts TLS clients (ssl.* settings). */
+  clientPortUnification: boolean;
+  /** portUnification: peer ports accept TLS and plaintext peers, for switching sslQuorum on or off one member at a time. */
+  quorumPortUnification: boolean;
   /** Reload the stores when their files change (client.certReload / sslQuorumReloadCertFiles; on unless false). */
   clientCertReload: boolean;
   quorumCertReload: boolean;
@@ -510,10 +514,13 @@ function resolveSecurity(s: Map<string, Setting>): SecurityConfig {
   for (const key of ['ssl.context.supplier.class', 'ssl.quorum.context.supplier.class']) {
     if (str(s, key) !== undefined) throw new ConfigError(`${s.get(key)!.source}: ${key}: Java SSLContext suppliers cannot be used; configure the key and trust stores instead`);
   }
-  for (const key of ['client.portUnification', 'portUnification']) {
-    if (bool(s, key, false)) {
-      throw new ConfigError(`${s.get(key)!.source}: ${key}=true (TLS and plaintext on one port) is not supported by zabkeeper; give TLS its own port (secureClientPort, or sslQuorum for all peers)`);
-    }
+  const clientPortUnification = bool(s, 'client.portUnification', false);
+  if (clientPortUnification && clientTls.keyStore === undefined) {
+    throw new ConfigError(`${s.get('client.portUnification')!.source}: client.portUnification=true needs ssl.keyStore.location (TLS clients on clientPort)`);
+  }
+  const quorumPortUnification = bool(s, 'portUnification', false);
+  if (quorumPortUnification && (quorumTls.keyStore === undefined || quorumTls.trustStore === undefined)) {
+    throw new ConfigError(`${s.get('portUnification')!.source}: portUnification=true needs ssl.quorum.keyStore.location and ssl.quorum.trustStore.location (TLS peers on the peer ports)`);
   }
   const authProviders: string[] = [];
   for (const [k, st] of s) {
@@ -546,6 +553,8 @@ function resolveSecurity(s: Map<string, Setting>): SecurityConfig {
     clientTls,
     sslQuorum,
     quorumTls,
+    clientPortUnification,
+    quorumPortUnification,
     clientCertReload: bool(s, 'client.certReload', true),
     quorumCertReload: bool(s, 'sslQuorumReloadCertFiles', true),
     authProviders,

@@ -68,8 +68,9 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
   let tree: DataTree;
   let peer: QuorumPeer | undefined;
   // security: sslQuorum puts both peer channels on mutual TLS (ssl.quorum.* stores).
-  const peerTls = config.security.sslQuorum && !config.standalone
-    ? new PeerTls({ settings: config.security.quorumTls, logger, reload: config.security.quorumCertReload })
+  const sec0 = config.security;
+  const peerTls = (sec0.sslQuorum || sec0.quorumPortUnification) && !config.standalone
+    ? new PeerTls({ settings: sec0.quorumTls, logger, reload: sec0.quorumCertReload, unified: sec0.quorumPortUnification, dialTls: sec0.sslQuorum })
     : undefined;
   try {
     if (config.standalone) {
@@ -154,7 +155,8 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
       handshakeTimeoutMs: config.sessionlessCnxnTimeoutMs,
       maxHandshakes: sec.maxHandshakes,
       maxOutboundBytes: sec.maxClientOutboundBytes,
-      tls: secure
+      unified: !secure && sec.clientPortUnification,
+      tls: secure || sec.clientPortUnification
         ? {
             settings: sec.clientTls,
             x509Enabled: sec.authProviders.includes('x509'),

@@ -92,3 +92,42 @@ describe('ensemble with sslQuorum', () => {
     await c.close();
   }, 60_000);
 });
+
+describe('ensemble switching to sslQuorum with portUnification', () => {
+  let certs: CertDir;
+  let ens: Ensemble;
+
+  beforeAll(async () => {
+    certs = await makeCerts(['member']);
+    ens = await Ensemble.create({
+      extraCfg: ['portUnification=true', `ssl.quorum.keyStore.location=${certs.file('member-keystore.pem')}`, `ssl.quorum.trustStore.location=${certs.file('truststore.pem')}`],
+    });
+    // The middle of a rolling upgrade: members 1 and 2 already dial over TLS, member 3 still in plaintext.
+    for (const id of [1, 2]) {
+      const n = ens.node(id);
+      await writeFile(n.cfgPath, (await readFile(n.cfgPath, 'utf8')).replace('portUnification=true', 'portUnification=true\nsslQuorum=true'));
+    }
+    await ens.startAll();
+  }, 60_000);
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail') process.stdout.write(`${ens.tail(60)}\n`);
+  });
+  afterAll(async () => {
+    await ens?.stop();
+    await certs?.remove();
+  });
+
+  it('TLS and plaintext members form one quorum and replicate to each other', async () => {
+    await ens.waitForQuorum();
+    expect((await Promise.all([1, 2, 3].map((id) => ens.mode(id)))).every((m) => m === 'leader' || m === 'follower')).toBe(true);
+    const a = await ZooKeeperClient.connect(ens.connectString([3]), { sessionTimeoutMs: 6000 });
+    await a.create('/mixed', 'both ways');
+    for (const id of [1, 2]) {
+      const c = await ZooKeeperClient.connect(ens.connectString([id]), { sessionTimeoutMs: 6000 });
+      await c.sync('/mixed');
+      expect(String((await c.getData('/mixed')).data)).toBe('both ways');
+      await c.close();
+    }
+    await a.close();
+  });
+});

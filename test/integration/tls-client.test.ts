@@ -108,6 +108,19 @@ describe('TLS client port', () => {
     expect(noProvider.logs()).toMatch(/X509 Auth provider not found/);
   });
 
+  it('client.portUnification: clientPort serves TLS and plaintext clients alike, four-letter words included', async () => {
+    const s = await server({ 'client.portUnification': 'true', 'ssl.keyStore.location': certs.file('zk1-keystore.pem'), 'ssl.trustStore.location': certs.file('truststore.pem'), [X509]: X509_CLASS });
+    const overTls = await ZooKeeperClient.connect(s.connectString, { tls: await clientTls(certs, 'client') });
+    expect((await overTls.whoAmI()).map((i) => i.authScheme)).toEqual(['ip', 'x509']);
+    await overTls.create('/unified', 'one port');
+    const plain = await ZooKeeperClient.connect(s.connectString);
+    expect(String((await plain.getData('/unified')).data)).toBe('one port');
+    await plain.close();
+    await overTls.close();
+    // clientAuth=need holds on the unified port too.
+    await refused(s.connectString, await clientTls(certs));
+  });
+
   it('reloads the key store when its file changes, without a restart', async () => {
     const newCa = await makeCerts(['zk1'], 'rotated-ca');
     try {

@@ -64,7 +64,8 @@ describe('secure zoo.cfg keys', () => {
     expect(() => config({ 'authProvider.1': 'com.example.MyProvider' })).toThrow(/unknown authentication provider/);
     expect(() => config({ 'enforce.auth.enabled': 'true', 'enforce.auth.schemes': 'sasl' })).toThrow(/scheme "sasl" has no authentication provider/);
     expect(() => config({ 'ssl.keyStore.location': '/x/k.jks' })).toThrow(ConfigError);
-    expect(() => config({ 'client.portUnification': 'true' })).toThrow(/not supported by zabkeeper; give TLS its own port/);
+    expect(() => config({ 'client.portUnification': 'true' })).toThrow(/client.portUnification=true needs ssl.keyStore.location/);
+    expect(() => config({ portUnification: 'true' })).toThrow(/portUnification=true needs ssl.quorum.keyStore.location/);
     expect(() => config({ 'ssl.ocsp': 'true' })).toThrow(/revocation checking is not supported/);
     expect(() => config({ 'ssl.context.supplier.class': 'com.example.Ctx' })).toThrow(/SSLContext suppliers cannot be used/);
     const ok = config({ 'authProvider.x509': 'org.apache.zookeeper.server.auth.X509AuthenticationProvider', 'enforce.auth.enabled': 'true', 'enforce.auth.schemes': 'x509' });
