@@ -190,7 +190,12 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
   }
   const boundListener = listener;
   // With clientPort 0 the 4lw `conf` must show the port actually bound.
-  ctx.config = { ...config, clientPort: boundListener.port };
+  ctx.config = {
+    ...config,
+    // security: ZooKeeper prints -1 for a port it does not serve.
+    clientPort: sec.clientPortEnabled ? boundListener.port : -1,
+    security: { ...sec, secureClientPort: secureListener?.port },
+  };
   metrics.sampleFrom(() => {
     const st = zk.stats();
     if (peer !== undefined) metrics.setSyncedFollowers(peer.node.activeLearners.length);

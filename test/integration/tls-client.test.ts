@@ -5,6 +5,7 @@ import { copyFile, rename } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { ErrorCode } from '../../src/jute/error-codes.js';
+import { fourLetterWord } from '../helpers/server-process.js';
 import { clientTls, makeCerts, startTlsServer, type CertDir, type TlsServer } from '../helpers/tls-certs.js';
 
 const X509 = 'authProvider.x509';
@@ -61,6 +62,10 @@ describe('TLS client port', () => {
     const foreign = { ca: await certs.read('ca.pem'), cert: await otherCa.read('intruder.pem'), key: await otherCa.read('intruder.key') };
     await refused(s.secureConnectString, foreign);
     expect(s.logs()).toMatch(/peer did not return a certificate/);
+    // conf reports the TLS port next to the plaintext one.
+    const conf = await fourLetterWord(s.port, 'conf');
+    expect(conf).toContain(`clientPort=${s.port}\n`);
+    expect(conf).toContain(`secureClientPort=${s.securePort}\n`);
     // A client that does not trust the server's CA gives up by itself.
     await refused(s.secureConnectString, await clientTls(otherCa, 'intruder'));
   });
