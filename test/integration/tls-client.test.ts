@@ -108,6 +108,20 @@ describe('TLS client port', () => {
     await o.close();
     await c.close();
 
+    // X509AuthenticationProvider.superUser: that subject passes every ACL.
+    const withSuper = await server({
+      'ssl.keyStore.location': certs.file('zk1-keystore.pem'),
+      'ssl.trustStore.location': certs.file('truststore.pem'),
+      [X509]: X509_CLASS,
+      'X509AuthenticationProvider.superUser': 'CN=other,O=zabkeeper',
+    });
+    const owner = await ZooKeeperClient.connect(withSuper.secureConnectString, { tls: await clientTls(certs, 'client') });
+    await owner.create('/owned', 'y', { acl: [{ perms: 31, id: { scheme: 'x509', id: 'CN=client,O=zabkeeper' } }] });
+    await owner.close();
+    const admin = await ZooKeeperClient.connect(withSuper.secureConnectString, { tls: await clientTls(certs, 'other') });
+    expect(String((await admin.getData('/owned')).data)).toBe('y');
+    await admin.close();
+
     const noProvider = await server({ 'ssl.keyStore.location': certs.file('zk1-keystore.pem'), 'ssl.trustStore.location': certs.file('truststore.pem') });
     await refused(noProvider.secureConnectString, await clientTls(certs, 'client'));
     expect(noProvider.logs()).toMatch(/X509 Auth provider not found/);
