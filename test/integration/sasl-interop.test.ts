@@ -118,6 +118,27 @@ describe('enforce.auth.enabled', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('zkCli.sh without credentials is turned away, and with them served, as by Apache ZooKeeper with the same settings', async () => {
+    requireZkCli();
+    const jaas = path.join(dir, 'jaas.conf');
+    const real = await startRealZooKeeper({
+      extraConfig: { 'authProvider.1': SASL_PROVIDER, 'enforce.auth.enabled': 'true', 'enforce.auth.schemes': 'sasl,digest' },
+      jvmFlags: [`-Djava.security.auth.login.config=${jaas}`],
+    });
+    try {
+      const clientConf = path.join(dir, 'client.conf');
+      await writeFile(clientConf, 'Client {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  username="bob"\n  password="bobsecret";\n};\n');
+      for (const [name, cs] of [['zabkeeper', zab.connectString], ['Apache ZooKeeper', real.connectString]] as const) {
+        const anon = await zkCli(cs, ['stat', '/'], 60_000, {});
+        expect(anon.output, name).not.toMatch(/cZxid/);
+        const bob = await zkCli(cs, ['stat', '/'], 60_000, { CLIENT_JVMFLAGS: `-Djava.security.auth.login.config=${clientConf}` });
+        expect(bob.output, name).toMatch(/cZxid = 0x0/);
+      }
+    } finally {
+      await real.stop();
+    }
+  }, 180_000);
+
   it('answers an unauthenticated request with SESSIONCLOSEDREQUIRESASLAUTH and closes; a digest-authenticated one works', async () => {
     const anon = await ZooKeeperClient.connect(zab.connectString, { sessionTimeoutMs: 4000 });
     await expect(anon.exists('/')).rejects.toMatchObject({ code: ErrorCode.SESSIONCLOSEDREQUIRESASLAUTH });
