@@ -68,6 +68,13 @@ export interface ServerConfig {
   serverId: number | undefined;
   logLevel: string;
   logPretty: boolean;
+  // -- quotas, read-only mode, reconfig (issue 13) --
+  /** zookeeper.enforceQuota: writes past a hard quota limit fail with QUOTAEXCEEDED (default false). */
+  enforceQuota: boolean;
+  /** readonlymode.enabled: a member cut off from its quorum serves read-only clients (default false). */
+  readOnlyModeEnabled: boolean;
+  /** reconfigEnabled: only false is supported; reconfig answers RECONFIGDISABLED. */
+  reconfigEnabled: boolean;
   /** Keys zabkeeper does not interpret, kept like ZooKeeper keeps them as system properties. */
   extra: Record<string, string>;
   /** security: TLS, authentication providers and connection limits (see SecurityConfig). */
@@ -173,6 +180,10 @@ const KEYS = {
   'ssl.quorum.context.supplier.class': 'SSL_QUORUM_CONTEXT_SUPPLIER_CLASS',
   ...tlsKeys('ssl.', 'SSL_'),
   ...tlsKeys('ssl.quorum.', 'SSL_QUORUM_'),
+  // -- quotas, read-only mode, reconfig (issue 13); zookeeper.enforceQuota maps onto enforceQuota --
+  enforceQuota: 'ENFORCE_QUOTA',
+  'readonlymode.enabled': 'READONLYMODE_ENABLED',
+  reconfigEnabled: 'RECONFIG_ENABLED',
 } as const;
 
 /** ssl.keyStore.location -> SSL_KEYSTORE_LOCATION, and so on for every TLS key under a prefix. */
@@ -457,9 +468,16 @@ export function resolveServerConfig(layers: {
     serverId: layers.serverId,
     logLevel: str(s, 'logLevel') ?? 'info',
     logPretty: bool(s, 'logPretty', false),
+    // -- quotas, read-only mode, reconfig (issue 13) --
+    enforceQuota: bool(s, 'enforceQuota', false),
+    readOnlyModeEnabled: bool(s, 'readonlymode.enabled', false),
+    reconfigEnabled: bool(s, 'reconfigEnabled', false),
     extra,
     security: resolveSecurity(s),
   };
+  if (config.reconfigEnabled) {
+    throw new ConfigError(`${s.get('reconfigEnabled')!.source}: reconfigEnabled=true is not supported: zabkeeper has no dynamic reconfiguration (leave it false; reconfig answers RECONFIGDISABLED)`);
+  }
 
   if (!config.standalone) {
     if (config.serverId === undefined) throw new ConfigError(`myid file is missing in ${config.dataDir} (required for a quorum server)`);

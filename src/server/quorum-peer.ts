@@ -14,6 +14,7 @@ import type { PeerMessage, TxnRecord } from '../zab/messages.js';
 import { PeerNode } from '../zab/peer-node.js';
 import { MajorityQuorum } from '../zab/quorum-verifier.js';
 import { ZabRuntime, type Done } from '../zab/zab-runtime.js';
+import { SnapshotAssembler, SyncStreamer, type SnapPartMsg } from './sync-stream.js';
 import type { QuorumServerSpec } from './config.js';
 import type { EnsembleMetrics } from './metrics.js';
 import { ServerNotServingError, type ForwardedWrite, type QuorumHooks, type ZooKeeperServer } from './zk-server.js';
@@ -73,6 +74,10 @@ export class QuorumPeer {
   private lookingSinceMs = Date.now();
   /** When each txn was proposed (leader) or arrived (learner), for the commit-latency metrics. */
   private readonly proposedAtMs = new Map<number, number>();
+  /** Leader side: SNAP and large DIFFs leave in bounded frames, with back-pressure. */
+  private readonly streamer: SyncStreamer;
+  /** Learner side: a streamed SNAP is put back together before zab sees it. */
+  private readonly assembler = new SnapshotAssembler();
 
   constructor(private readonly opts: QuorumPeerOptions) {
     this.log = opts.logger;
@@ -91,7 +96,7 @@ export class QuorumPeer {
       peers: new Map(others.map((s) => [s.id, { host: s.host, port: s.electionPort }])),
       listenHost: me.host,
       listenPort: me.electionPort,
-      logger: this.log.child({ channel: 'election' }),
+      logger: this.log,
       tls: opts.tls,
     });
     this.quorum = new QuorumChannel({
@@ -99,9 +104,10 @@ export class QuorumPeer {
       peers: new Map(others.map((s) => [s.id, { host: s.host, port: s.quorumPort }])),
       listenHost: me.host,
       listenPort: me.quorumPort,
-      logger: this.log.child({ channel: 'quorum' }),
+      logger: this.log,
       tls: opts.tls,
     });
+    this.streamer = new SyncStreamer(this.quorum);
     this.runtime = new ZabRuntime<Txn>(this.node, {
       transport: { send: (to, msg) => this.send(to, msg), disconnect: (peer) => this.disconnect(peer), setAccepting: (on) => this.quorum.setAccepting(on) },
       log: {
@@ -130,7 +136,12 @@ export class QuorumPeer {
           this.log.info({ zxid: hex(zxid), records: records.length }, 'sending SNAP');
           return records;
         },
-        installSnapshot: (_zxid, snapshot) => { const tree = DataTree.fromRecords(snapshot as SnapshotRecord[]); void this.opts.store.quiesceSnapshots(); this.zk!.replaceTree(tree); },
+        installSnapshot: (_zxid, snapshot) => {
+          const tree = DataTree.fromRecords(snapshot as SnapshotRecord[]);
+          // No background snapshot may walk the tree while it is replaced (issue 9, defect 5).
+          void this.opts.store.quiesceSnapshots();
+          this.zk!.replaceTree(tree);
+        },
         roleChanged: (role, epoch, leader, reason) => this.becomeRole(role, epoch, leader, reason),
         request: (_from, payload) => this.zk!.handleForwarded(payload as ForwardedWrite),
         sessionActivity: (_from, sessions) => this.zk!.touchSessions(sessions as Array<[number, number]>),
@@ -151,12 +162,16 @@ export class QuorumPeer {
       observer: opts.metrics ? { proposed: (zxid) => this.proposedAtMs.set(zxid, performance.now()), committed: (zxid, _at, role) => this.committed(zxid, role) } : undefined,
     });
     this.election.onMessage((from, msg) => this.runtime.receive(from, msg as PeerMessage<Txn>));
-    this.quorum.onMessage((from, msg) => {
-      this.logSyncReceipt(from, msg as PeerMessage<Txn>);
-      this.runtime.receive(from, msg as PeerMessage<Txn>);
+    this.quorum.onMessage((from, raw) => {
+      const msg = this.assembler.receive(from, raw as PeerMessage<Txn> | SnapPartMsg);
+      if (msg === undefined) return;
+      this.logSyncReceipt(from, msg);
+      this.runtime.receive(from, msg);
     });
     this.quorum.onDisconnected((peer) => {
       if (this.leaderOutbox?.leader === peer) this.leaderOutbox.connected = false;
+      this.streamer.abort(peer);
+      this.assembler.reset(peer);
       this.runtime.peerDisconnected(peer);
     });
     this.quorum.onConnected((peer) => {
@@ -287,7 +302,7 @@ export class QuorumPeer {
       box.msgs.push(msg);
       return;
     }
-    this.quorum.send(to, msg);
+    this.streamer.send(to, msg);
   }
 
   private disconnect(peer: number): void {

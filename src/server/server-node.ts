@@ -15,6 +15,9 @@ import type { DataTree } from '../tree/data-tree.js';
 import { AdminServer, quorumAdminView, type AdminContext } from './admin-server.js';
 import { PrometheusMetrics } from './metrics.js';
 import { PeerTls } from '../peer/peer-tls.js';
+import { backupSnapshot, removeStaleBackupScratch } from './backup-snapshot.js';
+import { quorumConfigText, STATIC_CONFIG_VERSION } from './quorum-config-text.js';
+import { ReadOnlyMode } from './read-only-mode.js';
 
 export interface ServerNode {
   /** The bound client port (useful with clientPort 0). */
@@ -72,12 +75,15 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
   const peerTls = (sec0.sslQuorum || sec0.quorumPortUnification) && !config.standalone
     ? new PeerTls({ settings: sec0.quorumTls, logger, reload: sec0.quorumCertReload, unified: sec0.quorumPortUnification, dialTls: sec0.sslQuorum })
     : undefined;
+  let readOnlyMode: ReadOnlyMode | undefined;
   try {
     if (config.standalone) {
       tree = (await store.recover()).tree;
     } else {
       const member = await loadMemberState(store, config.dataDir);
       tree = member.tree;
+      // As ZooKeeper's QuorumPeer: the ensemble's configuration is readable at /zookeeper/config.
+      tree.setConfigNode(Buffer.from(quorumConfigText(config.servers)), STATIC_CONFIG_VERSION, Date.now());
       peer = new QuorumPeer({
         myId: config.serverId!,
         servers: config.servers,
@@ -90,6 +96,8 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
         logger: logger.child({ component: 'zab' }),
         metrics,
         tls: peerTls,
+        // readonlymode.enabled: the read-only mode follows the member's role (bound below, once zk exists).
+        onRole: (role) => readOnlyMode?.roleChanged(role),
       });
     }
   } catch (err) {
@@ -104,6 +112,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     maxSessionTimeoutMs: config.maxSessionTimeoutMs,
     superDigest: config.superDigest,
     ttlEnabled: config.extendedTypesEnabled,
+    enforceQuota: config.enforceQuota,
     containerCheckIntervalMs: config.containerCheckIntervalMs,
     logger: logger.child({ component: 'zk-server' }),
     // Ensemble: writes are proposed through ZAB; its runtime logs them before acking.
@@ -121,6 +130,9 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
       sasl: saslAuthenticator(config),
     },
   }, tree);
+  if (peer !== undefined && config.readOnlyModeEnabled) {
+    readOnlyMode = new ReadOnlyMode(zk, { tickTimeMs: config.tickTimeMs, logger: logger.child({ component: 'read-only-mode' }) });
+  }
   if (peer !== undefined) await peer.start(zk);
   else zk.start();
 
@@ -132,7 +144,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     zk,
     config,
     connections: () => [...(listener?.connections() ?? []), ...(secureListener !== undefined && secureListener !== listener ? secureListener.connections() : [])],
-    serving: () => serving && zk.servingRole !== 'looking',
+    serving: () => serving && (zk.servingRole !== 'looking' || zk.isReadOnly),
     startedAtMs: Date.now(),
     // ops: leader / voting_view / zabstate on the admin server.
     quorum: peer === undefined ? undefined : () => quorumAdminView(peer.node, ctx.config),
@@ -216,7 +228,8 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
   // ops: the admin HTTP server, after the client port so its `conf` shows the bound port.
   let admin: AdminServer | undefined;
   if (config.adminEnableServer) {
-    admin = new AdminServer({ host: config.adminServerAddress, port: config.adminServerPort, ctx, metrics, logger: logger.child({ component: 'admin' }) });
+    await removeStaleBackupScratch(config.dataDir);
+    admin = new AdminServer({ host: config.adminServerAddress, port: config.adminServerPort, ctx, metrics, snapshot: () => backupSnapshot(config.dataDir, zk.tree), logger: logger.child({ component: 'admin' }) });
     try {
       await admin.listen();
     } catch (err) {
@@ -238,6 +251,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       logger.info('stopping: no new connections, finishing in-flight requests');
+      readOnlyMode?.stop();
       await admin?.close();
       await boundListener.stopAccepting();
       if (secureListener !== boundListener) await secureListener?.stopAccepting();

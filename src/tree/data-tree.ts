@@ -6,6 +6,7 @@ import { EventType } from '../jute/opcodes.js';
 import type { ACL, Stat } from '../jute/records.js';
 import { AclCache, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
 import { basename, parentPath } from './path.js';
+import { LIMIT_NODE, QUOTA_ROOT, QuotaPaths, STAT_NODE, statPath, StatsTrack, trimQuotaPath } from './quota.js';
 import type { NodeKind, Txn, TxnHeader, TxnOp } from './txn.js';
 
 export interface ZNode {
@@ -56,6 +57,8 @@ export type SnapshotRecord =
   | { t: 'session'; id: number; timeoutMs: number }
   /** The ensemble secret, and the sessions that still use their pre-secret password. */
   | { t: 'secret'; secret: Buffer; legacySessions: number[] }
+  /** A session imported from Apache ZooKeeper under a new id: its ZooKeeper id (hex) so its clients can resume it. */
+  | { t: 'importedSession'; zookeeperId: string; id: number }
   | { t: 'acl'; id: number; acl: ACL[] }
   /** A znode as stored: its persisted fields, without the children set (rebuilt on load) or the cached hash. */
   | ({ t: 'node'; path: string } & Omit<ZNode, 'children' | 'hash'>);
@@ -72,7 +75,7 @@ const TTL_EPHEMERAL_MASK = 0xff00000000000000n;
  * A bigint because the container and TTL encodings do not fit a JS number exactly.
  * Clients never see these encodings: Stat.ephemeralOwner is 0 for containers and TTL nodes.
  */
-export function persistedEphemeralOwner(node: Readonly<ZNode>): bigint {
+export function persistedEphemeralOwner(node: Readonly<Pick<ZNode, 'kind' | 'ephemeralOwner' | 'ttlMs'>>): bigint {
   switch (node.kind) {
     case 'ephemeral':
       return BigInt(node.ephemeralOwner);
@@ -86,7 +89,6 @@ export function persistedEphemeralOwner(node: Readonly<ZNode>): bigint {
 }
 
 const ZOOKEEPER_PATH = '/zookeeper';
-const QUOTA_PATH = '/zookeeper/quota';
 const CONFIG_PATH = '/zookeeper/config';
 const EMPTY = Buffer.alloc(0);
 
@@ -124,12 +126,20 @@ export class DataTree {
   ensembleSecret: Buffer | null = null;
   /** Sessions created before the ensemble secret: they keep the old password until they end. */
   readonly legacyPasswordSessions = new Set<number>();
+  /**
+   * Sessions imported from Apache ZooKeeper whose 64-bit ids did not fit below 2^53:
+   * ZooKeeper id -> the id they live under here. Entries whose session has ended are ignored
+   * and not written to snapshots.
+   */
+  readonly importedSessions = new Map<bigint, number>();
 
   private readonly nodes = new Map<string, ZNode>();
   private readonly acls = new AclCache();
   private readonly ephemerals = new Map<number, Set<string>>();
   private readonly containerPaths = new Set<string>();
   private readonly ttlPaths = new Set<string>();
+  /** Paths with a quota (a zookeeper_limits node under /zookeeper/quota). */
+  private readonly quotas = new QuotaPaths();
   private treeDigest = 0;
   private dataSizeBytes = 0;
   private readonly statBlock = Buffer.alloc(60);
@@ -141,7 +151,7 @@ export class DataTree {
     // config node, which is world-readable only and has aversion -1 (DataTree.addConfigNode).
     this.addBuiltin('/', OPEN_ACL_UNSAFE, 0);
     this.addBuiltin(ZOOKEEPER_PATH, OPEN_ACL_UNSAFE, 0);
-    this.addBuiltin(QUOTA_PATH, OPEN_ACL_UNSAFE, 0);
+    this.addBuiltin(QUOTA_ROOT, OPEN_ACL_UNSAFE, 0);
     this.addBuiltin(CONFIG_PATH, READ_ACL_UNSAFE, -1);
   }
 
@@ -244,6 +254,7 @@ export class DataTree {
     this.rehash(parentName, parent);
     const node = this.newNode(op.data, this.acls.intern(op.acl), hdr.zxid, hdr.time, op.kind, op.ephemeralOwner, op.ttlMs);
     this.insert(path, node);
+    this.quotaAfterCreate(path, parentName, op.data);
     triggers.push({ path, type: EventType.NodeCreated }, { path: parentName, type: EventType.NodeChildrenChanged });
     return { err: ErrorCode.OK, path, stat: this.statOf(node), triggers: [] };
   }
@@ -272,6 +283,7 @@ export class DataTree {
     if (zxid > parent.pzxid) parent.pzxid = zxid;
     this.rehash(parentName, parent);
     this.remove(path, node);
+    this.quotaAfterDelete(path, parentName, node.data);
     triggers.push({ path, type: EventType.NodeDeleted }, { path: parentName, type: EventType.NodeChildrenChanged });
     return { err: ErrorCode.OK, path, triggers: [] };
   }
@@ -279,13 +291,16 @@ export class DataTree {
   private applySetData(hdr: TxnHeader, path: string, data: Buffer | null, version: number, triggers: WatchTrigger[]): ApplyResult {
     const node = this.nodes.get(path);
     if (node === undefined) return { err: ErrorCode.NONODE, path, triggers: [] };
-    this.dataSizeBytes += (data?.length ?? 0) - (node.data?.length ?? 0);
+    const bytesDiff = (data?.length ?? 0) - (node.data?.length ?? 0);
+    this.dataSizeBytes += bytesDiff;
     this.unhash(node);
     node.data = data;
     node.mtime = hdr.time;
     node.mzxid = hdr.zxid;
     node.version = version;
     this.rehash(path, node);
+    const prefix = this.quotas.maxPrefix(path);
+    if (prefix !== undefined) this.updateQuotaStat(prefix, bytesDiff, 0);
     triggers.push({ path, type: EventType.NodeDataChanged });
     return { err: ErrorCode.OK, path, stat: this.statOf(node), triggers: [] };
   }
@@ -342,6 +357,106 @@ export class DataTree {
       if (sub.err !== ErrorCode.OK && err === ErrorCode.OK) err = sub.err;
     }
     return { err, results, triggers: [] };
+  }
+
+  // ------------------------------------------------------------------ quotas
+  //
+  // As DataTree.createNode / deleteNode / setData in ZooKeeper 3.8: creating a limits node
+  // gives its path a quota, creating the stats node fills it with the subtree's current
+  // count and bytes, and every create, delete and setData below a quota path adds its
+  // difference to the deepest such path's stats node. The stats node's data is replaced
+  // without touching its stat (version, mzxid, mtime stay as created) and, as in
+  // ZooKeeper, without counting towards the approximate data size. It all happens in
+  // apply, so every replica (and every replay) keeps the same numbers.
+
+  private quotaAfterCreate(path: string, parentName: string, data: Buffer | null): void {
+    if (parentName.startsWith(QUOTA_ROOT)) {
+      const child = basename(path);
+      if (child === LIMIT_NODE) this.quotas.add(trimQuotaPath(parentName));
+      if (child === STAT_NODE) this.recountQuota(trimQuotaPath(parentName));
+    }
+    const prefix = this.quotas.maxPrefix(path);
+    if (prefix !== undefined) this.updateQuotaStat(prefix, data?.length ?? 0, 1);
+  }
+
+  private quotaAfterDelete(path: string, parentName: string, data: Buffer | null): void {
+    if (parentName.startsWith(ZOOKEEPER_PATH) && basename(path) === LIMIT_NODE) this.quotas.delete(trimQuotaPath(parentName));
+    const prefix = this.quotas.maxPrefix(path);
+    if (prefix !== undefined) this.updateQuotaStat(prefix, -(data?.length ?? 0), -1);
+  }
+
+  /** DataTree.updateQuotaStat: adds to the count and bytes in the quota path's stats node. */
+  private updateQuotaStat(prefix: string, bytesDiff: number, countDiff: number): void {
+    const node = this.nodes.get(statPath(prefix));
+    if (node === undefined) return; // ZooKeeper logs "Missing node for stat" and goes on
+    const st = StatsTrack.parse(node.data);
+    st.set('count', st.count + countDiff).set('bytes', st.bytes + bytesDiff);
+    node.data = st.toBuffer();
+  }
+
+  /** DataTree.updateQuotaForPath: the stats node becomes the subtree's exact count and bytes. */
+  private recountQuota(path: string): void {
+    const node = this.nodes.get(statPath(path));
+    if (node === undefined) return;
+    let count = 0;
+    let bytes = 0;
+    const stack: string[] = [path];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      const n = this.nodes.get(p);
+      if (n === undefined) continue;
+      count++;
+      bytes += n.data?.length ?? 0;
+      for (const child of n.children) stack.push(p === '/' ? `/${child}` : `${p}/${child}`);
+    }
+    node.data = new StatsTrack().set('count', count).set('bytes', bytes).toBuffer();
+  }
+
+  /**
+   * DataTree.setupQuota, run after a snapshot is loaded: every leaf limits node under
+   * /zookeeper/quota gives its path a quota and its stats are recounted from the tree.
+   * A fuzzy snapshot may hold stats that already count a change whose node it missed
+   * (or the reverse); recounting makes the log replay that follows land on exact numbers.
+   */
+  private setupQuotas(): void {
+    this.quotas.clear();
+    const suffix = `/${LIMIT_NODE}`;
+    const stack: string[] = [QUOTA_ROOT];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      const n = this.nodes.get(p);
+      if (n === undefined) continue;
+      if (n.children.size === 0) {
+        if (p.endsWith(suffix)) {
+          const real = p.substring(QUOTA_ROOT.length, p.indexOf(suffix));
+          this.recountQuota(real);
+          this.quotas.add(real);
+        }
+        continue;
+      }
+      for (const child of n.children) stack.push(`${p}/${child}`);
+    }
+  }
+
+  /**
+   * ZKDatabase.initConfigInZKDatabase: an ensemble member writes its quorum configuration
+   * into /zookeeper/config itself (not a txn: every member derives the same text from its
+   * own server.N lines), as a setData with version -1 and mzxid = the config version.
+   * Nothing under /zookeeper/ is in the digest, so replicas still agree.
+   */
+  setConfigNode(data: Buffer, configVersion: number, timeMs: number): void {
+    const node = this.nodes.get(CONFIG_PATH);
+    if (node === undefined) return;
+    this.dataSizeBytes += data.length - (node.data?.length ?? 0);
+    node.data = data;
+    node.version = -1;
+    node.mzxid = configVersion;
+    node.mtime = timeMs;
+  }
+
+  /** The deepest path with a quota that `path` counts against (getMaxPrefixWithQuota). */
+  quotaPrefixOf(path: string): string | undefined {
+    return this.quotas.maxPrefix(path);
   }
 
   // ------------------------------------------------------- node bookkeeping
@@ -568,6 +683,9 @@ export class DataTree {
       this.checkNotReplaced(generation);
     }
     for (const [id, timeoutMs] of [...this.sessions]) yield { t: 'session', id, timeoutMs };
+    for (const [zk, id] of [...this.importedSessions]) {
+      if (this.sessions.has(id)) yield { t: 'importedSession', zookeeperId: zk.toString(16), id };
+    }
     const aclsSent = new Set<number>();
     const stack: string[] = ['/'];
     while (stack.length > 0) {
@@ -636,6 +754,9 @@ export class DataTree {
           tree.ensembleSecret = Buffer.from(r.secret);
           for (const id of r.legacySessions) tree.legacyPasswordSessions.add(id);
           break;
+        case 'importedSession':
+          tree.importedSessions.set(BigInt.asUintN(64, BigInt(`0x${r.zookeeperId}`)), r.id);
+          break;
         case 'acl': {
           const id = tree.acls.intern(r.acl);
           loaded.set(r.id, id);
@@ -653,6 +774,7 @@ export class DataTree {
     }
     // The lists were interned with one reference each while loading; nodes hold their own.
     for (const id of loaded.values()) tree.acls.release(id);
+    tree.setupQuotas();
     return tree;
   }
 

@@ -1,6 +1,6 @@
 // Barrier and DoubleBarrier against a server: waiters are released together.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Barrier, DoubleBarrier } from '../../src/client/recipes/index.js';
 import { SERVER_FACTORIES, useRecipeServer, sleep, uniqueRoot } from './recipes-harness.js';
 

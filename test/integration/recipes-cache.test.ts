@@ -1,6 +1,6 @@
 // TreeCache and ConfigWatch against a server: the mirror converges after bursts of changes, and after a reconnect.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { ConfigWatch, TreeCache, type TreeCacheEvent } from '../../src/client/recipes/index.js';
 import { CutProxy, SERVER_FACTORIES, useRecipeServer, uniqueRoot, waitFor } from './recipes-harness.js';

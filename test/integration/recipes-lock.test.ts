@@ -1,6 +1,6 @@
 // Lock and ReadWriteLock against a server: mutual exclusion under contention, no herd, loss on session expiry.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { Counter, Lock, ReadWriteLock } from '../../src/client/recipes/index.js';
 import { CutProxy, SERVER_FACTORIES, useRecipeServer, expireSession, sleep, uniqueRoot, waitFor } from './recipes-harness.js';

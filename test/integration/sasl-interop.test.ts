@@ -59,7 +59,7 @@ describe('SASL DIGEST-MD5', () => {
     const cfg = path.join(dir, 'zoo.cfg');
     await writeFile(cfg, `authProvider.1=${SASL_PROVIDER}\njava.security.auth.login.config=${serverJaas}\n`);
     zab = await startServerProcess({ extraArgs: ['--config', cfg] });
-    real = await startRealZooKeeper({ extraConfig: { 'authProvider.1': SASL_PROVIDER }, jvmFlags: [`-Djava.security.auth.login.config=${serverJaas}`] });
+    real = await startRealZooKeeper({ extraConfig: [`authProvider.1=${SASL_PROVIDER}`], jvmFlags: [`-Djava.security.auth.login.config=${serverJaas}`] });
     targets.push({ name: 'zabkeeper', connectString: zab.connectString }, { name: 'Apache ZooKeeper', connectString: real.connectString });
   }, 120_000);
 
@@ -122,7 +122,7 @@ describe('enforce.auth.enabled', () => {
     requireZkCli();
     const jaas = path.join(dir, 'jaas.conf');
     const real = await startRealZooKeeper({
-      extraConfig: { 'authProvider.1': SASL_PROVIDER, 'enforce.auth.enabled': 'true', 'enforce.auth.schemes': 'sasl,digest' },
+      extraConfig: [`authProvider.1=${SASL_PROVIDER}`, 'enforce.auth.enabled=true', 'enforce.auth.schemes=sasl,digest'],
       jvmFlags: [`-Djava.security.auth.login.config=${jaas}`],
     });
     try {

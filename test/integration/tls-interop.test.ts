@@ -57,7 +57,7 @@ describe('TLS interop: zkCli.sh and kazoo against zabkeeper and Apache ZooKeeper
     realSecurePort = await freePort();
     real = await startRealZooKeeper({
       extraClasspath: NETTY_JARS,
-      extraConfig: { ...ssl, secureClientPort: String(realSecurePort), serverCnxnFactory: 'org.apache.zookeeper.server.NettyServerCnxnFactory' },
+      extraConfig: Object.entries({ ...ssl, secureClientPort: String(realSecurePort), serverCnxnFactory: 'org.apache.zookeeper.server.NettyServerCnxnFactory' }).map(([k, v]) => `${k}=${v}`),
     });
     targets.push({ name: 'zabkeeper', secureConnectString: zab.secureConnectString }, { name: 'Apache ZooKeeper', secureConnectString: `127.0.0.1:${realSecurePort}` });
   }, 120_000);
