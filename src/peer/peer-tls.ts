@@ -29,6 +29,9 @@ export interface PeerDial {
   ready: 'connect' | 'secureConnect';
 }
 
+/** Distinct (address, reason) pairs remembered for log-once. */
+const MAX_REMEMBERED_REFUSALS = 1024;
+
 export class PeerTls {
   private readonly settings: TlsSettings;
   private readonly logger: Logger;
@@ -108,6 +111,8 @@ export class PeerTls {
     const host = remote.replace(/:\d+$/, '');
     const key = `${host}|${reason.replace(/:[^:]*\.c:\d+:?/g, '')}`;
     const first = !this.logged.has(key);
+    // Bounded: a scan from many addresses must not grow this forever (they would be logged again, once).
+    if (first && this.logged.size >= MAX_REMEMBERED_REFUSALS) this.logged.clear();
     this.logged.add(key);
     const fields = { remote, side, reason: reason.trim() };
     if (first) this.logger.warn(fields, 'peer refused: TLS handshake failed (further failures from this peer for the same reason are logged at debug)');
