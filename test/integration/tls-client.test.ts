@@ -127,6 +127,24 @@ describe('TLS client port', () => {
     expect(noProvider.logs()).toMatch(/X509 Auth provider not found/);
   });
 
+  it('honours ssl.enabledProtocols and ssl.ciphersuites', async () => {
+    const s = await server({
+      'ssl.keyStore.location': certs.file('zk1-keystore.pem'),
+      'ssl.trustStore.location': certs.file('truststore.pem'),
+      'ssl.clientAuth': 'none',
+      'ssl.enabledProtocols': 'TLSv1.2',
+      'ssl.ciphersuites': 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384',
+    });
+    const ca = await certs.read('ca.pem');
+    // TLS 1.3 only: no common protocol.
+    await refused(s.secureConnectString, { ca, minVersion: 'TLSv1.3' });
+    // TLS 1.2 with a suite the server does not allow: no common cipher.
+    await refused(s.secureConnectString, { ca, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' });
+    const c = await ZooKeeperClient.connect(s.secureConnectString, { tls: { ca, maxVersion: 'TLSv1.2' } });
+    expect(await c.exists('/')).not.toBeNull();
+    await c.close();
+  });
+
   it('client.portUnification: clientPort serves TLS and plaintext clients alike, four-letter words included', async () => {
     const s = await server({ 'client.portUnification': 'true', 'ssl.keyStore.location': certs.file('zk1-keystore.pem'), 'ssl.trustStore.location': certs.file('truststore.pem'), [X509]: X509_CLASS });
     const overTls = await ZooKeeperClient.connect(s.connectString, { tls: await clientTls(certs, 'client') });
