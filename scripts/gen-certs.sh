@@ -4,6 +4,7 @@
 # trust stores. Usage: scripts/gen-certs.sh OUT_DIR NAME... (e.g. zk1 zk2 zk3 client)
 # Each certificate has SANs DNS:<name>, DNS:localhost and IP:127.0.0.1, and subject
 # O=zabkeeper,CN=<name> (its x509 ACL id is "CN=<name>,O=zabkeeper").
+# SAN overrides the subject alternative names (e.g. SAN=DNS:zk1.example.com).
 # STORE_PASSWORD (default "changeit") protects the PKCS12 files; CA_NAME names the CA (default
 # "zabkeeper-ca"); DAYS the validity (default 825).
 set -eu
@@ -45,7 +46,8 @@ fi
 
 for name in "$@"; do
   ext=$(mktemp)
-  printf 'subjectAltName=DNS:%s,DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n' "$name" > "$ext"
+  san=${SAN:-DNS:$name,DNS:localhost,IP:127.0.0.1}
+  printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n' "$san" > "$ext"
   openssl req -newkey rsa:2048 -nodes -sha256 -keyout "$out/$name.key" -out "$out/$name.csr" -subj "/O=zabkeeper/CN=$name" 2>/dev/null
   openssl x509 -req -sha256 -days "$days" -in "$out/$name.csr" -CA "$out/ca.pem" -CAkey "$out/ca.key" \
     -CAcreateserial -out "$out/$name.pem" -extfile "$ext" 2>/dev/null

@@ -2,7 +2,7 @@
 // Both ends present a certificate and require one from the configured CA; a refused peer is
 // logged once (per address and reason), not at every reconnect attempt.
 
-import { reverse } from 'node:dns/promises';
+import { lookup, reverse } from 'node:dns/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
@@ -94,7 +94,8 @@ export class PeerTls {
 
   /**
    * ssl.quorum.hostnameVerification also checks the dialling peer's certificate against its
-   * address (ZooKeeper's QuorumX509Util verifies client hostnames): its IP, else its reverse-DNS names.
+   * address (ZooKeeper's QuorumX509Util verifies client hostnames): its IP, else its reverse-DNS
+   * names, else a DNS name of the certificate that resolves to that address.
    */
   private async checkPeerHost(socket: tls.TLSSocket): Promise<boolean> {
     if (!this.settings.hostnameVerification) return true;
@@ -103,6 +104,12 @@ export class PeerTls {
     if (tls.checkServerIdentity(ip, cert) === undefined) return true;
     const names = await reverse(ip).catch(() => [] as string[]);
     if (names.some((n) => tls.checkServerIdentity(n, cert) === undefined)) return true;
+    // Containers: reverse DNS names the container, not the service; a DNS name in the
+    // certificate that resolves to the peer's address names it just as well.
+    for (const name of dnsNames(cert)) {
+      const addrs = await lookup(name, { all: true }).catch(() => [] as Array<{ address: string }>);
+      if (addrs.some((a) => a.address.replace(/^::ffff:/, '') === ip)) return true;
+    }
     this.refused(ip, `certificate does not match the peer's address ${ip}`, 'accepted');
     return false;
   }
@@ -128,6 +135,15 @@ export class PeerTls {
       this.logger.error({ reason: (err as Error).message }, 'quorum TLS stores changed but cannot be loaded; keeping the previous ones');
     }
   }
+}
+
+/** The certificate's DNS subject alternative names, wildcards left out. */
+function dnsNames(cert: tls.PeerCertificate): string[] {
+  return (cert.subjectaltname ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.startsWith('DNS:') && !x.includes('*'))
+    .map((x) => x.slice(4));
 }
 
 /** Plain TCP unless sslQuorum is on (portUnification alone accepts TLS but dials plaintext). */

@@ -19,9 +19,9 @@ export interface CertDir {
 }
 
 /** A CA (named caName) and one certificate per name, in a fresh temp dir. */
-export async function makeCerts(names: string[], caName = 'zabkeeper-test-ca', dir?: string): Promise<CertDir> {
+export async function makeCerts(names: string[], caName = 'zabkeeper-test-ca', dir?: string, san?: string): Promise<CertDir> {
   const d = dir ?? (await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-certs-')));
-  execFileSync('sh', [GEN_CERTS, d, ...names], { env: { ...process.env, CA_NAME: caName, STORE_PASSWORD: 'testpass' }, stdio: 'pipe' });
+  execFileSync('sh', [GEN_CERTS, d, ...names], { env: { ...process.env, CA_NAME: caName, STORE_PASSWORD: 'testpass', ...(san === undefined ? {} : { SAN: san }) }, stdio: 'pipe' });
   return {
     dir: d,
     file: (name) => path.join(d, name),

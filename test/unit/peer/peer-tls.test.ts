@@ -54,6 +54,20 @@ describe('PeerTls', () => {
       expect(warned).toHaveLength(1);
       expect(lines.filter((l) => String(l.msg).startsWith('peer refused')).length).toBeGreaterThanOrEqual(5);
 
+      // A member certificate naming the peer only by a DNS name that resolves to its address is accepted;
+      // one naming another host is not (ssl.quorum.hostnameVerification).
+      await makeCerts(['byname'], 'unused', certs.dir, 'DNS:localhost');
+      await makeCerts(['elsewhere'], 'unused', certs.dir, 'DNS:elsewhere.invalid');
+      const atStart = accepted.length;
+      expect(await handshake(port, { ca: await certs.read('ca.pem'), cert: await certs.read('byname.pem'), key: await certs.read('byname.key') })).toBe(true);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(accepted.length).toBe(atStart + 1);
+      const before = accepted.length;
+      await handshake(port, { ca: await certs.read('ca.pem'), cert: await certs.read('elsewhere.pem'), key: await certs.read('elsewhere.key') });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(accepted.length).toBe(before);
+      expect(lines.some((l) => String(l.reason ?? '').includes("does not match the peer's address"))).toBe(true);
+
       // Rotate both stores to the new CA: the old member certificate stops working, the new one works.
       await copyFile(rotated.file('member-keystore.pem'), `${live}.tmp`);
       await rename(`${live}.tmp`, live);
