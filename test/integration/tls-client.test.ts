@@ -3,7 +3,7 @@
 
 import { copyFile, rename } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ZooKeeperClient } from '../../src/client/index.js';
+import { ZooKeeperClient, type ConnectOptions } from '../../src/client/index.js';
 import { ErrorCode } from '../../src/jute/error-codes.js';
 import { fourLetterWord } from '../helpers/server-process.js';
 import { clientTls, makeCerts, startTlsServer, type CertDir, type TlsServer } from '../helpers/tls-certs.js';
@@ -19,7 +19,7 @@ async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 10_00
   }
 }
 
-async function refused(connectString: string, tls: Parameters<typeof ZooKeeperClient.connect>[1] extends infer O ? (O extends { tls?: infer T } ? T : never) : never): Promise<Error> {
+async function refused(connectString: string, tls: ConnectOptions['tls']): Promise<Error> {
   try {
     const c = await ZooKeeperClient.connect(connectString, { tls, connectTimeoutMs: 2500 });
     await c.close();
