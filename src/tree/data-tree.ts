@@ -37,6 +37,27 @@ export interface ZNode {
   hash: number;
 }
 
+/**
+ * The children of every leaf: one shared, unmodifiable empty set. Most znodes are leaves, and
+ * an empty Set per node costs more heap than the rest of the node's fields together.
+ */
+class NoChildren extends Set<string> {
+  override add(): this {
+    throw new Error('NO_CHILDREN is shared by every leaf; use addChild()');
+  }
+}
+const NO_CHILDREN: Set<string> = new NoChildren();
+
+function addChild(parent: ZNode, name: string): void {
+  if (parent.children === NO_CHILDREN) parent.children = new Set();
+  parent.children.add(name);
+}
+
+function removeChild(parent: ZNode, name: string): void {
+  parent.children.delete(name);
+  if (parent.children.size === 0) parent.children = NO_CHILDREN;
+}
+
 export interface WatchTrigger {
   path: string;
   type: EventType;
@@ -158,7 +179,7 @@ export class DataTree {
   private addBuiltin(path: string, acl: readonly ACL[], aversion: number): void {
     const node = this.newNode(EMPTY, this.acls.intern(acl), 0, 0, 'persistent', 0, 0);
     node.aversion = aversion;
-    if (path !== '/') this.nodes.get(parentPath(path))!.children.add(basename(path));
+    if (path !== '/') addChild(this.nodes.get(parentPath(path))!, basename(path));
     this.insert(path, node);
   }
 
@@ -175,7 +196,7 @@ export class DataTree {
       aversion: 0,
       ephemeralOwner: kind === 'ephemeral' ? owner : 0,
       pzxid: zxid,
-      children: new Set(),
+      children: NO_CHILDREN,
       kind,
       ttlMs: kind === 'ttl' ? ttlMs : 0,
       hash: 0,
@@ -250,7 +271,7 @@ export class DataTree {
       parent.cversion = cversion;
       parent.pzxid = hdr.zxid;
     }
-    parent.children.add(basename(path));
+    addChild(parent, basename(path));
     this.rehash(parentName, parent);
     const node = this.newNode(op.data, this.acls.intern(op.acl), hdr.zxid, hdr.time, op.kind, op.ephemeralOwner, op.ttlMs);
     this.insert(path, node);
@@ -279,7 +300,7 @@ export class DataTree {
     if (node.children.size > 0) return { err: ErrorCode.NOTEMPTY, path, triggers: [] };
 
     this.unhash(parent);
-    parent.children.delete(basename(path));
+    removeChild(parent, basename(path));
     if (zxid > parent.pzxid) parent.pzxid = zxid;
     this.rehash(parentName, parent);
     this.remove(path, node);
@@ -786,7 +807,7 @@ export class DataTree {
     } else if (r.path !== '/') {
       const parent = this.nodes.get(parentPath(r.path));
       if (parent === undefined) throw new Error(`snapshot node ${r.path} comes before its parent`);
-      parent.children.add(basename(r.path));
+      addChild(parent, basename(r.path));
     }
     this.acls.addRef(aclId);
     const node: ZNode = {
@@ -801,7 +822,7 @@ export class DataTree {
       aversion: r.aversion,
       ephemeralOwner: r.ephemeralOwner,
       pzxid: r.pzxid,
-      children: existing?.children ?? new Set(),
+      children: existing?.children ?? NO_CHILDREN,
       kind: r.kind,
       ttlMs: r.ttlMs,
       hash: 0,
