@@ -34,6 +34,32 @@ interface Target {
   secureConnectString: string;
 }
 
+const KAZOO_X509 = String.raw`
+import sys, json
+from kazoo.client import KazooClient
+from kazoo.security import make_acl
+from kazoo.exceptions import NoAuthError
+hosts, ca, path = sys.argv[1:4]
+def client(name):
+    zk = KazooClient(hosts=hosts, timeout=10, use_ssl=True, ca=ca, certfile=sys.argv[4 + 2 * (name == 'other')], keyfile=sys.argv[5 + 2 * (name == 'other')], verify_certs=True)
+    zk.start(timeout=8)
+    return zk
+out = {}
+owner = client('client')
+owner.create(path, b'for CN=client only', acl=[make_acl('x509', 'CN=client,O=zabkeeper', all=True)])
+out['owner_reads'] = owner.get(path)[0].decode()
+out['acl'] = [[a.id.scheme, a.id.id, a.perms] for a in owner.get_acls(path)[0]]
+other = client('other')
+try:
+    other.get(path)
+    out['other'] = 'read'
+except NoAuthError:
+    out['other'] = 'NoAuth'
+for zk in (owner, other):
+    zk.stop(); zk.close()
+print(json.dumps(out))
+`;
+
 describe('TLS interop: zkCli.sh and kazoo against zabkeeper and Apache ZooKeeper', () => {
   let certs: CertDir;
   let zab: TlsServer;
@@ -45,7 +71,7 @@ describe('TLS interop: zkCli.sh and kazoo against zabkeeper and Apache ZooKeeper
     requireZkCli();
     requireNetty();
     await requireKazoo();
-    certs = await makeCerts(['server', 'client']);
+    certs = await makeCerts(['server', 'client', 'other']);
     const ssl = {
       'ssl.keyStore.location': certs.file('server-keystore.pem'),
       'ssl.keyStore.type': 'PEM',
@@ -102,6 +128,13 @@ describe('TLS interop: zkCli.sh and kazoo against zabkeeper and Apache ZooKeeper
       const refused = await zkCli(t.secureConnectString, ['stat', '/'], 60_000, noKey);
       expect(refused.output, t.name).not.toMatch(/cZxid/);
       expect(refused.output, t.name).toMatch(/ConnectionLoss/);
+    }
+  }, 240_000);
+
+  it('kazoo: an x509 ACL admits the certificate it names and refuses another, on both', async () => {
+    for (const t of targets) {
+      const r = await runKazoo(KAZOO_X509, [t.secureConnectString, certs.file('ca.pem'), '/kazoo-x509', certs.file('client.pem'), certs.file('client.key'), certs.file('other.pem'), certs.file('other.key')]);
+      expect(JSON.parse(r.stdout), `${t.name}: ${r.stderr}`).toEqual({ owner_reads: 'for CN=client only', acl: [['x509', 'CN=client,O=zabkeeper', 31]], other: 'NoAuth' });
     }
   }, 240_000);
 
