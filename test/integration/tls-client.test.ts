@@ -1,15 +1,25 @@
 // The TLS client port (secureClientPort, ZooKeeper's ssl.* keys): our client with and without
 // certificates, clientAuth modes, PKCS12 stores, x509 identities and ACLs, and store reload.
 
+import { execFile } from 'node:child_process';
 import { copyFile, rename } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient, type ConnectOptions } from '../../src/client/index.js';
 import { ErrorCode } from '../../src/jute/error-codes.js';
-import { fourLetterWord } from '../helpers/server-process.js';
+import { BIN, fourLetterWord } from '../helpers/server-process.js';
 import { clientTls, makeCerts, startTlsServer, type CertDir, type TlsServer } from '../helpers/tls-certs.js';
 
 const X509 = 'authProvider.x509';
 const X509_CLASS = 'org.apache.zookeeper.server.auth.X509AuthenticationProvider';
+
+function runShell(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, 'shell', ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
 
 async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -58,6 +68,11 @@ describe('TLS client port', () => {
     expect(String((await plain.getData('/over-tls')).data)).toBe('secret data');
     await plain.close();
     await c.close();
+    // zabkeeper's shell over TLS.
+    const shell = await runShell(['--server', s.secureConnectString, '--tls-ca', certs.file('ca.pem'), '--tls-cert', certs.file('client.pem'), '--tls-key', certs.file('client.key'), '--', 'get', '/over-tls']);
+    expect(shell).toMatchObject({ code: 0 });
+    expect(shell.stdout).toContain('secret data');
+    expect((await runShell(['--server', s.secureConnectString, '--tls-cert', certs.file('client.pem'), '--', 'ls', '/'])).stderr).toMatch(/--tls-cert and --tls-key need --tls-ca/);
     expect((await refused(s.secureConnectString, await clientTls(certs))).message).toMatch(/ConnectionLoss|could not connect/);
     const foreign = { ca: await certs.read('ca.pem'), cert: await otherCa.read('intruder.pem'), key: await otherCa.read('intruder.key') };
     await refused(s.secureConnectString, foreign);
