@@ -1,5 +1,7 @@
 // The `zabkeeper` command line: yargs subcommands dispatching to the server and the shell.
 
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runServer } from './server-command.js';
@@ -28,8 +30,29 @@ function shellOptions(y: Argv) {
   return y
     .option('server', { alias: 's', type: 'string', default: '127.0.0.1:2181', describe: 'connect string host:port[,host:port...][/chroot]' })
     .option('timeout', { alias: 't', type: 'number', describe: 'session timeout in ms' })
+    // security: a secureClientPort; the server's certificate is checked against --tls-ca.
+    .option('tls-ca', { type: 'string', describe: 'connect over TLS, trusting the CA certificates in this PEM file' })
+    .option('tls-cert', { type: 'string', describe: 'client certificate (PEM) to present over TLS' })
+    .option('tls-key', { type: 'string', describe: 'private key (PEM) of --tls-cert' })
     .example('$0 shell --server 127.0.0.1:2181', 'interactive shell')
     .example('$0 shell -- ls /', 'run one command and exit');
+}
+
+/** node:tls options from the shell's --tls-* flags; undefined (plaintext) without --tls-ca. */
+function shellTls(ca: string | undefined, cert: string | undefined, key: string | undefined): ConnectionOptions | undefined {
+  if (ca === undefined) {
+    if (cert !== undefined || key !== undefined) throw new UsageError('--tls-cert and --tls-key need --tls-ca');
+    return undefined;
+  }
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  const read = (file: string, flag: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new UsageError(`${flag} ${file}: ${(err as Error).message}`);
+    }
+  };
+  return { ca: read(ca, '--tls-ca'), ...(cert !== undefined && key !== undefined ? { cert: read(cert, '--tls-cert'), key: read(key, '--tls-key') } : {}) };
 }
 
 /** Bad command line: reported without a stack trace, exit code 2. */
@@ -73,7 +96,7 @@ export async function main(argv: string[]): Promise<number> {
         // Lazy: the server never loads the client.
         const { runShell } = await import('./shell.js');
         const command = (args['--'] as (string | number)[] | undefined)?.map(String);
-        exitCode = await runShell({ server: args.server, timeout: args.timeout, command });
+        exitCode = await runShell({ server: args.server, timeout: args.timeout, command, tls: shellTls(args['tls-ca'], args['tls-cert'], args['tls-key']) });
       },
     )
     .command(createToolsCommand((code) => (exitCode = code)))

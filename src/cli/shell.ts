@@ -4,7 +4,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ZooKeeperClient } from '../client/index.js';
+import { ZooKeeperClient, type ConnectOptions } from '../client/index.js';
 import { CONFIG_VERBS } from './config-commands.js';
 import { QUOTA_VERBS } from './quota-commands.js';
 import { describeError, UsageError, VERBS as BASIC_VERBS, type ShellIO, type Verb } from './shell-commands.js';
@@ -17,6 +17,8 @@ export interface ShellArgs {
   timeout?: number;
   /** Words after `--`: a one-shot command. */
   command?: string[];
+  /** security: connect over TLS with these node:tls options (--tls-ca/--tls-cert/--tls-key). */
+  tls?: ConnectOptions['tls'];
 }
 
 const stdio: ShellIO = {
@@ -59,19 +61,19 @@ export async function runVerb(zk: ZooKeeperClient, words: string[], io: ShellIO)
 
 export async function runShell(argv: ShellArgs): Promise<number> {
   const timeoutMs = argv.timeout ?? 30_000;
-  let zk = await ZooKeeperClient.connect(argv.server, { sessionTimeoutMs: timeoutMs });
+  let zk = await ZooKeeperClient.connect(argv.server, { sessionTimeoutMs: timeoutMs, tls: argv.tls });
   if (argv.command && argv.command.length > 0) {
     const ok = await runVerb(zk, argv.command, stdio);
     // Watches asked for in one-shot mode (-w) are not waited for: the process ends here.
     await zk.close();
     return ok ? 0 : 1;
   }
-  return interactive(zk, argv.server, timeoutMs, async (next) => {
+  return interactive(zk, argv.server, timeoutMs, argv.tls, async (next) => {
     zk = next;
   });
 }
 
-async function interactive(initial: ZooKeeperClient, server: string, timeoutMs: number, swap: (zk: ZooKeeperClient) => Promise<void>): Promise<number> {
+async function interactive(initial: ZooKeeperClient, server: string, timeoutMs: number, tls: ConnectOptions['tls'], swap: (zk: ZooKeeperClient) => Promise<void>): Promise<number> {
   let zk: ZooKeeperClient | null = initial;
   let current = server;
   let counter = 0;
@@ -106,7 +108,7 @@ async function interactive(initial: ZooKeeperClient, server: string, timeoutMs: 
         await zk?.close();
         current = args[0] ?? current;
         try {
-          zk = await ZooKeeperClient.connect(current, { sessionTimeoutMs: timeoutMs });
+          zk = await ZooKeeperClient.connect(current, { sessionTimeoutMs: timeoutMs, tls });
           await swap(zk);
         } catch (e) {
           stdio.err(describeError(e, undefined));

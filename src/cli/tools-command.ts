@@ -35,9 +35,10 @@ function hex16(n: number | bigint): string {
   return `0x${BigInt.asUintN(64, BigInt(n)).toString(16).padStart(14, '0')}`;
 }
 
-/** JSON with Buffers as base64 strings (the data of znodes and txns). */
+/** JSON with Buffers as base64 strings (the data of znodes and txns); the ensemble secret withheld. */
 function toJsonLine(value: unknown): string {
-  return `${JSON.stringify(value, (_k, v: unknown) => {
+  return `${JSON.stringify(value, (k, v: unknown) => {
+    if (k === 'secret') return '<withheld>';
     if (v !== null && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
       return Buffer.from((v as { data: number[] }).data).toString('base64');
     }
@@ -73,6 +74,9 @@ export function describeOp(op: TxnOp): string {
       return `createSession ${op.timeoutMs}`;
     case 'closeSession':
       return 'closeSession';
+    case 'ensembleSecret':
+      // Never printed: the secret is what makes session passwords unguessable.
+      return `ensembleSecret <${op.secret.length} bytes withheld> legacySessions=${op.legacySessions.length}`;
     case 'error':
       return `error ${op.err} (${errorName(op.err)})`;
     case 'multi':

@@ -1,5 +1,6 @@
 // ZooKeeperClient: the session (id, password, lastZxid, watches, auth) over successive connections.
 
+import type { ConnectionOptions as TlsConnectOptions } from 'node:tls';
 import { EventEmitter } from 'node:events';
 import {
   ErrorCode,
@@ -63,6 +64,12 @@ export interface ConnectOptions {
   sessionId?: bigint | string;
   password?: Buffer;
   logger?: ClientLogger;
+  /**
+   * Connect over TLS (a server's secureClientPort) with these node:tls options: `ca` to trust
+   * the server's CA, `cert`/`key` (or `pfx`) for a client certificate. The server's hostname
+   * is verified unless `checkServerIdentity` says otherwise.
+   */
+  tls?: TlsConnectOptions;
 }
 
 /** `true` routes the event to the client's 'watch' event (ZooKeeper's default watcher). */
@@ -133,6 +140,7 @@ export class ZooKeeperClient extends EventEmitter {
   negotiatedTimeoutMs = 0;
   /** Highest zxid seen in a reply; sent on reconnect so a server never goes back in time. */
   lastZxidSeen = 0;
+  private readonly tls: TlsConnectOptions | undefined;
 
   private constructor(connectString: string, opts: ConnectOptions) {
     super();
@@ -146,6 +154,7 @@ export class ZooKeeperClient extends EventEmitter {
     // A session handed in was made by a read-write server (ZooKeeper's constructor says the same).
     this.seenReadWriteServer = opts.sessionId !== undefined;
     this.sessionPassword = opts.password ?? Buffer.alloc(16);
+    this.tls = opts.tls;
   }
 
   /** Resolves once a session is established; rejects (and closes) after connectTimeoutMs. */
@@ -604,6 +613,7 @@ export class ZooKeeperClient extends EventEmitter {
             readOnly: this.readOnlyAllowed,
           },
           timeoutMs,
+          this.tls,
         );
         if (this.isDead() || this.closing) {
           conn.destroy(undefined);

@@ -1,6 +1,7 @@
 // One client socket: handshake, framing, xid-ordered replies, pings and read timeout.
 
 import net from 'node:net';
+import tls from 'node:tls';
 import {
   BufferReader,
   BufferWriter,
@@ -80,9 +81,13 @@ export class Connection {
    * Opens a socket and performs the ConnectRequest/ConnectResponse exchange within
    * `timeoutMs`. The caller decides what a timeOut of 0 (expired session) means.
    */
-  static open(hp: HostPort, req: ConnectRequest, timeoutMs: number): Promise<{ conn: Connection; res: ConnectResponse }> {
+  static open(hp: HostPort, req: ConnectRequest, timeoutMs: number, tlsOptions?: tls.ConnectionOptions): Promise<{ conn: Connection; res: ConnectResponse }> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: hp.host, port: hp.port });
+      // SNI only for names (RFC 6066 forbids IP literals); identity is checked against the host either way.
+      const socket =
+        tlsOptions === undefined
+          ? net.connect({ host: hp.host, port: hp.port })
+          : tls.connect({ servername: net.isIP(hp.host) === 0 ? hp.host : undefined, ...tlsOptions, host: hp.host, port: hp.port });
       const conn = new Connection(socket);
       const timer = setTimeout(() => conn.destroy(new ZooKeeperError(ErrorCode.CONNECTIONLOSS, undefined, `connect to ${hp.host}:${hp.port} timed out`)), timeoutMs);
       conn.handlers = {
@@ -98,7 +103,7 @@ export class Connection {
         clearTimeout(timer);
         resolve({ conn, res });
       };
-      socket.once('connect', () => {
+      socket.once(tlsOptions === undefined ? 'connect' : 'secureConnect', () => {
         const at = conn.writer.reset().beginFrame();
         writeConnectRequest(conn.writer, req);
         conn.writer.endFrame(at);

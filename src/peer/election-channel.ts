@@ -11,6 +11,7 @@ import { formatPeerAddress, type PeerAddress } from './peer-address.js';
 import { PeerConnection } from './peer-connection.js';
 import { checkHandshake, ELECTION_PROTOCOL, PEER_PROTOCOL_VERSION, PeerHandshakeError, type PeerHandshake } from './peer-handshake.js';
 import { PeerListener } from './peer-listener.js';
+import { dialPeer, type PeerTls } from './peer-tls.js';
 
 export interface ElectionChannelOptions {
   myId: number;
@@ -35,6 +36,8 @@ export interface ElectionChannelOptions {
   maxFrameBytes?: number;
   /** Output a slow peer may leave unread before its connection is dropped. Default 1 MiB. */
   maxBufferedBytes?: number;
+  /** sslQuorum: mutual TLS for every connection of this channel. */
+  tls?: PeerTls;
 }
 
 /**
@@ -61,6 +64,7 @@ export class ElectionChannel {
   private readonly peers: Map<number, PeerAddress>;
   private readonly slots = new Map<number, PeerSlot>();
   private readonly listener: PeerListener;
+  private readonly peerTls: PeerTls | undefined;
   private readonly accepted = new Set<PeerConnection>();
   private readonly listenHost: string;
   private readonly listenPort: number;
@@ -85,7 +89,8 @@ export class ElectionChannel {
     this.maxFrameBytes = opts.maxFrameBytes ?? 1024 * 1024;
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 1024 * 1024;
     this.peers = opts.peers;
-    this.listener = new PeerListener((socket) => this.accept(socket), this.logger);
+    this.peerTls = opts.tls;
+    this.listener = new PeerListener((socket) => this.accept(socket), this.logger, opts.tls);
   }
 
   async start(): Promise<void> {
@@ -173,13 +178,13 @@ export class ElectionChannel {
       slot.queue = [];
       return;
     }
-    const socket = net.connect({ host: addr.host, port: addr.port });
+    const { socket, ready } = dialPeer(addr, this.peerTls);
     this.listener.track(socket);
     const conn = this.connection(socket);
     conn.identify(slot.sid);
     slot.dial = conn;
     conn.setDeadline(this.handshakeTimeoutMs, 'TCP connect', 'debug');
-    socket.once('connect', () => {
+    socket.once(ready, () => {
       if (conn.closed) return;
       conn.clearDeadline();
       const hello: PeerHandshake = {

@@ -2,6 +2,8 @@
 
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { handToTlsServer, sniffTls } from '../tls/tls-sniff.js';
+import type { PeerTls } from './peer-tls.js';
 
 export class PeerListener {
   private readonly server: net.Server;
@@ -10,12 +12,31 @@ export class PeerListener {
   private boundPort = 0;
   private listening = false;
 
-  constructor(onSocket: (socket: net.Socket) => void, logger: Logger) {
+  constructor(onSocket: (socket: net.Socket) => void, logger: Logger, peerTls?: PeerTls) {
     this.logger = logger;
-    this.server = net.createServer({ noDelay: true }, (socket) => {
+    const accepted = (socket: net.Socket): void => {
       this.track(socket);
       onSocket(socket);
-    });
+    };
+    if (peerTls === undefined) this.server = net.createServer({ noDelay: true }, accepted);
+    else if (!peerTls.unified) {
+      // sslQuorum: sockets reach the channel only once mutual TLS has verified the peer.
+      this.server = peerTls.createServer(accepted);
+    } else {
+      // portUnification: TLS peers go through the TLS server, plaintext ones straight through.
+      const tlsServer = peerTls.createServer(accepted);
+      this.server = net.createServer({ noDelay: true }, (socket) => {
+        this.track(socket);
+        sniffTls(socket, (isTls) => {
+          if (isTls) handToTlsServer(tlsServer, socket);
+          else {
+            onSocket(socket);
+            // Sniffing paused it; the channel's reader takes over from here.
+            socket.resume();
+          }
+        });
+      });
+    }
     // After listen() succeeded, an accept error must not take the process down; keep serving.
     this.server.on('error', (err) => {
       if (this.listening) this.logger.error({ err }, 'peer listener error');

@@ -12,6 +12,7 @@ import { PeerConnection } from './peer-connection.js';
 import { DEFAULT_MAX_PEER_FRAME_BYTES } from './peer-frame.js';
 import { checkHandshake, PEER_PROTOCOL_VERSION, PeerHandshakeError, QUORUM_PROTOCOL, type PeerHandshake } from './peer-handshake.js';
 import { PeerListener } from './peer-listener.js';
+import { dialPeer, type PeerTls } from './peer-tls.js';
 
 export interface QuorumChannelOptions {
   myId: number;
@@ -34,6 +35,8 @@ export interface QuorumChannelOptions {
   reconnectDelayMs?: number;
   /** Ceiling of that backoff. Default 2000. */
   maxReconnectDelayMs?: number;
+  /** sslQuorum: mutual TLS for every connection of this channel. */
+  tls?: PeerTls;
 }
 
 export class UnknownPeerError extends Error {
@@ -60,6 +63,7 @@ export class QuorumChannel {
   private readonly peers: Map<number, PeerAddress>;
   private readonly logger: Logger;
   private readonly listener: PeerListener;
+  private readonly peerTls: PeerTls | undefined;
   private readonly listenHost: string;
   private readonly listenPort: number;
   private readonly maxFrameBytes: number;
@@ -89,7 +93,8 @@ export class QuorumChannel {
     this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 5000;
     this.reconnectDelayMs = opts.reconnectDelayMs ?? 50;
     this.maxReconnectDelayMs = Math.max(this.reconnectDelayMs, opts.maxReconnectDelayMs ?? 2000);
-    this.listener = new PeerListener((socket) => this.accept(socket), this.logger);
+    this.peerTls = opts.tls;
+    this.listener = new PeerListener((socket) => this.accept(socket), this.logger, opts.tls);
   }
 
   /** Listens on the quorum port; learners are turned away until setAccepting(true). */
@@ -294,7 +299,7 @@ export class QuorumChannel {
       this.leader = undefined;
       return;
     }
-    const socket = net.connect({ host: addr.host, port: addr.port });
+    const { socket, ready } = dialPeer(addr, this.peerTls);
     this.listener.track(socket);
     const conn = this.connection(
       socket,
@@ -304,7 +309,7 @@ export class QuorumChannel {
     link.conn = conn;
     link.established = false;
     conn.setDeadline(this.handshakeTimeoutMs, 'answer from the leader', 'info');
-    socket.once('connect', () => {
+    socket.once(ready, () => {
       if (conn.closed) return;
       conn.send(this.hello());
     });

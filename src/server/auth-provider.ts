@@ -2,6 +2,7 @@
 
 import type { ClientInfo, Id } from '../jute/records.js';
 import { digestAuth } from '../tree/acl.js';
+import type { SaslAuthenticator } from './sasl-auth.js';
 
 /** Host part of "ip:port" / "[v6]:port"; IPv4-mapped v6 addresses read as v4, as Java reports them. */
 export function hostOf(remoteAddress: string): string {
@@ -56,12 +57,27 @@ export function addAuthIds(into: Id[], ids: readonly Id[]): void {
   }
 }
 
+/** security: what the session layer needs to know of the configured authentication. */
+export interface SessionAuthOptions {
+  /** Schemes of the authProvider.* classes (x509, sasl). */
+  providers: readonly string[];
+  /** enforce.auth.schemes when enforce.auth.enabled: a connection without one of them is closed at its first request. */
+  enforceSchemes?: readonly string[];
+  /** SASL DIGEST-MD5 with the JAAS Server section's users; absent: sasl requests close the connection. */
+  sasl?: SaslAuthenticator;
+}
+
+/** AuthenticationHelper.isCnxnAuthenticated: the connection holds an id of an enforced scheme. */
+export function satisfiesEnforcedAuth(authIds: readonly Id[], schemes: readonly string[]): boolean {
+  return authIds.some((id) => schemes.includes(id.scheme));
+}
+
 /** AuthUtil.getClientInfos: user is the provider's user name, "" for schemes without a provider. */
 export function clientInfos(authIds: readonly Id[]): ClientInfo[] {
   return authIds.map((id) => {
     let user = '';
     if (id.scheme === 'digest') user = id.id.split(':')[0] ?? '';
-    else if (id.scheme === 'ip') user = id.id;
+    else if (id.scheme === 'ip' || id.scheme === 'x509' || id.scheme === 'sasl') user = id.id;
     return { authScheme: id.scheme, user };
   });
 }

@@ -6,6 +6,7 @@ import { BufferReader } from '../jute/buffer-reader.js';
 import { BufferWriter } from '../jute/buffer-writer.js';
 import { FrameDecoder, FrameTooLargeError } from '../jute/frame-decoder.js';
 import { readConnectRequest, writeConnectResponse, type ConnectRequest, type ConnectResponse } from '../jute/records.js';
+import type { Id } from '../jute/records.js';
 import type { ClientSink } from './client-sink.js';
 import { fourLetterWordOf, notWhitelistedText, type ConnectionReport, type FourLetterWord } from './four-letter-words.js';
 
@@ -31,6 +32,12 @@ export interface ClientConnectionOptions {
   onClose?: (conn: ClientConnection) => void;
   /** A socket that sends no handshake (or 4lw) this long is closed; ZooKeeper's sessionlessCnxnTimeout. */
   handshakeTimeoutMs?: number;
+  /** Called once the connection is past its handshake (session established or a 4lw), or closed. */
+  onHandshakeDone?: () => void;
+  /** Unsent output beyond this drops the connection (a client that stopped reading); 0/undefined: no cap. */
+  maxOutboundBytes?: number;
+  /** Ids the transport authenticated (x509 from a TLS client certificate). */
+  authIds?: Id[];
 }
 
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -50,6 +57,7 @@ export function formatRemote(socket: Socket): string {
 export class ClientConnection implements ClientSink, ConnectionReport {
   readonly remoteAddress: string;
   readonly remoteIp: string;
+  readonly transportAuthIds: readonly Id[];
   readonly establishedAtMs = Date.now();
   packetsReceived = 0;
   packetsSent = 0;
@@ -82,6 +90,7 @@ export class ClientConnection implements ClientSink, ConnectionReport {
     });
     this.remoteAddress = formatRemote(socket);
     this.remoteIp = (socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
+    this.transportAuthIds = opts.authIds ?? [];
     this.log = opts.logger.child({ remote: this.remoteAddress });
     this.decoder = new FrameDecoder(opts.maxBufferBytes);
     socket.setNoDelay(true);
@@ -129,6 +138,15 @@ export class ClientConnection implements ClientSink, ConnectionReport {
       process.nextTick(() => this.uncork());
     }
     this.packetsSent++;
+    const cap = this.opts.maxOutboundBytes ?? 0;
+    if (cap > 0 && this.socket.writableLength + frame.length > cap) {
+      // Not reading its replies or events: its queue would grow without bound. One line, then it goes.
+      this.log.warn({ queuedBytes: this.socket.writableLength, maxOutboundBytes: cap }, 'client does not read its output; closing connection');
+      this.state = 'closing';
+      this.pending = [];
+      this.socket.destroy();
+      return;
+    }
     if (!this.socket.write(frame) && !this.waitingForDrain) {
       // The peer is not reading: stop reading its requests until our output drains.
       this.waitingForDrain = true;
@@ -267,6 +285,7 @@ export class ClientConnection implements ClientSink, ConnectionReport {
     }
     this.sessionId = sessionId;
     this.state = 'established';
+    this.opts.onHandshakeDone?.();
     // Frames that arrived during the handshake go first, in order; new ones queue behind them.
     while (this.pending.length > 0 && this.state === 'established') {
       const next = this.pending[0]!;
@@ -280,6 +299,7 @@ export class ClientConnection implements ClientSink, ConnectionReport {
   private runFourLetterWord(word: FourLetterWord): void {
     clearTimeout(this.handshakeTimer);
     this.state = 'four-letter-word';
+    this.opts.onHandshakeDone?.();
     this.packetsReceived++;
     // Clients like nc half-close right after the word; the server is allowHalfOpen so we can
     // still answer. Later bytes are read and ignored: unread input would turn our close into a RST.

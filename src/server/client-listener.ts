@@ -1,8 +1,29 @@
-// The client port: accepts sockets, enforces maxClientCnxns per IP, and tracks live connections.
+// The client port (plain or TLS): accepts sockets, enforces maxClientCnxns per IP and a cap on
+// connections still in their handshake, authenticates TLS client certificates (x509), tracks connections.
 
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from 'pino';
+import type { Id } from '../jute/records.js';
+import { CertReloader } from '../tls/cert-reloader.js';
+import { loadContextOptions } from '../tls/key-material.js';
+import type { TlsSettings } from '../tls/tls-settings.js';
+import { handToTlsServer, sniffTls } from '../tls/tls-sniff.js';
+import { subjectDn } from '../tls/x509-identity.js';
 import { ClientConnection, type FourLetterWordService, type SessionLayer } from './client-connection.js';
+
+/** A TLS client port (secureClientPort) with ZooKeeper's ssl.* settings. */
+export interface ClientListenerTls {
+  settings: TlsSettings;
+  /** authProvider.x509 is configured: a verified client certificate authenticates as x509:<subject DN>. */
+  x509Enabled: boolean;
+  /** X509AuthenticationProvider.superUser: this subject DN is also super. */
+  x509SuperUser?: string;
+  /** Reload the stores when their files change (client.certReload). */
+  reload: boolean;
+  /** How often the store files are checked for changes (ms). */
+  reloadIntervalMs?: number;
+}
 
 export interface ClientListenerOptions {
   /** undefined: every interface. */
@@ -14,9 +35,24 @@ export interface ClientListenerOptions {
   maxBufferBytes: number;
   /** Close sockets that send no handshake within this long. */
   handshakeTimeoutMs?: number;
+  /** Connections accepted but not yet through their handshake (TLS and ConnectRequest); 0: no limit. */
+  maxHandshakes?: number;
+  /** A connection whose unsent output exceeds this is dropped (a client that does not read). */
+  maxOutboundBytes?: number;
+  tls?: ClientListenerTls;
+  /** client.portUnification: with `tls`, the port serves TLS and plaintext alike (told apart by the first byte). */
+  unified?: boolean;
   server: SessionLayer;
   fourLetterWords: FourLetterWordService;
   logger: Logger;
+}
+
+function ipOf(socket: net.Socket): string {
+  return (socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
+}
+
+function endpointKey(socket: net.Socket): string {
+  return `${socket.remoteAddress}:${socket.remotePort}`;
 }
 
 export class ClientListener {
@@ -24,13 +60,46 @@ export class ClientListener {
   private readonly netServer: net.Server;
   private readonly live = new Set<ClientConnection>();
   private readonly perIp = new Map<string, number>();
+  private handshaking = 0;
+  /** One warning per burst of refusals, not one per refused socket. */
+  private handshakeLimitLogged = false;
+  private reloader: CertReloader | undefined;
   private boundPort = 0;
   private boundHost = '';
 
   constructor(opts: ClientListenerOptions) {
     this.opts = opts;
-    // allowHalfOpen: a four-letter-word client may shut its side before we answer.
-    this.netServer = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    const t = opts.tls;
+    let secure: tls.Server | undefined;
+    if (t !== undefined) {
+      secure = tls.createServer({
+        ...loadContextOptions(t.settings),
+        allowHalfOpen: true,
+        noDelay: true,
+        requestCert: t.settings.clientAuth !== 'none',
+        rejectUnauthorized: t.settings.clientAuth === 'need',
+      });
+      secure.on('secureConnection', (socket: tls.TLSSocket) => this.acceptTls(socket, t));
+      secure.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+        opts.logger.warn({ remote: `${ipOf(socket)}:${socket.remotePort}`, reason: err.message }, 'TLS handshake failed; connection closed');
+      });
+      const files = [t.settings.keyStore?.location, t.settings.trustStore?.location].filter((f): f is string => f !== undefined);
+      const server = secure;
+      if (t.reload) this.reloader = new CertReloader(files, () => this.reloadCerts(server, t), t.reloadIntervalMs);
+    }
+    if (secure !== undefined && opts.unified !== true) {
+      // Limits apply at TCP accept, before any TLS work is spent on the socket.
+      secure.prependListener('connection', (socket: net.Socket) => this.admit(socket));
+      this.netServer = secure;
+    } else {
+      const tlsServer = secure;
+      // allowHalfOpen: a four-letter-word client may shut its side before we answer.
+      this.netServer = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+        if (!this.admit(socket)) return;
+        if (tlsServer === undefined) this.accept(socket, []);
+        else sniffTls(socket, (isTls) => (isTls ? handToTlsServer(tlsServer, socket) : this.acceptSniffed(socket)));
+      });
+    }
     this.netServer.on('error', (err) => opts.logger.error({ err }, 'client listener error'));
   }
 
@@ -40,6 +109,11 @@ export class ClientListener {
 
   get host(): string {
     return this.boundHost;
+  }
+
+  /** Serves TLS only (secureClientPort); a unified port also serves plaintext. */
+  get secure(): boolean {
+    return this.opts.tls !== undefined && this.opts.unified !== true;
   }
 
   /** Live connections, for cons/stat and shutdown. */
@@ -67,6 +141,7 @@ export class ClientListener {
 
   /** Stops accepting; existing connections stay until closeConnections(). */
   stopAccepting(): Promise<void> {
+    this.reloader?.close();
     return new Promise((resolve) => {
       if (!this.netServer.listening) {
         resolve();
@@ -87,32 +162,112 @@ export class ClientListener {
     await Promise.all(closing);
   }
 
-  private accept(socket: net.Socket): void {
-    const ip = (socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
+  /** New files in place: later handshakes use them; a broken set is logged and the old one kept. */
+  private reloadCerts(server: tls.Server, t: ClientListenerTls): void {
+    try {
+      server.setSecureContext(loadContextOptions(t.settings));
+      this.opts.logger.info({ keyStore: t.settings.keyStore?.location, trustStore: t.settings.trustStore?.location }, 'reloaded TLS key and trust stores');
+    } catch (err) {
+      this.opts.logger.error({ reason: (err as Error).message }, 'TLS stores changed but cannot be loaded; keeping the previous ones');
+    }
+  }
+
+  /**
+   * maxClientCnxns per IP (NIOServerCnxnFactory's check, its log line) and the handshake cap;
+   * a refused socket is closed at once. Counts are released when the socket closes.
+   */
+  private admit(socket: net.Socket): boolean {
+    const ip = ipOf(socket);
     const count = this.perIp.get(ip) ?? 0;
     const max = this.opts.maxClientCnxns;
     if (max > 0 && count >= max) {
       this.opts.logger.warn({ remote: `${ip}:${socket.remotePort}` }, `Too many connections from ${ip} - max is ${max}`);
       socket.on('error', () => undefined);
       socket.destroy();
-      return;
+      return false;
+    }
+    const limit = this.opts.maxHandshakes ?? 0;
+    if (limit > 0 && this.handshaking >= limit) {
+      if (!this.handshakeLimitLogged) {
+        this.handshakeLimitLogged = true;
+        this.opts.logger.warn({ remote: `${ip}:${socket.remotePort}`, limit }, `too many connections in their handshake (${limit}); refusing new ones until some complete`);
+      }
+      socket.on('error', () => undefined);
+      socket.destroy();
+      return false;
     }
     this.perIp.set(ip, count + 1);
+    this.handshaking++;
+    let handshaking = true;
+    const handshakeDone = (): void => {
+      if (!handshaking) return;
+      handshaking = false;
+      this.handshaking--;
+      if (this.handshaking < limit) this.handshakeLimitLogged = false;
+    };
+    const key = endpointKey(socket);
+    this.handshakeDone.set(key, handshakeDone);
+    socket.once('close', () => {
+      handshakeDone();
+      this.handshakeDone.delete(key);
+      const n = (this.perIp.get(ip) ?? 1) - 1;
+      if (n <= 0) this.perIp.delete(ip);
+      else this.perIp.set(ip, n);
+    });
+    return true;
+  }
+
+  /** By remote endpoint: a TLS socket is a different object from the TCP socket admit() saw. */
+  private readonly handshakeDone = new Map<string, () => void>();
+
+  private acceptTls(socket: tls.TLSSocket, t: ClientListenerTls): void {
+    const authIds: Id[] = [];
+    const peer = socket.getPeerCertificate(false);
+    const presented = peer !== null && typeof peer === 'object' && peer.raw !== undefined;
+    if (t.settings.clientAuth !== 'none' && presented) {
+      const remote = `${ipOf(socket)}:${socket.remotePort}`;
+      if (!socket.authorized) {
+        // clientAuth=want: no certificate is fine, an untrusted one is not (as JSSE's trust manager decides).
+        this.opts.logger.warn({ remote, reason: String(socket.authorizationError) }, 'client certificate not trusted; connection closed');
+        socket.destroy();
+        return;
+      }
+      if (!t.x509Enabled) {
+        // NettyServerCnxnFactory's behaviour: a certificate needs the x509 provider to authenticate it.
+        this.opts.logger.error({ remote }, 'X509 Auth provider not found: x509 (add authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider); connection closed');
+        socket.destroy();
+        return;
+      }
+      const dn = subjectDn(peer.raw);
+      authIds.push({ scheme: 'x509', id: dn });
+      if (t.x509SuperUser !== undefined && dn === t.x509SuperUser) authIds.push({ scheme: 'super', id: dn });
+    }
+    this.accept(socket, authIds);
+  }
+
+  private accept(socket: net.Socket, authIds: Id[]): void {
+    const handshakeDone = this.handshakeDone.get(endpointKey(socket)) ?? ((): void => undefined);
     const conn = new ClientConnection(socket, {
       server: this.opts.server,
       maxBufferBytes: this.opts.maxBufferBytes,
+      maxOutboundBytes: this.opts.maxOutboundBytes,
       logger: this.opts.logger,
       fourLetterWords: this.opts.fourLetterWords,
       onClose: (c) => this.forget(c),
+      onHandshakeDone: handshakeDone,
       handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
+      authIds,
     });
     this.live.add(conn);
   }
 
+  /** A plaintext client on a unified port: sniffing paused the socket; the connection reads on. */
+  private acceptSniffed(socket: net.Socket): void {
+    this.accept(socket, []);
+    socket.resume();
+  }
+
   private forget(conn: ClientConnection): void {
-    if (!this.live.delete(conn)) return;
-    const n = (this.perIp.get(conn.remoteIp) ?? 1) - 1;
-    if (n <= 0) this.perIp.delete(conn.remoteIp);
-    else this.perIp.set(conn.remoteIp, n);
+    this.live.delete(conn);
   }
 }

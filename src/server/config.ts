@@ -2,6 +2,7 @@
 
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parseTlsSettings, TlsConfigError, TLS_KEY_SUFFIXES, type TlsSettings } from '../tls/tls-settings.js';
 
 /** A configuration that cannot be used; the message names the source and the key. */
 export class ConfigError extends Error {
@@ -76,6 +77,44 @@ export interface ServerConfig {
   reconfigEnabled: boolean;
   /** Keys zabkeeper does not interpret, kept like ZooKeeper keeps them as system properties. */
   extra: Record<string, string>;
+  /** security: TLS, authentication providers and connection limits (see SecurityConfig). */
+  security: SecurityConfig;
+}
+
+/** security: everything ZooKeeper's secure zoo.cfg keys configure. */
+export interface SecurityConfig {
+  /** false when only secureClientPort is configured (ZooKeeper then opens no plaintext port). */
+  clientPortEnabled: boolean;
+  secureClientPort: number | undefined;
+  secureClientPortAddress: string | undefined;
+  /** ssl.* keys: the secure client port. */
+  clientTls: TlsSettings;
+  /** sslQuorum=true: election and quorum channels over mutual TLS with ssl.quorum.* keys. */
+  sslQuorum: boolean;
+  quorumTls: TlsSettings;
+  /** client.portUnification: clientPort also accepts TLS clients (ssl.* settings). */
+  clientPortUnification: boolean;
+  /** portUnification: peer ports accept TLS and plaintext peers, for switching sslQuorum on or off one member at a time. */
+  quorumPortUnification: boolean;
+  /** Reload the stores when their files change (client.certReload / sslQuorumReloadCertFiles; on unless false). */
+  clientCertReload: boolean;
+  quorumCertReload: boolean;
+  /** Schemes of the authProvider.* classes configured beyond ip and digest ("x509", "sasl"). */
+  authProviders: string[];
+  /** X509AuthenticationProvider.superUser: this subject DN is super. */
+  x509SuperUser: string | undefined;
+  /** enforce.auth.enabled / enforce.auth.schemes (3.8): sessions must authenticate with one of these schemes. */
+  enforceAuthSchemes: string[] | undefined;
+  /** java.security.auth.login.config: the JAAS file whose Server section lists SASL DIGEST-MD5 users. */
+  jaasConfigFile: string | undefined;
+  /** zookeeper.sasl.serverconfig: the JAAS section to read (default Server). */
+  saslServerSection: string;
+  /** zookeeper.superUser: a SASL user that is also super. */
+  saslSuperUser: string | undefined;
+  /** netty.server.outstandingHandshake.limit: connections still in their handshake; 0 no limit. */
+  maxHandshakes: number;
+  /** A connection whose unsent output grows past this is closed (zabkeeper's own key). */
+  maxClientOutboundBytes: number;
 }
 
 /** A value with where it came from, so errors can point at it. */
@@ -112,11 +151,47 @@ const KEYS = {
   'nio.sessionlessCnxnTimeout': 'NIO_SESSIONLESS_CNXN_TIMEOUT',
   logLevel: 'LOG_LEVEL',
   logPretty: 'LOG_PRETTY',
+  // security: TLS, auth providers, limits (ZooKeeper 3.8's own key names).
+  secureClientPort: 'SECURE_CLIENT_PORT',
+  secureClientPortAddress: 'SECURE_CLIENT_PORT_ADDRESS',
+  serverCnxnFactory: 'SERVER_CNXN_FACTORY',
+  'client.portUnification': 'CLIENT_PORT_UNIFICATION',
+  'client.certReload': 'CLIENT_CERT_RELOAD',
+  sslQuorum: 'SSL_QUORUM',
+  sslQuorumReloadCertFiles: 'SSL_QUORUM_RELOAD_CERT_FILES',
+  portUnification: 'PORT_UNIFICATION',
+  'ssl.authProvider': 'SSL_AUTH_PROVIDER',
+  'X509AuthenticationProvider.superUser': 'X509_SUPER_USER',
+  'enforce.auth.enabled': 'ENFORCE_AUTH_ENABLED',
+  'enforce.auth.schemes': 'ENFORCE_AUTH_SCHEMES',
+  'java.security.auth.login.config': 'JAAS_CONFIG',
+  'sasl.serverconfig': 'SASL_SERVERCONFIG',
+  superUser: 'SUPER_USER',
+  'quorum.auth.enableSasl': 'QUORUM_AUTH_ENABLE_SASL',
+  'quorum.auth.learnerRequireSasl': 'QUORUM_AUTH_LEARNER_REQUIRE_SASL',
+  'quorum.auth.serverRequireSasl': 'QUORUM_AUTH_SERVER_REQUIRE_SASL',
+  'netty.server.outstandingHandshake.limit': 'OUTSTANDING_HANDSHAKE_LIMIT',
+  maxClientOutboundBytes: 'MAX_CLIENT_OUTBOUND_BYTES',
+  'ssl.crl': 'SSL_CRL',
+  'ssl.ocsp': 'SSL_OCSP',
+  'ssl.quorum.crl': 'SSL_QUORUM_CRL',
+  'ssl.quorum.ocsp': 'SSL_QUORUM_OCSP',
+  'ssl.context.supplier.class': 'SSL_CONTEXT_SUPPLIER_CLASS',
+  'ssl.quorum.context.supplier.class': 'SSL_QUORUM_CONTEXT_SUPPLIER_CLASS',
+  ...tlsKeys('ssl.', 'SSL_'),
+  ...tlsKeys('ssl.quorum.', 'SSL_QUORUM_'),
   // -- quotas, read-only mode, reconfig (issue 13); zookeeper.enforceQuota maps onto enforceQuota --
   enforceQuota: 'ENFORCE_QUOTA',
   'readonlymode.enabled': 'READONLYMODE_ENABLED',
   reconfigEnabled: 'RECONFIG_ENABLED',
 } as const;
+
+/** ssl.keyStore.location -> SSL_KEYSTORE_LOCATION, and so on for every TLS key under a prefix. */
+function tlsKeys<P extends string>(prefix: P, envPrefix: string): Record<`${P}${(typeof TLS_KEY_SUFFIXES)[number]}`, string> {
+  const out: Record<string, string> = {};
+  for (const k of TLS_KEY_SUFFIXES) out[`${prefix}${k}`] = `${envPrefix}${k.replace(/\./g, '_').toUpperCase()}`;
+  return out as Record<`${P}${(typeof TLS_KEY_SUFFIXES)[number]}`, string>;
+}
 export type ConfigKey = keyof typeof KEYS;
 
 /** Shorter env spellings people reach for. */
@@ -314,6 +389,10 @@ export const DEFAULTS = {
   snapCount: 100_000,
   txnLogSegmentBytes: 64 * 1024 * 1024,
   sessionlessCnxnTimeoutMs: 10_000,
+  /** security: ZooKeeper has no limit by default (-1); a bound keeps handshake floods from holding memory. */
+  maxHandshakes: 1000,
+  /** security: 16 jute.maxbuffer replies. */
+  maxClientOutboundBytes: 16 * 0x100000,
 } as const;
 
 /**
@@ -347,7 +426,7 @@ export function resolveServerConfig(layers: {
   for (const [k, st] of s) {
     const m = SERVER_KEY.exec(k);
     if (m) servers.push(parseServerLine(Number(m[1]), st));
-    else if (!(k in KEYS)) extra[k] = st.value;
+    else if (!(k in KEYS) && !AUTH_PROVIDER_KEY.test(k)) extra[k] = st.value;
   }
   servers.sort((a, b) => a.id - b.id);
 
@@ -394,6 +473,7 @@ export function resolveServerConfig(layers: {
     readOnlyModeEnabled: bool(s, 'readonlymode.enabled', false),
     reconfigEnabled: bool(s, 'reconfigEnabled', false),
     extra,
+    security: resolveSecurity(s),
   };
   if (config.reconfigEnabled) {
     throw new ConfigError(`${s.get('reconfigEnabled')!.source}: reconfigEnabled=true is not supported: zabkeeper has no dynamic reconfiguration (leave it false; reconfig answers RECONFIGDISABLED)`);
@@ -406,6 +486,104 @@ export function resolveServerConfig(layers: {
     }
   }
   return config;
+}
+
+// ---- security keys -----------------------------------------------------------
+
+/** authProvider.<anything>=<class>: ZooKeeper loads each class as an extra auth scheme. */
+const AUTH_PROVIDER_KEY = /^authProvider\.[^.]+$/;
+
+/** ZooKeeper's provider classes zabkeeper implements, by the scheme they register. */
+const AUTH_PROVIDER_CLASSES: Readonly<Record<string, string>> = {
+  'org.apache.zookeeper.server.auth.X509AuthenticationProvider': 'x509',
+  'org.apache.zookeeper.server.auth.SASLAuthenticationProvider': 'sasl',
+  'org.apache.zookeeper.server.auth.DigestAuthenticationProvider': 'digest',
+  'org.apache.zookeeper.server.auth.IPAuthenticationProvider': 'ip',
+};
+
+function resolveSecurity(s: Map<string, Setting>): SecurityConfig {
+  const get = (key: string): Setting | undefined => s.get(key);
+  let clientTls: TlsSettings;
+  let quorumTls: TlsSettings;
+  try {
+    clientTls = parseTlsSettings(get, 'ssl.');
+    quorumTls = parseTlsSettings(get, 'ssl.quorum.');
+  } catch (err) {
+    if (err instanceof TlsConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+  const secureClientPort = s.has('secureClientPort') ? int(s, 'secureClientPort', 0, 0, 65535) : undefined;
+  const sslQuorum = bool(s, 'sslQuorum', false);
+  if (secureClientPort !== undefined && clientTls.keyStore === undefined) {
+    throw new ConfigError(`${s.get('secureClientPort')!.source}: secureClientPort needs ssl.keyStore.location (the server's key and certificate)`);
+  }
+  if (sslQuorum && (quorumTls.keyStore === undefined || quorumTls.trustStore === undefined)) {
+    throw new ConfigError(`${s.get('sslQuorum')!.source}: sslQuorum=true needs ssl.quorum.keyStore.location and ssl.quorum.trustStore.location (mutual TLS between members)`);
+  }
+  for (const key of ['quorum.auth.enableSasl', 'quorum.auth.learnerRequireSasl', 'quorum.auth.serverRequireSasl']) {
+    if (bool(s, key, false)) {
+      throw new ConfigError(`${s.get(key)!.source}: ${key}=true: quorum SASL is not supported by zabkeeper; authenticate members with sslQuorum=true (mutual TLS) instead`);
+    }
+  }
+  // Revocation checks and Java SSLContext suppliers: refused rather than silently not done.
+  for (const key of ['ssl.crl', 'ssl.ocsp', 'ssl.quorum.crl', 'ssl.quorum.ocsp']) {
+    if (bool(s, key, false)) throw new ConfigError(`${s.get(key)!.source}: ${key}=true: certificate revocation checking is not supported by zabkeeper`);
+  }
+  for (const key of ['ssl.context.supplier.class', 'ssl.quorum.context.supplier.class']) {
+    if (str(s, key) !== undefined) throw new ConfigError(`${s.get(key)!.source}: ${key}: Java SSLContext suppliers cannot be used; configure the key and trust stores instead`);
+  }
+  const clientPortUnification = bool(s, 'client.portUnification', false);
+  if (clientPortUnification && clientTls.keyStore === undefined) {
+    throw new ConfigError(`${s.get('client.portUnification')!.source}: client.portUnification=true needs ssl.keyStore.location (TLS clients on clientPort)`);
+  }
+  const quorumPortUnification = bool(s, 'portUnification', false);
+  if (quorumPortUnification && (quorumTls.keyStore === undefined || quorumTls.trustStore === undefined)) {
+    throw new ConfigError(`${s.get('portUnification')!.source}: portUnification=true needs ssl.quorum.keyStore.location and ssl.quorum.trustStore.location (TLS peers on the peer ports)`);
+  }
+  const authProviders: string[] = [];
+  for (const [k, st] of s) {
+    if (!AUTH_PROVIDER_KEY.test(k)) continue;
+    const scheme = AUTH_PROVIDER_CLASSES[st.value.trim()];
+    if (scheme === undefined) {
+      throw new ConfigError(`${st.source}: ${k}=${st.value}: unknown authentication provider (zabkeeper provides ${Object.keys(AUTH_PROVIDER_CLASSES).join(', ')})`);
+    }
+    if (scheme !== 'ip' && scheme !== 'digest' && !authProviders.includes(scheme)) authProviders.push(scheme);
+  }
+  const sslAuthProvider = str(s, 'ssl.authProvider');
+  if (sslAuthProvider !== undefined && sslAuthProvider !== 'x509') {
+    throw new ConfigError(`${s.get('ssl.authProvider')!.source}: ssl.authProvider=${sslAuthProvider}: only the x509 provider is available`);
+  }
+  const enforce = bool(s, 'enforce.auth.enabled', false);
+  const schemesRaw = str(s, 'enforce.auth.schemes');
+  const enforceAuthSchemes = enforce ? (schemesRaw ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '') : undefined;
+  if (enforceAuthSchemes !== undefined) {
+    if (enforceAuthSchemes.length === 0) throw new ConfigError(`${s.get('enforce.auth.enabled')!.source}: enforce.auth.enabled=true needs enforce.auth.schemes (e.g. sasl or digest)`);
+    for (const scheme of enforceAuthSchemes) {
+      if (scheme !== 'digest' && scheme !== 'ip' && !authProviders.includes(scheme)) {
+        throw new ConfigError(`enforce.auth.schemes: scheme "${scheme}" has no authentication provider configured (authProvider.N=...)`);
+      }
+    }
+  }
+  return {
+    clientPortEnabled: secureClientPort === undefined || s.has('clientPort'),
+    secureClientPort,
+    secureClientPortAddress: str(s, 'secureClientPortAddress'),
+    clientTls,
+    sslQuorum,
+    quorumTls,
+    clientPortUnification,
+    quorumPortUnification,
+    clientCertReload: bool(s, 'client.certReload', true),
+    quorumCertReload: bool(s, 'sslQuorumReloadCertFiles', true),
+    authProviders,
+    x509SuperUser: str(s, 'X509AuthenticationProvider.superUser'),
+    enforceAuthSchemes,
+    jaasConfigFile: str(s, 'java.security.auth.login.config'),
+    saslServerSection: str(s, 'sasl.serverconfig') ?? 'Server',
+    saslSuperUser: str(s, 'superUser'),
+    maxHandshakes: Math.max(0, int(s, 'netty.server.outstandingHandshake.limit', DEFAULTS.maxHandshakes, -1)),
+    maxClientOutboundBytes: int(s, 'maxClientOutboundBytes', DEFAULTS.maxClientOutboundBytes, 0),
+  };
 }
 
 /** Reads dataDir/myid; undefined when absent. */

@@ -264,7 +264,8 @@ function confText(ctx: FourLetterContext, dataDirSize: number, logDirSize: numbe
   const c = ctx.config;
   let s =
     `clientPort=${c.clientPort}\n` +
-    `secureClientPort=-1\n` +
+    // security: -1 without a TLS port, as ZooKeeper prints it.
+    `secureClientPort=${c.security?.secureClientPort ?? -1}\n` +
     `dataDir=${c.dataDir}\n` +
     `dataDirSize=${dataDirSize}\n` +
     `dataLogDir=${c.dataLogDir}\n` +

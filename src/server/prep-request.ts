@@ -11,6 +11,7 @@ import type { DataTree } from '../tree/data-tree.js';
 import { validatePath } from '../tree/path.js';
 import { QuotaCheck } from './quota-check.js';
 import type { NodeKind, Txn, TxnOp } from '../tree/txn.js';
+import { ENSEMBLE_SECRET_REQUEST } from './session-password.js';
 
 /** EphemeralType.MAX_EXTENDED_TTL / TTL.maxValue(): 2^40 - 1 ms, as ZooKeeper 3.8 encodes TTLs. */
 export const MAX_TTL_MS = 0xffffffffff;
@@ -27,6 +28,8 @@ export type WriteRequest =
   | { type: typeof OpCode.reconfig }
   | { type: typeof OpCode.createSession; timeoutMs: number }
   | { type: typeof OpCode.closeSession }
+  /** Server-internal, never from a client: installs the ensemble secret (session-password.ts). */
+  | { type: typeof ENSEMBLE_SECRET_REQUEST; secret: Buffer }
   | { type: number; decodeError: Error };
 
 export interface PrepContext {
@@ -75,6 +78,8 @@ export interface PrepOptions {
   /** Throws SESSIONEXPIRED when the session is unknown or closing. */
   checkSession(sessionId: number): void;
   logger: Logger;
+  /** security: schemes of the configured authProvider.* classes (x509, sasl), valid in ACLs. */
+  authProviders?: ReadonlySet<string>;
 }
 
 export class PrepRequestProcessor {
@@ -197,9 +202,18 @@ export class PrepRequestProcessor {
         return { type: 'createSession', timeoutMs: (request as { timeoutMs: number }).timeoutMs };
       case OpCode.closeSession:
         return this.prepCloseSession(ctx, deletes);
+      case ENSEMBLE_SECRET_REQUEST:
+        // Sessions alive now were told the pre-secret password; they keep it until they end.
+        return { type: 'ensembleSecret', secret: (request as { secret: Buffer }).secret, legacySessions: this.legacySessions() };
       default:
         throw new ZooKeeperError(ErrorCode.UNIMPLEMENTED);
     }
+  }
+
+  /** Sessions alive before the secret, minus those imported from ZooKeeper (their clients never had our old password). */
+  private legacySessions(): number[] {
+    const imported = new Set(this.tree.importedSessions.values());
+    return [...this.tree.sessions.keys()].filter((id) => !imported.has(id));
   }
 
   private prepCreate(type: number, req: CreateRequest, ctx: PrepContext): TxnOp {
@@ -218,7 +232,7 @@ export class PrepRequestProcessor {
     if (lastSlash === -1 || req.path.includes('\0')) throw new ZooKeeperError(ErrorCode.BADARGUMENTS, req.path);
     // The root's parent is the root itself: a create of "/" fails NODEEXISTS, as in ZooKeeper.
     const parent = lastSlash === 0 ? '/' : req.path.substring(0, lastSlash);
-    const acl = fixupAcl(req.acl, ctx.authIds, req.path);
+    const acl = fixupAcl(req.acl, ctx.authIds, req.path, this.opts.authProviders);
     const parentRec = this.recordFor(parent);
     requireAcl(parentRec.acl, Perms.CREATE, ctx.authIds, false, req.path);
     const path = sequential ? req.path + String(parentRec.cversion).padStart(10, '0') : req.path;
@@ -295,7 +309,7 @@ export class PrepRequestProcessor {
   private prepSetAcl(req: SetACLRequest, ctx: PrepContext): TxnOp {
     this.opts.checkSession(ctx.sessionId);
     validatePath(req.path);
-    const acl = fixupAcl(req.acl, ctx.authIds, req.path);
+    const acl = fixupAcl(req.acl, ctx.authIds, req.path, this.opts.authProviders);
     const node = this.recordFor(req.path);
     requireAcl(node.acl, Perms.ADMIN, ctx.authIds, false, req.path);
     const version = checkVersion(node.aversion, req.version, req.path);

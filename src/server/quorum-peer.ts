@@ -1,6 +1,7 @@
 // The ZAB runtime of one ensemble member: executes the pure PeerNode's actions against the
 // peer transport, durable storage and the session layer, and feeds it messages and ticks.
 
+import type { PeerTls } from '../peer/peer-tls.js';
 import type { Logger } from 'pino';
 import { ElectionChannel } from '../peer/election-channel.js';
 import { QuorumChannel } from '../peer/quorum-channel.js';
@@ -35,6 +36,8 @@ export interface QuorumPeerOptions {
   /** Called on every serving-role change (metrics, logs). */
   onRole?: (role: ZabRole, epoch: number, leader: number | null) => void;
   metrics?: EnsembleMetrics;
+  /** security: sslQuorum, election and quorum channels over mutual TLS. */
+  tls?: PeerTls;
 }
 
 /**
@@ -94,6 +97,7 @@ export class QuorumPeer {
       listenHost: me.host,
       listenPort: me.electionPort,
       logger: this.log,
+      tls: opts.tls,
     });
     this.quorum = new QuorumChannel({
       myId: opts.myId,
@@ -101,6 +105,7 @@ export class QuorumPeer {
       listenHost: me.host,
       listenPort: me.quorumPort,
       logger: this.log,
+      tls: opts.tls,
     });
     this.streamer = new SyncStreamer(this.quorum);
     this.runtime = new ZabRuntime<Txn>(this.node, {

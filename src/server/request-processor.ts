@@ -230,6 +230,16 @@ export class FinalRequestProcessor {
   }
 
   /** A reply with no body (auth, unknown opcodes, errors outside the pipeline). */
+  /** A sasl reply: the header, then SetSASLResponse (a null token on failure). */
+  replySasl(cnxn: ServerCnxn, xid: number, err: number, token: Buffer | null): void {
+    const w = this.w.reset();
+    const at = w.beginFrame();
+    writeReplyHeader(w, xid, 0, err);
+    w.writeBuffer(token);
+    w.endFrame(at);
+    cnxn.send(w.toBuffer());
+  }
+
   replyHeaderOnly(cnxn: ServerCnxn, xid: number, zxid: number, err: number): void {
     const w = this.w.reset();
     const at = w.beginFrame();

@@ -4,7 +4,9 @@
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { DurableStore } from '../storage/index.js';
-import type { ServerConfig } from './config.js';
+import { ConfigError, type ServerConfig } from './config.js';
+import { JaasConfigError, loadDigestUsers } from './jaas-config.js';
+import { SaslAuthenticator } from './sasl-auth.js';
 import { ClientListener } from './client-listener.js';
 import { executeFourLetterWord, resolveWhitelist, type FourLetterContext } from './four-letter-words.js';
 import { ZooKeeperServer } from './zk-server.js';
@@ -12,6 +14,7 @@ import { loadMemberState, QuorumPeer } from './quorum-peer.js';
 import type { DataTree } from '../tree/data-tree.js';
 import { AdminServer, quorumAdminView, type AdminContext } from './admin-server.js';
 import { PrometheusMetrics } from './metrics.js';
+import { PeerTls } from '../peer/peer-tls.js';
 import { backupSnapshot, removeStaleBackupScratch } from './backup-snapshot.js';
 import { quorumConfigText, STATIC_CONFIG_VERSION } from './quorum-config-text.js';
 import { ReadOnlyMode } from './read-only-mode.js';
@@ -22,11 +25,30 @@ export interface ServerNode {
   host: string;
   zk: ZooKeeperServer;
   listener: ClientListener;
+  /** security: the TLS client port (secureClientPort) when configured; `listener` when it is the only one. */
+  secureListener: ClientListener | undefined;
   /** ops: present when admin.enableServer / admin.serverPort / --admin-port turned it on. */
   admin: AdminServer | undefined;
   metrics: PrometheusMetrics;
   /** Stops accepting, lets in-flight writes finish, closes sockets without expiring sessions. Idempotent. */
   stop(): Promise<void>;
+}
+
+/** security: SASL DIGEST-MD5 when the sasl provider is configured, with the JAAS file's Server users. */
+function saslAuthenticator(config: ServerConfig): SaslAuthenticator | undefined {
+  const sec = config.security;
+  if (!sec.authProviders.includes('sasl')) return undefined;
+  if (sec.jaasConfigFile === undefined) {
+    throw new ConfigError('authProvider.sasl is configured but java.security.auth.login.config (the JAAS file with a Server section) is not');
+  }
+  let users: Map<string, string>;
+  try {
+    users = loadDigestUsers(sec.jaasConfigFile, sec.saslServerSection);
+  } catch (err) {
+    if (err instanceof JaasConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+  return new SaslAuthenticator({ users, superUser: sec.saslSuperUser, required: sec.enforceAuthSchemes?.includes('sasl') ?? false });
 }
 
 export async function startServerNode(config: ServerConfig, logger: Logger): Promise<ServerNode> {
@@ -48,6 +70,11 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
   });
   let tree: DataTree;
   let peer: QuorumPeer | undefined;
+  // security: sslQuorum puts both peer channels on mutual TLS (ssl.quorum.* stores).
+  const sec0 = config.security;
+  const peerTls = (sec0.sslQuorum || sec0.quorumPortUnification) && !config.standalone
+    ? new PeerTls({ settings: sec0.quorumTls, logger, reload: sec0.quorumCertReload, unified: sec0.quorumPortUnification, dialTls: sec0.sslQuorum })
+    : undefined;
   let readOnlyMode: ReadOnlyMode | undefined;
   try {
     if (config.standalone) {
@@ -68,6 +95,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
         persisted: member.persisted,
         logger: logger.child({ component: 'zab' }),
         metrics,
+        tls: peerTls,
         // readonlymode.enabled: the read-only mode follows the member's role (bound below, once zk exists).
         onRole: (role) => readOnlyMode?.roleChanged(role),
       });
@@ -96,6 +124,11 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     },
     metrics,
     afterApply: (tree, zxid) => store.applied(tree, zxid),
+    auth: {
+      providers: config.security.authProviders,
+      enforceSchemes: config.security.enforceAuthSchemes,
+      sasl: saslAuthenticator(config),
+    },
   }, tree);
   if (peer !== undefined && config.readOnlyModeEnabled) {
     readOnlyMode = new ReadOnlyMode(zk, { tickTimeMs: config.tickTimeMs, logger: logger.child({ component: 'read-only-mode' }) });
@@ -110,7 +143,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
   const ctx: FourLetterContext & AdminContext = {
     zk,
     config,
-    connections: () => listener?.connections() ?? [],
+    connections: () => [...(listener?.connections() ?? []), ...(secureListener !== undefined && secureListener !== listener ? secureListener.connections() : [])],
     serving: () => serving && (zk.servingRole !== 'looking' || zk.isReadOnly),
     startedAtMs: Date.now(),
     // ops: leader / voting_view / zabstate on the admin server.
@@ -123,22 +156,45 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
             return { learners: synced, syncedFollowers: synced };
           },
   };
-  listener = new ClientListener({
-    host: config.clientPortAddress,
-    port: config.clientPort,
-    maxClientCnxns: config.maxClientCnxns,
-    maxBufferBytes: config.juteMaxBufferBytes,
-    handshakeTimeoutMs: config.sessionlessCnxnTimeoutMs,
-    server: zk,
-    fourLetterWords: {
-      enabled: (w) => whitelist.has(w),
-      execute: (w) => executeFourLetterWord(w, ctx),
-    },
-    logger: logger.child({ component: 'client' }),
-  });
+  // security: the plain port, the TLS port (secureClientPort), or both; both share the per-IP limit's value.
+  const sec = config.security;
+  const listenerFor = (secure: boolean): ClientListener =>
+    new ClientListener({
+      host: secure ? sec.secureClientPortAddress : config.clientPortAddress,
+      port: secure ? sec.secureClientPort! : config.clientPort,
+      maxClientCnxns: config.maxClientCnxns,
+      maxBufferBytes: config.juteMaxBufferBytes,
+      handshakeTimeoutMs: config.sessionlessCnxnTimeoutMs,
+      maxHandshakes: sec.maxHandshakes,
+      maxOutboundBytes: sec.maxClientOutboundBytes,
+      unified: !secure && sec.clientPortUnification,
+      tls: secure || sec.clientPortUnification
+        ? {
+            settings: sec.clientTls,
+            x509Enabled: sec.authProviders.includes('x509'),
+            x509SuperUser: sec.x509SuperUser,
+            reloadIntervalMs: sec.clientCertReload ? 1000 : undefined,
+            reload: sec.clientCertReload,
+          }
+        : undefined,
+      server: zk,
+      fourLetterWords: {
+        enabled: (w) => whitelist.has(w),
+        execute: (w) => executeFourLetterWord(w, ctx),
+      },
+      logger: logger.child({ component: secure ? 'secure-client' : 'client' }),
+    });
+  let secureListener: ClientListener | undefined;
   try {
-    await listener.listen();
+    if (sec.secureClientPort !== undefined) {
+      secureListener = listenerFor(true);
+      await secureListener.listen();
+      logger.info({ securePort: secureListener.port, host: secureListener.host, clientAuth: sec.clientTls.clientAuth }, `TLS client port on ${secureListener.host}:${secureListener.port}`);
+    }
+    listener = sec.clientPortEnabled ? listenerFor(false) : secureListener!;
+    if (listener !== secureListener) await listener.listen();
   } catch (err) {
+    await secureListener?.stopAccepting();
     await zk.stop();
     await peer?.close();
     await store.close();
@@ -146,7 +202,12 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
   }
   const boundListener = listener;
   // With clientPort 0 the 4lw `conf` must show the port actually bound.
-  ctx.config = { ...config, clientPort: boundListener.port };
+  ctx.config = {
+    ...config,
+    // security: ZooKeeper prints -1 for a port it does not serve.
+    clientPort: sec.clientPortEnabled ? boundListener.port : -1,
+    security: { ...sec, secureClientPort: secureListener?.port },
+  };
   metrics.sampleFrom(() => {
     const st = zk.stats();
     if (peer !== undefined) metrics.setSyncedFollowers(peer.node.activeLearners.length);
@@ -161,7 +222,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
       ephemeralsCount: st.ephemeralsCount,
       approximateDataSizeBytes: st.approximateDataSizeBytes,
       sessionCount: st.sessionCount,
-      connectionCount: boundListener.connectionCount,
+      connectionCount: boundListener.connectionCount + (secureListener !== undefined && secureListener !== boundListener ? secureListener.connectionCount : 0),
     };
   });
   // ops: the admin HTTP server, after the client port so its `conf` shows the bound port.
@@ -193,14 +254,17 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
       readOnlyMode?.stop();
       await admin?.close();
       await boundListener.stopAccepting();
+      if (secureListener !== boundListener) await secureListener?.stopAccepting();
       await zk.stop();
       serving = false;
       await boundListener.closeConnections();
+      if (secureListener !== boundListener) await secureListener?.closeConnections();
       await peer?.close();
+      peerTls?.close();
       await store.close();
       logger.info('stopped');
     })();
     return stopping;
   };
-  return { port: boundListener.port, host: boundListener.host, zk, listener: boundListener, admin, metrics, stop };
+  return { port: boundListener.port, host: boundListener.host, zk, listener: boundListener, secureListener, admin, metrics, stop };
 }

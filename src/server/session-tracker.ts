@@ -1,31 +1,16 @@
 // Session registry and expiry: ids, passwords, and tick-rounded expiry buckets (ZooKeeper's ExpiryQueue).
 
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { ErrorCode, ZooKeeperError } from '../jute/error-codes.js';
-
-/** Shared by every server of an ensemble (like ZooKeeper's superSecret) so any of them can verify a password. */
-export const DEFAULT_SESSION_SECRET = 'zabkeeper-session-secret-v1';
-
-/**
- * The password is derived from the id, as ZooKeeper's generatePasswd does, so it needs no
- * storage: a session restored from disk or moved to another server can still be resumed.
- */
-export function sessionPassword(id: number, secret: string): Buffer {
-  const idBytes = Buffer.allocUnsafe(8);
-  idBytes.writeBigInt64BE(BigInt(id));
-  return createHmac('sha256', secret).update(idBytes).digest().subarray(0, SESSION_PASSWORD_BYTES);
-}
+import { expectedPassword, type PasswordSource } from './session-password.js';
 
 const TWO_40 = 2 ** 40;
 const TWO_16 = 2 ** 16;
 /** serverId * 2^40 + counter must stay below 2^53 so ids survive the trip through a JS number. */
 const MAX_SERVER_ID = 2 ** 13 - 1;
-export const SESSION_PASSWORD_BYTES = 16;
-
 export interface TrackedSession {
   readonly id: number;
   timeoutMs: number;
-  readonly passwd: Buffer;
   /** Bucket time this session expires at (a multiple of the tick). */
   expiryTimeMs: number;
   /** Set once a closeSession txn is prepped; later touches fail. */
@@ -114,7 +99,8 @@ export class SessionTracker {
     serverId: number,
     tickTimeMs: number,
     private readonly now: () => number,
-    private readonly secret: string = DEFAULT_SESSION_SECRET,
+    /** The replicated tree: passwords are derived from its ensemble secret when asked for. */
+    private readonly passwords: PasswordSource,
   ) {
     if (!Number.isInteger(serverId) || serverId < 0 || serverId > MAX_SERVER_ID) {
       throw new RangeError(`serverId ${serverId} out of range 0..${MAX_SERVER_ID} (session ids must stay below 2^53)`);
@@ -125,14 +111,14 @@ export class SessionTracker {
     this.expiry = new ExpiryQueue(tickTimeMs, now());
   }
 
-  /** A fresh id and random password; the session becomes known at once (before its txn commits). */
+  /** A fresh id; the session becomes known at once (before its txn commits). */
   create(timeoutMs: number): TrackedSession {
     let id: number;
     do {
       this.counter = (this.counter + 1) % TWO_40;
       id = this.serverBase + this.counter;
     } while (id === 0 || this.sessions.has(id));
-    const s: TrackedSession = { id, timeoutMs, passwd: sessionPassword(id, this.secret), expiryTimeMs: 0, closing: false };
+    const s: TrackedSession = { id, timeoutMs, expiryTimeMs: 0, closing: false };
     this.sessions.set(id, s);
     s.expiryTimeMs = this.expiry.update(id, timeoutMs, this.now());
     return s;
@@ -140,7 +126,7 @@ export class SessionTracker {
 
   /** Registers a session created elsewhere (replay of a createSession txn on a follower). */
   restore(id: number, timeoutMs: number): TrackedSession {
-    const s: TrackedSession = { id, timeoutMs, passwd: sessionPassword(id, this.secret), expiryTimeMs: 0, closing: false };
+    const s: TrackedSession = { id, timeoutMs, expiryTimeMs: 0, closing: false };
     this.sessions.set(id, s);
     s.expiryTimeMs = this.expiry.update(id, timeoutMs, this.now());
     return s;
@@ -150,10 +136,19 @@ export class SessionTracker {
     return this.sessions.get(id);
   }
 
+  /**
+   * The password of a session, derived when asked (never stored): null while the ensemble
+   * secret is not applied yet. Callers send it only after the session's createSession txn,
+   * which comes after the secret's, is applied.
+   */
+  password(id: number): Buffer | null {
+    return expectedPassword(this.passwords, id);
+  }
+
   passwordMatches(id: number, passwd: Buffer): boolean {
-    const s = this.sessions.get(id);
-    if (!s || passwd.length !== s.passwd.length) return false;
-    return timingSafeEqual(passwd, s.passwd);
+    const expected = this.sessions.has(id) ? this.password(id) : null;
+    if (expected === null || passwd.length !== expected.length) return false;
+    return timingSafeEqual(passwd, expected);
   }
 
   /** Pushes the expiry out by the timeout; false when the session is unknown or closing. */

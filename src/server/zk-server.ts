@@ -10,14 +10,15 @@ import { readAuthPacket, readRequestHeader, type ConnectRequest, type ConnectRes
 import { DataTree, type ApplyResult } from '../tree/data-tree.js';
 import type { Txn } from '../tree/txn.js';
 import type { Id } from '../jute/records.js';
-import { addAuthIds, authenticate, ipId } from './auth-provider.js';
+import { addAuthIds, authenticate, ipId, satisfiesEnforcedAuth, type SessionAuthOptions } from './auth-provider.js';
 import type { ClientSink } from './client-sink.js';
 import { ContainerReaper } from './container-reaper.js';
 import { PrepRequestProcessor, type WriteRequest } from './prep-request.js';
 import { FinalRequestProcessor, LatencyStats, ServerCnxn } from './request-processor.js';
 import { NotReadOnlyClientError, refusedWhenReadOnly } from './read-only-mode.js';
 import { decodeRequest, type ReadRequest } from './request-processor-decode.js';
-import { SESSION_PASSWORD_BYTES, SessionTracker, type TrackedSession } from './session-tracker.js';
+import { SessionTracker, type TrackedSession } from './session-tracker.js';
+import { ENSEMBLE_SECRET_REQUEST, SESSION_PASSWORD_BYTES, newEnsembleSecret } from './session-password.js';
 import { SoloReplication } from './solo-replication.js';
 import { WatchManager } from './watch-manager.js';
 import { importedSessionFor } from './imported-session.js';
@@ -61,6 +62,8 @@ export interface ZkServerOptions {
    * deterministic simulator runs the session layer this way, in virtual time.
    */
   externalTimers?: boolean;
+  /** security: auth schemes beyond ip/digest (x509, sasl) and what a session must authenticate with. */
+  auth?: SessionAuthOptions;
 }
 
 /**
@@ -270,7 +273,7 @@ export class ZooKeeperServer {
         commit: (txn) => this.applyCommitted(txn),
         failed: (err, txn) => this.fail(err, txn),
       });
-    this.tracker = new SessionTracker(opts.serverId, opts.tickTimeMs, this.now);
+    this.tracker = new SessionTracker(opts.serverId, opts.tickTimeMs, this.now, this.tree);
     // Sessions in a loaded tree are alive again, each with a fresh full timeout (ZooKeeper's loadData).
     for (const [id, timeoutMs] of this.tree.sessions) this.restoreSession(id, timeoutMs);
     this.role = opts.quorum ? 'looking' : 'standalone';
@@ -302,11 +305,11 @@ export class ZooKeeperServer {
       enforceQuota: this.opts.enforceQuota,
       checkSession: (id) => this.tracker.check(id),
       logger: this.log,
+      authProviders: new Set(this.opts.auth?.providers ?? []),
     });
   }
 
   private restoreSession(id: number, timeoutMs: number): void {
-    // The password is not replicated yet, so a restored session can only be resumed by a new random one: none.
     const tracked = this.tracker.restore(id, timeoutMs);
     this.sessions.set(id, { tracked, cnxn: null, queue: [], log: this.log.child({ sessionId: hex(id) }) });
   }
@@ -315,10 +318,21 @@ export class ZooKeeperServer {
   start(): void {
     // In an ensemble only the leader expires sessions and reaps containers (setRole starts them).
     if (this.opts.quorum && this.role !== 'leader') return;
-    if (this.expiryTimer !== undefined || this.opts.externalTimers) return;
+    if (this.expiryTimer !== undefined) return;
+    this.ensureEnsembleSecret();
+    if (this.opts.externalTimers) return;
     this.expiryTimer = setInterval(() => this.expireSessions(), this.opts.tickTimeMs);
     this.expiryTimer.unref();
     this.reaper.start();
+  }
+
+  /** First start of an ensemble (or upgrade of an old data dir): commit a random secret before any session. */
+  private ensureEnsembleSecret(): void {
+    if (this.tree.ensembleSecret !== null) return;
+    this.submitInternal({ type: ENSEMBLE_SECRET_REQUEST, secret: newEnsembleSecret() }, 0).then(
+      () => this.log.info('ensemble secret for session passwords established'),
+      (err: unknown) => this.log.warn({ err }, 'ensemble secret not committed; the next leader proposes one'),
+    );
   }
 
   /** Graceful stop: no new work, in-flight writes finish, timers stop; sessions are not expired. */
@@ -363,9 +377,17 @@ export class ZooKeeperServer {
     const cnxn = this.bind(session, sink, timeoutMs);
     if (this.readOnly) {
       // ReadOnlyZooKeeperServer: a session only this member knows; nothing reaches the tree.
+      const passwd = this.tracker.password(tracked.id);
+      if (passwd === null) {
+        // security: a member that never saw a leader has no ensemble secret to key passwords with.
+        this.sessions.delete(tracked.id);
+        this.tracker.remove(tracked.id);
+        this.forgetCnxn(cnxn);
+        throw new ServerNotServingError('read-only: the ensemble secret for session passwords is not known here yet');
+      }
       log.info({ client: sink.remoteAddress, timeoutMs }, 'established read-only session');
       return {
-        response: { protocolVersion: 0, timeOut: cnxn.timeoutMs, sessionId: BigInt(tracked.id), passwd: Buffer.from(tracked.passwd), readOnly: true },
+        response: { protocolVersion: 0, timeOut: cnxn.timeoutMs, sessionId: BigInt(tracked.id), passwd, readOnly: true },
         sessionId: tracked.id,
       };
     }
@@ -381,9 +403,15 @@ export class ZooKeeperServer {
       if (session.cnxn === cnxn) this.forgetCnxn(cnxn);
       throw err;
     }
+    // The secret's txn precedes every createSession, so it is applied by now.
+    const passwd = this.tracker.password(tracked.id);
+    if (passwd === null) {
+      if (session.cnxn === cnxn) this.forgetCnxn(cnxn);
+      throw new ServerNotServingError('the ensemble secret for session passwords is not established yet');
+    }
     log.info({ client: sink.remoteAddress, timeoutMs }, 'established session');
     return {
-      response: { protocolVersion: 0, timeOut: cnxn.timeoutMs, sessionId: BigInt(tracked.id), passwd: Buffer.from(tracked.passwd), readOnly: false },
+      response: { protocolVersion: 0, timeOut: cnxn.timeoutMs, sessionId: BigInt(tracked.id), passwd, readOnly: false },
       sessionId: tracked.id,
     };
   }
@@ -413,13 +441,13 @@ export class ZooKeeperServer {
     session.log.info({ client: sink.remoteAddress, timeoutMs }, 'session resumed on a new connection');
     return {
       // An imported session's client adopts its new id and password from this answer, as ZooKeeper's clients do.
-      response: { protocolVersion: 0, timeOut: timeoutMs, sessionId: imported === undefined ? req.sessionId : BigInt(id), passwd: Buffer.from(session.tracked.passwd), readOnly: this.readOnly },
+      response: { protocolVersion: 0, timeOut: timeoutMs, sessionId: imported === undefined ? req.sessionId : BigInt(id), passwd: this.tracker.password(id)!, readOnly: this.readOnly },
       sessionId: id,
     };
   }
 
   private bind(session: Session, sink: ClientSink, timeoutMs: number): ServerCnxn {
-    const cnxn = new ServerCnxn(sink, session.tracked.id, timeoutMs, [ipId(sink.remoteAddress)], session.log, () => {
+    const cnxn = new ServerCnxn(sink, session.tracked.id, timeoutMs, [ipId(sink.remoteAddress), ...(sink.transportAuthIds ?? [])], session.log, () => {
       this.packetsSent++;
     });
     this.cnxns.set(sink, cnxn);
@@ -487,8 +515,15 @@ export class ZooKeeperServer {
     if (this.role === 'follower') this.touchedSessions.set(sessionId, cnxn.timeoutMs);
     const startMs = this.now();
     if (type === OpCode.sasl) {
-      cnxn.log.warn({ client: sink.remoteAddress }, 'SASL is not supported; closing connection');
-      this.dropCnxn(cnxn, 'SASL not supported');
+      this.handleSasl(cnxn, xid, r);
+      return;
+    }
+    // enforce.auth.enabled (AuthenticationHelper.enforceAuthentication): answer, then close the connection.
+    const enforced = this.opts.auth?.enforceSchemes;
+    if (enforced !== undefined && !satisfiesEnforcedAuth(cnxn.authIds, enforced)) {
+      cnxn.log.error({ schemes: cnxn.authIds.map((id) => id.scheme), expected: enforced }, 'Client authentication scheme(s) do not match any of the expected authentication schemes, closing session.');
+      this.final.replyHeaderOnly(cnxn, xid, 0, ErrorCode.SESSIONCLOSEDREQUIRESASLAUTH);
+      this.dropCnxn(cnxn, 'authentication required (enforce.auth.enabled)');
       return;
     }
     const bodyOffset = r.offset;
@@ -557,6 +592,36 @@ export class ZooKeeperServer {
     cnxn.log.warn({ scheme, client: cnxn.sink.remoteAddress }, 'authentication failed; closing connection');
     this.final.replyHeaderOnly(cnxn, xid, 0, ErrorCode.AUTHFAILED);
     this.dropCnxn(cnxn, `authentication failed for scheme ${scheme}`);
+  }
+
+  /** ZooKeeperServer.processSasl: answered at once with the next token; a failure closes the connection. */
+  private handleSasl(cnxn: ServerCnxn, xid: number, r: BufferReader): void {
+    const sasl = this.opts.auth?.sasl;
+    if (sasl === undefined) {
+      cnxn.log.warn({ client: cnxn.sink.remoteAddress }, 'SASL is not configured (no JAAS Server section); closing connection');
+      this.dropCnxn(cnxn, 'SASL not configured');
+      return;
+    }
+    let token: Buffer;
+    try {
+      token = r.readBuffer() ?? Buffer.alloc(0);
+    } catch (err) {
+      cnxn.log.warn({ err }, 'sasl request does not decode; closing connection');
+      this.dropCnxn(cnxn, 'malformed sasl request');
+      return;
+    }
+    const step = sasl.step(cnxn, token);
+    if (step.kind === 'failed') {
+      cnxn.log.warn({ client: cnxn.sink.remoteAddress, reason: step.reason }, 'client failed to SASL authenticate; closing connection');
+      this.final.replySasl(cnxn, xid, step.err, null);
+      this.dropCnxn(cnxn, 'SASL authentication failed');
+      return;
+    }
+    if (step.kind === 'authenticated') {
+      addAuthIds(cnxn.authIds, step.ids);
+      cnxn.log.info({ client: cnxn.sink.remoteAddress, user: step.user }, 'SASL authentication succeeded');
+    }
+    this.final.replySasl(cnxn, xid, ErrorCode.OK, step.token);
   }
 
   private runRead(p: Pending): void {

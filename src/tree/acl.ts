@@ -203,6 +203,9 @@ export function requireAcl(acl: readonly ACL[], perm: number, authIds: readonly 
   if (!checkAcl(acl, perm, authIds, superUser)) throw new ZooKeeperError(ErrorCode.NOAUTH, path);
 }
 
+/** Schemes of the configured authProvider.* classes (x509, sasl): their ids are accepted in ACLs. */
+const NO_PROVIDERS: ReadonlySet<string> = new Set();
+
 /**
  * PrepRequestProcessor.fixupACL: the ACL a create/setACL will really store.
  * Duplicates are dropped (first kept), "auth" entries expand to every authenticated id of
@@ -210,7 +213,7 @@ export function requireAcl(acl: readonly ACL[], perm: number, authIds: readonly 
  * address or CIDR. Any other scheme, an empty list, or an "auth" entry on a session with
  * no authenticated id throws ZooKeeperError(INVALIDACL).
  */
-export function fixupAcl(acl: readonly ACL[] | null | undefined, authIds: readonly Id[], path?: string): ACL[] {
+export function fixupAcl(acl: readonly ACL[] | null | undefined, authIds: readonly Id[], path?: string, providers: ReadonlySet<string> = NO_PROVIDERS): ACL[] {
   if (acl === null || acl === undefined || acl.length === 0) throw new ZooKeeperError(ErrorCode.INVALIDACL, path);
   const seen = new Set<string>();
   const out: ACL[] = [];
@@ -233,7 +236,7 @@ export function fixupAcl(acl: readonly ACL[] | null | undefined, authIds: readon
         }
       }
       if (!expanded) throw new ZooKeeperError(ErrorCode.INVALIDACL, path);
-    } else if ((scheme === 'digest' && isValidDigestAcl(id)) || (scheme === 'ip' && isValidIpAcl(id))) {
+    } else if ((scheme === 'digest' && isValidDigestAcl(id)) || (scheme === 'ip' && isValidIpAcl(id)) || (providers.has(scheme) && id !== '')) {
       out.push(a);
     } else {
       throw new ZooKeeperError(ErrorCode.INVALIDACL, path);

@@ -76,6 +76,8 @@ export interface ApplyResult {
 export type SnapshotRecord =
   | { t: 'header'; format: 1; lastProcessedZxid: number }
   | { t: 'session'; id: number; timeoutMs: number }
+  /** The ensemble secret, and the sessions that still use their pre-secret password. */
+  | { t: 'secret'; secret: Buffer; legacySessions: number[] }
   /** A session imported from Apache ZooKeeper under a new id: its ZooKeeper id (hex) so its clients can resume it. */
   | { t: 'importedSession'; zookeeperId: string; id: number }
   | { t: 'acl'; id: number; acl: ACL[] }
@@ -141,6 +143,10 @@ export class DataTree {
   readonly sessions = new Map<number, number>();
   /** Highest zxid applied (a multi counts once it is fully applied). */
   lastProcessedZxid = 0;
+  /** Replicated key of session passwords (session-password.ts); null until its txn is applied. */
+  ensembleSecret: Buffer | null = null;
+  /** Sessions created before the ensemble secret: they keep the old password until they end. */
+  readonly legacyPasswordSessions = new Set<number>();
   /**
    * Sessions imported from Apache ZooKeeper whose 64-bit ids did not fit below 2^53:
    * ZooKeeper id -> the id they live under here. Entries whose session has ended are ignored
@@ -224,6 +230,13 @@ export class DataTree {
         return { err: ErrorCode.OK, triggers: [] };
       case 'closeSession':
         this.killSession(hdr.sessionId, hdr.zxid, triggers);
+        return { err: ErrorCode.OK, triggers: [] };
+      case 'ensembleSecret':
+        // The first one wins: a replay, or a second leader's proposal racing the first, changes nothing.
+        if (this.ensembleSecret === null) {
+          this.ensembleSecret = Buffer.from(op.secret);
+          for (const id of op.legacySessions) this.legacyPasswordSessions.add(id);
+        }
         return { err: ErrorCode.OK, triggers: [] };
       case 'error':
         return { err: op.err, triggers: [] };
@@ -336,6 +349,7 @@ export class DataTree {
       this.ephemerals.delete(sessionId);
     }
     this.sessions.delete(sessionId);
+    this.legacyPasswordSessions.delete(sessionId);
   }
 
   /**
@@ -685,6 +699,10 @@ export class DataTree {
     const generation = this.generation;
     yield { t: 'header', format: 1, lastProcessedZxid: this.lastProcessedZxid };
     this.checkNotReplaced(generation);
+    if (this.ensembleSecret !== null) {
+      yield { t: 'secret', secret: Buffer.from(this.ensembleSecret), legacySessions: [...this.legacyPasswordSessions] };
+      this.checkNotReplaced(generation);
+    }
     for (const [id, timeoutMs] of [...this.sessions]) yield { t: 'session', id, timeoutMs };
     for (const [zk, id] of [...this.importedSessions]) {
       if (this.sessions.has(id)) yield { t: 'importedSession', zookeeperId: zk.toString(16), id };
@@ -752,6 +770,10 @@ export class DataTree {
           break;
         case 'session':
           tree.sessions.set(r.id, r.timeoutMs);
+          break;
+        case 'secret':
+          tree.ensembleSecret = Buffer.from(r.secret);
+          for (const id of r.legacySessions) tree.legacyPasswordSessions.add(id);
           break;
         case 'importedSession':
           tree.importedSessions.set(BigInt.asUintN(64, BigInt(`0x${r.zookeeperId}`)), r.id);

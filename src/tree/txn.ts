@@ -49,6 +49,12 @@ export type TxnOp =
     }
   | { type: 'check'; path: string; version: number }
   | { type: 'createSession'; timeoutMs: number }
+  /**
+   * The ensemble secret session passwords are keyed with (16 random bytes), proposed once by
+   * the first leader that finds none. `legacySessions` are the sessions that exist already:
+   * they keep their pre-secret password until they end. Applies only over a tree without one.
+   */
+  | { type: 'ensembleSecret'; secret: Buffer; legacySessions: number[] }
   /** Deletes every ephemeral the session owns at apply time. */
   | { type: 'closeSession' }
   /** A failed write: carries the error code so the reply is the same on every replica. */

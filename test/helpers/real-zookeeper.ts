@@ -26,6 +26,10 @@ export interface RealZooKeeperOptions {
   dataDir?: string;
   /** Extra zoo.cfg lines. */
   extraConfig?: string[];
+  /** More jars (Debian's netty for TLS). */
+  extraClasspath?: string[];
+  /** More JVM flags (e.g. -Djava.security.auth.login.config). */
+  jvmFlags?: string[];
 }
 
 const ZK_JAR = '/usr/share/java/zookeeper.jar';
@@ -89,7 +93,7 @@ export async function startRealZooKeeper(opts: RealZooKeeperOptions = {}): Promi
     ].join('\n'),
   );
   const log = fs.openSync(path.join(dir, 'zookeeper.log'), 'a');
-  const classpath = fs.existsSync(SLF4J_BINDING) ? `${ZK_JAR}:${SLF4J_BINDING}` : ZK_JAR;
+  const classpath = [ZK_JAR, ...(fs.existsSync(SLF4J_BINDING) ? [SLF4J_BINDING] : []), ...(opts.extraClasspath ?? [])].join(':');
   const child: ChildProcess = spawn(
     'java',
     [
@@ -98,6 +102,7 @@ export async function startRealZooKeeper(opts: RealZooKeeperOptions = {}): Promi
       '-XX:TieredStopAtLevel=1',
       '-Dzookeeper.extendedTypesEnabled=true',
       '-Dzookeeper.admin.enableServer=false',
+      ...(opts.jvmFlags ?? []),
       '-cp',
       classpath,
       'org.apache.zookeeper.server.ZooKeeperServerMain',

@@ -18,9 +18,9 @@ export interface CliResult {
   output: string;
 }
 
-export function zkCli(connectString: string, args: string[], timeoutMs = 30_000): Promise<CliResult> {
+export function zkCli(connectString: string, args: string[], timeoutMs = 30_000, env?: Record<string, string>): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    execFile(ZKCLI, ['-server', connectString, ...args], { timeout: timeoutMs }, (err, stdout, stderr) => {
+    execFile(ZKCLI, ['-server', connectString, ...args], { timeout: timeoutMs, env: env === undefined ? undefined : { ...process.env, ...env } }, (err, stdout, stderr) => {
       const e = err as (NodeJS.ErrnoException & { code?: number | string; killed?: boolean }) | null;
       if (e && e.killed) return reject(new Error(`zkCli ${args.join(' ')} timed out`));
       const output = (stdout + '\n' + stderr)
@@ -30,4 +30,26 @@ export function zkCli(connectString: string, args: string[], timeoutMs = 30_000)
       resolve({ code: typeof e?.code === 'number' ? e.code : 0, output });
     });
   });
+}
+
+/** Debian's netty jars, which ZooKeeper's Netty client and server (the ones that speak TLS) need. */
+export const NETTY_JARS = ['common', 'buffer', 'codec', 'handler', 'resolver', 'transport', 'transport-native-unix-common', 'transport-native-epoll'].map(
+  (n) => `/usr/share/java/netty-${n}.jar`,
+);
+
+export function requireNetty(): void {
+  const missing = NETTY_JARS.filter((j) => !existsSync(j));
+  if (missing.length > 0) throw new Error(`netty jars missing (${missing.join(', ')}): install them with 'apt-get install -y libnetty-java' (CI does this in .ci/run)`);
+}
+
+/**
+ * CLIENT_JVMFLAGS for zkCli.sh over TLS: the Netty client socket with zookeeper.client.secure and
+ * ssl.* stores. zkEnv.sh fixes the classpath, so a later -cp adds the netty jars.
+ */
+export function secureCliEnv(ssl: Record<string, string>, extraFlags: string[] = []): Record<string, string> {
+  const cp = ['/etc/zookeeper/conf', '/usr/share/java/zookeeper.jar', ...NETTY_JARS].join(':');
+  const props = Object.entries(ssl).map(([k, v]) => `-Dzookeeper.${k}=${v}`);
+  return {
+    CLIENT_JVMFLAGS: ['-cp', cp, '-Dzookeeper.client.secure=true', '-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty', ...props, ...extraFlags].join(' '),
+  };
 }

@@ -39,6 +39,8 @@ import type { ClientSink } from '../../../src/server/client-sink.js';
 import { ZooKeeperServer, type ZkServerOptions } from '../../../src/server/zk-server.js';
 import { OPEN_ACL_UNSAFE } from '../../../src/tree/acl.js';
 import type { Txn } from '../../../src/tree/txn.js';
+import { DataTree } from '../../../src/tree/data-tree.js';
+import { newEnsembleSecret } from '../../../src/server/session-password.js';
 
 export { OPEN_ACL_UNSAFE };
 
@@ -88,7 +90,17 @@ export class Clock {
   }
 }
 
-export function makeServer(over: Partial<ZkServerOptions> = {}): { server: ZooKeeperServer; clock: Clock; logs: Record<string, unknown>[]; persisted: Txn[] } {
+/**
+ * A tree as a started server has it: the ensemble secret applied (at zxid 0, so the zxids the
+ * tests expect are those of their own writes). start() would otherwise commit it first.
+ */
+export function treeWithSecret(): DataTree {
+  const tree = new DataTree();
+  tree.apply({ hdr: { sessionId: 0, cxid: 0, zxid: 0, time: 0 }, op: { type: 'ensembleSecret', secret: newEnsembleSecret(), legacySessions: [] } });
+  return tree;
+}
+
+export function makeServer(over: Partial<ZkServerOptions> = {}, tree: DataTree = treeWithSecret()): { server: ZooKeeperServer; clock: Clock; logs: Record<string, unknown>[]; persisted: Txn[] } {
   const clock = new Clock();
   const { logger, lines } = captureLogger();
   const persisted: Txn[] = [];
@@ -106,7 +118,7 @@ export function makeServer(over: Partial<ZkServerOptions> = {}): { server: ZooKe
       persisted.push(txn);
     },
     ...over,
-  });
+  }, tree);
   return { server, clock, logs: lines, persisted };
 }
 
@@ -273,6 +285,11 @@ export class TestClient {
 
   async close(): Promise<Reply> {
     return this.call(OpCode.closeSession);
+  }
+
+  /** The same session as seen by another server (a moved session), or another session id on it. */
+  retarget(server: ZooKeeperServer, sessionId = this.sessionId): TestClient {
+    return new TestClient(server, new FakeSink(), sessionId, this.passwd, this.connectResponse);
   }
 
   /** Reconnects this session on a fresh sink with the given password (default: the right one). */

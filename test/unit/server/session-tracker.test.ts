@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, ZooKeeperError } from '../../../src/jute/error-codes.js';
 import { ExpiryQueue, SessionTracker } from '../../../src/server/session-tracker.js';
+import { newEnsembleSecret, type PasswordSource } from '../../../src/server/session-password.js';
+
+const passwords: PasswordSource = { ensembleSecret: newEnsembleSecret(), legacyPasswordSessions: new Set() };
 
 describe('ExpiryQueue', () => {
   it('rounds expiry up to the next tick and hands each bucket out once', () => {
@@ -30,22 +33,22 @@ describe('ExpiryQueue', () => {
 describe('SessionTracker', () => {
   it('hands out distinct ids with the server id in the high bits, below 2^53', () => {
     let now = 1_700_000_000_000;
-    const t = new SessionTracker(5, 2000, () => now);
+    const t = new SessionTracker(5, 2000, () => now, passwords);
     const ids = Array.from({ length: 100 }, () => t.create(4000).id);
     expect(new Set(ids).size).toBe(100);
     for (const id of ids) {
       expect(Math.floor(id / 2 ** 40)).toBe(5);
       expect(id).toBeLessThan(2 ** 53);
     }
-    expect(() => new SessionTracker(2 ** 13, 2000, () => now)).toThrow(RangeError);
+    expect(() => new SessionTracker(2 ** 13, 2000, () => now, passwords)).toThrow(RangeError);
     now += 1;
   });
 
   it('expires sessions marked closing, refuses touches and checks afterwards', () => {
     let now = 0;
-    const t = new SessionTracker(1, 1000, () => now);
+    const t = new SessionTracker(1, 1000, () => now, passwords);
     const s = t.create(3000);
-    expect(t.passwordMatches(s.id, s.passwd)).toBe(true);
+    expect(t.passwordMatches(s.id, t.password(s.id)!)).toBe(true);
     expect(t.passwordMatches(s.id, Buffer.alloc(16))).toBe(false);
     now = 3999;
     expect(t.expired()).toEqual([]);

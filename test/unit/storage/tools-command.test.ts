@@ -158,6 +158,30 @@ describe('tools log-dump / snapshot-dump', () => {
     expect(records[0]).toMatchObject({ zxid: '0x1', hdr: { zxid: 1 }, offset: 20 });
   });
 
+  it('never prints the ensemble secret, as text or JSON, from a log or a snapshot', async () => {
+    const store = await DurableStore.open({ dataDir: dir, logger: captureLogger().logger });
+    const tree = (await store.recover()).tree;
+    const secret = Buffer.from('0123456789abcdef0123456789abcdef', 'hex');
+    const txn = { hdr: { sessionId: 0, cxid: 0, zxid: 1, time: 0 }, op: { type: 'ensembleSecret' as const, secret, legacySessions: [] } };
+    await store.append(txn);
+    tree.apply(txn);
+    await store.snapshotNow(tree);
+    await store.close();
+    const names = await readdir(dir);
+    const forms = [secret.toString('hex'), secret.toString('base64'), JSON.stringify([...secret])];
+    for (const [name, run] of [
+      ['log.', (f: string, json: boolean, o: ReturnType<typeof collector>['out']) => logDump(f, { json }, o)],
+      ['snapshot.', (f: string, json: boolean, o: ReturnType<typeof collector>['out']) => snapshotDump(f, { json, data: true }, o)],
+    ] as const) {
+      const file = join(dir, names.find((n) => n.startsWith(name) && !n.endsWith('.tmp'))!);
+      for (const json of [false, true]) {
+        const c = collector();
+        expect(await run(file, json, c.out)).toBe(0);
+        for (const f of forms) expect(c.text(), `${name} json=${json}`).not.toContain(f.slice(1, -1));
+      }
+    }
+  });
+
   it('log-dump exits 1 on a corrupt record', async () => {
     const { segments } = await populate();
     const bytes = await readFile(segments[0]!);

@@ -1,0 +1,88 @@
+// Hardening limits on the client port: connections still in their handshake are capped
+// (netty.server.outstandingHandshake.limit), and a client that stops reading is cut off once its
+// unsent output passes maxClientOutboundBytes, with one log line.
+
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ZooKeeperClient } from '../../src/client/index.js';
+import { BufferWriter } from '../../src/jute/buffer-writer.js';
+import { OpCode } from '../../src/jute/opcodes.js';
+import { writeRequestHeader } from '../../src/jute/records.js';
+import { RawZkSocket } from '../helpers/raw-zk-socket.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function closedSoon(socket: net.Socket, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (socket.destroyed) return resolve(true);
+    const t = setTimeout(() => resolve(false), ms);
+    socket.once('close', () => {
+      clearTimeout(t);
+      resolve(true);
+    });
+  });
+}
+
+describe('client port limits', () => {
+  let server: ServerProcess | undefined;
+  const sockets: net.Socket[] = [];
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    await server?.stop();
+    server = undefined;
+  });
+
+  it('refuses connections beyond the handshake cap, logs that once, and admits again when handshakes complete', async () => {
+    server = await startServerProcess({ env: { ZABKEEPER_OUTSTANDING_HANDSHAKE_LIMIT: '3' } });
+    const idle: net.Socket[] = [];
+    for (let i = 0; i < 3; i++) {
+      const s = await RawZkSocket.connect(server.port);
+      idle.push(s.socket);
+      sockets.push(s.socket);
+    }
+    await delay(100);
+    const refused: boolean[] = [];
+    for (let i = 0; i < 3; i++) {
+      const s = await RawZkSocket.connect(server.port);
+      sockets.push(s.socket);
+      refused.push(await closedSoon(s.socket, 2000));
+    }
+    expect(refused).toEqual([true, true, true]);
+    expect(server.logs().split('\n').filter((l) => l.includes('too many connections in their handshake')).length).toBe(1);
+    // A completed handshake frees its slot: the idle ones go, a real client gets in.
+    for (const s of idle) s.destroy();
+    await delay(200);
+    const c = await ZooKeeperClient.connect(server.connectString, { connectTimeoutMs: 5000 });
+    expect(await c.exists('/')).not.toBeNull();
+    await c.close();
+  });
+
+  it('drops a client that does not read its replies once its queued output passes the cap, logged once', async () => {
+    server = await startServerProcess({ env: { ZABKEEPER_MAX_CLIENT_OUTBOUND_BYTES: String(512 * 1024) } });
+    const writer = await ZooKeeperClient.connect(server.connectString);
+    await writer.create('/big', Buffer.alloc(200 * 1024, 7));
+    const raw = await RawZkSocket.connect(server.port);
+    sockets.push(raw.socket);
+    await raw.handshake();
+    raw.socket.pause();
+    const w = new BufferWriter(64);
+    for (let xid = 1; xid <= 400; xid++) {
+      const at = w.reset().beginFrame();
+      writeRequestHeader(w, xid, OpCode.getData);
+      w.writeString('/big').writeBool(false);
+      w.endFrame(at);
+      raw.socket.write(w.toBuffer());
+    }
+    // 80 MB of replies cannot fit in socket buffers plus a 512 KiB queue: the server hangs up.
+    const deadline = Date.now() + 15_000;
+    while (!server.logs().includes('client does not read its output') && Date.now() < deadline) await delay(100);
+    expect(server.logs()).toContain('client does not read its output');
+    raw.socket.resume();
+    expect(await closedSoon(raw.socket, 10_000)).toBe(true);
+    expect(server.logs().split('\n').filter((l) => l.includes('client does not read its output')).length).toBe(1);
+    // Everyone else is unaffected.
+    expect((await writer.getData('/big')).data.length).toBe(200 * 1024);
+    await writer.close();
+  }, 40_000);
+});
