@@ -1,6 +1,6 @@
 // ZooKeeper's four-letter-word admin commands on the client port, with ZooKeeper 3.8's output layout.
 
-import type { ServerStats, SessionInfo } from './zk-server.js';
+import type { ServerStats, SessionInfo } from './server-introspection.js';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

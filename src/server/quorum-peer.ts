@@ -17,7 +17,8 @@ import { ZabRuntime, type Done } from '../zab/zab-runtime.js';
 import { SnapshotAssembler, SyncStreamer, type SnapPartMsg } from './sync-stream.js';
 import type { QuorumServerSpec } from './config.js';
 import type { EnsembleMetrics } from './metrics.js';
-import { ServerNotServingError, type ForwardedWrite, type QuorumHooks, type ZooKeeperServer } from './zk-server.js';
+import type { ForwardedWrite, QuorumHooks } from './replication.js';
+import { ServerNotServingError, type ZooKeeperServer } from './zk-server.js';
 
 /** In-memory txns kept past the commit point so a lagging follower gets a DIFF, not a SNAP. */
 const DIFF_WINDOW_TXNS = 1000;

@@ -8,7 +8,7 @@
 // ZooKeeper's standalone server does: restarting a standalone server does not renumber zxids.
 
 import type { Txn } from '../tree/txn.js';
-import type { ReplicationHooks } from './zk-server.js';
+import type { ReplicationHooks } from './replication.js';
 
 interface Proposal {
   txn: Txn;

@@ -1,6 +1,7 @@
 // The session layer of one server (ZooKeeper's ZooKeeperServer, sans sockets): handshakes,
 // sessions and their expiry, the one write pipeline prep -> propose -> commit -> apply/reply
-// (standalone and ensemble alike; only what replicates differs), and stats.
+// (standalone and ensemble alike; only what replicates differs: replication.ts). What ops tools read
+// about it is computed in server-introspection.ts.
 
 import type { Logger } from 'pino';
 import { BufferReader } from '../jute/buffer-reader.js';
@@ -9,7 +10,6 @@ import { OpCode, opName } from '../jute/opcodes.js';
 import { readAuthPacket, readRequestHeader, type ConnectRequest, type ConnectResponse } from '../jute/records.js';
 import { DataTree, type ApplyResult } from '../tree/data-tree.js';
 import type { Txn } from '../tree/txn.js';
-import type { Id } from '../jute/records.js';
 import { addAuthIds, authenticate, ipId, satisfiesEnforcedAuth, type SessionAuthOptions } from './auth-provider.js';
 import type { ClientSink } from './client-sink.js';
 import { ContainerReaper } from './container-reaper.js';
@@ -23,9 +23,9 @@ import { SoloReplication } from './solo-replication.js';
 import { WatchManager } from './watch-manager.js';
 import { importedSessionFor } from './imported-session.js';
 import type { ServerMetrics } from './metrics.js';
+import type { ForwardedWrite, ReplicationHooks, ServingRole } from './replication.js';
+import { ServerIntrospection, type ServerStats, type SessionInfo } from './server-introspection.js';
 
-/** What srvr/stat report as "Zookeeper version": the ZooKeeper release whose behaviour we follow. */
-export const SERVER_VERSION = '3.8.4-zabkeeper-0.1.0, built on 1970-01-01 00:00 UTC';
 
 export interface ZkServerOptions {
   /** Goes into session ids (serverId * 2^40 + counter). */
@@ -64,88 +64,6 @@ export interface ZkServerOptions {
   externalTimers?: boolean;
   /** security: auth schemes beyond ip/digest (x509, sasl) and what a session must authenticate with. */
   auth?: SessionAuthOptions;
-}
-
-/**
- * A write a follower hands to the leader (ZooKeeper's REQUEST packet). A client's request
- * travels as the bytes it arrived in (the leader decodes them, as ZooKeeper's leader does):
- * cheaper than re-encoding the decoded request, and the leader sees exactly what the client sent.
- */
-export interface ForwardedWrite {
-  sessionId: number;
-  cxid: number;
-  authIds: Id[];
-  /** The client's opcode and request body (after the request header). */
-  type: number;
-  body?: Buffer;
-  /** A server-made write (createSession) has no client bytes: the request itself. */
-  req?: WriteRequest;
-}
-
-/**
- * What the one write pipeline needs from replication: ZAB for an ensemble member (QuorumPeer),
- * the local log for a standalone server (SoloReplication).
- */
-export interface ReplicationHooks {
-  /** Leader: the zxid the next proposal will carry. */
-  nextZxid(): number;
-  /** Leader: replicate a prepped txn; it comes back through applyCommitted once a quorum has it. */
-  propose(txn: Txn): void;
-  /** Follower: send a write to the leader, which preps and proposes it. */
-  forward(write: ForwardedWrite): void;
-  /** Resolves once everything the leader committed before this call is applied here. */
-  sync(): Promise<void>;
-  /** Resolves once every local proposal is applied (graceful stop); absent: nothing to wait for. */
-  whenIdle?(): Promise<void>;
-}
-
-/** The ensemble member's replication hooks (the same interface). */
-export type QuorumHooks = ReplicationHooks;
-
-/** Serving role: 'standalone' serves alone; 'looking' serves nobody (election or sync in progress). */
-export type ServingRole = 'standalone' | 'leader' | 'follower' | 'looking';
-
-export interface ServerStats {
-  version: string;
-  mode: 'standalone' | 'leader' | 'follower' | 'looking' | 'read-only';
-  serverId: number;
-  lastZxid: number;
-  minLatencyMs: number;
-  avgLatencyMs: number;
-  maxLatencyMs: number;
-  packetsReceived: number;
-  packetsSent: number;
-  outstandingRequests: number;
-  nodeCount: number;
-  watchCount: number;
-  watchPathCount: number;
-  /** Connections holding at least one watch (wchs). */
-  watchSessionCount: number;
-  ephemeralsCount: number;
-  approximateDataSizeBytes: number;
-  sessionCount: number;
-  aliveConnections: number;
-  tickTimeMs: number;
-  minSessionTimeoutMs: number;
-  maxSessionTimeoutMs: number;
-  /** Running tree digest, for zk_digest-like checks. */
-  digest: number;
-}
-
-export interface SessionInfo {
-  timeoutMs: number;
-  lastOp: string;
-  lastCxid: number;
-  lastZxid: number;
-  lastResponseTime: number;
-  lastLatencyMs: number;
-  minLatencyMs: number;
-  avgLatencyMs: number;
-  maxLatencyMs: number;
-  packetsReceived: number;
-  packetsSent: number;
-  /** Requests of the session waiting for an earlier write to commit. */
-  outstandingRequests: number;
 }
 
 /** The client has seen a newer state than ours (it must try another server). */
@@ -246,8 +164,8 @@ export class ZooKeeperServer {
   private stopping = false;
   private broken: Error | undefined;
   private readonly latency = new LatencyStats();
-  private packetsReceived = 0;
-  private packetsSent = 0;
+  private readonly counters = { packetsReceived: 0, packetsSent: 0 };
+  private introspectionView: ServerIntrospection | undefined;
   private role: ServingRole;
   /** Leader: proposed txns by zxid, waiting for their commit. */
   private readonly awaitingCommit = new Map<number, WriteEntry>();
@@ -448,7 +366,7 @@ export class ZooKeeperServer {
 
   private bind(session: Session, sink: ClientSink, timeoutMs: number): ServerCnxn {
     const cnxn = new ServerCnxn(sink, session.tracked.id, timeoutMs, [ipId(sink.remoteAddress), ...(sink.transportAuthIds ?? [])], session.log, () => {
-      this.packetsSent++;
+      this.counters.packetsSent++;
     });
     this.cnxns.set(sink, cnxn);
     session.cnxn = cnxn;
@@ -490,7 +408,7 @@ export class ZooKeeperServer {
       cnxn.log.debug('server not serving; request dropped');
       return;
     }
-    this.packetsReceived++;
+    this.counters.packetsReceived++;
     cnxn.packetsReceived++;
     const r = new BufferReader(frame);
     let xid: number;
@@ -872,99 +790,57 @@ export class ZooKeeperServer {
     this.prep = this.newPrep();
   }
 
-  // ---- stats --------------------------------------------------------------------------
+  // ---- introspection (4lw, admin, metrics) --------------------------------------------
 
-  stats(): ServerStats {
-    let ephemerals = 0;
-    for (const paths of this.tree.getAllEphemerals().values()) ephemerals += paths.length;
-    let outstanding = 0;
-    for (const s of this.sessions.values()) outstanding += s.queue.length;
-    return {
-      version: SERVER_VERSION,
-      mode: this.readOnly ? 'read-only' : this.role,
+  /** What 4lw, the admin server and metrics read (server-introspection.ts computes it). */
+  get introspection(): ServerIntrospection {
+    return (this.introspectionView ??= new ServerIntrospection({
+      tree: this.tree,
+      watches: this.watches,
+      tracker: this.tracker,
+      sessions: this.sessions,
+      cnxns: this.cnxns,
+      latency: this.latency,
+      counters: this.counters,
       serverId: this.opts.serverId,
-      lastZxid: this.tree.lastProcessedZxid,
-      minLatencyMs: this.latency.minMs,
-      avgLatencyMs: this.latency.avgMs,
-      maxLatencyMs: this.latency.max,
-      packetsReceived: this.packetsReceived,
-      packetsSent: this.packetsSent,
-      outstandingRequests: outstanding,
-      nodeCount: this.tree.nodeCount,
-      watchCount: this.watches.watchCount,
-      watchPathCount: this.watches.pathCount(),
-      watchSessionCount: this.watches.watcherCount(),
-      ephemeralsCount: ephemerals,
-      approximateDataSizeBytes: this.tree.approximateDataSizeBytes,
-      sessionCount: this.tracker.size,
-      aliveConnections: this.cnxns.size,
       tickTimeMs: this.opts.tickTimeMs,
       minSessionTimeoutMs: this.opts.minSessionTimeoutMs,
       maxSessionTimeoutMs: this.opts.maxSessionTimeoutMs,
-      digest: this.tree.digest(),
-    };
+      mode: () => (this.readOnly ? 'read-only' : this.role),
+    }));
+  }
+
+  stats(): ServerStats {
+    return this.introspection.stats();
   }
 
   /** srst: server-wide latency and packet counters. */
   resetStats(): void {
-    this.latency.reset();
-    this.packetsReceived = 0;
-    this.packetsSent = 0;
+    this.introspection.resetStats();
   }
 
   /** crst: every connection's counters. */
   resetConnectionStats(): void {
-    for (const c of this.cnxns.values()) c.resetStats();
+    this.introspection.resetConnectionStats();
   }
 
   sessionInfo(sessionId: number): SessionInfo | undefined {
-    const session = this.sessions.get(sessionId);
-    if (session === undefined) return undefined;
-    const c = session.cnxn;
-    return {
-      timeoutMs: c?.timeoutMs ?? session.tracked.timeoutMs,
-      lastOp: c?.lastOp ?? 'NA',
-      lastCxid: c?.lastCxid ?? -1,
-      lastZxid: c?.lastZxid ?? -1,
-      lastResponseTime: c?.lastResponseTime ?? 0,
-      lastLatencyMs: c?.lastLatencyMs ?? 0,
-      minLatencyMs: c?.latency.minMs ?? 0,
-      avgLatencyMs: c?.latency.avgMs ?? 0,
-      maxLatencyMs: c?.latency.max ?? 0,
-      packetsReceived: c?.packetsReceived ?? 0,
-      packetsSent: c?.packetsSent ?? 0,
-      outstandingRequests: session.queue.length,
-    };
+    return this.introspection.sessionInfo(sessionId);
   }
 
-  /** session id -> watched paths (wchc). */
   watchesBySession(): Map<number, string[]> {
-    const out = new Map<number, string[]>();
-    for (const [cnxn, paths] of this.watches.byWatcher()) out.set(cnxn.sessionId, paths);
-    return out;
+    return this.introspection.watchesBySession();
   }
 
-  /** path -> watching session ids (wchp). */
   watchesByPath(): Map<string, number[]> {
-    const out = new Map<string, number[]>();
-    for (const [path, cnxns] of this.watches.byPath()) out.set(path, cnxns.map((c) => c.sessionId));
-    return out;
+    return this.introspection.watchesByPath();
   }
 
-  /** session id -> ephemeral paths (dump). */
   ephemeralsBySession(): Map<number, string[]> {
     return this.tree.getAllEphemerals();
   }
 
-  /** expiry time (ms) -> session ids expiring then (dump). */
   sessionExpiries(): Map<number, number[]> {
-    const out = new Map<number, number[]>();
-    for (const id of this.tracker.ids()) {
-      const s = this.tracker.get(id)!;
-      const list = out.get(s.expiryTimeMs);
-      if (list) list.push(id);
-      else out.set(s.expiryTimeMs, [id]);
-    }
-    return out;
+    return this.introspection.sessionExpiries();
   }
 }

@@ -14,7 +14,8 @@
 // its last events.
 
 import pino from 'pino';
-import { ZooKeeperServer, type ForwardedWrite } from '../../src/server/zk-server.js';
+import type { ForwardedWrite } from '../../src/server/replication.js';
+import { ZooKeeperServer } from '../../src/server/zk-server.js';
 import { DataTree } from '../../src/tree/data-tree.js';
 import type { Txn } from '../../src/tree/txn.js';
 import type { ZabRole } from '../../src/zab/actions.js';

@@ -9,7 +9,7 @@ import { runAdminCommand, type AdminContext } from '../../../src/server/admin-se
 import { resolveServerConfig } from '../../../src/server/config.js';
 import { executeFourLetterWord } from '../../../src/server/four-letter-words.js';
 import { ReadOnlyMode } from '../../../src/server/read-only-mode.js';
-import type { QuorumHooks } from '../../../src/server/zk-server.js';
+import type { QuorumHooks } from '../../../src/server/replication.js';
 import { OPEN_ACL_UNSAFE } from '../../../src/tree/acl.js';
 import { FakeSink, TestClient, makeServer } from './harness.js';
 

@@ -6,7 +6,7 @@ import { DataTree } from '../../../src/tree/data-tree.js';
 import type { Txn } from '../../../src/tree/txn.js';
 import { describeOp } from '../../../src/cli/tools-command.js';
 import { legacySessionPassword, sessionPassword } from '../../../src/server/session-password.js';
-import type { QuorumHooks } from '../../../src/server/zk-server.js';
+import type { QuorumHooks } from '../../../src/server/replication.js';
 import { TestClient, makeServer } from './harness.js';
 
 /** A standalone server over an empty tree (a first start), started so it commits its secret. */

@@ -6,7 +6,8 @@ import { OpCode } from '../../../src/jute/opcodes.js';
 import { writeCreateRequest } from '../../../src/jute/records.js';
 import type { Txn } from '../../../src/tree/txn.js';
 import { DataTree } from '../../../src/tree/data-tree.js';
-import { ZooKeeperServer, type ForwardedWrite, type QuorumHooks } from '../../../src/server/zk-server.js';
+import type { ForwardedWrite, QuorumHooks } from '../../../src/server/replication.js';
+import { ZooKeeperServer } from '../../../src/server/zk-server.js';
 import { Clock, FakeSink, OPEN_ACL_UNSAFE, TestClient, captureLogger, makeServer } from './harness.js';
 
 function fakeQuorum(): QuorumHooks & { forwarded: ForwardedWrite[]; proposed: Txn[] } {

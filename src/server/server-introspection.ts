@@ -1,0 +1,164 @@
+// What 4lw, the admin server and metrics read about the session layer: server stats, per-session info, watches, expiries.
+
+import type { DataTree } from '../tree/data-tree.js';
+import type { LatencyStats, ServerCnxn } from './request-processor.js';
+import type { ServingRole } from './replication.js';
+import type { SessionTracker, TrackedSession } from './session-tracker.js';
+import type { WatchManager } from './watch-manager.js';
+
+/** What srvr/stat report as "Zookeeper version": the ZooKeeper release whose behaviour we follow. */
+export const SERVER_VERSION = '3.8.4-zabkeeper-0.1.0, built on 1970-01-01 00:00 UTC';
+
+export interface ServerStats {
+  version: string;
+  mode: 'standalone' | 'leader' | 'follower' | 'looking' | 'read-only';
+  serverId: number;
+  lastZxid: number;
+  minLatencyMs: number;
+  avgLatencyMs: number;
+  maxLatencyMs: number;
+  packetsReceived: number;
+  packetsSent: number;
+  outstandingRequests: number;
+  nodeCount: number;
+  watchCount: number;
+  watchPathCount: number;
+  /** Connections holding at least one watch (wchs). */
+  watchSessionCount: number;
+  ephemeralsCount: number;
+  approximateDataSizeBytes: number;
+  sessionCount: number;
+  aliveConnections: number;
+  tickTimeMs: number;
+  minSessionTimeoutMs: number;
+  maxSessionTimeoutMs: number;
+  /** Running tree digest, for zk_digest-like checks. */
+  digest: number;
+}
+
+export interface SessionInfo {
+  timeoutMs: number;
+  lastOp: string;
+  lastCxid: number;
+  lastZxid: number;
+  lastResponseTime: number;
+  lastLatencyMs: number;
+  minLatencyMs: number;
+  avgLatencyMs: number;
+  maxLatencyMs: number;
+  packetsReceived: number;
+  packetsSent: number;
+  /** Requests of the session waiting for an earlier write to commit. */
+  outstandingRequests: number;
+}
+
+/** The session layer's state, read-only, as introspection sees it. */
+export interface IntrospectionView {
+  tree: DataTree;
+  watches: WatchManager<ServerCnxn>;
+  tracker: SessionTracker;
+  sessions: ReadonlyMap<number, { tracked: TrackedSession; cnxn: ServerCnxn | null; queue: readonly unknown[] }>;
+  cnxns: ReadonlyMap<unknown, ServerCnxn>;
+  latency: LatencyStats;
+  /** Server-wide packet counters (srst resets them). */
+  counters: { packetsReceived: number; packetsSent: number };
+  serverId: number;
+  tickTimeMs: number;
+  minSessionTimeoutMs: number;
+  maxSessionTimeoutMs: number;
+  mode(): ServingRole | 'read-only';
+}
+
+export class ServerIntrospection {
+  constructor(private readonly v: IntrospectionView) {}
+
+  stats(): ServerStats {
+    const v = this.v;
+    let ephemerals = 0;
+    for (const paths of v.tree.getAllEphemerals().values()) ephemerals += paths.length;
+    let outstanding = 0;
+    for (const s of v.sessions.values()) outstanding += s.queue.length;
+    return {
+      version: SERVER_VERSION,
+      mode: v.mode(),
+      serverId: v.serverId,
+      lastZxid: v.tree.lastProcessedZxid,
+      minLatencyMs: v.latency.minMs,
+      avgLatencyMs: v.latency.avgMs,
+      maxLatencyMs: v.latency.max,
+      packetsReceived: v.counters.packetsReceived,
+      packetsSent: v.counters.packetsSent,
+      outstandingRequests: outstanding,
+      nodeCount: v.tree.nodeCount,
+      watchCount: v.watches.watchCount,
+      watchPathCount: v.watches.pathCount(),
+      watchSessionCount: v.watches.watcherCount(),
+      ephemeralsCount: ephemerals,
+      approximateDataSizeBytes: v.tree.approximateDataSizeBytes,
+      sessionCount: v.tracker.size,
+      aliveConnections: v.cnxns.size,
+      tickTimeMs: v.tickTimeMs,
+      minSessionTimeoutMs: v.minSessionTimeoutMs,
+      maxSessionTimeoutMs: v.maxSessionTimeoutMs,
+      digest: v.tree.digest(),
+    };
+  }
+
+  /** srst: server-wide latency and packet counters. */
+  resetStats(): void {
+    this.v.latency.reset();
+    this.v.counters.packetsReceived = 0;
+    this.v.counters.packetsSent = 0;
+  }
+
+  /** crst: every connection's counters. */
+  resetConnectionStats(): void {
+    for (const c of this.v.cnxns.values()) c.resetStats();
+  }
+
+  sessionInfo(sessionId: number): SessionInfo | undefined {
+    const session = this.v.sessions.get(sessionId);
+    if (session === undefined) return undefined;
+    const c = session.cnxn;
+    return {
+      timeoutMs: c?.timeoutMs ?? session.tracked.timeoutMs,
+      lastOp: c?.lastOp ?? 'NA',
+      lastCxid: c?.lastCxid ?? -1,
+      lastZxid: c?.lastZxid ?? -1,
+      lastResponseTime: c?.lastResponseTime ?? 0,
+      lastLatencyMs: c?.lastLatencyMs ?? 0,
+      minLatencyMs: c?.latency.minMs ?? 0,
+      avgLatencyMs: c?.latency.avgMs ?? 0,
+      maxLatencyMs: c?.latency.max ?? 0,
+      packetsReceived: c?.packetsReceived ?? 0,
+      packetsSent: c?.packetsSent ?? 0,
+      outstandingRequests: session.queue.length,
+    };
+  }
+
+  /** session id -> watched paths (wchc). */
+  watchesBySession(): Map<number, string[]> {
+    const out = new Map<number, string[]>();
+    for (const [cnxn, paths] of this.v.watches.byWatcher()) out.set(cnxn.sessionId, paths);
+    return out;
+  }
+
+  /** path -> watching session ids (wchp). */
+  watchesByPath(): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    for (const [path, cnxns] of this.v.watches.byPath()) out.set(path, cnxns.map((c) => c.sessionId));
+    return out;
+  }
+
+  /** expiry time (ms) -> session ids expiring then (dump). */
+  sessionExpiries(): Map<number, number[]> {
+    const out = new Map<number, number[]>();
+    for (const id of this.v.tracker.ids()) {
+      const s = this.v.tracker.get(id)!;
+      const list = out.get(s.expiryTimeMs);
+      if (list) list.push(id);
+      else out.set(s.expiryTimeMs, [id]);
+    }
+    return out;
+  }
+}
