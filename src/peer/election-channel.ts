@@ -51,6 +51,13 @@ interface PeerSlot {
   /** Our outgoing socket while it connects; for a higher peer it only asks to be dialled back. */
   dial: PeerConnection | undefined;
   queue: unknown[];
+  /**
+   * The last message given for this peer. A new connection with nothing queued repeats it, as
+   * ZooKeeper's SendWorker does: it may have gone into a connection that was already dead (the
+   * peer's network vanished without a FIN), and the election would otherwise wait for its next
+   * notification timeout, up to a minute, before this peer hears from us again.
+   */
+  lastSent: unknown;
   retry: NodeJS.Timeout | undefined;
   retryDelayMs: number;
 }
@@ -110,6 +117,7 @@ export class ElectionChannel {
       this.logger.debug({ to }, 'election message to an unknown or own sid dropped');
       return;
     }
+    slot.lastSent = msg;
     if (slot.conn !== undefined) {
       slot.conn.send(msg);
       return;
@@ -156,7 +164,7 @@ export class ElectionChannel {
   private slot(sid: number): PeerSlot | undefined {
     let slot = this.slots.get(sid);
     if (slot === undefined && sid !== this.myId && this.peers.has(sid)) {
-      slot = { sid, conn: undefined, connSinceMs: 0, dial: undefined, queue: [], retry: undefined, retryDelayMs: this.reconnectDelayMs };
+      slot = { sid, conn: undefined, connSinceMs: 0, dial: undefined, queue: [], lastSent: undefined, retry: undefined, retryDelayMs: this.reconnectDelayMs };
       this.slots.set(sid, slot);
     }
     return slot;
@@ -271,6 +279,7 @@ export class ElectionChannel {
     conn.logger.info('election connection up');
     const queued = slot.queue;
     slot.queue = [];
+    if (queued.length === 0 && slot.lastSent !== undefined) queued.push(slot.lastSent);
     for (const m of queued) conn.send(m);
   }
 

@@ -126,6 +126,21 @@ describe('ElectionChannel', () => {
     await waitFor(() => got(nodes.get(1)!, 2, 'back') && got(nodes.get(3)!, 2, 'back'), 'both hear the restarted node');
   });
 
+  it('a new connection repeats the last message given for that peer, which may have died with the old one', async () => {
+    const { nodes, peers } = await ensemble([1, 2]);
+    nodes.get(2)!.channel.send(1, { tag: 'vote' });
+    await waitFor(() => got(nodes.get(1)!, 2, 'vote'), 'first delivery');
+    const port1 = peers.get(1)!.port;
+    await nodes.get(1)!.channel.close();
+    await waitFor(() => !nodes.get(2)!.channel.isConnected(1), '2 notices the close');
+    const reborn = makeNode(1, peers, port1);
+    await reborn.channel.start();
+    // 2 sends nothing more; the connection the restarted 1 causes carries 2's last message again.
+    reborn.channel.send(2, { tag: 'hello' });
+    await waitFor(() => got(reborn, 2, 'vote'), 'the repeated last message');
+    expect(reborn.inbox.filter((e) => e.from === 2).map((e) => (e.msg as { tag: string }).tag)).toEqual(['vote']);
+  });
+
   it('queues for a peer that is not up yet and delivers once it starts', async () => {
     const port2 = await freePort();
     const peers = new Map<number, PeerAddress>([
