@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { formatPeerAddress, type PeerAddress } from './peer-address.js';
 import { PeerConnection } from './peer-connection.js';
 import { checkHandshake, ELECTION_PROTOCOL, PEER_PROTOCOL_VERSION, PeerHandshakeError, type PeerHandshake } from './peer-handshake.js';
-import { PeerListener } from './peer-listener.js';
+import { PeerListener, type PeerListenerOptions } from './peer-listener.js';
 
 export interface ElectionChannelOptions {
   myId: number;
@@ -35,6 +35,8 @@ export interface ElectionChannelOptions {
   maxFrameBytes?: number;
   /** Output a slow peer may leave unread before its connection is dropped. Default 1 MiB. */
   maxBufferedBytes?: number;
+  /** How the listener follows a listenHost that is a name (tests fake the resolver). */
+  listener?: Omit<PeerListenerOptions, 'onRebound'>;
 }
 
 /**
@@ -92,7 +94,23 @@ export class ElectionChannel {
     this.maxFrameBytes = opts.maxFrameBytes ?? 1024 * 1024;
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 1024 * 1024;
     this.peers = opts.peers;
-    this.listener = new PeerListener((socket) => this.accept(socket), this.logger);
+    this.listener = new PeerListener((socket) => this.accept(socket), this.logger, { ...opts.listener, onRebound: () => this.redialAll() });
+  }
+
+  /**
+   * Our own address changed (the listener moved): every connection still runs from the old
+   * address and is dead, though nothing told the sockets so (no FIN or RST ever comes back). Drop
+   * them and dial again with the last message for each peer, or a looking member would keep
+   * sending its votes into them and never hear the ensemble's leader.
+   */
+  private redialAll(): void {
+    if (this.closed) return;
+    for (const slot of this.slots.values()) {
+      if (slot.conn === undefined) continue;
+      if (slot.queue.length === 0 && slot.lastSent !== undefined) slot.queue.push(slot.lastSent);
+      slot.conn.logger.info('own address changed; replacing the election connection');
+      slot.conn.destroy();
+    }
   }
 
   async start(): Promise<void> {

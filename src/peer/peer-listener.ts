@@ -13,6 +13,8 @@ export interface PeerListenerOptions {
   followNameIntervalMs?: number;
   /** Resolves a host name to one address, as net.Server.listen would; tests replace it. */
   resolveHost?: (host: string) => Promise<string>;
+  /** Called after the port was bound on a new address: connections made from the old one are dead. */
+  onRebound?: () => void;
 }
 
 async function lookupFirst(host: string): Promise<string> {
@@ -31,12 +33,14 @@ export class PeerListener {
   private following = false;
   private readonly followNameIntervalMs: number;
   private readonly resolveHost: (host: string) => Promise<string>;
+  private readonly onRebound: () => void;
 
   constructor(onSocket: (socket: net.Socket) => void, logger: Logger, opts: PeerListenerOptions = {}) {
     this.logger = logger;
     this.onSocket = onSocket;
     this.followNameIntervalMs = opts.followNameIntervalMs ?? 2000;
     this.resolveHost = opts.resolveHost ?? lookupFirst;
+    this.onRebound = opts.onRebound ?? (() => {});
     this.server = this.createServer();
   }
 
@@ -96,8 +100,9 @@ export class PeerListener {
       this.server = next;
       this.logger.warn({ host, from: this.boundAddress, to: now, port: this.boundPort }, 'peer listener rebound: its host name resolves to a new address');
       this.boundAddress = now;
-      // Accepted sockets are tracked apart and stay open; only the old listening socket goes.
+      // Accepted sockets are tracked apart; only the old listening socket goes here.
       old.close();
+      this.onRebound();
     } catch (err) {
       this.logger.warn({ err, host }, 'peer listener could not bind the new address of its host name; retrying');
     } finally {

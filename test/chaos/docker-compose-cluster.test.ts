@@ -26,6 +26,14 @@ function paced(ops: LoadOps): LoadOps {
   return { ...ops, create: async (p, d) => (await delay(WRITE_PACE_MS), ops.create(p, d)) };
 }
 
+const SQUATTERS = 6;
+const squatterName = (i: number) => `zabkeeper-compose-test-squatter${i}`;
+
+/** Containers that hold freed network addresses during the network test; never left behind. */
+async function removeSquatters(): Promise<void> {
+  for (let i = 1; i <= SQUATTERS; i++) await run('docker', ['rm', '-f', squatterName(i)], 30_000);
+}
+
 function log(line: string): void {
   process.stdout.write(`compose-cluster: ${line}\n`);
 }
@@ -45,6 +53,7 @@ describe('docker-compose cluster on a real Docker engine', () => {
     log(await provisionDocker());
     releaseLock = await acquireHostLock(10 * 60_000);
     // A run that was killed half-way leaves its project behind: start clean.
+    await removeSquatters();
     await cluster.compose(['down', '-v', '--remove-orphans'], 180_000);
     const t1 = Date.now();
     await cluster.compose(['build'], 600_000);
@@ -66,6 +75,7 @@ describe('docker-compose cluster on a real Docker engine', () => {
   afterAll(async () => {
     for (const c of clients.splice(0)) await c.close().catch(() => undefined);
     try {
+      await removeSquatters();
       if (upOnce) await cluster.compose(['down', '-v', '--remove-orphans'], 180_000);
     } finally {
       await releaseLock?.();
@@ -234,19 +244,25 @@ describe('docker-compose cluster on a real Docker engine', () => {
       const before = await cluster.ipOf(member);
       await docker(['network', 'disconnect', cluster.network, id]);
       markFault(ctl);
-      // Another container takes the freed address, so the member must come back elsewhere and its
-      // peers must resolve zkN anew (a stale address now reaches the wrong host).
-      const squatter = `${cluster.network}-squatter`;
-      await run('docker', ['rm', '-f', squatter], 30_000);
-      await docker(['run', '-d', '--rm', '--network', cluster.network, '--name', squatter, '--entrypoint', 'sleep', 'node:20-bookworm-slim', '300']);
+      // Other containers take freed addresses until one holds the member's old one, so the member must
+      // come back elsewhere and its peers must resolve zkN anew (a stale address reaches the wrong host).
+      const squatters: string[] = [];
       let after = '';
       try {
+        for (let i = 1; i <= SQUATTERS; i++) {
+          const name = squatterName(i);
+          await run('docker', ['rm', '-f', name], 30_000);
+          squatters.push(name);
+          await docker(['run', '-d', '--rm', '--network', cluster.network, '--name', name, '--entrypoint', 'sleep', 'node:20-bookworm-slim', '300']);
+          const ip = (await docker(['inspect', '-f', `{{(index .NetworkSettings.Networks "${cluster.network}").IPAddress}}`, name])).trim();
+          if (ip === before) break;
+        }
         const others = [1, 2, 3].filter((m) => m !== member);
         await cluster.waitForQuorum(others);
         await docker(['network', 'connect', '--alias', `zk${member}`, cluster.network, id]);
         after = await cluster.ipOf(member);
       } finally {
-        await run('docker', ['rm', '-f', squatter], 30_000);
+        for (const name of squatters) await run('docker', ['rm', '-f', name], 30_000);
       }
       expect(after).not.toBe(before);
       await cluster.waitForQuorum();

@@ -196,14 +196,15 @@ export class ComposeCluster {
     return i < 0 ? undefined : i + 1;
   }
 
-  /** Every member's last log lines, for a failure message. */
+  /** Every member's last log lines, for a failure message; per-client-connection lines left out (load drowns the rest). */
   async logs(lines = 60): Promise<string> {
     const out: string[] = [];
     for (const m of [1, 2, 3]) {
       const id = await this.containerId(m).catch(() => '');
       if (id === '') continue;
-      const r = await run('docker', ['logs', '--tail', String(lines), id], 30_000).catch((e: Error) => ({ stdout: '', stderr: e.message }));
-      out.push(`--- zk${m}\n${r.stdout}${r.stderr}`);
+      const r = await run('docker', ['logs', '--tail', '20000', id], 30_000).catch((e: Error) => ({ stdout: '', stderr: e.message }));
+      const kept = `${r.stdout}${r.stderr}`.split('\n').filter((l) => !l.includes('"component":"client"'));
+      out.push(`--- zk${m}\n${kept.slice(-lines).join('\n')}`);
     }
     return out.join('\n');
   }

@@ -141,6 +141,45 @@ describe('ElectionChannel', () => {
     expect(reborn.inbox.filter((e) => e.from === 2).map((e) => (e.msg as { tag: string }).tag)).toEqual(['vote']);
   });
 
+  it('when its own address changes, a member drops its connections and dials again with its last message', async () => {
+    let address2 = '127.0.0.1';
+    const peers = new Map<number, PeerAddress>([
+      [1, { host: '127.0.0.1', port: 0 }],
+      [2, { host: '127.0.0.1', port: 0 }],
+    ]);
+    const one = makeNode(1, peers);
+    const { logger, lines } = captureLogger();
+    const two = new ElectionChannel({
+      myId: 2,
+      peers,
+      listenHost: 'zk2',
+      listenPort: 0,
+      logger,
+      reconnectDelayMs: 20,
+      listener: { followNameIntervalMs: 20, resolveHost: async () => address2 },
+    });
+    open.push(two);
+    const twoInbox: { from: number; msg: unknown }[] = [];
+    two.onMessage((from, msg) => twoInbox.push({ from, msg }));
+    await one.channel.start();
+    await two.start();
+    peers.set(1, { host: '127.0.0.1', port: one.channel.boundPort });
+    peers.set(2, { host: '127.0.0.1', port: two.boundPort });
+    two.send(1, { tag: 'vote' });
+    await waitFor(() => got(one, 2, 'vote'), 'first delivery');
+    const firstPorts = two.connectionPorts(1);
+
+    // The name now resolves elsewhere (a container reconnected to its network with a new IP).
+    address2 = '127.0.0.2';
+    peers.set(2, { host: '127.0.0.2', port: two.boundPort });
+    await waitFor(() => one.inbox.filter((e) => e.from === 2).length === 2, 'the last message again, on a new connection');
+    expect(lines.some((l) => l.msg === 'own address changed; replacing the election connection')).toBe(true);
+    expect(two.connectionPorts(1)).not.toEqual(firstPorts);
+    // Both ways work on the new connection.
+    one.channel.send(2, { tag: 'reply' });
+    await waitFor(() => twoInbox.some((e) => e.from === 1 && (e.msg as { tag?: string }).tag === 'reply'), 'reply over the new connection');
+  });
+
   it('queues for a peer that is not up yet and delivers once it starts', async () => {
     const port2 = await freePort();
     const peers = new Map<number, PeerAddress>([
