@@ -131,6 +131,28 @@ export class PeerConnection {
     this.socket.destroy();
   }
 
+  /** Output written but not yet taken by the socket. */
+  get bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  /** Resolves true once the socket's output drained, false if the connection closes first. */
+  whenDrained(): Promise<boolean> {
+    if (this.isClosed) return Promise.resolve(false);
+    if (this.socket.writableLength === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean): void => {
+        this.socket.off('drain', onDrain);
+        this.socket.off('close', onClose);
+        resolve(ok);
+      };
+      const onDrain = (): void => done(!this.isClosed);
+      const onClose = (): void => done(false);
+      this.socket.on('drain', onDrain);
+      this.socket.on('close', onClose);
+    });
+  }
+
   flush(): void {
     if (!this.corked) return;
     this.corked = false;

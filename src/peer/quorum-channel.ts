@@ -161,6 +161,17 @@ export class QuorumChannel {
     conn.send(msg);
   }
 
+  /** Output queued to `to` and not yet taken by its socket (0 when not connected). */
+  bufferedBytes(to: number): number {
+    return this.connectionTo(to)?.bufferedBytes ?? 0;
+  }
+
+  /** Resolves true once the output to `to` drained, false if it is not (or no longer) connected. */
+  whenDrained(to: number): Promise<boolean> {
+    const conn = this.connectionTo(to);
+    return conn === undefined ? Promise.resolve(false) : conn.whenDrained();
+  }
+
   /** Closes the connection to a learner, or gives up on the leader (as disconnectLeader()). */
   disconnect(peer: number): void {
     const learner = this.learners.get(peer);

@@ -8,10 +8,12 @@ import { DurableStore, readEpoch, writeEpoch } from '../storage/index.js';
 import { zxidEpoch } from '../zab/zxid.js';
 import { DataTree, type SnapshotRecord } from '../tree/data-tree.js';
 import type { Txn } from '../tree/txn.js';
-import type { ZabAction, ZabRole } from '../zab/actions.js';
+import type { ZabRole } from '../zab/actions.js';
 import type { PeerMessage, TxnRecord } from '../zab/messages.js';
 import { PeerNode } from '../zab/peer-node.js';
 import { MajorityQuorum } from '../zab/quorum-verifier.js';
+import { ZabRuntime, type Done } from '../zab/zab-runtime.js';
+import { SnapshotAssembler, SyncStreamer, type SnapPartMsg } from './sync-stream.js';
 import type { QuorumServerSpec } from './config.js';
 import type { EnsembleMetrics } from './metrics.js';
 import { ServerNotServingError, type ForwardedWrite, type QuorumHooks, type ZooKeeperServer } from './zk-server.js';
@@ -54,28 +56,25 @@ export async function loadMemberState(store: DurableStore, dataDir: string): Pro
 
 export class QuorumPeer {
   readonly node: PeerNode<Txn>;
+  readonly runtime: ZabRuntime<Txn>;
   private readonly log: Logger;
   private readonly election: ElectionChannel;
   private readonly quorum: QuorumChannel;
   private zk: ZooKeeperServer | undefined;
-  /** Actions run strictly in order; durable ones are awaited before the next starts. */
-  private queue: ZabAction<Txn>[] = [];
-  private draining = false;
   private lastAppend: Promise<void> = Promise.resolve();
-  private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private nextSyncId = 1;
   private readonly syncWaiters = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   /** Learner side: messages for the leader held until the quorum connection is up. */
   private leaderOutbox: { leader: number; connected: boolean; msgs: PeerMessage<Txn>[] } | null = null;
-  private commitsSinceCompact = 0;
-  /** Ring of the last DIFF_WINDOW_TXNS committed zxids (slot = commit count mod window). */
-  private readonly recentCommits: number[] = new Array<number>(DIFF_WINDOW_TXNS);
-  private commitsSeen = 0;
   /** When this server last started looking, for the election-duration metric. */
   private lookingSinceMs = Date.now();
-  /** Leader: when each local proposal was handed to zab, for the commit-latency metric. */
+  /** When each txn was proposed (leader) or arrived (learner), for the commit-latency metrics. */
   private readonly proposedAtMs = new Map<number, number>();
+  /** Leader side: SNAP and large DIFFs leave in bounded frames, with back-pressure. */
+  private readonly streamer: SyncStreamer;
+  /** Learner side: a streamed SNAP is put back together before zab sees it. */
+  private readonly assembler = new SnapshotAssembler();
 
   constructor(private readonly opts: QuorumPeerOptions) {
     this.log = opts.logger;
@@ -94,23 +93,81 @@ export class QuorumPeer {
       peers: new Map(others.map((s) => [s.id, { host: s.host, port: s.electionPort }])),
       listenHost: me.host,
       listenPort: me.electionPort,
-      logger: this.log.child({ component: 'election-channel' }),
+      logger: this.log,
     });
     this.quorum = new QuorumChannel({
       myId: opts.myId,
       peers: new Map(others.map((s) => [s.id, { host: s.host, port: s.quorumPort }])),
       listenHost: me.host,
       listenPort: me.quorumPort,
-      logger: this.log.child({ component: 'quorum-channel' }),
+      logger: this.log,
     });
-    this.election.onMessage((from, msg) => this.input(() => this.node.step(from, msg as PeerMessage<Txn>, Date.now())));
-    this.quorum.onMessage((from, msg) => {
-      this.logSyncReceipt(from, msg as PeerMessage<Txn>);
-      this.input(() => this.node.step(from, msg as PeerMessage<Txn>, Date.now()));
+    this.streamer = new SyncStreamer(this.quorum);
+    this.runtime = new ZabRuntime<Txn>(this.node, {
+      transport: { send: (to, msg) => this.send(to, msg), disconnect: (peer) => this.disconnect(peer), setAccepting: (on) => this.quorum.setAccepting(on) },
+      log: {
+        append: (txns, done) => this.append(txns, done),
+        truncateAfter: (zxid, done) => this.afterAppends(done, async () => {
+          this.log.warn({ zxid: hex(zxid) }, 'TRUNC: dropping logged txns above this zxid');
+          await this.opts.store.truncateAfter(zxid);
+        }),
+        resetTo: (zxid, done) => this.afterAppends(done, async () => {
+          await this.opts.store.resetTo(this.zk!.tree);
+          this.log.warn({ zxid: hex(zxid), nodes: this.zk!.tree.nodeCount }, 'SNAP: state replaced by the leader snapshot');
+        }),
+      },
+      epochs: { write: (kind, epoch, done) => void writeEpoch(this.opts.dataDir, kind, epoch).then(() => done(), (err: unknown) => done(asError(err))) },
+      clock: {
+        now: () => Date.now(),
+        setTimer: (delayMs, fire) => setTimeout(fire, delayMs).unref(),
+        clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
+        // The appends of one fsync resolve together; a microtask runs after all of them.
+        defer: (fn) => queueMicrotask(fn),
+      },
+      stateMachine: {
+        commit: (txn) => this.zk!.applyCommitted(txn.payload),
+        snapshot: (zxid) => {
+          const records = [...this.zk!.tree.serialize()];
+          this.log.info({ zxid: hex(zxid), records: records.length }, 'sending SNAP');
+          return records;
+        },
+        installSnapshot: (_zxid, snapshot) => {
+          const tree = DataTree.fromRecords(snapshot as SnapshotRecord[]);
+          // No background snapshot may walk the tree while it is replaced (issue 9, defect 5).
+          void this.opts.store.quiesceSnapshots();
+          this.zk!.replaceTree(tree);
+        },
+        roleChanged: (role, epoch, leader, reason) => this.becomeRole(role, epoch, leader, reason),
+        request: (_from, payload) => this.zk!.handleForwarded(payload as ForwardedWrite),
+        sessionActivity: (_from, sessions) => this.zk!.touchSessions(sessions as Array<[number, number]>),
+        takeSessionActivity: () => {
+          const activity = this.zk!.takeSessionActivity();
+          return activity.length > 0 ? activity : undefined;
+        },
+        syncDone: (id) => {
+          const w = this.syncWaiters.get(id);
+          this.syncWaiters.delete(id);
+          w?.resolve();
+        },
+      },
+      fatal: (err, context) => this.fatal(err, `${context}; stopping this server`),
+      // Ticks also carry session activity to the leader, so never sleep longer than half a tick.
+      maxSleepMs: opts.tickTimeMs / 2,
+      diffWindowTxns: DIFF_WINDOW_TXNS,
+      observer: opts.metrics ? { proposed: (zxid) => this.proposedAtMs.set(zxid, performance.now()), committed: (zxid, _at, role) => this.committed(zxid, role) } : undefined,
+    });
+    this.election.onMessage((from, msg) => this.runtime.receive(from, msg as PeerMessage<Txn>));
+    this.quorum.onMessage((from, raw) => {
+      const msg = this.assembler.receive(from, raw as PeerMessage<Txn> | SnapPartMsg);
+      if (msg === undefined) return;
+      this.logSyncReceipt(from, msg);
+      this.runtime.receive(from, msg);
     });
     this.quorum.onDisconnected((peer) => {
       if (this.leaderOutbox?.leader === peer) this.leaderOutbox.connected = false;
-      this.input(() => this.node.peerDisconnected(peer));
+      this.streamer.abort(peer);
+      this.assembler.reset(peer);
+      this.runtime.peerDisconnected(peer);
     });
     this.quorum.onConnected((peer) => {
       const box = this.leaderOutbox;
@@ -131,22 +188,21 @@ export class QuorumPeer {
           this.log.warn({ zxid: txn.hdr.zxid }, 'proposal dropped: no longer leading');
           return;
         }
-        if (this.opts.metrics) this.proposedAtMs.set(txn.hdr.zxid, performance.now());
-        this.input(() => this.node.propose(txn));
+        this.runtime.propose(txn);
       },
       forward: (write: ForwardedWrite) => {
         if (this.node.role !== 'following') {
           this.log.warn({ sessionId: write.sessionId, cxid: write.cxid }, 'forward dropped: not following');
           return;
         }
-        this.input(() => this.node.forward(write));
+        this.runtime.forward(write);
       },
       sync: () =>
         new Promise<void>((resolve, reject) => {
           if (!this.node.isServing) return reject(new ServerNotServingError());
           const id = this.nextSyncId++;
           this.syncWaiters.set(id, { resolve, reject });
-          this.input(() => this.node.sync(id));
+          this.runtime.sync(id);
         }),
     };
   }
@@ -155,12 +211,12 @@ export class QuorumPeer {
     this.zk = zk;
     await this.election.start();
     await this.quorum.start();
-    this.input(() => this.node.start(Date.now()));
+    this.runtime.start();
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.runtime.stop();
     for (const w of this.syncWaiters.values()) w.reject(new ServerNotServingError());
     this.syncWaiters.clear();
     await this.election.close();
@@ -180,168 +236,37 @@ export class QuorumPeer {
     void this.close().then(() => process.kill(process.pid, 'SIGTERM'));
   }
 
-  // ---- inputs -----------------------------------------------------------------------
+  // ---- I/O for the runtime ------------------------------------------------------------
 
-  /** Runs one PeerNode call and queues its actions; a broken invariant stops this server. */
-  private input(call: () => ZabAction<Txn>[]): void {
-    if (this.closed) return;
-    let actions: ZabAction<Txn>[];
-    try {
-      actions = call();
-    } catch (err) {
-      if ((err as Error).name === 'NotServingError') {
-        this.log.debug({ err }, 'peer call while not serving; ignored');
-        return;
-      }
-      this.fatal(err, 'zab invariant broken; stopping this server');
-      return;
-    }
-    for (const a of actions) this.queue.push(a);
-    // Learners connect during discovery, long before the leader is established (becomeRole).
-    // After queueing: setAccepting(false) reports disconnects synchronously, whose actions
-    // must run after these.
-    this.quorum.setAccepting(this.node.state === 'LEADING');
-    void this.drain();
-    this.armTimer();
+  /** Group commit: the store batches appends of one turn into one writev + fdatasync. */
+  private append(txns: TxnRecord<Txn>[], done: Done): void {
+    let last: Promise<void> = this.lastAppend;
+    for (const t of txns) last = this.opts.store.append(t.payload);
+    this.lastAppend = last;
+    last.then(
+      () => done(),
+      (err: unknown) => done(asError(err)),
+    );
   }
 
-  private armTimer(): void {
-    if (this.closed) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    const wake = this.node.nextWakeMs();
-    // Ticks also carry session activity to the leader, so never sleep longer than a tick.
-    const delayMs = Math.max(1, Math.min(Number.isFinite(wake) ? wake - Date.now() : Infinity, this.opts.tickTimeMs / 2));
-    this.timer = setTimeout(() => this.onTimer(), delayMs);
-    this.timer.unref();
+  /** Runs a log operation after every append issued before it (the store applies them in order). */
+  private afterAppends(done: Done, op: () => Promise<void>): void {
+    const run = this.lastAppend.catch(() => undefined).then(op);
+    this.lastAppend = run;
+    run.then(
+      () => done(),
+      (err: unknown) => done(asError(err)),
+    );
   }
 
-  private onTimer(): void {
-    this.timer = undefined;
-    if (this.closed) return;
-    if (this.node.role === 'following' && this.zk) {
-      const activity = this.zk.takeSessionActivity();
-      if (activity.length > 0) this.node.reportSessionActivity(activity);
-    }
-    const now = Date.now();
-    if (now >= this.node.nextWakeMs()) this.input(() => this.node.tick(now));
-    else this.armTimer();
-  }
-
-  // ---- actions ----------------------------------------------------------------------
-
-  private async drain(): Promise<void> {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      while (this.queue.length > 0 && !this.closed) {
-        const action = this.queue.shift()!;
-        try {
-          await this.execute(action);
-        } catch (err) {
-          // Storage failed under us: this server cannot keep its promises; stop it.
-          this.fatal(err, `could not execute zab action ${action.type}; stopping this server`);
-          return;
-        }
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
-
-  private async execute(a: ZabAction<Txn>): Promise<void> {
-    switch (a.type) {
-      case 'send':
-        return this.send(a.to, a.msg);
-      case 'sendSnapshot': {
-        const records = [...this.zk!.tree.serialize()];
-        this.log.info({ to: a.to, zxid: hex(a.zxid), records: records.length }, 'sending SNAP');
-        this.quorum.send(a.to, { type: 'SNAP', zxid: a.zxid, snapshot: records });
-        return;
-      }
-      case 'disconnect':
-        if (this.leaderOutbox?.leader === a.peer) {
-          this.leaderOutbox = null;
-          this.quorum.disconnectLeader();
-        } else {
-          this.quorum.disconnect(a.peer);
-        }
-        return;
-      case 'persistAcceptedEpoch':
-        await this.lastAppend;
-        await writeEpoch(this.opts.dataDir, 'acceptedEpoch', a.epoch);
-        return;
-      case 'persistCurrentEpoch':
-        await this.lastAppend;
-        await writeEpoch(this.opts.dataDir, 'currentEpoch', a.epoch);
-        return;
-      case 'persistTxns': {
-        if (a.txns.length === 0) return;
-        let last: Promise<void> = this.lastAppend;
-        // A follower's commit latency counts from the proposal's arrival (the leader's from propose()).
-        const arrivedAt = this.opts.metrics && this.node.role === 'following' ? performance.now() : undefined;
-        for (const t of a.txns) {
-          last = this.opts.store.append(t.payload);
-          if (arrivedAt !== undefined) this.proposedAtMs.set(t.zxid, arrivedAt);
-        }
-        const lastZxid = a.txns[a.txns.length - 1]!.zxid;
-        this.lastAppend = last;
-        last.then(
-          () => this.input(() => this.node.persisted(lastZxid)),
-          (err: unknown) => {
-            this.fatal(err, `txn log append failed at ${hex(lastZxid)}; stopping this server`);
-          },
-        );
-        return;
-      }
-      case 'truncate':
-        await this.lastAppend.catch(() => undefined);
-        this.log.warn({ zxid: hex(a.zxid) }, 'TRUNC: dropping logged txns above this zxid');
-        await this.opts.store.truncateAfter(a.zxid);
-        return;
-      case 'applySnapshot': {
-        await this.lastAppend.catch(() => undefined);
-        const tree = DataTree.fromRecords(a.snapshot as SnapshotRecord[]);
-        this.zk!.replaceTree(tree);
-        await this.opts.store.resetTo(this.zk!.tree);
-        this.log.warn({ zxid: hex(a.zxid), nodes: this.zk!.tree.nodeCount }, 'SNAP: state replaced by the leader snapshot');
-        return;
-      }
-      case 'commit': {
-        this.zk!.applyCommitted(a.txn.payload);
-        const proposedAt = this.proposedAtMs.get(a.txn.zxid);
-        if (proposedAt !== undefined) {
-          this.proposedAtMs.delete(a.txn.zxid);
-          // On the leader a commit happens exactly when a quorum has acked the proposal.
-          const latencyMs = performance.now() - proposedAt;
-          if (this.node.role === 'leading') this.opts.metrics?.proposalAcked(latencyMs);
-          this.opts.metrics?.commitApplied(latencyMs);
-        }
-        // Count txns, not zxids: zxid arithmetic across an epoch boundary would drop the whole previous epoch.
-        const slot = this.commitsSeen++ % DIFF_WINDOW_TXNS;
-        const oldestKept = this.recentCommits[slot];
-        this.recentCommits[slot] = a.txn.zxid;
-        if (++this.commitsSinceCompact >= DIFF_WINDOW_TXNS && oldestKept !== undefined) {
-          this.commitsSinceCompact = 0;
-          // Everything committed before the last DIFF_WINDOW_TXNS commits may go.
-          this.node.compact(oldestKept);
-        }
-        return;
-      }
-      case 'becomeRole':
-        return this.becomeRole(a.role, a.epoch, a.leader, a.reason);
-      case 'request':
-        this.zk!.handleForwarded(a.payload as ForwardedWrite);
-        return;
-      case 'sessionActivity':
-        this.zk!.touchSessions(a.sessions as Array<[number, number]>);
-        return;
-      case 'clientReply': {
-        const w = this.syncWaiters.get(a.id);
-        this.syncWaiters.delete(a.id);
-        w?.resolve();
-        return;
-      }
-    }
+  private committed(zxid: number, role: ZabRole): void {
+    const proposedAt = this.proposedAtMs.get(zxid);
+    if (proposedAt === undefined) return;
+    this.proposedAtMs.delete(zxid);
+    // On the leader a commit happens exactly when a quorum has acked the proposal.
+    const latencyMs = performance.now() - proposedAt;
+    if (role === 'leading') this.opts.metrics?.proposalAcked(latencyMs);
+    this.opts.metrics?.commitApplied(latencyMs);
   }
 
   /** One line per sync step a learner receives, with numbers: operators (and tests) read the sync mode from it. */
@@ -372,7 +297,16 @@ export class QuorumPeer {
       box.msgs.push(msg);
       return;
     }
-    this.quorum.send(to, msg);
+    this.streamer.send(to, msg);
+  }
+
+  private disconnect(peer: number): void {
+    if (this.leaderOutbox?.leader === peer) {
+      this.leaderOutbox = null;
+      this.quorum.disconnectLeader();
+    } else {
+      this.quorum.disconnect(peer);
+    }
   }
 
   private becomeRole(role: ZabRole, epoch: number, leader: number | null, reason?: string): void {
@@ -391,6 +325,10 @@ export class QuorumPeer {
     this.log.info({ role, epoch, leader, reason, lastZxid: hex(this.node.lastZxid) }, role === 'looking' ? `looking for a leader: ${reason ?? ''}` : `${role} in epoch ${epoch}, leader ${leader}`);
     this.opts.onRole?.(role, epoch, leader);
   }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 function hex(n: number): string {

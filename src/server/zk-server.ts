@@ -1,5 +1,6 @@
 // The session layer of one server (ZooKeeper's ZooKeeperServer, sans sockets): handshakes,
-// sessions and their expiry, the request pipeline prep -> persist -> apply/reply, and stats.
+// sessions and their expiry, the one write pipeline prep -> propose -> commit -> apply/reply
+// (standalone and ensemble alike; only what replicates differs), and stats.
 
 import type { Logger } from 'pino';
 import { BufferReader } from '../jute/buffer-reader.js';
@@ -16,6 +17,7 @@ import { PrepRequestProcessor, type WriteRequest } from './prep-request.js';
 import { FinalRequestProcessor, LatencyStats, ServerCnxn } from './request-processor.js';
 import { decodeRequest, type ReadRequest } from './request-processor-decode.js';
 import { SESSION_PASSWORD_BYTES, SessionTracker, type TrackedSession } from './session-tracker.js';
+import { SoloReplication } from './solo-replication.js';
 import { WatchManager } from './watch-manager.js';
 import type { ServerMetrics } from './metrics.js';
 
@@ -41,26 +43,37 @@ export interface ZkServerOptions {
   logger: Logger;
   /** Wall clock (ms), injectable for tests; drives txn times, expiry and TTLs. */
   now?: () => number;
-  /** Durability seam: resolves when the txn is durable. Called in zxid order. Default: resolved at once. */
+  /** Standalone durability seam: resolves when the txn is durable. Called in zxid order. Default: resolved at once. */
   persist?: (txn: Txn) => Promise<void>;
   /** Runs after each txn is applied, in zxid order (storage uses it to schedule snapshots). */
   afterApply?: (tree: DataTree, zxid: number) => void;
-  /** Present when this server is an ensemble member: writes go through ZAB instead of persist. */
-  quorum?: QuorumHooks;
+  /** Present when this server is an ensemble member: writes replicate through ZAB; else through the local log (persist). */
+  quorum?: ReplicationHooks;
   /** ops: told of every answered request (op name + latency) for /metrics. */
   metrics?: ServerMetrics;
 }
 
-/** A client write a follower hands to the leader (ZooKeeper's REQUEST packet). */
+/**
+ * A write a follower hands to the leader (ZooKeeper's REQUEST packet). A client's request
+ * travels as the bytes it arrived in (the leader decodes them, as ZooKeeper's leader does):
+ * cheaper than re-encoding the decoded request, and the leader sees exactly what the client sent.
+ */
 export interface ForwardedWrite {
   sessionId: number;
   cxid: number;
-  req: WriteRequest;
   authIds: Id[];
+  /** The client's opcode and request body (after the request header). */
+  type: number;
+  body?: Buffer;
+  /** A server-made write (createSession) has no client bytes: the request itself. */
+  req?: WriteRequest;
 }
 
-/** What the session layer needs from the ZAB runtime when it is part of an ensemble. */
-export interface QuorumHooks {
+/**
+ * What the one write pipeline needs from replication: ZAB for an ensemble member (QuorumPeer),
+ * the local log for a standalone server (SoloReplication).
+ */
+export interface ReplicationHooks {
   /** Leader: the zxid the next proposal will carry. */
   nextZxid(): number;
   /** Leader: replicate a prepped txn; it comes back through applyCommitted once a quorum has it. */
@@ -69,7 +82,12 @@ export interface QuorumHooks {
   forward(write: ForwardedWrite): void;
   /** Resolves once everything the leader committed before this call is applied here. */
   sync(): Promise<void>;
+  /** Resolves once every local proposal is applied (graceful stop); absent: nothing to wait for. */
+  whenIdle?(): Promise<void>;
 }
+
+/** The ensemble member's replication hooks (the same interface). */
+export type QuorumHooks = ReplicationHooks;
 
 /** Serving role: 'standalone' serves alone; 'looking' serves nobody (election or sync in progress). */
 export type ServingRole = 'standalone' | 'leader' | 'follower' | 'looking';
@@ -154,7 +172,6 @@ interface WriteEntry {
   subTypes?: number[];
   /** Paths the txn may delete (for ACL-filtered events); recomputed from the txn when unset. */
   deletes?: string[];
-  durable: boolean;
   /** Runs right after apply (and its events), in zxid order. */
   onApplied: (result: ApplyResult) => void;
   /** Runs instead when the txn will never be applied (persist or apply failed). */
@@ -181,14 +198,10 @@ function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
+const EMPTY_BODY = Buffer.alloc(0);
+
 function forwardKey(sessionId: number, cxid: number): string {
   return `${sessionId}:${cxid}`;
-}
-
-/** Peer frames are msgpack: an Error does not survive the trip, its message does. */
-function forwardable(req: WriteRequest): WriteRequest {
-  if ('decodeError' in req) return { ...req, decodeError: new Error(String(req.decodeError.message)) } as WriteRequest;
-  return req;
 }
 
 /** Paths a committed txn deletes, so events can still be filtered by the gone node's ACL. */
@@ -207,7 +220,8 @@ export class ZooKeeperServer {
   readonly tree: DataTree;
   private readonly log: Logger;
   private readonly now: () => number;
-  private readonly persist: (txn: Txn) => Promise<void>;
+  /** Where prepped txns go and come back from as commits: ZAB, or the local log. */
+  private readonly replication: ReplicationHooks;
   private readonly tracker: SessionTracker;
   private readonly watches = new WatchManager<ServerCnxn>();
   private prep: PrepRequestProcessor;
@@ -215,10 +229,6 @@ export class ZooKeeperServer {
   private readonly reaper: ContainerReaper;
   private readonly sessions = new Map<number, Session>();
   private readonly cnxns = new Map<ClientSink, ServerCnxn>();
-  /** Prepped txns in zxid order, waiting for persist and then for every earlier one. */
-  private readonly inflight: WriteEntry[] = [];
-  private idleWaiters: (() => void)[] = [];
-  private nextZxid: number;
   private expiryTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private broken: Error | undefined;
@@ -240,8 +250,14 @@ export class ZooKeeperServer {
     this.tree = tree ?? new DataTree();
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
-    this.persist = opts.persist ?? (() => Promise.resolve());
-    this.nextZxid = this.tree.lastProcessedZxid + 1;
+    this.replication =
+      opts.quorum ??
+      new SoloReplication({
+        lastZxid: this.tree.lastProcessedZxid,
+        persist: opts.persist ?? (() => Promise.resolve()),
+        commit: (txn) => this.applyCommitted(txn),
+        failed: (err, txn) => this.fail(err, txn),
+      });
     this.tracker = new SessionTracker(opts.serverId, opts.tickTimeMs, this.now);
     // Sessions in a loaded tree are alive again, each with a fresh full timeout (ZooKeeper's loadData).
     for (const [id, timeoutMs] of this.tree.sessions) this.restoreSession(id, timeoutMs);
@@ -301,10 +317,10 @@ export class ZooKeeperServer {
     await this.whenIdle();
   }
 
-  /** Resolves once every prepped txn has been applied (and answered). */
+  /** Resolves once every local proposal has been applied (and answered). */
   whenIdle(): Promise<void> {
-    if (this.inflight.length === 0 || this.broken) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    if (this.broken || this.replication.whenIdle === undefined) return Promise.resolve();
+    return this.replication.whenIdle();
   }
 
   // ---- handshake ----------------------------------------------------------------------
@@ -446,6 +462,7 @@ export class ZooKeeperServer {
       this.dropCnxn(cnxn, 'SASL not supported');
       return;
     }
+    const bodyOffset = r.offset;
     const decoded = decodeRequest(type, r);
     if (decoded.kind === 'unknown') {
       // UnimplementedRequestProcessor: answer at once, then close the connection (the session stays).
@@ -460,14 +477,16 @@ export class ZooKeeperServer {
         cnxn.log.warn({ xid, op: opName(type), err: decoded.req.decodeError }, 'request body does not decode; answering MARSHALLINGERROR');
       }
       if (type === OpCode.closeSession) this.tracker.setClosing(sessionId);
-      pending.write = this.submit(decoded.req, sessionId, xid, cnxn.authIds, (result) => this.writeApplied(session, pending, result));
+      // A follower forwards the body as received; the frame is a view valid only now, so copy it.
+      const body = this.role === 'follower' ? Buffer.from(frame.subarray(bodyOffset)) : undefined;
+      pending.write = this.submit(decoded.req, sessionId, xid, cnxn.authIds, (result) => this.writeApplied(session, pending, result), undefined, body);
       session.queue.push(pending);
       return;
     }
     pending.read = decoded.req;
     if (this.opts.quorum && type === OpCode.sync) {
       // sync holds the session's later requests until this server has caught up with the leader.
-      const entry: WriteEntry = { durable: false, onApplied: () => this.finishHead(session, pending, () => this.runRead(pending)) };
+      const entry: WriteEntry = { onApplied: () => this.finishHead(session, pending, () => this.runRead(pending)) };
       pending.write = entry;
       session.queue.push(pending);
       this.opts.quorum.sync().then(
@@ -546,37 +565,23 @@ export class ZooKeeperServer {
     authIds: ServerCnxn['authIds'],
     onApplied: (r: ApplyResult) => void,
     onFailed?: (err: Error) => void,
+    /** The client's request body as received, forwarded as is by a follower. */
+    body?: Buffer,
   ): WriteEntry {
-    const quorum = this.opts.quorum;
-    if (quorum !== undefined && this.role === 'follower') {
-      const entry: WriteEntry = { subTypes: req.type === OpCode.multi && 'ops' in req ? req.ops.map((o) => o.type) : undefined, durable: false, onApplied, onFailed };
+    const replication = this.replication;
+    if (this.role === 'follower') {
+      const entry: WriteEntry = { subTypes: req.type === OpCode.multi && 'ops' in req ? req.ops.map((o) => o.type) : undefined, onApplied, onFailed };
       this.forwarded.set(forwardKey(sessionId, cxid), entry);
-      quorum.forward({ sessionId, cxid, req: forwardable(req), authIds: [...authIds] });
+      const write: ForwardedWrite = body !== undefined ? { sessionId, cxid, authIds: [...authIds], type: req.type, body } : { sessionId, cxid, authIds: [...authIds], type: req.type, req };
+      replication.forward(write);
       return entry;
     }
-    if (quorum !== undefined && this.role !== 'leader') throw new ServerNotServingError();
-    const zxid = quorum !== undefined ? quorum.nextZxid() : this.nextZxid++;
+    if (this.role === 'looking') throw new ServerNotServingError();
+    const zxid = replication.nextZxid();
     const prepped = this.prep.prep(req, { sessionId, cxid, zxid, timeMs: this.now(), authIds });
-    const entry: WriteEntry = { txn: prepped.txn, subTypes: prepped.subTypes, deletes: prepped.deletes, durable: false, onApplied, onFailed };
-    if (quorum !== undefined) {
-      this.awaitingCommit.set(zxid, entry);
-      quorum.propose(prepped.txn);
-      return entry;
-    }
-    this.inflight.push(entry);
-    let durable: Promise<void>;
-    try {
-      durable = this.persist(prepped.txn);
-    } catch (err) {
-      durable = Promise.reject(err);
-    }
-    durable.then(
-      () => {
-        entry.durable = true;
-        this.commitReady();
-      },
-      (err: unknown) => this.persistFailed(entry, err),
-    );
+    const entry: WriteEntry = { txn: prepped.txn, subTypes: prepped.subTypes, deletes: prepped.deletes, onApplied, onFailed };
+    this.awaitingCommit.set(zxid, entry);
+    replication.propose(prepped.txn);
     return entry;
   }
 
@@ -592,46 +597,18 @@ export class ZooKeeperServer {
     });
   }
 
-  /** Applies every durable txn at the head, in zxid order. */
-  private commitReady(): void {
-    while (this.inflight.length > 0 && this.inflight[0]!.durable && !this.broken) {
-      const entry = this.inflight.shift()!;
-      let result: ApplyResult;
-      try {
-        result = this.final.applyTxn(entry.txn!, entry.deletes ?? []);
-      } catch (err) {
-        this.fail(err as Error, entry.txn!);
-        return;
-      }
-      this.prep.applied(entry.txn!.hdr.zxid);
-      this.opts.afterApply?.(this.tree, entry.txn!.hdr.zxid);
-      entry.onApplied(result);
-    }
-    if (this.inflight.length === 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const w of waiters) w();
-    }
-  }
-
-  private persistFailed(entry: WriteEntry, err: unknown): void {
-    this.fail(err instanceof Error ? err : new Error(String(err)), entry.txn!);
-  }
-
   /** Durability or apply failed: nothing later may be applied; every client is cut off. */
   private fail(err: Error, txn: Txn): void {
     if (this.broken) return;
     this.broken = err;
     this.log.fatal({ err, zxid: hex(txn.hdr.zxid) }, 'txn could not be made durable or applied; session layer stops serving');
     for (const cnxn of [...this.cnxns.values()]) this.dropCnxn(cnxn, 'server failed');
-    const abandoned = this.inflight.splice(0);
+    const abandoned = [...this.awaitingCommit.values()];
+    this.awaitingCommit.clear();
     for (const e of abandoned) e.onFailed?.(new ServerNotServingError());
     if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
     this.expiryTimer = undefined;
     void this.reaper.stop();
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of waiters) w();
   }
 
   // ---- timers -------------------------------------------------------------------------
@@ -672,10 +649,28 @@ export class ZooKeeperServer {
     this.expiryTimer = undefined;
     void this.reaper.stop();
     this.prep = this.newPrep();
-    if (role === 'leader') {
-      // The leader expires every session of the ensemble: each gets a fresh full timeout.
-      for (const [id, timeoutMs] of this.tree.sessions) if (this.tracker.get(id) === undefined) this.restoreSession(id, timeoutMs);
-      this.start();
+    this.resetSessionsForRole(role);
+    if (role === 'leader') this.start();
+  }
+
+  /**
+   * Session state this server built in its previous role is void in the next one. An expiry
+   * or close it started but the ensemble never committed must not leave a session stuck
+   * "closing" (its writes would fail SESSIONEXPIRED and its ephemerals leak). And a new
+   * leader, which alone expires sessions, gives every session in the tree a fresh full
+   * timeout, as ZooKeeper's leader does: while it followed it heard only of its own
+   * clients, so its expiry times for the others are stale, and they may be heartbeating
+   * through other members right now.
+   */
+  private resetSessionsForRole(role: Exclude<ServingRole, 'standalone'>): void {
+    for (const [id, timeoutMs] of this.tree.sessions) {
+      const tracked = this.tracker.get(id);
+      if (tracked === undefined) {
+        if (role === 'leader') this.restoreSession(id, timeoutMs);
+        continue;
+      }
+      tracked.closing = false;
+      if (role === 'leader') this.tracker.touch(id, tracked.timeoutMs);
     }
   }
 
@@ -694,8 +689,17 @@ export class ZooKeeperServer {
       this.log.warn({ sessionId: hex(w.sessionId), cxid: w.cxid }, 'forwarded write reached a server that does not lead; dropped');
       return;
     }
+    let req = w.req;
+    if (req === undefined) {
+      const decoded = decodeRequest(w.type, new BufferReader(w.body ?? EMPTY_BODY));
+      if (decoded.kind !== 'write') {
+        this.log.warn({ sessionId: hex(w.sessionId), cxid: w.cxid, type: w.type }, 'forwarded request is not a write; dropped');
+        return;
+      }
+      req = decoded.req;
+    }
     const zxid = this.opts.quorum.nextZxid();
-    const prepped = this.prep.prep(w.req, { sessionId: w.sessionId, cxid: w.cxid, zxid, timeMs: this.now(), authIds: w.authIds });
+    const prepped = this.prep.prep(req, { sessionId: w.sessionId, cxid: w.cxid, zxid, timeMs: this.now(), authIds: w.authIds });
     this.opts.quorum.propose(prepped.txn);
   }
 

@@ -5,9 +5,9 @@ import type { Logger } from 'pino';
 import { DataTree, type SnapshotRecord } from '../tree/data-tree.js';
 import type { Txn } from '../tree/txn.js';
 import { TMP_SUFFIX } from './atomic-file.js';
-import { CorruptSnapshotError, LogGapError, StorageError, StorageStateError } from './errors.js';
+import { CorruptSnapshotError, LogGapError, SnapshotAbandonedError, StorageError, StorageStateError } from './errors.js';
 import { nodeFs, fsyncDir, type FsLike } from './fs-like.js';
-import { writeFuzzySnapshot } from './fuzzy-snapshot.js';
+import { writeFuzzySnapshot, type SnapshotResult } from './fuzzy-snapshot.js';
 import { MIN_SNAP_RETAIN_COUNT, planPurge, type PurgePlan } from './purge.js';
 import { listSnapshots, parseSnapshotName, readSnapshot, type SnapshotRef } from './snapshot-file.js';
 import { TxnLog, type TxnLogStats } from './txn-log.js';
@@ -64,7 +64,11 @@ export class DurableStore {
   private readonly random: () => number;
   private txnsSinceSnapshot = 0;
   private snapshotThreshold: number;
+  /** The running snapshot (background or snapshotNow); settles, never rejects. */
   private snapshotRun: Promise<void> | undefined;
+  private snapshotAbort: AbortController | undefined;
+  /** Set by quiesceSnapshots() until resetTo() ends: no snapshot may walk a tree being replaced. */
+  private quiesced = false;
   private purgeTimer: NodeJS.Timeout | undefined;
   private snapshotsTaken = 0;
   private lastSnapshotZxid: number | undefined;
@@ -114,19 +118,23 @@ export class DurableStore {
   /**
    * Newest valid snapshot + log replay into a fresh DataTree. An ensemble member passes
    * replayLog false: its log may hold proposals that were never committed, so only the
-   * snapshot is loaded and ZAB decides which logged txns to apply.
+   * snapshot is loaded and ZAB decides which logged txns to apply. Either way the log after
+   * the snapshot is read through: a hole in it (a lost segment, or a log that resumes past the
+   * snapshot) throws LogGapError naming both zxids and files, and the server must not start.
    */
   async recover(opts: { replayLog?: boolean } = {}): Promise<RecoveryResult> {
     const snapshots = await listSnapshots(this.fs, this.dataDir);
     let tree: DataTree | undefined;
     let base = 0;
     let snapshotZxid: number | undefined;
+    let snapshotPath: string | undefined;
     for (let i = snapshots.length - 1; i >= 0 && tree === undefined; i--) {
       const snap = snapshots[i]!;
       try {
         tree = await loadSnapshot(this.fs, snap.path);
         base = snap.zxid;
         snapshotZxid = snap.zxid;
+        snapshotPath = snap.path;
         this.logger.info({ file: snap.path, zxid: hexZxid(snap.zxid), nodes: tree.nodeCount }, 'loaded snapshot');
       } catch (err) {
         if (!(err instanceof CorruptSnapshotError)) throw err;
@@ -143,18 +151,21 @@ export class DurableStore {
       if (snapshots.length > 0 && first === undefined) {
         throw new StorageError(`no valid snapshot among ${snapshots.length} and no txn log to rebuild from`);
       }
+      if (first !== undefined && zxidCounter(first) !== 1) {
+        // Every epoch's first proposal has counter 1; a snapshot-less log must start with one.
+        const file = this.log.listSegments()[0]!.path;
+        throw new LogGapError(
+          `txn log has a hole: there is no snapshot and the log starts at ${hexZxid(first)} (in ${file}), not at the start of an epoch; the txns before it are missing`,
+          { afterZxid: 0, afterFile: undefined, nextZxid: first, nextFile: file },
+        );
+      }
       tree = new DataTree();
     }
     let txnsReplayed = 0;
-    let prev = base;
-    for await (const txn of this.log.read(base)) {
-      if (opts.replayLog === false) break;
-      const zxid = txn.hdr.zxid;
-      if (prev !== 0 && !zxidFollows(prev, zxid)) {
-        this.logger.error({ after: hexZxid(prev), next: hexZxid(zxid) }, 'gap in txn history during replay');
-      }
+    // Read to the end even when not replaying: TxnLog.read throws on any hole after `base`.
+    for await (const txn of this.log.read(base, undefined, snapshotPath)) {
+      if (opts.replayLog === false) continue;
       tree.apply(txn);
-      prev = zxid;
       txnsReplayed++;
     }
     const lastZxid = Math.max(base, this.log.lastZxid, tree.lastProcessedZxid);
@@ -173,24 +184,43 @@ export class DurableStore {
   /** Called after each apply; starts a background fuzzy snapshot every ~snapCount txns. */
   applied(tree: DataTree, _zxid: number): void {
     this.txnsSinceSnapshot++;
-    if (this.txnsSinceSnapshot < this.snapshotThreshold || this.snapshotRun !== undefined || this.closed) return;
+    if (this.txnsSinceSnapshot < this.snapshotThreshold || this.snapshotRun !== undefined || this.quiesced || this.closed) return;
     this.txnsSinceSnapshot = 0;
     this.snapshotThreshold = this.nextThreshold();
     this.log.requestRoll();
     this.startSnapshot(tree);
   }
 
-  /** Snapshots now (tests, tools, and a follower that just received a full state); waits for it. */
+  /**
+   * Snapshots now (tests, tools) after any running snapshot; waits for it. Refused between
+   * quiesceSnapshots() and the end of resetTo(), while the tree is being replaced.
+   */
   async snapshotNow(tree: DataTree): Promise<SnapshotRef> {
-    await this.snapshotRun;
+    const paused = () => new StorageStateError('snapshots are paused while the tree is replaced (SNAP); retry after resetTo');
+    if (this.quiesced) throw paused();
+    while (this.snapshotRun !== undefined) await this.snapshotRun;
+    if (this.quiesced) throw paused();
     this.log.requestRoll();
     this.txnsSinceSnapshot = 0;
-    const result = await writeFuzzySnapshot(this.fs, this.dataDir, tree);
-    this.noteSnapshot(result.zxid, result.durationMs);
-    return result;
+    return this.runSnapshot(tree);
   }
 
-  /** Resolves when no background snapshot is running. */
+  /**
+   * Call before replacing the tree in place (SNAP): abandons a running snapshot (removing its
+   * partial file) or, if its walk is already complete, lets it finish; resolves once none runs.
+   * No snapshot starts again until resetTo() has completed. It takes effect before it returns,
+   * so a synchronous caller may replace the tree right after it without awaiting (the promise
+   * never rejects). A fuzzy walk reads the tree lazily across event-loop turns, so one left
+   * running would write the old tree's first part and the new tree's rest into a file named
+   * for the old zxid.
+   */
+  async quiesceSnapshots(): Promise<void> {
+    this.quiesced = true;
+    this.snapshotAbort?.abort(new SnapshotAbandonedError('snapshot abandoned: the tree is being replaced'));
+    while (this.snapshotRun !== undefined) await this.snapshotRun;
+  }
+
+  /** Resolves when no snapshot (background or snapshotNow) is running. */
   async snapshotIdle(): Promise<void> {
     await this.snapshotRun;
   }
@@ -227,11 +257,20 @@ export class DurableStore {
   /**
    * Replaces all history with `tree` (a follower that received SNAP): snapshot it, then drop
    * the whole log, whose txns the snapshot supersedes. No appends may run concurrently.
+   * Quiesces snapshots first (in the same turn, so a caller that replaced the tree just before
+   * still stops any walk over it) and lets them run again once done.
    */
   async resetTo(tree: DataTree): Promise<void> {
-    await this.log.idle();
-    await this.snapshotNow(tree);
-    await this.log.truncateAfter(-1);
+    try {
+      await this.quiesceSnapshots();
+      await this.log.idle();
+      this.log.requestRoll();
+      this.txnsSinceSnapshot = 0;
+      await this.runSnapshot(tree);
+      await this.log.truncateAfter(-1);
+    } finally {
+      this.quiesced = false;
+    }
   }
 
   /** Deletes snapshots beyond the newest snapRetainCount and the log segments none of them needs. */
@@ -272,9 +311,8 @@ export class DurableStore {
   }
 
   private startSnapshot(tree: DataTree): void {
-    const run = writeFuzzySnapshot(this.fs, this.dataDir, tree).then(
+    this.runSnapshot(tree).then(
       (result) => {
-        this.noteSnapshot(result.zxid, result.durationMs);
         this.logger.info(
           { file: result.path, zxid: hexZxid(result.zxid), records: result.records, sizeBytes: result.sizeBytes, durationMs: Math.round(result.durationMs) },
           'snapshot written',
@@ -282,12 +320,29 @@ export class DurableStore {
       },
       (err: unknown) => {
         // A failed snapshot loses nothing: the log still holds every txn. Try again next round.
-        this.logger.error({ err }, 'snapshot failed');
+        if (err instanceof SnapshotAbandonedError) this.logger.info({ reason: err.detail }, 'background snapshot abandoned');
+        else this.logger.error({ err }, 'snapshot failed');
       },
     );
-    this.snapshotRun = run.finally(() => {
-      this.snapshotRun = undefined;
+  }
+
+  /** Every snapshot runs through here, so snapshotRun and snapshotAbort always describe the one running. */
+  private runSnapshot(tree: DataTree): Promise<SnapshotResult> {
+    const abort = new AbortController();
+    const run = writeFuzzySnapshot(this.fs, this.dataDir, tree, abort.signal).then((result) => {
+      this.noteSnapshot(result.zxid, result.durationMs);
+      return result;
     });
+    this.snapshotAbort = abort;
+    this.snapshotRun = run.then(
+      () => undefined,
+      () => undefined,
+    ).then(() => {
+      if (this.snapshotAbort !== abort) return;
+      this.snapshotRun = undefined;
+      this.snapshotAbort = undefined;
+    });
+    return run;
   }
 
   private noteSnapshot(zxid: number, durationMs: number): void {

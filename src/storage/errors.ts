@@ -53,11 +53,34 @@ export class LogWriteError extends StorageError {
   }
 }
 
-/** Txns asked for are no longer in the log (purged, or never there): the caller needs a snapshot. */
+/** Where txns are missing: the last zxid before the hole and the first after it, and where each was found. */
+export interface TxnGap {
+  afterZxid: number;
+  /** The file (log segment or snapshot) holding afterZxid; undefined for the start of history. */
+  afterFile: string | undefined;
+  nextZxid: number;
+  /** The log segment holding nextZxid. */
+  nextFile: string;
+}
+
+/**
+ * Txns asked for are not in the log: purged (the caller needs a snapshot), or a hole inside the
+ * history (a lost segment), which `gap` then describes; recovery refuses to start over a hole.
+ */
 export class LogGapError extends StorageError {
-  constructor(detail: string) {
+  readonly gap: TxnGap | undefined;
+  constructor(detail: string, gap?: TxnGap) {
     super(detail);
     this.name = 'LogGapError';
+    this.gap = gap;
+  }
+}
+
+/** A snapshot stopped before it became durable (its tree is being replaced); its partial file is gone. */
+export class SnapshotAbandonedError extends StorageError {
+  constructor(detail: string) {
+    super(detail);
+    this.name = 'SnapshotAbandonedError';
   }
 }
 

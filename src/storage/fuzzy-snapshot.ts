@@ -2,6 +2,7 @@
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { DataTree, SnapshotRecord } from '../tree/data-tree.js';
+import { SnapshotAbandonedError } from './errors.js';
 import type { FsLike } from './fs-like.js';
 import { SnapshotWriter, type SnapshotRef } from './snapshot-file.js';
 
@@ -19,8 +20,10 @@ export interface SnapshotResult extends SnapshotRef {
  * Snapshots `tree` into `dir`. The name is the last applied zxid at the start of the walk: txns
  * applied during the walk may or may not be in the file, and replaying the log from that zxid
  * fixes it up because DataTree.apply is idempotent (ZooKeeper's fuzzy snapshot).
+ * Aborting `signal` abandons the walk and removes the partial file, unless the walk has already
+ * been read to its end (then the file holds one tree and is finished).
  */
-export async function writeFuzzySnapshot(fs: FsLike, dir: string, tree: DataTree): Promise<SnapshotResult> {
+export async function writeFuzzySnapshot(fs: FsLike, dir: string, tree: DataTree, signal?: AbortSignal): Promise<SnapshotResult> {
   const started = performance.now();
   // The generator's header record captures lastProcessedZxid only once pulled: pull it now,
   // in the same turn, so the file name and the replay start agree.
@@ -30,6 +33,8 @@ export async function writeFuzzySnapshot(fs: FsLike, dir: string, tree: DataTree
   const writer = await SnapshotWriter.create(fs, dir, zxid);
   let records = 0;
   try {
+    // Checked after every await, before the walk is pulled again: an abort stops it reading the tree.
+    stopIfAborted(signal);
     let chunk: SnapshotRecord[] = first.done ? [] : [first.value];
     let chunkBytes = 0;
     for (;;) {
@@ -47,6 +52,7 @@ export async function writeFuzzySnapshot(fs: FsLike, dir: string, tree: DataTree
         chunk = [];
         chunkBytes = 0;
         await nextTurn();
+        stopIfAborted(signal);
       }
     }
     const ref = await writer.finish();
@@ -54,6 +60,12 @@ export async function writeFuzzySnapshot(fs: FsLike, dir: string, tree: DataTree
   } catch (err) {
     await writer.abort();
     throw err;
+  }
+}
+
+function stopIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw signal.reason instanceof Error ? signal.reason : new SnapshotAbandonedError('snapshot abandoned');
   }
 }
 

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Txn } from '../tree/txn.js';
-import { LogWriteError, StorageStateError } from './errors.js';
+import { LogGapError, LogWriteError, StorageStateError, type TxnGap } from './errors.js';
 import { frameHeader } from './frame.js';
 import { fsyncDir, writevFully, type FileLike, type FsLike } from './fs-like.js';
 import {
@@ -15,6 +15,7 @@ import {
   segmentFileName,
   type SegmentRef,
 } from './log-segment.js';
+import { hexZxid, zxidFollows } from './zxid.js';
 
 export interface TxnLogOptions {
   dir: string;
@@ -145,13 +146,19 @@ export class TxnLog {
 
   /**
    * Durable txns with fromZxidExclusive < zxid <= toZxidInclusive, in order. Whether the log still
-   * reaches back that far is the caller's question (see DurableStore.readTxns).
+   * reaches back that far is the caller's question (see DurableStore.readTxns), but a hole is not:
+   * every txn read must follow the one before it, or fromZxidExclusive (held by `fromFile`, e.g. the
+   * snapshot replay starts from), else LogGapError names both zxids and their files. Holes at or
+   * below fromZxidExclusive do not matter to this read and are not reported.
    */
-  async *read(fromZxidExclusive: number, toZxidInclusive = Number.MAX_SAFE_INTEGER): AsyncGenerator<Txn> {
+  async *read(fromZxidExclusive: number, toZxidInclusive = Number.MAX_SAFE_INTEGER, fromFile?: string): AsyncGenerator<Txn> {
     const segments = [...this.segments];
     if (segments.length === 0 || fromZxidExclusive >= this.durableZxid) return;
     const activePath = this.active?.ref.path;
     const activeSize = this.active?.sizeBytes;
+    // The newest txn known so far and where it is: continuity is checked against it.
+    let prevZxid = fromZxidExclusive;
+    let prevFile = fromFile;
     for (let i = 0; i < segments.length; i++) {
       const seg = segments[i]!;
       const next = segments[i + 1];
@@ -165,7 +172,14 @@ export class TxnLog {
         for (let rec = await reader.next(); rec !== null; rec = await reader.next()) {
           const zxid = rec.txn.hdr.zxid;
           if (zxid > toZxidInclusive) return;
-          if (zxid > fromZxidExclusive) yield rec.txn;
+          if (zxid > fromZxidExclusive) {
+            if (!zxidFollows(prevZxid, zxid)) throw gapError({ afterZxid: prevZxid, afterFile: prevFile, nextZxid: zxid, nextFile: seg.path });
+            yield rec.txn;
+          }
+          if (zxid > prevZxid) {
+            prevZxid = zxid;
+            prevFile = seg.path;
+          }
         }
       } finally {
         await reader.close();
@@ -378,4 +392,13 @@ export class TxnLog {
     }
     this.lastQueuedZxid = this.durableZxid;
   }
+}
+
+function gapError(gap: TxnGap): LogGapError {
+  const after = gap.afterFile !== undefined ? `in ${gap.afterFile}` : gap.afterZxid === 0 ? 'the start of history' : 'where the read starts';
+  return new LogGapError(
+    `txn log has a hole: after ${hexZxid(gap.afterZxid)} (${after}) comes ${hexZxid(gap.nextZxid)} (in ${gap.nextFile}); ` +
+      'the txns between them are missing, e.g. a log segment was deleted or lost',
+    gap,
+  );
 }

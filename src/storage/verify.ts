@@ -3,7 +3,7 @@
 import { CorruptLogError, CorruptSnapshotError, StorageError } from './errors.js';
 import { nodeFs, type FsLike } from './fs-like.js';
 import { listSegments, SegmentReader } from './log-segment.js';
-import { listSnapshots } from './snapshot-file.js';
+import { listSnapshots, type SnapshotRef } from './snapshot-file.js';
 import { loadSnapshot } from './durable-store.js';
 import { hexZxid, zxidCounter, zxidFollows } from './zxid.js';
 
@@ -34,12 +34,12 @@ export async function verifyDataDir(
   }
   if (report.problems.length > 0) return finish(report);
 
-  const zxids = await checkLog(fs, dataLogDir, report);
-  const validSnapshots: number[] = [];
+  const { zxids, files, holes } = await checkLog(fs, dataLogDir, report);
+  const validSnapshots: SnapshotRef[] = [];
   for (const snap of await listSnapshots(fs, dataDir)) {
     try {
       const tree = await loadSnapshot(fs, snap.path);
-      validSnapshots.push(snap.zxid);
+      validSnapshots.push(snap);
       report.notes.push(`${snap.path}: ok, zxid ${hexZxid(snap.zxid)}, ${tree.nodeCount} znodes, ${tree.sessions.size} sessions`);
     } catch (err) {
       if (!(err instanceof CorruptSnapshotError)) throw err;
@@ -47,11 +47,20 @@ export async function verifyDataDir(
     }
   }
 
-  validSnapshots.forEach((snapZxid, i) => {
-    const gap = coverageGap(snapZxid, zxids);
+  // A hole matters as recovery sees it: from the newest valid snapshot on, as DurableStore.recover reads.
+  const newest = validSnapshots[validSnapshots.length - 1]?.zxid ?? 0;
+  for (const h of holes) {
+    const text =
+      `txn log has a hole: after ${hexZxid(h.afterZxid)} (in ${h.afterFile}) comes ${hexZxid(h.nextZxid)} ` +
+      `(in ${h.nextFile} at offset ${h.offset}); the txns between them are missing`;
+    if (h.nextZxid > newest && !zxidFollows(Math.max(h.afterZxid, newest), h.nextZxid)) report.problems.push(`${text} (the server refuses to start)`);
+    else report.warnings.push(`${text}, but the newest snapshot ${hexZxid(newest)} holds them; only a fallback to an older snapshot would need them`);
+  }
+  validSnapshots.forEach((snap, i) => {
+    const gap = coverageGap(snap.zxid, zxids, files);
     if (gap === undefined) return;
     const isNewest = i === validSnapshots.length - 1;
-    (isNewest ? report.problems : report.warnings).push(`snapshot ${hexZxid(snapZxid)}: ${gap}`);
+    (isNewest ? report.problems : report.warnings).push(`snapshot ${hexZxid(snap.zxid)} (${snap.path}): ${gap}`);
   });
   if (validSnapshots.length === 0 && zxids.length > 0 && zxidCounter(zxids[0]!) !== 1) {
     report.problems.push(`no valid snapshot, and the txn log starts at ${hexZxid(zxids[0]!)}, not at the start of an epoch`);
@@ -59,10 +68,20 @@ export async function verifyDataDir(
   return finish(report);
 }
 
-/** Reads every segment; returns all logged zxids in order. */
-async function checkLog(fs: FsLike, dir: string, report: VerifyReport): Promise<number[]> {
+interface Hole {
+  afterZxid: number;
+  afterFile: string;
+  nextZxid: number;
+  nextFile: string;
+  offset: number;
+}
+
+/** Reads every segment; returns all logged zxids in order, the file of each, and the holes between them. */
+async function checkLog(fs: FsLike, dir: string, report: VerifyReport): Promise<{ zxids: number[]; files: string[]; holes: Hole[] }> {
   const segments = await listSegments(fs, dir);
   const zxids: number[] = [];
+  const files: string[] = [];
+  const holes: Hole[] = [];
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i]!;
     let reader: SegmentReader | undefined;
@@ -72,9 +91,10 @@ async function checkLog(fs: FsLike, dir: string, report: VerifyReport): Promise<
         const zxid = rec.txn.hdr.zxid;
         const prev = zxids[zxids.length - 1];
         if (prev !== undefined && !zxidFollows(prev, zxid)) {
-          report.problems.push(`${seg.path} offset ${rec.offset}: zxid ${hexZxid(zxid)} does not follow ${hexZxid(prev)} (txns missing)`);
+          holes.push({ afterZxid: prev, afterFile: files[files.length - 1]!, nextZxid: zxid, nextFile: seg.path, offset: rec.offset });
         }
         zxids.push(zxid);
+        files.push(seg.path);
       }
       if (reader.torn !== undefined) {
         report.warnings.push(
@@ -93,17 +113,17 @@ async function checkLog(fs: FsLike, dir: string, report: VerifyReport): Promise<
       await reader?.close();
     }
   }
-  return zxids;
+  return { zxids, files, holes };
 }
 
 /** Why replaying the log after a snapshot would miss txns, or undefined if it would not. */
-function coverageGap(snapZxid: number, zxids: readonly number[]): string | undefined {
+function coverageGap(snapZxid: number, zxids: readonly number[], files: readonly string[]): string | undefined {
   const firstAfter = zxids.findIndex((z) => z > snapZxid);
   if (firstAfter < 0) return undefined; // nothing logged after it: the snapshot is the whole state
   const before = firstAfter > 0 ? zxids[firstAfter - 1]! : snapZxid;
   const from = Math.max(before, snapZxid);
   if (firstAfter > 0 || zxidFollows(from, zxids[firstAfter]!)) return undefined;
-  return `txn log resumes at ${hexZxid(zxids[firstAfter]!)}, txns after ${hexZxid(snapZxid)} are missing`;
+  return `txn log resumes at ${hexZxid(zxids[firstAfter]!)} (in ${files[firstAfter]!}), txns after ${hexZxid(snapZxid)} are missing`;
 }
 
 function finish(report: VerifyReport): VerifyReport {

@@ -1,7 +1,7 @@
 // The replicated state machine: znodes, their stats and ACLs, the session table, and apply(txn).
 
 import { crc32 } from 'node:zlib';
-import { ErrorCode } from '../jute/error-codes.js';
+import { ErrorCode, ZooKeeperError } from '../jute/error-codes.js';
 import { EventType } from '../jute/opcodes.js';
 import type { ACL, Stat } from '../jute/records.js';
 import { AclCache, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
@@ -127,6 +127,8 @@ export class DataTree {
   private treeDigest = 0;
   private dataSizeBytes = 0;
   private readonly statBlock = Buffer.alloc(60);
+  /** Bumped by resetFrom(): a serialize() walk started before a replacement must not read the new maps. */
+  private generation = 0;
 
   constructor() {
     // ZooKeeper 3.8's built-in nodes: all stats zero, empty data, open ACL, except the
@@ -544,11 +546,15 @@ export class DataTree {
    * from the header's lastProcessedZxid over it yields the exact tree.
    */
   *serialize(): Generator<SnapshotRecord> {
+    const generation = this.generation;
     yield { t: 'header', format: 1, lastProcessedZxid: this.lastProcessedZxid };
+    this.checkNotReplaced(generation);
     for (const [id, timeoutMs] of [...this.sessions]) yield { t: 'session', id, timeoutMs };
     const aclsSent = new Set<number>();
     const stack: string[] = ['/'];
     while (stack.length > 0) {
+      // Every map read below happens in the turn this check runs in, so no record mixes two trees.
+      this.checkNotReplaced(generation);
       const path = stack.pop()!;
       const node = this.nodes.get(path);
       if (node === undefined) continue;
@@ -579,15 +585,23 @@ export class DataTree {
     }
   }
 
-  /** Rebuilds a tree from serialize()'s records. Throws on records that do not form a tree. */
   /**
    * Takes over another tree's whole state in place (after a SNAP from the leader), so every
    * holder of this instance sees the new state. `other` must not be used afterwards.
    */
   resetFrom(other: DataTree): void {
+    const generation = this.generation + 1;
     Object.assign(this, other);
+    this.generation = generation;
   }
 
+  private checkNotReplaced(generation: number): void {
+    if (this.generation !== generation) {
+      throw new ZooKeeperError(ErrorCode.RUNTIMEINCONSISTENCY, undefined, 'the tree was replaced (SNAP) while it was being serialized');
+    }
+  }
+
+  /** Rebuilds a tree from serialize()'s records. Throws on records that do not form a tree. */
   static fromRecords(records: Iterable<SnapshotRecord>): DataTree {
     const tree = new DataTree();
     const loaded = new Map<number, number>(); // snapshot ACL id -> id in the new cache

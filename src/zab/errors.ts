@@ -14,6 +14,7 @@ export class NotServingError extends Error {
   override readonly name = 'NotServingError';
 }
 
-export function zabAssert(cond: unknown, message: string): asserts cond {
-  if (!cond) throw new ZabInvariantError(message);
+/** `message` may be a function so hot paths do not format a string for every passing check. */
+export function zabAssert(cond: unknown, message: string | (() => string)): asserts cond {
+  if (!cond) throw new ZabInvariantError(typeof message === 'string' ? message : message());
 }

@@ -139,7 +139,7 @@ export class FollowerRole<T> {
   private onSnap(zxid: number, snapshot: unknown, out: ZabAction<T>[]): void {
     zabAssert(
       zxid >= this.ctx.log.committedZxid,
-      `snapshot at ${formatZxid(zxid)} is older than our applied state ${formatZxid(this.ctx.log.committedZxid)}`,
+      () => `snapshot at ${formatZxid(zxid)} is older than our applied state ${formatZxid(this.ctx.log.committedZxid)}`,
     );
     this.ctx.log.reset(zxid);
     out.push({ type: 'applySnapshot', zxid, snapshot });
@@ -152,10 +152,10 @@ export class FollowerRole<T> {
   }
 
   private onNewLeader(epoch: number, lastZxid: number, out: ZabAction<T>[]): void {
-    zabAssert(epoch === this.epoch, `NEWLEADER for epoch ${epoch}, LEADERINFO said ${this.epoch}`);
+    zabAssert(epoch === this.epoch, () => `NEWLEADER for epoch ${epoch}, LEADERINFO said ${this.epoch}`);
     zabAssert(
       this.ctx.log.lastZxid === lastZxid,
-      `after sync our log ends at ${formatZxid(this.ctx.log.lastZxid)}, leader's at ${formatZxid(lastZxid)}`,
+      () => `after sync our log ends at ${formatZxid(this.ctx.log.lastZxid)}, leader's at ${formatZxid(lastZxid)}`,
     );
     this.newLeaderZxid = lastZxid;
     this.phase = 'newLeaderPending';
@@ -178,7 +178,7 @@ export class FollowerRole<T> {
   }
 
   private onProposal(txn: TxnRecord<T>, out: ZabAction<T>[]): void {
-    zabAssert(zxidEpoch(txn.zxid) === this.epoch, `proposal ${formatZxid(txn.zxid)} outside epoch ${this.epoch}`);
+    zabAssert(zxidEpoch(txn.zxid) === this.epoch, () => `proposal ${formatZxid(txn.zxid)} outside epoch ${this.epoch}`);
     this.ctx.log.append(txn);
     out.push({ type: 'persistTxns', txns: [txn] });
   }

@@ -188,6 +188,11 @@ export class LeaderRole<T> {
     if (this.phase === 'discovery') {
       this.connecting.set(from, acceptedEpoch);
       this.tryProposeEpoch(out);
+    } else if (acceptedEpoch > this.epoch) {
+      // It promised a later epoch (to a leader attempt that failed) and must refuse ours; it
+      // would retry forever. As a raft leader steps down on a higher term, start over: the
+      // next election's epoch is chosen above every accepted epoch it hears of.
+      this.abandoned = `learner ${from} accepted epoch ${acceptedEpoch}, above ours (${this.epoch})`;
     } else {
       out.push({ type: 'send', to: from, msg: { type: 'LEADERINFO', newEpoch: this.epoch } });
     }
@@ -267,24 +272,28 @@ export class LeaderRole<T> {
 
   private onAck(l: LearnerSession, zxid: number, out: ZabAction<T>[]): void {
     if (l.phase !== 'synced' && l.phase !== 'active') return;
-    zabAssert(zxid <= this.ctx.log.lastZxid, `learner ${l.sid} acked a zxid we never proposed`);
+    zabAssert(zxid <= this.ctx.log.lastZxid, () => `learner ${l.sid} acked a zxid we never proposed`);
     if (zxid > l.matchZxid) l.matchZxid = zxid;
     if (this.phase === 'broadcast') this.tryCommit(out);
   }
 
   private tryEstablish(out: ZabAction<T>[]): void {
     if (this.phase !== 'newLeader') return;
-    const ackers = [...this.newLeaderAckers];
-    if (this.ctx.log.durableZxid >= this.establishZxid) {
-      // Like a follower, write currentEpoch only once the history it vouches for is durable
-      // (our log may still hold unsynced txns from when we followed).
-      if (this.ctx.epochs.current !== this.epoch) {
-        this.ctx.epochs.current = this.epoch;
-        out.push({ type: 'persistCurrentEpoch', epoch: this.epoch });
-      }
-      ackers.push(this.ctx.config.sid);
-    }
+    // The leader's own durable copy of the history it starts the epoch from is part of every
+    // quorum: it is the copy later syncs are served from. Followers alone are not enough, or a
+    // leader whose fsync is slow would commit (and answer clients) from a log a crash loses,
+    // without ever having written currentEpoch, and a later election could truncate it away.
+    if (this.ctx.log.durableZxid < this.establishZxid) return;
+    const ackers = [...this.newLeaderAckers, this.ctx.config.sid];
     if (!this.ctx.config.quorum.containsQuorum(ackers)) return;
+    // Like a follower, write currentEpoch only once the history it vouches for is durable (our
+    // log may still hold unsynced txns from when we followed), and before serving: the runtime
+    // blocks on it, so nothing below runs until it is on disk.
+    if (this.ctx.epochs.current !== this.epoch) {
+      this.ctx.epochs.current = this.epoch;
+      out.push({ type: 'persistCurrentEpoch', epoch: this.epoch });
+    }
+    zabAssert(this.ctx.epochs.current === this.epoch, () => `leader of epoch ${this.epoch} would broadcast with currentEpoch ${this.ctx.epochs.current}`);
     this.phase = 'broadcast';
     this.counter = 0;
     // A quorum now durably holds our whole history in this epoch: all of it is committed.
@@ -305,6 +314,7 @@ export class LeaderRole<T> {
     const quorum = this.ctx.config.quorum;
     let target = log.committedZxid;
     const holders: number[] = [];
+    // Only entries up to our own durableZxid are candidates: every commit includes our durable ack.
     for (const txn of log.entriesAfter(log.committedZxid, log.durableZxid)) {
       // The leader's own durable copy is required: it is the one future syncs are served from.
       holders.length = 0;

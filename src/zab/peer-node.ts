@@ -209,7 +209,7 @@ export class PeerNode<T> {
     this.followerRole?.reportSessionActivity(sessions);
   }
 
-  /** A durable snapshot now covers everything up to zxid (<= committedZxid): drop those log entries from memory. */
+  /** Drop committed log entries up to zxid (<= committedZxid) from memory; no durability claim. */
   compact(zxid: number): void {
     this.ctx.log.compact(zxid);
   }

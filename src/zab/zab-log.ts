@@ -39,7 +39,7 @@ export class ZabLog<T> {
   append(txn: TxnRecord<T>): void {
     zabAssert(
       txn.zxid > this.lastZxid,
-      `log append out of order: ${formatZxid(txn.zxid)} after ${formatZxid(this.lastZxid)}`,
+      () => `log append out of order: ${formatZxid(txn.zxid)} after ${formatZxid(this.lastZxid)}`,
     );
     this.entries.push(txn);
   }
@@ -51,7 +51,7 @@ export class ZabLog<T> {
 
   /** Entries with zxid > after (after must be >= baseZxid). */
   entriesAfter(after: number, upTo = Infinity): TxnRecord<T>[] {
-    zabAssert(after >= this.base, `entries below the snapshot base requested: ${formatZxid(after)}`);
+    zabAssert(after >= this.base, () => `entries below the snapshot base requested: ${formatZxid(after)}`);
     const out: TxnRecord<T>[] = [];
     for (let i = this.firstIndexAbove(after); i < this.entries.length; i++) {
       const e = this.entries[i]!;
@@ -71,9 +71,9 @@ export class ZabLog<T> {
   truncate(zxid: number): void {
     zabAssert(
       zxid >= this.committedZxid,
-      `truncate to ${formatZxid(zxid)} would drop committed txns up to ${formatZxid(this.committedZxid)}`,
+      () => `truncate to ${formatZxid(zxid)} would drop committed txns up to ${formatZxid(this.committedZxid)}`,
     );
-    zabAssert(zxid >= this.base, `truncate below snapshot base ${formatZxid(this.base)}`);
+    zabAssert(zxid >= this.base, () => `truncate below snapshot base ${formatZxid(this.base)}`);
     this.entries.length = this.firstIndexAbove(zxid);
     if (this.durableZxid > zxid) this.durableZxid = zxid;
   }
@@ -86,19 +86,23 @@ export class ZabLog<T> {
     this.durableZxid = zxid;
   }
 
-  /** A durable snapshot covers everything up to zxid: forget older entries. */
+  /**
+   * Forget committed entries up to zxid (memory only: a learner older than this gets a SNAP).
+   * Claims nothing about durability: a follower may apply a commit before its own fsync of
+   * that txn returns, and an ACK must never cover it early. A runtime whose durable snapshot
+   * covers zxid reports that separately, through markDurable.
+   */
   compact(zxid: number): void {
-    zabAssert(zxid <= this.committedZxid, `compact beyond the committed prefix: ${formatZxid(zxid)}`);
+    zabAssert(zxid <= this.committedZxid, () => `compact beyond the committed prefix: ${formatZxid(zxid)}`);
     if (zxid <= this.base) return;
     this.entries.splice(0, this.firstIndexAbove(zxid));
     this.base = zxid;
-    if (this.durableZxid < zxid) this.durableZxid = zxid;
   }
 
   /** Advance the commit mark to zxid, returning the newly committed entries in order. */
   commitTo(zxid: number): TxnRecord<T>[] {
     if (zxid <= this.committedZxid) return [];
-    zabAssert(zxid <= this.lastZxid, `commit of ${formatZxid(zxid)} beyond last logged ${formatZxid(this.lastZxid)}`);
+    zabAssert(zxid <= this.lastZxid, () => `commit of ${formatZxid(zxid)} beyond last logged ${formatZxid(this.lastZxid)}`);
     const newly = this.entriesAfter(this.committedZxid, zxid);
     this.committedZxid = zxid;
     return newly;

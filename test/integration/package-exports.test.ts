@@ -20,7 +20,9 @@ describe('the packed npm package', () => {
     // dist/ is fresh: the test command builds first. --ignore-scripts skips prepack's rebuild.
     const tgz = execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', dir, root], { cwd: root, encoding: 'utf8' }).trim().split('\n').pop()!;
     await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', type: 'module' }));
-    execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', path.join(dir, tgz)], { cwd: dir, stdio: 'ignore' });
+    // --prefer-offline: `npm ci` caches tarballs but not the metadata `--offline` needs to resolve
+    // a range, so on a fresh machine the registry is asked for what the cache lacks.
+    execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', path.join(dir, tgz)], { cwd: dir, stdio: 'pipe' });
     await writeFile(path.join(dir, 'app.mjs'), "import { ZooKeeperClient, ErrorCode } from 'zabkeeper';\nconsole.log(typeof ZooKeeperClient.connect, ErrorCode.NONODE);\n");
     expect(execFileSync(process.execPath, ['app.mjs'], { cwd: dir, encoding: 'utf8' }).trim()).toBe('function -101');
     const dts = await readFile(path.join(dir, 'node_modules', 'zabkeeper', 'dist', 'client', 'index.d.ts'), 'utf8');

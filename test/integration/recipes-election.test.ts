@@ -1,6 +1,6 @@
 // LeaderElection against a server: one leader at a time, failover when the leader's session dies, graceful resign.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LeaderElection } from '../../src/client/recipes/index.js';
 import { SERVER_FACTORIES, useRecipeServer, expireSession, sleep, uniqueRoot, waitFor } from './recipes-harness.js';
 

@@ -128,7 +128,7 @@ export class CutProxy {
  */
 export function useRecipeServer(startServer: ServerFactory): { pool: ClientPool; readonly server: RecipeServer } {
   let server: RecipeServer | undefined;
-  const env = {
+  const env: { pool: ClientPool; readonly server: RecipeServer } = {
     pool: new ClientPool(() => env.server.connectString),
     get server(): RecipeServer {
       if (server === undefined) throw new Error('recipe server not started yet');

@@ -1,6 +1,6 @@
 // Queue against a server: FIFO order, exactly-once under concurrent producers and consumers, redelivery after a crash.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Queue } from '../../src/client/recipes/index.js';
 import { SERVER_FACTORIES, useRecipeServer, expireSession, uniqueRoot, waitFor } from './recipes-harness.js';
 

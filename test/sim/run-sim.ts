@@ -1,8 +1,8 @@
 // CLI: run simulator schedules, print failing seeds with a replayable trace.
-//   npx tsc -p test/sim/tsconfig.json && node .tmp/sim/test/sim/run-sim.js --seeds 500 [--seed 42] [--nodes 3|5] [--steps 3000] [--plant noQuorum]
+//   npx tsc -p test/sim/tsconfig.json && node .tmp/sim/test/sim/run-sim.js --seeds 500 [--first 1] [--seed 42] [--nodes 3|5] [--steps 3000] [--profile classic|slow-disk|full] [--plant noQuorum]
 // (the npm script `sim` does both steps: npm run sim -- --seeds 500)
 
-import { addCoverage, emptyCoverage, runSimulation, type PlantedBug } from './simulation.js';
+import { addCoverage, emptyCoverage, FAULT_PROFILES, runSimulation, type FaultProfile, type PlantedBug } from './simulation.js';
 
 interface Args {
   seeds: number;
@@ -10,11 +10,13 @@ interface Args {
   nodes: number;
   steps: number;
   plant: PlantedBug | undefined;
+  profile: FaultProfile;
+  first: number;
   trace: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { seeds: 100, seed: null, nodes: 3, steps: 3000, plant: undefined, trace: 200 };
+  const args: Args = { seeds: 100, seed: null, nodes: 3, steps: 3000, plant: undefined, profile: 'full', first: 1, trace: 200 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
@@ -29,6 +31,12 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--nodes') args.nodes = num();
     else if (flag === '--steps') args.steps = num();
     else if (flag === '--trace') args.trace = num();
+    else if (flag === '--first') args.first = num();
+    else if (flag === '--profile') {
+      if (!FAULT_PROFILES.includes(value as FaultProfile)) throw new Error(`--profile must be one of ${FAULT_PROFILES.join(', ')}`);
+      args.profile = value as FaultProfile;
+      i++;
+    }
     else if (flag === '--plant') {
       args.plant = value as PlantedBug;
       i++;
@@ -38,13 +46,13 @@ function parseArgs(argv: string[]): Args {
 }
 
 const args = parseArgs(process.argv.slice(2));
-const seeds = args.seed !== null ? [args.seed] : Array.from({ length: args.seeds }, (_, i) => i + 1);
+const seeds = args.seed !== null ? [args.seed] : Array.from({ length: args.seeds }, (_, i) => i + args.first);
 const started = Date.now();
 let failures = 0;
 let committed = 0;
 const coverage = emptyCoverage();
 for (const seed of seeds) {
-  const r = runSimulation({ seed, nodes: args.nodes, steps: args.steps, plant: args.plant, traceLimit: args.trace });
+  const r = runSimulation({ seed, nodes: args.nodes, steps: args.steps, plant: args.plant, profile: args.profile, traceLimit: args.trace });
   committed += r.committed;
   addCoverage(coverage, r.coverage);
   if (r.ok && args.seed === null) continue;
@@ -52,7 +60,7 @@ for (const seed of seeds) {
   console.log(`seed ${seed} (${args.nodes} nodes): ${r.ok ? 'ok' : 'FAILED ' + r.error}`);
   console.log(`  events=${r.events} virtual=${r.virtualMs}ms committed=${r.committed} leaders=${r.leadersElected}`);
   if (!r.ok || args.seed !== null) for (const line of r.trace.slice(-args.trace)) console.log('  ' + line);
-  if (!r.ok) console.log(`  replay: npm run sim -- --seed ${seed} --nodes ${args.nodes} --steps ${args.steps}${args.plant ? ` --plant ${args.plant}` : ''}`);
+  if (!r.ok) console.log(`  replay: npm run sim -- --seed ${seed} --nodes ${args.nodes} --steps ${args.steps} --profile ${args.profile}${args.plant ? ` --plant ${args.plant}` : ''}`);
 }
 console.log('coverage', JSON.stringify(coverage));
 console.log(`${seeds.length - failures}/${seeds.length} seeds passed, ${committed} txns committed, ${Date.now() - started} ms`);

@@ -17,11 +17,11 @@
 // Replay a failure with: npm run sim -- --seed <seed> --nodes <n>
 
 import { describe, expect, it } from 'vitest';
-import { addCoverage, emptyCoverage, runSimulation, type SimResult } from './simulation.js';
+import { addCoverage, emptyCoverage, runSimulation, type FaultProfile, type SimResult } from './simulation.js';
 
-function runSeeds(nodes: number, seeds: number, steps: number, first = 1): { failures: SimResult[]; all: SimResult[] } {
+function runSeeds(nodes: number, seeds: number, steps: number, first = 1, profile: FaultProfile = 'full'): { failures: SimResult[]; all: SimResult[] } {
   const all: SimResult[] = [];
-  for (let seed = first; seed < first + seeds; seed++) all.push(runSimulation({ seed, nodes, steps, traceLimit: 60 }));
+  for (let seed = first; seed < first + seeds; seed++) all.push(runSimulation({ seed, nodes, steps, profile, traceLimit: 60 }));
   return { failures: all.filter((r) => !r.ok), all };
 }
 
@@ -32,35 +32,57 @@ function report(failures: SimResult[]): string {
     .join('\n\n');
 }
 
-describe('simulated ensembles under faults', () => {
-  it('1000 seeds of a 3-node ensemble keep every invariant and converge after healing', () => {
-    const { failures, all } = runSeeds(3, 1000, 3000);
-    expect(failures, report(failures)).toEqual([]);
-    const coverage = emptyCoverage();
-    for (const r of all) addCoverage(coverage, r.coverage);
-    // The schedules must actually reach the situations the sync-phase bugs live in.
-    expect(coverage.truncatedTxns).toBeGreaterThan(100);
-    expect(coverage.snapSyncs).toBeGreaterThan(50);
-    expect(coverage.diffSyncs).toBeGreaterThan(500);
-    expect(coverage.crashesDuringSync).toBeGreaterThan(100);
-    expect(coverage.leaderIsolations).toBeGreaterThan(100);
-    expect(coverage.syncReplies).toBeGreaterThan(100);
-    expect(all.reduce((n, r) => n + r.committed, 0)).toBeGreaterThan(50_000);
-  }, 120_000);
+function totals(all: SimResult[]): ReturnType<typeof emptyCoverage> {
+  const coverage = emptyCoverage();
+  for (const r of all) addCoverage(coverage, r.coverage);
+  return coverage;
+}
 
-  it('300 seeds of a 5-node ensemble keep every invariant and converge after healing', () => {
-    const { failures, all } = runSeeds(5, 300, 3000);
+// Every member runs the production executor (src/zab/zab-runtime.ts); see simulation.ts.
+describe('simulated ensembles under faults', () => {
+  it('5000 seeds of a 3-node ensemble, full fault profile, keep every invariant and converge after healing', () => {
+    const { failures, all } = runSeeds(3, 5000, 3000, 1, 'full');
     expect(failures, report(failures)).toEqual([]);
-    const coverage = emptyCoverage();
-    for (const r of all) addCoverage(coverage, r.coverage);
-    expect(coverage.truncatedTxns).toBeGreaterThan(20);
-    expect(coverage.snapSyncs).toBeGreaterThan(20);
-  }, 120_000);
+    const coverage = totals(all);
+    // The schedules must actually reach the situations the sync-phase bugs live in.
+    expect(coverage.truncatedTxns).toBeGreaterThan(500);
+    expect(coverage.snapSyncs).toBeGreaterThan(250);
+    expect(coverage.diffSyncs).toBeGreaterThan(2500);
+    expect(coverage.crashesDuringSync).toBeGreaterThan(500);
+    expect(coverage.leaderIsolations).toBeGreaterThan(500);
+    expect(coverage.syncReplies).toBeGreaterThan(500);
+    // ...and the faults of the full profile happen.
+    expect(coverage.slowDiskOps).toBeGreaterThan(5000);
+    expect(coverage.fsyncErrors).toBeGreaterThan(50);
+    expect(coverage.tornBatches).toBeGreaterThan(500);
+    expect(coverage.freezes).toBeGreaterThan(1000);
+    expect(coverage.oneWayPartitions).toBeGreaterThan(1000);
+    expect(all.reduce((n, r) => n + r.committed, 0)).toBeGreaterThan(250_000);
+  }, 600_000);
+
+  it('3000 seeds of a 3-node ensemble with slow and stalled disks keep every invariant', () => {
+    const { failures, all } = runSeeds(3, 3000, 3000, 100_001, 'slow-disk');
+    expect(failures, report(failures)).toEqual([]);
+    expect(totals(all).slowDiskOps).toBeGreaterThan(3000);
+  }, 600_000);
+
+  it('2000 seeds of a 3-node ensemble with fast disks (classic profile) keep every invariant', () => {
+    const { failures } = runSeeds(3, 2000, 3000, 200_001, 'classic');
+    expect(failures, report(failures)).toEqual([]);
+  }, 600_000);
+
+  it('2000 seeds of a 5-node ensemble, full fault profile, keep every invariant and converge after healing', () => {
+    const { failures, all } = runSeeds(5, 2000, 3000, 1, 'full');
+    expect(failures, report(failures)).toEqual([]);
+    const coverage = totals(all);
+    expect(coverage.truncatedTxns).toBeGreaterThan(100);
+    expect(coverage.snapSyncs).toBeGreaterThan(100);
+  }, 600_000);
 
   it('long schedules (12000 events) keep every invariant', () => {
     const { failures } = runSeeds(3, 40, 12_000, 5001);
     expect(failures, report(failures)).toEqual([]);
-  }, 120_000);
+  }, 600_000);
 
   it('a seed replays to the identical run', () => {
     const a = runSimulation({ seed: 77, nodes: 3, steps: 2000 });

@@ -1,19 +1,26 @@
-// Deterministic simulator: N PeerNodes over a faulty simulated network and disk, in virtual time, from one seed.
+// Deterministic simulator: N ensemble members over a faulty simulated network and disk, in virtual time, from one seed.
 //
-// The election channel loses, delays, reorders and duplicates datagrams. The quorum channel
-// behaves like TCP: FIFO per connection; a lost message breaks the connection for good, a
-// learner's FOLLOWERINFO opens a new one, and the leader's side only switches to it once
-// that FOLLOWERINFO reached the leader (as a per-socket LearnerHandler would). Disks lose
-// unsynced writes on crash. After every event the HistoryChecker's invariants hold or the run
-// fails with the trace of its last events.
+// Each member is the production executor (src/zab/zab-runtime.ts) driving a PeerNode; the
+// simulator only supplies its I/O: a network, a disk and a clock. The election channel loses,
+// delays, reorders and duplicates datagrams. The quorum channel behaves like TCP: FIFO per
+// connection; a lost message breaks the connection for good, a learner's FOLLOWERINFO opens a
+// new one, and the leader's side only switches to it once that FOLLOWERINFO reached the leader
+// (as a per-socket LearnerHandler would). Every disk operation (group-committed appends, epoch
+// files, truncation, snapshot install) completes as its own event after a latency drawn from
+// the fault profile, so crashes land between any two I/O completions; a crash keeps a random
+// prefix of the unsynced batch (a torn write), and fsync can fail with EIO. Members can
+// freeze (a SIGSTOP or GC pause: no connection loss) and links can fail in one direction.
+// After every event the HistoryChecker's invariants hold or the run fails with the trace of
+// its last events.
 
-import type { ZabAction } from '../../src/zab/actions.js';
+import type { ZabRole } from '../../src/zab/actions.js';
 import type { PeerMessage, TxnRecord } from '../../src/zab/messages.js';
 import { PeerNode } from '../../src/zab/peer-node.js';
 import { MajorityQuorum, type QuorumVerifier } from '../../src/zab/quorum-verifier.js';
+import { ZabRuntime, type Done } from '../../src/zab/zab-runtime.js';
 import { formatZxid } from '../../src/zab/zxid.js';
 import { EventQueue } from './event-queue.js';
-import { HistoryChecker } from './history-checker.js';
+import { HistoryChecker, InvariantViolation } from './history-checker.js';
 import { Prng } from './prng.js';
 
 /** Bugs the checker must catch (checker.test.ts plants them on purpose). */
@@ -25,9 +32,21 @@ export type PlantedBug =
   /** The disk ignores truncate: a restarted node resurrects a deposed leader's uncommitted txns. */
   | 'skipTruncate';
 
+/**
+ * Fault profiles. 'classic': fast disks (1-4 ms), crashes, partitions, resets, lossy election
+ * traffic. 'slow-disk': classic plus 5 % of disk operations taking 200-1500 ms and 1 % stalling
+ * 2-5 s. 'full': slow-disk plus fsync EIO, torn batches, freezes longer than syncLimit and
+ * one-way partitions.
+ */
+export type FaultProfile = 'classic' | 'slow-disk' | 'full';
+
+export const FAULT_PROFILES: readonly FaultProfile[] = ['classic', 'slow-disk', 'full'];
+
 export interface SimOptions {
   seed: number;
   nodes: number;
+  /** Default 'full'. */
+  profile?: FaultProfile;
   /** Events processed under faults before the network heals. */
   steps: number;
   plant?: PlantedBug;
@@ -62,6 +81,11 @@ export interface Coverage {
   connectionResets: number;
   snapshots: number;
   syncReplies: number;
+  slowDiskOps: number;
+  fsyncErrors: number;
+  tornBatches: number;
+  freezes: number;
+  oneWayPartitions: number;
 }
 
 export function emptyCoverage(): Coverage {
@@ -77,6 +101,11 @@ export function emptyCoverage(): Coverage {
     connectionResets: 0,
     snapshots: 0,
     syncReplies: 0,
+    slowDiskOps: 0,
+    fsyncErrors: 0,
+    tornBatches: 0,
+    freezes: 0,
+    oneWayPartitions: 0,
   };
 }
 
@@ -94,6 +123,11 @@ const FINALIZE_WAIT_MS = 200;
 const MAX_NOTIFICATION_INTERVAL_MS = 1_600;
 const HEAL_BUDGET_MS = 120_000;
 
+interface PendingAppend {
+  txns: Txn[];
+  done: Done;
+}
+
 interface SimDisk {
   acceptedEpoch: number;
   currentEpoch: number;
@@ -101,19 +135,28 @@ interface SimDisk {
   snapState: Txn[];
   log: Txn[];
   durable: Set<number>;
-  pending: Txn[][];
+  /** Appends written but not yet fsynced, in order. */
+  pending: PendingAppend[];
 }
 
 interface SimServer {
   sid: number;
   incarnation: number;
   node: PeerNode<Payload> | null;
+  runtime: ZabRuntime<Payload> | null;
   disk: SimDisk;
   /** The state machine: every txn applied, from genesis (snapshots carry the whole prefix). */
   applied: Txn[];
-  wakeToken: number;
-  wakeAt: number;
+  timerSeq: number;
+  activeTimer: number;
   fsyncScheduled: boolean;
+  /** Frozen (SIGSTOP-like) until this time: its events wait, its connections stay open. */
+  frozenUntil: number;
+}
+
+/** An injected disk failure (EIO): the member stops, as the production runtime does. */
+class SimDiskError extends Error {
+  override readonly name = 'SimDiskError';
 }
 
 /** A quorum-channel connection between two servers (one per unordered pair). */
@@ -129,14 +172,16 @@ interface Link {
 
 type SimEvent =
   | { k: 'msg'; from: number; to: number; msg: PeerMessage<Payload>; conn: number | null }
-  | { k: 'wake'; sid: number; token: number }
+  | { k: 'timer'; sid: number; incarnation: number; id: number; fire: () => void }
   | { k: 'fsync'; sid: number; incarnation: number }
+  | { k: 'disk'; sid: number; incarnation: number; what: string; run: () => void }
   | { k: 'closed'; sid: number; peer: number; conn: number }
   | { k: 'start'; sid: number }
   | { k: 'client' }
   | { k: 'fault' }
   | { k: 'restart'; sid: number }
-  | { k: 'heal'; partition: number };
+  | { k: 'heal'; partition: number }
+  | { k: 'healOneWay'; id: number };
 
 export function runSimulation(options: SimOptions): SimResult {
   return new Simulation(options).run();
@@ -152,12 +197,16 @@ class Simulation {
   private readonly nodeQuorum: QuorumVerifier;
   private readonly trace: string[] = [];
   private readonly traceLimit: number;
+  private readonly profile: FaultProfile;
   private now = 0;
   private events = 0;
   private faulty = true;
   /** side[sid] of the current partition (all 0 when healed). */
   private side = new Map<number, number>();
   private partitionId = 0;
+  /** One-way cuts "from>to": messages from `from` to `to` are lost. */
+  private readonly oneWay = new Map<string, number>();
+  private oneWayId = 0;
   private writes = 0;
   private syncIds = 0;
   private leadersElected = 0;
@@ -166,6 +215,7 @@ class Simulation {
   constructor(private readonly options: SimOptions) {
     this.rng = new Prng(options.seed);
     this.traceLimit = options.traceLimit ?? 400;
+    this.profile = options.profile ?? 'full';
     this.sids = Array.from({ length: options.nodes }, (_, i) => i + 1);
     const quorum = new MajorityQuorum(this.sids);
     this.nodeQuorum = options.plant === 'noQuorum' ? anyoneIsAQuorum(this.sids) : quorum;
@@ -176,11 +226,13 @@ class Simulation {
         sid,
         incarnation: 0,
         node: null,
+        runtime: null,
         disk: { acceptedEpoch: 0, currentEpoch: 0, snapZxid: 0, snapState: [], log: [], durable: new Set(), pending: [] },
         applied: [],
-        wakeToken: 0,
-        wakeAt: Infinity,
+        timerSeq: 0,
+        activeTimer: 0,
         fsyncScheduled: false,
+        frozenUntil: 0,
       };
     }
   }
@@ -229,13 +281,43 @@ class Simulation {
   // ---- event loop ----------------------------------------------------------------------
 
   private processOne(): boolean {
-    const next = this.queue.pop();
-    if (!next) return false;
-    this.now = next.at;
-    this.events++;
-    this.handle(next.ev);
-    this.checkStep();
-    return true;
+    for (;;) {
+      const next = this.queue.pop();
+      if (!next) return false;
+      const ev = next.ev;
+      // Superseded timers cost nothing and do not count as schedule steps.
+      if (ev.k === 'timer' && !this.timerLive(ev)) continue;
+      const target = this.targetOf(ev);
+      if (target !== null && this.servers[target]!.frozenUntil > next.at) {
+        // A frozen process handles nothing; its events wait (in order) until it resumes.
+        this.queue.push(this.servers[target]!.frozenUntil, ev);
+        continue;
+      }
+      this.now = next.at;
+      if (ev.k !== 'timer') this.events++;
+      this.handle(ev);
+      this.checkStep();
+      return true;
+    }
+  }
+
+  private timerLive(ev: { sid: number; incarnation: number; id: number }): boolean {
+    const s = this.servers[ev.sid]!;
+    return s.runtime !== null && s.incarnation === ev.incarnation && s.activeTimer === ev.id;
+  }
+
+  private targetOf(ev: SimEvent): number | null {
+    switch (ev.k) {
+      case 'msg':
+        return ev.to;
+      case 'timer':
+      case 'fsync':
+      case 'disk':
+      case 'closed':
+        return ev.sid;
+      default:
+        return null;
+    }
   }
 
   private handle(ev: SimEvent): void {
@@ -244,29 +326,28 @@ class Simulation {
         return this.boot(ev.sid);
       case 'msg':
         return this.deliver(ev.from, ev.to, ev.msg, ev.conn);
-      case 'wake': {
+      case 'timer':
+        this.servers[ev.sid]!.activeTimer = 0;
+        return ev.fire();
+      case 'fsync':
+        return this.fsync(ev.sid, ev.incarnation);
+      case 'disk': {
         const s = this.servers[ev.sid]!;
-        if (!s.node || ev.token !== s.wakeToken) return;
-        s.wakeAt = Infinity;
-        return this.exec(s, s.node.tick(this.now));
-      }
-      case 'fsync': {
-        const s = this.servers[ev.sid]!;
-        if (!s.node || ev.incarnation !== s.incarnation) return;
-        s.fsyncScheduled = false;
-        const last = this.flush(s);
-        if (last !== null) {
-          this.note(`${s.sid} fsync to ${formatZxid(last)}`);
-          this.exec(s, s.node.persisted(last));
+        if (!s.runtime || ev.incarnation !== s.incarnation) return;
+        ev.run();
+        // A crash right after an I/O completion, before anything else happens on the node.
+        if (this.faulty && this.rng.chance(0.01)) {
+          this.note(`${s.sid} crashes right after ${ev.what}`);
+          this.crashAndRestartLater(s);
         }
         return;
       }
       case 'closed': {
         const s = this.servers[ev.sid]!;
         const link = this.link(ev.sid, ev.peer);
-        if (!s.node || link.gen !== ev.conn) return;
+        if (!s.runtime || link.gen !== ev.conn) return;
         this.note(`${ev.sid} sees connection to ${ev.peer} closed`);
-        return this.exec(s, s.node.peerDisconnected(ev.peer));
+        return s.runtime.peerDisconnected(ev.peer);
       }
       case 'client':
         return this.clientEvent();
@@ -277,6 +358,9 @@ class Simulation {
       case 'heal':
         if (ev.partition === this.partitionId) this.healPartition();
         return;
+      case 'healOneWay':
+        for (const [k, id] of this.oneWay) if (id === ev.id) this.oneWay.delete(k);
+        return;
     }
   }
 
@@ -285,8 +369,9 @@ class Simulation {
     if (s.node) return;
     s.incarnation++;
     s.applied = s.disk.snapState.slice();
+    s.frozenUntil = 0;
     this.checker.onStateInstalled(sid, s.applied, 'restart');
-    s.node = new PeerNode<Payload>(
+    const node = new PeerNode<Payload>(
       {
         sid,
         quorum: this.nodeQuorum,
@@ -298,20 +383,23 @@ class Simulation {
       },
       { acceptedEpoch: s.disk.acceptedEpoch, currentEpoch: s.disk.currentEpoch, snapshotZxid: s.disk.snapZxid, log: s.disk.log.slice() },
     );
-    s.wakeAt = Infinity;
-    this.note(`${sid} boots (epochs ${s.disk.acceptedEpoch}/${s.disk.currentEpoch}, snap ${formatZxid(s.disk.snapZxid)}, log to ${formatZxid(s.node.lastZxid)})`);
-    this.exec(s, s.node.start(this.now));
+    s.node = node;
+    s.runtime = new ZabRuntime<Payload>(node, this.runtimeIO(s));
+    this.note(`${sid} boots (epochs ${s.disk.acceptedEpoch}/${s.disk.currentEpoch}, snap ${formatZxid(s.disk.snapZxid)}, log to ${formatZxid(node.lastZxid)})`);
+    s.runtime.start();
   }
 
   private crash(s: SimServer): void {
     if (!s.node) return;
     this.coverage.crashes++;
     if (s.node.state !== 'LOOKING' && !s.node.isServing) this.coverage.crashesDuringSync++;
-    this.note(`${s.sid} CRASHES (${s.disk.pending.length} unsynced batches lost)`);
+    this.tearPending(s, 'crash');
+    s.runtime?.stop();
     s.node = null;
-    s.disk.pending = [];
+    s.runtime = null;
     s.fsyncScheduled = false;
-    s.wakeAt = Infinity;
+    s.activeTimer = 0;
+    s.frozenUntil = 0;
     for (const peer of this.sids) {
       if (peer === s.sid) continue;
       // Sometimes the OS resets the sockets, sometimes the peers only notice by timeout.
@@ -319,123 +407,226 @@ class Simulation {
     }
   }
 
-  // ---- actions -------------------------------------------------------------------------
-
-  private exec(s: SimServer, actions: ZabAction<Payload>[]): void {
-    const incarnation = s.incarnation;
-    const q = actions;
-    for (let i = 0; i < q.length; i++) {
-      if (!s.node || s.incarnation !== incarnation) return;
-      const more = this.execOne(s, s.node, q[i]!);
-      if (more) for (const a of more) q.push(a);
-    }
-    this.scheduleWake(s);
-  }
-
-  private execOne(s: SimServer, node: PeerNode<Payload>, a: ZabAction<Payload>): ZabAction<Payload>[] | void {
+  /** Written but unsynced data: a crash (or failed fsync) keeps a random prefix of it. */
+  private tearPending(s: SimServer, why: string): void {
     const disk = s.disk;
-    switch (a.type) {
-      case 'send':
-        return this.send(s.sid, a.to, a.msg);
-      case 'sendSnapshot': {
-        const last = lastZxid(s.applied);
-        if (last !== a.zxid) throw new Error(`${s.sid} asked to snapshot at ${formatZxid(a.zxid)} but applied ${formatZxid(last)}`);
-        return this.send(s.sid, a.to, { type: 'SNAP', zxid: a.zxid, snapshot: s.applied.slice() });
-      }
-      case 'disconnect':
-        this.note(`${s.sid} closes connection to ${a.peer}`);
-        return this.breakLink(s.sid, a.peer, [a.peer]);
-      case 'persistAcceptedEpoch':
-        this.checker.onEpochWrite(s.sid, 'accepted', disk.acceptedEpoch, a.epoch, a.epoch);
-        disk.acceptedEpoch = a.epoch;
-        return;
-      case 'persistCurrentEpoch':
-        this.checker.onEpochWrite(s.sid, 'current', disk.currentEpoch, a.epoch, disk.acceptedEpoch);
-        disk.currentEpoch = a.epoch;
-        return;
-      case 'persistTxns':
-        disk.pending.push(a.txns);
-        if (!s.fsyncScheduled) {
-          s.fsyncScheduled = true;
-          this.queue.push(this.now + this.rng.int(1, 4), { k: 'fsync', sid: s.sid, incarnation: s.incarnation });
-        }
-        if (this.options.plant === 'ackBeforeFsync') return node.persisted(a.txns[a.txns.length - 1]!.zxid);
-        return;
-      case 'truncate': {
-        // Storage applies writes in order: what was queued before the truncate lands first.
-        const flushed = this.flush(s);
-        this.note(`${s.sid} truncates log to ${formatZxid(a.zxid)}`);
-        this.coverage.truncatedTxns += disk.log.filter((t) => t.zxid > a.zxid).length;
-        if (this.options.plant !== 'skipTruncate') {
-          disk.log = disk.log.filter((t) => t.zxid <= a.zxid);
-          disk.durable = new Set(disk.log.map((t) => t.zxid));
-        }
-        return flushed === null ? undefined : node.persisted(flushed);
-      }
-      case 'applySnapshot': {
-        const state = a.snapshot as Txn[];
-        this.note(`${s.sid} installs snapshot at ${formatZxid(a.zxid)} (${state.length} txns)`);
-        this.checker.onStateInstalled(s.sid, state, 'SNAP');
-        disk.pending = [];
-        disk.snapZxid = a.zxid;
-        disk.snapState = state.slice();
-        disk.log = [];
-        disk.durable = new Set();
-        s.applied = state.slice();
-        return;
-      }
-      case 'commit':
-        this.checker.onCommit(s.sid, s.applied, a.txn);
-        s.applied.push(a.txn);
-        return;
-      case 'becomeRole':
-        this.note(`${s.sid} becomes ${a.role} epoch ${a.epoch} leader ${a.leader ?? '-'}${a.reason ? ` (${a.reason})` : ''}`);
-        if (a.role === 'leading') {
-          this.leadersElected++;
-          this.checker.onLeaderEstablished(s.sid, a.epoch);
-        }
-        return;
-      case 'request':
-        if (node.role !== 'leading') return;
-        return node.propose(a.payload as Payload);
-      case 'sessionActivity':
-        return;
-      case 'clientReply':
-        if (a.zxid > lastZxid(s.applied)) throw new Error(`${s.sid} answered sync ${a.id} at ${formatZxid(a.zxid)} before applying it`);
-        this.coverage.syncReplies++;
-        return;
-    }
-  }
-
-  /** Make every queued write durable; returns the last zxid written, or null. */
-  private flush(s: SimServer): number | null {
-    const disk = s.disk;
-    let last: number | null = null;
-    for (const batch of disk.pending) {
-      for (const txn of batch) {
-        last = txn.zxid;
-        if (txn.zxid <= disk.snapZxid) continue;
-        this.checker.onLogAppend(s.sid, lastZxid(disk.log), txn.zxid);
-        disk.log.push(txn);
-        disk.durable.add(txn.zxid);
-      }
-    }
+    const flat: Txn[] = [];
+    for (const p of disk.pending) for (const t of p.txns) flat.push(t);
     disk.pending = [];
-    return last;
+    const kept = this.profile === 'full' && flat.length > 0 ? this.rng.int(0, flat.length) : 0;
+    if (kept > 0) this.coverage.tornBatches++;
+    this.note(`${s.sid} ${why}: ${flat.length} unsynced txns, ${kept} survive`);
+    for (let i = 0; i < kept; i++) this.writeToLog(s, flat[i]!);
+  }
+
+  // ---- the member's I/O, as the production runtime sees it -------------------------------
+
+  private runtimeIO(s: SimServer): ConstructorParameters<typeof ZabRuntime<Payload>>[1] {
+    const sid = s.sid;
+    const incarnation = s.incarnation;
+    return {
+      transport: {
+        send: (to, msg) => this.send(sid, to, msg),
+        disconnect: (peer) => {
+          this.note(`${sid} closes connection to ${peer}`);
+          this.breakLink(sid, peer, [peer]);
+        },
+        setAccepting: () => undefined,
+      },
+      log: {
+        append: (txns, done) => this.append(s, txns, done),
+        truncateAfter: (zxid, done) => this.diskOp(s, `truncate to ${formatZxid(zxid)}`, () => this.truncate(s, zxid), done),
+        resetTo: (zxid, done) => this.diskOp(s, `snapshot install at ${formatZxid(zxid)}`, () => this.installOnDisk(s, zxid), done),
+      },
+      epochs: {
+        write: (kind, epoch, done) =>
+          this.diskOp(
+            s,
+            `${kind} ${epoch} written`,
+            () => {
+              const disk = s.disk;
+              if (kind === 'acceptedEpoch') {
+                this.checker.onEpochWrite(sid, 'accepted', disk.acceptedEpoch, epoch, epoch);
+                disk.acceptedEpoch = epoch;
+              } else {
+                this.checker.onEpochWrite(sid, 'current', disk.currentEpoch, epoch, disk.acceptedEpoch);
+                disk.currentEpoch = epoch;
+              }
+            },
+            done,
+          ),
+      },
+      clock: {
+        now: () => this.now,
+        setTimer: (delayMs, fire) => {
+          const id = ++s.timerSeq;
+          s.activeTimer = id;
+          this.queue.push(this.now + delayMs, { k: 'timer', sid, incarnation, id, fire });
+          return id;
+        },
+        clearTimer: (id) => {
+          if (s.activeTimer === id) s.activeTimer = 0;
+        },
+        defer: (fn) => this.queue.push(this.now, { k: 'disk', sid, incarnation, what: 'durability report', run: fn }),
+      },
+      stateMachine: {
+        commit: (txn) => this.commit(s, txn),
+        snapshot: (zxid) => {
+          const last = lastZxid(s.applied);
+          if (last !== zxid) throw new InvariantViolation(`${sid} asked to snapshot at ${formatZxid(zxid)} but applied ${formatZxid(last)}`);
+          return s.applied.slice();
+        },
+        installSnapshot: (zxid, snapshot) => {
+          const state = snapshot as Txn[];
+          this.note(`${sid} installs snapshot at ${formatZxid(zxid)} (${state.length} txns)`);
+          this.checker.onStateInstalled(sid, state, 'SNAP');
+          s.applied = state.slice();
+        },
+        roleChanged: (role, epoch, leader, reason) => this.roleChanged(s, role, epoch, leader, reason),
+        request: (_from, payload) => {
+          if (s.node?.role === 'leading') s.runtime!.propose(payload as Payload);
+        },
+        sessionActivity: () => undefined,
+        takeSessionActivity: () => undefined,
+        syncDone: (id, zxid) => {
+          if (zxid > lastZxid(s.applied)) throw new InvariantViolation(`${sid} answered sync ${id} at ${formatZxid(zxid)} before applying it`);
+          this.coverage.syncReplies++;
+        },
+      },
+      fatal: (err) => {
+        // An injected disk failure stops the member, as production stops the process; any
+        // other fatal error is a bug the run reports.
+        if (!(err instanceof SimDiskError)) throw err;
+        this.note(`${sid} stops: ${err.message}`);
+        this.crashAndRestartLater(s);
+      },
+      maxSleepMs: TICK_MS / 2,
+    };
+  }
+
+  /** Latency of one disk operation under the profile. */
+  private diskLatencyMs(): number {
+    if (this.profile !== 'classic' && this.faulty) {
+      const roll = this.rng.int(0, 999);
+      if (roll < 10) {
+        this.coverage.slowDiskOps++;
+        return this.rng.int(2_000, 5_000);
+      }
+      if (roll < 60) {
+        this.coverage.slowDiskOps++;
+        return this.rng.int(200, 1_500);
+      }
+    }
+    return this.rng.int(1, 4);
+  }
+
+  /** A durable disk operation other than an append: it completes as an event of its own. */
+  private diskOp(s: SimServer, what: string, apply: () => void, done: Done): void {
+    this.queue.push(this.now + this.diskLatencyMs(), {
+      k: 'disk',
+      sid: s.sid,
+      incarnation: s.incarnation,
+      what,
+      run: () => {
+        // The disk applies operations in order: appends written before this land first.
+        const flushed = this.flushPending(s);
+        apply();
+        this.note(`${s.sid} disk: ${what}`);
+        for (const d of flushed) d();
+        done();
+      },
+    });
+  }
+
+  private append(s: SimServer, txns: Txn[], done: Done): void {
+    if (this.options.plant === 'ackBeforeFsync') {
+      s.disk.pending.push({ txns, done: () => undefined });
+      done();
+    } else {
+      s.disk.pending.push({ txns, done });
+    }
+    if (!s.fsyncScheduled) {
+      s.fsyncScheduled = true;
+      this.queue.push(this.now + this.diskLatencyMs(), { k: 'fsync', sid: s.sid, incarnation: s.incarnation });
+    }
+  }
+
+  private fsync(sid: number, incarnation: number): void {
+    const s = this.servers[sid]!;
+    if (!s.runtime || incarnation !== s.incarnation) return;
+    s.fsyncScheduled = false;
+    if (s.disk.pending.length === 0) return;
+    if (this.profile === 'full' && this.faulty && this.rng.chance(0.003)) {
+      this.coverage.fsyncErrors++;
+      const waiting = s.disk.pending.map((p) => p.done);
+      this.tearPending(s, 'fsync EIO');
+      for (const done of waiting) done(new SimDiskError('fsync: EIO'));
+      return;
+    }
+    const done = this.flushPending(s);
+    this.note(`${sid} fsync to ${formatZxid(lastZxid(s.disk.log))}`);
+    for (const d of done) d();
+  }
+
+  /** Every queued append becomes durable; returns their completion callbacks, in order. */
+  private flushPending(s: SimServer): Done[] {
+    const out: Done[] = [];
+    for (const p of s.disk.pending) {
+      for (const txn of p.txns) this.writeToLog(s, txn);
+      out.push(p.done);
+    }
+    s.disk.pending = [];
+    return out;
+  }
+
+  private writeToLog(s: SimServer, txn: Txn): void {
+    const disk = s.disk;
+    if (txn.zxid <= disk.snapZxid) return;
+    this.checker.onLogAppend(s.sid, lastZxid(disk.log), txn.zxid);
+    disk.log.push(txn);
+    disk.durable.add(txn.zxid);
+  }
+
+  private truncate(s: SimServer, zxid: number): void {
+    const disk = s.disk;
+    this.coverage.truncatedTxns += disk.log.filter((t) => t.zxid > zxid).length;
+    if (this.options.plant === 'skipTruncate') return;
+    disk.log = disk.log.filter((t) => t.zxid <= zxid);
+    disk.durable = new Set(disk.log.map((t) => t.zxid));
+  }
+
+  private installOnDisk(s: SimServer, zxid: number): void {
+    const disk = s.disk;
+    disk.snapZxid = zxid;
+    disk.snapState = s.applied.slice();
+    disk.log = [];
+    disk.durable = new Set();
+  }
+
+  private commit(s: SimServer, txn: Txn): void {
+    this.checker.onCommit(s.sid, s.applied, txn);
+    // Every commit includes the leader's own durable copy (the one later syncs are served from).
+    const leader = s.node?.leaderId ?? null;
+    if (leader !== null && !this.isDurable(leader, txn.zxid)) {
+      throw new InvariantViolation(`${s.sid} committed ${formatZxid(txn.zxid)} which its leader ${leader} does not hold durably`);
+    }
+    s.applied.push(txn);
+  }
+
+  private roleChanged(s: SimServer, role: ZabRole, epoch: number, leader: number | null, reason?: string): void {
+    this.note(`${s.sid} becomes ${role} epoch ${epoch} leader ${leader ?? '-'}${reason ? ` (${reason})` : ''}`);
+    if (role !== 'leading') return;
+    this.leadersElected++;
+    this.checker.onLeaderEstablished(s.sid, epoch);
+    // A leader in broadcast holds a durable currentEpoch equal to its epoch.
+    if (s.disk.currentEpoch !== epoch) {
+      throw new InvariantViolation(`${s.sid} leads epoch ${epoch} with durable currentEpoch ${s.disk.currentEpoch}`);
+    }
   }
 
   private isDurable(sid: number, zxid: number): boolean {
     const disk = this.servers[sid]!.disk;
     return zxid <= disk.snapZxid || disk.durable.has(zxid);
-  }
-
-  private scheduleWake(s: SimServer): void {
-    if (!s.node) return;
-    const at = s.node.nextWakeMs();
-    if (at === s.wakeAt || at === Infinity) return;
-    s.wakeAt = at;
-    s.wakeToken++;
-    this.queue.push(Math.max(at, this.now), { k: 'wake', sid: s.sid, token: s.wakeToken });
   }
 
   // ---- network -------------------------------------------------------------------------
@@ -450,8 +641,9 @@ class Simulation {
     return l;
   }
 
-  private blocked(a: number, b: number): boolean {
-    return this.side.get(a) !== this.side.get(b);
+  /** Messages from `from` cannot reach `to` (a partition, or a one-way cut). */
+  private blocked(from: number, to: number): boolean {
+    return this.side.get(from) !== this.side.get(to) || this.oneWay.has(`${from}>${to}`);
   }
 
   private send(from: number, to: number, msg: PeerMessage<Payload>): void {
@@ -487,7 +679,7 @@ class Simulation {
 
   private deliver(from: number, to: number, msg: PeerMessage<Payload>, conn: number | null): void {
     const s = this.servers[to]!;
-    if (!s.node) return;
+    if (!s.runtime) return;
     if (conn !== null) {
       const link = this.link(from, to);
       if (!link.open || link.gen !== conn) return;
@@ -500,7 +692,7 @@ class Simulation {
     if (msg.type === 'TRUNC') this.coverage.truncSyncs++;
     else if (msg.type === 'SNAP') this.coverage.snapSyncs++;
     else if (msg.type === 'DIFF' && msg.txns.length > 0) this.coverage.diffSyncs++;
-    this.exec(s, s.node.step(from, msg, this.now));
+    s.runtime.receive(from, msg);
   }
 
   /** Break the a-b connection; `notify` lists the ends that get told (a reset), the rest find out by timeout. */
@@ -510,7 +702,7 @@ class Simulation {
     link.gen++;
     for (const sid of notify) {
       const peer = sid === a ? b : a;
-      if (this.blocked(a, b) && sid !== a) continue;
+      if (this.blocked(peer, sid)) continue;
       this.queue.push(this.now + this.rng.int(1, 20), { k: 'closed', sid, peer, conn: link.gen });
     }
   }
@@ -520,18 +712,20 @@ class Simulation {
   private clientEvent(): void {
     if (!this.faulty) return;
     this.queue.push(this.now + this.rng.int(2, 25), { k: 'client' });
-    const serving = this.sids.map((sid) => this.servers[sid]!).filter((s) => s.node?.isServing);
+    const serving = this.sids.map((sid) => this.servers[sid]!).filter((s) => s.node?.isServing && s.frozenUntil <= this.now);
     if (serving.length === 0) return;
     const s = this.rng.pick(serving);
     const node = s.node!;
+    const runtime = s.runtime!;
     if (this.rng.chance(0.08)) {
       const id = ++this.syncIds;
       this.note(`client sync ${id} at ${s.sid}`);
-      return this.exec(s, node.sync(id));
+      return runtime.sync(id);
     }
     const payload = `w${++this.writes}`;
     this.note(`client write ${payload} at ${s.sid} (${node.role})`);
-    this.exec(s, node.role === 'leading' ? node.propose(payload) : node.forward(payload));
+    if (node.role === 'leading') runtime.propose(payload);
+    else runtime.forward(payload);
   }
 
   private faultEvent(): void {
@@ -567,6 +761,24 @@ class Simulation {
       if (live.length > 0) this.takeSnapshot(this.rng.pick(live));
     } else if (roll < 80) {
       this.healPartition();
+    } else if (this.profile === 'full' && roll < 86) {
+      // A freeze longer than syncLimit (SIGSTOP, a GC pause): connections stay open. Often the leader.
+      const leader = live.find((s) => s.node!.role === 'leading');
+      const victim = leader && this.rng.chance(0.6) ? leader : live.length > 0 ? this.rng.pick(live) : undefined;
+      if (victim) {
+        const ms = this.rng.int(SYNC_LIMIT * TICK_MS, 4 * SYNC_LIMIT * TICK_MS);
+        victim.frozenUntil = this.now + ms;
+        this.coverage.freezes++;
+        this.note(`${victim.sid} FREEZES for ${ms} ms`);
+      }
+    } else if (this.profile === 'full' && roll < 92) {
+      const a = this.rng.pick(this.sids);
+      const b = this.rng.pick(this.sids.filter((x) => x !== a));
+      const id = ++this.oneWayId;
+      this.oneWay.set(`${a}>${b}`, id);
+      this.coverage.oneWayPartitions++;
+      this.note(`one-way cut: ${a} -> ${b} lost`);
+      this.queue.push(this.now + this.rng.int(200, 3_000), { k: 'healOneWay', id });
     }
   }
 
@@ -581,6 +793,7 @@ class Simulation {
     if (minority.size === 0) minority.add(this.rng.pick(this.sids));
     if (minority.size === this.sids.length) minority.delete(this.rng.pick(this.sids));
     return minority;
+
   }
 
   private partition(group: Set<number>): void {
@@ -608,11 +821,16 @@ class Simulation {
     s.disk.log = s.disk.log.filter((t) => t.zxid > at);
     s.disk.durable = new Set(s.disk.log.map((t) => t.zxid));
     node.compact(at);
+    // Compaction claims nothing; the durable snapshot does, and the runtime reports it.
+    const runtime = s.runtime!;
+    runtime.snapshotDurable(at);
   }
 
   private heal(): void {
     this.faulty = false;
     this.healPartition();
+    // Freezes end by themselves: shortening one would let new messages overtake deferred ones.
+    this.oneWay.clear();
     for (const sid of this.sids) if (!this.servers[sid]!.node) this.boot(sid);
     this.note('--- healing: faults stop ---');
   }
@@ -633,8 +851,9 @@ class Simulation {
       const node = s.node;
       if (!node) continue;
       if (node.acceptedEpoch < node.currentEpoch) throw new Error(`${sid} acceptedEpoch < currentEpoch`);
-      if (node.committedZxid !== lastZxid(s.applied)) {
-        throw new Error(`${sid} zab committed ${formatZxid(node.committedZxid)} but applied ${formatZxid(lastZxid(s.applied))}`);
+      // Commits queued behind a barrier (an epoch write, a truncation) are applied when it completes.
+      if (lastZxid(s.applied) > node.committedZxid) {
+        throw new InvariantViolation(`${sid} applied ${formatZxid(lastZxid(s.applied))} beyond zab's commit point ${formatZxid(node.committedZxid)}`);
       }
     }
   }

@@ -54,6 +54,7 @@ import {
   type MultiResult,
   type SetWatches,
 } from '../../../src/jute/index.js';
+import type { CreateRequest } from '../../../src/jute/records.js';
 import { decode, encode, hex, roundTrip, STAT, STAT_HEX, WORLD_ANYONE_HEX } from './fixture.js';
 
 const PASSWD = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
@@ -175,7 +176,7 @@ describe('data records', () => {
 
 describe('request bodies', () => {
   it('CreateRequest with ACLs and sequential-ephemeral flags', () => {
-    roundTrip(
+    roundTrip<CreateRequest>(
       `00000004 2f617070 00000002 6869 00000002 ${WORLD_ANYONE_HEX} 00000001 00000006 646967657374 00000003 753a68 00000003`,
       {
         path: '/app',
@@ -193,7 +194,7 @@ describe('request bodies', () => {
   });
 
   it('CreateRequest with null data', () => {
-    roundTrip(
+    roundTrip<CreateRequest>(
       `00000002 2f61 ffffffff 00000001 ${WORLD_ANYONE_HEX} 00000000`,
       { path: '/a', data: null, acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], flags: 0, ttl: -1 },
       (w, v) => writeCreateRequest(w, v, false),
@@ -202,7 +203,7 @@ describe('request bodies', () => {
   });
 
   it('CreateTTLRequest appends the ttl long', () => {
-    roundTrip(
+    roundTrip<CreateRequest>(
       `00000004 2f74746c 00000000 00000001 ${WORLD_ANYONE_HEX} 00000005 000000000000ea60`,
       { path: '/ttl', data: Buffer.alloc(0), acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], flags: 5, ttl: 60000 },
       (w, v) => writeCreateRequest(w, v, true),

@@ -1,11 +1,13 @@
 // The session layer in ensemble mode, with fake ZAB hooks: forwarding, commits answering local clients, role changes.
 
 import { describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../../src/jute/error-codes.js';
 import { OpCode } from '../../../src/jute/opcodes.js';
 import { writeCreateRequest } from '../../../src/jute/records.js';
 import type { Txn } from '../../../src/tree/txn.js';
-import type { ForwardedWrite, QuorumHooks } from '../../../src/server/zk-server.js';
-import { FakeSink, OPEN_ACL_UNSAFE, TestClient, makeServer } from './harness.js';
+import { DataTree } from '../../../src/tree/data-tree.js';
+import { ZooKeeperServer, type ForwardedWrite, type QuorumHooks } from '../../../src/server/zk-server.js';
+import { Clock, FakeSink, OPEN_ACL_UNSAFE, TestClient, captureLogger, makeServer } from './harness.js';
 
 function fakeQuorum(): QuorumHooks & { forwarded: ForwardedWrite[]; proposed: Txn[] } {
   const forwarded: ForwardedWrite[] = [];
@@ -37,7 +39,8 @@ describe('session layer in an ensemble', () => {
     await Promise.resolve();
     expect(quorum.forwarded).toHaveLength(1);
     const fw = quorum.forwarded[0]!;
-    expect(fw.req.type).toBe(OpCode.createSession);
+    expect(fw.type).toBe(OpCode.createSession);
+    expect(fw.req?.type).toBe(OpCode.createSession);
     server.applyCommitted({ hdr: { sessionId: fw.sessionId, cxid: fw.cxid, zxid: 0x100000001, time: 1 }, op: { type: 'createSession', timeoutMs: 100 } });
     const res = await pending;
     expect(res.sessionId).toBe(fw.sessionId);
@@ -68,5 +71,90 @@ describe('session layer in an ensemble', () => {
     expect((await c.reply(xid)).err).toBe(0);
     server.setRole('looking');
     expect(c.sink.closedReason).toMatch(/left the leader role/);
+  });
+});
+
+describe('session expiry across role changes (issue 9, defects 2 and 3)', () => {
+  const SESSION = 0x1_0000_0042;
+  const TIMEOUT_MS = 12_000;
+
+  /** A member restarted from a snapshot holding a client's session (the client is connected elsewhere). */
+  function memberWithRestoredSession(): { server: ReturnType<typeof makeServer>['server']; clock: ReturnType<typeof makeServer>['clock']; quorum: ReturnType<typeof fakeQuorum> } {
+    const quorum = fakeQuorum();
+    const tree = new DataTree();
+    tree.apply({ hdr: { sessionId: SESSION, cxid: 0, zxid: 0x1_0000_0001, time: 1 }, op: { type: 'createSession', timeoutMs: TIMEOUT_MS } });
+    const clock = new Clock();
+    const { logger } = captureLogger();
+    const server = new ZooKeeperServer({ serverId: 2, tickTimeMs: 2000, minSessionTimeoutMs: 4000, maxSessionTimeoutMs: 40000, ttlEnabled: true, containerCheckIntervalMs: 60000, logger, now: clock.now, quorum }, tree);
+    return { server, clock, quorum };
+  }
+
+  const closeSessions = (proposed: Txn[]): number[] => proposed.filter((t) => t.op.type === 'closeSession').map((t) => t.hdr.sessionId);
+
+  it('a member that followed for an hour and becomes leader gives every session a fresh full timeout', () => {
+    const { server, clock, quorum } = memberWithRestoredSession();
+    server.setRole('follower');
+    clock.advance(3_600_000);
+    server.setRole('looking');
+    server.setRole('leader');
+    server.expireSessions();
+    expect(closeSessions(quorum.proposed)).toEqual([]);
+    clock.advance(TIMEOUT_MS - 2000);
+    server.expireSessions();
+    expect(closeSessions(quorum.proposed)).toEqual([]);
+    // Nobody heard from it for a whole timeout under this leader: now it expires.
+    clock.advance(4000);
+    server.expireSessions();
+    expect(closeSessions(quorum.proposed)).toEqual([SESSION]);
+    server.setRole('looking');
+  });
+
+  it('an expiry that never committed does not leave the session stuck closing when the member leads again', () => {
+    const { server, clock, quorum } = memberWithRestoredSession();
+    server.setRole('leader');
+    clock.advance(TIMEOUT_MS + 4000);
+    server.expireSessions();
+    expect(closeSessions(quorum.proposed)).toEqual([SESSION]);
+    // Its closeSession never commits (the leader was isolated); it steps down, later leads again.
+    server.setRole('looking');
+    server.setRole('follower');
+    server.setRole('looking');
+    server.setRole('leader');
+    clock.advance(TIMEOUT_MS + 4000);
+    server.expireSessions();
+    expect(closeSessions(quorum.proposed)).toEqual([SESSION, SESSION]);
+    server.setRole('looking');
+  });
+});
+
+describe('forwarding writes to the leader', () => {
+  it("a follower forwards the client's request bytes as received; the leader decodes and proposes them", async () => {
+    const followerQuorum = fakeQuorum();
+    const { server: follower } = makeServer({ quorum: followerQuorum });
+    follower.setRole('follower');
+    const connecting = TestClient.connect(follower);
+    await Promise.resolve();
+    const hs = followerQuorum.forwarded[0]!;
+    follower.applyCommitted({ hdr: { sessionId: hs.sessionId, cxid: hs.cxid, zxid: 0x100000001, time: 1 }, op: { type: 'createSession', timeoutMs: 4000 } });
+    const c = await connecting;
+    c.sendRaw(OpCode.create, (w) => writeCreateRequest(w, { path: '/fw', data: Buffer.from('v'), acl: OPEN_ACL_UNSAFE, flags: 0, ttl: -1 }, false));
+    const fw = followerQuorum.forwarded[1]!;
+    expect(fw.type).toBe(OpCode.create);
+    expect(fw.req).toBeUndefined();
+    expect(Buffer.isBuffer(fw.body)).toBe(true);
+
+    const leaderQuorum = fakeQuorum();
+    const { server: leader } = makeServer({ quorum: leaderQuorum });
+    leader.setRole('leader');
+    leader.applyCommitted({ hdr: { sessionId: hs.sessionId, cxid: hs.cxid, zxid: 0x100000001, time: 1 }, op: { type: 'createSession', timeoutMs: 4000 } });
+    leader.handleForwarded(fw);
+    expect(leaderQuorum.proposed[0]!.op).toMatchObject({ type: 'create', path: '/fw' });
+    expect(leaderQuorum.proposed[0]!.hdr).toMatchObject({ sessionId: fw.sessionId, cxid: fw.cxid });
+
+    // A body that does not decode becomes an error txn the client gets its answer from.
+    leader.handleForwarded({ ...fw, cxid: fw.cxid + 1, body: Buffer.from([0, 0, 0, 9]) });
+    expect(leaderQuorum.proposed[1]!.op).toMatchObject({ type: 'error', err: ErrorCode.MARSHALLINGERROR });
+    leader.setRole('looking');
+    follower.setRole('looking');
   });
 });

@@ -4,7 +4,7 @@ import { readFile, writeFile, appendFile, unlink, readdir } from 'node:fs/promis
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { logDump, snapshotDump, verify } from '../../../src/cli/tools-command.js';
-import { DurableStore } from '../../../src/storage/index.js';
+import { DurableStore, LogGapError } from '../../../src/storage/index.js';
 import type { DataTree } from '../../../src/tree/data-tree.js';
 import { captureLogger, tempDir } from './storage-fixtures.js';
 import { Workload } from './tree-workload.js';
@@ -41,6 +41,19 @@ async function populate(): Promise<{ tree: DataTree; segments: string[]; snapsho
   return { tree, segments: byZxid('log.'), snapshots: byZxid('snapshot.') };
 }
 
+/** What a server's recovery makes of the data dir: 'recovered' or the error it refuses to start with. */
+async function recoverDataDir(): Promise<unknown> {
+  const store = await DurableStore.open({ dataDir: dir, logger: captureLogger().logger, segmentSizeBytes: 1024 });
+  try {
+    await store.recover();
+    return 'recovered';
+  } catch (err) {
+    return err;
+  } finally {
+    await store.close();
+  }
+}
+
 describe('tools verify', () => {
   it('exit 0 for a sound data dir', async () => {
     await populate();
@@ -71,13 +84,34 @@ describe('tools verify', () => {
     expect(c.text()).toContain(`problem: corrupt snapshot ${snapshots[0]}`);
   });
 
-  it('exit 1 when a segment is missing between others (zxid gap)', async () => {
-    const { segments } = await populate();
+  it('exit 1 when a segment is missing between others (zxid gap), naming both zxids and both files', async () => {
+    const { segments, snapshots } = await populate();
     expect(segments.length).toBeGreaterThan(3);
-    await unlink(segments[segments.length - 2]!);
+    const [before, lost, after] = segments.slice(-3) as [string, string, string];
+    const newest = parseInt(snapshots[snapshots.length - 1]!.split('snapshot.')[1]!, 16);
+    expect(parseInt(lost.split('log.')[1]!, 16)).toBeGreaterThan(newest + 1); // the hole is after the snapshot
+    await unlink(lost);
     const c = collector();
     expect(await verify(dir, {}, c.out)).toBe(1);
-    expect(c.text()).toMatch(/does not follow .*txns missing/);
+    const lastBefore = parseInt(lost.split('log.')[1]!, 16) - 1;
+    const firstAfter = parseInt(after.split('log.')[1]!, 16);
+    expect(c.text()).toContain(
+      `problem: txn log has a hole: after 0x${lastBefore.toString(16)} (in ${before}) comes 0x${firstAfter.toString(16)} (in ${after} at offset 20)`,
+    );
+    expect(await recoverDataDir()).toBeInstanceOf(LogGapError); // as the server sees it
+  });
+
+  it('a hole the newest snapshot covers is a warning (the server starts), exit 0', async () => {
+    const { segments, snapshots } = await populate();
+    const newest = parseInt(snapshots[snapshots.length - 1]!.split('snapshot.')[1]!, 16);
+    const firstOf = (s: string) => parseInt(s.split('log.')[1]!, 16);
+    const i = segments.findIndex((s, k) => k > 0 && segments[k + 1] !== undefined && firstOf(segments[k + 1]!) <= newest);
+    expect(i).toBeGreaterThan(0);
+    await unlink(segments[i]!);
+    const c = collector();
+    expect(await verify(dir, {}, c.out)).toBe(0);
+    expect(c.text()).toMatch(/warning: txn log has a hole: .* but the newest snapshot 0x[0-9a-f]+ holds them/);
+    expect(await recoverDataDir()).toBe('recovered'); // as the server sees it
   });
 
   it('exit 1 when the log no longer covers the newest snapshot', async () => {
@@ -89,7 +123,7 @@ describe('tools verify', () => {
     expect(keep.length).toBeGreaterThan(0);
     const c = collector();
     expect(await verify(dir, {}, c.out)).toBe(1);
-    expect(c.text()).toMatch(/snapshot 0x[0-9a-f]+: txn log resumes at/);
+    expect(c.text()).toMatch(/problem: snapshot 0x[0-9a-f]+ \(\/.*snapshot\.[0-9a-f]+\): txn log resumes at 0x[0-9a-f]+ \(in \/.*log\.[0-9a-f]+\)/);
   });
 
   it('a torn tail is a warning, not a failure (the server repairs it)', async () => {

@@ -38,7 +38,7 @@ function dump(tree: DataTree): unknown {
   for (const r of tree.serialize()) {
     if (r.t === 'node') {
       const { aclId: _aclId, ...rest } = r;
-      nodes.push({ ...rest, data: r.data.toString('hex'), acl: tree.getAcl(r.path)!.acl, stat: tree.statOf(tree.getNode(r.path)!) });
+      nodes.push({ ...rest, data: r.data === null ? null : r.data.toString('hex'), acl: tree.getAcl(r.path)!.acl, stat: tree.statOf(tree.getNode(r.path)!) });
     }
   }
   return {
@@ -421,7 +421,7 @@ describe('apply: multi', () => {
       { path: '/b', type: EventType.NodeDeleted },
       { path: '/', type: EventType.NodeChildrenChanged },
     ]);
-    expect(tree.getData('/a')!.data.toString()).toBe('y');
+    expect(tree.getData('/a')!.data!.toString()).toBe('y');
     // the fresh root reports -1; then two creates and a delete
     expect(tree.getData('/')!.stat).toMatchObject({ pzxid: 2, cversion: 2, numChildren: 2 });
     expect(tree.lastProcessedZxid).toBe(2);
@@ -596,7 +596,7 @@ describe('snapshots', () => {
     const records = [...tree.serialize()];
     expect(records[0]).toEqual({ t: 'header', format: 1, lastProcessedZxid: 17 });
     // plain data only: survives a JSON-ish structured clone
-    const copy = structuredClone(records).map((r) => (r.t === 'node' ? { ...r, data: Buffer.from(r.data) } : r)) as SnapshotRecord[];
+    const copy = structuredClone(records).map((r) => (r.t === 'node' ? { ...r, data: r.data === null ? null : Buffer.from(r.data) } : r)) as SnapshotRecord[];
     const loaded = DataTree.fromRecords(copy);
     expect(dump(loaded)).toEqual(dump(tree));
     expect(loaded.lastProcessedZxid).toBe(17);

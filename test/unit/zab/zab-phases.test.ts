@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ZabAction } from '../../../src/zab/actions.js';
 import { FollowerRole } from '../../../src/zab/follower.js';
-import { planSync } from '../../../src/zab/leader.js';
+import { LeaderRole, planSync } from '../../../src/zab/leader.js';
 import type { TxnRecord } from '../../../src/zab/messages.js';
 import type { PeerContext } from '../../../src/zab/peer-context.js';
 import { MajorityQuorum } from '../../../src/zab/quorum-verifier.js';
@@ -158,6 +158,66 @@ describe('synchronisation', () => {
       if (!compact) expect(e.sentBy(leader, 'DIFF').some((m) => m.type === 'DIFF' && m.txns.length === 2)).toBe(true);
       expect(e.applied.get(lagging)).toEqual(['a', 'b', 'c']);
     }
+  });
+});
+
+describe('establishing the epoch (issue 9, defect 1)', () => {
+  /** A leader at epoch 1 whose last two logged txns are not durable yet (fsync still running). */
+  function slowDiskLeader(): { leader: LeaderRole<string>; ctx: PeerContext<string>; out: ZabAction<string>[] } {
+    const ctx = followerCtx(1, 1, log(1, 4));
+    ctx.log.durableZxid = makeZxid(1, 2);
+    const out: ZabAction<string>[] = [];
+    const leader = new LeaderRole(ctx, out);
+    for (const sid of [2, 3]) leader.step(sid, { type: 'FOLLOWERINFO', acceptedEpoch: 1, lastZxid: makeZxid(1, 4) }, out);
+    for (const sid of [2, 3]) leader.step(sid, { type: 'ACKEPOCH', currentEpoch: 1, lastZxid: makeZxid(1, 4), accepted: true }, out);
+    for (const sid of [2, 3]) leader.step(sid, { type: 'ACK', zxid: makeZxid(1, 4), newLeader: true }, out);
+    return { leader, ctx, out };
+  }
+
+  it('followers alone are not a quorum: the leader waits for its own durable copy', () => {
+    const { leader, out } = slowDiskLeader();
+    expect(leader.phase).toBe('newLeader');
+    expect(types(out)).not.toContain('persistCurrentEpoch');
+    expect(types(out)).not.toContain('commit');
+    expect(types(out)).not.toContain('becomeRole');
+  });
+
+  it('once its own copy is durable it writes currentEpoch before it commits or serves', () => {
+    const { leader, ctx, out } = slowDiskLeader();
+    out.length = 0;
+    ctx.log.markDurable(makeZxid(1, 4));
+    leader.persisted(out);
+    expect(leader.phase).toBe('broadcast');
+    const order = types(out);
+    expect(order[0]).toBe('persistCurrentEpoch');
+    expect(order.indexOf('persistCurrentEpoch')).toBeLessThan(order.indexOf('commit'));
+    expect(order.indexOf('commit')).toBeLessThan(order.indexOf('becomeRole'));
+    expect(ctx.epochs.current).toBe(2);
+  });
+
+  it('a learner that accepted a later epoch makes an established leader start over (else it retries forever)', () => {
+    const out: ZabAction<string>[] = [];
+    const ctx = followerCtx(1, 1, log(1, 2));
+    const leader = new LeaderRole(ctx, out);
+    leader.step(2, { type: 'FOLLOWERINFO', acceptedEpoch: 1, lastZxid: makeZxid(1, 2) }, out);
+    expect(leader.epoch).toBe(2);
+    leader.step(3, { type: 'FOLLOWERINFO', acceptedEpoch: 5, lastZxid: makeZxid(1, 2) }, out);
+    expect(leader.abandoned).toMatch(/learner 3 accepted epoch 5, above ours \(2\)/);
+  });
+});
+
+describe('durability claims (issue 9, defect 6)', () => {
+  it('compacting committed entries a follower has not fsynced yet claims no durability for them', () => {
+    const zlog = new ZabLog<string>(0, []);
+    for (const t of log(1, 5)) zlog.append(t);
+    zlog.markDurable(makeZxid(1, 2));
+    // The leader's COMMIT may arrive before this follower's own fsync of those txns returns.
+    zlog.commitTo(makeZxid(1, 4));
+    zlog.compact(makeZxid(1, 4));
+    expect(zlog.baseZxid).toBe(makeZxid(1, 4));
+    expect(zlog.durableZxid).toBe(makeZxid(1, 2));
+    zlog.markDurable(makeZxid(1, 5));
+    expect(zlog.durableZxid).toBe(makeZxid(1, 5));
   });
 });
 

@@ -1,0 +1,344 @@
+// The one executor of PeerNode actions: orders persistence and sends; every I/O it needs is passed in.
+//
+// Production (src/server/quorum-peer.ts) hands it the real peer transport, txn log, epoch
+// files and timers; the deterministic simulator (test/sim) hands it simulated ones. So the
+// code that decides what waits for which disk write is the code the simulator explores.
+//
+// I/O is callback-based, not Promise-based: the simulator completes I/O from its own event
+// loop, synchronously and in virtual time, and a Promise would defer that to a microtask
+// the simulation never yields to.
+//
+// Ordering contract (see actions.ts): actions run strictly in order. Epoch writes, truncate
+// and snapshot installs are barriers: nothing after them runs until the I/O reports done.
+// Txn appends are not barriers (group commit): the log applies its operations in call
+// order, and each append's completion is reported to the node as persisted(lastZxid).
+
+import type { ZabAction, ZabRole } from './actions.js';
+import type { PeerMessage, TxnRecord } from './messages.js';
+import type { PeerNode } from './peer-node.js';
+
+export type Done = (err?: Error) => void;
+
+/** Peer-to-peer messages. FOLLOWERINFO opens a fresh connection to the leader it is sent to. */
+export interface PeerTransport<T> {
+  send(to: number, msg: PeerMessage<T>): void;
+  /** Close the quorum connection to peer (reported to both ends as peerDisconnected). */
+  disconnect(peer: number): void;
+  /** Accept learner connections (only while LEADING). */
+  setAccepting(on: boolean): void;
+}
+
+/** The durable txn log. Operations take effect in call order. */
+export interface TxnLogIO<T> {
+  /** Make txns durable (group commit allowed); done once all of them are. */
+  append(txns: TxnRecord<T>[], done: Done): void;
+  /** Durably drop every logged txn above zxid (after any append called earlier). */
+  truncateAfter(zxid: number, done: Done): void;
+  /** Durably replace the log and snapshot with the state machine's current state at zxid. */
+  resetTo(zxid: number, done: Done): void;
+}
+
+export interface EpochIO {
+  /** Durably record the epoch (write, fsync, rename, fsync dir). */
+  write(kind: 'acceptedEpoch' | 'currentEpoch', epoch: number, done: Done): void;
+}
+
+export interface RuntimeClock {
+  now(): number;
+  /** One-shot timer; the runtime keeps at most one armed. */
+  setTimer(delayMs: number, fire: () => void): unknown;
+  clearTimer(handle: unknown): void;
+  /** Run fn once the I/O completions already reported in this turn have been delivered. */
+  defer(fn: () => void): void;
+}
+
+/** What the runtime drives above zab: the replicated state machine and its session layer. */
+export interface ReplicatedStateMachine<T> {
+  /** Apply a committed txn (strictly increasing zxid order). */
+  commit(txn: TxnRecord<T>): void;
+  /** The applied state, exactly at zxid, to send as SNAP. */
+  snapshot(zxid: number): unknown;
+  /** Replace the applied state with a leader's snapshot (in memory; the log is reset after). */
+  installSnapshot(zxid: number, snapshot: unknown): void;
+  /** Serving role changed ('looking' when it stops serving). */
+  roleChanged(role: ZabRole, epoch: number, leader: number | null, reason?: string): void;
+  /** Leader: a client write forwarded by learner `from`. */
+  request(from: number, payload: unknown): void;
+  /** Leader: sessions a learner reported alive. */
+  sessionActivity(from: number, sessions: unknown): void;
+  /** Follower: session activity to report with the next PING (undefined when none). */
+  takeSessionActivity(): unknown;
+  /** A local sync(id) completed: everything up to zxid is applied here. */
+  syncDone(id: number, zxid: number): void;
+}
+
+export interface RuntimeObserver {
+  /** A txn was proposed (leader) or received (learner) at this clock time. */
+  proposed?(zxid: number, atMs: number): void;
+  committed?(zxid: number, atMs: number, role: ZabRole): void;
+  /** Called before an action runs (tracing in the simulator, sync logs in production). */
+  action?(a: ZabAction<unknown>): void;
+}
+
+export interface ZabRuntimeIO<T> {
+  transport: PeerTransport<T>;
+  log: TxnLogIO<T>;
+  epochs: EpochIO;
+  clock: RuntimeClock;
+  stateMachine: ReplicatedStateMachine<T>;
+  /** This server can no longer keep zab's promises (invariant broken, storage failed). */
+  fatal(err: Error, context: string): void;
+  /** Never sleep longer than this (followers report session activity at least this often). */
+  maxSleepMs: number;
+  /** In-memory txns kept past the commit point so a lagging learner gets a DIFF, not a SNAP. */
+  diffWindowTxns?: number;
+  observer?: RuntimeObserver;
+}
+
+const DEFAULT_DIFF_WINDOW_TXNS = 1000;
+
+export class ZabRuntime<T> {
+  private readonly queue: ZabAction<T>[] = [];
+  private queueHead = 0;
+  private pumping = false;
+  /** A barrier I/O is in flight: later actions wait for it. */
+  private blocked = false;
+  private stopped = false;
+  private timer: unknown = undefined;
+  private readonly diffWindow: number;
+  /** Ring of the last diffWindow committed zxids (slot = commit count mod window). */
+  private readonly recentCommits: number[];
+  private commitsSeen = 0;
+  private commitsSinceCompact = 0;
+  /** Highest zxid whose append completed but is not yet reported to the node. */
+  private durableUnreported = -1;
+
+  constructor(
+    readonly node: PeerNode<T>,
+    private readonly io: ZabRuntimeIO<T>,
+  ) {
+    this.diffWindow = io.diffWindowTxns ?? DEFAULT_DIFF_WINDOW_TXNS;
+    this.recentCommits = new Array<number>(this.diffWindow);
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  // ---- inputs -------------------------------------------------------------------------
+
+  start(): void {
+    this.input(() => this.node.start(this.io.clock.now()));
+  }
+
+  receive(from: number, msg: PeerMessage<T>): void {
+    this.input(() => this.node.step(from, msg, this.io.clock.now()));
+  }
+
+  peerDisconnected(sid: number): void {
+    this.input(() => this.node.peerDisconnected(sid));
+  }
+
+  /** Leader: replicate a txn built for node.nextZxid(). */
+  propose(payload: T): void {
+    this.input(() => this.node.propose(payload));
+  }
+
+  /** Follower: hand a client write to the leader. */
+  forward(payload: unknown): void {
+    this.input(() => this.node.forward(payload));
+  }
+
+  sync(id: number): void {
+    this.input(() => this.node.sync(id));
+  }
+
+  /** A durable snapshot now covers every committed txn up to zxid. */
+  snapshotDurable(zxid: number): void {
+    this.input(() => this.node.persisted(zxid));
+  }
+
+  /** Stop executing: pending actions are dropped, callbacks of in-flight I/O are ignored. */
+  stop(): void {
+    this.stopped = true;
+    this.queue.length = 0;
+    this.queueHead = 0;
+    if (this.timer !== undefined) this.io.clock.clearTimer(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Runs one PeerNode call and queues its actions; a broken invariant is fatal. */
+  private input(call: () => ZabAction<T>[]): void {
+    if (this.stopped) return;
+    let actions: ZabAction<T>[];
+    try {
+      actions = call();
+    } catch (err) {
+      if ((err as Error).name === 'NotServingError') return;
+      this.fail(err as Error, 'zab invariant broken');
+      return;
+    }
+    for (const a of actions) this.queue.push(a);
+    // Learners connect during discovery, long before the leader is established.
+    this.io.transport.setAccepting(this.node.state === 'LEADING');
+    this.pump();
+    this.armTimer();
+  }
+
+  private fail(err: Error, context: string): void {
+    if (this.stopped) return;
+    this.stop();
+    this.io.fatal(err, context);
+  }
+
+  // ---- timer --------------------------------------------------------------------------
+
+  private armTimer(): void {
+    if (this.stopped) return;
+    const clock = this.io.clock;
+    if (this.timer !== undefined) clock.clearTimer(this.timer);
+    const wake = this.node.nextWakeMs();
+    const delayMs = Math.max(1, Math.min(Number.isFinite(wake) ? wake - clock.now() : Infinity, this.io.maxSleepMs));
+    this.timer = clock.setTimer(delayMs, () => this.onTimer());
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    if (this.stopped) return;
+    if (this.node.role === 'following') {
+      const activity = this.io.stateMachine.takeSessionActivity();
+      if (activity !== undefined) this.node.reportSessionActivity(activity);
+    }
+    const now = this.io.clock.now();
+    if (now >= this.node.nextWakeMs()) this.input(() => this.node.tick(now));
+    else this.armTimer();
+  }
+
+  // ---- execution ----------------------------------------------------------------------
+
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (!this.blocked && !this.stopped && this.queueHead < this.queue.length) {
+        const a = this.queue[this.queueHead++]!;
+        try {
+          this.execute(a);
+        } catch (err) {
+          this.fail(err as Error, `zab action ${a.type} failed`);
+          return;
+        }
+      }
+      if (this.queueHead === this.queue.length) {
+        this.queue.length = 0;
+        this.queueHead = 0;
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Blocks the queue until the I/O reports done; a failed barrier is fatal. */
+  private barrier(what: string, start: (done: Done) => void): void {
+    this.blocked = true;
+    start((err) => {
+      if (this.stopped) return;
+      if (err) {
+        this.fail(err, `${what} failed`);
+        return;
+      }
+      this.blocked = false;
+      this.pump();
+      this.armTimer();
+    });
+  }
+
+  private execute(a: ZabAction<T>): void {
+    const io = this.io;
+    io.observer?.action?.(a as ZabAction<unknown>);
+    switch (a.type) {
+      case 'send':
+        io.transport.send(a.to, a.msg);
+        return;
+      case 'sendSnapshot':
+        io.transport.send(a.to, { type: 'SNAP', zxid: a.zxid, snapshot: io.stateMachine.snapshot(a.zxid) });
+        return;
+      case 'disconnect':
+        io.transport.disconnect(a.peer);
+        return;
+      case 'persistAcceptedEpoch':
+        this.barrier('acceptedEpoch write', (done) => io.epochs.write('acceptedEpoch', a.epoch, done));
+        return;
+      case 'persistCurrentEpoch':
+        this.barrier('currentEpoch write', (done) => io.epochs.write('currentEpoch', a.epoch, done));
+        return;
+      case 'persistTxns':
+        this.persistTxns(a.txns);
+        return;
+      case 'truncate':
+        this.barrier('log truncation', (done) => io.log.truncateAfter(a.zxid, done));
+        return;
+      case 'applySnapshot':
+        io.stateMachine.installSnapshot(a.zxid, a.snapshot);
+        this.barrier('snapshot install', (done) => io.log.resetTo(a.zxid, done));
+        return;
+      case 'commit':
+        this.commit(a.txn);
+        return;
+      case 'becomeRole':
+        io.stateMachine.roleChanged(a.role, a.epoch, a.leader, a.reason);
+        return;
+      case 'request':
+        io.stateMachine.request(a.from, a.payload);
+        return;
+      case 'sessionActivity':
+        io.stateMachine.sessionActivity(a.from, a.sessions);
+        return;
+      case 'clientReply':
+        io.stateMachine.syncDone(a.id, a.zxid);
+        return;
+    }
+  }
+
+  private persistTxns(txns: TxnRecord<T>[]): void {
+    if (txns.length === 0) return;
+    const lastZxid = txns[txns.length - 1]!.zxid;
+    const observer = this.io.observer;
+    if (observer?.proposed) {
+      const at = this.io.clock.now();
+      for (const t of txns) observer.proposed(t.zxid, at);
+    }
+    this.io.log.append(txns, (err) => {
+      if (this.stopped) return;
+      if (err) {
+        this.fail(err, `txn log append failed at 0x${lastZxid.toString(16)}`);
+        return;
+      }
+      // One group commit completes many appends at once: report them to the node as one
+      // persisted() call, so a follower sends one cumulative ACK per fsync, not one per txn.
+      const first = this.durableUnreported < 0;
+      if (lastZxid > this.durableUnreported) this.durableUnreported = lastZxid;
+      if (first) this.io.clock.defer(() => this.reportDurable());
+    });
+  }
+
+  private reportDurable(): void {
+    const zxid = this.durableUnreported;
+    this.durableUnreported = -1;
+    if (zxid >= 0) this.input(() => this.node.persisted(zxid));
+  }
+
+  private commit(txn: TxnRecord<T>): void {
+    this.io.stateMachine.commit(txn);
+    this.io.observer?.committed?.(txn.zxid, this.io.clock.now(), this.node.role);
+    // Count txns, not zxids: zxid arithmetic across an epoch boundary would drop a whole epoch.
+    const slot = this.commitsSeen++ % this.diffWindow;
+    const oldestKept = this.recentCommits[slot];
+    this.recentCommits[slot] = txn.zxid;
+    if (++this.commitsSinceCompact >= this.diffWindow && oldestKept !== undefined) {
+      this.commitsSinceCompact = 0;
+      // Only memory: the log on disk keeps these; a learner older than this gets a SNAP.
+      this.node.compact(oldestKept);
+    }
+  }
+}

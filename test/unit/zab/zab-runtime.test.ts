@@ -1,0 +1,115 @@
+// The one executor of zab actions: barriers hold later actions until their I/O is done; group commits are reported once.
+
+import { describe, expect, it, vi } from 'vitest';
+import type { ZabRole } from '../../../src/zab/actions.js';
+import type { TxnRecord } from '../../../src/zab/messages.js';
+import { PeerNode } from '../../../src/zab/peer-node.js';
+import { MajorityQuorum } from '../../../src/zab/quorum-verifier.js';
+import { ZabRuntime, type Done } from '../../../src/zab/zab-runtime.js';
+
+/** A one-voter member whose every I/O completes only when the test says so. */
+function rig() {
+  let now = 0;
+  const timers: { at: number; fire: () => void; id: number }[] = [];
+  let timerId = 0;
+  const deferred: (() => void)[] = [];
+  const epochWrites: { kind: string; epoch: number; done: Done }[] = [];
+  const appends: { txns: TxnRecord<string>[]; done: Done }[] = [];
+  const events: string[] = [];
+  const node = new PeerNode<string>({ sid: 1, quorum: new MajorityQuorum([1]), tickTimeMs: 100, initLimit: 10, syncLimit: 5, finalizeWaitMs: 50 }, { acceptedEpoch: 0, currentEpoch: 0, snapshotZxid: 0, log: [] });
+  const runtime = new ZabRuntime<string>(node, {
+    transport: { send: () => undefined, disconnect: () => undefined, setAccepting: () => undefined },
+    log: { append: (txns, done) => void appends.push({ txns, done }), truncateAfter: (_z, done) => done(), resetTo: (_z, done) => done() },
+    epochs: { write: (kind, epoch, done) => void epochWrites.push({ kind, epoch, done }) },
+    clock: {
+      now: () => now,
+      setTimer: (delayMs, fire) => {
+        const id = ++timerId;
+        timers.push({ at: now + delayMs, fire, id });
+        return id;
+      },
+      clearTimer: (id) => {
+        const i = timers.findIndex((t) => t.id === id);
+        if (i >= 0) timers.splice(i, 1);
+      },
+      defer: (fn) => void deferred.push(fn),
+    },
+    stateMachine: {
+      commit: (txn) => void events.push(`commit ${txn.payload}`),
+      snapshot: () => [],
+      installSnapshot: () => undefined,
+      roleChanged: (role: ZabRole, epoch) => void events.push(`role ${role} ${epoch}`),
+      request: () => undefined,
+      sessionActivity: () => undefined,
+      takeSessionActivity: () => undefined,
+      syncDone: () => undefined,
+    },
+    fatal: (err) => {
+      throw err;
+    },
+    maxSleepMs: 50,
+  });
+  const advance = (ms: number): void => {
+    const until = now + ms;
+    for (;;) {
+      timers.sort((a, b) => a.at - b.at);
+      const t = timers[0];
+      if (!t || t.at > until) break;
+      timers.shift();
+      now = t.at;
+      t.fire();
+    }
+    now = until;
+  };
+  const runDeferred = (): void => {
+    for (const fn of deferred.splice(0)) fn();
+  };
+  return { node, runtime, epochWrites, appends, events, advance, runDeferred };
+}
+
+describe('ZabRuntime', () => {
+  it('epoch writes are barriers: the leader serves only after currentEpoch is on disk', () => {
+    const r = rig();
+    r.runtime.start();
+    r.advance(200);
+    expect(r.epochWrites.map((w) => w.kind)).toEqual(['acceptedEpoch']);
+    expect(r.events).toEqual(['role looking 0']);
+    r.epochWrites[0]!.done();
+    r.advance(1);
+    expect(r.epochWrites.map((w) => w.kind)).toEqual(['acceptedEpoch', 'currentEpoch']);
+    // The node already decided to lead, but the runtime holds the role change behind the write.
+    expect(r.node.role).toBe('leading');
+    expect(r.events).toEqual(['role looking 0']);
+    r.epochWrites[1]!.done();
+    expect(r.events).toEqual(['role looking 0', 'role leading 1']);
+  });
+
+  it('a group commit that completes many appends is reported to the node once', () => {
+    const r = rig();
+    r.runtime.start();
+    r.advance(200);
+    r.epochWrites[0]!.done();
+    r.advance(1);
+    r.epochWrites[1]!.done();
+    for (const p of ['a', 'b', 'c']) r.runtime.propose(p);
+    expect(r.appends).toHaveLength(3);
+    const persisted = vi.spyOn(r.node, 'persisted');
+    for (const a of r.appends) a.done();
+    expect(r.events.filter((e) => e.startsWith('commit'))).toEqual([]);
+    r.runDeferred();
+    expect(persisted).toHaveBeenCalledTimes(1);
+    expect(r.events.filter((e) => e.startsWith('commit'))).toEqual(['commit a', 'commit b', 'commit c']);
+  });
+
+  it('a failed append is fatal and stops the executor', () => {
+    const r = rig();
+    r.runtime.start();
+    r.advance(200);
+    r.epochWrites[0]!.done();
+    r.advance(1);
+    r.epochWrites[1]!.done();
+    r.runtime.propose('x');
+    expect(() => r.appends[0]!.done(new Error('EIO'))).toThrow(/EIO/);
+    expect(r.runtime.isStopped).toBe(true);
+  });
+});
