@@ -67,7 +67,8 @@ export interface ServerConfig {
   /** From dataDir/myid when present. */
   serverId: number | undefined;
   logLevel: string;
-  logPretty: boolean;
+  /** undefined: readable on a terminal, JSON lines otherwise (logger.ts decides). */
+  logPretty: boolean | undefined;
   /** Documented keys zabkeeper accepted without interpreting them (ignored, or set to a value that changes nothing). */
   extra: Record<string, string>;
   /** One line per ignored key ("zoo.cfg line 9: preAllocSize is ignored: ..."), logged once at start. */
@@ -411,7 +412,7 @@ export function resolveServerConfig(layers: {
     sessionlessCnxnTimeoutMs: int(s, 'nio.sessionlessCnxnTimeout', DEFAULTS.sessionlessCnxnTimeoutMs, 1),
     serverId: layers.serverId,
     logLevel: str(s, 'logLevel') ?? 'info',
-    logPretty: bool(s, 'logPretty', false),
+    logPretty: s.has('logPretty') ? bool(s, 'logPretty', false) : undefined,
     extra,
     warnings,
   };
