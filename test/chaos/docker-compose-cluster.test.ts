@@ -164,6 +164,22 @@ describe('docker-compose cluster on a real Docker engine', () => {
     expect((await nzc3.getData('/clients/kazoo')).data?.toString()).toBe('changed-by-zkcli');
   }, 180_000);
 
+  it('as in the official image: the server runs as node, the log lives in /datalog, zabkeeper status and shell work through docker exec', async () => {
+    for (const m of [1, 2, 3]) {
+      const id = await cluster.containerId(m);
+      // PID 1 is node itself (exec'd through setpriv), not running as root.
+      expect((await docker(['exec', id, 'awk', '/^Uid:/ { print $2 }', '/proc/1/status'])).trim()).toBe('1000');
+      expect((await docker(['exec', id, 'find', '/datalog', '-type', 'f'])).trim()).not.toBe('');
+      const status = await docker(['exec', id, 'zabkeeper', 'status']);
+      expect(status).toContain('Using config: /conf/zoo.cfg');
+      expect(status).toMatch(/^Mode: (leader|follower)$/m);
+      expect(status).toMatch(/^Zxid: 0x[0-9a-f]+$/m);
+      expect(status).toMatch(/^Leader: server\.[123]\b/m);
+    }
+    const ls = await docker(['exec', await cluster.containerId(2), 'zabkeeper', 'shell', '-server', 'localhost:2181', 'ls', '/clients']);
+    expect(ls).toContain('[kazoo, kazoo-watch, zkcli]');
+  }, 120_000);
+
   describe('under docker faults, with a writer running throughout', () => {
     const ctl: LoadControl = newControl();
     const tallies: WriterTally[] = [];
