@@ -152,6 +152,10 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   ['jute.maxbuffer.extrasize', ignore()],
   ['fips-mode', ignore()],
   ['admin.idleTimeout', ignore()],
+  ['metricsProvider.exportJvmInfo', ignore('zabkeeper exports its process and heap metrics always')],
+  ['metricsProvider.numWorkerThreads', ignore()],
+  ['metricsProvider.maxQueueSize', ignore()],
+  ['metricsProvider.workerShutdownTimeoutMs', ignore()],
   ['admin.commandURL', refuse('the admin server serves /commands only', '/commands')],
   ['admin.portUnification', refuse(`TLS on the admin port: ${NOT_YET}`, 'false')],
   ['admin.forceHttps', refuse(`HTTPS on the admin port: ${NOT_YET}`, 'false')],
@@ -194,7 +198,6 @@ export const DOCUMENTED_PREFIXES: readonly (readonly [string, KeyRule])[] = [
   ['authProvider.', refuse(`authentication providers other than digest: ${NOT_YET}`)],
   ['quorum.auth.', refuse(`SASL between servers: ${NOT_YET}`, 'false')],
   ['quorum.cnxn.threads.size', ignore()],
-  ['metricsProvider.', refuse(`ZooKeeper's metrics provider: ${NOT_YET}; the admin server serves /metrics`)],
   // Hierarchical quorums.
   ['group.', refuse(`hierarchical quorums (group.x / weight.x): ${NOT_YET}`)],
   ['weight.', refuse(`hierarchical quorums (group.x / weight.x): ${NOT_YET}`)],

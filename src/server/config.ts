@@ -71,6 +71,11 @@ export interface ServerConfig {
   logPretty: boolean | undefined;
   /** Documented keys zabkeeper accepted without interpreting them (ignored, or set to a value that changes nothing). */
   extra: Record<string, string>;
+  /**
+   * ops: metricsProvider.className=...PrometheusMetricsProvider serves /metrics with ZooKeeper's
+   * metric names on httpHost:httpPort (default 0.0.0.0:7000), where Prometheus scrapes ZooKeeper.
+   */
+  metricsProvider: { httpHost: string; httpPort: number } | undefined;
   /** One line per ignored key ("zoo.cfg line 9: preAllocSize is ignored: ..."), logged once at start. */
   warnings: string[];
 }
@@ -109,6 +114,9 @@ const KEYS = {
   'nio.sessionlessCnxnTimeout': 'NIO_SESSIONLESS_CNXN_TIMEOUT',
   logLevel: 'LOG_LEVEL',
   logPretty: 'LOG_PRETTY',
+  'metricsProvider.className': 'METRICS_PROVIDER_CLASS_NAME',
+  'metricsProvider.httpHost': 'METRICS_PROVIDER_HTTP_HOST',
+  'metricsProvider.httpPort': 'METRICS_PROVIDER_HTTP_PORT',
   // Read by loadServerConfig: the file holding the server.N lines, as ZooKeeper 3.5+ writes it.
   dynamicConfigFile: 'DYNAMIC_CONFIG_FILE',
 } as const;
@@ -413,6 +421,7 @@ export function resolveServerConfig(layers: {
     serverId: layers.serverId,
     logLevel: str(s, 'logLevel') ?? 'info',
     logPretty: s.has('logPretty') ? bool(s, 'logPretty', false) : undefined,
+    metricsProvider: metricsProviderOf(s),
     extra,
     warnings,
   };
@@ -424,6 +433,20 @@ export function resolveServerConfig(layers: {
     }
   }
   return config;
+}
+
+export const PROMETHEUS_METRICS_PROVIDER = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';
+const DEFAULT_METRICS_PROVIDER = 'org.apache.zookeeper.metrics.impl.DefaultMetricsProvider';
+
+/** ZooKeeper's two providers: Prometheus (an HTTP /metrics endpoint) or the default (none). */
+function metricsProviderOf(s: Map<string, Setting>): ServerConfig['metricsProvider'] {
+  const st = s.get('metricsProvider.className');
+  if (st !== undefined && st.value !== PROMETHEUS_METRICS_PROVIDER && st.value !== DEFAULT_METRICS_PROVIDER) {
+    throw new ConfigError(`${st.source}: metricsProvider.className=${st.value} is refused: zabkeeper has ${PROMETHEUS_METRICS_PROVIDER} and ${DEFAULT_METRICS_PROVIDER}`);
+  }
+  const httpPort = int(s, 'metricsProvider.httpPort', 7000, 0, 65535);
+  if (st?.value !== PROMETHEUS_METRICS_PROVIDER) return undefined;
+  return { httpHost: str(s, 'metricsProvider.httpHost') ?? '0.0.0.0', httpPort };
 }
 
 /**

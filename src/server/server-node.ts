@@ -12,6 +12,7 @@ import { loadMemberState, QuorumPeer } from './quorum-peer.js';
 import type { DataTree } from '../tree/data-tree.js';
 import { AdminServer, quorumAdminView, type AdminContext } from './admin-server.js';
 import { PrometheusMetrics } from './metrics.js';
+import { MetricsProviderServer } from './metrics-provider.js';
 
 export interface ServerNode {
   /** The bound client port (useful with clientPort 0). */
@@ -21,6 +22,8 @@ export interface ServerNode {
   listener: ClientListener;
   /** ops: present when admin.enableServer / admin.serverPort / --admin-port turned it on. */
   admin: AdminServer | undefined;
+  /** ops: present with metricsProvider.className=...PrometheusMetricsProvider. */
+  metricsProvider: MetricsProviderServer | undefined;
   metrics: PrometheusMetrics;
   /** Stops accepting, lets in-flight writes finish, closes sockets without expiring sessions. Idempotent. */
   stop(): Promise<void>;
@@ -168,6 +171,23 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     }
     logger.info({ adminPort: admin.port, adminHost: admin.host }, `admin server on http://${admin.host}:${admin.port}/commands`);
   }
+  // ops: ZooKeeper's Prometheus provider endpoint, where Prometheus already scrapes ZooKeeper.
+  let metricsProvider: MetricsProviderServer | undefined;
+  if (config.metricsProvider !== undefined) {
+    metricsProvider = new MetricsProviderServer({ host: config.metricsProvider.httpHost, port: config.metricsProvider.httpPort, metrics, logger: logger.child({ component: 'metrics' }) });
+    try {
+      await metricsProvider.listen();
+    } catch (err) {
+      await admin?.close();
+      await boundListener.stopAccepting();
+      await zk.stop();
+      await boundListener.closeConnections();
+      await peer?.close();
+      await store.close();
+      throw err;
+    }
+    logger.info({ metricsPort: metricsProvider.port }, `Prometheus metrics on http://${config.metricsProvider.httpHost}:${metricsProvider.port}/metrics`);
+  }
   logger.info(
     { port: boundListener.port, host: boundListener.host, dataDir: config.dataDir, fourLetterWords: [...whitelist] },
     `zabkeeper ${config.standalone ? 'standalone' : `server ${config.serverId}`} serving on ${boundListener.host}:${boundListener.port}`,
@@ -178,6 +198,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     stopping ??= (async () => {
       logger.info('stopping: no new connections, finishing in-flight requests');
       await admin?.close();
+      await metricsProvider?.close();
       await boundListener.stopAccepting();
       await zk.stop();
       serving = false;
@@ -188,5 +209,5 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     })();
     return stopping;
   };
-  return { port: boundListener.port, host: boundListener.host, zk, listener: boundListener, admin, metrics, stop };
+  return { port: boundListener.port, host: boundListener.host, zk, listener: boundListener, admin, metricsProvider, metrics, stop };
 }

@@ -176,6 +176,11 @@ describe('docker-compose cluster on a real Docker engine', () => {
       expect(status).toMatch(/^Zxid: 0x[0-9a-f]+$/m);
       expect(status).toMatch(/^Leader: server\.[123]\b/m);
     }
+    // ZooKeeper's Prometheus endpoint (ZOO_CFG_EXTRA in the compose file): the leader reports both followers synced.
+    const leader = await cluster.waitForQuorum();
+    const scrape = await docker(['exec', await cluster.containerId(leader), 'node', '-e', 'fetch("http://127.0.0.1:7000/metrics").then((r) => r.text()).then((t) => process.stdout.write(t))']);
+    expect(scrape).toMatch(/^synced_followers 2$/m);
+    expect(scrape).toMatch(/^znode_count \d+$/m);
     const ls = await docker(['exec', await cluster.containerId(2), 'zabkeeper', 'shell', '-server', 'localhost:2181', 'ls', '/clients']);
     expect(ls).toContain('[kazoo, kazoo-watch, zkcli]');
   }, 120_000);

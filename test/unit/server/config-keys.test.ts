@@ -84,6 +84,7 @@ describe('zoo.cfg keys', () => {
       ['reconfigEnabled=true', /line 2: reconfigEnabled=true is refused: dynamic reconfiguration/],
       ['enforceQuota=true', /line 2: enforceQuota=true is refused: enforced quotas/],
       ['peerType=observer', /line 2: peerType=observer is refused/],
+      ['metricsProvider.className=com.example.Graphite', /line 2: metricsProvider\.className=com\.example\.Graphite is refused: zabkeeper has org\.apache\.zookeeper\.metrics\.prometheus\.PrometheusMetricsProvider/],
     ];
     for (const [line, message] of refused) expect(() => resolve(`dataDir=/d\n${line}`), line).toThrow(message);
   });
@@ -100,6 +101,15 @@ describe('zoo.cfg keys', () => {
     expect(c.warnings[0]).toMatch(/^zoo\.cfg line 2: preAllocSize is ignored: tunes the Java implementation/);
     expect(c.warnings[1]).toMatch(/^zoo\.cfg line 3: nio\.numWorkerThreads is ignored/);
     expect(c.warnings[2]).toMatch(/^zoo\.cfg line 4: serverCnxnFactory is ignored/);
+  });
+});
+
+describe('metricsProvider', () => {
+  it('turns on the Prometheus endpoint at 0.0.0.0:7000 by default, as ZooKeeper does, and nothing for the default provider', () => {
+    expect(resolve('dataDir=/d\nmetricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider').metricsProvider).toEqual({ httpHost: '0.0.0.0', httpPort: 7000 });
+    expect(resolve('dataDir=/d\nmetricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\nmetricsProvider.httpHost=127.0.0.1\nmetricsProvider.httpPort=7001').metricsProvider).toEqual({ httpHost: '127.0.0.1', httpPort: 7001 });
+    expect(resolve('dataDir=/d\nmetricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvider').metricsProvider).toBeUndefined();
+    expect(resolve('dataDir=/d').metricsProvider).toBeUndefined();
   });
 });
 
