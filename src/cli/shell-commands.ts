@@ -56,6 +56,12 @@ export function describeError(e: unknown, path: string | undefined): string {
         return `Ephemerals cannot have children: ${p}`;
       case ErrorCode.INVALIDACL:
         return `Acl is not valid : ${p}`;
+      case ErrorCode.NOTREADONLY:
+        return `Not a read-only call: ${p}`;
+      case ErrorCode.QUOTAEXCEEDED:
+        return `Quota has exceeded : ${p}`;
+      case ErrorCode.RECONFIGINPROGRESS:
+        return 'Another reconfiguration is in progress -- concurrent reconfigs not supported (yet)';
       default:
         return e.message;
     }

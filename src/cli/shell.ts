@@ -5,7 +5,12 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ZooKeeperClient } from '../client/index.js';
-import { describeError, UsageError, VERBS, type ShellIO } from './shell-commands.js';
+import { CONFIG_VERBS } from './config-commands.js';
+import { QUOTA_VERBS } from './quota-commands.js';
+import { describeError, UsageError, VERBS as BASIC_VERBS, type ShellIO, type Verb } from './shell-commands.js';
+
+/** Every verb the shell knows: the basic zkCli verbs, the quota ones and config/reconfig. */
+const VERBS: Record<string, Verb> = { ...BASIC_VERBS, ...QUOTA_VERBS, ...CONFIG_VERBS };
 
 export interface ShellArgs {
   server: string;

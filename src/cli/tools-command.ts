@@ -13,6 +13,9 @@ import { parseSnapshotName, readSnapshot } from '../storage/snapshot-file.js';
 import { loadSnapshot } from '../storage/durable-store.js';
 import { verifyDataDir } from '../storage/verify.js';
 import { javaDate } from './shell-format.js';
+import { exportZooKeeperTool, importZooKeeperTool } from './zookeeper-interop-tools.js';
+import { backupTool, restoreTool, verifySnapshotFileTool } from './backup-tools.js';
+import { stat } from 'node:fs/promises';
 
 /** Where tool output goes; process.stdout by default, a collector in tests. */
 export interface ToolOutput {
@@ -203,7 +206,7 @@ interface ToolsArgs {
 export function createToolsCommand(onExitCode: (code: number) => void, out: ToolOutput = process.stdout): CommandModule<object, ToolsArgs> {
   return {
     command: 'tools <cmd>',
-    describe: 'inspect storage: log-dump FILE, snapshot-dump FILE, verify DATADIR',
+    describe: 'inspect storage: log-dump FILE, snapshot-dump FILE, verify DATADIR|FILE; import-zookeeper, export-zookeeper, backup, restore',
     builder: (y: Argv<object>) =>
       y
         .command(
@@ -224,15 +227,60 @@ export function createToolsCommand(onExitCode: (code: number) => void, out: Tool
         )
         .command(
           'verify <data-dir>',
-          'check every checksum and zxid continuity; exit 0 if sound, 1 if not',
+          'check every checksum and zxid continuity of a data dir, or one backup file; exit 0 if sound, 1 if not',
           (c) =>
             c
               .positional('data-dir', { type: 'string', demandOption: true })
               .option('log-dir', { type: 'string', describe: 'dataLogDir, when the txn log is kept apart' })
               .option('json', { type: 'boolean', describe: 'the report as one JSON object' }),
-          async (a) => onExitCode(await verify(a.dataDir, { logDir: a.logDir, json: a.json }, out)),
+          async (a) => {
+            // A single file is a backup (or snapshot) to check on its own.
+            const isFile = await stat(a.dataDir).then((st) => st.isFile(), () => false);
+            onExitCode(isFile ? await verifySnapshotFileTool(a.dataDir, out) : await verify(a.dataDir, { logDir: a.logDir, json: a.json }, out));
+          },
         )
-        .demandCommand(1, 'name a tool: log-dump, snapshot-dump or verify') as unknown as Argv<ToolsArgs>,
+        .command(
+          'import-zookeeper',
+          'make a zabkeeper data dir from an Apache ZooKeeper dataDir (newest snapshot + logs replayed)',
+          (c) =>
+            c
+              .option('zk-data-dir', { type: 'string', demandOption: true, describe: "ZooKeeper's dataDir (or its version-2/ folder)" })
+              .option('zk-log-dir', { type: 'string', describe: "ZooKeeper's dataLogDir, when its logs are kept apart" })
+              .option('data-dir', { type: 'string', demandOption: true, describe: 'the zabkeeper data dir to create (missing or empty)' })
+              .option('skip-corrupt-tail', { type: 'boolean', describe: 'drop a damaged last log record or an unfinished newest snapshot, as ZooKeeper does' })
+              .option('json', { type: 'boolean', describe: 'no progress lines; the report as one JSON object' }),
+          async (a) => onExitCode(await importZooKeeperTool({ zkDataDir: a.zkDataDir, zkLogDir: a.zkLogDir, dataDir: a.dataDir, skipCorruptTail: a.skipCorruptTail, json: a.json }, out)),
+        )
+        .command(
+          'export-zookeeper',
+          'write an Apache ZooKeeper dataDir (version-2/snapshot.<zxid>, epoch files) from a stopped server\'s data dir',
+          (c) =>
+            c
+              .option('data-dir', { type: 'string', demandOption: true, describe: 'the zabkeeper data dir' })
+              .option('log-dir', { type: 'string', describe: 'dataLogDir, when the txn log is kept apart' })
+              .option('out', { type: 'string', demandOption: true, describe: "ZooKeeper's dataDir to create (missing or empty)" })
+              .option('json', { type: 'boolean', describe: 'the report as one JSON object' }),
+          async (a) => onExitCode(await exportZooKeeperTool({ dataDir: a.dataDir, logDir: a.logDir, out: a.out, json: a.json }, out)),
+        )
+        .command(
+          'backup',
+          "save a live server's consistent snapshot, taken over its admin HTTP port, to a file",
+          (c) =>
+            c
+              .option('server', { type: 'string', demandOption: true, describe: 'host:port of the admin server (admin.serverPort)' })
+              .option('out', { type: 'string', demandOption: true, describe: 'the backup file to create' }),
+          async (a) => onExitCode(await backupTool({ server: a.server, out: a.out }, out)),
+        )
+        .command(
+          'restore',
+          'make a data dir from a backup file',
+          (c) =>
+            c
+              .option('from', { type: 'string', demandOption: true, describe: 'a file written by tools backup' })
+              .option('data-dir', { type: 'string', demandOption: true, describe: 'the data dir to create (missing or empty)' }),
+          async (a) => onExitCode(await restoreTool({ from: a.from, dataDir: a.dataDir }, out)),
+        )
+        .demandCommand(1, 'name a tool: log-dump, snapshot-dump, verify, import-zookeeper, export-zookeeper, backup, restore') as unknown as Argv<ToolsArgs>,
     // Runs only when <cmd> named no known tool.
     handler: (a) => {
       out.write(`unknown tool "${String((a as { cmd?: unknown }).cmd)}": use log-dump, snapshot-dump or verify\n`);

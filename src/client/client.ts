@@ -18,6 +18,7 @@ import {
   writeDeleteRequest,
   writeMultiRequest,
   writePathRequest,
+  writeReconfigRequest,
   writePathWatchRequest,
   writeSetACLRequest,
   writeSetDataRequest,
@@ -69,6 +70,9 @@ export type WatchArg = WatchListener | boolean | undefined;
 
 export type PersistentWatchMode = 'persistent' | 'persistentRecursive';
 
+/** ZooDefs.CONFIG_NODE. */
+const CONFIG_NODE = '/zookeeper/config';
+
 const noopLogger: ClientLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 interface Outgoing {
@@ -107,6 +111,12 @@ export class ZooKeeperClient extends EventEmitter {
   private readonly log: ClientLogger;
   private readonly requestedTimeoutMs: number;
   private readonly readOnlyAllowed: boolean;
+  /**
+   * ClientCnxn.seenRwServerBefore: until a read-write server has answered, the session is one
+   * a read-only server made up locally, which the quorum never heard of; reconnecting asks
+   * for a new session instead of resuming it, so the client moves to read-write without expiring.
+   */
+  private seenReadWriteServer: boolean;
   private readonly watches = new WatchRegistry();
   private readonly auths: Array<{ scheme: string; auth: Buffer }> = [];
   private readonly queue: Outgoing[] = [];
@@ -133,6 +143,8 @@ export class ZooKeeperClient extends EventEmitter {
     this.requestedTimeoutMs = opts.sessionTimeoutMs ?? 30000;
     this.readOnlyAllowed = opts.readOnly ?? false;
     this.sessionId = parseSessionId(opts.sessionId);
+    // A session handed in was made by a read-write server (ZooKeeper's constructor says the same).
+    this.seenReadWriteServer = opts.sessionId !== undefined;
     this.sessionPassword = opts.password ?? Buffer.alloc(16);
   }
 
@@ -254,6 +266,48 @@ export class ZooKeeperClient extends EventEmitter {
   async getAllChildrenNumber(path: string): Promise<number> {
     validatePath(path);
     return this.call(OpCode.getAllChildrenNumber, path, (w) => writePathRequest(w, { path: this.chroot.toServer(path) }), (r) => r.readInt());
+  }
+
+  /**
+   * The ensemble's configuration (ZooKeeper.getConfig): /zookeeper/config, never chrooted.
+   * Its data lists the server.N lines and the config version; a standalone server's is empty.
+   */
+  async getConfig(watch?: WatchArg): Promise<{ data: Buffer; stat: Stat }> {
+    const listener = this.listenerFor(watch);
+    return this.call(
+      OpCode.getData,
+      CONFIG_NODE,
+      (w) => writePathWatchRequest(w, { path: CONFIG_NODE, watch: listener !== undefined }),
+      (r) => {
+        if (listener) this.watches.add('data', this.chroot.toClient(CONFIG_NODE), listener);
+        const d = r.readBuffer();
+        return { data: d === null ? Buffer.alloc(0) : Buffer.from(d), stat: readStat(r) };
+      },
+    );
+  }
+
+  /**
+   * Dynamic reconfiguration (ZooKeeperAdmin.reconfigure): servers joining and leaving, or a
+   * whole new member list, from config version `fromConfig` (-1: whatever is current).
+   * zabkeeper, like a ZooKeeper with reconfigEnabled=false, answers RECONFIGDISABLED.
+   */
+  async reconfig(change: { joining?: string[]; leaving?: string[]; newMembers?: string[]; fromConfig?: number }): Promise<{ data: Buffer; stat: Stat }> {
+    const list = (v: string[] | undefined): string | null => (v === undefined || v.length === 0 ? null : v.join(','));
+    return this.call(
+      OpCode.reconfig,
+      undefined,
+      (w) =>
+        writeReconfigRequest(w, {
+          joiningServers: list(change.joining),
+          leavingServers: list(change.leaving),
+          newMembers: list(change.newMembers),
+          curConfigId: change.fromConfig ?? -1,
+        }),
+      (r) => {
+        const d = r.readBuffer();
+        return { data: d === null ? Buffer.alloc(0) : Buffer.from(d), stat: readStat(r) };
+      },
+    );
   }
 
   /** This session's ephemeral nodes under `prefix`, as client paths. */
@@ -545,8 +599,8 @@ export class ZooKeeperClient extends EventEmitter {
             protocolVersion: 0,
             lastZxidSeen: this.lastZxidSeen,
             timeOut: this.requestedTimeoutMs,
-            sessionId: this.sessionId,
-            passwd: this.sessionPassword,
+            sessionId: this.seenReadWriteServer ? this.sessionId : 0n,
+            passwd: this.seenReadWriteServer ? this.sessionPassword : Buffer.alloc(16),
             readOnly: this.readOnlyAllowed,
           },
           timeoutMs,
@@ -589,6 +643,7 @@ export class ZooKeeperClient extends EventEmitter {
     this.sessionId = res.sessionId;
     this.sessionPassword = Buffer.from(res.passwd);
     this.negotiatedTimeoutMs = res.timeOut;
+    if (!res.readOnly) this.seenReadWriteServer = true;
     conn.start(
       {
         onNotification: (ev) => this.onNotification(ev),

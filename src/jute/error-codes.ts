@@ -50,6 +50,8 @@ const messages: Record<number, string> = {
   [ErrorCode.DATAINCONSISTENCY]: 'DataInconsistency',
   [ErrorCode.CONNECTIONLOSS]: 'ConnectionLoss',
   [ErrorCode.MARSHALLINGERROR]: 'MarshallingError',
+  [ErrorCode.NEWCONFIGNOQUORUM]: 'NewConfigNoQuorum',
+  [ErrorCode.RECONFIGINPROGRESS]: 'ReconfigInProgress',
   [ErrorCode.UNIMPLEMENTED]: 'Unimplemented',
   [ErrorCode.OPERATIONTIMEOUT]: 'OperationTimeout',
   [ErrorCode.BADARGUMENTS]: 'BadArguments',
@@ -67,8 +69,11 @@ const messages: Record<number, string> = {
   [ErrorCode.AUTHFAILED]: 'AuthFailed',
   [ErrorCode.SESSIONMOVED]: 'Session moved',
   [ErrorCode.NOTREADONLY]: 'Not a read-only call',
+  [ErrorCode.EPHEMERALONLOCALSESSION]: 'Ephemeral node on local session',
   [ErrorCode.NOWATCHER]: 'No such watcher',
   [ErrorCode.REQUESTTIMEOUT]: 'Request timeout',
+  [ErrorCode.RECONFIGDISABLED]: 'Reconfig is disabled',
+  [ErrorCode.SESSIONCLOSEDREQUIRESASLAUTH]: 'Session closed because client failed to authenticate',
   [ErrorCode.QUOTAEXCEEDED]: 'Quota has exceeded',
   [ErrorCode.THROTTLEDOP]: 'Op throttled due to high load',
 };
@@ -81,11 +86,14 @@ export function errorMessage(code: number): string {
 export class ZooKeeperError extends Error {
   readonly code: number;
   readonly path: string | undefined;
+  /** The reason given beyond the code (e.g. which path rule was broken), if any. */
+  readonly detail: string | undefined;
   constructor(code: number, path?: string, detail?: string) {
     super(`KeeperErrorCode = ${errorMessage(code)}${path !== undefined ? ` for ${path}` : ''}${detail ? ` (${detail})` : ''}`);
     this.name = 'ZooKeeperError';
     this.code = code;
     this.path = path;
+    this.detail = detail;
   }
   get codeName(): string {
     return errorName(this.code);

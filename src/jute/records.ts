@@ -305,6 +305,19 @@ export function writeSetDataRequest(w: BufferWriter, s: SetDataRequest): void {
 export function readSetDataRequest(r: BufferReader): SetDataRequest {
   return { path: r.readPath(), data: r.readBuffer(), version: r.readInt() };
 }
+/** ReconfigRequest: comma-separated server specs (null when unused) and the config version to start from (-1: any). */
+export interface ReconfigRequest {
+  joiningServers: string | null;
+  leavingServers: string | null;
+  newMembers: string | null;
+  curConfigId: number;
+}
+export function writeReconfigRequest(w: BufferWriter, r: ReconfigRequest): void {
+  w.writeString(r.joiningServers).writeString(r.leavingServers).writeString(r.newMembers).writeLong(r.curConfigId);
+}
+export function readReconfigRequest(r: BufferReader): ReconfigRequest {
+  return { joiningServers: r.readString(), leavingServers: r.readString(), newMembers: r.readString(), curConfigId: r.readLong() };
+}
 export function writePathRequest(w: BufferWriter, p: PathRequest): void {
   w.writeString(p.path);
 }

@@ -1,5 +1,7 @@
 // The admin HTTP server: ZooKeeper 3.8 AdminServer-style JSON at /commands/<name> and Prometheus text at /metrics.
 
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -225,7 +227,7 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   {
     names: ['is_read_only', 'isro'],
     serverRequired: true,
-    run: () => ({ read_only: false }),
+    run: (ctx) => ({ read_only: ctx.zk.stats().mode === 'read-only' }),
   },
   {
     names: ['leader', 'lead'],
@@ -339,7 +341,17 @@ export interface AdminServerOptions {
   ctx: AdminContext;
   /** Renders /metrics; without it /metrics answers 404. */
   metrics?: { render(): string };
+  /** Takes a consistent snapshot into a temporary file for /commands/snapshot; without it that command answers 404. */
+  snapshot?: () => Promise<AdminSnapshot>;
   logger: Logger;
+}
+
+/** A snapshot file made for one /commands/snapshot request; release() removes it once streamed. */
+export interface AdminSnapshot {
+  path: string;
+  zxid: number;
+  sizeBytes: number;
+  release(): Promise<void>;
 }
 
 function htmlEscape(s: string): string {
@@ -419,6 +431,10 @@ export class AdminServer {
       res.end(text);
       return;
     }
+    if ((path === '/commands/snapshot' || path === '/commands/snap') && this.opts.snapshot !== undefined) {
+      await this.streamSnapshot(url, req, res);
+      return;
+    }
     if (path === '/commands' || path === '/') {
       this.listCommands(req, res);
       return;
@@ -430,6 +446,39 @@ export class AdminServer {
       return;
     }
     this.json(res, 404, { error: `no such endpoint ${url.pathname} (see /commands and /metrics)` });
+  }
+
+  /**
+   * ZooKeeper 3.9's snapshot command: headers last_zxid and snapshot_size, and (unless
+   * ?streaming=false) the snapshot file as the body. Here the file is zabkeeper's own snapshot
+   * format, taken consistently (no log needed to restore it); `tools backup` reads it.
+   */
+  private async streamSnapshot(url: URL, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (!this.opts.ctx.serving()) {
+      this.json(res, 503, { command: 'snapshot', error: ZK_NOT_SERVING_MESSAGE });
+      return;
+    }
+    const snap = await this.opts.snapshot!();
+    try {
+      const headers = { last_zxid: `0x${snap.zxid.toString(16).padStart(16, '0')}`, snapshot_size: String(snap.sizeBytes) };
+      if (url.searchParams.get('streaming') === 'false' || req.method === 'HEAD') {
+        res.setHeader('last_zxid', headers.last_zxid).setHeader('snapshot_size', headers.snapshot_size);
+        this.json(res, 200, { command: 'snapshot', last_zxid: headers.last_zxid, snapshot_size: snap.sizeBytes, error: null });
+        return;
+      }
+      // Opened before streaming: the file stays readable even if it is removed meanwhile.
+      const file = await open(snap.path, 'r');
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': snap.sizeBytes, ...headers });
+      await new Promise<void>((resolve) => {
+        const stream = createReadStream('', { fd: file.fd, autoClose: false });
+        stream.on('error', () => res.destroy());
+        res.on('close', () => resolve());
+        stream.pipe(res);
+      });
+      await file.close();
+    } finally {
+      await snap.release();
+    }
   }
 
   /** ZooKeeper serves an HTML list of links; browsers still get that, everything else JSON. */

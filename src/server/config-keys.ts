@@ -183,10 +183,7 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   ['kerberos.removeRealmFromPrincipal', refuse(`Kerberos: ${NOT_YET}`, 'false')],
   ['maxCnxns', refuse(`a limit on all client connections: ${NOT_YET}`, '0')],
 
-  // ---- read-only mode, quotas, reconfig: refused: not implemented yet (issue 13 implements these) ----
-  ['readonlymode.enabled', refuse(`read-only mode: ${NOT_YET}`, 'false')],
-  ['enforceQuota', refuse(`enforced quotas: ${NOT_YET}`, 'false')],
-  ['reconfigEnabled', refuse(`dynamic reconfiguration: ${NOT_YET}`, 'false')],
+  // ---- observers (readonlymode.enabled, enforceQuota, reconfigEnabled: config.ts reads them, issue 13) ----
   ['peerType', refuse(`a member starting as an observer by peerType: ${NOT_YET}; use server.N=...:observer`, 'participant')],
 ]);
 

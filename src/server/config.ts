@@ -69,6 +69,13 @@ export interface ServerConfig {
   logLevel: string;
   /** undefined: readable on a terminal, JSON lines otherwise (logger.ts decides). */
   logPretty: boolean | undefined;
+  // -- quotas, read-only mode, reconfig (issue 13) --
+  /** zookeeper.enforceQuota: writes past a hard quota limit fail with QUOTAEXCEEDED (default false). */
+  enforceQuota: boolean;
+  /** readonlymode.enabled: a member cut off from its quorum serves read-only clients (default false). */
+  readOnlyModeEnabled: boolean;
+  /** reconfigEnabled: only false is supported; reconfig answers RECONFIGDISABLED. */
+  reconfigEnabled: boolean;
   /** Documented keys zabkeeper accepted without interpreting them (ignored, or set to a value that changes nothing). */
   extra: Record<string, string>;
   /**
@@ -119,6 +126,10 @@ const KEYS = {
   'metricsProvider.httpPort': 'METRICS_PROVIDER_HTTP_PORT',
   // Read by loadServerConfig: the file holding the server.N lines, as ZooKeeper 3.5+ writes it.
   dynamicConfigFile: 'DYNAMIC_CONFIG_FILE',
+  // -- quotas, read-only mode, reconfig (issue 13); zookeeper.enforceQuota maps onto enforceQuota --
+  enforceQuota: 'ENFORCE_QUOTA',
+  'readonlymode.enabled': 'READONLYMODE_ENABLED',
+  reconfigEnabled: 'RECONFIG_ENABLED',
 } as const;
 export type ConfigKey = keyof typeof KEYS;
 
@@ -422,9 +433,16 @@ export function resolveServerConfig(layers: {
     logLevel: str(s, 'logLevel') ?? 'info',
     logPretty: s.has('logPretty') ? bool(s, 'logPretty', false) : undefined,
     metricsProvider: metricsProviderOf(s),
+    // -- quotas, read-only mode, reconfig (issue 13) --
+    enforceQuota: bool(s, 'enforceQuota', false),
+    readOnlyModeEnabled: bool(s, 'readonlymode.enabled', false),
+    reconfigEnabled: bool(s, 'reconfigEnabled', false),
     extra,
     warnings,
   };
+  if (config.reconfigEnabled) {
+    throw new ConfigError(`${s.get('reconfigEnabled')!.source}: reconfigEnabled=true is not supported: zabkeeper has no dynamic reconfiguration (leave it false; reconfig answers RECONFIGDISABLED)`);
+  }
 
   if (!config.standalone) {
     if (config.serverId === undefined) throw new ConfigError(`myid file is missing in ${config.dataDir} (required for a quorum server)`);

@@ -384,7 +384,7 @@ export async function executeFourLetterWord(word: FourLetterWord, ctx: FourLette
   if (word === 'ruok') return 'imok';
   if (word === 'gtmk') return String(TEXT_TRACE_MASK);
   if (word === 'envi') return enviText(ctx.zk.stats());
-  if (word === 'isro') return ctx.serving() ? 'rw' : 'null';
+  if (word === 'isro') return !ctx.serving() ? 'null' : ctx.zk.stats().mode === 'read-only' ? 'ro' : 'rw';
   if (!ctx.serving()) return ZK_NOT_SERVING;
   const zk = ctx.zk;
   switch (word) {
@@ -392,6 +392,7 @@ export async function executeFourLetterWord(word: FourLetterWord, ctx: FourLette
     case 'stat': {
       const st = zk.stats();
       let s = `Zookeeper version: ${st.version}\n`;
+      if (st.mode === 'read-only') s += 'READ-ONLY mode; serving only read-only clients\n';
       if (word === 'stat') {
         s += 'Clients:\n';
         for (const c of ctx.connections()) s += connectionLine(c, zk, true) + '\n';

@@ -9,6 +9,7 @@ import type { ACL, CheckVersionRequest, CreateRequest, DeleteRequest, Id, MultiO
 import { fixupAcl, requireAcl } from '../tree/acl.js';
 import type { DataTree } from '../tree/data-tree.js';
 import { validatePath } from '../tree/path.js';
+import { QuotaCheck } from './quota-check.js';
 import type { NodeKind, Txn, TxnOp } from '../tree/txn.js';
 
 /** EphemeralType.MAX_EXTENDED_TTL / TTL.maxValue(): 2^40 - 1 ms, as ZooKeeper 3.8 encodes TTLs. */
@@ -46,6 +47,8 @@ export interface Prepped {
 
 /** The view prep needs of one znode, from the tree or from an outstanding change. */
 interface NodeRecord {
+  /** Length of the data as earlier prepped writes leave it (the quota check's "last data"). */
+  dataBytes: number;
   version: number;
   cversion: number;
   aversion: number;
@@ -67,6 +70,8 @@ const SPECIAL_PATHS: ReadonlySet<string> = new Set(['/', '/zookeeper', '/zookeep
 
 export interface PrepOptions {
   ttlEnabled: boolean;
+  /** zookeeper.enforceQuota: a write past a hard quota limit fails with QUOTAEXCEEDED. */
+  enforceQuota?: boolean;
   /** Throws SESSIONEXPIRED when the session is unknown or closing. */
   checkSession(sessionId: number): void;
   logger: Logger;
@@ -77,11 +82,14 @@ export class PrepRequestProcessor {
   private readonly outstandingByPath = new Map<string, ChangeRecord>();
   /** Changes of the multi being prepped; merged into outstanding only if every op succeeds. */
   private pendingMulti: Map<string, ChangeRecord> | null = null;
+  private readonly quota: QuotaCheck;
 
   constructor(
     private readonly tree: DataTree,
     private readonly opts: PrepOptions,
-  ) {}
+  ) {
+    this.quota = new QuotaCheck(tree, opts.enforceQuota ?? false, opts.logger);
+  }
 
   /** Never throws: a refused request becomes an error txn, which still takes a zxid. */
   prep(request: WriteRequest, ctx: PrepContext): Prepped {
@@ -217,11 +225,13 @@ export class PrepRequestProcessor {
     validatePath(path);
     if (this.lookup(path) !== null) throw new ZooKeeperError(ErrorCode.NODEEXISTS, path);
     if (parentRec.kind === 'ephemeral') throw new ZooKeeperError(ErrorCode.NOCHILDRENFOREPHEMERALS, path);
+    const dataBytes = req.data?.length ?? 0;
+    this.quota.check(path, 1, dataBytes);
     const parentCVersion = parentRec.cversion + 1;
     const kind: NodeKind = type === OpCode.createContainer || req.flags === CreateFlag.CONTAINER ? 'container' : isTtl ? 'ttl' : ephemeral ? 'ephemeral' : 'persistent';
     const ephemeralOwner = kind === 'ephemeral' ? ctx.sessionId : 0;
     this.change(parent, { ...parentRec, cversion: parentCVersion, childCount: parentRec.childCount + 1 }, ctx.zxid);
-    this.change(path, { version: 0, cversion: 0, aversion: 0, ephemeralOwner, kind, childCount: 0, acl }, ctx.zxid);
+    this.change(path, { dataBytes, version: 0, cversion: 0, aversion: 0, ephemeralOwner, kind, childCount: 0, acl }, ctx.zxid);
     return {
       type: 'create',
       path,
@@ -274,8 +284,11 @@ export class PrepRequestProcessor {
     validatePath(req.path);
     const node = this.recordFor(req.path);
     requireAcl(node.acl, Perms.WRITE, ctx.authIds, false, req.path);
+    const dataBytes = req.data?.length ?? 0;
+    // ZooKeeper checks the quota before the version (PrepRequestProcessor, setData).
+    this.quota.check(req.path, 0, dataBytes - node.dataBytes);
     const version = checkVersion(node.version, req.version, req.path);
-    this.change(req.path, { ...node, version }, ctx.zxid);
+    this.change(req.path, { ...node, dataBytes, version }, ctx.zxid);
     return { type: 'setData', path: req.path, data: req.data === null ? null : Buffer.from(req.data), version };
   }
 
@@ -323,6 +336,7 @@ export class PrepRequestProcessor {
     const n = this.tree.getNode(path);
     if (n === undefined) return null;
     return {
+      dataBytes: n.data?.length ?? 0,
       version: n.version,
       cversion: n.cversion,
       aversion: n.aversion,

@@ -13,6 +13,9 @@ import type { DataTree } from '../tree/data-tree.js';
 import { AdminServer, quorumAdminView, type AdminContext } from './admin-server.js';
 import { PrometheusMetrics } from './metrics.js';
 import { MetricsProviderServer } from './metrics-provider.js';
+import { backupSnapshot, removeStaleBackupScratch } from './backup-snapshot.js';
+import { quorumConfigText, STATIC_CONFIG_VERSION } from './quorum-config-text.js';
+import { ReadOnlyMode } from './read-only-mode.js';
 
 export interface ServerNode {
   /** The bound client port (useful with clientPort 0). */
@@ -48,12 +51,15 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
   });
   let tree: DataTree;
   let peer: QuorumPeer | undefined;
+  let readOnlyMode: ReadOnlyMode | undefined;
   try {
     if (config.standalone) {
       tree = (await store.recover()).tree;
     } else {
       const member = await loadMemberState(store, config.dataDir);
       tree = member.tree;
+      // As ZooKeeper's QuorumPeer: the ensemble's configuration is readable at /zookeeper/config.
+      tree.setConfigNode(Buffer.from(quorumConfigText(config.servers)), STATIC_CONFIG_VERSION, Date.now());
       peer = new QuorumPeer({
         myId: config.serverId!,
         servers: config.servers,
@@ -65,6 +71,8 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
         persisted: member.persisted,
         logger: logger.child({ component: 'zab' }),
         metrics,
+        // readonlymode.enabled: the read-only mode follows the member's role (bound below, once zk exists).
+        onRole: (role) => readOnlyMode?.roleChanged(role),
       });
     }
   } catch (err) {
@@ -79,6 +87,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     maxSessionTimeoutMs: config.maxSessionTimeoutMs,
     superDigest: config.superDigest,
     ttlEnabled: config.extendedTypesEnabled,
+    enforceQuota: config.enforceQuota,
     containerCheckIntervalMs: config.containerCheckIntervalMs,
     logger: logger.child({ component: 'zk-server' }),
     // Ensemble: writes are proposed through ZAB; its runtime logs them before acking.
@@ -91,6 +100,9 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     metrics,
     afterApply: (tree, zxid) => store.applied(tree, zxid),
   }, tree);
+  if (peer !== undefined && config.readOnlyModeEnabled) {
+    readOnlyMode = new ReadOnlyMode(zk, { tickTimeMs: config.tickTimeMs, logger: logger.child({ component: 'read-only-mode' }) });
+  }
   if (peer !== undefined) await peer.start(zk);
   else zk.start();
 
@@ -102,7 +114,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     zk,
     config,
     connections: () => listener?.connections() ?? [],
-    serving: () => serving && zk.servingRole !== 'looking',
+    serving: () => serving && (zk.servingRole !== 'looking' || zk.isReadOnly),
     startedAtMs: Date.now(),
     // ops: leader / voting_view / zabstate on the admin server.
     quorum: peer === undefined ? undefined : () => quorumAdminView(peer.node, ctx.config),
@@ -158,7 +170,8 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
   // ops: the admin HTTP server, after the client port so its `conf` shows the bound port.
   let admin: AdminServer | undefined;
   if (config.adminEnableServer) {
-    admin = new AdminServer({ host: config.adminServerAddress, port: config.adminServerPort, ctx, metrics, logger: logger.child({ component: 'admin' }) });
+    await removeStaleBackupScratch(config.dataDir);
+    admin = new AdminServer({ host: config.adminServerAddress, port: config.adminServerPort, ctx, metrics, snapshot: () => backupSnapshot(config.dataDir, zk.tree), logger: logger.child({ component: 'admin' }) });
     try {
       await admin.listen();
     } catch (err) {
@@ -197,6 +210,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       logger.info('stopping: no new connections, finishing in-flight requests');
+      readOnlyMode?.stop();
       await admin?.close();
       await metricsProvider?.close();
       await boundListener.stopAccepting();

@@ -15,10 +15,12 @@ import type { ClientSink } from './client-sink.js';
 import { ContainerReaper } from './container-reaper.js';
 import { PrepRequestProcessor, type WriteRequest } from './prep-request.js';
 import { FinalRequestProcessor, LatencyStats, ServerCnxn } from './request-processor.js';
+import { NotReadOnlyClientError, refusedWhenReadOnly } from './read-only-mode.js';
 import { decodeRequest, type ReadRequest } from './request-processor-decode.js';
 import { SESSION_PASSWORD_BYTES, SessionTracker, type TrackedSession } from './session-tracker.js';
 import { SoloReplication } from './solo-replication.js';
 import { WatchManager } from './watch-manager.js';
+import { importedSessionFor } from './imported-session.js';
 import type { ServerMetrics } from './metrics.js';
 
 /** What srvr/stat report as "Zookeeper version": the ZooKeeper release whose behaviour we follow. */
@@ -34,6 +36,8 @@ export interface ZkServerOptions {
   superDigest?: string;
   /** extendedTypesEnabled; when false createTTL answers UNIMPLEMENTED like ZooKeeper. */
   ttlEnabled: boolean;
+  /** zookeeper.enforceQuota: writes past a hard quota limit fail with QUOTAEXCEEDED. */
+  enforceQuota?: boolean;
   /** znode.container.checkIntervalMs (ZooKeeper's default 60000). */
   containerCheckIntervalMs: number;
   /** znode.container.maxPerMinute (default 10000). */
@@ -94,7 +98,7 @@ export type ServingRole = 'standalone' | 'leader' | 'follower' | 'looking';
 
 export interface ServerStats {
   version: string;
-  mode: 'standalone' | 'leader' | 'follower' | 'looking';
+  mode: 'standalone' | 'leader' | 'follower' | 'looking' | 'read-only';
   serverId: number;
   lastZxid: number;
   minLatencyMs: number;
@@ -242,6 +246,8 @@ export class ZooKeeperServer {
   private readonly forwarded = new Map<string, WriteEntry>();
   /** Follower: sessions that saw traffic since the last report to the leader (id -> timeout). */
   private touchedSessions = new Map<number, number>();
+  /** read-only-mode.ts: while looking, serve canBeReadOnly clients from the last state. */
+  private readOnly = false;
 
   constructor(
     private readonly opts: ZkServerOptions,
@@ -287,6 +293,7 @@ export class ZooKeeperServer {
   private newPrep(): PrepRequestProcessor {
     return new PrepRequestProcessor(this.tree, {
       ttlEnabled: this.opts.ttlEnabled,
+      enforceQuota: this.opts.enforceQuota,
       checkSession: (id) => this.tracker.check(id),
       logger: this.log,
     });
@@ -326,7 +333,12 @@ export class ZooKeeperServer {
   // ---- handshake ----------------------------------------------------------------------
 
   async connect(req: ConnectRequest, sink: ClientSink): Promise<{ response: ConnectResponse; sessionId: number | null }> {
-    if (this.stopping || this.broken || this.role === 'looking') throw new ServerNotServingError();
+    if (this.stopping || this.broken || (this.role === 'looking' && !this.readOnly)) throw new ServerNotServingError();
+    if (this.readOnly && !req.readOnly) {
+      const err = new NotReadOnlyClientError(sink.remoteAddress);
+      this.log.info({ client: sink.remoteAddress }, err.message);
+      throw err;
+    }
     if (req.lastZxidSeen > this.tree.lastProcessedZxid) {
       const err = new ClientZxidAheadError(req.lastZxidSeen, this.tree.lastProcessedZxid);
       this.log.info({ client: sink.remoteAddress }, `refusing session request: ${err.message}`);
@@ -343,6 +355,14 @@ export class ZooKeeperServer {
     const session: Session = { tracked, cnxn: null, queue: [], log };
     this.sessions.set(tracked.id, session);
     const cnxn = this.bind(session, sink, timeoutMs);
+    if (this.readOnly) {
+      // ReadOnlyZooKeeperServer: a session only this member knows; nothing reaches the tree.
+      log.info({ client: sink.remoteAddress, timeoutMs }, 'established read-only session');
+      return {
+        response: { protocolVersion: 0, timeOut: cnxn.timeoutMs, sessionId: BigInt(tracked.id), passwd: Buffer.from(tracked.passwd), readOnly: true },
+        sessionId: tracked.id,
+      };
+    }
     // The session exists for everyone once its createSession txn is applied; the reply waits for that.
     try {
       const created = this.submitInternal({ type: OpCode.createSession, timeoutMs }, tracked.id);
@@ -363,19 +383,21 @@ export class ZooKeeperServer {
   }
 
   private reopenSession(req: ConnectRequest, sink: ClientSink, timeoutMs: number): { response: ConnectResponse; sessionId: number | null } {
-    const id = req.sessionId > 0n && req.sessionId < 2n ** 53n ? Number(req.sessionId) : -1;
+    // A session imported from Apache ZooKeeper: its client comes back with ZooKeeper's id and password.
+    const imported = importedSessionFor(this.tree, req.sessionId, req.passwd);
+    const id = imported ?? (req.sessionId > 0n && req.sessionId < 2n ** 53n ? Number(req.sessionId) : -1);
     // Sessions are global: one created through another member is known here only by its committed createSession.
     const globalTimeoutMs = this.opts.quorum ? this.tree.sessions.get(id) : undefined;
     if (globalTimeoutMs !== undefined && !this.sessions.has(id)) this.restoreSession(id, globalTimeoutMs);
     const session = this.sessions.get(id);
     // Like ZooKeeper, any connection still bound to this session goes first, whatever the password.
     if (session?.cnxn) this.dropCnxn(session.cnxn, 'client reconnected with this session on another connection');
-    const invalid = { response: { protocolVersion: 0, timeOut: 0, sessionId: 0n, passwd: Buffer.alloc(SESSION_PASSWORD_BYTES), readOnly: false }, sessionId: null };
+    const invalid = { response: { protocolVersion: 0, timeOut: 0, sessionId: 0n, passwd: Buffer.alloc(SESSION_PASSWORD_BYTES), readOnly: this.readOnly }, sessionId: null };
     if (session === undefined || session.tracked.closing) {
       this.log.info({ sessionId: `0x${req.sessionId.toString(16)}`, client: sink.remoteAddress }, 'invalid session, probably expired');
       return invalid;
     }
-    if (!this.tracker.passwordMatches(id, req.passwd)) {
+    if (imported === undefined && !this.tracker.passwordMatches(id, req.passwd)) {
       session.log.warn({ client: sink.remoteAddress }, 'incorrect password for session');
       return invalid;
     }
@@ -384,7 +406,8 @@ export class ZooKeeperServer {
     this.bind(session, sink, timeoutMs);
     session.log.info({ client: sink.remoteAddress, timeoutMs }, 'session resumed on a new connection');
     return {
-      response: { protocolVersion: 0, timeOut: timeoutMs, sessionId: req.sessionId, passwd: Buffer.from(session.tracked.passwd), readOnly: false },
+      // An imported session's client adopts its new id and password from this answer, as ZooKeeper's clients do.
+      response: { protocolVersion: 0, timeOut: timeoutMs, sessionId: imported === undefined ? req.sessionId : BigInt(id), passwd: Buffer.from(session.tracked.passwd), readOnly: this.readOnly },
       sessionId: id,
     };
   }
@@ -429,7 +452,7 @@ export class ZooKeeperServer {
       this.log.debug({ sessionId: hex(sessionId), client: sink.remoteAddress }, 'frame from a connection not bound to its session; dropped');
       return;
     }
-    if (this.stopping || this.broken || this.role === 'looking') {
+    if (this.stopping || this.broken || (this.role === 'looking' && !this.readOnly)) {
       cnxn.log.debug('server not serving; request dropped');
       return;
     }
@@ -472,6 +495,14 @@ export class ZooKeeperServer {
       return;
     }
     const pending: Pending = { cnxn, xid, type, startMs };
+    if (this.readOnly && (refusedWhenReadOnly(type) || type === OpCode.closeSession)) {
+      // ReadOnlyRequestProcessor: writes are answered at once (nothing is ever queued in this
+      // mode); a close ends the session here only, the quorum's session table is untouched.
+      const err = type === OpCode.closeSession ? ErrorCode.OK : ErrorCode.NOTREADONLY;
+      this.final.replyHeaderOnly(cnxn, xid, this.tree.lastProcessedZxid, err);
+      if (type === OpCode.closeSession) this.endSession(sessionId, 'client closed its read-only session');
+      return;
+    }
     if (decoded.kind === 'write') {
       if ('decodeError' in decoded.req) {
         cnxn.log.warn({ xid, op: opName(type), err: decoded.req.decodeError }, 'request body does not decode; answering MARSHALLINGERROR');
@@ -644,6 +675,7 @@ export class ZooKeeperServer {
     const previous = this.role;
     this.role = role;
     this.log.info({ from: previous, to: role }, 'serving role changed');
+    if (this.readOnly) this.setReadOnly(false);
     if (previous !== 'looking') this.dropAllClients(`server left the ${previous} role`);
     if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
     this.expiryTimer = undefined;
@@ -671,6 +703,28 @@ export class ZooKeeperServer {
       }
       tracked.closing = false;
       if (role === 'leader') this.tracker.touch(id, tracked.timeoutMs);
+    }
+  }
+
+  get isReadOnly(): boolean {
+    return this.readOnly;
+  }
+
+  /**
+   * read-only-mode.ts turns this on once a looking member has waited its grace period.
+   * Turning it off (the member rejoined, see setRole) closes every connection, as ZooKeeper
+   * shuts its ReadOnlyZooKeeperServer down, and forgets the sessions only this member knew.
+   */
+  setReadOnly(on: boolean): void {
+    if (!this.opts.quorum || on === this.readOnly || (on && this.role !== 'looking')) return;
+    this.readOnly = on;
+    this.log.info({ readOnly: on }, on ? 'Read-only server started' : 'read-only mode ended; closing read-only connections');
+    if (on) return;
+    for (const cnxn of [...this.cnxns.values()]) this.dropCnxn(cnxn, 'read-only mode ended');
+    for (const id of [...this.sessions.keys()]) {
+      if (this.tree.sessions.has(id)) continue;
+      this.sessions.delete(id);
+      this.tracker.remove(id);
     }
   }
 
@@ -756,7 +810,7 @@ export class ZooKeeperServer {
     for (const s of this.sessions.values()) outstanding += s.queue.length;
     return {
       version: SERVER_VERSION,
-      mode: this.role,
+      mode: this.readOnly ? 'read-only' : this.role,
       serverId: this.opts.serverId,
       lastZxid: this.tree.lastProcessedZxid,
       minLatencyMs: this.latency.minMs,

@@ -8,7 +8,7 @@ import { ErrorCode, ZooKeeperError } from '../jute/error-codes.js';
  */
 export class StorageError extends ZooKeeperError {
   /** The message without the ZooKeeper error-code prefix, for tools and logs. */
-  readonly detail: string;
+  override readonly detail: string;
   constructor(detail: string) {
     super(ErrorCode.SYSTEMERROR, undefined, detail);
     this.name = 'StorageError';

@@ -128,6 +128,15 @@ export class FrameReader {
     return { kind: 'frame', offset, end: this.pos, crc: stored, payload };
   }
 
+  /** True when every byte from `offset` to the end is zero (preallocated space, never written). */
+  async zerosFrom(offset: number): Promise<boolean> {
+    for (let at = offset; at < this.size; at += READ_CHUNK_BYTES) {
+      const chunk = await this.readRange(at, Math.min(READ_CHUNK_BYTES, this.size - at));
+      for (let i = 0; i < chunk.length; i++) if (chunk[i] !== 0) return false;
+    }
+    return true;
+  }
+
   /**
    * True when some intact frame starts after `offset`. Tells a torn tail (nothing valid follows:
    * the crash cut the last batch) from damage in the middle (valid records follow the bad one).

@@ -172,6 +172,8 @@ export class SegmentReader {
       }
       case 'trailer':
       case 'bad': {
+        // The active segment is preallocated: zeros to the end of the file are unwritten space.
+        if (read.kind === 'bad' && read.reason === 'zero frame length' && (await this.frames.zerosFrom(read.offset))) return null;
         const reason = read.kind === 'bad' ? read.reason : 'unexpected trailer mark';
         if (this.opts.allowTornTail && !(await this.frames.validFrameFollows(read.offset))) {
           this.torn = { offset: read.offset, reason };

@@ -53,8 +53,17 @@ interface ActiveSegment {
   file: FileLike;
   /** Durable length: everything before it is fsynced and intact. */
   sizeBytes: number;
+  /** File length: past sizeBytes it is preallocated zeros. */
+  allocatedBytes: number;
   records: number;
 }
+
+/**
+ * The active segment grows in steps of this many bytes (ZooKeeper's preAllocSize idea): an
+ * fdatasync that must also persist a new file length costs several times one that does not
+ * (measured here: 1-3 ms against 0.2-0.3 ms), and it is on every write's path.
+ */
+export const PREALLOC_BYTES = 16 * 1024 * 1024;
 
 export class TxnLog {
   private segments: SegmentRef[] = [];
@@ -293,6 +302,14 @@ export class TxnLog {
     const seg = this.active!;
     for (const p of batch) bufs.push(p.header, p.payload);
     const start = created ? 0 : seg.sizeBytes;
+    let bufBytes = 0;
+    for (const b of bufs) bufBytes += b.length;
+    if (start + bufBytes > seg.allocatedBytes) {
+      const step = Math.min(PREALLOC_BYTES, Math.max(4096, this.opts.segmentSizeBytes));
+      const target = Math.ceil((start + bufBytes) / step) * step;
+      await seg.file.truncate(target);
+      seg.allocatedBytes = target;
+    }
     let total: number;
     const t0 = performance.now();
     try {
@@ -332,6 +349,7 @@ export class TxnLog {
         await fsyncDir(fs, dir);
       } else {
         await seg.file.truncate(start);
+        seg.allocatedBytes = start;
         await seg.file.datasync();
       }
     } catch (err) {
@@ -344,7 +362,7 @@ export class TxnLog {
     const name = segmentFileName(firstZxid);
     const ref: SegmentRef = { name, path: join(this.opts.dir, name), firstZxid };
     const file = await this.opts.fs.open(ref.path, 'wx+');
-    this.active = { ref, file, sizeBytes: 0, records: 0 };
+    this.active = { ref, file, sizeBytes: 0, allocatedBytes: 0, records: 0 };
     this.segments.push(ref);
   }
 
@@ -352,6 +370,8 @@ export class TxnLog {
     const active = this.active;
     if (active === undefined) return;
     this.active = undefined;
+    // A closed segment ends at its last record: only the active one carries preallocated space.
+    if (active.allocatedBytes > active.sizeBytes) await active.file.truncate(active.sizeBytes).catch(() => undefined);
     await active.file.close();
   }
 
@@ -386,7 +406,7 @@ export class TxnLog {
         await file.truncate(reader.validEnd);
         await file.datasync();
       }
-      this.active = { ref, file, sizeBytes: reader.validEnd, records: reader.count };
+      this.active = { ref, file, sizeBytes: reader.validEnd, allocatedBytes: reader.torn !== undefined ? reader.validEnd : reader.size, records: reader.count };
       this.durableZxid = reader.lastZxid!;
       break;
     }

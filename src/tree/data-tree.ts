@@ -6,6 +6,7 @@ import { EventType } from '../jute/opcodes.js';
 import type { ACL, Stat } from '../jute/records.js';
 import { AclCache, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
 import { basename, parentPath } from './path.js';
+import { LIMIT_NODE, QUOTA_ROOT, QuotaPaths, STAT_NODE, statPath, StatsTrack, trimQuotaPath } from './quota.js';
 import type { NodeKind, Txn, TxnHeader, TxnOp } from './txn.js';
 
 export interface ZNode {
@@ -36,6 +37,27 @@ export interface ZNode {
   hash: number;
 }
 
+/**
+ * The children of every leaf: one shared, unmodifiable empty set. Most znodes are leaves, and
+ * an empty Set per node costs more heap than the rest of the node's fields together.
+ */
+class NoChildren extends Set<string> {
+  override add(): this {
+    throw new Error('NO_CHILDREN is shared by every leaf; use addChild()');
+  }
+}
+const NO_CHILDREN: Set<string> = new NoChildren();
+
+function addChild(parent: ZNode, name: string): void {
+  if (parent.children === NO_CHILDREN) parent.children = new Set();
+  parent.children.add(name);
+}
+
+function removeChild(parent: ZNode, name: string): void {
+  parent.children.delete(name);
+  if (parent.children.size === 0) parent.children = NO_CHILDREN;
+}
+
 export interface WatchTrigger {
   path: string;
   type: EventType;
@@ -54,6 +76,8 @@ export interface ApplyResult {
 export type SnapshotRecord =
   | { t: 'header'; format: 1; lastProcessedZxid: number }
   | { t: 'session'; id: number; timeoutMs: number }
+  /** A session imported from Apache ZooKeeper under a new id: its ZooKeeper id (hex) so its clients can resume it. */
+  | { t: 'importedSession'; zookeeperId: string; id: number }
   | { t: 'acl'; id: number; acl: ACL[] }
   /** A znode as stored: its persisted fields, without the children set (rebuilt on load) or the cached hash. */
   | ({ t: 'node'; path: string } & Omit<ZNode, 'children' | 'hash'>);
@@ -70,7 +94,7 @@ const TTL_EPHEMERAL_MASK = 0xff00000000000000n;
  * A bigint because the container and TTL encodings do not fit a JS number exactly.
  * Clients never see these encodings: Stat.ephemeralOwner is 0 for containers and TTL nodes.
  */
-export function persistedEphemeralOwner(node: Readonly<ZNode>): bigint {
+export function persistedEphemeralOwner(node: Readonly<Pick<ZNode, 'kind' | 'ephemeralOwner' | 'ttlMs'>>): bigint {
   switch (node.kind) {
     case 'ephemeral':
       return BigInt(node.ephemeralOwner);
@@ -84,7 +108,6 @@ export function persistedEphemeralOwner(node: Readonly<ZNode>): bigint {
 }
 
 const ZOOKEEPER_PATH = '/zookeeper';
-const QUOTA_PATH = '/zookeeper/quota';
 const CONFIG_PATH = '/zookeeper/config';
 const EMPTY = Buffer.alloc(0);
 
@@ -118,12 +141,20 @@ export class DataTree {
   readonly sessions = new Map<number, number>();
   /** Highest zxid applied (a multi counts once it is fully applied). */
   lastProcessedZxid = 0;
+  /**
+   * Sessions imported from Apache ZooKeeper whose 64-bit ids did not fit below 2^53:
+   * ZooKeeper id -> the id they live under here. Entries whose session has ended are ignored
+   * and not written to snapshots.
+   */
+  readonly importedSessions = new Map<bigint, number>();
 
   private readonly nodes = new Map<string, ZNode>();
   private readonly acls = new AclCache();
   private readonly ephemerals = new Map<number, Set<string>>();
   private readonly containerPaths = new Set<string>();
   private readonly ttlPaths = new Set<string>();
+  /** Paths with a quota (a zookeeper_limits node under /zookeeper/quota). */
+  private readonly quotas = new QuotaPaths();
   private treeDigest = 0;
   private dataSizeBytes = 0;
   private readonly statBlock = Buffer.alloc(60);
@@ -135,14 +166,14 @@ export class DataTree {
     // config node, which is world-readable only and has aversion -1 (DataTree.addConfigNode).
     this.addBuiltin('/', OPEN_ACL_UNSAFE, 0);
     this.addBuiltin(ZOOKEEPER_PATH, OPEN_ACL_UNSAFE, 0);
-    this.addBuiltin(QUOTA_PATH, OPEN_ACL_UNSAFE, 0);
+    this.addBuiltin(QUOTA_ROOT, OPEN_ACL_UNSAFE, 0);
     this.addBuiltin(CONFIG_PATH, READ_ACL_UNSAFE, -1);
   }
 
   private addBuiltin(path: string, acl: readonly ACL[], aversion: number): void {
     const node = this.newNode(EMPTY, this.acls.intern(acl), 0, 0, 'persistent', 0, 0);
     node.aversion = aversion;
-    if (path !== '/') this.nodes.get(parentPath(path))!.children.add(basename(path));
+    if (path !== '/') addChild(this.nodes.get(parentPath(path))!, basename(path));
     this.insert(path, node);
   }
 
@@ -159,7 +190,7 @@ export class DataTree {
       aversion: 0,
       ephemeralOwner: kind === 'ephemeral' ? owner : 0,
       pzxid: zxid,
-      children: new Set(),
+      children: NO_CHILDREN,
       kind,
       ttlMs: kind === 'ttl' ? ttlMs : 0,
       hash: 0,
@@ -227,10 +258,11 @@ export class DataTree {
       parent.cversion = cversion;
       parent.pzxid = hdr.zxid;
     }
-    parent.children.add(basename(path));
+    addChild(parent, basename(path));
     this.rehash(parentName, parent);
     const node = this.newNode(op.data, this.acls.intern(op.acl), hdr.zxid, hdr.time, op.kind, op.ephemeralOwner, op.ttlMs);
     this.insert(path, node);
+    this.quotaAfterCreate(path, parentName, op.data);
     triggers.push({ path, type: EventType.NodeCreated }, { path: parentName, type: EventType.NodeChildrenChanged });
     return { err: ErrorCode.OK, path, stat: this.statOf(node), triggers: [] };
   }
@@ -255,10 +287,11 @@ export class DataTree {
     if (node.children.size > 0) return { err: ErrorCode.NOTEMPTY, path, triggers: [] };
 
     this.unhash(parent);
-    parent.children.delete(basename(path));
+    removeChild(parent, basename(path));
     if (zxid > parent.pzxid) parent.pzxid = zxid;
     this.rehash(parentName, parent);
     this.remove(path, node);
+    this.quotaAfterDelete(path, parentName, node.data);
     triggers.push({ path, type: EventType.NodeDeleted }, { path: parentName, type: EventType.NodeChildrenChanged });
     return { err: ErrorCode.OK, path, triggers: [] };
   }
@@ -266,13 +299,16 @@ export class DataTree {
   private applySetData(hdr: TxnHeader, path: string, data: Buffer | null, version: number, triggers: WatchTrigger[]): ApplyResult {
     const node = this.nodes.get(path);
     if (node === undefined) return { err: ErrorCode.NONODE, path, triggers: [] };
-    this.dataSizeBytes += (data?.length ?? 0) - (node.data?.length ?? 0);
+    const bytesDiff = (data?.length ?? 0) - (node.data?.length ?? 0);
+    this.dataSizeBytes += bytesDiff;
     this.unhash(node);
     node.data = data;
     node.mtime = hdr.time;
     node.mzxid = hdr.zxid;
     node.version = version;
     this.rehash(path, node);
+    const prefix = this.quotas.maxPrefix(path);
+    if (prefix !== undefined) this.updateQuotaStat(prefix, bytesDiff, 0);
     triggers.push({ path, type: EventType.NodeDataChanged });
     return { err: ErrorCode.OK, path, stat: this.statOf(node), triggers: [] };
   }
@@ -328,6 +364,106 @@ export class DataTree {
       if (sub.err !== ErrorCode.OK && err === ErrorCode.OK) err = sub.err;
     }
     return { err, results, triggers: [] };
+  }
+
+  // ------------------------------------------------------------------ quotas
+  //
+  // As DataTree.createNode / deleteNode / setData in ZooKeeper 3.8: creating a limits node
+  // gives its path a quota, creating the stats node fills it with the subtree's current
+  // count and bytes, and every create, delete and setData below a quota path adds its
+  // difference to the deepest such path's stats node. The stats node's data is replaced
+  // without touching its stat (version, mzxid, mtime stay as created) and, as in
+  // ZooKeeper, without counting towards the approximate data size. It all happens in
+  // apply, so every replica (and every replay) keeps the same numbers.
+
+  private quotaAfterCreate(path: string, parentName: string, data: Buffer | null): void {
+    if (parentName.startsWith(QUOTA_ROOT)) {
+      const child = basename(path);
+      if (child === LIMIT_NODE) this.quotas.add(trimQuotaPath(parentName));
+      if (child === STAT_NODE) this.recountQuota(trimQuotaPath(parentName));
+    }
+    const prefix = this.quotas.maxPrefix(path);
+    if (prefix !== undefined) this.updateQuotaStat(prefix, data?.length ?? 0, 1);
+  }
+
+  private quotaAfterDelete(path: string, parentName: string, data: Buffer | null): void {
+    if (parentName.startsWith(ZOOKEEPER_PATH) && basename(path) === LIMIT_NODE) this.quotas.delete(trimQuotaPath(parentName));
+    const prefix = this.quotas.maxPrefix(path);
+    if (prefix !== undefined) this.updateQuotaStat(prefix, -(data?.length ?? 0), -1);
+  }
+
+  /** DataTree.updateQuotaStat: adds to the count and bytes in the quota path's stats node. */
+  private updateQuotaStat(prefix: string, bytesDiff: number, countDiff: number): void {
+    const node = this.nodes.get(statPath(prefix));
+    if (node === undefined) return; // ZooKeeper logs "Missing node for stat" and goes on
+    const st = StatsTrack.parse(node.data);
+    st.set('count', st.count + countDiff).set('bytes', st.bytes + bytesDiff);
+    node.data = st.toBuffer();
+  }
+
+  /** DataTree.updateQuotaForPath: the stats node becomes the subtree's exact count and bytes. */
+  private recountQuota(path: string): void {
+    const node = this.nodes.get(statPath(path));
+    if (node === undefined) return;
+    let count = 0;
+    let bytes = 0;
+    const stack: string[] = [path];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      const n = this.nodes.get(p);
+      if (n === undefined) continue;
+      count++;
+      bytes += n.data?.length ?? 0;
+      for (const child of n.children) stack.push(p === '/' ? `/${child}` : `${p}/${child}`);
+    }
+    node.data = new StatsTrack().set('count', count).set('bytes', bytes).toBuffer();
+  }
+
+  /**
+   * DataTree.setupQuota, run after a snapshot is loaded: every leaf limits node under
+   * /zookeeper/quota gives its path a quota and its stats are recounted from the tree.
+   * A fuzzy snapshot may hold stats that already count a change whose node it missed
+   * (or the reverse); recounting makes the log replay that follows land on exact numbers.
+   */
+  private setupQuotas(): void {
+    this.quotas.clear();
+    const suffix = `/${LIMIT_NODE}`;
+    const stack: string[] = [QUOTA_ROOT];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      const n = this.nodes.get(p);
+      if (n === undefined) continue;
+      if (n.children.size === 0) {
+        if (p.endsWith(suffix)) {
+          const real = p.substring(QUOTA_ROOT.length, p.indexOf(suffix));
+          this.recountQuota(real);
+          this.quotas.add(real);
+        }
+        continue;
+      }
+      for (const child of n.children) stack.push(`${p}/${child}`);
+    }
+  }
+
+  /**
+   * ZKDatabase.initConfigInZKDatabase: an ensemble member writes its quorum configuration
+   * into /zookeeper/config itself (not a txn: every member derives the same text from its
+   * own server.N lines), as a setData with version -1 and mzxid = the config version.
+   * Nothing under /zookeeper/ is in the digest, so replicas still agree.
+   */
+  setConfigNode(data: Buffer, configVersion: number, timeMs: number): void {
+    const node = this.nodes.get(CONFIG_PATH);
+    if (node === undefined) return;
+    this.dataSizeBytes += data.length - (node.data?.length ?? 0);
+    node.data = data;
+    node.version = -1;
+    node.mzxid = configVersion;
+    node.mtime = timeMs;
+  }
+
+  /** The deepest path with a quota that `path` counts against (getMaxPrefixWithQuota). */
+  quotaPrefixOf(path: string): string | undefined {
+    return this.quotas.maxPrefix(path);
   }
 
   // ------------------------------------------------------- node bookkeeping
@@ -550,6 +686,9 @@ export class DataTree {
     yield { t: 'header', format: 1, lastProcessedZxid: this.lastProcessedZxid };
     this.checkNotReplaced(generation);
     for (const [id, timeoutMs] of [...this.sessions]) yield { t: 'session', id, timeoutMs };
+    for (const [zk, id] of [...this.importedSessions]) {
+      if (this.sessions.has(id)) yield { t: 'importedSession', zookeeperId: zk.toString(16), id };
+    }
     const aclsSent = new Set<number>();
     const stack: string[] = ['/'];
     while (stack.length > 0) {
@@ -614,6 +753,9 @@ export class DataTree {
         case 'session':
           tree.sessions.set(r.id, r.timeoutMs);
           break;
+        case 'importedSession':
+          tree.importedSessions.set(BigInt.asUintN(64, BigInt(`0x${r.zookeeperId}`)), r.id);
+          break;
         case 'acl': {
           const id = tree.acls.intern(r.acl);
           loaded.set(r.id, id);
@@ -631,6 +773,7 @@ export class DataTree {
     }
     // The lists were interned with one reference each while loading; nodes hold their own.
     for (const id of loaded.values()) tree.acls.release(id);
+    tree.setupQuotas();
     return tree;
   }
 
@@ -642,7 +785,7 @@ export class DataTree {
     } else if (r.path !== '/') {
       const parent = this.nodes.get(parentPath(r.path));
       if (parent === undefined) throw new Error(`snapshot node ${r.path} comes before its parent`);
-      parent.children.add(basename(r.path));
+      addChild(parent, basename(r.path));
     }
     this.acls.addRef(aclId);
     const node: ZNode = {
@@ -657,7 +800,7 @@ export class DataTree {
       aversion: r.aversion,
       ephemeralOwner: r.ephemeralOwner,
       pzxid: r.pzxid,
-      children: existing?.children ?? new Set(),
+      children: existing?.children ?? NO_CHILDREN,
       kind: r.kind,
       ttlMs: r.ttlMs,
       hash: 0,

@@ -11,7 +11,21 @@ export interface RealZooKeeper {
   port: number;
   connectString: string;
   dataDir: string;
+  /** Kills the server and removes its temp dir. */
   stop(): Promise<void>;
+  /** SIGTERM (ZooKeeper's clean shutdown), keeping the data dir for the caller; stop() still cleans up. */
+  shutdown(): Promise<void>;
+}
+
+export interface RealZooKeeperOptions {
+  tickTimeMs?: number;
+  startTimeoutMs?: number;
+  /** zoo.cfg snapCount: txns between snapshots (ZooKeeper randomises between half and all of it). */
+  snapCount?: number;
+  /** Start from this existing dataDir instead of a new one (it is not removed by stop()). */
+  dataDir?: string;
+  /** Extra zoo.cfg lines. */
+  extraConfig?: string[];
 }
 
 const ZK_JAR = '/usr/share/java/zookeeper.jar';
@@ -49,13 +63,13 @@ export function fourLetterWord(port: number, cmd: string, host = '127.0.0.1'): P
  * Fails loudly when ZooKeeper is missing: CI installs it, and a silent skip would hide
  * that the client was never checked against the real thing.
  */
-export async function startRealZooKeeper(opts: { tickTimeMs?: number; startTimeoutMs?: number } = {}): Promise<RealZooKeeper> {
+export async function startRealZooKeeper(opts: RealZooKeeperOptions = {}): Promise<RealZooKeeper> {
   if (!realZooKeeperInstalled()) {
     throw new Error(`Apache ZooKeeper is not installed (${ZK_JAR} missing): run \`apt-get install zookeeper\` (CI installs it).`);
   }
   const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'zabkeeper-realzk-'));
-  const dataDir = path.join(dir, 'data');
-  await fs.promises.mkdir(dataDir);
+  const dataDir = opts.dataDir ?? path.join(dir, 'data');
+  await fs.promises.mkdir(dataDir, { recursive: true });
   const port = await freePort();
   const cfg = path.join(dir, 'zoo.cfg');
   await fs.promises.writeFile(
@@ -68,6 +82,9 @@ export async function startRealZooKeeper(opts: { tickTimeMs?: number; startTimeo
       '4lw.commands.whitelist=*',
       'admin.enableServer=false',
       'maxClientCnxns=0',
+      ...(opts.snapCount !== undefined ? [`snapCount=${opts.snapCount}`] : []),
+      // zoo.cfg keys ZooKeeper does not know become zookeeper.<key> system properties (enforceQuota=true).
+      ...(opts.extraConfig ?? []),
       '',
     ].join('\n'),
   );
@@ -117,5 +134,13 @@ export async function startRealZooKeeper(opts: { tickTimeMs?: number; startTimeo
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { host: '127.0.0.1', port, connectString: `127.0.0.1:${port}`, dataDir, stop };
+  const shutdown = async (): Promise<void> => {
+    if (exited) return;
+    const gone = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await gone;
+    clearTimeout(timer);
+  };
+  return { host: '127.0.0.1', port, connectString: `127.0.0.1:${port}`, dataDir, stop, shutdown };
 }

@@ -80,9 +80,7 @@ describe('zoo.cfg keys', () => {
       ['electionAlg=0', /line 2: electionAlg=0 is refused: only fast leader election .* \(only 3 is accepted\)/],
       ['forceSync=no', /line 2: forceSync=no is refused: zabkeeper always fsyncs/],
       ['skipACL=yes', /line 2: skipACL=yes is refused: zabkeeper always checks ACLs/],
-      ['readonlymode.enabled=true', /line 2: readonlymode\.enabled=true is refused: read-only mode: not implemented yet/],
-      ['reconfigEnabled=true', /line 2: reconfigEnabled=true is refused: dynamic reconfiguration/],
-      ['enforceQuota=true', /line 2: enforceQuota=true is refused: enforced quotas/],
+      ['reconfigEnabled=true', /line 2: reconfigEnabled=true is not supported/],
       ['peerType=observer', /line 2: peerType=observer is refused/],
       ['metricsProvider.className=com.example.Graphite', /line 2: metricsProvider\.className=com\.example\.Graphite is refused: zabkeeper has org\.apache\.zookeeper\.metrics\.prometheus\.PrometheusMetricsProvider/],
     ];
@@ -92,7 +90,7 @@ describe('zoo.cfg keys', () => {
   it('accepts those keys silently at the value that changes nothing', () => {
     const c = resolve(['dataDir=/d', 'sslQuorum=false', 'electionAlg=3', 'forceSync=yes', 'skipACL=no', 'reconfigEnabled=false', 'readonlymode.enabled=false', 'peerType=participant'].join('\n'));
     expect(c.warnings).toEqual([]);
-    expect(c.extra).toMatchObject({ sslQuorum: 'false', electionAlg: '3', forceSync: 'yes', reconfigEnabled: 'false' });
+    expect(c.extra).toMatchObject({ sslQuorum: 'false', electionAlg: '3', forceSync: 'yes', peerType: 'participant' });
   });
 
   it('ignores Java tuning keys with one warning each, naming key and line', () => {

@@ -132,10 +132,10 @@ export class TestClient {
     readonly connectResponse: ConnectResponse,
   ) {}
 
-  static async connect(server: ZooKeeperServer, opts: { timeoutMs?: number; remoteAddress?: string } = {}): Promise<TestClient> {
+  static async connect(server: ZooKeeperServer, opts: { timeoutMs?: number; remoteAddress?: string; readOnly?: boolean } = {}): Promise<TestClient> {
     const sink = new FakeSink(opts.remoteAddress);
     const res = await server.connect(
-      { protocolVersion: 0, lastZxidSeen: 0, timeOut: opts.timeoutMs ?? 10000, sessionId: 0n, passwd: Buffer.alloc(16), readOnly: false },
+      { protocolVersion: 0, lastZxidSeen: 0, timeOut: opts.timeoutMs ?? 10000, sessionId: 0n, passwd: Buffer.alloc(16), readOnly: opts.readOnly ?? false },
       sink,
     );
     if (res.sessionId === null) throw new Error('session refused');

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CorruptLogError, LogWriteError, StorageStateError } from '../../../src/storage/errors.js';
 import { nodeFs } from '../../../src/storage/fs-like.js';
 import { SEGMENT_HEADER_BYTES, SegmentReader, listSegments } from '../../../src/storage/log-segment.js';
-import { TxnLog } from '../../../src/storage/txn-log.js';
+import { PREALLOC_BYTES, TxnLog } from '../../../src/storage/txn-log.js';
 import type { Txn } from '../../../src/tree/txn.js';
 import { FaultyFs, captureLogger, createTxn, setDataTxn, tempDir, txn, OPEN_ACL } from './storage-fixtures.js';
 
@@ -144,7 +144,9 @@ describe('segments', () => {
     const names = (await readdir(dir)).filter((n) => n.startsWith('log.')).sort();
     expect(names.length).toBeGreaterThan(3);
     expect(log.stats().segmentRolls).toBe(names.length - 1);
-    for (const name of names) expect((await stat(join(dir, name))).size).toBeLessThanOrEqual(1024 + 200);
+    // Closed segments end at their last record; only the active one carries preallocated space.
+    const closed = (await listSegments(nodeFs, dir)).slice(0, -1);
+    for (const seg of closed) expect((await stat(seg.path)).size).toBeLessThanOrEqual(1024 + 200);
     const segs = await listSegments(nodeFs, dir);
     for (const seg of segs) {
       const header = (await readFile(seg.path)).subarray(0, SEGMENT_HEADER_BYTES);
@@ -184,14 +186,25 @@ describe('crash damage on open', () => {
     expect((await readAll(log)).map((t) => t.hdr.zxid)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   });
 
-  it('truncates a zero-filled preallocated tail', async () => {
+  it('keeps a zero-filled preallocated tail as free space and appends after the last record', async () => {
     const file = await writeTen();
-    const size = (await stat(file)).size;
     await appendFile(file, Buffer.alloc(8192));
     const { log, cap } = await openLog();
     expect(log.lastZxid).toBe(10);
-    expect(cap.warnings().some((w) => w.msg === 'truncating torn tail of txn log' && w.offset === size)).toBe(true);
-    expect((await stat(file)).size).toBe(size);
+    expect(cap.warnings()).toEqual([]);
+    await log.append(createTxn(11, '/after-padding'));
+    const { log: again, cap: cap2 } = await openLog();
+    expect((await readAll(again)).map((t) => t.hdr.zxid)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+    expect(cap2.warnings()).toEqual([]);
+  });
+
+  it('preallocates the active segment, so an fdatasync rarely has to persist a new file length', async () => {
+    const { log } = await openLog();
+    await log.append(createTxn(1, '/a'));
+    const file = (await listSegments(nodeFs, dir))[0]!.path;
+    expect((await stat(file)).size).toBe(PREALLOC_BYTES);
+    for (let z = 2; z <= 50; z++) await log.append(createTxn(z, `/n${z}`));
+    expect((await stat(file)).size).toBe(PREALLOC_BYTES);
   });
 
   it('removes a newest segment whose header never made it to disk', async () => {
@@ -255,7 +268,7 @@ describe('write failures', () => {
     const { log } = await openLog({ fs });
     for (let z = 1; z <= 5; z++) await log.append(createTxn(z, `/ok${z}`));
     const file = (await listSegments(nodeFs, dir))[0]!.path;
-    const goodSize = (await stat(file)).size;
+    const goodSize = log.stats().bytesWritten;
     fs.failNextWritev = FaultyFs.enospc();
     fs.partialBytes = 30; // half a record reaches the disk before the error
     const batch = [6, 7, 8].map((z) => log.append(createTxn(z, `/fail${z}`)));

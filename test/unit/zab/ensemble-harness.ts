@@ -1,10 +1,15 @@
 // A scripted ensemble for rule-by-rule zab tests: FIFO delivery on demand, partitions, manual or automatic fsync.
+//
+// Each server is the production executor (ZabRuntime) over a PeerNode; the harness is only
+// its I/O: a network delivered on demand, a disk whose fsyncs complete at once or when the
+// test says so, and a clock the test advances.
 
 import type { ZabAction } from '../../../src/zab/actions.js';
 import type { PeerMessage } from '../../../src/zab/messages.js';
 import type { PersistentState } from '../../../src/zab/peer-context.js';
 import { PeerNode } from '../../../src/zab/peer-node.js';
 import { MajorityQuorum } from '../../../src/zab/quorum-verifier.js';
+import { ZabRuntime, type Done } from '../../../src/zab/zab-runtime.js';
 
 export const TICK_MS = 100;
 
@@ -22,6 +27,10 @@ export interface HarnessOptions {
 
 export class Ensemble {
   readonly nodes = new Map<number, PeerNode<string>>();
+  readonly runtimes = new Map<number, ZabRuntime<string>>();
+  /** Each server's armed timer (the runtime keeps at most one). */
+  private readonly timers = new Map<number, { id: number; at: number; fire: () => void }>();
+  private timerSeq = 0;
   /** Payloads applied per server, in commit order. */
   readonly applied = new Map<number, string[]>();
   /** Every action each server emitted, in order. */
@@ -29,7 +38,7 @@ export class Ensemble {
   readonly network: Envelope[] = [];
   readonly down = new Set<number>();
   now = 0;
-  private readonly unsynced = new Map<number, number[]>();
+  private readonly unsynced = new Map<number, Done[]>();
   private readonly cut = new Set<string>();
   /** Pairs whose quorum connection died (TCP): nothing flows until a FOLLOWERINFO opens a new one. */
   private readonly broken = new Set<string>();
@@ -49,48 +58,76 @@ export class Ensemble {
     const quorum = new MajorityQuorum(sids);
     for (const sid of sids) {
       const state = options.states?.[sid] ?? { acceptedEpoch: 0, currentEpoch: 0, snapshotZxid: 0, log: [] };
-      this.nodes.set(sid, new PeerNode<string>({ sid, quorum, tickTimeMs: TICK_MS, initLimit: 10, syncLimit: 5 }, state));
+      const node = new PeerNode<string>({ sid, quorum, tickTimeMs: TICK_MS, initLimit: 10, syncLimit: 5 }, state);
+      this.nodes.set(sid, node);
       this.applied.set(sid, []);
       this.actions.set(sid, []);
       this.unsynced.set(sid, []);
+      this.runtimes.set(sid, this.runtimeFor(sid, node));
     }
+  }
+
+  private runtimeFor(sid: number, node: PeerNode<string>): ZabRuntime<string> {
+    const runtime: ZabRuntime<string> = new ZabRuntime<string>(node, {
+      transport: { send: (to, msg) => this.send(sid, to, msg), disconnect: (peer) => this.breakConnection(sid, peer), setAccepting: () => undefined },
+      log: {
+        append: (_txns, done) => {
+          if (this.manual.has(sid)) this.unsynced.get(sid)!.push(done);
+          else done();
+        },
+        truncateAfter: (_zxid, done) => done(),
+        resetTo: (_zxid, done) => done(),
+      },
+      epochs: { write: (_kind, _epoch, done) => done() },
+      clock: {
+        now: () => this.now,
+        setTimer: (delayMs, fire) => {
+          const id = ++this.timerSeq;
+          this.timers.set(sid, { id, at: this.now + delayMs, fire });
+          return id;
+        },
+        clearTimer: (id) => {
+          if (this.timers.get(sid)?.id === id) this.timers.delete(sid);
+        },
+        defer: (fn) => fn(),
+      },
+      stateMachine: {
+        commit: (txn) => void this.applied.get(sid)!.push(txn.payload),
+        snapshot: () => this.applied.get(sid)!.slice(),
+        installSnapshot: (_zxid, snapshot) => void this.applied.set(sid, (snapshot as string[]).slice()),
+        roleChanged: () => undefined,
+        request: (_from, payload) => {
+          if (node.role === 'leading') runtime.propose(payload as string);
+        },
+        sessionActivity: () => undefined,
+        takeSessionActivity: () => undefined,
+        syncDone: () => undefined,
+      },
+      fatal: (err) => {
+        throw err;
+      },
+      maxSleepMs: TICK_MS,
+      observer: { action: (a) => void this.actions.get(sid)!.push(a as ZabAction<string>) },
+    });
+    return runtime;
   }
 
   node(sid: number): PeerNode<string> {
     return this.nodes.get(sid)!;
   }
 
-  start(): void {
-    for (const sid of this.sids) this.exec(sid, this.node(sid).start(this.now));
+  runtime(sid: number): ZabRuntime<string> {
+    return this.runtimes.get(sid)!;
   }
 
-  exec(sid: number, actions: ZabAction<string>[]): void {
-    const node = this.node(sid);
-    for (let i = 0; i < actions.length; i++) {
-      const a = actions[i]!;
-      this.actions.get(sid)!.push(a);
-      if (a.type === 'send') this.send(sid, a.to, a.msg);
-      else if (a.type === 'commit') this.applied.get(sid)!.push(a.txn.payload);
-      else if (a.type === 'applySnapshot') this.applied.set(sid, (a.snapshot as string[]).slice());
-      else if (a.type === 'sendSnapshot') {
-        this.send(sid, a.to, { type: 'SNAP', zxid: a.zxid, snapshot: this.applied.get(sid)!.slice() });
-      } else if (a.type === 'disconnect') {
-        this.breakConnection(sid, a.peer);
-      } else if (a.type === 'persistTxns') {
-        const last = a.txns[a.txns.length - 1]!.zxid;
-        if (this.manual.has(sid)) this.unsynced.get(sid)!.push(last);
-        else actions.push(...node.persisted(last));
-      } else if (a.type === 'request' && node.role === 'leading') actions.push(...node.propose(a.payload as string));
-    }
+  start(): void {
+    for (const sid of this.sids) this.runtime(sid).start();
   }
 
   /** Complete sid's outstanding fsyncs. */
   fsync(sid: number): void {
     const pending = this.unsynced.get(sid)!;
-    if (pending.length === 0) return;
-    const last = pending[pending.length - 1]!;
-    pending.length = 0;
-    this.exec(sid, this.node(sid).persisted(last));
+    for (const done of pending.splice(0)) done();
   }
 
   partition(...groups: number[][]): void {
@@ -117,7 +154,7 @@ export class Ensemble {
         if (e.msg.type !== 'NOTIFICATION') this.breakConnection(e.from, e.to);
         continue;
       }
-      this.exec(e.to, this.node(e.to).step(e.from, e.msg, this.now));
+      this.runtime(e.to).receive(e.from, e.msg);
     }
   }
 
@@ -138,12 +175,17 @@ export class Ensemble {
     }
   }
 
-  /** Let virtual time pass in 10 ms steps, delivering everything between steps. */
+  /** Let virtual time pass in 10 ms steps, firing due timers and delivering everything between steps. */
   advance(ms: number): void {
     const end = this.now + ms;
     while (this.now < end) {
       this.now += 10;
-      for (const sid of this.sids) if (!this.down.has(sid)) this.exec(sid, this.node(sid).tick(this.now));
+      for (const sid of this.sids) {
+        const t = this.timers.get(sid);
+        if (this.down.has(sid) || t === undefined || t.at > this.now) continue;
+        this.timers.delete(sid);
+        t.fire();
+      }
       this.deliverAll();
     }
   }
@@ -173,8 +215,13 @@ export class Ensemble {
 
   /** Client write at leader or forwarded by a follower. */
   write(sid: number, payload: string): void {
-    const node = this.node(sid);
-    this.exec(sid, node.role === 'leading' ? node.propose(payload) : node.forward(payload));
+    if (this.node(sid).role === 'leading') this.runtime(sid).propose(payload);
+    else this.runtime(sid).forward(payload);
+  }
+
+  /** A client `sync` at sid. */
+  sync(sid: number, id: number): void {
+    this.runtime(sid).sync(id);
   }
 
   sentBy(sid: number, type: string): PeerMessage<string>[] {

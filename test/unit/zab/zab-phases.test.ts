@@ -267,7 +267,7 @@ describe('broadcast', () => {
     e.setManualPersist(leader, true);
     e.write(leader, 'a');
     e.clearActions();
-    e.exec(f, e.node(f).sync(42));
+    e.sync(f, 42);
     e.deliverAll();
     expect(e.actions.get(f)!.some((a) => a.type === 'clientReply')).toBe(false);
     e.fsync(leader);

@@ -1,0 +1,355 @@
+// Imports a ZooKeeper data dir: newest valid snapshot + the logs after it, replayed into a zabkeeper data dir.
+
+import { mkdir, readdir } from 'node:fs/promises';
+import { DataTree, type SnapshotRecord } from '../../tree/data-tree.js';
+import type { Txn, TxnHeader, TxnOp } from '../../tree/txn.js';
+import { OPEN_ACL_UNSAFE } from '../../tree/acl.js';
+import { writeEpoch } from '../../storage/epoch-file.js';
+import { nodeFs } from '../../storage/fs-like.js';
+import { writeFuzzySnapshot } from '../../storage/fuzzy-snapshot.js';
+import { hexZxid, zxidEpoch, zxidFollows } from '../../storage/zxid.js';
+import { ZooKeeperDataDirError, ZooKeeperFileError } from './errors.js';
+import { SessionIdMap, zkSessionHex } from './session-id-map.js';
+import { decodeEphemeralOwner } from './zk-ephemeral-owner.js';
+import { listZkLogs, listZkSnapshots, logsAfter, readZkEpochFile, resolveVersion2Dir, type ZkFileRef } from './zk-data-dir.js';
+import { ZK_OPEN_ACL_REF, loadZkSnapshotBytes, looksSealed, readZkFile, readZkSnapshot, type ZkSnapshotSummary } from './zk-snapshot-file.js';
+import { readZkTxnLog } from './zk-txn-log-file.js';
+import type { ZkTxn, ZkTxnEntry } from './zk-txn.js';
+
+export interface ImportOptions {
+  /** ZooKeeper's dataDir (or its version-2/ folder). */
+  zkDataDir: string;
+  /** ZooKeeper's dataLogDir when the logs live apart; defaults to zkDataDir. */
+  zkLogDir?: string;
+  /** The zabkeeper data dir to create; must be missing or empty (myid and *.cfg files are allowed). */
+  outDir: string;
+  /** Drop a damaged last log record or an unfinished newest snapshot, as ZooKeeper does, instead of stopping. */
+  skipCorruptTail?: boolean;
+  /** Progress lines and warnings, one per call, without a newline. */
+  onLine?: (line: string) => void;
+  /** Milliseconds between progress lines. */
+  progressIntervalMs?: number;
+}
+
+export interface ImportReport {
+  snapshot: string | undefined;
+  snapshotZxid: number;
+  logs: Array<{ file: string; txns: number }>;
+  txnsReplayed: number;
+  znodes: number;
+  sessions: number;
+  ephemerals: number;
+  lastZxid: number;
+  /** currentEpoch written (acceptedEpoch may be higher, as ZooKeeper's was). */
+  epoch: number;
+  /** ZooKeeper session ids at or above 2^53 and the ids zabkeeper holds them under. */
+  remappedSessions: Array<{ zookeeper: string; zabkeeper: string }>;
+  warnings: string[];
+  bytesRead: number;
+  durationMs: number;
+  /** The zabkeeper snapshot written. */
+  output: string;
+}
+
+/** Files a fresh data dir may already hold: the server id, a zoo.cfg kept beside it, and what a mount point carries. */
+const ALLOWED_IN_OUTPUT = new Set(['myid', 'lost+found']);
+const isAllowedInOutput = (name: string): boolean => ALLOWED_IN_OUTPUT.has(name) || name.endsWith('.cfg');
+
+async function checkOutputEmpty(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new ZooKeeperDataDirError(`--data-dir ${dir} is not a directory`);
+    throw err;
+  }
+  const other = names.filter((n) => !isAllowedInOutput(n));
+  if (other.length > 0) {
+    throw new ZooKeeperDataDirError(
+      `refusing to import into ${dir}: it is not empty (${other.slice(0, 5).join(', ')}${other.length > 5 ? ', …' : ''}); use a new directory`,
+    );
+  }
+}
+
+/** Throttled progress lines: at most one per interval, and always the first. */
+class Progress {
+  private lastAt = -Infinity;
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly intervalMs: number,
+  ) {}
+
+  maybe(line: () => string): void {
+    const now = performance.now();
+    if (now - this.lastAt < this.intervalMs) return;
+    this.lastAt = now;
+    this.onLine(line());
+  }
+
+  always(line: string): void {
+    this.lastAt = performance.now();
+    this.onLine(line);
+  }
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(1)} MB`;
+}
+
+/** The snapshot's records for DataTree.fromRecords, with ZooKeeper's ids and encodings translated. */
+function* snapshotRecords(
+  file: string,
+  bytes: Buffer,
+  sessions: SessionIdMap,
+  progress: Progress,
+  done: (summary: ZkSnapshotSummary) => void,
+): Generator<SnapshotRecord> {
+  const items = readZkSnapshot(file, bytes, (offset) =>
+    progress.maybe(() => `reading ${file}: ${Math.floor((offset / bytes.length) * 100)}% of ${mb(bytes.length)}`),
+  );
+  const aclIds = new Map<bigint, number>();
+  for (let step = items.next(); ; step = items.next()) {
+    if (step.done) {
+      done(step.value);
+      return;
+    }
+    const item = step.value;
+    if (item.kind === 'header') {
+      const h = item.header;
+      yield { t: 'header', format: 1, lastProcessedZxid: h.zxid };
+      for (const [id, timeoutMs] of h.sessions) yield { t: 'session', id: sessions.map(id), timeoutMs };
+      aclIds.set(ZK_OPEN_ACL_REF, 0);
+      yield { t: 'acl', id: 0, acl: OPEN_ACL_UNSAFE };
+      for (const [ref, acl] of h.acls) {
+        const id = aclIds.size;
+        aclIds.set(ref, id);
+        yield { t: 'acl', id, acl };
+      }
+      continue;
+    }
+    const n = item.node;
+    const owner = decodeEphemeralOwner(n.ephemeralOwner);
+    yield {
+      t: 'node',
+      path: n.path,
+      data: n.data,
+      aclId: aclIds.get(n.aclRef)!,
+      czxid: n.czxid,
+      mzxid: n.mzxid,
+      ctime: n.ctime,
+      mtime: n.mtime,
+      version: n.version,
+      cversion: n.cversion,
+      aversion: n.aversion,
+      ephemeralOwner: owner.kind === 'ephemeral' ? sessions.map(owner.session) : 0,
+      pzxid: n.pzxid,
+      kind: owner.kind,
+      ttlMs: owner.kind === 'ttl' ? owner.ttlMs : 0,
+    };
+  }
+}
+
+/** One ZooKeeper txn as the zabkeeper op DataTree.apply gives the same result for. */
+function toOp(txn: ZkTxn, owner: number): TxnOp {
+  switch (txn.type) {
+    case 'create':
+      return {
+        type: 'create',
+        path: txn.path,
+        data: txn.data,
+        acl: txn.acl,
+        kind: txn.ephemeral ? 'ephemeral' : 'persistent',
+        ephemeralOwner: txn.ephemeral ? owner : 0,
+        ttlMs: 0,
+        parentCVersion: txn.parentCVersion,
+      };
+    case 'createContainer':
+      return { type: 'create', path: txn.path, data: txn.data, acl: txn.acl, kind: 'container', ephemeralOwner: 0, ttlMs: 0, parentCVersion: txn.parentCVersion };
+    case 'createTTL':
+      return { type: 'create', path: txn.path, data: txn.data, acl: txn.acl, kind: 'ttl', ephemeralOwner: 0, ttlMs: txn.ttlMs, parentCVersion: txn.parentCVersion };
+    case 'delete':
+      return { type: 'delete', path: txn.path };
+    case 'setData':
+      return { type: 'setData', path: txn.path, data: txn.data, version: txn.version };
+    case 'setACL':
+      return { type: 'setACL', path: txn.path, acl: txn.acl, version: txn.version };
+    case 'check':
+      return { type: 'check', path: txn.path, version: txn.version };
+    case 'createSession':
+      return { type: 'createSession', timeoutMs: txn.timeoutMs };
+    case 'closeSession':
+      return { type: 'closeSession' };
+    case 'error':
+      return { type: 'error', err: txn.err };
+    case 'multi':
+      return { type: 'multi', ops: txn.txns.map((t) => toOp(t, owner)) };
+  }
+}
+
+/**
+ * The zabkeeper txns replaying one ZooKeeper entry. A 3.6+ closeSession names the paths it deletes
+ * (DataTree.killSession deletes those, then any other ephemeral of the session): they become
+ * deletes with the same zxid before the closeSession, which deletes the rest.
+ */
+export function toZabkeeperTxns(entry: ZkTxnEntry, sessions: SessionIdMap): Txn[] {
+  const hdr: TxnHeader = { sessionId: sessions.map(entry.hdr.clientId), cxid: entry.hdr.cxid, zxid: entry.hdr.zxid, time: entry.hdr.time };
+  const out: Txn[] = [];
+  if (entry.txn.type === 'closeSession' && entry.txn.paths2Delete !== null) {
+    for (const path of entry.txn.paths2Delete) out.push({ hdr, op: { type: 'delete', path } });
+  }
+  out.push({ hdr, op: toOp(entry.txn, hdr.sessionId) });
+  return out;
+}
+
+interface Loaded {
+  tree: DataTree;
+  snapshot: ZkFileRef | undefined;
+  bytesRead: number;
+}
+
+async function loadNewestSnapshot(
+  snapshots: readonly ZkFileRef[],
+  logs: readonly ZkFileRef[],
+  sessions: SessionIdMap,
+  opts: ImportOptions,
+  progress: Progress,
+  warn: (line: string) => void,
+): Promise<Loaded> {
+  for (const snap of snapshots) {
+    const bytes = await loadZkSnapshotBytes(snap.path);
+    if (!looksSealed(bytes)) {
+      const reason = 'unfinished snapshot: it does not end with a seal (ZooKeeper stopped while writing it)';
+      if (!opts.skipCorruptTail) {
+        throw new ZooKeeperFileError(snap.path, bytes.length, `${reason}; ZooKeeper skips such a file: pass --skip-corrupt-tail to use the snapshot before it`);
+      }
+      warn(`skipping ${snap.path}: ${reason}`);
+      continue;
+    }
+    progress.always(`reading snapshot ${snap.path} (${mb(bytes.length)})`);
+    let summary: ZkSnapshotSummary | undefined;
+    let tree: DataTree;
+    try {
+      tree = DataTree.fromRecords(snapshotRecords(snap.path, bytes, sessions, progress, (s) => (summary = s)));
+    } catch (err) {
+      if (err instanceof ZooKeeperFileError) throw err;
+      throw new ZooKeeperFileError(snap.path, 0, `znodes do not form a tree: ${(err as Error).message}`);
+    }
+    progress.always(`snapshot ${snap.path}: ${summary!.nodeCount} znodes, ${summary!.sessions.length} sessions, zxid ${hexZxid(snap.zxid)}`);
+    return { tree, snapshot: snap, bytesRead: bytes.length };
+  }
+  // No snapshot at all: only a log starting at the beginning of history can rebuild the tree.
+  const first = logs[0];
+  if (first === undefined) throw new ZooKeeperDataDirError(snapshots.length > 0 ? 'no usable snapshot and no txn log' : 'no snapshot.* or log.* files found');
+  if (first.zxid > 1) {
+    throw new ZooKeeperDataDirError(`no usable snapshot, and the oldest txn log ${first.path} starts at ${hexZxid(first.zxid)}, not at the beginning of history`);
+  }
+  return { tree: new DataTree(), snapshot: undefined, bytesRead: 0 };
+}
+
+export async function importZooKeeper(opts: ImportOptions): Promise<ImportReport> {
+  const started = performance.now();
+  const onLine = opts.onLine ?? (() => undefined);
+  const progress = new Progress(onLine, opts.progressIntervalMs ?? 1000);
+  const warnings: string[] = [];
+  const warn = (line: string): void => {
+    warnings.push(line);
+    onLine(`warning: ${line}`);
+  };
+  const snapDir = await resolveVersion2Dir(opts.zkDataDir, '--zk-data-dir');
+  const logDir = opts.zkLogDir !== undefined ? await resolveVersion2Dir(opts.zkLogDir, '--zk-log-dir') : snapDir;
+  await checkOutputEmpty(opts.outDir);
+
+  const snapshots = await listZkSnapshots(snapDir);
+  const logs = await listZkLogs(logDir);
+  const sessions = new SessionIdMap();
+  const loaded = await loadNewestSnapshot(snapshots, logs, sessions, opts, progress, warn);
+  const tree = loaded.tree;
+  const snapZxid = loaded.snapshot?.zxid ?? 0;
+  let bytesRead = loaded.bytesRead;
+
+  const toReplay = logsAfter(logs, snapZxid);
+  const totalLogBytes = toReplay.reduce((sum, l) => sum + l.sizeBytes, 0);
+  let logBytesDone = 0;
+  let txns = 0;
+  let prev = snapZxid;
+  let prevWhere = loaded.snapshot?.path ?? 'the empty tree';
+  const replayStarted = performance.now();
+  const logReport: ImportReport['logs'] = [];
+  for (const log of toReplay) {
+    const bytes = await readZkFile(log.path);
+    let fileTxns = 0;
+    const records = readZkTxnLog(log.path, bytes);
+    let step = records.next();
+    for (; !step.done; step = records.next()) {
+      const rec = step.value;
+      const zxid = rec.entry.hdr.zxid;
+      if (zxid <= snapZxid) continue; // already in the snapshot
+      if (!zxidFollows(prev, zxid)) {
+        const what = zxid <= prev ? 'goes back' : 'leaves a gap';
+        throw new ZooKeeperFileError(log.path, rec.offset, `txn ${hexZxid(zxid)} ${what} after ${hexZxid(prev)} (${prevWhere}): txns are missing or out of order`);
+      }
+      for (const txn of toZabkeeperTxns(rec.entry, sessions)) tree.apply(txn);
+      prev = zxid;
+      prevWhere = `${log.path} offset ${rec.offset}`;
+      txns++;
+      fileTxns++;
+      progress.maybe(() => {
+        const secs = (performance.now() - replayStarted) / 1000;
+        const rate = txns / Math.max(secs, 1e-3);
+        const done = logBytesDone + rec.offset;
+        const eta = done > 0 ? ((totalLogBytes - done) / done) * secs : 0;
+        return `replaying ${log.name}: ${txns} txns, ${Math.round(rate)} txns/s, ${mb(done)} of ${mb(totalLogBytes)}, ETA ${Math.ceil(eta)} s`;
+      });
+    }
+    const end = step.value;
+    if (end.torn !== undefined) {
+      const where = `${log.path}: byte offset ${end.torn.offset}`;
+      if (!opts.skipCorruptTail) {
+        throw new ZooKeeperFileError(log.path, end.torn.offset, `${end.torn.reason}; ZooKeeper ignores a damaged last record: pass --skip-corrupt-tail to import without it`);
+      }
+      warn(`dropped the damaged last record at ${where}: ${end.torn.reason}`);
+    }
+    logBytesDone += log.sizeBytes;
+    bytesRead += end.endOffset;
+    logReport.push({ file: log.path, txns: fileTxns });
+    progress.always(`log ${log.path}: ${fileTxns} txns replayed`);
+  }
+
+  // Live sessions stay reachable under their ZooKeeper id and password (whether or not the id changed).
+  for (const [zk, id] of sessions.entries()) if (id !== 0 && tree.sessions.has(id)) tree.importedSessions.set(BigInt.asUintN(64, zk), id);
+  const lastZxid = Math.max(tree.lastProcessedZxid, snapZxid);
+  tree.lastProcessedZxid = lastZxid;
+  // A quorum member's epoch files may be ahead of its last zxid (an election with no txn since).
+  const zkCurrent = (await readZkEpochFile(snapDir, 'currentEpoch')) ?? 0;
+  const zkAccepted = (await readZkEpochFile(snapDir, 'acceptedEpoch')) ?? 0;
+  const epoch = Math.max(zxidEpoch(lastZxid), zkCurrent);
+  const acceptedEpoch = Math.max(epoch, zkAccepted);
+
+  await mkdir(opts.outDir, { recursive: true });
+  const written = await writeFuzzySnapshot(nodeFs, opts.outDir, tree);
+  await writeEpoch(opts.outDir, 'acceptedEpoch', acceptedEpoch);
+  await writeEpoch(opts.outDir, 'currentEpoch', epoch);
+
+  let ephemerals = 0;
+  for (const paths of tree.getAllEphemerals().values()) ephemerals += paths.length;
+  return {
+    snapshot: loaded.snapshot?.path,
+    snapshotZxid: snapZxid,
+    logs: logReport,
+    txnsReplayed: txns,
+    znodes: tree.nodeCount,
+    sessions: tree.sessions.size,
+    ephemerals,
+    lastZxid,
+    epoch,
+    // Only the sessions still alive matter: the ids of closed ones were remapped just to replay their txns.
+    remappedSessions: sessions.remappedIds
+      .filter(([, id]) => tree.sessions.has(id) || tree.getEphemerals(id).length > 0)
+      .map(([zk, id]) => ({ zookeeper: zkSessionHex(zk), zabkeeper: `0x${id.toString(16)}` })),
+    warnings,
+    bytesRead,
+    durationMs: performance.now() - started,
+    output: written.path,
+  };
+}

@@ -1,0 +1,47 @@
+// scripts/bench/vs-zookeeper.mjs refuses bad flags and missing prerequisites with a clear message and status 2, before starting anything.
+
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SCRIPT = path.join(repoRoot, 'scripts', 'bench', 'vs-zookeeper.mjs');
+
+function bench(args: string[], env: NodeJS.ProcessEnv = process.env): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [SCRIPT, ...args], { cwd: repoRoot, env, encoding: 'utf8', timeout: 20_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('scripts/bench/vs-zookeeper.mjs argument and prerequisite checks', () => {
+  it('--help lists the flags and exits 0', () => {
+    const r = bench(['--help']);
+    expect(r.code).toBe(0);
+    for (const flag of ['--seconds', '--warmup-zk', '--warmup-zab', '--passes', '--parts', '--znodes', '--write-docs']) expect(r.stdout).toContain(flag);
+  });
+
+  it.each([
+    [['--bogus'], 'unknown flag --bogus'],
+    [['--seconds', 'soon'], '--seconds must be a non-negative number, got "soon"'],
+    [['--seconds', '0'], '--seconds must be greater than 0'],
+    [['--passes', '1.5'], '--passes must be a whole number'],
+    [['--parts', 'ensemble,disk'], '--parts: unknown part "disk"'],
+    [['--systems', 'zookeeper,etcd'], '--systems: unknown system "etcd"'],
+    [['--workloads', 'create,delete'], '--workloads: unknown workload "delete"'],
+    [['--passes'], '--passes needs a value'],
+    [['--write-docs=yes'], '--write-docs takes no value'],
+    [['fast'], 'unexpected argument "fast"'],
+  ])('%j is refused with status 2', (args, message) => {
+    const r = bench(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stdout).toBe('');
+  });
+
+  it('says what is missing and exits 2 when java cannot be found', () => {
+    const r = bench(['--seconds', '1'], { ...process.env, PATH: '/nonexistent' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('java is not on PATH');
+    expect(r.stdout).toBe('');
+  });
+});

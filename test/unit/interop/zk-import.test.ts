@@ -1,0 +1,257 @@
+// importZooKeeper over synthetic version-2 dirs: every txn type replayed, zxid/epoch kept, and each kind of damage reported.
+
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { gzipSync } from 'node:zlib';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { importZooKeeper } from '../../../src/interop/zookeeper/zk-import.js';
+import { exportZooKeeper } from '../../../src/interop/zookeeper/zk-export.js';
+import { ZooKeeperDataDirError, ZooKeeperFileError } from '../../../src/interop/zookeeper/errors.js';
+import { ZkSnapshotWriter, type ZkNode } from '../../../src/interop/zookeeper/zk-snapshot-file.js';
+import { encodeZkTxnLog } from '../../../src/interop/zookeeper/zk-txn-log-file.js';
+import type { ZkTxn } from '../../../src/interop/zookeeper/zk-txn.js';
+import { loadSnapshot } from '../../../src/storage/durable-store.js';
+import { nodeFs } from '../../../src/storage/fs-like.js';
+import { readEpoch } from '../../../src/storage/epoch-file.js';
+
+const OPEN = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
+const DIGEST = [{ perms: 31, id: { scheme: 'digest', id: 'alice:abc=' } }];
+const BIG_SESSION = 0x100000abedc0001n;
+const SMALL_SESSION = 0x1234n;
+const EPOCH = 3;
+const z = (counter: number): number => EPOCH * 2 ** 32 + counter;
+
+function node(p: string, extra: Partial<ZkNode> = {}): ZkNode {
+  return { path: p, data: Buffer.alloc(0), aclRef: -1n, czxid: 0, mzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0n, pzxid: 0, ...extra };
+}
+
+/** A snapshot at zxid z(2): /app (cversion 1) with /app/old, plus an ephemeral of the big session. */
+function snapshotBytes(): Buffer {
+  const w = new ZkSnapshotWriter([[BIG_SESSION, 20000], [SMALL_SESSION, 8000]], [[1n, DIGEST]]);
+  w.addNode(node('/', { cversion: 2, pzxid: z(2) }));
+  w.addNode(node('/app', { czxid: z(1), mzxid: z(1), pzxid: z(2), ctime: 1000, mtime: 1000, cversion: 2, data: Buffer.from('app'), aclRef: 1n }));
+  w.addNode(node('/app/old', { czxid: z(2), mzxid: z(2), pzxid: z(2), ctime: 1001, mtime: 1001 }));
+  w.addNode(node('/app/eph', { czxid: z(2), mzxid: z(2), pzxid: z(2), ctime: 1001, mtime: 1001, ephemeralOwner: BIG_SESSION }));
+  w.addNode(node('/zookeeper'));
+  w.addNode(node('/zookeeper/quota'));
+  return Buffer.concat(w.finish());
+}
+
+function entry(counter: number, txn: ZkTxn, clientId = SMALL_SESSION) {
+  return { hdr: { clientId, cxid: counter, zxid: z(counter), time: 2000 + counter }, txn };
+}
+
+const LOG = [
+  entry(1, { type: 'create', path: '/app', data: Buffer.from('app'), acl: DIGEST, ephemeral: false, parentCVersion: 1 }),
+  entry(2, { type: 'create', path: '/app/old', data: null, acl: OPEN, ephemeral: false, parentCVersion: 2 }),
+  entry(3, { type: 'createContainer', path: '/app/box', data: Buffer.from('c'), acl: OPEN, parentCVersion: 3 }),
+  entry(4, { type: 'createTTL', path: '/app/ttl', data: null, acl: OPEN, parentCVersion: 4, ttlMs: 60000 }),
+  entry(5, {
+    type: 'multi',
+    txns: [
+      { type: 'create', path: '/app/box/m', data: Buffer.from('m'), acl: OPEN, ephemeral: true, parentCVersion: 1 },
+      { type: 'setData', path: '/app', data: Buffer.from('app2'), version: 1 },
+      { type: 'check', path: '/app', version: 1 },
+    ],
+  }),
+  entry(6, { type: 'multi', txns: [{ type: 'error', err: 0 }, { type: 'error', err: -101 }, { type: 'error', err: -2 }] }),
+  entry(7, { type: 'error', err: -110 }),
+  entry(8, { type: 'setACL', path: '/app/old', acl: DIGEST, version: 1 }),
+  entry(9, { type: 'delete', path: '/app/old' }),
+  entry(10, { type: 'createSession', timeoutMs: 15000 }, 0x77n),
+  entry(11, { type: 'create', path: '/app/e77', data: null, acl: OPEN, ephemeral: true, parentCVersion: 5 }, 0x77n),
+  entry(12, { type: 'closeSession', paths2Delete: ['/app/box/m'] }),
+];
+
+describe('importZooKeeper', () => {
+  let dir: string;
+  let zkDir: string;
+  let out: string;
+  let lines: string[];
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-zkimp-unit-'));
+    zkDir = path.join(dir, 'zk');
+    out = path.join(dir, 'out');
+    lines = [];
+    await mkdir(path.join(zkDir, 'version-2'), { recursive: true });
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const v2 = (name: string): string => path.join(zkDir, 'version-2', name);
+  const run = (extra: { skipCorruptTail?: boolean } = {}) => importZooKeeper({ zkDataDir: zkDir, outDir: out, onLine: (l) => lines.push(l), progressIntervalMs: 0, ...extra });
+  const failure = async (extra: { skipCorruptTail?: boolean } = {}): Promise<Error> => {
+    try {
+      await run(extra);
+    } catch (err) {
+      return err as Error;
+    }
+    throw new Error('import succeeded');
+  };
+
+  async function writeStandardDir(): Promise<void> {
+    await writeFile(v2(`snapshot.${z(2).toString(16)}`), snapshotBytes());
+    await writeFile(v2(`log.${z(1).toString(16)}`), Buffer.concat([encodeZkTxnLog(LOG), Buffer.alloc(1000)]));
+  }
+
+  it('replays every txn type after the snapshot and writes a data dir zabkeeper loads', async () => {
+    await writeStandardDir();
+    const report = await run();
+    expect(report.snapshotZxid).toBe(z(2));
+    expect(report.txnsReplayed).toBe(10);
+    expect(report.lastZxid).toBe(z(12));
+    expect(report.epoch).toBe(EPOCH);
+    expect(await readEpoch(out, 'currentEpoch')).toBe(EPOCH);
+    expect(await readEpoch(out, 'acceptedEpoch')).toBe(EPOCH);
+    expect((await readdir(out)).sort()).toEqual(['acceptedEpoch', 'currentEpoch', `snapshot.${z(12).toString(16)}`]);
+
+    const tree = await loadSnapshot(nodeFs, report.output);
+    expect(tree.lastProcessedZxid).toBe(z(12));
+    expect(tree.getChildren('/app')).toEqual(['box', 'e77', 'eph', 'ttl']);
+    expect(tree.getData('/app')!.data).toEqual(Buffer.from('app2'));
+    expect(tree.getData('/app')!.stat).toMatchObject({ version: 1, mzxid: z(5), mtime: 2005, czxid: z(1), ctime: 1000 });
+    expect(tree.getAcl('/app')!.acl).toEqual(DIGEST);
+    // closeSession deleted the multi's ephemeral: the container is empty again, its pzxid moved.
+    expect(tree.getChildren('/app/box')).toEqual([]);
+    expect(tree.getNode('/app/box')).toMatchObject({ kind: 'container', cversion: 1, pzxid: z(12) });
+    expect(tree.getNode('/app/ttl')).toMatchObject({ kind: 'ttl', ttlMs: 60000 });
+    // Session 0x77 has no closeSession: it and its ephemeral stay.
+    expect(tree.sessions.get(0x77)).toBe(15000);
+    expect(tree.getEphemerals(0x77)).toEqual(['/app/e77']);
+    // The big session got an id below 2^53 and keeps its ephemeral.
+    expect(report.remappedSessions).toEqual([{ zookeeper: '0x100000abedc0001', zabkeeper: expect.stringMatching(/^0x1fff/) }]);
+    const mapped = Number(BigInt(report.remappedSessions[0]!.zabkeeper));
+    expect(tree.getEphemerals(mapped)).toEqual(['/app/eph']);
+    expect(tree.sessions.get(mapped)).toBe(20000);
+    // Parent stats: cversion counts creates (persisted), the client sees 2*cversion - children.
+    expect(tree.getData('/app')!.stat).toMatchObject({ cversion: 2 * 5 - 4, numChildren: 4, pzxid: z(11) });
+    expect(lines.some((l) => /^reading snapshot .*snapshot\.300000002/.test(l))).toBe(true);
+    expect(lines.some((l) => /^log .*log\.300000001: 10 txns replayed$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^replaying log\.300000001: \d+ txns, \d+ txns\/s, [\d.]+ MB of [\d.]+ MB, ETA \d+ s$/.test(l))).toBe(true);
+  });
+
+  it('reads the logs from --zk-log-dir (ZooKeeper\'s dataLogDir) and the epoch files from the snapshot dir', async () => {
+    await writeFile(v2(`snapshot.${z(2).toString(16)}`), snapshotBytes());
+    const logDir = path.join(dir, 'zklog', 'version-2');
+    await mkdir(logDir, { recursive: true });
+    await writeFile(path.join(logDir, `log.${z(1).toString(16)}`), encodeZkTxnLog(LOG));
+    // A quorum member that took part in a later election without a txn since.
+    await writeFile(v2('acceptedEpoch'), '7');
+    await writeFile(v2('currentEpoch'), '6');
+    const report = await importZooKeeper({ zkDataDir: zkDir, zkLogDir: path.join(dir, 'zklog'), outDir: out });
+    expect(report.lastZxid).toBe(z(12));
+    expect(report.epoch).toBe(6);
+    expect(await readEpoch(out, 'currentEpoch')).toBe(6);
+    expect(await readEpoch(out, 'acceptedEpoch')).toBe(7);
+  });
+
+  it('reads a gzip-compressed snapshot (snapshot.<zxid>.gz)', async () => {
+    await writeFile(v2(`snapshot.${z(2).toString(16)}.gz`), gzipSync(snapshotBytes()));
+    await writeFile(v2(`log.${z(1).toString(16)}`), encodeZkTxnLog(LOG));
+    const report = await run();
+    expect(report.snapshot).toBe(v2(`snapshot.${z(2).toString(16)}.gz`));
+    expect(report.lastZxid).toBe(z(12));
+  });
+
+  it('says snappy-compressed snapshots are not supported, and how to get a readable one', async () => {
+    await writeFile(v2(`snapshot.${z(2).toString(16)}.snappy`), Buffer.from('snappy bytes'));
+    const err = await failure();
+    expect(err.message).toMatch(/snapshot\.300000002\.snappy: byte offset 0: snappy-compressed snapshots are not supported/);
+  });
+
+  it('refuses a non-empty output directory (a lone myid is fine)', async () => {
+    await writeStandardDir();
+    await mkdir(out);
+    await writeFile(path.join(out, 'myid'), '1\n');
+    await run();
+    const err = await failure();
+    expect(err).toBeInstanceOf(ZooKeeperDataDirError);
+    expect(err.message).toMatch(/not empty/);
+  });
+
+  it('a torn last record stops the import with file and offset, unless --skip-corrupt-tail', async () => {
+    await writeFile(v2(`snapshot.${z(2).toString(16)}`), snapshotBytes());
+    const log = encodeZkTxnLog(LOG);
+    await writeFile(v2(`log.${z(1).toString(16)}`), log.subarray(0, log.length - 5));
+    const err = await failure();
+    expect(err).toBeInstanceOf(ZooKeeperFileError);
+    expect((err as ZooKeeperFileError).file).toBe(v2(`log.${z(1).toString(16)}`));
+    expect((err as ZooKeeperFileError).reason).toMatch(/truncated log.*--skip-corrupt-tail/);
+    await expect(readdir(out)).rejects.toThrow(/ENOENT/);
+    const report = await run({ skipCorruptTail: true });
+    expect(report.lastZxid).toBe(z(11));
+    expect(report.warnings[0]).toMatch(/dropped the damaged last record at .*log\.300000001: byte offset \d+/);
+  });
+
+  it('a bit flip in the middle of a log stops the import with file and offset, even with --skip-corrupt-tail', async () => {
+    await writeFile(v2(`snapshot.${z(2).toString(16)}`), snapshotBytes());
+    const log = Buffer.concat([encodeZkTxnLog(LOG), Buffer.alloc(100)]);
+    log[200] ^= 0x08;
+    await writeFile(v2(`log.${z(1).toString(16)}`), log);
+    const err = (await failure({ skipCorruptTail: true })) as ZooKeeperFileError;
+    expect(err).toBeInstanceOf(ZooKeeperFileError);
+    expect(err.offset).toBeLessThanOrEqual(200);
+    expect(err.message).toMatch(/log\.300000001: byte offset \d+: .*corrupt log/);
+  });
+
+  it('missing txns between snapshot and log are refused', async () => {
+    await writeFile(v2(`snapshot.${z(2).toString(16)}`), snapshotBytes());
+    await writeFile(v2(`log.${z(4).toString(16)}`), encodeZkTxnLog(LOG.slice(3)));
+    const err = await failure();
+    expect(err.message).toMatch(/txn 0x300000004 leaves a gap after 0x300000002/);
+  });
+
+  it('an unfinished newest snapshot stops the import, or is skipped for the previous one with --skip-corrupt-tail', async () => {
+    await writeStandardDir();
+    const newer = snapshotBytes();
+    await writeFile(v2(`snapshot.${z(9).toString(16)}`), newer.subarray(0, newer.length - 20));
+    const err = await failure();
+    expect(err.message).toMatch(/snapshot\.300000009: byte offset \d+: unfinished snapshot/);
+    const report = await run({ skipCorruptTail: true });
+    expect(report.snapshotZxid).toBe(z(2));
+    expect(report.lastZxid).toBe(z(12));
+    expect(report.warnings[0]).toMatch(/skipping .*snapshot\.300000009/);
+  });
+
+  it('a bit-flipped snapshot is an error naming the file and offset', async () => {
+    await writeStandardDir();
+    const bytes = snapshotBytes();
+    bytes[60] ^= 0x01;
+    await writeFile(v2(`snapshot.${z(2).toString(16)}`), bytes);
+    const err = (await failure({ skipCorruptTail: true })) as ZooKeeperFileError;
+    expect(err).toBeInstanceOf(ZooKeeperFileError);
+    expect(err.file).toBe(v2(`snapshot.${z(2).toString(16)}`));
+    expect(err.reason).toMatch(/checksum mismatch|bad /);
+  });
+
+  it('says what is wrong with a directory that is not a ZooKeeper dataDir', async () => {
+    await writeFile(path.join(dir, 'x'), 'not a dir');
+    await expect(importZooKeeper({ zkDataDir: path.join(dir, 'x'), outDir: out })).rejects.toThrow(/is not a directory/);
+    await rm(path.join(zkDir, 'version-2'), { recursive: true });
+    await expect(importZooKeeper({ zkDataDir: zkDir, outDir: out })).rejects.toThrow(/no version-2\/ folder/);
+    expect(await readFile(path.join(dir, 'x'), 'utf8')).toBe('not a dir');
+  });
+
+  it('export writes a ZooKeeper dataDir that imports back to the same tree (digest, sessions, epoch)', async () => {
+    await writeStandardDir();
+    const first = await run();
+    const before = await loadSnapshot(nodeFs, first.output);
+    const zkOut = path.join(dir, 'zk-again');
+    const exported = await exportZooKeeper({ dataDir: out, outDir: zkOut });
+    expect(exported.snapshot).toBe(path.join(zkOut, 'version-2', `snapshot.${z(12).toString(16)}`));
+    expect(await readFile(path.join(zkOut, 'version-2', 'currentEpoch'), 'utf8')).toBe(String(EPOCH));
+    const again = await importZooKeeper({ zkDataDir: zkOut, outDir: path.join(dir, 'out2') });
+    const after = await loadSnapshot(nodeFs, again.output);
+    expect(after.digest()).toBe(before.digest());
+    expect(after.nodeCount).toBe(before.nodeCount);
+    expect([...after.sessions]).toEqual([...before.sessions]);
+    expect(again.remappedSessions).toEqual([]);
+    expect(after.getNode('/app/ttl')).toMatchObject({ kind: 'ttl', ttlMs: 60000 });
+    expect(after.getNode('/app/box')).toMatchObject({ kind: 'container' });
+    expect(again.epoch).toBe(EPOCH);
+    await expect(exportZooKeeper({ dataDir: out, outDir: zkOut })).rejects.toThrow(/not empty/);
+  });
+});
