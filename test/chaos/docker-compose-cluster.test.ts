@@ -77,6 +77,8 @@ describe('docker-compose cluster on a real Docker engine', () => {
     try {
       await removeSquatters();
       if (upOnce) await cluster.compose(['down', '-v', '--remove-orphans'], 180_000);
+      // Each build leaves the previous image untagged; keep the recent ones (the build cache), drop older.
+      await run('docker', ['image', 'prune', '-f', '--filter', 'until=30m'], 120_000);
     } finally {
       await releaseLock?.();
     }
