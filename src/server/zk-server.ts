@@ -55,6 +55,12 @@ export interface ZkServerOptions {
   quorum?: ReplicationHooks;
   /** ops: told of every answered request (op name + latency) for /metrics. */
   metrics?: ServerMetrics;
+  /**
+   * No timers of its own: the owner calls expireSessions() every tick (while leading) and
+   * reapContainers(), and ensemble handshakes wait for their commit without a deadline. The
+   * deterministic simulator runs the session layer this way, in virtual time.
+   */
+  externalTimers?: boolean;
 }
 
 /**
@@ -309,7 +315,7 @@ export class ZooKeeperServer {
   start(): void {
     // In an ensemble only the leader expires sessions and reaps containers (setRole starts them).
     if (this.opts.quorum && this.role !== 'leader') return;
-    if (this.expiryTimer !== undefined) return;
+    if (this.expiryTimer !== undefined || this.opts.externalTimers) return;
     this.expiryTimer = setInterval(() => this.expireSessions(), this.opts.tickTimeMs);
     this.expiryTimer.unref();
     this.reaper.start();
@@ -368,7 +374,7 @@ export class ZooKeeperServer {
       const created = this.submitInternal({ type: OpCode.createSession, timeoutMs }, tracked.id);
       // In an ensemble the commit may never come back here (the leader went away mid-flight);
       // give up after the session timeout so the client tries again instead of waiting forever.
-      await (this.opts.quorum ? withDeadline(created, timeoutMs, 'session creation did not commit in time') : created);
+      await (this.opts.quorum && !this.opts.externalTimers ? withDeadline(created, timeoutMs, 'session creation did not commit in time') : created);
     } catch (err) {
       this.sessions.delete(tracked.id);
       this.tracker.remove(tracked.id);

@@ -5,30 +5,30 @@ import { HistoryChecker, InvariantViolation } from './history-checker.js';
 import { MajorityQuorum } from '../../src/zab/quorum-verifier.js';
 import { runSimulation, type PlantedBug } from './simulation.js';
 
-function failuresWith(plant: PlantedBug, seeds: number): string[] {
+async function failuresWith(plant: PlantedBug, seeds: number): Promise<string[]> {
   const errors: string[] = [];
   for (let seed = 1; seed <= seeds; seed++) {
-    const r = runSimulation({ seed, nodes: 3, steps: 3000, plant, traceLimit: 10 });
+    const r = await runSimulation({ seed, nodes: 3, steps: 3000, plant, traceLimit: 10 });
     if (!r.ok) errors.push(r.error ?? '');
   }
   return errors;
 }
 
 describe('invariant checker', () => {
-  it('catches a leader that commits without a quorum (nodes given a one-server quorum rule)', () => {
-    const errors = failuresWith('noQuorum', 20);
+  it('catches a leader that commits without a quorum (nodes given a one-server quorum rule)', async () => {
+    const errors = await failuresWith('noQuorum', 20);
     expect(errors).toHaveLength(20);
     expect(errors.some((e) => /durable only on/.test(e))).toBe(true);
   });
 
-  it('catches followers that ack proposals before they are durable', () => {
-    const errors = failuresWith('ackBeforeFsync', 20);
+  it('catches followers that ack proposals before they are durable', async () => {
+    const errors = await failuresWith('ackBeforeFsync', 20);
     expect(errors).toHaveLength(20);
     expect(errors.every((e) => /InvariantViolation/.test(e))).toBe(true);
   });
 
-  it('catches a node that forgets to truncate its log (a deposed leader resurrecting txns)', () => {
-    const errors = failuresWith('skipTruncate', 150);
+  it('catches a node that forgets to truncate its log (a deposed leader resurrecting txns)', async () => {
+    const errors = await failuresWith('skipTruncate', 150);
     expect(errors.length).toBeGreaterThan(5);
     expect(errors.some((e) => /history has/.test(e))).toBe(true);
   });

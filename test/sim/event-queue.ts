@@ -14,9 +14,13 @@ export class EventQueue<E> {
     return this.heap.length;
   }
 
-  push(at: number, ev: E): void {
+  /**
+   * `seq` keeps an event's place among events at the same time: an event postponed (to a
+   * frozen process's wake-up) keeps its original seq, so per-connection FIFO order survives.
+   */
+  push(at: number, ev: E, seq = this.seq++): void {
     const h = this.heap;
-    h.push({ at, seq: this.seq++, ev });
+    h.push({ at, seq, ev });
     let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
@@ -26,7 +30,7 @@ export class EventQueue<E> {
     }
   }
 
-  pop(): { at: number; ev: E } | undefined {
+  pop(): { at: number; seq: number; ev: E } | undefined {
     const h = this.heap;
     if (h.length === 0) return undefined;
     const top = h[0]!;

@@ -52,7 +52,7 @@ let failures = 0;
 let committed = 0;
 const coverage = emptyCoverage();
 for (const seed of seeds) {
-  const r = runSimulation({ seed, nodes: args.nodes, steps: args.steps, plant: args.plant, profile: args.profile, traceLimit: args.trace });
+  const r = await runSimulation({ seed, nodes: args.nodes, steps: args.steps, plant: args.plant, profile: args.profile, traceLimit: args.trace });
   committed += r.committed;
   addCoverage(coverage, r.coverage);
   if (r.ok && args.seed === null) continue;

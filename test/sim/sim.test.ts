@@ -19,9 +19,9 @@
 import { describe, expect, it } from 'vitest';
 import { addCoverage, emptyCoverage, runSimulation, type FaultProfile, type SimResult } from './simulation.js';
 
-function runSeeds(nodes: number, seeds: number, steps: number, first = 1, profile: FaultProfile = 'full'): { failures: SimResult[]; all: SimResult[] } {
+async function runSeeds(nodes: number, seeds: number, steps: number, first = 1, profile: FaultProfile = 'full'): Promise<{ failures: SimResult[]; all: SimResult[] }> {
   const all: SimResult[] = [];
-  for (let seed = first; seed < first + seeds; seed++) all.push(runSimulation({ seed, nodes, steps, profile, traceLimit: 60 }));
+  for (let seed = first; seed < first + seeds; seed++) all.push(await runSimulation({ seed, nodes, steps, profile, traceLimit: 60 }));
   return { failures: all.filter((r) => !r.ok), all };
 }
 
@@ -40,8 +40,8 @@ function totals(all: SimResult[]): ReturnType<typeof emptyCoverage> {
 
 // Every member runs the production executor (src/zab/zab-runtime.ts); see simulation.ts.
 describe('simulated ensembles under faults', () => {
-  it('5000 seeds of a 3-node ensemble, full fault profile, keep every invariant and converge after healing', () => {
-    const { failures, all } = runSeeds(3, 5000, 3000, 1, 'full');
+  it('5000 seeds of a 3-node ensemble, full fault profile, keep every invariant and converge after healing', async () => {
+    const { failures, all } = await runSeeds(3, 5000, 3000, 1, 'full');
     expect(failures, report(failures)).toEqual([]);
     const coverage = totals(all);
     // The schedules must actually reach the situations the sync-phase bugs live in.
@@ -57,36 +57,50 @@ describe('simulated ensembles under faults', () => {
     expect(coverage.tornBatches).toBeGreaterThan(500);
     expect(coverage.freezes).toBeGreaterThan(1000);
     expect(coverage.oneWayPartitions).toBeGreaterThan(1000);
+    // ...and sessions live, move and expire through the members' real session layers.
+    expect(coverage.sessionExpiries).toBeGreaterThan(5000);
+    expect(coverage.clientSessionsReplaced).toBeGreaterThan(200);
     expect(all.reduce((n, r) => n + r.committed, 0)).toBeGreaterThan(250_000);
   }, 600_000);
 
-  it('3000 seeds of a 3-node ensemble with slow and stalled disks keep every invariant', () => {
-    const { failures, all } = runSeeds(3, 3000, 3000, 100_001, 'slow-disk');
+  it('3000 seeds of a 3-node ensemble with slow and stalled disks keep every invariant', async () => {
+    const { failures, all } = await runSeeds(3, 3000, 3000, 100_001, 'slow-disk');
     expect(failures, report(failures)).toEqual([]);
     expect(totals(all).slowDiskOps).toBeGreaterThan(3000);
   }, 600_000);
 
-  it('2000 seeds of a 3-node ensemble with fast disks (classic profile) keep every invariant', () => {
-    const { failures } = runSeeds(3, 2000, 3000, 200_001, 'classic');
+  it('2000 seeds of a 3-node ensemble with fast disks (classic profile) keep every invariant', async () => {
+    const { failures } = await runSeeds(3, 2000, 3000, 200_001, 'classic');
     expect(failures, report(failures)).toEqual([]);
   }, 600_000);
 
-  it('2000 seeds of a 5-node ensemble, full fault profile, keep every invariant and converge after healing', () => {
-    const { failures, all } = runSeeds(5, 2000, 3000, 1, 'full');
+  it('2000 seeds of a 5-node ensemble, full fault profile, keep every invariant and converge after healing', async () => {
+    const { failures, all } = await runSeeds(5, 2000, 3000, 1, 'full');
     expect(failures, report(failures)).toEqual([]);
     const coverage = totals(all);
     expect(coverage.truncatedTxns).toBeGreaterThan(100);
     expect(coverage.snapSyncs).toBeGreaterThan(100);
   }, 600_000);
 
-  it('long schedules (12000 events) keep every invariant', () => {
-    const { failures } = runSeeds(3, 40, 12_000, 5001);
+  it('long schedules (12000 events) keep every invariant', async () => {
+    const { failures } = await runSeeds(3, 40, 12_000, 5001);
     expect(failures, report(failures)).toEqual([]);
   }, 600_000);
 
-  it('a seed replays to the identical run', () => {
-    const a = runSimulation({ seed: 77, nodes: 3, steps: 2000 });
-    const b = runSimulation({ seed: 77, nodes: 3, steps: 2000 });
+  // Issue 9's defects as named schedules. Each failed before its fix (the seed number is the
+  // schedule; replay with npm run sim -- --seed N), and must keep passing.
+  it.each([
+    [1, 'defect 2: a new leader expired sessions on its first tick (stale expiry from its follower days)'],
+    [3, 'defect 2: the same, another schedule'],
+    [210, 'defect 3: an isolated leader\'s uncommitted expiry left a session stuck closing, never to expire'],
+  ])('named schedule: seed %i (%s)', async (seed) => {
+    const r = await runSimulation({ seed, nodes: 3, steps: 3000, profile: 'full', traceLimit: 80 });
+    expect(r.ok, `${r.error}\n${r.trace.join('\n')}`).toBe(true);
+  });
+
+  it('a seed replays to the identical run', async () => {
+    const a = await runSimulation({ seed: 77, nodes: 3, steps: 2000 });
+    const b = await runSimulation({ seed: 77, nodes: 3, steps: 2000 });
     expect(b.trace).toEqual(a.trace);
     expect(b.committed).toBe(a.committed);
   });

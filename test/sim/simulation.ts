@@ -13,6 +13,10 @@
 // After every event the HistoryChecker's invariants hold or the run fails with the trace of
 // its last events.
 
+import pino from 'pino';
+import { ZooKeeperServer, type ForwardedWrite } from '../../src/server/zk-server.js';
+import { DataTree } from '../../src/tree/data-tree.js';
+import type { Txn } from '../../src/tree/txn.js';
 import type { ZabRole } from '../../src/zab/actions.js';
 import type { PeerMessage, TxnRecord } from '../../src/zab/messages.js';
 import { PeerNode } from '../../src/zab/peer-node.js';
@@ -22,6 +26,7 @@ import { formatZxid } from '../../src/zab/zxid.js';
 import { EventQueue } from './event-queue.js';
 import { HistoryChecker, InvariantViolation } from './history-checker.js';
 import { Prng } from './prng.js';
+import { CLIENT_SESSION_TIMEOUTS_MS, SimClient, type ClientWorld } from './sim-clients.js';
 
 /** Bugs the checker must catch (checker.test.ts plants them on purpose). */
 export type PlantedBug =
@@ -82,6 +87,10 @@ export interface Coverage {
   snapshots: number;
   syncReplies: number;
   slowDiskOps: number;
+  /** Sessions a leader expired (each checked against what it had heard). */
+  sessionExpiries: number;
+  /** Sessions clients found expired and replaced while faults ran. */
+  clientSessionsReplaced: number;
   fsyncErrors: number;
   tornBatches: number;
   freezes: number;
@@ -102,6 +111,8 @@ export function emptyCoverage(): Coverage {
     snapshots: 0,
     syncReplies: 0,
     slowDiskOps: 0,
+    sessionExpiries: 0,
+    clientSessionsReplaced: 0,
     fsyncErrors: 0,
     tornBatches: 0,
     freezes: 0,
@@ -113,8 +124,9 @@ export function addCoverage(into: Coverage, from: Coverage): void {
   for (const k of Object.keys(into) as (keyof Coverage)[]) into[k] += from[k];
 }
 
-type Payload = string;
-type Txn = TxnRecord<Payload>;
+/** Payloads are the session layer's real txns. */
+type Payload = Txn;
+type Rec = TxnRecord<Payload>;
 
 const TICK_MS = 50;
 const INIT_LIMIT = 10;
@@ -124,7 +136,7 @@ const MAX_NOTIFICATION_INTERVAL_MS = 1_600;
 const HEAL_BUDGET_MS = 120_000;
 
 interface PendingAppend {
-  txns: Txn[];
+  txns: Rec[];
   done: Done;
 }
 
@@ -132,8 +144,8 @@ interface SimDisk {
   acceptedEpoch: number;
   currentEpoch: number;
   snapZxid: number;
-  snapState: Txn[];
-  log: Txn[];
+  snapState: Rec[];
+  log: Rec[];
   durable: Set<number>;
   /** Appends written but not yet fsynced, in order. */
   pending: PendingAppend[];
@@ -146,12 +158,18 @@ interface SimServer {
   runtime: ZabRuntime<Payload> | null;
   disk: SimDisk;
   /** The state machine: every txn applied, from genesis (snapshots carry the whole prefix). */
-  applied: Txn[];
+  applied: Rec[];
   timerSeq: number;
   activeTimer: number;
   fsyncScheduled: boolean;
   /** Frozen (SIGSTOP-like) until this time: its events wait, its connections stay open. */
   frozenUntil: number;
+  /** The member's session layer (ZooKeeper's ZooKeeperServer) over its DataTree. */
+  zk: ZooKeeperServer | null;
+  /** When it last became an established leader (its session expiry clock starts there). */
+  leadingSince: number;
+  /** When its session layer last heard of each session (a client request, or a learner's report). */
+  heard: Map<number, number>;
 }
 
 /** An injected disk failure (EIO): the member stops, as the production runtime does. */
@@ -181,10 +199,27 @@ type SimEvent =
   | { k: 'fault' }
   | { k: 'restart'; sid: number }
   | { k: 'heal'; partition: number }
-  | { k: 'healOneWay'; id: number };
+  | { k: 'healOneWay'; id: number }
+  | { k: 'sessionTick'; sid: number; incarnation: number }
+  | { k: 'clientTick'; client: number };
 
-export function runSimulation(options: SimOptions): SimResult {
+export function runSimulation(options: SimOptions): Promise<SimResult> {
   return new Simulation(options).run();
+}
+
+const SILENT = pino({ level: 'silent' });
+
+/** A member's tree rebuilt from a prefix of the history (restart from disk, or a SNAP). */
+function treeOf(history: readonly Rec[]): DataTree {
+  const tree = new DataTree();
+  for (const r of history) tree.apply(r.payload);
+  return tree;
+}
+
+function describeTxn(t: Txn): string {
+  const op = t.op;
+  const path = 'path' in op ? ` ${op.path}` : '';
+  return `${op.type}${path} s=0x${t.hdr.sessionId.toString(16)}`;
 }
 
 class Simulation {
@@ -211,6 +246,9 @@ class Simulation {
   private syncIds = 0;
   private leadersElected = 0;
   private readonly coverage = emptyCoverage();
+  private readonly clients: SimClient[] = [];
+  /** Promises (client handshakes) the loop lets settle before the next event. */
+  private pendingAsync = 0;
 
   constructor(private readonly options: SimOptions) {
     this.rng = new Prng(options.seed);
@@ -233,22 +271,30 @@ class Simulation {
         activeTimer: 0,
         fsyncScheduled: false,
         frozenUntil: 0,
+        zk: null,
+        leadingSince: 0,
+        heard: new Map(),
       };
     }
   }
 
-  run(): SimResult {
+  async run(): Promise<SimResult> {
     try {
       for (const sid of this.sids) this.queue.push(this.rng.int(0, 30), { k: 'start', sid });
       this.queue.push(this.rng.int(100, 400), { k: 'client' });
       this.queue.push(this.rng.int(200, 800), { k: 'fault' });
-      while (this.events < this.options.steps && this.processOne()) {
+      const world = this.clientWorld();
+      for (let i = 1; i <= CLIENT_SESSION_TIMEOUTS_MS.length; i++) {
+        this.clients.push(new SimClient(i, CLIENT_SESSION_TIMEOUTS_MS[i - 1]!, world));
+        this.queue.push(this.rng.int(50, 400), { k: 'clientTick', client: i - 1 });
+      }
+      while (this.events < this.options.steps && (await this.step())) {
         /* under faults */
       }
       this.heal();
       const deadline = this.now + HEAL_BUDGET_MS;
       let sinceCheck = 0;
-      while (this.now < deadline && this.processOne()) {
+      while (this.now < deadline && (await this.step())) {
         if (++sinceCheck >= 25) {
           sinceCheck = 0;
           if (this.converged()) break;
@@ -280,6 +326,36 @@ class Simulation {
 
   // ---- event loop ----------------------------------------------------------------------
 
+  /** One event, then (only while a client handshake is pending) let its promises settle. */
+  private async step(): Promise<boolean> {
+    const more = this.processOne();
+    if (this.pendingAsync > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    return more;
+  }
+
+  private clientWorld(): ClientWorld {
+    return {
+      now: () => this.now,
+      rng: this.rng,
+      servingMembers: () =>
+        this.sids
+          .map((sid) => this.servers[sid]!)
+          .filter((s) => s.zk !== null && s.node?.isServing === true && s.frozenUntil <= this.now)
+          .map((s) => ({ sid: s.sid, zk: s.zk! })),
+      member: (sid, incarnation) => {
+        const s = this.servers[sid]!;
+        return s.incarnation === incarnation ? s.zk : null;
+      },
+      incarnation: (sid) => this.servers[sid]!.incarnation,
+      heardBy: (sid, sessionId) => void this.servers[sid]!.heard.set(sessionId, this.now),
+      note: (line) => this.note(line),
+      track: (p) => {
+        this.pendingAsync++;
+        void p.finally(() => this.pendingAsync--);
+      },
+    };
+  }
+
   private processOne(): boolean {
     for (;;) {
       const next = this.queue.pop();
@@ -290,7 +366,7 @@ class Simulation {
       const target = this.targetOf(ev);
       if (target !== null && this.servers[target]!.frozenUntil > next.at) {
         // A frozen process handles nothing; its events wait (in order) until it resumes.
-        this.queue.push(this.servers[target]!.frozenUntil, ev);
+        this.queue.push(this.servers[target]!.frozenUntil, ev, next.seq);
         continue;
       }
       this.now = next.at;
@@ -314,6 +390,7 @@ class Simulation {
       case 'fsync':
       case 'disk':
       case 'closed':
+      case 'sessionTick':
         return ev.sid;
       default:
         return null;
@@ -361,6 +438,21 @@ class Simulation {
       case 'healOneWay':
         for (const [k, id] of this.oneWay) if (id === ev.id) this.oneWay.delete(k);
         return;
+      case 'sessionTick': {
+        const s = this.servers[ev.sid]!;
+        if (s.zk === null || s.incarnation !== ev.incarnation) return;
+        // What the leader's expiry timer does every tick in production.
+        if (s.zk.servingRole === 'leader') s.zk.expireSessions();
+        this.queue.push(this.now + TICK_MS, ev);
+        return;
+      }
+      case 'clientTick': {
+        const c = this.clients[ev.client]!;
+        if (c.stopped) return;
+        c.tick();
+        this.queue.push(this.now + Math.floor(c.timeoutMs / 3), ev);
+        return;
+      }
     }
   }
 
@@ -384,9 +476,61 @@ class Simulation {
       { acceptedEpoch: s.disk.acceptedEpoch, currentEpoch: s.disk.currentEpoch, snapshotZxid: s.disk.snapZxid, log: s.disk.log.slice() },
     );
     s.node = node;
+    s.heard = new Map();
+    s.leadingSince = 0;
+    s.zk = this.sessionLayer(s, treeOf(s.applied));
     s.runtime = new ZabRuntime<Payload>(node, this.runtimeIO(s));
+    this.queue.push(this.now + TICK_MS, { k: 'sessionTick', sid, incarnation: s.incarnation });
     this.note(`${sid} boots (epochs ${s.disk.acceptedEpoch}/${s.disk.currentEpoch}, snap ${formatZxid(s.disk.snapZxid)}, log to ${formatZxid(node.lastZxid)})`);
     s.runtime.start();
+  }
+
+  /** The member's real session layer, in virtual time, replicating through its runtime. */
+  private sessionLayer(s: SimServer, tree: DataTree): ZooKeeperServer {
+    return new ZooKeeperServer(
+      {
+        serverId: s.sid,
+        tickTimeMs: TICK_MS,
+        minSessionTimeoutMs: 2 * TICK_MS,
+        maxSessionTimeoutMs: 20 * TICK_MS,
+        ttlEnabled: true,
+        containerCheckIntervalMs: 60_000,
+        logger: SILENT,
+        now: () => this.now,
+        externalTimers: true,
+        quorum: {
+          nextZxid: () => (s.node?.role === 'leading' ? s.node.nextZxid() : -1),
+          propose: (txn) => {
+            if (s.node?.role !== 'leading' || txn.hdr.zxid < 0) return;
+            if (txn.op.type === 'closeSession') this.checkExpiry(s, txn);
+            s.runtime!.propose(txn);
+          },
+          forward: (write) => {
+            if (s.node?.role === 'following') s.runtime!.forward(write);
+          },
+          // Simulated clients never send sync: the zab-level sync is driven directly.
+          sync: () => Promise.resolve(),
+        },
+      },
+      tree,
+    );
+  }
+
+  /**
+   * A leader expires a session only after a whole timeout in which its session layer heard
+   * nothing of it: no request from its client, no learner reporting it alive, and not within
+   * a timeout of becoming leader (it gives every session a fresh one then, as ZooKeeper does).
+   */
+  private checkExpiry(s: SimServer, txn: Txn): void {
+    const id = txn.hdr.sessionId;
+    const timeoutMs = s.zk!.tree.sessions.get(id) ?? 0;
+    const since = Math.max(s.leadingSince, s.heard.get(id) ?? -Infinity);
+    if (this.now < since + timeoutMs) {
+      throw new InvariantViolation(
+        `${s.sid} expires session 0x${id.toString(16)} at ${this.now} ms, ${this.now - since} ms after it last heard of it or began leading (timeout ${timeoutMs} ms)`,
+      );
+    }
+    this.coverage.sessionExpiries++;
   }
 
   private crash(s: SimServer): void {
@@ -397,6 +541,7 @@ class Simulation {
     s.runtime?.stop();
     s.node = null;
     s.runtime = null;
+    s.zk = null;
     s.fsyncScheduled = false;
     s.activeTimer = 0;
     s.frozenUntil = 0;
@@ -410,7 +555,7 @@ class Simulation {
   /** Written but unsynced data: a crash (or failed fsync) keeps a random prefix of it. */
   private tearPending(s: SimServer, why: string): void {
     const disk = s.disk;
-    const flat: Txn[] = [];
+    const flat: Rec[] = [];
     for (const p of disk.pending) for (const t of p.txns) flat.push(t);
     disk.pending = [];
     const kept = this.profile === 'full' && flat.length > 0 ? this.rng.int(0, flat.length) : 0;
@@ -477,17 +622,23 @@ class Simulation {
           return s.applied.slice();
         },
         installSnapshot: (zxid, snapshot) => {
-          const state = snapshot as Txn[];
+          const state = snapshot as Rec[];
           this.note(`${sid} installs snapshot at ${formatZxid(zxid)} (${state.length} txns)`);
           this.checker.onStateInstalled(sid, state, 'SNAP');
           s.applied = state.slice();
+          s.zk!.replaceTree(treeOf(state));
         },
         roleChanged: (role, epoch, leader, reason) => this.roleChanged(s, role, epoch, leader, reason),
-        request: (_from, payload) => {
-          if (s.node?.role === 'leading') s.runtime!.propose(payload as Payload);
+        request: (_from, payload) => s.zk!.handleForwarded(payload as ForwardedWrite),
+        sessionActivity: (_from, sessions) => {
+          const list = sessions as Array<[number, number]>;
+          for (const [id] of list) s.heard.set(id, this.now);
+          s.zk!.touchSessions(list);
         },
-        sessionActivity: () => undefined,
-        takeSessionActivity: () => undefined,
+        takeSessionActivity: () => {
+          const activity = s.zk!.takeSessionActivity();
+          return activity.length > 0 ? activity : undefined;
+        },
         syncDone: (id, zxid) => {
           if (zxid > lastZxid(s.applied)) throw new InvariantViolation(`${sid} answered sync ${id} at ${formatZxid(zxid)} before applying it`);
           this.coverage.syncReplies++;
@@ -538,7 +689,7 @@ class Simulation {
     });
   }
 
-  private append(s: SimServer, txns: Txn[], done: Done): void {
+  private append(s: SimServer, txns: Rec[], done: Done): void {
     if (this.options.plant === 'ackBeforeFsync') {
       s.disk.pending.push({ txns, done: () => undefined });
       done();
@@ -579,7 +730,7 @@ class Simulation {
     return out;
   }
 
-  private writeToLog(s: SimServer, txn: Txn): void {
+  private writeToLog(s: SimServer, txn: Rec): void {
     const disk = s.disk;
     if (txn.zxid <= disk.snapZxid) return;
     this.checker.onLogAppend(s.sid, lastZxid(disk.log), txn.zxid);
@@ -603,8 +754,14 @@ class Simulation {
     disk.durable = new Set();
   }
 
-  private commit(s: SimServer, txn: Txn): void {
+  private commit(s: SimServer, txn: Rec): void {
     this.checker.onCommit(s.sid, s.applied, txn);
+    s.zk!.applyCommitted(txn.payload);
+    const op = txn.payload.op;
+    if (op.type === 'closeSession') {
+      const left = s.zk!.tree.getEphemerals(txn.payload.hdr.sessionId);
+      if (left.length > 0) throw new InvariantViolation(`${s.sid} closed session 0x${txn.payload.hdr.sessionId.toString(16)} but kept its ephemerals ${left.join(',')}`);
+    }
     // Every commit includes the leader's own durable copy (the one later syncs are served from).
     const leader = s.node?.leaderId ?? null;
     if (leader !== null && !this.isDurable(leader, txn.zxid)) {
@@ -615,6 +772,8 @@ class Simulation {
 
   private roleChanged(s: SimServer, role: ZabRole, epoch: number, leader: number | null, reason?: string): void {
     this.note(`${s.sid} becomes ${role} epoch ${epoch} leader ${leader ?? '-'}${reason ? ` (${reason})` : ''}`);
+    s.zk!.setRole(role === 'leading' ? 'leader' : role === 'following' ? 'follower' : 'looking');
+    if (role === 'leading') s.leadingSince = this.now;
     if (role !== 'leading') return;
     this.leadersElected++;
     this.checker.onLeaderEstablished(s.sid, epoch);
@@ -715,17 +874,18 @@ class Simulation {
     const serving = this.sids.map((sid) => this.servers[sid]!).filter((s) => s.node?.isServing && s.frozenUntil <= this.now);
     if (serving.length === 0) return;
     const s = this.rng.pick(serving);
-    const node = s.node!;
     const runtime = s.runtime!;
     if (this.rng.chance(0.08)) {
       const id = ++this.syncIds;
       this.note(`client sync ${id} at ${s.sid}`);
       return runtime.sync(id);
     }
-    const payload = `w${++this.writes}`;
-    this.note(`client write ${payload} at ${s.sid} (${node.role})`);
-    if (node.role === 'leading') runtime.propose(payload);
-    else runtime.forward(payload);
+    const connected = this.clients.filter((c) => c.connectedTo !== null);
+    if (connected.length === 0) return;
+    const client = this.rng.pick(connected);
+    const path = `/w${++this.writes}`;
+    this.note(`client ${client.id} writes ${path} at ${client.connectedTo}`);
+    client.write(path);
   }
 
   private faultEvent(): void {
@@ -828,6 +988,11 @@ class Simulation {
 
   private heal(): void {
     this.faulty = false;
+    // The clients go away without closing: every session must then expire, and its ephemerals go.
+    for (const c of this.clients) {
+      this.coverage.clientSessionsReplaced += c.expiries;
+      c.stop();
+    }
     this.healPartition();
     // Freezes end by themselves: shortening one would let new messages overtake deferred ones.
     this.oneWay.clear();
@@ -841,7 +1006,11 @@ class Simulation {
     const leader = nodes.find((n) => n!.role === 'leading');
     if (!leader || nodes.some((n) => n!.leaderId !== leader.sid)) return false;
     const total = this.checker.committed.length;
-    return this.sids.every((sid) => this.servers[sid]!.applied.length === total && this.servers[sid]!.node!.committedZxid === leader.lastZxid);
+    if (!this.sids.every((sid) => this.servers[sid]!.applied.length === total && this.servers[sid]!.node!.committedZxid === leader.lastZxid)) return false;
+    // Every session expired (no client is left) with its ephemerals, and all trees are equal.
+    const trees = this.sids.map((sid) => this.servers[sid]!.zk!.tree);
+    if (trees.some((t) => t.sessions.size > 0 || t.getAllEphemerals().size > 0)) return false;
+    return trees.every((t) => t.digest() === trees[0]!.digest());
   }
 
   private checkStep(): void {
@@ -863,7 +1032,9 @@ class Simulation {
       .map((sid) => {
         const n = this.servers[sid]!.node;
         if (!n) return `${sid}:down`;
-        return `${sid}:${n.state}/${n.role} leader=${n.leaderId ?? '-'} epoch=${n.epoch} last=${formatZxid(n.lastZxid)} committed=${formatZxid(n.committedZxid)} (${n.lastLookingReason})`;
+        const tree = this.servers[sid]!.zk?.tree;
+        const sessions = tree ? [...tree.sessions.keys()].map((id) => `0x${id.toString(16)}`).join(',') : '';
+        return `${sid}:${n.state}/${n.role} leader=${n.leaderId ?? '-'} epoch=${n.epoch} last=${formatZxid(n.lastZxid)} committed=${formatZxid(n.committedZxid)} sessions=[${sessions}] (${n.lastLookingReason})`;
       })
       .join('; ');
   }
@@ -874,7 +1045,7 @@ class Simulation {
   }
 }
 
-function lastZxid(txns: readonly Txn[]): number {
+function lastZxid(txns: readonly Rec[]): number {
   return txns.length === 0 ? 0 : txns[txns.length - 1]!.zxid;
 }
 
@@ -883,7 +1054,7 @@ function describe(msg: PeerMessage<Payload>): string {
     case 'NOTIFICATION':
       return `NOTIFICATION ${msg.state} vote(${msg.leader}, ${formatZxid(msg.zxid)}, ee=${msg.electionEpoch}, pe=${msg.peerEpoch})`;
     case 'PROPOSAL':
-      return `PROPOSAL ${formatZxid(msg.txn.zxid)}=${msg.txn.payload}`;
+      return `PROPOSAL ${formatZxid(msg.txn.zxid)} ${describeTxn(msg.txn.payload)}`;
     case 'DIFF':
       return `DIFF ${msg.txns.length} txns${msg.txns.length ? ` ${formatZxid(msg.txns[0]!.zxid)}..${formatZxid(msg.txns[msg.txns.length - 1]!.zxid)}` : ''}`;
     case 'SNAP':
