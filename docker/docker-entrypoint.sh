@@ -4,7 +4,9 @@
 #
 # zoo.cfg is written only when $ZOO_CONF_DIR/zoo.cfg does not exist (mount your own to bypass
 # this), and myid only when $ZOO_DATA_DIR/myid does not exist: a data volume keeps its identity.
-# Any other command line (e.g. `sh`) is executed as given.
+# Started as root (the image's default), it makes the conf, data and data-log dirs owned by
+# $ZOO_USER (so a root-owned bind mount works) and runs the server as that user through setpriv,
+# as the official image does with gosu. Any other command line (e.g. `sh`) is executed as given.
 set -eu
 
 : "${ZOO_CONF_DIR:=/conf}"
@@ -24,6 +26,7 @@ set -eu
 : "${ZOO_CFG_EXTRA:=}"
 : "${ZOO_LOG_LEVEL:=}"
 : "${ZOO_MY_ID:=1}"
+: "${ZOO_USER:=node}"
 : "${ZOO_SERVERS:=}"
 # The command that runs zabkeeper; tests point it elsewhere. Split on spaces: no spaces in paths.
 : "${ZABKEEPER_EXEC:=node /app/bin/zabkeeper}"
@@ -100,6 +103,13 @@ run_server() {
     echo "$ZOO_MY_ID" > "$ZOO_DATA_DIR/myid"
   elif [ "$(cat "$ZOO_DATA_DIR/myid")" != "$ZOO_MY_ID" ]; then
     echo "docker-entrypoint: $ZOO_DATA_DIR/myid holds $(cat "$ZOO_DATA_DIR/myid"), not ZOO_MY_ID=$ZOO_MY_ID; keeping the file" >&2
+  fi
+  if [ "$(id -u)" = 0 ] && id "$ZOO_USER" > /dev/null 2>&1; then
+    for dir in "$ZOO_CONF_DIR" "$ZOO_DATA_DIR" ${ZOO_DATA_LOG_DIR:+"$ZOO_DATA_LOG_DIR"}; do
+      find "$dir" \! -user "$ZOO_USER" -exec chown "$ZOO_USER:" '{}' +
+    done
+    # shellcheck disable=SC2086 # ZABKEEPER_EXEC is a command plus arguments.
+    exec setpriv --reuid="$ZOO_USER" --regid="$(id -g "$ZOO_USER")" --init-groups $ZABKEEPER_EXEC server --config "$config" "$@"
   fi
   # shellcheck disable=SC2086 # ZABKEEPER_EXEC is a command plus arguments.
   exec $ZABKEEPER_EXEC server --config "$config" "$@"

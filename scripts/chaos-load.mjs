@@ -2,6 +2,7 @@
 // Bounded write load and consistency check for scripts/chaos.sh (uses the built client in dist/).
 //
 //   node scripts/chaos-load.mjs load  --connect H:P,... --seconds 20 --writers 4 --out results.json
+//                                     [--stop-file F] [--pace-ms MS] [--max-ops N]
 //   node scripts/chaos-load.mjs check --connect H:P,... --in results.json
 //
 // load: each writer creates /chaos-sh/seq- (sequential) and every 3rd round does a versioned
@@ -10,6 +11,7 @@
 // check: through each server on its own: sync, then every acknowledged create is present with its
 // data, no create is applied twice or invented, casAcked <= counter <= casAcked + casUnknown,
 // and every server holds the same tree. Exit 0 when all holds, 1 otherwise.
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -23,14 +25,14 @@ const NODE_EXISTS = -110;
 
 function args() {
   const [mode, ...rest] = process.argv.slice(2);
-  const o = { mode, connect: '', seconds: 20, writers: 4, maxOps: 50_000, out: '', in: '' };
+  const o = { mode, connect: '', seconds: 20, writers: 4, maxOps: 50_000, out: '', in: '', stopFile: '', paceMs: 0 };
   for (let i = 0; i < rest.length; i += 2) {
     const k = rest[i].replace(/^--/, '').replace(/-(\w)/g, (_, c) => c.toUpperCase());
     if (!(k in o)) throw new Error(`unknown option ${rest[i]}`);
     o[k] = typeof o[k] === 'number' ? Number(rest[i + 1]) : rest[i + 1];
   }
   if (!o.connect || (mode !== 'load' && mode !== 'check')) {
-    process.stderr.write('usage: chaos-load.mjs load|check --connect H:P,... [--seconds S --writers N --max-ops N --out F | --in F]\n');
+    process.stderr.write('usage: chaos-load.mjs load|check --connect H:P,... [--seconds S --writers N --max-ops N --pace-ms MS --stop-file F --out F | --in F]\n');
     process.exit(2);
   }
   return o;
@@ -52,7 +54,10 @@ async function load(o) {
   const run = async (id) => {
     const zk = await ZooKeeperClient.connect(o.connect, { sessionTimeoutMs: 10_000 });
     const t = { acked: {}, unknownCreates: [], casAcked: 0, casRefused: 0, casUnknown: 0 };
-    for (let i = 0; i < o.maxOps && Date.now() < until; i++) {
+    // --stop-file ends the load early once that file exists (chaos.sh --compose: when its faults are done).
+    const stopped = () => o.stopFile !== '' && existsSync(o.stopFile);
+    for (let i = 0; i < o.maxOps && Date.now() < until && !stopped(); i++) {
+      if (o.paceMs > 0) await delay(o.paceMs);
       const data = `${id}-${i}`;
       try {
         t.acked[await zk.create(`${BASE}/seq-`, data, { mode: 'persistent_sequential' })] = data;

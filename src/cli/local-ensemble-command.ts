@@ -1,5 +1,6 @@
 // `zabkeeper local-ensemble`: runs an N-node ensemble on 127.0.0.1 as child processes, for development and `npm start`.
 
+import { formatLogLine } from './log-line-format.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -28,6 +29,8 @@ export interface LocalEnsembleOptions {
   tickTimeMs: number;
   /** Do not echo the nodes' log lines (they still go to baseDir/nodeN.log). */
   quiet: boolean;
+  /** Echo log lines as JSON (default: human-readable when the output is a terminal, JSON otherwise). */
+  json?: boolean;
 }
 
 export interface LocalNodeSpec {
@@ -43,6 +46,8 @@ export interface LocalNodeSpec {
 /** Where tool output goes; process.stdout by default, a collector in tests. */
 export interface LocalEnsembleOutput {
   write(text: string): unknown;
+  /** A terminal gets readable log lines; files and pipes get the JSON lines. */
+  isTTY?: boolean;
 }
 
 export function localEnsembleTopology(o: Pick<LocalEnsembleOptions, 'size' | 'baseDir' | 'clientPort' | 'quorumPort' | 'electionPort'>): LocalNodeSpec[] {
@@ -119,6 +124,8 @@ export async function runLocalEnsemble(o: LocalEnsembleOptions, out: LocalEnsemb
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!TOPOLOGY_ENV.test(k)) env[k] = v;
 
+  // The node logs in baseDir stay JSON lines whatever the terminal shows.
+  const readable = o.json !== true && out.isTTY === true;
   const running: RunningNode[] = nodes.map((spec) => {
     const log = createWriteStream(spec.logPath, { flags: 'a' });
     // Own process group: a terminal's Ctrl-C reaches only us, and we stop the nodes once, in order.
@@ -133,7 +140,7 @@ export async function runLocalEnsemble(o: LocalEnsembleOptions, out: LocalEnsemb
       partial = lines.pop()!;
       // Our own leader polls would drown the echo; they stay in the log file.
       const shown = lines.filter((l) => !(l.includes('"command":"srvr"') && l.includes('four letter word')));
-      if (shown.length > 0) out.write(shown.map((l) => prefix + l + '\n').join(''));
+      if (shown.length > 0) out.write(shown.map((l) => prefix + (readable ? formatLogLine(l) : l) + '\n').join(''));
     };
     proc.stdout!.setEncoding('utf8').on('data', onData);
     proc.stderr!.setEncoding('utf8').on('data', onData);
@@ -223,6 +230,7 @@ export interface LocalEnsembleArgs {
   'election-port': number;
   'tick-time': number;
   quiet: boolean;
+  json: boolean;
 }
 
 /** The yargs module; `onExitCode` receives the exit code once every node has stopped (main.ts owns the process exit). */
@@ -239,6 +247,7 @@ export function createLocalEnsembleCommand(onExitCode: (code: number) => void, o
         .option('election-port', { type: 'number', default: 3888, describe: 'election port of node 1; node N gets election-port + N - 1' })
         .option('tick-time', { type: 'number', default: 2000, describe: 'tick length in ms' })
         .option('quiet', { type: 'boolean', default: false, describe: 'do not echo node logs (they still go to <base-dir>/nodeN.log)' })
+        .option('json', { type: 'boolean', default: false, describe: 'echo node logs as JSON lines (default: readable lines on a terminal, JSON otherwise)' })
         .check((a) => {
           if (!Number.isInteger(a.size) || a.size < 1 || a.size > 9) throw new Error('--size must be an integer from 1 to 9');
           for (const k of ['client-port', 'quorum-port', 'election-port'] as const) {
@@ -261,6 +270,7 @@ export function createLocalEnsembleCommand(onExitCode: (code: number) => void, o
             electionPort: a['election-port'],
             tickTimeMs: a['tick-time'],
             quiet: a.quiet,
+            json: a.json,
           },
           out,
         ),

@@ -8,6 +8,7 @@ import { runServer } from './server-command.js';
 import { createToolsCommand } from './tools-command.js';
 import { createRecipeCommands } from './recipe-commands.js';
 import { createLocalEnsembleCommand } from './local-ensemble-command.js';
+import { createStatusCommand } from './status-command.js';
 
 function serverOptions(y: Argv) {
   return y
@@ -35,7 +36,8 @@ function shellOptions(y: Argv) {
     .option('tls-cert', { type: 'string', describe: 'client certificate (PEM) to present over TLS' })
     .option('tls-key', { type: 'string', describe: 'private key (PEM) of --tls-cert' })
     .example('$0 shell --server 127.0.0.1:2181', 'interactive shell')
-    .example('$0 shell -- ls /', 'run one command and exit');
+    .example('$0 shell -- ls /', 'run one command and exit')
+    .example('$0 shell -server 127.0.0.1:2181 ls /', 'zkCli.sh\'s own form');
 }
 
 /** node:tls options from the shell's --tls-* flags; undefined (plaintext) without --tls-ca. */
@@ -63,9 +65,34 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * zkCli.sh's own form for `shell`: `-server host:port` and `-timeout ms` with one dash, and the
+ * command's words straight after the options (`shell -server h:2181 ls -R /`), without `--`.
+ */
+export function zkCliShellArgs(argv: readonly string[]): string[] {
+  if (argv[0] !== 'shell' || argv.includes('--')) return [...argv];
+  const out = ['shell'];
+  const valued = new Set(['--server', '-s', '--timeout', '-t']);
+  for (let i = 1; i < argv.length; i++) {
+    let a = argv[i]!;
+    if (a === '-server' || a === '-timeout') a = `-${a}`;
+    if (valued.has(a)) {
+      out.push(a);
+      if (i + 1 < argv.length) out.push(argv[++i]!);
+    } else if (a.startsWith('-')) {
+      out.push(a);
+    } else {
+      // The first word that is not an option starts the command.
+      out.push('--', ...argv.slice(i));
+      break;
+    }
+  }
+  return out;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
-  const cli = yargs(argv)
+  const cli = yargs(zkCliShellArgs(argv))
     .scriptName('zabkeeper')
     .usage('$0 <command> [options]')
     .command(
@@ -102,7 +129,8 @@ export async function main(argv: string[]): Promise<number> {
     .command(createToolsCommand((code) => (exitCode = code)))
     .command(createRecipeCommands((code) => (exitCode = code)))
     .command(createLocalEnsembleCommand((code) => (exitCode = code)))
-    .demandCommand(1, 'name a command: server, local-ensemble, shell, tools, lock, elect or watch')
+    .command(createStatusCommand((code) => (exitCode = code)))
+    .demandCommand(1, 'name a command: server, local-ensemble, status, shell, tools, lock, elect or watch')
     .parserConfiguration({ 'populate--': true })
     .strict()
     .help()

@@ -53,6 +53,8 @@ export async function runServer(args: ServerArgs): Promise<number> {
     }
     throw err;
   }
+  // Documented zoo.cfg keys zabkeeper ignores (Java tuning): one warning each, naming key and line.
+  for (const warning of config.warnings) logger.warn(warning);
   if (!config.standalone && config.serverId === undefined) {
     logger.error({ dataDir: config.dataDir }, 'quorum mode needs this server\'s id: write it to <dataDir>/myid (or pass --standalone)');
     return 2;

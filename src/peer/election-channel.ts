@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { formatPeerAddress, type PeerAddress } from './peer-address.js';
 import { PeerConnection } from './peer-connection.js';
 import { checkHandshake, ELECTION_PROTOCOL, PEER_PROTOCOL_VERSION, PeerHandshakeError, type PeerHandshake } from './peer-handshake.js';
-import { PeerListener } from './peer-listener.js';
+import { PeerListener, type PeerListenerOptions } from './peer-listener.js';
 import { dialPeer, type PeerTls } from './peer-tls.js';
 
 export interface ElectionChannelOptions {
@@ -38,6 +38,8 @@ export interface ElectionChannelOptions {
   maxBufferedBytes?: number;
   /** sslQuorum: mutual TLS for every connection of this channel. */
   tls?: PeerTls;
+  /** How the listener follows a listenHost that is a name (tests fake the resolver). */
+  listener?: Omit<PeerListenerOptions, 'onRebound' | 'tls'>;
 }
 
 /**
@@ -54,6 +56,13 @@ interface PeerSlot {
   /** Our outgoing socket while it connects; for a higher peer it only asks to be dialled back. */
   dial: PeerConnection | undefined;
   queue: unknown[];
+  /**
+   * The last message given for this peer. A new connection with nothing queued repeats it, as
+   * ZooKeeper's SendWorker does: it may have gone into a connection that was already dead (the
+   * peer's network vanished without a FIN), and the election would otherwise wait for its next
+   * notification timeout, up to a minute, before this peer hears from us again.
+   */
+  lastSent: unknown;
   retry: NodeJS.Timeout | undefined;
   retryDelayMs: number;
 }
@@ -90,7 +99,23 @@ export class ElectionChannel {
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 1024 * 1024;
     this.peers = opts.peers;
     this.peerTls = opts.tls;
-    this.listener = new PeerListener((socket) => this.accept(socket), this.logger, opts.tls);
+    this.listener = new PeerListener((socket) => this.accept(socket), this.logger, { ...opts.listener, tls: opts.tls, onRebound: () => this.redialAll() });
+  }
+
+  /**
+   * Our own address changed (the listener moved): every connection still runs from the old
+   * address and is dead, though nothing told the sockets so (no FIN or RST ever comes back). Drop
+   * them and dial again with the last message for each peer, or a looking member would keep
+   * sending its votes into them and never hear the ensemble's leader.
+   */
+  private redialAll(): void {
+    if (this.closed) return;
+    for (const slot of this.slots.values()) {
+      if (slot.conn === undefined) continue;
+      if (slot.queue.length === 0 && slot.lastSent !== undefined) slot.queue.push(slot.lastSent);
+      slot.conn.logger.info('own address changed; replacing the election connection');
+      slot.conn.destroy();
+    }
   }
 
   async start(): Promise<void> {
@@ -115,6 +140,7 @@ export class ElectionChannel {
       this.logger.debug({ to }, 'election message to an unknown or own sid dropped');
       return;
     }
+    slot.lastSent = msg;
     if (slot.conn !== undefined) {
       slot.conn.send(msg);
       return;
@@ -161,7 +187,7 @@ export class ElectionChannel {
   private slot(sid: number): PeerSlot | undefined {
     let slot = this.slots.get(sid);
     if (slot === undefined && sid !== this.myId && this.peers.has(sid)) {
-      slot = { sid, conn: undefined, connSinceMs: 0, dial: undefined, queue: [], retry: undefined, retryDelayMs: this.reconnectDelayMs };
+      slot = { sid, conn: undefined, connSinceMs: 0, dial: undefined, queue: [], lastSent: undefined, retry: undefined, retryDelayMs: this.reconnectDelayMs };
       this.slots.set(sid, slot);
     }
     return slot;
@@ -276,6 +302,7 @@ export class ElectionChannel {
     conn.logger.info('election connection up');
     const queued = slot.queue;
     slot.queue = [];
+    if (queued.length === 0 && slot.lastSent !== undefined) queued.push(slot.lastSent);
     for (const m of queued) conn.send(m);
   }
 

@@ -94,7 +94,7 @@ export class QuorumChannel {
     this.reconnectDelayMs = opts.reconnectDelayMs ?? 50;
     this.maxReconnectDelayMs = Math.max(this.reconnectDelayMs, opts.maxReconnectDelayMs ?? 2000);
     this.peerTls = opts.tls;
-    this.listener = new PeerListener((socket) => this.accept(socket), this.logger, opts.tls);
+    this.listener = new PeerListener((socket) => this.accept(socket), this.logger, { tls: opts.tls });
   }
 
   /** Listens on the quorum port; learners are turned away until setAccepting(true). */

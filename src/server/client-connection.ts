@@ -309,7 +309,8 @@ export class ClientConnection implements ClientSink, ConnectionReport {
       this.finishFourLetterWord(notWhitelistedText(word));
       return;
     }
-    this.log.info({ command: word }, 'processing four letter word');
+    // Debug: health checks and monitoring poll these every few seconds.
+    this.log.debug({ command: word }, 'processing four letter word');
     svc.execute(word).then(
       (text) => this.finishFourLetterWord(text),
       (err: unknown) => {

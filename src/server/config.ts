@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseTlsSettings, TlsConfigError, TLS_KEY_SUFFIXES, type TlsSettings } from '../tls/tls-settings.js';
+import { closestKey, DOCUMENTED_KEYS, documentedKeyRule } from './config-keys.js';
 
 /** A configuration that cannot be used; the message names the source and the key. */
 export class ConfigError extends Error {
@@ -67,7 +68,8 @@ export interface ServerConfig {
   /** From dataDir/myid when present. */
   serverId: number | undefined;
   logLevel: string;
-  logPretty: boolean;
+  /** undefined: readable on a terminal, JSON lines otherwise (logger.ts decides). */
+  logPretty: boolean | undefined;
   // -- quotas, read-only mode, reconfig (issue 13) --
   /** zookeeper.enforceQuota: writes past a hard quota limit fail with QUOTAEXCEEDED (default false). */
   enforceQuota: boolean;
@@ -75,10 +77,17 @@ export interface ServerConfig {
   readOnlyModeEnabled: boolean;
   /** reconfigEnabled: only false is supported; reconfig answers RECONFIGDISABLED. */
   reconfigEnabled: boolean;
-  /** Keys zabkeeper does not interpret, kept like ZooKeeper keeps them as system properties. */
+  /** Documented keys zabkeeper accepted without interpreting them (ignored, or set to a value that changes nothing). */
   extra: Record<string, string>;
   /** security: TLS, authentication providers and connection limits (see SecurityConfig). */
   security: SecurityConfig;
+  /**
+   * ops: metricsProvider.className=...PrometheusMetricsProvider serves /metrics with ZooKeeper's
+   * metric names on httpHost:httpPort (default 0.0.0.0:7000), where Prometheus scrapes ZooKeeper.
+   */
+  metricsProvider: { httpHost: string; httpPort: number } | undefined;
+  /** One line per ignored key ("zoo.cfg line 9: preAllocSize is ignored: ..."), logged once at start. */
+  warnings: string[];
 }
 
 /** security: everything ZooKeeper's secure zoo.cfg keys configure. */
@@ -180,6 +189,11 @@ const KEYS = {
   'ssl.quorum.context.supplier.class': 'SSL_QUORUM_CONTEXT_SUPPLIER_CLASS',
   ...tlsKeys('ssl.', 'SSL_'),
   ...tlsKeys('ssl.quorum.', 'SSL_QUORUM_'),
+  'metricsProvider.className': 'METRICS_PROVIDER_CLASS_NAME',
+  'metricsProvider.httpHost': 'METRICS_PROVIDER_HTTP_HOST',
+  'metricsProvider.httpPort': 'METRICS_PROVIDER_HTTP_PORT',
+  // Read by loadServerConfig: the file holding the server.N lines, as ZooKeeper 3.5+ writes it.
+  dynamicConfigFile: 'DYNAMIC_CONFIG_FILE',
   // -- quotas, read-only mode, reconfig (issue 13); zookeeper.enforceQuota maps onto enforceQuota --
   enforceQuota: 'ENFORCE_QUOTA',
   'readonlymode.enabled': 'READONLYMODE_ENABLED',
@@ -206,8 +220,33 @@ const SERVER_KEY = /^server\.(\d+)$/;
 /** Maps `zookeeper.x`, `-Djute.maxbuffer` and friends onto the canonical key. */
 function canonicalKey(raw: string): string {
   let key = raw.startsWith('-D') ? raw.slice(2) : raw;
-  if (key.startsWith('zookeeper.') && key.slice('zookeeper.'.length) in KEYS) key = key.slice('zookeeper.'.length);
+  if (key.startsWith('zookeeper.')) {
+    const bare = key.slice('zookeeper.'.length);
+    if (bare in KEYS || documentedKeyRule(bare) !== undefined) key = bare;
+  }
   return key;
+}
+
+/**
+ * Judges one zoo.cfg key that is neither a server.N line nor a key zabkeeper reads: refused
+ * (ConfigError naming key and line), or accepted into `extra`, with a warning when ignored.
+ */
+function judgeKey(key: string, st: Setting, extra: Record<string, string>, warnings: string[]): void {
+  const rule = documentedKeyRule(key);
+  if (rule === undefined) {
+    const hint = closestKey(key, [...Object.keys(KEYS), ...DOCUMENTED_KEYS.keys()]);
+    throw new ConfigError(`${st.source}: unknown key "${key}"${hint !== undefined ? ` (did you mean ${hint}?)` : ''}: not a zoo.cfg key ZooKeeper 3.8 documents`);
+  }
+  if (rule.kind === 'refuse') {
+    if (rule.allow?.includes(st.value.toLowerCase()) || rule.allow?.includes(st.value)) {
+      extra[key] = st.value;
+      return;
+    }
+    const accepted = rule.allow !== undefined ? ` (only ${rule.allow.join(' or ')} is accepted)` : '';
+    throw new ConfigError(`${st.source}: ${key}=${st.value} is refused: ${rule.why}${accepted}`);
+  }
+  extra[key] = st.value;
+  warnings.push(`${st.source}: ${key} is ignored: ${rule.why}`);
 }
 
 /** Parsed zoo.cfg: every key (canonicalised) with its line, in file order. */
@@ -239,6 +278,8 @@ export function parseZooCfg(text: string, sourceName = 'zoo.cfg'): ZooCfg {
 export function settingsFromEnv(env: NodeJS.ProcessEnv): Map<string, Setting> {
   const out = new Map<string, Setting>();
   for (const [key, envSuffix] of Object.entries(KEYS)) {
+    // Only zoo.cfg names a dynamic config file (loadServerConfig reads it from there).
+    if (key === 'dynamicConfigFile') continue;
     const name = `ZABKEEPER_${envSuffix}`;
     const v = env[name];
     if (v !== undefined && v !== '') out.set(key, { value: v, source: `env ${name}` });
@@ -423,12 +464,14 @@ export function resolveServerConfig(layers: {
 
   const servers: QuorumServerSpec[] = [];
   const extra: Record<string, string> = {};
+  const warnings: string[] = [];
   for (const [k, st] of s) {
     const m = SERVER_KEY.exec(k);
     if (m) servers.push(parseServerLine(Number(m[1]), st));
-    else if (!(k in KEYS) && !AUTH_PROVIDER_KEY.test(k)) extra[k] = st.value;
+    else if (!(k in KEYS) && !AUTH_PROVIDER_KEY.test(k)) judgeKey(k, st, extra, warnings);
   }
   servers.sort((a, b) => a.id - b.id);
+  const own = servers.find((x) => x.id === layers.serverId);
 
   const standaloneEnabled = bool(s, 'standaloneEnabled', true);
   const voters = servers.filter((x) => x.role === 'participant').length;
@@ -443,8 +486,8 @@ export function resolveServerConfig(layers: {
     syncLimit: int(s, 'syncLimit', DEFAULTS.syncLimit, 1),
     dataDir: path.resolve(dataDir),
     dataLogDir: path.resolve(str(s, 'dataLogDir') ?? dataDir),
-    clientPort: int(s, 'clientPort', DEFAULTS.clientPort, 0, 65535),
-    clientPortAddress,
+    clientPort: clientPortOf(s, own),
+    clientPortAddress: clientPortAddress ?? own?.clientAddress,
     maxClientCnxns: int(s, 'maxClientCnxns', DEFAULTS.maxClientCnxns, 0),
     minSessionTimeoutMs: min,
     maxSessionTimeoutMs: max,
@@ -467,13 +510,15 @@ export function resolveServerConfig(layers: {
     sessionlessCnxnTimeoutMs: int(s, 'nio.sessionlessCnxnTimeout', DEFAULTS.sessionlessCnxnTimeoutMs, 1),
     serverId: layers.serverId,
     logLevel: str(s, 'logLevel') ?? 'info',
-    logPretty: bool(s, 'logPretty', false),
+    logPretty: s.has('logPretty') ? bool(s, 'logPretty', false) : undefined,
+    metricsProvider: metricsProviderOf(s),
     // -- quotas, read-only mode, reconfig (issue 13) --
     enforceQuota: bool(s, 'enforceQuota', false),
     readOnlyModeEnabled: bool(s, 'readonlymode.enabled', false),
     reconfigEnabled: bool(s, 'reconfigEnabled', false),
     extra,
     security: resolveSecurity(s),
+    warnings,
   };
   if (config.reconfigEnabled) {
     throw new ConfigError(`${s.get('reconfigEnabled')!.source}: reconfigEnabled=true is not supported: zabkeeper has no dynamic reconfiguration (leave it false; reconfig answers RECONFIGDISABLED)`);
@@ -586,6 +631,56 @@ function resolveSecurity(s: Map<string, Setting>): SecurityConfig {
   };
 }
 
+export const PROMETHEUS_METRICS_PROVIDER = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';
+const DEFAULT_METRICS_PROVIDER = 'org.apache.zookeeper.metrics.impl.DefaultMetricsProvider';
+
+/** ZooKeeper's two providers: Prometheus (an HTTP /metrics endpoint) or the default (none). */
+function metricsProviderOf(s: Map<string, Setting>): ServerConfig['metricsProvider'] {
+  const st = s.get('metricsProvider.className');
+  if (st !== undefined && st.value !== PROMETHEUS_METRICS_PROVIDER && st.value !== DEFAULT_METRICS_PROVIDER) {
+    throw new ConfigError(`${st.source}: metricsProvider.className=${st.value} is refused: zabkeeper has ${PROMETHEUS_METRICS_PROVIDER} and ${DEFAULT_METRICS_PROVIDER}`);
+  }
+  const httpPort = int(s, 'metricsProvider.httpPort', 7000, 0, 65535);
+  if (st?.value !== PROMETHEUS_METRICS_PROVIDER) return undefined;
+  return { httpHost: str(s, 'metricsProvider.httpHost') ?? '0.0.0.0', httpPort };
+}
+
+/**
+ * The client port, as ZooKeeper's setupClientPort settles it: a member's own `server.N=...;port`
+ * gives it when clientPort is absent, and must agree with clientPort when both are set.
+ */
+function clientPortOf(s: Map<string, Setting>, own: QuorumServerSpec | undefined): number {
+  const st = s.get('clientPort');
+  const configured = int(s, 'clientPort', DEFAULTS.clientPort, 0, 65535);
+  if (own?.clientPort === undefined) return configured;
+  if (st !== undefined && configured !== own.clientPort) {
+    throw new ConfigError(`${st.source}: clientPort=${configured} differs from this server's own line server.${own.id}=...;${own.clientPort}`);
+  }
+  return own.clientPort;
+}
+
+/**
+ * Merges a dynamic config file (ZooKeeper 3.5+: server.N, group.x, weight.x lines) into the
+ * static settings. As in ZooKeeper, those lines may not also sit in the static file, and the
+ * dynamic file carries no `version` key (its version is the file name's hex suffix).
+ */
+export function mergeDynamicConfig(zooCfg: ZooCfg, dynamic: ZooCfg, dynamicPath: string): ZooCfg {
+  const settings = new Map(zooCfg.settings);
+  for (const [k, st] of zooCfg.settings) {
+    if (SERVER_KEY.test(k) || k.startsWith('group.') || k.startsWith('weight.')) {
+      throw new ConfigError(`${st.source}: ${k} must be in the dynamic config file ${dynamicPath} (dynamicConfigFile is set)`);
+    }
+  }
+  for (const [k, st] of dynamic.settings) {
+    if (k === 'version') throw new ConfigError(`${st.source}: a dynamic config file has no version key (its version is the file name's suffix)`);
+    if (!(SERVER_KEY.test(k) || k.startsWith('group.') || k.startsWith('weight.'))) {
+      throw new ConfigError(`${st.source}: ${k} does not belong in a dynamic config file (only server.N, group.x, weight.x)`);
+    }
+    settings.set(k, st);
+  }
+  return { settings };
+}
+
 /** Reads dataDir/myid; undefined when absent. */
 export async function readMyId(dataDir: string): Promise<number | undefined> {
   const file = path.join(dataDir, 'myid');
@@ -615,6 +710,17 @@ export async function loadServerConfig(opts: { configPath?: string; env?: NodeJS
       throw new ConfigError(`cannot read config file ${opts.configPath}: ${(err as Error).message}`);
     }
     zooCfg = parseZooCfg(text, opts.configPath);
+    const dyn = zooCfg.settings.get('dynamicConfigFile');
+    if (dyn !== undefined) {
+      // Relative to the working directory, as ZooKeeper opens it.
+      let dynText: string;
+      try {
+        dynText = await readFile(dyn.value, 'utf8');
+      } catch (err) {
+        throw new ConfigError(`${dyn.source}: cannot read dynamicConfigFile ${dyn.value}: ${(err as Error).message}`);
+      }
+      zooCfg = mergeDynamicConfig(zooCfg, parseZooCfg(dynText, dyn.value), dyn.value);
+    }
   }
   const env = opts.env ?? process.env;
   // Resolve once without myid to learn dataDir, then again with it so quorum checks see it.

@@ -35,7 +35,7 @@ function labelText(names: readonly string[], values: readonly string[], extra?: 
   return parts.length === 0 ? '' : `{${parts.join(',')}}`;
 }
 
-type MetricType = 'counter' | 'gauge' | 'histogram';
+type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary';
 
 /** One metric name with its series, one per distinct label-value tuple. */
 abstract class MetricFamily<S> {
@@ -199,6 +199,48 @@ export class Histogram extends MetricFamily<HistogramSeries> {
   }
 }
 
+/** Observations kept for a summary's quantiles: the most recent ones, a bounded window. */
+const SUMMARY_WINDOW = 1024;
+const SUMMARY_QUANTILES = [0.5, 0.9, 0.99] as const;
+
+export class SummarySeries {
+  sum = 0;
+  count = 0;
+  private readonly window: number[] = [];
+  private next = 0;
+  observe(v: number): void {
+    this.sum += v;
+    this.count++;
+    if (this.window.length < SUMMARY_WINDOW) this.window.push(v);
+    else this.window[this.next] = v;
+    this.next = (this.next + 1) % SUMMARY_WINDOW;
+  }
+  /** Quantile of the recent window (NaN before the first observation, as Prometheus clients report). */
+  quantile(q: number): number {
+    if (this.window.length === 0) return NaN;
+    const sorted = [...this.window].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  }
+}
+
+/** A summary as ZooKeeper's Prometheus provider exports them: quantiles 0.5/0.9/0.99 over recent observations, _count, _sum. */
+export class Summary extends MetricFamily<SummarySeries> {
+  constructor(name: string, help: string, labelNames: readonly string[] = []) {
+    super(name, help, 'summary', labelNames);
+  }
+  protected newSeries(): SummarySeries {
+    return new SummarySeries();
+  }
+  protected renderSeries(out: string[], labels: readonly string[], s: SummarySeries): void {
+    for (const q of SUMMARY_QUANTILES) out.push(`${this.name}${labelText(this.labelNames, labels, `quantile="${q}"`)} ${formatSampleValue(s.quantile(q))}`);
+    const l = labelText(this.labelNames, labels);
+    out.push(`${this.name}_count${l} ${s.count}`, `${this.name}_sum${l} ${formatSampleValue(s.sum)}`);
+  }
+  observe(v: number): void {
+    this.only.observe(v);
+  }
+}
+
 /** The metrics of one process, rendered in Prometheus' text exposition format (version 0.0.4). */
 export class MetricsRegistry {
   private readonly families = new Map<string, MetricFamily<unknown>>();
@@ -222,15 +264,20 @@ export class MetricsRegistry {
     return this.add(new Histogram(name, help, buckets, labelNames));
   }
 
+  summary(name: string, help: string, labelNames: readonly string[] = []): Summary {
+    return this.add(new Summary(name, help, labelNames));
+  }
+
   /** Runs before every render: for gauges sampled from state owned elsewhere (tree size, sessions). */
   onCollect(fn: () => void): void {
     this.collectors.push(fn);
   }
 
-  render(): string {
+  /** The whole registry, or only the families `include` keeps. */
+  render(include?: (name: string) => boolean): string {
     for (const c of this.collectors) c();
     const out: string[] = [];
-    for (const f of this.families.values()) f.render(out);
+    for (const f of this.families.values()) if (include === undefined || include(f.name)) f.render(out);
     return out.join('\n') + '\n';
   }
 }
@@ -281,6 +328,106 @@ export interface ServerStateSample {
 
 const msToSeconds = (ms: number): number => ms / 1000;
 
+/** Read and write operations as ZooKeeper's readlatency / updatelatency split them. */
+const READ_OPS = new Set(['exists', 'getData', 'getChildren', 'getChildren2', 'getACL', 'getAllChildrenNumber', 'getEphemerals', 'sync', 'multiRead']);
+const UPDATE_OPS = new Set(['create', 'create2', 'createContainer', 'createTTL', 'delete', 'deleteContainer', 'setData', 'setACL', 'multi', 'check', 'reconfig']);
+
+/**
+ * The metrics ZooKeeper 3.8's PrometheusMetricsProvider exports that zabkeeper can measure, under
+ * ZooKeeper's names and units (milliseconds; counters without _total, as its simpleclient writes).
+ */
+export class ZooKeeperNamedMetrics {
+  readonly registry = new MetricsRegistry();
+  private readonly fsynctime: Summary;
+  private readonly readlatency: Summary;
+  private readonly updatelatency: Summary;
+  private readonly proposalLatency: Summary;
+  private readonly commitPropagationLatency: Summary;
+  private readonly electionTime: Summary;
+  private readonly commitCount: Counter;
+  private readonly lookingCount: Counter;
+  private readonly syncedFollowers: Gauge;
+  private readonly learners: Gauge;
+  private latencyTotal = 0;
+  private latencyCount = 0;
+  private latencyMin = 0;
+  private latencyMax = 0;
+  private readonly startedMs = Date.now();
+
+  constructor(source: () => ServerStateSample | undefined) {
+    const r = this.registry;
+    const gauge = (name: string, help: string) => r.gauge(name, help);
+    const znodes = gauge('znode_count', 'Znodes in the data tree.');
+    const watches = gauge('watch_count', 'Watches registered.');
+    const outstanding = gauge('outstanding_requests', 'Requests received and not yet answered.');
+    const ephemerals = gauge('ephemerals_count', 'Ephemeral znodes.');
+    const dataSize = gauge('approximate_data_size', 'Sum of path and data lengths of all znodes, in bytes.');
+    const connections = gauge('num_alive_connections', 'Open client connections.');
+    const sessions = gauge('global_sessions', 'Live global sessions.');
+    const uptime = gauge('uptime', 'Milliseconds since this server started.');
+    const avg = gauge('avg_latency', 'Average request latency in ms since start.');
+    const min = gauge('min_latency', 'Smallest request latency in ms since start.');
+    const max = gauge('max_latency', 'Largest request latency in ms since start.');
+    this.learners = gauge('learners', 'Leader: learners connected and synced (0 on other servers).');
+    this.syncedFollowers = gauge('synced_followers', 'Leader: followers in sync (0 on other servers).');
+    this.fsynctime = r.summary('fsynctime', 'Duration of each txn log fsync in ms.');
+    this.readlatency = r.summary('readlatency', 'Read request latency in ms.');
+    this.updatelatency = r.summary('updatelatency', 'Write request latency in ms.');
+    this.proposalLatency = r.summary('proposal_latency', 'Leader: ms from proposing a txn to a quorum of acks.');
+    this.commitPropagationLatency = r.summary('commit_propagation_latency', 'Ms from a proposal reaching this server to its commit applied here.');
+    this.electionTime = r.summary('election_time', 'Duration of each completed leader election in ms.');
+    this.commitCount = r.counter('commit_count', 'Committed txns applied on this server.');
+    this.lookingCount = r.counter('looking_count', 'Leader elections completed on this server.');
+    r.onCollect(() => {
+      uptime.set(Date.now() - this.startedMs);
+      avg.set(this.latencyCount === 0 ? 0 : this.latencyTotal / this.latencyCount);
+      min.set(this.latencyMin);
+      max.set(this.latencyMax);
+      const s = source();
+      if (s === undefined) return;
+      znodes.set(s.znodeCount);
+      watches.set(s.watchCount);
+      outstanding.set(s.outstandingRequests);
+      ephemerals.set(s.ephemeralsCount);
+      dataSize.set(s.approximateDataSizeBytes);
+      connections.set(s.connectionCount);
+      sessions.set(s.sessionCount);
+    });
+  }
+
+  requestCompleted(op: string, latencyMs: number): void {
+    this.latencyMin = this.latencyCount === 0 ? latencyMs : Math.min(this.latencyMin, latencyMs);
+    this.latencyMax = Math.max(this.latencyMax, latencyMs);
+    this.latencyTotal += latencyMs;
+    this.latencyCount++;
+    if (READ_OPS.has(op)) this.readlatency.observe(latencyMs);
+    else if (UPDATE_OPS.has(op)) this.updatelatency.observe(latencyMs);
+  }
+
+  fsyncCompleted(latencyMs: number): void {
+    this.fsynctime.observe(latencyMs);
+  }
+
+  proposalAcked(latencyMs: number): void {
+    this.proposalLatency.observe(latencyMs);
+  }
+
+  commitApplied(latencyMs: number): void {
+    this.commitCount.inc();
+    this.commitPropagationLatency.observe(latencyMs);
+  }
+
+  leaderElected(durationMs: number): void {
+    this.lookingCount.inc();
+    this.electionTime.observe(durationMs);
+  }
+
+  setSyncedFollowers(count: number): void {
+    this.syncedFollowers.set(count);
+    this.learners.set(count);
+  }
+}
+
 /**
  * zabkeeper's metric set: every hook above, plus gauges sampled from a ServerStateSample
  * source at scrape time. Names follow Prometheus conventions (base units, _total counters);
@@ -301,6 +448,8 @@ export class PrometheusMetrics implements ServerMetrics, StorageMetrics, Ensembl
   private readonly electionDuration: Histogram;
   private readonly syncedFollowers: Gauge;
   private source: (() => ServerStateSample) | undefined;
+  /** The same events under ZooKeeper's metric names, for metricsProvider.httpPort's /metrics. */
+  readonly zookeeper = new ZooKeeperNamedMetrics(() => this.source?.());
 
   constructor() {
     const r = this.registry;
@@ -367,6 +516,7 @@ export class PrometheusMetrics implements ServerMetrics, StorageMetrics, Ensembl
       this.requestSeries.set(op, s);
     }
     s.observe(msToSeconds(latencyMs));
+    this.zookeeper.requestCompleted(op, latencyMs);
   }
 
   txnPersisted(latencyMs: number): void {
@@ -377,22 +527,49 @@ export class PrometheusMetrics implements ServerMetrics, StorageMetrics, Ensembl
   fsyncCompleted(latencyMs: number, txns: number): void {
     this.fsyncLatency.observe(msToSeconds(latencyMs));
     this.fsyncTxns.inc(txns);
+    this.zookeeper.fsyncCompleted(latencyMs);
   }
 
   proposalAcked(latencyMs: number): void {
     this.proposalLatency.observe(msToSeconds(latencyMs));
+    this.zookeeper.proposalAcked(latencyMs);
   }
 
   commitApplied(latencyMs: number): void {
     this.commitLatency.observe(msToSeconds(latencyMs));
+    this.zookeeper.commitApplied(latencyMs);
   }
 
   leaderElected(durationMs: number): void {
     this.elections.inc();
     this.electionDuration.observe(msToSeconds(durationMs));
+    this.zookeeper.leaderElected(durationMs);
   }
 
   setSyncedFollowers(count: number): void {
     this.syncedFollowers.set(count);
+    this.zookeeper.setSyncedFollowers(count);
+  }
+
+  /**
+   * What metricsProvider.httpPort serves: ZooKeeper's names for every metric both have, then
+   * zabkeeper's own metrics that ZooKeeper has no name for.
+   */
+  renderZooKeeperNames(): string {
+    return this.zookeeper.registry.render() + this.registry.render((name) => ZABKEEPER_ONLY.has(name));
   }
 }
+
+/** zabkeeper metrics without a ZooKeeper counterpart (the others appear under ZooKeeper's names). */
+const ZABKEEPER_ONLY = new Set([
+  'zabkeeper_request_latency_seconds',
+  'zabkeeper_txns_persisted_total',
+  'zabkeeper_txn_persist_latency_seconds',
+  'zabkeeper_fsync_txns_total',
+  'zabkeeper_leader_elections_total',
+  'zabkeeper_server_info',
+  'zabkeeper_last_zxid',
+  'process_resident_memory_bytes',
+  'nodejs_heap_used_bytes',
+  'process_start_time_seconds',
+]);

@@ -15,6 +15,7 @@ import type { DataTree } from '../tree/data-tree.js';
 import { AdminServer, quorumAdminView, type AdminContext } from './admin-server.js';
 import { PrometheusMetrics } from './metrics.js';
 import { PeerTls } from '../peer/peer-tls.js';
+import { MetricsProviderServer } from './metrics-provider.js';
 import { backupSnapshot, removeStaleBackupScratch } from './backup-snapshot.js';
 import { quorumConfigText, STATIC_CONFIG_VERSION } from './quorum-config-text.js';
 import { ReadOnlyMode } from './read-only-mode.js';
@@ -29,6 +30,8 @@ export interface ServerNode {
   secureListener: ClientListener | undefined;
   /** ops: present when admin.enableServer / admin.serverPort / --admin-port turned it on. */
   admin: AdminServer | undefined;
+  /** ops: present with metricsProvider.className=...PrometheusMetricsProvider. */
+  metricsProvider: MetricsProviderServer | undefined;
   metrics: PrometheusMetrics;
   /** Stops accepting, lets in-flight writes finish, closes sockets without expiring sessions. Idempotent. */
   stop(): Promise<void>;
@@ -242,6 +245,23 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     }
     logger.info({ adminPort: admin.port, adminHost: admin.host }, `admin server on http://${admin.host}:${admin.port}/commands`);
   }
+  // ops: ZooKeeper's Prometheus provider endpoint, where Prometheus already scrapes ZooKeeper.
+  let metricsProvider: MetricsProviderServer | undefined;
+  if (config.metricsProvider !== undefined) {
+    metricsProvider = new MetricsProviderServer({ host: config.metricsProvider.httpHost, port: config.metricsProvider.httpPort, metrics, logger: logger.child({ component: 'metrics' }) });
+    try {
+      await metricsProvider.listen();
+    } catch (err) {
+      await admin?.close();
+      await boundListener.stopAccepting();
+      await zk.stop();
+      await boundListener.closeConnections();
+      await peer?.close();
+      await store.close();
+      throw err;
+    }
+    logger.info({ metricsPort: metricsProvider.port }, `Prometheus metrics on http://${config.metricsProvider.httpHost}:${metricsProvider.port}/metrics`);
+  }
   logger.info(
     { port: boundListener.port, host: boundListener.host, dataDir: config.dataDir, fourLetterWords: [...whitelist] },
     `zabkeeper ${config.standalone ? 'standalone' : `server ${config.serverId}`} serving on ${boundListener.host}:${boundListener.port}`,
@@ -253,6 +273,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
       logger.info('stopping: no new connections, finishing in-flight requests');
       readOnlyMode?.stop();
       await admin?.close();
+      await metricsProvider?.close();
       await boundListener.stopAccepting();
       if (secureListener !== boundListener) await secureListener?.stopAccepting();
       await zk.stop();
@@ -266,5 +287,5 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     })();
     return stopping;
   };
-  return { port: boundListener.port, host: boundListener.host, zk, listener: boundListener, secureListener, admin, metrics, stop };
+  return { port: boundListener.port, host: boundListener.host, zk, listener: boundListener, secureListener, admin, metricsProvider, metrics, stop };
 }

@@ -45,10 +45,10 @@ describe('docker/docker-compose.yml', () => {
     for (const c of cleanup.splice(0)) await c();
   });
 
-  it('validates, with services zk1..zk3 and one named volume per node', () => {
+  it('validates, with services zk1..zk3 and named data and data-log volumes per node', () => {
     const config = composeConfig();
     expect(compose(['config', '--services']).stdout.trim().split('\n').sort()).toEqual(['zk1', 'zk2', 'zk3']);
-    expect(compose(['config', '--volumes']).stdout.trim().split('\n').sort()).toEqual(['zk1-data', 'zk2-data', 'zk3-data']);
+    expect(compose(['config', '--volumes']).stdout.trim().split('\n').sort()).toEqual(['zk1-data', 'zk1-datalog', 'zk2-data', 'zk2-datalog', 'zk3-data', 'zk3-datalog']);
     expect(Object.keys(config.services).sort()).toEqual(['zk1', 'zk2', 'zk3']);
   });
 
@@ -60,18 +60,18 @@ describe('docker/docker-compose.yml', () => {
     }
   });
 
-  it('publishes client ports 2181-2183 and mounts each node\'s volume where the image keeps its data', async () => {
+  it('publishes client ports 2181-2183 and mounts each node\'s volumes where the image keeps its data and log', async () => {
     const config = composeConfig();
     const dockerfile = await readFile(DOCKERFILE, 'utf8');
     const dataDir = /ZOO_DATA_DIR=(\S+)/.exec(dockerfile)?.[1];
     expect(dataDir).toBe('/data');
-    expect(dockerfile).toMatch(/^VOLUME \["\/data"\]$/m);
+    expect(dockerfile).toMatch(/^VOLUME \["\/data", "\/datalog"\]$/m);
     for (const [i, name] of ['zk1', 'zk2', 'zk3'].entries()) {
       const s = config.services[name];
       const ports = (s.ports as { published: string | number; target: string | number }[]).map((p) => [Number(p.published), Number(p.target)]);
       expect(ports).toContainEqual([2181 + i, 2181]);
       const volumes = (s.volumes as (string | { source: string; target: string })[]).map((v) => (typeof v === 'string' ? v.split(':').slice(0, 2).join(':') : `${v.source}:${v.target}`));
-      expect(volumes).toEqual([`${name}-data:${dataDir}`]);
+      expect(volumes).toEqual([`${name}-data:${dataDir}`, `${name}-datalog:/datalog`]);
     }
   });
 

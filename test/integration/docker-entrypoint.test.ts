@@ -2,7 +2,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -118,6 +118,32 @@ describe('docker-entrypoint.sh', () => {
       expect(existsSync(d.cfgPath)).toBe(false);
       expect(existsSync(`${d.cfgPath}.tmp`)).toBe(false);
     }
+  });
+
+  const root = process.getuid?.() === 0;
+  it.skipIf(!root)(`as root: hands conf, data and data-log dirs to ZOO_USER and runs the server as that user via setpriv${root ? '' : ' (skipped: needs root, which CI has)'}`, async () => {
+    const d = await dirs();
+    await chmod(d.root, 0o755);
+    const logDir = path.join(d.root, 'datalog');
+    await mkdir(d.dataDir, { recursive: true });
+    // A root-owned file in the data dir, as a root-owned bind mount would have.
+    await writeFile(path.join(d.dataDir, 'stray'), 'x');
+    const probe = path.join(d.root, 'probe.sh');
+    await writeFile(probe, '#!/bin/sh\necho "uid=$(id -u) gid=$(id -g) args=$*"\n');
+    await chmod(probe, 0o755);
+    const nobody = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim());
+    const r = runEntrypoint(d, { ZOO_USER: 'nobody', ZOO_DATA_LOG_DIR: logDir, ZABKEEPER_EXEC: probe });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(`uid=${nobody} gid=${Number(spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).stdout.trim())} args=server --config ${d.cfgPath}`);
+    for (const p of [d.confDir, d.cfgPath, d.dataDir, path.join(d.dataDir, 'myid'), path.join(d.dataDir, 'stray'), logDir]) {
+      expect((await stat(p)).uid, p).toBe(nobody);
+    }
+    // No such user: the server runs as whoever started the entrypoint, without chown.
+    const d2 = await dirs();
+    const r2 = runEntrypoint(d2, { ZOO_USER: 'no-such-user-zabkeeper' });
+    expect(r2.code).toBe(0);
+    expect(r2.stdout).toContain(`exec: server --config ${d2.cfgPath}`);
+    expect((await stat(d2.dataDir)).uid).toBe(0);
   });
 
   it('execs a real server that the health check sees, and SIGTERM reaches node (exit 0)', async () => {

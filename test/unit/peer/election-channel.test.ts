@@ -126,6 +126,60 @@ describe('ElectionChannel', () => {
     await waitFor(() => got(nodes.get(1)!, 2, 'back') && got(nodes.get(3)!, 2, 'back'), 'both hear the restarted node');
   });
 
+  it('a new connection repeats the last message given for that peer, which may have died with the old one', async () => {
+    const { nodes, peers } = await ensemble([1, 2]);
+    nodes.get(2)!.channel.send(1, { tag: 'vote' });
+    await waitFor(() => got(nodes.get(1)!, 2, 'vote'), 'first delivery');
+    const port1 = peers.get(1)!.port;
+    await nodes.get(1)!.channel.close();
+    await waitFor(() => !nodes.get(2)!.channel.isConnected(1), '2 notices the close');
+    const reborn = makeNode(1, peers, port1);
+    await reborn.channel.start();
+    // 2 sends nothing more; the connection the restarted 1 causes carries 2's last message again.
+    reborn.channel.send(2, { tag: 'hello' });
+    await waitFor(() => got(reborn, 2, 'vote'), 'the repeated last message');
+    expect(reborn.inbox.filter((e) => e.from === 2).map((e) => (e.msg as { tag: string }).tag)).toEqual(['vote']);
+  });
+
+  it('when its own address changes, a member drops its connections and dials again with its last message', async () => {
+    let address2 = '127.0.0.1';
+    const peers = new Map<number, PeerAddress>([
+      [1, { host: '127.0.0.1', port: 0 }],
+      [2, { host: '127.0.0.1', port: 0 }],
+    ]);
+    const one = makeNode(1, peers);
+    const { logger, lines } = captureLogger();
+    const two = new ElectionChannel({
+      myId: 2,
+      peers,
+      listenHost: 'zk2',
+      listenPort: 0,
+      logger,
+      reconnectDelayMs: 20,
+      listener: { followNameIntervalMs: 20, resolveHost: async () => address2 },
+    });
+    open.push(two);
+    const twoInbox: { from: number; msg: unknown }[] = [];
+    two.onMessage((from, msg) => twoInbox.push({ from, msg }));
+    await one.channel.start();
+    await two.start();
+    peers.set(1, { host: '127.0.0.1', port: one.channel.boundPort });
+    peers.set(2, { host: '127.0.0.1', port: two.boundPort });
+    two.send(1, { tag: 'vote' });
+    await waitFor(() => got(one, 2, 'vote'), 'first delivery');
+    const firstPorts = two.connectionPorts(1);
+
+    // The name now resolves elsewhere (a container reconnected to its network with a new IP).
+    address2 = '127.0.0.2';
+    peers.set(2, { host: '127.0.0.2', port: two.boundPort });
+    await waitFor(() => one.inbox.filter((e) => e.from === 2).length === 2, 'the last message again, on a new connection');
+    expect(lines.some((l) => l.msg === 'own address changed; replacing the election connection')).toBe(true);
+    expect(two.connectionPorts(1)).not.toEqual(firstPorts);
+    // Both ways work on the new connection.
+    one.channel.send(2, { tag: 'reply' });
+    await waitFor(() => twoInbox.some((e) => e.from === 1 && (e.msg as { tag?: string }).tag === 'reply'), 'reply over the new connection');
+  });
+
   it('queues for a peer that is not up yet and delivers once it starts', async () => {
     const port2 = await freePort();
     const peers = new Map<number, PeerAddress>([

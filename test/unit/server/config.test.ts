@@ -92,8 +92,8 @@ describe('zoo.cfg parsing', () => {
     expect(resolve('dataDir=/d\nzookeeper.4lw.commands.whitelist=*').fourLetterWordWhitelist).toEqual(['*']);
   });
 
-  it('keeps unknown keys aside instead of failing', () => {
-    expect(resolve('dataDir=/d\nsomething.else=1').extra).toEqual({ 'something.else': '1' });
+  it('refuses a key nobody documents, naming it and its line', () => {
+    expect(() => resolve('dataDir=/d\nsomething.else=1')).toThrow(/^zoo\.cfg line 2: unknown key "something\.else"/);
   });
 
   it('parses server.N lines with type and client address', () => {

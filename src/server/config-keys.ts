@@ -1,0 +1,239 @@
+// Every zoo.cfg key ZooKeeper 3.8 documents that zabkeeper does not read, with what it does about it.
+//
+// A key zabkeeper reads is honoured (config.ts KEYS). Any other documented key is either refused
+// at start (it would change topology, security or durability, and silently dropping it would run
+// something other than what the operator configured) unless its value is the one that changes
+// nothing, or ignored with one warning where ignoring it is harmless (Java/JVM tuning of
+// ZooKeeper's own implementation). A key nobody documents is a typo and is refused.
+
+/** What to do with a documented key that zabkeeper does not read. */
+export type KeyRule =
+  | {
+      kind: 'refuse';
+      /** Why it cannot be accepted, for the error message. */
+      why: string;
+      /** Values (case-insensitive) that mean the default behaviour zabkeeper has anyway: accepted silently. */
+      allow?: readonly string[];
+    }
+  | {
+      kind: 'ignore';
+      /** Why ignoring it is harmless, for the one warning. */
+      why: string;
+    };
+
+const JVM = 'tunes the Java implementation; zabkeeper has no equivalent, ignoring it changes no behaviour a client sees';
+
+function refuse(why: string, ...allow: string[]): KeyRule {
+  return allow.length > 0 ? { kind: 'refuse', why, allow } : { kind: 'refuse', why };
+}
+function ignore(why: string = JVM): KeyRule {
+  return { kind: 'ignore', why };
+}
+
+const NOT_YET = 'not implemented yet';
+
+/** Exact keys, without the `zookeeper.` prefix that system-property spellings carry. */
+export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, KeyRule>([
+  // ---- topology and election -----------------------------------------------------------------
+  ['electionAlg', refuse('only fast leader election (electionAlg=3) exists, as in ZooKeeper since 3.6', '3')],
+  ['observerMasterPort', refuse(`observers syncing from followers: ${NOT_YET}`)],
+  ['quorumListenOnAllIPs', refuse(`listening on all addresses for peers: ${NOT_YET}; peers bind the server.N host`, 'false')],
+  ['multiAddress.enabled', refuse(`several addresses per server: ${NOT_YET}`, 'false')],
+  ['multiAddress.reachabilityCheckEnabled', ignore('only matters with multiAddress.enabled, which zabkeeper refuses')],
+  ['multiAddress.reachabilityCheckTimeoutMs', ignore('only matters with multiAddress.enabled, which zabkeeper refuses')],
+  ['localSessionsEnabled', refuse(`local sessions: ${NOT_YET}; every session is global`, 'false')],
+  ['localSessionsUpgradingEnabled', refuse(`local sessions: ${NOT_YET}; every session is global`, 'false')],
+  ['leaderServes', refuse('the leader always serves clients in zabkeeper', 'yes', 'true')],
+  ['connectToLearnerMasterLimit', ignore('only matters with observerMasterPort, which zabkeeper refuses')],
+  ['syncEnabled', ignore('observers log and snapshot as every member does in zabkeeper')],
+  ['observer.reconnectDelayMs', ignore()],
+  ['observer.election.DelayMs', ignore()],
+  ['cnxTimeout', ignore('peer connect timeouts are fixed (5 s) in zabkeeper')],
+  ['quorumCnxnTimeoutMs', ignore('peer connect timeouts are fixed (5 s) in zabkeeper')],
+  ['electionPortBindRetry', ignore()],
+  ['fastleader.minNotificationInterval', ignore()],
+  ['fastleader.maxNotificationInterval', ignore()],
+  ['tcpKeepAlive', ignore()],
+  ['clientTcpKeepAlive', ignore()],
+  ['leader.maxConcurrentSnapSyncs', ignore()],
+  ['maxConcurrentSnapSyncs', ignore()],
+  ['maxConcurrentDiffSyncs', ignore()],
+  ['maxTimeToWaitForEpoch', ignore()],
+  ['leader.maxConcurrentDiffSyncs', ignore()],
+  ['leader.maxTimeToWaitForEpoch', ignore()],
+  ['leader.closeSocketAsync', ignore()],
+  ['learner.closeSocketAsync', ignore()],
+  ['learner.asyncSending', ignore()],
+  ['forward_learner_requests_to_commit_processor_disabled', ignore()],
+  ['follower.skipLearnerRequestToNextProcessor', ignore()],
+
+  // ---- durability and safety -------------------------------------------------------------------
+  ['forceSync', refuse('zabkeeper always fsyncs a write before acknowledging it', 'yes', 'true')],
+  ['skipACL', refuse('zabkeeper always checks ACLs', 'no', 'false')],
+  ['emulate353TTLNodes', refuse(`the 3.5.3 TTL encoding: ${NOT_YET}`, 'false')],
+  ['enableEagerACLCheck', refuse(`eager ACL checks in multi: ${NOT_YET}`, 'false')],
+  ['audit.enable', refuse(`audit logging: ${NOT_YET}`, 'false')],
+  ['audit.impl.class', refuse(`audit logging: ${NOT_YET}`)],
+  ['datadir.autocreate', refuse('zabkeeper always creates a missing data dir', 'true')],
+  ['db.autocreate', refuse('zabkeeper always creates a missing database', 'true')],
+  ['snapshot.trust.empty', ignore('zabkeeper recovers from its own log and snapshot format')],
+  ['snapshot.compression.method', ignore('zabkeeper snapshots use their own format')],
+  ['digest.enabled', ignore('zabkeeper always keeps the tree digest')],
+  ['znode.container.maxNeverUsedIntervalMs', refuse(`reaping never-used containers: ${NOT_YET}`, '0')],
+  ['znode.container.maxPerMinute', ignore()],
+
+  // ---- Java implementation tuning -----------------------------------------------------------
+  ['globalOutstandingLimit', ignore()],
+  ['preAllocSize', ignore()],
+  ['commitLogCount', ignore()],
+  ['snapSizeLimitInKb', ignore()],
+  ['txnLogSizeLimitInKb', ignore('zabkeeper rolls its log by txnLogSegmentBytes')],
+  ['snapshotSizeFactor', ignore()],
+  ['fsync.warningthresholdms', ignore()],
+  ['maxResponseCacheSize', ignore()],
+  ['maxGetChildrenResponseCacheSize', ignore()],
+  ['serverCnxnFactory', ignore()],
+  ['clientPortListenBacklog', ignore()],
+  ['nio.numSelectorThreads', ignore()],
+  ['nio.numWorkerThreads', ignore()],
+  ['nio.directBufferBytes', ignore()],
+  ['nio.shutdownTimeout', ignore()],
+  ['commitProcessor.numWorkerThreads', ignore()],
+  ['commitProcessor.maxReadBatchSize', ignore()],
+  ['commitProcessor.maxCommitBatchSize', ignore()],
+  ['watchManagerName', ignore()],
+  ['watcherCleanThreadsNum', ignore()],
+  ['watcherCleanThreshold', ignore()],
+  ['watcherCleanIntervalInSeconds', ignore()],
+  ['maxInProcessingDeadWatchers', ignore()],
+  ['bitHashCacheSize', ignore()],
+  ['flushDelay', ignore()],
+  ['maxWriteQueuePollTime', ignore()],
+  ['maxBatchSize', ignore()],
+  ['advancedFlowControlEnabled', ignore()],
+  ['netty.advancedFlowControl.enabled', ignore()],
+  ['outstandingHandshake.limit', ignore()],
+  ['netty.server.outstandingHandshake.limit', ignore()],
+  ['messageTracker.BufferSize', ignore()],
+  ['messageTracker.Enabled', ignore()],
+  ['largeRequestMaxBytes', ignore()],
+  ['largeRequestThreshold', ignore()],
+  ['throttledOpWaitTime', ignore()],
+  ['throttled_op_wait_time', ignore()],
+  ['requestThrottleLimit', ignore()],
+  ['requestThrottleStallTime', ignore()],
+  ['requestThrottleDropStale', ignore()],
+  ['requestStaleLatencyCheck', ignore()],
+  ['requestStaleConnectionCheck', ignore()],
+  ['request_throttle_max_requests', ignore()],
+  ['request_throttle_stall_time', ignore()],
+  ['request_throttle_drop_stale', ignore()],
+  ['request_stale_latency_check', ignore()],
+  ['request_stale_connection_check', ignore()],
+  ['request_throttler.shutdownTimeout', ignore()],
+  ['connection_throttle_tokens', ignore()],
+  ['connection_throttle_fill_time', ignore()],
+  ['connection_throttle_fill_count', ignore()],
+  ['connection_throttle_freeze_time', ignore()],
+  ['connection_throttle_drop_increase', ignore()],
+  ['connection_throttle_drop_decrease', ignore()],
+  ['connection_throttle_decrease_ratio', ignore()],
+  ['connection_throttle_weight_enabled', ignore()],
+  ['connection_throttle_global_session_weight', ignore()],
+  ['connection_throttle_local_session_weight', ignore()],
+  ['connection_throttle_renew_session_weight', ignore()],
+  ['connectionMaxTokens', ignore()],
+  ['connectionTokenFillTime', ignore()],
+  ['connectionTokenFillCount', ignore()],
+  ['connectionFreezeTime', ignore()],
+  ['connectionDropIncrease', ignore()],
+  ['connectionDropDecrease', ignore()],
+  ['connectionDecreaseRatio', ignore()],
+  ['jute.maxbuffer.extrasize', ignore()],
+  ['fips-mode', ignore()],
+  ['admin.idleTimeout', ignore()],
+  ['metricsProvider.exportJvmInfo', ignore('zabkeeper exports its process and heap metrics always')],
+  ['metricsProvider.numWorkerThreads', ignore()],
+  ['metricsProvider.maxQueueSize', ignore()],
+  ['metricsProvider.workerShutdownTimeoutMs', ignore()],
+  ['admin.commandURL', refuse('the admin server serves /commands only', '/commands')],
+  ['admin.portUnification', refuse(`TLS on the admin port: ${NOT_YET}`, 'false')],
+  ['admin.forceHttps', refuse(`HTTPS on the admin port: ${NOT_YET}`, 'false')],
+
+  // ---- TLS, SASL, authentication: refused: not implemented yet (issue 12 implements these) ----
+  ['secureClientPort', refuse(`TLS client port: ${NOT_YET}`)],
+  ['secureClientPortAddress', refuse(`TLS client port: ${NOT_YET}`)],
+  ['sslQuorum', refuse(`TLS between servers: ${NOT_YET}; quorum traffic would stay plaintext`, 'false')],
+  ['sslQuorumReloadCertFiles', refuse(`TLS between servers: ${NOT_YET}`, 'false')],
+  ['client.portUnification', refuse(`TLS client connections: ${NOT_YET}`, 'false')],
+  ['portUnification', refuse(`TLS between servers: ${NOT_YET}`, 'false')],
+  ['client.certReload', refuse(`TLS client connections: ${NOT_YET}`, 'false')],
+  ['netty.server.earlyDropSecureConnectionHandshakes', refuse(`TLS client connections: ${NOT_YET}`, 'false')],
+  ['ssl.authProvider', refuse(`x509 authentication: ${NOT_YET}`)],
+  ['X509AuthenticationProvider.superUser', refuse(`x509 authentication: ${NOT_YET}`)],
+  ['superUser', refuse(`SASL super user: ${NOT_YET}`)],
+  ['DigestAuthenticationProvider.enabled', refuse('the digest provider is always on in zabkeeper', 'true')],
+  ['DigestAuthenticationProvider.digestAlg', refuse(`digest algorithms other than SHA1: ${NOT_YET}`, 'SHA1', 'SHA-1')],
+  ['enforce.auth.enabled', refuse(`enforced client authentication: ${NOT_YET}`, 'false')],
+  ['enforce.auth.schemes', refuse(`enforced client authentication: ${NOT_YET}`)],
+  ['sessionRequireClientSASLAuth', refuse(`SASL client authentication: ${NOT_YET}`, 'false')],
+  ['ensembleAuthName', refuse(`ensemble authentication: ${NOT_YET}`)],
+  ['kerberos.canonicalizeHostNames', refuse(`Kerberos: ${NOT_YET}`, 'false')],
+  ['kerberos.removeHostFromPrincipal', refuse(`Kerberos: ${NOT_YET}`, 'false')],
+  ['kerberos.removeRealmFromPrincipal', refuse(`Kerberos: ${NOT_YET}`, 'false')],
+  ['maxCnxns', refuse(`a limit on all client connections: ${NOT_YET}`, '0')],
+
+  // ---- observers (readonlymode.enabled, enforceQuota, reconfigEnabled: config.ts reads them, issue 13) ----
+  ['peerType', refuse(`a member starting as an observer by peerType: ${NOT_YET}; use server.N=...:observer`, 'participant')],
+]);
+
+/** Families of keys named by prefix, checked when no exact key matched. */
+export const DOCUMENTED_PREFIXES: readonly (readonly [string, KeyRule])[] = [
+  // Issue 12 (TLS/SASL) implements these; until then TLS settings must not be dropped silently.
+  ['ssl.quorum.', refuse(`TLS between servers: ${NOT_YET}`)],
+  ['ssl.', refuse(`TLS client connections: ${NOT_YET}`)],
+  ['authProvider.', refuse(`authentication providers other than digest: ${NOT_YET}`)],
+  ['quorum.auth.', refuse(`SASL between servers: ${NOT_YET}`, 'false')],
+  ['quorum.cnxn.threads.size', ignore()],
+  // Hierarchical quorums.
+  ['group.', refuse(`hierarchical quorums (group.x / weight.x): ${NOT_YET}`)],
+  ['weight.', refuse(`hierarchical quorums (group.x / weight.x): ${NOT_YET}`)],
+];
+
+/** The rule for a documented key (already stripped of `zookeeper.`), or undefined for an unknown one. */
+export function documentedKeyRule(key: string): KeyRule | undefined {
+  const exact = DOCUMENTED_KEYS.get(key);
+  if (exact !== undefined) return exact;
+  for (const [prefix, rule] of DOCUMENTED_PREFIXES) if (key.startsWith(prefix) && key.length > prefix.length) return rule;
+  return undefined;
+}
+
+/** Edit distance, for "did you mean" on a misspelt key. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The closest of `known` to a misspelt key (same letters in another case, or two edits away), if any. */
+export function closestKey(key: string, known: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  const k = key.toLowerCase();
+  for (const candidate of known) {
+    const d = distance(k, candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,71 @@
+// A zoo.cfg zabkeeper cannot honour stops the server at start (exit 2, key and line), also when the
+// key came through the image's ZOO_CFG_EXTRA; an ignored key starts it with one warning naming it.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/real-zookeeper.js';
+import { BIN, fourLetterWord } from '../helpers/server-process.js';
+import { entrypointDirs, entrypointEnv, ENTRYPOINT } from '../unit/ops/docker-entrypoint-runner.js';
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('zoo.cfg refusal at start', () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0)) await c();
+  });
+
+  async function tempDir(): Promise<string> {
+    const d = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-cfg-'));
+    cleanup.push(() => rm(d, { recursive: true, force: true }));
+    return d;
+  }
+
+  it('exits 2 naming the misspelt key, its line and the key it resembles', async () => {
+    const d = await tempDir();
+    const cfg = path.join(d, 'zoo.cfg');
+    await writeFile(cfg, `dataDir=${d}/data\nclientPort=0\ntickTme=2000\n`);
+    const r = spawnSync(process.execPath, [BIN, 'server', '--config', cfg], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`zabkeeper: invalid configuration: ${cfg} line 3: unknown key "tickTme" (did you mean tickTime?)`);
+  });
+
+  it('exits 2 on a ZOO_CFG_EXTRA key that would leave quorum traffic plaintext, naming it', async () => {
+    const d = await entrypointDirs();
+    cleanup.push(d.remove);
+    const r = spawnSync('/bin/sh', [ENTRYPOINT], {
+      env: entrypointEnv(d, { ZABKEEPER_EXEC: `${process.execPath} ${BIN}`, ZOO_CLIENT_PORT: String(await freePort()), ZOO_ADMINSERVER_ENABLED: 'false', ZOO_CFG_EXTRA: 'sslQuorum=true' }),
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`${d.cfgPath.replace(/[.]/g, '\\.')} line \\d+: sslQuorum=true is refused: TLS between servers: not implemented yet`));
+  });
+
+  it('starts with an ignored Java tuning key, warning once with its key and line', async () => {
+    const d = await tempDir();
+    const port = await freePort();
+    const cfg = path.join(d, 'zoo.cfg');
+    await writeFile(cfg, `dataDir=${d}/data\nclientPort=${port}\nclientPortAddress=127.0.0.1\npreAllocSize=65536\n4lw.commands.whitelist=ruok\n`);
+    const child = spawn(process.execPath, [BIN, 'server', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    cleanup.push(async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    });
+    const deadline = Date.now() + 20_000;
+    while ((await fourLetterWord(port, 'ruok').catch(() => '')) !== 'imok') {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not come up:\n${output}`);
+      await delay(50);
+    }
+    const warnings = output.split('\n').filter((l) => l.includes('preAllocSize'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 40, msg: `${cfg} line 4: preAllocSize is ignored: tunes the Java implementation; zabkeeper has no equivalent, ignoring it changes no behaviour a client sees` });
+  });
+});

@@ -1,0 +1,81 @@
+// metricsProvider.className=...PrometheusMetricsProvider: /metrics on metricsProvider.httpPort with ZooKeeper's names.
+
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ZooKeeperClient } from '../../src/client/index.js';
+import { freePort } from '../helpers/real-zookeeper.js';
+import { BIN, fourLetterWord } from '../helpers/server-process.js';
+import { parsePrometheusText, sampleValue } from '../unit/ops/prometheus-text.js';
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('ZooKeeper\'s Prometheus metrics provider', () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const c of cleanup.splice(0)) await c();
+  });
+
+  it('serves /metrics on httpPort with ZooKeeper\'s metric names, zabkeeper-only metrics under their own', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-metrics-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const [clientPort, metricsPort] = [await freePort(), await freePort()];
+    const cfg = path.join(dir, 'zoo.cfg');
+    await writeFile(
+      cfg,
+      [
+        `dataDir=${dir}/data`,
+        `clientPort=${clientPort}`,
+        'clientPortAddress=127.0.0.1',
+        'metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider',
+        'metricsProvider.httpHost=127.0.0.1',
+        `metricsProvider.httpPort=${metricsPort}`,
+        '',
+      ].join('\n'),
+    );
+    const child = spawn(process.execPath, [BIN, 'server', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    cleanup.unshift(async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    });
+    const deadline = Date.now() + 20_000;
+    while (!(await fourLetterWord(clientPort, 'srvr').catch(() => '')).includes('Mode:')) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not come up:\n${output}`);
+      await delay(50);
+    }
+    const zk = await ZooKeeperClient.connect(`127.0.0.1:${clientPort}`);
+    await zk.create('/m1', 'a');
+    await zk.create('/m2', 'b', { mode: 'ephemeral' });
+    await zk.getData('/m1', () => {});
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4');
+    const text = await res.text();
+    await zk.close();
+    const m = parsePrometheusText(text);
+    // ZooKeeper's names and units for what both servers measure.
+    expect(sampleValue(m, 'znode_count')).toBeGreaterThanOrEqual(4); // /, /zookeeper, /zookeeper/quota, /m1, /m2 (+ config)
+    expect(sampleValue(m, 'ephemerals_count')).toBe(1);
+    expect(sampleValue(m, 'watch_count')).toBe(1);
+    expect(sampleValue(m, 'global_sessions')).toBe(1);
+    expect(sampleValue(m, 'num_alive_connections')).toBe(1);
+    expect(sampleValue(m, 'outstanding_requests')).toBe(0);
+    expect(sampleValue(m, 'max_latency')).toBeGreaterThanOrEqual(sampleValue(m, 'min_latency')!);
+    expect(sampleValue(m, 'fsynctime_count')).toBeGreaterThanOrEqual(2);
+    expect(sampleValue(m, 'updatelatency_count')).toBe(2);
+    expect(sampleValue(m, 'readlatency_count')).toBe(1);
+    expect(sampleValue(m, 'commit_count')).toBeGreaterThanOrEqual(0);
+    expect(text).toMatch(/^# TYPE fsynctime summary$/m);
+    expect(text).toMatch(/^fsynctime\{quantile="0\.5"\} [0-9.e+-]+$/m);
+    // zabkeeper's extras keep their names; its copies of ZooKeeper's metrics do not appear twice.
+    expect(text).toMatch(/^# TYPE zabkeeper_request_latency_seconds histogram$/m);
+    expect(text).not.toMatch(/^zabkeeper_znode_count /m);
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/nope`)).status).toBe(404);
+  }, 60_000);
+});

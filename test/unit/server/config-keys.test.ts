@@ -1,0 +1,172 @@
+// zoo.cfg honesty: every key ZooKeeper 3.8 documents is honoured, refused with its line, or ignored
+// with one warning; typos are refused; dynamicConfigFile and the own server line's client port are read.
+
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadServerConfig, parseZooCfg, resolveServerConfig } from '../../../src/server/config.js';
+
+function resolve(cfg: string, serverId?: number) {
+  return resolveServerConfig({ zooCfg: parseZooCfg(cfg), env: {}, serverId });
+}
+
+/** The configuration keys of ZooKeeper 3.8.4's administrator's guide (zookeeperAdmin.md), as written there. */
+const ZOOKEEPER_38_DOCUMENTED = `4lw.commands.whitelist DigestAuthenticationProvider.digestAlg DigestAuthenticationProvider.enabled
+DigestAuthenticationProvider.superDigest X509AuthenticationProvider.superUser admin.commandURL admin.enableServer admin.forceHttps
+admin.idleTimeout admin.portUnification admin.serverAddress admin.serverPort advancedFlowControlEnabled audit.enable audit.impl.class
+autopurge.purgeInterval autopurge.snapRetainCount bitHashCacheSize client.portUnification clientPort clientPortAddress
+clientPortListenBacklog clientTcpKeepAlive cnxTimeout commitLogCount connectToLearnerMasterLimit connectionDecreaseRatio
+connectionDropDecrease connectionDropIncrease connectionFreezeTime connectionMaxTokens connectionTokenFillCount connectionTokenFillTime
+dataDir dataLogDir digest.enabled electionAlg electionPortBindRetry emulate353TTLNodes enableEagerACLCheck enforce.auth.enabled
+enforce.auth.schemes enforceQuota extendedTypesEnabled fastleader.maxNotificationInterval fastleader.minNotificationInterval fips-mode
+flushDelay forceSync forward_learner_requests_to_commit_processor_disabled fsync.warningthresholdms globalOutstandingLimit group.1
+initLimit jute.maxbuffer jute.maxbuffer.extrasize kerberos.canonicalizeHostNames kerberos.removeHostFromPrincipal
+kerberos.removeRealmFromPrincipal largeRequestMaxBytes largeRequestThreshold leader.closeSocketAsync leaderServes learner.asyncSending
+learner.closeSocketAsync localSessionsEnabled localSessionsUpgradingEnabled maxBatchSize maxClientCnxns maxCnxns maxConcurrentDiffSyncs
+maxConcurrentSnapSyncs maxGetChildrenResponseCacheSize maxInProcessingDeadWatchers maxResponseCacheSize maxSessionTimeout
+maxTimeToWaitForEpoch maxWriteQueuePollTime metricsProvider.className metricsProvider.exportJvmInfo metricsProvider.httpHost
+metricsProvider.httpPort metricsProvider.maxQueueSize metricsProvider.numWorkerThreads metricsProvider.workerShutdownTimeoutMs
+minSessionTimeout multiAddress.enabled multiAddress.reachabilityCheckEnabled multiAddress.reachabilityCheckTimeoutMs
+netty.server.earlyDropSecureConnectionHandshakes observer.election.DelayMs observer.reconnectDelayMs observerMasterPort
+outstandingHandshake.limit preAllocSize quorumCnxnTimeoutMs quorumListenOnAllIPs reconfigEnabled requestStaleConnectionCheck
+requestStaleLatencyCheck requestThrottleDropStale requestThrottleLimit requestThrottleStallTime secureClientPort serverCnxnFactory
+sessionRequireClientSASLAuth skipACL snapCount snapSizeLimitInKb snapshot.compression.method snapshot.trust.empty ssl.authProvider
+ssl.ciphersuites ssl.clientAuth ssl.context.supplier.class ssl.crl ssl.enabledProtocols ssl.handshakeDetectionTimeoutMillis
+ssl.hostnameVerification ssl.keyStore.location ssl.keyStore.password ssl.keyStore.passwordPath ssl.keyStore.type ssl.ocsp ssl.protocol
+ssl.trustStore.location ssl.trustStore.password ssl.trustStore.passwordPath ssl.trustStore.type ssl.quorum.keyStore.location
+ssl.quorum.trustStore.location ssl.quorum.protocol sslQuorum sslQuorumReloadCertFiles standaloneEnabled syncEnabled syncLimit
+tcpKeepAlive throttledOpWaitTime tickTime txnLogSizeLimitInKb watchManagerName watcherCleanIntervalInSeconds watcherCleanThreadsNum
+watcherCleanThreshold weight.1 znode.container.checkIntervalMs znode.container.maxNeverUsedIntervalMs znode.container.maxPerMinute
+zookeeper.commitProcessor.maxCommitBatchSize zookeeper.commitProcessor.maxReadBatchSize zookeeper.commitProcessor.numWorkerThreads
+zookeeper.connection_throttle_global_session_weight zookeeper.connection_throttle_local_session_weight
+zookeeper.connection_throttle_renew_session_weight zookeeper.connection_throttle_weight_enabled zookeeper.ensembleAuthName
+zookeeper.follower.skipLearnerRequestToNextProcessor zookeeper.messageTracker.BufferSize zookeeper.messageTracker.Enabled
+zookeeper.nio.numSelectorThreads zookeeper.nio.numWorkerThreads zookeeper.request_throttler.shutdownTimeout zookeeper.superUser
+authProvider.1 quorum.auth.enableSasl quorum.auth.learnerRequireSasl quorum.auth.serverRequireSasl peerType readonlymode.enabled
+dynamicConfigFile`
+  .split(/\s+/)
+  .filter((k) => k !== '');
+
+describe('zoo.cfg keys', () => {
+  it('knows every key ZooKeeper 3.8 documents: none is taken for a typo', () => {
+    const unknown: string[] = [];
+    for (const key of ZOOKEEPER_38_DOCUMENTED) {
+      // dynamicConfigFile is read by loadServerConfig; here it only has to be a known key.
+      try {
+        resolve(`dataDir=/d\n${key}=1`);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        if (/unknown key/.test(err.message)) unknown.push(key);
+      }
+    }
+    expect(unknown).toEqual([]);
+  });
+
+  it('refuses a misspelt key, naming its line and the key it resembles', () => {
+    expect(() => resolve('dataDir=/d\ntickTme=2000')).toThrow('zoo.cfg line 2: unknown key "tickTme" (did you mean tickTime?)');
+    expect(() => resolve('dataDir=/d\n\nsynclimit=5')).toThrow(/line 3: unknown key "synclimit" \(did you mean syncLimit\?\)/);
+    expect(() => resolve('dataDir=/d\nbananas=1')).toThrow(/line 2: unknown key "bananas": not a zoo.cfg key ZooKeeper 3.8 documents$/);
+  });
+
+  it('refuses keys that would change security, topology or durability, with the key and its line', () => {
+    const refused: [string, RegExp][] = [
+      ['secureClientPort=2281', /line 2: secureClientPort=2281 is refused: TLS client port: not implemented yet/],
+      ['sslQuorum=true', /line 2: sslQuorum=true is refused: TLS between servers: not implemented yet.*plaintext \(only false is accepted\)/],
+      ['ssl.keyStore.location=/k.jks', /line 2: ssl\.keyStore\.location=\/k\.jks is refused: TLS client connections/],
+      ['zookeeper.ssl.quorum.trustStore.location=/t.jks', /line 2: ssl\.quorum\.trustStore\.location=\/t\.jks is refused: TLS between servers/],
+      ['authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider', /line 2: authProvider\.1=.* is refused/],
+      ['group.1=1:2:3', /line 2: group\.1=1:2:3 is refused: hierarchical quorums/],
+      ['electionAlg=0', /line 2: electionAlg=0 is refused: only fast leader election .* \(only 3 is accepted\)/],
+      ['forceSync=no', /line 2: forceSync=no is refused: zabkeeper always fsyncs/],
+      ['skipACL=yes', /line 2: skipACL=yes is refused: zabkeeper always checks ACLs/],
+      ['reconfigEnabled=true', /line 2: reconfigEnabled=true is not supported/],
+      ['peerType=observer', /line 2: peerType=observer is refused/],
+      ['metricsProvider.className=com.example.Graphite', /line 2: metricsProvider\.className=com\.example\.Graphite is refused: zabkeeper has org\.apache\.zookeeper\.metrics\.prometheus\.PrometheusMetricsProvider/],
+    ];
+    for (const [line, message] of refused) expect(() => resolve(`dataDir=/d\n${line}`), line).toThrow(message);
+  });
+
+  it('accepts those keys silently at the value that changes nothing', () => {
+    const c = resolve(['dataDir=/d', 'sslQuorum=false', 'electionAlg=3', 'forceSync=yes', 'skipACL=no', 'reconfigEnabled=false', 'readonlymode.enabled=false', 'peerType=participant'].join('\n'));
+    expect(c.warnings).toEqual([]);
+    expect(c.extra).toMatchObject({ sslQuorum: 'false', electionAlg: '3', forceSync: 'yes', peerType: 'participant' });
+  });
+
+  it('ignores Java tuning keys with one warning each, naming key and line', () => {
+    const c = resolve('dataDir=/d\npreAllocSize=65536\nzookeeper.nio.numWorkerThreads=4\nserverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory');
+    expect(c.warnings).toHaveLength(3);
+    expect(c.warnings[0]).toMatch(/^zoo\.cfg line 2: preAllocSize is ignored: tunes the Java implementation/);
+    expect(c.warnings[1]).toMatch(/^zoo\.cfg line 3: nio\.numWorkerThreads is ignored/);
+    expect(c.warnings[2]).toMatch(/^zoo\.cfg line 4: serverCnxnFactory is ignored/);
+  });
+});
+
+describe('metricsProvider', () => {
+  it('turns on the Prometheus endpoint at 0.0.0.0:7000 by default, as ZooKeeper does, and nothing for the default provider', () => {
+    expect(resolve('dataDir=/d\nmetricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider').metricsProvider).toEqual({ httpHost: '0.0.0.0', httpPort: 7000 });
+    expect(resolve('dataDir=/d\nmetricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\nmetricsProvider.httpHost=127.0.0.1\nmetricsProvider.httpPort=7001').metricsProvider).toEqual({ httpHost: '127.0.0.1', httpPort: 7001 });
+    expect(resolve('dataDir=/d\nmetricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvider').metricsProvider).toBeUndefined();
+    expect(resolve('dataDir=/d').metricsProvider).toBeUndefined();
+  });
+});
+
+describe('client port from the server line', () => {
+  it('takes a member\'s client port (and address) from its own server.N line when clientPort is absent', () => {
+    const c = resolve('dataDir=/d\nserver.1=a:2888:3888;2191\nserver.2=b:2888:3888;127.0.0.2:2192\nserver.3=c:2888:3888;2193', 2);
+    expect(c.clientPort).toBe(2192);
+    expect(c.clientPortAddress).toBe('127.0.0.2');
+  });
+
+  it('keeps clientPort when the line agrees, and refuses a clientPort the own line contradicts', () => {
+    expect(resolve('dataDir=/d\nclientPort=2191\nserver.1=a:2888:3888;2191\nserver.2=b:2888:3888', 1).clientPort).toBe(2191);
+    expect(() => resolve('dataDir=/d\nclientPort=2181\nserver.1=a:2888:3888;2191\nserver.2=b:2888:3888', 1)).toThrow(
+      /line 2: clientPort=2181 differs from this server's own line server\.1=\.\.\.;2191/,
+    );
+  });
+});
+
+describe('dynamicConfigFile', () => {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-dyncfg-'));
+    await mkdir(path.join(dir, 'data'));
+    await writeFile(path.join(dir, 'data', 'myid'), '2\n');
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function write(name: string, text: string): Promise<string> {
+    const p = path.join(dir, name);
+    await writeFile(p, text);
+    return p;
+  }
+
+  it('reads the server lines from the dynamic file: a member, not a standalone server, with its client port', async () => {
+    const dyn = await write('zoo.cfg.dynamic.100000000', 'server.1=127.0.0.1:2888:3888:participant;2191\nserver.2=127.0.0.1:2889:3889:participant;2192\nserver.3=127.0.0.1:2890:3890:participant;2193\n');
+    const cfg = await write('zoo.cfg', `tickTime=2000\ndataDir=${path.join(dir, 'data')}\ndynamicConfigFile=${dyn}\n`);
+    const c = await loadServerConfig({ configPath: cfg, env: {} });
+    expect(c.standalone).toBe(false);
+    expect(c.serverId).toBe(2);
+    expect(c.servers.map((s) => [s.id, s.quorumPort, s.clientPort])).toEqual([[1, 2888, 2191], [2, 2889, 2192], [3, 2890, 2193]]);
+    expect(c.clientPort).toBe(2192);
+  });
+
+  it('refuses server lines in both files, other keys or a version in the dynamic file, and a missing dynamic file', async () => {
+    const dyn = await write('dyn.ok', 'server.1=127.0.0.1:2888:3888;2191\nserver.2=127.0.0.1:2889:3889;2192\n');
+    const both = await write('both.cfg', `dataDir=${path.join(dir, 'data')}\nserver.1=127.0.0.1:2888:3888\ndynamicConfigFile=${dyn}\n`);
+    await expect(loadServerConfig({ configPath: both, env: {} })).rejects.toThrow(/both\.cfg line 2: server\.1 must be in the dynamic config file/);
+
+    const withTick = await write('dyn.tick', 'server.1=127.0.0.1:2888:3888\ntickTime=100\n');
+    const cfg1 = await write('a.cfg', `dataDir=${path.join(dir, 'data')}\ndynamicConfigFile=${withTick}\n`);
+    await expect(loadServerConfig({ configPath: cfg1, env: {} })).rejects.toThrow(/dyn\.tick line 2: tickTime does not belong in a dynamic config file/);
+
+    const withVersion = await write('dyn.version', 'server.1=127.0.0.1:2888:3888\nversion=100000000\n');
+    const cfg2 = await write('b.cfg', `dataDir=${path.join(dir, 'data')}\ndynamicConfigFile=${withVersion}\n`);
+    await expect(loadServerConfig({ configPath: cfg2, env: {} })).rejects.toThrow(/dyn\.version line 2: a dynamic config file has no version key/);
+
+    const cfg3 = await write('c.cfg', `dataDir=${path.join(dir, 'data')}\ndynamicConfigFile=${path.join(dir, 'nope')}\n`);
+    await expect(loadServerConfig({ configPath: cfg3, env: {} })).rejects.toThrow(/c\.cfg line 2: cannot read dynamicConfigFile/);
+  });
+});
