@@ -42,7 +42,7 @@ describe('PeerTls', () => {
     const settings = parseTlsSettings((k) => (cfg[k] === undefined ? undefined : { value: cfg[k]!, source: 'test' }), 'ssl.quorum.');
     const peerTls = new PeerTls({ settings, logger, reload: true, reloadIntervalMs: 100 });
     const accepted: unknown[] = [];
-    const listener = new PeerListener((s) => accepted.push(s), logger, peerTls);
+    const listener = new PeerListener((s) => accepted.push(s), logger, { tls: peerTls });
     const port = await listener.listen('127.0.0.1', 0);
     try {
       const member = { ca: await certs.read('ca.pem'), cert: await certs.read('member.pem'), key: await certs.read('member.key') };
