@@ -71,11 +71,12 @@ describe('zoo.cfg keys', () => {
 
   it('refuses keys that would change security, topology or durability, with the key and its line', () => {
     const refused: [string, RegExp][] = [
-      ['secureClientPort=2281', /line 2: secureClientPort=2281 is refused: TLS client port: not implemented yet/],
-      ['sslQuorum=true', /line 2: sslQuorum=true is refused: TLS between servers: not implemented yet.*plaintext \(only false is accepted\)/],
-      ['ssl.keyStore.location=/k.jks', /line 2: ssl\.keyStore\.location=\/k\.jks is refused: TLS client connections/],
-      ['zookeeper.ssl.quorum.trustStore.location=/t.jks', /line 2: ssl\.quorum\.trustStore\.location=\/t\.jks is refused: TLS between servers/],
-      ['authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider', /line 2: authProvider\.1=.* is refused/],
+      ['secureClientPort=2281', /line 2: secureClientPort needs ssl\.keyStore\.location/],
+      ['sslQuorum=true', /line 2: sslQuorum=true needs ssl\.quorum\.keyStore\.location and ssl\.quorum\.trustStore\.location/],
+      ['ssl.keyStore.location=/k.jks', /ssl\.keyStore\.location=\/k\.jks: JKS stores are Java-only and not supported; convert it to PKCS12/],
+      ['ssl.crl=true', /line 2: ssl\.crl=true: certificate revocation checking is not supported/],
+      ['ssl.bogus=1', /line 2: ssl\.bogus=1 is refused: a TLS setting that zabkeeper does not implement/],
+      ['quorum.auth.enableSasl=true', /line 2: quorum\.auth\.enableSasl=true: quorum SASL is not supported/],
       ['group.1=1:2:3', /line 2: group\.1=1:2:3 is refused: hierarchical quorums/],
       ['electionAlg=0', /line 2: electionAlg=0 is refused: only fast leader election .* \(only 3 is accepted\)/],
       ['forceSync=no', /line 2: forceSync=no is refused: zabkeeper always fsyncs/],
@@ -90,15 +91,15 @@ describe('zoo.cfg keys', () => {
   it('accepts those keys silently at the value that changes nothing', () => {
     const c = resolve(['dataDir=/d', 'sslQuorum=false', 'electionAlg=3', 'forceSync=yes', 'skipACL=no', 'reconfigEnabled=false', 'readonlymode.enabled=false', 'peerType=participant'].join('\n'));
     expect(c.warnings).toEqual([]);
-    expect(c.extra).toMatchObject({ sslQuorum: 'false', electionAlg: '3', forceSync: 'yes', peerType: 'participant' });
+    expect(c.security.sslQuorum).toBe(false);
+    expect(c.extra).toMatchObject({ electionAlg: '3', forceSync: 'yes', peerType: 'participant' });
   });
 
   it('ignores Java tuning keys with one warning each, naming key and line', () => {
-    const c = resolve('dataDir=/d\npreAllocSize=65536\nzookeeper.nio.numWorkerThreads=4\nserverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory');
-    expect(c.warnings).toHaveLength(3);
+    const c = resolve('dataDir=/d\npreAllocSize=65536\nzookeeper.nio.numWorkerThreads=4');
+    expect(c.warnings).toHaveLength(2);
     expect(c.warnings[0]).toMatch(/^zoo\.cfg line 2: preAllocSize is ignored: tunes the Java implementation/);
     expect(c.warnings[1]).toMatch(/^zoo\.cfg line 3: nio\.numWorkerThreads is ignored/);
-    expect(c.warnings[2]).toMatch(/^zoo\.cfg line 4: serverCnxnFactory is ignored/);
   });
 });
 
