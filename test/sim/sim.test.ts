@@ -57,6 +57,7 @@ describe('simulated ensembles under faults', () => {
     expect(coverage.tornBatches).toBeGreaterThan(500);
     expect(coverage.freezes).toBeGreaterThan(1000);
     expect(coverage.oneWayPartitions).toBeGreaterThan(1000);
+    expect(coverage.bigSnaps).toBeGreaterThan(100);
     // ...and sessions live, move and expire through the members' real session layers.
     expect(coverage.sessionExpiries).toBeGreaterThan(5000);
     expect(coverage.clientSessionsReplaced).toBeGreaterThan(200);

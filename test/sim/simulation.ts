@@ -88,6 +88,8 @@ export interface Coverage {
   snapshots: number;
   syncReplies: number;
   slowDiskOps: number;
+  /** SNAPs that took 200-2500 ms to stream (a big tree). */
+  bigSnaps: number;
   /** Sessions a leader expired (each checked against what it had heard). */
   sessionExpiries: number;
   /** Sessions clients found expired and replaced while faults ran. */
@@ -112,6 +114,7 @@ export function emptyCoverage(): Coverage {
     snapshots: 0,
     syncReplies: 0,
     slowDiskOps: 0,
+    bigSnaps: 0,
     sessionExpiries: 0,
     clientSessionsReplaced: 0,
     fsyncErrors: 0,
@@ -832,7 +835,14 @@ class Simulation {
       this.note(`${from}->${to} ${msg.type}: connection reset`);
       return this.breakLink(from, to, [from, to]);
     }
-    const at = Math.max(this.now + this.rng.int(1, 10), link.lastDeliveryAt.get(to) ?? 0);
+    let delay = this.rng.int(1, 10);
+    if (msg.type === 'SNAP' && this.profile === 'full' && this.faulty && this.rng.chance(0.3)) {
+      // A big snapshot streams for a long time; everything after it on the connection waits
+      // behind it (FIFO), and the learner's initLimit clock keeps running meanwhile.
+      delay = this.rng.int(200, 2_500);
+      this.coverage.bigSnaps++;
+    }
+    const at = Math.max(this.now + delay, link.lastDeliveryAt.get(to) ?? 0);
     link.lastDeliveryAt.set(to, at);
     this.queue.push(at, { k: 'msg', from, to, msg, conn });
   }
