@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { retryOnConnectionLoss } from '../../src/client/recipes/retry.js';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { freePortRange, pidsMentioning } from '../helpers/ensemble.js';
 
@@ -77,14 +78,16 @@ describe('scripts/cluster.sh', () => {
       const after = modes((await cluster('status')).stdout);
       expect(after[leader]).toBe('stopped');
       expect(Object.values(after).sort()).toEqual(['follower', 'leader', 'stopped']);
-      await zk.setData('/cluster-sh', 'after failover');
+      // The client may be moving off the killed leader, or off a member that dropped its clients
+      // on the role change: CONNECTIONLOSS then, as with ZooKeeper; setData of a value is safe to retry.
+      await retryOnConnectionLoss(() => zk.setData('/cluster-sh', 'after failover'));
 
       const restarted = await cluster('restart', String(leader));
       expect(restarted.code, restarted.stderr).toBe(0);
       const back = modes((await cluster('status')).stdout);
       expect(back[leader]).toBe('follower');
       const direct = await ZooKeeperClient.connect(`127.0.0.1:${clientPort + leader - 1}`, { sessionTimeoutMs: 4000 });
-      await direct.sync('/cluster-sh');
+      await retryOnConnectionLoss(() => direct.sync('/cluster-sh'));
       expect((await direct.getData('/cluster-sh')).data.toString()).toBe('after failover');
       await direct.close();
     } finally {
