@@ -33,16 +33,16 @@ describe('zoo.cfg refusal at start', () => {
     expect(r.stderr).toContain(`zabkeeper: invalid configuration: ${cfg} line 3: unknown key "tickTme" (did you mean tickTime?)`);
   });
 
-  it('exits 2 on a ZOO_CFG_EXTRA key that would leave quorum traffic plaintext, naming it', async () => {
+  it('exits 2 on a ZOO_CFG_EXTRA key that would leave quorum traffic unauthenticated, naming it', async () => {
     const d = await entrypointDirs();
     cleanup.push(d.remove);
     const r = spawnSync('/bin/sh', [ENTRYPOINT], {
-      env: entrypointEnv(d, { ZABKEEPER_EXEC: `${process.execPath} ${BIN}`, ZOO_CLIENT_PORT: String(await freePort()), ZOO_ADMINSERVER_ENABLED: 'false', ZOO_CFG_EXTRA: 'sslQuorum=true' }),
+      env: entrypointEnv(d, { ZABKEEPER_EXEC: `${process.execPath} ${BIN}`, ZOO_CLIENT_PORT: String(await freePort()), ZOO_ADMINSERVER_ENABLED: 'false', ZOO_CFG_EXTRA: 'quorum.auth.enableSasl=true' }),
       encoding: 'utf8',
       timeout: 20_000,
     });
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`${d.cfgPath.replace(/[.]/g, '\\.')} line \\d+: sslQuorum=true is refused: TLS between servers: not implemented yet`));
+    expect(r.stderr).toMatch(new RegExp(`${d.cfgPath.replace(/[.]/g, '\\.')} line \\d+: quorum\\.auth\\.enableSasl=true: quorum SASL is not supported`));
   });
 
   it('starts with an ignored Java tuning key, warning once with its key and line', async () => {
