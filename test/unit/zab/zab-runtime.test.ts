@@ -67,6 +67,17 @@ function rig() {
   return { node, runtime, epochWrites, appends, events, advance, runDeferred };
 }
 
+/** The rig once its member leads: both epoch writes done. */
+function leadingRig(): ReturnType<typeof rig> {
+  const r = rig();
+  r.runtime.start();
+  r.advance(200);
+  r.epochWrites[0]!.done();
+  r.advance(1);
+  r.epochWrites[1]!.done();
+  return r;
+}
+
 describe('ZabRuntime', () => {
   it('epoch writes are barriers: the leader serves only after currentEpoch is on disk', () => {
     const r = rig();
@@ -85,12 +96,7 @@ describe('ZabRuntime', () => {
   });
 
   it('a group commit that completes many appends is reported to the node once', () => {
-    const r = rig();
-    r.runtime.start();
-    r.advance(200);
-    r.epochWrites[0]!.done();
-    r.advance(1);
-    r.epochWrites[1]!.done();
+    const r = leadingRig();
     for (const p of ['a', 'b', 'c']) r.runtime.propose(p);
     expect(r.appends).toHaveLength(3);
     const persisted = vi.spyOn(r.node, 'persisted');
@@ -102,12 +108,7 @@ describe('ZabRuntime', () => {
   });
 
   it('a failed append is fatal and stops the executor', () => {
-    const r = rig();
-    r.runtime.start();
-    r.advance(200);
-    r.epochWrites[0]!.done();
-    r.advance(1);
-    r.epochWrites[1]!.done();
+    const r = leadingRig();
     r.runtime.propose('x');
     expect(() => r.appends[0]!.done(new Error('EIO'))).toThrow(/EIO/);
     expect(r.runtime.isStopped).toBe(true);
