@@ -69,7 +69,7 @@ export class FollowerRole<T> {
         if (this.expect('broadcast', msg.type)) this.commitTo(msg.zxid, out);
         return;
       case 'PING':
-        out.push({ type: 'send', to: this.leader, msg: this.pingReply() });
+        out.push({ type: 'send', to: this.leader, msg: this.pingReply(msg.round) });
         return;
       case 'SYNC':
         if (this.phase === 'broadcast' && msg.zxid !== undefined) {
@@ -209,10 +209,12 @@ export class FollowerRole<T> {
     }
   }
 
-  private pingReply(): QuorumMsg<T> {
+  private pingReply(round: number | undefined): QuorumMsg<T> {
     const sessions = this.sessionReport;
     this.sessionReport = undefined;
-    return sessions === undefined ? { type: 'PING' } : { type: 'PING', sessions };
+    const reply: QuorumMsg<T> = sessions === undefined ? { type: 'PING' } : { type: 'PING', sessions };
+    if (round !== undefined) reply.round = round;
+    return reply;
   }
 
   private expect(phase: FollowerPhase, what: string): boolean {

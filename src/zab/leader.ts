@@ -49,6 +49,8 @@ interface PendingSync {
   from: number | null;
   id: number;
   zxid: number;
+  /** The first leadership-confirmation round begun after the sync arrived. */
+  round: number;
 }
 
 export class LeaderRole<T> {
@@ -65,6 +67,11 @@ export class LeaderRole<T> {
   private ticks = 0;
   private counter = 0;
   private pendingSyncs: PendingSync[] = [];
+  /** Leadership confirmation for syncs: rounds begun, the one in flight, the last a quorum echoed. */
+  private roundsBegun = 0;
+  private roundInFlight: number | null = null;
+  private readonly roundEchoes = new Set<number>();
+  private confirmedRound = 0;
   /** (currentEpoch, lastZxid) when we won: a learner more recent than this means the election was wrong. */
   private readonly summary: { currentEpoch: number; lastZxid: number };
 
@@ -103,6 +110,10 @@ export class LeaderRole<T> {
         break;
       case 'PING':
         if (msg.sessions !== undefined) out.push({ type: 'sessionActivity', from, sessions: msg.sessions });
+        if (msg.round !== undefined && msg.round === this.roundInFlight && (learner.phase === 'active' || learner.phase === 'synced')) {
+          this.roundEchoes.add(from);
+          this.tryConfirmRound(out);
+        }
         break;
       case 'REQUEST':
         if (this.phase === 'broadcast' && learner.phase === 'active') {
@@ -333,17 +344,46 @@ export class LeaderRole<T> {
     this.answerSyncs(out);
   }
 
+  /**
+   * A sync is a barrier: its answer must reflect everything committed before it arrived, and a
+   * leader deposed without noticing yet must not give that answer. So besides waiting for its
+   * zxid to commit, a sync waits for a leadership-confirmation round begun after it arrived
+   * (etcd's ReadIndex): a PING with a round number that a quorum echoes. Syncs arriving while a
+   * round is in flight share the next one, so a burst of syncs costs one or two rounds.
+   */
   private queueSync(from: number | null, id: number, out: ZabAction<T>[]): void {
-    this.pendingSyncs.push({ from, id, zxid: this.ctx.log.lastZxid });
+    const round = this.roundInFlight === null ? this.beginRound(out) : this.roundInFlight + 1;
+    this.pendingSyncs.push({ from, id, zxid: this.ctx.log.lastZxid, round });
+    this.tryConfirmRound(out);
+    this.answerSyncs(out);
+  }
+
+  private beginRound(out: ZabAction<T>[]): number {
+    const round = ++this.roundsBegun;
+    this.roundInFlight = round;
+    this.roundEchoes.clear();
+    for (const l of this.learners.values()) {
+      if (l.phase === 'active' || l.phase === 'synced') out.push({ type: 'send', to: l.sid, msg: { type: 'PING', round } });
+    }
+    return round;
+  }
+
+  private tryConfirmRound(out: ZabAction<T>[]): void {
+    const round = this.roundInFlight;
+    if (round === null || !this.ctx.config.quorum.containsQuorum([this.ctx.config.sid, ...this.roundEchoes])) return;
+    this.confirmedRound = round;
+    this.roundInFlight = null;
+    // Syncs that arrived during that round wait for the next one.
+    if (this.pendingSyncs.some((s) => s.round > round)) this.beginRound(out);
     this.answerSyncs(out);
   }
 
   private answerSyncs(out: ZabAction<T>[]): void {
     const committed = this.ctx.log.committedZxid;
-    if (this.pendingSyncs.length === 0 || this.pendingSyncs[0]!.zxid > committed) return;
+    if (this.pendingSyncs.length === 0) return;
     const still: PendingSync[] = [];
     for (const s of this.pendingSyncs) {
-      if (s.zxid > committed) still.push(s);
+      if (s.zxid > committed || s.round > this.confirmedRound) still.push(s);
       else if (s.from === null) out.push({ type: 'clientReply', kind: 'sync', id: s.id, zxid: s.zxid });
       else if (this.learners.get(s.from)?.phase === 'active') {
         out.push({ type: 'send', to: s.from, msg: { type: 'SYNC', id: s.id, zxid: s.zxid } });

@@ -113,6 +113,11 @@ export interface PingMsg {
   type: 'PING';
   /** Opaque session-activity report (learner -> leader); the session layer defines it. */
   sessions?: unknown;
+  /**
+   * Leader -> learner: a leadership confirmation round for pending syncs; the learner echoes
+   * it in its answer. A quorum of echoes proves no other leader had taken over when the round began.
+   */
+  round?: number;
 }
 
 /** A client write forwarded by a learner; the leader's session layer turns it into a txn. */

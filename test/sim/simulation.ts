@@ -248,6 +248,8 @@ class Simulation {
   private oneWayId = 0;
   private writes = 0;
   private syncIds = 0;
+  /** Per pending sync: the last zxid applied anywhere when it was issued (its answer must cover it). */
+  private readonly syncFloor = new Map<number, number>();
   private leadersElected = 0;
   private readonly coverage = emptyCoverage();
   private readonly clients: SimClient[] = [];
@@ -645,6 +647,12 @@ class Simulation {
         },
         syncDone: (id, zxid) => {
           if (zxid > lastZxid(s.applied)) throw new InvariantViolation(`${sid} answered sync ${id} at ${formatZxid(zxid)} before applying it`);
+          // A sync is a barrier: everything applied anywhere before it was issued is covered.
+          const required = this.syncFloor.get(id) ?? 0;
+          this.syncFloor.delete(id);
+          if (lastZxid(s.applied) < required) {
+            throw new InvariantViolation(`${sid} answered sync ${id} at ${formatZxid(lastZxid(s.applied))}, behind ${formatZxid(required)} committed before the sync was issued`);
+          }
           this.coverage.syncReplies++;
         },
       },
@@ -888,6 +896,8 @@ class Simulation {
     const runtime = s.runtime!;
     if (this.rng.chance(0.08)) {
       const id = ++this.syncIds;
+      const committed = this.checker.committed;
+      this.syncFloor.set(id, committed.length === 0 ? 0 : committed[committed.length - 1]!.zxid);
       this.note(`client sync ${id} at ${s.sid}`);
       return runtime.sync(id);
     }

@@ -277,6 +277,37 @@ describe('broadcast', () => {
     expect(e.applied.get(f)).toEqual(['a']);
   });
 
+  it('a sync at a leader cut off from its quorum is never answered: a deposed leader cannot vouch for what is committed', () => {
+    const e = new Ensemble([1, 2, 3]);
+    e.start();
+    const leader = e.settle();
+    const others = [1, 2, 3].filter((x) => x !== leader);
+    e.write(leader, 'a');
+    e.deliverAll();
+    e.partition([leader], others);
+    e.clearActions();
+    e.sync(leader, 7);
+    e.deliverAll();
+    // Everything it proposed is committed, yet it must first hear a quorum confirm its leadership.
+    expect(e.sentBy(leader, 'PING').some((m) => m.type === 'PING' && m.round !== undefined)).toBe(true);
+    expect(e.actions.get(leader)!.some((a) => a.type === 'clientReply')).toBe(false);
+    e.until(() => e.node(leader).role !== 'leading');
+    expect(e.actions.get(leader)!.some((a) => a.type === 'clientReply')).toBe(false);
+  });
+
+  it('syncs arriving together share one leadership-confirmation round', () => {
+    const e = new Ensemble([1, 2, 3]);
+    e.start();
+    const leader = e.settle();
+    const f = leader === 1 ? 2 : 1;
+    e.clearActions();
+    for (let id = 1; id <= 5; id++) e.sync(f, id);
+    e.deliverAll();
+    expect(e.actions.get(f)!.filter((a) => a.type === 'clientReply')).toHaveLength(5);
+    const rounds = new Set(e.sentBy(leader, 'PING').flatMap((m) => (m.type === 'PING' && m.round !== undefined ? [m.round] : [])));
+    expect(rounds.size).toBeLessThanOrEqual(2);
+  });
+
   it('a minority partition cannot commit: the isolated leader never applies its proposal and steps down', () => {
     const e = new Ensemble([1, 2, 3]);
     e.start();
