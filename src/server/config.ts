@@ -77,6 +77,11 @@ export interface ServerConfig {
   readOnlyModeEnabled: boolean;
   /** reconfigEnabled: only false is supported; reconfig answers RECONFIGDISABLED. */
   reconfigEnabled: boolean;
+  /**
+   * readConsistency=linearizable (zabkeeper's own key; default sequential, ZooKeeper's model):
+   * every data read on an ensemble member first passes a sync barrier confirmed by a quorum.
+   */
+  linearizableReads: boolean;
   /** Documented keys zabkeeper accepted without interpreting them (ignored, or set to a value that changes nothing). */
   extra: Record<string, string>;
   /** security: TLS, authentication providers and connection limits (see SecurityConfig). */
@@ -198,6 +203,8 @@ const KEYS = {
   enforceQuota: 'ENFORCE_QUOTA',
   'readonlymode.enabled': 'READONLYMODE_ENABLED',
   reconfigEnabled: 'RECONFIG_ENABLED',
+  // zabkeeper's own: linearizable reads (ZooKeeper's reads are sequentially consistent).
+  readConsistency: 'READ_CONSISTENCY',
 } as const;
 
 /** ssl.keyStore.location -> SSL_KEYSTORE_LOCATION, and so on for every TLS key under a prefix. */
@@ -516,6 +523,7 @@ export function resolveServerConfig(layers: {
     enforceQuota: bool(s, 'enforceQuota', false),
     readOnlyModeEnabled: bool(s, 'readonlymode.enabled', false),
     reconfigEnabled: bool(s, 'reconfigEnabled', false),
+    linearizableReads: readConsistencyOf(s),
     extra,
     security: resolveSecurity(s),
     warnings,
@@ -629,6 +637,13 @@ function resolveSecurity(s: Map<string, Setting>): SecurityConfig {
     maxHandshakes: Math.max(0, int(s, 'netty.server.outstandingHandshake.limit', DEFAULTS.maxHandshakes, -1)),
     maxClientOutboundBytes: int(s, 'maxClientOutboundBytes', DEFAULTS.maxClientOutboundBytes, 0),
   };
+}
+
+function readConsistencyOf(s: Map<string, Setting>): boolean {
+  const st = s.get('readConsistency');
+  if (st === undefined || st.value === 'sequential') return false;
+  if (st.value === 'linearizable') return true;
+  throw new ConfigError(`${st.source}: readConsistency=${st.value}: use sequential (ZooKeeper's reads, the default) or linearizable`);
 }
 
 export const PROMETHEUS_METRICS_PROVIDER = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';

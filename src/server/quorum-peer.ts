@@ -69,6 +69,8 @@ export class QuorumPeer {
   private closed = false;
   private nextSyncId = 1;
   private readonly syncWaiters = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  /** Sync calls of the current event-loop turn, waiting to be sent as one. */
+  private syncBatch: Array<{ resolve: () => void; reject: (e: Error) => void }> | null = null;
   /** Learner side: messages for the leader held until the quorum connection is up. */
   private leaderOutbox: { leader: number; connected: boolean; msgs: PeerMessage<Txn>[] } | null = null;
   /** When this server last started looking, for the election-duration metric. */
@@ -203,14 +205,40 @@ export class QuorumPeer {
         }
         this.runtime.forward(write);
       },
-      sync: () =>
-        new Promise<void>((resolve, reject) => {
-          if (!this.node.isServing) return reject(new ServerNotServingError());
-          const id = this.nextSyncId++;
-          this.syncWaiters.set(id, { resolve, reject });
-          this.runtime.sync(id);
-        }),
+      sync: () => this.sync(),
     };
+  }
+
+  /**
+   * A sync barrier. Calls made in one event-loop turn share one zab sync, sent at the end of the
+   * turn (so after every one of them arrived): linearizable reads in bulk cost one round trip.
+   */
+  private sync(): Promise<void> {
+    if (!this.node.isServing) return Promise.reject(new ServerNotServingError());
+    let batch = this.syncBatch;
+    if (batch === null) {
+      const waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+      batch = this.syncBatch = waiters;
+      queueMicrotask(() => {
+        this.syncBatch = null;
+        if (!this.node.isServing) {
+          for (const w of waiters) w.reject(new ServerNotServingError());
+          return;
+        }
+        const id = this.nextSyncId++;
+        this.syncWaiters.set(id, {
+          resolve: () => {
+            for (const w of waiters) w.resolve();
+          },
+          reject: (e) => {
+            for (const w of waiters) w.reject(e);
+          },
+        });
+        this.runtime.sync(id);
+      });
+    }
+    const waiters = batch;
+    return new Promise<void>((resolve, reject) => void waiters.push({ resolve, reject }));
   }
 
   async start(zk: ZooKeeperServer): Promise<void> {

@@ -116,6 +116,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     superDigest: config.superDigest,
     ttlEnabled: config.extendedTypesEnabled,
     enforceQuota: config.enforceQuota,
+    linearizableReads: config.linearizableReads,
     containerCheckIntervalMs: config.containerCheckIntervalMs,
     logger: logger.child({ component: 'zk-server' }),
     // Ensemble: writes are proposed through ZAB; its runtime logs them before acking.

@@ -39,6 +39,8 @@ export interface ZkServerOptions {
   ttlEnabled: boolean;
   /** zookeeper.enforceQuota: writes past a hard quota limit fail with QUOTAEXCEEDED. */
   enforceQuota?: boolean;
+  /** readConsistency=linearizable: an ensemble member answers a data read only after a sync barrier. */
+  linearizableReads?: boolean;
   /** znode.container.checkIntervalMs (ZooKeeper's default 60000). */
   containerCheckIntervalMs: number;
   /** znode.container.maxPerMinute (default 10000). */
@@ -130,6 +132,17 @@ function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 const EMPTY_BODY = Buffer.alloc(0);
+
+/** Reads of znode state that readConsistency=linearizable puts behind a sync barrier. */
+const LINEARIZABLE_READS: ReadonlySet<number> = new Set([
+  OpCode.exists,
+  OpCode.getData,
+  OpCode.getChildren,
+  OpCode.getChildren2,
+  OpCode.getACL,
+  OpCode.getAllChildrenNumber,
+  OpCode.getEphemerals,
+]);
 
 function forwardKey(sessionId: number, cxid: number): string {
   return `${sessionId}:${cxid}`;
@@ -474,8 +487,9 @@ export class ZooKeeperServer {
       return;
     }
     pending.read = decoded.req;
-    if (this.opts.quorum && type === OpCode.sync) {
-      // sync holds the session's later requests until this server has caught up with the leader.
+    if (this.opts.quorum && (type === OpCode.sync || (this.opts.linearizableReads === true && LINEARIZABLE_READS.has(type)))) {
+      // sync holds the session's later requests until this server has caught up with the leader;
+      // with linearizable reads every data read does (requests of one turn share a barrier).
       const entry: WriteEntry = { onApplied: () => this.finishHead(session, pending, () => this.runRead(pending)) };
       pending.write = entry;
       session.queue.push(pending);

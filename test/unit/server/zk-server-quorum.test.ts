@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../src/jute/error-codes.js';
 import { OpCode } from '../../../src/jute/opcodes.js';
-import { writeCreateRequest } from '../../../src/jute/records.js';
+import { writeCreateRequest, writePathWatchRequest } from '../../../src/jute/records.js';
+import { parseZooCfg, resolveServerConfig } from '../../../src/server/config.js';
 import type { Txn } from '../../../src/tree/txn.js';
 import { DataTree } from '../../../src/tree/data-tree.js';
 import type { ForwardedWrite, QuorumHooks } from '../../../src/server/replication.js';
@@ -157,5 +158,36 @@ describe('forwarding writes to the leader', () => {
     expect(leaderQuorum.proposed[1]!.op).toMatchObject({ type: 'error', err: ErrorCode.MARSHALLINGERROR });
     leader.setRole('looking');
     follower.setRole('looking');
+  });
+});
+
+describe('readConsistency=linearizable', () => {
+  it('answers a data read only after a sync barrier; pings and the other sessions are not held', async () => {
+    const quorum = fakeQuorum();
+    let release: () => void = () => {};
+    let syncs = 0;
+    quorum.sync = () => {
+      syncs++;
+      return new Promise<void>((r) => (release = r));
+    };
+    const { server } = makeServer({ quorum, linearizableReads: true });
+    server.setRole('leader');
+    const connecting = TestClient.connect(server);
+    await Promise.resolve();
+    server.applyCommitted(quorum.proposed[0]!);
+    const c = await connecting;
+    const xid = c.sendRaw(OpCode.exists, (w) => writePathWatchRequest(w, { path: '/', watch: false }));
+    expect(syncs).toBe(1);
+    expect(c.drain().some((f) => f.kind === 'reply' && f.xid === xid)).toBe(false);
+    release();
+    expect((await c.reply(xid)).err).toBe(0);
+    server.setRole('looking');
+  });
+
+  it('refuses an unknown readConsistency value at start', () => {
+    expect(() => resolveServerConfig({ zooCfg: parseZooCfg('dataDir=/d\nreadConsistency=strong', 'zoo.cfg'), env: {}, flags: { standalone: true } })).toThrow(
+      /zoo\.cfg line 2: readConsistency=strong: use sequential .* or linearizable/,
+    );
+    expect(resolveServerConfig({ zooCfg: parseZooCfg('dataDir=/d\nreadConsistency=linearizable', 'zoo.cfg'), env: {}, flags: { standalone: true } }).linearizableReads).toBe(true);
   });
 });
