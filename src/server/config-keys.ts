@@ -173,7 +173,7 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   ['maxCnxns', refuse(`a limit on all client connections: ${NOT_YET}`, '0')],
 
   // ---- observers (readonlymode.enabled, enforceQuota, reconfigEnabled: config.ts reads them, issue 13) ----
-  ['peerType', refuse(`a member starting as an observer by peerType: ${NOT_YET}; use server.N=...:observer`, 'participant')],
+  ['peerType', refuse('peerType is participant or observer (and must match this server\'s own server.N line)', 'participant', 'observer')],
 ]);
 
 /** Families of keys named by prefix, checked when no exact key matched. */

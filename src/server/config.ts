@@ -479,6 +479,10 @@ export function resolveServerConfig(layers: {
   }
   servers.sort((a, b) => a.id - b.id);
   const own = servers.find((x) => x.id === layers.serverId);
+  const peerType = s.get('peerType');
+  if (peerType !== undefined && own !== undefined && peerType.value !== own.role) {
+    throw new ConfigError(`${peerType.source}: peerType=${peerType.value} but this server's own line server.${own.id} says ${own.role}`);
+  }
 
   const standaloneEnabled = bool(s, 'standaloneEnabled', true);
   const voters = servers.filter((x) => x.role === 'participant').length;

@@ -87,8 +87,8 @@ export class QuorumPeer {
     const voters = opts.servers.filter((s) => s.role === 'participant').map((s) => s.id);
     const me = opts.servers.find((s) => s.id === opts.myId);
     if (me === undefined) throw new Error(`myid ${opts.myId} is not among the server.N lines`);
-    // zab/ has room for observers (INFORM) but no observer role yet: refuse rather than vote wrongly.
-    if (me.role === 'observer') throw new Error(`server.${opts.myId} is an observer; observers are not supported yet (run it as a participant)`);
+    // An observer is simply not among the voters: it learns the leader from them, syncs and
+    // applies like a follower, and no quorum (election, epoch, commit, liveness) counts it.
     this.node = new PeerNode<Txn>(
       { sid: opts.myId, quorum: new MajorityQuorum(voters), tickTimeMs: opts.tickTimeMs, initLimit: opts.initLimit, syncLimit: opts.syncLimit },
       opts.persisted,

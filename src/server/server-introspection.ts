@@ -11,7 +11,7 @@ export const SERVER_VERSION = '3.8.4-zabkeeper-0.1.0, built on 1970-01-01 00:00 
 
 export interface ServerStats {
   version: string;
-  mode: 'standalone' | 'leader' | 'follower' | 'looking' | 'read-only';
+  mode: 'standalone' | 'leader' | 'follower' | 'observer' | 'looking' | 'read-only';
   serverId: number;
   lastZxid: number;
   minLatencyMs: number;
@@ -66,7 +66,7 @@ export interface IntrospectionView {
   tickTimeMs: number;
   minSessionTimeoutMs: number;
   maxSessionTimeoutMs: number;
-  mode(): ServingRole | 'read-only';
+  mode(): ServingRole | 'observer' | 'read-only';
 }
 
 export class ServerIntrospection {

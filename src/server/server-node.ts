@@ -117,6 +117,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     ttlEnabled: config.extendedTypesEnabled,
     enforceQuota: config.enforceQuota,
     linearizableReads: config.linearizableReads,
+    observer: config.servers.find((x) => x.id === config.serverId)?.role === 'observer',
     containerCheckIntervalMs: config.containerCheckIntervalMs,
     logger: logger.child({ component: 'zk-server' }),
     // Ensemble: writes are proposed through ZAB; its runtime logs them before acking.

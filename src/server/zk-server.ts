@@ -39,6 +39,8 @@ export interface ZkServerOptions {
   ttlEnabled: boolean;
   /** zookeeper.enforceQuota: writes past a hard quota limit fail with QUOTAEXCEEDED. */
   enforceQuota?: boolean;
+  /** An observer: it follows the leader like a follower but never votes (srvr says Mode: observer). */
+  observer?: boolean;
   /** readConsistency=linearizable: an ensemble member answers a data read only after a sync barrier. */
   linearizableReads?: boolean;
   /** znode.container.checkIntervalMs (ZooKeeper's default 60000). */
@@ -820,7 +822,7 @@ export class ZooKeeperServer {
       tickTimeMs: this.opts.tickTimeMs,
       minSessionTimeoutMs: this.opts.minSessionTimeoutMs,
       maxSessionTimeoutMs: this.opts.maxSessionTimeoutMs,
-      mode: () => (this.readOnly ? 'read-only' : this.role),
+      mode: () => (this.readOnly ? 'read-only' : this.role === 'follower' && this.opts.observer === true ? 'observer' : this.role),
     }));
   }
 

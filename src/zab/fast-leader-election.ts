@@ -88,7 +88,8 @@ export class FastLeaderElection {
     this.recvset.clear();
     this.outOfElection.clear();
     this.own = { zxid: lastZxid, peerEpoch: currentEpoch };
-    this.proposal = { leader: this.config.sid, zxid: lastZxid, electionEpoch: this.logicalClock, peerEpoch: currentEpoch };
+    const own = this.ownVote();
+    this.proposal = { leader: own.leader, zxid: own.zxid, electionEpoch: this.logicalClock, peerEpoch: own.peerEpoch };
     this.notTimeoutMs = this.config.finalizeWaitMs;
     this.finalizeAtMs = null;
     this.broadcast(nowMs, out);
@@ -96,6 +97,16 @@ export class FastLeaderElection {
     if (this.hasQuorumFor(this.recvset, { ...this.proposal, state: 'LOOKING' })) {
       this.finalizeAtMs = nowMs + this.config.finalizeWaitMs;
     }
+  }
+
+  /**
+   * What this node proposes of itself: itself, or, for an observer (not a voter), nobody — any
+   * voter's vote beats it (ZooKeeper's observers propose Long.MIN_VALUE), so it can only ever
+   * learn the leader the voters chose.
+   */
+  private ownVote(): { leader: number; zxid: number; peerEpoch: number } {
+    if (!this.config.quorum.isVoter(this.config.sid)) return { leader: -1, zxid: -1, peerEpoch: -1 };
+    return { leader: this.config.sid, zxid: this.own.zxid, peerEpoch: this.own.peerEpoch };
   }
 
   /** Handle a notification while looking. Returns the decision when the round is over. */
@@ -139,7 +150,7 @@ export class FastLeaderElection {
     if (n.electionEpoch > this.logicalClock) {
       this.logicalClock = n.electionEpoch;
       this.recvset.clear();
-      const mine = { leader: this.config.sid, zxid: this.own.zxid, peerEpoch: this.own.peerEpoch };
+      const mine = this.ownVote();
       const best = isBetterVote(this.config.quorum, n, mine) ? n : mine;
       this.proposal = { leader: best.leader, zxid: best.zxid, electionEpoch: this.logicalClock, peerEpoch: best.peerEpoch };
       this.broadcast(nowMs, out);

@@ -229,7 +229,8 @@ export class LeaderRole<T> {
     const s = this.summary;
     // Only learners counted towards the new epoch vouch for the election's choice; once the
     // epoch is settled a late joiner that is "ahead" merely holds uncommitted txns (TRUNC).
-    const vouching = this.phase === 'epochAck' && accepted;
+    // An observer (not a voter) never vouches: it took no part in the election.
+    const vouching = this.phase === 'epochAck' && accepted && this.ctx.config.quorum.isVoter(l.sid);
     if (vouching && (currentEpoch > s.currentEpoch || (currentEpoch === s.currentEpoch && lastZxid > s.lastZxid))) {
       this.abandoned = `learner ${l.sid} is ahead of the leader`;
       return;

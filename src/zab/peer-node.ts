@@ -243,7 +243,8 @@ export class PeerNode<T> {
       this.serverState = 'LEADING';
       this.leaderRole = new LeaderRole(this.ctx, out);
     } else {
-      this.serverState = 'FOLLOWING';
+      // An observer learns from the leader like a follower; no quorum counts it (it is no voter).
+      this.serverState = this.ctx.config.quorum.isVoter(this.sid) ? 'FOLLOWING' : 'OBSERVING';
       this.followerRole = new FollowerRole(this.ctx, decision.leader, out);
     }
     this.checkAbandoned(out);

@@ -27,6 +27,8 @@ export interface EnsembleOptions {
   syncLimit?: number;
   /** Extra zoo.cfg lines for every node. */
   extraCfg?: string[];
+  /** Server ids that are observers (server.N=...:observer everywhere, peerType=observer on them). */
+  observers?: number[];
 }
 
 
@@ -80,7 +82,7 @@ export class Ensemble {
   ) {}
 
   static async create(options: EnsembleOptions = {}): Promise<Ensemble> {
-    const opts = { size: 3, tickTimeMs: 200, initLimit: 20, syncLimit: 10, extraCfg: [], ...options };
+    const opts = { size: 3, tickTimeMs: 200, initLimit: 20, syncLimit: 10, extraCfg: [], observers: [], ...options };
     const root = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-ensemble-'));
     const e = new Ensemble(root, opts);
     const used = new Set<number>();
@@ -99,7 +101,7 @@ export class Ensemble {
       await writeFile(path.join(dataDir, 'myid'), `${id}\n`);
       e.nodes.push({ id, clientPort: await port(), quorumPort: await port(), electionPort: await port(), dataDir, cfgPath: path.join(dataDir, 'zoo.cfg'), proc: undefined, output: '' });
     }
-    const serverLines = e.nodes.map((n) => `server.${n.id}=127.0.0.1:${n.quorumPort}:${n.electionPort}`);
+    const serverLines = e.nodes.map((n) => `server.${n.id}=127.0.0.1:${n.quorumPort}:${n.electionPort}${opts.observers.includes(n.id) ? ':observer' : ''}`);
     for (const n of e.nodes) {
       const cfg = [
         `tickTime=${opts.tickTimeMs}`,
@@ -110,6 +112,7 @@ export class Ensemble {
         'clientPortAddress=127.0.0.1',
         '4lw.commands.whitelist=*',
         ...opts.extraCfg,
+        ...(opts.observers.includes(n.id) ? ['peerType=observer'] : []),
         ...serverLines,
       ];
       await writeFile(n.cfgPath, cfg.join('\n') + '\n');
@@ -187,7 +190,7 @@ export class Ensemble {
       const running = this.nodes.filter((n) => this.isRunning(n.id));
       const modes = await Promise.all(running.map((n) => this.mode(n.id)));
       const leaders = running.filter((_, i) => modes[i] === 'leader');
-      if (leaders.length === 1 && modes.every((m) => m === 'leader' || m === 'follower')) return leaders[0]!.id;
+      if (leaders.length === 1 && modes.every((m) => m === 'leader' || m === 'follower' || m === 'observer')) return leaders[0]!.id;
       if (Date.now() > deadline) {
         throw new Error(`no stable quorum within ${timeoutMs} ms: ${running.map((n, i) => `${n.id}=${modes[i]}`).join(' ')}\n${this.tail()}`);
       }

@@ -82,10 +82,16 @@ describe('zoo.cfg keys', () => {
       ['forceSync=no', /line 2: forceSync=no is refused: zabkeeper always fsyncs/],
       ['skipACL=yes', /line 2: skipACL=yes is refused: zabkeeper always checks ACLs/],
       ['reconfigEnabled=true', /line 2: reconfigEnabled=true is not supported/],
-      ['peerType=observer', /line 2: peerType=observer is refused/],
+      ['peerType=leader', /line 2: peerType=leader is refused: peerType is participant or observer/],
       ['metricsProvider.className=com.example.Graphite', /line 2: metricsProvider\.className=com\.example\.Graphite is refused: zabkeeper has org\.apache\.zookeeper\.metrics\.prometheus\.PrometheusMetricsProvider/],
     ];
     for (const [line, message] of refused) expect(() => resolve(`dataDir=/d\n${line}`), line).toThrow(message);
+  });
+
+  it('takes peerType=observer only on a server whose own line says observer', () => {
+    const lines = 'dataDir=/d\nserver.1=a:2888:3888\nserver.2=b:2888:3888\nserver.3=c:2888:3888\nserver.4=d:2888:3888:observer';
+    expect(resolve(`${lines}\npeerType=observer`, 4).servers.find((x) => x.id === 4)?.role).toBe('observer');
+    expect(() => resolve(`${lines}\npeerType=observer`, 2)).toThrow(/line 6: peerType=observer but this server's own line server\.2 says participant/);
   });
 
   it('accepts those keys silently at the value that changes nothing', () => {

@@ -1,0 +1,100 @@
+// Observers (server.N=...:observer, peerType=observer): 3 voters + 2 observers on real processes.
+//
+// Observers learn the leader from the voters, sync and apply every commit, serve reads and
+// watches and forward writes; they never vote, are never elected, and count toward no quorum.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ZooKeeperClient, type WatchEvent } from '../../src/client/index.js';
+import { Ensemble } from '../helpers/ensemble.js';
+import { NzcClient } from '../helpers/nzc.js';
+
+const OBSERVERS = [4, 5];
+const VOTERS = [1, 2, 3];
+
+describe('observers', () => {
+  let ens: Ensemble;
+  const closers: Array<() => Promise<unknown>> = [];
+  const connect = async (ids: number[]): Promise<ZooKeeperClient> => {
+    const c = await ZooKeeperClient.connect(ens.connectString(ids), { sessionTimeoutMs: 4000 });
+    closers.push(() => c.close());
+    return c;
+  };
+
+  beforeAll(async () => {
+    ens = await Ensemble.create({ size: 5, tickTimeMs: 200, observers: OBSERVERS });
+    await ens.startAll();
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const close of closers.splice(0)) await close().catch(() => undefined);
+    await ens?.stop();
+  });
+
+  it('observers report Mode: observer, see every write and watch, and forward writes', async () => {
+    const leader = await ens.waitForQuorum();
+    expect(VOTERS).toContain(leader);
+    for (const id of OBSERVERS) expect(await ens.mode(id)).toBe('observer');
+    const viaVoter = await connect([VOTERS.find((v) => v !== leader)!]);
+    const viaObserver = await connect([OBSERVERS[0]!]);
+    await viaVoter.create('/obs', 'v0');
+    await viaObserver.sync('/obs');
+    const events: WatchEvent[] = [];
+    const fired = new Promise<void>((resolve) => {
+      void viaObserver.getData('/obs', (e) => {
+        events.push(e);
+        resolve();
+      });
+    });
+    await viaVoter.setData('/obs', 'v1');
+    await fired;
+    expect(events[0]).toMatchObject({ type: 'NodeDataChanged', path: '/obs' });
+    expect((await viaObserver.getData('/obs')).data.toString()).toBe('v1');
+    // A write through an observer goes to the leader and commits everywhere.
+    await viaObserver.create('/obs/from-observer', 'x');
+    await viaVoter.sync('/obs');
+    expect((await viaVoter.getData('/obs/from-observer')).data.toString()).toBe('x');
+    // An independent client on the same observer (it answered the create after applying it).
+    const nzc = await NzcClient.connect(ens.connectString([OBSERVERS[0]!]));
+    closers.push(async () => nzc.close());
+    expect((await nzc.getData('/obs/from-observer')).data?.toString()).toBe('x');
+  }, 60_000);
+
+  it('killing both observers never affects writes; killing the leader, observers follow the new one and lose nothing', async () => {
+    const leader = await ens.waitForQuorum();
+    for (const id of OBSERVERS) await ens.kill(id);
+    const writer = await connect(VOTERS);
+    for (let i = 0; i < 20; i++) await writer.create(`/obs/while-down-${i}`, String(i));
+    for (const id of OBSERVERS) ens.start(id);
+    await ens.waitForQuorum();
+    await ens.kill(leader);
+    const next = await ens.waitForQuorum();
+    // An observer is never elected: the new leader is one of the two surviving voters.
+    expect(VOTERS.filter((v) => v !== leader)).toContain(next);
+    for (const id of OBSERVERS) expect(await ens.mode(id)).toBe('observer');
+    const after = await connect(VOTERS.filter((v) => v !== leader));
+    await after.create('/obs/after-failover', 'y');
+    for (const id of OBSERVERS) {
+      const c = await connect([id]);
+      await c.sync('/obs');
+      const children = await c.getChildren('/obs');
+      expect(children.filter((n) => n.startsWith('while-down-'))).toHaveLength(20);
+      expect(children).toContain('after-failover');
+    }
+    ens.start(leader);
+    await ens.waitForQuorum();
+  }, 90_000);
+
+  it('two voters down leave no quorum: observers do not make one', async () => {
+    await ens.waitForQuorum();
+    const [a, b, c] = VOTERS as [number, number, number];
+    await ens.kill(a);
+    await ens.kill(b);
+    // With one voter and two observers alive nobody may lead (a quorum is 2 of the 3 voters).
+    await new Promise((r) => setTimeout(r, 3000));
+    for (const id of [c, ...OBSERVERS]) expect(await ens.mode(id)).not.toBe('leader');
+    expect(await ens.leader()).toBeNull();
+    ens.start(a);
+    ens.start(b);
+    await ens.waitForQuorum(60_000);
+  }, 90_000);
+});
