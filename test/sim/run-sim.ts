@@ -11,12 +11,13 @@ interface Args {
   steps: number;
   plant: PlantedBug | undefined;
   profile: FaultProfile;
+  reads: 'sequential' | 'linearizable';
   first: number;
   trace: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { seeds: 100, seed: null, nodes: 3, steps: 3000, plant: undefined, profile: 'full', first: 1, trace: 200 };
+  const args: Args = { seeds: 100, seed: null, nodes: 3, steps: 3000, plant: undefined, profile: 'full', reads: 'linearizable', first: 1, trace: 200 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
@@ -32,6 +33,11 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--steps') args.steps = num();
     else if (flag === '--trace') args.trace = num();
     else if (flag === '--first') args.first = num();
+    else if (flag === '--reads') {
+      if (value !== 'sequential' && value !== 'linearizable') throw new Error('--reads must be sequential or linearizable');
+      args.reads = value;
+      i++;
+    }
     else if (flag === '--profile') {
       if (!FAULT_PROFILES.includes(value as FaultProfile)) throw new Error(`--profile must be one of ${FAULT_PROFILES.join(', ')}`);
       args.profile = value as FaultProfile;
@@ -52,7 +58,7 @@ let failures = 0;
 let committed = 0;
 const coverage = emptyCoverage();
 for (const seed of seeds) {
-  const r = await runSimulation({ seed, nodes: args.nodes, steps: args.steps, plant: args.plant, profile: args.profile, traceLimit: args.trace });
+  const r = await runSimulation({ seed, nodes: args.nodes, steps: args.steps, plant: args.plant, profile: args.profile, readConsistency: args.reads, traceLimit: args.trace });
   committed += r.committed;
   addCoverage(coverage, r.coverage);
   if (r.ok && args.seed === null) continue;

@@ -10,7 +10,7 @@ import { BufferReader } from '../../src/jute/buffer-reader.js';
 import { BufferWriter } from '../../src/jute/buffer-writer.js';
 import { ErrorCode } from '../../src/jute/error-codes.js';
 import { CreateFlag, OpCode, Xid } from '../../src/jute/opcodes.js';
-import { readReplyHeader, writeCreateRequest, writeRequestHeader } from '../../src/jute/records.js';
+import { readReplyHeader, writeCreateRequest, writePathWatchRequest, writeRequestHeader } from '../../src/jute/records.js';
 import type { ClientSink } from '../../src/server/client-sink.js';
 import type { ZooKeeperServer } from '../../src/server/zk-server.js';
 import type { Prng } from './prng.js';
@@ -34,6 +34,10 @@ export interface ClientWorld {
   /** A client request or connection reached this member's session layer (for the expiry invariant). */
   heardBy(sid: number, sessionId: number): void;
   note(line: string): void;
+  /** The client got OK for a create of this path. */
+  acknowledged(path: string): void;
+  /** A read of an acknowledged create came back: found or not. */
+  readResult(path: string, found: boolean): void;
   /** Track a promise the simulation must let settle (microtasks) before going on. */
   track(p: Promise<unknown>): void;
 }
@@ -71,6 +75,8 @@ export class SimClient {
   private lastZxidSeen = 0;
   private xid = 1;
   private ephemeralFor = 0;
+  /** Requests awaiting their reply on the current connection: xid -> what to do with it. */
+  private readonly awaiting = new Map<number, { kind: 'create' | 'read'; path: string }>();
   /** Sessions this client saw expire (a new one replaced each). */
   expiries = 0;
   stopped = false;
@@ -107,7 +113,18 @@ export class SimClient {
   write(path: string): void {
     const conn = this.liveConnection();
     if (conn === null || this.stopped) return;
-    this.send(conn, this.xid++, OpCode.create, (w) => writeCreateRequest(w, { path, data: Buffer.from('w'), acl: OPEN_ACL, flags: 0, ttl: -1 }, false));
+    const xid = this.xid++;
+    this.awaiting.set(xid, { kind: 'create', path });
+    this.send(conn, xid, OpCode.create, (w) => writeCreateRequest(w, { path, data: Buffer.from('w'), acl: OPEN_ACL, flags: 0, ttl: -1 }, false));
+  }
+
+  /** exists(path) through the client's member (a data read: behind the barrier when linearizable). */
+  read(path: string): void {
+    const conn = this.liveConnection();
+    if (conn === null || this.stopped) return;
+    const xid = this.xid++;
+    this.awaiting.set(xid, { kind: 'read', path });
+    this.send(conn, xid, OpCode.exists, (w) => writePathWatchRequest(w, { path, watch: false }));
   }
 
   /** The client process goes away without closing its session (it must then expire). */
@@ -129,6 +146,7 @@ export class SimClient {
 
   private drop(conn: Connection, tellServer: boolean): void {
     if (this.conn === conn) this.conn = null;
+    this.awaiting.clear();
     if (conn.sink.closed) return;
     conn.sink.closed = true;
     // As a socket close: the member forgets the connection (the session lives on).
@@ -197,6 +215,12 @@ export class SimClient {
     const h = readReplyHeader(new BufferReader(frame, 4));
     if (h.zxid > this.lastZxidSeen) this.lastZxidSeen = h.zxid;
     this.lastHeardMs = this.world.now();
+    const req = this.awaiting.get(h.xid);
+    if (req !== undefined) {
+      this.awaiting.delete(h.xid);
+      if (req.kind === 'create' && h.err === ErrorCode.OK) this.world.acknowledged(req.path);
+      else if (req.kind === 'read' && (h.err === ErrorCode.OK || h.err === ErrorCode.NONODE)) this.world.readResult(req.path, h.err === ErrorCode.OK);
+    }
     if (h.err === ErrorCode.SESSIONEXPIRED) this.drop(conn, false);
   }
 

@@ -53,6 +53,11 @@ export interface SimOptions {
   nodes: number;
   /** Default 'full'. */
   profile?: FaultProfile;
+  /**
+   * The members' readConsistency (default linearizable). Under linearizable, a read that starts
+   * after a create was acknowledged must find the node, whichever member serves it.
+   */
+  readConsistency?: 'sequential' | 'linearizable';
   /** Events processed under faults before the network heals. */
   steps: number;
   plant?: PlantedBug;
@@ -90,6 +95,8 @@ export interface Coverage {
   slowDiskOps: number;
   /** SNAPs that took 200-2500 ms to stream (a big tree). */
   bigSnaps: number;
+  /** Reads of acknowledged creates (checked under linearizable reads). */
+  clientReads: number;
   /** Sessions a leader expired (each checked against what it had heard). */
   sessionExpiries: number;
   /** Sessions clients found expired and replaced while faults ran. */
@@ -115,6 +122,7 @@ export function emptyCoverage(): Coverage {
     syncReplies: 0,
     slowDiskOps: 0,
     bigSnaps: 0,
+    clientReads: 0,
     sessionExpiries: 0,
     clientSessionsReplaced: 0,
     fsyncErrors: 0,
@@ -174,6 +182,8 @@ interface SimServer {
   leadingSince: number;
   /** When its session layer last heard of each session (a client request, or a learner's report). */
   heard: Map<number, number>;
+  /** The session layer's sync barriers in flight (linearizable reads), by zab sync id. */
+  syncWaiters: Map<number, { resolve: () => void; reject: (e: Error) => void }>;
 }
 
 /** An injected disk failure (EIO): the member stops, as the production runtime does. */
@@ -237,6 +247,7 @@ class Simulation {
   private readonly trace: string[] = [];
   private readonly traceLimit: number;
   private readonly profile: FaultProfile;
+  private readonly readConsistency: 'sequential' | 'linearizable';
   private now = 0;
   private events = 0;
   private faulty = true;
@@ -250,6 +261,9 @@ class Simulation {
   private syncIds = 0;
   /** Per pending sync: the last zxid applied anywhere when it was issued (its answer must cover it). */
   private readonly syncFloor = new Map<number, number>();
+  /** Creates a client got OK for: under linearizable reads, every later read must find them. */
+  private readonly acknowledgedCreates: string[] = [];
+  private staleRead: string | undefined;
   private leadersElected = 0;
   private readonly coverage = emptyCoverage();
   private readonly clients: SimClient[] = [];
@@ -260,6 +274,7 @@ class Simulation {
     this.rng = new Prng(options.seed);
     this.traceLimit = options.traceLimit ?? 400;
     this.profile = options.profile ?? 'full';
+    this.readConsistency = options.readConsistency ?? 'linearizable';
     this.sids = Array.from({ length: options.nodes }, (_, i) => i + 1);
     const quorum = new MajorityQuorum(this.sids);
     this.nodeQuorum = options.plant === 'noQuorum' ? anyoneIsAQuorum(this.sids) : quorum;
@@ -280,6 +295,7 @@ class Simulation {
         zk: null,
         leadingSince: 0,
         heard: new Map(),
+        syncWaiters: new Map(),
       };
     }
   }
@@ -355,6 +371,13 @@ class Simulation {
       incarnation: (sid) => this.servers[sid]!.incarnation,
       heardBy: (sid, sessionId) => void this.servers[sid]!.heard.set(sessionId, this.now),
       note: (line) => this.note(line),
+      acknowledged: (path) => void this.acknowledgedCreates.push(path),
+      readResult: (path, found) => {
+        // Replies can arrive inside a promise continuation: record, and fail on the next step.
+        if (!found && this.readConsistency === 'linearizable') {
+          this.staleRead ??= `a read of ${path} found nothing though its create was acknowledged before the read began`;
+        }
+      },
       track: (p) => {
         this.pendingAsync++;
         void p.finally(() => this.pendingAsync--);
@@ -483,6 +506,7 @@ class Simulation {
     );
     s.node = node;
     s.heard = new Map();
+    s.syncWaiters = new Map();
     s.leadingSince = 0;
     s.zk = this.sessionLayer(s, treeOf(s.applied));
     s.runtime = new ZabRuntime<Payload>(node, this.runtimeIO(s));
@@ -504,6 +528,7 @@ class Simulation {
         logger: SILENT,
         now: () => this.now,
         externalTimers: true,
+        linearizableReads: this.readConsistency === 'linearizable',
         quorum: {
           nextZxid: () => (s.node?.role === 'leading' ? s.node.nextZxid() : -1),
           propose: (txn) => {
@@ -514,12 +539,27 @@ class Simulation {
           forward: (write) => {
             if (s.node?.role === 'following') s.runtime!.forward(write);
           },
-          // Simulated clients never send sync: the zab-level sync is driven directly.
-          sync: () => Promise.resolve(),
+          sync: () => this.sessionSync(s),
         },
       },
       tree,
     );
+  }
+
+  /** The session layer's sync barrier through the member's runtime (what QuorumPeer does). */
+  private sessionSync(s: SimServer): Promise<void> {
+    if (!s.node?.isServing) return Promise.reject(new Error('not serving'));
+    const id = ++this.syncIds;
+    const committed = this.checker.committed;
+    this.syncFloor.set(id, committed.length === 0 ? 0 : committed[committed.length - 1]!.zxid);
+    const p = new Promise<void>((resolve, reject) => s.syncWaiters.set(id, { resolve, reject }));
+    this.pendingAsync++;
+    void p.then(
+      () => this.pendingAsync--,
+      () => this.pendingAsync--,
+    );
+    s.runtime!.sync(id);
+    return p;
   }
 
   /**
@@ -548,6 +588,8 @@ class Simulation {
     s.node = null;
     s.runtime = null;
     s.zk = null;
+    for (const w of s.syncWaiters.values()) w.reject(new Error('crashed'));
+    s.syncWaiters.clear();
     s.fsyncScheduled = false;
     s.activeTimer = 0;
     s.frozenUntil = 0;
@@ -654,6 +696,9 @@ class Simulation {
             throw new InvariantViolation(`${sid} answered sync ${id} at ${formatZxid(lastZxid(s.applied))}, behind ${formatZxid(required)} committed before the sync was issued`);
           }
           this.coverage.syncReplies++;
+          const waiter = s.syncWaiters.get(id);
+          s.syncWaiters.delete(id);
+          waiter?.resolve();
         },
       },
       fatal: (err) => {
@@ -785,6 +830,11 @@ class Simulation {
   private roleChanged(s: SimServer, role: ZabRole, epoch: number, leader: number | null, reason?: string): void {
     this.note(`${s.sid} becomes ${role} epoch ${epoch} leader ${leader ?? '-'}${reason ? ` (${reason})` : ''}`);
     s.zk!.setRole(role === 'leading' ? 'leader' : role === 'following' ? 'follower' : 'looking');
+    if (role === 'looking') {
+      // Pending barriers die with the role, as in QuorumPeer (their clients are dropped).
+      for (const w of s.syncWaiters.values()) w.reject(new Error('not serving'));
+      s.syncWaiters.clear();
+    }
     if (role === 'leading') s.leadingSince = this.now;
     if (role !== 'leading') return;
     this.leadersElected++;
@@ -904,6 +954,13 @@ class Simulation {
     const connected = this.clients.filter((c) => c.connectedTo !== null);
     if (connected.length === 0) return;
     const client = this.rng.pick(connected);
+    if (this.rng.chance(0.4) && this.acknowledgedCreates.length > 0) {
+      const path = this.rng.pick(this.acknowledgedCreates);
+      this.note(`client ${client.id} reads ${path} at ${client.connectedTo}`);
+      client.read(path);
+      this.coverage.clientReads++;
+      return;
+    }
     const path = `/w${++this.writes}`;
     this.note(`client ${client.id} writes ${path} at ${client.connectedTo}`);
     client.write(path);
@@ -1035,6 +1092,7 @@ class Simulation {
   }
 
   private checkStep(): void {
+    if (this.staleRead !== undefined) throw new InvariantViolation(this.staleRead);
     for (const sid of this.sids) {
       const s = this.servers[sid]!;
       if (s.disk.acceptedEpoch < s.disk.currentEpoch) throw new Error(`${sid} disk acceptedEpoch < currentEpoch`);
