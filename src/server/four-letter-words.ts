@@ -86,7 +86,7 @@ export interface FourLetterContext {
   serving(): boolean;
   startedAtMs: number;
   /** Ensemble leader only: its learners, for mntr's leader-only keys. */
-  learners?: () => { learners: number; syncedFollowers: number };
+  learners?: () => { learners: number; syncedFollowers: number; syncedObservers: number };
 }
 
 /** What ZooKeeper answers (and its AdminServer puts in "error") while the session layer is not serving. */
@@ -240,12 +240,12 @@ export async function monitorValues(ctx: FourLetterContext): Promise<[string, st
   ];
   const learners = st.mode === 'leader' ? ctx.learners?.() : undefined;
   if (learners !== undefined) {
-    // ZooKeeper's leader-only mntr keys (observers and proposal sizes are not tracked here).
+    // ZooKeeper's leader-only mntr keys (proposal sizes are not tracked here).
     rows.push(
       ['learners', learners.learners],
       ['synced_followers', learners.syncedFollowers],
       ['synced_non_voting_followers', 0],
-      ['synced_observers', 0],
+      ['synced_observers', learners.syncedObservers],
       ['pending_syncs', 0],
     );
   }

@@ -157,8 +157,9 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
       peer === undefined
         ? undefined
         : () => {
-            const synced = peer.node.activeLearners.length;
-            return { learners: synced, syncedFollowers: synced };
+            const synced = peer.node.activeLearners;
+            const observers = synced.filter((sid) => config.servers.find((x) => x.id === sid)?.role === 'observer').length;
+            return { learners: synced.length, syncedFollowers: synced.length - observers, syncedObservers: observers };
           },
   };
   // security: the plain port, the TLS port (secureClientPort), or both; both share the per-IP limit's value.

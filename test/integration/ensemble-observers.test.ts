@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient, type WatchEvent } from '../../src/client/index.js';
 import { Ensemble } from '../helpers/ensemble.js';
 import { NzcClient } from '../helpers/nzc.js';
+import { fourLetterWord } from '../helpers/server-process.js';
 
 const OBSERVERS = [4, 5];
 const VOTERS = [1, 2, 3];
@@ -34,6 +35,11 @@ describe('observers', () => {
     const leader = await ens.waitForQuorum();
     expect(VOTERS).toContain(leader);
     for (const id of OBSERVERS) expect(await ens.mode(id)).toBe('observer');
+    // The leader's mntr counts them apart from the followers, as ZooKeeper's does.
+    const mntr = await fourLetterWord(ens.node(leader).clientPort, 'mntr', '127.0.0.1', 2000);
+    expect(mntr).toMatch(/^zk_synced_followers\t2$/m);
+    expect(mntr).toMatch(/^zk_synced_observers\t2$/m);
+    expect(mntr).toMatch(/^zk_learners\t4$/m);
     const viaVoter = await connect([VOTERS.find((v) => v !== leader)!]);
     const viaObserver = await connect([OBSERVERS[0]!]);
     await viaVoter.create('/obs', 'v0');
