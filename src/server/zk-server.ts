@@ -98,7 +98,16 @@ interface Pending {
   /** Set for writes: the txn this request became. */
   write?: WriteEntry;
   read?: ReadRequest;
+  /** A sync, or a linearizable read, waiting for its barrier: later writes of the session wait for it. */
+  barrier?: boolean;
+  /** A write held behind a barrier: submitted once every barrier ahead of it is done. */
+  startWrite?: () => WriteEntry;
+  /** Its reply, once it completed but requests ahead of it have not (replies go in request order). */
+  completed?: () => void;
 }
+
+/** Placeholder for a held write: it is not a plain read, and nothing completes it until it starts. */
+const HELD_WRITE: WriteEntry = { onApplied: () => undefined };
 
 interface WriteEntry {
   /** Unset for a write a follower forwarded: the leader builds its txn. */
@@ -484,7 +493,16 @@ export class ZooKeeperServer {
       if (type === OpCode.closeSession) this.tracker.setClosing(sessionId);
       // A follower forwards the body as received; the frame is a view valid only now, so copy it.
       const body = this.role === 'follower' ? Buffer.from(frame.subarray(bodyOffset)) : undefined;
-      pending.write = this.submit(decoded.req, sessionId, xid, cnxn.authIds, (result) => this.writeApplied(session, pending, result), undefined, body);
+      const req = decoded.req;
+      const start = (): WriteEntry => this.submit(req, sessionId, xid, cnxn.authIds, (result) => this.writeApplied(session, pending, result), undefined, body);
+      if (session.queue.some((q) => q.barrier === true)) {
+        // Client order: a sync or linearizable read sent before this write must not see it, so
+        // the write is not even proposed until every barrier ahead of it is done.
+        pending.write = HELD_WRITE;
+        pending.startWrite = start;
+      } else {
+        pending.write = start();
+      }
       session.queue.push(pending);
       return;
     }
@@ -494,6 +512,7 @@ export class ZooKeeperServer {
       // with linearizable reads every data read does (requests of one turn share a barrier).
       const entry: WriteEntry = { onApplied: () => this.finishHead(session, pending, () => this.runRead(pending)) };
       pending.write = entry;
+      pending.barrier = true;
       session.queue.push(pending);
       this.opts.quorum.sync().then(
         () => entry.onApplied({ err: ErrorCode.OK, triggers: [] }),
@@ -571,14 +590,43 @@ export class ZooKeeperServer {
   }
 
   /** Answers the request at the head of the session queue, then the reads that waited behind it. */
+  /**
+   * A request completed: replies leave in request order, so it answers once everything ahead of
+   * it has; then the reads behind it run, and writes held behind finished barriers start.
+   */
   private finishHead(session: Session, p: Pending, reply: () => void): void {
-    const head = session.queue.shift();
-    if (head !== p) {
-      session.log.error({ xid: p.xid, headXid: head?.xid }, 'reply order broken: completed request is not at the head of its session queue');
+    p.completed = reply;
+    const q = session.queue;
+    while (q.length > 0) {
+      const head = q[0]!;
+      if (head.completed !== undefined) {
+        q.shift();
+        head.completed();
+        if (head.type === OpCode.closeSession) return;
+      } else if (head.write === undefined) {
+        this.runRead(q.shift()!);
+      } else {
+        break;
+      }
     }
-    reply();
-    if (p.type === OpCode.closeSession) return;
-    while (session.queue.length > 0 && session.queue[0]!.write === undefined) this.runRead(session.queue.shift()!);
+    this.startHeldWrites(session);
+  }
+
+  /** Starts the held writes that no unfinished barrier precedes any more. */
+  private startHeldWrites(session: Session): void {
+    for (const p of session.queue) {
+      if (p.barrier === true && p.completed === undefined) return;
+      const start = p.startWrite;
+      if (start === undefined) continue;
+      p.startWrite = undefined;
+      try {
+        p.write = start();
+      } catch (err) {
+        // The role changed under it: the connection is being dropped with every queued request.
+        session.log.debug({ err, xid: p.xid }, 'held write could not start');
+        return;
+      }
+    }
   }
 
   /** The session is gone (closeSession applied): its connection is closed after the reply. */

@@ -43,4 +43,13 @@ describe('linearizable reads (readConsistency=linearizable)', () => {
     expect(children).toHaveLength(50);
     expect(await reader.getAllChildrenNumber('/lin')).toBe(50);
   }, 120_000);
+
+  it('many concurrent reads on every member share barriers and all complete', async () => {
+    const leader = await ens.waitForQuorum();
+    const clients = await Promise.all([1, 2, 3].map((id) => ZooKeeperClient.connect(ens.connectString([id]), { sessionTimeoutMs: 4000 })));
+    for (const c of clients) closers.push(() => c.close());
+    await clients[leader - 1]!.create('/burst', 'b');
+    const reads = clients.flatMap((c) => Array.from({ length: 64 }, () => c.getData('/burst').then((r) => r.data.toString())));
+    expect(await Promise.all(reads)).toEqual(reads.map(() => 'b'));
+  }, 60_000);
 });

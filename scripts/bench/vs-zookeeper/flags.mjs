@@ -19,6 +19,7 @@ const FLAGS = {
   'init-limit': { def: 10, help: 'initLimit in the generated zoo.cfg' },
   'sync-limit': { def: 5, help: 'syncLimit in the generated zoo.cfg' },
   'zk-heap': { def: '1g', help: 'ZooKeeper -Xmx (Debian zkEnv.sh uses 1000m)' },
+  'zab-read-consistency': { def: 'sequential', help: 'zabkeeper readConsistency: sequential (ZooKeeper\'s reads) or linearizable' },
   systems: { def: 'zookeeper,zabkeeper', help: 'comma list of the systems to run (ratios need both)' },
   workloads: { def: 'create,set,get,mixed,latency,failover', help: 'comma list of the ensemble measurements to run (latency = the 1x1 runs)' },
   'cpu-prof': { def: '', help: 'directory: run zabkeeper members under node --cpu-prof writing there, stop them with SIGTERM, print each member\'s top frames (skips failover)' },
@@ -63,6 +64,9 @@ function parseFlags(argv) {
   }
   for (const k of ['passes', 'clients', 'inflight', 'workers', 'keys', 'failover-rounds', 'znodes']) {
     if (!Number.isInteger(out[k])) throw new UsageError(`--${k} must be a whole number`);
+  }
+  if (out['zab-read-consistency'] !== 'sequential' && out['zab-read-consistency'] !== 'linearizable') {
+    throw new UsageError(`--zab-read-consistency must be sequential or linearizable, got "${out['zab-read-consistency']}"`);
   }
   out.parts = String(out.parts).split(',').filter(Boolean);
   for (const p of out.parts) if (p !== 'ensemble' && p !== 'memory') throw new UsageError(`--parts: unknown part "${p}" (ensemble, memory)`);

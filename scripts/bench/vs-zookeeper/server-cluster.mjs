@@ -31,8 +31,8 @@ function fourLetterWord(port, word, timeoutMs = 2000) {
   });
 }
 
-/** The same zoo.cfg text for both systems; only the ports and dirs differ between runs. */
-function zooCfg(opts, node, servers) {
+/** The same zoo.cfg text for both systems; only the ports and dirs differ between runs (and zabkeeper's own readConsistency). */
+function zooCfg(opts, node, servers, system) {
   return (
     [
       `tickTime=${opts['tick-time']}`,
@@ -44,6 +44,7 @@ function zooCfg(opts, node, servers) {
       'maxClientCnxns=0',
       'admin.enableServer=false',
       '4lw.commands.whitelist=*',
+      ...(system === 'zabkeeper' && opts['zab-read-consistency'] === 'linearizable' ? ['readConsistency=linearizable'] : []),
       ...servers.map((m) => `server.${m.id}=127.0.0.1:${m.quorumPort}:${m.electionPort}`),
     ].join('\n') + '\n'
   );
@@ -73,7 +74,7 @@ class Cluster {
     }
     for (const n of c.nodes) {
       if (size > 1) fs.writeFileSync(path.join(n.dataDir, 'myid'), `${n.id}\n`);
-      fs.writeFileSync(n.cfgPath, zooCfg(opts, n, size > 1 ? c.nodes : []));
+      fs.writeFileSync(n.cfgPath, zooCfg(opts, n, size > 1 ? c.nodes : [], system));
     }
     return c;
   }

@@ -184,6 +184,27 @@ describe('readConsistency=linearizable', () => {
     server.setRole('looking');
   });
 
+  it('keeps client order: a write sent after a pending linearizable read is not proposed until the read is answered, and the read does not see it', async () => {
+    const quorum = fakeQuorum();
+    let release: () => void = () => {};
+    quorum.sync = () => new Promise<void>((r) => (release = r));
+    const { server } = makeServer({ quorum, linearizableReads: true });
+    server.setRole('leader');
+    const connecting = TestClient.connect(server);
+    await Promise.resolve();
+    server.applyCommitted(quorum.proposed[0]!);
+    const c = await connecting;
+    const readXid = c.sendRaw(OpCode.exists, (w) => writePathWatchRequest(w, { path: '/later', watch: false }));
+    const writeXid = c.sendRaw(OpCode.create, (w) => writeCreateRequest(w, { path: '/later', data: Buffer.from('v'), acl: OPEN_ACL_UNSAFE, flags: 0, ttl: -1 }, false));
+    expect(quorum.proposed).toHaveLength(1);
+    release();
+    expect((await c.reply(readXid)).err).toBe(ErrorCode.NONODE);
+    expect(quorum.proposed[1]!.op).toMatchObject({ type: 'create', path: '/later' });
+    server.applyCommitted(quorum.proposed[1]!);
+    expect((await c.reply(writeXid)).err).toBe(0);
+    server.setRole('looking');
+  });
+
   it('refuses an unknown readConsistency value at start', () => {
     expect(() => resolveServerConfig({ zooCfg: parseZooCfg('dataDir=/d\nreadConsistency=strong', 'zoo.cfg'), env: {}, flags: { standalone: true } })).toThrow(
       /zoo\.cfg line 2: readConsistency=strong: use sequential .* or linearizable/,
