@@ -8,6 +8,7 @@ import { ZooKeeperClient, type WatchEvent } from '../../src/client/index.js';
 import { Ensemble } from '../helpers/ensemble.js';
 import { NzcClient } from '../helpers/nzc.js';
 import { fourLetterWord } from '../helpers/server-process.js';
+import { requireKazoo, runKazoo } from '../helpers/kazoo.js';
 
 const OBSERVERS = [4, 5];
 const VOTERS = [1, 2, 3];
@@ -63,6 +64,35 @@ describe('observers', () => {
     const nzc = await NzcClient.connect(ens.connectString([OBSERVERS[0]!]));
     closers.push(async () => nzc.close());
     expect((await nzc.getData('/obs/from-observer')).data?.toString()).toBe('x');
+  }, 60_000);
+
+  it('kazoo on an observer: writes through it, reads it back, and its watch fires for a write made through a voter', async () => {
+    await requireKazoo();
+    const leader = await ens.waitForQuorum();
+    const voter = await connect([VOTERS.find((v) => v !== leader)!]);
+    await voter.create('/kz-obs', 'a');
+    const script = String.raw`
+import sys, json, threading
+from kazoo.client import KazooClient
+zk = KazooClient(hosts=sys.argv[1], timeout=10)
+zk.start(timeout=10)
+zk.sync('/kz-obs')
+fired = threading.Event()
+data, _ = zk.get('/kz-obs', watch=lambda e: fired.set())
+print('ready', flush=True)
+zk.create('/kz-obs/by-kazoo', b'k')
+ok = fired.wait(20)
+child, _ = zk.get('/kz-obs/by-kazoo')
+print(json.dumps({'first': data.decode(), 'fired': ok, 'child': child.decode()}))
+zk.stop()
+`;
+    const run = runKazoo(script, [ens.connectString([OBSERVERS[1]!])]);
+    // Change the node through a voter once kazoo's watch is set (it created its child first).
+    for (let i = 0; i < 200 && (await voter.exists('/kz-obs/by-kazoo')) === null; i++) await new Promise((r) => setTimeout(r, 50));
+    await voter.setData('/kz-obs', 'b');
+    const r = await run;
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toEqual({ first: 'a', fired: true, child: 'k' });
   }, 60_000);
 
   it('killing both observers never affects writes; killing the leader, observers follow the new one and lose nothing', async () => {
