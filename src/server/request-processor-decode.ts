@@ -47,7 +47,8 @@ const WRITES: ReadonlySet<number> = new Set([
   OpCode.closeSession,
 ]);
 
-const READS: ReadonlySet<number> = new Set([
+/** Reads of znode state: what readConsistency=linearizable puts behind a sync barrier. */
+export const DATA_READS: ReadonlySet<number> = new Set([
   OpCode.exists,
   OpCode.getData,
   OpCode.getChildren,
@@ -55,8 +56,12 @@ const READS: ReadonlySet<number> = new Set([
   OpCode.getACL,
   OpCode.getAllChildrenNumber,
   OpCode.getEphemerals,
-  OpCode.sync,
   OpCode.multiRead,
+]);
+
+const READS: ReadonlySet<number> = new Set([
+  ...DATA_READS,
+  OpCode.sync,
   OpCode.setWatches,
   OpCode.setWatches2,
   OpCode.addWatch,

@@ -16,7 +16,7 @@ import { ContainerReaper } from './container-reaper.js';
 import { PrepRequestProcessor, type WriteRequest } from './prep-request.js';
 import { FinalRequestProcessor, LatencyStats, ServerCnxn } from './request-processor.js';
 import { NotReadOnlyClientError, refusedWhenReadOnly } from './read-only-mode.js';
-import { decodeRequest, type ReadRequest } from './request-processor-decode.js';
+import { DATA_READS, decodeRequest, type ReadRequest } from './request-processor-decode.js';
 import { SessionTracker, type TrackedSession } from './session-tracker.js';
 import { ENSEMBLE_SECRET_REQUEST, SESSION_PASSWORD_BYTES, newEnsembleSecret } from './session-password.js';
 import { SoloReplication } from './solo-replication.js';
@@ -144,16 +144,6 @@ function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 const EMPTY_BODY = Buffer.alloc(0);
 
-/** Reads of znode state that readConsistency=linearizable puts behind a sync barrier. */
-const LINEARIZABLE_READS: ReadonlySet<number> = new Set([
-  OpCode.exists,
-  OpCode.getData,
-  OpCode.getChildren,
-  OpCode.getChildren2,
-  OpCode.getACL,
-  OpCode.getAllChildrenNumber,
-  OpCode.getEphemerals,
-]);
 
 function forwardKey(sessionId: number, cxid: number): string {
   return `${sessionId}:${cxid}`;
@@ -507,7 +497,7 @@ export class ZooKeeperServer {
       return;
     }
     pending.read = decoded.req;
-    if (this.opts.quorum && (type === OpCode.sync || (this.opts.linearizableReads === true && LINEARIZABLE_READS.has(type)))) {
+    if (this.opts.quorum && (type === OpCode.sync || (this.opts.linearizableReads === true && DATA_READS.has(type)))) {
       // sync holds the session's later requests until this server has caught up with the leader;
       // with linearizable reads every data read does (requests of one turn share a barrier).
       const entry: WriteEntry = { onApplied: () => this.finishHead(session, pending, () => this.runRead(pending)) };

@@ -161,23 +161,29 @@ describe('forwarding writes to the leader', () => {
   });
 });
 
+/** A leader with linearizable reads and one connected client; its sync barriers resolve when the test says so. */
+async function linearizableLeader(): Promise<{ server: ZooKeeperServer; quorum: ReturnType<typeof fakeQuorum>; c: TestClient; release: () => void; syncs: () => number }> {
+  const quorum = fakeQuorum();
+  let release: () => void = () => {};
+  let syncs = 0;
+  quorum.sync = () => {
+    syncs++;
+    return new Promise<void>((r) => (release = r));
+  };
+  const { server } = makeServer({ quorum, linearizableReads: true });
+  server.setRole('leader');
+  const connecting = TestClient.connect(server);
+  await Promise.resolve();
+  server.applyCommitted(quorum.proposed[0]!);
+  const c = await connecting;
+  return { server, quorum, c, release: () => release(), syncs: () => syncs };
+}
+
 describe('readConsistency=linearizable', () => {
   it('answers a data read only after a sync barrier; pings and the other sessions are not held', async () => {
-    const quorum = fakeQuorum();
-    let release: () => void = () => {};
-    let syncs = 0;
-    quorum.sync = () => {
-      syncs++;
-      return new Promise<void>((r) => (release = r));
-    };
-    const { server } = makeServer({ quorum, linearizableReads: true });
-    server.setRole('leader');
-    const connecting = TestClient.connect(server);
-    await Promise.resolve();
-    server.applyCommitted(quorum.proposed[0]!);
-    const c = await connecting;
+    const { server, c, release, syncs } = await linearizableLeader();
     const xid = c.sendRaw(OpCode.exists, (w) => writePathWatchRequest(w, { path: '/', watch: false }));
-    expect(syncs).toBe(1);
+    expect(syncs()).toBe(1);
     expect(c.drain().some((f) => f.kind === 'reply' && f.xid === xid)).toBe(false);
     release();
     expect((await c.reply(xid)).err).toBe(0);
@@ -185,15 +191,7 @@ describe('readConsistency=linearizable', () => {
   });
 
   it('keeps client order: a write sent after a pending linearizable read is not proposed until the read is answered, and the read does not see it', async () => {
-    const quorum = fakeQuorum();
-    let release: () => void = () => {};
-    quorum.sync = () => new Promise<void>((r) => (release = r));
-    const { server } = makeServer({ quorum, linearizableReads: true });
-    server.setRole('leader');
-    const connecting = TestClient.connect(server);
-    await Promise.resolve();
-    server.applyCommitted(quorum.proposed[0]!);
-    const c = await connecting;
+    const { server, quorum, c, release } = await linearizableLeader();
     const readXid = c.sendRaw(OpCode.exists, (w) => writePathWatchRequest(w, { path: '/later', watch: false }));
     const writeXid = c.sendRaw(OpCode.create, (w) => writeCreateRequest(w, { path: '/later', data: Buffer.from('v'), acl: OPEN_ACL_UNSAFE, flags: 0, ttl: -1 }, false));
     expect(quorum.proposed).toHaveLength(1);
