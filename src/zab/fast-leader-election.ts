@@ -199,6 +199,17 @@ export class FastLeaderElection {
     return this.config.quorum.containsQuorum(agreeing);
   }
 
+  /**
+   * The node now serves `epoch` under `leader`: the vote it reports from now on names them. An
+   * election's votes can differ between members that ended up in the same epoch (one decided in
+   * an older round, say, after a freeze), and a node joining later needs a quorum reporting the
+   * same (leader, peerEpoch) to follow; without this it could look forever beside a healthy quorum.
+   */
+  serving(leader: number, epoch: number): void {
+    if (this.looking) return;
+    this.proposal = { ...this.proposal, leader, peerEpoch: epoch };
+  }
+
   private decide(vote: Vote): ElectionDecision {
     this.looking = false;
     this.finalizeAtMs = null;

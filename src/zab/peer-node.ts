@@ -132,6 +132,7 @@ export class PeerNode<T> {
     const out: ZabAction<T>[] = [];
     if (msg.type === 'NOTIFICATION') this.onNotification(msg, out);
     else this.onQuorumMessage(from, msg, out);
+    this.reportServingVote();
     return out;
   }
 
@@ -158,6 +159,7 @@ export class PeerNode<T> {
     this.leaderRole?.persisted(out);
     this.followerRole?.persisted(out);
     this.checkAbandoned(out);
+    this.reportServingVote();
     return out;
   }
 
@@ -215,6 +217,14 @@ export class PeerNode<T> {
   }
 
   // ---- transitions ---------------------------------------------------------------------
+
+  /** Once serving, election notifications report the leader and epoch actually served. */
+  private reportServingVote(): void {
+    const leader = this.leaderId;
+    if (!this.isServing || leader === null) return;
+    const vote = this.election.currentVote;
+    if (vote.leader !== leader || vote.peerEpoch !== this.epoch) this.election.serving(leader, this.epoch);
+  }
 
   private onNotification(n: NotificationMsg, out: ZabAction<T>[]): void {
     if (this.serverState !== 'LOOKING') {
