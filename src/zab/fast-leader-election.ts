@@ -206,7 +206,7 @@ export class FastLeaderElection {
    * same (leader, peerEpoch) to follow; without this it could look forever beside a healthy quorum.
    */
   serving(leader: number, epoch: number): void {
-    if (this.looking) return;
+    if (this.looking || (this.proposal.leader === leader && this.proposal.peerEpoch === epoch)) return;
     this.proposal = { ...this.proposal, leader, peerEpoch: epoch };
   }
 

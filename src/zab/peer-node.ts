@@ -218,12 +218,10 @@ export class PeerNode<T> {
 
   // ---- transitions ---------------------------------------------------------------------
 
-  /** Once serving, election notifications report the leader and epoch actually served. */
+  /** Once serving, election notifications report the leader and epoch actually served (runs on every message: no copies). */
   private reportServingVote(): void {
     const leader = this.leaderId;
-    if (!this.isServing || leader === null) return;
-    const vote = this.election.currentVote;
-    if (vote.leader !== leader || vote.peerEpoch !== this.epoch) this.election.serving(leader, this.epoch);
+    if (leader !== null && this.isServing) this.election.serving(leader, this.epoch);
   }
 
   private onNotification(n: NotificationMsg, out: ZabAction<T>[]): void {
