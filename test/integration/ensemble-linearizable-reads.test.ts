@@ -7,7 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { Ensemble } from '../helpers/ensemble.js';
+import { spawn } from 'node:child_process';
 import { NzcClient } from '../helpers/nzc.js';
+import { PYTHON, requireKazoo } from '../helpers/kazoo.js';
+import { requireZkCli, zkCli } from '../helpers/zk-cli.js';
 
 describe('linearizable reads (readConsistency=linearizable)', () => {
   let ens: Ensemble;
@@ -42,6 +45,49 @@ describe('linearizable reads (readConsistency=linearizable)', () => {
     const children = await Promise.all(Array.from({ length: 50 }, (_, i) => writer.create(`/lin/c${i}`, '')));
     expect(children).toHaveLength(50);
     expect(await reader.getAllChildrenNumber('/lin')).toBe(50);
+  }, 120_000);
+
+  it('kazoo and zkCli.sh on a follower read every value a client on another member had acknowledged', async () => {
+    await requireKazoo();
+    requireZkCli();
+    const leader = await ens.waitForQuorum();
+    const [f1, f2] = [1, 2, 3].filter((id) => id !== leader) as [number, number];
+    const writer = await ZooKeeperClient.connect(ens.connectString([f1]), { sessionTimeoutMs: 4000 });
+    closers.push(() => writer.close());
+    await writer.create('/lin-kz', '0');
+    // kazoo reads once a line arrives on stdin (the value just acknowledged), no sync anywhere.
+    const script = String.raw`
+import sys, json
+from kazoo.client import KazooClient
+zk = KazooClient(hosts=sys.argv[1], timeout=10)
+zk.start(timeout=10)
+seen = []
+for line in sys.stdin:
+    data, _ = zk.get('/lin-kz')
+    seen.append([line.strip(), data.decode()])
+print(json.dumps(seen))
+zk.stop()
+`;
+    const py = spawn(PYTHON, ['-c', script, ens.connectString([f2])], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    py.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    py.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number>((resolve) => py.once('exit', (code) => resolve(code ?? -1)));
+    for (let i = 1; i <= 50; i++) {
+      await writer.setData('/lin-kz', String(i));
+      py.stdin.write(`${i}\n`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    py.stdin.end();
+    expect(await exited, err).toBe(0);
+    const seen = JSON.parse(out.trim()) as [string, string][];
+    expect(seen).toHaveLength(50);
+    // Each read began after its value was acknowledged: it may see that value or a later one, never an older one.
+    for (const [acked, read] of seen) expect(Number(read)).toBeGreaterThanOrEqual(Number(acked));
+    await writer.setData('/lin-kz', 'final');
+    const cli = await zkCli(ens.connectString([f2]), ['get', '/lin-kz']);
+    expect(cli.output).toMatch(/^final$/m);
   }, 120_000);
 
   it('many concurrent reads on every member share barriers and all complete', async () => {
