@@ -129,37 +129,31 @@ function needsStreaming(msg: PeerMessage<Txn>): boolean {
 
 function* framesOf(msg: PeerMessage<Txn>): Generator<PeerMessage<Txn> | SnapPartMsg> {
   if (msg.type === 'SNAP') {
-    let chunk: SnapshotRecord[] = [];
-    let bytes = 0;
-    for (const r of msg.snapshot as SnapshotRecord[]) {
-      chunk.push(r);
-      bytes += recordSizeEstimate(r);
-      if (bytes >= SYNC_CHUNK_BYTES) {
-        yield { type: 'SNAPPART', records: chunk };
-        chunk = [];
-        bytes = 0;
-      }
-    }
-    if (chunk.length > 0) yield { type: 'SNAPPART', records: chunk };
+    for (const records of chunks(msg.snapshot as SnapshotRecord[], recordSizeEstimate)) yield { type: 'SNAPPART', records };
     yield { type: 'SNAP', zxid: msg.zxid, snapshot: STREAMED_SNAPSHOT };
     return;
   }
   if (msg.type === 'DIFF') {
-    let chunk: TxnRecord<Txn>[] = [];
-    let bytes = 0;
-    for (const t of msg.txns) {
-      chunk.push(t);
-      bytes += txnSizeEstimate(t);
-      if (bytes >= SYNC_CHUNK_BYTES) {
-        yield { type: 'DIFF', txns: chunk };
-        chunk = [];
-        bytes = 0;
-      }
-    }
-    if (chunk.length > 0) yield { type: 'DIFF', txns: chunk };
+    for (const txns of chunks(msg.txns, txnSizeEstimate)) yield { type: 'DIFF', txns };
     return;
   }
   yield msg;
+}
+
+/** Consecutive slices of items, each closed once its estimated size reaches SYNC_CHUNK_BYTES. */
+function* chunks<I>(items: Iterable<I>, sizeOf: (item: I) => number): Generator<I[]> {
+  let chunk: I[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    chunk.push(item);
+    bytes += sizeOf(item);
+    if (bytes >= SYNC_CHUNK_BYTES) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+  }
+  if (chunk.length > 0) yield chunk;
 }
 
 /** Encoded size is dominated by node data; the rest is bounded by a generous constant. */
