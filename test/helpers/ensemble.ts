@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BIN, fourLetterWord } from './server-process.js';
 import { freePort } from './real-zookeeper.js';
+import { ZooKeeperClient } from '../../src/client/index.js';
 
 export interface EnsembleNode {
   id: number;
@@ -75,6 +76,7 @@ export async function pidsMentioning(text: string): Promise<number[]> {
 }
 
 export class Ensemble {
+  private readonly clients: Array<{ close(): unknown }> = [];
   readonly nodes: EnsembleNode[] = [];
   private constructor(
     readonly root: string,
@@ -203,7 +205,20 @@ export class Ensemble {
     return this.nodes.map((n) => `--- node ${n.id} ---\n${n.output.split('\n').slice(-lines).join('\n')}`).join('\n');
   }
 
+  /** A client of ours on these members; stop() closes it first. */
+  async connect(ids: number[], sessionTimeoutMs = 4000): Promise<ZooKeeperClient> {
+    const c = await ZooKeeperClient.connect(this.connectString(ids), { sessionTimeoutMs });
+    this.clients.push(c);
+    return c;
+  }
+
+  /** Any other client (node-zookeeper-client, ...) for stop() to close before the servers go. */
+  track(client: { close(): unknown }): void {
+    this.clients.push(client);
+  }
+
   async stop(): Promise<void> {
+    for (const c of this.clients.splice(0)) await Promise.resolve(c.close()).catch(() => undefined);
     for (const n of this.nodes) {
       if (!this.isRunning(n.id)) continue;
       n.proc!.kill('SIGCONT');

@@ -5,7 +5,6 @@
 // that reason). Here no client syncs: every data read passes the member's sync barrier.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ZooKeeperClient } from '../../src/client/index.js';
 import { Ensemble } from '../helpers/ensemble.js';
 import { spawn } from 'node:child_process';
 import { NzcClient } from '../helpers/nzc.js';
@@ -14,27 +13,21 @@ import { requireZkCli, zkCli } from '../helpers/zk-cli.js';
 
 describe('linearizable reads (readConsistency=linearizable)', () => {
   let ens: Ensemble;
-  const closers: Array<() => Promise<unknown>> = [];
 
   beforeAll(async () => {
     ens = await Ensemble.create({ size: 3, tickTimeMs: 200, extraCfg: ['readConsistency=linearizable'] });
     await ens.startAll();
   }, 60_000);
 
-  afterAll(async () => {
-    for (const close of closers.splice(0)) await close().catch(() => undefined);
-    await ens?.stop();
-  });
+  afterAll(() => ens?.stop());
 
   it('a read through another member never returns a value older than an acknowledged write', async () => {
     const leader = await ens.waitForQuorum();
     const [f1, f2] = [1, 2, 3].filter((id) => id !== leader) as [number, number];
-    const writer = await ZooKeeperClient.connect(ens.connectString([f1]), { sessionTimeoutMs: 4000 });
-    closers.push(() => writer.close());
-    const reader = await ZooKeeperClient.connect(ens.connectString([f2]), { sessionTimeoutMs: 4000 });
-    closers.push(() => reader.close());
+    const writer = await ens.connect([f1]);
+    const reader = await ens.connect([f2]);
     const independent = await NzcClient.connect(ens.connectString([leader]));
-    closers.push(async () => independent.close());
+    ens.track(independent);
     await writer.create('/lin', '0');
     for (let i = 1; i <= 200; i++) {
       await writer.setData('/lin', String(i));
@@ -52,8 +45,7 @@ describe('linearizable reads (readConsistency=linearizable)', () => {
     requireZkCli();
     const leader = await ens.waitForQuorum();
     const [f1, f2] = [1, 2, 3].filter((id) => id !== leader) as [number, number];
-    const writer = await ZooKeeperClient.connect(ens.connectString([f1]), { sessionTimeoutMs: 4000 });
-    closers.push(() => writer.close());
+    const writer = await ens.connect([f1]);
     await writer.create('/lin-kz', '0');
     // kazoo reads once a line arrives on stdin (the value just acknowledged), no sync anywhere.
     const script = String.raw`
@@ -92,8 +84,7 @@ zk.stop()
 
   it('many concurrent reads on every member share barriers and all complete', async () => {
     const leader = await ens.waitForQuorum();
-    const clients = await Promise.all([1, 2, 3].map((id) => ZooKeeperClient.connect(ens.connectString([id]), { sessionTimeoutMs: 4000 })));
-    for (const c of clients) closers.push(() => c.close());
+    const clients = await Promise.all([1, 2, 3].map((id) => ens.connect([id])));
     await clients[leader - 1]!.create('/burst', 'b');
     const reads = clients.flatMap((c) => Array.from({ length: 64 }, () => c.getData('/burst').then((r) => r.data.toString())));
     expect(await Promise.all(reads)).toEqual(reads.map(() => 'b'));

@@ -15,22 +15,14 @@ const VOTERS = [1, 2, 3];
 
 describe('observers', () => {
   let ens: Ensemble;
-  const closers: Array<() => Promise<unknown>> = [];
-  const connect = async (ids: number[]): Promise<ZooKeeperClient> => {
-    const c = await ZooKeeperClient.connect(ens.connectString(ids), { sessionTimeoutMs: 4000 });
-    closers.push(() => c.close());
-    return c;
-  };
+  const connect = (ids: number[]): Promise<ZooKeeperClient> => ens.connect(ids);
 
   beforeAll(async () => {
     ens = await Ensemble.create({ size: 5, tickTimeMs: 200, observers: OBSERVERS });
     await ens.startAll();
   }, 60_000);
 
-  afterAll(async () => {
-    for (const close of closers.splice(0)) await close().catch(() => undefined);
-    await ens?.stop();
-  });
+  afterAll(() => ens?.stop());
 
   it('observers report Mode: observer, see every write and watch, and forward writes', async () => {
     const leader = await ens.waitForQuorum();
@@ -62,7 +54,7 @@ describe('observers', () => {
     expect((await viaVoter.getData('/obs/from-observer')).data.toString()).toBe('x');
     // An independent client on the same observer (it answered the create after applying it).
     const nzc = await NzcClient.connect(ens.connectString([OBSERVERS[0]!]));
-    closers.push(async () => nzc.close());
+    ens.track(nzc);
     expect((await nzc.getData('/obs/from-observer')).data?.toString()).toBe('x');
   }, 60_000);
 
