@@ -9,6 +9,7 @@ import { Ensemble } from '../helpers/ensemble.js';
 import { NzcClient } from '../helpers/nzc.js';
 import { fourLetterWord } from '../helpers/server-process.js';
 import { requireKazoo, runKazoo } from '../helpers/kazoo.js';
+import { requireZkCli, zkCli } from '../helpers/zk-cli.js';
 
 const OBSERVERS = [4, 5];
 const VOTERS = [1, 2, 3];
@@ -56,6 +57,11 @@ describe('observers', () => {
     const nzc = await NzcClient.connect(ens.connectString([OBSERVERS[0]!]));
     ens.track(nzc);
     expect((await nzc.getData('/obs/from-observer')).data?.toString()).toBe('x');
+    // And Apache's CLI, on the other observer: a write through it, then a read back.
+    requireZkCli();
+    const created = await zkCli(ens.connectString([OBSERVERS[1]!]), ['create', '/obs/by-zkcli', 'z']);
+    expect(created.output).toMatch(/Created \/obs\/by-zkcli/);
+    expect((await zkCli(ens.connectString([OBSERVERS[1]!]), ['get', '/obs/by-zkcli'])).output).toMatch(/^z$/m);
   }, 60_000);
 
   it('kazoo on an observer: writes through it, reads it back, and its watch fires for a write made through a voter', async () => {
