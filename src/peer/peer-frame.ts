@@ -1,6 +1,8 @@
-// Peer wire framing: a 4-byte big-endian length, then one msgpack-encoded message.
+// Peer wire framing: a 4-byte big-endian length, then one message: msgpack, or for the
+// broadcast phase's per-write messages the binary layout of broadcast-frames.ts.
 
 import { Packr } from 'msgpackr';
+import { BROADCAST_FRAME_MARK, decodeBroadcastFrame, encodeBroadcastFrame } from './broadcast-frames.js';
 import { MarshallingError } from '../jute/error-codes.js';
 import { FrameTooLargeError } from '../jute/frame-decoder.js';
 
@@ -35,6 +37,12 @@ export class PeerDecodeError extends MarshallingError {
 
 /** Encodes one message as a complete frame (header included); throws FrameTooLargeError past the max. */
 export function encodePeerFrame(msg: unknown, maxFrameBytes: number = DEFAULT_MAX_PEER_FRAME_BYTES): Buffer {
+  const broadcast = encodeBroadcastFrame(msg);
+  if (broadcast !== undefined) {
+    const bodyBytes = broadcast.length - PEER_FRAME_HEADER_BYTES;
+    if (bodyBytes > maxFrameBytes) throw new FrameTooLargeError(bodyBytes, maxFrameBytes);
+    return broadcast;
+  }
   const body = peerPackr.pack(msg);
   if (body.length > maxFrameBytes) throw new FrameTooLargeError(body.length, maxFrameBytes);
   // One contiguous buffer: a single socket write per frame; the copy is small next to encoding.
@@ -47,6 +55,7 @@ export function encodePeerFrame(msg: unknown, maxFrameBytes: number = DEFAULT_MA
 /** Decodes one frame body; throws PeerDecodeError on anything but exactly one msgpack value. */
 export function decodePeerFrameBody(body: Buffer): unknown {
   try {
+    if (body.length > 0 && body[0] === BROADCAST_FRAME_MARK) return decodeBroadcastFrame(body);
     return peerPackr.unpack(body);
   } catch (err) {
     throw new PeerDecodeError(err instanceof Error ? err.message : String(err));

@@ -4,7 +4,8 @@ import { MarshallingError } from '../jute/error-codes.js';
 
 export const ELECTION_PROTOCOL = 'zabkeeper-election';
 export const QUORUM_PROTOCOL = 'zabkeeper-quorum';
-export const PEER_PROTOCOL_VERSION = 1;
+/** 2: PROPOSAL, ACK and COMMIT travel as binary broadcast frames (broadcast-frames.ts). */
+export const PEER_PROTOCOL_VERSION = 2;
 
 /** Until a peer has identified itself it may only send a frame this small. */
 export const MAX_HANDSHAKE_FRAME_BYTES = 4096;

@@ -75,7 +75,9 @@ export class ClientConnection implements ClientSink, ConnectionReport {
   private pending: Buffer[] = [];
   /** Bytes of the first read until 4 have arrived (a length or a four-letter word). */
   private head: Buffer | null = null;
-  private corked = false;
+  /** Reply and event frames of this turn, handed to the socket as one buffer at the end of it. */
+  private outFrames: Buffer[] = [];
+  private outBytes = 0;
   private waitingForDrain = false;
   private pausedForHandshake = false;
   /** The session layer already dropped this sink (it closed us): do not report the close back. */
@@ -131,23 +133,35 @@ export class ClientConnection implements ClientSink, ConnectionReport {
 
   send(frame: Buffer): void {
     if (this.state === 'closed' || this.socket.destroyed || this.socket.writableEnded) return;
-    // Gather everything written in this event-loop turn into one TCP write.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => this.uncork());
-    }
     this.packetsSent++;
     const cap = this.opts.maxOutboundBytes ?? 0;
-    if (cap > 0 && this.socket.writableLength + frame.length > cap) {
+    if (cap > 0 && this.socket.writableLength + this.outBytes + frame.length > cap) {
       // Not reading its replies or events: its queue would grow without bound. One line, then it goes.
-      this.log.warn({ queuedBytes: this.socket.writableLength, maxOutboundBytes: cap }, 'client does not read its output; closing connection');
+      this.log.warn({ queuedBytes: this.socket.writableLength + this.outBytes, maxOutboundBytes: cap }, 'client does not read its output; closing connection');
       this.state = 'closing';
       this.pending = [];
+      this.outFrames = [];
+      this.outBytes = 0;
       this.socket.destroy();
       return;
     }
-    if (!this.socket.write(frame) && !this.waitingForDrain) {
+    // Everything written in this event-loop iteration leaves in one TCP write of one buffer;
+    // setImmediate runs after all of the iteration's I/O callbacks, so replies to requests that
+    // arrived together, and to writes one fsync completed, go out together.
+    if (this.outBytes === 0) setImmediate(flushClientOutput, this);
+    this.outFrames.push(frame);
+    this.outBytes += frame.length;
+  }
+
+  /** Hands this turn's frames to the socket; a socket that stops taking them pauses our reading. */
+  flushOutput(): void {
+    if (this.outBytes === 0) return;
+    const frames = this.outFrames;
+    const out = frames.length === 1 ? frames[0]! : Buffer.concat(frames, this.outBytes);
+    this.outFrames = [];
+    this.outBytes = 0;
+    if (this.socket.destroyed || this.socket.writableEnded) return;
+    if (!this.socket.write(out) && !this.waitingForDrain) {
       // The peer is not reading: stop reading its requests until our output drains.
       this.waitingForDrain = true;
       this.socket.pause();
@@ -167,11 +181,6 @@ export class ClientConnection implements ClientSink, ConnectionReport {
   }
 
   // ---- socket events -------------------------------------------------------------
-
-  private uncork(): void {
-    this.corked = false;
-    if (!this.socket.destroyed) this.socket.uncork();
-  }
 
   private onDrain(): void {
     if (!this.waitingForDrain) return;
@@ -372,7 +381,7 @@ export class ClientConnection implements ClientSink, ConnectionReport {
     if (this.state === 'closed') return;
     this.state = 'closing';
     this.pending = [];
-    if (this.corked) this.uncork();
+    this.flushOutput();
     this.socket.end();
     this.destroyLater();
   }
@@ -383,4 +392,8 @@ export class ClientConnection implements ClientSink, ConnectionReport {
     timer.unref();
     this.socket.once('close', () => clearTimeout(timer));
   }
+}
+
+function flushClientOutput(conn: ClientConnection): void {
+  conn.flushOutput();
 }

@@ -6,6 +6,7 @@ import type { Txn } from '../tree/txn.js';
 import { CorruptLogError } from './errors.js';
 import { FrameReader, packr, readU64, writeU64 } from './frame.js';
 import type { FsLike } from './fs-like.js';
+import { decodeTxnBinary, encodedTxn, isBinaryTxn } from './txn-codec.js';
 
 export const LOG_MAGIC = 'ZKLG';
 export const LOG_FORMAT_VERSION = 1;
@@ -64,12 +65,23 @@ export function decodeSegmentHeader(buf: Buffer, path: string): SegmentHeader | 
   return { version, firstZxid: readU64(buf, 8) };
 }
 
+/** A record's payload: the txn's binary encoding (shared with its PROPOSAL, so usually already made). */
 export function encodeTxn(txn: Txn): Buffer {
-  return packr.pack(txn);
+  return encodedTxn(txn);
 }
 
-/** Decodes a payload whose CRC already matched; a shape mismatch then means a format bug. */
+/**
+ * Decodes a payload whose CRC already matched; a shape mismatch then means a format bug.
+ * Records are in the binary txn codec; logs written before it hold msgpack records, still read.
+ */
 export function decodeTxn(payload: Buffer, path: string, offset: number): Txn {
+  if (isBinaryTxn(payload)) {
+    try {
+      return decodeTxnBinary(payload);
+    } catch (err) {
+      throw new CorruptLogError(path, offset, `undecodable record: ${(err as Error).message}`);
+    }
+  }
   let value: unknown;
   try {
     value = packr.unpack(payload);

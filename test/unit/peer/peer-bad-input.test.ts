@@ -2,6 +2,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { ElectionChannel } from '../../../src/peer/election-channel.js';
+import { PEER_PROTOCOL_VERSION } from '../../../src/peer/peer-handshake.js';
 import type { PeerAddress } from '../../../src/peer/peer-address.js';
 import { QuorumChannel } from '../../../src/peer/quorum-channel.js';
 import { captureLogger, frame, RawSockets, rawFrame, settlesWithin, waitFor, WARN, type LogLine } from './peer-kit.js';
@@ -127,7 +128,7 @@ for (const [name, make] of [['election', electionTarget], ['quorum', quorumTarge
 
     it('an oversize frame after a valid handshake', async () => {
       const t = await make();
-      const hello = frame({ protocol: t.protocol, version: 1, sid: t.goodSid });
+      const hello = frame({ protocol: t.protocol, version: PEER_PROTOCOL_VERSION, sid: t.goodSid });
       await expectClosed(t, Buffer.concat([hello, frame({ pad: Buffer.alloc(MAX_FRAME) })]), /FrameTooLargeError/);
       if (name === 'quorum') await waitFor(() => t.disconnects.includes(t.goodSid), 'disconnect reported');
       await t.stillServes();
@@ -135,13 +136,13 @@ for (const [name, make] of [['election', electionTarget], ['quorum', quorumTarge
 
     it('a handshake for the other protocol', async () => {
       const t = await make();
-      await expectClosed(t, frame({ protocol: t.otherProtocol, version: 1, sid: t.goodSid }), /bad peer handshake: protocol/);
+      await expectClosed(t, frame({ protocol: t.otherProtocol, version: PEER_PROTOCOL_VERSION, sid: t.goodSid }), /bad peer handshake: protocol/);
       await t.stillServes();
     });
 
     it('a handshake with another version', async () => {
       const t = await make();
-      await expectClosed(t, frame({ protocol: t.protocol, version: 2, sid: t.goodSid }), /bad peer handshake: version/);
+      await expectClosed(t, frame({ protocol: t.protocol, version: PEER_PROTOCOL_VERSION + 1, sid: t.goodSid }), /bad peer handshake: version/);
       await t.stillServes();
     });
 
@@ -153,13 +154,13 @@ for (const [name, make] of [['election', electionTarget], ['quorum', quorumTarge
 
     it('an unknown sid', async () => {
       const t = await make();
-      await expectClosed(t, frame({ protocol: t.protocol, version: 1, sid: 99 }), /unknown sid 99/);
+      await expectClosed(t, frame({ protocol: t.protocol, version: PEER_PROTOCOL_VERSION, sid: 99 }), /unknown sid 99/);
       await t.stillServes();
     });
 
     it('our own sid', async () => {
       const t = await make();
-      await expectClosed(t, frame({ protocol: t.protocol, version: 1, sid: 1 }), /sid 1 is our own/);
+      await expectClosed(t, frame({ protocol: t.protocol, version: PEER_PROTOCOL_VERSION, sid: 1 }), /sid 1 is our own/);
       await t.stillServes();
     });
 

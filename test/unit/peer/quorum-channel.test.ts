@@ -2,6 +2,7 @@
 
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { PEER_PROTOCOL_VERSION } from '../../../src/peer/peer-handshake.js';
 import type { PeerAddress } from '../../../src/peer/peer-address.js';
 import { QuorumChannel, UnknownPeerError } from '../../../src/peer/quorum-channel.js';
 import { captureLogger, frame, RawSockets, sleep, waitFor, WARN, type LogLine } from './peer-kit.js';
@@ -205,7 +206,7 @@ describe('QuorumChannel', () => {
     await leader.channel.start();
     leader.channel.setAccepting(true);
     const learner = await raw.open(leader.channel.boundPort);
-    learner.socket.write(frame({ protocol: 'zabkeeper-quorum', version: 1, sid: 2 }));
+    learner.socket.write(frame({ protocol: 'zabkeeper-quorum', version: PEER_PROTOCOL_VERSION, sid: 2 }));
     await waitFor(() => count(leader, 'c:2') === 1, 'raw learner connected');
     learner.socket.pause();
     const chunk = Buffer.alloc(64 * 1024);
@@ -225,10 +226,10 @@ describe('QuorumChannel', () => {
     await leader.channel.start();
     leader.channel.setAccepting(true);
     const first = await raw.open(leader.channel.boundPort);
-    first.socket.write(frame({ protocol: 'zabkeeper-quorum', version: 1, sid: 2 }));
+    first.socket.write(frame({ protocol: 'zabkeeper-quorum', version: PEER_PROTOCOL_VERSION, sid: 2 }));
     await waitFor(() => count(leader, 'c:2') === 1, 'first connection');
     const second = await raw.open(leader.channel.boundPort);
-    second.socket.write(Buffer.concat([frame({ protocol: 'zabkeeper-quorum', version: 1, sid: 2 }), frame({ n: 1 })]));
+    second.socket.write(Buffer.concat([frame({ protocol: 'zabkeeper-quorum', version: PEER_PROTOCOL_VERSION, sid: 2 }), frame({ n: 1 })]));
     await waitFor(() => leader.inbox.length === 1, 'message on the second connection');
     expect(leader.events).toEqual(['c:2', 'd:2', 'c:2']);
     await first.closed;
@@ -236,7 +237,7 @@ describe('QuorumChannel', () => {
   });
 
   it('a "leader" that answers with another sid or with garbage is never reported, and is retried', async () => {
-    for (const answer of [frame({ protocol: 'zabkeeper-quorum', version: 1, sid: 3 }), Buffer.from('garbage!garbage!')]) {
+    for (const answer of [frame({ protocol: 'zabkeeper-quorum', version: PEER_PROTOCOL_VERSION, sid: 3 }), Buffer.from('garbage!garbage!')]) {
       let accepted = 0;
       const fake = net.createServer((s) => {
         accepted++;

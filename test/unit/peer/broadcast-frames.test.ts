@@ -1,0 +1,89 @@
+// Broadcast frames: PROPOSAL/ACK/COMMIT round-trip through the peer framing in their binary
+// layout, a PROPOSAL carries the txn's log bytes, and malformed ones are refused as bad input.
+
+import { describe, expect, it } from 'vitest';
+import { BROADCAST_FRAME_MARK } from '../../../src/peer/broadcast-frames.js';
+import { decodePeerFrameBody, encodePeerFrame, PeerDecodeError, PeerFrameDecoder } from '../../../src/peer/peer-frame.js';
+import { encodedTxn } from '../../../src/storage/txn-codec.js';
+import type { Txn } from '../../../src/tree/txn.js';
+
+const zxid = 2 ** 32 * 3 + 17;
+const txn: Txn = {
+  hdr: { sessionId: 0x1_0000_0042, cxid: 9, zxid, time: 1_764_000_000_000 },
+  op: { type: 'create', path: '/p/n', data: Buffer.from('hello'), acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], kind: 'ephemeral', ephemeralOwner: 0x1_0000_0042, ttlMs: 0, parentCVersion: 4 },
+};
+
+function body(msg: unknown): Buffer {
+  return encodePeerFrame(msg).subarray(4);
+}
+
+describe('broadcast frames', () => {
+  it('round-trip PROPOSAL, ACK and COMMIT in the binary layout', () => {
+    const proposal = { type: 'PROPOSAL', txn: { zxid, payload: txn } };
+    const ack = { type: 'ACK', zxid, newLeader: true };
+    const commit = { type: 'COMMIT', zxid };
+    for (const msg of [proposal, ack, commit, { ...ack, newLeader: false }]) {
+      const b = body(msg);
+      expect(b[0]).toBe(BROADCAST_FRAME_MARK);
+      expect(decodePeerFrameBody(b)).toEqual(msg);
+    }
+    expect(body(commit).length).toBe(10);
+  });
+
+  it('a PROPOSAL carries exactly the bytes the log stores for its txn, and the receiver logs those bytes', () => {
+    const b = body({ type: 'PROPOSAL', txn: { zxid, payload: txn } });
+    const logBytes = encodedTxn(txn);
+    expect(b.subarray(10).equals(logBytes)).toBe(true);
+    const received = decodePeerFrameBody(b) as { txn: { payload: Txn } };
+    expect(encodedTxn(received.txn.payload).equals(logBytes)).toBe(true);
+  });
+
+  it('decodes when frames arrive split anywhere and interleaved with msgpack frames', () => {
+    const msgs = [
+      { type: 'PROPOSAL', txn: { zxid, payload: txn } },
+      { type: 'PING', round: 3 },
+      { type: 'COMMIT', zxid },
+      { type: 'ACK', zxid: zxid + 1, newLeader: false },
+    ];
+    const all = Buffer.concat(msgs.map((m) => encodePeerFrame(m)));
+    for (let cut = 1; cut < all.length; cut += 7) {
+      const out: unknown[] = [];
+      const dec = new PeerFrameDecoder();
+      dec.push(all.subarray(0, cut), (m) => out.push(m));
+      dec.push(all.subarray(cut), (m) => out.push(m));
+      expect(out).toEqual(msgs);
+    }
+  });
+
+  it('messages of another shape keep using msgpack and round-trip unchanged', () => {
+    for (const msg of [
+      { type: 'PROPOSAL', txn: { zxid: 5, payload: 'not a txn' } },
+      { type: 'PROPOSAL', txn: { zxid: zxid + 1, payload: txn } },
+      { type: 'ACK', zxid: 1.5, newLeader: false },
+      { type: 'COMMIT', zxid: '7' },
+      { type: 'ACK', i: 1 },
+    ]) {
+      const b = body(msg);
+      expect(b[0]).not.toBe(BROADCAST_FRAME_MARK);
+      expect(decodePeerFrameBody(b)).toEqual(msg);
+    }
+  });
+
+  it('refuses malformed broadcast frames as bad peer input', () => {
+    const proposal = body({ type: 'PROPOSAL', txn: { zxid, payload: txn } });
+    const wrongZxid = Buffer.from(proposal);
+    wrongZxid.writeDoubleBE(zxid + 1, 2);
+    const cases: Array<[Buffer, RegExp]> = [
+      [Buffer.from([BROADCAST_FRAME_MARK, 3]), /too short/],
+      [Buffer.concat([Buffer.from([BROADCAST_FRAME_MARK, 9]), Buffer.alloc(8)]), /unknown broadcast frame kind 9/],
+      [Buffer.concat([body({ type: 'COMMIT', zxid }), Buffer.from([1])]), /COMMIT frame of the wrong size/],
+      [body({ type: 'COMMIT', zxid }).subarray(0, 10).fill(0xff, 2), /bad zxid/],
+      [proposal.subarray(0, proposal.length - 3), /PROPOSAL: malformed binary txn/],
+      [wrongZxid, /carries a txn of zxid/],
+    ];
+    for (const [b, why] of cases) {
+      expect(() => decodePeerFrameBody(b)).toThrow(PeerDecodeError);
+      expect(() => decodePeerFrameBody(b)).toThrow(why);
+    }
+  });
+});

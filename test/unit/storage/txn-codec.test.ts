@@ -1,0 +1,101 @@
+// The binary txn codec: every op round-trips exactly, damage is refused with a typed error, and
+// log records written as msgpack before the codec existed still decode.
+
+import { describe, expect, it } from 'vitest';
+import { packr } from '../../../src/storage/frame.js';
+import { CorruptLogError } from '../../../src/storage/errors.js';
+import { decodeTxn, encodeTxn } from '../../../src/storage/log-segment.js';
+import {
+  decodeTxnBinary,
+  decodeTxnKeepingBytes,
+  encodedTxn,
+  encodeTxnBinary,
+  isBinaryTxn,
+  TxnCodecError,
+} from '../../../src/storage/txn-codec.js';
+import type { Txn, TxnOp } from '../../../src/tree/txn.js';
+
+const hdr = { sessionId: 2 ** 53 - 1, cxid: -2, zxid: 2 ** 32 * 5 + 7, time: 1_764_000_000_123 };
+const acl = [
+  { perms: 31, id: { scheme: 'world', id: 'anyone' } },
+  { perms: 1, id: { scheme: 'digest', id: 'bob:Zmlyc3Q=' } },
+];
+
+const ops: TxnOp[] = [
+  { type: 'create', path: '/a/ünïcødé-🙂/seq0000000001', data: Buffer.from([0, 1, 255]), acl, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0, parentCVersion: 12 },
+  { type: 'create', path: '/e', data: null, acl: [], kind: 'ephemeral', ephemeralOwner: 0x1_0000_0001, ttlMs: 0, parentCVersion: 1 },
+  { type: 'create', path: '/t', data: Buffer.alloc(0), acl, kind: 'ttl', ephemeralOwner: 0, ttlMs: 60_000, parentCVersion: 2 },
+  { type: 'create', path: '/c', data: Buffer.alloc(100_000, 7), acl, kind: 'container', ephemeralOwner: 0, ttlMs: 0, parentCVersion: 3 },
+  { type: 'delete', path: '/x' },
+  { type: 'setData', path: '/x', data: Buffer.from('v'), version: 3 },
+  { type: 'setData', path: '/x', data: null, version: 2 ** 31 - 1 },
+  { type: 'setACL', path: '/x', acl, version: 1 },
+  { type: 'check', path: '/x', version: -1 },
+  { type: 'createSession', timeoutMs: 30_000 },
+  { type: 'ensembleSecret', secret: Buffer.alloc(16, 9), legacySessions: [1, 2 ** 40 + 3] },
+  { type: 'closeSession' },
+  { type: 'error', err: -101 },
+  {
+    type: 'multi',
+    ops: [
+      { type: 'create', path: '/m', data: Buffer.from('d'), acl, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0, parentCVersion: 1 },
+      { type: 'check', path: '/m', version: 0 },
+      { type: 'error', err: 0 },
+    ],
+  },
+];
+
+describe('binary txn codec', () => {
+  it.each(ops.map((op) => [op.type, op] as const))('round-trips %s exactly', (_name, op) => {
+    const txn: Txn = { hdr, op };
+    const bytes = encodeTxnBinary(txn);
+    expect(isBinaryTxn(bytes)).toBe(true);
+    const back = decodeTxnBinary(bytes);
+    expect(back).toEqual(txn);
+    // null data stays null and empty data stays empty: ZooKeeper answers them differently.
+    if ('data' in op) expect(back.op).toHaveProperty('data', op.data === null ? null : expect.any(Buffer));
+  });
+
+  it('decoded data owns its memory: it does not change when the input buffer is reused', () => {
+    const bytes = encodeTxnBinary({ hdr, op: { type: 'setData', path: '/x', data: Buffer.from('abc'), version: 1 } });
+    const back = decodeTxnBinary(bytes);
+    bytes.fill(0);
+    expect((back.op as { data: Buffer }).data.toString()).toBe('abc');
+  });
+
+  it('refuses every truncation, trailing bytes, an unknown op and an unknown version with TxnCodecError', () => {
+    const bytes = encodeTxnBinary({ hdr, op: ops[0]! });
+    for (let n = 0; n < bytes.length; n++) expect(() => decodeTxnBinary(bytes.subarray(0, n))).toThrow(TxnCodecError);
+    expect(() => decodeTxnBinary(Buffer.concat([bytes, Buffer.from([0])]))).toThrow(/trailing/);
+    const badOp = Buffer.from(bytes);
+    badOp[2 + 8 + 4 + 8 + 8] = 99;
+    expect(() => decodeTxnBinary(badOp)).toThrow(/unknown op tag 99/);
+    const badVersion = Buffer.from(bytes);
+    badVersion[1] = 2;
+    expect(() => decodeTxnBinary(badVersion)).toThrow(/unsupported codec version 2/);
+    // A huge element count cannot make the decoder allocate or loop past the input.
+    const multi = encodeTxnBinary({ hdr, op: { type: 'multi', ops: [] } });
+    multi.writeInt32BE(0x7fffffff, multi.length - 4);
+    expect(() => decodeTxnBinary(multi)).toThrow(/bad element count/);
+  });
+
+  it('encodes a txn object once: the log and every PROPOSAL share the same bytes', () => {
+    const txn: Txn = { hdr, op: ops[5]! };
+    const first = encodedTxn(txn);
+    expect(encodedTxn(txn)).toBe(first);
+    expect(encodeTxn(txn)).toBe(first);
+    const received = decodeTxnKeepingBytes(first);
+    expect(encodedTxn(received)).toBe(first);
+  });
+
+  it('log records: binary ones decode, msgpack ones from before the codec still decode, damage is CorruptLogError', () => {
+    const txn: Txn = { hdr, op: ops[0]! };
+    expect(decodeTxn(encodeTxn(txn), 'log.1', 20)).toEqual(txn);
+    const legacy = packr.pack(txn);
+    expect(isBinaryTxn(legacy)).toBe(false);
+    expect(decodeTxn(legacy, 'log.1', 20)).toEqual(txn);
+    const damaged = encodeTxnBinary(txn).subarray(0, 30);
+    expect(() => decodeTxn(damaged, 'log.1', 20)).toThrow(CorruptLogError);
+    expect(() => decodeTxn(damaged, 'log.1', 20)).toThrow(/log\.1.*20|20.*log\.1/);
+  });
+});
