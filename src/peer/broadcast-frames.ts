@@ -1,18 +1,21 @@
-// The broadcast phase's per-write messages (PROPOSAL, ACK, COMMIT) in a fixed binary layout.
+// The broadcast phase's per-write messages (REQUEST, PROPOSAL, ACK, COMMIT) in a fixed binary layout.
 //
 // Every client write crosses the quorum channel as one PROPOSAL per follower, an ACK back and a
-// COMMIT out. As msgpack maps these cost more CPU than the rest of the write together; in this
-// layout a PROPOSAL is its txn's bytes (encoded once, the same bytes the log holds) behind a
-// 10-byte prefix. Body layout: 0xc1 (never the first byte of a msgpack value, so the two kinds of
-// frame tell themselves apart), a kind byte, the zxid as float64, then the kind's fields.
+// COMMIT out, plus a REQUEST when a follower forwards it. As msgpack maps these cost more CPU
+// than the rest of the write together; in this layout a PROPOSAL is its txn's bytes (encoded
+// once, the same bytes the log holds) behind a 10-byte prefix. Body layout: 0xc1 (never the
+// first byte of a msgpack value, so the two kinds of frame tell themselves apart), a kind byte,
+// a float64 (the zxid; a REQUEST's session id), then the kind's fields.
 
 import { decodeTxnKeepingBytes, encodedTxn, TXN_CODEC_MARK } from '../storage/txn-codec.js';
+import type { Id } from '../jute/records.js';
 import type { Txn } from '../tree/txn.js';
 
 export const BROADCAST_FRAME_MARK = TXN_CODEC_MARK;
 const KIND_PROPOSAL = 1;
 const KIND_ACK = 2;
 const KIND_COMMIT = 3;
+const KIND_REQUEST = 4;
 const PREFIX_BYTES = 10;
 
 /** Not a well-formed broadcast frame body. */
@@ -68,9 +71,84 @@ export function encodeBroadcastFrame(msg: unknown): Buffer | undefined {
       const zxid = (msg as { zxid?: unknown }).zxid;
       return Number.isSafeInteger(zxid) ? prefix(PREFIX_BYTES, KIND_COMMIT, zxid as number) : undefined;
     }
+    case 'REQUEST':
+      return encodeRequest((msg as { payload?: unknown }).payload);
     default:
       return undefined;
   }
+}
+
+/** A forwarded client write: the session, the client's xid and opcode, its auth ids and the raw request body. */
+interface ForwardedRequest {
+  sessionId: number;
+  cxid: number;
+  type: number;
+  authIds: Id[];
+  body: Buffer;
+}
+
+function isForwardedRequest(p: unknown): p is ForwardedRequest {
+  const r = p as Partial<ForwardedRequest> & { req?: unknown } | null;
+  return (
+    typeof r === 'object' && r !== null && r.req === undefined && Number.isSafeInteger(r.sessionId) && Number.isInteger(r.cxid) &&
+    Number.isInteger(r.type) && Buffer.isBuffer(r.body) && Array.isArray(r.authIds) &&
+    Object.keys(r).length === 5 && r.authIds.every((a) => typeof a?.scheme === 'string' && typeof a.id === 'string' && Object.keys(a).length === 2)
+  );
+}
+
+function encodeRequest(payload: unknown): Buffer | undefined {
+  // Server-made writes (they carry a decoded `req`) and any other shape keep using msgpack.
+  if (!isForwardedRequest(payload)) return undefined;
+  let idBytes = 0;
+  for (const a of payload.authIds) idBytes += 8 + Buffer.byteLength(a.scheme) + Buffer.byteLength(a.id);
+  const bodyBytes = PREFIX_BYTES + 4 + 4 + 4 + idBytes + payload.body.length;
+  const frame = prefix(bodyBytes, KIND_REQUEST, payload.sessionId);
+  let off = 4 + PREFIX_BYTES;
+  off = frame.writeInt32BE(payload.cxid, off);
+  off = frame.writeInt32BE(payload.type, off);
+  off = frame.writeInt32BE(payload.authIds.length, off);
+  for (const a of payload.authIds) {
+    off = writeString(frame, a.scheme, off);
+    off = writeString(frame, a.id, off);
+  }
+  payload.body.copy(frame, off);
+  return frame;
+}
+
+function writeString(buf: Buffer, s: string, off: number): number {
+  const n = buf.write(s, off + 4, 'utf8');
+  buf.writeUInt32BE(n, off);
+  return off + 4 + n;
+}
+
+function decodeRequest(body: Buffer, sessionId: number): { type: 'REQUEST'; payload: ForwardedRequest } {
+  let off = PREFIX_BYTES;
+  const need = (n: number): void => {
+    if (off + n > body.length) throw new BroadcastFrameError('REQUEST frame is truncated');
+  };
+  need(12);
+  const cxid = body.readInt32BE(off);
+  const type = body.readInt32BE(off + 4);
+  const count = body.readInt32BE(off + 8);
+  off += 12;
+  if (count < 0 || count * 8 > body.length - off) throw new BroadcastFrameError(`REQUEST frame with a bad auth id count ${count}`);
+  const readString = (): string => {
+    need(4);
+    const n = body.readUInt32BE(off);
+    need(4 + n);
+    const s = body.toString('utf8', off + 4, off + 4 + n);
+    off += 4 + n;
+    return s;
+  };
+  const authIds: Id[] = new Array<Id>(count);
+  for (let i = 0; i < count; i++) {
+    const scheme = readString();
+    authIds[i] = { scheme, id: readString() };
+  }
+  // A copy: the body may sit in the frame decoder's reusable buffer.
+  const request = Buffer.allocUnsafe(body.length - off);
+  body.copy(request, 0, off);
+  return { type: 'REQUEST', payload: { sessionId, cxid, type, authIds, body: request } };
 }
 
 /** Decodes a body that starts with BROADCAST_FRAME_MARK; throws BroadcastFrameError if malformed. */
@@ -98,6 +176,8 @@ export function decodeBroadcastFrame(body: Buffer): unknown {
     case KIND_COMMIT:
       if (body.length !== PREFIX_BYTES) throw new BroadcastFrameError('COMMIT frame of the wrong size');
       return { type: 'COMMIT', zxid };
+    case KIND_REQUEST:
+      return decodeRequest(body, zxid);
     default:
       throw new BroadcastFrameError(`unknown broadcast frame kind ${body[1]}`);
   }

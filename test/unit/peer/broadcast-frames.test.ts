@@ -30,6 +30,24 @@ describe('broadcast frames', () => {
     expect(body(commit).length).toBe(10);
   });
 
+  it('round-trip a forwarded client write (REQUEST) with its auth ids and raw body', () => {
+    const forwarded = {
+      type: 'REQUEST',
+      payload: { sessionId: 0x1_0000_0042, cxid: 77, authIds: [{ scheme: 'ip', id: '127.0.0.1' }, { scheme: 'digest', id: 'ünï:x' }], type: 1, body: Buffer.from([0, 0, 0, 2, 47, 97]) },
+    };
+    const b = body(forwarded);
+    expect(b[0]).toBe(BROADCAST_FRAME_MARK);
+    expect(decodePeerFrameBody(b)).toEqual(forwarded);
+    for (let n = 10; n < b.length - 6; n++) {
+      const cut = b.subarray(0, n);
+      expect(() => decodePeerFrameBody(cut), `cut at ${n}`).toThrow(PeerDecodeError);
+    }
+    // A server-made write carries its decoded request: it keeps using msgpack.
+    const serverMade = { type: 'REQUEST', payload: { sessionId: 5, cxid: 0, authIds: [], type: -10, req: { type: -10, timeoutMs: 4000 } } };
+    expect(body(serverMade)[0]).not.toBe(BROADCAST_FRAME_MARK);
+    expect(decodePeerFrameBody(body(serverMade))).toEqual(serverMade);
+  });
+
   it('a PROPOSAL carries exactly the bytes the log stores for its txn, and the receiver logs those bytes', () => {
     const b = body({ type: 'PROPOSAL', txn: { zxid, payload: txn } });
     const logBytes = encodedTxn(txn);
