@@ -26,6 +26,8 @@ export class HistoryChecker<T> {
     /** The checker's own (correct) quorum rule, independent of what the nodes were given. */
     private readonly quorum: QuorumVerifier,
     private readonly isDurableOn: (sid: number, zxid: number) => boolean,
+    /** Same txn content: messages cross a real codec, so replicas hold equal copies, not the same object. */
+    private readonly samePayload: (a: T, b: T) => boolean = (a, b) => a === b,
   ) {}
 
   /** sid applies txn as the next entry after `applied` (which holds its whole applied history). */
@@ -42,7 +44,7 @@ export class HistoryChecker<T> {
       return;
     }
     const expected = this.committed[pos]!;
-    if (expected.zxid !== txn.zxid || expected.payload !== txn.payload) {
+    if (expected.zxid !== txn.zxid || !this.samePayload(expected.payload, txn.payload)) {
       violation(
         `node ${sid} committed ${formatZxid(txn.zxid)}=${String(txn.payload)} at position ${pos}, ` +
           `history has ${formatZxid(expected.zxid)}=${String(expected.payload)}`,
@@ -58,7 +60,7 @@ export class HistoryChecker<T> {
     for (let i = 0; i < state.length; i++) {
       const a = state[i]!;
       const b = this.committed[i]!;
-      if (a.zxid !== b.zxid || a.payload !== b.payload) {
+      if (a.zxid !== b.zxid || !this.samePayload(a.payload, b.payload)) {
         violation(`node ${sid} installed state (${why}) diverging at position ${i}: ${formatZxid(a.zxid)} vs ${formatZxid(b.zxid)}`);
       }
     }

@@ -14,6 +14,9 @@
 // its last events.
 
 import pino from 'pino';
+import { encodedTxn } from '../../src/storage/txn-codec.js';
+import { decodeBroadcastFrame, encodeBroadcastFrame } from '../../src/peer/broadcast-frames.js';
+import { PEER_FRAME_HEADER_BYTES } from '../../src/peer/peer-frame.js';
 import type { ForwardedWrite } from '../../src/server/replication.js';
 import { ZooKeeperServer } from '../../src/server/zk-server.js';
 import { DataTree } from '../../src/tree/data-tree.js';
@@ -278,7 +281,7 @@ class Simulation {
     this.sids = Array.from({ length: options.nodes }, (_, i) => i + 1);
     const quorum = new MajorityQuorum(this.sids);
     this.nodeQuorum = options.plant === 'noQuorum' ? anyoneIsAQuorum(this.sids) : quorum;
-    this.checker = new HistoryChecker(quorum, (sid, zxid) => this.isDurable(sid, zxid));
+    this.checker = new HistoryChecker<Payload>(quorum, (sid, zxid) => this.isDurable(sid, zxid), (a, b) => a === b || encodedTxn(a).equals(encodedTxn(b)));
     for (const sid of this.sids) {
       this.side.set(sid, 0);
       this.servers[sid] = {
@@ -893,6 +896,11 @@ class Simulation {
       this.note(`${from}->${to} ${msg.type}: connection reset`);
       return this.breakLink(from, to, [from, to]);
     }
+    // The per-write messages cross the production wire codec (binary broadcast frames and the
+    // txn codec), so every schedule proves it too: the receiver gets a decoded copy, never the
+    // sender's object. The rest are msgpack, whose round trip the unit tests cover.
+    const frame = encodeBroadcastFrame(msg);
+    if (frame !== undefined) msg = decodeBroadcastFrame(frame.subarray(PEER_FRAME_HEADER_BYTES)) as PeerMessage<Payload>;
     let delay = this.rng.int(1, 10);
     if (msg.type === 'SNAP' && this.profile === 'full' && this.faulty && this.rng.chance(0.3)) {
       // A big snapshot streams for a long time; everything after it on the connection waits
