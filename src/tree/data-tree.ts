@@ -55,10 +55,15 @@ export interface NodeFields {
   pzxid: number;
   kind: NodeKind;
   ttlMs: number;
+  /**
+   * The node's share of the digest (a function of the fields above and the path), carried by
+   * snapshots so a load need not recompute a million crc32s; -1 when unknown (computed on load).
+   */
+  hash: number;
 }
 
 export function emptyNodeFields(): NodeFields {
-  return { data: null, aclId: 0, czxid: 0, mzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0, pzxid: 0, kind: 'persistent', ttlMs: 0 };
+  return { data: null, aclId: 0, czxid: 0, mzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0, pzxid: 0, kind: 'persistent', ttlMs: 0, hash: -1 };
 }
 
 /**
@@ -553,10 +558,10 @@ export class DataTree {
   }
 
   /** Makes a filled node (newNode) part of the tree under `path`; the parent must already list it. */
-  private insert(path: string, id: number): void {
+  private insert(path: string, id: number, dirty = true): void {
     this.ids.set(path, id);
     this.table.hash[id] = 0;
-    this.dirty.set(id, path);
+    if (dirty) this.dirty.set(id, path);
     this.dataSizeBytes += path.length + (this.table.data[id]?.length ?? 0);
     switch (this.table.kind[id]) {
       case KIND_EPHEMERAL: {
@@ -884,6 +889,7 @@ export class DataTree {
       fields.pzxid = t.pzxid[id]!;
       fields.kind = kind;
       fields.ttlMs = kind === 'ttl' ? t.owner[id]! : 0;
+      fields.hash = this.dirty.has(id) ? this.hashNode(path, id) : t.hash[id]!;
       v.node(path, fields);
       yield;
     }
@@ -901,7 +907,7 @@ export class DataTree {
       session: (id, timeoutMs) => out.push({ t: 'session', id, timeoutMs }),
       importedSession: (zookeeperId, id) => out.push({ t: 'importedSession', zookeeperId, id }),
       acl: (id, acl) => out.push({ t: 'acl', id, acl: acl as ACL[] }),
-      node: (path, f) => out.push({ t: 'node', path, ...f, data: dataBuffer(f.data) }),
+      node: (path, { hash: _, ...f }) => out.push({ t: 'node', path, ...f, data: dataBuffer(f.data) }),
     };
     for (const _ of this.visit(v)) {
       yield* out;
@@ -962,6 +968,7 @@ export class DataTree {
           fields.pzxid = r.pzxid;
           fields.kind = r.kind;
           fields.ttlMs = r.ttlMs;
+          fields.hash = -1;
           builder.node(r.path, fields);
           break;
         default:
@@ -973,7 +980,8 @@ export class DataTree {
 
   /** @internal TreeBuilder's access: one node from a snapshot, its ACL already mapped to this tree's cache. */
   loadNode(path: string, f: Readonly<NodeFields>, aclId: number): void {
-    const existing = this.ids.get(path);
+    // Only the built-in nodes can be there already (a second copy of any other path is refused).
+    const existing = path === '/' || path.startsWith(ZOOKEEPER_PATH) ? this.ids.get(path) : undefined;
     if (existing !== undefined) {
       // A built-in node: keep its children, take the snapshot's fields.
       const children = this.childSets.get(existing);
@@ -981,17 +989,40 @@ export class DataTree {
       this.remove(path, existing);
       const id = this.fillLoaded(f, aclId);
       if (children !== undefined) this.childSets.set(id, children);
-      this.insert(path, id);
+      this.insertLoaded(path, id, f.hash);
       return;
     }
-    let parent: number | undefined;
-    if (path !== '/') {
-      parent = this.ids.get(parentPath(path));
-      if (parent === undefined) throw new Error(`snapshot node ${path} comes before its parent`);
-    }
-    const id = this.fillLoaded(f, aclId);
-    if (parent !== undefined) this.addChild(parent, path);
-    this.insert(path, id);
+    if (path !== '/') this.addChild(this.loadedParent(path), path);
+    this.insertLoaded(path, this.fillLoaded(f, aclId), f.hash);
+  }
+
+  /** Pre-order puts siblings together: remember the last parent to skip most parent lookups. */
+  private lastLoadedParent: { path: string; id: number } = { path: '', id: -1 };
+
+  private loadedParent(path: string): number {
+    const last = this.lastLoadedParent;
+    const n = last.path.length;
+    const slash = path.lastIndexOf('/');
+    if (n > 0 && (slash === n || (n === 1 && slash === 0)) && path.startsWith(last.path)) return last.id;
+    const parentName = slash <= 0 ? '/' : path.substring(0, slash);
+    const parent = this.ids.get(parentName);
+    if (parent === undefined) throw new Error(`snapshot node ${path} comes before its parent`);
+    this.lastLoadedParent = { path: parentName, id: parent };
+    return parent;
+  }
+
+  /**
+   * insert() for a loaded node: its hash is final (children are not hashed), so no dirty entry.
+   * A hash the snapshot carries is trusted (its chunk passed its CRC); paths under /zookeeper/
+   * always hash to 0.
+   */
+  private insertLoaded(path: string, id: number, hash: number): void {
+    const before = this.ids.size;
+    this.insert(path, id, false);
+    if (this.ids.size === before) throw new Error(`snapshot holds ${path} twice`);
+    const h = hash >= 0 && !path.startsWith('/zookeeper/') ? hash : this.hashNode(path, id);
+    this.table.hash[id] = h;
+    this.treeDigest = (this.treeDigest + h) >>> 0;
   }
 
   private fillLoaded(f: Readonly<NodeFields>, aclId: number): number {
