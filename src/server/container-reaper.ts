@@ -13,12 +13,12 @@ export function reapCandidates(tree: DataTree, nowMs: number, maxNeverUsedInterv
   const out: string[] = [];
   for (const path of tree.containers()) {
     const node = tree.getNode(path);
-    if (node === undefined || node.children.size > 0) continue;
+    if (node === undefined || node.numChildren > 0) continue;
     if (node.cversion > 0 || (maxNeverUsedIntervalMs !== 0 && nowMs - node.mtime > maxNeverUsedIntervalMs)) out.push(path);
   }
   for (const path of tree.ttlNodes()) {
     const node = tree.getNode(path);
-    if (node === undefined || node.children.size > 0) continue;
+    if (node === undefined || node.numChildren > 0) continue;
     if (node.ttlMs !== 0 && nowMs - node.mtime > node.ttlMs) out.push(path);
   }
   return out;

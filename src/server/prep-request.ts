@@ -347,17 +347,18 @@ export class PrepRequestProcessor {
     if (pending !== undefined) return pending.node;
     const change = this.outstandingByPath.get(path);
     if (change !== undefined) return change.node;
-    const n = this.tree.getNode(path);
-    if (n === undefined) return null;
+    const id = this.tree.find(path);
+    if (id === -1) return null;
+    const stat = this.tree.statAt(id);
     return {
-      dataBytes: n.data?.length ?? 0,
-      version: n.version,
-      cversion: n.cversion,
-      aversion: n.aversion,
-      ephemeralOwner: n.ephemeralOwner,
-      kind: n.kind,
-      childCount: n.children.size,
-      acl: this.tree.aclOf(n),
+      dataBytes: stat.dataLength,
+      version: stat.version,
+      cversion: this.tree.cversionAt(id),
+      aversion: stat.aversion,
+      ephemeralOwner: stat.ephemeralOwner,
+      kind: this.tree.kindAt(id),
+      childCount: stat.numChildren,
+      acl: this.tree.aclAt(id),
     };
   }
 

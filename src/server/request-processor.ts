@@ -163,15 +163,15 @@ export class FinalRequestProcessor {
   applyTxn(txn: Txn, deletes: readonly string[]): ApplyResult {
     let goneAcls: Map<string, readonly ACL[]> | undefined;
     for (const path of deletes) {
-      const node = this.tree.getNode(path);
-      if (node !== undefined) (goneAcls ??= new Map()).set(path, this.tree.aclOf(node));
+      const id = this.tree.find(path);
+      if (id !== -1) (goneAcls ??= new Map()).set(path, this.tree.aclAt(id));
     }
     const result = this.tree.apply(txn);
     for (const t of result.triggers) {
       const watchers = this.watches.trigger(t.path, t.type);
       if (watchers.length === 0) continue;
-      const node = this.tree.getNode(t.path);
-      const acl = node !== undefined ? this.tree.aclOf(node) : goneAcls?.get(t.path);
+      const id = this.tree.find(t.path);
+      const acl = id !== -1 ? this.tree.aclAt(id) : goneAcls?.get(t.path);
       for (const cnxn of watchers) this.notify(cnxn, t.type, t.path, acl);
     }
     return result;
@@ -300,32 +300,33 @@ export class FinalRequestProcessor {
       case OpCode.exists: {
         const { path, watch } = req as { path: string; watch: boolean };
         if (path.includes('\0')) throw new ZooKeeperError(ErrorCode.BADARGUMENTS, path);
-        const node = this.tree.getNode(path);
-        if (node !== undefined) this.requireRead(cnxn, this.tree.aclOf(node), path);
+        const id = this.tree.find(path);
+        if (id !== -1) this.requireRead(cnxn, this.tree.aclAt(id), path);
         // A watch is left even when the node is missing: that is how exists() watches creation.
         if (watch) {
-          if (node === undefined) this.watches.addExistWatch(path, cnxn);
+          if (id === -1) this.watches.addExistWatch(path, cnxn);
           else this.watches.addDataWatch(path, cnxn);
         }
-        if (node === undefined) throw new ZooKeeperError(ErrorCode.NONODE, path);
-        writeStat(w, this.tree.statOf(node));
+        if (id === -1) throw new ZooKeeperError(ErrorCode.NONODE, path);
+        writeStat(w, this.tree.statAt(id));
         return;
       }
       case OpCode.getData: {
         const { path, watch } = req as { path: string; watch: boolean };
-        const node = this.readable(cnxn, path);
+        const id = this.readable(cnxn, path);
         if (watch) this.watches.addDataWatch(path, cnxn);
-        w.writeBuffer(node.data);
-        writeStat(w, this.tree.statOf(node));
+        // The tree keeps data compactly (node-table.ts): one Buffer per read is the cost of that.
+        w.writeBuffer(this.tree.dataAt(id));
+        writeStat(w, this.tree.statAt(id));
         return;
       }
       case OpCode.getChildren:
       case OpCode.getChildren2: {
         const { path, watch } = req as { path: string; watch: boolean };
-        const node = this.readable(cnxn, path);
+        const id = this.readable(cnxn, path);
         if (watch) this.watches.addChildWatch(path, cnxn);
         w.writeStringVector(this.tree.getChildren(path) ?? []);
-        if (req.type === OpCode.getChildren2) writeStat(w, this.tree.statOf(node));
+        if (req.type === OpCode.getChildren2) writeStat(w, this.tree.statAt(id));
         return;
       }
       case OpCode.getAllChildrenNumber: {
@@ -336,16 +337,16 @@ export class FinalRequestProcessor {
       }
       case OpCode.getACL: {
         const { path } = req as { path: string };
-        const node = this.tree.getNode(path);
-        if (node === undefined) throw new ZooKeeperError(ErrorCode.NONODE, path);
-        const acl = this.tree.aclOf(node);
+        const id = this.tree.find(path);
+        if (id === -1) throw new ZooKeeperError(ErrorCode.NONODE, path);
+        const acl = this.tree.aclAt(id);
         if (!checkAcl(acl, Perms.READ | Perms.ADMIN, cnxn.authIds, false)) throw new ZooKeeperError(ErrorCode.NOAUTH, path);
         // Without ADMIN, digest hashes are masked (ZOOKEEPER-1392, 3.8.x).
         const shown = checkAcl(acl, Perms.ADMIN, cnxn.authIds, false)
           ? acl
           : acl.map((a) => (a.id.scheme === 'digest' ? { perms: a.perms, id: { scheme: 'digest', id: a.id.id.replace(/:.*/, ':x') } } : a));
         writeACLs(w, shown);
-        writeStat(w, this.tree.statOf(node));
+        writeStat(w, this.tree.statAt(id));
         return;
       }
       case OpCode.getEphemerals: {
@@ -398,11 +399,12 @@ export class FinalRequestProcessor {
     }
   }
 
-  private readable(cnxn: ServerCnxn, path: string): NonNullable<ReturnType<DataTree['getNode']>> {
-    const node = this.tree.getNode(path);
-    if (node === undefined) throw new ZooKeeperError(ErrorCode.NONODE, path);
-    this.requireRead(cnxn, this.tree.aclOf(node), path);
-    return node;
+  /** The node's id (DataTree.find) once the caller may READ it. */
+  private readable(cnxn: ServerCnxn, path: string): number {
+    const id = this.tree.find(path);
+    if (id === -1) throw new ZooKeeperError(ErrorCode.NONODE, path);
+    this.requireRead(cnxn, this.tree.aclAt(id), path);
+    return id;
   }
 
   private requireRead(cnxn: ServerCnxn, acl: readonly ACL[], path: string): void {
@@ -411,8 +413,8 @@ export class FinalRequestProcessor {
 
   private multiReadOne(cnxn: ServerCnxn, type: number, path: string): MultiResult {
     try {
-      const node = this.readable(cnxn, path);
-      if (type === OpCode.getData) return { type: OpCode.getData, data: node.data, stat: this.tree.statOf(node) };
+      const id = this.readable(cnxn, path);
+      if (type === OpCode.getData) return { type: OpCode.getData, data: this.tree.dataAt(id), stat: this.tree.statAt(id) };
       return { type: OpCode.getChildren, children: this.tree.getChildren(path) ?? [] };
     } catch (e) {
       if (e instanceof ZooKeeperError) return { type: OpCode.error, err: e.code };
@@ -427,19 +429,19 @@ export class FinalRequestProcessor {
    */
   private setWatches(cnxn: ServerCnxn, sw: { relativeZxid: number; dataWatches: string[]; existWatches: string[]; childWatches: string[]; persistentWatches: string[]; persistentRecursiveWatches: string[] }): void {
     for (const path of sw.dataWatches) {
-      const node = this.tree.getNode(path);
-      if (node === undefined) this.notify(cnxn, EventType.NodeDeleted, path, undefined);
-      else if (node.mzxid > sw.relativeZxid) this.notify(cnxn, EventType.NodeDataChanged, path, undefined);
+      const id = this.tree.find(path);
+      if (id === -1) this.notify(cnxn, EventType.NodeDeleted, path, undefined);
+      else if (this.tree.mzxidAt(id) > sw.relativeZxid) this.notify(cnxn, EventType.NodeDataChanged, path, undefined);
       else this.watches.addDataWatch(path, cnxn);
     }
     for (const path of sw.existWatches) {
-      if (this.tree.getNode(path) !== undefined) this.notify(cnxn, EventType.NodeCreated, path, undefined);
+      if (this.tree.find(path) !== -1) this.notify(cnxn, EventType.NodeCreated, path, undefined);
       else this.watches.addExistWatch(path, cnxn);
     }
     for (const path of sw.childWatches) {
-      const node = this.tree.getNode(path);
-      if (node === undefined) this.notify(cnxn, EventType.NodeDeleted, path, undefined);
-      else if (node.pzxid > sw.relativeZxid) this.notify(cnxn, EventType.NodeChildrenChanged, path, undefined);
+      const id = this.tree.find(path);
+      if (id === -1) this.notify(cnxn, EventType.NodeDeleted, path, undefined);
+      else if (this.tree.pzxidAt(id) > sw.relativeZxid) this.notify(cnxn, EventType.NodeChildrenChanged, path, undefined);
       else this.watches.addChildWatch(path, cnxn);
     }
     for (const path of sw.persistentWatches) this.watches.addPersistentWatch(path, cnxn, false);

@@ -2,14 +2,14 @@
 
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { DataTree, type SnapshotRecord } from '../tree/data-tree.js';
+import { DataTree, TreeBuilder } from '../tree/data-tree.js';
 import type { Txn } from '../tree/txn.js';
 import { TMP_SUFFIX } from './atomic-file.js';
 import { CorruptSnapshotError, LogGapError, SnapshotAbandonedError, StorageError, StorageStateError } from './errors.js';
 import { nodeFs, fsyncDir, type FsLike } from './fs-like.js';
 import { writeFuzzySnapshot, type SnapshotResult } from './fuzzy-snapshot.js';
 import { MIN_SNAP_RETAIN_COUNT, planPurge, type PurgePlan } from './purge.js';
-import { listSnapshots, parseSnapshotName, readSnapshot, type SnapshotRef } from './snapshot-file.js';
+import { listSnapshots, parseSnapshotName, readSnapshotInto, type SnapshotRef } from './snapshot-file.js';
 import { TxnLog, type TxnLogStats } from './txn-log.js';
 import { hexZxid, zxidCounter, zxidFollows } from './zxid.js';
 
@@ -19,6 +19,13 @@ export interface StorageOptions {
   dataLogDir?: string;
   /** Txns between snapshots, randomised per snapshot to snapCount/2 + random(snapCount/2). Default 100000. */
   snapCount?: number;
+  /**
+   * Also snapshot once this many bytes were logged since the last snapshot (ZooKeeper's
+   * zookeeper.snapSizeLimitInKb), whatever the txn count: a multi of a hundred creates is one
+   * txn, so snapCount alone let a million znodes pile up in the log and a restart replay them
+   * all. Bounds the log a restart replays. Default 32 MiB; 0 turns it off.
+   */
+  snapSizeLimitBytes?: number;
   /** Roll the log to a new segment beyond this size. Default 64 MiB. */
   segmentSizeBytes?: number;
   /** Snapshots kept by purge (autopurge.snapRetainCount); default and minimum 3. */
@@ -54,6 +61,9 @@ export interface StorageStats extends TxnLogStats {
 }
 
 export const DEFAULT_SNAP_COUNT = 100_000;
+export const DEFAULT_SNAP_SIZE_LIMIT_BYTES = 32 * 1024 * 1024;
+/** applied() looks at the log's byte count once per this many txns (stats() copies an object). */
+const SIZE_CHECK_EVERY_TXNS = 32;
 export const DEFAULT_SEGMENT_SIZE_BYTES = 64 * 1024 * 1024;
 
 export class DurableStore {
@@ -63,6 +73,9 @@ export class DurableStore {
   private readonly retainCount: number;
   private readonly random: () => number;
   private txnsSinceSnapshot = 0;
+  private readonly snapSizeLimitBytes: number;
+  /** The log's bytesWritten when the last snapshot started. */
+  private logBytesAtSnapshot = 0;
   private snapshotThreshold: number;
   /** The running snapshot (background or snapshotNow); settles, never rejects. */
   private snapshotRun: Promise<void> | undefined;
@@ -84,6 +97,7 @@ export class DurableStore {
     this.fs = opts.fs ?? nodeFs;
     this.logger = opts.logger;
     this.snapCount = opts.snapCount ?? DEFAULT_SNAP_COUNT;
+    this.snapSizeLimitBytes = opts.snapSizeLimitBytes ?? DEFAULT_SNAP_SIZE_LIMIT_BYTES;
     this.retainCount = Math.max(opts.snapRetainCount ?? MIN_SNAP_RETAIN_COUNT, MIN_SNAP_RETAIN_COUNT);
     this.random = opts.random ?? Math.random;
     this.snapshotThreshold = this.nextThreshold();
@@ -184,7 +198,8 @@ export class DurableStore {
   /** Called after each apply; starts a background fuzzy snapshot every ~snapCount txns. */
   applied(tree: DataTree, _zxid: number): void {
     this.txnsSinceSnapshot++;
-    if (this.txnsSinceSnapshot < this.snapshotThreshold || this.snapshotRun !== undefined || this.quiesced || this.closed) return;
+    if (this.snapshotRun !== undefined || this.quiesced || this.closed) return;
+    if (this.txnsSinceSnapshot < this.snapshotThreshold && !this.logOverSizeLimit()) return;
     this.txnsSinceSnapshot = 0;
     this.snapshotThreshold = this.nextThreshold();
     this.log.requestRoll();
@@ -328,6 +343,7 @@ export class DurableStore {
 
   /** Every snapshot runs through here, so snapshotRun and snapshotAbort always describe the one running. */
   private runSnapshot(tree: DataTree): Promise<SnapshotResult> {
+    this.logBytesAtSnapshot = this.log.stats().bytesWritten;
     const abort = new AbortController();
     const run = writeFuzzySnapshot(this.fs, this.dataDir, tree, abort.signal).then((result) => {
       this.noteSnapshot(result.zxid, result.durationMs);
@@ -351,6 +367,11 @@ export class DurableStore {
     this.lastSnapshotMs = durationMs;
   }
 
+  private logOverSizeLimit(): boolean {
+    if (this.snapSizeLimitBytes <= 0 || this.txnsSinceSnapshot % SIZE_CHECK_EVERY_TXNS !== 0) return false;
+    return this.log.stats().bytesWritten - this.logBytesAtSnapshot >= this.snapSizeLimitBytes;
+  }
+
   /** ZooKeeper's randomised roll, so the servers of an ensemble do not all snapshot at once. */
   private nextThreshold(): number {
     const half = Math.floor(this.snapCount / 2);
@@ -360,17 +381,13 @@ export class DurableStore {
 
 /** Reads and validates a snapshot file into a tree; throws CorruptSnapshotError if it is unusable. */
 export async function loadSnapshot(fs: FsLike, path: string): Promise<DataTree> {
-  const chunks: SnapshotRecord[][] = [];
-  await readSnapshot(fs, path, (records) => chunks.push(records));
+  const builder = new TreeBuilder();
+  await readSnapshotInto(fs, path, builder);
   try {
-    return DataTree.fromRecords(flatten(chunks));
+    return builder.finish();
   } catch (err) {
     throw new CorruptSnapshotError(path, 0, `records do not form a tree: ${(err as Error).message}`);
   }
-}
-
-function* flatten<T>(chunks: T[][]): Generator<T> {
-  for (const chunk of chunks) yield* chunk;
 }
 
 async function removeStaleSnapshotTmp(fs: FsLike, dir: string, logger: Logger): Promise<void> {

@@ -1,14 +1,17 @@
 // Writes a snapshot while the server keeps applying txns: the tree walk is cut into chunks across event-loop turns.
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { DataTree, SnapshotRecord } from '../tree/data-tree.js';
+import type { DataTree } from '../tree/data-tree.js';
+import { ChunkEncoder } from './snapshot-codec.js';
 import { SnapshotAbandonedError } from './errors.js';
 import type { FsLike } from './fs-like.js';
 import { SnapshotWriter, type SnapshotRef } from './snapshot-file.js';
 
-/** Records per chunk: small enough that one chunk's walk and encode never stalls requests for long. */
+/** Records per chunk (one chunk per event-loop turn): small enough that requests never wait long for a turn. */
 const CHUNK_RECORDS = 1000;
 const CHUNK_BYTES = 1024 * 1024;
+/** Longest a walk may hold the event loop in one turn. */
+const TURN_BUDGET_MS = 10;
 
 export interface SnapshotResult extends SnapshotRef {
   records: number;
@@ -25,35 +28,32 @@ export interface SnapshotResult extends SnapshotRef {
  */
 export async function writeFuzzySnapshot(fs: FsLike, dir: string, tree: DataTree, signal?: AbortSignal): Promise<SnapshotResult> {
   const started = performance.now();
-  // The generator's header record captures lastProcessedZxid only once pulled: pull it now,
-  // in the same turn, so the file name and the replay start agree.
-  const walk = tree.serialize();
-  const first = walk.next();
+  const encoder = new ChunkEncoder();
+  // The walk's header captures lastProcessedZxid when first pulled: pull it now, in the same
+  // turn, so the file name and the replay start agree.
+  const walk = tree.visit(encoder);
+  walk.next();
   const zxid = tree.lastProcessedZxid;
   const writer = await SnapshotWriter.create(fs, dir, zxid);
   let records = 0;
   try {
     // Checked after every await, before the walk is pulled again: an abort stops it reading the tree.
     stopIfAborted(signal);
-    let chunk: SnapshotRecord[] = first.done ? [] : [first.value];
-    let chunkBytes = 0;
     for (;;) {
-      const next = walk.next();
-      if (!next.done) {
-        chunk.push(next.value);
-        chunkBytes += approxSize(next.value);
+      let done = false;
+      const turnStarted = performance.now();
+      // One chunk per event-loop turn, cut short if the walk takes too long, so requests keep flowing.
+      while (encoder.records < CHUNK_RECORDS && encoder.sizeBytes < CHUNK_BYTES && !(done = walk.next().done === true)) {
+        if ((encoder.records & 127) === 0 && performance.now() - turnStarted > TURN_BUDGET_MS) break;
       }
-      if (next.done || chunk.length >= CHUNK_RECORDS || chunkBytes >= CHUNK_BYTES) {
-        if (chunk.length > 0) {
-          await writer.writeChunk(chunk);
-          records += chunk.length;
-        }
-        if (next.done) break;
-        chunk = [];
-        chunkBytes = 0;
-        await nextTurn();
-        stopIfAborted(signal);
+      if (encoder.records > 0) {
+        const chunk = encoder.take();
+        await writer.writePayload(chunk.payload, chunk.records);
+        records += chunk.records;
       }
+      if (done) break;
+      await nextTurn();
+      stopIfAborted(signal);
     }
     const ref = await writer.finish();
     return { ...ref, records, sizeBytes: writer.bytesWritten, durationMs: performance.now() - started };
@@ -67,8 +67,4 @@ function stopIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {
     throw signal.reason instanceof Error ? signal.reason : new SnapshotAbandonedError('snapshot abandoned');
   }
-}
-
-function approxSize(r: SnapshotRecord): number {
-  return r.t === 'node' ? 96 + r.path.length + (r.data?.length ?? 0) : 64;
 }

@@ -2,14 +2,17 @@
 
 import { crc32 } from 'node:zlib';
 import { basename, dirname, join } from 'node:path';
-import type { SnapshotRecord } from '../tree/data-tree.js';
+import type { SnapshotRecord, SnapshotVisitor } from '../tree/data-tree.js';
 import { TMP_SUFFIX } from './atomic-file.js';
 import { CorruptSnapshotError } from './errors.js';
 import { FrameReader, TRAILER_MARK, frameHeader, packr, readU64, writeU64 } from './frame.js';
+import { ChunkDecodeError, ChunkEncoder, decodeChunk, recordCollector, replayRecords } from './snapshot-codec.js';
 import { fsyncDir, writevFully, type FileLike, type FsLike } from './fs-like.js';
 
 export const SNAPSHOT_MAGIC = 'ZKSN';
-export const SNAPSHOT_FORMAT_VERSION = 1;
+/** 2: binary chunks (snapshot-codec.ts). 1: msgpack record lists, still read. */
+export const SNAPSHOT_FORMAT_VERSION = 2;
+const MSGPACK_FORMAT_VERSION = 1;
 /** magic(4) version(4) zxid(8) crc32 of the first 16 bytes(4). */
 export const SNAPSHOT_HEADER_BYTES = 20;
 const TRAILER_MAGIC = 'ZKSE';
@@ -92,13 +95,21 @@ export class SnapshotWriter {
     return this.offset;
   }
 
+  /** Writes plain records as one chunk (encoded in the current format). */
   async writeChunk(records: readonly SnapshotRecord[]): Promise<void> {
-    const payload = packr.pack(records);
+    const encoder = new ChunkEncoder();
+    replayRecords(records, encoder);
+    const { payload, records: count } = encoder.take();
+    await this.writePayload(payload, count);
+  }
+
+  /** Writes one chunk payload built by a ChunkEncoder, holding `records` records. */
+  async writePayload(payload: Buffer, records: number): Promise<void> {
     const header = frameHeader(payload);
     this.offset += await writevFully(this.file, [header, payload], this.offset);
     this.combined = foldCrc(this.combined, header.readUInt32BE(4));
     this.chunks++;
-    this.records += records.length;
+    this.records += records;
   }
 
   async finish(): Promise<SnapshotRef> {
@@ -141,6 +152,25 @@ export async function readSnapshot(
   path: string,
   onChunk: (records: SnapshotRecord[]) => void,
 ): Promise<SnapshotSummary> {
+  const records: SnapshotRecord[] = [];
+  const collect = recordCollector(records);
+  return readSnapshotInto(fs, path, collect, () => {
+    onChunk(records.splice(0));
+  });
+}
+
+/**
+ * readSnapshot without records: each record goes straight to `visitor` (a TreeBuilder when
+ * loading), so nothing per znode is allocated besides what the tree keeps. Formats 1 and 2.
+ * `afterChunk` runs after each chunk's records. Throws CorruptSnapshotError; callers must
+ * discard what the visitor built in that case.
+ */
+export async function readSnapshotInto(
+  fs: FsLike,
+  path: string,
+  visitor: SnapshotVisitor,
+  afterChunk?: () => void,
+): Promise<SnapshotSummary> {
   const frames = await FrameReader.open(fs, path, SNAPSHOT_HEADER_BYTES);
   try {
     const header = await frames.readRange(0, SNAPSHOT_HEADER_BYTES);
@@ -148,7 +178,9 @@ export async function readSnapshot(
     if (header.toString('latin1', 0, 4) !== SNAPSHOT_MAGIC) throw new CorruptSnapshotError(path, 0, 'bad magic, not a zabkeeper snapshot');
     if (header.readUInt32BE(16) !== crc32(header.subarray(0, 16))) throw new CorruptSnapshotError(path, 0, 'header crc mismatch');
     const version = header.readUInt32BE(4);
-    if (version !== SNAPSHOT_FORMAT_VERSION) throw new CorruptSnapshotError(path, 4, `unsupported snapshot format version ${version}`);
+    if (version !== SNAPSHOT_FORMAT_VERSION && version !== MSGPACK_FORMAT_VERSION) {
+      throw new CorruptSnapshotError(path, 4, `unsupported snapshot format version ${version} (this build reads ${MSGPACK_FORMAT_VERSION} and ${SNAPSHOT_FORMAT_VERSION})`);
+    }
     const zxid = readU64(header, 8);
     const nameZxid = parseSnapshotName(basename(path));
     if (nameZxid !== undefined && nameZxid !== zxid) {
@@ -169,17 +201,29 @@ export async function readSnapshot(
         }
         return { zxid, chunkCount, recordCount, sizeBytes: frames.size };
       }
-      let records: unknown;
+      let records: number;
       try {
-        records = packr.unpack(read.payload);
+        if (version === SNAPSHOT_FORMAT_VERSION) records = decodeChunk(read.payload, visitor);
+        else {
+          let list: unknown;
+          try {
+            list = packr.unpack(read.payload);
+          } catch (err) {
+            throw new ChunkDecodeError(`undecodable chunk: ${(err as Error).message}`);
+          }
+          if (!Array.isArray(list)) throw new ChunkDecodeError('chunk is not a record list');
+          replayRecords(list as SnapshotRecord[], visitor);
+          records = list.length;
+        }
       } catch (err) {
-        throw new CorruptSnapshotError(path, read.offset, `undecodable chunk: ${(err as Error).message}`);
+        if (err instanceof ChunkDecodeError) throw new CorruptSnapshotError(path, read.offset, err.message);
+        // The visitor refused the records (a TreeBuilder: they do not form a tree).
+        throw new CorruptSnapshotError(path, read.offset, `records do not form a tree: ${(err as Error).message}`);
       }
-      if (!Array.isArray(records)) throw new CorruptSnapshotError(path, read.offset, 'chunk is not a record list');
       combined = foldCrc(combined, read.crc);
       chunkCount++;
-      recordCount += records.length;
-      onChunk(records as SnapshotRecord[]);
+      recordCount += records;
+      afterChunk?.();
     }
   } finally {
     await frames.close();

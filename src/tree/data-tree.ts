@@ -7,11 +7,16 @@ import type { ACL, Stat } from '../jute/records.js';
 import { AclCache, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
 import { basename, parentPath } from './path.js';
 import { LIMIT_NODE, QUOTA_ROOT, QuotaPaths, STAT_NODE, statPath, StatsTrack, trimQuotaPath } from './quota.js';
+import { dataBuffer, KIND_CODES, kindCode, NodeTable, storedData } from './node-table.js';
 import type { NodeKind, Txn, TxnHeader, TxnOp } from './txn.js';
 
+/**
+ * One znode as readers outside the tree see it: a copy made by getNode(), not a live object
+ * (the tree keeps znodes in columns, see node-table.ts). Hot read paths use find() and the
+ * *At(id) accessors instead, which copy nothing.
+ */
 export interface ZNode {
-  /** Never mutated in place: setData swaps the buffer, so readers and snapshots may keep it.
-   *  null when the client wrote null data (getData answers a -1 length, as ZooKeeper does). */
+  /** A fresh copy of the data; null when the client wrote null data (getData answers a -1 length, as ZooKeeper does). */
   data: Buffer | null;
   aclId: number;
   czxid: number;
@@ -30,32 +35,49 @@ export interface ZNode {
   /** Owning session for ephemerals, else 0 (containers and TTL nodes are told apart by kind). */
   ephemeralOwner: number;
   pzxid: number;
-  children: Set<string>;
+  numChildren: number;
   kind: NodeKind;
   ttlMs: number;
-  /** Cached crc32 of (path, data, persisted stat): this node's share of the tree digest. */
+}
+
+/** A znode's persisted fields as the snapshot codec moves them; data stays in the table's latin1 form. */
+export interface NodeFields {
+  data: string | null;
+  aclId: number;
+  czxid: number;
+  mzxid: number;
+  ctime: number;
+  mtime: number;
+  version: number;
+  cversion: number;
+  aversion: number;
+  ephemeralOwner: number;
+  pzxid: number;
+  kind: NodeKind;
+  ttlMs: number;
+  /**
+   * The node's share of the digest (a function of the fields above and the path), carried by
+   * snapshots so a load need not recompute a million crc32s; -1 when unknown (computed on load).
+   */
   hash: number;
 }
 
+export function emptyNodeFields(): NodeFields {
+  return { data: null, aclId: 0, czxid: 0, mzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0, pzxid: 0, kind: 'persistent', ttlMs: 0, hash: -1 };
+}
+
 /**
- * The children of every leaf: one shared, unmodifiable empty set. Most znodes are leaves, and
- * an empty Set per node costs more heap than the rest of the node's fields together.
+ * What a snapshot walk (DataTree.visit) reports, in order: the header, the secret, the sessions,
+ * then every node in pre-order, each ACL list just before the first node that uses it.
+ * `fields` is reused between calls: copy what you keep.
  */
-class NoChildren extends Set<string> {
-  override add(): this {
-    throw new Error('NO_CHILDREN is shared by every leaf; use addChild()');
-  }
-}
-const NO_CHILDREN: Set<string> = new NoChildren();
-
-function addChild(parent: ZNode, name: string): void {
-  if (parent.children === NO_CHILDREN) parent.children = new Set();
-  parent.children.add(name);
-}
-
-function removeChild(parent: ZNode, name: string): void {
-  parent.children.delete(name);
-  if (parent.children.size === 0) parent.children = NO_CHILDREN;
+export interface SnapshotVisitor {
+  header(lastProcessedZxid: number): void;
+  secret(secret: Buffer, legacySessions: readonly number[]): void;
+  session(id: number, timeoutMs: number): void;
+  importedSession(zookeeperId: string, id: number): void;
+  acl(id: number, acl: readonly ACL[]): void;
+  node(path: string, fields: Readonly<NodeFields>): void;
 }
 
 export interface WatchTrigger {
@@ -81,10 +103,8 @@ export type SnapshotRecord =
   /** A session imported from Apache ZooKeeper under a new id: its ZooKeeper id (hex) so its clients can resume it. */
   | { t: 'importedSession'; zookeeperId: string; id: number }
   | { t: 'acl'; id: number; acl: ACL[] }
-  /** A znode as stored: its persisted fields, without the children set (rebuilt on load) or the cached hash. */
-  | ({ t: 'node'; path: string } & Omit<ZNode, 'children' | 'hash'>);
-
-type NodeRecord = Extract<SnapshotRecord, { t: 'node' }>;
+  /** A znode as stored: its persisted fields (children are rebuilt on load). */
+  | ({ t: 'node'; path: string } & Omit<ZNode, 'numChildren'>);
 
 /** ZooKeeper's EphemeralType.CONTAINER_EPHEMERAL_OWNER (Long.MIN_VALUE). */
 export const CONTAINER_EPHEMERAL_OWNER = -(2n ** 63n);
@@ -111,7 +131,11 @@ export function persistedEphemeralOwner(node: Readonly<Pick<ZNode, 'kind' | 'eph
 
 const ZOOKEEPER_PATH = '/zookeeper';
 const CONFIG_PATH = '/zookeeper/config';
-const EMPTY = Buffer.alloc(0);
+const KIND_EPHEMERAL = kindCode('ephemeral');
+const KIND_CONTAINER = kindCode('container');
+const KIND_TTL = kindCode('ttl');
+/** Dirty nodes after which apply() rehashes them rather than let the set grow. */
+const DIRTY_FLUSH_NODES = 16384;
 
 /** A JS integer as a big-endian two's-complement long, without allocating a bigint. */
 function writeLong(b: Buffer, v: number, offset: number): void {
@@ -154,17 +178,33 @@ export class DataTree {
    */
   readonly importedSessions = new Map<bigint, number>();
 
-  private readonly nodes = new Map<string, ZNode>();
+  /** path -> node id in `table`. */
+  private readonly ids = new Map<string, number>();
+  private readonly table = new NodeTable();
+  /**
+   * node id -> the full paths of its children (the same strings as the `ids` keys, so a child
+   * costs no extra string). Leaves have no entry.
+   */
+  private readonly childSets = new Map<number, Set<string>>();
   private readonly acls = new AclCache();
   private readonly ephemerals = new Map<number, Set<string>>();
   private readonly containerPaths = new Set<string>();
   private readonly ttlPaths = new Set<string>();
   /** Paths with a quota (a zookeeper_limits node under /zookeeper/quota). */
   private readonly quotas = new QuotaPaths();
+  /** Sum of the hashes of every node not in `dirty`. */
   private treeDigest = 0;
+  /**
+   * Nodes changed since their hash was last computed (id -> path): their old hash is already
+   * out of treeDigest. Hashing lazily means a parent that gains a thousand children in a burst
+   * (or in a log replay) is hashed once, not a thousand times. Flushed by digest() and once it
+   * grows past DIRTY_FLUSH_NODES after an apply.
+   */
+  private readonly dirty = new Map<number, string>();
   private dataSizeBytes = 0;
-  private readonly statBlock = Buffer.alloc(60);
-  /** Bumped by resetFrom(): a serialize() walk started before a replacement must not read the new maps. */
+  /** The data bytes then the 60-byte stat block of the node being hashed. */
+  private hashScratch = Buffer.alloc(4096);
+  /** Bumped by resetFrom(): a snapshot walk started before a replacement must not read the new maps. */
   private generation = 0;
 
   constructor() {
@@ -177,30 +217,40 @@ export class DataTree {
   }
 
   private addBuiltin(path: string, acl: readonly ACL[], aversion: number): void {
-    const node = this.newNode(EMPTY, this.acls.intern(acl), 0, 0, 'persistent', 0, 0);
-    node.aversion = aversion;
-    if (path !== '/') addChild(this.nodes.get(parentPath(path))!, basename(path));
-    this.insert(path, node);
+    const id = this.newNode('', this.acls.intern(acl), 0, 0, 'persistent', 0, 0);
+    this.table.aversion[id] = aversion;
+    if (path !== '/') this.addChild(this.ids.get(parentPath(path))!, path);
+    this.insert(path, id);
   }
 
-  private newNode(data: Buffer | null, aclId: number, zxid: number, time: number, kind: NodeKind, owner: number, ttlMs: number): ZNode {
-    return {
-      data,
-      aclId,
-      czxid: zxid,
-      mzxid: zxid,
-      ctime: time,
-      mtime: time,
-      version: 0,
-      cversion: 0,
-      aversion: 0,
-      ephemeralOwner: kind === 'ephemeral' ? owner : 0,
-      pzxid: zxid,
-      children: NO_CHILDREN,
-      kind,
-      ttlMs: kind === 'ttl' ? ttlMs : 0,
-      hash: 0,
-    };
+  /** Allocates and fills a node; insert() makes it part of the tree. */
+  private newNode(data: string | null, aclId: number, zxid: number, time: number, kind: NodeKind, owner: number, ttlMs: number): number {
+    const t = this.table;
+    const id = t.alloc();
+    t.data[id] = data;
+    t.aclId[id] = aclId;
+    t.czxid[id] = t.mzxid[id] = t.pzxid[id] = zxid;
+    t.ctime[id] = t.mtime[id] = time;
+    t.kind[id] = kindCode(kind);
+    t.owner[id] = kind === 'ephemeral' ? owner : kind === 'ttl' ? ttlMs : 0;
+    return id;
+  }
+
+  private addChild(parentId: number, path: string): void {
+    let set = this.childSets.get(parentId);
+    if (set === undefined) this.childSets.set(parentId, (set = new Set()));
+    set.add(path);
+  }
+
+  private removeChild(parentId: number, path: string): void {
+    const set = this.childSets.get(parentId);
+    if (set === undefined) return;
+    set.delete(path);
+    if (set.size === 0) this.childSets.delete(parentId);
+  }
+
+  private childCount(id: number): number {
+    return this.childSets.get(id)?.size ?? 0;
   }
 
   // ---------------------------------------------------------------- apply
@@ -210,6 +260,7 @@ export class DataTree {
     const result = this.applyOp(txn.hdr, txn.op, triggers);
     result.triggers = triggers;
     if (txn.hdr.zxid > this.lastProcessedZxid) this.lastProcessedZxid = txn.hdr.zxid;
+    if (this.dirty.size >= DIRTY_FLUSH_NODES) this.flushDigest();
     return result;
   }
 
@@ -248,94 +299,93 @@ export class DataTree {
   private applyCreate(hdr: TxnHeader, op: Extract<TxnOp, { type: 'create' }>, triggers: WatchTrigger[]): ApplyResult {
     const path = op.path;
     const parentName = parentPath(path);
-    const parent = this.nodes.get(parentName);
-    if (parent === undefined || path === '/') return { err: parent ? ErrorCode.NODEEXISTS : ErrorCode.NONODE, path, triggers: [] };
-    const cversion = op.parentCVersion === -1 ? parent.cversion + 1 : op.parentCVersion;
-    if (this.nodes.has(path)) {
+    const parent = this.ids.get(parentName);
+    if (parent === undefined || path === '/') return { err: parent !== undefined ? ErrorCode.NODEEXISTS : ErrorCode.NONODE, path, triggers: [] };
+    const t = this.table;
+    const cversion = op.parentCVersion === -1 ? t.cversion[parent]! + 1 : op.parentCVersion;
+    if (this.ids.has(path)) {
       // Replay over a fuzzy snapshot can meet a node that was deleted and re-created
       // after the parent was captured: catch the parent's cversion/pzxid up anyway
       // (DataTree.processTxn's NODEEXISTS fix-up), but only forwards.
-      if (cversion > parent.cversion) {
-        this.unhash(parent);
-        parent.cversion = cversion;
-        parent.pzxid = hdr.zxid;
-        this.rehash(parentName, parent);
+      if (cversion > t.cversion[parent]!) {
+        this.touch(parent, parentName);
+        t.cversion[parent] = cversion;
+        t.pzxid[parent] = hdr.zxid;
       }
       return { err: ErrorCode.NODEEXISTS, path, triggers: [] };
     }
-    if (parent.kind === 'ephemeral') return { err: ErrorCode.NOCHILDRENFOREPHEMERALS, path, triggers: [] };
+    if (t.kind[parent] === KIND_EPHEMERAL) return { err: ErrorCode.NOCHILDRENFOREPHEMERALS, path, triggers: [] };
 
-    this.unhash(parent);
+    this.touch(parent, parentName);
     // Only forwards: replaying a create whose node was later deleted must not rewind them.
-    if (cversion > parent.cversion) {
-      parent.cversion = cversion;
-      parent.pzxid = hdr.zxid;
+    if (cversion > t.cversion[parent]!) {
+      t.cversion[parent] = cversion;
+      t.pzxid[parent] = hdr.zxid;
     }
-    addChild(parent, basename(path));
-    this.rehash(parentName, parent);
-    const node = this.newNode(op.data, this.acls.intern(op.acl), hdr.zxid, hdr.time, op.kind, op.ephemeralOwner, op.ttlMs);
-    this.insert(path, node);
-    this.quotaAfterCreate(path, parentName, op.data);
+    this.addChild(parent, path);
+    const id = this.newNode(storedData(op.data), this.acls.intern(op.acl), hdr.zxid, hdr.time, op.kind, op.ephemeralOwner, op.ttlMs);
+    this.insert(path, id);
+    this.quotaAfterCreate(path, parentName, op.data?.length ?? 0);
     triggers.push({ path, type: EventType.NodeCreated }, { path: parentName, type: EventType.NodeChildrenChanged });
-    return { err: ErrorCode.OK, path, stat: this.statOf(node), triggers: [] };
+    return { err: ErrorCode.OK, path, stat: this.statAt(id), triggers: [] };
   }
 
   private applyDelete(path: string, zxid: number, triggers: WatchTrigger[]): ApplyResult {
     const parentName = parentPath(path);
-    const parent = this.nodes.get(parentName);
+    const parent = this.ids.get(parentName);
     if (parent === undefined || path === '/') return { err: ErrorCode.NONODE, path, triggers: [] };
-    const node = this.nodes.get(path);
-    if (node === undefined) {
+    const t = this.table;
+    const id = this.ids.get(path);
+    if (id === undefined) {
       // A fuzzy snapshot can hold the parent as it was before this delete but not the
       // child: the pzxid still has to move forward (DataTree.deleteNode does the same).
-      if (zxid > parent.pzxid) {
-        this.unhash(parent);
-        parent.pzxid = zxid;
-        this.rehash(parentName, parent);
+      if (zxid > t.pzxid[parent]!) {
+        this.touch(parent, parentName);
+        t.pzxid[parent] = zxid;
       }
       return { err: ErrorCode.NONODE, path, triggers: [] };
     }
     // ZooKeeper trusts prep here; refusing keeps a replayed delete from orphaning children
     // that a later (already captured) create put under a re-created node.
-    if (node.children.size > 0) return { err: ErrorCode.NOTEMPTY, path, triggers: [] };
+    if (this.childCount(id) > 0) return { err: ErrorCode.NOTEMPTY, path, triggers: [] };
 
-    this.unhash(parent);
-    removeChild(parent, basename(path));
-    if (zxid > parent.pzxid) parent.pzxid = zxid;
-    this.rehash(parentName, parent);
-    this.remove(path, node);
-    this.quotaAfterDelete(path, parentName, node.data);
+    this.touch(parent, parentName);
+    this.removeChild(parent, path);
+    if (zxid > t.pzxid[parent]!) t.pzxid[parent] = zxid;
+    const dataBytes = t.data[id]?.length ?? 0;
+    this.remove(path, id);
+    this.quotaAfterDelete(path, parentName, dataBytes);
     triggers.push({ path, type: EventType.NodeDeleted }, { path: parentName, type: EventType.NodeChildrenChanged });
     return { err: ErrorCode.OK, path, triggers: [] };
   }
 
   private applySetData(hdr: TxnHeader, path: string, data: Buffer | null, version: number, triggers: WatchTrigger[]): ApplyResult {
-    const node = this.nodes.get(path);
-    if (node === undefined) return { err: ErrorCode.NONODE, path, triggers: [] };
-    const bytesDiff = (data?.length ?? 0) - (node.data?.length ?? 0);
+    const id = this.ids.get(path);
+    if (id === undefined) return { err: ErrorCode.NONODE, path, triggers: [] };
+    const t = this.table;
+    const bytesDiff = (data?.length ?? 0) - (t.data[id]?.length ?? 0);
     this.dataSizeBytes += bytesDiff;
-    this.unhash(node);
-    node.data = data;
-    node.mtime = hdr.time;
-    node.mzxid = hdr.zxid;
-    node.version = version;
-    this.rehash(path, node);
+    this.touch(id, path);
+    t.data[id] = storedData(data);
+    t.mtime[id] = hdr.time;
+    t.mzxid[id] = hdr.zxid;
+    t.version[id] = version;
     const prefix = this.quotas.maxPrefix(path);
     if (prefix !== undefined) this.updateQuotaStat(prefix, bytesDiff, 0);
     triggers.push({ path, type: EventType.NodeDataChanged });
-    return { err: ErrorCode.OK, path, stat: this.statOf(node), triggers: [] };
+    return { err: ErrorCode.OK, path, stat: this.statAt(id), triggers: [] };
   }
 
   private applySetAcl(path: string, acl: ACL[], version: number): ApplyResult {
-    const node = this.nodes.get(path);
-    if (node === undefined) return { err: ErrorCode.NONODE, path, triggers: [] };
+    const id = this.ids.get(path);
+    if (id === undefined) return { err: ErrorCode.NONODE, path, triggers: [] };
+    const t = this.table;
     const aclId = this.acls.intern(acl);
-    this.acls.release(node.aclId);
-    this.unhash(node);
-    node.aclId = aclId;
-    node.aversion = version;
-    this.rehash(path, node);
-    return { err: ErrorCode.OK, path, stat: this.statOf(node), triggers: [] };
+    this.acls.release(t.aclId[id]!);
+    this.touch(id, path);
+    t.aclId[id] = aclId;
+    t.aversion[id] = version;
+    return { err: ErrorCode.OK, path, stat: this.statAt(id), triggers: [] };
   }
 
   /**
@@ -390,47 +440,48 @@ export class DataTree {
   // ZooKeeper, without counting towards the approximate data size. It all happens in
   // apply, so every replica (and every replay) keeps the same numbers.
 
-  private quotaAfterCreate(path: string, parentName: string, data: Buffer | null): void {
+  private quotaAfterCreate(path: string, parentName: string, dataBytes: number): void {
     if (parentName.startsWith(QUOTA_ROOT)) {
       const child = basename(path);
       if (child === LIMIT_NODE) this.quotas.add(trimQuotaPath(parentName));
       if (child === STAT_NODE) this.recountQuota(trimQuotaPath(parentName));
     }
     const prefix = this.quotas.maxPrefix(path);
-    if (prefix !== undefined) this.updateQuotaStat(prefix, data?.length ?? 0, 1);
+    if (prefix !== undefined) this.updateQuotaStat(prefix, dataBytes, 1);
   }
 
-  private quotaAfterDelete(path: string, parentName: string, data: Buffer | null): void {
+  private quotaAfterDelete(path: string, parentName: string, dataBytes: number): void {
     if (parentName.startsWith(ZOOKEEPER_PATH) && basename(path) === LIMIT_NODE) this.quotas.delete(trimQuotaPath(parentName));
     const prefix = this.quotas.maxPrefix(path);
-    if (prefix !== undefined) this.updateQuotaStat(prefix, -(data?.length ?? 0), -1);
+    if (prefix !== undefined) this.updateQuotaStat(prefix, -dataBytes, -1);
   }
 
   /** DataTree.updateQuotaStat: adds to the count and bytes in the quota path's stats node. */
   private updateQuotaStat(prefix: string, bytesDiff: number, countDiff: number): void {
-    const node = this.nodes.get(statPath(prefix));
-    if (node === undefined) return; // ZooKeeper logs "Missing node for stat" and goes on
-    const st = StatsTrack.parse(node.data);
+    const id = this.ids.get(statPath(prefix));
+    if (id === undefined) return; // ZooKeeper logs "Missing node for stat" and goes on
+    const st = StatsTrack.parse(dataBuffer(this.table.data[id]!));
     st.set('count', st.count + countDiff).set('bytes', st.bytes + bytesDiff);
-    node.data = st.toBuffer();
+    this.table.data[id] = storedData(st.toBuffer());
   }
 
   /** DataTree.updateQuotaForPath: the stats node becomes the subtree's exact count and bytes. */
   private recountQuota(path: string): void {
-    const node = this.nodes.get(statPath(path));
-    if (node === undefined) return;
+    const statId = this.ids.get(statPath(path));
+    if (statId === undefined) return;
     let count = 0;
     let bytes = 0;
     const stack: string[] = [path];
     while (stack.length > 0) {
       const p = stack.pop()!;
-      const n = this.nodes.get(p);
-      if (n === undefined) continue;
+      const id = this.ids.get(p);
+      if (id === undefined) continue;
       count++;
-      bytes += n.data?.length ?? 0;
-      for (const child of n.children) stack.push(p === '/' ? `/${child}` : `${p}/${child}`);
+      bytes += this.table.data[id]?.length ?? 0;
+      const children = this.childSets.get(id);
+      if (children !== undefined) for (const child of children) stack.push(child);
     }
-    node.data = new StatsTrack().set('count', count).set('bytes', bytes).toBuffer();
+    this.table.data[statId] = storedData(new StatsTrack().set('count', count).set('bytes', bytes).toBuffer());
   }
 
   /**
@@ -445,9 +496,10 @@ export class DataTree {
     const stack: string[] = [QUOTA_ROOT];
     while (stack.length > 0) {
       const p = stack.pop()!;
-      const n = this.nodes.get(p);
-      if (n === undefined) continue;
-      if (n.children.size === 0) {
+      const id = this.ids.get(p);
+      if (id === undefined) continue;
+      const children = this.childSets.get(id);
+      if (children === undefined) {
         if (p.endsWith(suffix)) {
           const real = p.substring(QUOTA_ROOT.length, p.indexOf(suffix));
           this.recountQuota(real);
@@ -455,7 +507,7 @@ export class DataTree {
         }
         continue;
       }
-      for (const child of n.children) stack.push(`${p}/${child}`);
+      for (const child of children) stack.push(child);
     }
   }
 
@@ -466,13 +518,14 @@ export class DataTree {
    * Nothing under /zookeeper/ is in the digest, so replicas still agree.
    */
   setConfigNode(data: Buffer, configVersion: number, timeMs: number): void {
-    const node = this.nodes.get(CONFIG_PATH);
-    if (node === undefined) return;
-    this.dataSizeBytes += data.length - (node.data?.length ?? 0);
-    node.data = data;
-    node.version = -1;
-    node.mzxid = configVersion;
-    node.mtime = timeMs;
+    const id = this.ids.get(CONFIG_PATH);
+    if (id === undefined) return;
+    const t = this.table;
+    this.dataSizeBytes += data.length - (t.data[id]?.length ?? 0);
+    t.data[id] = storedData(data);
+    t.version[id] = -1;
+    t.mzxid[id] = configVersion;
+    t.mtime[id] = timeMs;
   }
 
   /** The deepest path with a quota that `path` counts against (getMaxPrefixWithQuota). */
@@ -483,33 +536,45 @@ export class DataTree {
   // ------------------------------------------------------- node bookkeeping
 
   /**
-   * Every mutation of an existing node is bracketed by unhash/rehash so the digest
-   * follows it (no closure: this is the apply hot path).
+   * Every mutation of an existing node is preceded by touch(), which takes the node's hash
+   * out of the digest until flushDigest() hashes it again (no closure: this is the apply hot path).
    */
-  private unhash(node: ZNode): void {
-    this.treeDigest = (this.treeDigest - node.hash) >>> 0;
+  private touch(id: number, path: string): void {
+    if (this.dirty.has(id)) return;
+    this.treeDigest = (this.treeDigest - this.table.hash[id]!) >>> 0;
+    this.dirty.set(id, path);
   }
 
-  private rehash(path: string, node: ZNode): void {
-    node.hash = this.hashNode(path, node);
-    this.treeDigest = (this.treeDigest + node.hash) >>> 0;
+  private flushDigest(): void {
+    const hash = this.table.hash;
+    let digest = this.treeDigest;
+    for (const [id, path] of this.dirty) {
+      const h = this.hashNode(path, id);
+      hash[id] = h;
+      digest = (digest + h) >>> 0;
+    }
+    this.treeDigest = digest;
+    this.dirty.clear();
   }
 
-  private insert(path: string, node: ZNode): void {
-    this.nodes.set(path, node);
-    this.rehash(path, node);
-    this.dataSizeBytes += path.length + (node.data?.length ?? 0);
-    switch (node.kind) {
-      case 'ephemeral': {
-        let owned = this.ephemerals.get(node.ephemeralOwner);
-        if (owned === undefined) this.ephemerals.set(node.ephemeralOwner, (owned = new Set()));
+  /** Makes a filled node (newNode) part of the tree under `path`; the parent must already list it. */
+  private insert(path: string, id: number, dirty = true): void {
+    this.ids.set(path, id);
+    this.table.hash[id] = 0;
+    if (dirty) this.dirty.set(id, path);
+    this.dataSizeBytes += path.length + (this.table.data[id]?.length ?? 0);
+    switch (this.table.kind[id]) {
+      case KIND_EPHEMERAL: {
+        const owner = this.table.owner[id]!;
+        let owned = this.ephemerals.get(owner);
+        if (owned === undefined) this.ephemerals.set(owner, (owned = new Set()));
         owned.add(path);
         break;
       }
-      case 'container':
+      case KIND_CONTAINER:
         this.containerPaths.add(path);
         break;
-      case 'ttl':
+      case KIND_TTL:
         this.ttlPaths.add(path);
         break;
       default:
@@ -517,106 +582,191 @@ export class DataTree {
     }
   }
 
-  private remove(path: string, node: ZNode): void {
-    this.nodes.delete(path);
-    this.unhash(node);
-    this.dataSizeBytes -= path.length + (node.data?.length ?? 0);
-    this.acls.release(node.aclId);
-    switch (node.kind) {
-      case 'ephemeral': {
-        const owned = this.ephemerals.get(node.ephemeralOwner);
+  /** Takes the node out of the tree and frees its id (its children set, if any, is left to the caller). */
+  private remove(path: string, id: number): void {
+    const t = this.table;
+    this.ids.delete(path);
+    if (!this.dirty.delete(id)) this.treeDigest = (this.treeDigest - t.hash[id]!) >>> 0;
+    this.dataSizeBytes -= path.length + (t.data[id]?.length ?? 0);
+    this.acls.release(t.aclId[id]!);
+    switch (t.kind[id]) {
+      case KIND_EPHEMERAL: {
+        const owner = t.owner[id]!;
+        const owned = this.ephemerals.get(owner);
         if (owned !== undefined) {
           owned.delete(path);
-          if (owned.size === 0) this.ephemerals.delete(node.ephemeralOwner);
+          if (owned.size === 0) this.ephemerals.delete(owner);
         }
         break;
       }
-      case 'container':
+      case KIND_CONTAINER:
         this.containerPaths.delete(path);
         break;
-      case 'ttl':
+      case KIND_TTL:
         this.ttlPaths.delete(path);
         break;
       default:
         break;
     }
+    t.release(id);
   }
 
-  private hashNode(path: string, node: ZNode): number {
+  private hashNode(path: string, id: number): number {
     if (path.startsWith('/zookeeper/')) return 0;
-    const b = this.statBlock;
-    writeLong(b, node.czxid, 0);
-    writeLong(b, node.mzxid, 8);
-    writeLong(b, node.pzxid, 16);
-    writeLong(b, node.ctime, 24);
-    writeLong(b, node.mtime, 32);
-    b.writeInt32BE(node.version | 0, 40);
-    b.writeInt32BE(node.cversion | 0, 44);
-    b.writeInt32BE(node.aversion | 0, 48);
-    switch (node.kind) {
-      case 'ephemeral':
-        writeLong(b, node.ephemeralOwner, 52);
+    const t = this.table;
+    const data = t.data[id]!;
+    const dataBytes = data === null ? 0 : data.length;
+    if (this.hashScratch.length < dataBytes + 60) this.hashScratch = Buffer.alloc(dataBytes + 60);
+    const b = this.hashScratch;
+    if (dataBytes > 0) b.write(data!, 0, dataBytes, 'latin1');
+    const o = dataBytes;
+    writeLong(b, t.czxid[id]!, o);
+    writeLong(b, t.mzxid[id]!, o + 8);
+    writeLong(b, t.pzxid[id]!, o + 16);
+    writeLong(b, t.ctime[id]!, o + 24);
+    writeLong(b, t.mtime[id]!, o + 32);
+    b.writeInt32BE(t.version[id]!, o + 40);
+    b.writeInt32BE(t.cversion[id]!, o + 44);
+    b.writeInt32BE(t.aversion[id]!, o + 48);
+    switch (t.kind[id]) {
+      case KIND_EPHEMERAL:
+        writeLong(b, t.owner[id]!, o + 52);
         break;
-      case 'container':
-        b.writeUInt32BE(0x80000000, 52);
-        b.writeUInt32BE(0, 56);
+      case KIND_CONTAINER:
+        b.writeUInt32BE(0x80000000, o + 52);
+        b.writeUInt32BE(0, o + 56);
         break;
-      case 'ttl':
-        writeLong(b, node.ttlMs, 52);
-        b.writeUInt8(0xff, 52);
+      case KIND_TTL:
+        writeLong(b, t.owner[id]!, o + 52);
+        b.writeUInt8(0xff, o + 52);
         break;
       default:
-        writeLong(b, 0, 52);
+        writeLong(b, 0, o + 52);
         break;
     }
-    // ZooKeeper hashes the root as "" (its alias), so do we.
-    let crc = crc32(path === '/' ? '' : path);
-    if (node.data !== null) crc = crc32(node.data, crc);
-    return crc32(b, crc);
+    // ZooKeeper hashes the root as "" (its alias), so do we. Data and stat block are one
+    // contiguous run, so crc32(path, data, stat) is two calls.
+    return crc32(b.subarray(0, o + 60), crc32(path === '/' ? '' : path));
   }
 
   // ------------------------------------------------------------------ reads
 
-  getNode(path: string): Readonly<ZNode> | undefined {
-    return this.nodes.get(path);
+  /** The node's id for the *At(id) accessors, or -1. An id is valid until the next apply. */
+  find(path: string): number {
+    return this.ids.get(path) ?? -1;
   }
 
-  /** The Stat a client sees (DataNode.copyStat): a fresh object. */
+  /** A copy of the node's fields (not updated by later applies), or undefined. */
+  getNode(path: string): ZNode | undefined {
+    const id = this.ids.get(path);
+    if (id === undefined) return undefined;
+    const t = this.table;
+    const kind = KIND_CODES[t.kind[id]!]!;
+    return {
+      data: dataBuffer(t.data[id]!),
+      aclId: t.aclId[id]!,
+      czxid: t.czxid[id]!,
+      mzxid: t.mzxid[id]!,
+      ctime: t.ctime[id]!,
+      mtime: t.mtime[id]!,
+      version: t.version[id]!,
+      cversion: t.cversion[id]!,
+      aversion: t.aversion[id]!,
+      ephemeralOwner: kind === 'ephemeral' ? t.owner[id]! : 0,
+      pzxid: t.pzxid[id]!,
+      numChildren: this.childCount(id),
+      kind,
+      ttlMs: kind === 'ttl' ? t.owner[id]! : 0,
+    };
+  }
+
+  /** The Stat a client sees (DataNode.copyStat), from a getNode() copy: a fresh object. */
   statOf(node: Readonly<ZNode>): Stat {
-    const numChildren = node.children.size;
     return {
       czxid: node.czxid,
       mzxid: node.mzxid,
       ctime: node.ctime,
       mtime: node.mtime,
       version: node.version,
-      cversion: node.cversion * 2 - numChildren,
+      cversion: node.cversion * 2 - node.numChildren,
       aversion: node.aversion,
       ephemeralOwner: node.kind === 'ephemeral' ? node.ephemeralOwner : 0,
       dataLength: node.data?.length ?? 0,
-      numChildren,
+      numChildren: node.numChildren,
       pzxid: node.pzxid,
     };
   }
 
+  /** The Stat a client sees for node `id` (find()): a fresh object. */
+  statAt(id: number): Stat {
+    const t = this.table;
+    const numChildren = this.childCount(id);
+    return {
+      czxid: t.czxid[id]!,
+      mzxid: t.mzxid[id]!,
+      ctime: t.ctime[id]!,
+      mtime: t.mtime[id]!,
+      version: t.version[id]!,
+      cversion: t.cversion[id]! * 2 - numChildren,
+      aversion: t.aversion[id]!,
+      ephemeralOwner: t.kind[id] === KIND_EPHEMERAL ? t.owner[id]! : 0,
+      dataLength: t.data[id]?.length ?? 0,
+      numChildren,
+      pzxid: t.pzxid[id]!,
+    };
+  }
+
+  /** Node `id`'s data in a new Buffer (the tree stores it compactly, not as a Buffer), or null. */
+  dataAt(id: number): Buffer | null {
+    return dataBuffer(this.table.data[id]!);
+  }
+
+  /** The persisted cversion (children ever created), not the client's (see ZNode.cversion). */
+  cversionAt(id: number): number {
+    return this.table.cversion[id]!;
+  }
+
+  kindAt(id: number): NodeKind {
+    return KIND_CODES[this.table.kind[id]!]!;
+  }
+
+  mzxidAt(id: number): number {
+    return this.table.mzxid[id]!;
+  }
+
+  pzxidAt(id: number): number {
+    return this.table.pzxid[id]!;
+  }
+
+  /** Node `id`'s ACL (a frozen, shared list). */
+  aclAt(id: number): ACL[] {
+    return this.acls.get(this.table.aclId[id]!);
+  }
+
   getData(path: string): { data: Buffer | null; stat: Stat } | undefined {
-    const node = this.nodes.get(path);
-    return node === undefined ? undefined : { data: node.data, stat: this.statOf(node) };
+    const id = this.ids.get(path);
+    return id === undefined ? undefined : { data: this.dataAt(id), stat: this.statAt(id) };
   }
 
   /** Child names sorted by UTF-16 code unit (Java's String order). */
   getChildren(path: string): string[] | undefined {
-    const node = this.nodes.get(path);
-    return node === undefined ? undefined : [...node.children].sort(byCodeUnit);
+    const id = this.ids.get(path);
+    if (id === undefined) return undefined;
+    const children = this.childSets.get(id);
+    if (children === undefined) return [];
+    const skip = path === '/' ? 1 : path.length + 1;
+    const names: string[] = [];
+    for (const child of children) names.push(child.substring(skip));
+    return names.sort(byCodeUnit);
   }
 
   /** The node's ACL (a frozen, shared list) and stat. */
   getAcl(path: string): { acl: ACL[]; stat: Stat } | undefined {
-    const node = this.nodes.get(path);
-    return node === undefined ? undefined : { acl: this.acls.get(node.aclId), stat: this.statOf(node) };
+    const id = this.ids.get(path);
+    return id === undefined ? undefined : { acl: this.aclAt(id), stat: this.statAt(id) };
   }
 
-  /** The ACL a node points at, for permission checks without building a Stat. */
+  /** The ACL a getNode() copy points at, for permission checks without building a Stat. */
   aclOf(node: Readonly<ZNode>): ACL[] {
     return this.acls.get(node.aclId);
   }
@@ -636,18 +786,16 @@ export class DataTree {
 
   /** Every descendant of `path` (getAllChildrenNumber); 0 for a missing node. */
   countAllChildren(path: string): number {
-    if (path === '/') return this.nodes.size - 1;
-    const node = this.nodes.get(path);
-    if (node === undefined) return 0;
+    if (path === '/') return this.ids.size - 1;
+    if (!this.ids.has(path)) return 0;
     let count = 0;
     const stack: string[] = [path];
     while (stack.length > 0) {
-      const p = stack.pop()!;
-      const n = this.nodes.get(p);
-      if (n === undefined) continue;
-      for (const child of n.children) {
+      const children = this.childSets.get(this.ids.get(stack.pop()!) ?? -1);
+      if (children === undefined) continue;
+      for (const child of children) {
         count++;
-        stack.push(`${p}/${child}`);
+        stack.push(child);
       }
     }
     return count;
@@ -658,7 +806,7 @@ export class DataTree {
    * ZooKeeper's mntr zk_znode_count is one more: its map also holds "" as a root alias.
    */
   get nodeCount(): number {
-    return this.nodes.size;
+    return this.ids.size;
   }
 
   /** Sum of path lengths (UTF-16 units) and data lengths, as ZooKeeper's approximateDataSize. */
@@ -683,63 +831,89 @@ export class DataTree {
 
   /** The running tree digest (see the class comment), an unsigned 32-bit number. */
   digest(): number {
+    if (this.dirty.size > 0) this.flushDigest();
     return this.treeDigest;
   }
 
   // --------------------------------------------------------------- snapshots
 
   /**
-   * The tree as plain records: a header, the sessions, then every node in pre-order
-   * (parents first), each ACL list emitted just before the first node that uses it.
-   * Nodes are copied when reached, so the walk may be spread over several event-loop
-   * turns while apply() runs (a fuzzy snapshot, as ZooKeeper takes): replaying the log
-   * from the header's lastProcessedZxid over it yields the exact tree.
+   * Walks the tree for a snapshot, reporting to `v`: the header, the secret, the sessions, then
+   * every node in pre-order (parents first, children in name order), each ACL list just before
+   * the first node that uses it. The generator yields after every node so a caller can spread
+   * the walk over several event-loop turns while apply() runs (a fuzzy snapshot, as ZooKeeper
+   * takes): nodes are read when reached, and replaying the log from the header's
+   * lastProcessedZxid over the result yields the exact tree.
    */
-  *serialize(): Generator<SnapshotRecord> {
+  *visit(v: SnapshotVisitor): Generator<void, void, undefined> {
     const generation = this.generation;
-    yield { t: 'header', format: 1, lastProcessedZxid: this.lastProcessedZxid };
-    this.checkNotReplaced(generation);
-    if (this.ensembleSecret !== null) {
-      yield { t: 'secret', secret: Buffer.from(this.ensembleSecret), legacySessions: [...this.legacyPasswordSessions] };
-      this.checkNotReplaced(generation);
-    }
-    for (const [id, timeoutMs] of [...this.sessions]) yield { t: 'session', id, timeoutMs };
+    v.header(this.lastProcessedZxid);
+    if (this.ensembleSecret !== null) v.secret(this.ensembleSecret, [...this.legacyPasswordSessions]);
+    for (const [id, timeoutMs] of [...this.sessions]) v.session(id, timeoutMs);
     for (const [zk, id] of [...this.importedSessions]) {
-      if (this.sessions.has(id)) yield { t: 'importedSession', zookeeperId: zk.toString(16), id };
+      if (this.sessions.has(id)) v.importedSession(zk.toString(16), id);
     }
+    yield;
     const aclsSent = new Set<number>();
+    const fields = emptyNodeFields();
+    const t = this.table;
     const stack: string[] = ['/'];
     while (stack.length > 0) {
-      // Every map read below happens in the turn this check runs in, so no record mixes two trees.
+      // Every read below happens in the turn this check runs in, so no node mixes two trees.
       this.checkNotReplaced(generation);
       const path = stack.pop()!;
-      const node = this.nodes.get(path);
-      if (node === undefined) continue;
-      if (!aclsSent.has(node.aclId)) {
-        aclsSent.add(node.aclId);
-        yield { t: 'acl', id: node.aclId, acl: this.acls.get(node.aclId) };
+      const id = this.ids.get(path);
+      if (id === undefined) continue;
+      const aclId = t.aclId[id]!;
+      if (!aclsSent.has(aclId)) {
+        aclsSent.add(aclId);
+        v.acl(aclId, this.acls.get(aclId));
       }
-      const children = [...node.children].sort(byCodeUnit);
-      const prefix = path === '/' ? '/' : `${path}/`;
-      for (let i = children.length - 1; i >= 0; i--) stack.push(prefix + children[i]);
-      yield {
-        t: 'node',
-        path,
-        data: node.data,
-        aclId: node.aclId,
-        czxid: node.czxid,
-        mzxid: node.mzxid,
-        ctime: node.ctime,
-        mtime: node.mtime,
-        version: node.version,
-        cversion: node.cversion,
-        aversion: node.aversion,
-        ephemeralOwner: node.ephemeralOwner,
-        pzxid: node.pzxid,
-        kind: node.kind,
-        ttlMs: node.ttlMs,
-      };
+      const children = this.childSets.get(id);
+      if (children !== undefined) {
+        // Full paths under one parent share its prefix, so they sort as their names do.
+        const sorted = [...children].sort(byCodeUnit);
+        for (let i = sorted.length - 1; i >= 0; i--) stack.push(sorted[i]!);
+      }
+      const kind = KIND_CODES[t.kind[id]!]!;
+      fields.data = t.data[id]!;
+      fields.aclId = aclId;
+      fields.czxid = t.czxid[id]!;
+      fields.mzxid = t.mzxid[id]!;
+      fields.ctime = t.ctime[id]!;
+      fields.mtime = t.mtime[id]!;
+      fields.version = t.version[id]!;
+      fields.cversion = t.cversion[id]!;
+      fields.aversion = t.aversion[id]!;
+      fields.ephemeralOwner = kind === 'ephemeral' ? t.owner[id]! : 0;
+      fields.pzxid = t.pzxid[id]!;
+      fields.kind = kind;
+      fields.ttlMs = kind === 'ttl' ? t.owner[id]! : 0;
+      fields.hash = this.dirty.has(id) ? this.hashNode(path, id) : t.hash[id]!;
+      v.node(path, fields);
+      yield;
     }
+  }
+
+  /**
+   * The tree as plain records (visit()'s order): for SNAP to a learner, exports and tests.
+   * Each record is a fresh object with its own data Buffer.
+   */
+  *serialize(): Generator<SnapshotRecord> {
+    const out: SnapshotRecord[] = [];
+    const v: SnapshotVisitor = {
+      header: (lastProcessedZxid) => out.push({ t: 'header', format: 1, lastProcessedZxid }),
+      secret: (secret, legacySessions) => out.push({ t: 'secret', secret: Buffer.from(secret), legacySessions: [...legacySessions] }),
+      session: (id, timeoutMs) => out.push({ t: 'session', id, timeoutMs }),
+      importedSession: (zookeeperId, id) => out.push({ t: 'importedSession', zookeeperId, id }),
+      acl: (id, acl) => out.push({ t: 'acl', id, acl: acl as ACL[] }),
+      node: (path, { hash: _, ...f }) => out.push({ t: 'node', path, ...f, data: dataBuffer(f.data) }),
+    };
+    for (const _ of this.visit(v)) {
+      yield* out;
+      out.length = 0;
+    }
+    yield* out;
   }
 
   /**
@@ -760,74 +934,169 @@ export class DataTree {
 
   /** Rebuilds a tree from serialize()'s records. Throws on records that do not form a tree. */
   static fromRecords(records: Iterable<SnapshotRecord>): DataTree {
-    const tree = new DataTree();
-    const loaded = new Map<number, number>(); // snapshot ACL id -> id in the new cache
+    const builder = new TreeBuilder();
+    const fields = emptyNodeFields();
     for (const r of records) {
       switch (r.t) {
         case 'header':
           if (r.format !== 1) throw new Error(`unsupported snapshot format ${String(r.format)}`);
-          tree.lastProcessedZxid = r.lastProcessedZxid;
+          builder.header(r.lastProcessedZxid);
           break;
         case 'session':
-          tree.sessions.set(r.id, r.timeoutMs);
+          builder.session(r.id, r.timeoutMs);
           break;
         case 'secret':
-          tree.ensembleSecret = Buffer.from(r.secret);
-          for (const id of r.legacySessions) tree.legacyPasswordSessions.add(id);
+          builder.secret(r.secret, r.legacySessions);
           break;
         case 'importedSession':
-          tree.importedSessions.set(BigInt.asUintN(64, BigInt(`0x${r.zookeeperId}`)), r.id);
+          builder.importedSession(r.zookeeperId, r.id);
           break;
-        case 'acl': {
-          const id = tree.acls.intern(r.acl);
-          loaded.set(r.id, id);
+        case 'acl':
+          builder.acl(r.id, r.acl);
           break;
-        }
-        case 'node': {
-          const aclId = loaded.get(r.aclId);
-          if (aclId === undefined) throw new Error(`snapshot node ${r.path} uses ACL ${r.aclId} before it is defined`);
-          tree.loadNode(r, aclId);
+        case 'node':
+          fields.data = storedData(r.data);
+          fields.aclId = r.aclId;
+          fields.czxid = r.czxid;
+          fields.mzxid = r.mzxid;
+          fields.ctime = r.ctime;
+          fields.mtime = r.mtime;
+          fields.version = r.version;
+          fields.cversion = r.cversion;
+          fields.aversion = r.aversion;
+          fields.ephemeralOwner = r.ephemeralOwner;
+          fields.pzxid = r.pzxid;
+          fields.kind = r.kind;
+          fields.ttlMs = r.ttlMs;
+          fields.hash = -1;
+          builder.node(r.path, fields);
           break;
-        }
         default:
           throw new Error(`unknown snapshot record ${JSON.stringify((r as { t?: unknown }).t)}`);
       }
     }
-    // The lists were interned with one reference each while loading; nodes hold their own.
-    for (const id of loaded.values()) tree.acls.release(id);
-    tree.setupQuotas();
-    return tree;
+    return builder.finish();
   }
 
-  private loadNode(r: NodeRecord, aclId: number): void {
-    const existing = this.nodes.get(r.path);
+  /** @internal TreeBuilder's access: one node from a snapshot, its ACL already mapped to this tree's cache. */
+  loadNode(path: string, f: Readonly<NodeFields>, aclId: number): void {
+    // Only the built-in nodes can be there already (a second copy of any other path is refused).
+    const existing = path === '/' || path.startsWith(ZOOKEEPER_PATH) ? this.ids.get(path) : undefined;
     if (existing !== undefined) {
-      // A built-in node: keep its children set, take the snapshot's fields.
-      this.remove(r.path, existing);
-    } else if (r.path !== '/') {
-      const parent = this.nodes.get(parentPath(r.path));
-      if (parent === undefined) throw new Error(`snapshot node ${r.path} comes before its parent`);
-      addChild(parent, basename(r.path));
+      // A built-in node: keep its children, take the snapshot's fields.
+      const children = this.childSets.get(existing);
+      this.childSets.delete(existing);
+      this.remove(path, existing);
+      const id = this.fillLoaded(f, aclId);
+      if (children !== undefined) this.childSets.set(id, children);
+      this.insertLoaded(path, id, f.hash);
+      return;
     }
+    if (path !== '/') this.addChild(this.loadedParent(path), path);
+    this.insertLoaded(path, this.fillLoaded(f, aclId), f.hash);
+  }
+
+  /** Pre-order puts siblings together: remember the last parent to skip most parent lookups. */
+  private lastLoadedParent: { path: string; id: number } = { path: '', id: -1 };
+
+  private loadedParent(path: string): number {
+    const last = this.lastLoadedParent;
+    const n = last.path.length;
+    const slash = path.lastIndexOf('/');
+    if (n > 0 && (slash === n || (n === 1 && slash === 0)) && path.startsWith(last.path)) return last.id;
+    const parentName = slash <= 0 ? '/' : path.substring(0, slash);
+    const parent = this.ids.get(parentName);
+    if (parent === undefined) throw new Error(`snapshot node ${path} comes before its parent`);
+    this.lastLoadedParent = { path: parentName, id: parent };
+    return parent;
+  }
+
+  /**
+   * insert() for a loaded node: its hash is final (children are not hashed), so no dirty entry.
+   * A hash the snapshot carries is trusted (its chunk passed its CRC); paths under /zookeeper/
+   * always hash to 0.
+   */
+  private insertLoaded(path: string, id: number, hash: number): void {
+    const before = this.ids.size;
+    this.insert(path, id, false);
+    if (this.ids.size === before) throw new Error(`snapshot holds ${path} twice`);
+    const h = hash >= 0 && !path.startsWith('/zookeeper/') ? hash : this.hashNode(path, id);
+    this.table.hash[id] = h;
+    this.treeDigest = (this.treeDigest + h) >>> 0;
+  }
+
+  private fillLoaded(f: Readonly<NodeFields>, aclId: number): number {
     this.acls.addRef(aclId);
-    const node: ZNode = {
-      data: r.data,
-      aclId,
-      czxid: r.czxid,
-      mzxid: r.mzxid,
-      ctime: r.ctime,
-      mtime: r.mtime,
-      version: r.version,
-      cversion: r.cversion,
-      aversion: r.aversion,
-      ephemeralOwner: r.ephemeralOwner,
-      pzxid: r.pzxid,
-      children: existing?.children ?? NO_CHILDREN,
-      kind: r.kind,
-      ttlMs: r.ttlMs,
-      hash: 0,
-    };
-    this.insert(r.path, node);
+    const t = this.table;
+    const id = t.alloc();
+    t.data[id] = f.data;
+    t.aclId[id] = aclId;
+    t.czxid[id] = f.czxid;
+    t.mzxid[id] = f.mzxid;
+    t.pzxid[id] = f.pzxid;
+    t.ctime[id] = f.ctime;
+    t.mtime[id] = f.mtime;
+    t.version[id] = f.version;
+    t.cversion[id] = f.cversion;
+    t.aversion[id] = f.aversion;
+    t.kind[id] = kindCode(f.kind);
+    t.owner[id] = f.kind === 'ephemeral' ? f.ephemeralOwner : f.kind === 'ttl' ? f.ttlMs : 0;
+    return id;
+  }
+
+  /** @internal TreeBuilder's access. */
+  internAcl(acl: readonly ACL[]): number {
+    return this.acls.intern(acl);
+  }
+
+  /** @internal TreeBuilder's access: drops the builder's references and derives what snapshots do not hold. */
+  finishLoad(builderAclIds: Iterable<number>): void {
+    for (const id of builderAclIds) this.acls.release(id);
+    this.setupQuotas();
+    this.flushDigest();
   }
 }
 
+/**
+ * Builds a tree from a snapshot's contents in visit()'s order (header, sessions, then ACLs and
+ * nodes, parents before children), without intermediate records: what the snapshot codecs
+ * and fromRecords feed. Throws on input that does not form a tree.
+ */
+export class TreeBuilder implements SnapshotVisitor {
+  private readonly tree = new DataTree();
+  /** snapshot ACL id -> id in the new tree's cache (holding one reference until finish). */
+  private readonly aclIds = new Map<number, number>();
+
+  header(lastProcessedZxid: number): void {
+    this.tree.lastProcessedZxid = lastProcessedZxid;
+  }
+
+  secret(secret: Buffer, legacySessions: readonly number[]): void {
+    this.tree.ensembleSecret = Buffer.from(secret);
+    for (const id of legacySessions) this.tree.legacyPasswordSessions.add(id);
+  }
+
+  session(id: number, timeoutMs: number): void {
+    this.tree.sessions.set(id, timeoutMs);
+  }
+
+  importedSession(zookeeperId: string, id: number): void {
+    this.tree.importedSessions.set(BigInt.asUintN(64, BigInt(`0x${zookeeperId}`)), id);
+  }
+
+  acl(id: number, acl: readonly ACL[]): void {
+    const mapped = this.tree.internAcl(acl);
+    this.aclIds.set(id, mapped);
+  }
+
+  node(path: string, fields: Readonly<NodeFields>): void {
+    const aclId = this.aclIds.get(fields.aclId);
+    if (aclId === undefined) throw new Error(`snapshot node ${path} uses ACL ${fields.aclId} before it is defined`);
+    this.tree.loadNode(path, fields, aclId);
+  }
+
+  finish(): DataTree {
+    this.tree.finishLoad(this.aclIds.values());
+    return this.tree;
+  }
+}

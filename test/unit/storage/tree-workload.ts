@@ -75,7 +75,7 @@ export class Workload {
       const path = this.paths[Math.floor(this.rnd() * this.paths.length)]!;
       const node = this.prep.getNode(path);
       t =
-        node && node.children.size === 0
+        node && node.numChildren === 0
           ? { hdr: { sessionId: 0x42, cxid: 4, zxid, time }, op: { type: 'delete', path } }
           : { hdr: { sessionId: 0x42, cxid: 4, zxid, time }, op: { type: 'error', err: -111 } };
     }

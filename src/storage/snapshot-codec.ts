@@ -1,0 +1,326 @@
+// Snapshot format 2's chunk payload: tree records as fixed binary layouts, written from and read into the tree without per-record objects.
+
+import type { ACL } from '../jute/records.js';
+import { emptyNodeFields, type NodeFields, type SnapshotRecord, type SnapshotVisitor } from '../tree/data-tree.js';
+import { KIND_CODES, kindCode } from '../tree/node-table.js';
+
+/**
+ * Why not msgpack (format 1): a msgpack map per znode with its field names made loading a
+ * million znodes mostly decoding and garbage collection. Here a chunk is a run of records,
+ * each a tag byte then fixed fields, big-endian:
+ *
+ *   header          f64 lastProcessedZxid
+ *   secret          bytes secret, u32 n, n x f64 legacy session
+ *   session         f64 id, f64 timeoutMs
+ *   importedSession str zookeeperId (hex), f64 id
+ *   acl             u32 id, u32 n, n x (i32 perms, str scheme, str id)
+ *   node            str path, i32 dataLength (-1 = null) + data bytes, u32 aclId,
+ *                   f64 czxid, f64 mzxid, f64 pzxid, f64 ctime, f64 mtime,
+ *                   i32 version, i32 cversion, i32 aversion, u8 kind, f64 owner[, u32 hash]
+ *
+ * str is u32 byte length + UTF-8; bytes is u32 length + bytes. owner is the ephemeral's
+ * session, a TTL node's ttl in ms, else 0. hash, present when kind has its top bit (0x80) set,
+ * is the node's share of the tree digest (DataTree), so loading skips recomputing it. The frame around each chunk carries its CRC.
+ */
+const enum Tag {
+  Header = 1,
+  Secret = 2,
+  Session = 3,
+  ImportedSession = 4,
+  Acl = 5,
+  Node = 6,
+}
+
+const HASH_PRESENT = 0x80;
+
+/** Fixed bytes of a node record besides its path and data. */
+const NODE_FIXED_BYTES = 1 + 4 + 4 + 4 + 5 * 8 + 3 * 4 + 1 + 8 + 4;
+
+/** Collects visitor calls into one chunk payload; take() hands it over and starts the next. */
+export class ChunkEncoder implements SnapshotVisitor {
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private pos = 0;
+  /** Records in the current chunk. */
+  records = 0;
+
+  get sizeBytes(): number {
+    return this.pos;
+  }
+
+  /** The current chunk's bytes (a copy: the encoder reuses its buffer) and record count. */
+  take(): { payload: Buffer; records: number } {
+    const out = { payload: Buffer.from(this.buf.subarray(0, this.pos)), records: this.records };
+    this.pos = 0;
+    this.records = 0;
+    return out;
+  }
+
+  header(lastProcessedZxid: number): void {
+    this.begin(Tag.Header, 8);
+    this.f64(lastProcessedZxid);
+  }
+
+  secret(secret: Buffer, legacySessions: readonly number[]): void {
+    this.begin(Tag.Secret, 8 + secret.length + 8 * legacySessions.length);
+    this.u32(secret.length);
+    secret.copy(this.buf, this.pos);
+    this.pos += secret.length;
+    this.u32(legacySessions.length);
+    for (const id of legacySessions) this.f64(id);
+  }
+
+  session(id: number, timeoutMs: number): void {
+    this.begin(Tag.Session, 16);
+    this.f64(id);
+    this.f64(timeoutMs);
+  }
+
+  importedSession(zookeeperId: string, id: number): void {
+    this.begin(Tag.ImportedSession, 4 + zookeeperId.length * 3 + 8);
+    this.str(zookeeperId);
+    this.f64(id);
+  }
+
+  acl(id: number, acl: readonly ACL[]): void {
+    let max = 8;
+    for (const a of acl) max += 12 + (a.id.scheme.length + a.id.id.length) * 3;
+    this.begin(Tag.Acl, max);
+    this.u32(id);
+    this.u32(acl.length);
+    for (const a of acl) {
+      this.buf.writeInt32BE(a.perms | 0, this.pos);
+      this.pos += 4;
+      this.str(a.id.scheme);
+      this.str(a.id.id);
+    }
+  }
+
+  node(path: string, f: Readonly<NodeFields>): void {
+    const dataBytes = f.data === null ? 0 : f.data.length;
+    this.begin(Tag.Node, NODE_FIXED_BYTES + path.length * 3 + dataBytes);
+    this.str(path);
+    const b = this.buf;
+    if (f.data === null) {
+      b.writeInt32BE(-1, this.pos);
+      this.pos += 4;
+    } else {
+      b.writeInt32BE(dataBytes, this.pos);
+      this.pos += 4 + b.write(f.data, this.pos + 4, dataBytes, 'latin1');
+    }
+    b.writeUInt32BE(f.aclId, this.pos);
+    this.pos += 4;
+    this.f64(f.czxid);
+    this.f64(f.mzxid);
+    this.f64(f.pzxid);
+    this.f64(f.ctime);
+    this.f64(f.mtime);
+    b.writeInt32BE(f.version, this.pos);
+    b.writeInt32BE(f.cversion, this.pos + 4);
+    b.writeInt32BE(f.aversion, this.pos + 8);
+    b[this.pos + 12] = kindCode(f.kind) | (f.hash >= 0 ? HASH_PRESENT : 0);
+    this.pos += 13;
+    this.f64(f.kind === 'ephemeral' ? f.ephemeralOwner : f.kind === 'ttl' ? f.ttlMs : 0);
+    if (f.hash >= 0) this.u32(f.hash);
+  }
+
+  /** Makes room for a record of at most `maxBytes` after its tag, and writes the tag. */
+  private begin(tag: Tag, maxBytes: number): void {
+    const need = this.pos + 1 + maxBytes;
+    if (need > this.buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+      this.buf.copy(next, 0, 0, this.pos);
+      this.buf = next;
+    }
+    this.buf[this.pos++] = tag;
+    this.records++;
+  }
+
+  private u32(v: number): void {
+    this.buf.writeUInt32BE(v, this.pos);
+    this.pos += 4;
+  }
+
+  private f64(v: number): void {
+    this.buf.writeDoubleBE(v, this.pos);
+    this.pos += 8;
+  }
+
+  private str(s: string): void {
+    const n = this.buf.write(s, this.pos + 4, 'utf8');
+    this.buf.writeUInt32BE(n, this.pos);
+    this.pos += 4 + n;
+  }
+}
+
+/** A chunk payload that does not decode; the caller adds the file and offset. */
+export class ChunkDecodeError extends Error {}
+
+/** Decodes one chunk payload into visitor calls; returns the number of records. Throws ChunkDecodeError. */
+export function decodeChunk(payload: Buffer, v: SnapshotVisitor): number {
+  const fields = emptyNodeFields();
+  let pos = 0;
+  let records = 0;
+  const need = (n: number): void => {
+    if (pos + n > payload.length) throw new ChunkDecodeError(`record ${records} runs past the end of its chunk`);
+  };
+  const u32 = (): number => {
+    need(4);
+    const x = payload.readUInt32BE(pos);
+    pos += 4;
+    return x;
+  };
+  const f64 = (): number => {
+    need(8);
+    const x = payload.readDoubleBE(pos);
+    pos += 8;
+    return x;
+  };
+  const str = (): string => {
+    const n = u32();
+    need(n);
+    const s = payload.toString('utf8', pos, pos + n);
+    pos += n;
+    return s;
+  };
+  while (pos < payload.length) {
+    const tag = payload[pos++];
+    switch (tag) {
+      case Tag.Header:
+        v.header(f64());
+        break;
+      case Tag.Secret: {
+        const n = u32();
+        need(n);
+        const secret = Buffer.from(payload.subarray(pos, pos + n));
+        pos += n;
+        const count = u32();
+        const legacy: number[] = [];
+        for (let i = 0; i < count; i++) legacy.push(f64());
+        v.secret(secret, legacy);
+        break;
+      }
+      case Tag.Session: {
+        const id = f64();
+        v.session(id, f64());
+        break;
+      }
+      case Tag.ImportedSession: {
+        const zk = str();
+        v.importedSession(zk, f64());
+        break;
+      }
+      case Tag.Acl: {
+        const id = u32();
+        const count = u32();
+        const acl: ACL[] = [];
+        for (let i = 0; i < count; i++) {
+          need(4);
+          const perms = payload.readInt32BE(pos);
+          pos += 4;
+          const scheme = str();
+          acl.push({ perms, id: { scheme, id: str() } });
+        }
+        v.acl(id, acl);
+        break;
+      }
+      case Tag.Node: {
+        const path = str();
+        need(4);
+        const dataLength = payload.readInt32BE(pos);
+        pos += 4;
+        if (dataLength < -1) throw new ChunkDecodeError(`node ${path} has data length ${dataLength}`);
+        if (dataLength === -1) fields.data = null;
+        else {
+          need(dataLength);
+          fields.data = dataLength === 0 ? '' : payload.toString('latin1', pos, pos + dataLength);
+          pos += dataLength;
+        }
+        need(NODE_FIXED_BYTES - 1 - 4 - 4 - 4);
+        fields.aclId = payload.readUInt32BE(pos);
+        fields.czxid = payload.readDoubleBE(pos + 4);
+        fields.mzxid = payload.readDoubleBE(pos + 12);
+        fields.pzxid = payload.readDoubleBE(pos + 20);
+        fields.ctime = payload.readDoubleBE(pos + 28);
+        fields.mtime = payload.readDoubleBE(pos + 36);
+        fields.version = payload.readInt32BE(pos + 44);
+        fields.cversion = payload.readInt32BE(pos + 48);
+        fields.aversion = payload.readInt32BE(pos + 52);
+        const kindByte = payload[pos + 56]!;
+        const kind = KIND_CODES[kindByte & ~HASH_PRESENT];
+        if (kind === undefined) throw new ChunkDecodeError(`node ${path} has unknown kind ${kindByte}`);
+        fields.kind = kind;
+        const owner = payload.readDoubleBE(pos + 57);
+        pos += 65;
+        if ((kindByte & HASH_PRESENT) !== 0) {
+          need(4);
+          fields.hash = payload.readUInt32BE(pos);
+          pos += 4;
+        } else fields.hash = -1;
+        fields.ephemeralOwner = kind === 'ephemeral' ? owner : 0;
+        fields.ttlMs = kind === 'ttl' ? owner : 0;
+        v.node(path, fields);
+        break;
+      }
+      default:
+        throw new ChunkDecodeError(`unknown record tag ${tag} at byte ${pos - 1} of its chunk`);
+    }
+    records++;
+  }
+  return records;
+}
+
+/** Turns visitor calls back into plain records (tools that print a snapshot's records). */
+export function recordCollector(out: SnapshotRecord[]): SnapshotVisitor {
+  return {
+    header: (lastProcessedZxid) => out.push({ t: 'header', format: 1, lastProcessedZxid }),
+    secret: (secret, legacySessions) => out.push({ t: 'secret', secret: Buffer.from(secret), legacySessions: [...legacySessions] }),
+    session: (id, timeoutMs) => out.push({ t: 'session', id, timeoutMs }),
+    importedSession: (zookeeperId, id) => out.push({ t: 'importedSession', zookeeperId, id }),
+    acl: (id, acl) => out.push({ t: 'acl', id, acl: acl as ACL[] }),
+    node: (path, { hash: _, ...f }) => out.push({ t: 'node', path, ...f, data: f.data === null ? null : Buffer.from(f.data, 'latin1') }),
+  };
+}
+
+/** Feeds format 1's msgpack records to a visitor (the records have been checked to be a list). */
+export function replayRecords(records: readonly SnapshotRecord[], v: SnapshotVisitor): void {
+  const fields = emptyNodeFields();
+  for (const r of records) {
+    switch (r.t) {
+      case 'header':
+        if (r.format !== 1) throw new ChunkDecodeError(`unsupported snapshot format ${String(r.format)}`);
+        v.header(r.lastProcessedZxid);
+        break;
+      case 'session':
+        v.session(r.id, r.timeoutMs);
+        break;
+      case 'secret':
+        v.secret(r.secret, r.legacySessions);
+        break;
+      case 'importedSession':
+        v.importedSession(r.zookeeperId, r.id);
+        break;
+      case 'acl':
+        v.acl(r.id, r.acl);
+        break;
+      case 'node':
+        fields.data = r.data === null ? null : r.data.length === 0 ? '' : Buffer.from(r.data).toString('latin1');
+        fields.aclId = r.aclId;
+        fields.czxid = r.czxid;
+        fields.mzxid = r.mzxid;
+        fields.ctime = r.ctime;
+        fields.mtime = r.mtime;
+        fields.version = r.version;
+        fields.cversion = r.cversion;
+        fields.aversion = r.aversion;
+        fields.ephemeralOwner = r.ephemeralOwner;
+        fields.pzxid = r.pzxid;
+        fields.kind = r.kind;
+        fields.ttlMs = r.ttlMs;
+        fields.hash = -1;
+        v.node(r.path, fields);
+        break;
+      default:
+        throw new ChunkDecodeError(`unknown snapshot record ${JSON.stringify((r as { t?: unknown }).t)}`);
+    }
+  }
+}

@@ -1,0 +1,201 @@
+// Snapshot file format 2 (binary chunks): round trip, damage gives CorruptSnapshotError, format 1 (msgpack) still loads.
+
+import { crc32 } from 'node:zlib';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CorruptSnapshotError } from '../../../src/storage/errors.js';
+import { loadSnapshot } from '../../../src/storage/durable-store.js';
+import { frameHeader, packr, TRAILER_MARK, writeU64 } from '../../../src/storage/frame.js';
+import { nodeFs } from '../../../src/storage/fs-like.js';
+import { writePointInTimeSnapshot } from '../../../src/storage/point-in-time-snapshot.js';
+import { writeFuzzySnapshot } from '../../../src/storage/fuzzy-snapshot.js';
+import { readSnapshot, SNAPSHOT_FORMAT_VERSION, SnapshotWriter, snapshotFileName } from '../../../src/storage/snapshot-file.js';
+import { DataTree, type SnapshotRecord } from '../../../src/tree/data-tree.js';
+import type { ACL } from '../../../src/jute/records.js';
+import { OPEN_ACL, tempDir, txn } from './storage-fixtures.js';
+import { Workload, treeImage } from './tree-workload.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir('zk-snapfmt-'));
+});
+afterEach(async () => cleanup());
+
+const DIGEST_ACL: ACL[] = [{ perms: 1, id: { scheme: 'digest', id: 'bob:c2VjcmV0' } }];
+const SESSION = 2 ** 40 + 3;
+
+/** A tree with every kind of znode, null / empty / binary / non-ASCII data, ACLs, sessions and a secret. */
+function variedTree(): DataTree {
+  const tree = new DataTree();
+  let zxid = 2 ** 32;
+  const create = (path: string, data: Buffer | null, kind: 'persistent' | 'ephemeral' | 'container' | 'ttl' = 'persistent', acl = OPEN_ACL) =>
+    tree.apply(txn(++zxid, { type: 'create', path, data, acl, kind, ephemeralOwner: kind === 'ephemeral' ? SESSION : 0, ttlMs: kind === 'ttl' ? 60_000 : 0, parentCVersion: -1 }, SESSION));
+  tree.apply(txn(++zxid, { type: 'createSession', timeoutMs: 30_000 }, SESSION));
+  tree.apply(txn(++zxid, { type: 'ensembleSecret', secret: Buffer.alloc(16, 7), legacySessions: [SESSION] }));
+  create('/app', Buffer.from('héllo ☃', 'utf8'));
+  create('/app/bin', Buffer.from([0, 0x7f, 0x80, 0xff, 0xfe, 1]));
+  create('/app/null', null);
+  create('/app/empty', Buffer.alloc(0));
+  create('/app/eph', Buffer.from('e'), 'ephemeral');
+  create('/app/box', Buffer.from('c'), 'container');
+  create('/app/ttl', Buffer.from('t'), 'ttl');
+  create('/app/secret', Buffer.from('s'), 'persistent', DIGEST_ACL);
+  create('/näme', Buffer.alloc(3000, 0xab));
+  tree.apply(txn(++zxid, { type: 'setData', path: '/app', data: Buffer.from('v2'), version: 1 }));
+  tree.apply(txn(++zxid, { type: 'setACL', path: '/app/bin', acl: DIGEST_ACL, version: 1 }));
+  tree.apply(txn(++zxid, { type: 'delete', path: '/app/empty' }));
+  tree.importedSessions.set(0xffff_0000_0000_0001n, SESSION);
+  return tree;
+}
+
+function image(tree: DataTree) {
+  return {
+    ...treeImage(tree),
+    secret: tree.ensembleSecret?.toString('hex'),
+    legacy: [...tree.legacyPasswordSessions],
+    imported: [...tree.importedSessions],
+    ephemerals: [...tree.getAllEphemerals()],
+    containers: tree.containers(),
+    ttl: tree.ttlNodes(),
+    lastProcessedZxid: tree.lastProcessedZxid,
+  };
+}
+
+/** A format 1 file as the previous build wrote it: msgpack record lists in CRC frames. */
+async function writeFormat1(path: string, zxid: number, records: SnapshotRecord[], perChunk = 3): Promise<void> {
+  const parts: Buffer[] = [];
+  const header = Buffer.alloc(20);
+  header.write('ZKSN', 0, 'latin1');
+  header.writeUInt32BE(1, 4);
+  writeU64(header, zxid, 8);
+  header.writeUInt32BE(crc32(header.subarray(0, 16)), 16);
+  parts.push(header);
+  let combined = 0;
+  let chunks = 0;
+  for (let i = 0; i < records.length; i += perChunk) {
+    const payload = packr.pack(records.slice(i, i + perChunk));
+    const fh = frameHeader(payload);
+    parts.push(fh, payload);
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(fh.readUInt32BE(4), 0);
+    combined = crc32(b, combined);
+    chunks++;
+  }
+  const trailer = Buffer.alloc(24);
+  trailer.writeUInt32BE(TRAILER_MARK, 0);
+  trailer.write('ZKSE', 4, 'latin1');
+  trailer.writeUInt32BE(chunks, 8);
+  trailer.writeUInt32BE(records.length, 12);
+  trailer.writeUInt32BE(combined, 16);
+  trailer.writeUInt32BE(crc32(trailer.subarray(4, 20)), 20);
+  parts.push(trailer);
+  await writeFile(path, Buffer.concat(parts));
+}
+
+describe('snapshot format 2', () => {
+  it('writes the current format version', () => {
+    expect(SNAPSHOT_FORMAT_VERSION).toBe(2);
+  });
+
+  it('round-trips every kind of node, data, ACL, session and the secret (fuzzy and point-in-time writers)', async () => {
+    const tree = variedTree();
+    const want = image(tree);
+    const fuzzy = await writeFuzzySnapshot(nodeFs, dir, tree);
+    const loaded = await loadSnapshot(nodeFs, fuzzy.path);
+    expect(image(loaded)).toEqual(want);
+    expect(loaded.digest()).toBe(tree.digest());
+    expect(loaded.approximateDataSizeBytes).toBe(tree.approximateDataSizeBytes);
+
+    const { cleanup: c2, dir: other } = await tempDir('zk-snapfmt-pit-');
+    try {
+      const pit = await writePointInTimeSnapshot(nodeFs, other, tree);
+      expect(image(await loadSnapshot(nodeFs, pit.path))).toEqual(want);
+    } finally {
+      await c2();
+    }
+  });
+
+  it('round-trips a larger tree across many chunks, and the loaded tree keeps applying like the original', async () => {
+    const wl = new Workload(11);
+    const tree = new DataTree();
+    for (let i = 0; i < 4000; i++) tree.apply(wl.next());
+    const ref = await writeFuzzySnapshot(nodeFs, dir, tree);
+    const loaded = await loadSnapshot(nodeFs, ref.path);
+    expect(image(loaded)).toEqual(image(tree));
+    for (let i = 0; i < 500; i++) {
+      const t = wl.next();
+      tree.apply(t);
+      loaded.apply(t);
+    }
+    expect(image(loaded)).toEqual(image(tree));
+  });
+
+  it('readSnapshot still hands out plain records, data as Buffers', async () => {
+    const tree = variedTree();
+    const ref = await writeFuzzySnapshot(nodeFs, dir, tree);
+    const records: SnapshotRecord[] = [];
+    const summary = await readSnapshot(nodeFs, ref.path, (chunk) => records.push(...chunk));
+    expect(summary.recordCount).toBe(records.length);
+    expect(records.map((r) => r.t)).toEqual([...tree.serialize()].map((r) => r.t));
+    const bin = records.find((r) => r.t === 'node' && r.path === '/app/bin') as Extract<SnapshotRecord, { t: 'node' }>;
+    expect(bin.data).toEqual(Buffer.from([0, 0x7f, 0x80, 0xff, 0xfe, 1]));
+    expect(DataTree.fromRecords(records).digest()).toBe(tree.digest());
+  });
+
+  it('a damaged byte in a chunk is a CorruptSnapshotError naming the file and offset', async () => {
+    const ref = await writeFuzzySnapshot(nodeFs, dir, variedTree());
+    const bytes = await readFile(ref.path);
+    bytes[40] ^= 0xff;
+    await writeFile(ref.path, bytes);
+    const err = await loadSnapshot(nodeFs, ref.path).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CorruptSnapshotError);
+    expect((err as CorruptSnapshotError).file).toBe(ref.path);
+    expect((err as CorruptSnapshotError).reason).toMatch(/crc/);
+  });
+
+  it('a chunk with a valid CRC but undecodable records is a CorruptSnapshotError, not a crash', async () => {
+    const zxid = 0x100000005;
+    for (const payload of [Buffer.from([99, 1, 2, 3]), Buffer.from([6, 0, 0, 0, 50, 0x2f])]) {
+      const writer = await SnapshotWriter.create(nodeFs, dir, zxid);
+      await writer.writePayload(payload, 1);
+      const ref = await writer.finish();
+      const err = await loadSnapshot(nodeFs, ref.path).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CorruptSnapshotError);
+      expect((err as CorruptSnapshotError).reason).toMatch(/unknown record tag|runs past the end/);
+    }
+  });
+
+  it('a node before its parent is refused as not forming a tree', async () => {
+    const writer = await SnapshotWriter.create(nodeFs, dir, 5);
+    await writer.writeChunk([
+      { t: 'header', format: 1, lastProcessedZxid: 5 },
+      { t: 'acl', id: 1, acl: OPEN_ACL },
+      { t: 'node', path: '/a/b', data: null, aclId: 1, czxid: 1, mzxid: 1, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0, pzxid: 1, kind: 'persistent', ttlMs: 0 },
+    ]);
+    const ref = await writer.finish();
+    await expect(loadSnapshot(nodeFs, ref.path)).rejects.toThrow(/comes before its parent/);
+    await expect(loadSnapshot(nodeFs, ref.path)).rejects.toBeInstanceOf(CorruptSnapshotError);
+  });
+
+  it('an unknown format version is refused with a clear error', async () => {
+    const ref = await writeFuzzySnapshot(nodeFs, dir, variedTree());
+    const bytes = await readFile(ref.path);
+    bytes.writeUInt32BE(9, 4);
+    bytes.writeUInt32BE(crc32(bytes.subarray(0, 16)), 16);
+    await writeFile(ref.path, bytes);
+    await expect(loadSnapshot(nodeFs, ref.path)).rejects.toThrow(/unsupported snapshot format version 9/);
+  });
+
+  it('format 1 (msgpack records) written by the previous build still loads, to the same tree', async () => {
+    const tree = variedTree();
+    const path = join(dir, snapshotFileName(tree.lastProcessedZxid));
+    await writeFormat1(path, tree.lastProcessedZxid, [...tree.serialize()]);
+    const loaded = await loadSnapshot(nodeFs, path);
+    expect(image(loaded)).toEqual(image(tree));
+    const records: SnapshotRecord[] = [];
+    await readSnapshot(nodeFs, path, (chunk) => records.push(...chunk));
+    expect(records).toEqual([...tree.serialize()]);
+  });
+});
