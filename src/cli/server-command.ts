@@ -2,6 +2,7 @@
 
 import { ConfigError, loadServerConfig, type ConfigFlags } from '../server/config.js';
 import { createLogger, LoggerConfigError } from '../server/logger.js';
+import { IdleHeapRelease } from '../server/idle-heap-release.js';
 import { startServerNode } from '../server/server-node.js';
 
 export interface ServerArgs {
@@ -67,6 +68,13 @@ export async function runServer(args: ServerArgs): Promise<number> {
     logger.fatal({ err }, 'failed to start');
     return 1;
   }
+  // Only the server process does this: a full GC is process-wide, so an embedding program decides for itself.
+  const zk = server.zk;
+  const heapRelease = new IdleHeapRelease({
+    activity: () => zk.packetsReceived + zk.tree.lastProcessedZxid,
+    logger: logger.child({ component: 'heap' }),
+  });
+  heapRelease.start();
 
   return new Promise<number>((resolve) => {
     let signalled = false;
@@ -77,6 +85,7 @@ export async function runServer(args: ServerArgs): Promise<number> {
         return;
       }
       signalled = true;
+      heapRelease.stop();
       logger.info({ signal }, 'shutting down');
       server.stop().then(
         // A fatal error stops the server through this same path, with exitCode already 1.

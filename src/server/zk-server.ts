@@ -846,6 +846,11 @@ export class ZooKeeperServer {
 
   // ---- introspection (4lw, admin, metrics) --------------------------------------------
 
+  /** Requests received since start (or the last srst): a cheap sign of activity. */
+  get packetsReceived(): number {
+    return this.counters.packetsReceived;
+  }
+
   /** What 4lw, the admin server and metrics read (server-introspection.ts computes it). */
   get introspection(): ServerIntrospection {
     return (this.introspectionView ??= new ServerIntrospection({

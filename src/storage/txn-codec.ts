@@ -194,6 +194,9 @@ export function isBinaryTxn(payload: Buffer): boolean {
   return payload.length > 0 && payload[0] === TXN_CODEC_MARK;
 }
 
+/** The last ACL decoded and its encoding (see Reader.acl). */
+let lastAcl: { bytes: Buffer; acl: ACL[] } | null = null;
+
 class Reader {
   off: number;
   constructor(
@@ -238,15 +241,15 @@ class Reader {
   }
 
   /**
-   * A copy with its own memory: a decoded txn never pins the (reused) buffer it was read from,
-   * and znode data kept for a long time never pins a shared allocation pool slab either.
+   * A copy: a decoded txn never pins the (reused) buffer it was read from. From the allocation
+   * pool: the tree keeps data in its own form, so these buffers live only as long as the txn.
    */
   bytes(): Buffer | null {
     const n = this.i32();
     if (n === -1) return null;
     if (n < 0) throw new TxnCodecError(`negative length ${n}`);
     this.need(n);
-    const b = Buffer.allocUnsafeSlow(n);
+    const b = Buffer.allocUnsafe(n);
     this.buf.copy(b, 0, this.off, this.off + n);
     this.off += n;
     return b;
@@ -259,14 +262,25 @@ class Reader {
     return n;
   }
 
+  /**
+   * Nearly every txn of a workload carries the same ACL: when its bytes match the previous
+   * ACL's, the previous (never mutated) array is shared instead of decoding it again.
+   */
   acl(): ACL[] {
+    const start = this.off;
     const n = this.count();
+    const previous = lastAcl;
+    if (previous !== null && this.end - start >= previous.bytes.length && this.buf.compare(previous.bytes, 0, previous.bytes.length, start, start + previous.bytes.length) === 0) {
+      this.off = start + previous.bytes.length;
+      return previous.acl;
+    }
     const acl: ACL[] = new Array<ACL>(n);
     for (let i = 0; i < n; i++) {
       const perms = this.i32();
       const scheme = this.string();
       acl[i] = { perms, id: { scheme, id: this.string() } };
     }
+    lastAcl = { bytes: Buffer.from(this.buf.subarray(start, this.off)), acl };
     return acl;
   }
 

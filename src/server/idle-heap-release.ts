@@ -1,0 +1,94 @@
+// Gives memory back to the OS after a burst of load: one full GC once the server has gone idle
+// with a heap that grew well past what the last full GC left.
+//
+// V8 collects old-generation garbage only when the heap nears a limit set at about twice the
+// live size, and its memory reducer did not run on an idle server here: after loading a million
+// znodes a server stayed at 574 MB resident for as long as it was left idle, against 395 MB for
+// the same tree after a restart. Collecting while idle costs no client a pause (there are no
+// requests) and keeps a quiet server's footprint at its live size, as an operator sizing a
+// machine for ZooKeeper's heap expects.
+
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { Logger } from 'pino';
+
+export interface IdleHeapReleaseOptions {
+  /** Any number that changes whenever the server does work (requests received, txns applied). */
+  activity: () => number;
+  logger: Logger;
+  /** How often activity is sampled. */
+  checkIntervalMs?: number;
+  /** Samples without activity before the server counts as idle. */
+  idleChecks?: number;
+  /** Heap growth since the last full GC that is worth a collection. */
+  minGrowthBytes?: number;
+}
+
+let fullGc: (() => void) | null | undefined;
+
+/** V8's gc(), made available without starting node with --expose-gc; null if this V8 refuses. */
+function gcFunction(): (() => void) | null {
+  if (fullGc !== undefined) return fullGc;
+  try {
+    setFlagsFromString('--expose-gc');
+    const fn: unknown = runInNewContext('typeof gc === "function" ? gc : null');
+    fullGc = typeof fn === 'function' ? (fn as () => void) : null;
+  } catch {
+    fullGc = null;
+  }
+  return fullGc;
+}
+
+export class IdleHeapRelease {
+  private timer: NodeJS.Timeout | undefined;
+  private lastActivity = Number.NaN;
+  private quietChecks = 0;
+  private baselineBytes = getHeapStatistics().used_heap_size;
+  private readonly opts: Required<IdleHeapReleaseOptions>;
+
+  constructor(opts: IdleHeapReleaseOptions) {
+    this.opts = { checkIntervalMs: 1000, idleChecks: 2, minGrowthBytes: 64 * 1024 * 1024, ...opts };
+  }
+
+  start(): void {
+    if (this.timer !== undefined || gcFunction() === null) return;
+    this.timer = setInterval(() => this.check(), this.opts.checkIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One sample; collects when idle long enough with enough growth. Returns whether it collected. */
+  check(): boolean {
+    const activity = this.opts.activity();
+    if (activity !== this.lastActivity) {
+      this.lastActivity = activity;
+      this.quietChecks = 0;
+      return false;
+    }
+    if (++this.quietChecks < this.opts.idleChecks) return false;
+    const usedBytes = getHeapStatistics().used_heap_size;
+    if (usedBytes - this.baselineBytes < this.opts.minGrowthBytes) return false;
+    const gc = gcFunction();
+    if (gc === null) return false;
+    const t0 = performance.now();
+    // Compacting moves the survivors of a load burst onto few pages so the rest can be unmapped;
+    // V8 compacts only pages it judges fragmented otherwise. Only this collection pays for it.
+    setFlagsFromString('--compact-on-every-full-gc');
+    try {
+      gc();
+    } finally {
+      setFlagsFromString('--no-compact-on-every-full-gc');
+    }
+    const after = getHeapStatistics().used_heap_size;
+    this.baselineBytes = after;
+    this.opts.logger.debug(
+      { heapUsedBeforeMb: Math.round(usedBytes / 1048576), heapUsedAfterMb: Math.round(after / 1048576), gcMs: Math.round(performance.now() - t0) },
+      'idle: collected the heap a load burst left behind',
+    );
+    return true;
+  }
+}

@@ -1,0 +1,40 @@
+// Idle heap release: a full GC only once the server has been idle for the given samples and the
+// heap grew by at least the threshold since the last one; never while work is arriving.
+
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { IdleHeapRelease } from '../../../src/server/idle-heap-release.js';
+
+function recordingLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  return { logger, lines };
+}
+
+describe('IdleHeapRelease', () => {
+  it('collects after enough quiet samples, and not again until the heap has grown by the threshold', () => {
+    let activity = 0;
+    const { logger, lines } = recordingLogger();
+    const release = new IdleHeapRelease({ activity: () => activity, logger, idleChecks: 2, minGrowthBytes: 0 });
+    expect(release.check()).toBe(false); // first sample: activity seen
+    expect(release.check()).toBe(false); // one quiet sample
+    expect(release.check()).toBe(true); // two quiet samples: collect
+    expect(lines.filter((l) => /idle: collected/.test(String(l.msg)))).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ heapUsedBeforeMb: expect.any(Number), heapUsedAfterMb: expect.any(Number) });
+
+    const strict = new IdleHeapRelease({ activity: () => activity, logger, idleChecks: 1, minGrowthBytes: 512 * 1024 * 1024 });
+    strict.check();
+    expect(strict.check()).toBe(false); // idle, but the heap did not grow by 512 MB
+  });
+
+  it('never collects while activity keeps changing', () => {
+    let activity = 0;
+    const { logger, lines } = recordingLogger();
+    const release = new IdleHeapRelease({ activity: () => activity, logger, idleChecks: 1, minGrowthBytes: 0 });
+    for (let i = 0; i < 20; i++) {
+      activity++;
+      expect(release.check()).toBe(false);
+    }
+    expect(lines).toHaveLength(0);
+  });
+});
