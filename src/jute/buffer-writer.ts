@@ -66,6 +66,15 @@ export class BufferWriter {
     return this;
   }
 
+  /** jute `buffer` from bytes held as a latin1 string (one char per byte), as the tree keeps data. */
+  writeLatin1Bytes(v: string | null): this {
+    if (v === null) return this.writeInt(-1);
+    this.ensure(4 + v.length);
+    this.buf.writeInt32BE(v.length, this.offset);
+    this.offset += 4 + this.buf.write(v, this.offset + 4, 'latin1');
+    return this;
+  }
+
   /** jute `ustring`: int byte length then UTF-8; null is length -1. */
   writeString(v: string | null | undefined): this {
     if (v == null) return this.writeInt(-1);

@@ -315,8 +315,7 @@ export class FinalRequestProcessor {
         const { path, watch } = req as { path: string; watch: boolean };
         const id = this.readable(cnxn, path);
         if (watch) this.watches.addDataWatch(path, cnxn);
-        // The tree keeps data compactly (node-table.ts): one Buffer per read is the cost of that.
-        w.writeBuffer(this.tree.dataAt(id));
+        w.writeLatin1Bytes(this.tree.dataLatin1At(id));
         writeStat(w, this.tree.statAt(id));
         return;
       }

@@ -721,6 +721,11 @@ export class DataTree {
     return dataBuffer(this.table.data[id]!);
   }
 
+  /** The data as stored: a latin1 string (char code = byte), null for null data. No copy. */
+  dataLatin1At(id: number): string | null {
+    return this.table.data[id] ?? null;
+  }
+
   /** The persisted cversion (children ever created), not the client's (see ZNode.cversion). */
   cversionAt(id: number): number {
     return this.table.cversion[id]!;

@@ -97,6 +97,13 @@ describe('BufferWriter', () => {
     expect(b.length).toBe(4 + 4 + 100 + 1 + 4 + 4);
   });
 
+  it('writes bytes held as a latin1 string exactly as the same bytes as a buffer, null as -1', () => {
+    const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    const fromString = new BufferWriter(1).writeLatin1Bytes(bytes.toString('latin1')).writeLatin1Bytes(null).writeLatin1Bytes('').toBuffer();
+    const fromBuffer = new BufferWriter(1).writeBuffer(bytes).writeBuffer(null).writeBuffer(Buffer.alloc(0)).toBuffer();
+    expect(fromString.equals(fromBuffer)).toBe(true);
+  });
+
   it('writes multi-byte UTF-8 with its byte length', () => {
     expect(encode((w) => w.writeString('€'))).toBe('00000003e282ac');
   });
