@@ -1,6 +1,6 @@
 // The slice of node's fs/promises the storage layer uses, as an interface so tests can inject faults.
 
-import { promises as fsp } from 'node:fs';
+import { constants as fsConstants, promises as fsp } from 'node:fs';
 
 /** An open file: the FileHandle methods storage needs (fs.promises FileHandle satisfies it). */
 export interface FileLike {
@@ -17,6 +17,12 @@ export interface FileLike {
 export interface FsLike {
   /** flags as in fs.open: 'r', 'r+', 'wx+' ... Directories open with 'r' so they can be fsynced. */
   open(path: string, flags: string, mode?: number): Promise<FileLike>;
+  /**
+   * Like open ('r+' or 'wx+'), but every write is durable when it returns, as if followed by
+   * fdatasync (O_DSYNC): the txn log then pays one I/O round trip per batch instead of two.
+   * Optional: without it the log opens normally and calls datasync() after each write.
+   */
+  openDataSync?(path: string, flags: 'r+' | 'wx+'): Promise<FileLike>;
   readdir(path: string): Promise<string[]>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
@@ -25,8 +31,13 @@ export interface FsLike {
   stat(path: string): Promise<{ size: number; isDirectory(): boolean }>;
 }
 
+const DATA_SYNC_FLAGS = { 'r+': fsConstants.O_RDWR, 'wx+': fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL } as const;
+
 export const nodeFs: FsLike = {
   open: (path, flags, mode) => fsp.open(path, flags, mode),
+  // O_DSYNC is 0 where the platform lacks it; then this is a plain open and durability would
+  // silently depend on it, so such platforms get no openDataSync and the log calls datasync().
+  ...(fsConstants.O_DSYNC ? { openDataSync: (path: string, flags: 'r+' | 'wx+') => fsp.open(path, DATA_SYNC_FLAGS[flags] | fsConstants.O_DSYNC, 0o644) } : {}),
   readdir: (path) => fsp.readdir(path),
   rename: (from, to) => fsp.rename(from, to),
   unlink: (path) => fsp.unlink(path),

@@ -56,6 +56,8 @@ interface ActiveSegment {
   /** File length: past sizeBytes it is preallocated zeros. */
   allocatedBytes: number;
   records: number;
+  /** Opened O_DSYNC: a write is durable when it returns, so no datasync() follows it. */
+  dataSync: boolean;
 }
 
 /**
@@ -315,7 +317,7 @@ export class TxnLog {
     try {
       // One contiguous buffer: copying a batch is cheaper than a writev of two iovecs per record.
       total = await writevFully(seg.file, [bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs, bufBytes)], start);
-      await seg.file.datasync();
+      if (!seg.dataSync) await seg.file.datasync();
       if (created) await fsyncDir(this.opts.fs, this.opts.dir);
     } catch (err) {
       await this.rollBack(seg, start, created);
@@ -362,9 +364,15 @@ export class TxnLog {
   private async createSegment(firstZxid: number): Promise<void> {
     const name = segmentFileName(firstZxid);
     const ref: SegmentRef = { name, path: join(this.opts.dir, name), firstZxid };
-    const file = await this.opts.fs.open(ref.path, 'wx+');
-    this.active = { ref, file, sizeBytes: 0, allocatedBytes: 0, records: 0 };
+    const { file, dataSync } = await this.openForAppend(ref.path, 'wx+');
+    this.active = { ref, file, sizeBytes: 0, allocatedBytes: 0, records: 0, dataSync };
     this.segments.push(ref);
+  }
+
+  private async openForAppend(path: string, flags: 'r+' | 'wx+'): Promise<{ file: FileLike; dataSync: boolean }> {
+    const fs = this.opts.fs;
+    if (fs.openDataSync !== undefined) return { file: await fs.openDataSync(path, flags), dataSync: true };
+    return { file: await fs.open(path, flags), dataSync: false };
   }
 
   private async closeActive(): Promise<void> {
@@ -398,7 +406,7 @@ export class TxnLog {
         newest = false;
         continue;
       }
-      const file = await fs.open(ref.path, 'r+');
+      const { file, dataSync } = await this.openForAppend(ref.path, 'r+');
       if (reader.torn !== undefined) {
         logger.warn(
           { file: ref.path, offset: reader.torn.offset, reason: reader.torn.reason, droppedBytes: reader.size - reader.validEnd },
@@ -407,7 +415,7 @@ export class TxnLog {
         await file.truncate(reader.validEnd);
         await file.datasync();
       }
-      this.active = { ref, file, sizeBytes: reader.validEnd, allocatedBytes: reader.torn !== undefined ? reader.validEnd : reader.size, records: reader.count };
+      this.active = { ref, file, sizeBytes: reader.validEnd, allocatedBytes: reader.torn !== undefined ? reader.validEnd : reader.size, records: reader.count, dataSync };
       this.durableZxid = reader.lastZxid!;
       break;
     }

@@ -4,7 +4,8 @@ import { readFile, readdir, stat, truncate, writeFile, appendFile } from 'node:f
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CorruptLogError, LogWriteError, StorageStateError } from '../../../src/storage/errors.js';
-import { nodeFs } from '../../../src/storage/fs-like.js';
+import { constants } from 'node:fs';
+import { nodeFs, type FsLike } from '../../../src/storage/fs-like.js';
 import { SEGMENT_HEADER_BYTES, SegmentReader, listSegments } from '../../../src/storage/log-segment.js';
 import { PREALLOC_BYTES, TxnLog } from '../../../src/storage/txn-log.js';
 import type { Txn } from '../../../src/tree/txn.js';
@@ -87,6 +88,47 @@ describe('TxnLog round trip', () => {
     await expect(log.append(createTxn(4, '/y'))).rejects.toBeInstanceOf(StorageStateError);
     await log.append(createTxn(6, '/y'));
     expect(log.lastZxid).toBe(6);
+  });
+});
+
+describe('O_DSYNC segments', () => {
+  it('on a file system that can, appends through O_DSYNC files: one write per batch, no separate fdatasync', async () => {
+    const calls = { openDataSync: 0, datasync: 0, writev: 0 };
+    let fdFlags: number | undefined;
+    const counting: FsLike = {
+      ...nodeFs,
+      openDataSync: async (path, flags) => {
+        calls.openDataSync++;
+        const handle = await nodeFs.openDataSync!(path, flags);
+        // Linux reports the open flags (octal) in fdinfo: the durability promise rests on O_DSYNC being set.
+        const info = await readFile(`/proc/self/fdinfo/${(handle as unknown as { fd: number }).fd}`, 'utf8').catch(() => undefined);
+        if (info !== undefined) fdFlags = parseInt(/flags:\s+([0-7]+)/.exec(info)![1]!, 8);
+        return {
+          read: (...a) => handle.read(...a),
+          write: (...a) => handle.write(...a),
+          writev: (bufs, pos) => (calls.writev++, handle.writev(bufs, pos)),
+          datasync: () => (calls.datasync++, handle.datasync()),
+          sync: () => handle.sync(),
+          truncate: (n) => handle.truncate(n),
+          stat: () => handle.stat(),
+          close: () => handle.close(),
+        };
+      },
+    };
+    const log = await TxnLog.open({ dir, fs: counting, logger: captureLogger().logger, segmentSizeBytes: 64 * 1024 * 1024 });
+    opened.push(log);
+    await Promise.all([1, 2, 3].map((z) => log.append(createTxn(z, `/n${z}`))));
+    await log.append(createTxn(4, '/n4'));
+    expect(calls).toEqual({ openDataSync: 1, datasync: 0, writev: 2 });
+    if (process.platform === 'linux') expect(fdFlags! & constants.O_DSYNC).toBe(constants.O_DSYNC);
+    expect((await readAll(log)).map((t) => t.hdr.zxid)).toEqual([1, 2, 3, 4]);
+    // Reopened, the tail segment is appended to through O_DSYNC again.
+    await log.close();
+    const again = await TxnLog.open({ dir, fs: counting, logger: captureLogger().logger, segmentSizeBytes: 64 * 1024 * 1024 });
+    opened.push(again);
+    await again.append(createTxn(5, '/n5'));
+    expect(calls).toMatchObject({ openDataSync: 2, datasync: 0 });
+    expect((await readAll(again)).map((t) => t.hdr.zxid)).toEqual([1, 2, 3, 4, 5]);
   });
 });
 
