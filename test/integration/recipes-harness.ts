@@ -56,9 +56,28 @@ export class ClientPool {
  * the session over with its id and password, then closes it. The victim's connection is
  * dropped and its reconnect finds the session expired.
  */
+/**
+ * Ends the victim's session from outside, as an expiry looks to the victim: another client takes
+ * the session over and closes it (Curator's KillSession). Taking the session over drops the
+ * victim's connection, and the victim reconnects at once; if it wins the session back before the
+ * close is sent, the close goes out on a dropped connection and the session lives on. So this
+ * repeats until the victim itself has been told its session expired.
+ */
 export async function expireSession(victim: ZooKeeperClient, connectString: string): Promise<void> {
-  const thief = await ZooKeeperClient.connect(connectString, { sessionId: victim.sessionId, password: victim.sessionPassword, sessionTimeoutMs: 4000 });
-  await thief.close();
+  const sessionId = victim.sessionId;
+  const password = victim.sessionPassword;
+  for (let attempt = 1; attempt <= 10; attempt++) {
+    try {
+      const thief = await ZooKeeperClient.connect(connectString, { sessionId, password, sessionTimeoutMs: 4000 });
+      await thief.close();
+    } catch {
+      // The session is already gone (an earlier close landed): the victim will hear so.
+    }
+    const deadline = Date.now() + 2000;
+    while (victim.state !== 'expired' && Date.now() < deadline) await sleep(25);
+    if (victim.state === 'expired') return;
+  }
+  throw new Error(`session 0x${sessionId.toString(16)} still alive after 10 attempts to expire it`);
 }
 
 export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 15000, what = 'condition'): Promise<void> {
