@@ -2,11 +2,11 @@
 
 import { crc32 } from 'node:zlib';
 import { basename, dirname, join } from 'node:path';
-import type { SnapshotRecord, SnapshotVisitor } from '../tree/data-tree.js';
+import { replaySnapshotRecords, type SnapshotRecord, type SnapshotVisitor } from '../tree/data-tree.js';
 import { TMP_SUFFIX } from './atomic-file.js';
 import { CorruptSnapshotError } from './errors.js';
 import { FrameReader, TRAILER_MARK, frameHeader, packr, readU64, writeU64 } from './frame.js';
-import { ChunkDecodeError, ChunkEncoder, decodeChunk, recordCollector, replayRecords } from './snapshot-codec.js';
+import { ChunkDecodeError, ChunkEncoder, decodeChunk, recordCollector } from './snapshot-codec.js';
 import { fsyncDir, writevFully, type FileLike, type FsLike } from './fs-like.js';
 
 export const SNAPSHOT_MAGIC = 'ZKSN';
@@ -98,7 +98,7 @@ export class SnapshotWriter {
   /** Writes plain records as one chunk (encoded in the current format). */
   async writeChunk(records: readonly SnapshotRecord[]): Promise<void> {
     const encoder = new ChunkEncoder();
-    replayRecords(records, encoder);
+    replaySnapshotRecords(records, encoder, (m) => new ChunkDecodeError(m));
     const { payload, records: count } = encoder.take();
     await this.writePayload(payload, count);
   }
@@ -212,7 +212,7 @@ export async function readSnapshotInto(
             throw new ChunkDecodeError(`undecodable chunk: ${(err as Error).message}`);
           }
           if (!Array.isArray(list)) throw new ChunkDecodeError('chunk is not a record list');
-          replayRecords(list as SnapshotRecord[], visitor);
+          replaySnapshotRecords(list as SnapshotRecord[], visitor, (m) => new ChunkDecodeError(m));
           records = list.length;
         }
       } catch (err) {

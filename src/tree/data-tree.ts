@@ -41,26 +41,14 @@ export interface ZNode {
 }
 
 /** A znode's persisted fields as the snapshot codec moves them; data stays in the table's latin1 form. */
-export interface NodeFields {
+export type NodeFields = Omit<ZNode, 'data' | 'numChildren'> & {
   data: string | null;
-  aclId: number;
-  czxid: number;
-  mzxid: number;
-  ctime: number;
-  mtime: number;
-  version: number;
-  cversion: number;
-  aversion: number;
-  ephemeralOwner: number;
-  pzxid: number;
-  kind: NodeKind;
-  ttlMs: number;
   /**
    * The node's share of the digest (a function of the fields above and the path), carried by
    * snapshots so a load need not recompute a million crc32s; -1 when unknown (computed on load).
    */
   hash: number;
-}
+};
 
 export function emptyNodeFields(): NodeFields {
   return { data: null, aclId: 0, czxid: 0, mzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0, pzxid: 0, kind: 'persistent', ttlMs: 0, hash: -1 };
@@ -940,46 +928,7 @@ export class DataTree {
   /** Rebuilds a tree from serialize()'s records. Throws on records that do not form a tree. */
   static fromRecords(records: Iterable<SnapshotRecord>): DataTree {
     const builder = new TreeBuilder();
-    const fields = emptyNodeFields();
-    for (const r of records) {
-      switch (r.t) {
-        case 'header':
-          if (r.format !== 1) throw new Error(`unsupported snapshot format ${String(r.format)}`);
-          builder.header(r.lastProcessedZxid);
-          break;
-        case 'session':
-          builder.session(r.id, r.timeoutMs);
-          break;
-        case 'secret':
-          builder.secret(r.secret, r.legacySessions);
-          break;
-        case 'importedSession':
-          builder.importedSession(r.zookeeperId, r.id);
-          break;
-        case 'acl':
-          builder.acl(r.id, r.acl);
-          break;
-        case 'node':
-          fields.data = storedData(r.data);
-          fields.aclId = r.aclId;
-          fields.czxid = r.czxid;
-          fields.mzxid = r.mzxid;
-          fields.ctime = r.ctime;
-          fields.mtime = r.mtime;
-          fields.version = r.version;
-          fields.cversion = r.cversion;
-          fields.aversion = r.aversion;
-          fields.ephemeralOwner = r.ephemeralOwner;
-          fields.pzxid = r.pzxid;
-          fields.kind = r.kind;
-          fields.ttlMs = r.ttlMs;
-          fields.hash = -1;
-          builder.node(r.path, fields);
-          break;
-        default:
-          throw new Error(`unknown snapshot record ${JSON.stringify((r as { t?: unknown }).t)}`);
-      }
-    }
+    replaySnapshotRecords(records, builder);
     return builder.finish();
   }
 
@@ -1103,5 +1052,53 @@ export class TreeBuilder implements SnapshotVisitor {
   finish(): DataTree {
     this.tree.finishLoad(this.aclIds.values());
     return this.tree;
+  }
+}
+
+/**
+ * Feeds snapshot records (serialize()'s, or a format 1 snapshot file's) to a visitor, in order.
+ * `fail` makes the error for a record that is not a snapshot's (the file reader's is typed).
+ */
+export function replaySnapshotRecords(records: Iterable<SnapshotRecord>, v: SnapshotVisitor, fail: (message: string) => Error = (m) => new Error(m)): void {
+  const fields = emptyNodeFields();
+  for (const r of records) {
+    switch (r.t) {
+      case 'header':
+        if (r.format !== 1) throw fail(`unsupported snapshot format ${String(r.format)}`);
+        v.header(r.lastProcessedZxid);
+        break;
+      case 'session':
+        v.session(r.id, r.timeoutMs);
+        break;
+      case 'secret':
+        v.secret(r.secret, r.legacySessions);
+        break;
+      case 'importedSession':
+        v.importedSession(r.zookeeperId, r.id);
+        break;
+      case 'acl':
+        v.acl(r.id, r.acl);
+        break;
+      case 'node':
+        // Records decoded from msgpack may carry data as a plain Uint8Array.
+        fields.data = r.data === null ? null : storedData(Buffer.isBuffer(r.data) ? r.data : Buffer.from(r.data));
+        fields.aclId = r.aclId;
+        fields.czxid = r.czxid;
+        fields.mzxid = r.mzxid;
+        fields.ctime = r.ctime;
+        fields.mtime = r.mtime;
+        fields.version = r.version;
+        fields.cversion = r.cversion;
+        fields.aversion = r.aversion;
+        fields.ephemeralOwner = r.ephemeralOwner;
+        fields.pzxid = r.pzxid;
+        fields.kind = r.kind;
+        fields.ttlMs = r.ttlMs;
+        fields.hash = -1;
+        v.node(r.path, fields);
+        break;
+      default:
+        throw fail(`unknown snapshot record ${JSON.stringify((r as { t?: unknown }).t)}`);
+    }
   }
 }
