@@ -5,6 +5,10 @@ import { afterAll, afterEach, beforeAll } from 'vitest';
 import { ZooKeeperClient, type ConnectOptions } from '../../src/client/index.js';
 import { startServerProcess } from '../helpers/server-process.js';
 import { Ensemble } from '../helpers/ensemble.js';
+import { RawZkSocket } from '../helpers/raw-zk-socket.js';
+import { BufferWriter } from '../../src/jute/buffer-writer.js';
+import { writeConnectRequest, writeRequestHeader } from '../../src/jute/records.js';
+import { OpCode } from '../../src/jute/opcodes.js';
 
 export interface RecipeServer {
   /** Connect string of the whole ensemble (host:port[,host:port...]). */
@@ -52,28 +56,36 @@ export class ClientPool {
 }
 
 /**
- * Ends `victim`'s session from outside, as ZooKeeper's test suites do: a second client takes
- * the session over with its id and password, then closes it. The victim's connection is
- * dropped and its reconnect finds the session expired.
- */
-/**
- * Ends the victim's session from outside, as an expiry looks to the victim: another client takes
- * the session over and closes it (Curator's KillSession). Taking the session over drops the
- * victim's connection, and the victim reconnects at once; if it wins the session back before the
- * close is sent, the close goes out on a dropped connection and the session lives on. So this
- * repeats until the victim itself has been told its session expired.
+ * Ends the victim's session from outside, as an expiry looks to the victim: another connection
+ * takes the session over with its id and password and closes it (Curator's KillSession).
+ * The takeover drops the victim's connection and the victim reconnects at once, so a thief that
+ * waited for its ConnectResponse before sending the close lost that race most of the time. The
+ * thief here pipelines ConnectRequest and CloseSession in one write: the server handles a
+ * connection's frames in order, so the close is queued before the victim can come back.
+ * Repeats (bounded) until the victim itself has been told its session expired.
  */
 export async function expireSession(victim: ZooKeeperClient, connectString: string): Promise<void> {
   const sessionId = victim.sessionId;
   const password = victim.sessionPassword;
+  const hosts = connectString.split(',');
   for (let attempt = 1; attempt <= 10; attempt++) {
+    const target = hosts[(attempt - 1) % hosts.length]!;
+    const thief = await RawZkSocket.connect(Number(target.slice(target.lastIndexOf(':') + 1)), target.slice(0, target.lastIndexOf(':')));
     try {
-      const thief = await ZooKeeperClient.connect(connectString, { sessionId, password, sessionTimeoutMs: 4000 });
-      await thief.close();
-    } catch {
-      // The session is already gone (an earlier close landed): the victim will hear so.
+      const w = new BufferWriter();
+      let at = w.beginFrame();
+      writeConnectRequest(w, { protocolVersion: 0, lastZxidSeen: 0, timeOut: 4000, sessionId, passwd: password, readOnly: false });
+      w.endFrame(at);
+      at = w.beginFrame();
+      writeRequestHeader(w, 1, OpCode.closeSession);
+      w.endFrame(at);
+      thief.write(w.toBuffer());
+      // The server closes the socket once the session is closed (or refused as already expired).
+      await thief.waitClosed(5000);
+    } finally {
+      thief.destroy();
     }
-    const deadline = Date.now() + 2000;
+    const deadline = Date.now() + 5000;
     while (victim.state !== 'expired' && Date.now() < deadline) await sleep(25);
     if (victim.state === 'expired') return;
   }
