@@ -1,14 +1,14 @@
 // One framed peer TCP connection: batched writes, bounded output, bad input closes it, close reported once.
 //
-// The frames sent in one event-loop iteration leave as one buffer in one socket write: a
-// follower gets a PROPOSAL and a COMMIT per client write, and socket writes were the leader's
-// biggest CPU cost. The flush runs from setImmediate, after every I/O callback of the iteration
-// (a nextTick flush would run after each one), so under load one write carries many messages.
+// The frames sent in one event-loop iteration leave as one buffer in one socket write
+// (TurnWriter): a follower gets a PROPOSAL and a COMMIT per client write, and socket writes were
+// the leader's biggest CPU cost.
 
 import type net from 'node:net';
 import type { Logger } from 'pino';
 import { encodePeerFrame, FrameTooLargeError, PeerDecodeError, PeerFrameDecoder } from './peer-frame.js';
 import { MAX_HANDSHAKE_FRAME_BYTES } from './peer-handshake.js';
+import { TurnWriter } from '../net/turn-writer.js';
 
 /** How a connection ended: by us (close/destroy), by the peer, or by a socket error. */
 export type PeerCloseCause = 'local' | 'remote' | 'error';
@@ -36,9 +36,9 @@ export class PeerConnection {
   private readonly opts: PeerConnectionOptions;
   private readonly decoder = new PeerFrameDecoder(MAX_HANDSHAKE_FRAME_BYTES);
   private isClosed = false;
-  /** Frames of this turn not yet handed to the socket; flushed together at the end of the turn. */
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private readonly output = new TurnWriter((out) => {
+    if (!this.isClosed) this.socket.write(out);
+  });
   private deadline: NodeJS.Timeout | undefined;
 
   constructor(socket: net.Socket, opts: PeerConnectionOptions) {
@@ -82,17 +82,15 @@ export class PeerConnection {
       this.destroy();
       return false;
     }
-    if (this.socket.writableLength + this.pendingBytes > this.opts.maxBufferedBytes) {
+    if (this.bufferedBytes > this.opts.maxBufferedBytes) {
       this.logger.warn(
-        { bufferedBytes: this.socket.writableLength + this.pendingBytes, maxBufferedBytes: this.opts.maxBufferedBytes },
+        { bufferedBytes: this.bufferedBytes, maxBufferedBytes: this.opts.maxBufferedBytes },
         'peer is not reading its output; closing the connection',
       );
       this.destroy();
       return false;
     }
-    if (this.pendingBytes === 0) setImmediate(flushTurn, this);
-    this.pending.push(frame);
-    this.pendingBytes += frame.length;
+    this.output.push(frame);
     return true;
   }
 
@@ -138,7 +136,7 @@ export class PeerConnection {
 
   /** Output written but not yet taken by the socket. */
   get bufferedBytes(): number {
-    return this.socket.writableLength + this.pendingBytes;
+    return this.socket.writableLength + this.output.queuedBytes;
   }
 
   /** Resolves true once the socket's output drained, false if the connection closes first. */
@@ -159,15 +157,9 @@ export class PeerConnection {
     });
   }
 
-  /** Hands this turn's frames to the socket as one buffer. */
+  /** Hands this turn's frames to the socket now rather than at the end of the iteration. */
   flush(): void {
-    if (this.pendingBytes === 0) return;
-    const frames = this.pending;
-    const out = frames.length === 1 ? frames[0]! : Buffer.concat(frames, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
-    if (this.isClosed) return;
-    this.socket.write(out);
+    this.output.flush();
   }
 
   private onData(chunk: Buffer): void {
@@ -190,14 +182,9 @@ export class PeerConnection {
 
   private finish(cause: PeerCloseCause): void {
     this.isClosed = true;
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.output.clear();
     this.clearDeadline();
     this.decoder.halt();
     this.opts.onClose(this, cause);
   }
-}
-
-function flushTurn(conn: PeerConnection): void {
-  conn.flush();
 }

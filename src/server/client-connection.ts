@@ -9,6 +9,7 @@ import { readConnectRequest, writeConnectResponse, type ConnectRequest, type Con
 import type { Id } from '../jute/records.js';
 import type { ClientSink } from './client-sink.js';
 import { fourLetterWordOf, notWhitelistedText, type ConnectionReport, type FourLetterWord } from './four-letter-words.js';
+import { TurnWriter } from '../net/turn-writer.js';
 
 /** The session layer as a connection sees it (implemented by ZooKeeperServer). */
 export interface SessionLayer {
@@ -76,8 +77,7 @@ export class ClientConnection implements ClientSink, ConnectionReport {
   /** Bytes of the first read until 4 have arrived (a length or a four-letter word). */
   private head: Buffer | null = null;
   /** Reply and event frames of this turn, handed to the socket as one buffer at the end of it. */
-  private outFrames: Buffer[] = [];
-  private outBytes = 0;
+  private readonly output = new TurnWriter((out) => this.writeOut(out));
   private waitingForDrain = false;
   private pausedForHandshake = false;
   /** The session layer already dropped this sink (it closed us): do not report the close back. */
@@ -135,31 +135,21 @@ export class ClientConnection implements ClientSink, ConnectionReport {
     if (this.state === 'closed' || this.socket.destroyed || this.socket.writableEnded) return;
     this.packetsSent++;
     const cap = this.opts.maxOutboundBytes ?? 0;
-    if (cap > 0 && this.socket.writableLength + this.outBytes + frame.length > cap) {
+    if (cap > 0 && this.socket.writableLength + this.output.queuedBytes + frame.length > cap) {
       // Not reading its replies or events: its queue would grow without bound. One line, then it goes.
-      this.log.warn({ queuedBytes: this.socket.writableLength + this.outBytes, maxOutboundBytes: cap }, 'client does not read its output; closing connection');
+      this.log.warn({ queuedBytes: this.socket.writableLength + this.output.queuedBytes, maxOutboundBytes: cap }, 'client does not read its output; closing connection');
       this.state = 'closing';
       this.pending = [];
-      this.outFrames = [];
-      this.outBytes = 0;
+      this.output.clear();
       this.socket.destroy();
       return;
     }
-    // Everything written in this event-loop iteration leaves in one TCP write of one buffer;
-    // setImmediate runs after all of the iteration's I/O callbacks, so replies to requests that
-    // arrived together, and to writes one fsync completed, go out together.
-    if (this.outBytes === 0) setImmediate(flushClientOutput, this);
-    this.outFrames.push(frame);
-    this.outBytes += frame.length;
+    // Replies to requests that arrived together, and to writes one fsync completed, leave in one write.
+    this.output.push(frame);
   }
 
-  /** Hands this turn's frames to the socket; a socket that stops taking them pauses our reading. */
-  flushOutput(): void {
-    if (this.outBytes === 0) return;
-    const frames = this.outFrames;
-    const out = frames.length === 1 ? frames[0]! : Buffer.concat(frames, this.outBytes);
-    this.outFrames = [];
-    this.outBytes = 0;
+  /** A socket that stops taking our output pauses our reading of its requests. */
+  private writeOut(out: Buffer): void {
     if (this.socket.destroyed || this.socket.writableEnded) return;
     if (!this.socket.write(out) && !this.waitingForDrain) {
       // The peer is not reading: stop reading its requests until our output drains.
@@ -381,7 +371,7 @@ export class ClientConnection implements ClientSink, ConnectionReport {
     if (this.state === 'closed') return;
     this.state = 'closing';
     this.pending = [];
-    this.flushOutput();
+    this.output.flush();
     this.socket.end();
     this.destroyLater();
   }
@@ -392,8 +382,4 @@ export class ClientConnection implements ClientSink, ConnectionReport {
     timer.unref();
     this.socket.once('close', () => clearTimeout(timer));
   }
-}
-
-function flushClientOutput(conn: ClientConnection): void {
-  conn.flushOutput();
 }
