@@ -71,7 +71,8 @@ export async function runServer(args: ServerArgs): Promise<number> {
   // Only the server process does this: a full GC is process-wide, so an embedding program decides for itself.
   const zk = server.zk;
   const heapRelease = new IdleHeapRelease({
-    activity: () => zk.packetsReceived + zk.tree.lastProcessedZxid,
+    // Pings are not work: clients of an idle server keep sending them.
+    activity: () => zk.requestsOtherThanPings + zk.tree.lastProcessedZxid,
     logger: logger.child({ component: 'heap' }),
   });
   heapRelease.start();

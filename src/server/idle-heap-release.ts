@@ -7,6 +7,11 @@
 // the same tree after a restart. Collecting while idle costs no client a pause (there are no
 // requests) and keeps a quiet server's footprint at its live size, as an operator sizing a
 // machine for ZooKeeper's heap expects.
+//
+// A second, plain full GC follows once the server has stayed idle a few seconds more: V8 shrinks
+// its young generation (about 30 MB resident after a load) only in a GC that finds the allocation
+// rate of its last 5 s low, which the first collection, right after the load, never does. Without
+// it V8's memory reducer did the same, but only about 40 s later.
 
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -22,6 +27,8 @@ export interface IdleHeapReleaseOptions {
   idleChecks?: number;
   /** Heap growth since the last full GC that is worth a collection. */
   minGrowthBytes?: number;
+  /** Further quiet samples after the collection before the GC that lets V8 shrink its young generation (V8 measures the allocation rate over 5 s). */
+  shrinkChecks?: number;
 }
 
 let fullGc: (() => void) | null | undefined;
@@ -44,10 +51,12 @@ export class IdleHeapRelease {
   private lastActivity = Number.NaN;
   private quietChecks = 0;
   private baselineBytes = getHeapStatistics().used_heap_size;
+  /** Quiet samples still to go before the young-generation GC; 0 when none is due. */
+  private shrinkIn = 0;
   private readonly opts: Required<IdleHeapReleaseOptions>;
 
   constructor(opts: IdleHeapReleaseOptions) {
-    this.opts = { checkIntervalMs: 1000, idleChecks: 2, minGrowthBytes: 64 * 1024 * 1024, ...opts };
+    this.opts = { checkIntervalMs: 1000, idleChecks: 2, minGrowthBytes: 64 * 1024 * 1024, shrinkChecks: 6, ...opts };
   }
 
   start(): void {
@@ -67,8 +76,11 @@ export class IdleHeapRelease {
     if (activity !== this.lastActivity) {
       this.lastActivity = activity;
       this.quietChecks = 0;
+      // Load is back and uses the young generation again: shrinking it now would only cost.
+      this.shrinkIn = 0;
       return false;
     }
+    if (this.shrinkIn > 0) return --this.shrinkIn === 0 && this.shrinkYoungGeneration();
     if (++this.quietChecks < this.opts.idleChecks) return false;
     const usedBytes = getHeapStatistics().used_heap_size;
     if (usedBytes - this.baselineBytes < this.opts.minGrowthBytes) return false;
@@ -85,10 +97,21 @@ export class IdleHeapRelease {
     }
     const after = getHeapStatistics().used_heap_size;
     this.baselineBytes = after;
+    this.shrinkIn = this.opts.shrinkChecks;
     this.opts.logger.debug(
       { heapUsedBeforeMb: Math.round(usedBytes / 1048576), heapUsedAfterMb: Math.round(after / 1048576), gcMs: Math.round(performance.now() - t0) },
       'idle: collected the heap a load burst left behind',
     );
+    return true;
+  }
+
+  private shrinkYoungGeneration(): boolean {
+    const gc = gcFunction();
+    if (gc === null) return false;
+    const t0 = performance.now();
+    gc();
+    this.baselineBytes = getHeapStatistics().used_heap_size;
+    this.opts.logger.debug({ gcMs: Math.round(performance.now() - t0) }, 'idle: collected again so V8 can shrink its young generation');
     return true;
   }
 }

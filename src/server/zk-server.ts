@@ -179,6 +179,8 @@ export class ZooKeeperServer {
   private broken: Error | undefined;
   private readonly latency = new LatencyStats();
   private readonly counters = { packetsReceived: 0, packetsSent: 0 };
+  /** Client requests other than pings, ever: an idle server's connected clients still ping. */
+  private nonPingRequests = 0;
   private introspectionView: ServerIntrospection | undefined;
   private role: ServingRole;
   /** Leader: proposed txns by zxid, waiting for their commit. */
@@ -434,6 +436,7 @@ export class ZooKeeperServer {
       this.dropCnxn(cnxn, 'malformed request header');
       return;
     }
+    if (type !== OpCode.ping) this.nonPingRequests++;
     if (type === OpCode.auth) {
       this.handleAuth(cnxn, xid, r);
       return;
@@ -847,8 +850,9 @@ export class ZooKeeperServer {
   // ---- introspection (4lw, admin, metrics) --------------------------------------------
 
   /** Requests received since start (or the last srst): a cheap sign of activity. */
-  get packetsReceived(): number {
-    return this.counters.packetsReceived;
+  /** Client requests other than pings received so far (a count that never resets, unlike srst's). */
+  get requestsOtherThanPings(): number {
+    return this.nonPingRequests;
   }
 
   /** What 4lw, the admin server and metrics read (server-introspection.ts computes it). */

@@ -33,14 +33,14 @@ function zkHeapAfterGcMb(pid) {
 async function settledRssMb(pid) {
   let last = rssMb(pid);
   let still = 0;
-  for (let s = 1; s <= 30; s++) {
+  for (let s = 1; s <= 60; s++) {
     await sleep(1000);
     const now = rssMb(pid);
     still = Math.abs(now - last) < 2 ? still + 1 : 0;
     last = now;
-    if (still >= 5) return { mb: now, afterS: s };
+    if (still >= 10) return { mb: now, afterS: s };
   }
-  return { mb: last, afterS: 30 };
+  return { mb: last, afterS: 60 };
 }
 
 async function benchMemory(system, opts, pool, log) {
@@ -59,9 +59,11 @@ async function benchMemory(system, opts, pool, log) {
     const populateS = (performance.now() - t0) / 1000;
     await pool.all(() => ({ cmd: 'close' }), 30_000);
     log(`created ${fmtNum(N)} znodes of ${opts['value-bytes']} bytes (+${parents + 1} parents) in ${populateS.toFixed(1)} s (${fmtNum(N / populateS)}/s, multi of 100)`);
-    // Resident memory at rest: sampled every second until it holds still for 5 s (at most 30 s).
+    // Resident memory at rest: sampled every second until it holds still for 10 s (at most 60 s).
     // ZooKeeper's figure is its heap after a forced full GC (below); zabkeeper collects by itself
-    // once idle after a load burst (src/server/idle-heap-release.ts), so it is given time to.
+    // once idle after a load burst (src/server/idle-heap-release.ts: a compacting GC about 2 s
+    // after the load, then one that lets V8 shrink its young generation 6 s later), so it is
+    // given time to.
     const settled = await settledRssMb(node.proc.pid);
     log(`resident memory settled after ${settled.afterS} s of rest`);
     const result = { znodes: N, rssMb: settled.mb, populateS };

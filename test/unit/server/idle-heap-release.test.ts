@@ -37,4 +37,25 @@ describe('IdleHeapRelease', () => {
     }
     expect(lines).toHaveLength(0);
   });
+
+  it('collects once more after shrinkChecks further quiet samples (so V8 can shrink its young generation), unless work resumes', () => {
+    let activity = 0;
+    const { logger, lines } = recordingLogger();
+    const release = new IdleHeapRelease({ activity: () => activity, logger, idleChecks: 1, minGrowthBytes: 0, shrinkChecks: 3 });
+    const shrinks = (): number => lines.filter((l) => /shrink its young generation/.test(String(l.msg))).length;
+    release.check();
+    expect(release.check()).toBe(true); // the compacting collection
+    expect(release.check()).toBe(false);
+    expect(release.check()).toBe(false);
+    expect(shrinks()).toBe(0);
+    expect(release.check()).toBe(true); // third quiet sample after it
+    expect(shrinks()).toBe(1);
+
+    const again = new IdleHeapRelease({ activity: () => activity, logger, idleChecks: 1, minGrowthBytes: 0, shrinkChecks: 2 });
+    again.check();
+    expect(again.check()).toBe(true);
+    activity++; // work resumed before the second collection was due
+    for (let i = 0; i < 3; i++) again.check();
+    expect(shrinks()).toBe(1);
+  });
 });
