@@ -6,7 +6,7 @@ import type { Txn } from '../tree/txn.js';
 import { CorruptLogError } from './errors.js';
 import { FrameReader, packr, readU64, writeU64 } from './frame.js';
 import type { FsLike } from './fs-like.js';
-import { decodeTxnBinary, encodedTxn, isBinaryTxn } from './txn-codec.js';
+import { decodeTxnBinary, encodedTxn, isBinaryTxn, peekTxnZxid } from './txn-codec.js';
 
 export const LOG_MAGIC = 'ZKLG';
 export const LOG_FORMAT_VERSION = 1;
@@ -163,25 +163,45 @@ export class SegmentReader {
   }
 
   async next(): Promise<LogRecord | null> {
+    const read = await this.nextFrame();
+    if (read === null) return null;
+    const txn = decodeTxn(read.payload, this.path, read.offset);
+    this.accept(txn.hdr.zxid, read);
+    return { txn, offset: read.offset, end: read.end };
+  }
+
+  /**
+   * Like next() but reads only each record's zxid: finding the tail of the newest segment at
+   * startup then costs CRCs, not a second decode of every txn that recovery replays anyway.
+   */
+  async skip(): Promise<boolean> {
+    const read = await this.nextFrame();
+    if (read === null) return false;
+    this.accept(peekTxnZxid(read.payload) ?? decodeTxn(read.payload, this.path, read.offset).hdr.zxid, read);
+    return true;
+  }
+
+  private accept(zxid: number, read: { offset: number; end: number }): void {
+    if (this.count === 0 && zxid !== this.ref.firstZxid) {
+      throw new CorruptLogError(this.path, read.offset, `first record zxid 0x${zxid.toString(16)} does not match segment name`);
+    }
+    if (this.lastZxid !== undefined && zxid <= this.lastZxid) {
+      throw new CorruptLogError(this.path, read.offset, `zxid 0x${zxid.toString(16)} does not follow 0x${this.lastZxid.toString(16)}`);
+    }
+    this.lastZxid = zxid;
+    this.count++;
+    this.validEnd = read.end;
+  }
+
+  /** The next intact frame, or null at the end (a torn tail is recorded in `torn`). */
+  private async nextFrame(): Promise<{ payload: Buffer; offset: number; end: number } | null> {
     if (this.header === undefined || this.torn !== undefined) return null;
     const read = await this.frames.next();
     switch (read.kind) {
       case 'end':
         return null;
-      case 'frame': {
-        const txn = decodeTxn(read.payload, this.path, read.offset);
-        const zxid = txn.hdr.zxid;
-        if (this.count === 0 && zxid !== this.ref.firstZxid) {
-          throw new CorruptLogError(this.path, read.offset, `first record zxid 0x${zxid.toString(16)} does not match segment name`);
-        }
-        if (this.lastZxid !== undefined && zxid <= this.lastZxid) {
-          throw new CorruptLogError(this.path, read.offset, `zxid 0x${zxid.toString(16)} does not follow 0x${this.lastZxid.toString(16)}`);
-        }
-        this.lastZxid = zxid;
-        this.count++;
-        this.validEnd = read.end;
-        return { txn, offset: read.offset, end: read.end };
-      }
+      case 'frame':
+        return read;
       case 'trailer':
       case 'bad': {
         // The active segment is preallocated: zeros to the end of the file are unwritten space.

@@ -241,16 +241,16 @@ class Reader {
   }
 
   /**
-   * A copy: a decoded txn never pins the (reused) buffer it was read from. From the allocation
-   * pool: the tree keeps data in its own form, so these buffers live only as long as the txn.
+   * A view, not a copy: the tree keeps data in its own form (a latin1 string), so the view lives
+   * only as long as the txn. Every caller hands a buffer nobody rewrites: a PROPOSAL's private
+   * copy of its bytes, or a log chunk the reader allocated for that read alone.
    */
   bytes(): Buffer | null {
     const n = this.i32();
     if (n === -1) return null;
     if (n < 0) throw new TxnCodecError(`negative length ${n}`);
     this.need(n);
-    const b = Buffer.allocUnsafe(n);
-    this.buf.copy(b, 0, this.off, this.off + n);
+    const b = this.buf.subarray(this.off, this.off + n);
     this.off += n;
     return b;
   }
@@ -270,7 +270,7 @@ class Reader {
     const start = this.off;
     const n = this.count();
     const previous = lastAcl;
-    if (previous !== null && this.end - start >= previous.bytes.length && this.buf.compare(previous.bytes, 0, previous.bytes.length, start, start + previous.bytes.length) === 0) {
+    if (previous !== null && this.startsWith(previous.bytes, start)) {
       this.off = start + previous.bytes.length;
       return previous.acl;
     }
@@ -282,6 +282,15 @@ class Reader {
     }
     lastAcl = { bytes: Buffer.from(this.buf.subarray(start, this.off)), acl };
     return acl;
+  }
+
+  /** A loop, not Buffer.compare: for an ACL's few dozen bytes the native call costs more than the bytes. */
+  private startsWith(bytes: Buffer, at: number): boolean {
+    const n = bytes.length;
+    if (this.end - at < n) return false;
+    const buf = this.buf;
+    for (let i = 0; i < n; i++) if (buf[at + i] !== bytes[i]) return false;
+    return true;
   }
 
   op(depth: number): TxnOp {
@@ -355,6 +364,19 @@ export function decodeTxnBinary(buf: Buffer, start = 0, end = buf.length): Txn {
   const op = r.op(0);
   if (r.off !== end) throw new TxnCodecError(`${end - r.off} trailing bytes`);
   return { hdr, op };
+}
+
+/** Where the header's zxid sits: after the mark, the version, the session id and the cxid. */
+const ZXID_OFFSET = 1 + 1 + 8 + 4;
+
+/**
+ * The zxid of an encoded txn without decoding the rest, or undefined when `bytes` is not a
+ * complete header in this codec's current version (the caller then decodes it in full).
+ */
+export function peekTxnZxid(bytes: Buffer): number | undefined {
+  if (bytes.length < ZXID_OFFSET + 16 || bytes[0] !== TXN_CODEC_MARK || bytes[1] !== TXN_CODEC_VERSION) return undefined;
+  const zxid = bytes.readDoubleBE(ZXID_OFFSET);
+  return Number.isSafeInteger(zxid) ? zxid : undefined;
 }
 
 /** Decodes and remembers the bytes as the txn's encoding, so logging it does not encode it again. */

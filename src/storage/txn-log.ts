@@ -394,7 +394,7 @@ export class TxnLog {
       const ref = this.segments[this.segments.length - 1]!;
       const reader = await SegmentReader.open(fs, ref, { allowTornTail: newest });
       try {
-        while ((await reader.next()) !== null);
+        while (await reader.skip());
       } finally {
         await reader.close();
       }

@@ -11,6 +11,7 @@ import {
   encodedTxn,
   encodeTxnBinary,
   isBinaryTxn,
+  peekTxnZxid,
   TxnCodecError,
 } from '../../../src/storage/txn-codec.js';
 import type { Txn, TxnOp } from '../../../src/tree/txn.js';
@@ -56,11 +57,21 @@ describe('binary txn codec', () => {
     if ('data' in op) expect(back.op).toHaveProperty('data', op.data === null ? null : expect.any(Buffer));
   });
 
-  it('decoded data owns its memory: it does not change when the input buffer is reused', () => {
+  it('decoded data is a view of the input, not a copy (callers pass buffers nobody rewrites)', () => {
     const bytes = encodeTxnBinary({ hdr, op: { type: 'setData', path: '/x', data: Buffer.from('abc'), version: 1 } });
-    const back = decodeTxnBinary(bytes);
-    bytes.fill(0);
-    expect((back.op as { data: Buffer }).data.toString()).toBe('abc');
+    const data = (decodeTxnBinary(bytes).op as { data: Buffer }).data;
+    expect(data.toString()).toBe('abc');
+    expect(data.buffer).toBe(bytes.buffer);
+  });
+
+  it('peekTxnZxid reads the zxid of every op without decoding it, and declines what it cannot read', () => {
+    for (const op of ops) expect(peekTxnZxid(encodeTxnBinary({ hdr, op }))).toBe(hdr.zxid);
+    const bytes = encodeTxnBinary({ hdr, op: ops[4]! });
+    expect(peekTxnZxid(bytes.subarray(0, 20))).toBeUndefined();
+    expect(peekTxnZxid(packr.pack({ hdr, op: ops[4]! }))).toBeUndefined();
+    const otherVersion = Buffer.from(bytes);
+    otherVersion[1] = 2;
+    expect(peekTxnZxid(otherVersion)).toBeUndefined();
   });
 
   it('refuses every truncation, trailing bytes, an unknown op and an unknown version with TxnCodecError', () => {
