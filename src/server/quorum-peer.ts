@@ -272,10 +272,11 @@ export class QuorumPeer {
 
   // ---- I/O for the runtime ------------------------------------------------------------
 
-  /** Group commit: the store batches appends of one turn into one writev + fdatasync. */
+  /** Group commit: the store writes the appends of one turn as one write, durable together. */
   private append(txns: TxnRecord<Txn>[], done: Done): void {
-    let last: Promise<void> = this.lastAppend;
-    for (const t of txns) last = this.opts.store.append(t.payload);
+    const payloads = new Array<Txn>(txns.length);
+    for (let i = 0; i < txns.length; i++) payloads[i] = txns[i]!.payload;
+    const last = this.opts.store.appendBatch(payloads);
     this.lastAppend = last;
     last.then(
       () => done(),

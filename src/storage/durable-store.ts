@@ -195,6 +195,12 @@ export class DurableStore {
     return this.log.append(txn);
   }
 
+  /** append() for several txns at once, settled together. */
+  appendBatch(txns: readonly Txn[]): Promise<void> {
+    if (this.closed) return Promise.reject(new StorageStateError('storage is closed'));
+    return this.log.appendBatch(txns);
+  }
+
   /** Called after each apply; starts a background fuzzy snapshot every ~snapCount txns. */
   applied(tree: DataTree, _zxid: number): void {
     this.txnsSinceSnapshot++;

@@ -174,6 +174,28 @@ describe('group commit', () => {
     expect(log.stats()).toMatchObject({ fsyncCount: 1, batchCount: 1, appendCount: 500 });
   });
 
+  it('appendBatch: one promise for many txns, written with the single appends of its turn, refused whole when out of order', async () => {
+    const fs = new FaultyFs();
+    const { log } = await openLog({ fs });
+    const single = log.append(createTxn(1, '/a'));
+    const batch = log.appendBatch([createTxn(2, '/b'), createTxn(3, '/c'), createTxn(4, '/d')]);
+    await Promise.all([single, batch]);
+    expect(fs.writevs).toBe(1);
+    expect(log.stats()).toMatchObject({ batchCount: 1, appendCount: 4 });
+    expect(log.lastZxid).toBe(4);
+    await expect(log.appendBatch([createTxn(5, '/e'), createTxn(5, '/f')])).rejects.toThrow(/out of order/);
+    await expect(log.appendBatch([createTxn(4, '/g')])).rejects.toThrow(/out of order/);
+    await log.appendBatch([]);
+    await log.appendBatch([createTxn(5, '/h')]);
+    expect((await readAll(log)).map((t) => [t.hdr.zxid, (t.op as { path: string }).path])).toEqual([
+      [1, '/a'],
+      [2, '/b'],
+      [3, '/c'],
+      [4, '/d'],
+      [5, '/h'],
+    ]);
+  });
+
   it('queues appends made while an fdatasync is in flight into the next single batch', async () => {
     const fs = new FaultyFs();
     const { log } = await openLog({ fs });
