@@ -87,13 +87,22 @@ interface ForwardedRequest {
   body: Buffer;
 }
 
+/** Exactly the fields the binary layout carries (anything more would be lost), checked without allocating. */
 function isForwardedRequest(p: unknown): p is ForwardedRequest {
-  const r = p as Partial<ForwardedRequest> & { req?: unknown } | null;
-  return (
-    typeof r === 'object' && r !== null && r.req === undefined && Number.isSafeInteger(r.sessionId) && Number.isInteger(r.cxid) &&
-    Number.isInteger(r.type) && Buffer.isBuffer(r.body) && Array.isArray(r.authIds) &&
-    Object.keys(r).length === 5 && r.authIds.every((a) => typeof a?.scheme === 'string' && typeof a.id === 'string' && Object.keys(a).length === 2)
-  );
+  const r = p as Partial<ForwardedRequest> | null;
+  if (typeof r !== 'object' || r === null || !Number.isSafeInteger(r.sessionId) || !Number.isInteger(r.cxid) || !Number.isInteger(r.type)) return false;
+  if (!Buffer.isBuffer(r.body) || !Array.isArray(r.authIds) || ownKeyCount(r) !== 5) return false;
+  for (const a of r.authIds as unknown[]) {
+    const id = a as Partial<Id> | null;
+    if (typeof id !== 'object' || id === null || typeof id.scheme !== 'string' || typeof id.id !== 'string' || ownKeyCount(id) !== 2) return false;
+  }
+  return true;
+}
+
+function ownKeyCount(o: object): number {
+  let n = 0;
+  for (const k in o) if (Object.prototype.hasOwnProperty.call(o, k)) n++;
+  return n;
 }
 
 function encodeRequest(payload: unknown): Buffer | undefined {

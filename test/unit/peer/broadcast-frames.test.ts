@@ -80,6 +80,9 @@ describe('broadcast frames', () => {
       { type: 'ACK', zxid: 1.5, newLeader: false },
       { type: 'COMMIT', zxid: '7' },
       { type: 'ACK', i: 1 },
+      // A REQUEST with a field the binary layout does not carry, or an auth id with one.
+      { type: 'REQUEST', payload: { sessionId: 1, cxid: 2, type: 1, authIds: [], body: Buffer.from([1]), extra: true } },
+      { type: 'REQUEST', payload: { sessionId: 1, cxid: 2, type: 1, authIds: [{ scheme: 'ip', id: '127.0.0.1', x: 1 }], body: Buffer.from([1]) } },
     ]) {
       const b = body(msg);
       expect(b[0]).not.toBe(BROADCAST_FRAME_MARK);
