@@ -73,6 +73,8 @@ export async function runServer(args: ServerArgs): Promise<number> {
   const heapRelease = new IdleHeapRelease({
     // Pings are not work: clients of an idle server keep sending them.
     activity: () => zk.requestsOtherThanPings + zk.tree.lastProcessedZxid,
+    // A snapshot still being written after a load allocates at full speed: not idle yet.
+    busy: () => server.backgroundWork(),
     logger: logger.child({ component: 'heap' }),
   });
   heapRelease.start();

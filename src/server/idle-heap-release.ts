@@ -10,8 +10,10 @@
 //
 // A second, plain full GC follows once the server has stayed idle a few seconds more: V8 shrinks
 // its young generation (about 30 MB resident after a load) only in a GC that finds the allocation
-// rate of its last 5 s low, which the first collection, right after the load, never does. Without
-// it V8's memory reducer did the same, but only about 40 s later.
+// rate of its last 5 s low (Heap::ReduceNewSpaceSize), which the first collection, right after the
+// load, never does. Without it V8's memory reducer did the same, but only about 40 s later, if at
+// all. A snapshot still being written after the load counts as activity (`busy`): it allocates at
+// full speed, and a GC during it finds nothing to give back.
 
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -20,6 +22,8 @@ import type { Logger } from 'pino';
 export interface IdleHeapReleaseOptions {
   /** Any number that changes whenever the server does work (requests received, txns applied). */
   activity: () => number;
+  /** True while the server works with no request in sight (writing a snapshot): counts as activity. */
+  busy?: () => boolean;
   logger: Logger;
   /** How often activity is sampled. */
   checkIntervalMs?: number;
@@ -56,7 +60,7 @@ export class IdleHeapRelease {
   private readonly opts: Required<IdleHeapReleaseOptions>;
 
   constructor(opts: IdleHeapReleaseOptions) {
-    this.opts = { checkIntervalMs: 1000, idleChecks: 2, minGrowthBytes: 64 * 1024 * 1024, shrinkChecks: 6, ...opts };
+    this.opts = { checkIntervalMs: 1000, idleChecks: 2, minGrowthBytes: 64 * 1024 * 1024, shrinkChecks: 6, busy: () => false, ...opts };
   }
 
   start(): void {
@@ -73,7 +77,7 @@ export class IdleHeapRelease {
   /** One sample; collects when idle long enough with enough growth. Returns whether it collected. */
   check(): boolean {
     const activity = this.opts.activity();
-    if (activity !== this.lastActivity) {
+    if (activity !== this.lastActivity || this.opts.busy()) {
       this.lastActivity = activity;
       this.quietChecks = 0;
       // Load is back and uses the young generation again: shrinking it now would only cost.

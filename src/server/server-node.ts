@@ -33,6 +33,8 @@ export interface ServerNode {
   /** ops: present with metricsProvider.className=...PrometheusMetricsProvider. */
   metricsProvider: MetricsProviderServer | undefined;
   metrics: PrometheusMetrics;
+  /** Work the server does in the background, with no request in sight (a snapshot being written). */
+  backgroundWork(): boolean;
   /** Stops accepting, lets in-flight writes finish, closes sockets without expiring sessions. Idempotent. */
   stop(): Promise<void>;
 }
@@ -290,5 +292,5 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     })();
     return stopping;
   };
-  return { port: boundListener.port, host: boundListener.host, zk, listener: boundListener, secureListener, admin, metricsProvider, metrics, stop };
+  return { port: boundListener.port, host: boundListener.host, zk, listener: boundListener, secureListener, admin, metricsProvider, metrics, backgroundWork: () => store.snapshotRunning, stop };
 }

@@ -241,6 +241,11 @@ export class DurableStore {
     while (this.snapshotRun !== undefined) await this.snapshotRun;
   }
 
+  /** A snapshot (background or snapshotNow) is being written. */
+  get snapshotRunning(): boolean {
+    return this.snapshotRun !== undefined;
+  }
+
   /** Resolves when no snapshot (background or snapshotNow) is running. */
   async snapshotIdle(): Promise<void> {
     await this.snapshotRun;

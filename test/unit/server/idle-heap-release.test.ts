@@ -58,4 +58,14 @@ describe('IdleHeapRelease', () => {
     for (let i = 0; i < 3; i++) again.check();
     expect(shrinks()).toBe(1);
   });
+
+  it('background work (busy) counts as activity: no collection while a snapshot is being written', () => {
+    const { logger, lines } = recordingLogger();
+    let busy = true;
+    const release = new IdleHeapRelease({ activity: () => 0, busy: () => busy, logger, idleChecks: 1, minGrowthBytes: 0 });
+    for (let i = 0; i < 5; i++) expect(release.check()).toBe(false);
+    expect(lines).toHaveLength(0);
+    busy = false;
+    expect(release.check()).toBe(true); // idleChecks 1: the first quiet sample after the work ended
+  });
 });
