@@ -80,8 +80,9 @@ export class IdleHeapRelease {
     if (activity !== this.lastActivity || this.opts.busy()) {
       this.lastActivity = activity;
       this.quietChecks = 0;
-      // Load is back and uses the young generation again: shrinking it now would only cost.
-      this.shrinkIn = 0;
+      // Work came back before the young-generation GC: it waits for the next quiet spell (no
+      // compaction may come to re-arm it, since the heap need not grow again by the threshold).
+      if (this.shrinkIn > 0) this.shrinkIn = this.opts.shrinkChecks;
       return false;
     }
     if (this.shrinkIn > 0) return --this.shrinkIn === 0 && this.shrinkYoungGeneration();
