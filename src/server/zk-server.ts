@@ -849,7 +849,6 @@ export class ZooKeeperServer {
 
   // ---- introspection (4lw, admin, metrics) --------------------------------------------
 
-  /** Requests received since start (or the last srst): a cheap sign of activity. */
   /** Client requests other than pings received so far (a count that never resets, unlike srst's). */
   get requestsOtherThanPings(): number {
     return this.nonPingRequests;

@@ -28,11 +28,16 @@ export function frameCrc(lengthBytes: Buffer, payload: Buffer): number {
   return crc32(payload, crc32(lengthBytes));
 }
 
+/** Writes the 8-byte frame header for `payload` at buf[at] (the payload itself goes right after it). */
+export function writeFrameHeader(buf: Buffer, at: number, payload: Buffer): void {
+  buf.writeUInt32BE(payload.length, at);
+  buf.writeUInt32BE(frameCrc(buf.subarray(at, at + 4), payload), at + 4);
+}
+
 /** Returns the 8-byte frame header for a payload; the payload itself is written as a second iovec. */
 export function frameHeader(payload: Buffer): Buffer {
   const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-  header.writeUInt32BE(payload.length, 0);
-  header.writeUInt32BE(frameCrc(header.subarray(0, 4), payload), 4);
+  writeFrameHeader(header, 0, payload);
   return header;
 }
 

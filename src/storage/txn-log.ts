@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Txn } from '../tree/txn.js';
 import { LogGapError, LogWriteError, StorageStateError, type TxnGap } from './errors.js';
-import { FRAME_HEADER_BYTES, frameCrc } from './frame.js';
+import { FRAME_HEADER_BYTES, writeFrameHeader } from './frame.js';
 import { fsyncDir, writevFully, type FileLike, type FsLike } from './fs-like.js';
 import {
   SEGMENT_HEADER_BYTES,
@@ -325,8 +325,7 @@ export class TxnLog {
     if (created) at += encodeSegmentHeader(batch[0]!.firstZxid).copy(out, 0);
     for (const p of batch) {
       for (const payload of p.payloads) {
-        out.writeUInt32BE(payload.length, at);
-        out.writeUInt32BE(frameCrc(out.subarray(at, at + 4), payload), at + 4);
+        writeFrameHeader(out, at, payload);
         at += FRAME_HEADER_BYTES + payload.copy(out, at + FRAME_HEADER_BYTES);
       }
     }
@@ -341,7 +340,6 @@ export class TxnLog {
     let total: number;
     const t0 = performance.now();
     try {
-      // One contiguous buffer: copying a batch is cheaper than a writev of two iovecs per record.
       total = await writevFully(seg.file, [out], start);
       if (!seg.dataSync) await seg.file.datasync();
       if (created) await fsyncDir(this.opts.fs, this.opts.dir);
