@@ -158,6 +158,9 @@ export class ChunkDecodeError extends Error {}
 /** Decodes one chunk payload into visitor calls; returns the number of records. Throws ChunkDecodeError. */
 export function decodeChunk(payload: Buffer, v: SnapshotVisitor): number {
   const fields = emptyNodeFields();
+  // DataView reads compile to single loads; Buffer's readDoubleBE/readInt32BE assemble bytes in
+  // JS, and a million-znode snapshot makes about twelve million of them (a third of a second).
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.length);
   let pos = 0;
   let records = 0;
   const need = (n: number): void => {
@@ -165,13 +168,13 @@ export function decodeChunk(payload: Buffer, v: SnapshotVisitor): number {
   };
   const u32 = (): number => {
     need(4);
-    const x = payload.readUInt32BE(pos);
+    const x = view.getUint32(pos);
     pos += 4;
     return x;
   };
   const f64 = (): number => {
     need(8);
-    const x = payload.readDoubleBE(pos);
+    const x = view.getFloat64(pos);
     pos += 8;
     return x;
   };
@@ -215,7 +218,7 @@ export function decodeChunk(payload: Buffer, v: SnapshotVisitor): number {
         const acl: ACL[] = [];
         for (let i = 0; i < count; i++) {
           need(4);
-          const perms = payload.readInt32BE(pos);
+          const perms = view.getInt32(pos);
           pos += 4;
           const scheme = str();
           acl.push({ perms, id: { scheme, id: str() } });
@@ -226,7 +229,7 @@ export function decodeChunk(payload: Buffer, v: SnapshotVisitor): number {
       case Tag.Node: {
         const path = str();
         need(4);
-        const dataLength = payload.readInt32BE(pos);
+        const dataLength = view.getInt32(pos);
         pos += 4;
         if (dataLength < -1) throw new ChunkDecodeError(`node ${path} has data length ${dataLength}`);
         if (dataLength === -1) fields.data = null;
@@ -236,24 +239,24 @@ export function decodeChunk(payload: Buffer, v: SnapshotVisitor): number {
           pos += dataLength;
         }
         need(NODE_FIXED_BYTES - 1 - 4 - 4 - 4);
-        fields.aclId = payload.readUInt32BE(pos);
-        fields.czxid = payload.readDoubleBE(pos + 4);
-        fields.mzxid = payload.readDoubleBE(pos + 12);
-        fields.pzxid = payload.readDoubleBE(pos + 20);
-        fields.ctime = payload.readDoubleBE(pos + 28);
-        fields.mtime = payload.readDoubleBE(pos + 36);
-        fields.version = payload.readInt32BE(pos + 44);
-        fields.cversion = payload.readInt32BE(pos + 48);
-        fields.aversion = payload.readInt32BE(pos + 52);
+        fields.aclId = view.getUint32(pos);
+        fields.czxid = view.getFloat64(pos + 4);
+        fields.mzxid = view.getFloat64(pos + 12);
+        fields.pzxid = view.getFloat64(pos + 20);
+        fields.ctime = view.getFloat64(pos + 28);
+        fields.mtime = view.getFloat64(pos + 36);
+        fields.version = view.getInt32(pos + 44);
+        fields.cversion = view.getInt32(pos + 48);
+        fields.aversion = view.getInt32(pos + 52);
         const kindByte = payload[pos + 56]!;
         const kind = KIND_CODES[kindByte & ~HASH_PRESENT];
         if (kind === undefined) throw new ChunkDecodeError(`node ${path} has unknown kind ${kindByte}`);
         fields.kind = kind;
-        const owner = payload.readDoubleBE(pos + 57);
+        const owner = view.getFloat64(pos + 57);
         pos += 65;
         if ((kindByte & HASH_PRESENT) !== 0) {
           need(4);
-          fields.hash = payload.readUInt32BE(pos);
+          fields.hash = view.getUint32(pos);
           pos += 4;
         } else fields.hash = -1;
         fields.ephemeralOwner = kind === 'ephemeral' ? owner : 0;

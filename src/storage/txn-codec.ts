@@ -199,12 +199,15 @@ let lastAcl: { bytes: Buffer; acl: ACL[] } | null = null;
 
 class Reader {
   off: number;
+  /** DataView reads compile to single loads; Buffer's readInt32BE/readDoubleBE assemble bytes in JS. */
+  private readonly view: DataView;
   constructor(
     readonly buf: Buffer,
     start: number,
     readonly end: number,
   ) {
     this.off = start;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.length);
   }
 
   need(n: number): void {
@@ -218,21 +221,21 @@ class Reader {
 
   i32(): number {
     this.need(4);
-    const v = this.buf.readInt32BE(this.off);
+    const v = this.view.getInt32(this.off);
     this.off += 4;
     return v;
   }
 
   f64(): number {
     this.need(8);
-    const v = this.buf.readDoubleBE(this.off);
+    const v = this.view.getFloat64(this.off);
     this.off += 8;
     return v;
   }
 
   string(): string {
     this.need(4);
-    const n = this.buf.readUInt32BE(this.off);
+    const n = this.view.getUint32(this.off);
     this.off += 4;
     this.need(n);
     const s = this.buf.toString('utf8', this.off, this.off + n);
