@@ -25,6 +25,17 @@ function aclKey(acl: readonly ACL[]): string {
   return key;
 }
 
+/** Equal lists in the same order, as aclKey compares them. */
+function sameAcl(a: readonly ACL[], b: readonly ACL[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.perms !== y.perms || x.id.scheme !== y.id.scheme || x.id.id !== y.id.id) return false;
+  }
+  return true;
+}
+
 interface AclEntry {
   acl: ACL[];
   key: string;
@@ -40,9 +51,21 @@ export class AclCache {
   private readonly byId = new Map<number, AclEntry>();
   private readonly byKey = new Map<string, number>();
   private nextId = 1;
+  /**
+   * The list interned last: nearly every create carries the same ACL as the one before, and
+   * comparing against it skips building the key string and two map lookups per create.
+   */
+  private lastId = 0;
+  private lastEntry: AclEntry | undefined;
 
   /** Returns the id of an equal list, interning it if new, and takes one reference to it. */
   intern(acl: readonly ACL[]): number {
+    const last = this.lastEntry;
+    // refs > 0: a released list is gone from the maps, and the slow path would give a new id.
+    if (last !== undefined && last.refs > 0 && sameAcl(last.acl, acl)) {
+      last.refs++;
+      return this.lastId;
+    }
     const key = aclKey(acl);
     let id = this.byKey.get(key);
     if (id === undefined) {
@@ -50,7 +73,10 @@ export class AclCache {
       this.byKey.set(key, id);
       this.byId.set(id, { acl: frozenAcl(acl), key, refs: 0 });
     }
-    this.byId.get(id)!.refs++;
+    const entry = this.byId.get(id)!;
+    entry.refs++;
+    this.lastId = id;
+    this.lastEntry = entry;
     return id;
   }
 
@@ -215,15 +241,18 @@ const NO_PROVIDERS: ReadonlySet<string> = new Set();
  */
 export function fixupAcl(acl: readonly ACL[] | null | undefined, authIds: readonly Id[], path?: string, providers: ReadonlySet<string> = NO_PROVIDERS): ACL[] {
   if (acl === null || acl === undefined || acl.length === 0) throw new ZooKeeperError(ErrorCode.INVALIDACL, path);
-  const seen = new Set<string>();
+  // A one-entry list (nearly every create) has no duplicates to drop: no key set for it.
+  const seen = acl.length > 1 ? new Set<string>() : undefined;
   const out: ACL[] = [];
   for (const a of acl) {
     if (a == null || a.id == null || a.id.scheme == null || a.id.id == null) {
       throw new ZooKeeperError(ErrorCode.INVALIDACL, path);
     }
-    const key = aclKey([a]);
-    if (seen.has(key)) continue;
-    seen.add(key);
+    if (seen !== undefined) {
+      const key = aclKey([a]);
+      if (seen.has(key)) continue;
+      seen.add(key);
+    }
     const { scheme, id } = a.id;
     if (scheme === 'world' && id === 'anyone') {
       out.push(a);

@@ -57,6 +57,20 @@ describe('AclCache', () => {
     expect(cache.intern([acl(1, 'ab', 'c')])).not.toBe(cache.intern([acl(1, 'a', 'bc')]));
   });
 
+  it('takes a reference on the right list when a list repeats or differs from the one before in one field', () => {
+    const cache = new AclCache();
+    const open = cache.intern([acl(31, 'world', 'anyone')]);
+    expect(cache.intern([acl(31, 'world', 'anyone')])).toBe(open);
+    const read = cache.intern([acl(1, 'world', 'anyone')]);
+    const digest = cache.intern([acl(1, 'digest', 'anyone')]);
+    const other = cache.intern([acl(1, 'digest', 'someone')]);
+    const two = cache.intern([acl(1, 'digest', 'someone'), acl(1, 'world', 'anyone')]);
+    expect(new Set([open, read, digest, other, two]).size).toBe(5);
+    expect(cache.intern([acl(31, 'world', 'anyone')])).toBe(open);
+    expect(cache.intern([acl(31, 'world', 'anyone')])).toBe(open);
+    expect([open, read, digest, other, two].map((i) => cache.refCount(i))).toEqual([4, 1, 1, 1, 1]);
+  });
+
   it('copies and freezes what it stores', () => {
     const cache = new AclCache();
     const list = [acl(31, 'world', 'anyone')];
