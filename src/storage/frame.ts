@@ -58,11 +58,17 @@ export type FrameRead =
   | { kind: 'trailer'; offset: number }
   | { kind: 'bad'; offset: number; reason: string };
 
-/** Sequential frame reader over one file, reading in 1 MiB blocks; never reads past `size`. */
+/**
+ * Sequential frame reader over one file, reading in 1 MiB blocks; never reads past `size`.
+ * While the caller works on one block the next is already being read, so loading a large
+ * snapshot or log does not wait for the disk (or the thread pool) between blocks.
+ */
 export class FrameReader {
   private buf: Buffer = Buffer.alloc(0);
   private bufStart = 0;
   private pos: number;
+  /** The read of the block that follows `buf` in the file, started when `buf` was filled. */
+  private ahead: { at: number; read: Promise<Buffer> } | undefined;
 
   private constructor(
     private readonly file: FileLike,
@@ -94,6 +100,10 @@ export class FrameReader {
   }
 
   async close(): Promise<void> {
+    // The read ahead must finish first: it would otherwise read from a closed (or reused) handle.
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    if (ahead !== undefined) await ahead.read.catch(() => undefined);
     await this.file.close();
   }
 
@@ -160,12 +170,19 @@ export class FrameReader {
   private async ensure(n: number): Promise<void> {
     const have = this.bufStart + this.buf.length - this.pos;
     if (this.pos >= this.bufStart && have >= n) return;
-    const want = Math.min(Math.max(n, READ_CHUNK_BYTES), this.size - this.pos);
+    const leftover = this.pos >= this.bufStart && have > 0 ? have : 0;
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    let block: Buffer | undefined;
+    if (ahead !== undefined) {
+      if (ahead.at === this.pos + leftover) block = await ahead.read;
+      else await ahead.read.catch(() => undefined); // after a seek: not needed, but still in flight
+    }
+    const want = Math.min(Math.max(n, leftover + (block?.length ?? READ_CHUNK_BYTES)), this.size - this.pos);
     const next = Buffer.allocUnsafe(want);
     let filled = 0;
-    if (this.pos >= this.bufStart && have > 0) {
-      filled = this.buf.copy(next, 0, this.pos - this.bufStart);
-    }
+    if (leftover > 0) filled = this.buf.copy(next, 0, this.pos - this.bufStart);
+    if (block !== undefined) filled += block.copy(next, filled, 0, Math.min(block.length, want - filled));
     while (filled < want) {
       const { bytesRead } = await this.file.read(next, filled, want - filled, this.pos + filled);
       if (bytesRead === 0) throw new Error(`${this.path}: file shrank while reading at ${this.pos + filled}`);
@@ -173,5 +190,12 @@ export class FrameReader {
     }
     this.buf = next;
     this.bufStart = this.pos;
+    const end = this.pos + want;
+    if (end < this.size) {
+      const read = this.readRange(end, READ_CHUNK_BYTES);
+      // A failure surfaces when the block is needed; a block never needed fails silently.
+      read.catch(() => undefined);
+      this.ahead = { at: end, read };
+    }
   }
 }
