@@ -68,7 +68,6 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   ['follower.skipLearnerRequestToNextProcessor', ignore()],
 
   // ---- durability and safety -------------------------------------------------------------------
-  ['forceSync', refuse('zabkeeper always fsyncs a write before acknowledging it', 'yes', 'true')],
   ['skipACL', refuse('zabkeeper always checks ACLs', 'no', 'false')],
   ['emulate353TTLNodes', refuse(`the 3.5.3 TTL encoding: ${NOT_YET}`, 'false')],
   ['enableEagerACLCheck', refuse(`eager ACL checks in multi: ${NOT_YET}`, 'false')],

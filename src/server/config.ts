@@ -61,6 +61,11 @@ export interface ServerConfig {
   autopurgeSnapRetainCount: number;
   autopurgePurgeIntervalHours: number;
   snapCount: number;
+  /**
+   * forceSync (ZooKeeper's zookeeper.forceSync): false only for "no", and then a write is
+   * acknowledged once written, before it is on disk (TxnLogOptions.forceSync). Default true.
+   */
+  forceSync: boolean;
   /** The txn log rolls to a new segment file beyond this size (zabkeeper's own key). */
   txnLogSegmentBytes: number;
   /** A connection that sends no handshake within this is closed (zookeeper.nio.sessionlessCnxnTimeout). */
@@ -161,6 +166,7 @@ const KEYS = {
   'autopurge.snapRetainCount': 'AUTOPURGE_SNAP_RETAIN_COUNT',
   'autopurge.purgeInterval': 'AUTOPURGE_PURGE_INTERVAL',
   snapCount: 'SNAP_COUNT',
+  forceSync: 'FORCE_SYNC',
   txnLogSegmentBytes: 'TXN_LOG_SEGMENT_BYTES',
   'nio.sessionlessCnxnTimeout': 'NIO_SESSIONLESS_CNXN_TIMEOUT',
   logLevel: 'LOG_LEVEL',
@@ -362,6 +368,17 @@ function bool(s: Map<string, Setting>, key: string, dflt: boolean): boolean {
   throw new ConfigError(`${st.source}: ${key} must be true or false, got "${st.value}"`);
 }
 
+/**
+ * ZooKeeper turns the sync off for exactly "no" and keeps it for any other value, so
+ * forceSync=false keeps syncing there: anything but yes or no is refused rather than guessed.
+ */
+function forceSyncOf(s: Map<string, Setting>): boolean {
+  const st = s.get('forceSync');
+  if (!st || st.value === 'yes') return true;
+  if (st.value === 'no') return false;
+  throw new ConfigError(`${st.source}: forceSync must be yes or no (ZooKeeper turns the sync off only for "no"), got "${st.value}"`);
+}
+
 function str(s: Map<string, Setting>, key: string): string | undefined {
   const v = s.get(key)?.value;
   return v === undefined || v === '' ? undefined : v;
@@ -517,6 +534,7 @@ export function resolveServerConfig(layers: {
     autopurgeSnapRetainCount: Math.max(3, int(s, 'autopurge.snapRetainCount', DEFAULTS.autopurgeSnapRetainCount)),
     autopurgePurgeIntervalHours: int(s, 'autopurge.purgeInterval', DEFAULTS.autopurgePurgeIntervalHours, 0),
     snapCount: int(s, 'snapCount', DEFAULTS.snapCount, 2),
+    forceSync: forceSyncOf(s),
     txnLogSegmentBytes: int(s, 'txnLogSegmentBytes', DEFAULTS.txnLogSegmentBytes, 4096),
     sessionlessCnxnTimeoutMs: int(s, 'nio.sessionlessCnxnTimeout', DEFAULTS.sessionlessCnxnTimeoutMs, 1),
     serverId: layers.serverId,

@@ -67,12 +67,16 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     dataDir: config.dataDir,
     dataLogDir: config.dataLogDir,
     snapCount: config.snapCount,
+    forceSync: config.forceSync,
     segmentSizeBytes: config.txnLogSegmentBytes,
     snapRetainCount: config.autopurgeSnapRetainCount,
     purgeIntervalHours: config.autopurgePurgeIntervalHours,
     logger: logger.child({ component: 'storage' }),
     onFsync: (latencyMs, txns) => metrics.fsyncCompleted(latencyMs, txns),
   });
+  if (!config.forceSync) {
+    logger.warn({ forceSync: 'no' }, 'forceSync=no: writes are acknowledged before they reach the disk; a machine crash can lose acknowledged writes');
+  }
   let tree: DataTree;
   let peer: QuorumPeer | undefined;
   // security: sslQuorum puts both peer channels on mutual TLS (ssl.quorum.* stores).

@@ -40,6 +40,8 @@ export interface StorageOptions {
   /** Called after every group-commit fdatasync (metrics). */
   onFsync?: (latencyMs: number, txns: number) => void;
   fsyncWarnThresholdMs?: number;
+  /** false: the txn log does not wait for the disk (zoo.cfg forceSync=no; TxnLogOptions.forceSync). */
+  forceSync?: boolean;
 }
 
 export interface RecoveryResult {
@@ -117,7 +119,7 @@ export class DurableStore {
     const dataLogDir = opts.dataLogDir ?? dataDir;
     await fs.mkdir(dataDir, { recursive: true });
     await removeStaleSnapshotTmp(fs, dataDir, opts.logger);
-    const log = await TxnLog.open({ dir: dataLogDir, fs, logger: opts.logger, segmentSizeBytes, onFsync: opts.onFsync, fsyncWarnThresholdMs: opts.fsyncWarnThresholdMs });
+    const log = await TxnLog.open({ dir: dataLogDir, fs, logger: opts.logger, segmentSizeBytes, onFsync: opts.onFsync, fsyncWarnThresholdMs: opts.fsyncWarnThresholdMs, forceSync: opts.forceSync });
     const store = new DurableStore(opts, log, dataDir, dataLogDir);
     const hours = opts.purgeIntervalHours ?? 0;
     if (hours > 0) {

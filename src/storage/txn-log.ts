@@ -26,6 +26,12 @@ export interface TxnLogOptions {
   onFsync?: (latencyMs: number, txns: number) => void;
   /** A write + fdatasync slower than this is logged once as a warning (ZooKeeper's fsync.warningthresholdms). */
   fsyncWarnThresholdMs?: number;
+  /**
+   * false (zoo.cfg forceSync=no, ZooKeeper's zookeeper.forceSync): an append resolves once it is
+   * written, without waiting for the disk, so a power loss or kernel crash can lose writes that
+   * were acknowledged. Default true.
+   */
+  forceSync?: boolean;
 }
 
 export interface TxnLogStats {
@@ -341,7 +347,7 @@ export class TxnLog {
     const t0 = performance.now();
     try {
       total = await writevFully(seg.file, [out], start);
-      if (!seg.dataSync) await seg.file.datasync();
+      if (!seg.dataSync && this.opts.forceSync !== false) await seg.file.datasync();
       if (created) await fsyncDir(this.opts.fs, this.opts.dir);
     } catch (err) {
       await this.rollBack(seg, start, created);
@@ -395,7 +401,7 @@ export class TxnLog {
 
   private async openForAppend(path: string, flags: 'r+' | 'wx+'): Promise<{ file: FileLike; dataSync: boolean }> {
     const fs = this.opts.fs;
-    if (fs.openDataSync !== undefined) return { file: await fs.openDataSync(path, flags), dataSync: true };
+    if (fs.openDataSync !== undefined && this.opts.forceSync !== false) return { file: await fs.openDataSync(path, flags), dataSync: true };
     return { file: await fs.open(path, flags), dataSync: false };
   }
 

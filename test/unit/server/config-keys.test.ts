@@ -79,7 +79,7 @@ describe('zoo.cfg keys', () => {
       ['quorum.auth.enableSasl=true', /line 2: quorum\.auth\.enableSasl=true: quorum SASL is not supported/],
       ['group.1=1:2:3', /line 2: group\.1=1:2:3 is refused: hierarchical quorums/],
       ['electionAlg=0', /line 2: electionAlg=0 is refused: only fast leader election .* \(only 3 is accepted\)/],
-      ['forceSync=no', /line 2: forceSync=no is refused: zabkeeper always fsyncs/],
+      ['forceSync=false', /line 2: forceSync must be yes or no \(ZooKeeper turns the sync off only for "no"\), got "false"/],
       ['skipACL=yes', /line 2: skipACL=yes is refused: zabkeeper always checks ACLs/],
       ['reconfigEnabled=true', /line 2: reconfigEnabled=true is not supported/],
       ['peerType=leader', /line 2: peerType=leader is refused: peerType is participant or observer/],
@@ -95,10 +95,18 @@ describe('zoo.cfg keys', () => {
   });
 
   it('accepts those keys silently at the value that changes nothing', () => {
-    const c = resolve(['dataDir=/d', 'sslQuorum=false', 'electionAlg=3', 'forceSync=yes', 'skipACL=no', 'reconfigEnabled=false', 'readonlymode.enabled=false', 'peerType=participant'].join('\n'));
+    const c = resolve(['dataDir=/d', 'sslQuorum=false', 'electionAlg=3', 'skipACL=no', 'reconfigEnabled=false', 'readonlymode.enabled=false', 'peerType=participant'].join('\n'));
     expect(c.warnings).toEqual([]);
     expect(c.security.sslQuorum).toBe(false);
-    expect(c.extra).toMatchObject({ electionAlg: '3', forceSync: 'yes', peerType: 'participant' });
+    expect(c.extra).toMatchObject({ electionAlg: '3', peerType: 'participant' });
+  });
+
+  it('reads forceSync as ZooKeeper does: on unless it is "no"', () => {
+    expect(resolve('dataDir=/d').forceSync).toBe(true);
+    expect(resolve('dataDir=/d\nforceSync=yes').forceSync).toBe(true);
+    expect(resolve('dataDir=/d\nforceSync=no').forceSync).toBe(false);
+    expect(resolve('dataDir=/d\nzookeeper.forceSync=no').forceSync).toBe(false);
+    expect(resolve('dataDir=/d\nforceSync=no').warnings).toEqual([]);
   });
 
   it('ignores Java tuning keys with one warning each, naming key and line', () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CorruptLogError, LogWriteError, StorageStateError } from '../../../src/storage/errors.js';
 import { constants } from 'node:fs';
-import { nodeFs, type FsLike } from '../../../src/storage/fs-like.js';
+import { nodeFs, type FileLike, type FsLike } from '../../../src/storage/fs-like.js';
 import { SEGMENT_HEADER_BYTES, SegmentReader, listSegments } from '../../../src/storage/log-segment.js';
 import { PREALLOC_BYTES, TxnLog } from '../../../src/storage/txn-log.js';
 import type { Txn } from '../../../src/tree/txn.js';
@@ -159,6 +159,39 @@ describe('O_DSYNC segments', () => {
     await again.append(createTxn(5, '/n5'));
     expect(calls).toMatchObject({ openDataSync: 2, datasync: 0 });
     expect((await readAll(again)).map((t) => t.hdr.zxid)).toEqual([1, 2, 3, 4, 5]);
+  });
+});
+
+describe('forceSync=no', () => {
+  it('writes without O_DSYNC or fdatasync, and the txns read back', async () => {
+    const calls = { openDataSync: 0, datasync: 0, writev: 0 };
+    const wrap = (handle: FileLike): FileLike => ({
+      read: (...a) => handle.read(...a),
+      write: (...a) => handle.write(...a),
+      writev: (bufs, pos) => (calls.writev++, handle.writev(bufs, pos)),
+      datasync: () => (calls.datasync++, handle.datasync()),
+      sync: () => handle.sync(),
+      truncate: (n) => handle.truncate(n),
+      stat: () => handle.stat(),
+      close: () => handle.close(),
+    });
+    const counting: FsLike = {
+      ...nodeFs,
+      open: async (path, flags, mode) => wrap(await nodeFs.open(path, flags, mode)),
+      openDataSync: async (path, flags) => (calls.openDataSync++, wrap(await nodeFs.openDataSync!(path, flags))),
+    };
+    const log = await TxnLog.open({ dir, fs: counting, logger: captureLogger().logger, segmentSizeBytes: 64 * 1024 * 1024, forceSync: false });
+    opened.push(log);
+    await Promise.all([1, 2, 3].map((z) => log.append(createTxn(z, `/n${z}`))));
+    await log.append(createTxn(4, '/n4'));
+    expect(calls).toEqual({ openDataSync: 0, datasync: 0, writev: 2 });
+    expect((await readAll(log)).map((t) => t.hdr.zxid)).toEqual([1, 2, 3, 4]);
+    // The same log with the default syncs again.
+    await log.close();
+    const synced = await TxnLog.open({ dir, fs: counting, logger: captureLogger().logger, segmentSizeBytes: 64 * 1024 * 1024 });
+    opened.push(synced);
+    await synced.append(createTxn(5, '/n5'));
+    expect(calls.openDataSync).toBe(1);
   });
 });
 
