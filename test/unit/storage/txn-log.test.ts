@@ -121,36 +121,47 @@ describe('TxnLog round trip', () => {
   });
 });
 
+/**
+ * nodeFs with the writev and datasync calls of its files and its openDataSync calls counted;
+ * `seen.fdFlags` gets an O_DSYNC file's open flags where Linux reports them (fdinfo, octal).
+ */
+function countingFs() {
+  const calls = { openDataSync: 0, datasync: 0, writev: 0 };
+  const seen: { fdFlags?: number } = {};
+  const wrap = (handle: FileLike): FileLike => ({
+    read: (...a) => handle.read(...a),
+    write: (...a) => handle.write(...a),
+    writev: (bufs, pos) => (calls.writev++, handle.writev(bufs, pos)),
+    datasync: () => (calls.datasync++, handle.datasync()),
+    sync: () => handle.sync(),
+    truncate: (n) => handle.truncate(n),
+    stat: () => handle.stat(),
+    close: () => handle.close(),
+  });
+  const fs: FsLike = {
+    ...nodeFs,
+    open: async (path, flags, mode) => wrap(await nodeFs.open(path, flags, mode)),
+    openDataSync: async (path, flags) => {
+      calls.openDataSync++;
+      const handle = await nodeFs.openDataSync!(path, flags);
+      const info = await readFile(`/proc/self/fdinfo/${(handle as unknown as { fd: number }).fd}`, 'utf8').catch(() => undefined);
+      if (info !== undefined) seen.fdFlags = parseInt(/flags:\s+([0-7]+)/.exec(info)![1]!, 8);
+      return wrap(handle);
+    },
+  };
+  return { fs, calls, seen };
+}
+
 describe('O_DSYNC segments', () => {
   it('on a file system that can, appends through O_DSYNC files: one write per batch, no separate fdatasync', async () => {
-    const calls = { openDataSync: 0, datasync: 0, writev: 0 };
-    let fdFlags: number | undefined;
-    const counting: FsLike = {
-      ...nodeFs,
-      openDataSync: async (path, flags) => {
-        calls.openDataSync++;
-        const handle = await nodeFs.openDataSync!(path, flags);
-        // Linux reports the open flags (octal) in fdinfo: the durability promise rests on O_DSYNC being set.
-        const info = await readFile(`/proc/self/fdinfo/${(handle as unknown as { fd: number }).fd}`, 'utf8').catch(() => undefined);
-        if (info !== undefined) fdFlags = parseInt(/flags:\s+([0-7]+)/.exec(info)![1]!, 8);
-        return {
-          read: (...a) => handle.read(...a),
-          write: (...a) => handle.write(...a),
-          writev: (bufs, pos) => (calls.writev++, handle.writev(bufs, pos)),
-          datasync: () => (calls.datasync++, handle.datasync()),
-          sync: () => handle.sync(),
-          truncate: (n) => handle.truncate(n),
-          stat: () => handle.stat(),
-          close: () => handle.close(),
-        };
-      },
-    };
+    const { fs: counting, calls, seen } = countingFs();
     const log = await TxnLog.open({ dir, fs: counting, logger: captureLogger().logger, segmentSizeBytes: 64 * 1024 * 1024 });
     opened.push(log);
     await Promise.all([1, 2, 3].map((z) => log.append(createTxn(z, `/n${z}`))));
     await log.append(createTxn(4, '/n4'));
     expect(calls).toEqual({ openDataSync: 1, datasync: 0, writev: 2 });
-    if (process.platform === 'linux') expect(fdFlags! & constants.O_DSYNC).toBe(constants.O_DSYNC);
+    // The durability promise rests on O_DSYNC being set.
+    if (process.platform === 'linux') expect(seen.fdFlags! & constants.O_DSYNC).toBe(constants.O_DSYNC);
     expect((await readAll(log)).map((t) => t.hdr.zxid)).toEqual([1, 2, 3, 4]);
     // Reopened, the tail segment is appended to through O_DSYNC again.
     await log.close();
@@ -164,22 +175,7 @@ describe('O_DSYNC segments', () => {
 
 describe('forceSync=no', () => {
   it('writes without O_DSYNC or fdatasync, and the txns read back', async () => {
-    const calls = { openDataSync: 0, datasync: 0, writev: 0 };
-    const wrap = (handle: FileLike): FileLike => ({
-      read: (...a) => handle.read(...a),
-      write: (...a) => handle.write(...a),
-      writev: (bufs, pos) => (calls.writev++, handle.writev(bufs, pos)),
-      datasync: () => (calls.datasync++, handle.datasync()),
-      sync: () => handle.sync(),
-      truncate: (n) => handle.truncate(n),
-      stat: () => handle.stat(),
-      close: () => handle.close(),
-    });
-    const counting: FsLike = {
-      ...nodeFs,
-      open: async (path, flags, mode) => wrap(await nodeFs.open(path, flags, mode)),
-      openDataSync: async (path, flags) => (calls.openDataSync++, wrap(await nodeFs.openDataSync!(path, flags))),
-    };
+    const { fs: counting, calls } = countingFs();
     const log = await TxnLog.open({ dir, fs: counting, logger: captureLogger().logger, segmentSizeBytes: 64 * 1024 * 1024, forceSync: false });
     opened.push(log);
     await Promise.all([1, 2, 3].map((z) => log.append(createTxn(z, `/n${z}`))));
