@@ -163,9 +163,13 @@ export class SimClient {
     this.connecting = { attempt, since: this.world.now() };
     const req = { protocolVersion: 0, lastZxidSeen: this.lastZxidSeen, timeOut: this.timeoutMs, sessionId: BigInt(this.sessionId), passwd: this.passwd, readOnly: false };
     this.world.note(`client ${this.id} connects to ${sid}${this.sessionId !== 0 ? ` resuming 0x${this.sessionId.toString(16)}` : ''}`);
-    if (this.sessionId !== 0) this.world.heardBy(sid, this.sessionId);
+    const resuming = this.sessionId !== 0;
     const p = zk.connect(req, conn.sink).then(
       ({ response, sessionId }) => {
+        // A resume touches the session only if the member took it; the step awaits this
+        // continuation, so no event runs in between. A refused attempt (the client has seen a
+        // later zxid, the member is not serving) tells the member nothing, as in ZooKeeper.
+        if (resuming && sessionId !== null) this.world.heardBy(sid, sessionId);
         if (this.connecting?.attempt !== attempt || this.stopped || conn.sink.closed) {
           conn.sink.closed = true;
           return;
