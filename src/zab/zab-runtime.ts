@@ -105,6 +105,8 @@ export class ZabRuntime<T> {
   private blocked = false;
   private stopped = false;
   private timer: unknown = undefined;
+  /** Clock time the armed timer fires at. */
+  private timerAtMs = 0;
   private readonly diffWindow: number;
   /** Ring of the last diffWindow committed zxids (slot = commit count mod window). */
   private readonly recentCommits: number[];
@@ -196,9 +198,16 @@ export class ZabRuntime<T> {
   private armTimer(): void {
     if (this.stopped) return;
     const clock = this.io.clock;
-    if (this.timer !== undefined) clock.clearTimer(this.timer);
+    const now = clock.now();
     const wake = this.node.nextWakeMs();
-    const delayMs = Math.max(1, Math.min(Number.isFinite(wake) ? wake - clock.now() : Infinity, this.io.maxSleepMs));
+    const delayMs = Math.max(1, Math.min(Number.isFinite(wake) ? wake - now : Infinity, this.io.maxSleepMs));
+    // A timer already armed to fire no later than needed is kept (onTimer re-arms when it fires
+    // early): re-arming after every input cost a timer removal and insert per peer message.
+    if (this.timer !== undefined) {
+      if (this.timerAtMs <= now + delayMs) return;
+      clock.clearTimer(this.timer);
+    }
+    this.timerAtMs = now + delayMs;
     this.timer = clock.setTimer(delayMs, () => this.onTimer());
   }
 

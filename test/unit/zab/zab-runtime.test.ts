@@ -12,6 +12,7 @@ function rig() {
   let now = 0;
   const timers: { at: number; fire: () => void; id: number }[] = [];
   let timerId = 0;
+  const timerCalls = { set: 0, clear: 0 };
   const deferred: (() => void)[] = [];
   const epochWrites: { kind: string; epoch: number; done: Done }[] = [];
   const appends: { txns: TxnRecord<string>[]; done: Done }[] = [];
@@ -24,11 +25,13 @@ function rig() {
     clock: {
       now: () => now,
       setTimer: (delayMs, fire) => {
+        timerCalls.set++;
         const id = ++timerId;
         timers.push({ at: now + delayMs, fire, id });
         return id;
       },
       clearTimer: (id) => {
+        timerCalls.clear++;
         const i = timers.findIndex((t) => t.id === id);
         if (i >= 0) timers.splice(i, 1);
       },
@@ -64,7 +67,7 @@ function rig() {
   const runDeferred = (): void => {
     for (const fn of deferred.splice(0)) fn();
   };
-  return { node, runtime, epochWrites, appends, events, advance, runDeferred };
+  return { node, runtime, epochWrites, appends, events, advance, runDeferred, timers, timerCalls };
 }
 
 /** The rig once its member leads: both epoch writes done. */
@@ -112,5 +115,26 @@ describe('ZabRuntime', () => {
     r.runtime.propose('x');
     expect(() => r.appends[0]!.done(new Error('EIO'))).toThrow(/EIO/);
     expect(r.runtime.isStopped).toBe(true);
+  });
+
+  it('keeps an armed timer that fires in time instead of re-arming it on every input', () => {
+    const r = leadingRig();
+    expect(r.timers).toHaveLength(1);
+    const armed = r.timers[0]!;
+    const before = { ...r.timerCalls };
+    for (const p of ['a', 'b', 'c', 'd']) {
+      r.runtime.propose(p);
+      r.appends.at(-1)!.done();
+      r.runDeferred();
+    }
+    expect(r.events.filter((e) => e.startsWith('commit'))).toEqual(['commit a', 'commit b', 'commit c', 'commit d']);
+    // Still the one timer, armed before the writes: no insert or removal per input.
+    expect(r.timerCalls).toEqual(before);
+    expect(r.timers).toEqual([armed]);
+    // The member still wakes: the timer fires and a new one is armed for the next wake.
+    r.advance(60); // past maxSleepMs (50)
+    expect(r.timerCalls.set).toBeGreaterThan(before.set);
+    expect(r.timers).toHaveLength(1);
+    expect(r.timers[0]!.at).toBeGreaterThan(armed.at);
   });
 });
