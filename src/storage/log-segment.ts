@@ -171,6 +171,26 @@ export class SegmentReader {
   }
 
   /**
+   * The first record after `zxid`, the records up to it checked (CRC, order) but not decoded:
+   * a read from a snapshot's zxid usually starts inside a segment of up to 64 MiB, and decoding
+   * the txns the snapshot already holds was most of that read's cost.
+   */
+  async nextAfter(zxid: number): Promise<LogRecord | null> {
+    for (;;) {
+      const read = await this.nextFrame();
+      if (read === null) return null;
+      const peeked = peekTxnZxid(read.payload);
+      if (peeked !== undefined && peeked <= zxid) {
+        this.accept(peeked, read);
+        continue;
+      }
+      const txn = decodeTxn(read.payload, this.path, read.offset);
+      this.accept(txn.hdr.zxid, read);
+      return { txn, offset: read.offset, end: read.end };
+    }
+  }
+
+  /**
    * Like next() but reads only each record's zxid: finding the tail of the newest segment at
    * startup then costs CRCs, not a second decode of every txn that recovery replays anyway.
    */

@@ -200,7 +200,7 @@ export class TxnLog {
         limitBytes: seg.path === activePath ? activeSize : undefined,
       });
       try {
-        for (let rec = await reader.next(); rec !== null; rec = await reader.next()) {
+        for (let rec = await reader.nextAfter(fromZxidExclusive); rec !== null; rec = await reader.next()) {
           const zxid = rec.txn.hdr.zxid;
           if (zxid > toZxidInclusive) return;
           if (zxid > fromZxidExclusive) {

@@ -295,6 +295,29 @@ describe('crash damage on open', () => {
     return (await listSegments(nodeFs, dir))[0]!.path;
   }
 
+  it('a reader started after a zxid returns the next record, and still checks the CRC of each record it passes', async () => {
+    const file = await writeTen();
+    const offsets = await recordOffsets(file);
+    const ref = (await listSegments(nodeFs, dir))[0]!;
+    const reader = await SegmentReader.open(nodeFs, ref, { allowTornTail: false });
+    const rec = await reader.nextAfter(4);
+    expect(rec).toMatchObject({ txn: { hdr: { zxid: 5 } }, offset: offsets[4] });
+    expect(reader.count).toBe(5);
+    expect((await reader.next())?.txn.hdr.zxid).toBe(6);
+    expect(await reader.nextAfter(100)).toBeNull();
+    expect(reader.count).toBe(10);
+    await reader.close();
+
+    const bytes = await readFile(file);
+    bytes[offsets[2]! + 12]! ^= 0x40;
+    await writeFile(file, bytes);
+    const damaged = await SegmentReader.open(nodeFs, ref, { allowTornTail: false });
+    const err = await damaged.nextAfter(6).catch((e: unknown) => e);
+    await damaged.close();
+    expect(err).toBeInstanceOf(CorruptLogError);
+    expect(err).toMatchObject({ file, offset: offsets[2], reason: 'crc mismatch' });
+  });
+
   it('truncates a record cut mid-way with a warning and keeps appending after it', async () => {
     const file = await writeTen();
     const offsets = await recordOffsets(file);
