@@ -185,10 +185,18 @@ export class DataTree {
   /**
    * Nodes changed since their hash was last computed (id -> path): their old hash is already
    * out of treeDigest. Hashing lazily means a parent that gains a thousand children in a burst
-   * (or in a log replay) is hashed once, not a thousand times. Flushed by digest() and once it
-   * grows past DIRTY_FLUSH_NODES after an apply.
+   * (or in a log replay) is hashed once, not a thousand times. digest() flushes it all; past
+   * DIRTY_FLUSH_NODES an apply hashes the oldest entries (dirtyOrder) back down to that size.
+   * That spreads the hashing evenly: flushing all 16k at once stalled every member's event
+   * loop for 100-200 ms together every few seconds under write load (p99 latency).
    */
   private readonly dirty = new Map<number, string>();
+  /**
+   * Ids in the order they became dirty, from dirtyHead on. An id removed (or removed and
+   * reused) may appear more than once or not be in `dirty` any more: those are skipped.
+   */
+  private dirtyOrder: number[] = [];
+  private dirtyHead = 0;
   private dataSizeBytes = 0;
   /** The data bytes then the 60-byte stat block of the node being hashed. */
   private hashScratch = Buffer.alloc(4096);
@@ -248,7 +256,7 @@ export class DataTree {
     const result = this.applyOp(txn.hdr, txn.op, triggers);
     result.triggers = triggers;
     if (txn.hdr.zxid > this.lastProcessedZxid) this.lastProcessedZxid = txn.hdr.zxid;
-    if (this.dirty.size >= DIRTY_FLUSH_NODES) this.flushDigest();
+    if (this.dirty.size > DIRTY_FLUSH_NODES) this.flushOldest(this.dirty.size - DIRTY_FLUSH_NODES);
     return result;
   }
 
@@ -530,7 +538,43 @@ export class DataTree {
   private touch(id: number, path: string): void {
     if (this.dirty.has(id)) return;
     this.treeDigest = (this.treeDigest - this.table.hash[id]!) >>> 0;
+    this.markDirty(id, path);
+  }
+
+  private markDirty(id: number, path: string): void {
     this.dirty.set(id, path);
+    // Removed nodes leave stale ids behind; with few nodes dirty (create/delete churn) nothing
+    // would consume them, so rebuild the order from the map (its keys are in the same order).
+    // Comparing with the live count keeps it amortized O(1) when one big multi dirties more.
+    if (this.dirtyOrder.push(id) - this.dirtyHead > 2 * Math.max(DIRTY_FLUSH_NODES, this.dirty.size)) {
+      this.dirtyOrder = [...this.dirty.keys()];
+      this.dirtyHead = 0;
+    }
+  }
+
+  /** Hashes the `count` longest-dirty nodes back into the digest. */
+  private flushOldest(count: number): void {
+    const order = this.dirtyOrder;
+    const hash = this.table.hash;
+    let digest = this.treeDigest;
+    let head = this.dirtyHead;
+    while (count > 0 && head < order.length) {
+      const id = order[head++]!;
+      const path = this.dirty.get(id);
+      if (path === undefined) continue;
+      const h = this.hashNode(path, id);
+      hash[id] = h;
+      digest = (digest + h) >>> 0;
+      this.dirty.delete(id);
+      count--;
+    }
+    this.treeDigest = digest;
+    // Drop the consumed prefix now and then (amortized O(1) per id).
+    if (head > 4096 && head * 2 > order.length) {
+      this.dirtyOrder = order.slice(head);
+      head = 0;
+    }
+    this.dirtyHead = head;
   }
 
   private flushDigest(): void {
@@ -543,13 +587,15 @@ export class DataTree {
     }
     this.treeDigest = digest;
     this.dirty.clear();
+    this.dirtyOrder = [];
+    this.dirtyHead = 0;
   }
 
   /** Makes a filled node (newNode) part of the tree under `path`; the parent must already list it. */
   private insert(path: string, id: number, dirty = true): void {
     this.ids.set(path, id);
     this.table.hash[id] = 0;
-    if (dirty) this.dirty.set(id, path);
+    if (dirty) this.markDirty(id, path);
     this.dataSizeBytes += path.length + (this.table.data[id]?.length ?? 0);
     switch (this.table.kind[id]) {
       case KIND_EPHEMERAL: {

@@ -534,6 +534,45 @@ describe('digest', () => {
     expect(DataTree.fromRecords(a.serialize()).digest()).toBe(a.digest());
   });
 
+  it('stays exact while a long write burst has its dirty nodes hashed a few at a time', () => {
+    // More than 16384 nodes dirty makes apply() hash the oldest ones as it goes; the oracle
+    // asks for the digest after every txn, so it never has more than a handful dirty.
+    const burst: Txn[] = [txn(1, create('/p', -1)), txn(2, create('/q', -1))];
+    let z = 3;
+    for (let i = 0; i < 20_000; i++) burst.push(txn(z++, create(`/p/c${i}`, -1, { data: `v${i}` })));
+    // Touch nodes hashed long ago, delete some (freeing ids), create others (reusing them).
+    for (let i = 0; i < 20_000; i += 7) burst.push(txn(z++, { type: 'setData', path: `/p/c${i}`, data: Buffer.from(`w${i}`), version: 0 }));
+    for (let i = 1; i < 20_000; i += 5) burst.push(txn(z++, { type: 'delete', path: `/p/c${i}` }));
+    for (let i = 0; i < 5_000; i++) burst.push(txn(z++, create(`/q/r${i}`, -1, { data: `r${i}` })));
+    // One multi dirtying more than twice the threshold on its own.
+    const ops: TxnOp[] = [];
+    for (let i = 0; i < 40_000; i++) ops.push(create(`/q/m${i}`, -1));
+    burst.push(txn(z++, { type: 'multi', ops }));
+    for (let i = 2; i < 20_000; i += 5) burst.push(txn(z++, { type: 'delete', path: `/p/c${i}` }));
+
+    const lazy = new DataTree();
+    const eager = new DataTree();
+    for (const t of burst) {
+      expect(lazy.apply(t).err).toBe(0);
+      eager.apply(t);
+      eager.digest();
+    }
+    expect(lazy.digest()).toBe(eager.digest());
+    expect(DataTree.fromRecords(lazy.serialize()).digest()).toBe(eager.digest());
+  });
+
+  it('keeps no growing backlog of dirty ids under create/delete churn', () => {
+    const tree = new DataTree();
+    tree.apply(txn(1, create('/c', -1)));
+    for (let i = 0; i < 100_000; i++) {
+      tree.apply(txn(2 * i + 2, create('/c/n', -1)));
+      tree.apply(txn(2 * i + 3, { type: 'delete', path: '/c/n' }));
+    }
+    // Private, but it is what would leak: ids of removed nodes nobody consumes.
+    const order = (tree as unknown as { dirtyOrder: number[]; dirtyHead: number }).dirtyOrder;
+    expect(order.length).toBeLessThan(2 * 16_384 + 2);
+  });
+
   it('does not depend on the order children were created in', () => {
     const a = new DataTree();
     const b = new DataTree();
