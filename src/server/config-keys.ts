@@ -88,7 +88,6 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   ['snapSizeLimitInKb', ignore()],
   ['txnLogSizeLimitInKb', ignore('zabkeeper rolls its log by txnLogSegmentBytes')],
   ['snapshotSizeFactor', ignore()],
-  ['fsync.warningthresholdms', ignore()],
   ['maxResponseCacheSize', ignore()],
   ['maxGetChildrenResponseCacheSize', ignore()],
   ['serverCnxnFactory', ignore()],

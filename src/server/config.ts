@@ -68,6 +68,8 @@ export interface ServerConfig {
   forceSync: boolean;
   /** The txn log rolls to a new segment file beyond this size (zabkeeper's own key). */
   txnLogSegmentBytes: number;
+  /** fsync.warningthresholdms: a txn log write+sync slower than this is logged as a warning. */
+  fsyncWarningThresholdMs: number;
   /** A connection that sends no handshake within this is closed (zookeeper.nio.sessionlessCnxnTimeout). */
   sessionlessCnxnTimeoutMs: number;
   /** From dataDir/myid when present. */
@@ -168,6 +170,7 @@ const KEYS = {
   snapCount: 'SNAP_COUNT',
   forceSync: 'FORCE_SYNC',
   txnLogSegmentBytes: 'TXN_LOG_SEGMENT_BYTES',
+  'fsync.warningthresholdms': 'FSYNC_WARNING_THRESHOLD_MS',
   'nio.sessionlessCnxnTimeout': 'NIO_SESSIONLESS_CNXN_TIMEOUT',
   logLevel: 'LOG_LEVEL',
   logPretty: 'LOG_PRETTY',
@@ -453,6 +456,7 @@ export const DEFAULTS = {
   autopurgePurgeIntervalHours: 0,
   snapCount: 100_000,
   txnLogSegmentBytes: 64 * 1024 * 1024,
+  fsyncWarningThresholdMs: 1000,
   sessionlessCnxnTimeoutMs: 10_000,
   /** security: ZooKeeper has no limit by default (-1); a bound keeps handshake floods from holding memory. */
   maxHandshakes: 1000,
@@ -536,6 +540,7 @@ export function resolveServerConfig(layers: {
     snapCount: int(s, 'snapCount', DEFAULTS.snapCount, 2),
     forceSync: forceSyncOf(s),
     txnLogSegmentBytes: int(s, 'txnLogSegmentBytes', DEFAULTS.txnLogSegmentBytes, 4096),
+    fsyncWarningThresholdMs: int(s, 'fsync.warningthresholdms', DEFAULTS.fsyncWarningThresholdMs, 0),
     sessionlessCnxnTimeoutMs: int(s, 'nio.sessionlessCnxnTimeout', DEFAULTS.sessionlessCnxnTimeoutMs, 1),
     serverId: layers.serverId,
     logLevel: str(s, 'logLevel') ?? 'info',

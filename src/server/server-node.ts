@@ -69,6 +69,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     snapCount: config.snapCount,
     forceSync: config.forceSync,
     segmentSizeBytes: config.txnLogSegmentBytes,
+    fsyncWarnThresholdMs: config.fsyncWarningThresholdMs,
     snapRetainCount: config.autopurgeSnapRetainCount,
     purgeIntervalHours: config.autopurgePurgeIntervalHours,
     logger: logger.child({ component: 'storage' }),

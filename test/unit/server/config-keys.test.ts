@@ -109,6 +109,15 @@ describe('zoo.cfg keys', () => {
     expect(resolve('dataDir=/d\nforceSync=no').warnings).toEqual([]);
   });
 
+  it('reads fsync.warningthresholdms (also as zookeeper.fsync.warningthresholdms), default 1000 ms', () => {
+    expect(resolve('dataDir=/d').fsyncWarningThresholdMs).toBe(1000);
+    expect(resolve('dataDir=/d\nfsync.warningthresholdms=50').fsyncWarningThresholdMs).toBe(50);
+    expect(resolve('dataDir=/d\nzookeeper.fsync.warningthresholdms=20').fsyncWarningThresholdMs).toBe(20);
+    expect(resolve('dataDir=/d\nfsync.warningthresholdms=50').warnings).toEqual([]);
+    expect(() => resolve('dataDir=/d\nfsync.warningthresholdms=-1')).toThrow(/line 2: fsync\.warningthresholdms must be between 0 and/);
+    expect(() => resolve('dataDir=/d\nfsync.warningthresholdms=1s')).toThrow(/line 2: fsync\.warningthresholdms must be an integer, got "1s"/);
+  });
+
   it('ignores Java tuning keys with one warning each, naming key and line', () => {
     const c = resolve('dataDir=/d\npreAllocSize=65536\nzookeeper.nio.numWorkerThreads=4');
     expect(c.warnings).toHaveLength(2);

@@ -192,6 +192,22 @@ describe('forceSync=no', () => {
 });
 
 describe('group commit', () => {
+  it('warns of a write slower than fsyncWarnThresholdMs, with its time, txns and file, and not below it', async () => {
+    const quiet = captureLogger();
+    const { log } = await openLog({ logger: quiet });
+    await log.append(createTxn(1, '/a'));
+    expect(quiet.warnings()).toEqual([]);
+    await log.close();
+    opened.pop();
+    const loud = captureLogger();
+    const again = await TxnLog.open({ dir, fs: nodeFs, logger: loud.logger, segmentSizeBytes: 64 * 1024 * 1024, fsyncWarnThresholdMs: 0 });
+    opened.push(again);
+    await again.appendBatch([createTxn(2, '/b'), createTxn(3, '/c')]);
+    expect(loud.warnings()).toEqual([
+      expect.objectContaining({ msg: 'slow txn log fsync: clients waited this long for their writes', txns: 2, file: expect.stringContaining('log.'), fsyncMs: expect.any(Number) }),
+    ]);
+  });
+
   it('writes the appends of one event-loop turn with one writev and one fdatasync', async () => {
     const fs = new FaultyFs();
     const { log } = await openLog({ fs });
