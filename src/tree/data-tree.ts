@@ -6,6 +6,7 @@ import { EventType } from '../jute/opcodes.js';
 import type { ACL, Stat } from '../jute/records.js';
 import { AclCache, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
 import { basename, parentPath } from './path.js';
+import { PathIndex } from './path-index.js';
 import { LIMIT_NODE, QUOTA_ROOT, QuotaPaths, STAT_NODE, statPath, StatsTrack, trimQuotaPath } from './quota.js';
 import { dataBuffer, KIND_CODES, kindCode, NodeTable, storedData } from './node-table.js';
 import type { NodeKind, Txn, TxnHeader, TxnOp } from './txn.js';
@@ -167,7 +168,7 @@ export class DataTree {
   readonly importedSessions = new Map<bigint, number>();
 
   /** path -> node id in `table`. */
-  private readonly ids = new Map<string, number>();
+  private readonly ids = new PathIndex();
   private readonly table = new NodeTable();
   /**
    * node id -> the full paths of its children (the same strings as the `ids` keys, so a child
