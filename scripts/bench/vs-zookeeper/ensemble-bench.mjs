@@ -37,6 +37,7 @@ async function runLoad(pool, nWorkers, cluster, workload, seconds, extra) {
     loadgenCpu: workerCpu.reduce((a, b) => a + b, 0),
     loadgenMaxWorkerCpu: Math.max(...workerCpu),
     serverCpu: (srvMs / wallMs) * 100,
+    serverCpuUsPerOp: ops > 0 ? (srvMs * 1000) / ops : NaN,
     // On a machine with few cores the generator's CPU is CPU the servers did not get.
     loadgenShare: (workerCpu.reduce((a, b) => a + b, 0) / ((srvMs / wallMs) * 100 + workerCpu.reduce((a, b) => a + b, 0))) * 100,
     machineBusy: (1 - (m1.idle - m0.idle) / (m1.total - m0.total)) * 100,

@@ -18,7 +18,7 @@ function fmtNum(x, digits = 0) {
 function describeRun(r) {
   const sat = r.loadgenMaxWorkerCpu >= 90 ? '  << a load worker was >= 90% of a core: the generator may be the bottleneck' : '';
   const err = r.errors > 0 ? `  ERRORS ${r.errors} (first: ${r.firstError})` : '';
-  return `${fmtNum(r.opsPerSec).padStart(7)} ops/s  p50 ${fmtNum(r.p50, 2)} ms  p99 ${fmtNum(r.p99, 2)} ms | loadgen cpu ${fmtNum(r.loadgenCpu)}% (busiest worker ${fmtNum(r.loadgenMaxWorkerCpu)}%, ${fmtNum(r.loadgenShare)}% of loadgen+servers), servers ${fmtNum(r.serverCpu)}%, machine ${fmtNum(r.machineBusy)}% busy${sat}${err}`;
+  return `${fmtNum(r.opsPerSec).padStart(7)} ops/s  p50 ${fmtNum(r.p50, 2)} ms  p99 ${fmtNum(r.p99, 2)} ms | loadgen cpu ${fmtNum(r.loadgenCpu)}% (busiest worker ${fmtNum(r.loadgenMaxWorkerCpu)}%, ${fmtNum(r.loadgenShare)}% of loadgen+servers), servers ${fmtNum(r.serverCpu)}% (${fmtNum(r.serverCpuUsPerOp)} us/op), machine ${fmtNum(r.machineBusy)}% busy${sat}${err}`;
 }
 
 const median = (xs) => {
@@ -36,6 +36,10 @@ const METRICS = [
   { key: 'mixed', name: 'mixed 90/10, 8x16 (ops/s)', unit: 'ops', get: (m) => m['load.mixed']?.opsPerSec, better: 'higher' },
   { key: 'createP99', name: 'create p99 under load (ms)', unit: 'ms', get: (m) => m['load.create']?.p99, better: 'lower', target: { op: '<=', ratio: 0.5 } },
   { key: 'setP99', name: 'setData p99 under load (ms)', unit: 'ms', get: (m) => m['load.set']?.p99, better: 'lower', target: { op: '<=', ratio: 0.5 } },
+  // Host speed and disk latency swing within minutes here; CPU per op moves less, so it tells
+  // the systems' efficiency apart where throughput is noisy (all three members, summed).
+  { key: 'createCpu', name: "create, servers' CPU per op (us)", unit: 'us', get: (m) => m['load.create']?.serverCpuUsPerOp, better: 'lower' },
+  { key: 'setCpu', name: "setData, servers' CPU per op (us)", unit: 'us', get: (m) => m['load.set']?.serverCpuUsPerOp, better: 'lower' },
   { key: 'createP50', name: 'create p50 under load (ms)', unit: 'ms', get: (m) => m['load.create']?.p50, better: 'lower' },
   { key: 'set1p50', name: 'setData 1x1 p50 (ms)', unit: 'ms', get: (m) => m['single.set']?.p50, better: 'lower', target: { op: '<=', ratio: 1.0 } },
   { key: 'set1p99', name: 'setData 1x1 p99 (ms)', unit: 'ms', get: (m) => m['single.set']?.p99, better: 'lower' },
@@ -47,7 +51,7 @@ const METRICS = [
 function fmtValue(unit, x) {
   if (x === undefined || Number.isNaN(x)) return 'n/a';
   if (!Number.isFinite(x)) return 'failed';
-  return unit === 'ops' ? fmtNum(x) : unit === 's' ? x.toFixed(3) : x.toFixed(2);
+  return unit === 'ops' || unit === 'us' ? fmtNum(x) : unit === 's' ? x.toFixed(3) : x.toFixed(2);
 }
 
 function cell(unit, xs) {
