@@ -19,6 +19,7 @@ import type { QuorumServerSpec } from './config.js';
 import type { EnsembleMetrics } from './metrics.js';
 import type { ForwardedWrite, QuorumHooks } from './replication.js';
 import { ServerNotServingError, type ZooKeeperServer } from './zk-server.js';
+import { ProposalTimes } from './proposal-times.js';
 
 /** In-memory txns kept past the commit point so a lagging follower gets a DIFF, not a SNAP. */
 const DIFF_WINDOW_TXNS = 1000;
@@ -76,7 +77,7 @@ export class QuorumPeer {
   /** When this server last started looking, for the election-duration metric. */
   private lookingSinceMs = Date.now();
   /** When each txn was proposed (leader) or arrived (learner), for the commit-latency metrics. */
-  private readonly proposedAtMs = new Map<number, number>();
+  private readonly proposedAtMs = new ProposalTimes();
   /** Leader side: SNAP and large DIFFs leave in bounded frames, with back-pressure. */
   private readonly streamer: SyncStreamer;
   /** Learner side: a streamed SNAP is put back together before zab sees it. */
@@ -162,7 +163,7 @@ export class QuorumPeer {
       // Ticks also carry session activity to the leader, so never sleep longer than half a tick.
       maxSleepMs: opts.tickTimeMs / 2,
       diffWindowTxns: DIFF_WINDOW_TXNS,
-      observer: opts.metrics ? { proposed: (zxid) => this.proposedAtMs.set(zxid, performance.now()), committed: (zxid, _at, role) => this.committed(zxid, role) } : undefined,
+      observer: opts.metrics ? { proposed: (zxid) => this.proposedAtMs.proposed(zxid, performance.now()), committed: (zxid, _at, role) => this.committed(zxid, role) } : undefined,
     });
     this.election.onMessage((from, msg) => this.runtime.receive(from, msg as PeerMessage<Txn>));
     this.quorum.onMessage((from, raw) => {
@@ -295,9 +296,8 @@ export class QuorumPeer {
   }
 
   private committed(zxid: number, role: ZabRole): void {
-    const proposedAt = this.proposedAtMs.get(zxid);
+    const proposedAt = this.proposedAtMs.committed(zxid);
     if (proposedAt === undefined) return;
-    this.proposedAtMs.delete(zxid);
     // On the leader a commit happens exactly when a quorum has acked the proposal.
     const latencyMs = performance.now() - proposedAt;
     if (role === 'leading') this.opts.metrics?.proposalAcked(latencyMs);

@@ -11,7 +11,10 @@
 // Ordering contract (see actions.ts): actions run strictly in order. Epoch writes, truncate
 // and snapshot installs are barriers: nothing after them runs until the I/O reports done.
 // Txn appends are not barriers (group commit): the log applies its operations in call
-// order, and each append's completion is reported to the node as persisted(lastZxid).
+// order, and each append's completion is reported to the node as persisted(lastZxid). The
+// persistTxns actions of one turn go to the log as one append (handed over at clock.defer, or
+// before any barrier, so call order is kept): a leader proposes once per client request and a
+// follower gets one PROPOSAL per txn, and an append per txn cost a promise chain each.
 
 import type { ZabAction, ZabRole } from './actions.js';
 import type { PeerMessage, TxnRecord } from './messages.js';
@@ -48,7 +51,11 @@ export interface RuntimeClock {
   /** One-shot timer; the runtime keeps at most one armed. */
   setTimer(delayMs: number, fire: () => void): unknown;
   clearTimer(handle: unknown): void;
-  /** Run fn once the I/O completions already reported in this turn have been delivered. */
+  /**
+   * Run fn after the current turn's synchronous work: once the I/O completions already
+   * reported in this turn have been delivered, and after the other inputs of this turn (a
+   * socket read's whole batch of messages), so their appends go to the log together.
+   */
   defer(fn: () => void): void;
 }
 
@@ -114,6 +121,9 @@ export class ZabRuntime<T> {
   private commitsSinceCompact = 0;
   /** Highest zxid whose append completed but is not yet reported to the node. */
   private durableUnreported = -1;
+  /** Txns of persistTxns actions not yet handed to the log (see flushAppends). */
+  private pendingAppend: TxnRecord<T>[] = [];
+  private appendScheduled = false;
 
   constructor(
     readonly node: PeerNode<T>,
@@ -165,6 +175,7 @@ export class ZabRuntime<T> {
     this.stopped = true;
     this.queue.length = 0;
     this.queueHead = 0;
+    this.pendingAppend = [];
     if (this.timer !== undefined) this.io.clock.clearTimer(this.timer);
     this.timer = undefined;
   }
@@ -249,6 +260,8 @@ export class ZabRuntime<T> {
 
   /** Blocks the queue until the I/O reports done; a failed barrier is fatal. */
   private barrier(what: string, start: (done: Done) => void): void {
+    // Appends queued before the barrier reach the log before it (the log keeps call order).
+    this.flushAppends();
     this.blocked = true;
     start((err) => {
       if (this.stopped) return;
@@ -311,12 +324,27 @@ export class ZabRuntime<T> {
 
   private persistTxns(txns: TxnRecord<T>[]): void {
     if (txns.length === 0) return;
-    const lastZxid = txns[txns.length - 1]!.zxid;
     const observer = this.io.observer;
     if (observer?.proposed) {
       const at = this.io.clock.now();
       for (const t of txns) observer.proposed(t.zxid, at);
     }
+    for (const t of txns) this.pendingAppend.push(t);
+    if (!this.appendScheduled) {
+      this.appendScheduled = true;
+      this.io.clock.defer(() => {
+        this.appendScheduled = false;
+        this.flushAppends();
+      });
+    }
+  }
+
+  /** Hands the txns of every persistTxns since the last call to the log as one append. */
+  private flushAppends(): void {
+    if (this.stopped || this.pendingAppend.length === 0) return;
+    const txns = this.pendingAppend;
+    this.pendingAppend = [];
+    const lastZxid = txns[txns.length - 1]!.zxid;
     this.io.log.append(txns, (err) => {
       if (this.stopped) return;
       if (err) {

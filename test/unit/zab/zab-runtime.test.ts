@@ -98,9 +98,25 @@ describe('ZabRuntime', () => {
     expect(r.events).toEqual(['role looking 0', 'role leading 1']);
   });
 
-  it('a group commit that completes many appends is reported to the node once', () => {
+  it('the proposals of one turn go to the log as one append', () => {
     const r = leadingRig();
     for (const p of ['a', 'b', 'c']) r.runtime.propose(p);
+    expect(r.appends).toHaveLength(0);
+    r.runDeferred();
+    expect(r.appends.map((a) => a.txns.map((t) => t.payload))).toEqual([['a', 'b', 'c']]);
+    r.runtime.propose('d');
+    r.runDeferred();
+    expect(r.appends.map((a) => a.txns.map((t) => t.payload))).toEqual([['a', 'b', 'c'], ['d']]);
+    const zxids = r.appends.flatMap((a) => a.txns.map((t) => t.zxid));
+    expect(zxids).toEqual([...zxids].sort((x, y) => x - y));
+  });
+
+  it('a group commit that completes many appends is reported to the node once', () => {
+    const r = leadingRig();
+    for (const p of ['a', 'b', 'c']) {
+      r.runtime.propose(p);
+      r.runDeferred();
+    }
     expect(r.appends).toHaveLength(3);
     const persisted = vi.spyOn(r.node, 'persisted');
     for (const a of r.appends) a.done();
@@ -110,9 +126,18 @@ describe('ZabRuntime', () => {
     expect(r.events.filter((e) => e.startsWith('commit'))).toEqual(['commit a', 'commit b', 'commit c']);
   });
 
+  it('a stopped executor hands no pending txn to the log', () => {
+    const r = leadingRig();
+    r.runtime.propose('x');
+    r.runtime.stop();
+    r.runDeferred();
+    expect(r.appends).toHaveLength(0);
+  });
+
   it('a failed append is fatal and stops the executor', () => {
     const r = leadingRig();
     r.runtime.propose('x');
+    r.runDeferred();
     expect(() => r.appends[0]!.done(new Error('EIO'))).toThrow(/EIO/);
     expect(r.runtime.isStopped).toBe(true);
   });
@@ -124,6 +149,7 @@ describe('ZabRuntime', () => {
     const before = { ...r.timerCalls };
     for (const p of ['a', 'b', 'c', 'd']) {
       r.runtime.propose(p);
+      r.runDeferred();
       r.appends.at(-1)!.done();
       r.runDeferred();
     }
