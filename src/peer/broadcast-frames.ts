@@ -36,6 +36,12 @@ function isTxn(v: unknown): v is Txn {
   return typeof t === 'object' && t !== null && typeof t.hdr === 'object' && t.hdr !== null && typeof t.op === 'object' && t.op !== null;
 }
 
+/**
+ * The last PROPOSAL frame built: a leader sends the same proposal to every follower in a row,
+ * and the frame is the same bytes for each (nothing writes into a frame once it is built).
+ */
+let lastProposal: { payload: Txn | undefined; frame: Buffer } = { payload: undefined, frame: Buffer.alloc(0) };
+
 function prefix(totalBody: number, kind: number, zxid: number): Buffer {
   const frame = Buffer.allocUnsafe(4 + totalBody);
   frame.writeUInt32BE(totalBody, 0);
@@ -55,9 +61,11 @@ export function encodeBroadcastFrame(msg: unknown): Buffer | undefined {
     case 'PROPOSAL': {
       const txn = (msg as Partial<ProposalLike>).txn;
       if (typeof txn !== 'object' || txn === null || !isTxn(txn.payload) || txn.payload.hdr.zxid !== txn.zxid) return undefined;
+      if (lastProposal.payload === txn.payload) return lastProposal.frame;
       const bytes = encodedTxn(txn.payload);
       const frame = prefix(PREFIX_BYTES + bytes.length, KIND_PROPOSAL, txn.zxid);
       bytes.copy(frame, 4 + PREFIX_BYTES);
+      lastProposal = { payload: txn.payload, frame };
       return frame;
     }
     case 'ACK': {

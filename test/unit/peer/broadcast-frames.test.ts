@@ -56,6 +56,17 @@ describe('broadcast frames', () => {
     expect(encodedTxn(received.txn.payload).equals(logBytes)).toBe(true);
   });
 
+  it('the same proposal sent to several followers is one frame; the next txn gets its own', () => {
+    const first = encodePeerFrame({ type: 'PROPOSAL', txn: { zxid, payload: txn } });
+    const again = encodePeerFrame({ type: 'PROPOSAL', txn: { zxid, payload: txn } });
+    expect(again).toBe(first);
+    const next: Txn = { ...txn, hdr: { ...txn.hdr, zxid: zxid + 1 } };
+    const other = encodePeerFrame({ type: 'PROPOSAL', txn: { zxid: zxid + 1, payload: next } });
+    expect(other).not.toBe(first);
+    expect((decodePeerFrameBody(other.subarray(4)) as { txn: { zxid: number } }).txn.zxid).toBe(zxid + 1);
+    expect((decodePeerFrameBody(first.subarray(4)) as { txn: { zxid: number } }).txn.zxid).toBe(zxid);
+  });
+
   it('decodes when frames arrive split anywhere and interleaved with msgpack frames', () => {
     const msgs = [
       { type: 'PROPOSAL', txn: { zxid, payload: txn } },
