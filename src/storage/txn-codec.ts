@@ -38,40 +38,64 @@ export class TxnCodecError extends Error {
   }
 }
 
-/** Grow-only scratch space: encoding writes here, then copies out exactly the bytes used. */
-let scratch = Buffer.allocUnsafe(64 * 1024);
+/**
+ * Encoding writes straight into a slab and each txn's bytes are a view of its part of it: no
+ * copy out, no allocation per txn. A slab is replaced when a txn no longer fits; the old one
+ * lives as long as some txn's bytes still point into it (a log batch, a PROPOSAL, the cache).
+ */
+const SLAB_BYTES = 64 * 1024;
+let slab = Buffer.allocUnsafe(SLAB_BYTES);
+/** DataView over the slab: numbers are single stores (Buffer's writeDoubleBE splits bytes in JS). */
+let view = new DataView(slab.buffer, slab.byteOffset, slab.length);
+/** Where the txn being encoded starts, and the next byte to write. */
+let start = 0;
 let pos = 0;
 
 function reserve(n: number): void {
-  if (pos + n <= scratch.length) return;
-  const next = Buffer.allocUnsafe(Math.max(scratch.length * 2, pos + n));
-  scratch.copy(next, 0, 0, pos);
-  scratch = next;
+  if (pos + n <= slab.length) return;
+  // Move the txn encoded so far to a fresh slab big enough for it and the rest.
+  const next = Buffer.allocUnsafe(Math.max(SLAB_BYTES, 2 * (pos - start + n)));
+  slab.copy(next, 0, start, pos);
+  pos -= start;
+  start = 0;
+  slab = next;
+  view = new DataView(slab.buffer, slab.byteOffset, slab.length);
 }
 
 function putU8(v: number): void {
   reserve(1);
-  scratch[pos++] = v;
+  slab[pos++] = v;
 }
 
 function putI32(v: number): void {
   reserve(4);
-  scratch.writeInt32BE(v, pos);
+  view.setInt32(pos, v);
   pos += 4;
 }
 
 function putF64(v: number): void {
   reserve(8);
-  scratch.writeDoubleBE(v, pos);
+  view.setFloat64(pos, v);
   pos += 8;
 }
 
 function putString(s: string): void {
   // A UTF-8 string takes at most 3 bytes per UTF-16 code unit.
   reserve(4 + s.length * 3);
-  const n = scratch.write(s, pos + 4, 'utf8');
-  scratch.writeUInt32BE(n, pos);
-  pos += 4 + n;
+  // Paths and ACL ids are short and nearly always ASCII: copying the char codes in JS beats the
+  // native UTF-8 encoder's call overhead; anything else goes to the encoder from the start.
+  const at = pos + 4;
+  let i = 0;
+  if (s.length <= 256) {
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      slab[at + i] = c;
+    }
+  }
+  const n = i === s.length ? i : slab.write(s, at, 'utf8');
+  view.setUint32(pos, n);
+  pos = at + n;
 }
 
 /** -1 length for null, as jute does: null data stays distinct from empty data. */
@@ -81,8 +105,8 @@ function putBytes(b: Buffer | null): void {
     return;
   }
   reserve(4 + b.length);
-  scratch.writeInt32BE(b.length, pos);
-  b.copy(scratch, pos + 4);
+  view.setInt32(pos, b.length);
+  slab.set(b, pos + 4);
   pos += 4 + b.length;
 }
 
@@ -157,9 +181,16 @@ function putOp(op: TxnOp): void {
   }
 }
 
-/** Encodes a txn into a new buffer of exactly its size. */
+/** Encodes a txn; the result is exactly its bytes (a view of a shared slab: never write into it). */
 export function encodeTxnBinary(txn: Txn): Buffer {
-  pos = 0;
+  // A new slab when the rest is small (most txns then fit without moving), or after an outsized
+  // txn grew one (the small txns after it must not keep a huge slab alive).
+  if (slab.length - pos < 512 || slab.length > SLAB_BYTES) {
+    slab = Buffer.allocUnsafe(SLAB_BYTES);
+    view = new DataView(slab.buffer, slab.byteOffset, slab.length);
+    pos = 0;
+  }
+  start = pos;
   putU8(TXN_CODEC_MARK);
   putU8(TXN_CODEC_VERSION);
   const h = txn.hdr;
@@ -167,10 +198,13 @@ export function encodeTxnBinary(txn: Txn): Buffer {
   putI32(h.cxid);
   putF64(h.zxid);
   putF64(h.time);
-  putOp(txn.op);
-  const out = Buffer.allocUnsafe(pos);
-  scratch.copy(out, 0, 0, pos);
-  return out;
+  try {
+    putOp(txn.op);
+  } catch (err) {
+    pos = start;
+    throw err;
+  }
+  return slab.subarray(start, pos);
 }
 
 const encodedCache = new WeakMap<Txn, Buffer>();

@@ -57,6 +57,22 @@ describe('binary txn codec', () => {
     if ('data' in op) expect(back.op).toHaveProperty('data', op.data === null ? null : expect.any(Buffer));
   });
 
+  it('bytes of one txn stay intact while thousands more are encoded (shared slabs, outsized txns, any path)', () => {
+    const paths = ['/plain', `/${'a'.repeat(300)}`, `/${'b'.repeat(255)}é`, '/ünï', `/${'c'.repeat(400)}🙂`];
+    const kept: { txn: Txn; bytes: Buffer; copy: Buffer }[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const big = i % 997 === 500;
+      const op: TxnOp = { type: 'setData', path: `${paths[i % paths.length]!}/${i}`, data: Buffer.alloc(big ? 200_000 : i % 300, i & 0xff), version: i };
+      const txn: Txn = { hdr: { ...hdr, zxid: hdr.zxid + i }, op };
+      const bytes = encodeTxnBinary(txn);
+      kept.push({ txn, bytes, copy: Buffer.from(bytes) });
+    }
+    const damaged = kept.filter((k) => !k.bytes.equals(k.copy)).length;
+    expect(damaged).toBe(0);
+    const wrong = kept.filter((k) => JSON.stringify(decodeTxnBinary(k.bytes)) !== JSON.stringify(k.txn)).length;
+    expect(wrong).toBe(0);
+  });
+
   it('decoded data is a view of the input, not a copy (callers pass buffers nobody rewrites)', () => {
     const bytes = encodeTxnBinary({ hdr, op: { type: 'setData', path: '/x', data: Buffer.from('abc'), version: 1 } });
     const data = (decodeTxnBinary(bytes).op as { data: Buffer }).data;
