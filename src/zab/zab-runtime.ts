@@ -55,8 +55,9 @@ export interface RuntimeClock {
    * Run fn after the current turn's synchronous work: once the I/O completions already
    * reported in this turn have been delivered, and after the other inputs of this turn (a
    * socket read's whole batch of messages), so their appends go to the log together.
+   * `what` names the step for traces (the simulator); production ignores it.
    */
-  defer(fn: () => void): void;
+  defer(fn: () => void, what: 'durability report' | 'append handoff'): void;
 }
 
 /** What the runtime drives above zab: the replicated state machine and its session layer. */
@@ -335,7 +336,7 @@ export class ZabRuntime<T> {
       this.io.clock.defer(() => {
         this.appendScheduled = false;
         this.flushAppends();
-      });
+      }, 'append handoff');
     }
   }
 
@@ -355,7 +356,7 @@ export class ZabRuntime<T> {
       // persisted() call, so a follower sends one cumulative ACK per fsync, not one per txn.
       const first = this.durableUnreported < 0;
       if (lastZxid > this.durableUnreported) this.durableUnreported = lastZxid;
-      if (first) this.io.clock.defer(() => this.reportDurable());
+      if (first) this.io.clock.defer(() => this.reportDurable(), 'durability report');
     });
   }
 
