@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
  * object. Inserting the paths was the largest single cost of loading a million-znode snapshot.
  * Here a lookup hashes the characters in JS and probes two typed arrays (the id and the
  * full hash of each slot, so a probe compares a string only when the hashes agree): about
- * 3x faster for both, at about the same memory (8 bytes per slot at load <= 1/2, plus the
- * id -> path array that the tree needs anyway).
+ * 3x faster for both, at about the same memory (8 bytes per slot at load <= 1/2, plus an
+ * id -> path array holding the same strings a Map would hold as keys).
  *
  * Linear probing with backward-shift deletion: no tombstones, so delete-heavy churn never
  * degrades lookups. The hash is seeded per process (as V8 seeds its own), so a client cannot
@@ -21,8 +21,8 @@ const MIN_SLOTS = 16;
 const SEED = randomBytes(4).readInt32LE(0);
 
 /** FNV-1a over UTF-16 code units from a random basis, then murmur3's finalizer to spread the low bits. */
-export function pathHash(path: string): number {
-  let h = SEED ^ 0x811c9dc5;
+export function pathHash(path: string, seed: number = SEED): number {
+  let h = seed ^ 0x811c9dc5;
   for (let i = 0; i < path.length; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
@@ -33,6 +33,9 @@ export function pathHash(path: string): number {
 }
 
 export class PathIndex {
+  /** `seed` is for tests that must place keys in chosen slots; the tree takes the process's. */
+  constructor(private readonly seed: number = SEED) {}
+
   private slots = new Int32Array(MIN_SLOTS).fill(EMPTY);
   private hashes = new Uint32Array(MIN_SLOTS);
   private mask = MIN_SLOTS - 1;
@@ -45,12 +48,12 @@ export class PathIndex {
   }
 
   get(path: string): number | undefined {
-    const slot = this.find(path, pathHash(path));
+    const slot = this.find(path, pathHash(path, this.seed));
     return slot < 0 ? undefined : this.slots[slot];
   }
 
   has(path: string): boolean {
-    return this.find(path, pathHash(path)) >= 0;
+    return this.find(path, pathHash(path, this.seed)) >= 0;
   }
 
   /** The path an id is held under; undefined for an id not in the index. */
@@ -61,7 +64,7 @@ export class PathIndex {
 
   /** Maps path to id, replacing any id it had. An id is held by one path at a time (the tree's ids are). */
   set(path: string, id: number): void {
-    const h = pathHash(path);
+    const h = pathHash(path, this.seed);
     const existing = this.find(path, h);
     if (existing >= 0) {
       this.slots[existing] = id;
@@ -81,7 +84,7 @@ export class PathIndex {
   }
 
   delete(path: string): boolean {
-    let hole = this.find(path, pathHash(path));
+    let hole = this.find(path, pathHash(path, this.seed));
     if (hole < 0) return false;
     const { slots, hashes, mask } = this;
     this.paths[slots[hole]!] = undefined;

@@ -3,17 +3,7 @@
 import { DataTree } from '../../../src/tree/data-tree.js';
 import type { Txn } from '../../../src/tree/txn.js';
 import { OPEN_ACL } from './storage-fixtures.js';
-
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../helpers/seeded-random.js';
 
 /**
  * Builds txns from the state of its own prep tree (so versions and cversions are right) and
