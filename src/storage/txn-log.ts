@@ -73,6 +73,8 @@ interface ActiveSegment {
  * (measured here: 1-3 ms against 0.2-0.3 ms), and it is on every write's path.
  */
 export const PREALLOC_BYTES = 16 * 1024 * 1024;
+/** Largest batch copied into the reused write buffer (bigger ones, as a large sync brings, get their own). */
+const MAX_REUSED_WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export class TxnLog {
   private segments: SegmentRef[] = [];
@@ -84,6 +86,13 @@ export class TxnLog {
   private failure: LogWriteError | undefined;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  /**
+   * The buffer batches are copied into before their write, reused because batches are written
+   * one at a time. A fresh buffer per batch (~90 KB each under load) was the largest stream of
+   * short-lived allocations: V8 frees such memory only at its next full GC, so after a bulk load
+   * malloc's heap held ~120 MB of free but fragmented memory it never gave back.
+   */
+  private writeBuffer = Buffer.alloc(0);
   /** Highest zxid accepted by append() (queued, maybe not yet durable). */
   private lastQueuedZxid = 0;
   private durableZxid = 0;
@@ -326,7 +335,7 @@ export class TxnLog {
     const seg = this.active!;
     // One contiguous buffer with each frame header written in place: copying a batch is cheaper
     // than a writev of two iovecs per record, and no header is allocated on its own.
-    const out = Buffer.allocUnsafe((created ? SEGMENT_HEADER_BYTES : 0) + batchBytes);
+    const out = this.batchBuffer((created ? SEGMENT_HEADER_BYTES : 0) + batchBytes);
     let at = 0;
     if (created) at += encodeSegmentHeader(batch[0]!.firstZxid).copy(out, 0);
     for (const p of batch) {
@@ -368,6 +377,15 @@ export class TxnLog {
     seg.sizeBytes = start + total;
     seg.records += records;
     this.durableZxid = batch[batch.length - 1]!.lastZxid;
+  }
+
+  /** A view of `bytes` bytes of the reused write buffer; batches past its cap get a buffer of their own. */
+  private batchBuffer(bytes: number): Buffer {
+    if (bytes > MAX_REUSED_WRITE_BUFFER_BYTES) return Buffer.allocUnsafe(bytes);
+    if (this.writeBuffer.length < bytes) {
+      this.writeBuffer = Buffer.allocUnsafeSlow(Math.min(MAX_REUSED_WRITE_BUFFER_BYTES, Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(bytes)))));
+    }
+    return this.writeBuffer.subarray(0, bytes);
   }
 
   /** Puts the file back to its last durable length so no half-written record survives. */
