@@ -6,7 +6,7 @@ import type { Txn } from '../tree/txn.js';
 import { CorruptLogError } from './errors.js';
 import { FrameReader, packr, readU64, writeU64 } from './frame.js';
 import type { FsLike } from './fs-like.js';
-import { decodeTxnBinary, encodedTxn, isBinaryTxn, peekTxnZxid } from './txn-codec.js';
+import { decodeTxnBinary, isBinaryTxn, peekTxnZxid, takeEncodedTxn } from './txn-codec.js';
 
 export const LOG_MAGIC = 'ZKLG';
 export const LOG_FORMAT_VERSION = 1;
@@ -67,7 +67,7 @@ export function decodeSegmentHeader(buf: Buffer, path: string): SegmentHeader | 
 
 /** A record's payload: the txn's binary encoding (shared with its PROPOSAL, so usually already made). */
 export function encodeTxn(txn: Txn): Buffer {
-  return encodedTxn(txn);
+  return takeEncodedTxn(txn);
 }
 
 /**

@@ -2,8 +2,8 @@
 //
 // A txn is encoded on the leader, logged there, sent to every follower and logged there too:
 // generic msgpack did that work four times per write and was the top CPU frame under write load.
-// This fixed-layout codec is several times cheaper, and encodedTxn() caches the bytes on the txn
-// object, so the leader encodes each txn once and a follower logs the bytes it received as they are.
+// This fixed-layout codec is several times cheaper, and encodedTxn() keeps the bytes until the
+// log takes them, so the leader encodes each txn once and a follower logs the bytes it received as they are.
 //
 // Layout: 0xc1 (a byte msgpack never uses, so records written before this codec, which are
 // msgpack, still decode), a codec version byte, the header, then the op. Numbers that may pass
@@ -207,19 +207,43 @@ export function encodeTxnBinary(txn: Txn): Buffer {
   return slab.subarray(start, pos);
 }
 
-const encodedCache = new WeakMap<Txn, Buffer>();
+/**
+ * Bytes of txns sent or received in a PROPOSAL and not yet logged, in a ring indexed by the
+ * zxid's low bits; the log's append takes them out (takeEncodedTxn). A txn is encoded when its
+ * PROPOSAL is built and logged later in the same turn, and a follower logs the bytes its PROPOSAL
+ * carried, so the ring needs to outlive one turn only: a txn that fell out is encoded again (the
+ * same bytes). A WeakMap from txn to bytes did this before and cost the leader ~3-4 % of its CPU
+ * (ephemeron tables rehashed and scanned at every scavenge).
+ */
+const RING_SLOTS = 1024;
+const ringTxns: (Txn | undefined)[] = new Array<Txn | undefined>(RING_SLOTS).fill(undefined);
+const ringBytes: (Buffer | undefined)[] = new Array<Buffer | undefined>(RING_SLOTS).fill(undefined);
+
+/** The zxid's low bits (a bitwise and keeps the low 32 bits of any zxid, which pass 2^32). */
+function ringSlot(txn: Txn): number {
+  return txn.hdr.zxid & (RING_SLOTS - 1);
+}
 
 /**
- * The txn's bytes, encoded at most once per txn object: the leader's log append and every
- * PROPOSAL share them, and a follower's log append reuses the bytes its PROPOSAL carried.
- * Txns are immutable once built, which is what makes the cache safe.
+ * The txn's bytes for its PROPOSAL, kept for the log append that follows. Txns are immutable
+ * once built, which is what makes sharing the bytes safe.
  */
 export function encodedTxn(txn: Txn): Buffer {
-  let bytes = encodedCache.get(txn);
-  if (bytes === undefined) {
-    bytes = encodeTxnBinary(txn);
-    encodedCache.set(txn, bytes);
-  }
+  const slot = ringSlot(txn);
+  if (ringTxns[slot] === txn) return ringBytes[slot]!;
+  const bytes = encodeTxnBinary(txn);
+  ringTxns[slot] = txn;
+  ringBytes[slot] = bytes;
+  return bytes;
+}
+
+/** The txn's bytes for its log record: the PROPOSAL's if they are still kept (and no longer kept after), else encoded now. */
+export function takeEncodedTxn(txn: Txn): Buffer {
+  const slot = ringSlot(txn);
+  if (ringTxns[slot] !== txn) return encodeTxnBinary(txn);
+  const bytes = ringBytes[slot]!;
+  ringTxns[slot] = undefined;
+  ringBytes[slot] = undefined;
   return bytes;
 }
 
@@ -419,6 +443,8 @@ export function peekTxnZxid(bytes: Buffer): number | undefined {
 /** Decodes and remembers the bytes as the txn's encoding, so logging it does not encode it again. */
 export function decodeTxnKeepingBytes(bytes: Buffer): Txn {
   const txn = decodeTxnBinary(bytes);
-  encodedCache.set(txn, bytes);
+  const slot = ringSlot(txn);
+  ringTxns[slot] = txn;
+  ringBytes[slot] = bytes;
   return txn;
 }

@@ -115,6 +115,20 @@ describe('binary txn codec', () => {
     expect(encodedTxn(received)).toBe(first);
   });
 
+  it('a txn whose kept bytes were displaced by a later txn (same ring slot) or already taken by the log still logs its own bytes', () => {
+    const a: Txn = { hdr: { ...hdr, zxid: 0x5_0000_0007 }, op: ops[5]! };
+    const b: Txn = { hdr: { ...hdr, zxid: 0x5_0000_0007 + 1024 }, op: ops[0]! };
+    const aBytes = Buffer.from(encodedTxn(a));
+    const bBytes = Buffer.from(encodedTxn(b));
+    expect(bBytes.equals(aBytes)).toBe(false);
+    expect(encodeTxn(a).equals(aBytes)).toBe(true);
+    expect(encodeTxn(b).equals(bBytes)).toBe(true);
+    // Taken once, the bytes are no longer kept, but a second append still gets the right ones.
+    expect(encodeTxn(b).equals(bBytes)).toBe(true);
+    const received = decodeTxnKeepingBytes(aBytes);
+    expect(decodeTxnBinary(encodeTxn(received))).toEqual(a);
+  });
+
   it('log records: binary ones decode, msgpack ones from before the codec still decode, damage is CorruptLogError', () => {
     const txn: Txn = { hdr, op: ops[0]! };
     expect(decodeTxn(encodeTxn(txn), 'log.1', 20)).toEqual(txn);
