@@ -46,11 +46,11 @@ export interface TxnLogStats {
   segmentRolls: number;
 }
 
-/** One append call: its txns' encodings, settled together once they are durable. */
+/** One append call: its txns (already framed in the staging buffer), settled together once they are durable. */
 interface Pending {
   firstZxid: number;
   lastZxid: number;
-  payloads: Buffer[];
+  records: number;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -73,7 +73,7 @@ interface ActiveSegment {
  * (measured here: 1-3 ms against 0.2-0.3 ms), and it is on every write's path.
  */
 export const PREALLOC_BYTES = 16 * 1024 * 1024;
-/** Largest batch copied into the reused write buffer (bigger ones, as a large sync brings, get their own). */
+/** A staging buffer grown past this by a large batch (as a big sync brings) is dropped after its write, not reused. */
 const MAX_REUSED_WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export class TxnLog {
@@ -87,12 +87,16 @@ export class TxnLog {
   private closed = false;
   private idleWaiters: (() => void)[] = [];
   /**
-   * The buffer batches are copied into before their write, reused because batches are written
-   * one at a time. A fresh buffer per batch (~90 KB each under load) was the largest stream of
-   * short-lived allocations: V8 frees such memory only at its next full GC, so after a bulk load
-   * malloc's heap held ~120 MB of free but fragmented memory it never gave back.
+   * Appends are framed into `staging` when they are made; a flush writes it and swaps it with
+   * `spare`, which the next appends fill while the write is in flight. Both are reused: a fresh
+   * buffer per batch (~90 KB each under load), and txn bytes held until their batch was written
+   * (long enough to outlive young-generation GCs), were the largest streams of short-lived
+   * allocations. V8 frees such memory only at its next full GC, so after a bulk load malloc's
+   * heap held ~120 MB of free but fragmented memory it never gave back.
    */
-  private writeBuffer = Buffer.alloc(0);
+  private staging = Buffer.alloc(0);
+  private stagingBytes = 0;
+  private spare = Buffer.alloc(0);
   /** Highest zxid accepted by append() (queued, maybe not yet durable). */
   private lastQueuedZxid = 0;
   private durableZxid = 0;
@@ -151,7 +155,6 @@ export class TxnLog {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new StorageStateError('txn log is closed'));
     if (txns.length === 0) return Promise.resolve();
-    const payloads = new Array<Buffer>(txns.length);
     let last = this.lastQueuedZxid;
     for (let i = 0; i < txns.length; i++) {
       const zxid = txns[i]!.hdr.zxid;
@@ -159,18 +162,40 @@ export class TxnLog {
         return Promise.reject(new StorageStateError(`append out of order: zxid 0x${zxid.toString(16)} after 0x${last.toString(16)}`));
       }
       last = zxid;
-      payloads[i] = encodeTxn(txns[i]!);
+    }
+    const stagedBefore = this.stagingBytes;
+    try {
+      for (let i = 0; i < txns.length; i++) this.stage(encodeTxn(txns[i]!));
+    } catch (err) {
+      // A txn the codec refuses: none of this call is queued.
+      this.stagingBytes = stagedBefore;
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     this.lastQueuedZxid = last;
     const firstZxid = txns[0]!.hdr.zxid;
+    const records = txns.length;
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ firstZxid, lastZxid: last, payloads, resolve, reject });
+      this.queue.push({ firstZxid, lastZxid: last, records, resolve, reject });
       if (!this.flushing && !this.scheduled) {
         this.scheduled = true;
         // setImmediate, not nextTick: gathers every append of this event-loop turn (all the I/O callbacks).
         setImmediate(() => void this.flush());
       }
     });
+  }
+
+  /** Frames one record at the end of the staging buffer, growing it (keeping what it holds) when full. */
+  private stage(payload: Buffer): void {
+    const at = this.stagingBytes;
+    const end = at + FRAME_HEADER_BYTES + payload.length;
+    if (end > this.staging.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(end))));
+      this.staging.copy(grown, 0, 0, at);
+      this.staging = grown;
+    }
+    writeFrameHeader(this.staging, at, payload);
+    payload.copy(this.staging, at + FRAME_HEADER_BYTES);
+    this.stagingBytes = end;
   }
 
   /** The next append starts a new segment (done when a snapshot starts, so old segments become purgeable). */
@@ -294,12 +319,20 @@ export class TxnLog {
     while (this.queue.length > 0) {
       const batch = this.queue;
       this.queue = [];
+      // The staged bytes of exactly these appends; the next ones go to the other buffer meanwhile.
+      // The buffer written last time is free again (that write was awaited); one grown past the
+      // cap by a large batch is dropped rather than kept.
+      const full = this.staging;
+      const data = full.subarray(0, this.stagingBytes);
+      this.staging = this.spare.length <= MAX_REUSED_WRITE_BUFFER_BYTES ? this.spare : Buffer.alloc(0);
+      this.spare = full;
+      this.stagingBytes = 0;
       if (this.failure) {
         for (const p of batch) p.reject(this.failure);
         continue;
       }
       try {
-        await this.writeBatch(batch);
+        await this.writeBatch(batch, data);
       } catch (err) {
         this.failure = new LogWriteError(`txn log write failed, log is now read-only until reopened: ${(err as Error).message}`, err);
         this.opts.logger.error({ err }, 'txn log write failed; refusing further appends');
@@ -314,13 +347,11 @@ export class TxnLog {
     for (const w of waiters) w();
   }
 
-  private async writeBatch(batch: Pending[]): Promise<void> {
+  /** Writes `data`, the framed records of `batch`, to the active segment (a new one first if it is due). */
+  private async writeBatch(batch: Pending[], data: Buffer): Promise<void> {
     let records = 0;
-    let batchBytes = 0;
-    for (const p of batch) {
-      records += p.payloads.length;
-      for (const payload of p.payloads) batchBytes += FRAME_HEADER_BYTES + payload.length;
-    }
+    for (const p of batch) records += p.records;
+    const batchBytes = data.length;
     const active = this.active;
     if (active && (this.rollRequested || (active.records > 0 && active.sizeBytes + batchBytes > this.opts.segmentSizeBytes))) {
       await this.closeActive();
@@ -333,19 +364,11 @@ export class TxnLog {
       created = true;
     }
     const seg = this.active!;
-    // One contiguous buffer with each frame header written in place: copying a batch is cheaper
-    // than a writev of two iovecs per record, and no header is allocated on its own.
-    const out = this.batchBuffer((created ? SEGMENT_HEADER_BYTES : 0) + batchBytes);
-    let at = 0;
-    if (created) at += encodeSegmentHeader(batch[0]!.firstZxid).copy(out, 0);
-    for (const p of batch) {
-      for (const payload of p.payloads) {
-        writeFrameHeader(out, at, payload);
-        at += FRAME_HEADER_BYTES + payload.copy(out, at + FRAME_HEADER_BYTES);
-      }
-    }
+    // The records are one contiguous buffer with each frame header in place (a writev of two
+    // iovecs per record cost more than the copy); a new segment's header is a second iovec.
+    const out = created ? [encodeSegmentHeader(batch[0]!.firstZxid), data] : [data];
     const start = created ? 0 : seg.sizeBytes;
-    const bufBytes = out.length;
+    const bufBytes = (created ? SEGMENT_HEADER_BYTES : 0) + batchBytes;
     if (start + bufBytes > seg.allocatedBytes) {
       const step = Math.min(PREALLOC_BYTES, Math.max(4096, this.opts.segmentSizeBytes));
       const target = Math.ceil((start + bufBytes) / step) * step;
@@ -355,7 +378,7 @@ export class TxnLog {
     let total: number;
     const t0 = performance.now();
     try {
-      total = await writevFully(seg.file, [out], start);
+      total = await writevFully(seg.file, out, start);
       if (!seg.dataSync && this.opts.forceSync !== false) await seg.file.datasync();
       if (created) await fsyncDir(this.opts.fs, this.opts.dir);
     } catch (err) {
@@ -377,15 +400,6 @@ export class TxnLog {
     seg.sizeBytes = start + total;
     seg.records += records;
     this.durableZxid = batch[batch.length - 1]!.lastZxid;
-  }
-
-  /** A view of `bytes` bytes of the reused write buffer; batches past its cap get a buffer of their own. */
-  private batchBuffer(bytes: number): Buffer {
-    if (bytes > MAX_REUSED_WRITE_BUFFER_BYTES) return Buffer.allocUnsafe(bytes);
-    if (this.writeBuffer.length < bytes) {
-      this.writeBuffer = Buffer.allocUnsafeSlow(Math.min(MAX_REUSED_WRITE_BUFFER_BYTES, Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(bytes)))));
-    }
-    return this.writeBuffer.subarray(0, bytes);
   }
 
   /** Puts the file back to its last durable length so no half-written record survives. */

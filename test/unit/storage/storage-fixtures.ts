@@ -68,6 +68,8 @@ export class FaultyFs implements FsLike {
   failRenameMatching: RegExp | undefined;
   /** While set, datasync waits for this promise before syncing. */
   datasyncGate: Promise<void> | undefined;
+  /** While set, writev waits for this promise before writing (the caller's buffers are then still to be read). */
+  writevGate: Promise<void> | undefined;
 
   constructor(private readonly base: FsLike = nodeFs) {}
 
@@ -83,6 +85,7 @@ export class FaultyFs implements FsLike {
       write: (b, o, l, p) => file.write(b, o, l, p),
       async writev(buffers, position) {
         self.writevs++;
+        if (self.writevGate) await self.writevGate;
         const err = self.failNextWritev;
         if (err) {
           self.failNextWritev = undefined;

@@ -284,6 +284,35 @@ describe('group commit', () => {
     expect((await readAll(reopened)).map(digested)).toEqual(written.map(digested));
   });
 
+  it('appends staged while a write is in flight keep their bytes, past a staging buffer that grows, and a refused append leaves no trace', async () => {
+    const fs = new FaultyFs();
+    const { log } = await openLog({ fs });
+    let release!: () => void;
+    fs.writevGate = new Promise<void>((r) => (release = r));
+    const big = (zxid: number, bytes: number) => txn(zxid, { type: 'create', path: `/s${zxid}`, data: Buffer.alloc(bytes, zxid & 0xff), acl: OPEN_ACL, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0, parentCVersion: 0 });
+    const written = [big(1, 100)];
+    const appends: Promise<void>[] = [log.append(written[0]!)];
+    await new Promise((r) => setImmediate(r)); // txn 1's write has started and waits before reading its buffer
+    // Staged while txn 1's write is in flight: 12 x 30 KB grows the other buffer (64 KiB at first) with data in it.
+    for (let z = 2; z <= 13; z++) {
+      written.push(big(z, 30_000));
+      appends.push(log.append(written[written.length - 1]!));
+    }
+    const refused = log.appendBatch([big(14, 10), { hdr: big(15, 0).hdr, op: { type: 'noSuchOp' } as unknown as Txn['op'] }]);
+    await expect(refused).rejects.toThrow(/unknown op/);
+    written.push(big(14, 20));
+    appends.push(log.append(written[written.length - 1]!));
+    release();
+    fs.writevGate = undefined;
+    await Promise.all(appends);
+    written.push(big(15, 5));
+    await log.append(written[written.length - 1]!);
+    await log.close();
+    const { log: reopened } = await openLog();
+    const digested = (t: Txn) => (t.op.type === 'create' ? { ...t, op: { ...t.op, data: createHash('sha1').update(t.op.data!).digest('hex') } } : t);
+    expect((await readAll(reopened)).map(digested)).toEqual(written.map(digested));
+  });
+
   it('resolves an append only after its record was fdatasynced', async () => {
     const fs = new FaultyFs();
     const { log } = await openLog({ fs });
