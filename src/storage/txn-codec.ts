@@ -216,6 +216,11 @@ export function encodeTxnBinary(txn: Txn): Buffer {
  * (ephemeron tables rehashed and scanned at every scavenge).
  */
 const RING_SLOTS = 1024;
+/**
+ * Larger txns are not kept (their log append encodes them again): an entry nobody takes (a
+ * PROPOSAL a follower drops) stays until its slot is reused, and must not pin a large buffer.
+ */
+const RING_MAX_BYTES = 64 * 1024;
 const ringTxns: (Txn | undefined)[] = new Array<Txn | undefined>(RING_SLOTS).fill(undefined);
 const ringBytes: (Buffer | undefined)[] = new Array<Buffer | undefined>(RING_SLOTS).fill(undefined);
 
@@ -232,9 +237,14 @@ export function encodedTxn(txn: Txn): Buffer {
   const slot = ringSlot(txn);
   if (ringTxns[slot] === txn) return ringBytes[slot]!;
   const bytes = encodeTxnBinary(txn);
+  keep(slot, txn, bytes);
+  return bytes;
+}
+
+function keep(slot: number, txn: Txn, bytes: Buffer): void {
+  if (bytes.length > RING_MAX_BYTES) return;
   ringTxns[slot] = txn;
   ringBytes[slot] = bytes;
-  return bytes;
 }
 
 /** The txn's bytes for its log record: the PROPOSAL's if they are still kept (and no longer kept after), else encoded now. */
@@ -443,8 +453,6 @@ export function peekTxnZxid(bytes: Buffer): number | undefined {
 /** Decodes and remembers the bytes as the txn's encoding, so logging it does not encode it again. */
 export function decodeTxnKeepingBytes(bytes: Buffer): Txn {
   const txn = decodeTxnBinary(bytes);
-  const slot = ringSlot(txn);
-  ringTxns[slot] = txn;
-  ringBytes[slot] = bytes;
+  keep(ringSlot(txn), txn, bytes);
   return txn;
 }

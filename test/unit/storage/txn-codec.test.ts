@@ -127,6 +127,12 @@ describe('binary txn codec', () => {
     expect(encodeTxn(b).equals(bBytes)).toBe(true);
     const received = decodeTxnKeepingBytes(aBytes);
     expect(decodeTxnBinary(encodeTxn(received))).toEqual(a);
+    // A txn over 64 KiB is not kept (an entry nobody takes must not pin a large buffer): its
+    // bytes are made again, the same ones.
+    const big: Txn = { hdr: { ...hdr, zxid: 0x5_0000_0009 }, op: { type: 'setData', path: '/big', data: Buffer.alloc(100_000, 7), version: 3 } };
+    const bigBytes = encodedTxn(big);
+    expect(encodedTxn(big)).not.toBe(bigBytes);
+    expect(encodeTxn(big).equals(bigBytes)).toBe(true);
   });
 
   it('log records: binary ones decode, msgpack ones from before the codec still decode, damage is CorruptLogError', () => {
