@@ -13,6 +13,29 @@ import { QuotaCheck } from './quota-check.js';
 import type { NodeKind, Txn, TxnOp } from '../tree/txn.js';
 import { ENSEMBLE_SECRET_REQUEST } from './session-password.js';
 
+/**
+ * A txn's own copy of the request's data (the request's bytes are a view into a reused frame
+ * buffer). Copies go into 64 KiB slabs rather than Node's 8 KiB Buffer pools: a txn outlives
+ * young-generation GCs (it waits for its fsync), so the memory it pins is freed only at a full
+ * GC, and a million 100-byte creates left malloc's heap fragmented by thousands of 8 KiB pools.
+ */
+const DATA_SLAB_BYTES = 64 * 1024;
+let dataSlab = Buffer.allocUnsafeSlow(DATA_SLAB_BYTES);
+let dataSlabUsed = 0;
+
+function copyData(data: Buffer): Buffer {
+  const n = data.length;
+  if (n > DATA_SLAB_BYTES / 8) return Buffer.from(data);
+  if (dataSlabUsed + n > DATA_SLAB_BYTES) {
+    dataSlab = Buffer.allocUnsafeSlow(DATA_SLAB_BYTES);
+    dataSlabUsed = 0;
+  }
+  const start = dataSlabUsed;
+  data.copy(dataSlab, start);
+  dataSlabUsed = (start + n + 7) & ~7;
+  return dataSlab.subarray(start, start + n);
+}
+
 /** EphemeralType.MAX_EXTENDED_TTL / TTL.maxValue(): 2^40 - 1 ms, as ZooKeeper 3.8 encodes TTLs. */
 export const MAX_TTL_MS = 0xffffffffff;
 
@@ -250,7 +273,7 @@ export class PrepRequestProcessor {
       type: 'create',
       path,
       // The request's bytes are a view into a reused frame buffer: the txn keeps its own copy.
-      data: req.data === null ? null : Buffer.from(req.data),
+      data: req.data === null ? null : copyData(req.data),
       acl,
       kind,
       ephemeralOwner,
@@ -303,7 +326,7 @@ export class PrepRequestProcessor {
     this.quota.check(req.path, 0, dataBytes - node.dataBytes);
     const version = checkVersion(node.version, req.version, req.path);
     this.change(req.path, { ...node, dataBytes, version }, ctx.zxid);
-    return { type: 'setData', path: req.path, data: req.data === null ? null : Buffer.from(req.data), version };
+    return { type: 'setData', path: req.path, data: req.data === null ? null : copyData(req.data), version };
   }
 
   private prepSetAcl(req: SetACLRequest, ctx: PrepContext): TxnOp {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { BufferWriter } from '../../../src/jute/buffer-writer.js';
 import { ErrorCode } from '../../../src/jute/error-codes.js';
 import { CreateFlag, OpCode } from '../../../src/jute/opcodes.js';
-import { writeCreateRequest, writeDeleteRequest, writePathWatchRequest, writeSetDataRequest } from '../../../src/jute/records.js';
+import { writeCreateRequest, writeDeleteRequest, writePathWatchRequest, writeRequestHeader, writeSetDataRequest } from '../../../src/jute/records.js';
 import { ServerNotServingError } from '../../../src/server/zk-server.js';
 import type { Txn } from '../../../src/tree/txn.js';
 import { OPEN_ACL_UNSAFE, TestClient, decodeFrame, makeServer, type Frame } from './harness.js';
@@ -90,6 +91,37 @@ describe('write pipeline', () => {
     expect(rs[1]!.body.readString()).toBe('/q/s-0000000001');
     expect(server.tree.getNode('/tmp')).toBeUndefined();
     expect(server.tree.getNode('/v')?.version).toBe(2);
+  });
+
+  it("a txn keeps its own copy of the request's data: the frame is overwritten after receive, and creates and setData spanning many copy slabs apply the bytes sent", async () => {
+    const g = gatedPersist();
+    const { server } = makeServer({ persist: g.persist });
+    const c = await TestClient.connect(server);
+    g.gate(true);
+    // Sizes from 0 to 9 KB (over 8 KiB takes the copy path of its own); ~700 KB in all, many 64 KiB slabs.
+    const sizes = Array.from({ length: 300 }, (_, i) => (i % 50 === 49 ? 9000 : (i * 37) % 2000));
+    const dataOf = (i: number, n: number) => Buffer.alloc(n, (i * 13 + 1) & 0xff);
+    // The server is given the frame, then the frame is overwritten, as a reused decode buffer would be.
+    const send = (type: number, body: (w: BufferWriter) => void) => {
+      const w = new BufferWriter(256);
+      writeRequestHeader(w, 1000 + g.calls.length, type);
+      body(w);
+      const frame = w.toBuffer();
+      server.receive(c.sessionId, c.sink, frame);
+      frame.fill(0xee);
+    };
+    sizes.forEach((n, i) => send(OpCode.create, (w) => writeCreateRequest(w, { path: `/d${i}`, data: dataOf(i, n), acl: OPEN_ACL_UNSAFE, flags: 0, ttl: -1 }, false)));
+    sizes.forEach((n, i) => send(OpCode.setData, (w) => writeSetDataRequest(w, { path: `/d${i}`, data: dataOf(i + 1, n), version: 0 })));
+    expect(g.calls.length).toBe(2 * sizes.length);
+    // Held until every write is prepped: each txn's data is still what its client sent.
+    g.calls.forEach((call, k) => {
+      const i = k % sizes.length;
+      const op = call.txn.op as { data: Buffer | null };
+      expect(op.data?.equals(dataOf(k < sizes.length ? i : i + 1, sizes[i]!))).toBe(true);
+    });
+    for (const call of g.calls) call.resolve();
+    await server.whenIdle();
+    sizes.forEach((n, i) => expect(server.tree.getNode(`/d${i}`)?.data?.equals(dataOf(i + 1, n))).toBe(true));
   });
 
   it('a persist failure stops the session layer: nothing more is applied, clients are cut off, it is logged', async () => {
