@@ -32,7 +32,7 @@ function copyData(data: Buffer): Buffer {
   }
   const start = dataSlabUsed;
   data.copy(dataSlab, start);
-  dataSlabUsed = (start + n + 7) & ~7;
+  dataSlabUsed = start + n;
   return dataSlab.subarray(start, start + n);
 }
 
