@@ -40,11 +40,11 @@ export function txn(zxid: number, op: TxnOp, sessionId = 0x1000): Txn {
   return { hdr: { sessionId, cxid: zxid & 0xffff, zxid, time: time++ }, op };
 }
 
-export function createTxn(zxid: number, path: string, data = `data-${zxid}`, parentCVersion = 1): Txn {
+export function createTxn(zxid: number, path: string, data: string | Buffer = `data-${zxid}`, parentCVersion = 1): Txn {
   return txn(zxid, {
     type: 'create',
     path,
-    data: Buffer.from(data),
+    data: typeof data === 'string' ? Buffer.from(data) : data,
     acl: OPEN_ACL,
     kind: 'persistent',
     ephemeralOwner: 0,

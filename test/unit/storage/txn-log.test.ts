@@ -37,6 +37,12 @@ async function readAll(log: TxnLog, from = 0): Promise<Txn[]> {
   return out;
 }
 
+/** Txns read back equal those written, creates compared through digests of their data (element-wise equality of MBs of Buffers takes seconds). */
+function expectSameTxns(read: Txn[], written: Txn[]): void {
+  const digested = (t: Txn) => (t.op.type === 'create' ? { ...t, op: { ...t.op, data: createHash('sha1').update(t.op.data!).digest('hex') } } : t);
+  expect(read.map(digested)).toEqual(written.map(digested));
+}
+
 async function recordOffsets(path: string): Promise<number[]> {
   const segs = await listSegments(nodeFs, dir);
   const ref = segs.find((s) => s.path === path)!;
@@ -270,7 +276,8 @@ describe('group commit', () => {
       let left = bytes;
       do {
         const len = Math.min(left, 900_000);
-        txns.push(txn(++zxid, { type: 'create', path: `/b${i}-${zxid}`, data: Buffer.alloc(len, (zxid * 31) & 0xff), acl: OPEN_ACL, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0, parentCVersion: zxid }));
+        zxid++;
+        txns.push(createTxn(zxid, `/b${i}-${zxid}`, Buffer.alloc(len, (zxid * 31) & 0xff), zxid));
         left -= len;
       } while (left > 0);
       written.push(...txns);
@@ -279,9 +286,7 @@ describe('group commit', () => {
     expect(log.stats().batchCount).toBe(sizes.length);
     await log.close();
     const { log: reopened } = await openLog();
-    // Compared through digests of the data: element-wise equality of 9 MB of Buffers takes seconds.
-    const digested = (t: Txn) => (t.op.type === 'create' ? { ...t, op: { ...t.op, data: createHash('sha1').update(t.op.data!).digest('hex') } } : t);
-    expect((await readAll(reopened)).map(digested)).toEqual(written.map(digested));
+    expectSameTxns(await readAll(reopened), written);
   });
 
   it('appends staged while a write is in flight keep their bytes, past a staging buffer that grows, and a refused append leaves no trace', async () => {
@@ -289,7 +294,7 @@ describe('group commit', () => {
     const { log } = await openLog({ fs });
     let release!: () => void;
     fs.writevGate = new Promise<void>((r) => (release = r));
-    const big = (zxid: number, bytes: number) => txn(zxid, { type: 'create', path: `/s${zxid}`, data: Buffer.alloc(bytes, zxid & 0xff), acl: OPEN_ACL, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0, parentCVersion: 0 });
+    const big = (zxid: number, bytes: number) => createTxn(zxid, `/s${zxid}`, Buffer.alloc(bytes, zxid & 0xff), 0);
     const written = [big(1, 100)];
     const appends: Promise<void>[] = [log.append(written[0]!)];
     await new Promise((r) => setImmediate(r)); // txn 1's write has started and waits before reading its buffer
@@ -309,8 +314,7 @@ describe('group commit', () => {
     await log.append(written[written.length - 1]!);
     await log.close();
     const { log: reopened } = await openLog();
-    const digested = (t: Txn) => (t.op.type === 'create' ? { ...t, op: { ...t.op, data: createHash('sha1').update(t.op.data!).digest('hex') } } : t);
-    expect((await readAll(reopened)).map(digested)).toEqual(written.map(digested));
+    expectSameTxns(await readAll(reopened), written);
   });
 
   it('resolves an append only after its record was fdatasynced', async () => {
