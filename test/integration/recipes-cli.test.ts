@@ -100,6 +100,9 @@ describe.each(SERVER_FACTORIES)('recipe verbs on %s', (_name, startServer) => {
     await isReady;
     await zk.setData(root, 'v1');
     await zk.create(`${root}/child`, 'c');
+    // The verb reads a created node's data after the event; deleting before that read
+    // would (correctly) print the creation without data, so wait for its line first.
+    await waitFor(() => lines.length === 2);
     await zk.delete(`${root}/child`);
     await waitFor(() => lines.length === 3);
     stop.abort();
