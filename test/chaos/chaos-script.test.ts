@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePortRange, pidsMentioning } from '../helpers/ensemble.js';
+import { pidsMentioning } from '../helpers/ensemble.js';
+import { freePortRange } from '../helpers/free-port.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 

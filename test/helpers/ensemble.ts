@@ -2,11 +2,10 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { BIN, fourLetterWord } from './server-process.js';
-import { freePort } from './real-zookeeper.js';
+import { freePorts } from './free-port.js';
 import { ZooKeeperClient } from '../../src/client/index.js';
 
 export interface EnsembleNode {
@@ -34,29 +33,6 @@ export interface EnsembleOptions {
 
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * A base port b such that b..b+count-1 are all free on 127.0.0.1 right now, for tools that
- * number their nodes' ports consecutively (local-ensemble, scripts/cluster.sh).
- */
-export async function freePortRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
-    const servers: net.Server[] = [];
-    let ok = true;
-    for (let p = base; p < base + count && ok; p++) {
-      const srv = net.createServer();
-      ok = await new Promise<boolean>((resolve) => {
-        srv.once('error', () => resolve(false));
-        srv.listen(p, '127.0.0.1', () => resolve(true));
-      });
-      if (ok) servers.push(srv);
-    }
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-    if (ok) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports found`);
-}
 
 /** Pids of live processes whose command line mentions `text` (e.g. a temp base dir); Linux /proc. */
 export async function pidsMentioning(text: string): Promise<number[]> {
@@ -87,21 +63,13 @@ export class Ensemble {
     const opts = { size: 3, tickTimeMs: 200, initLimit: 20, syncLimit: 10, extraCfg: [], observers: [], ...options };
     const root = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-ensemble-'));
     const e = new Ensemble(root, opts);
-    const used = new Set<number>();
-    const port = async (): Promise<number> => {
-      for (;;) {
-        const p = await freePort();
-        if (!used.has(p)) {
-          used.add(p);
-          return p;
-        }
-      }
-    };
+    const ports = await freePorts(opts.size * 3);
+    const port = (): number => ports.shift()!;
     for (let id = 1; id <= opts.size; id++) {
       const dataDir = path.join(root, `node${id}`);
       await mkdir(dataDir, { recursive: true });
       await writeFile(path.join(dataDir, 'myid'), `${id}\n`);
-      e.nodes.push({ id, clientPort: await port(), quorumPort: await port(), electionPort: await port(), dataDir, cfgPath: path.join(dataDir, 'zoo.cfg'), proc: undefined, output: '' });
+      e.nodes.push({ id, clientPort: port(), quorumPort: port(), electionPort: port(), dataDir, cfgPath: path.join(dataDir, 'zoo.cfg'), proc: undefined, output: '' });
     }
     const serverLines = e.nodes.map((n) => `server.${n.id}=127.0.0.1:${n.quorumPort}:${n.electionPort}${opts.observers.includes(n.id) ? ':observer' : ''}`);
     for (const n of e.nodes) {

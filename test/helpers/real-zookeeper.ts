@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './free-port.js';
 
 export interface RealZooKeeper {
   host: string;
@@ -37,17 +38,6 @@ const SLF4J_BINDING = '/usr/share/java/slf4j-simple.jar';
 
 export function realZooKeeperInstalled(): boolean {
   return fs.existsSync(ZK_JAR);
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Sends a four-letter word and returns the whole answer ('' when the server is not up yet). */

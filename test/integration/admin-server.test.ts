@@ -1,22 +1,10 @@
 // The admin HTTP server of a real server process: ZooKeeper AdminServer-style JSON and Prometheus /metrics.
 
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/free-port.js';
 import { NzcClient, zookeeper } from '../helpers/nzc.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { parsePrometheusText, sampleValue } from '../unit/ops/prometheus-text.js';
-
-/** A port nothing listens on right now: bind 0, read it, let it go. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Answer {
   status: number;

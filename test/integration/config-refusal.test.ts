@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/real-zookeeper.js';
+import { freePort } from '../helpers/free-port.js';
 import { BIN, fourLetterWord } from '../helpers/server-process.js';
 import { entrypointDirs, entrypointEnv, ENTRYPOINT } from '../unit/ops/docker-entrypoint-runner.js';
 

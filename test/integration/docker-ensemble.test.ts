@@ -2,25 +2,12 @@
 // (loopback addresses and free ports instead of zk1..zk3:2181), checked through the admin server.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePorts } from '../helpers/free-port.js';
 import { NzcClient } from '../helpers/nzc.js';
 import { BIN } from '../helpers/server-process.js';
 import { parsePrometheusText, sampleValue } from '../unit/ops/prometheus-text.js';
 import { entrypointDirs, entrypointEnv, ENTRYPOINT, type EntrypointDirs } from '../unit/ops/docker-entrypoint-runner.js';
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
-      const s = net.createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -3,26 +3,15 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadServerConfig } from '../../src/server/config.js';
+import { freePort } from '../helpers/free-port.js';
 import { BIN, fourLetterWord, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { entrypointDirs, entrypointEnv, ENTRYPOINT, REPO_ROOT, runEntrypoint, type EntrypointDirs } from '../unit/ops/docker-entrypoint-runner.js';
 
 const SERVERS = 'server.1=zk1:2888:3888;2181 server.2=zk2:2888:3888;2181 server.3=zk3:2888:3888;2181';
 const HEALTHCHECK = path.join(REPO_ROOT, 'docker', 'healthcheck.mjs');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

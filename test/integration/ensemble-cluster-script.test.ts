@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { retryOnConnectionLoss } from '../../src/client/recipes/retry.js';
 import { ZooKeeperClient } from '../../src/client/index.js';
-import { freePortRange, pidsMentioning } from '../helpers/ensemble.js';
+import { pidsMentioning } from '../helpers/ensemble.js';
+import { freePortRange } from '../helpers/free-port.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SCRIPT = path.join(repoRoot, 'scripts', 'cluster.sh');

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { localEnsembleTopology, localZooCfg } from '../../src/cli/local-ensemble-command.js';
-import { freePortRange, pidsMentioning } from '../helpers/ensemble.js';
+import { pidsMentioning } from '../helpers/ensemble.js';
+import { freePortRange } from '../helpers/free-port.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
-import { freePort } from '../helpers/real-zookeeper.js';
+import { freePort } from '../helpers/free-port.js';
 import { BIN, fourLetterWord } from '../helpers/server-process.js';
 import { parsePrometheusText, sampleValue } from '../unit/ops/prometheus-text.js';
 

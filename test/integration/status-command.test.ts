@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Ensemble } from '../helpers/ensemble.js';
-import { freePort } from '../helpers/real-zookeeper.js';
+import { freePort } from '../helpers/free-port.js';
 import { BIN, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 
 function zabkeeper(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -5,7 +5,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireKazoo, runKazoo } from '../helpers/kazoo.js';
-import { freePort, startRealZooKeeper, type RealZooKeeper } from '../helpers/real-zookeeper.js';
+import { freePort } from '../helpers/free-port.js';
+import { startRealZooKeeper, type RealZooKeeper } from '../helpers/real-zookeeper.js';
 import { makeCerts, startTlsServer, type CertDir, type TlsServer } from '../helpers/tls-certs.js';
 import { NETTY_JARS, requireNetty, requireZkCli, secureCliEnv, zkCli } from '../helpers/zk-cli.js';
 

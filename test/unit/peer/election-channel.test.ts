@@ -3,7 +3,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ElectionChannel } from '../../../src/peer/election-channel.js';
 import type { PeerAddress } from '../../../src/peer/peer-address.js';
-import { captureLogger, freePort, sleep, waitFor } from './peer-kit.js';
+import { freePort } from '../../helpers/free-port.js';
+import { captureLogger, sleep, waitFor } from './peer-kit.js';
 
 const open: ElectionChannel[] = [];
 

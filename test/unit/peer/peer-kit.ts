@@ -31,15 +31,6 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** A port nothing listens on right now (bound, then released). */
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
 /** Raw sockets opened by a test; destroyAll() in afterEach. */
 export class RawSockets {
   private readonly sockets = new Set<net.Socket>();
