@@ -24,14 +24,38 @@ export const packr = new Packr({
 });
 
 /** CRC of the length bytes and the payload, so a damaged length is caught as well as damaged data. */
-export function frameCrc(lengthBytes: Buffer, payload: Buffer): number {
-  return crc32(payload, crc32(lengthBytes));
+export function frameCrc(length: number, payload: Buffer): number {
+  return crc32(payload, lengthCrc(length));
+}
+
+/** Reflected CRC-32 (zlib's polynomial) table, for the four length bytes. */
+const CRC_TABLE = (() => {
+  const table = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c;
+  }
+  return table;
+})();
+
+/**
+ * zlib's crc32 of `length` as four big-endian bytes, computed here: every log record and
+ * snapshot chunk needs it, and a native call on a subarray cost more than these four steps.
+ */
+export function lengthCrc(length: number): number {
+  let c = -1;
+  c = CRC_TABLE[(c ^ (length >>> 24)) & 0xff]! ^ (c >>> 8);
+  c = CRC_TABLE[(c ^ (length >>> 16)) & 0xff]! ^ (c >>> 8);
+  c = CRC_TABLE[(c ^ (length >>> 8)) & 0xff]! ^ (c >>> 8);
+  c = CRC_TABLE[(c ^ length) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
 }
 
 /** Writes the 8-byte frame header for `payload` at buf[at] (the payload itself goes right after it). */
 export function writeFrameHeader(buf: Buffer, at: number, payload: Buffer): void {
   buf.writeUInt32BE(payload.length, at);
-  buf.writeUInt32BE(frameCrc(buf.subarray(at, at + 4), payload), at + 4);
+  buf.writeUInt32BE(frameCrc(payload.length, payload), at + 4);
 }
 
 /** Returns the 8-byte frame header for a payload; the payload itself is written as a second iovec. */
@@ -136,7 +160,7 @@ export class FrameReader {
     const base = offset - this.bufStart;
     const payload = this.buf.subarray(base + FRAME_HEADER_BYTES, base + FRAME_HEADER_BYTES + length);
     const stored = this.buf.readUInt32BE(base + 4);
-    if (frameCrc(this.buf.subarray(base, base + 4), payload) !== stored) {
+    if (frameCrc(length, payload) !== stored) {
       return { kind: 'bad', offset, reason: 'crc mismatch' };
     }
     this.pos = offset + FRAME_HEADER_BYTES + length;
@@ -164,7 +188,7 @@ export class FrameReader {
       const length = rest.readUInt32BE(at);
       if (length === 0 || length > rest.length - at - FRAME_HEADER_BYTES) continue;
       const payload = rest.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length);
-      if (frameCrc(rest.subarray(at, at + 4), payload) === rest.readUInt32BE(at + 4)) return true;
+      if (frameCrc(length, payload) === rest.readUInt32BE(at + 4)) return true;
     }
     return false;
   }

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FRAME_HEADER_BYTES, FrameReader, writeFrameHeader } from '../../../src/storage/frame.js';
+import { crc32 } from 'node:zlib';
+import { FRAME_HEADER_BYTES, FrameReader, lengthCrc, writeFrameHeader } from '../../../src/storage/frame.js';
 import { nodeFs, type FileLike, type FsLike } from '../../../src/storage/fs-like.js';
 
 const MIB = 1024 * 1024;
@@ -165,5 +166,25 @@ describe('FrameReader', () => {
     expect((await first).kind).toBe('frame');
     await early.close();
     expect(unneeded.events.slice(-2)).toEqual([`read ${MIB} failed`, 'close']);
+  });
+});
+
+describe('frame checksum', () => {
+  it("is zlib's crc32 of the big-endian length bytes, continued over the payload (the format files on disk have)", () => {
+    const be = (n: number): Buffer => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(n);
+      return b;
+    };
+    const lengths = [0, 1, 0xff, 0x100, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
+    for (let i = 0; i < 200; i++) lengths.push((i * 2654435761) >>> 0);
+    for (const n of lengths) expect(lengthCrc(n), `length ${n}`).toBe(crc32(be(n)));
+    for (const size of [1, 7, 100, 5000]) {
+      const frame = Buffer.alloc(FRAME_HEADER_BYTES + size);
+      for (let i = 0; i < size; i++) frame[FRAME_HEADER_BYTES + i] = (i * 31 + size) & 0xff;
+      writeFrameHeader(frame, 0, frame.subarray(FRAME_HEADER_BYTES));
+      expect(frame.readUInt32BE(0)).toBe(size);
+      expect(frame.readUInt32BE(4)).toBe(crc32(frame.subarray(FRAME_HEADER_BYTES), crc32(frame.subarray(0, 4))));
+    }
   });
 });
