@@ -163,7 +163,15 @@ export class QuorumPeer {
       // Ticks also carry session activity to the leader, so never sleep longer than half a tick.
       maxSleepMs: opts.tickTimeMs / 2,
       diffWindowTxns: DIFF_WINDOW_TXNS,
-      observer: opts.metrics ? { proposed: (zxid) => this.proposedAtMs.proposed(zxid, performance.now()), committed: (zxid, _at, role) => this.committed(zxid, role) } : undefined,
+      observer: opts.metrics
+        ? {
+            proposed: (txns) => {
+              const at = performance.now();
+              for (const t of txns) this.proposedAtMs.proposed(t.zxid, at);
+            },
+            committed: (zxid, role) => this.committed(zxid, role),
+          }
+        : undefined,
     });
     this.election.onMessage((from, msg) => this.runtime.receive(from, msg as PeerMessage<Txn>));
     this.quorum.onMessage((from, raw) => {

@@ -81,9 +81,13 @@ export interface ReplicatedStateMachine<T> {
 }
 
 export interface RuntimeObserver {
-  /** A txn was proposed (leader) or received (learner) at this clock time. */
-  proposed?(zxid: number, atMs: number): void;
-  committed?(zxid: number, atMs: number, role: ZabRole): void;
+  /**
+   * Txns were proposed (leader) or received (learner), in zxid order. No times are passed: the
+   * observer reads its own clock (metrics want sub-millisecond ones), and the runtime's clock
+   * read per txn was pure cost when nobody used it.
+   */
+  proposed?(txns: readonly TxnRecord<unknown>[]): void;
+  committed?(zxid: number, role: ZabRole): void;
   /** Called before an action runs (tracing in the simulator, sync logs in production). */
   action?(a: ZabAction<unknown>): void;
 }
@@ -325,11 +329,7 @@ export class ZabRuntime<T> {
 
   private persistTxns(txns: TxnRecord<T>[]): void {
     if (txns.length === 0) return;
-    const observer = this.io.observer;
-    if (observer?.proposed) {
-      const at = this.io.clock.now();
-      for (const t of txns) observer.proposed(t.zxid, at);
-    }
+    this.io.observer?.proposed?.(txns);
     for (const t of txns) this.pendingAppend.push(t);
     if (!this.appendScheduled) {
       this.appendScheduled = true;
@@ -368,7 +368,7 @@ export class ZabRuntime<T> {
 
   private commit(txn: TxnRecord<T>): void {
     this.io.stateMachine.commit(txn);
-    this.io.observer?.committed?.(txn.zxid, this.io.clock.now(), this.node.role);
+    this.io.observer?.committed?.(txn.zxid, this.node.role);
     // Count txns, not zxids: zxid arithmetic across an epoch boundary would drop a whole epoch.
     const slot = this.commitsSeen++ % this.diffWindow;
     const oldestKept = this.recentCommits[slot];
