@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { ConfigWatch, TreeCache, type TreeCacheEvent } from '../../src/client/recipes/index.js';
-import { CutProxy, SERVER_FACTORIES, useRecipeServer, uniqueRoot, waitFor } from './recipes-harness.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { CutProxy, SERVER_FACTORIES, useRecipeServer, uniqueRoot } from './recipes-harness.js';
 
 /** The server's subtree as path -> data. */
 async function snapshot(zk: ZooKeeperClient, root: string): Promise<Record<string, string>> {
@@ -55,7 +56,7 @@ describe.each(SERVER_FACTORIES)('caches on %s', (_name, startServer) => {
     await writer.setData(root, 'root2');
 
     const expected = await snapshot(writer, root);
-    await waitFor(() => JSON.stringify(mirror(cache)) === JSON.stringify(Object.fromEntries(Object.entries(expected).sort())), 10000, 'cache to converge');
+    await waitFor(() => JSON.stringify(mirror(cache)) === JSON.stringify(Object.fromEntries(Object.entries(expected).sort())), 'cache to converge', 10000);
     expect(cache.get(`${root}/n1`)!.data.toString()).toBe('w1');
     expect(cache.get(`${root}/n0`)).toBeUndefined();
     expect(events).toContainEqual(expect.objectContaining({ type: 'removed', path: `${root}/a/x` }));
@@ -74,10 +75,10 @@ describe.each(SERVER_FACTORIES)('caches on %s', (_name, startServer) => {
       const cache = new TreeCache(reader, root);
       await cache.start();
       await writer.create(`${root}/before`, '1');
-      await waitFor(() => cache.get(`${root}/before`) !== undefined);
+      await waitFor(() => cache.get(`${root}/before`) !== undefined, 'the cache to see /before');
       const resynced = new Promise<void>((r) => cache.once('resynced', r));
       proxy.block(true);
-      await waitFor(() => reader.state === 'disconnected');
+      await waitFor(() => reader.state === 'disconnected', 'the reader to notice the cut');
       // Persistent watches do not replay what happened meanwhile: only the resync can see these.
       await writer.create(`${root}/during`, '2');
       await writer.delete(`${root}/before`);
@@ -86,9 +87,9 @@ describe.each(SERVER_FACTORIES)('caches on %s', (_name, startServer) => {
       await cache.settled();
       // The resync read the reader's member, which may apply the writer's commits a moment
       // later; the cache's persistent watch then carries them in.
-      await waitFor(() => JSON.stringify(cache.paths()) === JSON.stringify([root, `${root}/during`]), 10000, 'cache to hold the changes made while cut off');
+      await waitFor(() => JSON.stringify(cache.paths()) === JSON.stringify([root, `${root}/during`]), 'cache to hold the changes made while cut off', 10000);
       await writer.setData(`${root}/during`, '3');
-      await waitFor(() => cache.get(`${root}/during`)?.data.toString() === '3');
+      await waitFor(() => cache.get(`${root}/during`)?.data.toString() === '3', 'the cache to see the new data of /during');
       await reader.close();
     } finally {
       await proxy.close();
@@ -103,16 +104,16 @@ describe.each(SERVER_FACTORIES)('caches on %s', (_name, startServer) => {
     const seen: Array<string | undefined> = [];
     watch.on('change', (data: Buffer | undefined) => seen.push(data?.toString()));
     await writer.create(root, '{"v":1}');
-    await waitFor(() => seen.length === 1);
+    await waitFor(() => seen.length === 1, 'the change event for the create');
     expect(watch.json()).toEqual({ v: 1 });
     await writer.setData(root, '{"v":2}');
-    await waitFor(() => seen.length === 2);
+    await waitFor(() => seen.length === 2, 'the change event for the setData');
     await writer.create(`${root}/child`, 'ignored');
     await writer.delete(`${root}/child`);
     await writer.delete(root);
-    await waitFor(() => seen.length === 3);
+    await waitFor(() => seen.length === 3, 'the change event for the delete');
     await writer.create(root, '{"v":3}');
-    await waitFor(() => seen.length === 4);
+    await waitFor(() => seen.length === 4, 'the change event for the re-create');
     expect(seen).toEqual(['{"v":1}', '{"v":2}', undefined, '{"v":3}']);
     await watch.close();
   });

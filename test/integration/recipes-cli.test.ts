@@ -3,7 +3,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_LOST, createRecipeCommands, runElect, runLock, runWatch } from '../../src/cli/recipe-commands.js';
-import { ClientPool, CutProxy, SERVER_FACTORIES, sleep, uniqueRoot, waitFor, type RecipeServer } from './recipes-harness.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { ClientPool, CutProxy, SERVER_FACTORIES, sleep, uniqueRoot, type RecipeServer } from './recipes-harness.js';
 
 /** A child that logs "<tag> start <ms>" and "<tag> end <ms>" around a sleep; SIGTERM logs "<tag> term". */
 function worker(tag: string, ms: number): string[] {
@@ -54,7 +55,7 @@ describe.each(SERVER_FACTORIES)('recipe verbs on %s', (_name, startServer) => {
     const out: string[] = [];
     const logs: string[] = [];
     const running = runLock({ server: proxy.connectString, path: root, sessionTimeoutMs: 2000, command: worker('w', 60000), stdio: 'pipe', onSpawn: collect(out), log: (l) => logs.push(l) });
-    await waitFor(() => out.some((l) => l.startsWith('w start')));
+    await waitFor(() => out.some((l) => l.startsWith('w start')), 'the locked command to start');
     proxy.block(true);
     expect(await running).toBe(EXIT_LOST);
     expect(out.some((l) => l.startsWith('w term'))).toBe(true);
@@ -68,7 +69,7 @@ describe.each(SERVER_FACTORIES)('recipe verbs on %s', (_name, startServer) => {
     const out: string[] = [];
     // A longer timeout widens the gap between giving up (a third of it) and the server's expiry.
     const first = runElect({ server: proxy.connectString, path: root, sessionTimeoutMs: 4000, command: worker('first', 60000), stdio: 'pipe', onSpawn: collect(out), log: () => {} });
-    await waitFor(() => out.some((l) => l.startsWith('first start')));
+    await waitFor(() => out.some((l) => l.startsWith('first start')), "the first leader's command to start");
     const second = runElect({ server: server.connectString, path: root, command: worker('second', 200), stdio: 'pipe', onSpawn: collect(out), log: () => {} });
     await sleep(500);
     expect(out.some((l) => l.startsWith('second'))).toBe(false);
@@ -102,9 +103,9 @@ describe.each(SERVER_FACTORIES)('recipe verbs on %s', (_name, startServer) => {
     await zk.create(`${root}/child`, 'c');
     // The verb reads a created node's data after the event; deleting before that read
     // would (correctly) print the creation without data, so wait for its line first.
-    await waitFor(() => lines.length === 2);
+    await waitFor(() => lines.length === 2, 'the NodeDataChanged and NodeCreated lines');
     await zk.delete(`${root}/child`);
-    await waitFor(() => lines.length === 3);
+    await waitFor(() => lines.length === 3, 'the NodeDeleted line');
     stop.abort();
     expect(await watching).toBe(0);
     expect(lines.map((l) => JSON.parse(l))).toEqual([

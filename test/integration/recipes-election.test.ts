@@ -2,7 +2,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { LeaderElection } from '../../src/client/recipes/index.js';
-import { SERVER_FACTORIES, useRecipeServer, expireSession, sleep, uniqueRoot, waitFor } from './recipes-harness.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { SERVER_FACTORIES, useRecipeServer, expireSession, sleep, uniqueRoot } from './recipes-harness.js';
 
 describe.each(SERVER_FACTORIES)('LeaderElection on %s', (_name, startServer) => {
   const env = useRecipeServer(startServer);
@@ -21,7 +22,7 @@ describe.each(SERVER_FACTORIES)('LeaderElection on %s', (_name, startServer) => 
         }),
     );
     for (const e of elections) e.start();
-    await waitFor(() => elections.some((e) => e.isLeader), 10000, 'a leader');
+    await waitFor(() => elections.some((e) => e.isLeader), 'a leader', 10000);
     await sleep(200);
     expect(elections.filter((e) => e.isLeader)).toHaveLength(1);
     const first = elections.findIndex((e) => e.isLeader);
@@ -30,7 +31,7 @@ describe.each(SERVER_FACTORIES)('LeaderElection on %s', (_name, startServer) => 
     expect((await elections[0]!.contenders()).sort()).toEqual(['p0', 'p1', 'p2']);
 
     await expireSession(clients[first]!, env.server.connectString);
-    await waitFor(() => elections.some((e, i) => i !== first && e.isLeader), 15000, 'failover');
+    await waitFor(() => elections.some((e, i) => i !== first && e.isLeader), 'failover');
     expect(elections[first]!.isLeader).toBe(false);
     expect(log).toContain(`revoked p${first} (lost)`);
     await sleep(200);
@@ -47,14 +48,14 @@ describe.each(SERVER_FACTORIES)('LeaderElection on %s', (_name, startServer) => 
     const eb = new LeaderElection(b, root, { identifier: 'b' });
     const signalA = await ea.waitForLeadership();
     eb.start();
-    await waitFor(async () => (await ea.contenders()).length === 2);
+    await waitFor(async () => (await ea.contenders()).length === 2, 'b to contend');
     expect(eb.isLeader).toBe(false);
     await ea.resign();
     expect(signalA.aborted).toBe(true);
-    await waitFor(() => eb.isLeader, 10000, 'b to lead');
-    await waitFor(async () => JSON.stringify(await eb.contenders()) === JSON.stringify(['b', 'a']), 10000, 'a requeued');
+    await waitFor(() => eb.isLeader, 'b to lead', 10000);
+    await waitFor(async () => JSON.stringify(await eb.contenders()) === JSON.stringify(['b', 'a']), 'a requeued', 10000);
     await eb.close();
-    await waitFor(() => ea.isLeader, 10000, 'a to lead again');
+    await waitFor(() => ea.isLeader, 'a to lead again', 10000);
     await ea.close();
     expect(await a.getChildren(root)).toEqual([]);
   });

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll } from 'vitest';
 import { ZooKeeperClient, type ConnectOptions } from '../../src/client/index.js';
 import { startServerProcess } from '../helpers/server-process.js';
 import { Ensemble } from '../helpers/ensemble.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { RawZkSocket } from '../helpers/raw-zk-socket.js';
 import { BufferWriter } from '../../src/jute/buffer-writer.js';
 import { writeConnectRequest, writeRequestHeader } from '../../src/jute/records.js';
@@ -85,19 +86,10 @@ export async function expireSession(victim: ZooKeeperClient, connectString: stri
     } finally {
       thief.destroy();
     }
-    const deadline = Date.now() + 5000;
-    while (victim.state !== 'expired' && Date.now() < deadline) await sleep(25);
-    if (victim.state === 'expired') return;
+    // Not told within 5 s: take the session over again.
+    if (await waitFor(() => victim.state === 'expired', 'the victim to be told its session expired', 5000).then(() => true, () => false)) return;
   }
   throw new Error(`session 0x${sessionId.toString(16)} still alive after 10 attempts to expire it`);
-}
-
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 15000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

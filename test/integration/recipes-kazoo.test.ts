@@ -5,7 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LeaderElection, Lock, ReadWriteLock } from '../../src/client/recipes/index.js';
 import { runLock } from '../../src/cli/recipe-commands.js';
 import { PYTHON, requireKazoo } from '../helpers/kazoo.js';
-import { ClientPool, SERVER_FACTORIES, sleep, uniqueRoot, waitFor, type RecipeServer } from './recipes-harness.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { ClientPool, SERVER_FACTORIES, sleep, uniqueRoot, type RecipeServer } from './recipes-harness.js';
 
 /**
  * kazoo takes the recipe named by argv[3] on the path argv[2], prints "acquired <ms>", holds it
@@ -64,7 +65,7 @@ function startKazoo(args: string[]): KazooProc {
     lines,
     exited,
     line: async (prefix, timeoutMs = 30000) => {
-      await waitFor(() => lines.some((l) => l.startsWith(prefix)) || proc.exitCode !== null, timeoutMs, `kazoo line "${prefix}"`);
+      await waitFor(() => lines.some((l) => l.startsWith(prefix)) || proc.exitCode !== null, `kazoo line "${prefix}"`, timeoutMs);
       const found = lines.find((l) => l.startsWith(prefix));
       if (found === undefined) throw new Error(`kazoo exited without "${prefix}": ${stderr}`);
       return found;
@@ -116,7 +117,7 @@ describe.each(SERVER_FACTORIES)('recipes interop with kazoo on %s', (_name, star
     await lock.acquire();
     const k = kazoo(root, 'lock', '0');
     await k.line('started');
-    await waitFor(async () => (await zk.getChildren(root)).length === 2, 15000, 'kazoo to queue');
+    await waitFor(async () => (await zk.getChildren(root)).length === 2, 'kazoo to queue');
     await sleep(500);
     expect(k.lines.some((l) => l.startsWith('acquired'))).toBe(false);
     // kazoo's node follows the same layout.
@@ -142,7 +143,7 @@ describe.each(SERVER_FACTORIES)('recipes interop with kazoo on %s', (_name, star
     // kazoo's writer now waits for our write lock; its reader too.
     const writer = kazoo(root, 'write', '0');
     await writer.line('started');
-    await waitFor(async () => (await zk.getChildren(root)).length === 2, 15000, 'kazoo writer to queue');
+    await waitFor(async () => (await zk.getChildren(root)).length === 2, 'kazoo writer to queue');
     await sleep(300);
     expect(writer.lines.some((l) => l.startsWith('acquired'))).toBe(false);
     const releasedAt = Date.now();
@@ -162,7 +163,7 @@ describe.each(SERVER_FACTORIES)('recipes interop with kazoo on %s', (_name, star
     // And the other way round: kazoo waits for our leadership to end.
     const k2 = kazoo(root, 'election', '0');
     await k2.line('started');
-    await waitFor(async () => (await election.contenders()).length === 2, 15000, 'kazoo to contend');
+    await waitFor(async () => (await election.contenders()).length === 2, 'kazoo to contend');
     expect(await election.contenders()).toEqual(['zabkeeper', 'kazoo']);
     await sleep(300);
     expect(k2.lines.some((l) => l.startsWith('acquired'))).toBe(false);
@@ -198,7 +199,7 @@ describe.each(SERVER_FACTORIES)('recipes interop with kazoo on %s', (_name, star
       log: () => {},
     });
     const zk = await pool.connect();
-    await waitFor(async () => ((await zk.exists(root)) !== null ? (await zk.getChildren(root)).length === 1 : false), 15000, 'the verb to hold the lock');
+    await waitFor(async () => ((await zk.exists(root)) !== null ? (await zk.getChildren(root)).length === 1 : false), 'the verb to hold the lock');
     const k2 = kazoo(root, 'lock', '0');
     expect(await running).toBe(0);
     expect(stampOf(await k2.line('acquired'))).toBeGreaterThanOrEqual(ended - 50);

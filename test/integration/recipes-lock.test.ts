@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { Counter, Lock, ReadWriteLock } from '../../src/client/recipes/index.js';
-import { CutProxy, SERVER_FACTORIES, useRecipeServer, expireSession, sleep, uniqueRoot, waitFor } from './recipes-harness.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { CutProxy, SERVER_FACTORIES, useRecipeServer, expireSession, sleep, uniqueRoot } from './recipes-harness.js';
 
 describe.each(SERVER_FACTORIES)('Lock on %s', (_name, startServer) => {
   const env = useRecipeServer(startServer);
@@ -59,9 +60,9 @@ describe.each(SERVER_FACTORIES)('Lock on %s', (_name, startServer) => {
     expect(await la.acquire()).toBe(true);
     expect(la.nodePath).toMatch(new RegExp(`^${root}/[0-9a-f]{32}__lock__\\d{10}$`));
     const pb = lb.acquire();
-    await waitFor(async () => (await a.getChildren(root)).length === 2);
+    await waitFor(async () => (await a.getChildren(root)).length === 2, 'b to queue');
     const pc = lc.acquire();
-    await waitFor(async () => (await a.getChildren(root)).length === 3);
+    await waitFor(async () => (await a.getChildren(root)).length === 3, 'c to queue');
     expect(await la.contenders()).toEqual(['a', 'b', 'c']);
     // No herd: c waits on b's node, so deleting a wakes b only.
     let cDone = false;
@@ -88,7 +89,7 @@ describe.each(SERVER_FACTORIES)('Lock on %s', (_name, startServer) => {
     expect((await a.getChildren(root)).length).toBe(1);
     const ac = new AbortController();
     const pending = lb.acquire({ signal: ac.signal });
-    await waitFor(async () => (await a.getChildren(root)).length === 2);
+    await waitFor(async () => (await a.getChildren(root)).length === 2, 'the pending acquire to queue');
     ac.abort(new Error('cancelled'));
     await expect(pending).rejects.toThrow('cancelled');
     await a.sync(root);
@@ -124,9 +125,9 @@ describe.each(SERVER_FACTORIES)('Lock on %s', (_name, startServer) => {
       const events: string[] = [];
       for (const e of ['suspended', 'reconnected', 'lost']) lock.on(e, () => events.push(e));
       proxy.block(true);
-      await waitFor(() => events.includes('suspended'));
+      await waitFor(() => events.includes('suspended'), 'the lock to report suspended');
       proxy.block(false);
-      await waitFor(() => events.includes('reconnected'), 10000);
+      await waitFor(() => events.includes('reconnected'), 'the lock to report reconnected', 10000);
       expect(events).toEqual(['suspended', 'reconnected']);
       expect(lock.isAcquired).toBe(true);
       expect(lock.signal!.aborted).toBe(false);

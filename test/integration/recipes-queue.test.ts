@@ -2,7 +2,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { Queue } from '../../src/client/recipes/index.js';
-import { SERVER_FACTORIES, useRecipeServer, expireSession, uniqueRoot, waitFor } from './recipes-harness.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { SERVER_FACTORIES, useRecipeServer, expireSession, uniqueRoot } from './recipes-harness.js';
 
 describe.each(SERVER_FACTORIES)('Queue on %s', (_name, startServer) => {
   const env = useRecipeServer(startServer);
@@ -49,7 +50,7 @@ describe.each(SERVER_FACTORIES)('Queue on %s', (_name, startServer) => {
         for (let i = 0; i < perProducer; i++) await q.put(`p${p}-${i}`);
       }),
     );
-    await waitFor(() => seen.length >= total, 20000, 'all items consumed');
+    await waitFor(() => seen.length >= total, 'all items consumed', 20000);
     done.value = true;
     await Promise.all(consuming);
     expect(seen).toHaveLength(total);

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceRegistry, type ServiceInstance } from '../../src/client/recipes/index.js';
-import { ClientPool, SERVER_FACTORIES, uniqueRoot, waitFor, type RecipeServer } from './recipes-harness.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { ClientPool, SERVER_FACTORIES, uniqueRoot, type RecipeServer } from './recipes-harness.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -58,11 +59,11 @@ describe.each(SERVER_FACTORIES)('ServiceRegistry on %s', (_name, startServer) =>
     const changes: string[][] = [];
     watcher.on('change', (list: ServiceInstance[]) => changes.push(list.map((i) => i.id)));
     await ra.unregister();
-    await waitFor(() => watcher.instances.length === 1);
+    await waitFor(() => watcher.instances.length === 1, 'the watcher to drop a');
     expect(watcher.pick()!.id).toBe('b');
     const c = await pool.connect();
     await new ServiceRegistry(c, base).register({ name: 'api', id: 'c', address: '10.0.0.3', port: 1 });
-    await waitFor(() => watcher.instances.length === 2);
+    await waitFor(() => watcher.instances.length === 2, 'the watcher to add c');
     expect(changes).toEqual([['b'], ['b', 'c']]);
     watcher.close();
   });
@@ -72,7 +73,7 @@ describe.each(SERVER_FACTORIES)('ServiceRegistry on %s', (_name, startServer) =>
     const [a, admin] = await Promise.all([pool.connect(), pool.connect()]);
     const reg = await new ServiceRegistry(a, base).register({ name: 'api', id: 'a', address: 'h', port: 1 });
     await admin.delete(reg.path);
-    await waitFor(async () => (await admin.exists(reg.path)) !== null, 10000, 're-registration');
+    await waitFor(async () => (await admin.exists(reg.path)) !== null, 're-registration', 10000);
     expect((await admin.exists(reg.path))!.ephemeralOwner).toBe(Number(a.sessionId));
   });
 
@@ -95,10 +96,10 @@ describe.each(SERVER_FACTORIES)('ServiceRegistry on %s', (_name, startServer) =>
       });
     const victim = await spawnInstance('doomed');
     await spawnInstance('survivor');
-    await waitFor(() => watcher.instances.length === 2, 10000, 'both instances');
+    await waitFor(() => watcher.instances.length === 2, 'both instances', 10000);
     const killedAt = Date.now();
     victim.kill('SIGKILL');
-    await waitFor(() => watcher.instances.length === 1, 15000, 'the killed instance to disappear');
+    await waitFor(() => watcher.instances.length === 1, 'the killed instance to disappear');
     // Not a clean close: the server had to wait for the session timeout.
     expect(Date.now() - killedAt).toBeGreaterThanOrEqual(1000);
     expect(watcher.instances.map((i) => i.id)).toEqual(['survivor']);

@@ -8,6 +8,7 @@ import { ZooKeeperClient, type ConnectOptions } from '../../src/client/index.js'
 import { ErrorCode } from '../../src/jute/error-codes.js';
 import { BIN, fourLetterWord } from '../helpers/server-process.js';
 import { clientTls, makeCerts, startTlsServer, type CertDir, type TlsServer } from '../helpers/tls-certs.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const X509 = 'authProvider.x509';
 const X509_CLASS = 'org.apache.zookeeper.server.auth.X509AuthenticationProvider';
@@ -19,14 +20,6 @@ function runShell(args: string[]): Promise<{ code: number; stdout: string; stder
       resolve({ code, stdout, stderr });
     });
   });
-}
-
-async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function refused(connectString: string, tls: ConnectOptions['tls']): Promise<Error> {
@@ -184,7 +177,7 @@ describe('TLS client port', () => {
       // Rotation the way tools do it: write aside, rename over.
       await copyFile(newCa.file('zk1-keystore.pem'), `${live}.tmp`);
       await rename(`${live}.tmp`, live);
-      await waitFor(() => s.logs().includes('reloaded TLS key and trust stores'));
+      await waitFor(() => s.logs().includes('reloaded TLS key and trust stores'), 'the server to reload its key store');
       const c = await ZooKeeperClient.connect(s.secureConnectString, { tls: trustsNew });
       expect(await c.exists('/')).not.toBeNull();
       await c.close();

@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ElectionChannel } from '../../../src/peer/election-channel.js';
 import type { PeerAddress } from '../../../src/peer/peer-address.js';
 import { freePort } from '../../helpers/free-port.js';
-import { captureLogger, sleep, waitFor } from './peer-kit.js';
+import { waitFor } from '../../helpers/wait-for.js';
+import { captureLogger, sleep } from './peer-kit.js';
 
 const open: ElectionChannel[] = [];
 

@@ -5,7 +5,8 @@ import { ElectionChannel } from '../../../src/peer/election-channel.js';
 import { PEER_PROTOCOL_VERSION } from '../../../src/peer/peer-handshake.js';
 import type { PeerAddress } from '../../../src/peer/peer-address.js';
 import { QuorumChannel } from '../../../src/peer/quorum-channel.js';
-import { captureLogger, frame, RawSockets, rawFrame, settlesWithin, waitFor, WARN, type LogLine } from './peer-kit.js';
+import { waitFor } from '../../helpers/wait-for.js';
+import { captureLogger, frame, RawSockets, rawFrame, settlesWithin, WARN, type LogLine } from './peer-kit.js';
 
 const raw = new RawSockets();
 const channels: { close(): Promise<void> }[] = [];

@@ -1,4 +1,4 @@
-// Test kit for the peer transport: a log-capturing logger, polling waits, and raw loopback sockets.
+// Test kit for the peer transport: a log-capturing logger, raw loopback sockets and frames.
 
 import net from 'node:net';
 import { pino, type Logger } from 'pino';
@@ -17,14 +17,6 @@ export function captureLogger(): { logger: Logger; lines: LogLine[] } {
   const lines: LogLine[] = [];
   const logger = pino({ level: 'debug', base: null }, { write: (s: string) => lines.push(JSON.parse(s) as LogLine) });
   return { logger, lines };
-}
-
-export async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
 }
 
 export function sleep(ms: number): Promise<void> {

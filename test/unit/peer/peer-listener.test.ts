@@ -3,7 +3,8 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PeerListener } from '../../../src/peer/peer-listener.js';
-import { captureLogger, waitFor } from './peer-kit.js';
+import { waitFor } from '../../helpers/wait-for.js';
+import { captureLogger } from './peer-kit.js';
 
 function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {

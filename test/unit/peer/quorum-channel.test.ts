@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PEER_PROTOCOL_VERSION } from '../../../src/peer/peer-handshake.js';
 import type { PeerAddress } from '../../../src/peer/peer-address.js';
 import { QuorumChannel, UnknownPeerError } from '../../../src/peer/quorum-channel.js';
-import { captureLogger, frame, RawSockets, sleep, waitFor, WARN, type LogLine } from './peer-kit.js';
+import { waitFor } from '../../helpers/wait-for.js';
+import { captureLogger, frame, RawSockets, sleep, WARN, type LogLine } from './peer-kit.js';
 
 const open: QuorumChannel[] = [];
 const raw = new RawSockets();
