@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import type { WatchEvent } from '../../src/client/watch-event.js';
-import { acquireHostLock, ComposeCluster, docker, provisionDocker, run, waitUntil } from '../helpers/compose-cluster.js';
+import { acquireHostLock, ComposeCluster, docker, provisionDocker, run } from '../helpers/compose-cluster.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { PYTHON, requireKazoo, runKazoo } from '../helpers/kazoo.js';
 import { NzcClient, type NzcEvent } from '../helpers/nzc.js';
 import { requireZkCli, zkCli } from '../helpers/zk-cli.js';
@@ -85,10 +86,16 @@ describe('docker-compose cluster on a real Docker engine', () => {
   }, 240_000);
 
   it('three healthy members per docker, the image\'s HEALTHCHECK included', async () => {
-    const health = await waitUntil('every container healthy', 90_000, async () => {
-      const states = await Promise.all([1, 2, 3].map(async (m) => (await docker(['inspect', '-f', '{{.State.Health.Status}}', await cluster.containerId(m)])).trim()));
-      return states.every((s) => s === 'healthy') ? { ok: true, value: states } : { ok: false, seen: states };
-    });
+    let seen: string[] = [];
+    const health = await waitFor(
+      async () => {
+        const states = (seen = await Promise.all([1, 2, 3].map(async (m) => (await docker(['inspect', '-f', '{{.State.Health.Status}}', await cluster.containerId(m)])).trim())));
+        return states.every((s) => s === 'healthy') && states;
+      },
+      () => `every container healthy; last seen ${JSON.stringify(seen)}`,
+      90_000,
+      500,
+    );
     expect(health).toEqual(['healthy', 'healthy', 'healthy']);
     expect((await cluster.modes()).sort()).toEqual(['follower', 'follower', 'leader']);
   }, 120_000);
@@ -153,7 +160,7 @@ describe('docker-compose cluster on a real Docker engine', () => {
     watcher.stdout.on('data', (c: Buffer) => (out += c.toString()));
     watcher.stderr.on('data', (c: Buffer) => (out += c.toString()));
     const exited = new Promise<number | null>((resolve) => watcher.once('exit', resolve));
-    await waitUntil('kazoo to set its watch', 30_000, async () => (out.includes('exists None') ? { ok: true, value: out } : { ok: false, seen: out }));
+    await waitFor(() => out.includes('exists None'), () => `kazoo to set its watch; it printed ${JSON.stringify(out)}`, 30_000, 500);
     await ours1.create('/clients/kazoo-watch', 'x');
     expect(await exited, out).toBe(0);
     expect(out).toContain('event CREATED /clients/kazoo-watch');

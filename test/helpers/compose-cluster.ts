@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fourLetterWord } from './server-process.js';
+import { waitFor } from './wait-for.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const COMPOSE_FILE = path.join(REPO_ROOT, 'docker', 'docker-compose.yml');
@@ -58,19 +59,6 @@ export async function modeAt(port: number): Promise<Mode> {
     return m ? (m[1] as Mode) : 'not serving';
   } catch {
     return 'down';
-  }
-}
-
-/** Bound wait for a condition, with what was last seen in the error. */
-export type Probe<T> = { ok: true; value: T } | { ok: false; seen: unknown };
-
-export async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promise<Probe<T>>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await probe();
-    if (r.ok) return r.value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen ${JSON.stringify(r.seen)}`);
-    await delay(500);
   }
 }
 
@@ -181,13 +169,18 @@ export class ComposeCluster {
 
   /** Waits until exactly one of `members` leads and the others follow it; returns the leader. */
   async waitForQuorum(members: number[] = [1, 2, 3], timeoutMs = 90_000): Promise<number> {
-    return waitUntil(`one leader among zk${members.join(',zk')} with the rest following`, timeoutMs, async () => {
-      const modes = await this.modes();
-      const of = members.map((m) => modes[m - 1]);
-      const leaders = members.filter((m) => modes[m - 1] === 'leader');
-      const ok = leaders.length === 1 && of.every((x) => x === 'leader' || x === 'follower');
-      return ok ? { ok, value: leaders[0]! } : { ok, seen: modes };
-    });
+    let seen: Mode[] = [];
+    return waitFor(
+      async () => {
+        const modes = (seen = await this.modes());
+        const of = members.map((m) => modes[m - 1]);
+        const leaders = members.filter((m) => modes[m - 1] === 'leader');
+        return leaders.length === 1 && of.every((x) => x === 'leader' || x === 'follower') && leaders[0]!;
+      },
+      () => `one leader among zk${members.join(',zk')} with the rest following; last seen ${JSON.stringify(seen)}`,
+      timeoutMs,
+      500,
+    );
   }
 
   async leader(): Promise<number | undefined> {

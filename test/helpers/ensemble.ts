@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BIN, fourLetterWord } from './server-process.js';
 import { freePorts } from './free-port.js';
+import { waitFor } from './wait-for.js';
 import { ZooKeeperClient } from '../../src/client/index.js';
 
 export interface EnsembleNode {
@@ -155,17 +156,19 @@ export class Ensemble {
 
   /** Waits until one running node leads and every other running node follows. */
   async waitForQuorum(timeoutMs = 30_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const running = this.nodes.filter((n) => this.isRunning(n.id));
-      const modes = await Promise.all(running.map((n) => this.mode(n.id)));
-      const leaders = running.filter((_, i) => modes[i] === 'leader');
-      if (leaders.length === 1 && modes.every((m) => m === 'leader' || m === 'follower' || m === 'observer')) return leaders[0]!.id;
-      if (Date.now() > deadline) {
-        throw new Error(`no stable quorum within ${timeoutMs} ms: ${running.map((n, i) => `${n.id}=${modes[i]}`).join(' ')}\n${this.tail()}`);
-      }
-      await delay(100);
-    }
+    let seen = '';
+    return waitFor(
+      async () => {
+        const running = this.nodes.filter((n) => this.isRunning(n.id));
+        const modes = await Promise.all(running.map((n) => this.mode(n.id)));
+        seen = running.map((n, i) => `${n.id}=${modes[i]}`).join(' ');
+        const leaders = running.filter((_, i) => modes[i] === 'leader');
+        return leaders.length === 1 && modes.every((m) => m === 'leader' || m === 'follower' || m === 'observer') && leaders[0]!.id;
+      },
+      () => `a stable quorum, last seen ${seen}\n${this.tail()}`,
+      timeoutMs,
+      100,
+    );
   }
 
   /** The last lines of every node's output, for failure messages. */

@@ -6,6 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './free-port.js';
+import { waitFor } from './wait-for.js';
 
 export interface RealZooKeeper {
   host: string;
@@ -115,19 +116,16 @@ export async function startRealZooKeeper(opts: RealZooKeeperOptions = {}): Promi
     await fs.promises.rm(dir, { recursive: true, force: true });
   };
 
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 30000);
-  for (;;) {
-    if (exited) {
-      const text = await fs.promises.readFile(path.join(dir, 'zookeeper.log'), 'utf8').catch(() => '');
-      await stop();
-      throw new Error(`ZooKeeper exited during startup:\n${text.slice(-2000)}`);
-    }
-    if ((await fourLetterWord(port, 'ruok')) === 'imok') break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`ZooKeeper did not answer ruok on port ${port} in time`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  try {
+    await waitFor(async () => exited || (await fourLetterWord(port, 'ruok')) === 'imok', `ZooKeeper to answer ruok on port ${port}`, opts.startTimeoutMs ?? 30000, 200);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  if (exited) {
+    const text = await fs.promises.readFile(path.join(dir, 'zookeeper.log'), 'utf8').catch(() => '');
+    await stop();
+    throw new Error(`ZooKeeper exited during startup:\n${text.slice(-2000)}`);
   }
   const shutdown = async (): Promise<void> => {
     if (exited) return;

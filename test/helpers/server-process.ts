@@ -6,6 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from './wait-for.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = path.join(repoRoot, 'bin', 'zabkeeper');
@@ -114,30 +115,39 @@ export async function startServerProcess(opts: ServerProcessOptions = {}): Promi
     if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
   };
 
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
+  const started = Date.now();
+  const timeoutMs = opts.startTimeoutMs ?? 20_000;
+  const alive = (): void => {
+    if (hasExited) throw new Error('server exited during startup');
+  };
   let port = 0;
   try {
     // The port is 0 on the command line (no race for a free port); the log line names the bound one.
-    while (port === 0) {
-      if (hasExited) throw new Error('server exited during startup');
-      if (Date.now() > deadline) throw new Error('server did not log its port in time');
-      const line = logLines().find((l) => typeof l.msg === 'string' && l.msg.startsWith('zabkeeper standalone serving on'));
-      if (line) port = Number(line.port);
-      else await delay(25);
-    }
-    for (;;) {
-      if (hasExited) throw new Error('server exited during startup');
-      try {
-        const answer = await fourLetterWord(port, 'ruok');
-        if (answer === 'imok') break;
-        // ruok not whitelisted: srvr always is.
-        if (answer.startsWith('ruok is not executed') && (await fourLetterWord(port, 'srvr')).startsWith('Zookeeper version:')) break;
-      } catch {
-        // Not accepting yet.
-      }
-      if (Date.now() > deadline) throw new Error('server never answered ruok with imok');
-      await delay(50);
-    }
+    port = await waitFor(
+      () => {
+        alive();
+        const line = logLines().find((l) => typeof l.msg === 'string' && l.msg.startsWith('zabkeeper standalone serving on'));
+        return line ? Number(line.port) : 0;
+      },
+      'the server to log its port',
+      timeoutMs,
+    );
+    await waitFor(
+      async () => {
+        alive();
+        try {
+          const answer = await fourLetterWord(port, 'ruok');
+          if (answer === 'imok') return true;
+          // ruok not whitelisted: srvr always is.
+          return answer.startsWith('ruok is not executed') && (await fourLetterWord(port, 'srvr')).startsWith('Zookeeper version:');
+        } catch {
+          return false; // not accepting yet
+        }
+      },
+      'the server to answer ruok with imok',
+      Math.max(0, timeoutMs - (Date.now() - started)),
+      50,
+    );
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}\n--- server output ---\n${output}`);

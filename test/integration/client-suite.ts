@@ -15,6 +15,7 @@ import {
   type ConnectOptions,
   type WatchEvent,
 } from '../../src/client/index.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 export interface ServerHandle {
   /** "host:port" of one server (no chroot). */
@@ -534,8 +535,7 @@ export function clientSuite(name: string, startServer: () => Promise<ServerHandl
       px.block(true);
       await waitForState(c, 'disconnected');
       // Wait until the server has dropped the session (its ephemeral is gone).
-      const deadline = Date.now() + 20000;
-      while ((await zk.exists(p)) !== null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+      await waitFor(async () => (await zk.exists(p)) === null, 'the server to expire the session (its ephemeral gone)', 20000, 250);
       expect(await zk.exists(p)).toBeNull();
       px.block(false);
       await waitForState(c, 'expired');

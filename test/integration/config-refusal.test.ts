@@ -9,8 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/free-port.js';
 import { BIN, fourLetterWord } from '../helpers/server-process.js';
 import { entrypointDirs, entrypointEnv, ENTRYPOINT } from '../unit/ops/docker-entrypoint-runner.js';
-
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { waitFor } from '../helpers/wait-for.js';
 
 describe('zoo.cfg refusal at start', () => {
   const cleanup: (() => Promise<void>)[] = [];
@@ -59,11 +58,15 @@ describe('zoo.cfg refusal at start', () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
     });
-    const deadline = Date.now() + 20_000;
-    while ((await fourLetterWord(port, 'ruok').catch(() => '')) !== 'imok') {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not come up:\n${output}`);
-      await delay(50);
-    }
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`server exited:\n${output}`);
+        return (await fourLetterWord(port, 'ruok').catch(() => '')) === 'imok';
+      },
+      () => `the server to come up:\n${output}`,
+      20_000,
+      50,
+    );
     const warnings = output.split('\n').filter((l) => l.includes('preAllocSize'));
     expect(warnings).toHaveLength(1);
     expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 40, msg: `${cfg} line 4: preAllocSize is ignored: tunes the Java implementation; zabkeeper has no equivalent, ignoring it changes no behaviour a client sees` });

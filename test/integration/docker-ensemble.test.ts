@@ -8,8 +8,7 @@ import { NzcClient } from '../helpers/nzc.js';
 import { BIN } from '../helpers/server-process.js';
 import { parsePrometheusText, sampleValue } from '../unit/ops/prometheus-text.js';
 import { entrypointDirs, entrypointEnv, ENTRYPOINT, type EntrypointDirs } from '../unit/ops/docker-entrypoint-runner.js';
-
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { waitFor } from '../helpers/wait-for.js';
 
 interface Node {
   id: number;
@@ -63,16 +62,18 @@ describe('three-node ensemble from the container entrypoint', () => {
       nodes.push(node);
     }
     // Up when every node's admin server names the same leader and that leader says so.
-    const deadline = Date.now() + 40_000;
-    for (;;) {
-      const views = await Promise.all(nodes.map((n) => command(n, 'leader').catch(() => undefined)));
-      const ids = new Set(views.map((v) => v?.leader_id));
-      if (views.every((v) => v?.error === null) && ids.size === 1 && views.filter((v) => v.is_leader).length === 1) break;
-      if (Date.now() > deadline || nodes.some((n) => n.proc.exitCode !== null)) {
-        throw new Error(`ensemble did not form:\n${nodes.map((n) => `--- node ${n.id}\n${n.output.slice(-3000)}`).join('\n')}`);
-      }
-      await delay(100);
-    }
+    const outputs = (): string => nodes.map((n) => `--- node ${n.id}\n${n.output.slice(-3000)}`).join('\n');
+    await waitFor(
+      async () => {
+        if (nodes.some((n) => n.proc.exitCode !== null)) throw new Error(`ensemble did not form, a node exited:\n${outputs()}`);
+        const views = await Promise.all(nodes.map((n) => command(n, 'leader').catch(() => undefined)));
+        const ids = new Set(views.map((v) => v?.leader_id));
+        return views.every((v) => v?.error === null) && ids.size === 1 && views.filter((v) => v.is_leader).length === 1;
+      },
+      () => `the ensemble to form:\n${outputs()}`,
+      40_000,
+      100,
+    );
   });
 
   afterAll(async () => {
@@ -109,11 +110,7 @@ describe('three-node ensemble from the container entrypoint', () => {
     const b = await NzcClient.connect(`127.0.0.1:${nodes[2]!.clientPort}`);
     try {
       await a.create('/compose', Buffer.from('hello'));
-      let data: Buffer | null = null;
-      for (let i = 0; i < 50 && data === null; i++) {
-        data = await b.getData('/compose').then((r) => r.data, () => null);
-        if (data === null) await delay(50);
-      }
+      const data = await waitFor(() => b.getData('/compose').then((r) => r.data, () => null), 'the write to reach node 3', 2500, 50);
       expect(data?.toString()).toBe('hello');
     } finally {
       await a.close();

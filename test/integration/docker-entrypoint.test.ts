@@ -9,11 +9,10 @@ import { loadServerConfig } from '../../src/server/config.js';
 import { freePort } from '../helpers/free-port.js';
 import { BIN, fourLetterWord, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { entrypointDirs, entrypointEnv, ENTRYPOINT, REPO_ROOT, runEntrypoint, type EntrypointDirs } from '../unit/ops/docker-entrypoint-runner.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const SERVERS = 'server.1=zk1:2888:3888;2181 server.2=zk2:2888:3888;2181 server.3=zk3:2888:3888;2181';
 const HEALTHCHECK = path.join(REPO_ROOT, 'docker', 'healthcheck.mjs');
-
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function healthcheck(port: number): number | null {
   return spawnSync(process.execPath, [HEALTHCHECK], { env: { PATH: process.env.PATH ?? '', ZABKEEPER_HEALTHCHECK_PORT: String(port) }, timeout: 15_000 }).status;
@@ -157,13 +156,15 @@ describe('docker-entrypoint.sh', () => {
       await exited;
     });
 
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const answer = await fourLetterWord(clientPort, 'ruok').catch(() => '');
-      if (answer === 'imok') break;
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not come up:\n${output}`);
-      await delay(50);
-    }
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`server exited:\n${output}`);
+        return (await fourLetterWord(clientPort, 'ruok').catch(() => '')) === 'imok';
+      },
+      () => `the server to come up:\n${output}`,
+      20_000,
+      50,
+    );
     // exec replaced the shell: the process we spawned is node running zabkeeper.
     expect(await readlink(`/proc/${child.pid}/exe`)).toBe(await readlink('/proc/self/exe').catch(() => process.execPath));
     expect(await readFile(`/proc/${child.pid}/cmdline`, 'utf8')).toContain('zabkeeper');

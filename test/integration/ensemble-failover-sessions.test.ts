@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { Ensemble } from '../helpers/ensemble.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SESSION_TIMEOUT_MS = 4000; // tick 200 ms: within [400, 4000]
@@ -77,16 +78,19 @@ describe('ensemble failover keeps sessions and acknowledged writes', () => {
     await ens.kill(leader, 'SIGSTOP');
     try {
       // syncLimit is 10 ticks of 200 ms: the others give up on it and elect a successor.
-      const deadline = Date.now() + 30_000;
       let successor: number | null = null;
-      while (successor === null && Date.now() < deadline) {
-        for (const id of others) if ((await ens.mode(id)) === 'leader') successor = id;
-        if (successor === null) await delay(100);
-      }
+      await waitFor(
+        async () => {
+          for (const id of others) if ((await ens.mode(id)) === 'leader') successor = id;
+          return successor !== null;
+        },
+        () => `a successor among ${others.join(', ')}\n${ens.tail()}`,
+        30_000,
+        100,
+      );
       expect(successor, ens.tail()).not.toBeNull();
       const before = acked.length;
-      const more = Date.now() + 10_000;
-      while (acked.length < before + 20 && Date.now() < more) await delay(50);
+      await waitFor(() => acked.length >= before + 20, () => `20 more acknowledged writes (${acked.length - before} so far)`, 10_000, 50);
       expect(acked.length).toBeGreaterThanOrEqual(before + 20);
     } finally {
       await ens.kill(leader, 'SIGCONT');

@@ -10,6 +10,7 @@ import { ZooKeeperClient } from '../../src/client/index.js';
 import { localEnsembleTopology, localZooCfg } from '../../src/cli/local-ensemble-command.js';
 import { pidsMentioning } from '../helpers/ensemble.js';
 import { freePortRange } from '../helpers/free-port.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -54,8 +55,7 @@ describe('local-ensemble command', () => {
     proc.stderr!.setEncoding('utf8').on('data', (s: string) => (out += s));
     const exited = new Promise<number | null>((r) => proc!.once('exit', (code) => r(code)));
 
-    const deadline = Date.now() + 30_000;
-    while (!/local-ensemble: node \d leads; followers: \d, \d/.test(out) && Date.now() < deadline) await delay(100);
+    await waitFor(() => /local-ensemble: node \d leads; followers: \d, \d/.test(out), () => `the leader line; output so far:\n${out}`, 30_000, 100);
     expect(out, out).toMatch(/local-ensemble: node \d leads; followers: \d, \d/);
     // Node log lines are echoed with the node's id in front, and kept per node on disk.
     expect(out).toMatch(/^node[123] \| \{/m);

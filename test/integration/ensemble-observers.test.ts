@@ -10,6 +10,7 @@ import { NzcClient } from '../helpers/nzc.js';
 import { fourLetterWord } from '../helpers/server-process.js';
 import { requireKazoo, runKazoo } from '../helpers/kazoo.js';
 import { requireZkCli, zkCli } from '../helpers/zk-cli.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const OBSERVERS = [4, 5];
 const VOTERS = [1, 2, 3];
@@ -86,7 +87,7 @@ zk.stop()
 `;
     const run = runKazoo(script, [ens.connectString([OBSERVERS[1]!])]);
     // Change the node through a voter once kazoo's watch is set (it created its child first).
-    for (let i = 0; i < 200 && (await voter.exists('/kz-obs/by-kazoo')) === null; i++) await new Promise((r) => setTimeout(r, 50));
+    await waitFor(async () => (await voter.exists('/kz-obs/by-kazoo')) !== null, "kazoo's child (its watch is set)", 10_000, 50);
     await voter.setData('/kz-obs', 'b');
     const r = await run;
     expect(r.code, r.stderr).toBe(0);

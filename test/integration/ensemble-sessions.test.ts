@@ -8,6 +8,7 @@ import { CreateFlag, OpCode } from '../../src/jute/opcodes.js';
 import { Ensemble } from '../helpers/ensemble.js';
 import { RawZkSocket } from '../helpers/raw-zk-socket.js';
 import { fourLetterWord } from '../helpers/server-process.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SESSION_TIMEOUT_MS = 1200; // tick 200 ms: within [400, 4000]
@@ -70,8 +71,7 @@ describe('global sessions in an ensemble', () => {
       expect(await c.exists('/s/doomed')).not.toBeNull();
     }
     raw.socket.destroy(); // the client is gone without closing its session
-    const deadline = Date.now() + 10_000;
-    while ((await per[0]!.exists('/s/doomed')) !== null && Date.now() < deadline) await delay(100);
+    await waitFor(async () => (await per[0]!.exists('/s/doomed')) === null, 'the leader to expire the session (its ephemeral gone)', 10_000, 100);
     for (const c of per) {
       await c.sync('/s');
       expect(await c.exists('/s/doomed')).toBeNull();
@@ -104,14 +104,15 @@ describe('global sessions in an ensemble', () => {
     await ens.kill(on!, 'SIGSTOP');
     try {
       // The client's pings go unanswered; it reconnects to the other follower with the same session.
-      const deadline = Date.now() + 20_000;
-      let moved = false;
-      while (!moved && Date.now() < deadline) {
-        await delay(200);
-        moved = (await fourLetterWord(ens.node(other).clientPort, 'cons').catch(() => '')).includes(`sid=${sessionHex}`) && mover.state === 'connected';
-      }
-      const sessionLines = ens.nodes.map((n) => n.output.split('\n').filter((l) => l.includes('session') && !l.includes('four letter')).slice(-5).join('\n'));
-      expect(moved, sessionLines.join('\n')).toBe(true);
+      const sessionLines = (): string =>
+        ens.nodes.map((n) => n.output.split('\n').filter((l) => l.includes('session') && !l.includes('four letter')).slice(-5).join('\n')).join('\n');
+      const moved = await waitFor(
+        async () => (await fourLetterWord(ens.node(other).clientPort, 'cons').catch(() => '')).includes(`sid=${sessionHex}`) && mover.state === 'connected',
+        () => `the session to move to node ${other}\n${sessionLines()}`,
+        20_000,
+        200,
+      );
+      expect(moved, sessionLines()).toBe(true);
       expect(mover.sessionIdHex).toBe(sessionHex);
       const writer = await connect([other], 4000);
       expect((await writer.getData('/s/mine')).stat.ephemeralOwner).toBe(Number(BigInt(sessionHex)));

@@ -5,6 +5,7 @@ import { ZooKeeperClient, type WatchEvent } from '../../src/client/index.js';
 import { Ensemble } from '../helpers/ensemble.js';
 import { NzcClient } from '../helpers/nzc.js';
 import { fourLetterWord } from '../helpers/server-process.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -131,8 +132,7 @@ describe('three-node ensemble', () => {
     await ens.kill(f1);
     await ens.kill(f2);
     // The leader steps down after syncLimit ticks without a quorum.
-    const deadline = Date.now() + 10_000;
-    while ((await ens.mode(leader)) === 'leader' && Date.now() < deadline) await delay(100);
+    await waitFor(async () => (await ens.mode(leader)) !== 'leader', 'the leader to step down', 10_000, 100);
     expect(await ens.mode(leader)).toBeNull();
     await expect(c.create('/minority/x', 'lost')).rejects.toThrow();
     ens.start(f1);

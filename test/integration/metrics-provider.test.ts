@@ -9,8 +9,7 @@ import { ZooKeeperClient } from '../../src/client/index.js';
 import { freePort } from '../helpers/free-port.js';
 import { BIN, fourLetterWord } from '../helpers/server-process.js';
 import { parsePrometheusText, sampleValue } from '../unit/ops/prometheus-text.js';
-
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { waitFor } from '../helpers/wait-for.js';
 
 describe('ZooKeeper\'s Prometheus metrics provider', () => {
   const cleanup: (() => Promise<void>)[] = [];
@@ -44,11 +43,15 @@ describe('ZooKeeper\'s Prometheus metrics provider', () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
     });
-    const deadline = Date.now() + 20_000;
-    while (!(await fourLetterWord(clientPort, 'srvr').catch(() => '')).includes('Mode:')) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not come up:\n${output}`);
-      await delay(50);
-    }
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`server exited:\n${output}`);
+        return (await fourLetterWord(clientPort, 'srvr').catch(() => '')).includes('Mode:');
+      },
+      () => `the server to come up:\n${output}`,
+      20_000,
+      50,
+    );
     const zk = await ZooKeeperClient.connect(`127.0.0.1:${clientPort}`);
     await zk.create('/m1', 'a');
     await zk.create('/m2', 'b', { mode: 'ephemeral' });

@@ -10,19 +10,8 @@ import { ErrorCode, ZooKeeperError } from '../../src/jute/error-codes.js';
 import { Ensemble } from '../helpers/ensemble.js';
 import { PYTHON, requireKazoo } from '../helpers/kazoo.js';
 import { fourLetterWord } from '../helpers/server-process.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { requireZkCli, zkCli } from '../helpers/zk-cli.js';
-
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, context: () => string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms\n${context()}`);
-    await delay(100);
-  }
-}
 
 /**
  * kazoo, read_only=True, against one member: prints each phase on its own line and waits for
@@ -107,7 +96,7 @@ describe('read-only mode on a partitioned member', () => {
     try {
       for (const id of others) await ens.kill(id, 'SIGSTOP');
       // syncLimit (10 ticks) to notice, then the 2 s grace period.
-      await until('read-only mode', async () => ((await fourLetterWord(port, 'isro')) === 'ro' ? true : undefined), 30_000, () => ens.tail());
+      await waitFor(async () => (await fourLetterWord(port, 'isro').catch(() => '')) === 'ro', () => `read-only mode\n${ens.tail()}`, 30_000, 100);
       const srvr = await fourLetterWord(port, 'srvr');
       expect(srvr).toMatch(/^Zookeeper version: .*\nREAD-ONLY mode; serving only read-only clients\n/);
       expect(srvr).toMatch(/^Mode: read-only$/m);
@@ -140,7 +129,7 @@ describe('read-only mode on a partitioned member', () => {
       k.proc.stdin!.write('go\n');
       expect((await k.next(5, 60_000)).slice(3)).toEqual(['state CONNECTED', 'write after y']);
 
-      await until('our client read-write', async () => (ours.state === 'connected' ? true : undefined), 30_000, () => ens.tail());
+      await waitFor(() => ours.state === 'connected', () => `our client read-write\n${ens.tail()}`, 30_000, 100);
       // A new session from the quorum: the read-only one was never committed.
       expect(ours.sessionIdHex).not.toBe(roSession);
       await ours.create('/ro/ours', 'after');

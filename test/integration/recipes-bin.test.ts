@@ -3,6 +3,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string; endedAt: number }> {
   return new Promise((resolve) => {
@@ -42,13 +43,18 @@ describe('zabkeeper lock / watch through bin/zabkeeper', () => {
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     try {
-      const deadline = Date.now() + 10_000;
       // Wait until the watch is in place: it reports nothing until a change, so poll with writes.
       let n = 0;
-      while (!out.includes('/bin-watch/c') && Date.now() < deadline) {
-        await run(['shell', '--server', cs, '--', 'create', `/bin-watch/c${n++}`, 'x']);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      await waitFor(
+        async () => {
+          if (out.includes('/bin-watch/c')) return true;
+          await run(['shell', '--server', cs, '--', 'create', `/bin-watch/c${n++}`, 'x']);
+          return false;
+        },
+        () => `the watch to print a created child; it printed ${JSON.stringify(out)}`,
+        10_000,
+        200,
+      );
       const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; path: string });
       expect(lines.some((l) => l.type === 'NodeCreated' && l.path.startsWith('/bin-watch/c'))).toBe(true);
     } finally {

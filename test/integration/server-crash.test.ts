@@ -11,6 +11,7 @@ import { RawZkSocket } from '../helpers/raw-zk-socket.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { OpCode, CreateFlag } from '../../src/jute/opcodes.js';
 import { BufferWriter, writeCreateRequest, writeRequestHeader } from '../../src/jute/index.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -168,13 +169,11 @@ describe('crash safety of a standalone server', () => {
     expect(await check.exists('/crash/doomed')).not.toBeNull();
     expect(await check.exists('/crash/keeper')).not.toBeNull();
     // ...the keeper's client resumes its session (same id) once the server is back,
-    const deadline = Date.now() + 15_000;
-    while (keeper.state !== 'connected' && Date.now() < deadline) await delay(100);
+    await waitFor(() => keeper.state === 'connected', 'the keeper to reconnect', 15_000, 100);
     expect(keeper.state).toBe('connected');
     expect((await keeper.getData('/crash/keeper')).data?.toString()).toBe('k');
     // ...and the abandoned one expires after its timeout, taking its ephemeral along.
-    const expiryDeadline = Date.now() + 20_000;
-    while ((await check.exists('/crash/doomed')) !== null && Date.now() < expiryDeadline) await delay(200);
+    await waitFor(async () => (await check.exists('/crash/doomed')) === null, 'the abandoned session to expire', 20_000, 200);
     expect(await check.exists('/crash/doomed')).toBeNull();
     expect(await check.exists('/crash/keeper')).not.toBeNull();
   }, 120_000);

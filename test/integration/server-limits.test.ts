@@ -10,6 +10,7 @@ import { OpCode } from '../../src/jute/opcodes.js';
 import { writeRequestHeader } from '../../src/jute/records.js';
 import { RawZkSocket } from '../helpers/raw-zk-socket.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -75,8 +76,7 @@ describe('client port limits', () => {
       raw.socket.write(w.toBuffer());
     }
     // 80 MB of replies cannot fit in socket buffers plus a 512 KiB queue: the server hangs up.
-    const deadline = Date.now() + 15_000;
-    while (!server.logs().includes('client does not read its output') && Date.now() < deadline) await delay(100);
+    await waitFor(() => server!.logs().includes('client does not read its output'), 'the server to log the cut-off', 15_000, 100);
     expect(server.logs()).toContain('client does not read its output');
     raw.socket.resume();
     expect(await closedSoon(raw.socket, 10_000)).toBe(true);

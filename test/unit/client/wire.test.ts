@@ -22,6 +22,7 @@ import {
   type RequestHeader,
 } from '../../../src/jute/index.js';
 import { ZooKeeperClient, ZooKeeperError, type ClientState } from '../../../src/client/index.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const STAT = { czxid: 1, mzxid: 1, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0, dataLength: 0, numChildren: 0, pzxid: 1 };
 
@@ -49,7 +50,6 @@ class FakeServer {
       conn.send((w) => writeReplyHeader(w, p.header.xid, 0, 0));
     }
   };
-  private waiters: Array<() => void> = [];
 
   async start(): Promise<void> {
     this.server = net.createServer((socket) => {
@@ -79,26 +79,11 @@ class FakeServer {
             conn.packets.push(p);
             this.onRequest(conn, p);
           }
-          for (const w of this.waiters.splice(0)) w();
         }),
       );
     });
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
     this.port = (this.server.address() as net.AddressInfo).port;
-  }
-
-  async until(pred: () => boolean, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!pred()) {
-      if (Date.now() > deadline) throw new Error('condition not reached');
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, 50);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
   }
 
   cutAll(): void {
@@ -154,7 +139,7 @@ describe('client wire behaviour', () => {
     await client.addAuth('digest', 'u:p');
     expect(client.lastZxidSeen).toBe(0x500000009);
     server.cutAll();
-    await server.until(() => server.conns.length === 2 && server.conns[1]!.packets.length >= 2);
+    await waitFor(() => server.conns.length === 2 && server.conns[1]!.packets.length >= 2, 'the reconnect with its auth and SetWatches', 5000);
     const second = server.conns[1]!;
     expect(second.connect.sessionId).toBe(0x0100000a3b2c0001n);
     expect(second.connect.passwd).toEqual(Buffer.alloc(16, 7));
@@ -177,7 +162,7 @@ describe('client wire behaviour', () => {
     const { server, client } = await setup();
     await client.addWatch('/', 'persistentRecursive', () => {});
     server.cutAll();
-    await server.until(() => server.conns.length === 2 && server.conns[1]!.packets.length >= 1);
+    await waitFor(() => server.conns.length === 2 && server.conns[1]!.packets.length >= 1, 'the reconnect with its SetWatches2', 5000);
     const sw = server.conns[1]!.packets[0]!;
     expect(sw.header).toEqual({ xid: -8, type: OpCode.setWatches2 });
     expect(readSetWatches(new BufferReader(sw.body), true).persistentRecursiveWatches).toEqual(['/chroot']);
@@ -216,7 +201,7 @@ describe('client wire behaviour', () => {
     servers.push(server);
     const client = await ZooKeeperClient.connect(`127.0.0.1:${server.port}`, { sessionTimeoutMs: 600 });
     clients.push(client);
-    await server.until(() => server.conns[0]!.packets.some((p) => p.header.xid === -2), 2000);
+    await waitFor(() => server.conns[0]!.packets.some((p) => p.header.xid === -2), 'a ping', 2000);
     const ping = server.conns[0]!.packets.find((p) => p.header.xid === -2)!;
     expect(ping.header.type).toBe(OpCode.ping);
     expect(ping.body.length).toBe(0);
@@ -231,7 +216,7 @@ describe('client wire behaviour', () => {
     client.on('state', (s: ClientState) => states.push(s));
     const err = await client.sync('/').catch((e: unknown) => e);
     expect((err as ZooKeeperError).code).toBe(ErrorCode.CONNECTIONLOSS);
-    await server.until(() => server.conns.length === 2);
+    await waitFor(() => server.conns.length === 2, 'the reconnect', 5000);
     expect(states[0]).toBe('disconnected');
   });
 

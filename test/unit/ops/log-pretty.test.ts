@@ -6,8 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN } from '../../helpers/server-process.js';
-
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { waitFor } from '../../helpers/wait-for.js';
 
 describe('--log-pretty', () => {
   const cleanup: (() => Promise<void>)[] = [];
@@ -30,11 +29,15 @@ describe('--log-pretty', () => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
       await exited;
     });
-    const deadline = Date.now() + 20_000;
-    while (!output.includes('zabkeeper standalone serving on')) {
-      if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${output}`);
-      await delay(25);
-    }
+    await waitFor(
+      () => {
+        if (proc.exitCode !== null) throw new Error(`server exited:\n${output}`);
+        return output.includes('zabkeeper standalone serving on');
+      },
+      () => `the server to start:\n${output}`,
+      20_000,
+      25,
+    );
     proc.kill('SIGTERM');
     expect(await exited).toBe(0);
     const plain = output.replace(/\x1b\[[0-9;]*m/g, '');

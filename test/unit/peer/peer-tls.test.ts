@@ -8,6 +8,7 @@ import { PeerTls } from '../../../src/peer/peer-tls.js';
 import { parseTlsSettings } from '../../../src/tls/tls-settings.js';
 import { captureLogger } from '../server/harness.js';
 import { makeCerts, type CertDir } from '../../helpers/tls-certs.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 function handshake(port: number, opts: tls.ConnectionOptions): Promise<boolean> {
   return new Promise((resolve) => {
@@ -73,8 +74,7 @@ describe('PeerTls', () => {
       await rename(`${live}.tmp`, live);
       await copyFile(rotated.file('truststore.pem'), `${liveTrust}.tmp`);
       await rename(`${liveTrust}.tmp`, liveTrust);
-      const deadline = Date.now() + 5000;
-      while (!lines.some((l) => l.msg === 'reloaded quorum TLS key and trust stores') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await waitFor(() => lines.some((l) => l.msg === 'reloaded quorum TLS key and trust stores'), 'the stores to reload', 5000, 50);
       const newMember = { ca: await rotated.read('ca.pem'), cert: await rotated.read('member.pem'), key: await rotated.read('member.key') };
       expect(await handshake(port, newMember)).toBe(true);
       expect(await handshake(port, member)).toBe(false);

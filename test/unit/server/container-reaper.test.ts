@@ -5,6 +5,7 @@ import { reapCandidates } from '../../../src/server/container-reaper.js';
 import { writeCreateRequest } from '../../../src/jute/records.js';
 import type { Txn } from '../../../src/tree/txn.js';
 import { OPEN_ACL_UNSAFE, TestClient, makeServer } from './harness.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 describe('container and TTL reaping', () => {
   it('deletes a container once it had a child and is empty again, through a session-0 txn', async () => {
@@ -99,7 +100,7 @@ describe('container and TTL reaping', () => {
     await c.delete('/t/x');
     server.start();
     try {
-      for (let i = 0; i < 100 && server.tree.getNode('/t'); i++) await new Promise((r) => setTimeout(r, 10));
+      await waitFor(() => server.tree.getNode('/t') === undefined, 'the reaper to delete the emptied container', 1000);
       expect(server.tree.getNode('/t')).toBeUndefined();
     } finally {
       await server.stop();

@@ -8,6 +8,7 @@ import { DataTree } from '../../../src/tree/data-tree.js';
 import type { Txn } from '../../../src/tree/txn.js';
 import { FaultyFs, captureLogger, tempDir } from './storage-fixtures.js';
 import { Workload, treeImage } from './tree-workload.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -252,8 +253,7 @@ describe('purge', () => {
       await drive(store, tree, wl, 10);
       await store.snapshotNow(tree);
     }
-    const deadline = Date.now() + 5000;
-    while ((await snapshotNames()).length > 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await waitFor(async () => (await snapshotNames()).length <= 3, 'the purge to run', 5000, 100);
     expect((await snapshotNames()).length).toBe(3);
   });
 });

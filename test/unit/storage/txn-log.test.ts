@@ -11,6 +11,7 @@ import { SEGMENT_HEADER_BYTES, SegmentReader, listSegments } from '../../../src/
 import { PREALLOC_BYTES, TxnLog } from '../../../src/storage/txn-log.js';
 import type { Txn } from '../../../src/tree/txn.js';
 import { FaultyFs, captureLogger, createTxn, setDataTxn, tempDir, txn, OPEN_ACL } from './storage-fixtures.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -326,7 +327,7 @@ describe('group commit', () => {
     const p = log.append(createTxn(1, '/x')).then(() => {
       resolved = true;
     });
-    for (let i = 0; i < 20 && fs.datasyncs === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => fs.datasyncs > 0, 'the fdatasync to start', 100);
     expect(fs.datasyncs).toBe(1); // written, fdatasync in flight
     await new Promise((r) => setTimeout(r, 20));
     expect(resolved).toBe(false);
