@@ -26,6 +26,9 @@ describe.each(SERVER_FACTORIES)('LeaderElection on %s', (_name, startServer) => 
     await sleep(200);
     expect(elections.filter((e) => e.isLeader)).toHaveLength(1);
     const first = elections.findIndex((e) => e.isLeader);
+    // A leader is elected as soon as its own node is the lowest: the others may still be joining.
+    // Each contender sees its own node through its own member once it has joined.
+    await waitFor(async () => (await Promise.all(elections.map((e) => e.contenders()))).every((c, i) => c.includes(`p${i}`)), 'all three to contend');
     await clients[0]!.sync(root); // the other contenders joined through other members, perhaps
     expect(await elections[0]!.leader()).toBe(`p${first}`);
     expect((await elections[0]!.contenders()).sort()).toEqual(['p0', 'p1', 'p2']);
@@ -69,7 +72,8 @@ describe.each(SERVER_FACTORIES)('LeaderElection on %s', (_name, startServer) => 
       await sleep(300);
       order.push('a end');
     });
-    await sleep(100);
+    // b contends only once a leads; a fixed sleep let b win first on a slow machine.
+    await waitFor(() => order.includes('a start'), 'a to lead');
     const rb = new LeaderElection(b, root, { identifier: 'b' }).run(async () => {
       order.push('b start');
       return 42;

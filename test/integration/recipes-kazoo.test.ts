@@ -10,19 +10,25 @@ import { ClientPool, SERVER_FACTORIES, sleep, uniqueRoot, type RecipeServer } fr
 
 /**
  * kazoo takes the recipe named by argv[3] on the path argv[2], prints "acquired <ms>", holds it
- * for argv[4] seconds, releases and prints "released <ms>". Timestamps are wall-clock ms.
+ * for argv[4] seconds (negative: until a line arrives on stdin), releases and prints
+ * "released <ms>". Timestamps are wall-clock ms.
  */
 const HOLD = String.raw`
 import sys, time
 from kazoo.client import KazooClient
 hosts, path, kind, hold = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+def wait():
+    if hold < 0:
+        sys.stdin.readline()
+    else:
+        time.sleep(hold)
 zk = KazooClient(hosts=hosts, timeout=10)
 zk.start(timeout=10)
 print('started', flush=True)
 if kind == 'election':
     def lead():
         print('acquired %d' % int(time.time() * 1000), flush=True)
-        time.sleep(hold)
+        wait()
         print('released %d' % int(time.time() * 1000), flush=True)
     zk.Election(path, 'kazoo').run(lead)
 else:
@@ -30,7 +36,7 @@ else:
     lock.acquire(timeout=30)
     print('acquired %d' % int(time.time() * 1000), flush=True)
     print('contenders ' + ','.join(lock.contenders()), flush=True)
-    time.sleep(hold)
+    wait()
     t = int(time.time() * 1000)
     lock.release()
     print('released %d' % t, flush=True)
@@ -43,10 +49,12 @@ interface KazooProc {
   /** Resolves with the first line starting with `prefix`. */
   line(prefix: string, timeoutMs?: number): Promise<string>;
   exited: Promise<number | null>;
+  /** Ends a hold of -1 (a line on kazoo's stdin). */
+  release(): void;
 }
 
 function startKazoo(args: string[]): KazooProc {
-  const proc = spawn(PYTHON, ['-c', HOLD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(PYTHON, ['-c', HOLD, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let buf = '';
   let stderr = '';
@@ -64,6 +72,7 @@ function startKazoo(args: string[]): KazooProc {
     proc,
     lines,
     exited,
+    release: () => void proc.stdin!.write('\n'),
     line: async (prefix, timeoutMs = 30000) => {
       await waitFor(() => lines.some((l) => l.startsWith(prefix)) || proc.exitCode !== null, `kazoo line "${prefix}"`, timeoutMs);
       const found = lines.find((l) => l.startsWith(prefix));
@@ -98,12 +107,16 @@ describe.each(SERVER_FACTORIES)('recipes interop with kazoo on %s', (_name, star
 
   it('a zabkeeper Lock waits while kazoo holds the lock', async () => {
     const root = uniqueRoot('kz-lock');
-    const k = kazoo(root, 'lock', '1.5');
+    // kazoo holds until told: a fixed hold could end before a slow tryAcquire ran.
+    const k = kazoo(root, 'lock', '-1');
     await k.line('acquired');
     const zk = await pool.connect();
     const lock = new Lock(zk, root, { identifier: 'zabkeeper' });
     expect(await lock.tryAcquire()).toBe(false);
-    expect(await lock.acquire({ timeoutMs: 20000 })).toBe(true);
+    const acquiring = lock.acquire({ timeoutMs: 20000 });
+    await waitFor(async () => (await zk.getChildren(root)).length === 2, 'our lock to queue behind kazoo');
+    k.release();
+    expect(await acquiring).toBe(true);
     const ours = Date.now();
     expect(ours).toBeGreaterThanOrEqual(stampOf(await k.line('released')));
     await lock.release();

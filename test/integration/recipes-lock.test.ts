@@ -157,7 +157,7 @@ describe.each(SERVER_FACTORIES)('Lock on %s', (_name, startServer) => {
     const r2 = new ReadWriteLock(b, root).readLock;
     const w = new ReadWriteLock(c, root).writeLock;
     expect(await r1.acquire()).toBe(true);
-    expect(await r2.acquire({ timeoutMs: 2000 })).toBe(true);
+    expect(await r2.acquire({ timeoutMs: 15000 })).toBe(true);
     expect(r2.nodePath).toMatch(/__rlock__\d{10}$/);
     expect(await w.tryAcquire()).toBe(false);
     const pw = w.acquire();
