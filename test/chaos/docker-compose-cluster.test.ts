@@ -126,7 +126,10 @@ describe('docker-compose cluster on a real Docker engine', () => {
     // Watches set through zk1 (node-zookeeper-client) and zk2 (ours) fire for changes made through others.
     const nzc = await NzcClient.connect(cluster.connectString([1]), { sessionTimeoutMs: SESSION_TIMEOUT_MS });
     clients.push(nzc);
-    const nzcEvent = new Promise<NzcEvent>((resolve) => void nzc.getData('/clients/kazoo', resolve));
+    let fireNzc!: (e: NzcEvent) => void;
+    const nzcEvent = new Promise<NzcEvent>((resolve) => (fireNzc = resolve));
+    // Set once getData has answered, before any write below could race it.
+    await nzc.getData('/clients/kazoo', (e) => fireNzc(e));
     const ours2 = await ZooKeeperClient.connect(cluster.connectString([2]), { sessionTimeoutMs: SESSION_TIMEOUT_MS });
     clients.push(ours2);
     await ours2.sync('/clients/kazoo');
@@ -238,7 +241,8 @@ describe('docker-compose cluster on a real Docker engine', () => {
         const others = [1, 2, 3].filter((m) => m !== leader);
         const next = await cluster.waitForQuorum(others);
         expect(next).not.toBe(leader);
-        await delay(2000);
+        // And until a write went through again: the next round's kill would hide this recovery.
+        await Promise.all([delay(2000), waitFor(() => ctl.recoveries.length === round, `writes to resume after kill ${round}`, 120_000, 100)]);
         await docker(['start', id]);
         await faultDone(`round ${round}: killed leader zk${leader}, zk${next} took over, zk${leader} started again`);
       }

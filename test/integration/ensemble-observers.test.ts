@@ -40,11 +40,12 @@ describe('observers', () => {
     await viaVoter.create('/obs', 'v0');
     await viaObserver.sync('/obs');
     const events: WatchEvent[] = [];
-    const fired = new Promise<void>((resolve) => {
-      void viaObserver.getData('/obs', (e) => {
-        events.push(e);
-        resolve();
-      });
+    let onFired!: () => void;
+    const fired = new Promise<void>((resolve) => (onFired = resolve));
+    // The watch is set once getData has answered; a write racing it would set it on the new value.
+    await viaObserver.getData('/obs', (e) => {
+      events.push(e);
+      onFired();
     });
     await viaVoter.setData('/obs', 'v1');
     await fired;
@@ -87,7 +88,7 @@ zk.stop()
 `;
     const run = runKazoo(script, [ens.connectString([OBSERVERS[1]!])]);
     // Change the node through a voter once kazoo's watch is set (it created its child first).
-    await waitFor(async () => (await voter.exists('/kz-obs/by-kazoo')) !== null, "kazoo's child (its watch is set)", 10_000, 50);
+    await waitFor(async () => (await voter.exists('/kz-obs/by-kazoo')) !== null, "kazoo's child (its watch is set)", 20_000, 50);
     await voter.setData('/kz-obs', 'b');
     const r = await run;
     expect(r.code, r.stderr).toBe(0);

@@ -7,8 +7,6 @@ import { NzcClient } from '../helpers/nzc.js';
 import { fourLetterWord } from '../helpers/server-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe('three-node ensemble', () => {
   let ens: Ensemble;
   const clients: ZooKeeperClient[] = [];
@@ -77,13 +75,13 @@ describe('three-node ensemble', () => {
       // The create went through the leader: catch this follower up before setting the watch.
       await watcher.sync('/w');
       const events: WatchEvent[] = [];
-      const fired = new Promise<void>((resolve) => {
-        void watcher.getData('/w', (e) => {
-          events.push(e);
-          resolve();
-        });
+      let onFired!: () => void;
+      const fired = new Promise<void>((resolve) => (onFired = resolve));
+      // The watch is set once getData has answered; a write racing it would set it on the new value.
+      await watcher.getData('/w', (e) => {
+        events.push(e);
+        onFired();
       });
-      await delay(50);
       await writer.setData('/w', Buffer.from('1'), -1);
       await fired;
       expect(events[0]).toMatchObject({ type: 'NodeDataChanged', path: '/w' });
