@@ -65,11 +65,14 @@ describe('global sessions in an ensemble', () => {
     w.endFrame(at);
     raw.write(w.toBuffer());
     expect((await raw.nextReply()).header.err).toBe(0);
+    // Alive until the checks below are done: three connects and syncs can outlast the 1.2 s timeout.
+    const pings = setInterval(() => raw.request(-2, OpCode.ping), SESSION_TIMEOUT_MS / 3);
     const per = await Promise.all([1, 2, 3].map((id) => connect([id], 4000)));
     for (const c of per) {
       await c.sync('/s');
       expect(await c.exists('/s/doomed')).not.toBeNull();
     }
+    clearInterval(pings);
     raw.socket.destroy(); // the client is gone without closing its session
     await waitFor(async () => (await per[0]!.exists('/s/doomed')) === null, 'the leader to expire the session (its ephemeral gone)', 10_000, 100);
     for (const c of per) {
@@ -93,12 +96,9 @@ describe('global sessions in an ensemble', () => {
     const other = pair.find((id) => id !== on)!;
 
     const events: WatchEvent[] = [];
-    let onEvent!: () => void;
-    const fired = new Promise<void>((resolve) => (onEvent = resolve));
     await mover.getData('/s/mine', (e) => {
       if (e.type === 'None') return; // connection state changes reach watchers too
       events.push(e);
-      onEvent();
     });
 
     await ens.kill(on!, 'SIGSTOP');
@@ -118,7 +118,7 @@ describe('global sessions in an ensemble', () => {
       expect((await writer.getData('/s/mine')).stat.ephemeralOwner).toBe(Number(BigInt(sessionHex)));
       // The watch set through the first node fires through the second.
       await writer.setData('/s/mine', 'changed');
-      await Promise.race([fired, delay(5000)]);
+      await waitFor(() => events.length > 0, `the watch to fire through node ${other}`);
       expect(events[0]).toMatchObject({ type: 'NodeDataChanged', path: '/s/mine' });
       expect((await mover.getData('/s/mine')).data.toString()).toBe('changed');
     } finally {

@@ -89,6 +89,9 @@ describe('crash safety of a standalone server', () => {
     doomed.write(w.toBuffer());
     expect((await doomed.nextReply()).header.err).toBe(0);
     expect(hs.timeOut).toBe(3000);
+    // It stays away only once the server is gone: pinged until the kill, it cannot expire
+    // before it on a slow machine (the load below may take longer than its timeout).
+    const doomedPings = setInterval(() => doomed.request(-2, OpCode.ping), 1000);
 
     // A session whose client keeps reconnecting: it resumes after the restart with its ephemeral.
     const keeper = await ZooKeeperClient.connect(cs, { sessionTimeoutMs: 4000 });
@@ -130,7 +133,10 @@ describe('crash safety of a standalone server', () => {
       );
     }
 
-    await delay(1500);
+    // 1.5 s of load, and at least the 21 acknowledged creates checked below however slow the machine.
+    const ackedCount = (): number => writers.reduce((n, wr) => n + wr.acked.size, 0);
+    await Promise.all([delay(1500), waitFor(() => ackedCount() > 20, () => `21 acknowledged creates (${ackedCount()} so far)`, 60_000)]);
+    clearInterval(doomedPings);
     server.kill('SIGKILL');
     await server.exited;
     for (const wr of writers) wr.stop = true;
@@ -143,6 +149,10 @@ describe('crash safety of a standalone server', () => {
     server = await startServerProcess({ dataDir, clientPort: port });
     const check = await ZooKeeperClient.connect(server.connectString);
     cleanup.push(() => check.close());
+    // Both sessions were restored with the tree (checked first: the abandoned one has its full
+    // timeout again from the restart, and reading back every acknowledged write can take longer)...
+    expect(await check.exists('/crash/doomed')).not.toBeNull();
+    expect(await check.exists('/crash/keeper')).not.toBeNull();
 
     for (const wr of writers) {
       for (const [p, data] of wr.acked) {
@@ -165,9 +175,6 @@ describe('crash safety of a standalone server', () => {
     expect(counter).toBeGreaterThanOrEqual(casAcked);
     expect(counter).toBeLessThanOrEqual(casAcked + casUnknown);
 
-    // Both sessions were restored with the tree...
-    expect(await check.exists('/crash/doomed')).not.toBeNull();
-    expect(await check.exists('/crash/keeper')).not.toBeNull();
     // ...the keeper's client resumes its session (same id) once the server is back,
     await waitFor(() => keeper.state === 'connected', 'the keeper to reconnect', 15_000, 100);
     expect(keeper.state).toBe('connected');

@@ -128,8 +128,11 @@ describe('node-zookeeper-client against zabkeeper', () => {
     raw.request(1, OpCode.create, (w) => writeCreateRequest(w, { path: '/expiring', data: null, acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], flags: 1, ttl: -1 }, false));
     const reply = await raw.nextReply();
     expect(reply.header.err).toBe(0);
+    // Pinged until the watch is set: on a slow machine 400 ms can pass before exists() answers.
+    const pings = setInterval(() => raw.request(-2, OpCode.ping), 100);
     const deleted = nextEvent();
     expect(await b.exists('/expiring', deleted.watcher)).not.toBeNull();
+    clearInterval(pings);
     const e = await within(deleted.fired, 10_000, 'expiry of the ephemeral');
     expect([e.type, e.path]).toEqual([zookeeper.Event.NODE_DELETED, '/expiring']);
     expect(await b.exists('/expiring')).toBeNull();
