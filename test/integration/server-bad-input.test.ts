@@ -8,10 +8,22 @@ import { writeCreateRequest, writeDeleteRequest, writePathWatchRequest, writeSet
 import { NzcClient } from '../helpers/nzc.js';
 import { RawZkSocket } from '../helpers/raw-zk-socket.js';
 import { fourLetterWord, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const MAX_BUFFER = 4096;
 const OPEN_ACL = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `cons` over a connection from `localAddress` (another loopback address than the clients'). */
+function consFrom(localAddress: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const s = net.connect({ host: '127.0.0.1', port, localAddress }, () => s.write('cons'));
+    s.on('data', (c: Buffer) => chunks.push(c));
+    s.on('error', reject);
+    s.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}
 
 describe('bad input against a running server', () => {
   let server: ServerProcess;
@@ -55,8 +67,9 @@ describe('bad input against a running server', () => {
     header.writeInt32BE(MAX_BUFFER + 1);
     s.write(header);
     expect(await s.waitClosed()).toBe(true);
-    await delay(50);
-    const lines = linesSince(before).filter((l) => String(l.reason ?? '').includes('Len error'));
+    const lenErrors = () => linesSince(before).filter((l) => String(l.reason ?? '').includes('Len error'));
+    await waitFor(() => lenErrors().length > 0, 'the Len error log line');
+    const lines = lenErrors();
     expect(lines).toHaveLength(1);
     expect(String(lines[0]!.remote)).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(String(lines[0]!.reason)).toContain(`jute.maxbuffer=${MAX_BUFFER}`);
@@ -89,8 +102,9 @@ describe('bad input against a running server', () => {
     partial.writeInt32BE(100);
     s.socket.end(partial);
     expect(await s.waitClosed()).toBe(true);
-    await delay(50);
-    expect(linesSince(before).filter((l) => String(l.msg).includes('mid-frame'))).toHaveLength(1);
+    const midFrame = () => linesSince(before).filter((l) => String(l.msg).includes('mid-frame'));
+    await waitFor(() => midFrame().length > 0, 'the mid-frame log line');
+    expect(midFrame()).toHaveLength(1);
   });
 
   it('closes a connection that sends garbage before the handshake', async () => {
@@ -98,8 +112,9 @@ describe('bad input against a running server', () => {
     const s = await raw();
     s.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
     expect(await s.waitClosed()).toBe(true);
-    await delay(50);
-    expect(linesSince(before).filter((l) => l.msg === 'closing connection on bad input')).toHaveLength(1);
+    const badInput = () => linesSince(before).filter((l) => l.msg === 'closing connection on bad input');
+    await waitFor(() => badInput().length > 0, 'the bad input log line');
+    expect(badInput()).toHaveLength(1);
   });
 
   it('closes a connection whose first frame is not a ConnectRequest', async () => {
@@ -200,17 +215,24 @@ describe('bad input against a running server', () => {
     s.socket.pause();
     const n = 2000;
     for (let xid = 1; xid <= n; xid++) s.request(xid, OpCode.getData, (w) => writePathWatchRequest(w, { path: '/fat', watch: false }));
-    await delay(300);
-    // cons shows Java's interest ops: not reading (no 1), output backed up (4).
-    const mine = (await fourLetterWord(server.port, 'cons')).split('\n').find((l) => l.includes(`:${s.socket.localPort}[`));
+    // cons shows Java's interest ops: not reading (no 1), output backed up (4). The server gets
+    // there once it has answered enough to fill the socket: wait for it, however slow.
+    const consLine = async (): Promise<string | undefined> => (await fourLetterWord(server.port, 'cons')).split('\n').find((l) => l.includes(`:${s.socket.localPort}[`));
+    const mine = await waitFor(async () => {
+      const l = await consLine();
+      return /\[4\]\(/.test(l ?? '') && l;
+    }, 'cons to show the connection backed up', undefined, 50);
     expect(mine).toMatch(/\[4\]\(/);
     s.socket.resume();
     for (let xid = 1; xid <= n; xid++) {
       const r = await s.nextReply();
       expect([r.header.xid, r.header.err]).toEqual([xid, ErrorCode.OK]);
     }
-    await delay(50);
-    const after = (await fourLetterWord(server.port, 'cons')).split('\n').find((l) => l.includes(`:${s.socket.localPort}[`));
+    // Reading again once its output drained, which it may notice a moment after our last read.
+    const after = await waitFor(async () => {
+      const l = await consLine();
+      return /\[1\]\(/.test(l ?? '') && l;
+    }, 'cons to show the connection reading again', undefined, 50);
     expect(after).toMatch(/\[1\]\(/);
   });
 
@@ -248,10 +270,12 @@ describe('maxClientCnxns', () => {
     sockets.push(extra.socket);
     expect(await extra.waitClosed()).toBe(true);
     expect(server.logs()).toContain('Too many connections from 127.0.0.1 - max is 3');
-    // Freeing a slot lets a new client in.
+    // Freeing a slot lets a new client in, once the server has seen the close: cons, asked from
+    // another loopback address (not counted against 127.0.0.1), stops listing the connection.
+    const freedPort = held[0]!.socket.localPort;
     held[0]!.destroy();
     await held[0]!.waitClosed();
-    await delay(100);
+    await waitFor(async () => !(await consFrom('127.0.0.2', server.port)).includes(`:${freedPort}[`), 'the server to free the closed connection\'s slot');
     const next = await RawZkSocket.connect(server.port);
     sockets.push(next.socket);
     expect((await next.handshake()).timeOut).toBeGreaterThan(0);
@@ -274,8 +298,9 @@ describe('connections that never handshake', () => {
       halfWord.write(Buffer.from('ru'));
       expect(await silent.waitClosed(5000)).toBe(true);
       expect(await halfWord.waitClosed(5000)).toBe(true);
-      await delay(50);
-      expect(server.logLines().filter((l) => String(l.reason ?? '').startsWith('no handshake within 300 ms'))).toHaveLength(2);
+      const noHandshake = () => server.logLines().filter((l) => String(l.reason ?? '').startsWith('no handshake within 300 ms'));
+      await waitFor(() => noHandshake().length >= 2, 'both no-handshake log lines');
+      expect(noHandshake()).toHaveLength(2);
       // A live session is not a sessionless connection: it stays.
       await delay(400);
       await client.create('/still-here');

@@ -29,7 +29,7 @@ describe('signals', () => {
       expect(exit).toEqual({ code: 0, signal: null });
       expect(Date.now() - t0).toBeLessThan(5000);
       // The server closed its client sockets rather than leaving them hanging.
-      expect(await raw.waitClosed(1000)).toBe(true);
+      expect(await raw.waitClosed(5000)).toBe(true);
       const msgs = server.logLines().map((l) => l.msg);
       expect(msgs).toContain('shutting down');
       expect(msgs).toContain('stopped');

@@ -69,6 +69,8 @@ describe('TLS client port', () => {
     expect((await refused(s.secureConnectString, await clientTls(certs))).message).toMatch(/ConnectionLoss|could not connect/);
     const foreign = { ca: await certs.read('ca.pem'), cert: await otherCa.read('intruder.pem'), key: await otherCa.read('intruder.key') };
     await refused(s.secureConnectString, foreign);
+    // The server's log line comes through a pipe, apart from the refusal: wait for it.
+    await waitFor(() => /peer did not return a certificate/.test(s.logs()), 'the server to log the missing certificate');
     expect(s.logs()).toMatch(/peer did not return a certificate/);
     // conf reports the TLS port next to the plaintext one.
     const conf = await fourLetterWord(s.port, 'conf');
@@ -85,6 +87,7 @@ describe('TLS client port', () => {
     await anon.close();
     const foreign = { ca: await certs.read('ca.pem'), cert: await otherCa.read('intruder.pem'), key: await otherCa.read('intruder.key') };
     await refused(s.secureConnectString, foreign);
+    await waitFor(() => /client certificate not trusted/.test(s.logs()), 'the server to log the untrusted certificate');
     expect(s.logs()).toMatch(/client certificate not trusted/);
   });
 
@@ -132,6 +135,7 @@ describe('TLS client port', () => {
 
     const noProvider = await server({ 'ssl.keyStore.location': certs.file('zk1-keystore.pem'), 'ssl.trustStore.location': certs.file('truststore.pem') });
     await refused(noProvider.secureConnectString, await clientTls(certs, 'client'));
+    await waitFor(() => /X509 Auth provider not found/.test(noProvider.logs()), 'the server to log the missing provider');
     expect(noProvider.logs()).toMatch(/X509 Auth provider not found/);
   });
 
