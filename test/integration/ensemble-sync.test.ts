@@ -1,16 +1,30 @@
 // Learner sync in a 3-node ensemble: a follower that missed writes catches up by DIFF (a few) or SNAP
 // (more than the leader keeps in memory), and a deposed leader's uncommitted proposal is truncated.
 
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { Ensemble } from '../helpers/ensemble.js';
-
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { waitFor } from '../helpers/wait-for.js';
 
 /** The node's log lines since its latest start. */
 function currentRun(ens: Ensemble, id: number): string {
   const out = ens.node(id).output;
   return out.slice(out.lastIndexOf(`--- start node ${id} ---`));
+}
+
+/** True when the node's process is stopped (state T in /proc/<pid>/stat). */
+async function isStopped(ens: Ensemble, id: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${ens.node(id).proc!.pid}/stat`, 'utf8');
+  return /^\d+ \(.*\) T/.test(stat);
+}
+
+/** True once one of the node's txn log segments holds `text` (a txn it logged, committed or not). */
+async function logHolds(ens: Ensemble, id: number, text: string): Promise<boolean> {
+  const dir = ens.node(id).dataDir;
+  for (const f of await readdir(dir)) if (/^log\.[0-9a-f]+$/.test(f) && (await readFile(path.join(dir, f))).includes(text)) return true;
+  return false;
 }
 
 /** Creates `${parent}/n<i>` for i in [0, count) with `parallel` requests in flight. */
@@ -101,15 +115,16 @@ describe('learner sync modes', () => {
     await zk.create('/trunc/committed', 'yes');
 
     // With both followers frozen the leader logs the proposal but can never commit it.
-    // (ens.kill resolves at once for SIGSTOP; give the signals a moment to land.)
+    // (ens.kill resolves at once for SIGSTOP: wait until both are stopped.)
     await ens.kill(f1, 'SIGSTOP');
     await ens.kill(f2, 'SIGSTOP');
-    await delay(50);
+    await waitFor(async () => (await isStopped(ens, f1)) && (await isStopped(ens, f2)), 'both followers to stop');
     const doomed = zk.create('/trunc/uncommitted', 'never').then(
       () => 'acknowledged',
       () => 'failed',
     );
-    await delay(400);
+    // Killed only once the proposal is in its log: before that there is nothing to truncate.
+    await waitFor(() => logHolds(ens, old, '/trunc/uncommitted'), 'the leader to log the proposal', undefined, 50);
     await ens.kill(old);
     expect(await doomed).toBe('failed');
     // The proposal still sits unread in the frozen followers' socket buffers: resumed, they would log
