@@ -9,6 +9,7 @@ import { ZooKeeperClient } from '../../src/client/index.js';
 import { BIN, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { dumpTree } from '../helpers/tree-dump.js';
 import { Ensemble } from '../helpers/ensemble.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 function runTool(args: string[]): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
@@ -90,7 +91,8 @@ describe('tools backup / restore / verify', () => {
         written++;
       }
     })();
-    await new Promise((r) => setTimeout(r, 200));
+    // The backup must find some writes done (names.length > 0 below); more land while it runs.
+    await waitFor(() => written > 0, 'the first write');
     const file = path.join(work, 'busy.bak');
     const r = await runTool(['backup', '--server', `127.0.0.1:${adminPort(server)}`, '--out', file]);
     stop = true;

@@ -61,14 +61,17 @@ describe('three-node ensemble from the container entrypoint', () => {
       proc.stderr!.on('data', (c: Buffer) => (node.output += c.toString()));
       nodes.push(node);
     }
-    // Up when every node's admin server names the same leader and that leader says so.
+    // Up when every node's admin server names the same leader, that leader says so, and every node
+    // is in broadcast: a follower names its leader while still syncing, before the leader counts it.
     const outputs = (): string => nodes.map((n) => `--- node ${n.id}\n${n.output.slice(-3000)}`).join('\n');
     await waitFor(
       async () => {
         if (nodes.some((n) => n.proc.exitCode !== null)) throw new Error(`ensemble did not form, a node exited:\n${outputs()}`);
         const views = await Promise.all(nodes.map((n) => command(n, 'leader').catch(() => undefined)));
         const ids = new Set(views.map((v) => v?.leader_id));
-        return views.every((v) => v?.error === null) && ids.size === 1 && views.filter((v) => v.is_leader).length === 1;
+        if (!(views.every((v) => v?.error === null) && ids.size === 1 && views.filter((v) => v.is_leader).length === 1)) return false;
+        const states = await Promise.all(nodes.map((n) => command(n, 'zabstate').catch(() => undefined)));
+        return states.every((s) => s?.zabstate === 'broadcast');
       },
       () => `the ensemble to form:\n${outputs()}`,
       40_000,
@@ -110,7 +113,7 @@ describe('three-node ensemble from the container entrypoint', () => {
     const b = await NzcClient.connect(`127.0.0.1:${nodes[2]!.clientPort}`);
     try {
       await a.create('/compose', Buffer.from('hello'));
-      const data = await waitFor(() => b.getData('/compose').then((r) => r.data, () => null), 'the write to reach node 3', 2500, 50);
+      const data = await waitFor(() => b.getData('/compose').then((r) => r.data, () => null), 'the write to reach node 3', undefined, 50);
       expect(data?.toString()).toBe('hello');
     } finally {
       await a.close();
