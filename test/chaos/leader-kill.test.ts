@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { Ensemble } from '../helpers/ensemble.js';
 import { fourLetterWord } from '../helpers/server-process.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { dumpTree, markFault, newControl, newTally, nzcOps, ourClientOps, runWriter, type LoadOps, type WriterTally } from './write-load.js';
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -57,8 +58,9 @@ describe('chaos: kill -9 of the leader under load', () => {
       markFault(ctl);
       killed.push(leader);
       await ens.waitForQuorum();
-      // Load runs against the two survivors for a while, so the restarted node has to catch up.
-      await delay(1500);
+      // Load runs against the two survivors for a while, so the restarted node has to catch up;
+      // and at least until a write went through again: the next kill would hide this recovery.
+      await Promise.all([delay(1500), waitFor(() => ctl.recoveries.length === round + 1, `writes to resume after kill ${round + 1}`, 60_000)]);
       ens.start(leader);
       await ens.waitForQuorum();
     }
@@ -124,8 +126,11 @@ describe('chaos: kill -9 of the leader under load', () => {
     expect(dumps[1]).toEqual(dumps[0]);
     expect(dumps[2]).toEqual(dumps[0]);
     for (const c of checkers.splice(0)) await c.close();
-    await delay(500);
-    const zxids = await Promise.all([1, 2, 3].map(async (id) => /^Zxid: (\S+)/m.exec(await fourLetterWord(ens!.node(id).clientPort, 'srvr'))?.[1]));
+    // Closing the checkers commits three closeSession txns, which the followers apply a moment after
+    // the leader: wait for the three to agree instead of 500 ms (they must, and stay so: no clients).
+    const zxidsNow = (): Promise<(string | undefined)[]> => Promise.all([1, 2, 3].map(async (id) => /^Zxid: (\S+)/m.exec(await fourLetterWord(ens!.node(id).clientPort, 'srvr'))?.[1]));
+    let zxids = await zxidsNow();
+    await waitFor(async () => new Set((zxids = await zxidsNow())).size === 1, () => `one zxid on all nodes, last seen ${zxids.join(' ')}`, undefined, 100);
     expect(new Set(zxids).size, zxids.join(' ')).toBe(1);
   }, 120_000);
 });
