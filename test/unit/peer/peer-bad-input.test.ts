@@ -100,7 +100,7 @@ async function expectClosed(t: Target, bytes: Buffer | null, warning: RegExp): P
   const before = warnings(t).length;
   const { socket, closed } = await raw.open(t.port);
   if (bytes !== null) socket.write(bytes);
-  expect(await settlesWithin(closed, 3000)).toBe(true);
+  expect(await settlesWithin(closed, 10_000)).toBe(true);
   await waitFor(() => warnings(t).length > before, 'a warning');
   const added = warnings(t).slice(before);
   expect(added).toHaveLength(1);

@@ -61,11 +61,13 @@ describe('PeerTls', () => {
       await makeCerts(['elsewhere'], 'unused', certs.dir, 'DNS:elsewhere.invalid');
       const atStart = accepted.length;
       expect(await handshake(port, { ca: await certs.read('ca.pem'), cert: await certs.read('byname.pem'), key: await certs.read('byname.key') })).toBe(true);
-      await new Promise((r) => setTimeout(r, 500));
+      // The listener hands the socket on after resolving the name: wait for it rather than 500 ms.
+      await waitFor(() => accepted.length > atStart, 'the listener to accept the peer named by DNS');
       expect(accepted.length).toBe(atStart + 1);
       const before = accepted.length;
       await handshake(port, { ca: await certs.read('ca.pem'), cert: await certs.read('elsewhere.pem'), key: await certs.read('elsewhere.key') });
-      await new Promise((r) => setTimeout(r, 500));
+      // Refused once the name was resolved and compared: wait for that verdict rather than 500 ms.
+      await waitFor(() => lines.some((l) => String(l.reason ?? '').includes("does not match the peer's address")), 'the listener to refuse the peer named elsewhere');
       expect(accepted.length).toBe(before);
       expect(lines.some((l) => String(l.reason ?? '').includes("does not match the peer's address"))).toBe(true);
 
@@ -74,7 +76,7 @@ describe('PeerTls', () => {
       await rename(`${live}.tmp`, live);
       await copyFile(rotated.file('truststore.pem'), `${liveTrust}.tmp`);
       await rename(`${liveTrust}.tmp`, liveTrust);
-      await waitFor(() => lines.some((l) => l.msg === 'reloaded quorum TLS key and trust stores'), 'the stores to reload', 5000, 50);
+      await waitFor(() => lines.some((l) => l.msg === 'reloaded quorum TLS key and trust stores'), 'the stores to reload', undefined, 50);
       const newMember = { ca: await rotated.read('ca.pem'), cert: await rotated.read('member.pem'), key: await rotated.read('member.key') };
       expect(await handshake(port, newMember)).toBe(true);
       expect(await handshake(port, member)).toBe(false);

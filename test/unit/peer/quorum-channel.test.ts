@@ -259,10 +259,14 @@ describe('QuorumChannel', () => {
       expect(l2.events).toEqual([]);
       expect(l2.channel.isConnected(1)).toBe(false);
       expect(l2.lines.filter((l) => l.level === WARN).length).toBeGreaterThanOrEqual(1);
+      const warned = l2.lines.filter((l) => l.level === WARN).length;
       l2.channel.disconnectLeader();
       const settled = accepted;
       await sleep(100);
-      expect(accepted).toBe(settled);
+      // No attempt after disconnectLeader(): none answered (that would warn), and at most the one dial
+      // already under way when it ran reaches the fake (it is accepted a moment later, then closed).
+      expect(l2.lines.filter((l) => l.level === WARN).length).toBe(warned);
+      expect(accepted).toBeLessThanOrEqual(settled + 1);
     }
   });
 });
