@@ -160,13 +160,13 @@ export class FinalRequestProcessor {
    * permission of the changed node (ZOOKEEPER-4799 / CVE-2024-23944 in 3.8.4+). `deletes`
    * are paths the txn may remove, whose ACLs must be read before they are gone.
    */
-  applyTxn(txn: Txn, deletes: readonly string[]): ApplyResult {
+  applyTxn(txn: Txn, deletes: readonly string[], withStats = true): ApplyResult {
     let goneAcls: Map<string, readonly ACL[]> | undefined;
     for (const path of deletes) {
       const id = this.tree.find(path);
       if (id !== -1) (goneAcls ??= new Map()).set(path, this.tree.aclAt(id));
     }
-    const result = this.tree.apply(txn);
+    const result = this.tree.apply(txn, withStats);
     for (const t of result.triggers) {
       const watchers = this.watches.trigger(t.path, t.type);
       if (watchers.length === 0) continue;

@@ -816,7 +816,8 @@ export class ZooKeeperServer {
       entry = this.forwarded.get(key);
       if (entry !== undefined) this.forwarded.delete(key);
     }
-    const result = this.final.applyTxn(txn, entry?.deletes ?? deletesOf(txn, this.tree));
+    // Only a write with a client waiting here needs the stats its reply carries.
+    const result = this.final.applyTxn(txn, entry?.deletes ?? deletesOf(txn, this.tree), entry !== undefined);
     this.prep.applied(zxid);
     this.opts.afterApply?.(this.tree, zxid);
     if (txn.op.type === 'createSession' && this.role === 'leader' && this.tracker.get(txn.hdr.sessionId) === undefined) {

@@ -181,7 +181,7 @@ export class DurableStore {
     // Read to the end even when not replaying: TxnLog.read throws on any hole after `base`.
     for await (const txn of this.log.read(base, undefined, snapshotPath)) {
       if (opts.replayLog === false) continue;
-      tree.apply(txn);
+      tree.apply(txn, false);
       txnsReplayed++;
     }
     const lastZxid = Math.max(base, this.log.lastZxid, tree.lastProcessedZxid);

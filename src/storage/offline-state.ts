@@ -59,7 +59,7 @@ export async function readOfflineState(dataDir: string, opts: { dataLogDir?: str
         if (prev !== 0 && !zxidFollows(prev, zxid)) {
           throw new StorageError(`${seg.path} offset ${rec.offset}: zxid ${hexZxid(zxid)} does not follow ${hexZxid(prev)} (txns missing)`);
         }
-        tree.apply(rec.txn);
+        tree.apply(rec.txn, false);
         prev = zxid;
         txnsReplayed++;
       }

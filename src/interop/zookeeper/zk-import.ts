@@ -289,7 +289,7 @@ export async function importZooKeeper(opts: ImportOptions): Promise<ImportReport
         const what = zxid <= prev ? 'goes back' : 'leaves a gap';
         throw new ZooKeeperFileError(log.path, rec.offset, `txn ${hexZxid(zxid)} ${what} after ${hexZxid(prev)} (${prevWhere}): txns are missing or out of order`);
       }
-      for (const txn of toZabkeeperTxns(rec.entry, sessions)) tree.apply(txn);
+      for (const txn of toZabkeeperTxns(rec.entry, sessions)) tree.apply(txn, false);
       prev = zxid;
       prevWhere = `${log.path} offset ${rec.offset}`;
       txns++;

@@ -714,3 +714,24 @@ describe('snapshots', () => {
     expect(() => DataTree.fromRecords([node('/a', 9)])).toThrow(/ACL 9/);
   });
 });
+
+describe('apply without stats', () => {
+  it('leaves stat out of every result and changes the tree exactly as apply with stats', () => {
+    const withStats = new DataTree();
+    const without = new DataTree();
+    let statsSeen = 0;
+    for (const t of history()) {
+      const a = withStats.apply(t);
+      statsSeen += (a.stat ? 1 : 0) + (a.results ?? []).filter((r) => r.stat).length;
+      const b = without.apply(t, false);
+      const strip = (r: typeof a): unknown => ({ ...r, stat: undefined, results: r.results?.map(strip) });
+      expect(b.stat).toBeUndefined();
+      for (const sub of b.results ?? []) expect(sub.stat).toBeUndefined();
+      expect(strip(b)).toEqual(strip(a));
+    }
+    // The history's creates, setData, setACL and multi sub-ops did carry stats with them.
+    expect(statsSeen).toBeGreaterThanOrEqual(9);
+    expect(dump(without)).toEqual(dump(withStats));
+    expect(without.digest()).toBe(withStats.digest());
+  });
+});
