@@ -7,6 +7,8 @@ const STANDARD = 1;
 const PERSISTENT = 2;
 const RECURSIVE = 4;
 
+const NO_WATCHERS: readonly never[] = Object.freeze([]);
+
 /**
  * One of ZooKeeper's two watch tables (DataTree.dataWatches / childWatches):
  * path -> watcher -> mode bits, plus the reverse index for session close.
@@ -140,7 +142,12 @@ export class WatchManager<W> {
    * (data table first); one-shot watches that fired are removed. `type` is the event
    * type as the tree reports it (WatchTrigger), `path` the event's path.
    */
-  trigger(path: string, type: EventType): W[] {
+  trigger(path: string, type: EventType): readonly W[] {
+    // Every member runs this for every event of every write, and most find no watch: answer
+    // those without building a set and an array.
+    const data = type !== EventType.NodeChildrenChanged && (this.data.recursiveCount > 0 || this.data.byPath.has(path));
+    const child = (type === EventType.NodeDeleted || type === EventType.NodeChildrenChanged) && this.child.byPath.has(path);
+    if (!data && !child) return NO_WATCHERS;
     const out = new Set<W>();
     switch (type) {
       case EventType.NodeCreated:
