@@ -9,7 +9,7 @@ interface Session {
   name: string;
 }
 const s = (name: string): Session => ({ name });
-const names = (ws: Session[]): string[] => ws.map((w) => w.name).sort();
+const names = (ws: readonly Session[]): string[] => ws.map((w) => w.name).sort();
 
 const { NodeCreated, NodeDeleted, NodeDataChanged, NodeChildrenChanged } = EventType;
 
