@@ -149,8 +149,13 @@ function forwardKey(sessionId: number, cxid: number): string {
   return `${sessionId}:${cxid}`;
 }
 
+const NO_PATHS: readonly string[] = Object.freeze([]);
+
 /** Paths a committed txn deletes, so events can still be filtered by the gone node's ACL. */
-function deletesOf(txn: Txn, tree: DataTree): string[] {
+function deletesOf(txn: Txn, tree: DataTree): readonly string[] {
+  const type = txn.op.type;
+  // Runs for every txn a member applies without a client of its own waiting: most delete nothing.
+  if (type !== 'delete' && type !== 'multi' && type !== 'closeSession') return NO_PATHS;
   const out: string[] = [];
   const visit = (op: Txn['op']): void => {
     if (op.type === 'delete') out.push(op.path);

@@ -4,6 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient, type WatchEvent } from '../../src/client/index.js';
 import { Ensemble } from '../helpers/ensemble.js';
 import { NzcClient } from '../helpers/nzc.js';
+import { Perms } from '../../src/jute/opcodes.js';
+import { digestAuth } from '../../src/tree/acl.js';
 import { fourLetterWord } from '../helpers/server-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -96,6 +98,26 @@ describe('three-node ensemble', () => {
     } finally {
       writer.raw.close();
     }
+  });
+
+  it("keeps a watcher from hearing of a node it may not read when another member's client deletes it", async () => {
+    const leader = await ens.waitForQuorum();
+    // Two followers: the watcher's member applies the delete with no client of its own waiting,
+    // so it must find the gone node's ACL itself.
+    const [ownerNode, watcherNode] = [1, 2, 3].filter((id) => id !== leader);
+    const owner = await connect([ownerNode!]);
+    const watcher = await connect([watcherNode!]);
+    await owner.addAuth('digest', 'alice:secret');
+    await owner.create('/acl-ev', '');
+    await watcher.sync('/acl-ev');
+    const events: WatchEvent[] = [];
+    await watcher.addWatch('/acl-ev', 'persistentRecursive', (e) => events.push(e));
+    await owner.create('/acl-ev/secret', 's', { acl: [{ perms: Perms.ALL, id: { scheme: 'digest', id: digestAuth('alice:secret') } }] });
+    await owner.delete('/acl-ev/secret');
+    await owner.create('/acl-ev/open', '');
+    // Events come in zxid order: once the last create's is here, the others would have been.
+    await waitFor(() => events.some((e) => e.path === '/acl-ev/open'), 'the watcher to hear of /acl-ev/open');
+    expect(events.map((e) => [e.type, e.path])).toEqual([['NodeCreated', '/acl-ev/open']]);
   });
 
   it('survives kill -9 of the leader: a new leader takes over, nothing acknowledged is lost, the old leader catches up', async () => {
