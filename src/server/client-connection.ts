@@ -145,7 +145,7 @@ export class ClientConnection implements ClientSink, ConnectionReport {
       return;
     }
     // Replies to requests that arrived together, and to writes one fsync completed, leave in one write.
-    this.output.push(frame);
+    this.output.pushCopy(frame);
   }
 
   /** A socket that stops taking our output pauses our reading of its requests. */
@@ -275,7 +275,7 @@ export class ClientConnection implements ClientSink, ConnectionReport {
     const at = w.beginFrame();
     writeConnectResponse(w, response);
     w.endFrame(at);
-    this.send(w.toBuffer());
+    this.send(w.view());
     if (sessionId === null) {
       // Refused (e.g. wrong password or expired session): the response says so, then we close.
       this.sessionDropped = true;

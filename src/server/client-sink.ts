@@ -7,7 +7,7 @@ export interface ClientSink {
   readonly remoteAddress: string;
   /** Ids the transport already authenticated (x509 from a TLS client certificate); none for plain TCP. */
   readonly transportAuthIds?: readonly Id[];
-  /** Queue one complete packet (4-byte length prefix included) for the socket. */
+  /** Queue one complete packet (4-byte length prefix included) for the socket; the sink copies it, so the caller may reuse the buffer once this returns. */
   send(frame: Buffer): void;
   /** Close the socket after flushing what was queued; the session layer has already dropped it. */
   close(reason: string): void;

@@ -189,7 +189,7 @@ export class FinalRequestProcessor {
     writeReplyHeader(w, Xid.notification, -1, 0);
     w.writeInt(type).writeInt(KeeperState.SyncConnected).writeString(path);
     w.endFrame(at);
-    cnxn.send(w.toBuffer());
+    cnxn.send(w.view());
   }
 
   /** The reply to a committed write of a client (error txns: header only, as ZooKeeper). */
@@ -226,7 +226,7 @@ export class FinalRequestProcessor {
       }
     }
     w.endFrame(at);
-    this.sendReply(cnxn, type, xid, zxid, startMs, nowMs, w.toBuffer());
+    this.sendReply(cnxn, type, xid, zxid, startMs, nowMs, w.view());
   }
 
   /** A reply with no body (auth, unknown opcodes, errors outside the pipeline). */
@@ -237,7 +237,7 @@ export class FinalRequestProcessor {
     writeReplyHeader(w, xid, 0, err);
     w.writeBuffer(token);
     w.endFrame(at);
-    cnxn.send(w.toBuffer());
+    cnxn.send(w.view());
   }
 
   replyHeaderOnly(cnxn: ServerCnxn, xid: number, zxid: number, err: number): void {
@@ -245,7 +245,7 @@ export class FinalRequestProcessor {
     const at = w.beginFrame();
     writeReplyHeader(w, xid, zxid, err);
     w.endFrame(at);
-    cnxn.send(w.toBuffer());
+    cnxn.send(w.view());
   }
 
   private sendReply(cnxn: ServerCnxn, type: number, xid: number, zxid: number, startMs: number, nowMs: number, frame: Buffer): void {
@@ -288,7 +288,7 @@ export class FinalRequestProcessor {
     }
     w.endFrame(at);
     // Events that the read fired (setWatches) were written to the cnxn already; the reply follows them.
-    this.sendReply(cnxn, req.type, xid, zxid, startMs, nowMs, w.toBuffer());
+    this.sendReply(cnxn, req.type, xid, zxid, startMs, nowMs, w.view());
   }
 
   private readBody(cnxn: ServerCnxn, req: Exclude<ReadRequest, { decodeError: Error }>, ephemerals: (sessionId: number) => string[]): void {

@@ -50,7 +50,8 @@ class SimSink implements ClientSink {
     private readonly onClose: (reason: string) => void,
   ) {}
   send(frame: Buffer): void {
-    if (!this.closed) this.onFrame(frame);
+    // The server reuses the frame's buffer once send returns (ClientSink's contract).
+    if (!this.closed) this.onFrame(Buffer.from(frame));
   }
   close(reason: string): void {
     if (this.closed) return;

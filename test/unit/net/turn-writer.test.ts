@@ -41,4 +41,60 @@ describe('TurnWriter', () => {
     await nextIteration();
     expect(writes.map(String)).toEqual(['kept']);
   });
+
+  it('pushCopy() copies: the caller reuses its buffer at once, and the turn still sends what was pushed', async () => {
+    const writes: Buffer[] = [];
+    const w = new TurnWriter((out) => writes.push(out));
+    const scratch = Buffer.from('aaaa');
+    w.pushCopy(scratch);
+    scratch.write('bbbb');
+    w.pushCopy(scratch);
+    scratch.write('zzzz');
+    expect(w.queuedBytes).toBe(8);
+    await nextIteration();
+    expect(writes.map(String)).toEqual(['aaaabbbb']);
+  });
+
+  it('keeps the order of push() and pushCopy() calls, across buffer growth, frames of every size', async () => {
+    const writes: Buffer[] = [];
+    const w = new TurnWriter((out) => writes.push(out));
+    const expected: Buffer[] = [];
+    for (let i = 0; i < 200; i++) {
+      const frame = Buffer.alloc((i * 37) % 3000, i % 251);
+      expected.push(Buffer.from(frame));
+      if (i % 3 === 0) w.push(frame);
+      else {
+        w.pushCopy(frame);
+        frame.fill(255); // the copy must not see this
+      }
+    }
+    const total = expected.reduce((n, f) => n + f.length, 0);
+    expect(w.queuedBytes).toBe(total);
+    await nextIteration();
+    expect(writes).toHaveLength(1);
+    expect(writes[0]!.equals(Buffer.concat(expected))).toBe(true);
+  });
+
+  it("a written turn's buffer is never written into again by a later turn", async () => {
+    const writes: Buffer[] = [];
+    const w = new TurnWriter((out) => writes.push(out));
+    w.pushCopy(Buffer.from('first'));
+    await nextIteration();
+    for (let i = 0; i < 50; i++) w.pushCopy(Buffer.from('second turn overwrites nothing'));
+    w.flush();
+    expect(String(writes[0])).toBe('first');
+    expect(writes[1]!.length).toBe(50 * 30);
+  });
+
+  it('clear() drops copied frames too', async () => {
+    const writes: Buffer[] = [];
+    const w = new TurnWriter((out) => writes.push(out));
+    w.pushCopy(Buffer.from('lost'));
+    w.push(Buffer.from('lost too'));
+    w.clear();
+    w.pushCopy(Buffer.from('kept'));
+    await nextIteration();
+    await nextIteration();
+    expect(writes.map(String)).toEqual(['kept']);
+  });
 });
