@@ -29,7 +29,7 @@ export interface WatchVerbOptions extends RecipeVerbOptions {
   recursive?: boolean;
   /** Receives one JSON line per change (default: stdout). */
   out?: (line: string) => void;
-  /** Called once the watch is armed. */
+  /** Called once the watch is armed (after the "watching" line is logged). */
   onReady?: () => void;
 }
 
@@ -147,8 +147,13 @@ export async function runElect(options: RunCommandOptions): Promise<number> {
   }
 }
 
-/** One JSON line per change: {"type","path","zxid"?,"data"?}; data is read after the event (utf-8). */
+/**
+ * One JSON line per change: {"type","path","data"?,"version"?}; data is read after the event (utf-8).
+ * Once the watch is armed it logs `zabkeeper watch: watching PATH[ (recursive)]` (stderr by
+ * default), so a script knows that every change from then on is reported; stdout stays JSON lines.
+ */
 export async function runWatch(options: WatchVerbOptions): Promise<number> {
+  const log = options.log ?? stderrLog;
   const out = options.out ?? ((line: string) => void process.stdout.write(`${line}\n`));
   const zk = await connect(options);
   try {
@@ -156,6 +161,7 @@ export async function runWatch(options: WatchVerbOptions): Promise<number> {
     const stop = (): void => void stream.close();
     if (options.signal?.aborted) stop();
     options.signal?.addEventListener('abort', stop, { once: true });
+    log(`zabkeeper watch: watching ${options.path}${options.recursive ? ' (recursive)' : ''}`);
     options.onReady?.();
     for await (const e of stream) out(JSON.stringify(await describeEvent(zk, e)));
     return options.signal?.aborted ? 0 : EXIT_LOST;

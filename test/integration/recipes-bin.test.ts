@@ -36,27 +36,28 @@ describe('zabkeeper lock / watch through bin/zabkeeper', () => {
     expect(ae <= bs || be <= as).toBe(true);
   }, 60_000);
 
-  it('watch prints each change under a path as a JSON line', async () => {
+  it('watch says on stderr when its watch is armed, then prints each change under a path as a JSON line', async () => {
     const cs = server.connectString;
     await run(['shell', '--server', cs, '--', 'create', '/bin-watch', '']);
     const child = spawn(BIN, ['watch', '--server', cs, '/bin-watch', '-R'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
+    let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     try {
-      // Wait until the watch is in place: it reports nothing until a change, so poll with writes.
-      let n = 0;
+      // Every change after this line is reported.
       await waitFor(
-        async () => {
-          if (out.includes('/bin-watch/c')) return true;
-          await run(['shell', '--server', cs, '--', 'create', `/bin-watch/c${n++}`, 'x']);
-          return false;
+        () => {
+          if (child.exitCode !== null || child.signalCode !== null) throw new Error(`watch exited (${child.exitCode ?? child.signalCode}): ${err}`);
+          return err.includes('\n');
         },
-        () => `the watch to print a created child; it printed ${JSON.stringify(out)}`,
-        10_000,
-        200,
+        () => `the watch to say it is armed; stderr ${JSON.stringify(err)}`,
       );
-      const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; path: string });
-      expect(lines.some((l) => l.type === 'NodeCreated' && l.path.startsWith('/bin-watch/c'))).toBe(true);
+      expect(err).toBe('zabkeeper watch: watching /bin-watch (recursive)\n');
+      expect(out).toBe('');
+      expect((await run(['shell', '--server', cs, '--', 'create', '/bin-watch/c', 'x'])).code).toBe(0);
+      await waitFor(() => out.endsWith('\n'), () => `the watch to print the created child; stdout ${JSON.stringify(out)}, stderr ${JSON.stringify(err)}`);
+      expect(out.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([{ type: 'NodeCreated', path: '/bin-watch/c', data: 'x', version: 0 }]);
     } finally {
       child.kill('SIGINT');
       await new Promise((r) => child.once('exit', r));

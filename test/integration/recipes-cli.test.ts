@@ -97,8 +97,11 @@ describe.each(SERVER_FACTORIES)('recipe verbs on %s', (_name, startServer) => {
     const stop = new AbortController();
     let ready: () => void = () => {};
     const isReady = new Promise<void>((r) => (ready = r));
-    const watching = runWatch({ server: server.connectString, path: root, recursive: true, signal: stop.signal, out: (l) => lines.push(l), onReady: ready });
+    const logs: string[] = [];
+    const watching = runWatch({ server: server.connectString, path: root, recursive: true, signal: stop.signal, out: (l) => lines.push(l), log: (l) => logs.push(l), onReady: ready });
     await isReady;
+    // Said once armed, on the log (stderr), never among the JSON lines.
+    expect(logs).toEqual([`zabkeeper watch: watching ${root} (recursive)`]);
     await zk.setData(root, 'v1');
     await zk.create(`${root}/child`, 'c');
     // The verb reads a created node's data after the event; deleting before that read
@@ -113,6 +116,7 @@ describe.each(SERVER_FACTORIES)('recipe verbs on %s', (_name, startServer) => {
       { type: 'NodeCreated', path: `${root}/child`, data: 'c', version: 0 },
       { type: 'NodeDeleted', path: `${root}/child` },
     ]);
+    expect(logs).toHaveLength(1);
   });
 
   it('exposes lock, elect and watch as yargs commands', () => {
