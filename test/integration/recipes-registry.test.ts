@@ -68,6 +68,26 @@ describe.each(SERVER_FACTORIES)('ServiceRegistry on %s', (_name, startServer) =>
     watcher.close();
   });
 
+  it('a watcher sees an instance update its registration in place, as Curator\'s ServiceCache does', async () => {
+    const base = uniqueRoot('services');
+    const [a, caller] = await Promise.all([pool.connect(), pool.connect()]);
+    const reg = await new ServiceRegistry(a, base).register({ name: 'api', id: 'a', address: '10.0.0.1', port: 8080 });
+    await caller.sync(base);
+    const watcher = await new ServiceRegistry(caller, base).watch('api');
+    expect(watcher.instances.map((i) => i.port)).toEqual([8080]);
+    const changes: number[][] = [];
+    watcher.on('change', (list: ServiceInstance[]) => changes.push(list.map((i) => i.port)));
+    // Curator's ServiceDiscovery.updateService: setData on the instance's node, same id.
+    await a.setData(reg.path, JSON.stringify({ ...reg.instance, port: 9090 }));
+    await waitFor(() => watcher.instances[0]?.port === 9090, () => `the watcher to read the new port; it has ${JSON.stringify(watcher.instances)}`);
+    expect(changes).toEqual([[9090]]);
+    // The instance's data watch was re-armed by that read: a second update is seen too.
+    await a.setData(reg.path, JSON.stringify({ ...reg.instance, port: 9091 }));
+    await waitFor(() => watcher.instances[0]?.port === 9091, 'the watcher to read the second update');
+    expect(changes).toEqual([[9090], [9091]]);
+    watcher.close();
+  });
+
   it('re-creates its node when it is deleted while the session lives', async () => {
     const base = uniqueRoot('services');
     const [a, admin] = await Promise.all([pool.connect(), pool.connect()]);

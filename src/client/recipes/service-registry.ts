@@ -91,7 +91,8 @@ async function readInstances<P>(client: ZooKeeperClient, servicePath: string, wa
   const out: ServiceInstance<P>[] = [];
   for (const id of ids.sort()) {
     try {
-      const { data } = await retryOnConnectionLoss(() => client.getData(joinPath(servicePath, id)));
+      // A watcher also watches each instance's data: an instance may update its registration in place.
+      const { data } = await retryOnConnectionLoss(() => client.getData(joinPath(servicePath, id), watch));
       out.push(JSON.parse(data.toString('utf8')) as ServiceInstance<P>);
     } catch (err) {
       // Gone since the listing, or not one of ours: skip it.
@@ -165,8 +166,13 @@ export class ServiceRegistration<P = unknown> {
 }
 
 /**
- * Emits 'change' (instances) whenever the set of instances changes. pick() chooses one,
- * round-robin (the default) or at random; undefined when none is registered.
+ * Emits 'change' (instances) whenever an instance registers, leaves, or updates its registration
+ * in place (a setData on its node, as Curator's ServiceDiscovery.updateService does); like
+ * Curator's ServiceCache. pick() chooses one, round-robin (the default) or at random; undefined
+ * when none is registered.
+ *
+ * Like ServiceCache it starts from what the connected server holds: to include instances that
+ * registered through other servers of the ensemble just before, sync() first.
  */
 export class ServiceWatcher<P = unknown> extends EventEmitter {
   private list: ServiceInstance<P>[] = [];
@@ -225,7 +231,7 @@ export class ServiceWatcher<P = unknown> extends EventEmitter {
   private async refresh(announce = true): Promise<void> {
     if (this.closed) return;
     const next = await readInstances<P>(this.client, this.servicePath, this.listener);
-    const changed = next.length !== this.list.length || next.some((inst, i) => inst.id !== this.list[i]?.id);
+    const changed = JSON.stringify(next) !== JSON.stringify(this.list);
     this.list = next;
     if (changed && announce) this.emit('change', next);
   }
