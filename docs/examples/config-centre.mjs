@@ -13,7 +13,18 @@ setTimeout(() => {
 }, seconds * 1000).unref();
 
 const path = `/examples/config-${process.pid}`;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves once `watch` reports the data `expected` (undefined: the node was deleted). */
+function sees(watch, expected) {
+  return new Promise((resolve) => {
+    const onChange = (data) => {
+      if (data?.toString() !== expected) return;
+      watch.off('change', onChange);
+      resolve();
+    };
+    watch.on('change', onChange);
+  });
+}
 
 const publisher = await ZooKeeperClient.connect(servers);
 await publisher.create('/examples').catch(() => {}); // already there is fine
@@ -22,6 +33,8 @@ await publisher.create(path, JSON.stringify({ logLevel: 'info', featureX: false 
 const subscribers = [];
 for (const name of ['billing', 'search']) {
   const zk = await ZooKeeperClient.connect(servers);
+  // The publisher may have created the node through another server of the ensemble: catch up first.
+  await zk.sync(path);
   const watch = new ConfigWatch(zk, path);
   const first = await watch.start();
   console.log(`${name}: starts with ${first.toString()}`);
@@ -34,13 +47,19 @@ const updates = [
   { logLevel: 'debug', featureX: true },
   { logLevel: 'warn', featureX: true },
 ];
+// A ConfigWatch reports the data it reads after each notification, so two writes in quick
+// succession may reach a subscriber as one change (the latest). To have every subscriber print
+// every version, the publisher waits until all of them have seen a write before the next one.
 for (const config of updates) {
-  await publisher.setData(path, JSON.stringify(config));
-  console.log(`publisher: wrote ${JSON.stringify(config)}`);
-  await sleep(300);
+  const text = JSON.stringify(config);
+  const seen = subscribers.map(({ watch }) => sees(watch, text));
+  await publisher.setData(path, text);
+  console.log(`publisher: wrote ${text}`);
+  await Promise.all(seen);
 }
+const gone = subscribers.map(({ watch }) => sees(watch, undefined));
 await publisher.delete(path);
-await sleep(300);
+await Promise.all(gone);
 
 for (const { zk, watch } of subscribers) {
   await watch.close();

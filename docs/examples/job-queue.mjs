@@ -44,6 +44,9 @@ console.log(`producer: enqueued ${jobCount} jobs`);
 await Promise.all(workers);
 
 const unique = new Set(done);
+// The workers removed the jobs through their own sessions, perhaps on other servers of the
+// ensemble: bring the producer's server up to date before counting what is left.
+await producerZk.sync(path);
 console.log(`job-queue: ${done.length} jobs done, ${unique.size} distinct, ${await producer.size()} left`);
 await producerZk.delete(`${path}/items`).catch(() => {});
 await producerZk.delete(`${path}/taken`).catch(() => {});

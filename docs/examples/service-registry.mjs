@@ -41,13 +41,17 @@ const instances = [];
 for (const id of ['greeter-a', 'greeter-b', 'greeter-c']) instances.push(await startInstance(id));
 
 const callerZk = await ZooKeeperClient.connect(servers);
+// The instances registered through their own sessions, perhaps on other servers of the ensemble:
+// catch the caller's server up so that the watch starts from all three.
+await callerZk.sync(base);
 const watcher = await new ServiceRegistry(callerZk, base).watch('greeter');
 watcher.on('change', (list) => console.log(`caller: instances now ${list.map((i) => i.id).join(', ')}`));
 
 for (let i = 0; i < 6; i++) console.log(`caller: call ${i + 1} -> ${await call(watcher.pick('roundRobin'))}`);
 
+const changed = new Promise((resolve) => watcher.once('change', resolve));
 await instances[1].stop();
-await new Promise((resolve) => watcher.once('change', resolve));
+await changed;
 for (let i = 0; i < 4; i++) console.log(`caller: call ${i + 7} -> ${await call(watcher.pick('roundRobin'))}`);
 console.log(`caller: a random pick -> ${await call(watcher.pick('random'))}`);
 
@@ -55,6 +59,7 @@ watcher.close();
 await callerZk.close();
 for (const inst of [instances[0], instances[2]]) await inst.stop();
 const cleanup = await ZooKeeperClient.connect(servers);
+await cleanup.sync(base);
 await cleanup.delete(`${base}/greeter`).catch(() => {});
 await cleanup.delete(base).catch(() => {});
 await cleanup.close();
