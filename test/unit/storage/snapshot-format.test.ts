@@ -10,10 +10,10 @@ import { frameHeader, packr, TRAILER_MARK, writeU64 } from '../../../src/storage
 import { nodeFs } from '../../../src/storage/fs-like.js';
 import { writePointInTimeSnapshot } from '../../../src/storage/point-in-time-snapshot.js';
 import { writeFuzzySnapshot } from '../../../src/storage/fuzzy-snapshot.js';
-import { readSnapshot, SNAPSHOT_FORMAT_VERSION, SnapshotWriter, snapshotFileName } from '../../../src/storage/snapshot-file.js';
+import { readSnapshot, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_SYNC_EVERY_BYTES, SnapshotWriter, snapshotFileName } from '../../../src/storage/snapshot-file.js';
 import { DataTree, type SnapshotRecord } from '../../../src/tree/data-tree.js';
 import type { ACL } from '../../../src/jute/records.js';
-import { OPEN_ACL, tempDir, txn } from './storage-fixtures.js';
+import { createTxn, FaultyFs, OPEN_ACL, tempDir, txn } from './storage-fixtures.js';
 import { Workload, treeImage } from './tree-workload.js';
 
 let dir: string;
@@ -197,5 +197,35 @@ describe('snapshot format 2', () => {
     const records: SnapshotRecord[] = [];
     await readSnapshot(nodeFs, path, (chunk) => records.push(...chunk));
     expect(records).toEqual([...tree.serialize()]);
+  });
+});
+
+describe('snapshot flushing', () => {
+  /** About 3.5 sync steps of znodes with 100-byte data under one parent. */
+  function bigTree(): DataTree {
+    const tree = new DataTree();
+    tree.apply(createTxn(1, '/big', ''));
+    const data = Buffer.alloc(100, 'd');
+    for (let i = 0; tree.approximateDataSizeBytes < 3.5 * SNAPSHOT_SYNC_EVERY_BYTES; i++) tree.apply(createTxn(2 + i, `/big/n-${i}`, data, i + 1), false);
+    return tree;
+  }
+
+  it('flushes a large snapshot to disk as it is written, not only at its end', async () => {
+    const tree = bigTree();
+    const fs = new FaultyFs();
+    const ref = await writeFuzzySnapshot(fs, dir, tree);
+    // About one datasync per step written (each lands at the first chunk boundary past a step;
+    // the final fsync is a separate sync()).
+    expect(fs.datasyncs).toBeGreaterThanOrEqual(3);
+    expect(fs.datasyncs).toBeLessThanOrEqual(Math.floor(ref.sizeBytes / SNAPSHOT_SYNC_EVERY_BYTES));
+    expect(treeImage(await loadSnapshot(nodeFs, ref.path))).toEqual(treeImage(tree));
+  });
+
+  it('a flush that fails mid-snapshot fails the snapshot and leaves no file behind', async () => {
+    const tree = bigTree();
+    const fs = new FaultyFs();
+    fs.failNextDatasync = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    await expect(writeFuzzySnapshot(fs, dir, tree)).rejects.toThrow(/EIO/);
+    expect(await nodeFs.readdir(dir)).toEqual([]);
   });
 });
