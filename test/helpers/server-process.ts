@@ -168,3 +168,51 @@ export async function startServerProcess(opts: ServerProcessOptions = {}): Promi
     stop,
   };
 }
+
+export interface SpawnedServer {
+  proc: ChildProcess;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILL unless it already exited; resolves once it has. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Spawns a server some other way than startServerProcess (its own zoo.cfg, through the docker
+ * entrypoint, ...) and waits until `ready` accepts what a four-letter word on `port` answers
+ * (default: ruok -> imok). If it exits or times out first, it is killed and the error carries
+ * its output.
+ */
+export async function spawnUntilServing(
+  command: string,
+  args: readonly string[],
+  opts: { port: number; env?: NodeJS.ProcessEnv; word?: string; ready?: (answer: string) => boolean },
+): Promise<SpawnedServer> {
+  const proc = spawn(command, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  proc.stdout!.setEncoding('utf8').on('data', (s: string) => (output += s));
+  proc.stderr!.setEncoding('utf8').on('data', (s: string) => (output += s));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  const kill = async (): Promise<void> => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    await exited;
+  };
+  const word = opts.word ?? 'ruok';
+  const ready = opts.ready ?? ((answer: string) => answer === 'imok');
+  try {
+    await waitFor(
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`server exited:\n${output}`);
+        return ready(await fourLetterWord(opts.port, word).catch(() => ''));
+      },
+      () => `the server to come up:\n${output}`,
+      20_000,
+      50,
+    );
+  } catch (err) {
+    await kill();
+    throw err;
+  }
+  return { proc, output: () => output, exited, kill };
+}

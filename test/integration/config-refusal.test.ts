@@ -1,15 +1,14 @@
 // A zoo.cfg zabkeeper cannot honour stops the server at start (exit 2, key and line), also when the
 // key came through the image's ZOO_CFG_EXTRA; an ignored key starts it with one warning naming it.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/free-port.js';
-import { BIN, fourLetterWord } from '../helpers/server-process.js';
+import { BIN, spawnUntilServing } from '../helpers/server-process.js';
 import { entrypointDirs, entrypointEnv, ENTRYPOINT } from '../unit/ops/docker-entrypoint-runner.js';
-import { waitFor } from '../helpers/wait-for.js';
 
 describe('zoo.cfg refusal at start', () => {
   const cleanup: (() => Promise<void>)[] = [];
@@ -49,24 +48,9 @@ describe('zoo.cfg refusal at start', () => {
     const port = await freePort();
     const cfg = path.join(d, 'zoo.cfg');
     await writeFile(cfg, `dataDir=${d}/data\nclientPort=${port}\nclientPortAddress=127.0.0.1\npreAllocSize=65536\n4lw.commands.whitelist=ruok\n`);
-    const child = spawn(process.execPath, [BIN, 'server', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    cleanup.push(async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    });
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`server exited:\n${output}`);
-        return (await fourLetterWord(port, 'ruok').catch(() => '')) === 'imok';
-      },
-      () => `the server to come up:\n${output}`,
-      20_000,
-      50,
-    );
+    const server = await spawnUntilServing(process.execPath, [BIN, 'server', '--config', cfg], { port });
+    cleanup.push(server.kill);
+    const output = server.output();
     const warnings = output.split('\n').filter((l) => l.includes('preAllocSize'));
     expect(warnings).toHaveLength(1);
     expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 40, msg: `${cfg} line 4: preAllocSize is ignored: tunes the Java implementation; zabkeeper has no equivalent, ignoring it changes no behaviour a client sees` });

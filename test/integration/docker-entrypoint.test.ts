@@ -1,15 +1,14 @@
 // docker/docker-entrypoint.sh: ZOO_* variables -> zoo.cfg + myid that config.ts reads as intended, then exec.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadServerConfig } from '../../src/server/config.js';
 import { freePort } from '../helpers/free-port.js';
-import { BIN, fourLetterWord, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { BIN, fourLetterWord, spawnUntilServing, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { entrypointDirs, entrypointEnv, ENTRYPOINT, REPO_ROOT, runEntrypoint, type EntrypointDirs } from '../unit/ops/docker-entrypoint-runner.js';
-import { waitFor } from '../helpers/wait-for.js';
 
 const SERVERS = 'server.1=zk1:2888:3888;2181 server.2=zk2:2888:3888;2181 server.3=zk3:2888:3888;2181';
 const HEALTHCHECK = path.join(REPO_ROOT, 'docker', 'healthcheck.mjs');
@@ -137,7 +136,8 @@ describe('docker-entrypoint.sh', () => {
   it('execs a real server that the health check sees, and SIGTERM reaches node (exit 0)', async () => {
     const d = await dirs();
     const [clientPort, adminPort] = [await freePort(), await freePort()];
-    const child = spawn('/bin/sh', [ENTRYPOINT], {
+    const server = await spawnUntilServing('/bin/sh', [ENTRYPOINT], {
+      port: clientPort,
       env: entrypointEnv(d, {
         ZABKEEPER_EXEC: `${process.execPath} ${BIN}`,
         ZOO_CLIENT_PORT: String(clientPort),
@@ -145,26 +145,10 @@ describe('docker-entrypoint.sh', () => {
         ZOO_4LW_COMMANDS_WHITELIST: 'ruok,srvr,conf',
         ZOO_CFG_EXTRA: 'clientPortAddress=127.0.0.1 admin.serverAddress=127.0.0.1',
       }),
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let output = '';
-    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    cleanup.push(async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    });
+    cleanup.push(server.kill);
+    const child = server.proc;
 
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`server exited:\n${output}`);
-        return (await fourLetterWord(clientPort, 'ruok').catch(() => '')) === 'imok';
-      },
-      () => `the server to come up:\n${output}`,
-      20_000,
-      50,
-    );
     // exec replaced the shell: the process we spawned is node running zabkeeper.
     expect(await readlink(`/proc/${child.pid}/exe`)).toBe(await readlink('/proc/self/exe').catch(() => process.execPath));
     expect(await readFile(`/proc/${child.pid}/cmdline`, 'utf8')).toContain('zabkeeper');
@@ -174,8 +158,8 @@ describe('docker-entrypoint.sh', () => {
     expect(healthcheck(clientPort)).toBe(0);
 
     child.kill('SIGTERM');
-    expect(await exited).toEqual({ code: 0, signal: null });
-    expect(output).toContain('shutting down');
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(server.output()).toContain('shutting down');
     expect(healthcheck(clientPort)).toBe(1);
   });
 });

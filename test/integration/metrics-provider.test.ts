@@ -1,15 +1,13 @@
 // metricsProvider.className=...PrometheusMetricsProvider: /metrics on metricsProvider.httpPort with ZooKeeper's names.
 
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { freePort } from '../helpers/free-port.js';
-import { BIN, fourLetterWord } from '../helpers/server-process.js';
+import { BIN, spawnUntilServing } from '../helpers/server-process.js';
 import { parsePrometheusText, sampleValue } from '../unit/ops/prometheus-text.js';
-import { waitFor } from '../helpers/wait-for.js';
 
 describe('ZooKeeper\'s Prometheus metrics provider', () => {
   const cleanup: (() => Promise<void>)[] = [];
@@ -34,24 +32,8 @@ describe('ZooKeeper\'s Prometheus metrics provider', () => {
         '',
       ].join('\n'),
     );
-    const child = spawn(process.execPath, [BIN, 'server', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    cleanup.unshift(async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    });
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`server exited:\n${output}`);
-        return (await fourLetterWord(clientPort, 'srvr').catch(() => '')).includes('Mode:');
-      },
-      () => `the server to come up:\n${output}`,
-      20_000,
-      50,
-    );
+    const server = await spawnUntilServing(process.execPath, [BIN, 'server', '--config', cfg], { port: clientPort, word: 'srvr', ready: (answer) => answer.includes('Mode:') });
+    cleanup.unshift(server.kill);
     const zk = await ZooKeeperClient.connect(`127.0.0.1:${clientPort}`);
     await zk.create('/m1', 'a');
     await zk.create('/m2', 'b', { mode: 'ephemeral' });
