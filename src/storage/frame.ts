@@ -25,7 +25,7 @@ export const packr = new Packr({
 
 /** CRC of the length bytes and the payload, so a damaged length is caught as well as damaged data. */
 export function frameCrc(length: number, payload: Buffer): number {
-  return crc32(payload, lengthCrc(length));
+  return crc32(payload, u32Crc(length));
 }
 
 /** Reflected CRC-32 (zlib's polynomial) table, for the four length bytes. */
@@ -40,15 +40,15 @@ const CRC_TABLE = (() => {
 })();
 
 /**
- * zlib's crc32 of `length` as four big-endian bytes, computed here: every log record and
- * snapshot chunk needs it, and a native call on a subarray cost more than these four steps.
+ * zlib's `crc32(<value as four big-endian bytes>, seed)`, computed here: every log record and
+ * snapshot chunk needs one, and a native call on a subarray cost more than these four steps.
  */
-export function lengthCrc(length: number): number {
-  let c = -1;
-  c = CRC_TABLE[(c ^ (length >>> 24)) & 0xff]! ^ (c >>> 8);
-  c = CRC_TABLE[(c ^ (length >>> 16)) & 0xff]! ^ (c >>> 8);
-  c = CRC_TABLE[(c ^ (length >>> 8)) & 0xff]! ^ (c >>> 8);
-  c = CRC_TABLE[(c ^ length) & 0xff]! ^ (c >>> 8);
+export function u32Crc(value: number, seed = 0): number {
+  let c = ~seed;
+  c = CRC_TABLE[(c ^ (value >>> 24)) & 0xff]! ^ (c >>> 8);
+  c = CRC_TABLE[(c ^ (value >>> 16)) & 0xff]! ^ (c >>> 8);
+  c = CRC_TABLE[(c ^ (value >>> 8)) & 0xff]! ^ (c >>> 8);
+  c = CRC_TABLE[(c ^ value) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
 }
 

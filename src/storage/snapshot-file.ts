@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { replaySnapshotRecords, type SnapshotRecord, type SnapshotVisitor } from '../tree/data-tree.js';
 import { TMP_SUFFIX } from './atomic-file.js';
 import { CorruptSnapshotError } from './errors.js';
-import { FrameReader, TRAILER_MARK, frameHeader, packr, readU64, writeU64 } from './frame.js';
+import { FrameReader, TRAILER_MARK, frameHeader, packr, readU64, u32Crc, writeU64 } from './frame.js';
 import { ChunkDecodeError, ChunkEncoder, decodeChunk, recordCollector } from './snapshot-codec.js';
 import { fsyncDir, writevFully, type FileLike, type FsLike } from './fs-like.js';
 
@@ -47,12 +47,6 @@ export async function listSnapshots(fs: FsLike, dir: string): Promise<SnapshotRe
   return out.sort((a, b) => a.zxid - b.zxid);
 }
 
-/** Folds one chunk's frame CRC into the trailer's running checksum. */
-function foldCrc(combined: number, chunkCrc: number): number {
-  const bytes = Buffer.allocUnsafe(4);
-  bytes.writeUInt32BE(chunkCrc >>> 0, 0);
-  return crc32(bytes, combined);
-}
 
 /**
  * A snapshot is flushed to disk as it is written, every this many bytes, not only by the fsync at
@@ -122,7 +116,7 @@ export class SnapshotWriter {
       this.syncedTo = this.offset;
       await this.file.datasync();
     }
-    this.combined = foldCrc(this.combined, header.readUInt32BE(4));
+    this.combined = u32Crc(header.readUInt32BE(4), this.combined);
     this.chunks++;
     this.records += records;
   }
@@ -235,7 +229,7 @@ export async function readSnapshotInto(
         // The visitor refused the records (a TreeBuilder: they do not form a tree).
         throw new CorruptSnapshotError(path, read.offset, `records do not form a tree: ${(err as Error).message}`);
       }
-      combined = foldCrc(combined, read.crc);
+      combined = u32Crc(read.crc, combined);
       chunkCount++;
       recordCount += records;
       afterChunk?.();

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { crc32 } from 'node:zlib';
-import { FRAME_HEADER_BYTES, FrameReader, lengthCrc, writeFrameHeader } from '../../../src/storage/frame.js';
+import { FRAME_HEADER_BYTES, FrameReader, u32Crc, writeFrameHeader } from '../../../src/storage/frame.js';
 import { nodeFs, type FileLike, type FsLike } from '../../../src/storage/fs-like.js';
 
 const MIB = 1024 * 1024;
@@ -178,7 +178,9 @@ describe('frame checksum', () => {
     };
     const lengths = [0, 1, 0xff, 0x100, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
     for (let i = 0; i < 200; i++) lengths.push((i * 2654435761) >>> 0);
-    for (const n of lengths) expect(lengthCrc(n), `length ${n}`).toBe(crc32(be(n)));
+    for (const n of lengths) expect(u32Crc(n), `length ${n}`).toBe(crc32(be(n)));
+    // Seeded, as the snapshot trailer folds chunk CRCs: a continuation of zlib's crc32.
+    for (const seed of [0, 1, 0xdeadbeef, 0xffffffff]) for (const n of lengths.slice(0, 12)) expect(u32Crc(n, seed), `value ${n} seed ${seed}`).toBe(crc32(be(n), seed));
     for (const size of [1, 7, 100, 5000]) {
       const frame = Buffer.alloc(FRAME_HEADER_BYTES + size);
       for (let i = 0; i < size; i++) frame[FRAME_HEADER_BYTES + i] = (i * 31 + size) & 0xff;
