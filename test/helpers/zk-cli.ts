@@ -20,7 +20,10 @@ export interface CliResult {
 
 export function zkCli(connectString: string, args: string[], timeoutMs = 30_000, env?: Record<string, string>): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    execFile(ZKCLI, ['-server', connectString, ...args], { timeout: timeoutMs, env: env === undefined ? undefined : { ...process.env, ...env } }, (err, stdout, stderr) => {
+    // No hsperfdata file: parallel JVMs can collide on one (pid reuse), and the JVM then prints
+    // "Cannot use file /tmp/hsperfdata_root/<pid> because it is locked" into the output compared.
+    const jvmFlags = ['-XX:-UsePerfData', env?.JVMFLAGS ?? process.env.JVMFLAGS ?? ''].join(' ').trim();
+    execFile(ZKCLI, ['-server', connectString, ...args], { timeout: timeoutMs, env: { ...process.env, ...env, JVMFLAGS: jvmFlags } }, (err, stdout, stderr) => {
       const e = err as (NodeJS.ErrnoException & { code?: number | string; killed?: boolean }) | null;
       if (e && e.killed) return reject(new Error(`zkCli ${args.join(' ')} timed out`));
       const output = (stdout + '\n' + stderr)
