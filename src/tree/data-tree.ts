@@ -887,7 +887,7 @@ export class DataTree {
 
   /**
    * Walks the tree for a snapshot, reporting to `v`: the header, the secret, the sessions, then
-   * every node in pre-order (parents first, children in name order), each ACL list just before
+   * every node in pre-order (parents first, children in creation order), each ACL list just before
    * the first node that uses it. The generator yields after every node so a caller can spread
    * the walk over several event-loop turns while apply() runs (a fuzzy snapshot, as ZooKeeper
    * takes): nodes are read when reached, and replaying the log from the header's
@@ -919,9 +919,16 @@ export class DataTree {
       }
       const children = this.childSets.get(id);
       if (children !== undefined) {
-        // Full paths under one parent share its prefix, so they sort as their names do.
-        const sorted = [...children].sort(byCodeUnit);
-        for (let i = sorted.length - 1; i >= 0; i--) stack.push(sorted[i]!);
+        // In the set's own (creation) order: sorting a parent's children held the event loop for
+        // one turn per snapshot, ~100 ms for 300k children, and the loader needs only parents first.
+        let lo = stack.length;
+        for (const child of children) stack.push(child);
+        // Reversed on the stack, so they pop in creation order.
+        for (let hi = stack.length - 1; lo < hi; lo++, hi--) {
+          const c = stack[lo]!;
+          stack[lo] = stack[hi]!;
+          stack[hi] = c;
+        }
       }
       const kind = KIND_CODES[t.kind[id]!]!;
       fields.data = t.data[id]!;

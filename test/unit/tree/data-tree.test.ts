@@ -33,8 +33,9 @@ function create(
 }
 
 /** Everything observable about a tree, for equality checks. */
+/** The tree's observable state; nodes by path, since a snapshot walks children in creation order. */
 function dump(tree: DataTree): unknown {
-  const nodes: unknown[] = [];
+  const nodes: { path: string; [field: string]: unknown }[] = [];
   for (const r of tree.serialize()) {
     if (r.t === 'node') {
       const { aclId: _aclId, ...rest } = r;
@@ -42,7 +43,7 @@ function dump(tree: DataTree): unknown {
     }
   }
   return {
-    nodes,
+    nodes: nodes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     sessions: [...tree.sessions].sort((a, b) => a[0] - b[0]),
     ephemerals: [...tree.getAllEphemerals()].sort((a, b) => a[0] - b[0]),
     containers: tree.containers(),
@@ -658,6 +659,18 @@ describe('snapshots', () => {
       }
     }
     expect(seenPaths.size).toBe(tree.nodeCount);
+  });
+
+  it('walks children in creation order, each subtree before the next sibling, and loads back', () => {
+    // Sorting a big parent's children by name held the event loop for one long turn per snapshot.
+    const tree = new DataTree();
+    const created = ['/b', '/a', '/b/z', '/a/c', '/b/y', '/b/z/2', '/b/z/1'];
+    created.forEach((path, i) => tree.apply(txn(i + 1, create(path, -1))));
+    const walked = [...tree.serialize()].flatMap((r) => (r.t === 'node' && /^\/[ab](\/|$)/.test(r.path) ? [r.path] : []));
+    expect(walked).toEqual(['/b', '/b/z', '/b/z/2', '/b/z/1', '/b/y', '/a', '/a/c']);
+    const loaded = DataTree.fromRecords(tree.serialize());
+    expect(dump(loaded)).toEqual(dump(tree));
+    expect(loaded.digest()).toBe(tree.digest());
   });
 
   it('a fuzzy snapshot (txns applied mid-walk) plus replay from its header zxid equals the live tree', () => {
