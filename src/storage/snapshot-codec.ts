@@ -39,6 +39,8 @@ const NODE_FIXED_BYTES = 1 + 4 + 4 + 4 + 5 * 8 + 3 * 4 + 1 + 8 + 4;
 /** Collects visitor calls into one chunk payload; take() hands it over and starts the next. */
 export class ChunkEncoder implements SnapshotVisitor {
   private buf = Buffer.allocUnsafe(1 << 20);
+  /** Over `buf`: DataView stores compile to single writes, Buffer's writeDoubleBE & co. store byte by byte. */
+  private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   private pos = 0;
   /** Records in the current chunk. */
   records = 0;
@@ -96,31 +98,37 @@ export class ChunkEncoder implements SnapshotVisitor {
   }
 
   node(path: string, f: Readonly<NodeFields>): void {
-    const dataBytes = f.data === null ? 0 : f.data.length;
+    const data = f.data;
+    const dataBytes = data === null ? 0 : data.length;
     this.begin(Tag.Node, NODE_FIXED_BYTES + path.length * 3 + dataBytes);
     this.str(path);
-    const b = this.buf;
-    if (f.data === null) {
-      b.writeInt32BE(-1, this.pos);
-      this.pos += 4;
+    const v = this.view;
+    let pos = this.pos;
+    if (data === null) {
+      v.setInt32(pos, -1);
+      pos += 4;
     } else {
-      b.writeInt32BE(dataBytes, this.pos);
-      this.pos += 4 + b.write(f.data, this.pos + 4, dataBytes, 'latin1');
+      v.setInt32(pos, dataBytes);
+      pos += 4 + this.buf.write(data, pos + 4, dataBytes, 'latin1');
     }
-    b.writeUInt32BE(f.aclId, this.pos);
-    this.pos += 4;
-    this.f64(f.czxid);
-    this.f64(f.mzxid);
-    this.f64(f.pzxid);
-    this.f64(f.ctime);
-    this.f64(f.mtime);
-    b.writeInt32BE(f.version, this.pos);
-    b.writeInt32BE(f.cversion, this.pos + 4);
-    b.writeInt32BE(f.aversion, this.pos + 8);
-    b[this.pos + 12] = kindCode(f.kind) | (f.hash >= 0 ? HASH_PRESENT : 0);
-    this.pos += 13;
-    this.f64(f.kind === 'ephemeral' ? f.ephemeralOwner : f.kind === 'ttl' ? f.ttlMs : 0);
-    if (f.hash >= 0) this.u32(f.hash);
+    v.setUint32(pos, f.aclId);
+    v.setFloat64(pos + 4, f.czxid);
+    v.setFloat64(pos + 12, f.mzxid);
+    v.setFloat64(pos + 20, f.pzxid);
+    v.setFloat64(pos + 28, f.ctime);
+    v.setFloat64(pos + 36, f.mtime);
+    v.setInt32(pos + 44, f.version);
+    v.setInt32(pos + 48, f.cversion);
+    v.setInt32(pos + 52, f.aversion);
+    const hashed = f.hash >= 0;
+    v.setUint8(pos + 56, kindCode(f.kind) | (hashed ? HASH_PRESENT : 0));
+    v.setFloat64(pos + 57, f.kind === 'ephemeral' ? f.ephemeralOwner : f.kind === 'ttl' ? f.ttlMs : 0);
+    pos += 65;
+    if (hashed) {
+      v.setUint32(pos, f.hash);
+      pos += 4;
+    }
+    this.pos = pos;
   }
 
   /** Makes room for a record of at most `maxBytes` after its tag, and writes the tag. */
@@ -130,24 +138,25 @@ export class ChunkEncoder implements SnapshotVisitor {
       const next = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
       this.buf.copy(next, 0, 0, this.pos);
       this.buf = next;
+      this.view = new DataView(next.buffer, next.byteOffset, next.length);
     }
     this.buf[this.pos++] = tag;
     this.records++;
   }
 
   private u32(v: number): void {
-    this.buf.writeUInt32BE(v, this.pos);
+    this.view.setUint32(this.pos, v);
     this.pos += 4;
   }
 
   private f64(v: number): void {
-    this.buf.writeDoubleBE(v, this.pos);
+    this.view.setFloat64(this.pos, v);
     this.pos += 8;
   }
 
   private str(s: string): void {
     const n = this.buf.write(s, this.pos + 4, 'utf8');
-    this.buf.writeUInt32BE(n, this.pos);
+    this.view.setUint32(this.pos, n);
     this.pos += 4 + n;
   }
 }
