@@ -62,6 +62,11 @@ export class PathIndex {
     return path !== undefined && this.get(path) === id ? path : undefined;
   }
 
+  /** The path an id is held under, or undefined once it is not: for ids the caller took from the tree. */
+  pathAt(id: number): string | undefined {
+    return this.paths[id];
+  }
+
   /** Maps path to id, replacing any id it had. An id is held by one path at a time (the tree's ids are). */
   set(path: string, id: number): void {
     const h = pathHash(path, this.seed);

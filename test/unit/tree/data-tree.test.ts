@@ -671,6 +671,29 @@ describe('snapshots', () => {
     const loaded = DataTree.fromRecords(tree.serialize());
     expect(dump(loaded)).toEqual(dump(tree));
     expect(loaded.digest()).toBe(tree.digest());
+    // The built-in nodes are replaced by the snapshot's copies, and stay their parents' children.
+    expect(loaded.getChildren('/')).toEqual(['a', 'b', 'zookeeper']);
+    expect(loaded.getChildren('/zookeeper')).toEqual(['config', 'quota']);
+    expect(loaded.countAllChildren('/')).toBe(tree.countAllChildren('/'));
+  });
+
+  it('a walk skips a child deleted after its parent was read, even when a new node took its id', () => {
+    const live = new DataTree();
+    ['/p', '/p/a', '/p/b', '/q', '/r'].forEach((path, i) => live.apply(txn(i + 1, create(path, -1))));
+    const later = [txn(6, { type: 'delete', path: '/p/b' }), txn(7, create('/r/new', 1))];
+    const records: SnapshotRecord[] = [];
+    for (const r of live.serialize()) {
+      records.push(r);
+      // '/p' is read (its children are queued): delete one of them; the next create reuses its id.
+      if (r.t === 'node' && r.path === '/p') for (const t of later) live.apply(t);
+    }
+    const paths = records.flatMap((r) => (r.t === 'node' ? [r.path] : []));
+    expect(paths).not.toContain('/p/b');
+    expect(paths.filter((p) => p === '/r/new')).toEqual(['/r/new']);
+    expect(paths.indexOf('/r/new')).toBeGreaterThan(paths.indexOf('/r'));
+    const restored = DataTree.fromRecords(records);
+    for (const t of later) restored.apply(t);
+    expect(dump(restored)).toEqual(dump(live));
   });
 
   it('a fuzzy snapshot (txns applied mid-walk) plus replay from its header zxid equals the live tree', () => {
