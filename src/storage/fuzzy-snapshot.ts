@@ -47,7 +47,8 @@ export async function writeFuzzySnapshot(fs: FsLike, dir: string, tree: DataTree
         if ((encoder.records & 127) === 0 && performance.now() - turnStarted > TURN_BUDGET_MS) break;
       }
       if (encoder.records > 0) {
-        const chunk = encoder.take();
+        // A view: the walk encodes nothing more until the write is done with it.
+        const chunk = encoder.takeView();
         await writer.writePayload(chunk.payload, chunk.records);
         records += chunk.records;
       }
