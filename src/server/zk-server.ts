@@ -814,10 +814,11 @@ export class ZooKeeperServer {
    */
   applyCommitted(txn: Txn): void {
     const zxid = txn.hdr.zxid;
-    const key = forwardKey(txn.hdr.sessionId, txn.hdr.cxid);
     let entry = this.awaitingCommit.get(zxid);
     if (entry !== undefined) this.awaitingCommit.delete(zxid);
-    else {
+    else if (this.forwarded.size > 0) {
+      // Only a follower with writes of its own in flight builds the key (the leader never does).
+      const key = forwardKey(txn.hdr.sessionId, txn.hdr.cxid);
       entry = this.forwarded.get(key);
       if (entry !== undefined) this.forwarded.delete(key);
     }
