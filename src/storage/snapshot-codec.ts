@@ -102,7 +102,7 @@ export class ChunkEncoder implements SnapshotVisitor {
     this.u32(id);
     this.u32(acl.length);
     for (const a of acl) {
-      this.buf.writeInt32BE(a.perms | 0, this.pos);
+      this.view.setInt32(this.pos, a.perms | 0);
       this.pos += 4;
       this.str(a.id.scheme);
       this.str(a.id.id);

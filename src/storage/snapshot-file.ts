@@ -47,7 +47,6 @@ export async function listSnapshots(fs: FsLike, dir: string): Promise<SnapshotRe
   return out.sort((a, b) => a.zxid - b.zxid);
 }
 
-
 /**
  * A snapshot is flushed to disk as it is written, every this many bytes, not only by the fsync at
  * its end: the kernel otherwise holds all of it (tens of MB for a large tree) in the page cache

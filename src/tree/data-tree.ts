@@ -133,6 +133,15 @@ function writeLong(b: Buffer, v: number, offset: number): void {
   b.writeUInt32BE((v - hi * 4294967296) >>> 0, offset + 4);
 }
 
+/** Reverses `a[first..]` in place. */
+function reverseFrom<T>(a: T[], first: number): void {
+  for (let lo = first, hi = a.length - 1; lo < hi; lo++, hi--) {
+    const x = a[lo]!;
+    a[lo] = a[hi]!;
+    a[hi] = x;
+  }
+}
+
 function byCodeUnit(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -923,20 +932,14 @@ export class DataTree {
       if (children !== undefined) {
         // In the set's own (creation) order: sorting a parent's children held the event loop for
         // one turn per snapshot, ~100 ms for 300k children, and the loader needs only parents first.
-        let lo = stack.length;
+        const first = stack.length;
         for (const child of children) {
           stack.push(child);
           stackPaths.push(this.ids.pathAt(child)!);
         }
         // Reversed on the stack, so they pop in creation order.
-        for (let hi = stack.length - 1; lo < hi; lo++, hi--) {
-          const c = stack[lo]!;
-          stack[lo] = stack[hi]!;
-          stack[hi] = c;
-          const cp = stackPaths[lo]!;
-          stackPaths[lo] = stackPaths[hi]!;
-          stackPaths[hi] = cp;
-        }
+        reverseFrom(stack, first);
+        reverseFrom(stackPaths, first);
       }
       const kind = KIND_CODES[t.kind[id]!]!;
       fields.data = t.data[id]!;
