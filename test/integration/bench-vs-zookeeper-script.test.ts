@@ -17,7 +17,7 @@ describe('scripts/bench/vs-zookeeper.mjs argument and prerequisite checks', () =
   it('--help lists the flags and exits 0', () => {
     const r = bench(['--help']);
     expect(r.code).toBe(0);
-    for (const flag of ['--seconds', '--warmup-zk', '--warmup-zab', '--passes', '--parts', '--znodes', '--write-docs']) expect(r.stdout).toContain(flag);
+    for (const flag of ['--seconds', '--warmup-zk', '--warmup-zab', '--passes', '--parts', '--znodes', '--write-docs', '--cfg', '--zab-node-args', '--keep-logs']) expect(r.stdout).toContain(flag);
   });
 
   it.each([
@@ -31,6 +31,11 @@ describe('scripts/bench/vs-zookeeper.mjs argument and prerequisite checks', () =
     [['--passes'], '--passes needs a value'],
     [['--write-docs=yes'], '--write-docs takes no value'],
     [['fast'], 'unexpected argument "fast"'],
+    [['--cfg', 'snapCount'], '--cfg: "snapCount" is not key=value'],
+    [['--cfg', 'snapCount=1000,clientPort=1'], '--cfg: clientPort is set by the benchmark itself'],
+    [['--cfg', 'server.4=127.0.0.1:1:2'], '--cfg: server.4 is set by the benchmark itself'],
+    [['--zab-node-args', '--max-semi-space-size=32 trace'], '--zab-node-args: "trace" is not a node flag'],
+    [['--keep-logs', '/nonexistent/logs'], '--keep-logs: "/nonexistent/logs" is not a directory'],
   ])('%j is refused with status 2', (args, message) => {
     const r = bench(args);
     expect(r.code).toBe(2);

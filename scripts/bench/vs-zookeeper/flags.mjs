@@ -1,6 +1,11 @@
 // Command-line flags of vs-zookeeper.mjs: defaults, help text, and parsing that refuses bad input instead of guessing.
 
+import fs from 'node:fs';
+
 export const SYSTEMS = ['zookeeper', 'zabkeeper'];
+
+/** zoo.cfg keys the benchmark writes itself (server-cluster.mjs): --cfg may not override them. */
+const BENCH_CFG_KEYS = new Set(['tickTime', 'initLimit', 'syncLimit', 'dataDir', 'clientPort', 'clientPortAddress', 'maxClientCnxns', 'admin.enableServer', '4lw.commands.whitelist', 'readConsistency']);
 
 const FLAGS = {
   seconds: { def: 8, help: 'measured seconds per workload run' },
@@ -22,6 +27,9 @@ const FLAGS = {
   'zab-read-consistency': { def: 'sequential', help: 'zabkeeper readConsistency: sequential (ZooKeeper\'s reads) or linearizable' },
   systems: { def: 'zookeeper,zabkeeper', help: 'comma list of the systems to run (ratios need both)' },
   workloads: { def: 'create,set,get,mixed,latency,failover', help: 'comma list of the ensemble measurements to run (latency = the 1x1 runs)' },
+  cfg: { def: '', help: 'extra zoo.cfg lines for both systems, comma-separated key=value (e.g. snapCount=100000000)' },
+  'zab-node-args': { def: '', help: 'space-separated node flags for the zabkeeper members (e.g. "--max-semi-space-size=32")' },
+  'keep-logs': { def: '', help: 'directory: copy each server\'s log there before its data directory is removed' },
   'cpu-prof': { def: '', help: 'directory: run zabkeeper members under node --cpu-prof writing there, stop them with SIGTERM, print each member\'s top frames (skips failover)' },
   parts: { def: 'ensemble', help: 'comma list: ensemble (throughput/latency/failover), memory (standalone memory + restart)' },
   znodes: { def: 1_000_000, help: 'znodes of --value-bytes for the memory part' },
@@ -67,6 +75,17 @@ function parseFlags(argv) {
   }
   if (out['zab-read-consistency'] !== 'sequential' && out['zab-read-consistency'] !== 'linearizable') {
     throw new UsageError(`--zab-read-consistency must be sequential or linearizable, got "${out['zab-read-consistency']}"`);
+  }
+  out.cfg = String(out.cfg).split(',').filter(Boolean);
+  for (const line of out.cfg) {
+    const m = /^([A-Za-z][\w.]*)=([^\n]*)$/.exec(line);
+    if (!m) throw new UsageError(`--cfg: "${line}" is not key=value`);
+    if (BENCH_CFG_KEYS.has(m[1]) || m[1].startsWith('server.')) throw new UsageError(`--cfg: ${m[1]} is set by the benchmark itself`);
+  }
+  out['zab-node-args'] = String(out['zab-node-args']).split(' ').filter(Boolean);
+  for (const a of out['zab-node-args']) if (!a.startsWith('--')) throw new UsageError(`--zab-node-args: "${a}" is not a node flag`);
+  if (out['keep-logs'] !== '' && !fs.statSync(out['keep-logs'], { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UsageError(`--keep-logs: "${out['keep-logs']}" is not a directory`);
   }
   out.parts = String(out.parts).split(',').filter(Boolean);
   for (const p of out.parts) if (p !== 'ensemble' && p !== 'memory') throw new UsageError(`--parts: unknown part "${p}" (ensemble, memory)`);

@@ -45,6 +45,7 @@ function zooCfg(opts, node, servers, system) {
       'admin.enableServer=false',
       '4lw.commands.whitelist=*',
       ...(system === 'zabkeeper' && opts['zab-read-consistency'] === 'linearizable' ? ['readConsistency=linearizable'] : []),
+      ...opts.cfg,
       ...servers.map((m) => `server.${m.id}=127.0.0.1:${m.quorumPort}:${m.electionPort}`),
     ].join('\n') + '\n'
   );
@@ -109,7 +110,7 @@ class Cluster {
             ],
             { stdio: ['ignore', log, log] },
           )
-        : spawn(process.execPath, [...(this.profDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(this.profDir, `node${id}`)] : []), ZAB_BIN, 'server', '--config', n.cfgPath], { stdio: ['ignore', log, log], env: { ...process.env, ZABKEEPER_LOG_LEVEL: 'warn' } });
+        : spawn(process.execPath, [...this.opts['zab-node-args'], ...(this.profDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(this.profDir, `node${id}`)] : []), ZAB_BIN, 'server', '--config', n.cfgPath], { stdio: ['ignore', log, log], env: { ...process.env, ZABKEEPER_LOG_LEVEL: 'warn' } });
     fs.closeSync(log);
     n.proc = track(child);
     return child;
@@ -171,6 +172,12 @@ class Cluster {
       await Promise.all(running.map((n) => waitExit(n.proc, 15_000)));
     }
     for (const n of this.nodes) await this.kill(n);
+    const keep = this.opts['keep-logs'];
+    if (keep) {
+      for (const n of this.nodes) {
+        if (fs.existsSync(n.logPath)) fs.copyFileSync(n.logPath, path.join(keep, `${path.basename(this.dir)}-node${n.id}.log`));
+      }
+    }
     removeTempDir(this.dir);
   }
 }
