@@ -66,12 +66,13 @@ export class BufferWriter {
     return this;
   }
 
-  /** jute `buffer` from bytes held as a latin1 string (one char per byte), as the tree keeps data. */
-  writeLatin1Bytes(v: string | null): this {
-    if (v === null) return this.writeInt(-1);
-    this.ensure(4 + v.length);
-    this.buf.writeInt32BE(v.length, this.offset);
-    this.offset += 4 + this.buf.write(v, this.offset + 4, 'latin1');
+  /** jute `buffer` from src[start, start + length) (as the tree hands out data); length -1 writes null. */
+  writeBytesFrom(src: Uint8Array, start: number, length: number): this {
+    if (length < 0) return this.writeInt(-1);
+    this.ensure(4 + length);
+    this.buf.writeInt32BE(length, this.offset);
+    if (length > 0) this.buf.set(src.subarray(start, start + length), this.offset + 4);
+    this.offset += 4 + length;
     return this;
   }
 

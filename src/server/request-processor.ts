@@ -315,7 +315,7 @@ export class FinalRequestProcessor {
         const { path, watch } = req as { path: string; watch: boolean };
         const id = this.readable(cnxn, path);
         if (watch) this.watches.addDataWatch(path, cnxn);
-        w.writeLatin1Bytes(this.tree.dataLatin1At(id));
+        w.writeBytesFrom(this.tree.dataSourceAt(id), this.tree.dataOffsetAt(id), this.tree.dataLengthAt(id));
         writeStat(w, this.tree.statAt(id));
         return;
       }

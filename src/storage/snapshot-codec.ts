@@ -1,7 +1,7 @@
 // Snapshot format 2's chunk payload: tree records as fixed binary layouts, written from and read into the tree without per-record objects.
 
 import type { ACL } from '../jute/records.js';
-import { emptyNodeFields, type NodeFields, type SnapshotRecord, type SnapshotVisitor } from '../tree/data-tree.js';
+import { emptyNodeFields, fieldsData, type NodeFields, type SnapshotRecord, type SnapshotVisitor } from '../tree/data-tree.js';
 import { KIND_CODES, kindCode } from '../tree/node-table.js';
 
 /**
@@ -110,18 +110,16 @@ export class ChunkEncoder implements SnapshotVisitor {
   }
 
   node(path: string, f: Readonly<NodeFields>): void {
-    const data = f.data;
-    const dataBytes = data === null ? 0 : data.length;
-    this.begin(Tag.Node, NODE_FIXED_BYTES + path.length * 3 + dataBytes);
+    const dataBytes = f.dataLength;
+    this.begin(Tag.Node, NODE_FIXED_BYTES + path.length * 3 + Math.max(0, dataBytes));
     this.str(path);
     const v = this.view;
     let pos = this.pos;
-    if (data === null) {
-      v.setInt32(pos, -1);
-      pos += 4;
-    } else {
-      v.setInt32(pos, dataBytes);
-      pos += 4 + this.buf.write(data, pos + 4, dataBytes, 'latin1');
+    v.setInt32(pos, dataBytes < 0 ? -1 : dataBytes);
+    pos += 4;
+    if (dataBytes > 0) {
+      this.buf.set(f.dataSource.subarray(f.dataOffset, f.dataOffset + dataBytes), pos);
+      pos += dataBytes;
     }
     v.setUint32(pos, f.aclId);
     v.setFloat64(pos + 4, f.czxid);
@@ -253,10 +251,11 @@ export function decodeChunk(payload: Buffer, v: SnapshotVisitor): number {
         const dataLength = view.getInt32(pos);
         pos += 4;
         if (dataLength < -1) throw new ChunkDecodeError(`node ${path} has data length ${dataLength}`);
-        if (dataLength === -1) fields.data = null;
-        else {
+        fields.dataSource = payload;
+        fields.dataOffset = pos;
+        fields.dataLength = dataLength;
+        if (dataLength > 0) {
           need(dataLength);
-          fields.data = dataLength === 0 ? '' : payload.toString('latin1', pos, pos + dataLength);
           pos += dataLength;
         }
         need(NODE_FIXED_BYTES - 1 - 4 - 4 - 4);
@@ -301,7 +300,10 @@ export function recordCollector(out: SnapshotRecord[]): SnapshotVisitor {
     session: (id, timeoutMs) => out.push({ t: 'session', id, timeoutMs }),
     importedSession: (zookeeperId, id) => out.push({ t: 'importedSession', zookeeperId, id }),
     acl: (id, acl) => out.push({ t: 'acl', id, acl: acl as ACL[] }),
-    node: (path, { hash: _, ...f }) => out.push({ t: 'node', path, ...f, data: f.data === null ? null : Buffer.from(f.data, 'latin1') }),
+    node: (path, fields) => {
+      const { hash: _, dataSource: _s, dataOffset: _o, dataLength: _l, ...f } = fields;
+      out.push({ t: 'node', path, ...f, data: fieldsData(fields) });
+    },
   };
 }
 

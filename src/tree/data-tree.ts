@@ -8,7 +8,7 @@ import { AclCache, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
 import { basename, parentPath } from './path.js';
 import { PathIndex } from './path-index.js';
 import { LIMIT_NODE, QUOTA_ROOT, QuotaPaths, STAT_NODE, statPath, StatsTrack, trimQuotaPath } from './quota.js';
-import { dataBuffer, KIND_CODES, kindCode, NodeTable, storedData } from './node-table.js';
+import { KIND_CODES, kindCode, NodeTable } from './node-table.js';
 import type { NodeKind, Txn, TxnHeader, TxnOp } from './txn.js';
 
 /**
@@ -41,9 +41,16 @@ export interface ZNode {
   ttlMs: number;
 }
 
-/** A znode's persisted fields as the snapshot codec moves them; data stays in the table's latin1 form. */
+/**
+ * A znode's persisted fields as the snapshot codec moves them. The data is a range of some
+ * buffer (the tree's arena on a walk, the chunk on a load), valid only during the call that
+ * hands the fields over: neither side copies a value it only passes through.
+ */
 export type NodeFields = Omit<ZNode, 'data' | 'numChildren'> & {
-  data: string | null;
+  dataSource: Buffer;
+  dataOffset: number;
+  /** -1 for null data. */
+  dataLength: number;
   /**
    * The node's share of the digest (a function of the fields above and the path), carried by
    * snapshots so a load need not recompute a million crc32s; -1 when unknown (computed on load).
@@ -51,8 +58,15 @@ export type NodeFields = Omit<ZNode, 'data' | 'numChildren'> & {
   hash: number;
 };
 
+const NO_DATA = Buffer.alloc(0);
+
+/** The fields' data in a new Buffer (callers may keep it), or null. */
+export function fieldsData(f: Readonly<NodeFields>): Buffer | null {
+  return f.dataLength < 0 ? null : Buffer.from(f.dataSource.subarray(f.dataOffset, f.dataOffset + f.dataLength));
+}
+
 export function emptyNodeFields(): NodeFields {
-  return { data: null, aclId: 0, czxid: 0, mzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0, pzxid: 0, kind: 'persistent', ttlMs: 0, hash: -1 };
+  return { dataSource: NO_DATA, dataOffset: 0, dataLength: -1, aclId: 0, czxid: 0, mzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0, pzxid: 0, kind: 'persistent', ttlMs: 0, hash: -1 };
 }
 
 /**
@@ -226,17 +240,17 @@ export class DataTree {
   }
 
   private addBuiltin(path: string, acl: readonly ACL[], aversion: number): void {
-    const id = this.newNode('', this.acls.intern(acl), 0, 0, 'persistent', 0, 0);
+    const id = this.newNode(NO_DATA, this.acls.intern(acl), 0, 0, 'persistent', 0, 0);
     this.table.aversion[id] = aversion;
     if (path !== '/') this.addChild(this.ids.get(parentPath(path))!, id);
     this.insert(path, id);
   }
 
   /** Allocates and fills a node; insert() makes it part of the tree. */
-  private newNode(data: string | null, aclId: number, zxid: number, time: number, kind: NodeKind, owner: number, ttlMs: number): number {
+  private newNode(data: Buffer | null, aclId: number, zxid: number, time: number, kind: NodeKind, owner: number, ttlMs: number): number {
     const t = this.table;
     const id = t.alloc();
-    t.data[id] = data;
+    t.setData(id, data);
     t.aclId[id] = aclId;
     t.czxid[id] = t.mzxid[id] = t.pzxid[id] = zxid;
     t.ctime[id] = t.mtime[id] = time;
@@ -337,7 +351,7 @@ export class DataTree {
       t.cversion[parent] = cversion;
       t.pzxid[parent] = hdr.zxid;
     }
-    const id = this.newNode(storedData(op.data), this.acls.intern(op.acl), hdr.zxid, hdr.time, op.kind, op.ephemeralOwner, op.ttlMs);
+    const id = this.newNode(op.data, this.acls.intern(op.acl), hdr.zxid, hdr.time, op.kind, op.ephemeralOwner, op.ttlMs);
     this.addChild(parent, id);
     this.insert(path, id);
     this.quotaAfterCreate(path, parentName, op.data?.length ?? 0);
@@ -367,7 +381,7 @@ export class DataTree {
     this.touch(parent, parentName);
     this.removeChild(parent, id);
     if (zxid > t.pzxid[parent]!) t.pzxid[parent] = zxid;
-    const dataBytes = t.data[id]?.length ?? 0;
+    const dataBytes = t.dataBytes(id);
     this.remove(path, id);
     this.quotaAfterDelete(path, parentName, dataBytes);
     triggers.push({ path, type: EventType.NodeDeleted }, { path: parentName, type: EventType.NodeChildrenChanged });
@@ -378,10 +392,10 @@ export class DataTree {
     const id = this.ids.get(path);
     if (id === undefined) return { err: ErrorCode.NONODE, path, triggers: [] };
     const t = this.table;
-    const bytesDiff = (data?.length ?? 0) - (t.data[id]?.length ?? 0);
+    const bytesDiff = (data?.length ?? 0) - t.dataBytes(id);
     this.dataSizeBytes += bytesDiff;
     this.touch(id, path);
-    t.data[id] = storedData(data);
+    t.setData(id, data);
     t.mtime[id] = hdr.time;
     t.mzxid[id] = hdr.zxid;
     t.version[id] = version;
@@ -475,9 +489,9 @@ export class DataTree {
   private updateQuotaStat(prefix: string, bytesDiff: number, countDiff: number): void {
     const id = this.ids.get(statPath(prefix));
     if (id === undefined) return; // ZooKeeper logs "Missing node for stat" and goes on
-    const st = StatsTrack.parse(dataBuffer(this.table.data[id]!));
+    const st = StatsTrack.parse(this.table.copyData(id));
     st.set('count', st.count + countDiff).set('bytes', st.bytes + bytesDiff);
-    this.table.data[id] = storedData(st.toBuffer());
+    this.table.setData(id, st.toBuffer());
   }
 
   /** DataTree.updateQuotaForPath: the stats node becomes the subtree's exact count and bytes. */
@@ -491,11 +505,11 @@ export class DataTree {
     while (stack.length > 0) {
       const id = stack.pop()!;
       count++;
-      bytes += this.table.data[id]?.length ?? 0;
+      bytes += this.table.dataBytes(id);
       const children = this.childSets.get(id);
       if (children !== undefined) for (const child of children) stack.push(child);
     }
-    this.table.data[statId] = storedData(new StatsTrack().set('count', count).set('bytes', bytes).toBuffer());
+    this.table.setData(statId, new StatsTrack().set('count', count).set('bytes', bytes).toBuffer());
   }
 
   /**
@@ -534,8 +548,8 @@ export class DataTree {
     const id = this.ids.get(CONFIG_PATH);
     if (id === undefined) return;
     const t = this.table;
-    this.dataSizeBytes += data.length - (t.data[id]?.length ?? 0);
-    t.data[id] = storedData(data);
+    this.dataSizeBytes += data.length - t.dataBytes(id);
+    t.setData(id, data);
     t.version[id] = -1;
     t.mzxid[id] = configVersion;
     t.mtime[id] = timeMs;
@@ -613,7 +627,7 @@ export class DataTree {
     this.ids.set(path, id);
     this.table.hash[id] = 0;
     if (dirty) this.markDirty(id, path);
-    this.dataSizeBytes += path.length + (this.table.data[id]?.length ?? 0);
+    this.dataSizeBytes += path.length + this.table.dataBytes(id);
     switch (this.table.kind[id]) {
       case KIND_EPHEMERAL: {
         const owner = this.table.owner[id]!;
@@ -638,7 +652,7 @@ export class DataTree {
     const t = this.table;
     this.ids.delete(path);
     if (!this.dirty.delete(id)) this.treeDigest = (this.treeDigest - t.hash[id]!) >>> 0;
-    this.dataSizeBytes -= path.length + (t.data[id]?.length ?? 0);
+    this.dataSizeBytes -= path.length + t.dataBytes(id);
     this.acls.release(t.aclId[id]!);
     switch (t.kind[id]) {
       case KIND_EPHEMERAL: {
@@ -665,11 +679,10 @@ export class DataTree {
   private hashNode(path: string, id: number): number {
     if (path.startsWith('/zookeeper/')) return 0;
     const t = this.table;
-    const data = t.data[id]!;
-    const dataBytes = data === null ? 0 : data.length;
+    const dataBytes = t.dataBytes(id);
     if (this.hashScratch.length < dataBytes + 60) this.hashScratch = Buffer.alloc(dataBytes + 60);
     const b = this.hashScratch;
-    if (dataBytes > 0) b.write(data!, 0, dataBytes, 'latin1');
+    if (dataBytes > 0) t.arena.copyOut(t.dataLoc[id]!, dataBytes, b, 0);
     const o = dataBytes;
     writeLong(b, t.czxid[id]!, o);
     writeLong(b, t.mzxid[id]!, o + 8);
@@ -714,7 +727,7 @@ export class DataTree {
     const t = this.table;
     const kind = KIND_CODES[t.kind[id]!]!;
     return {
-      data: dataBuffer(t.data[id]!),
+      data: t.copyData(id),
       aclId: t.aclId[id]!,
       czxid: t.czxid[id]!,
       mzxid: t.mzxid[id]!,
@@ -761,20 +774,29 @@ export class DataTree {
       cversion: t.cversion[id]! * 2 - numChildren,
       aversion: t.aversion[id]!,
       ephemeralOwner: t.kind[id] === KIND_EPHEMERAL ? t.owner[id]! : 0,
-      dataLength: t.data[id]?.length ?? 0,
+      dataLength: t.dataBytes(id),
       numChildren,
       pzxid: t.pzxid[id]!,
     };
   }
 
-  /** Node `id`'s data in a new Buffer (the tree stores it compactly, not as a Buffer), or null. */
+  /** Node `id`'s data in a new Buffer (the tree stores it in an arena, not as a Buffer), or null. */
   dataAt(id: number): Buffer | null {
-    return dataBuffer(this.table.data[id]!);
+    return this.table.copyData(id);
   }
 
-  /** The data as stored: a latin1 string (char code = byte), null for null data. No copy. */
-  dataLatin1At(id: number): string | null {
-    return this.table.data[id] ?? null;
+  /** Node `id`'s data length, -1 for null data; its bytes are dataSourceAt(id) from dataOffsetAt(id). */
+  dataLengthAt(id: number): number {
+    return this.table.dataLen[id]!;
+  }
+
+  /** The buffer holding node `id`'s data, valid until the next apply: write from it, never keep it. */
+  dataSourceAt(id: number): Buffer {
+    return this.table.dataSource(id);
+  }
+
+  dataOffsetAt(id: number): number {
+    return this.table.dataOffset(id);
   }
 
   /** The persisted cversion (children ever created), not the client's (see ZNode.cversion). */
@@ -942,7 +964,9 @@ export class DataTree {
         reverseFrom(stackPaths, first);
       }
       const kind = KIND_CODES[t.kind[id]!]!;
-      fields.data = t.data[id]!;
+      fields.dataSource = t.dataSource(id);
+      fields.dataOffset = t.dataOffset(id);
+      fields.dataLength = t.dataLen[id]!;
       fields.aclId = aclId;
       fields.czxid = t.czxid[id]!;
       fields.mzxid = t.mzxid[id]!;
@@ -973,7 +997,10 @@ export class DataTree {
       session: (id, timeoutMs) => out.push({ t: 'session', id, timeoutMs }),
       importedSession: (zookeeperId, id) => out.push({ t: 'importedSession', zookeeperId, id }),
       acl: (id, acl) => out.push({ t: 'acl', id, acl: acl as ACL[] }),
-      node: (path, { hash: _, ...f }) => out.push({ t: 'node', path, ...f, data: dataBuffer(f.data) }),
+      node: (path, fields) => {
+        const { hash: _, dataSource: _s, dataOffset: _o, dataLength: _l, ...f } = fields;
+        out.push({ t: 'node', path, ...f, data: fieldsData(fields) });
+      },
     };
     for (const _ of this.visit(v)) {
       yield* out;
@@ -1061,7 +1088,7 @@ export class DataTree {
     this.acls.addRef(aclId);
     const t = this.table;
     const id = t.alloc();
-    t.data[id] = f.data;
+    t.setData(id, f.dataSource, f.dataOffset, f.dataLength);
     t.aclId[id] = aclId;
     t.czxid[id] = f.czxid;
     t.mzxid[id] = f.mzxid;
@@ -1159,7 +1186,12 @@ export function replaySnapshotRecords(records: Iterable<SnapshotRecord>, v: Snap
         break;
       case 'node':
         // Records decoded from msgpack may carry data as a plain Uint8Array.
-        fields.data = r.data === null ? null : storedData(Buffer.isBuffer(r.data) ? r.data : Buffer.from(r.data));
+        if (r.data === null) fields.dataLength = -1;
+        else {
+          fields.dataSource = Buffer.isBuffer(r.data) ? r.data : Buffer.from(r.data);
+          fields.dataOffset = 0;
+          fields.dataLength = r.data.length;
+        }
         fields.aclId = r.aclId;
         fields.czxid = r.czxid;
         fields.mzxid = r.mzxid;

@@ -1,15 +1,15 @@
-// Znode storage as columns indexed by node id: typed arrays for the stat, one array slot for the data.
+// Znode storage as columns indexed by node id: typed arrays for the stat, data bytes in an arena.
 
+import { DataArena } from './data-arena.js';
 import type { NodeKind } from './txn.js';
 
 /**
  * Why columns and not one object per znode: a JS object per znode costs its header plus eight
  * bytes per field, and every zxid or time above 2^31 is a separate boxed double, so a
  * 100-byte znode cost about 500 bytes of heap before its data (issue 10). Here a znode's stat
- * is 61 bytes across typed arrays (off the JS heap, never scanned by the GC) and its data is
- * one latin1 string (one byte per data byte, 16 bytes of header), which the GC never has to
- * trace either. A column's unused tail costs no resident memory: large typed arrays are
- * zero-filled lazily by the OS.
+ * and data location are 81 bytes across typed arrays and its data is a slot in a DataArena,
+ * all off the JS heap: the GC neither scans nor moves any of it. A column's unused tail costs
+ * no resident memory: large typed arrays are zero-filled lazily by the OS.
  *
  * Ids of removed znodes are reused (LIFO), so the columns stay as long as the largest tree.
  */
@@ -28,8 +28,11 @@ export class NodeTable {
   /** crc32 share of the tree digest; valid only for ids the tree does not hold as dirty. */
   hash = new Uint32Array(0);
   kind = new Uint8Array(0);
-  /** Data bytes as a latin1 string (char code = byte), null for null data. */
-  readonly data: (string | null)[] = [];
+  /** Where the data is in `arena` (meaningful only when dataLen > 0). */
+  dataLoc = new Float64Array(0);
+  /** Data length in bytes; -1 for null data. */
+  dataLen = new Int32Array(0);
+  readonly arena = new DataArena();
   private readonly free: number[] = [];
   private used = 0;
 
@@ -37,19 +40,19 @@ export class NodeTable {
     return this.kind.length;
   }
 
-  /** A fresh id; every column reads zero / null for it until written. */
+  /** A fresh id; every column reads zero for it (and its data null) until written. */
   alloc(): number {
     const reused = this.free.pop();
     if (reused !== undefined) return reused;
     if (this.used === this.capacity) this.grow();
     const id = this.used++;
-    this.data.push(null);
+    this.dataLen[id] = -1;
     return id;
   }
 
   /** Clears the id's columns and makes it available to alloc(). */
   release(id: number): void {
-    this.data[id] = null;
+    this.setData(id, null);
     this.czxid[id] = this.mzxid[id] = this.pzxid[id] = this.ctime[id] = this.mtime[id] = this.owner[id] = 0;
     this.version[id] = this.cversion[id] = this.aversion[id] = this.aclId[id] = 0;
     this.hash[id] = 0;
@@ -84,17 +87,54 @@ export class NodeTable {
     this.ctime = column(Float64Array, this.ctime);
     this.mtime = column(Float64Array, this.mtime);
     this.owner = column(Float64Array, this.owner);
+    this.dataLoc = column(Float64Array, this.dataLoc);
     this.version = column(Int32Array, this.version);
     this.cversion = column(Int32Array, this.cversion);
     this.aversion = column(Int32Array, this.aversion);
     this.aclId = column(Int32Array, this.aclId);
     this.hash = column(Uint32Array, this.hash);
+    this.dataLen = column(Int32Array, this.dataLen);
     this.kind = column(Uint8Array, this.kind);
+  }
+
+  /** Sets the node's data to src[start, start + len), or null when src is null. */
+  setData(id: number, src: Uint8Array | null, start = 0, len = src === null ? -1 : src.length): void {
+    const old = this.dataLen[id]!;
+    if (src === null || len < 0) len = -1;
+    if (len > 0) this.dataLoc[id] = old > 0 ? this.arena.replace(this.dataLoc[id]!, old, src!, start, len) : this.arena.store(src!, start, len);
+    else if (old > 0) this.arena.release(this.dataLoc[id]!, old);
+    this.dataLen[id] = len;
+  }
+
+  /** Data bytes (0 for null data). */
+  dataBytes(id: number): number {
+    const n = this.dataLen[id]!;
+    return n < 0 ? 0 : n;
+  }
+
+  /** The node's data in a new Buffer (callers may keep it), or null. */
+  copyData(id: number): Buffer | null {
+    const n = this.dataLen[id]!;
+    if (n < 0) return null;
+    const out = Buffer.allocUnsafe(n);
+    if (n > 0) this.arena.copyOut(this.dataLoc[id]!, n, out, 0);
+    return out;
+  }
+
+  /** The buffer holding the node's data bytes (valid until the next write); see dataOffset(). */
+  dataSource(id: number): Buffer {
+    return this.dataLen[id]! > 0 ? this.arena.slabOf(this.dataLoc[id]!) : EMPTY;
+  }
+
+  dataOffset(id: number): number {
+    return this.dataLen[id]! > 0 ? this.arena.offsetOf(this.dataLoc[id]!) : 0;
   }
 }
 
-/** Bytes per znode across the columns: six float64, five 32-bit, one byte. */
-const BYTES_PER_NODE = 6 * 8 + 5 * 4 + 1;
+const EMPTY = Buffer.alloc(0);
+
+/** Bytes per znode across the columns: seven float64, six 32-bit, one byte. */
+const BYTES_PER_NODE = 7 * 8 + 6 * 4 + 1;
 
 /** NodeKind <-> the byte the kind column and the snapshot format hold. */
 export const KIND_CODES: readonly NodeKind[] = ['persistent', 'ephemeral', 'container', 'ttl'];
@@ -110,15 +150,4 @@ export function kindCode(kind: NodeKind): number {
     case 'ttl':
       return 3;
   }
-}
-
-/** Data as the table stores it. Buffer -> latin1 keeps every byte (0-255) as one char code. */
-export function storedData(data: Buffer | null): string | null {
-  if (data === null) return null;
-  return data.length === 0 ? '' : data.toString('latin1');
-}
-
-/** The bytes of stored data, in a new Buffer (callers may keep it). */
-export function dataBuffer(data: string | null): Buffer | null {
-  return data === null ? null : Buffer.from(data, 'latin1');
 }

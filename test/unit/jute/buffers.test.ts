@@ -97,11 +97,12 @@ describe('BufferWriter', () => {
     expect(b.length).toBe(4 + 4 + 100 + 1 + 4 + 4);
   });
 
-  it('writes bytes held as a latin1 string exactly as the same bytes as a buffer, null as -1', () => {
+  it('writes a range of a larger buffer exactly as the same bytes as a buffer of their own, null as -1', () => {
     const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
-    const fromString = new BufferWriter(1).writeLatin1Bytes(bytes.toString('latin1')).writeLatin1Bytes(null).writeLatin1Bytes('').toBuffer();
+    const around = Buffer.concat([Buffer.from([7, 7, 7]), bytes, Buffer.from([9])]);
+    const fromRange = new BufferWriter(1).writeBytesFrom(around, 3, 256).writeBytesFrom(around, 0, -1).writeBytesFrom(around, 5, 0).toBuffer();
     const fromBuffer = new BufferWriter(1).writeBuffer(bytes).writeBuffer(null).writeBuffer(Buffer.alloc(0)).toBuffer();
-    expect(fromString.equals(fromBuffer)).toBe(true);
+    expect(fromRange.equals(fromBuffer)).toBe(true);
   });
 
   it('writes multi-byte UTF-8 with its byte length', () => {

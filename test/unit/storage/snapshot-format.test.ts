@@ -43,6 +43,10 @@ function variedTree(): DataTree {
   create('/app/ttl', Buffer.from('t'), 'ttl');
   create('/app/secret', Buffer.from('s'), 'persistent', DIGEST_ACL);
   create('/näme', Buffer.alloc(3000, 0xab));
+  // Values past the arena's largest slot size live in slabs of their own; setData moves between the two.
+  create('/big', Buffer.alloc(100_000, 0x5a));
+  tree.apply(txn(++zxid, { type: 'setData', path: '/näme', data: Buffer.alloc(70_000, 0xcd), version: 1 }));
+  tree.apply(txn(++zxid, { type: 'setData', path: '/big', data: Buffer.from('now small'), version: 1 }));
   tree.apply(txn(++zxid, { type: 'setData', path: '/app', data: Buffer.from('v2'), version: 1 }));
   tree.apply(txn(++zxid, { type: 'setACL', path: '/app/bin', acl: DIGEST_ACL, version: 1 }));
   tree.apply(txn(++zxid, { type: 'delete', path: '/app/empty' }));

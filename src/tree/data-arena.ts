@@ -1,0 +1,133 @@
+// Znode data bytes outside the JS heap: size-classed slots carved from pooled slabs.
+
+/**
+ * Why: held as one latin1 string per znode, every value written was a new heap object that
+ * outlived two scavenges (so was copied twice and promoted), and each setData left the old
+ * value as old-generation garbage scattered over the heap for the next compaction to move
+ * around. Here a value is bytes in a slab (a Buffer, whose memory V8 never scans or moves):
+ * a setData that keeps its size class overwrites the value in place, and a freed slot is
+ * reused by the next value of its class. A location is one number, slab * 2^20 + offset.
+ *
+ * Size classes step by 16 bytes up to 128 and by an eighth of the next power of two above
+ * that (100 bytes take 112, 129 take 160, 1000 take 1024): a slot wastes under a quarter of its
+ * value's length, about a tenth on average. Values above MAX_SLOT_BYTES get a slab of their
+ * own, freed with them.
+ */
+
+const OFFSET_RANGE = 2 ** 20;
+/** Largest slab a class grows to; offsets within it stay below OFFSET_RANGE. */
+const MAX_SLAB_BYTES = OFFSET_RANGE;
+/** A class's first slab: small, so a tree with a handful of values holds little. */
+const MIN_SLAB_BYTES = 4096;
+export const MAX_SLOT_BYTES = 64 * 1024;
+
+/** The slot size that holds `len` (> 0) bytes. */
+export function slotBytes(len: number): number {
+  if (len <= 128) return (len + 15) & ~15;
+  // len in (2^e, 2^(e+1)]: steps of 2^(e+1) / 8.
+  const step = 1 << (29 - Math.clz32(len - 1));
+  return Math.ceil(len / step) * step;
+}
+
+class SizeClass {
+  /** The slab being carved and the next free offset in it (-1: none yet). */
+  slab = -1;
+  next = 0;
+  end = 0;
+  slabBytes: number;
+  readonly free: number[] = [];
+
+  constructor(readonly slot: number) {
+    this.slabBytes = Math.max(MIN_SLAB_BYTES, slot);
+  }
+}
+
+export class DataArena {
+  private readonly slabs: (Buffer | undefined)[] = [];
+  private readonly freeSlabIds: number[] = [];
+  private readonly classes = new Map<number, SizeClass>();
+  /** Bytes of all slabs (what the arena holds, used or not). */
+  slabBytesHeld = 0;
+
+  /** Copies src[start, start + len) (len > 0) into a new slot; returns its location. */
+  store(src: Uint8Array, start: number, len: number): number {
+    const loc = this.place(len);
+    const slab = this.slabs[(loc / OFFSET_RANGE) | 0]!;
+    slab.set(len === src.length && start === 0 ? src : src.subarray(start, start + len), loc % OFFSET_RANGE);
+    return loc;
+  }
+
+  /**
+   * Replaces the `oldLen` bytes at `loc` with src[start, start + len) (both lengths > 0); returns
+   * the new location, which is `loc` itself when both fit the same slot size.
+   */
+  replace(loc: number, oldLen: number, src: Uint8Array, start: number, len: number): number {
+    if (slotBytes(oldLen) === slotBytes(len) && len <= MAX_SLOT_BYTES) {
+      this.slabs[(loc / OFFSET_RANGE) | 0]!.set(len === src.length && start === 0 ? src : src.subarray(start, start + len), loc % OFFSET_RANGE);
+      return loc;
+    }
+    this.release(loc, oldLen);
+    return this.store(src, start, len);
+  }
+
+  /** Gives the slot at `loc` (holding `len` > 0 bytes) back. */
+  release(loc: number, len: number): void {
+    if (len > MAX_SLOT_BYTES) {
+      const id = (loc / OFFSET_RANGE) | 0;
+      this.slabBytesHeld -= this.slabs[id]!.length;
+      this.slabs[id] = undefined;
+      this.freeSlabIds.push(id);
+      return;
+    }
+    this.classes.get(slotBytes(len))!.free.push(loc);
+  }
+
+  /** The slab holding `loc`; the value starts at offsetOf(loc). */
+  slabOf(loc: number): Buffer {
+    return this.slabs[(loc / OFFSET_RANGE) | 0]!;
+  }
+
+  offsetOf(loc: number): number {
+    return loc % OFFSET_RANGE;
+  }
+
+  /** Copies the `len` bytes at `loc` into dst at dstOffset. */
+  copyOut(loc: number, len: number, dst: Uint8Array, dstOffset: number): void {
+    const off = loc % OFFSET_RANGE;
+    dst.set(this.slabs[(loc / OFFSET_RANGE) | 0]!.subarray(off, off + len), dstOffset);
+  }
+
+  private place(len: number): number {
+    if (len > MAX_SLOT_BYTES) return this.newSlab(len) * OFFSET_RANGE;
+    const size = slotBytes(len);
+    let c = this.classes.get(size);
+    if (c === undefined) this.classes.set(size, (c = new SizeClass(size)));
+    const reused = c.free.pop();
+    if (reused !== undefined) return reused;
+    if (c.slab < 0 || c.next + size > c.end) {
+      c.slab = this.newSlab(c.slabBytes);
+      c.next = 0;
+      c.end = c.slabBytes;
+      // Doubling: a class's slab count stays logarithmic in its values until slabs reach 1 MiB.
+      c.slabBytes = Math.min(MAX_SLAB_BYTES, c.slabBytes * 2);
+      c.end -= c.end % size;
+    }
+    const loc = c.slab * OFFSET_RANGE + c.next;
+    c.next += size;
+    return loc;
+  }
+
+  private newSlab(bytes: number): number {
+    // allocUnsafeSlow: a slab of its own, never a slice of Node's shared 8 KB pool (which a
+    // single small slab would then pin); unwritten bytes are never read.
+    const slab = Buffer.allocUnsafeSlow(bytes);
+    this.slabBytesHeld += bytes;
+    const id = this.freeSlabIds.pop();
+    if (id !== undefined) {
+      this.slabs[id] = slab;
+      return id;
+    }
+    this.slabs.push(slab);
+    return this.slabs.length - 1;
+  }
+}
