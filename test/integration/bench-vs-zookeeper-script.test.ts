@@ -34,7 +34,7 @@ describe('scripts/bench/vs-zookeeper.mjs argument and prerequisite checks', () =
     [['--cfg', 'snapCount'], '--cfg: "snapCount" is not key=value'],
     [['--cfg', 'snapCount=1000,clientPort=1'], '--cfg: clientPort is set by the benchmark itself'],
     [['--cfg', 'server.4=127.0.0.1:1:2'], '--cfg: server.4 is set by the benchmark itself'],
-    [['--zab-node-args', '--max-semi-space-size=32 trace'], '--zab-node-args: "trace" is not a node flag'],
+    [['--zab-node-args', 'trace --max-semi-space-size=32'], '--zab-node-args: "trace" is not a node flag'],
     [['--keep-logs', '/nonexistent/logs'], '--keep-logs: "/nonexistent/logs" is not a directory'],
   ])('%j is refused with status 2', (args, message) => {
     const r = bench(args);

@@ -83,7 +83,9 @@ function parseFlags(argv) {
     if (BENCH_CFG_KEYS.has(m[1]) || m[1].startsWith('server.')) throw new UsageError(`--cfg: ${m[1]} is set by the benchmark itself`);
   }
   out['zab-node-args'] = String(out['zab-node-args']).split(' ').filter(Boolean);
-  for (const a of out['zab-node-args']) if (!a.startsWith('--')) throw new UsageError(`--zab-node-args: "${a}" is not a node flag`);
+  // Later words may be a flag's value (--import FILE); the first must be a flag.
+  const firstArg = out['zab-node-args'][0];
+  if (firstArg !== undefined && !firstArg.startsWith('-')) throw new UsageError(`--zab-node-args: "${firstArg}" is not a node flag`);
   if (out['keep-logs'] !== '' && !fs.statSync(out['keep-logs'], { throwIfNoEntry: false })?.isDirectory()) {
     throw new UsageError(`--keep-logs: "${out['keep-logs']}" is not a directory`);
   }
