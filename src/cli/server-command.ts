@@ -75,6 +75,8 @@ export async function runServer(args: ServerArgs): Promise<number> {
     activity: () => zk.requestsOtherThanPings + zk.tree.lastProcessedZxid,
     // A snapshot still being written after a load allocates at full speed: not idle yet.
     busy: () => server.backgroundWork(),
+    // Freed znode data (a deleted subtree) stays in the arena's slabs until repacked.
+    reclaim: () => zk.tree.compactData(),
     logger: logger.child({ component: 'heap' }),
   });
   heapRelease.start();

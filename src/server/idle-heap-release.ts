@@ -31,6 +31,11 @@ export interface IdleHeapReleaseOptions {
   idleChecks?: number;
   /** Heap growth since the last full GC that is worth a collection. */
   minGrowthBytes?: number;
+  /**
+   * Frees memory outside the JS heap while idle (the tree's data arena); returns true when it
+   * did, which makes the collection due even if the heap itself did not grow.
+   */
+  reclaim?: () => boolean;
   /** Further quiet samples after the collection before the GC that lets V8 shrink its young generation (V8 measures the allocation rate over 5 s). */
   shrinkChecks?: number;
 }
@@ -60,7 +65,7 @@ export class IdleHeapRelease {
   private readonly opts: Required<IdleHeapReleaseOptions>;
 
   constructor(opts: IdleHeapReleaseOptions) {
-    this.opts = { checkIntervalMs: 1000, idleChecks: 2, minGrowthBytes: 64 * 1024 * 1024, shrinkChecks: 6, busy: () => false, ...opts };
+    this.opts = { checkIntervalMs: 1000, idleChecks: 2, minGrowthBytes: 64 * 1024 * 1024, shrinkChecks: 6, busy: () => false, reclaim: () => false, ...opts };
   }
 
   start(): void {
@@ -87,8 +92,9 @@ export class IdleHeapRelease {
     }
     if (this.shrinkIn > 0) return --this.shrinkIn === 0 && this.shrinkYoungGeneration();
     if (++this.quietChecks < this.opts.idleChecks) return false;
+    const reclaimed = this.opts.reclaim();
     const usedBytes = getHeapStatistics().used_heap_size;
-    if (usedBytes - this.baselineBytes < this.opts.minGrowthBytes) return false;
+    if (!reclaimed && usedBytes - this.baselineBytes < this.opts.minGrowthBytes) return false;
     const gc = gcFunction();
     if (gc === null) return false;
     const t0 = performance.now();
@@ -104,7 +110,7 @@ export class IdleHeapRelease {
     this.baselineBytes = after;
     this.shrinkIn = this.opts.shrinkChecks;
     this.opts.logger.debug(
-      { heapUsedBeforeMb: Math.round(usedBytes / 1048576), heapUsedAfterMb: Math.round(after / 1048576), gcMs: Math.round(performance.now() - t0) },
+      { heapUsedBeforeMb: Math.round(usedBytes / 1048576), heapUsedAfterMb: Math.round(after / 1048576), gcMs: Math.round(performance.now() - t0), reclaimed },
       'idle: collected the heap a load burst left behind',
     );
     return true;

@@ -48,10 +48,13 @@ export class DataArena {
   private readonly classes = new Map<number, SizeClass>();
   /** Bytes of all slabs (what the arena holds, used or not). */
   slabBytesHeld = 0;
+  /** Bytes of the slots and own slabs values occupy now. */
+  liveBytes = 0;
 
   /** Copies src[start, start + len) (len > 0) into a new slot; returns its location. */
   store(src: Uint8Array, start: number, len: number): number {
     const loc = this.place(len);
+    this.liveBytes += len > MAX_SLOT_BYTES ? len : slotBytes(len);
     const slab = this.slabs[(loc / OFFSET_RANGE) | 0]!;
     slab.set(len === src.length && start === 0 ? src : src.subarray(start, start + len), loc % OFFSET_RANGE);
     return loc;
@@ -72,6 +75,7 @@ export class DataArena {
 
   /** Gives the slot at `loc` (holding `len` > 0 bytes) back. */
   release(loc: number, len: number): void {
+    this.liveBytes -= len > MAX_SLOT_BYTES ? len : slotBytes(len);
     if (len > MAX_SLOT_BYTES) {
       const id = (loc / OFFSET_RANGE) | 0;
       this.slabBytesHeld -= this.slabs[id]!.length;

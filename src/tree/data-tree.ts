@@ -780,6 +780,25 @@ export class DataTree {
     };
   }
 
+  /**
+   * Repacks znode data into a fresh arena when over half of the current one (and at least
+   * `minFreeBytes`) is free, as after a large subtree was deleted: the arena keeps freed slots
+   * for reuse and never hands memory back by itself. O(nodes) in one turn: for an idle server
+   * (IdleHeapRelease). Returns whether it repacked.
+   */
+  compactData(minFreeBytes = 16 * 1024 * 1024): boolean {
+    const arena = this.table.arena;
+    const free = arena.slabBytesHeld - arena.liveBytes;
+    if (free < minFreeBytes || free * 2 < arena.slabBytesHeld) return false;
+    this.table.compactArena();
+    return true;
+  }
+
+  /** Bytes the data arena holds and how many of them values occupy (monitoring, tests). */
+  dataArenaBytes(): { held: number; live: number } {
+    return { held: this.table.arena.slabBytesHeld, live: this.table.arena.liveBytes };
+  }
+
   /** Node `id`'s data in a new Buffer (the tree stores it in an arena, not as a Buffer), or null. */
   dataAt(id: number): Buffer | null {
     return this.table.copyData(id);

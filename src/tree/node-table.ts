@@ -32,7 +32,7 @@ export class NodeTable {
   dataLoc = new Float64Array(0);
   /** Data length in bytes; -1 for null data. */
   dataLen = new Int32Array(0);
-  readonly arena = new DataArena();
+  private dataArena = new DataArena();
   private readonly free: number[] = [];
   private used = 0;
 
@@ -95,6 +95,26 @@ export class NodeTable {
     this.hash = column(Uint32Array, this.hash);
     this.dataLen = column(Int32Array, this.dataLen);
     this.kind = column(Uint8Array, this.kind);
+  }
+
+  get arena(): DataArena {
+    return this.dataArena;
+  }
+
+  /**
+   * Moves every value into a fresh arena, packed: the old one's slabs, free slots and all, go
+   * with the next GC. Buffers handed out by dataSource() before this are stale after it.
+   */
+  compactArena(): void {
+    const old = this.dataArena;
+    const next = new DataArena();
+    const len = this.dataLen;
+    const loc = this.dataLoc;
+    for (let id = 0; id < this.used; id++) {
+      const n = len[id]!;
+      if (n > 0) loc[id] = next.store(old.slabOf(loc[id]!), old.offsetOf(loc[id]!), n);
+    }
+    this.dataArena = next;
   }
 
   /** Sets the node's data to src[start, start + len), or null when src is null. */

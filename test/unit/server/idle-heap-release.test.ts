@@ -27,6 +27,37 @@ describe('IdleHeapRelease', () => {
     expect(strict.check()).toBe(false); // idle, but the heap did not grow by 512 MB
   });
 
+  it('collects without heap growth when reclaim freed memory outside the heap, and asks reclaim only when idle', () => {
+    let activity = 0;
+    let reclaims = 0;
+    let freed = true;
+    const { logger, lines } = recordingLogger();
+    const release = new IdleHeapRelease({
+      activity: () => activity,
+      reclaim: () => {
+        reclaims++;
+        return freed;
+      },
+      logger,
+      idleChecks: 2,
+      minGrowthBytes: 512 * 1024 * 1024,
+    });
+    activity++;
+    expect(release.check()).toBe(false);
+    activity++;
+    expect(release.check()).toBe(false);
+    expect(reclaims).toBe(0); // work is arriving
+    expect(release.check()).toBe(false); // one quiet sample
+    expect(reclaims).toBe(0);
+    expect(release.check()).toBe(true); // idle: reclaim freed something, so the heap is collected too
+    expect(reclaims).toBe(1);
+    expect(lines.find((l) => /idle: collected/.test(String(l.msg)))).toMatchObject({ reclaimed: true });
+
+    const quiet = new IdleHeapRelease({ activity: () => activity, reclaim: () => (freed = false), logger, idleChecks: 1, minGrowthBytes: 512 * 1024 * 1024 });
+    quiet.check();
+    expect(quiet.check()).toBe(false); // nothing reclaimed, no heap growth: no collection
+  });
+
   it('never collects while activity keeps changing', () => {
     let activity = 0;
     const { logger, lines } = recordingLogger();

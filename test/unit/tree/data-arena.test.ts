@@ -57,6 +57,19 @@ describe('DataArena', () => {
     expect(bytesOf(arena, b, 100)).toEqual(Buffer.alloc(100, 2));
   });
 
+  it('counts the bytes values occupy: slot sizes for pooled values, exact sizes for own slabs', () => {
+    const arena = new DataArena();
+    const a = arena.store(Buffer.alloc(100), 0, 100);
+    const big = arena.store(Buffer.alloc(MAX_SLOT_BYTES + 10), 0, MAX_SLOT_BYTES + 10);
+    expect(arena.liveBytes).toBe(112 + MAX_SLOT_BYTES + 10);
+    const moved = arena.replace(a, 100, Buffer.alloc(200), 0, 200);
+    expect(arena.liveBytes).toBe(224 + MAX_SLOT_BYTES + 10);
+    arena.release(big, MAX_SLOT_BYTES + 10);
+    arena.release(moved, 200);
+    expect(arena.liveBytes).toBe(0);
+    expect(arena.slabBytesHeld).toBeGreaterThan(0); // pooled slabs stay for reuse
+  });
+
   it('gives a value larger than the biggest slot a slab of its own, released with it', () => {
     const arena = new DataArena();
     const before = arena.slabBytesHeld;
@@ -138,5 +151,45 @@ describe('DataTree data in the arena', () => {
       expect(node.data, path).toEqual(data);
       expect(tree.statAt(tree.find(path)).dataLength, path).toBe(data?.length ?? 0);
     }
+  });
+
+  it('repacks into a fresh arena once a deleted subtree left most of it free, keeping every value', () => {
+    const build = (): { tree: DataTree; apply: (op: Parameters<DataTree['apply']>[0]['op']) => void } => {
+      const tree = new DataTree();
+      let zxid = 0;
+      const apply = (op: Parameters<DataTree['apply']>[0]['op']): void => void tree.apply({ hdr: { sessionId: 1, cxid: ++zxid, zxid, time: 1000 + zxid }, op }, false);
+      return { tree, apply };
+    };
+    const create = (path: string, data: Buffer | null): Parameters<DataTree['apply']>[0]['op'] => ({
+      type: 'create', path, data, acl: OPEN_ACL_UNSAFE, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0, parentCVersion: -1,
+    });
+    const ops: Array<Parameters<DataTree['apply']>[0]['op']> = [create('/keep', Buffer.from('kept')), create('/gone', null)];
+    for (let i = 0; i < 40; i++) ops.push(create(`/keep/k${i}`, Buffer.alloc(1000 + i, i)));
+    for (let i = 0; i < 3000; i++) ops.push(create(`/gone/g${i}`, Buffer.alloc(10_000, 0xee)));
+    const a = build();
+    const b = build();
+    for (const op of ops) {
+      a.apply(op);
+      b.apply(op);
+    }
+    // A few deletions leave the arena mostly in use: nothing to gain.
+    for (let i = 0; i < 100; i++) a.apply({ type: 'delete', path: `/gone/g${i}` });
+    expect(a.tree.compactData()).toBe(false);
+    for (let i = 100; i < 3000; i++) a.apply({ type: 'delete', path: `/gone/g${i}` });
+    for (let i = 0; i < 3000; i++) b.apply({ type: 'delete', path: `/gone/g${i}` });
+    const before = a.tree.dataArenaBytes();
+    expect(before.held).toBeGreaterThan(30_000_000);
+    expect(a.tree.compactData()).toBe(true);
+    const after = a.tree.dataArenaBytes();
+    expect(after.live).toBe(before.live);
+    expect(after.held).toBeLessThan(1_000_000);
+    expect(a.tree.compactData()).toBe(false);
+    expect(a.tree.getNode('/keep')!.data!.toString()).toBe('kept');
+    for (let i = 0; i < 40; i++) expect(a.tree.getNode(`/keep/k${i}`)!.data).toEqual(Buffer.alloc(1000 + i, i));
+    // The digest hashes data (these nodes are still dirty, so it reads the moved bytes), and later writes reuse the new arena.
+    expect(a.tree.digest()).toBe(b.tree.digest());
+    for (const t of [a, b]) t.apply({ type: 'setData', path: '/keep/k1', data: Buffer.alloc(1001, 7), version: 1 });
+    expect(a.tree.getNode('/keep/k2')!.data).toEqual(Buffer.alloc(1002, 2));
+    expect(a.tree.digest()).toBe(b.tree.digest());
   });
 });
