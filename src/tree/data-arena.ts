@@ -6,7 +6,7 @@
  * value as old-generation garbage scattered over the heap for the next compaction to move
  * around. Here a value is bytes in a slab (a Buffer, whose memory V8 never scans or moves):
  * a setData that keeps its size class overwrites the value in place, and a freed slot is
- * reused by the next value of its class. A location is one number, slab * 2^20 + offset.
+ * reused by the next value of its class. A location is one number, slab * 2^26 + offset.
  *
  * Size classes step by 16 bytes up to 128 and by an eighth of the next power of two above
  * that (100 bytes take 112, 129 take 160, 1000 take 1024): a slot wastes under a quarter of its
@@ -14,8 +14,12 @@
  * own, freed with them.
  */
 
-const OFFSET_RANGE = 2 ** 20;
-/** Largest slab a class grows to; offsets within it stay below OFFSET_RANGE. */
+const OFFSET_RANGE = 2 ** 26;
+/**
+ * Largest slab a class grows to (offsets within it stay below OFFSET_RANGE): past glibc's
+ * largest dynamic mmap threshold (32 MiB), so the big slabs are mappings of their own that go
+ * back to the OS when freed; smaller freed slabs can stay in malloc's heap.
+ */
 const MAX_SLAB_BYTES = OFFSET_RANGE;
 /** A class's first slab: small, so a tree with a handful of values holds little. */
 const MIN_SLAB_BYTES = 4096;
@@ -112,7 +116,7 @@ export class DataArena {
       c.slab = this.newSlab(c.slabBytes);
       c.next = 0;
       c.end = c.slabBytes;
-      // Doubling: a class's slab count stays logarithmic in its values until slabs reach 1 MiB.
+      // Doubling: a class's slab count stays logarithmic in its values until slabs reach 64 MiB.
       c.slabBytes = Math.min(MAX_SLAB_BYTES, c.slabBytes * 2);
       c.end -= c.end % size;
     }
