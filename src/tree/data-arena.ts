@@ -54,6 +54,8 @@ export class DataArena {
   slabBytesHeld = 0;
   /** Bytes of the slots and own slabs values occupy now. */
   liveBytes = 0;
+  /** Bytes of freed slots waiting for reuse (not the untouched tails of slabs being carved). */
+  freeSlotBytes = 0;
 
   /** Copies src[start, start + len) (len > 0) into a new slot; returns its location. */
   store(src: Uint8Array, start: number, len: number): number {
@@ -87,7 +89,9 @@ export class DataArena {
       this.freeSlabIds.push(id);
       return;
     }
-    this.classes.get(slotBytes(len))!.free.push(loc);
+    const size = slotBytes(len);
+    this.classes.get(size)!.free.push(loc);
+    this.freeSlotBytes += size;
   }
 
   /** The slab holding `loc`; the value starts at offsetOf(loc). */
@@ -111,7 +115,10 @@ export class DataArena {
     let c = this.classes.get(size);
     if (c === undefined) this.classes.set(size, (c = new SizeClass(size)));
     const reused = c.free.pop();
-    if (reused !== undefined) return reused;
+    if (reused !== undefined) {
+      this.freeSlotBytes -= size;
+      return reused;
+    }
     if (c.slab < 0 || c.next + size > c.end) {
       c.slab = this.newSlab(c.slabBytes);
       c.next = 0;

@@ -781,22 +781,24 @@ export class DataTree {
   }
 
   /**
-   * Repacks znode data into a fresh arena when over half of the current one (and at least
-   * `minFreeBytes`) is free, as after a large subtree was deleted: the arena keeps freed slots
-   * for reuse and never hands memory back by itself. O(nodes) in one turn: for an idle server
-   * (IdleHeapRelease). Returns whether it repacked.
+   * Repacks znode data into a fresh arena when freed slots (at least `minFreeBytes`) make up
+   * over a third of what values occupy and leave free, as after a large subtree was deleted:
+   * the arena keeps freed slots for reuse and never hands memory back by itself. A fresh arena
+   * has no freed slots, so it is not repacked again until more is deleted. O(nodes) in one
+   * turn: for an idle server (IdleHeapRelease). Returns whether it repacked.
    */
   compactData(minFreeBytes = 16 * 1024 * 1024): boolean {
     const arena = this.table.arena;
-    const free = arena.slabBytesHeld - arena.liveBytes;
-    if (free < minFreeBytes || free * 2 < arena.slabBytesHeld) return false;
+    const free = arena.freeSlotBytes;
+    if (free < minFreeBytes || free * 2 < arena.liveBytes) return false;
     this.table.compactArena();
     return true;
   }
 
-  /** Bytes the data arena holds and how many of them values occupy (monitoring, tests). */
-  dataArenaBytes(): { held: number; live: number } {
-    return { held: this.table.arena.slabBytesHeld, live: this.table.arena.liveBytes };
+  /** Bytes the data arena holds, how many of them values occupy, and freed slots (monitoring, tests). */
+  dataArenaBytes(): { held: number; live: number; free: number } {
+    const a = this.table.arena;
+    return { held: a.slabBytesHeld, live: a.liveBytes, free: a.freeSlotBytes };
   }
 
   /** Node `id`'s data in a new Buffer (the tree stores it in an arena, not as a Buffer), or null. */

@@ -64,9 +64,14 @@ describe('DataArena', () => {
     expect(arena.liveBytes).toBe(112 + MAX_SLOT_BYTES + 10);
     const moved = arena.replace(a, 100, Buffer.alloc(200), 0, 200);
     expect(arena.liveBytes).toBe(224 + MAX_SLOT_BYTES + 10);
+    expect(arena.freeSlotBytes).toBe(112); // the slot the move left
     arena.release(big, MAX_SLOT_BYTES + 10);
+    expect(arena.freeSlotBytes).toBe(112); // an own slab is gone, not free
     arena.release(moved, 200);
     expect(arena.liveBytes).toBe(0);
+    expect(arena.freeSlotBytes).toBe(112 + 224);
+    arena.store(Buffer.alloc(200), 0, 200);
+    expect(arena.freeSlotBytes).toBe(112);
     expect(arena.slabBytesHeld).toBeGreaterThan(0); // pooled slabs stay for reuse
   });
 
@@ -182,6 +187,7 @@ describe('DataTree data in the arena', () => {
     expect(a.tree.compactData()).toBe(true);
     const after = a.tree.dataArenaBytes();
     expect(after.live).toBe(before.live);
+    expect(after.free).toBe(0);
     expect(after.held).toBeLessThan(1_000_000);
     expect(a.tree.compactData()).toBe(false);
     expect(a.tree.getNode('/keep')!.data!.toString()).toBe('kept');
