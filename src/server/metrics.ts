@@ -322,6 +322,8 @@ export interface ServerStateSample {
   watchCount: number;
   ephemeralsCount: number;
   approximateDataSizeBytes: number;
+  /** The znode data arena: bytes of slabs held, occupied by values, and in freed slots awaiting reuse. */
+  dataArena: { held: number; live: number; free: number };
   sessionCount: number;
   connectionCount: number;
 }
@@ -470,6 +472,10 @@ export class PrometheusMetrics implements ServerMetrics, StorageMetrics, Ensembl
     const watches = r.gauge('zabkeeper_watch_count', 'Watches registered (one per path and connection and kind).');
     const ephemerals = r.gauge('zabkeeper_ephemerals_count', 'Ephemeral znodes.');
     const dataSize = r.gauge('zabkeeper_approximate_data_size_bytes', 'Sum of path and data lengths of all znodes.');
+    const arena = r.gauge('zabkeeper_data_arena_bytes', 'Znode data arena outside the JS heap: held (slabs), live (occupied by values), free (freed slots awaiting reuse).', ['state']);
+    const arenaHeld = arena.labels('held');
+    const arenaLive = arena.labels('live');
+    const arenaFree = arena.labels('free');
     const sessions = r.gauge('zabkeeper_sessions', 'Live sessions (global sessions).');
     const connections = r.gauge('zabkeeper_connections', 'Open client connections (including ones without a session yet).');
     const lastZxid = r.gauge('zabkeeper_last_zxid', 'Last applied zxid (as a float: exact below 2^53).');
@@ -494,6 +500,9 @@ export class PrometheusMetrics implements ServerMetrics, StorageMetrics, Ensembl
       watches.set(s.watchCount);
       ephemerals.set(s.ephemeralsCount);
       dataSize.set(s.approximateDataSizeBytes);
+      arenaHeld.set(s.dataArena.held);
+      arenaLive.set(s.dataArena.live);
+      arenaFree.set(s.dataArena.free);
       sessions.set(s.sessionCount);
       connections.set(s.connectionCount);
       lastZxid.set(s.lastZxid);

@@ -234,6 +234,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
       watchCount: st.watchCount,
       ephemeralsCount: st.ephemeralsCount,
       approximateDataSizeBytes: st.approximateDataSizeBytes,
+      dataArena: zk.tree.dataArenaBytes(),
       sessionCount: st.sessionCount,
       connectionCount: boundListener.connectionCount + (secureListener !== undefined && secureListener !== boundListener ? secureListener.connectionCount : 0),
     };

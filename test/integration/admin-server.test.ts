@@ -182,6 +182,10 @@ describe('admin server (--admin-port)', () => {
     expect(sampleValue(after, 'zabkeeper_sessions')).toBeGreaterThanOrEqual(1);
     expect(sampleValue(after, 'zabkeeper_connections')).toBeGreaterThanOrEqual(1);
     expect(sampleValue(after, 'zabkeeper_outstanding_requests')).toBe(0);
+    // Three 1-byte values at least (16-byte slots), inside the slabs the arena holds.
+    const arenaLive = sampleValue(after, 'zabkeeper_data_arena_bytes', { state: 'live' })!;
+    expect(arenaLive).toBeGreaterThanOrEqual(3 * 16);
+    expect(sampleValue(after, 'zabkeeper_data_arena_bytes', { state: 'held' })).toBeGreaterThanOrEqual(arenaLive);
     expect(sampleValue(after, 'zabkeeper_server_info', { mode: 'standalone' })).toBe(1);
     // Ensemble hooks exist and stay at zero on a standalone server.
     expect(sampleValue(after, 'zabkeeper_leader_elections_total')).toBe(0);

@@ -94,6 +94,7 @@ describe('PrometheusMetrics', () => {
     watchCount: 4,
     ephemeralsCount: 2,
     approximateDataSizeBytes: 300,
+    dataArena: { held: 4096, live: 112, free: 16 },
     sessionCount: 3,
     connectionCount: 5,
   };
@@ -163,6 +164,9 @@ describe('PrometheusMetrics', () => {
     expect(sampleValue(fam, 'zabkeeper_connections')).toBe(5);
     expect(sampleValue(fam, 'zabkeeper_watch_count')).toBe(4);
     expect(sampleValue(fam, 'zabkeeper_outstanding_requests')).toBe(1);
+    expect(sampleValue(fam, 'zabkeeper_data_arena_bytes', { state: 'held' })).toBe(4096);
+    expect(sampleValue(fam, 'zabkeeper_data_arena_bytes', { state: 'live' })).toBe(112);
+    expect(sampleValue(fam, 'zabkeeper_data_arena_bytes', { state: 'free' })).toBe(16);
     expect(sampleValue(fam, 'zabkeeper_server_info', { mode: 'standalone' })).toBe(1);
     s = { ...sample, mode: 'leader', znodeCount: 10 };
     fam = parsePrometheusText(m.render());
