@@ -1,7 +1,7 @@
 // Snapshot format 2's chunk payload: tree records as fixed binary layouts, written from and read into the tree without per-record objects.
 
 import type { ACL } from '../jute/records.js';
-import { emptyNodeFields, fieldsData, type NodeFields, type SnapshotRecord, type SnapshotVisitor } from '../tree/data-tree.js';
+import { emptyNodeFields, nodeRecord, type NodeFields, type SnapshotRecord, type SnapshotVisitor } from '../tree/data-tree.js';
 import { KIND_CODES, kindCode } from '../tree/node-table.js';
 
 /**
@@ -300,10 +300,7 @@ export function recordCollector(out: SnapshotRecord[]): SnapshotVisitor {
     session: (id, timeoutMs) => out.push({ t: 'session', id, timeoutMs }),
     importedSession: (zookeeperId, id) => out.push({ t: 'importedSession', zookeeperId, id }),
     acl: (id, acl) => out.push({ t: 'acl', id, acl: acl as ACL[] }),
-    node: (path, fields) => {
-      const { hash: _, dataSource: _s, dataOffset: _o, dataLength: _l, ...f } = fields;
-      out.push({ t: 'node', path, ...f, data: fieldsData(fields) });
-    },
+    node: (path, fields) => out.push(nodeRecord(path, fields)),
   };
 }
 

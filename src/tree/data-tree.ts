@@ -60,9 +60,11 @@ export type NodeFields = Omit<ZNode, 'data' | 'numChildren'> & {
 
 const NO_DATA = Buffer.alloc(0);
 
-/** The fields' data in a new Buffer (callers may keep it), or null. */
-export function fieldsData(f: Readonly<NodeFields>): Buffer | null {
-  return f.dataLength < 0 ? null : Buffer.from(f.dataSource.subarray(f.dataOffset, f.dataOffset + f.dataLength));
+/** A node's fields as a plain record with its own copy of the data (callers may keep it). */
+export function nodeRecord(path: string, fields: Readonly<NodeFields>): SnapshotRecord {
+  const { hash: _, dataSource, dataOffset, dataLength, ...f } = fields;
+  const data = dataLength < 0 ? null : Buffer.from(dataSource.subarray(dataOffset, dataOffset + dataLength));
+  return { t: 'node', path, ...f, data };
 }
 
 export function emptyNodeFields(): NodeFields {
@@ -1018,10 +1020,7 @@ export class DataTree {
       session: (id, timeoutMs) => out.push({ t: 'session', id, timeoutMs }),
       importedSession: (zookeeperId, id) => out.push({ t: 'importedSession', zookeeperId, id }),
       acl: (id, acl) => out.push({ t: 'acl', id, acl: acl as ACL[] }),
-      node: (path, fields) => {
-        const { hash: _, dataSource: _s, dataOffset: _o, dataLength: _l, ...f } = fields;
-        out.push({ t: 'node', path, ...f, data: fieldsData(fields) });
-      },
+      node: (path, fields) => out.push(nodeRecord(path, fields)),
     };
     for (const _ of this.visit(v)) {
       yield* out;
