@@ -25,6 +25,11 @@ const MAX_SLAB_BYTES = OFFSET_RANGE;
 const MIN_SLAB_BYTES = 4096;
 export const MAX_SLOT_BYTES = 64 * 1024;
 
+/** What a value of `len` (> 0) bytes occupies: its slot, or its own slab past MAX_SLOT_BYTES. */
+function footprint(len: number): number {
+  return len > MAX_SLOT_BYTES ? len : slotBytes(len);
+}
+
 /** The slot size that holds `len` (> 0) bytes. */
 export function slotBytes(len: number): number {
   if (len <= 128) return (len + 15) & ~15;
@@ -60,9 +65,8 @@ export class DataArena {
   /** Copies src[start, start + len) (len > 0) into a new slot; returns its location. */
   store(src: Uint8Array, start: number, len: number): number {
     const loc = this.place(len);
-    this.liveBytes += len > MAX_SLOT_BYTES ? len : slotBytes(len);
-    const slab = this.slabs[(loc / OFFSET_RANGE) | 0]!;
-    slab.set(len === src.length && start === 0 ? src : src.subarray(start, start + len), loc % OFFSET_RANGE);
+    this.liveBytes += footprint(len);
+    this.put(loc, src, start, len);
     return loc;
   }
 
@@ -72,7 +76,7 @@ export class DataArena {
    */
   replace(loc: number, oldLen: number, src: Uint8Array, start: number, len: number): number {
     if (slotBytes(oldLen) === slotBytes(len) && len <= MAX_SLOT_BYTES) {
-      this.slabs[(loc / OFFSET_RANGE) | 0]!.set(len === src.length && start === 0 ? src : src.subarray(start, start + len), loc % OFFSET_RANGE);
+      this.put(loc, src, start, len);
       return loc;
     }
     this.release(loc, oldLen);
@@ -81,7 +85,7 @@ export class DataArena {
 
   /** Gives the slot at `loc` (holding `len` > 0 bytes) back. */
   release(loc: number, len: number): void {
-    this.liveBytes -= len > MAX_SLOT_BYTES ? len : slotBytes(len);
+    this.liveBytes -= footprint(len);
     if (len > MAX_SLOT_BYTES) {
       const id = (loc / OFFSET_RANGE) | 0;
       this.slabBytesHeld -= this.slabs[id]!.length;
@@ -106,7 +110,12 @@ export class DataArena {
   /** Copies the `len` bytes at `loc` into dst at dstOffset. */
   copyOut(loc: number, len: number, dst: Uint8Array, dstOffset: number): void {
     const off = loc % OFFSET_RANGE;
-    dst.set(this.slabs[(loc / OFFSET_RANGE) | 0]!.subarray(off, off + len), dstOffset);
+    dst.set(this.slabOf(loc).subarray(off, off + len), dstOffset);
+  }
+
+  /** Copies src[start, start + len) to the slot at `loc`. */
+  private put(loc: number, src: Uint8Array, start: number, len: number): void {
+    this.slabOf(loc).set(len === src.length && start === 0 ? src : src.subarray(start, start + len), loc % OFFSET_RANGE);
   }
 
   private place(len: number): number {

@@ -684,7 +684,7 @@ export class DataTree {
     const dataBytes = t.dataBytes(id);
     if (this.hashScratch.length < dataBytes + 60) this.hashScratch = Buffer.alloc(dataBytes + 60);
     const b = this.hashScratch;
-    if (dataBytes > 0) t.arena.copyOut(t.dataLoc[id]!, dataBytes, b, 0);
+    t.copyDataInto(id, b, 0);
     const o = dataBytes;
     writeLong(b, t.czxid[id]!, o);
     writeLong(b, t.mzxid[id]!, o + 8);

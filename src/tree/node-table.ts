@@ -137,8 +137,14 @@ export class NodeTable {
     const n = this.dataLen[id]!;
     if (n < 0) return null;
     const out = Buffer.allocUnsafe(n);
-    if (n > 0) this.arena.copyOut(this.dataLoc[id]!, n, out, 0);
+    this.copyDataInto(id, out, 0);
     return out;
+  }
+
+  /** Copies the node's data bytes (none for null or empty data) into dst at dstOffset. */
+  copyDataInto(id: number, dst: Uint8Array, dstOffset: number): void {
+    const n = this.dataLen[id]!;
+    if (n > 0) this.dataArena.copyOut(this.dataLoc[id]!, n, dst, dstOffset);
   }
 
   /** The buffer holding the node's data bytes (valid until the next write); see dataOffset(). */
