@@ -145,8 +145,15 @@ function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 const EMPTY_BODY = Buffer.alloc(0);
 
 
-function forwardKey(sessionId: number, cxid: number): string {
-  return `${sessionId}:${cxid}`;
+/**
+ * A follower's forwarded writes of one session, oldest first. The leader preps a session's
+ * writes in the order this member forwarded them, so commits nearly always meet the head; a
+ * write the leader dropped (it stopped leading) is passed over, and the role change that
+ * follows fails it with the rest.
+ */
+interface ForwardedQueue {
+  cxids: number[];
+  entries: WriteEntry[];
 }
 
 const NO_PATHS: readonly string[] = Object.freeze([]);
@@ -190,8 +197,8 @@ export class ZooKeeperServer {
   private role: ServingRole;
   /** Leader: proposed txns by zxid, waiting for their commit. */
   private readonly awaitingCommit = new Map<number, WriteEntry>();
-  /** Follower: forwarded writes by session id and cxid, waiting for their commit. */
-  private readonly forwarded = new Map<string, WriteEntry>();
+  /** Follower: forwarded writes by session id, in the order forwarded, waiting for their commit. */
+  private readonly forwarded = new Map<number, ForwardedQueue>();
   /** Follower: sessions that saw traffic since the last report to the leader (id -> timeout). */
   private touchedSessions = new Map<number, number>();
   /** read-only-mode.ts: while looking, serve canBeReadOnly clients from the last state. */
@@ -653,7 +660,12 @@ export class ZooKeeperServer {
     const replication = this.replication;
     if (this.role === 'follower') {
       const entry: WriteEntry = { subTypes: req.type === OpCode.multi && 'ops' in req ? req.ops.map((o) => o.type) : undefined, onApplied, onFailed };
-      this.forwarded.set(forwardKey(sessionId, cxid), entry);
+      const q = this.forwarded.get(sessionId);
+      if (q === undefined) this.forwarded.set(sessionId, { cxids: [cxid], entries: [entry] });
+      else {
+        q.cxids.push(cxid);
+        q.entries.push(entry);
+      }
       const write: ForwardedWrite = body !== undefined ? { sessionId, cxid, authIds: [...authIds], type: req.type, body } : { sessionId, cxid, authIds: [...authIds], type: req.type, req };
       replication.forward(write);
       return entry;
@@ -782,7 +794,8 @@ export class ZooKeeperServer {
   private dropAllClients(reason: string): void {
     for (const cnxn of [...this.cnxns.values()]) this.dropCnxn(cnxn, reason);
     for (const session of this.sessions.values()) session.queue.length = 0;
-    const pending = [...this.awaitingCommit.values(), ...this.forwarded.values()];
+    const pending = [...this.awaitingCommit.values()];
+    for (const q of this.forwarded.values()) pending.push(...q.entries);
     this.awaitingCommit.clear();
     this.forwarded.clear();
     for (const e of pending) e.onFailed?.(new ServerNotServingError());
@@ -816,12 +829,7 @@ export class ZooKeeperServer {
     const zxid = txn.hdr.zxid;
     let entry = this.awaitingCommit.get(zxid);
     if (entry !== undefined) this.awaitingCommit.delete(zxid);
-    else if (this.forwarded.size > 0) {
-      // Only a follower with writes of its own in flight builds the key (the leader never does).
-      const key = forwardKey(txn.hdr.sessionId, txn.hdr.cxid);
-      entry = this.forwarded.get(key);
-      if (entry !== undefined) this.forwarded.delete(key);
-    }
+    else if (this.forwarded.size > 0) entry = this.takeForwarded(txn.hdr.sessionId, txn.hdr.cxid);
     // Only a write with a client waiting here needs the stats its reply carries.
     const result = this.final.applyTxn(txn, entry?.deletes ?? deletesOf(txn, this.tree), entry !== undefined);
     this.prep.applied(zxid);
@@ -833,6 +841,25 @@ export class ZooKeeperServer {
     else if (txn.op.type === 'closeSession' && this.sessions.has(txn.hdr.sessionId)) {
       this.endSession(txn.hdr.sessionId, 'session closed by the ensemble');
     }
+  }
+
+  /** Follower: the forwarded write a commit answers, if it was this member's. */
+  private takeForwarded(sessionId: number, cxid: number): WriteEntry | undefined {
+    const q = this.forwarded.get(sessionId);
+    if (q === undefined) return undefined;
+    const cxids = q.cxids;
+    const i = cxids[0] === cxid ? 0 : cxids.indexOf(cxid);
+    if (i < 0) return undefined;
+    const entry = q.entries[i]!;
+    if (cxids.length === 1) this.forwarded.delete(sessionId);
+    else if (i === 0) {
+      cxids.shift();
+      q.entries.shift();
+    } else {
+      cxids.splice(i, 1);
+      q.entries.splice(i, 1);
+    }
+    return entry;
   }
 
   /** Follower: sessions with traffic since the last call, for the leader's expiry (sent with PINGs). */

@@ -161,6 +161,60 @@ describe('forwarding writes to the leader', () => {
   });
 });
 
+describe("a follower's forwarded writes meet their commits", () => {
+  /** A follower with one connected client; `commit` applies a forwarded write as the leader would have prepped it. */
+  async function followerWithClient(): Promise<{ server: ZooKeeperServer; quorum: ReturnType<typeof fakeQuorum>; c: TestClient; commit: (i: number, path: string, sessionId?: number) => void }> {
+    const quorum = fakeQuorum();
+    const { server } = makeServer({ quorum });
+    server.setRole('follower');
+    const connecting = TestClient.connect(server);
+    await Promise.resolve();
+    let zxid = 0x100000001;
+    const hs = quorum.forwarded[0]!;
+    server.applyCommitted({ hdr: { sessionId: hs.sessionId, cxid: hs.cxid, zxid: zxid++, time: 1 }, op: { type: 'createSession', timeoutMs: 4000 } });
+    const c = await connecting;
+    const commit = (i: number, path: string, sessionId = quorum.forwarded[i]!.sessionId): void =>
+      server.applyCommitted({
+        hdr: { sessionId, cxid: quorum.forwarded[i]!.cxid, zxid: zxid++, time: 2 },
+        op: { type: 'create', path, data: Buffer.from('v'), acl: OPEN_ACL_UNSAFE, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0, parentCVersion: 1 },
+      });
+    return { server, quorum, c, commit };
+  }
+
+  const create = (path: string) => (w: Parameters<typeof writeCreateRequest>[0]) => writeCreateRequest(w, { path, data: Buffer.from('v'), acl: OPEN_ACL_UNSAFE, flags: 0, ttl: -1 }, false);
+
+  it('a commit answers the write of its own session and cxid, even when a write forwarded before it never commits', async () => {
+    const { server, c, commit } = await followerWithClient();
+    const x1 = c.sendRaw(OpCode.create, create('/a'));
+    const x2 = c.sendRaw(OpCode.create, create('/b'));
+    const x3 = c.sendRaw(OpCode.create, create('/c'));
+    commit(1, '/a');
+    expect((await c.reply(x1)).body.readString()).toBe('/a');
+    // The leader dropped /b (say it stopped leading); /c commits first. Replies keep request order,
+    // so /c waits for /b, and /b must not be answered with /c's result.
+    commit(3, '/c');
+    await server.whenIdle();
+    expect(c.drain().map((f) => f.xid)).toEqual([]);
+    commit(2, '/b');
+    const r2 = await c.reply(x2);
+    const r3 = await c.reply(x3);
+    expect([r2.err, r2.body.readString(), r3.err, r3.body.readString()]).toEqual([0, '/b', 0, '/c']);
+    server.setRole('looking');
+  });
+
+  it("another session's txn with the same cxid answers nobody here; a role change fails what is still waiting", async () => {
+    const { server, c, commit } = await followerWithClient();
+    const x1 = c.sendRaw(OpCode.create, create('/d'));
+    commit(1, '/d', c.sessionId + 1);
+    await server.whenIdle();
+    expect(c.drain()).toEqual([]);
+    expect(server.tree.find('/d')).not.toBe(-1);
+    server.setRole('looking');
+    expect(c.sink.closedReason).toMatch(/left the follower role/);
+    await expect(c.reply(x1)).rejects.toThrow(/no reply/);
+  });
+});
+
 /** A leader with linearizable reads and one connected client; its sync barriers resolve when the test says so. */
 async function linearizableLeader(): Promise<{ server: ZooKeeperServer; quorum: ReturnType<typeof fakeQuorum>; c: TestClient; release: () => void; syncs: () => number }> {
   const quorum = fakeQuorum();
