@@ -267,8 +267,8 @@ export class PrepRequestProcessor {
     const parentCVersion = parentRec.cversion + 1;
     const kind: NodeKind = type === OpCode.createContainer || req.flags === CreateFlag.CONTAINER ? 'container' : isTtl ? 'ttl' : ephemeral ? 'ephemeral' : 'persistent';
     const ephemeralOwner = kind === 'ephemeral' ? ctx.sessionId : 0;
-    this.change(parent, { ...parentRec, cversion: parentCVersion, childCount: parentRec.childCount + 1 }, ctx.zxid);
-    this.change(path, { dataBytes, version: 0, cversion: 0, aversion: 0, ephemeralOwner, kind, childCount: 0, acl }, ctx.zxid);
+    this.change(parent, withChildren(parentRec, parentCVersion, parentRec.childCount + 1), ctx.zxid);
+    this.change(path, nodeRecord(dataBytes, 0, 0, 0, ephemeralOwner, kind, 0, acl), ctx.zxid);
     return {
       type: 'create',
       path,
@@ -310,7 +310,7 @@ export class PrepRequestProcessor {
   }
 
   private deleteChange(path: string, parent: string, parentRec: NodeRecord, ctx: PrepContext, deletes: string[]): TxnOp {
-    this.change(parent, { ...parentRec, childCount: parentRec.childCount - 1 }, ctx.zxid);
+    this.change(parent, withChildren(parentRec, parentRec.cversion, parentRec.childCount - 1), ctx.zxid);
     this.change(path, null, ctx.zxid);
     deletes.push(path);
     return { type: 'delete', path };
@@ -325,7 +325,7 @@ export class PrepRequestProcessor {
     // ZooKeeper checks the quota before the version (PrepRequestProcessor, setData).
     this.quota.check(req.path, 0, dataBytes - node.dataBytes);
     const version = checkVersion(node.version, req.version, req.path);
-    this.change(req.path, { ...node, dataBytes, version }, ctx.zxid);
+    this.change(req.path, nodeRecord(dataBytes, version, node.cversion, node.aversion, node.ephemeralOwner, node.kind, node.childCount, node.acl), ctx.zxid);
     return { type: 'setData', path: req.path, data: req.data === null ? null : copyData(req.data), version };
   }
 
@@ -336,7 +336,7 @@ export class PrepRequestProcessor {
     const node = this.recordFor(req.path);
     requireAcl(node.acl, Perms.ADMIN, ctx.authIds, false, req.path);
     const version = checkVersion(node.aversion, req.version, req.path);
-    this.change(req.path, { ...node, aversion: version, acl }, ctx.zxid);
+    this.change(req.path, nodeRecord(node.dataBytes, node.version, node.cversion, version, node.ephemeralOwner, node.kind, node.childCount, acl), ctx.zxid);
     return { type: 'setACL', path: req.path, acl, version };
   }
 
@@ -370,19 +370,11 @@ export class PrepRequestProcessor {
     if (pending !== undefined) return pending.node;
     const change = this.outstandingByPath.get(path);
     if (change !== undefined) return change.node;
-    const id = this.tree.find(path);
+    const t = this.tree;
+    const id = t.find(path);
     if (id === -1) return null;
-    const stat = this.tree.statAt(id);
-    return {
-      dataBytes: stat.dataLength,
-      version: stat.version,
-      cversion: this.tree.cversionAt(id),
-      aversion: stat.aversion,
-      ephemeralOwner: stat.ephemeralOwner,
-      kind: this.tree.kindAt(id),
-      childCount: stat.numChildren,
-      acl: this.tree.aclAt(id),
-    };
+    // Field by field: a Stat would box its zxids and times, none of which prep reads.
+    return nodeRecord(t.dataBytesAt(id), t.versionAt(id), t.cversionAt(id), t.aversionAt(id), t.ephemeralOwnerAt(id), t.kindAt(id), t.numChildrenAt(id), t.aclAt(id));
   }
 
   private recordFor(path: string): NodeRecord {
@@ -401,6 +393,18 @@ export class PrepRequestProcessor {
     this.outstanding.push(c);
     this.outstandingByPath.set(c.path, c);
   }
+}
+
+/**
+ * Every NodeRecord is built here, with its fields in one order: object spreads and literals in
+ * different orders gave records of several shapes, and spreads copy through a slow generic path.
+ */
+function nodeRecord(dataBytes: number, version: number, cversion: number, aversion: number, ephemeralOwner: number, kind: NodeKind, childCount: number, acl: readonly ACL[]): NodeRecord {
+  return { dataBytes, version, cversion, aversion, ephemeralOwner, kind, childCount, acl };
+}
+
+function withChildren(r: NodeRecord, cversion: number, childCount: number): NodeRecord {
+  return nodeRecord(r.dataBytes, r.version, cversion, r.aversion, r.ephemeralOwner, r.kind, childCount, r.acl);
 }
 
 function isKnownFlag(flags: number): boolean {

@@ -831,6 +831,28 @@ export class DataTree {
     return KIND_CODES[this.table.kind[id]!]!;
   }
 
+  /** Node `id`'s data length as a Stat gives it (0 for null data). */
+  dataBytesAt(id: number): number {
+    return this.table.dataBytes(id);
+  }
+
+  versionAt(id: number): number {
+    return this.table.version[id]!;
+  }
+
+  aversionAt(id: number): number {
+    return this.table.aversion[id]!;
+  }
+
+  ephemeralOwnerAt(id: number): number {
+    const t = this.table;
+    return t.kind[id] === KIND_EPHEMERAL ? t.owner[id]! : 0;
+  }
+
+  numChildrenAt(id: number): number {
+    return this.childCount(id);
+  }
+
   mzxidAt(id: number): number {
     return this.table.mzxid[id]!;
   }
