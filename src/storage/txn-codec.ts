@@ -266,16 +266,26 @@ export function isBinaryTxn(payload: Buffer): boolean {
 let lastAcl: { bytes: Buffer; acl: ACL[] } | null = null;
 
 class Reader {
-  off: number;
-  /** DataView reads compile to single loads; Buffer's readInt32BE/readDoubleBE assemble bytes in JS. */
-  private readonly view: DataView;
-  constructor(
-    readonly buf: Buffer,
-    start: number,
-    readonly end: number,
-  ) {
+  buf: Buffer = Buffer.alloc(0);
+  off = 0;
+  end = 0;
+  /**
+   * DataView reads compile to single loads; Buffer's readInt32BE/readDoubleBE assemble bytes in
+   * JS. The view spans the whole ArrayBuffer and is kept while txns come from the same one (the
+   * PROPOSALs of one socket read, a log chunk's records): a DataView per txn cost a C++ call.
+   */
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  /** buf's offset within the view. */
+  private base = 0;
+
+  /** Points the (one, reused) reader at buf[start, end). */
+  reset(buf: Buffer, start: number, end: number): this {
+    this.buf = buf;
     this.off = start;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+    this.end = end;
+    if (this.view.buffer !== buf.buffer) this.view = new DataView(buf.buffer);
+    this.base = buf.byteOffset;
+    return this;
   }
 
   need(n: number): void {
@@ -289,21 +299,21 @@ class Reader {
 
   i32(): number {
     this.need(4);
-    const v = this.view.getInt32(this.off);
+    const v = this.view.getInt32(this.base + this.off);
     this.off += 4;
     return v;
   }
 
   f64(): number {
     this.need(8);
-    const v = this.view.getFloat64(this.off);
+    const v = this.view.getFloat64(this.base + this.off);
     this.off += 8;
     return v;
   }
 
   string(): string {
     this.need(4);
-    const n = this.view.getUint32(this.off);
+    const n = this.view.getUint32(this.base + this.off);
     this.off += 4;
     this.need(n);
     const s = this.buf.toString('utf8', this.off, this.off + n);
@@ -312,9 +322,9 @@ class Reader {
   }
 
   /**
-   * A view, not a copy: the tree keeps data in its own form (a latin1 string), so the view lives
-   * only as long as the txn. Every caller hands a buffer nobody rewrites: a PROPOSAL's private
-   * copy of its bytes, or a log chunk the reader allocated for that read alone.
+   * A view, not a copy: the tree copies data into its arena, so the view lives only as long as
+   * the txn. Every caller hands a buffer nobody rewrites: a socket read's chunk or a private copy
+   * of a PROPOSAL's bytes, or a log chunk the reader allocated for that read alone.
    */
   bytes(): Buffer | null {
     const n = this.i32();
@@ -421,9 +431,12 @@ class Reader {
   }
 }
 
+/** Decoding never calls out while it runs, so one reader serves every decode. */
+const reader = new Reader();
+
 /** Decodes buf[start, end) (the whole of it); throws TxnCodecError on anything malformed. */
 export function decodeTxnBinary(buf: Buffer, start = 0, end = buf.length): Txn {
-  const r = new Reader(buf, start, end);
+  const r = reader.reset(buf, start, end);
   if (r.u8() !== TXN_CODEC_MARK) throw new TxnCodecError('missing codec mark');
   const version = r.u8();
   if (version !== TXN_CODEC_VERSION) throw new TxnCodecError(`unsupported codec version ${version}`);

@@ -73,6 +73,24 @@ describe('binary txn codec', () => {
     expect(wrong).toBe(0);
   });
 
+  it('decodes alike wherever the bytes sit: any offset in a buffer, buffers taking turns', () => {
+    const txns = ops.map((op, i): Txn => ({ hdr: { ...hdr, zxid: hdr.zxid + i }, op }));
+    const encoded = txns.map((t) => Buffer.from(encodeTxnBinary(t)));
+    const homes = [Buffer.alloc(300_000), Buffer.alloc(300_000)];
+    // Compared as they come: decoded data is a view of `home`, which the next txn overwrites.
+    const wrong: string[] = [];
+    for (let i = 0; i < encoded.length; i++) {
+      for (const [h, home] of homes.entries()) {
+        const at = 1 + ((i * 37 + h * 113) % 1000);
+        encoded[i]!.copy(home, at);
+        const expected = JSON.stringify(txns[i]);
+        if (JSON.stringify(decodeTxnBinary(home.subarray(at, at + encoded[i]!.length))) !== expected) wrong.push(`${txns[i]!.op.type} view in buffer ${h}`);
+        if (JSON.stringify(decodeTxnBinary(home, at, at + encoded[i]!.length)) !== expected) wrong.push(`${txns[i]!.op.type} range of buffer ${h}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
   it('decoded data is a view of the input, not a copy (callers pass buffers nobody rewrites)', () => {
     const bytes = encodeTxnBinary({ hdr, op: { type: 'setData', path: '/x', data: Buffer.from('abc'), version: 1 } });
     const data = (decodeTxnBinary(bytes).op as { data: Buffer }).data;
