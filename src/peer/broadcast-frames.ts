@@ -138,7 +138,7 @@ function writeString(buf: Buffer, s: string, off: number): number {
   return off + 4 + n;
 }
 
-function decodeRequest(body: Buffer, sessionId: number): { type: 'REQUEST'; payload: ForwardedRequest } {
+function decodeRequest(body: Buffer, sessionId: number, stable: boolean): { type: 'REQUEST'; payload: ForwardedRequest } {
   let off = PREFIX_BYTES;
   const need = (n: number): void => {
     if (off + n > body.length) throw new BroadcastFrameError('REQUEST frame is truncated');
@@ -162,22 +162,34 @@ function decodeRequest(body: Buffer, sessionId: number): { type: 'REQUEST'; payl
     const scheme = readString();
     authIds[i] = { scheme, id: readString() };
   }
-  // A copy: the body may sit in the frame decoder's reusable buffer.
-  const request = Buffer.allocUnsafe(body.length - off);
-  body.copy(request, 0, off);
+  const request = keepable(body, off, stable);
   return { type: 'REQUEST', payload: { sessionId, cxid, type, authIds, body: request } };
 }
 
-/** Decodes a body that starts with BROADCAST_FRAME_MARK; throws BroadcastFrameError if malformed. */
-export function decodeBroadcastFrame(body: Buffer): unknown {
+/**
+ * body[from..] for a message to keep: a view when the body is `stable` (it lies in a buffer
+ * nobody rewrites, such as the chunk a socket read returned), else a copy (it may sit in the
+ * frame decoder's reusable buffer).
+ */
+function keepable(body: Buffer, from: number, stable: boolean): Buffer {
+  if (stable) return body.subarray(from);
+  const copy = Buffer.allocUnsafe(body.length - from);
+  body.copy(copy, 0, from);
+  return copy;
+}
+
+/**
+ * Decodes a body that starts with BROADCAST_FRAME_MARK; throws BroadcastFrameError if malformed.
+ * The message may keep views of a `stable` body (see keepable).
+ */
+export function decodeBroadcastFrame(body: Buffer, stable = false): unknown {
   if (body.length < PREFIX_BYTES) throw new BroadcastFrameError(`broadcast frame of ${body.length} bytes is too short`);
   const zxid = body.readDoubleBE(2);
   if (!Number.isSafeInteger(zxid)) throw new BroadcastFrameError(`bad zxid ${zxid}`);
   switch (body[1]) {
     case KIND_PROPOSAL: {
-      // A copy: the body may sit in the frame decoder's reusable buffer, and the txn keeps these bytes.
-      const bytes = Buffer.allocUnsafe(body.length - PREFIX_BYTES);
-      body.copy(bytes, 0, PREFIX_BYTES);
+      // The txn keeps these bytes (its log record, its data).
+      const bytes = keepable(body, PREFIX_BYTES, stable);
       let payload: Txn;
       try {
         payload = decodeTxnKeepingBytes(bytes);
@@ -194,7 +206,7 @@ export function decodeBroadcastFrame(body: Buffer): unknown {
       if (body.length !== PREFIX_BYTES) throw new BroadcastFrameError('COMMIT frame of the wrong size');
       return { type: 'COMMIT', zxid };
     case KIND_REQUEST:
-      return decodeRequest(body, zxid);
+      return decodeRequest(body, zxid, stable);
     default:
       throw new BroadcastFrameError(`unknown broadcast frame kind ${body[1]}`);
   }

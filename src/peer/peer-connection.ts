@@ -34,7 +34,8 @@ export class PeerConnection {
   sid: number | undefined;
   logger: Logger;
   private readonly opts: PeerConnectionOptions;
-  private readonly decoder = new PeerFrameDecoder(MAX_HANDSHAKE_FRAME_BYTES);
+  /** A socket's 'data' chunks are fresh buffers per read, never rewritten: messages may keep views. */
+  private readonly decoder = new PeerFrameDecoder(MAX_HANDSHAKE_FRAME_BYTES, true);
   private isClosed = false;
   private readonly output = new TurnWriter((out) => {
     if (!this.isClosed) this.socket.write(out);

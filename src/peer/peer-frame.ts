@@ -52,10 +52,13 @@ export function encodePeerFrame(msg: unknown, maxFrameBytes: number = DEFAULT_MA
   return frame;
 }
 
-/** Decodes one frame body; throws PeerDecodeError on anything but exactly one msgpack value. */
-export function decodePeerFrameBody(body: Buffer): unknown {
+/**
+ * Decodes one frame body; throws PeerDecodeError on anything but exactly one msgpack value. A
+ * broadcast message may keep views of a `stable` body (one nobody rewrites); msgpack copies.
+ */
+export function decodePeerFrameBody(body: Buffer, stable = false): unknown {
   try {
-    if (body.length > 0 && body[0] === BROADCAST_FRAME_MARK) return decodeBroadcastFrame(body);
+    if (body.length > 0 && body[0] === BROADCAST_FRAME_MARK) return decodeBroadcastFrame(body, stable);
     return peerPackr.unpack(body);
   } catch (err) {
     throw new PeerDecodeError(err instanceof Error ? err.message : String(err));
@@ -78,7 +81,14 @@ export class PeerFrameDecoder {
   private end = 0;
   private halted = false;
 
-  constructor(maxFrameBytes: number = DEFAULT_MAX_PEER_FRAME_BYTES) {
+  /**
+   * `stableChunks`: the caller never rewrites a chunk it pushed (a socket's reads are fresh
+   * buffers), so a message decoded straight from a chunk may keep views of it instead of copies.
+   */
+  constructor(
+    maxFrameBytes: number = DEFAULT_MAX_PEER_FRAME_BYTES,
+    private readonly stableChunks = false,
+  ) {
     this.maxFrameBytes = maxFrameBytes;
   }
 
@@ -112,7 +122,8 @@ export class PeerFrameDecoder {
       }
       const bodyStart = off + PEER_FRAME_HEADER_BYTES;
       off = bodyStart + len;
-      onMessage(decodePeerFrameBody(src.subarray(bodyStart, off)));
+      // Frames in this.buf are copied out: the buffer is reused for the next partial frame.
+      onMessage(decodePeerFrameBody(src.subarray(bodyStart, off), this.stableChunks && src === chunk));
     }
     if (this.halted) return;
     if (src === this.buf) {

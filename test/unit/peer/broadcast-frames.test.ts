@@ -84,6 +84,57 @@ describe('broadcast frames', () => {
     }
   });
 
+  it("a decoder of stable chunks keeps views of the chunk; a frame completed in the decoder's own buffer is copied out", () => {
+    const proposal = { type: 'PROPOSAL', txn: { zxid, payload: txn } };
+    const forwarded = { type: 'REQUEST', payload: { sessionId: 7, cxid: 3, type: 5, authIds: [], body: Buffer.from([1, 2, 3, 4]) } };
+    const frames = [encodePeerFrame(proposal), encodePeerFrame(forwarded)];
+    type Received = { txn?: { payload: Txn }; payload?: { body: Buffer } };
+    const bytesOf = (m: Received): Buffer => (m.txn ? (m.txn.payload.op as { data: Buffer }).data : m.payload!.body);
+    /** A chunk in an ArrayBuffer of its own (small Buffer.from copies share Node's pool). */
+    const ownChunk = (b: Buffer): Buffer => {
+      const c = Buffer.alloc(b.length);
+      b.copy(c);
+      return c;
+    };
+
+    // Straight from a chunk: views of it (no copy), equal to what was sent.
+    const chunk = ownChunk(Buffer.concat(frames));
+    const viewed: Received[] = [];
+    new PeerFrameDecoder(undefined, true).push(chunk, (m) => viewed.push(m as Received));
+    expect(viewed).toEqual([proposal, forwarded]);
+    for (const m of viewed) expect(bytesOf(m).buffer).toBe(chunk.buffer);
+
+    // Split frames are assembled in the decoder's reused buffer: what comes out must not change
+    // when that buffer takes the next partial frame, nor when the caller rewrites its chunks.
+    const dec = new PeerFrameDecoder(undefined, true);
+    const out: Received[] = [];
+    const parts: Buffer[] = [];
+    // The second round's frames differ in their bytes, so an overwritten view would show.
+    const proposal2 = { type: 'PROPOSAL', txn: { zxid: zxid + 1, payload: { hdr: { ...txn.hdr, zxid: zxid + 1 }, op: { ...txn.op, data: Buffer.from('world') } } } };
+    const forwarded2 = { type: 'REQUEST', payload: { ...forwarded.payload, cxid: 4, body: Buffer.from([9, 9, 9, 9]) } };
+    const rounds = [frames, [encodePeerFrame(proposal2), encodePeerFrame(forwarded2)]];
+    for (const roundFrames of rounds) {
+      for (const f of roundFrames) {
+        const cut = f.length - 3;
+        for (const part of [f.subarray(0, cut), f.subarray(cut)]) {
+          const c = ownChunk(part);
+          parts.push(c);
+          dec.push(c, (m) => out.push(m as Received));
+        }
+      }
+    }
+    for (const c of parts) c.fill(0xee);
+    expect(out).toEqual([proposal, forwarded, proposal2, forwarded2]);
+    for (const m of out) expect(parts.some((c) => c.buffer === bytesOf(m).buffer)).toBe(false);
+
+    // The default decoder copies even from a chunk.
+    const copied: Received[] = [];
+    const mine = ownChunk(Buffer.concat(frames));
+    new PeerFrameDecoder().push(mine, (m) => copied.push(m as Received));
+    mine.fill(0xee);
+    expect(copied).toEqual([proposal, forwarded]);
+  });
+
   it('messages of another shape keep using msgpack and round-trip unchanged', () => {
     for (const msg of [
       { type: 'PROPOSAL', txn: { zxid: 5, payload: 'not a txn' } },
