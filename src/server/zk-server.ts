@@ -17,6 +17,7 @@ import { PrepRequestProcessor, type WriteRequest } from './prep-request.js';
 import { FinalRequestProcessor, LatencyStats, ServerCnxn } from './request-processor.js';
 import { NotReadOnlyClientError, refusedWhenReadOnly } from './read-only-mode.js';
 import { DATA_READS, decodeRequest, type ReadRequest } from './request-processor-decode.js';
+import { KeyedQueue } from './keyed-queue.js';
 import { SessionTracker, type TrackedSession } from './session-tracker.js';
 import { ENSEMBLE_SECRET_REQUEST, SESSION_PASSWORD_BYTES, newEnsembleSecret } from './session-password.js';
 import { SoloReplication } from './solo-replication.js';
@@ -145,17 +146,6 @@ function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 const EMPTY_BODY = Buffer.alloc(0);
 
 
-/**
- * A follower's forwarded writes of one session, oldest first. The leader preps a session's
- * writes in the order this member forwarded them, so commits nearly always meet the head; a
- * write the leader dropped (it stopped leading) is passed over, and the role change that
- * follows fails it with the rest.
- */
-interface ForwardedQueue {
-  cxids: number[];
-  entries: WriteEntry[];
-}
-
 const NO_PATHS: readonly string[] = Object.freeze([]);
 
 /** Paths a committed txn deletes, so events can still be filtered by the gone node's ACL. */
@@ -195,10 +185,13 @@ export class ZooKeeperServer {
   private nonPingRequests = 0;
   private introspectionView: ServerIntrospection | undefined;
   private role: ServingRole;
-  /** Leader: proposed txns by zxid, waiting for their commit. */
-  private readonly awaitingCommit = new Map<number, WriteEntry>();
-  /** Follower: forwarded writes by session id, in the order forwarded, waiting for their commit. */
-  private readonly forwarded = new Map<number, ForwardedQueue>();
+  /** Leader (and standalone): this member's proposed writes by zxid, waiting for their commit. */
+  private readonly awaitingCommit = new KeyedQueue<WriteEntry>();
+  /**
+   * Follower: forwarded writes by session, then cxid. The leader preps a session's writes in the
+   * order this member forwarded them, so a commit nearly always meets its session's oldest.
+   */
+  private readonly forwarded = new Map<number, KeyedQueue<WriteEntry>>();
   /** Follower: sessions that saw traffic since the last report to the leader (id -> timeout). */
   private touchedSessions = new Map<number, number>();
   /** read-only-mode.ts: while looking, serve canBeReadOnly clients from the last state. */
@@ -660,12 +653,9 @@ export class ZooKeeperServer {
     const replication = this.replication;
     if (this.role === 'follower') {
       const entry: WriteEntry = { subTypes: req.type === OpCode.multi && 'ops' in req ? req.ops.map((o) => o.type) : undefined, onApplied, onFailed };
-      const q = this.forwarded.get(sessionId);
-      if (q === undefined) this.forwarded.set(sessionId, { cxids: [cxid], entries: [entry] });
-      else {
-        q.cxids.push(cxid);
-        q.entries.push(entry);
-      }
+      let q = this.forwarded.get(sessionId);
+      if (q === undefined) this.forwarded.set(sessionId, (q = new KeyedQueue()));
+      q.push(cxid, entry);
       const write: ForwardedWrite = body !== undefined ? { sessionId, cxid, authIds: [...authIds], type: req.type, body } : { sessionId, cxid, authIds: [...authIds], type: req.type, req };
       replication.forward(write);
       return entry;
@@ -674,7 +664,7 @@ export class ZooKeeperServer {
     const zxid = replication.nextZxid();
     const prepped = this.prep.prep(req, { sessionId, cxid, zxid, timeMs: this.now(), authIds });
     const entry: WriteEntry = { txn: prepped.txn, subTypes: prepped.subTypes, deletes: prepped.deletes, onApplied, onFailed };
-    this.awaitingCommit.set(zxid, entry);
+    this.awaitingCommit.push(zxid, entry);
     replication.propose(prepped.txn);
     return entry;
   }
@@ -697,8 +687,7 @@ export class ZooKeeperServer {
     this.broken = err;
     this.log.fatal({ err, zxid: hex(txn.hdr.zxid) }, 'txn could not be made durable or applied; session layer stops serving');
     for (const cnxn of [...this.cnxns.values()]) this.dropCnxn(cnxn, 'server failed');
-    const abandoned = [...this.awaitingCommit.values()];
-    this.awaitingCommit.clear();
+    const abandoned = this.awaitingCommit.drain();
     for (const e of abandoned) e.onFailed?.(new ServerNotServingError());
     if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
     this.expiryTimer = undefined;
@@ -794,9 +783,8 @@ export class ZooKeeperServer {
   private dropAllClients(reason: string): void {
     for (const cnxn of [...this.cnxns.values()]) this.dropCnxn(cnxn, reason);
     for (const session of this.sessions.values()) session.queue.length = 0;
-    const pending = [...this.awaitingCommit.values()];
-    for (const q of this.forwarded.values()) pending.push(...q.entries);
-    this.awaitingCommit.clear();
+    const pending = this.awaitingCommit.drain();
+    for (const q of this.forwarded.values()) pending.push(...q.drain());
     this.forwarded.clear();
     for (const e of pending) e.onFailed?.(new ServerNotServingError());
   }
@@ -827,9 +815,8 @@ export class ZooKeeperServer {
    */
   applyCommitted(txn: Txn): void {
     const zxid = txn.hdr.zxid;
-    let entry = this.awaitingCommit.get(zxid);
-    if (entry !== undefined) this.awaitingCommit.delete(zxid);
-    else if (this.forwarded.size > 0) entry = this.takeForwarded(txn.hdr.sessionId, txn.hdr.cxid);
+    let entry = this.awaitingCommit.take(zxid);
+    if (entry === undefined && this.forwarded.size > 0) entry = this.takeForwarded(txn.hdr.sessionId, txn.hdr.cxid);
     // Only a write with a client waiting here needs the stats its reply carries.
     const result = this.final.applyTxn(txn, entry?.deletes ?? deletesOf(txn, this.tree), entry !== undefined);
     this.prep.applied(zxid);
@@ -846,19 +833,8 @@ export class ZooKeeperServer {
   /** Follower: the forwarded write a commit answers, if it was this member's. */
   private takeForwarded(sessionId: number, cxid: number): WriteEntry | undefined {
     const q = this.forwarded.get(sessionId);
-    if (q === undefined) return undefined;
-    const cxids = q.cxids;
-    const i = cxids[0] === cxid ? 0 : cxids.indexOf(cxid);
-    if (i < 0) return undefined;
-    const entry = q.entries[i]!;
-    if (cxids.length === 1) this.forwarded.delete(sessionId);
-    else if (i === 0) {
-      cxids.shift();
-      q.entries.shift();
-    } else {
-      cxids.splice(i, 1);
-      q.entries.splice(i, 1);
-    }
+    const entry = q?.take(cxid);
+    if (q !== undefined && q.size === 0) this.forwarded.delete(sessionId);
     return entry;
   }
 

@@ -1,0 +1,38 @@
+// A FIFO of entries under numeric keys, taken by key: writes waiting for commits that arrive in the order the writes were sent.
+//
+// Commits nearly always meet the oldest entry, so take() looks at the head first; a key that is
+// not at the head (a write before it was lost with a leader) is found by a scan, as a map would.
+
+export class KeyedQueue<E> {
+  private readonly keys: number[] = [];
+  private readonly entries: E[] = [];
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  push(key: number, entry: E): void {
+    this.keys.push(key);
+    this.entries.push(entry);
+  }
+
+  /** Removes and returns the oldest entry under key, or undefined. */
+  take(key: number): E | undefined {
+    const keys = this.keys;
+    if (keys.length === 0) return undefined;
+    if (keys[0] === key) {
+      keys.shift();
+      return this.entries.shift();
+    }
+    const i = keys.indexOf(key);
+    if (i < 0) return undefined;
+    keys.splice(i, 1);
+    return this.entries.splice(i, 1)[0];
+  }
+
+  /** Removes and returns every entry, oldest first. */
+  drain(): E[] {
+    this.keys.length = 0;
+    return this.entries.splice(0);
+  }
+}

@@ -1,0 +1,48 @@
+// KeyedQueue: entries taken by key, oldest first, whether or not the key is at the head.
+
+import { describe, expect, it } from 'vitest';
+import { KeyedQueue } from '../../../src/server/keyed-queue.js';
+
+describe('KeyedQueue', () => {
+  it('takes the head, a key behind it, nothing for an unknown key, and the oldest of equal keys', () => {
+    const q = new KeyedQueue<string>();
+    for (const [k, e] of [[5, 'a'], [7, 'b'], [9, 'c'], [7, 'd']] as const) q.push(k, e);
+    expect(q.take(5)).toBe('a');
+    expect(q.take(9)).toBe('c');
+    expect(q.take(8)).toBeUndefined();
+    expect(q.take(7)).toBe('b');
+    expect(q.size).toBe(1);
+    expect(q.take(7)).toBe('d');
+    expect(q.take(7)).toBeUndefined();
+    expect(q.size).toBe(0);
+  });
+
+  it('drain hands back what is left, oldest first, and empties it', () => {
+    const q = new KeyedQueue<number>();
+    for (let i = 0; i < 5; i++) q.push(2 ** 40 + i, i);
+    expect(q.take(2 ** 40 + 2)).toBe(2);
+    expect(q.drain()).toEqual([0, 1, 3, 4]);
+    expect(q.size).toBe(0);
+    expect(q.take(2 ** 40)).toBeUndefined();
+  });
+
+  it('matches a model map of queues over a random run of pushes and takes', () => {
+    let seed = 42;
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const q = new KeyedQueue<number>();
+    const model: Array<[number, number]> = [];
+    for (let i = 0; i < 5000; i++) {
+      const key = rand(20);
+      if (rand(2) === 0) {
+        q.push(key, i);
+        model.push([key, i]);
+      } else {
+        const at = model.findIndex(([k]) => k === key);
+        const expected = at < 0 ? undefined : model.splice(at, 1)[0]![1];
+        expect(q.take(key)).toBe(expected);
+      }
+      expect(q.size).toBe(model.length);
+    }
+    expect(q.drain()).toEqual(model.map(([, e]) => e));
+  });
+});
