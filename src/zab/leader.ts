@@ -60,6 +60,8 @@ export class LeaderRole<T> {
   /** Set when this leader must give up; PeerNode then returns to election. */
   abandoned: string | null = null;
   private readonly learners = new Map<number, LearnerSession>();
+  /** committableAt's scratch list of the members holding a txn. */
+  private readonly holders: number[] = [];
   private readonly connecting = new Map<number, number>();
   private readonly epochAckers = new Set<number>();
   private readonly newLeaderAckers = new Set<number>();
@@ -323,19 +325,20 @@ export class LeaderRole<T> {
   /** Commit, in zxid order, every txn a quorum (ourselves included) holds durably. */
   private tryCommit(out: ZabAction<T>[]): void {
     const log = this.ctx.log;
-    const quorum = this.ctx.config.quorum;
-    let target = log.committedZxid;
-    const holders: number[] = [];
-    // Only entries up to our own durableZxid are candidates: every commit includes our durable ack.
-    for (const txn of log.entriesAfter(log.committedZxid, log.durableZxid)) {
-      // The leader's own durable copy is required: it is the one future syncs are served from.
-      holders.length = 0;
-      holders.push(this.ctx.config.sid);
-      for (const l of this.learners.values()) {
-        if ((l.phase === 'synced' || l.phase === 'active') && l.matchZxid >= txn.zxid) holders.push(l.sid);
+    const committed = log.committedZxid;
+    // Only entries up to our own durableZxid are candidates: the leader's own durable copy is
+    // required (it is the one future syncs are served from).
+    const durable = log.durableZxid;
+    if (durable <= committed) return;
+    // A txn's holders only shrink as zxids grow, so the greatest committable entry is the one at
+    // (or just below) the durable mark or some learner's ack: try those few, not every entry in
+    // flight (this runs on every ACK).
+    let target = this.committableAt(durable, committed);
+    for (const l of this.learners.values()) {
+      if ((l.phase === 'synced' || l.phase === 'active') && l.matchZxid > target) {
+        const z = this.committableAt(Math.min(l.matchZxid, durable), committed);
+        if (z > target) target = z;
       }
-      if (!quorum.containsQuorum(holders)) break;
-      target = txn.zxid;
     }
     if (target === log.committedZxid) return;
     for (const txn of log.commitTo(target)) out.push({ type: 'commit', txn });
@@ -343,6 +346,19 @@ export class LeaderRole<T> {
       if (l.phase === 'active') out.push({ type: 'send', to: l.sid, msg: { type: 'COMMIT', zxid: target } });
     }
     this.answerSyncs(out);
+  }
+
+  /** The logged entry at or below zxid if a quorum holds it and it is not yet committed, else `committed`. */
+  private committableAt(zxid: number, committed: number): number {
+    const z = this.ctx.log.floorBelow(zxid + 1);
+    if (z <= committed) return committed;
+    const holders = this.holders;
+    holders.length = 0;
+    holders.push(this.ctx.config.sid);
+    for (const l of this.learners.values()) {
+      if ((l.phase === 'synced' || l.phase === 'active') && l.matchZxid >= z) holders.push(l.sid);
+    }
+    return this.ctx.config.quorum.containsQuorum(holders) ? z : committed;
   }
 
   /**

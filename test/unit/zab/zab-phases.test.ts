@@ -259,6 +259,33 @@ describe('broadcast', () => {
     for (const sid of [1, 2, 3]) expect(e.applied.get(sid)).toEqual(['a', 'b']);
   });
 
+  it('commits the txns a quorum holds even when the leader is durable further than that quorum', () => {
+    const e = new Ensemble([1, 2, 3, 4, 5]);
+    e.start();
+    const leader = e.settle();
+    const [f1, f2, f3] = [1, 2, 3, 4, 5].filter((s) => s !== leader) as [number, number, number];
+    for (const sid of [1, 2, 3, 4, 5]) e.setManualPersist(sid, true);
+    e.clearActions();
+    e.write(leader, 'a');
+    e.write(leader, 'b');
+    e.deliverAll();
+    e.fsync(f1);
+    e.deliverAll();
+    e.write(leader, 'c');
+    e.deliverAll();
+    e.fsync(f2);
+    e.fsync(leader);
+    e.deliverAll();
+    // a and b are held by the leader, f1 and f2 (three of five); c only by the leader and f2.
+    expect(e.applied.get(leader)).toEqual(['a', 'b']);
+    const zxidOf = (i: number): number => (e.actions.get(leader)!.filter((a) => a.type === 'persistTxns').flatMap((a) => (a.type === 'persistTxns' ? a.txns : []))[i]!.zxid);
+    expect(e.sentBy(leader, 'COMMIT').map((m) => (m as { zxid: number }).zxid)).toContain(zxidOf(1));
+    expect(e.sentBy(leader, 'COMMIT').map((m) => (m as { zxid: number }).zxid)).not.toContain(zxidOf(2));
+    e.fsync(f3);
+    e.deliverAll();
+    expect(e.applied.get(leader)).toEqual(['a', 'b', 'c']);
+  });
+
   it('a sync is answered only after everything proposed before it is committed and applied locally', () => {
     const e = new Ensemble([1, 2, 3]);
     e.start();
