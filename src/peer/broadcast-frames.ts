@@ -7,7 +7,7 @@
 // first byte of a msgpack value, so the two kinds of frame tell themselves apart), a kind byte,
 // a float64 (the zxid; a REQUEST's session id), then the kind's fields.
 
-import { decodeTxnKeepingBytes, encodedTxn, TXN_CODEC_MARK } from '../storage/txn-codec.js';
+import { bytesMatchAt, decodeTxnKeepingBytes, encodedTxn, TXN_CODEC_MARK } from '../storage/txn-codec.js';
 import type { Id } from '../jute/records.js';
 import type { Txn } from '../tree/txn.js';
 
@@ -138,32 +138,49 @@ function writeString(buf: Buffer, s: string, off: number): number {
   return off + 4 + n;
 }
 
+/**
+ * The auth ids of the last REQUEST decoded and their bytes (count included): a follower forwards
+ * the writes of a few sessions, and their auth ids rarely change, so the leader usually reuses
+ * the (frozen) list instead of decoding two strings and an object per id per write.
+ */
+let lastAuth: { bytes: Buffer; ids: readonly Id[] } = { bytes: Buffer.alloc(0), ids: Object.freeze([]) };
+
 function decodeRequest(body: Buffer, sessionId: number, stable: boolean): { type: 'REQUEST'; payload: ForwardedRequest } {
   let off = PREFIX_BYTES;
-  const need = (n: number): void => {
-    if (off + n > body.length) throw new BroadcastFrameError('REQUEST frame is truncated');
-  };
-  need(12);
+  if (off + 12 > body.length) throw new BroadcastFrameError('REQUEST frame is truncated');
   const cxid = body.readInt32BE(off);
   const type = body.readInt32BE(off + 4);
-  const count = body.readInt32BE(off + 8);
-  off += 12;
-  if (count < 0 || count * 8 > body.length - off) throw new BroadcastFrameError(`REQUEST frame with a bad auth id count ${count}`);
-  const readString = (): string => {
-    need(4);
-    const n = body.readUInt32BE(off);
-    need(4 + n);
-    const s = body.toString('utf8', off + 4, off + 4 + n);
-    off += 4 + n;
-    return s;
-  };
-  const authIds: Id[] = new Array<Id>(count);
-  for (let i = 0; i < count; i++) {
-    const scheme = readString();
-    authIds[i] = { scheme, id: readString() };
+  off += 8;
+  const authStart = off;
+  let authIds: readonly Id[];
+  if (bytesMatchAt(body, authStart, lastAuth.bytes)) {
+    authIds = lastAuth.ids;
+    off += lastAuth.bytes.length;
+  } else {
+    const count = body.readInt32BE(off);
+    off += 4;
+    if (count < 0 || count * 8 > body.length - off) throw new BroadcastFrameError(`REQUEST frame with a bad auth id count ${count}`);
+    const ids = new Array<Id>(count);
+    for (let i = 0; i < count; i++) {
+      const schemeEnd = stringEnd(body, off);
+      const scheme = body.toString('utf8', off + 4, schemeEnd);
+      const idEnd = stringEnd(body, schemeEnd);
+      ids[i] = Object.freeze({ scheme, id: body.toString('utf8', schemeEnd + 4, idEnd) });
+      off = idEnd;
+    }
+    authIds = Object.freeze(ids);
+    lastAuth = { bytes: Buffer.from(body.subarray(authStart, off)), ids: authIds };
   }
   const request = keepable(body, off, stable);
-  return { type: 'REQUEST', payload: { sessionId, cxid, type, authIds, body: request } };
+  return { type: 'REQUEST', payload: { sessionId, cxid, type, authIds: authIds as Id[], body: request } };
+}
+
+/** Where the length-prefixed string at off ends; throws when the frame ends inside it. */
+function stringEnd(body: Buffer, off: number): number {
+  if (off + 4 > body.length) throw new BroadcastFrameError('REQUEST frame is truncated');
+  const end = off + 4 + body.readUInt32BE(off);
+  if (end > body.length) throw new BroadcastFrameError('REQUEST frame is truncated');
+  return end;
 }
 
 /**

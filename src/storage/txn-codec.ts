@@ -257,6 +257,17 @@ export function takeEncodedTxn(txn: Txn): Buffer {
   return bytes;
 }
 
+/**
+ * Whether buf holds `bytes` at `at` (false when it ends first). A loop, not Buffer.compare: for
+ * the few dozen bytes of an ACL or a list of auth ids the native call costs more than the bytes.
+ */
+export function bytesMatchAt(buf: Buffer, at: number, bytes: Buffer): boolean {
+  const n = bytes.length;
+  if (n === 0 || buf.length - at < n) return false;
+  for (let i = 0; i < n; i++) if (buf[at + i] !== bytes[i]) return false;
+  return true;
+}
+
 /** Whether payload is in this codec's format (else it is a msgpack record from before it). */
 export function isBinaryTxn(payload: Buffer): boolean {
   return payload.length > 0 && payload[0] === TXN_CODEC_MARK;
@@ -351,7 +362,7 @@ class Reader {
     const start = this.off;
     const n = this.count();
     const previous = lastAcl;
-    if (previous !== null && this.startsWith(previous.bytes, start)) {
+    if (previous !== null && this.end - start >= previous.bytes.length && bytesMatchAt(this.buf, start, previous.bytes)) {
       this.off = start + previous.bytes.length;
       return previous.acl;
     }
@@ -365,14 +376,6 @@ class Reader {
     return acl;
   }
 
-  /** A loop, not Buffer.compare: for an ACL's few dozen bytes the native call costs more than the bytes. */
-  private startsWith(bytes: Buffer, at: number): boolean {
-    const n = bytes.length;
-    if (this.end - at < n) return false;
-    const buf = this.buf;
-    for (let i = 0; i < n; i++) if (buf[at + i] !== bytes[i]) return false;
-    return true;
-  }
 
   op(depth: number): TxnOp {
     const tag = this.u8();

@@ -48,6 +48,30 @@ describe('broadcast frames', () => {
     expect(decodePeerFrameBody(body(serverMade))).toEqual(serverMade);
   });
 
+  it("REQUESTs with the auth ids of the one before share its decoded list; other ids, even undecodable UTF-8, decode on their own", () => {
+    const req = (cxid: number, authIds: { scheme: string; id: string }[], body = Buffer.from([cxid])) => ({ type: 'REQUEST', payload: { sessionId: 9, cxid, authIds, type: 5, body } });
+    type Decoded = { payload: { authIds: unknown[]; body: Buffer; cxid: number } };
+    const ids = [{ scheme: 'ip', id: '10.0.0.1' }, { scheme: 'sasl', id: 'bob' }];
+    const first = decodePeerFrameBody(body(req(1, ids))) as Decoded;
+    const second = decodePeerFrameBody(body(req(2, [...ids], Buffer.from([7, 7])))) as Decoded;
+    expect(second).toEqual(req(2, ids, Buffer.from([7, 7])));
+    expect(second.payload.authIds).toBe(first.payload.authIds);
+    expect(Object.isFrozen(second.payload.authIds) && Object.isFrozen(second.payload.authIds[0])).toBe(true);
+    // One id fewer, or another id of the same length: their own lists.
+    for (const other of [[ids[0]!], [ids[0]!, { scheme: 'sasl', id: 'eve' }], []]) {
+      const d = decodePeerFrameBody(body(req(3, other))) as Decoded;
+      expect(d).toEqual(req(3, other));
+    }
+    // An id whose bytes are not UTF-8: the body still starts where the length prefixes say.
+    const frame = Buffer.from(body(req(4, [{ scheme: 'x', id: 'ab' }], Buffer.from([1, 2, 3]))));
+    const at = frame.indexOf(Buffer.from('ab'));
+    frame[at] = 0xff;
+    frame[at + 1] = 0xfe;
+    const bad = decodePeerFrameBody(frame) as Decoded;
+    expect([...bad.payload.body]).toEqual([1, 2, 3]);
+    expect(bad.payload.authIds).toEqual([{ scheme: 'x', id: '\ufffd\ufffd' }]);
+  });
+
   it('a PROPOSAL carries exactly the bytes the log stores for its txn, and the receiver logs those bytes', () => {
     const b = body({ type: 'PROPOSAL', txn: { zxid, payload: txn } });
     const logBytes = encodedTxn(txn);
