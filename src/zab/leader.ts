@@ -179,10 +179,10 @@ export class LeaderRole<T> {
     const txn: TxnRecord<T> = { zxid, payload };
     this.ctx.log.append(txn);
     out.push({ type: 'persistTxns', txns: [txn] });
+    // One message object for every learner: messages are never changed once built.
+    const msg: QuorumMsg<T> = { type: 'PROPOSAL', txn };
     for (const l of this.learners.values()) {
-      if (l.phase === 'syncing' || l.phase === 'synced' || l.phase === 'active') {
-        out.push({ type: 'send', to: l.sid, msg: { type: 'PROPOSAL', txn } });
-      }
+      if (l.phase === 'syncing' || l.phase === 'synced' || l.phase === 'active') out.push({ type: 'send', to: l.sid, msg });
     }
     // The counter is exhausted: ZooKeeper forces a new epoch by re-running the election.
     if (this.counter >= MAX_ZXID_COUNTER) this.abandoned = 'zxid counter exhausted; a new epoch is needed';
@@ -342,8 +342,9 @@ export class LeaderRole<T> {
     }
     if (target === log.committedZxid) return;
     for (const txn of log.commitTo(target)) out.push({ type: 'commit', txn });
+    const msg: QuorumMsg<T> = { type: 'COMMIT', zxid: target };
     for (const l of this.learners.values()) {
-      if (l.phase === 'active') out.push({ type: 'send', to: l.sid, msg: { type: 'COMMIT', zxid: target } });
+      if (l.phase === 'active') out.push({ type: 'send', to: l.sid, msg });
     }
     this.answerSyncs(out);
   }

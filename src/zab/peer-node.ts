@@ -3,7 +3,8 @@
 // The runtime (src/server, src/peer) and the simulator (test/sim) drive the same object:
 // start() once, then step() for every received message, tick() whenever nowMs reaches
 // nextWakeMs(), persisted() as txn batches become durable, peerDisconnected() when a quorum
-// connection drops. Every call returns the actions to execute, in order (see actions.ts).
+// connection drops. Every call returns the actions to execute, in order (see actions.ts),
+// appended to `out` when given (the runtime passes its action queue: no array per input).
 
 import type { ZabAction, ZabRole } from './actions.js';
 import { NotServingError } from './errors.js';
@@ -118,27 +119,24 @@ export class PeerNode<T> {
   // ---- inputs --------------------------------------------------------------------------
 
   /** Begin: the node starts LOOKING with its recovered (currentEpoch, lastZxid). */
-  start(nowMs: number): ZabAction<T>[] {
+  start(nowMs: number, out: ZabAction<T>[] = []): ZabAction<T>[] {
     if (this.started) throw new Error('PeerNode already started');
     this.started = true;
     this.nowMs = nowMs;
-    const out: ZabAction<T>[] = [];
     this.enterLooking('startup', out);
     return out;
   }
 
-  step(from: number, msg: PeerMessage<T>, nowMs: number): ZabAction<T>[] {
+  step(from: number, msg: PeerMessage<T>, nowMs: number, out: ZabAction<T>[] = []): ZabAction<T>[] {
     this.nowMs = Math.max(this.nowMs, nowMs);
-    const out: ZabAction<T>[] = [];
     if (msg.type === 'NOTIFICATION') this.onNotification(msg, out);
     else this.onQuorumMessage(from, msg, out);
     this.reportServingVote();
     return out;
   }
 
-  tick(nowMs: number): ZabAction<T>[] {
+  tick(nowMs: number, out: ZabAction<T>[] = []): ZabAction<T>[] {
     this.nowMs = Math.max(this.nowMs, nowMs);
-    const out: ZabAction<T>[] = [];
     if (this.serverState === 'LOOKING') {
       const decision = this.election.tick(this.nowMs, out);
       if (decision) this.onDecision(decision, out);
@@ -153,8 +151,7 @@ export class PeerNode<T> {
   }
 
   /** Every txn up to zxid (from earlier persistTxns actions) is durable. */
-  persisted(zxid: number): ZabAction<T>[] {
-    const out: ZabAction<T>[] = [];
+  persisted(zxid: number, out: ZabAction<T>[] = []): ZabAction<T>[] {
     this.ctx.log.markDurable(zxid);
     this.leaderRole?.persisted(out);
     this.followerRole?.persisted(out);
@@ -164,8 +161,7 @@ export class PeerNode<T> {
   }
 
   /** The quorum connection with sid is gone (closed, reset, or the peer crashed). */
-  peerDisconnected(sid: number): ZabAction<T>[] {
-    const out: ZabAction<T>[] = [];
+  peerDisconnected(sid: number, out: ZabAction<T>[] = []): ZabAction<T>[] {
     if (this.leaderRole) this.leaderRole.peerDisconnected(sid);
     else if (this.followerRole && this.followerRole.leader === sid) {
       this.followerRole.abandoned = `connection to leader ${sid} lost`;
@@ -181,25 +177,22 @@ export class PeerNode<T> {
   }
 
   /** Leader only: log and broadcast a txn built with nextZxid(). */
-  propose(payload: T): ZabAction<T>[] {
+  propose(payload: T, out: ZabAction<T>[] = []): ZabAction<T>[] {
     if (!this.leaderRole) throw new NotServingError('not the leader');
-    const out: ZabAction<T>[] = [];
     this.leaderRole.propose(payload, out);
     this.checkAbandoned(out);
     return out;
   }
 
   /** Follower only: send a client write to the leader (it comes back as a commit). */
-  forward(payload: unknown): ZabAction<T>[] {
+  forward(payload: unknown, out: ZabAction<T>[] = []): ZabAction<T>[] {
     if (!this.followerRole) throw new NotServingError('not a follower');
-    const out: ZabAction<T>[] = [];
     this.followerRole.forward(payload, out);
     return out;
   }
 
   /** A client `sync`: answered with a clientReply once this node applied what the leader had committed. */
-  sync(id: number): ZabAction<T>[] {
-    const out: ZabAction<T>[] = [];
+  sync(id: number, out: ZabAction<T>[] = []): ZabAction<T>[] {
     if (this.leaderRole) this.leaderRole.sync(id, out);
     else if (this.followerRole) this.followerRole.sync(id, out);
     else throw new NotServingError('not serving');

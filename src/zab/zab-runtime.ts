@@ -145,34 +145,34 @@ export class ZabRuntime<T> {
   // ---- inputs -------------------------------------------------------------------------
 
   start(): void {
-    this.input(() => this.node.start(this.io.clock.now()));
+    this.input((out) => this.node.start(this.io.clock.now(), out));
   }
 
   receive(from: number, msg: PeerMessage<T>): void {
-    this.input(() => this.node.step(from, msg, this.io.clock.now()));
+    this.input((out) => this.node.step(from, msg, this.io.clock.now(), out));
   }
 
   peerDisconnected(sid: number): void {
-    this.input(() => this.node.peerDisconnected(sid));
+    this.input((out) => this.node.peerDisconnected(sid, out));
   }
 
   /** Leader: replicate a txn built for node.nextZxid(). */
   propose(payload: T): void {
-    this.input(() => this.node.propose(payload));
+    this.input((out) => this.node.propose(payload, out));
   }
 
   /** Follower: hand a client write to the leader. */
   forward(payload: unknown): void {
-    this.input(() => this.node.forward(payload));
+    this.input((out) => this.node.forward(payload, out));
   }
 
   sync(id: number): void {
-    this.input(() => this.node.sync(id));
+    this.input((out) => this.node.sync(id, out));
   }
 
   /** A durable snapshot now covers every committed txn up to zxid. */
   snapshotDurable(zxid: number): void {
-    this.input(() => this.node.persisted(zxid));
+    this.input((out) => this.node.persisted(zxid, out));
   }
 
   /** Stop executing: pending actions are dropped, callbacks of in-flight I/O are ignored. */
@@ -185,18 +185,21 @@ export class ZabRuntime<T> {
     this.timer = undefined;
   }
 
-  /** Runs one PeerNode call and queues its actions; a broken invariant is fatal. */
-  private input(call: () => ZabAction<T>[]): void {
+  /**
+   * Runs one PeerNode call, which appends its actions to the queue; a broken invariant is fatal.
+   * A call that throws leaves nothing queued.
+   */
+  private input(call: (out: ZabAction<T>[]) => unknown): void {
     if (this.stopped) return;
-    let actions: ZabAction<T>[];
+    const queued = this.queue.length;
     try {
-      actions = call();
+      call(this.queue);
     } catch (err) {
+      this.queue.length = queued;
       if ((err as Error).name === 'NotServingError') return;
       this.fail(err as Error, 'zab invariant broken');
       return;
     }
-    for (const a of actions) this.queue.push(a);
     // Learners connect during discovery, long before the leader is established.
     this.io.transport.setAccepting(this.node.state === 'LEADING');
     this.pump();
@@ -235,7 +238,7 @@ export class ZabRuntime<T> {
       if (activity !== undefined) this.node.reportSessionActivity(activity);
     }
     const now = this.io.clock.now();
-    if (now >= this.node.nextWakeMs()) this.input(() => this.node.tick(now));
+    if (now >= this.node.nextWakeMs()) this.input((out) => this.node.tick(now, out));
     else this.armTimer();
   }
 
@@ -363,7 +366,7 @@ export class ZabRuntime<T> {
   private reportDurable(): void {
     const zxid = this.durableUnreported;
     this.durableUnreported = -1;
-    if (zxid >= 0) this.input(() => this.node.persisted(zxid));
+    if (zxid >= 0) this.input((out) => this.node.persisted(zxid, out));
   }
 
   private commit(txn: TxnRecord<T>): void {

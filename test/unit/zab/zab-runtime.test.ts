@@ -134,6 +134,21 @@ describe('ZabRuntime', () => {
     expect(r.appends).toHaveLength(0);
   });
 
+  it('a node call that fails part way (not serving) leaves none of its actions queued', () => {
+    const r = leadingRig();
+    const propose = r.node.propose.bind(r.node);
+    r.node.propose = (payload, out) => {
+      propose(payload, out);
+      throw Object.assign(new Error('lost the lead mid-call'), { name: 'NotServingError' });
+    };
+    r.runtime.propose('half');
+    r.node.propose = propose;
+    r.runtime.propose('whole');
+    r.runDeferred();
+    expect(r.appends.flatMap((a) => a.txns.map((t) => t.payload))).toEqual(['whole']);
+    expect(r.runtime.isStopped).toBe(false);
+  });
+
   it('a failed append is fatal and stops the executor', () => {
     const r = leadingRig();
     r.runtime.propose('x');
