@@ -96,8 +96,11 @@ export interface ApplyResult {
   stat?: Stat;
   /** Per sub-op results of a multi; their own `triggers` are empty, the multi's hold them all. */
   results?: ApplyResult[];
-  triggers: WatchTrigger[];
+  triggers: readonly WatchTrigger[];
 }
+
+/** The triggers of every result apply() does not hand out (sub-ops, failures): shared, never filled. */
+const NO_TRIGGERS: readonly WatchTrigger[] = Object.freeze([]);
 
 /** Plain records a snapshot is made of; msgpackr-friendly (no bigint, no class instances). */
 export type SnapshotRecord =
@@ -306,22 +309,22 @@ export class DataTree {
       case 'setACL':
         return this.applySetAcl(op.path, op.acl, op.version);
       case 'check':
-        return { err: ErrorCode.OK, path: op.path, triggers: [] };
+        return { err: ErrorCode.OK, path: op.path, triggers: NO_TRIGGERS };
       case 'createSession':
         this.sessions.set(hdr.sessionId, op.timeoutMs);
-        return { err: ErrorCode.OK, triggers: [] };
+        return { err: ErrorCode.OK, triggers: NO_TRIGGERS };
       case 'closeSession':
         this.killSession(hdr.sessionId, hdr.zxid, triggers);
-        return { err: ErrorCode.OK, triggers: [] };
+        return { err: ErrorCode.OK, triggers: NO_TRIGGERS };
       case 'ensembleSecret':
         // The first one wins: a replay, or a second leader's proposal racing the first, changes nothing.
         if (this.ensembleSecret === null) {
           this.ensembleSecret = Buffer.from(op.secret);
           for (const id of op.legacySessions) this.legacyPasswordSessions.add(id);
         }
-        return { err: ErrorCode.OK, triggers: [] };
+        return { err: ErrorCode.OK, triggers: NO_TRIGGERS };
       case 'error':
-        return { err: op.err, triggers: [] };
+        return { err: op.err, triggers: NO_TRIGGERS };
       case 'multi':
         return this.applyMulti(hdr, op.ops, triggers);
     }
@@ -331,7 +334,7 @@ export class DataTree {
     const path = op.path;
     const parentName = parentPath(path);
     const parent = this.ids.get(parentName);
-    if (parent === undefined || path === '/') return { err: parent !== undefined ? ErrorCode.NODEEXISTS : ErrorCode.NONODE, path, triggers: [] };
+    if (parent === undefined || path === '/') return { err: parent !== undefined ? ErrorCode.NODEEXISTS : ErrorCode.NONODE, path, triggers: NO_TRIGGERS };
     const t = this.table;
     const cversion = op.parentCVersion === -1 ? t.cversion[parent]! + 1 : op.parentCVersion;
     if (this.ids.has(path)) {
@@ -343,9 +346,9 @@ export class DataTree {
         t.cversion[parent] = cversion;
         t.pzxid[parent] = hdr.zxid;
       }
-      return { err: ErrorCode.NODEEXISTS, path, triggers: [] };
+      return { err: ErrorCode.NODEEXISTS, path, triggers: NO_TRIGGERS };
     }
-    if (t.kind[parent] === KIND_EPHEMERAL) return { err: ErrorCode.NOCHILDRENFOREPHEMERALS, path, triggers: [] };
+    if (t.kind[parent] === KIND_EPHEMERAL) return { err: ErrorCode.NOCHILDRENFOREPHEMERALS, path, triggers: NO_TRIGGERS };
 
     this.touch(parent, parentName);
     // Only forwards: replaying a create whose node was later deleted must not rewind them.
@@ -358,13 +361,13 @@ export class DataTree {
     this.insert(path, id);
     this.quotaAfterCreate(path, parentName, op.data?.length ?? 0);
     triggers.push({ path, type: EventType.NodeCreated }, { path: parentName, type: EventType.NodeChildrenChanged });
-    return { err: ErrorCode.OK, path, stat: this.statsWanted ? this.statAt(id) : undefined, triggers: [] };
+    return { err: ErrorCode.OK, path, stat: this.statsWanted ? this.statAt(id) : undefined, triggers: NO_TRIGGERS };
   }
 
   private applyDelete(path: string, zxid: number, triggers: WatchTrigger[]): ApplyResult {
     const parentName = parentPath(path);
     const parent = this.ids.get(parentName);
-    if (parent === undefined || path === '/') return { err: ErrorCode.NONODE, path, triggers: [] };
+    if (parent === undefined || path === '/') return { err: ErrorCode.NONODE, path, triggers: NO_TRIGGERS };
     const t = this.table;
     const id = this.ids.get(path);
     if (id === undefined) {
@@ -374,11 +377,11 @@ export class DataTree {
         this.touch(parent, parentName);
         t.pzxid[parent] = zxid;
       }
-      return { err: ErrorCode.NONODE, path, triggers: [] };
+      return { err: ErrorCode.NONODE, path, triggers: NO_TRIGGERS };
     }
     // ZooKeeper trusts prep here; refusing keeps a replayed delete from orphaning children
     // that a later (already captured) create put under a re-created node.
-    if (this.childCount(id) > 0) return { err: ErrorCode.NOTEMPTY, path, triggers: [] };
+    if (this.childCount(id) > 0) return { err: ErrorCode.NOTEMPTY, path, triggers: NO_TRIGGERS };
 
     this.touch(parent, parentName);
     this.removeChild(parent, id);
@@ -387,12 +390,12 @@ export class DataTree {
     this.remove(path, id);
     this.quotaAfterDelete(path, parentName, dataBytes);
     triggers.push({ path, type: EventType.NodeDeleted }, { path: parentName, type: EventType.NodeChildrenChanged });
-    return { err: ErrorCode.OK, path, triggers: [] };
+    return { err: ErrorCode.OK, path, triggers: NO_TRIGGERS };
   }
 
   private applySetData(hdr: TxnHeader, path: string, data: Buffer | null, version: number, triggers: WatchTrigger[]): ApplyResult {
     const id = this.ids.get(path);
-    if (id === undefined) return { err: ErrorCode.NONODE, path, triggers: [] };
+    if (id === undefined) return { err: ErrorCode.NONODE, path, triggers: NO_TRIGGERS };
     const t = this.table;
     const bytesDiff = (data?.length ?? 0) - t.dataBytes(id);
     this.dataSizeBytes += bytesDiff;
@@ -404,19 +407,19 @@ export class DataTree {
     const prefix = this.quotas.maxPrefix(path);
     if (prefix !== undefined) this.updateQuotaStat(prefix, bytesDiff, 0);
     triggers.push({ path, type: EventType.NodeDataChanged });
-    return { err: ErrorCode.OK, path, stat: this.statsWanted ? this.statAt(id) : undefined, triggers: [] };
+    return { err: ErrorCode.OK, path, stat: this.statsWanted ? this.statAt(id) : undefined, triggers: NO_TRIGGERS };
   }
 
   private applySetAcl(path: string, acl: ACL[], version: number): ApplyResult {
     const id = this.ids.get(path);
-    if (id === undefined) return { err: ErrorCode.NONODE, path, triggers: [] };
+    if (id === undefined) return { err: ErrorCode.NONODE, path, triggers: NO_TRIGGERS };
     const t = this.table;
     const aclId = this.acls.intern(acl);
     this.acls.release(t.aclId[id]!);
     this.touch(id, path);
     t.aclId[id] = aclId;
     t.aversion[id] = version;
-    return { err: ErrorCode.OK, path, stat: this.statsWanted ? this.statAt(id) : undefined, triggers: [] };
+    return { err: ErrorCode.OK, path, stat: this.statsWanted ? this.statAt(id) : undefined, triggers: NO_TRIGGERS };
   }
 
   /**
@@ -449,16 +452,16 @@ export class DataTree {
       let sub: ApplyResult;
       if (op.type === 'error') {
         afterFailure = true;
-        sub = { err: op.err, triggers: [] };
+        sub = { err: op.err, triggers: NO_TRIGGERS };
       } else if (failed) {
-        sub = { err: afterFailure ? ErrorCode.RUNTIMEINCONSISTENCY : ErrorCode.OK, triggers: [] };
+        sub = { err: afterFailure ? ErrorCode.RUNTIMEINCONSISTENCY : ErrorCode.OK, triggers: NO_TRIGGERS };
       } else {
         sub = this.applyOp(hdr, op, triggers);
       }
       results.push(sub);
       if (sub.err !== ErrorCode.OK && err === ErrorCode.OK) err = sub.err;
     }
-    return { err, results, triggers: [] };
+    return { err, results, triggers: NO_TRIGGERS };
   }
 
   // ------------------------------------------------------------------ quotas
