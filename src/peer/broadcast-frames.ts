@@ -141,9 +141,11 @@ function writeString(buf: Buffer, s: string, off: number): number {
 /**
  * The auth ids of the last REQUEST decoded and their bytes (count included): a follower forwards
  * the writes of a few sessions, and their auth ids rarely change, so the leader usually reuses
- * the (frozen) list instead of decoding two strings and an object per id per write.
+ * the list instead of decoding two strings and an object per id per write. Nobody changes a
+ * forwarded write's auth ids. Not frozen: frozen arrays and objects take other V8 shapes than
+ * the connections' own lists, and the ACL checks that read both would go polymorphic.
  */
-let lastAuth: { bytes: Buffer; ids: readonly Id[] } = { bytes: Buffer.alloc(0), ids: Object.freeze([]) };
+let lastAuth: { bytes: Buffer; ids: readonly Id[] } = { bytes: Buffer.alloc(0), ids: [] };
 
 function decodeRequest(body: Buffer, sessionId: number, stable: boolean): { type: 'REQUEST'; payload: ForwardedRequest } {
   let off = PREFIX_BYTES;
@@ -165,10 +167,10 @@ function decodeRequest(body: Buffer, sessionId: number, stable: boolean): { type
       const schemeEnd = stringEnd(body, off);
       const scheme = body.toString('utf8', off + 4, schemeEnd);
       const idEnd = stringEnd(body, schemeEnd);
-      ids[i] = Object.freeze({ scheme, id: body.toString('utf8', schemeEnd + 4, idEnd) });
+      ids[i] = { scheme, id: body.toString('utf8', schemeEnd + 4, idEnd) };
       off = idEnd;
     }
-    authIds = Object.freeze(ids);
+    authIds = ids;
     lastAuth = { bytes: Buffer.from(body.subarray(authStart, off)), ids: authIds };
   }
   const request = keepable(body, off, stable);

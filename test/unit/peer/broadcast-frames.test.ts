@@ -56,7 +56,6 @@ describe('broadcast frames', () => {
     const second = decodePeerFrameBody(body(req(2, [...ids], Buffer.from([7, 7])))) as Decoded;
     expect(second).toEqual(req(2, ids, Buffer.from([7, 7])));
     expect(second.payload.authIds).toBe(first.payload.authIds);
-    expect(Object.isFrozen(second.payload.authIds) && Object.isFrozen(second.payload.authIds[0])).toBe(true);
     // One id fewer, or another id of the same length: their own lists.
     for (const other of [[ids[0]!], [ids[0]!, { scheme: 'sasl', id: 'eve' }], []]) {
       const d = decodePeerFrameBody(body(req(3, other))) as Decoded;
