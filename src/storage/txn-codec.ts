@@ -376,7 +376,6 @@ class Reader {
     return acl;
   }
 
-
   op(depth: number): TxnOp {
     const tag = this.u8();
     switch (tag) {

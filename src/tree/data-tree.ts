@@ -778,7 +778,7 @@ export class DataTree {
       version: t.version[id]!,
       cversion: t.cversion[id]! * 2 - numChildren,
       aversion: t.aversion[id]!,
-      ephemeralOwner: t.kind[id] === KIND_EPHEMERAL ? t.owner[id]! : 0,
+      ephemeralOwner: this.ephemeralOwnerAt(id),
       dataLength: t.dataBytes(id),
       numChildren,
       pzxid: t.pzxid[id]!,
