@@ -216,9 +216,13 @@ export class ZabRuntime<T> {
 
   private armTimer(): void {
     if (this.stopped) return;
+    const wake = this.node.nextWakeMs();
+    // An armed timer fires within maxSleepMs of when it was armed, so it is never too late for
+    // the sleep cap; it is kept if it fires by the node's wake time, and then the clock (read
+    // after every input) need not be read at all.
+    if (this.timer !== undefined && this.timerAtMs <= wake) return;
     const clock = this.io.clock;
     const now = clock.now();
-    const wake = this.node.nextWakeMs();
     const delayMs = Math.max(1, Math.min(Number.isFinite(wake) ? wake - now : Infinity, this.io.maxSleepMs));
     // A timer already armed to fire no later than needed is kept (onTimer re-arms when it fires
     // early): re-arming after every input cost a timer removal and insert per peer message.

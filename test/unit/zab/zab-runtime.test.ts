@@ -12,7 +12,7 @@ function rig() {
   let now = 0;
   const timers: { at: number; fire: () => void; id: number }[] = [];
   let timerId = 0;
-  const timerCalls = { set: 0, clear: 0 };
+  const timerCalls = { set: 0, clear: 0, clockReads: 0 };
   const deferred: (() => void)[] = [];
   const epochWrites: { kind: string; epoch: number; done: Done }[] = [];
   const appends: { txns: TxnRecord<string>[]; done: Done }[] = [];
@@ -23,7 +23,10 @@ function rig() {
     log: { append: (txns, done) => void appends.push({ txns, done }), truncateAfter: (_z, done) => done(), resetTo: (_z, done) => done() },
     epochs: { write: (kind, epoch, done) => void epochWrites.push({ kind, epoch, done }) },
     clock: {
-      now: () => now,
+      now: () => {
+        timerCalls.clockReads++;
+        return now;
+      },
       setTimer: (delayMs, fire) => {
         timerCalls.set++;
         const id = ++timerId;
@@ -169,7 +172,7 @@ describe('ZabRuntime', () => {
       r.runDeferred();
     }
     expect(r.events.filter((e) => e.startsWith('commit'))).toEqual(['commit a', 'commit b', 'commit c', 'commit d']);
-    // Still the one timer, armed before the writes: no insert or removal per input.
+    // Still the one timer, armed before the writes: no insert, removal or clock read per input.
     expect(r.timerCalls).toEqual(before);
     expect(r.timers).toEqual([armed]);
     // The member still wakes: the timer fires and a new one is armed for the next wake.
