@@ -2,10 +2,17 @@
 //
 // Commits nearly always meet the oldest entry, so take() looks at the head first; a key that is
 // not at the head (a write before it was lost with a leader) is found by a scan, as a map would.
+// (ProposalTimes is the metrics' cousin: it may drop older entries, which must not be lost here.)
 
 export class KeyedQueue<E> {
   private readonly keys: number[] = [];
   private readonly entries: E[] = [];
+
+  /**
+   * `ascending`: keys are pushed in increasing order (zxids), so a key below the head is not
+   * held and take() answers without a scan (a leader sees that for every forwarded write).
+   */
+  constructor(private readonly ascending = false) {}
 
   get size(): number {
     return this.keys.length;
@@ -20,10 +27,12 @@ export class KeyedQueue<E> {
   take(key: number): E | undefined {
     const keys = this.keys;
     if (keys.length === 0) return undefined;
-    if (keys[0] === key) {
+    const head = keys[0]!;
+    if (head === key) {
       keys.shift();
       return this.entries.shift();
     }
+    if (this.ascending && head > key) return undefined;
     const i = keys.indexOf(key);
     if (i < 0) return undefined;
     keys.splice(i, 1);

@@ -186,7 +186,7 @@ export class ZooKeeperServer {
   private introspectionView: ServerIntrospection | undefined;
   private role: ServingRole;
   /** Leader (and standalone): this member's proposed writes by zxid, waiting for their commit. */
-  private readonly awaitingCommit = new KeyedQueue<WriteEntry>();
+  private readonly awaitingCommit = new KeyedQueue<WriteEntry>(true);
   /**
    * Follower: forwarded writes by session, then cxid. The leader preps a session's writes in the
    * order this member forwarded them, so a commit nearly always meets its session's oldest.
@@ -816,7 +816,7 @@ export class ZooKeeperServer {
   applyCommitted(txn: Txn): void {
     const zxid = txn.hdr.zxid;
     let entry = this.awaitingCommit.take(zxid);
-    if (entry === undefined && this.forwarded.size > 0) entry = this.takeForwarded(txn.hdr.sessionId, txn.hdr.cxid);
+    if (entry === undefined && this.forwarded.size > 0) entry = this.takeForwarded(txn);
     // Only a write with a client waiting here needs the stats its reply carries.
     const result = this.final.applyTxn(txn, entry?.deletes ?? deletesOf(txn, this.tree), entry !== undefined);
     this.prep.applied(zxid);
@@ -831,9 +831,10 @@ export class ZooKeeperServer {
   }
 
   /** Follower: the forwarded write a commit answers, if it was this member's. */
-  private takeForwarded(sessionId: number, cxid: number): WriteEntry | undefined {
+  private takeForwarded(txn: Txn): WriteEntry | undefined {
+    const sessionId = txn.hdr.sessionId;
     const q = this.forwarded.get(sessionId);
-    const entry = q?.take(cxid);
+    const entry = q?.take(txn.hdr.cxid);
     if (q !== undefined && q.size === 0) this.forwarded.delete(sessionId);
     return entry;
   }

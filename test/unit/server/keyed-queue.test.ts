@@ -26,6 +26,17 @@ describe('KeyedQueue', () => {
     expect(q.take(2 ** 40)).toBeUndefined();
   });
 
+  it('with ascending keys, answers a key below the head at once and still finds one behind it', () => {
+    const q = new KeyedQueue<string>(true);
+    for (const [k, e] of [[10, 'a'], [11, 'b'], [30, 'c']] as const) q.push(k, e);
+    expect(q.take(5)).toBeUndefined();
+    expect(q.take(11)).toBe('b');
+    expect(q.take(15)).toBeUndefined();
+    expect(q.take(10)).toBe('a');
+    expect(q.take(31)).toBeUndefined();
+    expect(q.drain()).toEqual(['c']);
+  });
+
   it('matches a model map of queues over a random run of pushes and takes', () => {
     let seed = 42;
     const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
@@ -44,5 +55,26 @@ describe('KeyedQueue', () => {
       expect(q.size).toBe(model.length);
     }
     expect(q.drain()).toEqual(model.map(([, e]) => e));
+  });
+
+  it('with ascending keys, matches the model over a random run of pushes and takes', () => {
+    let seed = 7;
+    // The high bits: an LCG's low bits repeat with a short period.
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) >>> 12) % n;
+    const q = new KeyedQueue<number>(true);
+    const model: number[] = [];
+    let next = 2 ** 32;
+    for (let i = 0; i < 5000; i++) {
+      if (rand(2) === 0) {
+        next += 1 + rand(3);
+        q.push(next, next);
+        model.push(next);
+      } else {
+        const key = 2 ** 32 + 1 + rand(next - 2 ** 32);
+        const at = model.indexOf(key);
+        expect(q.take(key)).toBe(at < 0 ? undefined : model.splice(at, 1)[0]);
+      }
+    }
+    expect(q.drain()).toEqual(model);
   });
 });
