@@ -830,12 +830,17 @@ export class ZooKeeperServer {
     }
   }
 
-  /** Follower: the forwarded write a commit answers, if it was this member's. */
+  /**
+   * Follower: the forwarded write a commit answers, if it was this member's. A session's queue
+   * stays while the session lives (not rebuilt for every write of a client with one in flight)
+   * and goes, once empty, with the session's closeSession.
+   */
   private takeForwarded(txn: Txn): WriteEntry | undefined {
     const sessionId = txn.hdr.sessionId;
     const q = this.forwarded.get(sessionId);
-    const entry = q?.take(txn.hdr.cxid);
-    if (q !== undefined && q.size === 0) this.forwarded.delete(sessionId);
+    if (q === undefined) return undefined;
+    const entry = q.take(txn.hdr.cxid);
+    if (txn.op.type === 'closeSession' && q.size === 0) this.forwarded.delete(sessionId);
     return entry;
   }
 
