@@ -10,6 +10,8 @@ import { SnapshotWriter, type SnapshotRef } from './snapshot-file.js';
 /** Records per chunk (one chunk per event-loop turn): small enough that requests never wait long for a turn. */
 const CHUNK_RECORDS = 1000;
 const CHUNK_BYTES = 1024 * 1024;
+/** Nodes the walk encodes between looks at the clock. */
+const STEP_RECORDS = 128;
 /** Longest a walk may hold the event loop in one turn. */
 const TURN_BUDGET_MS = 10;
 
@@ -28,7 +30,7 @@ export interface SnapshotResult extends SnapshotRef {
  */
 export async function writeFuzzySnapshot(fs: FsLike, dir: string, tree: DataTree, signal?: AbortSignal): Promise<SnapshotResult> {
   const started = performance.now();
-  const encoder = new ChunkEncoder();
+  const encoder = new ChunkEncoder(CHUNK_BYTES);
   // The walk's header captures lastProcessedZxid when first pulled: pull it now, in the same
   // turn, so the file name and the replay start agree.
   const walk = tree.visit(encoder);
@@ -43,8 +45,9 @@ export async function writeFuzzySnapshot(fs: FsLike, dir: string, tree: DataTree
       let done = false;
       const turnStarted = performance.now();
       // One chunk per event-loop turn, cut short if the walk takes too long, so requests keep flowing.
-      while (encoder.records < CHUNK_RECORDS && encoder.sizeBytes < CHUNK_BYTES && !(done = walk.next().done === true)) {
-        if ((encoder.records & 127) === 0 && performance.now() - turnStarted > TURN_BUDGET_MS) break;
+      while (encoder.records < CHUNK_RECORDS && encoder.sizeBytes < CHUNK_BYTES) {
+        if ((done = walk.next(Math.min(STEP_RECORDS, CHUNK_RECORDS - encoder.records)).done === true)) break;
+        if (performance.now() - turnStarted > TURN_BUDGET_MS) break;
       }
       if (encoder.records > 0) {
         // A view: the walk encodes nothing more until the write is done with it.

@@ -15,9 +15,12 @@ const CHUNK_BYTES = 1024 * 1024;
  */
 export async function writePointInTimeSnapshot(fs: FsLike, dir: string, tree: DataTree): Promise<SnapshotRef & { records: number; sizeBytes: number }> {
   // The whole walk, encoded, in this turn: the chunks are bytes, so later applies cannot change them.
-  const encoder = new ChunkEncoder();
+  const encoder = new ChunkEncoder(CHUNK_BYTES);
   const chunks: { payload: Buffer; records: number }[] = [];
-  for (const _ of tree.visit(encoder)) if (encoder.sizeBytes >= CHUNK_BYTES) chunks.push(encoder.take());
+  // The walk pauses only when the encoder has a full chunk.
+  const walk = tree.visit(encoder);
+  walk.next();
+  while (walk.next(Infinity).done !== true) chunks.push(encoder.take());
   if (encoder.records > 0) chunks.push(encoder.take());
   const zxid = tree.lastProcessedZxid;
   const writer = await SnapshotWriter.create(fs, dir, zxid);

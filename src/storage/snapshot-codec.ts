@@ -1,7 +1,7 @@
 // Snapshot format 2's chunk payload: tree records as fixed binary layouts, written from and read into the tree without per-record objects.
 
 import type { ACL } from '../jute/records.js';
-import { emptyNodeFields, nodeRecord, type NodeFields, type SnapshotRecord, type SnapshotVisitor } from '../tree/data-tree.js';
+import { emptyNodeFields, type NodeFields, type SnapshotVisitor } from '../tree/data-tree.js';
 import { KIND_CODES, kindCode } from '../tree/node-table.js';
 
 /**
@@ -38,6 +38,9 @@ const NODE_FIXED_BYTES = 1 + 4 + 4 + 4 + 5 * 8 + 3 * 4 + 1 + 8 + 4;
 
 /** Collects visitor calls into one chunk payload; take() hands it over and starts the next. */
 export class ChunkEncoder implements SnapshotVisitor {
+  /** `pauseAtBytes`: node() asks the walk to pause once the chunk holds this many bytes. */
+  constructor(private readonly pauseAtBytes = Infinity) {}
+
   private buf = Buffer.allocUnsafe(1 << 20);
   /** Over `buf`: DataView stores compile to single writes, Buffer's writeDoubleBE & co. store byte by byte. */
   private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
@@ -109,7 +112,7 @@ export class ChunkEncoder implements SnapshotVisitor {
     }
   }
 
-  node(path: string, f: Readonly<NodeFields>): void {
+  node(path: string, f: Readonly<NodeFields>): boolean {
     const dataBytes = f.dataLength;
     this.begin(Tag.Node, NODE_FIXED_BYTES + path.length * 3 + Math.max(0, dataBytes));
     this.str(path);
@@ -139,6 +142,7 @@ export class ChunkEncoder implements SnapshotVisitor {
       pos += 4;
     }
     this.pos = pos;
+    return pos >= this.pauseAtBytes;
   }
 
   /** Makes room for a record of at most `maxBytes` after its tag, and writes the tag. */
@@ -292,15 +296,4 @@ export function decodeChunk(payload: Buffer, v: SnapshotVisitor): number {
   return records;
 }
 
-/** Turns visitor calls back into plain records (tools that print a snapshot's records). */
-export function recordCollector(out: SnapshotRecord[]): SnapshotVisitor {
-  return {
-    header: (lastProcessedZxid) => out.push({ t: 'header', format: 1, lastProcessedZxid }),
-    secret: (secret, legacySessions) => out.push({ t: 'secret', secret: Buffer.from(secret), legacySessions: [...legacySessions] }),
-    session: (id, timeoutMs) => out.push({ t: 'session', id, timeoutMs }),
-    importedSession: (zookeeperId, id) => out.push({ t: 'importedSession', zookeeperId, id }),
-    acl: (id, acl) => out.push({ t: 'acl', id, acl: acl as ACL[] }),
-    node: (path, fields) => out.push(nodeRecord(path, fields)),
-  };
-}
 

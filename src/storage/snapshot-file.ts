@@ -2,11 +2,11 @@
 
 import { crc32 } from 'node:zlib';
 import { basename, dirname, join } from 'node:path';
-import { replaySnapshotRecords, type SnapshotRecord, type SnapshotVisitor } from '../tree/data-tree.js';
+import { recordCollector, replaySnapshotRecords, type SnapshotRecord, type SnapshotVisitor } from '../tree/data-tree.js';
 import { TMP_SUFFIX } from './atomic-file.js';
 import { CorruptSnapshotError } from './errors.js';
 import { FrameReader, TRAILER_MARK, frameHeader, packr, readU64, u32Crc, writeU64 } from './frame.js';
-import { ChunkDecodeError, ChunkEncoder, decodeChunk, recordCollector } from './snapshot-codec.js';
+import { ChunkDecodeError, ChunkEncoder, decodeChunk } from './snapshot-codec.js';
 import { fsyncDir, writevFully, type FileLike, type FsLike } from './fs-like.js';
 
 export const SNAPSHOT_MAGIC = 'ZKSN';

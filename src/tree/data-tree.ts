@@ -71,6 +71,18 @@ export function emptyNodeFields(): NodeFields {
   return { dataSource: NO_DATA, dataOffset: 0, dataLength: -1, aclId: 0, czxid: 0, mzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0, pzxid: 0, kind: 'persistent', ttlMs: 0, hash: -1 };
 }
 
+/** Turns visitor calls back into plain records (serialize(), and tools that print a snapshot's records). */
+export function recordCollector(out: SnapshotRecord[]): SnapshotVisitor {
+  return {
+    header: (lastProcessedZxid) => void out.push({ t: 'header', format: 1, lastProcessedZxid }),
+    secret: (secret, legacySessions) => void out.push({ t: 'secret', secret: Buffer.from(secret), legacySessions: [...legacySessions] }),
+    session: (id, timeoutMs) => void out.push({ t: 'session', id, timeoutMs }),
+    importedSession: (zookeeperId, id) => void out.push({ t: 'importedSession', zookeeperId, id }),
+    acl: (id, acl) => void out.push({ t: 'acl', id, acl: acl as ACL[] }),
+    node: (path, fields) => void out.push(nodeRecord(path, fields)),
+  };
+}
+
 /**
  * What a snapshot walk (DataTree.visit) reports, in order: the header, the secret, the sessions,
  * then every node in pre-order, each ACL list just before the first node that uses it.
@@ -82,7 +94,8 @@ export interface SnapshotVisitor {
   session(id: number, timeoutMs: number): void;
   importedSession(zookeeperId: string, id: number): void;
   acl(id: number, acl: readonly ACL[]): void;
-  node(path: string, fields: Readonly<NodeFields>): void;
+  /** true asks the walk to pause (yield) after this node. */
+  node(path: string, fields: Readonly<NodeFields>): boolean | void;
 }
 
 export interface WatchTrigger {
@@ -210,20 +223,22 @@ export class DataTree {
   private readonly ttlPaths = new Set<string>();
   /** Paths with a quota (a zookeeper_limits node under /zookeeper/quota). */
   private readonly quotas = new QuotaPaths();
-  /** Sum of the hashes of every node not in `dirty`. */
+  /** Sum of the hashes of every node not dirty (NodeTable.stale). */
   private treeDigest = 0;
   /**
-   * Nodes changed since their hash was last computed (id -> path): their old hash is already
-   * out of treeDigest. Hashing lazily means a parent that gains a thousand children in a burst
-   * (or in a log replay) is hashed once, not a thousand times. digest() flushes it all; past
-   * DIRTY_FLUSH_NODES an apply hashes the oldest entries (dirtyOrder) back down to that size.
-   * That spreads the hashing evenly: flushing all 16k at once stalled every member's event
-   * loop for 100-200 ms together every few seconds under write load (p99 latency).
+   * Nodes changed since their hash was last computed are dirty (their NodeTable.stale flag is
+   * set): their old hash is already out of treeDigest. Hashing lazily means a parent that gains
+   * a thousand children in a burst (or in a log replay) is hashed once, not a thousand times.
+   * digest() flushes them all; past DIRTY_FLUSH_NODES an apply hashes the oldest ones
+   * (dirtyOrder) back down to that size. That spreads the hashing evenly: flushing all 16k at
+   * once stalled every member's event loop for 100-200 ms together every few seconds under
+   * write load (p99 latency). A flag column, not a Map of id -> path: every write asked the Map
+   * (16k entries, cache misses) once or twice, and a snapshot walk once per node.
    */
-  private readonly dirty = new Map<number, string>();
+  private dirtyCount = 0;
   /**
    * Ids in the order they became dirty, from dirtyHead on. An id removed (or removed and
-   * reused) may appear more than once or not be in `dirty` any more: those are skipped.
+   * reused) may appear more than once or not be dirty any more: those are skipped.
    */
   private dirtyOrder: number[] = [];
   private dirtyHead = 0;
@@ -294,7 +309,7 @@ export class DataTree {
     const result = this.applyOp(txn.hdr, txn.op, triggers);
     result.triggers = triggers;
     if (txn.hdr.zxid > this.lastProcessedZxid) this.lastProcessedZxid = txn.hdr.zxid;
-    if (this.dirty.size > DIRTY_FLUSH_NODES) this.flushOldest(this.dirty.size - DIRTY_FLUSH_NODES);
+    if (this.dirtyCount > DIRTY_FLUSH_NODES) this.flushOldest(this.dirtyCount - DIRTY_FLUSH_NODES);
     return result;
   }
 
@@ -342,7 +357,7 @@ export class DataTree {
       // after the parent was captured: catch the parent's cversion/pzxid up anyway
       // (DataTree.processTxn's NODEEXISTS fix-up), but only forwards.
       if (cversion > t.cversion[parent]!) {
-        this.touch(parent, parentName);
+        this.touch(parent);
         t.cversion[parent] = cversion;
         t.pzxid[parent] = hdr.zxid;
       }
@@ -350,7 +365,7 @@ export class DataTree {
     }
     if (t.kind[parent] === KIND_EPHEMERAL) return { err: ErrorCode.NOCHILDRENFOREPHEMERALS, path, triggers: NO_TRIGGERS };
 
-    this.touch(parent, parentName);
+    this.touch(parent);
     // Only forwards: replaying a create whose node was later deleted must not rewind them.
     if (cversion > t.cversion[parent]!) {
       t.cversion[parent] = cversion;
@@ -374,7 +389,7 @@ export class DataTree {
       // A fuzzy snapshot can hold the parent as it was before this delete but not the
       // child: the pzxid still has to move forward (DataTree.deleteNode does the same).
       if (zxid > t.pzxid[parent]!) {
-        this.touch(parent, parentName);
+        this.touch(parent);
         t.pzxid[parent] = zxid;
       }
       return { err: ErrorCode.NONODE, path, triggers: NO_TRIGGERS };
@@ -383,7 +398,7 @@ export class DataTree {
     // that a later (already captured) create put under a re-created node.
     if (this.childCount(id) > 0) return { err: ErrorCode.NOTEMPTY, path, triggers: NO_TRIGGERS };
 
-    this.touch(parent, parentName);
+    this.touch(parent);
     this.removeChild(parent, id);
     if (zxid > t.pzxid[parent]!) t.pzxid[parent] = zxid;
     const dataBytes = t.dataBytes(id);
@@ -399,7 +414,7 @@ export class DataTree {
     const t = this.table;
     const bytesDiff = (data?.length ?? 0) - t.dataBytes(id);
     this.dataSizeBytes += bytesDiff;
-    this.touch(id, path);
+    this.touch(id);
     t.setData(id, data);
     t.mtime[id] = hdr.time;
     t.mzxid[id] = hdr.zxid;
@@ -416,7 +431,7 @@ export class DataTree {
     const t = this.table;
     const aclId = this.acls.intern(acl);
     this.acls.release(t.aclId[id]!);
-    this.touch(id, path);
+    this.touch(id);
     t.aclId[id] = aclId;
     t.aversion[id] = version;
     return { err: ErrorCode.OK, path, stat: this.statsWanted ? this.statAt(id) : undefined, triggers: NO_TRIGGERS };
@@ -571,37 +586,57 @@ export class DataTree {
    * Every mutation of an existing node is preceded by touch(), which takes the node's hash
    * out of the digest until flushDigest() hashes it again (no closure: this is the apply hot path).
    */
-  private touch(id: number, path: string): void {
-    if (this.dirty.has(id)) return;
-    this.treeDigest = (this.treeDigest - this.table.hash[id]!) >>> 0;
-    this.markDirty(id, path);
+  private touch(id: number): void {
+    const t = this.table;
+    if (t.stale[id] !== 0) return;
+    this.treeDigest = (this.treeDigest - t.hash[id]!) >>> 0;
+    this.markDirty(id);
   }
 
-  private markDirty(id: number, path: string): void {
-    this.dirty.set(id, path);
+  private markDirty(id: number): void {
+    this.table.stale[id] = 1;
+    this.dirtyCount++;
     // Removed nodes leave stale ids behind; with few nodes dirty (create/delete churn) nothing
-    // would consume them, so rebuild the order from the map (its keys are in the same order).
+    // would consume them, so rebuild the order from the dirty ids it holds (oldest first).
     // Comparing with the live count keeps it amortized O(1) when one big multi dirties more.
-    if (this.dirtyOrder.push(id) - this.dirtyHead > 2 * Math.max(DIRTY_FLUSH_NODES, this.dirty.size)) {
-      this.dirtyOrder = [...this.dirty.keys()];
-      this.dirtyHead = 0;
+    if (this.dirtyOrder.push(id) - this.dirtyHead > 2 * Math.max(DIRTY_FLUSH_NODES, this.dirtyCount)) this.compactDirtyOrder();
+  }
+
+  /** dirtyOrder without consumed, clean or repeated ids, in the order they became dirty. */
+  private compactDirtyOrder(): void {
+    const stale = this.table.stale;
+    const order = this.dirtyOrder;
+    const kept: number[] = [];
+    // An id that went clean and dirty again was pushed again: its last entry is the live one
+    // (2 marks an id already kept while scanning from the newest end).
+    for (let i = order.length - 1; i >= this.dirtyHead; i--) {
+      const id = order[i]!;
+      if (stale[id] === 1) {
+        stale[id] = 2;
+        kept.push(id);
+      }
     }
+    for (const id of kept) stale[id] = 1;
+    this.dirtyOrder = kept.reverse();
+    this.dirtyHead = 0;
   }
 
   /** Hashes the `count` longest-dirty nodes back into the digest. */
   private flushOldest(count: number): void {
     const order = this.dirtyOrder;
-    const hash = this.table.hash;
+    const t = this.table;
+    const hash = t.hash;
+    const stale = t.stale;
     let digest = this.treeDigest;
     let head = this.dirtyHead;
     while (count > 0 && head < order.length) {
       const id = order[head++]!;
-      const path = this.dirty.get(id);
-      if (path === undefined) continue;
-      const h = this.hashNode(path, id);
+      if (stale[id] === 0) continue;
+      const h = this.hashNode(this.ids.pathAt(id)!, id);
       hash[id] = h;
       digest = (digest + h) >>> 0;
-      this.dirty.delete(id);
+      stale[id] = 0;
+      this.dirtyCount--;
       count--;
     }
     this.treeDigest = digest;
@@ -614,15 +649,7 @@ export class DataTree {
   }
 
   private flushDigest(): void {
-    const hash = this.table.hash;
-    let digest = this.treeDigest;
-    for (const [id, path] of this.dirty) {
-      const h = this.hashNode(path, id);
-      hash[id] = h;
-      digest = (digest + h) >>> 0;
-    }
-    this.treeDigest = digest;
-    this.dirty.clear();
+    this.flushOldest(this.dirtyCount);
     this.dirtyOrder = [];
     this.dirtyHead = 0;
   }
@@ -631,7 +658,7 @@ export class DataTree {
   private insert(path: string, id: number, dirty = true): void {
     this.ids.set(path, id);
     this.table.hash[id] = 0;
-    if (dirty) this.markDirty(id, path);
+    if (dirty) this.markDirty(id);
     this.dataSizeBytes += path.length + this.table.dataBytes(id);
     switch (this.table.kind[id]) {
       case KIND_EPHEMERAL: {
@@ -656,7 +683,12 @@ export class DataTree {
   private remove(path: string, id: number): void {
     const t = this.table;
     this.ids.delete(path);
-    if (!this.dirty.delete(id)) this.treeDigest = (this.treeDigest - t.hash[id]!) >>> 0;
+    if (t.stale[id] !== 0) {
+      t.stale[id] = 0;
+      this.dirtyCount--;
+    } else {
+      this.treeDigest = (this.treeDigest - t.hash[id]!) >>> 0;
+    }
     this.dataSizeBytes -= path.length + t.dataBytes(id);
     this.acls.release(t.aclId[id]!);
     switch (t.kind[id]) {
@@ -957,7 +989,7 @@ export class DataTree {
 
   /** The running tree digest (see the class comment), an unsigned 32-bit number. */
   digest(): number {
-    if (this.dirty.size > 0) this.flushDigest();
+    if (this.dirtyCount > 0) this.flushDigest();
     return this.treeDigest;
   }
 
@@ -966,12 +998,15 @@ export class DataTree {
   /**
    * Walks the tree for a snapshot, reporting to `v`: the header, the secret, the sessions, then
    * every node in pre-order (parents first, children in creation order), each ACL list just before
-   * the first node that uses it. The generator yields after every node so a caller can spread
-   * the walk over several event-loop turns while apply() runs (a fuzzy snapshot, as ZooKeeper
-   * takes): nodes are read when reached, and replaying the log from the header's
-   * lastProcessedZxid over the result yields the exact tree.
+   * the first node that uses it. The generator yields once after the sessions, then after every
+   * `n` nodes, where `n` is what the caller passed to next() (1 when nothing), or earlier after a
+   * node for which `v.node()` returned true. So a caller can spread the walk over several
+   * event-loop turns while apply() runs (a fuzzy snapshot, as ZooKeeper takes): nodes are read
+   * when reached, and replaying the log from the header's lastProcessedZxid over the result
+   * yields the exact tree. Steps of many nodes, not a resumption per node: a generator resume
+   * and its result object per node were a tenth of a walk.
    */
-  *visit(v: SnapshotVisitor): Generator<void, void, undefined> {
+  *visit(v: SnapshotVisitor): Generator<void, void, number | undefined> {
     const generation = this.generation;
     v.header(this.lastProcessedZxid);
     if (this.ensembleSecret !== null) v.secret(this.ensembleSecret, [...this.legacyPasswordSessions]);
@@ -979,7 +1014,7 @@ export class DataTree {
     for (const [zk, id] of [...this.importedSessions]) {
       if (this.sessions.has(id)) v.importedSession(zk.toString(16), id);
     }
-    yield;
+    let step = (yield) ?? 1;
     const aclsSent = new Set<number>();
     const fields = emptyNodeFields();
     const t = this.table;
@@ -1027,9 +1062,8 @@ export class DataTree {
       fields.pzxid = t.pzxid[id]!;
       fields.kind = kind;
       fields.ttlMs = kind === 'ttl' ? t.owner[id]! : 0;
-      fields.hash = this.dirty.has(id) ? this.hashNode(path, id) : t.hash[id]!;
-      v.node(path, fields);
-      yield;
+      fields.hash = t.stale[id] !== 0 ? this.hashNode(path, id) : t.hash[id]!;
+      if (v.node(path, fields) === true || --step <= 0) step = (yield) ?? 1;
     }
   }
 
@@ -1039,14 +1073,7 @@ export class DataTree {
    */
   *serialize(): Generator<SnapshotRecord> {
     const out: SnapshotRecord[] = [];
-    const v: SnapshotVisitor = {
-      header: (lastProcessedZxid) => out.push({ t: 'header', format: 1, lastProcessedZxid }),
-      secret: (secret, legacySessions) => out.push({ t: 'secret', secret: Buffer.from(secret), legacySessions: [...legacySessions] }),
-      session: (id, timeoutMs) => out.push({ t: 'session', id, timeoutMs }),
-      importedSession: (zookeeperId, id) => out.push({ t: 'importedSession', zookeeperId, id }),
-      acl: (id, acl) => out.push({ t: 'acl', id, acl: acl as ACL[] }),
-      node: (path, fields) => out.push(nodeRecord(path, fields)),
-    };
+    const v = recordCollector(out);
     for (const _ of this.visit(v)) {
       yield* out;
       out.length = 0;

@@ -7,7 +7,7 @@ import type { NodeKind } from './txn.js';
  * Why columns and not one object per znode: a JS object per znode costs its header plus eight
  * bytes per field, and every zxid or time above 2^31 is a separate boxed double, so a
  * 100-byte znode cost about 500 bytes of heap before its data (issue 10). Here a znode's stat
- * and data location are 81 bytes across typed arrays and its data is a slot in a DataArena,
+ * and data location are 82 bytes across typed arrays and its data is a slot in a DataArena,
  * all off the JS heap: the GC neither scans nor moves any of it. A column's unused tail costs
  * no resident memory: large typed arrays are zero-filled lazily by the OS.
  *
@@ -25,8 +25,10 @@ export class NodeTable {
   cversion = new Int32Array(0);
   aversion = new Int32Array(0);
   aclId = new Int32Array(0);
-  /** crc32 share of the tree digest; valid only for ids the tree does not hold as dirty. */
+  /** crc32 share of the tree digest; valid only where `stale` is 0. */
   hash = new Uint32Array(0);
+  /** Non-zero while the node's hash is out of date (DataTree's dirty nodes). */
+  stale = new Uint8Array(0);
   kind = new Uint8Array(0);
   /** Where the data is in `arena` (meaningful only when dataLen > 0). */
   dataLoc = new Float64Array(0);
@@ -56,6 +58,7 @@ export class NodeTable {
     this.czxid[id] = this.mzxid[id] = this.pzxid[id] = this.ctime[id] = this.mtime[id] = this.owner[id] = 0;
     this.version[id] = this.cversion[id] = this.aversion[id] = this.aclId[id] = 0;
     this.hash[id] = 0;
+    this.stale[id] = 0;
     this.kind[id] = 0;
     this.free.push(id);
   }
@@ -95,6 +98,7 @@ export class NodeTable {
     this.hash = column(Uint32Array, this.hash);
     this.dataLen = column(Int32Array, this.dataLen);
     this.kind = column(Uint8Array, this.kind);
+    this.stale = column(Uint8Array, this.stale);
   }
 
   get arena(): DataArena {
@@ -160,7 +164,7 @@ export class NodeTable {
 const EMPTY = Buffer.alloc(0);
 
 /** Bytes per znode across the columns: seven float64, six 32-bit, one byte. */
-const BYTES_PER_NODE = 7 * 8 + 6 * 4 + 1;
+const BYTES_PER_NODE = 7 * 8 + 6 * 4 + 2;
 
 /** NodeKind <-> the byte the kind column and the snapshot format hold. */
 export const KIND_CODES: readonly NodeKind[] = ['persistent', 'ephemeral', 'container', 'ttl'];

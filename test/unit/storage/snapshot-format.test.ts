@@ -136,6 +136,38 @@ describe('snapshot format 2', () => {
     expect(image(loaded)).toEqual(image(tree));
   });
 
+  it('cuts chunks soon after 1 MiB of large values (both writers), and at 1000 records (the fuzzy one, a turn each)', async () => {
+    const tree = new DataTree();
+    let zxid = 1;
+    tree.apply(createTxn(zxid++, '/small'));
+    for (let i = 0; i < 2500; i++) tree.apply(createTxn(zxid++, `/small/n${i}`, Buffer.from(`v${i}`)));
+    tree.apply(createTxn(zxid++, '/large'));
+    for (let i = 0; i < 40; i++) tree.apply(createTxn(zxid++, `/large/n${i}`, Buffer.alloc(200_000, i)));
+    const { cleanup: c2, dir: other } = await tempDir('zk-snapfmt-chunks-');
+    try {
+      for (const [ref, maxRecords] of [
+        [await writeFuzzySnapshot(nodeFs, dir, tree), 1000],
+        [await writePointInTimeSnapshot(nodeFs, other, tree), Infinity],
+      ] as const) {
+        const chunks: { records: number; bytes: number }[] = [];
+        await readSnapshot(nodeFs, ref.path, (records) => {
+          let bytes = 0;
+          for (const r of records) if (r.t === 'node') bytes += r.data?.length ?? 0;
+          chunks.push({ records: records.length, bytes });
+        });
+        expect(chunks.reduce((n, c) => n + c.records, 0)).toBe([...tree.serialize()].length);
+        for (const c of chunks) {
+          expect(c.records).toBeLessThanOrEqual(maxRecords);
+          // A chunk ends with the node that took it past 1 MiB.
+          expect(c.bytes).toBeLessThan(1024 * 1024 + 200_000);
+        }
+        expect(chunks.filter((c) => c.bytes > 1024 * 1024).length).toBeGreaterThan(0);
+      }
+    } finally {
+      await c2();
+    }
+  });
+
   it('readSnapshot still hands out plain records, data as Buffers', async () => {
     const tree = variedTree();
     const ref = await writeFuzzySnapshot(nodeFs, dir, tree);

@@ -572,6 +572,12 @@ describe('digest', () => {
     // Private, but it is what would leak: ids of removed nodes nobody consumes.
     const order = (tree as unknown as { dirtyOrder: number[]; dirtyHead: number }).dirtyOrder;
     expect(order.length).toBeLessThan(2 * 16_384 + 2);
+    // Trimming the backlog kept the nodes still dirty (/c, and a node dirtied before the churn):
+    // the digest is the one recomputed from scratch.
+    tree.apply(txn(300_000, { type: 'setData', path: '/c', data: Buffer.from('x'), version: 0 }));
+    for (let i = 0; i < 70_000; i++) tree.apply(txn(300_001 + i, i % 2 === 0 ? create('/c/n', -1) : { type: 'delete', path: '/c/n' }));
+    const fresh = DataTree.fromRecords(tree.serialize()).digest();
+    expect(tree.digest()).toBe(fresh);
   });
 
   it('does not depend on the order children were created in', () => {
@@ -584,6 +590,49 @@ describe('digest', () => {
     // same nodes, same stats (pzxid/cversion end the same: only-forwards rule)
     expect(dump(b)).toEqual(dump(a));
     expect(b.digest()).toBe(a.digest());
+  });
+});
+
+describe('snapshot walk (visit)', () => {
+  /** Nodes the visitor saw between the walk's yields; `pauseAt` is a node whose node() returns true. */
+  function steps(tree: DataTree, n: number | undefined, pauseAt?: string): number[] {
+    const seen: number[] = [];
+    let count = 0;
+    const v = {
+      header() {},
+      secret() {},
+      session() {},
+      importedSession() {},
+      acl() {},
+      node(path: string) {
+        count++;
+        return path === pauseAt;
+      },
+    };
+    const walk = tree.visit(v);
+    walk.next();
+    while (walk.next(n).done !== true) {
+      seen.push(count);
+      count = 0;
+    }
+    seen.push(count);
+    return seen;
+  }
+
+  const tree = new DataTree();
+  tree.apply(txn(1, create('/d', -1)));
+  for (let i = 0; i < 20; i++) tree.apply(txn(2 + i, create(`/d/n${i}`, -1)));
+  const nodes = tree.nodeCount;
+
+  it('yields after every node by default, after n nodes when next(n) asks, and where node() asks', () => {
+    expect(steps(tree, undefined)).toEqual([...Array(nodes).fill(1), 0]);
+    const bySeven = steps(tree, 7);
+    expect(bySeven.reduce((a, b) => a + b, 0)).toBe(nodes);
+    expect(bySeven.slice(0, -1).every((c) => c === 7)).toBe(true);
+    const paused = steps(tree, Infinity, '/d/n4');
+    expect(paused.reduce((a, b) => a + b, 0)).toBe(nodes);
+    expect(paused.length).toBe(2);
+    expect(paused[0]).toBeLessThan(nodes);
   });
 });
 
