@@ -149,7 +149,7 @@ let lastAuth: { bytes: Buffer; ids: readonly Id[] } = { bytes: Buffer.alloc(0), 
 
 function decodeRequest(body: Buffer, sessionId: number, stable: boolean): { type: 'REQUEST'; payload: ForwardedRequest } {
   let off = PREFIX_BYTES;
-  if (off + 12 > body.length) throw new BroadcastFrameError('REQUEST frame is truncated');
+  requestHolds(body, off + 12);
   const cxid = body.readInt32BE(off);
   const type = body.readInt32BE(off + 4);
   off += 8;
@@ -179,10 +179,15 @@ function decodeRequest(body: Buffer, sessionId: number, stable: boolean): { type
 
 /** Where the length-prefixed string at off ends; throws when the frame ends inside it. */
 function stringEnd(body: Buffer, off: number): number {
-  if (off + 4 > body.length) throw new BroadcastFrameError('REQUEST frame is truncated');
+  requestHolds(body, off + 4);
   const end = off + 4 + body.readUInt32BE(off);
-  if (end > body.length) throw new BroadcastFrameError('REQUEST frame is truncated');
+  requestHolds(body, end);
   return end;
+}
+
+/** Throws unless the REQUEST frame's body reaches `end`. */
+function requestHolds(body: Buffer, end: number): void {
+  if (end > body.length) throw new BroadcastFrameError('REQUEST frame is truncated');
 }
 
 /**

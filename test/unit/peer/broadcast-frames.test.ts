@@ -179,6 +179,12 @@ describe('broadcast frames', () => {
     const proposal = body({ type: 'PROPOSAL', txn: { zxid, payload: txn } });
     const wrongZxid = Buffer.from(proposal);
     wrongZxid.writeDoubleBE(zxid + 1, 2);
+    // Auth ids unlike any decoded before (a matching cached list would skip their parsing).
+    const request = body({ type: 'REQUEST', payload: { sessionId: 7, cxid: 1, type: 5, authIds: [{ scheme: 'digest', id: 'eve:x' }], body: Buffer.from([1, 2, 3]) } });
+    // Where cxid starts: before it, the prefix; after it, type, then the ids (4 + 10 + 9 bytes) and the request.
+    const requestAt = request.length - 3 - 23 - 8;
+    const badCount = Buffer.from(request);
+    badCount.writeInt32BE(-1, requestAt + 8);
     const cases: Array<[Buffer, RegExp]> = [
       [Buffer.from([BROADCAST_FRAME_MARK, 3]), /too short/],
       [Buffer.concat([Buffer.from([BROADCAST_FRAME_MARK, 9]), Buffer.alloc(8)]), /unknown broadcast frame kind 9/],
@@ -186,6 +192,13 @@ describe('broadcast frames', () => {
       [body({ type: 'COMMIT', zxid }).subarray(0, 10).fill(0xff, 2), /bad zxid/],
       [proposal.subarray(0, proposal.length - 3), /PROPOSAL: malformed binary txn/],
       [wrongZxid, /carries a txn of zxid/],
+      // A REQUEST cut in its header, in an auth id's text, in an auth id's length; one whose id
+      // count the rest cannot hold, or negative.
+      [request.subarray(0, requestAt + 6), /REQUEST frame is truncated/],
+      [request.subarray(0, requestAt + 20), /REQUEST frame is truncated/],
+      [request.subarray(0, requestAt + 24), /REQUEST frame is truncated/],
+      [request.subarray(0, requestAt + 18), /bad auth id count 1/],
+      [badCount, /bad auth id count -1/],
     ];
     for (const [b, why] of cases) {
       expect(() => decodePeerFrameBody(b)).toThrow(PeerDecodeError);
