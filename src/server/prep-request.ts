@@ -268,7 +268,7 @@ export class PrepRequestProcessor {
     const kind: NodeKind = type === OpCode.createContainer || req.flags === CreateFlag.CONTAINER ? 'container' : isTtl ? 'ttl' : ephemeral ? 'ephemeral' : 'persistent';
     const ephemeralOwner = kind === 'ephemeral' ? ctx.sessionId : 0;
     this.change(parent, withChildren(parentRec, parentCVersion, parentRec.childCount + 1), ctx.zxid);
-    this.change(path, nodeRecord(dataBytes, 0, 0, 0, ephemeralOwner, kind, 0, acl), ctx.zxid);
+    this.change(path, newNodeRecord(dataBytes, 0, 0, 0, ephemeralOwner, kind, 0, acl), ctx.zxid);
     return {
       type: 'create',
       path,
@@ -325,7 +325,7 @@ export class PrepRequestProcessor {
     // ZooKeeper checks the quota before the version (PrepRequestProcessor, setData).
     this.quota.check(req.path, 0, dataBytes - node.dataBytes);
     const version = checkVersion(node.version, req.version, req.path);
-    this.change(req.path, nodeRecord(dataBytes, version, node.cversion, node.aversion, node.ephemeralOwner, node.kind, node.childCount, node.acl), ctx.zxid);
+    this.change(req.path, newNodeRecord(dataBytes, version, node.cversion, node.aversion, node.ephemeralOwner, node.kind, node.childCount, node.acl), ctx.zxid);
     return { type: 'setData', path: req.path, data: req.data === null ? null : copyData(req.data), version };
   }
 
@@ -336,7 +336,7 @@ export class PrepRequestProcessor {
     const node = this.recordFor(req.path);
     requireAcl(node.acl, Perms.ADMIN, ctx.authIds, false, req.path);
     const version = checkVersion(node.aversion, req.version, req.path);
-    this.change(req.path, nodeRecord(node.dataBytes, node.version, node.cversion, version, node.ephemeralOwner, node.kind, node.childCount, acl), ctx.zxid);
+    this.change(req.path, newNodeRecord(node.dataBytes, node.version, node.cversion, version, node.ephemeralOwner, node.kind, node.childCount, acl), ctx.zxid);
     return { type: 'setACL', path: req.path, acl, version };
   }
 
@@ -374,7 +374,7 @@ export class PrepRequestProcessor {
     const id = t.find(path);
     if (id === -1) return null;
     // Field by field: a Stat would box its zxids and times, none of which prep reads.
-    return nodeRecord(t.dataBytesAt(id), t.versionAt(id), t.cversionAt(id), t.aversionAt(id), t.ephemeralOwnerAt(id), t.kindAt(id), t.numChildrenAt(id), t.aclAt(id));
+    return newNodeRecord(t.dataBytesAt(id), t.versionAt(id), t.cversionAt(id), t.aversionAt(id), t.ephemeralOwnerAt(id), t.kindAt(id), t.numChildrenAt(id), t.aclAt(id));
   }
 
   private recordFor(path: string): NodeRecord {
@@ -399,12 +399,12 @@ export class PrepRequestProcessor {
  * Every NodeRecord is built here, with its fields in one order: object spreads and literals in
  * different orders gave records of several shapes, and spreads copy through a slow generic path.
  */
-function nodeRecord(dataBytes: number, version: number, cversion: number, aversion: number, ephemeralOwner: number, kind: NodeKind, childCount: number, acl: readonly ACL[]): NodeRecord {
+function newNodeRecord(dataBytes: number, version: number, cversion: number, aversion: number, ephemeralOwner: number, kind: NodeKind, childCount: number, acl: readonly ACL[]): NodeRecord {
   return { dataBytes, version, cversion, aversion, ephemeralOwner, kind, childCount, acl };
 }
 
 function withChildren(r: NodeRecord, cversion: number, childCount: number): NodeRecord {
-  return nodeRecord(r.dataBytes, r.version, cversion, r.aversion, r.ephemeralOwner, r.kind, childCount, r.acl);
+  return newNodeRecord(r.dataBytes, r.version, cversion, r.aversion, r.ephemeralOwner, r.kind, childCount, r.acl);
 }
 
 function isKnownFlag(flags: number): boolean {
