@@ -70,6 +70,8 @@ export class FaultyFs implements FsLike {
   datasyncGate: Promise<void> | undefined;
   /** While set, writev waits for this promise before writing (the caller's buffers are then still to be read). */
   writevGate: Promise<void> | undefined;
+  /** Called before each truncate of a file opened here; it may return a promise to wait for. */
+  beforeTruncate: ((path: string, length: number) => Promise<void> | undefined) | undefined;
 
   constructor(private readonly base: FsLike = nodeFs) {}
 
@@ -108,7 +110,10 @@ export class FaultyFs implements FsLike {
         return file.datasync();
       },
       sync: () => file.sync(),
-      truncate: (n) => file.truncate(n),
+      async truncate(n) {
+        await self.beforeTruncate?.(path, n);
+        return file.truncate(n);
+      },
       stat: () => file.stat(),
       close: () => file.close(),
     };

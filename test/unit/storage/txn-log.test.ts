@@ -558,3 +558,39 @@ describe('truncateAfter (ZAB TRUNC)', () => {
     expect((await readAll(again, 16)).map((t) => t.hdr.zxid)).toEqual([17, 0x1_0000_0001]);
   });
 });
+
+describe('segment rolls', () => {
+  it("write to the new segment without waiting for the old one's close, which still trims it", async () => {
+    const fs = new FaultyFs();
+    const { log } = await openLog({ fs });
+    await log.append(createTxn(1, '/a'));
+    const [first] = log.listSegments();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let trimming = false;
+    fs.beforeTruncate = (path) => {
+      if (path !== first!.path) return undefined;
+      trimming = true;
+      return held;
+    };
+    try {
+      log.requestRoll();
+      let durable = false;
+      const p2 = log.append(createTxn(2, '/b')).then(() => (durable = true));
+      // The old segment's preallocated tail is still being cut (held here) when txn 2 is durable.
+      await waitFor(() => durable, 'txn 2 durable in the new segment while the old segment closes', 5000);
+      expect(trimming).toBe(true);
+      expect(log.listSegments().length).toBe(2);
+      release();
+      await p2;
+    } finally {
+      release();
+    }
+    // Once closed, the old segment ends at its last record.
+    expect((await readAll(log)).map((t) => t.hdr.zxid)).toEqual([1, 2]);
+    expect((await stat(first!.path)).size).toBeLessThan(4096);
+    await log.close();
+    const { log: again } = await openLog();
+    expect((await readAll(again)).map((t) => t.hdr.zxid)).toEqual([1, 2]);
+  });
+});
