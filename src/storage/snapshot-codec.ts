@@ -295,5 +295,3 @@ export function decodeChunk(payload: Buffer, v: SnapshotVisitor): number {
   }
   return records;
 }
-
-

@@ -163,7 +163,7 @@ export class NodeTable {
 
 const EMPTY = Buffer.alloc(0);
 
-/** Bytes per znode across the columns: seven float64, six 32-bit, one byte. */
+/** Bytes per znode across the columns: seven float64, six 32-bit, two bytes. */
 const BYTES_PER_NODE = 7 * 8 + 6 * 4 + 2;
 
 /** NodeKind <-> the byte the kind column and the snapshot format hold. */
