@@ -2,14 +2,13 @@
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { DataTree } from '../tree/data-tree.js';
-import { ChunkEncoder } from './snapshot-codec.js';
+import { ChunkEncoder, SNAPSHOT_CHUNK_BYTES } from './snapshot-codec.js';
 import { SnapshotAbandonedError } from './errors.js';
 import type { FsLike } from './fs-like.js';
 import { SnapshotWriter, type SnapshotRef } from './snapshot-file.js';
 
 /** Records per chunk (one chunk per event-loop turn): small enough that requests never wait long for a turn. */
 const CHUNK_RECORDS = 1000;
-const CHUNK_BYTES = 1024 * 1024;
 /** Nodes the walk encodes between looks at the clock. */
 const STEP_RECORDS = 128;
 /** Longest a walk may hold the event loop in one turn. */
@@ -30,7 +29,7 @@ export interface SnapshotResult extends SnapshotRef {
  */
 export async function writeFuzzySnapshot(fs: FsLike, dir: string, tree: DataTree, signal?: AbortSignal): Promise<SnapshotResult> {
   const started = performance.now();
-  const encoder = new ChunkEncoder(CHUNK_BYTES);
+  const encoder = new ChunkEncoder(SNAPSHOT_CHUNK_BYTES);
   // The walk's header captures lastProcessedZxid when first pulled: pull it now, in the same
   // turn, so the file name and the replay start agree.
   const walk = tree.visit(encoder);
@@ -45,7 +44,7 @@ export async function writeFuzzySnapshot(fs: FsLike, dir: string, tree: DataTree
       let done = false;
       const turnStarted = performance.now();
       // One chunk per event-loop turn, cut short if the walk takes too long, so requests keep flowing.
-      while (encoder.records < CHUNK_RECORDS && encoder.sizeBytes < CHUNK_BYTES) {
+      while (encoder.records < CHUNK_RECORDS && encoder.sizeBytes < SNAPSHOT_CHUNK_BYTES) {
         if ((done = walk.next(Math.min(STEP_RECORDS, CHUNK_RECORDS - encoder.records)).done === true)) break;
         if (performance.now() - turnStarted > TURN_BUDGET_MS) break;
       }

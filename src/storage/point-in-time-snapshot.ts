@@ -1,11 +1,9 @@
 // A consistent snapshot of a live tree for backups: captured in one event-loop turn, written afterwards.
 
 import type { DataTree } from '../tree/data-tree.js';
-import { ChunkEncoder } from './snapshot-codec.js';
+import { ChunkEncoder, SNAPSHOT_CHUNK_BYTES } from './snapshot-codec.js';
 import type { FsLike } from './fs-like.js';
 import { SnapshotWriter, type SnapshotRef } from './snapshot-file.js';
-
-const CHUNK_BYTES = 1024 * 1024;
 
 /**
  * Unlike the server's fuzzy snapshots (which need the log after them), the whole walk happens
@@ -15,7 +13,7 @@ const CHUNK_BYTES = 1024 * 1024;
  */
 export async function writePointInTimeSnapshot(fs: FsLike, dir: string, tree: DataTree): Promise<SnapshotRef & { records: number; sizeBytes: number }> {
   // The whole walk, encoded, in this turn: the chunks are bytes, so later applies cannot change them.
-  const encoder = new ChunkEncoder(CHUNK_BYTES);
+  const encoder = new ChunkEncoder(SNAPSHOT_CHUNK_BYTES);
   const chunks: { payload: Buffer; records: number }[] = [];
   // The walk pauses only when the encoder has a full chunk.
   const walk = tree.visit(encoder);

@@ -36,6 +36,9 @@ const HASH_PRESENT = 0x80;
 /** Fixed bytes of a node record besides its path and data. */
 const NODE_FIXED_BYTES = 1 + 4 + 4 + 4 + 5 * 8 + 3 * 4 + 1 + 8 + 4;
 
+/** Snapshot writers cut a chunk soon after it holds this many bytes (ChunkEncoder's pauseAtBytes). */
+export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+
 /** Collects visitor calls into one chunk payload; take() hands it over and starts the next. */
 export class ChunkEncoder implements SnapshotVisitor {
   /** `pauseAtBytes`: node() asks the walk to pause once the chunk holds this many bytes. */
