@@ -2,7 +2,7 @@
 // write). node:tls loads a PKCS#12 only when it holds a private key, so trust stores are read here:
 // DER walk, PBES2 (PBKDF2 + AES-CBC) or PKCS#12 PBE with 3DES, certificate bags out as PEM.
 
-import { createDecipheriv, createHash, pbkdf2Sync } from 'node:crypto';
+import { createDecipheriv, createHash, createHmac, pbkdf2Sync } from 'node:crypto';
 import { TlsConfigError } from './tls-settings.js';
 
 interface Der {
@@ -94,9 +94,16 @@ const AES: Record<string, { cipher: string; keyBytes: number }> = {
   '2.16.840.1.101.3.4.1.42': { cipher: 'aes-256-cbc', keyBytes: 32 },
 };
 
-/** RFC 7292 appendix B.2 key derivation with SHA-1 (u = 20, v = 64). */
-function pkcs12Kdf(password: string, salt: Buffer, iterations: number, id: number, size: number): Buffer {
-  const v = 64;
+/** Digests of the MacData's HMAC (and of its key's derivation), with their block size v. */
+const MAC_DIGEST: Record<string, { hash: string; v: number }> = {
+  '1.3.14.3.2.26': { hash: 'sha1', v: 64 },
+  '2.16.840.1.101.3.4.2.1': { hash: 'sha256', v: 64 },
+  '2.16.840.1.101.3.4.2.2': { hash: 'sha384', v: 128 },
+  '2.16.840.1.101.3.4.2.3': { hash: 'sha512', v: 128 },
+};
+
+/** RFC 7292 appendix B.2 key derivation (SHA-1 unless told: u = 20, v = 64). */
+function pkcs12Kdf(password: string, salt: Buffer, iterations: number, id: number, size: number, hash = 'sha1', v = 64): Buffer {
   const pw = password === '' ? Buffer.alloc(0) : Buffer.concat([Buffer.from(password, 'utf16le').swap16(), Buffer.alloc(2)]);
   const fill = (src: Buffer): Buffer => {
     const len = src.length === 0 ? 0 : v * Math.ceil(src.length / v);
@@ -109,8 +116,8 @@ function pkcs12Kdf(password: string, salt: Buffer, iterations: number, id: numbe
   const out: Buffer[] = [];
   let have = 0;
   while (have < size) {
-    let A = createHash('sha1').update(D).update(I).digest();
-    for (let i = 1; i < iterations; i++) A = createHash('sha1').update(A).digest();
+    let A = createHash(hash).update(D).update(I).digest();
+    for (let i = 1; i < iterations; i++) A = createHash(hash).update(A).digest();
     out.push(A);
     have += A.length;
     const B = fill(A);
@@ -169,14 +176,35 @@ function certsOfSafeContents(der: Buffer, out: string[]): void {
   }
 }
 
+class WrongPasswordError extends Error {}
+
+/**
+ * The file's integrity MAC (an HMAC keyed from the password), checked as keytool and openssl do
+ * before decrypting: without it a wrong password was caught only when decryption happened to fail
+ * its padding check, and otherwise (about one time in 256) surfaced as a DER error of the garbage.
+ */
+function checkMac(macData: Der, authSafeBytes: Buffer, password: string): void {
+  const [digestInfo, salt, iterations] = children(macData);
+  const [algorithm, expected] = children(digestInfo!);
+  const name = oid(children(algorithm!)[0]!);
+  const digest = MAC_DIGEST[name];
+  if (digest === undefined) throw new Error(`unsupported MAC digest ${name}`);
+  const want = octets(expected!);
+  const key = pkcs12Kdf(password, salt!.body, iterations === undefined ? 1 : int(iterations), 3, want.length, digest.hash, digest.v);
+  const got = createHmac(digest.hash, key).update(authSafeBytes).digest();
+  if (!got.equals(want)) throw new WrongPasswordError('MAC mismatch');
+}
+
 /** PEM certificates of every certificate bag; `where` names the file in errors. */
 export function pkcs12Certificates(pfx: Buffer, password: string, where: string): string[] {
   const out: string[] = [];
   try {
-    const [, authSafe] = children(one(pfx));
+    const [, authSafe, macData] = children(one(pfx));
     const [type, content] = children(authSafe!);
     if (oid(type!) !== OID.data) throw new Error('signed (public-key integrity) PKCS#12 files are not supported');
-    const safes = children(one(octets(children(content!)[0]!)));
+    const authSafeBytes = octets(children(content!)[0]!);
+    if (macData !== undefined) checkMac(macData, authSafeBytes, password);
+    const safes = children(one(authSafeBytes));
     for (const ci of safes) {
       const [ciType, ciContent] = children(ci);
       const t = oid(ciType!);
@@ -189,7 +217,7 @@ export function pkcs12Certificates(pfx: Buffer, password: string, where: string)
     }
   } catch (err) {
     const msg = (err as Error).message;
-    const hint = /bad decrypt|wrong final block/i.test(msg) ? 'wrong trustStore.password?' : msg;
+    const hint = err instanceof WrongPasswordError || /bad decrypt|wrong final block/i.test(msg) ? 'wrong trustStore.password?' : msg;
     throw new TlsConfigError(`${where}: cannot read the PKCS12 trust store (${hint}); a PEM file of CA certificates also works`);
   }
   return out;

@@ -94,6 +94,22 @@ describe('key material', () => {
     expect(() => pkcs12Certificates(Buffer.from('not a pkcs12'), 'pwpwpw', 'junk.p12')).toThrow(/junk.p12: cannot read the PKCS12 trust store/);
   });
 
+  it('names a wrong password as such every time, by the MAC, not only when decryption fails its padding', () => {
+    // About one wrong password in 256 decrypts to garbage with valid padding; over a thousand,
+    // that happens nearly always, and the garbage must not surface as a DER error.
+    const legacy = readFileSync(path.join(dir, 'legacy.p12'));
+    const hints = new Set<string>();
+    for (let i = 0; i < 1000; i++) {
+      try {
+        pkcs12Certificates(legacy, `wrong${i}`, 'legacy.p12');
+        hints.add('accepted');
+      } catch (err) {
+        hints.add((err as Error).message);
+      }
+    }
+    expect([...hints]).toEqual(['legacy.p12: cannot read the PKCS12 trust store (wrong trustStore.password?); a PEM file of CA certificates also works']);
+  });
+
   it('builds a working context from a PEM key store; a PEM file without a key is refused', () => {
     const opts = loadContextOptions(parseTlsSettings(settings({ 'ssl.keyStore.location': path.join(dir, 'srv-keystore.pem'), 'ssl.trustStore.location': path.join(dir, 'truststore.p12'), 'ssl.trustStore.password': 'pwpwpw' }), 'ssl.'));
     expect(() => tls.createSecureContext(opts)).not.toThrow();
