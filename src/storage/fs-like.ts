@@ -23,6 +23,12 @@ export interface FsLike {
    * Optional: without it the log opens normally and calls datasync() after each write.
    */
   openDataSync?(path: string, flags: 'r+' | 'wx+'): Promise<FileLike>;
+  /**
+   * Opens an existing file for writing with direct I/O (O_DIRECT: past the page cache), for
+   * DirectAppender. Rejects with EINVAL where the file system does not support it. Optional:
+   * without it files are written the ordinary way.
+   */
+  openDirect?(path: string): Promise<FileLike>;
   readdir(path: string): Promise<string[]>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
@@ -98,6 +104,7 @@ export const nodeFs: FsLike = {
   // O_DSYNC is 0 where the platform lacks it; then this is a plain open and durability would
   // silently depend on it, so such platforms get no openDataSync and the log calls datasync().
   ...(fsConstants.O_DSYNC ? { openDataSync: (path: string, flags: 'r+' | 'wx+') => FdFile.open(path, DATA_SYNC_FLAGS[flags] | fsConstants.O_DSYNC, 0o644) } : {}),
+  ...(fsConstants.O_DIRECT ? { openDirect: (path: string) => FdFile.open(path, fsConstants.O_WRONLY | fsConstants.O_DIRECT, 0o644) } : {}),
   readdir: (path) => fsp.readdir(path),
   rename: (from, to) => fsp.rename(from, to),
   unlink: (path) => fsp.unlink(path),

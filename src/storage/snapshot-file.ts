@@ -7,7 +7,8 @@ import { TMP_SUFFIX } from './atomic-file.js';
 import { CorruptSnapshotError } from './errors.js';
 import { FrameReader, TRAILER_MARK, frameHeader, packr, readU64, u32Crc, writeU64 } from './frame.js';
 import { ChunkDecodeError, ChunkEncoder, decodeChunk } from './snapshot-codec.js';
-import { fsyncDir, writevFully, type FileLike, type FsLike } from './fs-like.js';
+import { DirectAppender } from './direct-appender.js';
+import { fsyncDir, type FileLike, type FsLike } from './fs-like.js';
 
 export const SNAPSHOT_MAGIC = 'ZKSN';
 /** 2: binary chunks (snapshot-codec.ts). 1: msgpack record lists, still read. */
@@ -71,6 +72,7 @@ export class SnapshotWriter {
   private constructor(
     private readonly fs: FsLike,
     private readonly file: FileLike,
+    private readonly out: DirectAppender,
     readonly path: string,
     readonly tmpPath: string,
     readonly zxid: number,
@@ -80,19 +82,22 @@ export class SnapshotWriter {
     const path = join(dir, snapshotFileName(zxid));
     const tmpPath = `${path}${TMP_SUFFIX}`;
     const file = await fs.open(tmpPath, 'w');
-    const writer = new SnapshotWriter(fs, file, path, tmpPath, zxid);
-    const header = Buffer.alloc(SNAPSHOT_HEADER_BYTES);
-    header.write(SNAPSHOT_MAGIC, 0, 'latin1');
-    header.writeUInt32BE(SNAPSHOT_FORMAT_VERSION, 4);
-    writeU64(header, zxid, 8);
-    header.writeUInt32BE(crc32(header.subarray(0, 16)), 16);
+    let out: DirectAppender | undefined;
     try {
-      await writevFully(file, [header], 0);
+      out = await DirectAppender.open(fs, tmpPath, file);
+      const header = Buffer.alloc(SNAPSHOT_HEADER_BYTES);
+      header.write(SNAPSHOT_MAGIC, 0, 'latin1');
+      header.writeUInt32BE(SNAPSHOT_FORMAT_VERSION, 4);
+      writeU64(header, zxid, 8);
+      header.writeUInt32BE(crc32(header.subarray(0, 16)), 16);
+      await out.append([header]);
     } catch (err) {
-      await writer.abort();
+      await out?.close().catch(() => undefined);
+      await file.close().catch(() => undefined);
+      await fs.unlink(tmpPath).catch(() => undefined);
       throw err;
     }
-    return writer;
+    return new SnapshotWriter(fs, file, out, path, tmpPath, zxid);
   }
 
   get bytesWritten(): number {
@@ -110,7 +115,8 @@ export class SnapshotWriter {
   /** Writes one chunk payload built by a ChunkEncoder, holding `records` records. */
   async writePayload(payload: Buffer, records: number): Promise<void> {
     const header = frameHeader(payload);
-    this.offset += await writevFully(this.file, [header, payload], this.offset);
+    await this.out.append([header, payload]);
+    this.offset += header.length + payload.length;
     if (this.offset - this.syncedTo >= SNAPSHOT_SYNC_EVERY_BYTES) {
       this.syncedTo = this.offset;
       await this.file.datasync();
@@ -128,7 +134,9 @@ export class SnapshotWriter {
     trailer.writeUInt32BE(this.records, 12);
     trailer.writeUInt32BE(this.combined, 16);
     trailer.writeUInt32BE(crc32(trailer.subarray(4, 20)), 20);
-    this.offset += await writevFully(this.file, [trailer], this.offset);
+    await this.out.append([trailer]);
+    this.offset += trailer.length;
+    await this.out.end();
     await this.file.sync();
     await this.file.close();
     await this.fs.rename(this.tmpPath, this.path);
@@ -138,6 +146,7 @@ export class SnapshotWriter {
 
   /** Closes and removes the temporary file; the directory is left as it was. */
   async abort(): Promise<void> {
+    await this.out.close().catch(() => undefined);
     await this.file.close().catch(() => undefined);
     await this.fs.unlink(this.tmpPath).catch(() => undefined);
   }

@@ -1,13 +1,13 @@
 // Snapshot file format 2 (binary chunks): round trip, damage gives CorruptSnapshotError, format 1 (msgpack) still loads.
 
 import { crc32 } from 'node:zlib';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CorruptSnapshotError } from '../../../src/storage/errors.js';
 import { loadSnapshot } from '../../../src/storage/durable-store.js';
 import { frameHeader, packr, TRAILER_MARK, writeU64 } from '../../../src/storage/frame.js';
-import { nodeFs } from '../../../src/storage/fs-like.js';
+import { nodeFs, type FsLike } from '../../../src/storage/fs-like.js';
 import { writePointInTimeSnapshot } from '../../../src/storage/point-in-time-snapshot.js';
 import { writeFuzzySnapshot } from '../../../src/storage/fuzzy-snapshot.js';
 import { readSnapshot, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_SYNC_EVERY_BYTES, SnapshotWriter, snapshotFileName } from '../../../src/storage/snapshot-file.js';
@@ -165,6 +165,23 @@ describe('snapshot format 2', () => {
       }
     } finally {
       await c2();
+    }
+  });
+
+  it('a snapshot written with direct I/O is byte for byte the one written the ordinary way (both writers)', async () => {
+    const tree = variedTree();
+    const data = Buffer.alloc(700, 'v');
+    for (let i = 0; i < 5000; i++) tree.apply(createTxn(1000 + i, `/n-${i}`, data, 1000 + i), false);
+    const plainFs: FsLike = { ...nodeFs, openDirect: undefined };
+    for (const [i, write] of [writeFuzzySnapshot, writePointInTimeSnapshot].entries()) {
+      await mkdir(join(dir, `direct-${i}`));
+      await mkdir(join(dir, `plain-${i}`));
+      const direct = await write(nodeFs, join(dir, `direct-${i}`), tree);
+      const plain = await write(plainFs, join(dir, `plain-${i}`), tree);
+      const bytes = await readFile(direct.path);
+      expect(bytes.length).toBeGreaterThan(3 * 1024 * 1024);
+      expect(bytes.equals(await readFile(plain.path))).toBe(true);
+      expect(treeImage(await loadSnapshot(nodeFs, direct.path))).toEqual(treeImage(tree));
     }
   });
 
