@@ -159,10 +159,26 @@ const KIND_TTL = kindCode('ttl');
 const DIRTY_FLUSH_NODES = 16384;
 
 /** A JS integer as a big-endian two's-complement long, without allocating a bigint. */
-function writeLong(b: Buffer, v: number, offset: number): void {
-  const hi = Math.floor(v / 4294967296);
-  b.writeInt32BE(hi | 0, offset);
-  b.writeUInt32BE((v - hi * 4294967296) >>> 0, offset + 4);
+/** A jute long (big-endian two's complement) of a safe integer. */
+function setLong(v: DataView, offset: number, n: number): void {
+  const hi = Math.floor(n / 4294967296);
+  v.setInt32(offset, hi | 0);
+  v.setUint32(offset + 4, (n - hi * 4294967296) >>> 0);
+}
+
+/** Lengths of hash runs whose views hashRun keeps. */
+const HASH_RUNS_KEPT = 1024;
+
+/** Writes `path` as UTF-8 at b[0] (room for 3 bytes a char is the caller's); returns its byte length. */
+function writePathBytes(b: Buffer, path: string): number {
+  // Paths are nearly always ASCII: a loop beats a call into C++ for their few dozen chars.
+  const n = path.length;
+  for (let i = 0; i < n; i++) {
+    const c = path.charCodeAt(i);
+    if (c >= 0x80) return b.write(path, 0, 'utf8');
+    b[i] = c;
+  }
+  return n;
 }
 
 /** Reverses `a[first..]` in place. */
@@ -243,8 +259,11 @@ export class DataTree {
   private dirtyOrder: number[] = [];
   private dirtyHead = 0;
   private dataSizeBytes = 0;
-  /** The data bytes then the 60-byte stat block of the node being hashed. */
+  /** The path, data bytes and 60-byte stat block of the node being hashed. */
   private hashScratch = Buffer.alloc(4096);
+  private hashView = new DataView(this.hashScratch.buffer, this.hashScratch.byteOffset, this.hashScratch.length);
+  /** hashRun's views of hashScratch, by length. */
+  private hashRuns: (Buffer | undefined)[] = [];
   /** apply()'s withStats, for the op it is applying. */
   private statsWanted = true;
   /** Bumped by resetFrom(): a snapshot walk started before a replacement must not read the new maps. */
@@ -717,37 +736,55 @@ export class DataTree {
     if (path.startsWith('/zookeeper/')) return 0;
     const t = this.table;
     const dataBytes = t.dataBytes(id);
-    if (this.hashScratch.length < dataBytes + 60) this.hashScratch = Buffer.alloc(dataBytes + 60);
+    // Path, data and stat block are one contiguous run: one crc32 call over one view.
+    const most = 3 * path.length + dataBytes + 60;
+    if (this.hashScratch.length < most) this.growHashScratch(most);
     const b = this.hashScratch;
-    t.copyDataInto(id, b, 0);
-    const o = dataBytes;
-    writeLong(b, t.czxid[id]!, o);
-    writeLong(b, t.mzxid[id]!, o + 8);
-    writeLong(b, t.pzxid[id]!, o + 16);
-    writeLong(b, t.ctime[id]!, o + 24);
-    writeLong(b, t.mtime[id]!, o + 32);
-    b.writeInt32BE(t.version[id]!, o + 40);
-    b.writeInt32BE(t.cversion[id]!, o + 44);
-    b.writeInt32BE(t.aversion[id]!, o + 48);
+    const v = this.hashView;
+    // ZooKeeper hashes the root as "" (its alias), so do we.
+    const o = path === '/' ? 0 : writePathBytes(b, path);
+    t.copyDataInto(id, b, o, v);
+    const s = o + dataBytes;
+    setLong(v, s, t.czxid[id]!);
+    setLong(v, s + 8, t.mzxid[id]!);
+    setLong(v, s + 16, t.pzxid[id]!);
+    setLong(v, s + 24, t.ctime[id]!);
+    setLong(v, s + 32, t.mtime[id]!);
+    v.setInt32(s + 40, t.version[id]!);
+    v.setInt32(s + 44, t.cversion[id]!);
+    v.setInt32(s + 48, t.aversion[id]!);
     switch (t.kind[id]) {
       case KIND_EPHEMERAL:
-        writeLong(b, t.owner[id]!, o + 52);
+        setLong(v, s + 52, t.owner[id]!);
         break;
       case KIND_CONTAINER:
-        b.writeUInt32BE(0x80000000, o + 52);
-        b.writeUInt32BE(0, o + 56);
+        v.setUint32(s + 52, 0x80000000);
+        v.setUint32(s + 56, 0);
         break;
       case KIND_TTL:
-        writeLong(b, t.owner[id]!, o + 52);
-        b.writeUInt8(0xff, o + 52);
+        setLong(v, s + 52, t.owner[id]!);
+        v.setUint8(s + 52, 0xff);
         break;
       default:
-        writeLong(b, 0, o + 52);
+        setLong(v, s + 52, 0);
         break;
     }
-    // ZooKeeper hashes the root as "" (its alias), so do we. Data and stat block are one
-    // contiguous run, so crc32(path, data, stat) is two calls.
-    return crc32(b.subarray(0, o + 60), crc32(path === '/' ? '' : path));
+    return crc32(this.hashRun(s + 60));
+  }
+
+  private growHashScratch(bytes: number): void {
+    this.hashScratch = Buffer.alloc(Math.max(bytes, 2 * this.hashScratch.length));
+    this.hashView = new DataView(this.hashScratch.buffer, this.hashScratch.byteOffset, this.hashScratch.length);
+    this.hashRuns = [];
+  }
+
+  /**
+   * hashScratch[0, length) as a view kept for the next hash of the same length: a subarray per
+   * hash was an object per write for the GC (znode runs come in few lengths).
+   */
+  private hashRun(length: number): Buffer {
+    if (length > HASH_RUNS_KEPT) return this.hashScratch.subarray(0, length);
+    return (this.hashRuns[length] ??= this.hashScratch.subarray(0, length));
   }
 
   // ------------------------------------------------------------------ reads

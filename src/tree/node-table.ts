@@ -145,10 +145,10 @@ export class NodeTable {
     return out;
   }
 
-  /** Copies the node's data bytes (none for null or empty data) into dst at dstOffset. */
-  copyDataInto(id: number, dst: Uint8Array, dstOffset: number): void {
+  /** Copies the node's data bytes (none for null or empty data) into dst at dstOffset; see DataArena.copyOut for `dstView`. */
+  copyDataInto(id: number, dst: Uint8Array, dstOffset: number, dstView?: DataView): void {
     const n = this.dataLen[id]!;
-    if (n > 0) this.dataArena.copyOut(this.dataLoc[id]!, n, dst, dstOffset);
+    if (n > 0) this.dataArena.copyOut(this.dataLoc[id]!, n, dst, dstOffset, dstView);
   }
 
   /** The buffer holding the node's data bytes (valid until the next write); see dataOffset(). */

@@ -529,6 +529,43 @@ describe('digest', () => {
     expect(b.digest()).not.toBe(a.digest());
   });
 
+  it('sums crc32(path, data, stat) over every znode, for any path text, data length and kind', () => {
+    // The reference: each znode's bytes built independently of the tree's hashing code.
+    const reference = (tree: DataTree): number => {
+      let sum = 0;
+      for (const r of tree.serialize()) {
+        if (r.t !== 'node' || r.path.startsWith('/zookeeper/')) continue;
+        const stat = Buffer.alloc(60);
+        [r.czxid, r.mzxid, r.pzxid, r.ctime, r.mtime].forEach((v, i) => stat.writeBigInt64BE(BigInt(v), i * 8));
+        stat.writeInt32BE(r.version, 40);
+        stat.writeInt32BE(r.cversion, 44);
+        stat.writeInt32BE(r.aversion, 48);
+        stat.writeBigInt64BE(persistedEphemeralOwner(r), 52);
+        const bytes = Buffer.concat([Buffer.from(r.path === '/' ? '' : r.path, 'utf8'), r.data ?? Buffer.alloc(0), stat]);
+        sum = (sum + crc32(bytes)) >>> 0;
+      }
+      return sum;
+    };
+    const tree = new DataTree();
+    let z = 1;
+    const paths = ['/a', '/ü', '/日本/語', '/a/mixed-é-\u{1F600}', '/a/' + 'x'.repeat(300)];
+    tree.apply(txn(z++, create('/日本', -1)));
+    for (const path of paths) tree.apply(txn(z++, create(path, -1, { data: 'd' })));
+    // Data lengths around the 8-byte steps and the ~200-byte switch of the copy into the hash.
+    for (const n of [0, 1, 7, 8, 9, 15, 16, 17, 63, 100, 191, 192, 193, 200, 1000]) {
+      tree.apply(txn(z++, create(`/a/len-${n}`, -1, { data: 'q'.repeat(n) })));
+    }
+    tree.apply(txn(z++, { ...create('/a/null', -1), data: null } as TxnOp));
+    tree.apply(txn(z++, create('/a/eph', -1, { kind: 'ephemeral', owner: OTHER_SESSION })));
+    tree.apply(txn(z++, create('/a/box', -1, { kind: 'container' })));
+    tree.apply(txn(z++, create('/a/ttl', -1, { kind: 'ttl', ttlMs: 5000 })));
+    expect(tree.digest()).toBe(reference(tree));
+    // And after data changes in place, longer and shorter.
+    tree.apply(txn(z++, { type: 'setData', path: '/a/len-9', data: Buffer.from('r'.repeat(250)), version: 0 }));
+    tree.apply(txn(z++, { type: 'setData', path: '/日本/語', data: Buffer.from('short'), version: 0 }));
+    expect(tree.digest()).toBe(reference(tree));
+  });
+
   it('equals the digest recomputed from scratch', () => {
     const a = new DataTree();
     for (const t of history()) a.apply(t);
