@@ -1,5 +1,7 @@
 // Growable big-endian writer for jute records; one instance is reused per connection.
 
+import { writeUtf8 } from './utf8.js';
+
 const TWO_32 = 4294967296;
 
 export class BufferWriter {
@@ -81,7 +83,7 @@ export class BufferWriter {
     if (v == null) return this.writeInt(-1);
     const maxBytes = v.length * 3;
     this.ensure(4 + maxBytes);
-    const n = this.buf.write(v, this.offset + 4, 'utf8');
+    const n = writeUtf8(this.buf, v, this.offset + 4);
     this.buf.writeInt32BE(n, this.offset);
     this.offset += 4 + n;
     return this;

@@ -10,6 +10,7 @@
 import { bytesMatchAt, decodeTxnKeepingBytes, encodedTxn, TXN_CODEC_MARK } from '../storage/txn-codec.js';
 import type { Id } from '../jute/records.js';
 import type { Txn } from '../tree/txn.js';
+import { writeUtf8 } from '../jute/utf8.js';
 
 export const BROADCAST_FRAME_MARK = TXN_CODEC_MARK;
 const KIND_PROPOSAL = 1;
@@ -133,7 +134,7 @@ function encodeRequest(payload: unknown): Buffer | undefined {
 }
 
 function writeString(buf: Buffer, s: string, off: number): number {
-  const n = buf.write(s, off + 4, 'utf8');
+  const n = writeUtf8(buf, s, off + 4);
   buf.writeUInt32BE(n, off);
   return off + 4 + n;
 }

@@ -3,6 +3,7 @@
 import type { ACL } from '../jute/records.js';
 import { emptyNodeFields, type NodeFields, type SnapshotVisitor } from '../tree/data-tree.js';
 import { KIND_CODES, kindCode } from '../tree/node-table.js';
+import { writeUtf8 } from '../jute/utf8.js';
 
 /**
  * Why not msgpack (format 1): a msgpack map per znode with its field names made loading a
@@ -172,7 +173,7 @@ export class ChunkEncoder implements SnapshotVisitor {
   }
 
   private str(s: string): void {
-    const n = this.buf.write(s, this.pos + 4, 'utf8');
+    const n = writeUtf8(this.buf, s, this.pos + 4);
     this.view.setUint32(this.pos, n);
     this.pos += 4 + n;
   }

@@ -11,6 +11,7 @@
 
 import type { ACL } from '../jute/records.js';
 import type { NodeKind, Txn, TxnHeader, TxnOp } from '../tree/txn.js';
+import { writeUtf8 } from '../jute/utf8.js';
 
 export const TXN_CODEC_MARK = 0xc1;
 const TXN_CODEC_VERSION = 1;
@@ -82,18 +83,8 @@ function putF64(v: number): void {
 function putString(s: string): void {
   // A UTF-8 string takes at most 3 bytes per UTF-16 code unit.
   reserve(4 + s.length * 3);
-  // Paths and ACL ids are short and nearly always ASCII: copying the char codes in JS beats the
-  // native UTF-8 encoder's call overhead; anything else goes to the encoder from the start.
   const at = pos + 4;
-  let i = 0;
-  if (s.length <= 256) {
-    for (; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x80) break;
-      slab[at + i] = c;
-    }
-  }
-  const n = i === s.length ? i : slab.write(s, at, 'utf8');
+  const n = writeUtf8(slab, s, at);
   view.setUint32(pos, n);
   pos = at + n;
 }

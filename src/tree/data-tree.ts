@@ -10,6 +10,7 @@ import { PathIndex } from './path-index.js';
 import { LIMIT_NODE, QUOTA_ROOT, QuotaPaths, STAT_NODE, statPath, StatsTrack, trimQuotaPath } from './quota.js';
 import { KIND_CODES, kindCode, NodeTable } from './node-table.js';
 import type { NodeKind, Txn, TxnHeader, TxnOp } from './txn.js';
+import { writeUtf8 } from '../jute/utf8.js';
 
 /**
  * One znode as readers outside the tree see it: a copy made by getNode(), not a live object
@@ -169,17 +170,6 @@ function setLong(v: DataView, offset: number, n: number): void {
 /** Lengths of hash runs whose views hashRun keeps. */
 const HASH_RUNS_KEPT = 1024;
 
-/** Writes `path` as UTF-8 at b[0] (room for 3 bytes a char is the caller's); returns its byte length. */
-function writePathBytes(b: Buffer, path: string): number {
-  // Paths are nearly always ASCII: a loop beats a call into C++ for their few dozen chars.
-  const n = path.length;
-  for (let i = 0; i < n; i++) {
-    const c = path.charCodeAt(i);
-    if (c >= 0x80) return b.write(path, 0, 'utf8');
-    b[i] = c;
-  }
-  return n;
-}
 
 /** Reverses `a[first..]` in place. */
 function reverseFrom<T>(a: T[], first: number): void {
@@ -742,7 +732,7 @@ export class DataTree {
     const b = this.hashScratch;
     const v = this.hashView;
     // ZooKeeper hashes the root as "" (its alias), so do we.
-    const o = path === '/' ? 0 : writePathBytes(b, path);
+    const o = path === '/' ? 0 : writeUtf8(b, path, 0);
     t.copyDataInto(id, b, o, v);
     const s = o + dataBytes;
     setLong(v, s, t.czxid[id]!);
