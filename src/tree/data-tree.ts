@@ -160,7 +160,6 @@ const KIND_TTL = kindCode('ttl');
 const DIRTY_FLUSH_NODES = 16384;
 
 /** A JS integer as a big-endian two's-complement long, without allocating a bigint. */
-/** A jute long (big-endian two's complement) of a safe integer. */
 function setLong(v: DataView, offset: number, n: number): void {
   const hi = Math.floor(n / 4294967296);
   v.setInt32(offset, hi | 0);
@@ -169,7 +168,6 @@ function setLong(v: DataView, offset: number, n: number): void {
 
 /** Lengths of hash runs whose views hashRun keeps. */
 const HASH_RUNS_KEPT = 1024;
-
 
 /** Reverses `a[first..]` in place. */
 function reverseFrom<T>(a: T[], first: number): void {
