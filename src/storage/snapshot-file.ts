@@ -92,9 +92,7 @@ export class SnapshotWriter {
       header.writeUInt32BE(crc32(header.subarray(0, 16)), 16);
       await out.append([header]);
     } catch (err) {
-      await out?.close().catch(() => undefined);
-      await file.close().catch(() => undefined);
-      await fs.unlink(tmpPath).catch(() => undefined);
+      await discard(fs, tmpPath, file, out);
       throw err;
     }
     return new SnapshotWriter(fs, file, out, path, tmpPath, zxid);
@@ -146,10 +144,15 @@ export class SnapshotWriter {
 
   /** Closes and removes the temporary file; the directory is left as it was. */
   async abort(): Promise<void> {
-    await this.out.close().catch(() => undefined);
-    await this.file.close().catch(() => undefined);
-    await this.fs.unlink(this.tmpPath).catch(() => undefined);
+    await discard(this.fs, this.tmpPath, this.file, this.out);
   }
+}
+
+/** Closes a snapshot's temporary file (both descriptors) and removes it, ignoring failures. */
+async function discard(fs: FsLike, tmpPath: string, file: FileLike, out: DirectAppender | undefined): Promise<void> {
+  await out?.close().catch(() => undefined);
+  await file.close().catch(() => undefined);
+  await fs.unlink(tmpPath).catch(() => undefined);
 }
 
 export interface SnapshotSummary {
