@@ -32,8 +32,14 @@ function recordingFs(opts: { refuseWrite?: { at: number; code: string }; refuseO
     async openDirect(path) {
       if (opts.refuseOpen) throw Object.assign(new Error(`${opts.refuseOpen}: open`), { code: opts.refuseOpen });
       const file = await nodeFs.openDirect!(path);
+      // Every method delegated by name: a spread would copy only the instance's own fields.
       const wrapped: FileLike = {
-        ...file,
+        read: (b, o, l, p) => file.read(b, o, l, p),
+        writev: (b, p) => file.writev(b, p),
+        datasync: () => file.datasync(),
+        sync: () => file.sync(),
+        truncate: (n) => file.truncate(n),
+        stat: () => file.stat(),
         write: async (b, offset, length, position) => {
           if (opts.refuseWrite && writes.length === opts.refuseWrite.at) {
             throw Object.assign(new Error(`${opts.refuseWrite.code}: write`), { code: opts.refuseWrite.code });
