@@ -8,7 +8,7 @@ import { AclCache, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
 import { basename, parentPath } from './path.js';
 import { PathIndex } from './path-index.js';
 import { LIMIT_NODE, QUOTA_ROOT, QuotaPaths, STAT_NODE, statPath, StatsTrack, trimQuotaPath } from './quota.js';
-import { KIND_CODES, kindCode, NodeTable } from './node-table.js';
+import { KIND_CODES, kindCode, NodeTable, NONE } from './node-table.js';
 import type { NodeKind, Txn, TxnHeader, TxnOp } from './txn.js';
 import { writeUtf8 } from '../jute/utf8.js';
 
@@ -169,15 +169,6 @@ function setLong(v: DataView, offset: number, n: number): void {
 /** Lengths of hash runs whose views hashRun keeps. */
 const HASH_RUNS_KEPT = 1024;
 
-/** Reverses `a[first..]` in place. */
-function reverseFrom<T>(a: T[], first: number): void {
-  for (let lo = first, hi = a.length - 1; lo < hi; lo++, hi--) {
-    const x = a[lo]!;
-    a[lo] = a[hi]!;
-    a[hi] = x;
-  }
-}
-
 function byCodeUnit(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -215,12 +206,6 @@ export class DataTree {
   /** path -> node id in `table`. */
   private readonly ids = new PathIndex();
   private readonly table = new NodeTable();
-  /**
-   * node id -> the ids of its children (their paths are `ids.pathAt(child)`). Ids, not paths:
-   * a walk over the tree (snapshots, quota counts) then reads each node without hashing its
-   * path, which took more than half of a snapshot walk's time. Leaves have no entry.
-   */
-  private readonly childSets = new Map<number, Set<number>>();
   private readonly acls = new AclCache();
   private readonly ephemerals = new Map<number, Set<string>>();
   private readonly containerPaths = new Set<string>();
@@ -286,21 +271,19 @@ export class DataTree {
     return id;
   }
 
+  // Children are linked by id (NodeTable's child lists; a child's path is ids.pathAt(child)):
+  // a walk over the tree (snapshots, quota counts) then reads each node without hashing its
+  // path, which took more than half of a snapshot walk's time.
   private addChild(parentId: number, childId: number): void {
-    let set = this.childSets.get(parentId);
-    if (set === undefined) this.childSets.set(parentId, (set = new Set()));
-    set.add(childId);
+    this.table.linkChild(parentId, childId);
   }
 
   private removeChild(parentId: number, childId: number): void {
-    const set = this.childSets.get(parentId);
-    if (set === undefined) return;
-    set.delete(childId);
-    if (set.size === 0) this.childSets.delete(parentId);
+    this.table.unlinkChild(parentId, childId);
   }
 
   private childCount(id: number): number {
-    return this.childSets.get(id)?.size ?? 0;
+    return this.table.childCount[id]!;
   }
 
   // ---------------------------------------------------------------- apply
@@ -533,8 +516,7 @@ export class DataTree {
       const id = stack.pop()!;
       count++;
       bytes += this.table.dataBytes(id);
-      const children = this.childSets.get(id);
-      if (children !== undefined) for (const child of children) stack.push(child);
+      for (let c = this.table.firstChild[id]!; c !== NONE; c = this.table.nextSibling[c]!) stack.push(c);
     }
     this.table.setData(statId, new StatsTrack().set('count', count).set('bytes', bytes).toBuffer());
   }
@@ -551,8 +533,7 @@ export class DataTree {
     const stack: number[] = [this.ids.get(QUOTA_ROOT)!];
     while (stack.length > 0) {
       const id = stack.pop()!;
-      const children = this.childSets.get(id);
-      if (children === undefined) {
+      if (this.table.childCount[id] === 0) {
         const p = this.ids.pathAt(id)!;
         if (p.endsWith(suffix)) {
           const real = p.substring(QUOTA_ROOT.length, p.indexOf(suffix));
@@ -561,7 +542,7 @@ export class DataTree {
         }
         continue;
       }
-      for (const child of children) stack.push(child);
+      for (let c = this.table.firstChild[id]!; c !== NONE; c = this.table.nextSibling[c]!) stack.push(c);
     }
   }
 
@@ -935,11 +916,10 @@ export class DataTree {
   getChildren(path: string): string[] | undefined {
     const id = this.ids.get(path);
     if (id === undefined) return undefined;
-    const children = this.childSets.get(id);
-    if (children === undefined) return [];
+    const t = this.table;
     const skip = path === '/' ? 1 : path.length + 1;
     const names: string[] = [];
-    for (const child of children) names.push(this.ids.pathAt(child)!.substring(skip));
+    for (let c = t.firstChild[id]!; c !== NONE; c = t.nextSibling[c]!) names.push(this.ids.pathAt(c)!.substring(skip));
     return names.sort(byCodeUnit);
   }
 
@@ -973,12 +953,11 @@ export class DataTree {
     if (!this.ids.has(path)) return 0;
     let count = 0;
     const stack: number[] = [this.ids.get(path)!];
+    const t = this.table;
     while (stack.length > 0) {
-      const children = this.childSets.get(stack.pop()!);
-      if (children === undefined) continue;
-      for (const child of children) {
+      for (let c = t.firstChild[stack.pop()!]!; c !== NONE; c = t.nextSibling[c]!) {
         count++;
-        stack.push(child);
+        stack.push(c);
       }
     }
     return count;
@@ -1058,18 +1037,12 @@ export class DataTree {
         aclsSent.add(aclId);
         v.acl(aclId, this.acls.get(aclId));
       }
-      const children = this.childSets.get(id);
-      if (children !== undefined) {
-        // In the set's own (creation) order: sorting a parent's children held the event loop for
-        // one turn per snapshot, ~100 ms for 300k children, and the loader needs only parents first.
-        const first = stack.length;
-        for (const child of children) {
-          stack.push(child);
-          stackPaths.push(this.ids.pathAt(child)!);
-        }
-        // Reversed on the stack, so they pop in creation order.
-        reverseFrom(stack, first);
-        reverseFrom(stackPaths, first);
+      // Last child first on the stack, so they pop in creation order. Not sorted: sorting a
+      // parent's children held the event loop for one turn per snapshot, ~100 ms for 300k
+      // children, and the loader needs only parents first.
+      for (let c = t.lastChild[id]!; c !== NONE; c = t.prevSibling[c]!) {
+        stack.push(c);
+        stackPaths.push(this.ids.pathAt(c)!);
       }
       const kind = KIND_CODES[t.kind[id]!]!;
       fields.dataSource = t.dataSource(id);
@@ -1135,13 +1108,17 @@ export class DataTree {
     const existing = path === '/' || path.startsWith(ZOOKEEPER_PATH) ? this.ids.get(path) : undefined;
     if (existing !== undefined) {
       // A built-in node: keep its children, take the snapshot's fields.
-      const children = this.childSets.get(existing);
-      this.childSets.delete(existing);
       const parent = path === '/' ? undefined : this.ids.get(parentPath(path))!;
       if (parent !== undefined) this.removeChild(parent, existing);
+      const t = this.table;
+      const first = t.firstChild[existing]!;
+      const last = t.lastChild[existing]!;
+      const count = t.childCount[existing]!;
       this.remove(path, existing);
       const id = this.fillLoaded(f, aclId);
-      if (children !== undefined) this.childSets.set(id, children);
+      t.firstChild[id] = first;
+      t.lastChild[id] = last;
+      t.childCount[id] = count;
       if (parent !== undefined) this.addChild(parent, id);
       this.insertLoaded(path, id, f.hash);
       return;

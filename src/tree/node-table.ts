@@ -6,8 +6,8 @@ import type { NodeKind } from './txn.js';
 /**
  * Why columns and not one object per znode: a JS object per znode costs its header plus eight
  * bytes per field, and every zxid or time above 2^31 is a separate boxed double, so a
- * 100-byte znode cost about 500 bytes of heap before its data (issue 10). Here a znode's stat
- * and data location are 82 bytes across typed arrays and its data is a slot in a DataArena,
+ * 100-byte znode cost about 500 bytes of heap before its data (issue 10). Here a znode's stat,
+ * data location and child links are 102 bytes across typed arrays, its data a slot in a DataArena,
  * all off the JS heap: the GC neither scans nor moves any of it. A column's unused tail costs
  * no resident memory: large typed arrays are zero-filled lazily by the OS.
  *
@@ -34,6 +34,17 @@ export class NodeTable {
   dataLoc = new Float64Array(0);
   /** Data length in bytes; -1 for null data. */
   dataLen = new Int32Array(0);
+  /**
+   * Each node's children as a doubly linked list in creation order (NONE ends it), and their
+   * number. A Set of child ids per parent cost a hash-table insert per create (a cache miss
+   * into a table of megabytes under a parent with many children) and a Map lookup per stat for
+   * the child count; links are plain stores, and the GC never scans them.
+   */
+  firstChild = new Int32Array(0);
+  lastChild = new Int32Array(0);
+  nextSibling = new Int32Array(0);
+  prevSibling = new Int32Array(0);
+  childCount = new Int32Array(0);
   private dataArena = new DataArena();
   private readonly free: number[] = [];
   private used = 0;
@@ -49,6 +60,7 @@ export class NodeTable {
     if (this.used === this.capacity) this.grow();
     const id = this.used++;
     this.dataLen[id] = -1;
+    this.firstChild[id] = this.lastChild[id] = this.nextSibling[id] = this.prevSibling[id] = NONE;
     return id;
   }
 
@@ -60,6 +72,8 @@ export class NodeTable {
     this.hash[id] = 0;
     this.stale[id] = 0;
     this.kind[id] = 0;
+    this.firstChild[id] = this.lastChild[id] = this.nextSibling[id] = this.prevSibling[id] = NONE;
+    this.childCount[id] = 0;
     this.free.push(id);
   }
 
@@ -97,6 +111,11 @@ export class NodeTable {
     this.aclId = column(Int32Array, this.aclId);
     this.hash = column(Uint32Array, this.hash);
     this.dataLen = column(Int32Array, this.dataLen);
+    this.firstChild = column(Int32Array, this.firstChild);
+    this.lastChild = column(Int32Array, this.lastChild);
+    this.nextSibling = column(Int32Array, this.nextSibling);
+    this.prevSibling = column(Int32Array, this.prevSibling);
+    this.childCount = column(Int32Array, this.childCount);
     this.kind = column(Uint8Array, this.kind);
     this.stale = column(Uint8Array, this.stale);
   }
@@ -128,6 +147,29 @@ export class NodeTable {
     if (len > 0) this.dataLoc[id] = old > 0 ? this.arena.replace(this.dataLoc[id]!, old, src!, start, len) : this.arena.store(src!, start, len);
     else if (old > 0) this.arena.release(this.dataLoc[id]!, old);
     this.dataLen[id] = len;
+  }
+
+  /** Appends `child` to `parent`'s children. */
+  linkChild(parent: number, child: number): void {
+    const last = this.lastChild[parent]!;
+    this.prevSibling[child] = last;
+    this.nextSibling[child] = NONE;
+    if (last === NONE) this.firstChild[parent] = child;
+    else this.nextSibling[last] = child;
+    this.lastChild[parent] = child;
+    this.childCount[parent]!++;
+  }
+
+  /** Takes `child`, which must be one of `parent`'s children, out of its list. */
+  unlinkChild(parent: number, child: number): void {
+    const prev = this.prevSibling[child]!;
+    const next = this.nextSibling[child]!;
+    if (prev === NONE) this.firstChild[parent] = next;
+    else this.nextSibling[prev] = next;
+    if (next === NONE) this.lastChild[parent] = prev;
+    else this.prevSibling[next] = prev;
+    this.prevSibling[child] = this.nextSibling[child] = NONE;
+    this.childCount[parent]!--;
   }
 
   /** Data bytes (0 for null data). */
@@ -163,8 +205,11 @@ export class NodeTable {
 
 const EMPTY = Buffer.alloc(0);
 
-/** Bytes per znode across the columns: seven float64, six 32-bit, two bytes. */
-const BYTES_PER_NODE = 7 * 8 + 6 * 4 + 2;
+/** Bytes per znode across the columns: seven float64, eleven 32-bit, two bytes. */
+const BYTES_PER_NODE = 7 * 8 + 11 * 4 + 2;
+
+/** The end of a child list (no first or last child, no next or previous sibling). */
+export const NONE = -1;
 
 /** NodeKind <-> the byte the kind column and the snapshot format hold. */
 export const KIND_CODES: readonly NodeKind[] = ['persistent', 'ephemeral', 'container', 'ttl'];

@@ -763,6 +763,35 @@ describe('snapshots', () => {
     expect(loaded.countAllChildren('/')).toBe(tree.countAllChildren('/'));
   });
 
+  it('keeps each child list exact through deletes of its first, middle and last child and id reuse', () => {
+    const tree = new DataTree();
+    let zxid = 0;
+    const apply = (op: TxnOp): void => void expect(tree.apply(txn(++zxid, op)).err).toBe(ErrorCode.OK);
+    apply(create('/p', -1));
+    for (const name of ['c0', 'c1', 'c2', 'c3', 'c4']) apply(create(`/p/${name}`, -1));
+    apply(create('/p/c2/leaf', -1));
+    // First, middle (after its own child), last: each unlink must mend both neighbours.
+    for (const path of ['/p/c0', '/p/c2/leaf', '/p/c2', '/p/c4']) apply({ type: 'delete', path });
+    // The freed ids are reused by these, which must join /p's list at its end, and /q's.
+    for (const path of ['/p/c5', '/q', '/q/only', '/p/c6']) apply(create(path, -1));
+    apply({ type: 'delete', path: '/q/only' });
+    expect(tree.getChildren('/p')).toEqual(['c1', 'c3', 'c5', 'c6']);
+    expect(tree.getChildren('/q')).toEqual([]);
+    expect(tree.getData('/p')!.stat.numChildren).toBe(4);
+    expect(tree.getData('/q')!.stat.numChildren).toBe(0);
+    expect(tree.countAllChildren('/p')).toBe(4);
+    const walked = [...tree.serialize()].flatMap((r) => (r.t === 'node' && /^\/[pq](\/|$)/.test(r.path) ? [r.path] : []));
+    expect(walked).toEqual(['/p', '/p/c1', '/p/c3', '/p/c5', '/p/c6', '/q']);
+    const loaded = DataTree.fromRecords(tree.serialize());
+    expect(dump(loaded)).toEqual(dump(tree));
+    // Emptied and refilled: a list that went to nothing starts again from its first child.
+    for (const name of ['c1', 'c3', 'c5', 'c6']) apply({ type: 'delete', path: `/p/${name}` });
+    expect(tree.getChildren('/p')).toEqual([]);
+    apply(create('/p/again', -1));
+    expect(tree.getChildren('/p')).toEqual(['again']);
+    expect(tree.getData('/p')!.stat.numChildren).toBe(1);
+  });
+
   it('a walk skips a child deleted after its parent was read, even when a new node took its id', () => {
     const live = new DataTree();
     ['/p', '/p/a', '/p/b', '/q', '/r'].forEach((path, i) => live.apply(txn(i + 1, create(path, -1))));
