@@ -363,7 +363,14 @@ export class DataTree {
     }
     const id = this.newNode(op.data, this.acls.intern(op.acl), hdr.zxid, hdr.time, op.kind, op.ephemeralOwner, op.ttlMs);
     this.addChild(parent, id);
-    this.insert(path, id);
+    // Hashed now, not marked dirty: its fields were just written and are in cache, where the
+    // flush would reach it thousands of writes later with every column read a cache miss (the
+    // largest part of a create's apply). The parent stays lazy: a burst of creates changes it
+    // again and again.
+    this.insert(path, id, false);
+    const h = this.hashNode(path, id);
+    t.hash[id] = h;
+    this.treeDigest = (this.treeDigest + h) >>> 0;
     this.quotaAfterCreate(path, parentName, op.data?.length ?? 0);
     triggers.push({ path, type: EventType.NodeCreated }, { path: parentName, type: EventType.NodeChildrenChanged });
     return { err: ErrorCode.OK, path, stat: this.statsWanted ? this.statAt(id) : undefined, triggers: NO_TRIGGERS };
