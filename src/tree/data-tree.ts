@@ -169,6 +169,34 @@ function setLong(v: DataView, offset: number, n: number): void {
 /** Lengths of hash runs whose views hashRun keeps. */
 const HASH_RUNS_KEPT = 1024;
 
+/** A snapshot walk's stack of node ids, each with the czxid it had when pushed. */
+class WalkStack {
+  private ids = new Int32Array(1024);
+  private czxids = new Float64Array(1024);
+  size = 0;
+
+  push(id: number, czxid: number): void {
+    if (this.size === this.ids.length) {
+      const ids = new Int32Array(this.size * 2);
+      ids.set(this.ids);
+      this.ids = ids;
+      const czxids = new Float64Array(this.size * 2);
+      czxids.set(this.czxids);
+      this.czxids = czxids;
+    }
+    this.ids[this.size] = id;
+    this.czxids[this.size++] = czxid;
+  }
+
+  topCzxid(): number {
+    return this.czxids[this.size - 1]!;
+  }
+
+  pop(): number {
+    return this.ids[--this.size]!;
+  }
+}
+
 function byCodeUnit(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -1029,16 +1057,20 @@ export class DataTree {
     const aclsSent = new Set<number>();
     const fields = emptyNodeFields();
     const t = this.table;
-    // Children still to visit, with the path each had when its parent was read: a child deleted
-    // since then (its id perhaps reused by another node) is skipped, as its path's lookup was.
-    const stack: number[] = [this.ids.get('/')!];
-    const stackPaths: string[] = ['/'];
-    while (stack.length > 0) {
+    // Children still to visit, each with the czxid it had when its parent was read: a child
+    // deleted since then (its id perhaps reused by another node) is skipped. Typed arrays, not
+    // arrays of ids and paths: a parent with 300k children pushed 600k elements into growing
+    // heap arrays per walk. A skipped node's delete or re-create is after the header's zxid,
+    // so the log replay over the snapshot redoes it.
+    const stack = new WalkStack();
+    stack.push(this.ids.get('/')!, t.czxid[this.ids.get('/')!]!);
+    while (stack.size > 0) {
       // Every read below happens in the turn this check runs in, so no node mixes two trees.
       this.checkNotReplaced(generation);
-      const id = stack.pop()!;
-      const path = stackPaths.pop()!;
-      if (this.ids.pathAt(id) !== path) continue;
+      const czxid = stack.topCzxid();
+      const id = stack.pop();
+      const path = this.ids.pathAt(id);
+      if (path === undefined || t.czxid[id] !== czxid) continue;
       const aclId = t.aclId[id]!;
       if (!aclsSent.has(aclId)) {
         aclsSent.add(aclId);
@@ -1047,10 +1079,7 @@ export class DataTree {
       // Last child first on the stack, so they pop in creation order. Not sorted: sorting a
       // parent's children held the event loop for one turn per snapshot, ~100 ms for 300k
       // children, and the loader needs only parents first.
-      for (let c = t.lastChild[id]!; c !== NONE; c = t.prevSibling[c]!) {
-        stack.push(c);
-        stackPaths.push(this.ids.pathAt(c)!);
-      }
+      for (let c = t.lastChild[id]!; c !== NONE; c = t.prevSibling[c]!) stack.push(c, t.czxid[c]!);
       const kind = KIND_CODES[t.kind[id]!]!;
       fields.dataSource = t.dataSource(id);
       fields.dataOffset = t.dataOffset(id);
