@@ -811,6 +811,24 @@ describe('snapshots', () => {
     expect(dump(restored)).toEqual(dump(live));
   });
 
+  it('a walk skips a child deleted and re-created at the same path after its parent was read; replay restores it', () => {
+    const live = new DataTree();
+    ['/p', '/p/a', '/p/b', '/p/c'].forEach((path, i) => live.apply(txn(i + 1, create(path, -1))));
+    // The re-create takes the freed id back (ids are reused last-freed first), under the same path.
+    const later = [txn(5, { type: 'delete', path: '/p/b' }), txn(6, create('/p/b', -1, { data: 'new' }))];
+    const records: SnapshotRecord[] = [];
+    for (const r of live.serialize()) {
+      records.push(r);
+      if (r.t === 'node' && r.path === '/p') for (const t of later) live.apply(t);
+    }
+    const paths = records.flatMap((r) => (r.t === 'node' ? [r.path] : []));
+    expect(paths.filter((p) => p.startsWith('/p/'))).toEqual(['/p/a', '/p/c']);
+    const restored = DataTree.fromRecords(records);
+    for (const t of later) restored.apply(t);
+    expect(dump(restored)).toEqual(dump(live));
+    expect(restored.getData('/p/b')!.data!.toString()).toBe('new');
+  });
+
   it('a fuzzy snapshot (txns applied mid-walk) plus replay from its header zxid equals the live tree', () => {
     const txns = history();
     const later: Txn[] = [
