@@ -2,6 +2,7 @@
 
 import type { ACL } from '../jute/records.js';
 import { emptyNodeFields, type NodeFields, type SnapshotVisitor } from '../tree/data-tree.js';
+import { copyBytes } from '../tree/data-arena.js';
 import { KIND_CODES, kindCode } from '../tree/node-table.js';
 import { writeUtf8 } from '../jute/utf8.js';
 
@@ -36,8 +37,6 @@ const HASH_PRESENT = 0x80;
 
 /** Fixed bytes of a node record besides its path and data. */
 const NODE_FIXED_BYTES = 1 + 4 + 4 + 4 + 5 * 8 + 3 * 4 + 1 + 8 + 4;
-/** Longest znode value copied through DataViews (see ChunkEncoder.copyData); longer ones go through a subarray and set(). */
-const VIEW_COPY_MAX_BYTES = 192;
 
 /** Snapshot writers cut a chunk soon after it holds this many bytes (ChunkEncoder's pauseAtBytes). */
 export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
@@ -155,25 +154,16 @@ export class ChunkEncoder implements SnapshotVisitor {
   }
 
   /**
-   * Copies a znode's data into the chunk. Short values go 4 bytes at a time through DataViews:
-   * a subarray to set() from was an object per node, a tenth of what a snapshot walk allocated
-   * (each one a young-generation object that brings the next scavenge closer). Consecutive nodes
-   * mostly share their data's slab, so the source's DataView is kept for the next node.
+   * Copies a znode's data into the chunk without a subarray per node (copyBytes): those were a
+   * tenth of what a snapshot walk allocated. Consecutive nodes mostly share their data's slab,
+   * so the source's DataView is kept for the next node.
    */
   private copyData(src: Buffer, from: number, len: number, at: number): void {
-    if (len > VIEW_COPY_MAX_BYTES) {
-      this.buf.set(src.subarray(from, from + len), at);
-      return;
-    }
     if (src !== this.srcBuf) {
       this.srcBuf = src;
       this.srcView = new DataView(src.buffer, src.byteOffset, src.length);
     }
-    const sv = this.srcView;
-    const dv = this.view;
-    let i = 0;
-    for (; i + 4 <= len; i += 4) dv.setUint32(at + i, sv.getUint32(from + i));
-    for (; i < len; i++) dv.setUint8(at + i, sv.getUint8(from + i));
+    copyBytes(src, this.srcView, from, this.buf, this.view, at, len);
   }
 
   /** Makes room for a record of at most `maxBytes` after its tag, and writes the tag. */
