@@ -395,10 +395,7 @@ export class DataTree {
     // flush would reach it thousands of writes later with every column read a cache miss (the
     // largest part of a create's apply). The parent stays lazy: a burst of creates changes it
     // again and again.
-    this.insert(path, id, false);
-    const h = this.hashNode(path, id);
-    t.hash[id] = h;
-    this.treeDigest = (this.treeDigest + h) >>> 0;
+    this.insertHashed(path, id, this.hashNode(path, id));
     this.quotaAfterCreate(path, parentName, op.data?.length ?? 0);
     triggers.push({ path, type: EventType.NodeCreated }, { path: parentName, type: EventType.NodeChildrenChanged });
     return { err: ErrorCode.OK, path, stat: this.statsWanted ? this.statAt(id) : undefined, triggers: NO_TRIGGERS };
@@ -1063,7 +1060,8 @@ export class DataTree {
     // heap arrays per walk. A skipped node's delete or re-create is after the header's zxid,
     // so the log replay over the snapshot redoes it.
     const stack = new WalkStack();
-    stack.push(this.ids.get('/')!, t.czxid[this.ids.get('/')!]!);
+    const root = this.ids.get('/')!;
+    stack.push(root, t.czxid[root]!);
     while (stack.size > 0) {
       // Every read below happens in the turn this check runs in, so no node mixes two trees.
       this.checkNotReplaced(generation);
@@ -1187,12 +1185,17 @@ export class DataTree {
    */
   private insertLoaded(path: string, id: number, hash: number): void {
     const before = this.ids.size;
-    this.insert(path, id, false);
+    this.insertHashed(path, id, hash >= 0 && !path.startsWith('/zookeeper/') ? hash : this.hashNode(path, id));
     if (this.ids.size === before) throw new Error(`snapshot holds ${path} twice`);
-    const h = hash >= 0 && !path.startsWith('/zookeeper/') ? hash : this.hashNode(path, id);
-    this.table.hash[id] = h;
-    this.treeDigest = (this.treeDigest + h) >>> 0;
   }
+
+  /** insert() for a node whose hash is final now: added to the digest, not marked dirty. */
+  private insertHashed(path: string, id: number, hash: number): void {
+    this.insert(path, id, false);
+    this.table.hash[id] = hash;
+    this.treeDigest = (this.treeDigest + hash) >>> 0;
+  }
+
 
   private fillLoaded(f: Readonly<NodeFields>, aclId: number): number {
     this.acls.addRef(aclId);
