@@ -103,6 +103,7 @@ function* snapshotRecords(
   bytes: Buffer,
   sessions: SessionIdMap,
   progress: Progress,
+  dangling: Map<string, bigint>,
   done: (summary: ZkSnapshotSummary) => void,
 ): Generator<SnapshotRecord> {
   const items = readZkSnapshot(file, bytes, (offset) =>
@@ -130,11 +131,17 @@ function* snapshotRecords(
     }
     const n = item.node;
     const owner = decodeEphemeralOwner(n.ephemeralOwner);
+    let aclId = aclIds.get(n.aclRef);
+    if (aclId === undefined) {
+      // An ACL added during ZooKeeper's fuzzy snapshot: open until the replay finds the txn that set it.
+      dangling.set(n.path, n.aclRef);
+      aclId = 0;
+    }
     yield {
       t: 'node',
       path: n.path,
       data: n.data,
-      aclId: aclIds.get(n.aclRef)!,
+      aclId,
       czxid: n.czxid,
       mzxid: n.mzxid,
       ctime: n.ctime,
@@ -206,6 +213,27 @@ interface Loaded {
   tree: DataTree;
   snapshot: ZkFileRef | undefined;
   bytesRead: number;
+  /** Znodes whose ACL the snapshot's cache lacked (path -> ZooKeeper's ACL reference), until the replay sets them. */
+  danglingAcls: Map<string, bigint>;
+}
+
+/**
+ * Gives a znode whose snapshot ACL was dangling the ACL `txn` sets on it: the create that made it
+ * (replayed over the snapshot's copy it fails NODEEXISTS, but ZooKeeper's DataTree.createNode
+ * still adds the txn's ACL to its cache, which is how ZooKeeper itself resolves the reference) or a
+ * setACL; a delete makes the question moot.
+ */
+function settleDanglingAcls(tree: DataTree, txn: Txn, dangling: Map<string, bigint>): void {
+  const ops = txn.op.type === 'multi' ? txn.op.ops : [txn.op];
+  for (const op of ops) {
+    if (op.type !== 'create' && op.type !== 'setACL' && op.type !== 'delete') continue;
+    if (!dangling.has(op.path)) continue;
+    dangling.delete(op.path);
+    if (op.type !== 'create') continue;
+    const current = tree.getAcl(op.path);
+    if (current === undefined) continue;
+    tree.apply({ hdr: txn.hdr, op: { type: 'setACL', path: op.path, acl: op.acl, version: current.stat.aversion } }, false);
+  }
 }
 
 async function loadNewestSnapshot(
@@ -229,14 +257,15 @@ async function loadNewestSnapshot(
     progress.always(`reading snapshot ${snap.path} (${mb(bytes.length)})`);
     let summary: ZkSnapshotSummary | undefined;
     let tree: DataTree;
+    const danglingAcls = new Map<string, bigint>();
     try {
-      tree = DataTree.fromRecords(snapshotRecords(snap.path, bytes, sessions, progress, (s) => (summary = s)));
+      tree = DataTree.fromRecords(snapshotRecords(snap.path, bytes, sessions, progress, danglingAcls, (s) => (summary = s)));
     } catch (err) {
       if (err instanceof ZooKeeperFileError) throw err;
       throw new ZooKeeperFileError(snap.path, 0, `znodes do not form a tree: ${(err as Error).message}`);
     }
     progress.always(`snapshot ${snap.path}: ${summary!.nodeCount} znodes, ${summary!.sessions.length} sessions, zxid ${hexZxid(snap.zxid)}`);
-    return { tree, snapshot: snap, bytesRead: bytes.length };
+    return { tree, snapshot: snap, bytesRead: bytes.length, danglingAcls };
   }
   // No snapshot at all: only a log starting at the beginning of history can rebuild the tree.
   const first = logs[0];
@@ -244,7 +273,7 @@ async function loadNewestSnapshot(
   if (first.zxid > 1) {
     throw new ZooKeeperDataDirError(`no usable snapshot, and the oldest txn log ${first.path} starts at ${hexZxid(first.zxid)}, not at the beginning of history`);
   }
-  return { tree: new DataTree(), snapshot: undefined, bytesRead: 0 };
+  return { tree: new DataTree(), snapshot: undefined, bytesRead: 0, danglingAcls: new Map() };
 }
 
 export async function importZooKeeper(opts: ImportOptions): Promise<ImportReport> {
@@ -265,6 +294,7 @@ export async function importZooKeeper(opts: ImportOptions): Promise<ImportReport
   const sessions = new SessionIdMap();
   const loaded = await loadNewestSnapshot(snapshots, logs, sessions, opts, progress, warn);
   const tree = loaded.tree;
+  const dangling = loaded.danglingAcls;
   const snapZxid = loaded.snapshot?.zxid ?? 0;
   let bytesRead = loaded.bytesRead;
 
@@ -289,7 +319,10 @@ export async function importZooKeeper(opts: ImportOptions): Promise<ImportReport
         const what = zxid <= prev ? 'goes back' : 'leaves a gap';
         throw new ZooKeeperFileError(log.path, rec.offset, `txn ${hexZxid(zxid)} ${what} after ${hexZxid(prev)} (${prevWhere}): txns are missing or out of order`);
       }
-      for (const txn of toZabkeeperTxns(rec.entry, sessions)) tree.apply(txn, false);
+      for (const txn of toZabkeeperTxns(rec.entry, sessions)) {
+        tree.apply(txn, false);
+        if (dangling.size > 0) settleDanglingAcls(tree, txn, dangling);
+      }
       prev = zxid;
       prevWhere = `${log.path} offset ${rec.offset}`;
       txns++;
@@ -314,6 +347,13 @@ export async function importZooKeeper(opts: ImportOptions): Promise<ImportReport
     bytesRead += end.endOffset;
     logReport.push({ file: log.path, txns: fileTxns });
     progress.always(`log ${log.path}: ${fileTxns} txns replayed`);
+  }
+  if (dangling.size > 0) {
+    const [path, ref] = dangling.entries().next().value as [string, bigint];
+    throw new ZooKeeperDataDirError(
+      `${loaded.snapshot!.path}: znode ${path} names ACL ${ref}, which neither the snapshot's ACL cache nor any txn replayed after it holds` +
+        (dangling.size > 1 ? ` (${dangling.size - 1} more znodes like it)` : ''),
+    );
   }
 
   // Live sessions stay reachable under their ZooKeeper id and password (whether or not the id changed).
