@@ -221,11 +221,13 @@ interface Loaded {
  * Gives a znode whose snapshot ACL was dangling the ACL `txn` sets on it: the create that made it
  * (replayed over the snapshot's copy it fails NODEEXISTS, but ZooKeeper's DataTree.createNode
  * still adds the txn's ACL to its cache, which is how ZooKeeper itself resolves the reference) or a
- * setACL; a delete makes the question moot.
+ * setACL; a delete makes the question moot. A multi's last op on the path decides, so its ops are
+ * read from the end.
  */
 function settleDanglingAcls(tree: DataTree, txn: Txn, dangling: Map<string, bigint>): void {
   const ops = txn.op.type === 'multi' ? txn.op.ops : [txn.op];
-  for (const op of ops) {
+  for (let i = ops.length - 1; i >= 0; i--) {
+    const op = ops[i]!;
     if (op.type !== 'create' && op.type !== 'setACL' && op.type !== 'delete') continue;
     if (!dangling.has(op.path)) continue;
     dangling.delete(op.path);

@@ -163,8 +163,9 @@ export type ZkSnapshotItem = { kind: 'header'; header: ZkSnapshotHeader } | { ki
  * value is the summary. A znode may name an ACL the header's cache does not hold: ZooKeeper writes
  * the cache before it walks the tree (the snapshot is fuzzy), so a node created or given a new ACL
  * during the walk names an ACL added after (ZooKeeper's ReferenceCountedACLCache.addUsage ignores
- * it on load; the txn that set it, in the log after the snapshot, supplies it). Anything wrong throws ZooKeeperFileError with the offset (in the
- * uncompressed stream for .gz); callers must then discard what they built from the items.
+ * it on load; the txn that set it, in the log after the snapshot, supplies it). Anything wrong
+ * throws ZooKeeperFileError with the offset (in the uncompressed stream for .gz); callers must
+ * then discard what they built from the items.
  */
 export function* readZkSnapshot(file: string, bytes: Buffer, onProgress?: (offset: number) => void): Generator<ZkSnapshotItem, ZkSnapshotSummary> {
   const zxid = parseZkSnapshotName(basename(file));

@@ -231,6 +231,21 @@ describe('importZooKeeper', () => {
       expect(tree.getAcl('/app/late')).toMatchObject({ acl: OPEN, stat: { aversion: 1 } });
     });
 
+    it('in a multi that creates it and then sets its ACL, the setACL wins', async () => {
+      await writeFile(v2(`snapshot.${z(2).toString(16)}`), fuzzySnapshot());
+      const multi = entry(3, {
+        type: 'multi',
+        txns: [
+          { type: 'create', path: '/app/late', data: Buffer.from('l'), acl: LATE_ACL, ephemeral: false, parentCVersion: 2 },
+          { type: 'setACL', path: '/app/late', acl: OPEN, version: 1 },
+        ],
+      });
+      await writeFile(v2(`log.${z(1).toString(16)}`), encodeZkTxnLog([...LOG.slice(0, 2), multi]));
+      const report = await run();
+      const tree = await loadSnapshot(nodeFs, report.output);
+      expect(tree.getAcl('/app/late')).toMatchObject({ acl: OPEN, stat: { aversion: 1 } });
+    });
+
     it('is an error naming the znode and the reference when no replayed txn sets it', async () => {
       await writeFile(v2(`snapshot.${z(3).toString(16)}`), fuzzySnapshot());
       await writeFile(v2(`log.${z(1).toString(16)}`), encodeZkTxnLog(LOG.slice(0, 2)));
