@@ -30,6 +30,8 @@ export interface QuorumPeerOptions {
   tickTimeMs: number;
   initLimit: number;
   syncLimit: number;
+  /** Most txns served from the txn log to one lagging learner before a SNAP is preferred (snapCount). */
+  maxLoggedDiffTxns?: number;
   dataDir: string;
   store: DurableStore;
   /** Durable state found at start. */
@@ -91,7 +93,7 @@ export class QuorumPeer {
     // An observer is simply not among the voters: it learns the leader from them, syncs and
     // applies like a follower, and no quorum (election, epoch, commit, liveness) counts it.
     this.node = new PeerNode<Txn>(
-      { sid: opts.myId, quorum: new MajorityQuorum(voters), tickTimeMs: opts.tickTimeMs, initLimit: opts.initLimit, syncLimit: opts.syncLimit },
+      { sid: opts.myId, quorum: new MajorityQuorum(voters), tickTimeMs: opts.tickTimeMs, initLimit: opts.initLimit, syncLimit: opts.syncLimit, maxLoggedDiffTxns: opts.maxLoggedDiffTxns },
       opts.persisted,
     );
     const others = opts.servers.filter((s) => s.id !== opts.myId);
@@ -124,6 +126,19 @@ export class QuorumPeer {
           await this.opts.store.resetTo(this.zk!.tree);
           this.log.warn({ zxid: hex(zxid), nodes: this.zk!.tree.nodeCount }, 'SNAP: state replaced by the leader snapshot');
         }),
+        read: (after, upTo, done) => {
+          void (async () => {
+            const txns: TxnRecord<Txn>[] = [];
+            for await (const txn of this.opts.store.readTxns(after, upTo)) txns.push({ zxid: txn.hdr.zxid, payload: txn });
+            return txns;
+          })().then(
+            (txns) => {
+              this.log.info({ after: hex(after), upTo: hex(upTo), txns: txns.length }, 'DIFF served from the txn log');
+              done(undefined, txns);
+            },
+            (err: unknown) => done(asError(err), []),
+          );
+        },
       },
       epochs: { write: (kind, epoch, done) => void writeEpoch(this.opts.dataDir, kind, epoch).then(() => done(), (err: unknown) => done(asError(err))) },
       clock: {
@@ -170,8 +185,9 @@ export class QuorumPeer {
               for (const t of txns) this.proposedAtMs.proposed(t.zxid, at);
             },
             committed: (zxid, role) => this.committed(zxid, role),
+            loggedDiffFailed: (to, after, upTo, reason) => this.loggedDiffFailed(to, after, upTo, reason),
           }
-        : undefined,
+        : { loggedDiffFailed: (to, after, upTo, reason) => this.loggedDiffFailed(to, after, upTo, reason) },
     });
     this.election.onMessage((from, msg) => this.runtime.receive(from, msg as PeerMessage<Txn>));
     this.quorum.onMessage((from, raw) => {
@@ -301,6 +317,10 @@ export class QuorumPeer {
       () => done(),
       (err: unknown) => done(asError(err)),
     );
+  }
+
+  private loggedDiffFailed(to: number, after: number, upTo: number, reason: string): void {
+    this.log.warn({ learner: to, after: hex(after), upTo: hex(upTo), reason }, 'could not read a DIFF back from the txn log; the learner gets a SNAP when it reconnects');
   }
 
   private committed(zxid: number, role: ZabRole): void {

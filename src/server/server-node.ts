@@ -100,6 +100,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
         tickTimeMs: config.tickTimeMs,
         initLimit: config.initLimit,
         syncLimit: config.syncLimit,
+        maxLoggedDiffTxns: config.snapCount,
         dataDir: config.dataDir,
         store,
         persisted: member.persisted,

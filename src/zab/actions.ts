@@ -15,6 +15,13 @@ export type ZabAction<T> =
   | { type: 'send'; to: number; msg: PeerMessage<T> }
   /** Send { type: 'SNAP', zxid, snapshot } to `to`: a snapshot of the applied state, which is exactly at zxid. */
   | { type: 'sendSnapshot'; to: number; zxid: number }
+  /**
+   * Read the committed txns (after, upTo] back from the txn log and send them to `to` as one
+   * DIFF, before any later action runs. upTo is at most the committed zxid, so they are all
+   * durable here. If they cannot be read, the runtime closes the connection to `to` and calls
+   * PeerNode.forgetLoggedBelow(upTo), so the learner's next attempt gets a SNAP.
+   */
+  | { type: 'sendLoggedDiff'; to: number; after: number; upTo: number; count: number }
   /** Close the quorum connection to peer; it is reported as peerDisconnected on the other side. */
   | { type: 'disconnect'; peer: number }
   | { type: 'persistAcceptedEpoch'; epoch: number }

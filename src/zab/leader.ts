@@ -32,17 +32,29 @@ export type SyncPlan =
   | { mode: 'TRUNC'; to: number }
   | { mode: 'SNAP' };
 
-export function planSync<T>(log: ZabLog<T>, peerLastZxid: number): SyncPlan {
+export function planSync<T>(log: ZabLog<T>, peerLastZxid: number, maxLoggedDiffTxns = DEFAULT_MAX_LOGGED_DIFF_TXNS): SyncPlan {
   const last = log.lastZxid;
   if (peerLastZxid === last) return { mode: 'DIFF', after: last };
   // Ahead of us: its extra txns were never committed (we won the election with a quorum).
   if (peerLastZxid > last) return { mode: 'TRUNC', to: last };
-  // Older than anything we still hold in the log: only a snapshot can bring it back.
-  if (peerLastZxid < log.baseZxid) return { mode: 'SNAP' };
-  if (log.contains(peerLastZxid)) return { mode: 'DIFF', after: peerLastZxid };
-  // It ends in txns we never had (a deposed leader's epoch): cut back to where we agree.
-  return { mode: 'TRUNC', to: log.floorBelow(peerLastZxid) };
+  if (peerLastZxid >= log.baseZxid) {
+    if (log.contains(peerLastZxid)) return { mode: 'DIFF', after: peerLastZxid };
+    // It ends in txns we never had (a deposed leader's epoch): cut back to where we agree.
+    return { mode: 'TRUNC', to: log.floorBelow(peerLastZxid) };
+  }
+  // Older than the txns held in memory: the txn log still has them back to diskBaseZxid, and a
+  // DIFF read from it beats a SNAP unless it is longer than the bound.
+  if (peerLastZxid < log.diskBaseZxid) return { mode: 'SNAP' };
+  const plan: SyncPlan = log.historyContains(peerLastZxid)
+    ? { mode: 'DIFF', after: peerLastZxid }
+    : { mode: 'TRUNC', to: log.historyFloorBelow(peerLastZxid) };
+  const after = plan.mode === 'DIFF' ? plan.after : plan.to;
+  if (log.countBetween(after, log.baseZxid) > maxLoggedDiffTxns) return { mode: 'SNAP' };
+  return plan;
 }
+
+/** A leader serves at most this many txns from its log to one learner before preferring a SNAP. */
+export const DEFAULT_MAX_LOGGED_DIFF_TXNS = 100_000;
 
 interface PendingSync {
   /** Learner that asked, or null for a local sync. */
@@ -255,7 +267,7 @@ export class LeaderRole<T> {
 
   private syncLearner(l: LearnerSession, out: ZabAction<T>[]): void {
     const log = this.ctx.log;
-    const plan = planSync(log, l.lastZxid);
+    const plan = planSync(log, l.lastZxid, this.ctx.config.maxLoggedDiffTxns);
     let after: number;
     if (plan.mode === 'SNAP') {
       out.push({ type: 'sendSnapshot', to: l.sid, zxid: log.committedZxid });
@@ -265,6 +277,11 @@ export class LeaderRole<T> {
       after = plan.to;
     } else {
       after = plan.after;
+    }
+    if (after < log.baseZxid) {
+      // The part only the txn log still holds goes first, read back by the runtime.
+      out.push({ type: 'sendLoggedDiff', to: l.sid, after, upTo: log.baseZxid, count: log.countBetween(after, log.baseZxid) });
+      after = log.baseZxid;
     }
     out.push({ type: 'send', to: l.sid, msg: { type: 'DIFF', txns: log.entriesAfter(after) } });
     out.push({ type: 'send', to: l.sid, msg: { type: 'NEWLEADER', epoch: this.epoch, lastZxid: log.lastZxid } });

@@ -16,6 +16,13 @@ export interface ZabConfig {
   syncLimit: number;
   finalizeWaitMs: number;
   maxNotificationIntervalMs: number;
+  /**
+   * Most txns a leader reads back from its txn log to DIFF a learner older than the txns it
+   * keeps in memory; a learner further behind gets a SNAP (ZooKeeper bounds this by log size
+   * against snapshot size, zookeeper.snapshotSizeFactor). 0 turns log-served DIFFs off.
+   * Default 100000 (one snapCount).
+   */
+  maxLoggedDiffTxns?: number;
 }
 
 /** Durable state handed to a PeerNode at start: what survived on disk. */

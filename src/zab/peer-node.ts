@@ -10,7 +10,7 @@ import type { ZabAction, ZabRole } from './actions.js';
 import { NotServingError } from './errors.js';
 import { DEFAULT_FINALIZE_WAIT_MS, DEFAULT_MAX_NOTIFICATION_INTERVAL_MS, FastLeaderElection, type ElectionDecision } from './fast-leader-election.js';
 import { FollowerRole } from './follower.js';
-import { LeaderRole } from './leader.js';
+import { DEFAULT_MAX_LOGGED_DIFF_TXNS, LeaderRole } from './leader.js';
 import type { NotificationMsg, PeerMessage, QuorumMsg, ServerState, Vote } from './messages.js';
 import type { PeerContext, PersistentState, ZabConfig } from './peer-context.js';
 import type { QuorumVerifier } from './quorum-verifier.js';
@@ -24,6 +24,8 @@ export interface PeerNodeOptions {
   syncLimit: number;
   finalizeWaitMs?: number;
   maxNotificationIntervalMs?: number;
+  /** See ZabConfig.maxLoggedDiffTxns. */
+  maxLoggedDiffTxns?: number;
 }
 
 export class PeerNode<T> {
@@ -47,6 +49,7 @@ export class PeerNode<T> {
       syncLimit: options.syncLimit,
       finalizeWaitMs: options.finalizeWaitMs ?? DEFAULT_FINALIZE_WAIT_MS,
       maxNotificationIntervalMs: options.maxNotificationIntervalMs ?? DEFAULT_MAX_NOTIFICATION_INTERVAL_MS,
+      maxLoggedDiffTxns: options.maxLoggedDiffTxns ?? DEFAULT_MAX_LOGGED_DIFF_TXNS,
     };
     if (persisted.acceptedEpoch < persisted.currentEpoch) {
       throw new RangeError(`acceptedEpoch ${persisted.acceptedEpoch} < currentEpoch ${persisted.currentEpoch}`);
@@ -207,6 +210,14 @@ export class PeerNode<T> {
   /** Drop committed log entries up to zxid (<= committedZxid) from memory; no durability claim. */
   compact(zxid: number): void {
     this.ctx.log.compact(zxid);
+  }
+
+  /**
+   * The txn log can no longer be read at or below zxid (a purge removed it, or reading it back
+   * for a DIFF failed): learners older than that get a SNAP.
+   */
+  forgetLoggedBelow(zxid: number): void {
+    this.ctx.log.forgetLoggedBelow(zxid);
   }
 
   // ---- transitions ---------------------------------------------------------------------

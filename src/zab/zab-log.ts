@@ -2,21 +2,31 @@
 //
 // Entries hold every logged txn above baseZxid (everything at or below baseZxid lives in a
 // snapshot and is committed). committedZxid <= lastZxid; durableZxid says how far the
-// runtime has confirmed the log is on disk.
+// runtime has confirmed the log is on disk. Below baseZxid the txns are only on disk: `runs`
+// summarises which zxids the logged history holds from diskBaseZxid up, so a leader can plan a
+// DIFF served from its txn log for a learner older than its memory (ZooKeeper's txnlog sync).
 
 import { zabAssert } from './errors.js';
 import type { TxnRecord } from './messages.js';
-import { formatZxid } from './zxid.js';
+import { formatZxid, zxidEpoch } from './zxid.js';
 
 export class ZabLog<T> {
   private entries: TxnRecord<T>[];
   private base: number;
+  /** Lowest point of the history still readable from the txn log (a snapshot, reset or purge point). */
+  private diskBase: number;
+  /**
+   * The logged zxids above diskBase as runs of consecutive zxids, ascending: [first, last]
+   * pairs flattened. Zxids of one epoch are consecutive, so there is about one run per epoch.
+   */
+  private runs: number[] = [];
   committedZxid: number;
   durableZxid: number;
 
   /** `entries` must be durable, ascending and above baseZxid. */
   constructor(baseZxid: number, entries: readonly TxnRecord<T>[]) {
     this.base = baseZxid;
+    this.diskBase = baseZxid;
     this.entries = [];
     for (const e of entries) this.append(e);
     this.committedZxid = baseZxid;
@@ -25,6 +35,11 @@ export class ZabLog<T> {
 
   get baseZxid(): number {
     return this.base;
+  }
+
+  /** Txns above this (and up to baseZxid) can be read back from the txn log. */
+  get diskBaseZxid(): number {
+    return this.diskBase;
   }
 
   get lastZxid(): number {
@@ -42,6 +57,47 @@ export class ZabLog<T> {
       () => `log append out of order: ${formatZxid(txn.zxid)} after ${formatZxid(this.lastZxid)}`,
     );
     this.entries.push(txn);
+    const r = this.runs;
+    const n = r.length;
+    if (n > 0 && r[n - 1]! + 1 === txn.zxid && zxidEpoch(r[n - 1]!) === zxidEpoch(txn.zxid)) r[n - 1] = txn.zxid;
+    else r.push(txn.zxid, txn.zxid);
+  }
+
+  /** True when zxid is in the logged history (memory or disk) or is its lowest point. */
+  historyContains(zxid: number): boolean {
+    if (zxid >= this.base) return this.contains(zxid);
+    if (zxid === this.diskBase) return true;
+    const r = this.runs;
+    for (let i = 0; i < r.length; i += 2) if (zxid >= r[i]! && zxid <= r[i + 1]!) return true;
+    return false;
+  }
+
+  /** The greatest zxid of the logged history (or diskBaseZxid) strictly below zxid. */
+  historyFloorBelow(zxid: number): number {
+    if (zxid > this.base) return this.floorBelow(zxid);
+    let floor = this.diskBase;
+    const r = this.runs;
+    for (let i = 0; i < r.length && r[i]! < zxid; i += 2) floor = Math.min(r[i + 1]!, zxid - 1);
+    return Math.max(floor, this.diskBase);
+  }
+
+  /** How many logged txns lie in (after, upTo]. */
+  countBetween(after: number, upTo: number): number {
+    let n = 0;
+    const r = this.runs;
+    for (let i = 0; i < r.length; i += 2) {
+      const lo = Math.max(r[i]!, after + 1);
+      const hi = Math.min(r[i + 1]!, upTo);
+      if (hi >= lo) n += hi - lo + 1;
+    }
+    return n;
+  }
+
+  /** The txn log no longer holds txns at or below zxid (purged, or unreadable). */
+  forgetLoggedBelow(zxid: number): void {
+    if (zxid <= this.diskBase) return;
+    this.diskBase = Math.min(zxid, this.base);
+    this.trimRunsBelow(this.diskBase);
   }
 
   /** True when zxid is logged here or covered by the snapshot base. */
@@ -76,12 +132,17 @@ export class ZabLog<T> {
     zabAssert(zxid >= this.base, () => `truncate below snapshot base ${formatZxid(this.base)}`);
     this.entries.length = this.firstIndexAbove(zxid);
     if (this.durableZxid > zxid) this.durableZxid = zxid;
+    const r = this.runs;
+    while (r.length > 0 && r[r.length - 2]! > zxid) r.length -= 2;
+    if (r.length > 0 && r[r.length - 1]! > zxid) r[r.length - 1] = zxid;
   }
 
   /** The whole history is now a snapshot at zxid (SNAP sync). */
   reset(zxid: number): void {
     this.entries = [];
     this.base = zxid;
+    this.diskBase = zxid;
+    this.runs = [];
     this.committedZxid = zxid;
     this.durableZxid = zxid;
   }
@@ -117,6 +178,14 @@ export class ZabLog<T> {
   markDurable(zxid: number): void {
     const floor = zxid >= this.lastZxid ? this.lastZxid : this.floorBelow(zxid + 1);
     if (floor > this.durableZxid) this.durableZxid = floor;
+  }
+
+  private trimRunsBelow(zxid: number): void {
+    const r = this.runs;
+    let drop = 0;
+    while (drop < r.length && r[drop + 1]! <= zxid) drop += 2;
+    if (drop > 0) r.splice(0, drop);
+    if (r.length > 0 && r[0]! <= zxid) r[0] = zxid + 1;
   }
 
   private indexOf(zxid: number): number {

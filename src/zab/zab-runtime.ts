@@ -39,6 +39,12 @@ export interface TxnLogIO<T> {
   truncateAfter(zxid: number, done: Done): void;
   /** Durably replace the log and snapshot with the state machine's current state at zxid. */
   resetTo(zxid: number, done: Done): void;
+  /**
+   * The logged txns with after < zxid <= upTo, ascending (all durable and committed), after
+   * any append called earlier. An error, or txns missing, is not fatal: the caller falls back
+   * to a SNAP for the learner it was for.
+   */
+  read(after: number, upTo: number, done: (err: Error | undefined, txns: TxnRecord<T>[]) => void): void;
 }
 
 export interface EpochIO {
@@ -90,6 +96,8 @@ export interface RuntimeObserver {
   committed?(zxid: number, role: ZabRole): void;
   /** Called before an action runs (tracing in the simulator, sync logs in production). */
   action?(a: ZabAction<unknown>): void;
+  /** A DIFF could not be read back from the txn log; the learner was disconnected to get a SNAP next. */
+  loggedDiffFailed?(to: number, after: number, upTo: number, reason: string): void;
 }
 
 export interface ZabRuntimeIO<T> {
@@ -297,6 +305,9 @@ export class ZabRuntime<T> {
       case 'sendSnapshot':
         io.transport.send(a.to, { type: 'SNAP', zxid: a.zxid, snapshot: io.stateMachine.snapshot(a.zxid) });
         return;
+      case 'sendLoggedDiff':
+        this.sendLoggedDiff(a.to, a.after, a.upTo, a.count);
+        return;
       case 'disconnect':
         io.transport.disconnect(a.peer);
         return;
@@ -332,6 +343,28 @@ export class ZabRuntime<T> {
         io.stateMachine.syncDone(a.id, a.zxid);
         return;
     }
+  }
+
+  /**
+   * A barrier: the learner's later messages (the in-memory DIFF, NEWLEADER) must follow this
+   * one, and holding every action for the read is simpler than reordering per peer; it runs
+   * only when a learner rejoins further behind than the in-memory window.
+   */
+  private sendLoggedDiff(to: number, after: number, upTo: number, count: number): void {
+    this.barrier('txn log read for a DIFF', (done) =>
+      this.io.log.read(after, upTo, (err, txns) => {
+        if (this.stopped) return;
+        const reason = err ? err.message : loggedDiffMismatch(txns, after, upTo, count);
+        if (reason === null) {
+          this.io.transport.send(to, { type: 'DIFF', txns });
+        } else {
+          this.io.observer?.loggedDiffFailed?.(to, after, upTo, reason);
+          this.node.forgetLoggedBelow(upTo);
+          this.io.transport.disconnect(to);
+        }
+        done();
+      }),
+    );
   }
 
   private persistTxns(txns: TxnRecord<T>[]): void {
@@ -386,4 +419,16 @@ export class ZabRuntime<T> {
       this.node.compact(oldestKept);
     }
   }
+}
+
+/** Why txns read back are not exactly the `count` logged txns in (after, upTo]; null when they are. */
+function loggedDiffMismatch(txns: readonly TxnRecord<unknown>[], after: number, upTo: number, count: number): string | null {
+  if (txns.length !== count) return `read ${txns.length} txns, expected ${count}`;
+  let prev = after;
+  for (const t of txns) {
+    if (t.zxid <= prev || t.zxid > upTo) return `txn 0x${t.zxid.toString(16)} out of order or range`;
+    prev = t.zxid;
+  }
+  if (count > 0 && prev !== upTo) return `log ends at 0x${prev.toString(16)}, expected 0x${upTo.toString(16)}`;
+  return null;
 }

@@ -1,5 +1,6 @@
-// Learner sync in a 3-node ensemble: a follower that missed writes catches up by DIFF (a few) or SNAP
-// (more than the leader keeps in memory), and a deposed leader's uncommitted proposal is truncated.
+// Learner sync in a 3-node ensemble: a follower that missed writes catches up by DIFF (from the
+// leader's memory, or read back from its txn log when further behind) or SNAP (further behind than
+// snapCount txns), and a deposed leader's uncommitted proposal is truncated.
 
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -79,31 +80,40 @@ describe('learner sync modes', () => {
     await closeAll();
   }, 60_000);
 
-  it('a follower that missed more txns than the leader keeps in memory catches up by SNAP', async () => {
+  it('a follower that missed more txns than the leader keeps in memory catches up by a DIFF read from the leader\'s txn log', async () => {
     const leader = await ens.waitForQuorum();
     const follower = [1, 2, 3].find((id) => id !== leader)!;
     await ens.kill(follower);
     const zk = await connect([leader]);
-    await zk.create('/snap', '');
-    // The leader keeps 1000..2000 committed txns (DIFF_WINDOW_TXNS in quorum-peer.ts): miss more.
-    await createMany(zk, '/snap', 2500);
+    await zk.create('/logdiff', '');
+    // The leader keeps 1000..2000 committed txns in memory (DIFF_WINDOW_TXNS in quorum-peer.ts):
+    // miss more, but fewer than snapCount (100000, the most it serves from its log).
+    await createMany(zk, '/logdiff', 2500);
+    const leaderBefore = ens.node(leader).output.length;
     ens.start(follower);
     await ens.waitForQuorum();
     const run = currentRun(ens, follower);
-    expect(run, run.slice(-3000)).toMatch(/sync: SNAP at 0x[0-9a-f]+ from leader \d/);
-    expect(run).toContain('SNAP: state replaced by the leader snapshot');
+    // Two DIFF messages: the txns only the log still holds, then the ones in the leader's memory.
+    const diffs = [...run.matchAll(/sync: DIFF of (\d+) txns from leader (\d)/g)];
+    expect(diffs.length, run.slice(-3000)).toBe(2);
+    expect(diffs.every((m) => Number(m[2]) === leader)).toBe(true);
+    expect(diffs.reduce((n, m) => n + Number(m[1]), 0)).toBeGreaterThanOrEqual(2501);
+    expect(run).not.toContain('sync: SNAP');
+    const served = ens.node(leader).output.slice(leaderBefore);
+    expect(served).toMatch(/"txns":\d+.*DIFF served from the txn log/);
     const back = await connect([follower]);
-    await back.sync('/snap');
-    expect(await back.getAllChildrenNumber('/snap')).toBe(2500);
+    await back.sync('/logdiff');
+    expect(await back.getAllChildrenNumber('/logdiff')).toBe(2500);
     expect(await back.getAllChildrenNumber('/diff')).toBe(300);
-    // What it took from the snapshot survives its own restart (it was made durable).
+    expect((await back.getData('/logdiff/n0')).data.toString()).toBe('0');
+    // What it logged from the DIFF survives its own restart.
     await closeAll();
     await ens.kill(follower);
     ens.start(follower);
     await ens.waitForQuorum();
     const again = await connect([follower]);
-    await again.sync('/snap');
-    expect((await again.getData('/snap/n2499')).data.toString()).toBe('2499');
+    await again.sync('/logdiff');
+    expect((await again.getData('/logdiff/n2499')).data.toString()).toBe('2499');
     await closeAll();
   }, 90_000);
 
@@ -159,6 +169,46 @@ describe('learner sync modes', () => {
     await c.sync('/trunc');
     expect(await c.exists('/trunc/uncommitted')).toBeNull();
     expect(await c.getAllChildrenNumber('/trunc')).toBe(6);
+  }, 90_000);
+});
+
+describe('a learner further behind than the leader serves from its log (snapCount)', () => {
+  let ens: Ensemble;
+  const clients: ZooKeeperClient[] = [];
+  afterAll(async () => {
+    for (const c of clients) await c.close().catch(() => undefined);
+    await ens?.stop();
+  });
+
+  it('catches up by SNAP, which survives its restart', async () => {
+    // snapCount=1000: a leader reads at most 1000 txns back from its log for one learner.
+    ens = await Ensemble.create({ size: 3, tickTimeMs: 200, extraCfg: ['snapCount=1000'] });
+    await ens.startAll();
+    const leader = await ens.waitForQuorum();
+    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    await ens.kill(follower);
+    const zk = await ZooKeeperClient.connect(ens.connectString([leader]), { sessionTimeoutMs: 4000 });
+    clients.push(zk);
+    await zk.create('/snap', '');
+    // Memory keeps the last 1000..2000 of these; over 1000 of the rest are only in the log.
+    await createMany(zk, '/snap', 4000);
+    ens.start(follower);
+    await ens.waitForQuorum();
+    const run = currentRun(ens, follower);
+    expect(run, run.slice(-3000)).toMatch(/sync: SNAP at 0x[0-9a-f]+ from leader \d/);
+    expect(run).toContain('SNAP: state replaced by the leader snapshot');
+    const back = await ZooKeeperClient.connect(ens.connectString([follower]), { sessionTimeoutMs: 4000 });
+    clients.push(back);
+    await back.sync('/snap');
+    expect(await back.getAllChildrenNumber('/snap')).toBe(4000);
+    await back.close();
+    await ens.kill(follower);
+    ens.start(follower);
+    await ens.waitForQuorum();
+    const again = await ZooKeeperClient.connect(ens.connectString([follower]), { sessionTimeoutMs: 4000 });
+    clients.push(again);
+    await again.sync('/snap');
+    expect((await again.getData('/snap/n3999')).data.toString()).toBe('3999');
   }, 90_000);
 });
 

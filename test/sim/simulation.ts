@@ -66,6 +66,14 @@ export interface SimOptions {
   plant?: PlantedBug;
   /** How many trace lines to keep for a failure report. */
   traceLimit?: number;
+  /**
+   * Committed txns each member keeps in memory for DIFFs. 'small' (the default): 1-30, drawn per
+   * member from a generator of its own (the schedule's draws are untouched), so learners rejoin
+   * further behind than the window and are synced from the leader's txn log, or get a SNAP when
+   * that is over the member's bound (0, 3, 50 or 100000 txns). 'production': 1000 txns and the
+   * default bound, as the server runs (the named schedules were recorded with it).
+   */
+  memoryWindow?: 'small' | 'production';
 }
 
 export interface SimResult {
@@ -84,6 +92,10 @@ export interface SimResult {
 
 export interface Coverage {
   diffSyncs: number;
+  /** DIFFs a leader read back from its txn log (learner older than its in-memory window). */
+  loggedDiffs: number;
+  /** Such reads that failed (injected EIO): the learner was disconnected and gets a SNAP. */
+  loggedDiffFailures: number;
   truncSyncs: number;
   /** TRUNCs that really cut txns from the learner's log. */
   truncatedTxns: number;
@@ -113,6 +125,8 @@ export interface Coverage {
 export function emptyCoverage(): Coverage {
   return {
     diffSyncs: 0,
+    loggedDiffs: 0,
+    loggedDiffFailures: 0,
     truncSyncs: 0,
     truncatedTxns: 0,
     snapSyncs: 0,
@@ -187,6 +201,9 @@ interface SimServer {
   heard: Map<number, number>;
   /** The session layer's sync barriers in flight (linearizable reads), by zab sync id. */
   syncWaiters: Map<number, { resolve: () => void; reject: (e: Error) => void }>;
+  /** Committed txns its runtime keeps in memory, and the most it serves from its txn log. */
+  diffWindowTxns: number | undefined;
+  maxLoggedDiffTxns: number | undefined;
 }
 
 /** An injected disk failure (EIO): the member stops, as the production runtime does. */
@@ -282,6 +299,8 @@ class Simulation {
     const quorum = new MajorityQuorum(this.sids);
     this.nodeQuorum = options.plant === 'noQuorum' ? anyoneIsAQuorum(this.sids) : quorum;
     this.checker = new HistoryChecker<Payload>(quorum, (sid, zxid) => this.isDurable(sid, zxid), (a, b) => a === b || encodedTxn(a).equals(encodedTxn(b)));
+    const windows = new Prng((options.seed ^ 0x5a17d1ff) >>> 0);
+    const small = (options.memoryWindow ?? 'small') === 'small';
     for (const sid of this.sids) {
       this.side.set(sid, 0);
       this.servers[sid] = {
@@ -298,6 +317,8 @@ class Simulation {
         zk: null,
         leadingSince: 0,
         heard: new Map(),
+        diffWindowTxns: small ? windows.int(1, 30) : undefined,
+        maxLoggedDiffTxns: small ? [0, 3, 50, 100_000][windows.int(0, 3)] : undefined,
         syncWaiters: new Map(),
       };
     }
@@ -506,6 +527,7 @@ class Simulation {
         syncLimit: SYNC_LIMIT,
         finalizeWaitMs: FINALIZE_WAIT_MS,
         maxNotificationIntervalMs: MAX_NOTIFICATION_INTERVAL_MS,
+        maxLoggedDiffTxns: s.maxLoggedDiffTxns,
       },
       { acceptedEpoch: s.disk.acceptedEpoch, currentEpoch: s.disk.currentEpoch, snapshotZxid: s.disk.snapZxid, log: s.disk.log.slice() },
     );
@@ -635,6 +657,7 @@ class Simulation {
         append: (txns, done) => this.append(s, txns, done),
         truncateAfter: (zxid, done) => this.diskOp(s, `truncate to ${formatZxid(zxid)}`, () => this.truncate(s, zxid), done),
         resetTo: (zxid, done) => this.diskOp(s, `snapshot install at ${formatZxid(zxid)}`, () => this.installOnDisk(s, zxid), done),
+        read: (after, upTo, done) => this.diskRead(s, after, upTo, done),
       },
       epochs: {
         write: (kind, epoch, done) =>
@@ -714,6 +737,7 @@ class Simulation {
         this.crashAndRestartLater(s);
       },
       maxSleepMs: TICK_MS / 2,
+      diffWindowTxns: s.diffWindowTxns,
     };
   }
 
@@ -747,6 +771,30 @@ class Simulation {
         this.note(`${s.sid} disk: ${what}`);
         for (const d of flushed) d();
         done();
+      },
+    });
+  }
+
+  /** Reads logged txns back (a DIFF served from the txn log), after the writes queued before it. */
+  private diskRead(s: SimServer, after: number, upTo: number, done: (err: Error | undefined, txns: Rec[]) => void): void {
+    this.queue.push(this.now + this.diskLatencyMs(), {
+      k: 'disk',
+      sid: s.sid,
+      incarnation: s.incarnation,
+      what: `log read (${formatZxid(after)}, ${formatZxid(upTo)}]`,
+      run: () => {
+        const flushed = this.flushPending(s);
+        for (const d of flushed) d();
+        if (this.profile === 'full' && this.faulty && this.rng.chance(0.05)) {
+          this.coverage.loggedDiffFailures++;
+          this.note(`${s.sid} disk: log read EIO`);
+          done(new SimDiskError('read: EIO'), []);
+          return;
+        }
+        const txns = s.disk.log.filter((t) => t.zxid > after && t.zxid <= upTo);
+        if (txns.length > 0) this.coverage.loggedDiffs++;
+        this.note(`${s.sid} disk: read ${txns.length} txns (${formatZxid(after)}, ${formatZxid(upTo)}]`);
+        done(undefined, txns);
       },
     });
   }

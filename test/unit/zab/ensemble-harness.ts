@@ -5,7 +5,7 @@
 // test says so, and a clock the test advances.
 
 import type { ZabAction } from '../../../src/zab/actions.js';
-import type { PeerMessage } from '../../../src/zab/messages.js';
+import type { PeerMessage, TxnRecord } from '../../../src/zab/messages.js';
 import type { PersistentState } from '../../../src/zab/peer-context.js';
 import { PeerNode } from '../../../src/zab/peer-node.js';
 import { MajorityQuorum } from '../../../src/zab/quorum-verifier.js';
@@ -23,6 +23,10 @@ export interface HarnessOptions {
   /** Servers whose fsyncs complete only when the test calls fsync(sid). */
   manualPersist?: number[];
   states?: Record<number, PersistentState<string>>;
+  /** Committed txns each runtime keeps in memory (default: the runtime's). */
+  diffWindowTxns?: number;
+  /** Most txns a leader serves from its log to one learner (default: PeerNode's). */
+  maxLoggedDiffTxns?: number;
 }
 
 export class Ensemble {
@@ -43,6 +47,13 @@ export class Ensemble {
   /** Pairs whose quorum connection died (TCP): nothing flows until a FOLLOWERINFO opens a new one. */
   private readonly broken = new Set<string>();
   private readonly manual: Set<number>;
+  /** Each server's txn log as its runtime wrote it (appends, truncations, snapshot installs). */
+  readonly logged = new Map<number, TxnRecord<string>[]>();
+  /** Servers whose log reads fail (EIO), until removed. */
+  readonly failingReads = new Set<number>();
+  /** Every message handed to the transport (as a runtime sends it, actions or not), until clearActions(). */
+  readonly wire: { from: number; msg: PeerMessage<string> }[] = [];
+  private readonly options: HarnessOptions;
 
   /** Switch sid between manual fsync (tests call fsync) and immediate fsync. */
   setManualPersist(sid: number, manual: boolean): void {
@@ -55,10 +66,12 @@ export class Ensemble {
 
   constructor(readonly sids: number[], options: HarnessOptions = {}) {
     this.manual = new Set(options.manualPersist ?? []);
+    this.options = options;
     const quorum = new MajorityQuorum(sids);
     for (const sid of sids) {
       const state = options.states?.[sid] ?? { acceptedEpoch: 0, currentEpoch: 0, snapshotZxid: 0, log: [] };
-      const node = new PeerNode<string>({ sid, quorum, tickTimeMs: TICK_MS, initLimit: 10, syncLimit: 5 }, state);
+      const node = new PeerNode<string>({ sid, quorum, tickTimeMs: TICK_MS, initLimit: 10, syncLimit: 5, maxLoggedDiffTxns: options.maxLoggedDiffTxns }, state);
+      this.logged.set(sid, state.log.slice());
       this.nodes.set(sid, node);
       this.applied.set(sid, []);
       this.actions.set(sid, []);
@@ -71,12 +84,23 @@ export class Ensemble {
     const runtime: ZabRuntime<string> = new ZabRuntime<string>(node, {
       transport: { send: (to, msg) => this.send(sid, to, msg), disconnect: (peer) => this.breakConnection(sid, peer), setAccepting: () => undefined },
       log: {
-        append: (_txns, done) => {
+        append: (txns, done) => {
+          this.logged.get(sid)!.push(...txns);
           if (this.manual.has(sid)) this.unsynced.get(sid)!.push(done);
           else done();
         },
-        truncateAfter: (_zxid, done) => done(),
-        resetTo: (_zxid, done) => done(),
+        truncateAfter: (zxid, done) => {
+          this.logged.set(sid, this.logged.get(sid)!.filter((t) => t.zxid <= zxid));
+          done();
+        },
+        resetTo: (_zxid, done) => {
+          this.logged.set(sid, []);
+          done();
+        },
+        read: (after, upTo, done) => {
+          if (this.failingReads.has(sid)) done(new Error('read: EIO'), []);
+          else done(undefined, this.logged.get(sid)!.filter((t) => t.zxid > after && t.zxid <= upTo));
+        },
       },
       epochs: { write: (_kind, _epoch, done) => done() },
       clock: {
@@ -107,6 +131,7 @@ export class Ensemble {
         throw err;
       },
       maxSleepMs: TICK_MS,
+      diffWindowTxns: this.options.diffWindowTxns,
       observer: { action: (a) => void this.actions.get(sid)!.push(a as ZabAction<string>) },
     });
     return runtime;
@@ -159,6 +184,7 @@ export class Ensemble {
   }
 
   private send(from: number, to: number, msg: PeerMessage<string>): void {
+    this.wire.push({ from, msg });
     if (msg.type !== 'NOTIFICATION') {
       const key = pairKey(from, to);
       if (msg.type === 'FOLLOWERINFO') this.broken.delete(key);
@@ -233,6 +259,7 @@ export class Ensemble {
 
   clearActions(): void {
     for (const list of this.actions.values()) list.length = 0;
+    this.wire.length = 0;
   }
 }
 

@@ -89,6 +89,60 @@ describe('synchronisation', () => {
     expect(planSync(leaderLog, makeZxid(2, 4))).toEqual({ mode: 'TRUNC', to: makeZxid(1, 5) });
   });
 
+  describe('below the in-memory window (txns only the txn log still holds)', () => {
+    // Snapshot at (1,2); logged (1,3..5), (3,1..2); memory compacted up to (3,1).
+    function compacted(): ZabLog<string> {
+      const l = new ZabLog<string>(makeZxid(1, 2), [...log(1, 3, 3), ...log(3, 2)]);
+      l.committedZxid = makeZxid(3, 2);
+      l.compact(makeZxid(3, 1));
+      return l;
+    }
+
+    it('knows which zxids the logged history holds and how many lie between two points', () => {
+      const l = compacted();
+      expect(l.baseZxid).toBe(makeZxid(3, 1));
+      expect(l.diskBaseZxid).toBe(makeZxid(1, 2));
+      for (const c of [2, 3, 4, 5]) expect(l.historyContains(makeZxid(1, c))).toBe(true);
+      expect(l.historyContains(makeZxid(1, 6))).toBe(false);
+      expect(l.historyContains(makeZxid(2, 1))).toBe(false);
+      expect(l.historyContains(makeZxid(3, 1))).toBe(true);
+      expect(l.historyFloorBelow(makeZxid(2, 4))).toBe(makeZxid(1, 5));
+      expect(l.historyFloorBelow(makeZxid(1, 4))).toBe(makeZxid(1, 3));
+      expect(l.countBetween(makeZxid(1, 2), makeZxid(3, 1))).toBe(4);
+      expect(l.countBetween(makeZxid(1, 4), makeZxid(3, 2))).toBe(3);
+    });
+
+    it('plans a DIFF (or TRUNC, then DIFF) read from the log, or a SNAP past the bound or the log start', () => {
+      const l = compacted();
+      expect(planSync(l, makeZxid(1, 4))).toEqual({ mode: 'DIFF', after: makeZxid(1, 4) });
+      expect(planSync(l, makeZxid(1, 2))).toEqual({ mode: 'DIFF', after: makeZxid(1, 2) });
+      expect(planSync(l, makeZxid(2, 4))).toEqual({ mode: 'TRUNC', to: makeZxid(1, 5) });
+      expect(planSync(l, makeZxid(1, 1))).toEqual({ mode: 'SNAP' });
+      // 4 txns to read after (1,2): over a bound of 3, a SNAP.
+      expect(planSync(l, makeZxid(1, 2), 3)).toEqual({ mode: 'SNAP' });
+      expect(planSync(l, makeZxid(1, 2), 0)).toEqual({ mode: 'SNAP' });
+      expect(planSync(l, makeZxid(1, 4), 2)).toEqual({ mode: 'DIFF', after: makeZxid(1, 4) });
+    });
+
+    it('forgets what a purge or a failed read removed, and what truncation and SNAP replace', () => {
+      const l = compacted();
+      l.forgetLoggedBelow(makeZxid(1, 4));
+      expect(l.diskBaseZxid).toBe(makeZxid(1, 4));
+      expect(planSync(l, makeZxid(1, 3))).toEqual({ mode: 'SNAP' });
+      expect(planSync(l, makeZxid(1, 4))).toEqual({ mode: 'DIFF', after: makeZxid(1, 4) });
+      expect(l.countBetween(makeZxid(1, 4), makeZxid(3, 1))).toBe(2);
+      l.append({ zxid: makeZxid(3, 3), payload: 'x' });
+      l.append({ zxid: makeZxid(4, 1), payload: 'y' });
+      l.truncate(makeZxid(3, 2));
+      expect(l.historyContains(makeZxid(3, 3))).toBe(false);
+      expect(l.historyContains(makeZxid(4, 1))).toBe(false);
+      expect(l.countBetween(makeZxid(1, 4), makeZxid(9, 9))).toBe(3);
+      l.reset(makeZxid(5, 0));
+      expect(l.diskBaseZxid).toBe(makeZxid(5, 0));
+      expect(planSync(l, makeZxid(3, 2))).toEqual({ mode: 'SNAP' });
+    });
+  });
+
   it('ZOOKEEPER-3911/-4785: a follower writes currentEpoch and acks NEWLEADER only once the synced txns are durable', () => {
     const e = new Ensemble([1, 2, 3], {
       manualPersist: [1],
@@ -136,28 +190,67 @@ describe('synchronisation', () => {
     for (const sid of [1, 2, 3]) expect(e.applied.get(sid)).toEqual(['committed-1', 'committed-2']);
   });
 
-  it('a follower behind the leader log is brought back by DIFF, behind a compacted log by SNAP', () => {
-    for (const compact of [false, true]) {
-      const e = new Ensemble([1, 2, 3]);
-      e.start();
-      const leader = e.settle();
-      const lagging = leader === 1 ? 2 : 1;
-      e.write(leader, 'a');
-      e.deliverAll();
-      e.partition([lagging], [1, 2, 3].filter((s) => s !== lagging));
-      e.write(leader, 'b');
-      e.write(leader, 'c');
-      e.deliverAll();
-      if (compact) e.node(leader).compact(e.node(leader).committedZxid);
-      e.until(() => !e.node(lagging).isServing);
-      e.heal();
-      e.clearActions();
-      e.settle();
-      const received = e.actions.get(leader)!.filter((a) => a.type === 'sendSnapshot').length;
-      expect(received).toBe(compact ? 1 : 0);
-      if (!compact) expect(e.sentBy(leader, 'DIFF').some((m) => m.type === 'DIFF' && m.txns.length === 2)).toBe(true);
-      expect(e.applied.get(lagging)).toEqual(['a', 'b', 'c']);
-    }
+  /** A learner cut off while the leader commits 'b' and 'c', then healed; the leader's memory optionally compacted. */
+  function rejoin(opts: { compact: boolean; maxLoggedDiffTxns?: number; failReads?: boolean }) {
+    const e = new Ensemble([1, 2, 3], { maxLoggedDiffTxns: opts.maxLoggedDiffTxns });
+    e.start();
+    const leader = e.settle();
+    const lagging = leader === 1 ? 2 : 1;
+    e.write(leader, 'a');
+    e.deliverAll();
+    e.partition([lagging], [1, 2, 3].filter((s) => s !== lagging));
+    e.write(leader, 'b');
+    e.write(leader, 'c');
+    e.deliverAll();
+    if (opts.compact) e.node(leader).compact(e.node(leader).committedZxid);
+    if (opts.failReads) e.failingReads.add(leader);
+    e.until(() => !e.node(lagging).isServing);
+    e.heal();
+    e.clearActions();
+    e.settle();
+    const acts = e.actions.get(leader)!;
+    return {
+      e,
+      leader,
+      lagging,
+      snaps: acts.filter((a) => a.type === 'sendSnapshot').length,
+      loggedDiffs: acts.filter((a) => a.type === 'sendLoggedDiff'),
+      diffSizes: e.wire.filter((w) => w.from === leader).map((w) => (w.msg.type === 'DIFF' ? w.msg.txns.length : -1)).filter((n) => n >= 0),
+    };
+  }
+
+  it('a follower behind the leader log is brought back by DIFF from memory', () => {
+    const r = rejoin({ compact: false });
+    expect(r.snaps).toBe(0);
+    expect(r.loggedDiffs).toEqual([]);
+    expect(r.diffSizes).toContain(2);
+    expect(r.e.applied.get(r.lagging)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('behind what the leader keeps in memory, it gets a DIFF read back from the txn log, not a SNAP', () => {
+    const r = rejoin({ compact: true });
+    expect(r.snaps).toBe(0);
+    expect(r.loggedDiffs).toHaveLength(1);
+    expect(r.loggedDiffs[0]).toMatchObject({ to: r.lagging, count: 2, upTo: r.e.node(r.leader).committedZxid });
+    // The logged part (b, c), then the in-memory part (empty: everything was compacted).
+    expect(r.diffSizes).toEqual([2, 0]);
+    expect(r.e.applied.get(r.lagging)).toEqual(['a', 'b', 'c']);
+    expect(r.e.logged.get(r.lagging)!.map((t) => t.payload)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('further behind than maxLoggedDiffTxns, it gets a SNAP', () => {
+    const r = rejoin({ compact: true, maxLoggedDiffTxns: 1 });
+    expect(r.snaps).toBe(1);
+    expect(r.loggedDiffs).toEqual([]);
+    expect(r.e.applied.get(r.lagging)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('when the log cannot be read back, the learner is disconnected and gets a SNAP when it reconnects', () => {
+    const r = rejoin({ compact: true, failReads: true });
+    expect(r.loggedDiffs).toHaveLength(1);
+    expect(r.snaps).toBe(1);
+    expect(r.e.node(r.lagging).isServing).toBe(true);
+    expect(r.e.applied.get(r.lagging)).toEqual(['a', 'b', 'c']);
   });
 });
 

@@ -20,7 +20,7 @@ function rig() {
   const node = new PeerNode<string>({ sid: 1, quorum: new MajorityQuorum([1]), tickTimeMs: 100, initLimit: 10, syncLimit: 5, finalizeWaitMs: 50 }, { acceptedEpoch: 0, currentEpoch: 0, snapshotZxid: 0, log: [] });
   const runtime = new ZabRuntime<string>(node, {
     transport: { send: () => undefined, disconnect: () => undefined, setAccepting: () => undefined },
-    log: { append: (txns, done) => void appends.push({ txns, done }), truncateAfter: (_z, done) => done(), resetTo: (_z, done) => done() },
+    log: { append: (txns, done) => void appends.push({ txns, done }), truncateAfter: (_z, done) => done(), resetTo: (_z, done) => done(), read: (_a, _u, done) => done(new Error('this rig keeps no log'), []) },
     epochs: { write: (kind, epoch, done) => void epochWrites.push({ kind, epoch, done }) },
     clock: {
       now: () => {
