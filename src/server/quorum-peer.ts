@@ -5,7 +5,7 @@ import type { PeerTls } from '../peer/peer-tls.js';
 import type { Logger } from 'pino';
 import { ElectionChannel } from '../peer/election-channel.js';
 import { QuorumChannel } from '../peer/quorum-channel.js';
-import { DurableStore, readEpoch, writeEpoch } from '../storage/index.js';
+import { DurableStore, LogReadLimitError, readEpoch, writeEpoch } from '../storage/index.js';
 import { zxidEpoch } from '../zab/zxid.js';
 import { DataTree, type SnapshotRecord } from '../tree/data-tree.js';
 import type { Txn } from '../tree/txn.js';
@@ -21,8 +21,14 @@ import type { ForwardedWrite, QuorumHooks } from './replication.js';
 import { ServerNotServingError, type ZooKeeperServer } from './zk-server.js';
 import { ProposalTimes } from './proposal-times.js';
 
-/** In-memory txns kept past the commit point so a lagging follower gets a DIFF, not a SNAP. */
-const DIFF_WINDOW_TXNS = 1000;
+/**
+ * Committed txns kept in memory (500-1000) for the DIFF of a learner a little behind; one further
+ * behind gets its DIFF read back from the txn log. ZooKeeper keeps 500 (zookeeper.commitLogCount).
+ * Held txns outlive young-generation GCs: 1000-2000 of them made every scavenge copy them.
+ */
+const DIFF_WINDOW_TXNS = 500;
+/** A DIFF read from the txn log may be at most this share of the tree's data size (ZooKeeper: 0.33). */
+const SNAPSHOT_SIZE_FACTOR = 0.33;
 
 export interface QuorumPeerOptions {
   myId: number;
@@ -127,16 +133,18 @@ export class QuorumPeer {
           this.log.warn({ zxid: hex(zxid), nodes: this.zk!.tree.nodeCount }, 'SNAP: state replaced by the leader snapshot');
         }),
         read: (after, upTo, done) => {
+          // ZooKeeper's zookeeper.snapshotSizeFactor: past a third of the tree's size, a SNAP is cheaper.
+          const maxBytes = Math.floor(SNAPSHOT_SIZE_FACTOR * this.zk!.tree.approximateDataSizeBytes);
           void (async () => {
             const txns: TxnRecord<Txn>[] = [];
-            for await (const txn of this.opts.store.readTxns(after, upTo)) txns.push({ zxid: txn.hdr.zxid, payload: txn });
+            for await (const txn of this.opts.store.readTxns(after, upTo, maxBytes)) txns.push({ zxid: txn.hdr.zxid, payload: txn });
             return txns;
           })().then(
             (txns) => {
               this.log.info({ after: hex(after), upTo: hex(upTo), txns: txns.length }, 'DIFF served from the txn log');
               done(undefined, txns);
             },
-            (err: unknown) => done(asError(err), []),
+            (err: unknown) => done(asError(err), [], err instanceof LogReadLimitError),
           );
         },
       },

@@ -256,9 +256,10 @@ export class DurableStore {
   /**
    * Logged txns with zxid > fromZxidExclusive (and <= toZxidInclusive), for the leader's DIFF.
    * Throws LogGapError when the log no longer reaches back that far (send a snapshot instead).
-   * The log may hold proposals that were never committed: bound by the commit zxid.
+   * The log may hold proposals that were never committed: bound by the commit zxid. Throws
+   * LogReadLimitError once the records read exceed maxBytes.
    */
-  readTxns(fromZxidExclusive: number, toZxidInclusive?: number): AsyncIterable<Txn> {
+  readTxns(fromZxidExclusive: number, toZxidInclusive?: number, maxBytes?: number): AsyncIterable<Txn> {
     const first = this.log.firstZxid;
     const behind = fromZxidExclusive < Math.max(this.log.lastZxid, this.lastSnapshotZxid ?? 0);
     if (behind && (first === undefined || (first > fromZxidExclusive + 1 && !zxidFollows(fromZxidExclusive, first)))) {
@@ -269,7 +270,7 @@ export class DurableStore {
         [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(err) }),
       };
     }
-    return this.log.read(fromZxidExclusive, toZxidInclusive);
+    return this.log.read(fromZxidExclusive, toZxidInclusive, undefined, maxBytes);
   }
 
   /** Drops logged txns with zxid > `zxid` (ZAB TRUNC) and any snapshot newer than it. */

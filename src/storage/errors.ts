@@ -76,6 +76,14 @@ export class LogGapError extends StorageError {
   }
 }
 
+/** A read of logged txns stopped at its byte limit (a learner that far behind is sent a snapshot instead). */
+export class LogReadLimitError extends StorageError {
+  constructor(detail: string) {
+    super(detail);
+    this.name = 'LogReadLimitError';
+  }
+}
+
 /** A snapshot stopped before it became durable (its tree is being replaced); its partial file is gone. */
 export class SnapshotAbandonedError extends StorageError {
   constructor(detail: string) {

@@ -14,6 +14,7 @@ export {
   CorruptLogError,
   CorruptSnapshotError,
   LogGapError,
+  LogReadLimitError,
   LogWriteError,
   StorageError,
   StorageStateError,

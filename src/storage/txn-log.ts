@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Txn } from '../tree/txn.js';
-import { LogGapError, LogWriteError, StorageStateError, type TxnGap } from './errors.js';
+import { LogGapError, LogReadLimitError, LogWriteError, StorageStateError, type TxnGap } from './errors.js';
 import { FRAME_HEADER_BYTES, writeFrameHeader } from './frame.js';
 import { fsyncDir, writevFully, type FileLike, type FsLike } from './fs-like.js';
 import {
@@ -218,7 +218,7 @@ export class TxnLog {
    * snapshot replay starts from), else LogGapError names both zxids and their files. Holes at or
    * below fromZxidExclusive do not matter to this read and are not reported.
    */
-  async *read(fromZxidExclusive: number, toZxidInclusive = Number.MAX_SAFE_INTEGER, fromFile?: string): AsyncGenerator<Txn> {
+  async *read(fromZxidExclusive: number, toZxidInclusive = Number.MAX_SAFE_INTEGER, fromFile?: string, maxBytes = Infinity): AsyncGenerator<Txn> {
     // A segment being closed is being trimmed too: read it once it has its final length.
     await this.retiring;
     const segments = [...this.segments];
@@ -228,6 +228,7 @@ export class TxnLog {
     // The newest txn known so far and where it is: continuity is checked against it.
     let prevZxid = fromZxidExclusive;
     let prevFile = fromFile;
+    let bytes = 0;
     for (let i = 0; i < segments.length; i++) {
       const seg = segments[i]!;
       const next = segments[i + 1];
@@ -243,6 +244,8 @@ export class TxnLog {
           if (zxid > toZxidInclusive) return;
           if (zxid > fromZxidExclusive) {
             if (!zxidFollows(prevZxid, zxid)) throw gapError({ afterZxid: prevZxid, afterFile: prevFile, nextZxid: zxid, nextFile: seg.path });
+            bytes += rec.end - rec.offset;
+            if (bytes > maxBytes) throw new LogReadLimitError(`txns after 0x${fromZxidExclusive.toString(16)} up to 0x${toZxidInclusive.toString(16)} exceed ${maxBytes} bytes`);
             yield rec.txn;
           }
           if (zxid > prevZxid) {

@@ -18,8 +18,8 @@ export type ZabAction<T> =
   /**
    * Read the committed txns (after, upTo] back from the txn log and send them to `to` as one
    * DIFF, before any later action runs. upTo is at most the committed zxid, so they are all
-   * durable here. If they cannot be read, the runtime closes the connection to `to` and calls
-   * PeerNode.forgetLoggedBelow(upTo), so the learner's next attempt gets a SNAP.
+   * durable here. If they cannot be read (or are too many bytes), the runtime closes the
+   * connection to `to` and calls PeerNode.loggedDiffFailed, so the learner's next attempt gets a SNAP.
    */
   | { type: 'sendLoggedDiff'; to: number; after: number; upTo: number; count: number }
   /** Close the quorum connection to peer; it is reported as peerDisconnected on the other side. */

@@ -213,11 +213,13 @@ export class PeerNode<T> {
   }
 
   /**
-   * The txn log can no longer be read at or below zxid (a purge removed it, or reading it back
-   * for a DIFF failed): learners older than that get a SNAP.
+   * Reading the txns (after, upTo] back from the txn log for a DIFF failed: learners that old get
+   * a SNAP from now on. overLimit: they were more bytes than a DIFF may be, so only learners at
+   * or below `after` are affected; otherwise the log is taken as unreadable below upTo.
    */
-  forgetLoggedBelow(zxid: number): void {
-    this.ctx.log.forgetLoggedBelow(zxid);
+  loggedDiffFailed(after: number, upTo: number, overLimit: boolean): void {
+    const log = this.ctx.log;
+    log.forgetLoggedBelow(overLimit ? log.historyNextAbove(after) : upTo);
   }
 
   // ---- transitions ---------------------------------------------------------------------

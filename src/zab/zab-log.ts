@@ -81,6 +81,17 @@ export class ZabLog<T> {
     return Math.max(floor, this.diskBase);
   }
 
+  /** The least zxid of the logged history above zxid (baseZxid when none lies between). */
+  historyNextAbove(zxid: number): number {
+    if (zxid >= this.base) return this.base;
+    const r = this.runs;
+    for (let i = 0; i < r.length; i += 2) {
+      if (r[i + 1]! <= zxid) continue;
+      return Math.min(Math.max(r[i]!, zxid + 1), this.base);
+    }
+    return this.base;
+  }
+
   /** How many logged txns lie in (after, upTo]. */
   countBetween(after: number, upTo: number): number {
     let n = 0;
@@ -93,7 +104,12 @@ export class ZabLog<T> {
     return n;
   }
 
-  /** The txn log no longer holds txns at or below zxid (purged, or unreadable). */
+  /**
+   * The txn log no longer serves txns at or below zxid (purged, unreadable, or too many bytes to
+   * read from there). zxid must be a point of the history (a txn it holds, or baseZxid): it
+   * becomes the lowest point a learner can be DIFFed from, so an invented zxid there would let a
+   * learner holding that zxid (from a deposed leader) keep it.
+   */
   forgetLoggedBelow(zxid: number): void {
     if (zxid <= this.diskBase) return;
     this.diskBase = Math.min(zxid, this.base);
@@ -148,7 +164,7 @@ export class ZabLog<T> {
   }
 
   /**
-   * Forget committed entries up to zxid (memory only: a learner older than this gets a SNAP).
+   * Forget committed entries up to zxid (memory only: a learner older than this is served from the txn log).
    * Claims nothing about durability: a follower may apply a commit before its own fsync of
    * that txn returns, and an ACK must never cover it early. A runtime whose durable snapshot
    * covers zxid reports that separately, through markDurable.

@@ -40,11 +40,11 @@ export interface TxnLogIO<T> {
   /** Durably replace the log and snapshot with the state machine's current state at zxid. */
   resetTo(zxid: number, done: Done): void;
   /**
-   * The logged txns with after < zxid <= upTo, ascending (all durable and committed), after
-   * any append called earlier. An error, or txns missing, is not fatal: the caller falls back
-   * to a SNAP for the learner it was for.
+   * The logged txns with after < zxid <= upTo, ascending (all durable and committed). An error,
+   * or txns missing, is not fatal: the learner it was for gets a SNAP instead. overLimit says the
+   * txns were more bytes than a DIFF may be (a SNAP is cheaper), not that the log is unreadable.
    */
-  read(after: number, upTo: number, done: (err: Error | undefined, txns: TxnRecord<T>[]) => void): void;
+  read(after: number, upTo: number, done: (err: Error | undefined, txns: TxnRecord<T>[], overLimit?: boolean) => void): void;
 }
 
 export interface EpochIO {
@@ -110,12 +110,12 @@ export interface ZabRuntimeIO<T> {
   fatal(err: Error, context: string): void;
   /** Never sleep longer than this (followers report session activity at least this often). */
   maxSleepMs: number;
-  /** In-memory txns kept past the commit point so a lagging learner gets a DIFF, not a SNAP. */
+  /** In-memory txns kept past the commit point, for DIFFs that need no read of the txn log. */
   diffWindowTxns?: number;
   observer?: RuntimeObserver;
 }
 
-const DEFAULT_DIFF_WINDOW_TXNS = 1000;
+const DEFAULT_DIFF_WINDOW_TXNS = 500;
 
 export class ZabRuntime<T> {
   private readonly queue: ZabAction<T>[] = [];
@@ -352,14 +352,14 @@ export class ZabRuntime<T> {
    */
   private sendLoggedDiff(to: number, after: number, upTo: number, count: number): void {
     this.barrier('txn log read for a DIFF', (done) =>
-      this.io.log.read(after, upTo, (err, txns) => {
+      this.io.log.read(after, upTo, (err, txns, overLimit) => {
         if (this.stopped) return;
         const reason = err ? err.message : loggedDiffMismatch(txns, after, upTo, count);
         if (reason === null) {
           this.io.transport.send(to, { type: 'DIFF', txns });
         } else {
           this.io.observer?.loggedDiffFailed?.(to, after, upTo, reason);
-          this.node.forgetLoggedBelow(upTo);
+          this.node.loggedDiffFailed(after, upTo, err !== undefined && overLimit === true);
           this.io.transport.disconnect(to);
         }
         done();
@@ -415,7 +415,7 @@ export class ZabRuntime<T> {
     this.recentCommits[slot] = txn.zxid;
     if (++this.commitsSinceCompact >= this.diffWindow && oldestKept !== undefined) {
       this.commitsSinceCompact = 0;
-      // Only memory: the log on disk keeps these; a learner older than this gets a SNAP.
+      // Only memory: the log on disk keeps these, and serves a learner older than this its DIFF.
       this.node.compact(oldestKept);
     }
   }

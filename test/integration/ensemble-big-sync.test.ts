@@ -51,7 +51,7 @@ describe('sync of a tree bigger than a peer frame', () => {
     await zk.create('/big', '');
     await inBatches(BIG_NODES, 8, (i) => zk.create(`/big/n${i}`, payload(i)));
 
-    // Within the leader's in-memory window (1000 txns): a DIFF of ~210 MB.
+    // Within the txns the leader keeps in memory (the last 500-1000): a DIFF of ~210 MB.
     ens.start(diffFollower);
     await ens.waitForQuorum(90_000);
     const viaDiff = await connect([diffFollower]);
@@ -60,7 +60,8 @@ describe('sync of a tree bigger than a peer frame', () => {
     expect(await viaDiff.getAllChildrenNumber('/big')).toBe(BIG_NODES);
     expect((await viaDiff.getData(`/big/n${BIG_NODES - 1}`)).data.equals(payload(BIG_NODES - 1))).toBe(true);
 
-    // Wipe the other follower and push the leader's window past the big txns: only a SNAP helps.
+    // Wipe the other follower: it needs every txn, more bytes than a third of the tree, so the
+    // leader's try to read them back from its log stops at that limit and it gets a SNAP.
     await ens.kill(snapFollower);
     const dataDir = ens.node(snapFollower).dataDir;
     for (const f of await readdir(dataDir)) if (f !== 'myid' && f !== 'zoo.cfg') await rm(path.join(dataDir, f), { recursive: true, force: true });

@@ -37,6 +37,16 @@ async function createMany(zk: ZooKeeperClient, parent: string, count: number, pa
   }
 }
 
+/**
+ * Four 900 KB znodes: a leader serves a DIFF from its txn log only while it is under a third of
+ * the tree's data size (ZooKeeper's snapshotSizeFactor), so a test tree of tiny znodes needs
+ * bulk for that path; a SNAP of a tree this small would be cheaper.
+ */
+async function ballast(zk: ZooKeeperClient, parent: string): Promise<void> {
+  await zk.create(parent, '');
+  for (let i = 0; i < 4; i++) await zk.create(`${parent}/b${i}`, Buffer.alloc(900_000, i));
+}
+
 describe('learner sync modes', () => {
   let ens: Ensemble;
   const clients: ZooKeeperClient[] = [];
@@ -83,10 +93,11 @@ describe('learner sync modes', () => {
   it('a follower that missed more txns than the leader keeps in memory catches up by a DIFF read from the leader\'s txn log', async () => {
     const leader = await ens.waitForQuorum();
     const follower = [1, 2, 3].find((id) => id !== leader)!;
+    await ballast(await connect([leader]), '/ballast');
     await ens.kill(follower);
     const zk = await connect([leader]);
     await zk.create('/logdiff', '');
-    // The leader keeps 1000..2000 committed txns in memory (DIFF_WINDOW_TXNS in quorum-peer.ts):
+    // The leader keeps 500..1000 committed txns in memory (DIFF_WINDOW_TXNS in quorum-peer.ts):
     // miss more, but fewer than snapCount (100000, the most it serves from its log).
     await createMany(zk, '/logdiff', 2500);
     const leaderBefore = ens.node(leader).output.length;
@@ -114,6 +125,29 @@ describe('learner sync modes', () => {
     const again = await connect([follower]);
     await again.sync('/logdiff');
     expect((await again.getData('/logdiff/n2499')).data.toString()).toBe('2499');
+    await closeAll();
+  }, 90_000);
+
+  it('past a third of the tree\'s data size, the read from the log gives way to a SNAP', async () => {
+    const leader = await ens.waitForQuorum();
+    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    await ens.kill(follower);
+    const zk = await connect([leader]);
+    await zk.create('/bulky', '');
+    // ~5 MB logged, all but the last 500-1000 txns only in the log: more than a third of the
+    // tree's ~9 MB (ballast and earlier tests included).
+    for (let i = 0; i < 5000; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => zk.create(`/bulky/n${i + j}`, Buffer.alloc(1000, j))));
+    const leaderBefore = ens.node(leader).output.length;
+    ens.start(follower);
+    await ens.waitForQuorum();
+    const run = currentRun(ens, follower);
+    expect(run, run.slice(-3000)).toMatch(/sync: SNAP at 0x[0-9a-f]+ from leader \d/);
+    const said = ens.node(leader).output.slice(leaderBefore);
+    expect(said).toMatch(/exceed \d+ bytes.*could not read a DIFF back from the txn log; the learner gets a SNAP when it reconnects/);
+    const back = await connect([follower]);
+    await back.sync('/bulky');
+    expect(await back.getAllChildrenNumber('/bulky')).toBe(5000);
+    expect((await back.getData('/bulky/n4999')).data.equals(Buffer.alloc(1000, 99))).toBe(true);
     await closeAll();
   }, 90_000);
 
@@ -189,14 +223,20 @@ describe('a learner further behind than the leader serves from its log (snapCoun
     await ens.kill(follower);
     const zk = await ZooKeeperClient.connect(ens.connectString([leader]), { sessionTimeoutMs: 4000 });
     clients.push(zk);
+    await ballast(zk, '/ballast');
     await zk.create('/snap', '');
-    // Memory keeps the last 1000..2000 of these; over 1000 of the rest are only in the log.
+    // Memory keeps the last 500..1000 of these; the other 3000 or more are only in the log.
     await createMany(zk, '/snap', 4000);
+    const leaderBefore = ens.node(leader).output.length;
     ens.start(follower);
     await ens.waitForQuorum();
     const run = currentRun(ens, follower);
     expect(run, run.slice(-3000)).toMatch(/sync: SNAP at 0x[0-9a-f]+ from leader \d/);
     expect(run).toContain('SNAP: state replaced by the leader snapshot');
+    // Planned as a SNAP from the txn count: no read from the log was tried.
+    const said = ens.node(leader).output.slice(leaderBefore);
+    expect(said).not.toContain('DIFF served from the txn log');
+    expect(said).not.toContain('could not read a DIFF back');
     const back = await ZooKeeperClient.connect(ens.connectString([follower]), { sessionTimeoutMs: 4000 });
     clients.push(back);
     await back.sync('/snap');
@@ -228,6 +268,7 @@ describe('the DIFF window across an epoch change', () => {
     const [f, ...rest] = [1, 2, 3, 4, 5].filter((id) => id !== first) as [number, ...number[]];
     const zk = await ZooKeeperClient.connect(ens.connectString(rest), { sessionTimeoutMs: 4000 });
     clients.push(zk);
+    await ballast(zk, '/ballast');
     await zk.create('/win', '');
     await createMany(zk, '/win', 600);
     await ens.kill(f);
@@ -236,13 +277,14 @@ describe('the DIFF window across an epoch change', () => {
     await ens.kill(first);
     const second = await ens.waitForQuorum();
     expect(rest).toContain(second);
-    // Past 1000 commits on the new leader: it compacts its in-memory log, keeping the last 1000 txns.
+    // Past 500 commits on the new leader: it compacts its in-memory log (counting txns across the
+    // epoch change, not zxids), keeping the last 500-1000 txns.
     for (let i = 0; i < 400; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => zk.create(`/win/epoch2-${i + j}`, '')));
     ens.start(f);
     await ens.waitForQuorum();
     const run = currentRun(ens, f);
     process.stdout.write(`window: ${/sync: \w+[^"]*/.exec(run)?.[0]}\n`);
-    // About 600 txns behind: well inside the window.
+    // About 600 txns behind: DIFFs, from memory and, past it, from the leader's log; never a SNAP.
     expect(run, run.slice(-2000)).toMatch(/sync: DIFF of \d+ txns/);
     expect(run).not.toContain('sync: SNAP');
     const c = await ZooKeeperClient.connect(ens.connectString([f]), { sessionTimeoutMs: 4000 });

@@ -101,6 +101,15 @@ describe('simulated ensembles under faults', () => {
     expect(failures, report(failures)).toEqual([]);
   }, 600_000);
 
+  // Found while building log-served DIFFs: after a read over the byte limit the leader took an
+  // invented zxid (after + 1) as its lowest history point and cut a learner back to it, keeping
+  // the learner's txn from a deposed leader. Recorded with the small in-memory windows.
+  it('named schedule: seed 454 (a failed logged DIFF must leave only real history points)', async () => {
+    const r = await runSimulation({ seed: 454, nodes: 3, steps: 3000, profile: 'full', traceLimit: 80 });
+    expect(r.ok, `${r.error}\n${r.trace.join('\n')}`).toBe(true);
+    expect(r.coverage.loggedDiffFailures).toBeGreaterThan(0);
+  });
+
   // Issue 9's defects as named schedules. Each failed before its fix (the seed number is the
   // schedule; replay with npm run sim -- --seed N --window production), and must keep passing.
   it.each([

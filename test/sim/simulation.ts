@@ -94,7 +94,7 @@ export interface Coverage {
   diffSyncs: number;
   /** DIFFs a leader read back from its txn log (learner older than its in-memory window). */
   loggedDiffs: number;
-  /** Such reads that failed (injected EIO): the learner was disconnected and gets a SNAP. */
+  /** Such reads that failed (injected EIO or byte limit): the learner was disconnected and gets a SNAP. */
   loggedDiffFailures: number;
   truncSyncs: number;
   /** TRUNCs that really cut txns from the learner's log. */
@@ -776,7 +776,7 @@ class Simulation {
   }
 
   /** Reads logged txns back (a DIFF served from the txn log), after the writes queued before it. */
-  private diskRead(s: SimServer, after: number, upTo: number, done: (err: Error | undefined, txns: Rec[]) => void): void {
+  private diskRead(s: SimServer, after: number, upTo: number, done: (err: Error | undefined, txns: Rec[], overLimit?: boolean) => void): void {
     this.queue.push(this.now + this.diskLatencyMs(), {
       k: 'disk',
       sid: s.sid,
@@ -785,10 +785,12 @@ class Simulation {
       run: () => {
         const flushed = this.flushPending(s);
         for (const d of flushed) d();
-        if (this.profile === 'full' && this.faulty && this.rng.chance(0.05)) {
+        if (this.profile === 'full' && this.faulty && this.rng.chance(0.1)) {
+          // Unreadable, or more bytes than the member's DIFF limit: either way the learner gets a SNAP.
+          const overLimit = this.rng.chance(0.5);
           this.coverage.loggedDiffFailures++;
-          this.note(`${s.sid} disk: log read EIO`);
-          done(new SimDiskError('read: EIO'), []);
+          this.note(`${s.sid} disk: log read ${overLimit ? 'over the byte limit' : 'EIO'}`);
+          done(new SimDiskError(overLimit ? 'read: over the byte limit' : 'read: EIO'), [], overLimit);
           return;
         }
         const txns = s.disk.log.filter((t) => t.zxid > after && t.zxid <= upTo);

@@ -4,7 +4,7 @@ import { readFile, readdir, stat, truncate, writeFile, appendFile } from 'node:f
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CorruptLogError, LogWriteError, StorageStateError } from '../../../src/storage/errors.js';
+import { CorruptLogError, LogReadLimitError, LogWriteError, StorageStateError } from '../../../src/storage/errors.js';
 import { constants } from 'node:fs';
 import { nodeFs, type FileLike, type FsLike } from '../../../src/storage/fs-like.js';
 import { SEGMENT_HEADER_BYTES, SegmentReader, listSegments } from '../../../src/storage/log-segment.js';
@@ -87,6 +87,22 @@ describe('TxnLog round trip', () => {
     expect(Buffer.isBuffer((multi.ops[1] as { data: unknown }).data)).toBe(true);
     expect(again.lastZxid).toBe(2 * 0x1_0000_0000 + 4);
     expect((await readAll(again, 4)).map((t) => t.hdr.zxid)).toEqual([5, 2 * 0x1_0000_0000 + 1, 2 * 0x1_0000_0000 + 2, 2 * 0x1_0000_0000 + 3, 2 * 0x1_0000_0000 + 4]);
+  });
+
+  it('a read with a byte limit stops with LogReadLimitError once the records read pass it, and not before', async () => {
+    const { log } = await openLog();
+    const txns = Array.from({ length: 20 }, (_, i) => setDataTxn(i + 1, '/a', 'x'.repeat(500), i));
+    await log.appendBatch(txns);
+    const collect = async (from: number, to: number, maxBytes: number): Promise<number[]> => {
+      const out: number[] = [];
+      for await (const t of log.read(from, to, undefined, maxBytes)) out.push(t.hdr.zxid);
+      return out;
+    };
+    // 20 records of a little over 500 bytes: all of them fit in 20 KB, ten of them in 6 KB.
+    expect(await collect(0, 20, 20_000)).toHaveLength(20);
+    expect(await collect(10, 20, 6_000)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+    await expect(collect(0, 20, 6_000)).rejects.toBeInstanceOf(LogReadLimitError);
+    await expect(collect(0, 20, 6_000)).rejects.toThrow(/exceed 6000 bytes/);
   });
 
   it('txns read back keep their data after the reader has moved past their chunk (data are views of the chunk read)', async () => {

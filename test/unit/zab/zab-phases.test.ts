@@ -124,6 +124,22 @@ describe('synchronisation', () => {
       expect(planSync(l, makeZxid(1, 4), 2)).toEqual({ mode: 'DIFF', after: makeZxid(1, 4) });
     });
 
+    it('after a read over the byte limit, learners from there down get a SNAP and the rest are cut to real history points', () => {
+      const l = compacted();
+      // The DIFF after (1,5) was too big: txns up to the next one held, (3,1), are no longer served.
+      l.forgetLoggedBelow(l.historyNextAbove(makeZxid(1, 5)));
+      expect(l.historyNextAbove(makeZxid(1, 5))).toBe(makeZxid(3, 1));
+      expect(l.diskBaseZxid).toBe(makeZxid(3, 1));
+      expect(planSync(l, makeZxid(1, 5))).toEqual({ mode: 'SNAP' });
+      // Ending in a deposed leader's txn: never cut back to a zxid this history lacks ((1,6) here).
+      expect(planSync(l, makeZxid(2, 4))).toEqual({ mode: 'SNAP' });
+      const m = compacted();
+      m.forgetLoggedBelow(m.historyNextAbove(makeZxid(1, 3)));
+      expect(m.diskBaseZxid).toBe(makeZxid(1, 4));
+      expect(planSync(m, makeZxid(1, 3))).toEqual({ mode: 'SNAP' });
+      expect(planSync(m, makeZxid(2, 4))).toEqual({ mode: 'TRUNC', to: makeZxid(1, 5) });
+    });
+
     it('forgets what a purge or a failed read removed, and what truncation and SNAP replace', () => {
       const l = compacted();
       l.forgetLoggedBelow(makeZxid(1, 4));
