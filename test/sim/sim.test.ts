@@ -74,7 +74,8 @@ describe('simulated ensembles under faults', () => {
     // ...and sessions live, move and expire through the members' real session layers.
     expect(coverage.sessionExpiries).toBeGreaterThan(5000);
     expect(coverage.clientSessionsReplaced).toBeGreaterThan(200);
-    expect(all.reduce((n, r) => n + r.committed, 0)).toBeGreaterThan(250_000);
+    // ~250k (249,969 with the 1-30 txn in-memory windows, 250,162 before them).
+    expect(all.reduce((n, r) => n + r.committed, 0)).toBeGreaterThan(240_000);
   }, 600_000);
 
   it('3000 seeds of a 3-node ensemble with slow and stalled disks keep every invariant', async () => {
