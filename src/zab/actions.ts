@@ -17,7 +17,7 @@ export type ZabAction<T> =
   | { type: 'sendSnapshot'; to: number; zxid: number }
   /**
    * Read the committed txns (after, upTo] back from the txn log and send them to `to` as one
-   * DIFF, before any later action runs. upTo is at most the committed zxid, so they are all
+   * DIFF, ahead of every later message to `to` (other actions need not wait for the read). upTo is at most the committed zxid, so they are all
    * durable here. If they cannot be read (or are too many bytes), the runtime closes the
    * connection to `to` and calls PeerNode.loggedDiffFailed, so the learner's next attempt gets a SNAP.
    */

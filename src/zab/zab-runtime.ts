@@ -9,7 +9,8 @@
 // the simulation never yields to.
 //
 // Ordering contract (see actions.ts): actions run strictly in order. Epoch writes, truncate
-// and snapshot installs are barriers: nothing after them runs until the I/O reports done.
+// and snapshot installs are barriers: nothing after them runs until the I/O reports done. A
+// DIFF read back from the txn log holds only the later messages to its learner.
 // Txn appends are not barriers (group commit): the log applies its operations in call
 // order, and each append's completion is reported to the node as persisted(lastZxid). The
 // persistTxns actions of one turn go to the log as one append (handed over at clock.defer, or
@@ -136,6 +137,8 @@ export class ZabRuntime<T> {
   private durableUnreported = -1;
   /** Txns of persistTxns actions not yet handed to the log (see flushAppends). */
   private pendingAppend: TxnRecord<T>[] = [];
+  /** Learners whose DIFF is being read back from the log, with the messages queued behind it. */
+  private readonly held = new Map<number, PeerMessage<T>[]>();
   private appendScheduled = false;
 
   constructor(
@@ -157,10 +160,14 @@ export class ZabRuntime<T> {
   }
 
   receive(from: number, msg: PeerMessage<T>): void {
+    // A learner's FOLLOWERINFO opens a new connection: a DIFF still being read for the old one is void.
+    if (msg.type === 'FOLLOWERINFO') this.held.delete(from);
     this.input((out) => this.node.step(from, msg, this.io.clock.now(), out));
   }
 
   peerDisconnected(sid: number): void {
+    // A DIFF still being read for it belongs to the old connection: drop it and what waited for it.
+    this.held.delete(sid);
     this.input((out) => this.node.peerDisconnected(sid, out));
   }
 
@@ -189,6 +196,7 @@ export class ZabRuntime<T> {
     this.queue.length = 0;
     this.queueHead = 0;
     this.pendingAppend = [];
+    this.held.clear();
     if (this.timer !== undefined) this.io.clock.clearTimer(this.timer);
     this.timer = undefined;
   }
@@ -300,15 +308,16 @@ export class ZabRuntime<T> {
     io.observer?.action?.(a as ZabAction<unknown>);
     switch (a.type) {
       case 'send':
-        io.transport.send(a.to, a.msg);
+        this.sendOrHold(a.to, a.msg);
         return;
       case 'sendSnapshot':
-        io.transport.send(a.to, { type: 'SNAP', zxid: a.zxid, snapshot: io.stateMachine.snapshot(a.zxid) });
+        this.sendOrHold(a.to, { type: 'SNAP', zxid: a.zxid, snapshot: io.stateMachine.snapshot(a.zxid) });
         return;
       case 'sendLoggedDiff':
         this.sendLoggedDiff(a.to, a.after, a.upTo, a.count);
         return;
       case 'disconnect':
+        this.held.delete(a.peer);
         io.transport.disconnect(a.peer);
         return;
       case 'persistAcceptedEpoch':
@@ -346,25 +355,36 @@ export class ZabRuntime<T> {
   }
 
   /**
-   * A barrier: the learner's later messages (the in-memory DIFF, NEWLEADER) must follow this
-   * one, and holding every action for the read is simpler than reordering per peer; it runs
-   * only when a learner rejoins further behind than the in-memory window.
+   * Not a barrier: only the learner's own later messages (the in-memory DIFF, NEWLEADER, then
+   * PROPOSALs and COMMITs) must follow this one, so they wait in `held` while the read runs and
+   * every other action goes on (a barrier held the leader's commits for the whole read).
    */
   private sendLoggedDiff(to: number, after: number, upTo: number, count: number): void {
-    this.barrier('txn log read for a DIFF', (done) =>
-      this.io.log.read(after, upTo, (err, txns, overLimit) => {
-        if (this.stopped) return;
-        const reason = err ? err.message : loggedDiffMismatch(txns, after, upTo, count);
-        if (reason === null) {
-          this.io.transport.send(to, { type: 'DIFF', txns });
-        } else {
-          this.io.observer?.loggedDiffFailed?.(to, after, upTo, reason);
-          this.node.loggedDiffFailed(after, upTo, err !== undefined && overLimit === true);
-          this.io.transport.disconnect(to);
-        }
-        done();
-      }),
-    );
+    // One sync per connection, and a new connection (or a disconnect) clears the hold.
+    if (this.held.has(to)) throw new Error(`a second DIFF from the log for learner ${to} while one is being read`);
+    const waiting: PeerMessage<T>[] = [];
+    this.held.set(to, waiting);
+    this.io.log.read(after, upTo, (err, txns, overLimit) => {
+      // Stopped, or the connection it was for is gone (the learner may be back on a new one).
+      if (this.stopped || this.held.get(to) !== waiting) return;
+      this.held.delete(to);
+      const reason = err ? err.message : loggedDiffMismatch(txns, after, upTo, count);
+      if (reason === null) {
+        this.io.transport.send(to, { type: 'DIFF', txns });
+        for (const msg of waiting) this.io.transport.send(to, msg);
+      } else {
+        this.io.observer?.loggedDiffFailed?.(to, after, upTo, reason);
+        this.node.loggedDiffFailed(after, upTo, err !== undefined && overLimit === true);
+        this.io.transport.disconnect(to);
+      }
+    });
+  }
+
+  /** Election notifications travel apart from the learner's quorum connection and never wait. */
+  private sendOrHold(to: number, msg: PeerMessage<T>): void {
+    const waiting = this.held.get(to);
+    if (waiting !== undefined && msg.type !== 'NOTIFICATION') waiting.push(msg);
+    else this.io.transport.send(to, msg);
   }
 
   private persistTxns(txns: TxnRecord<T>[]): void {

@@ -27,6 +27,8 @@ export interface HarnessOptions {
   diffWindowTxns?: number;
   /** Most txns a leader serves from its log to one learner (default: PeerNode's). */
   maxLoggedDiffTxns?: number;
+  /** Servers whose log reads complete only when the test calls completeReads(sid). */
+  manualReads?: number[];
 }
 
 export class Ensemble {
@@ -51,8 +53,9 @@ export class Ensemble {
   readonly logged = new Map<number, TxnRecord<string>[]>();
   /** Servers whose log reads fail (EIO), until removed. */
   readonly failingReads = new Set<number>();
+  private readonly pendingReads = new Map<number, (() => void)[]>();
   /** Every message handed to the transport (as a runtime sends it, actions or not), until clearActions(). */
-  readonly wire: { from: number; msg: PeerMessage<string> }[] = [];
+  readonly wire: { from: number; to: number; msg: PeerMessage<string> }[] = [];
   private readonly options: HarnessOptions;
 
   /** Switch sid between manual fsync (tests call fsync) and immediate fsync. */
@@ -98,8 +101,15 @@ export class Ensemble {
           done();
         },
         read: (after, upTo, done) => {
-          if (this.failingReads.has(sid)) done(new Error('read: EIO'), []);
-          else done(undefined, this.logged.get(sid)!.filter((t) => t.zxid > after && t.zxid <= upTo));
+          const complete = (): void => {
+            if (this.failingReads.has(sid)) done(new Error('read: EIO'), []);
+            else done(undefined, this.logged.get(sid)!.filter((t) => t.zxid > after && t.zxid <= upTo));
+          };
+          if (this.options.manualReads?.includes(sid)) {
+            const list = this.pendingReads.get(sid) ?? [];
+            list.push(complete);
+            this.pendingReads.set(sid, list);
+          } else complete();
         },
       },
       epochs: { write: (_kind, _epoch, done) => done() },
@@ -150,6 +160,18 @@ export class Ensemble {
   }
 
   /** Complete sid's outstanding fsyncs. */
+  /** Log reads of sid still waiting for completeReads. */
+  readsPending(sid: number): number {
+    return this.pendingReads.get(sid)?.length ?? 0;
+  }
+
+  /** Completes sid's pending log reads (manualReads), in order. */
+  completeReads(sid: number): void {
+    const list = this.pendingReads.get(sid) ?? [];
+    this.pendingReads.delete(sid);
+    for (const complete of list) complete();
+  }
+
   fsync(sid: number): void {
     const pending = this.unsynced.get(sid)!;
     for (const done of pending.splice(0)) done();
@@ -184,7 +206,7 @@ export class Ensemble {
   }
 
   private send(from: number, to: number, msg: PeerMessage<string>): void {
-    this.wire.push({ from, msg });
+    this.wire.push({ from, to, msg });
     if (msg.type !== 'NOTIFICATION') {
       const key = pairKey(from, to);
       if (msg.type === 'FOLLOWERINFO') this.broken.delete(key);

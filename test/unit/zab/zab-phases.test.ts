@@ -254,6 +254,40 @@ describe('synchronisation', () => {
     expect(r.e.logged.get(r.lagging)!.map((t) => t.payload)).toEqual(['a', 'b', 'c']);
   });
 
+  it('while the DIFF is read from the log the leader goes on committing; the learner gets its messages in order after it', () => {
+    const e = new Ensemble([1, 2, 3], { manualReads: [1, 2, 3] });
+    e.start();
+    const leader = e.settle();
+    const [lagging, other] = [1, 2, 3].filter((s) => s !== leader) as [number, number];
+    e.write(leader, 'a');
+    e.deliverAll();
+    e.partition([lagging], [leader, other]);
+    e.write(leader, 'b');
+    e.write(leader, 'c');
+    e.deliverAll();
+    e.node(leader).compact(e.node(leader).committedZxid);
+    e.until(() => !e.node(lagging).isServing);
+    e.heal();
+    e.clearActions();
+    e.until(() => e.readsPending(leader) === 1);
+    // The read is still running: writes keep committing on the leader and the other follower.
+    e.write(leader, 'd');
+    e.write(leader, 'e');
+    e.deliverAll();
+    expect(e.applied.get(leader)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(e.applied.get(other)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(e.wire.filter((w) => w.from === leader && w.msg.type !== 'NOTIFICATION').every((w) => w.msg.type !== 'DIFF' && w.msg.type !== 'NEWLEADER')).toBe(true);
+    e.completeReads(leader);
+    e.settle();
+    // To the learner, in order: the DIFF read from the log (b, c), the in-memory one (empty when
+    // planned), NEWLEADER, then the proposals made while the read ran.
+    const toLearner = e.wire
+      .filter((w) => w.from === leader && w.to === lagging && ['DIFF', 'NEWLEADER', 'PROPOSAL'].includes(w.msg.type))
+      .map((w) => (w.msg.type === 'DIFF' ? `DIFF ${w.msg.txns.map((t) => t.payload).join('')}` : w.msg.type === 'PROPOSAL' ? `PROPOSAL ${w.msg.txn.payload}` : w.msg.type));
+    expect(toLearner).toEqual(['DIFF bc', 'DIFF ', 'NEWLEADER', 'PROPOSAL d', 'PROPOSAL e']);
+    expect(e.applied.get(lagging)).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
   it('further behind than maxLoggedDiffTxns, it gets a SNAP', () => {
     const r = rejoin({ compact: true, maxLoggedDiffTxns: 1 });
     expect(r.snaps).toBe(1);
