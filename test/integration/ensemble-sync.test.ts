@@ -47,6 +47,29 @@ async function ballast(zk: ZooKeeperClient, parent: string): Promise<void> {
   for (let i = 0; i < 4; i++) await zk.create(`${parent}/b${i}`, Buffer.alloc(900_000, i));
 }
 
+/** An ensemble of a describe block's own, with the clients its test opens; all closed after it. */
+function ownEnsemble() {
+  const own = {
+    ens: undefined as Ensemble | undefined,
+    clients: [] as ZooKeeperClient[],
+    async start(options: Parameters<typeof Ensemble.create>[0]): Promise<Ensemble> {
+      own.ens = await Ensemble.create(options);
+      await own.ens.startAll();
+      return own.ens;
+    },
+    async connect(ids: number[]): Promise<ZooKeeperClient> {
+      const c = await ZooKeeperClient.connect(own.ens!.connectString(ids), { sessionTimeoutMs: 4000 });
+      own.clients.push(c);
+      return c;
+    },
+  };
+  afterAll(async () => {
+    for (const c of own.clients) await c.close().catch(() => undefined);
+    await own.ens?.stop();
+  });
+  return own;
+}
+
 describe('learner sync modes', () => {
   let ens: Ensemble;
   const clients: ZooKeeperClient[] = [];
@@ -207,22 +230,15 @@ describe('learner sync modes', () => {
 });
 
 describe('a learner further behind than the leader serves from its log (snapCount)', () => {
-  let ens: Ensemble;
-  const clients: ZooKeeperClient[] = [];
-  afterAll(async () => {
-    for (const c of clients) await c.close().catch(() => undefined);
-    await ens?.stop();
-  });
+  const own = ownEnsemble();
 
   it('catches up by SNAP, which survives its restart', async () => {
     // snapCount=1000: a leader reads at most 1000 txns back from its log for one learner.
-    ens = await Ensemble.create({ size: 3, tickTimeMs: 200, extraCfg: ['snapCount=1000'] });
-    await ens.startAll();
+    const ens = await own.start({ size: 3, tickTimeMs: 200, extraCfg: ['snapCount=1000'] });
     const leader = await ens.waitForQuorum();
     const follower = [1, 2, 3].find((id) => id !== leader)!;
     await ens.kill(follower);
-    const zk = await ZooKeeperClient.connect(ens.connectString([leader]), { sessionTimeoutMs: 4000 });
-    clients.push(zk);
+    const zk = await own.connect([leader]);
     await ballast(zk, '/ballast');
     await zk.create('/snap', '');
     // Memory keeps the last 500..1000 of these; the other 3000 or more are only in the log.
@@ -237,37 +253,28 @@ describe('a learner further behind than the leader serves from its log (snapCoun
     const said = ens.node(leader).output.slice(leaderBefore);
     expect(said).not.toContain('DIFF served from the txn log');
     expect(said).not.toContain('could not read a DIFF back');
-    const back = await ZooKeeperClient.connect(ens.connectString([follower]), { sessionTimeoutMs: 4000 });
-    clients.push(back);
+    const back = await own.connect([follower]);
     await back.sync('/snap');
     expect(await back.getAllChildrenNumber('/snap')).toBe(4000);
     await back.close();
     await ens.kill(follower);
     ens.start(follower);
     await ens.waitForQuorum();
-    const again = await ZooKeeperClient.connect(ens.connectString([follower]), { sessionTimeoutMs: 4000 });
-    clients.push(again);
+    const again = await own.connect([follower]);
     await again.sync('/snap');
     expect((await again.getData('/snap/n3999')).data.toString()).toBe('3999');
   }, 90_000);
 });
 
 describe('the DIFF window across an epoch change', () => {
-  let ens: Ensemble;
-  const clients: ZooKeeperClient[] = [];
-  afterAll(async () => {
-    for (const c of clients) await c.close().catch(() => undefined);
-    await ens?.stop();
-  });
+  const own = ownEnsemble();
 
   it('a follower a few hundred txns behind, from the previous epoch, still gets a DIFF after the leader compacts', async () => {
     // Five nodes, so the next epoch's leader is a node that never restarted (its commit count is high).
-    ens = await Ensemble.create({ size: 5, tickTimeMs: 200 });
-    await ens.startAll();
+    const ens = await own.start({ size: 5, tickTimeMs: 200 });
     const first = await ens.waitForQuorum();
     const [f, ...rest] = [1, 2, 3, 4, 5].filter((id) => id !== first) as [number, ...number[]];
-    const zk = await ZooKeeperClient.connect(ens.connectString(rest), { sessionTimeoutMs: 4000 });
-    clients.push(zk);
+    const zk = await own.connect(rest);
     await ballast(zk, '/ballast');
     await zk.create('/win', '');
     await createMany(zk, '/win', 600);
@@ -287,8 +294,7 @@ describe('the DIFF window across an epoch change', () => {
     // About 600 txns behind: DIFFs, from memory and, past it, from the leader's log; never a SNAP.
     expect(run, run.slice(-2000)).toMatch(/sync: DIFF of \d+ txns/);
     expect(run).not.toContain('sync: SNAP');
-    const c = await ZooKeeperClient.connect(ens.connectString([f]), { sessionTimeoutMs: 4000 });
-    clients.push(c);
+    const c = await own.connect([f]);
     await c.sync('/win');
     expect(await c.getAllChildrenNumber('/win')).toBe(1200);
   }, 90_000);
