@@ -186,16 +186,19 @@ export class QuorumPeer {
       // Ticks also carry session activity to the leader, so never sleep longer than half a tick.
       maxSleepMs: opts.tickTimeMs / 2,
       diffWindowTxns: DIFF_WINDOW_TXNS,
-      observer: opts.metrics
-        ? {
-            proposed: (txns) => {
-              const at = performance.now();
-              for (const t of txns) this.proposedAtMs.proposed(t.zxid, at);
-            },
-            committed: (zxid, role) => this.committed(zxid, role),
-            loggedDiffFailed: (to, after, upTo, reason) => this.loggedDiffFailed(to, after, upTo, reason),
-          }
-        : { loggedDiffFailed: (to, after, upTo, reason) => this.loggedDiffFailed(to, after, upTo, reason) },
+      observer: {
+        loggedDiffFailed: (to, after, upTo, reason) =>
+          this.log.warn({ learner: to, after: hex(after), upTo: hex(upTo), reason }, 'could not read a DIFF back from the txn log; the learner gets a SNAP when it reconnects'),
+        ...(opts.metrics
+          ? {
+              proposed: (txns: readonly TxnRecord<unknown>[]) => {
+                const at = performance.now();
+                for (const t of txns) this.proposedAtMs.proposed(t.zxid, at);
+              },
+              committed: (zxid: number, role: ZabRole) => this.committed(zxid, role),
+            }
+          : {}),
+      },
     });
     this.election.onMessage((from, msg) => this.runtime.receive(from, msg as PeerMessage<Txn>));
     this.quorum.onMessage((from, raw) => {
@@ -325,10 +328,6 @@ export class QuorumPeer {
       () => done(),
       (err: unknown) => done(asError(err)),
     );
-  }
-
-  private loggedDiffFailed(to: number, after: number, upTo: number, reason: string): void {
-    this.log.warn({ learner: to, after: hex(after), upTo: hex(upTo), reason }, 'could not read a DIFF back from the txn log; the learner gets a SNAP when it reconnects');
   }
 
   private committed(zxid: number, role: ZabRole): void {

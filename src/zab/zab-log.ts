@@ -8,7 +8,7 @@
 
 import { zabAssert } from './errors.js';
 import type { TxnRecord } from './messages.js';
-import { formatZxid, zxidEpoch } from './zxid.js';
+import { formatZxid, zxidCounter } from './zxid.js';
 
 export class ZabLog<T> {
   private entries: TxnRecord<T>[];
@@ -59,7 +59,8 @@ export class ZabLog<T> {
     this.entries.push(txn);
     const r = this.runs;
     const n = r.length;
-    if (n > 0 && r[n - 1]! + 1 === txn.zxid && zxidEpoch(r[n - 1]!) === zxidEpoch(txn.zxid)) r[n - 1] = txn.zxid;
+    // The next zxid within an epoch extends the run; counter 0 (a new epoch's start) never names a txn.
+    if (n > 0 && r[n - 1]! + 1 === txn.zxid && zxidCounter(txn.zxid) !== 0) r[n - 1] = txn.zxid;
     else r.push(txn.zxid, txn.zxid);
   }
 
