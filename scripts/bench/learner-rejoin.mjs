@@ -1,15 +1,20 @@
 #!/usr/bin/env node
 // A follower restarted after missing writes: time from its restart to serving the newest write,
-// for zabkeeper and (when installed) Apache ZooKeeper, both as 3-node ensembles on 127.0.0.1.
+// and the leader's longest reply wait meanwhile, for zabkeeper and (when installed) Apache
+// ZooKeeper, both as 3-node ensembles on 127.0.0.1.
 //
-//   npm run build && node scripts/bench/learner-rejoin.mjs [--znodes 200000] [--missed 20000] [--rounds 3] [--systems zabkeeper,zookeeper]
+//   npm run build && node scripts/bench/learner-rejoin.mjs [--znodes 200000] [--missed 20000] [--rounds 3] [--wipe] [--systems zabkeeper,zookeeper]
 //
 // The tree is populated with multis of 100 creates (100-byte values); with one follower killed
 // (SIGKILL) the leader then takes --missed single creates; the follower is restarted and a
 // client connected to it alone retries sync + getData of the last znode until it is served.
+// With --wipe the follower restarts with an empty data directory, so it needs the whole tree (a
+// SNAP). Meanwhile another client reads from the leader, one getData at a time: its slowest reply
+// is how long the leader stopped serving clients to sync the follower.
 // zabkeeper says in the follower's log whether it came back by SNAP (a warning) or DIFF.
 
 import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { cleanupSync, startReaper } from './vs-zookeeper/child-processes.mjs';
 import { ZK_JAR } from './vs-zookeeper/locations.mjs';
@@ -21,12 +26,13 @@ const { values: flags } = parseArgs({
     znodes: { type: 'string', default: '200000' },
     missed: { type: 'string', default: '20000' },
     rounds: { type: 'string', default: '3' },
+    wipe: { type: 'boolean', default: false },
     systems: { type: 'string', default: 'zabkeeper,zookeeper' },
     help: { type: 'boolean', default: false },
   },
 });
 if (flags.help) {
-  console.log('node scripts/bench/learner-rejoin.mjs [--znodes N] [--missed N] [--rounds N] [--systems zabkeeper,zookeeper]');
+  console.log('node scripts/bench/learner-rejoin.mjs [--znodes N] [--missed N] [--rounds N] [--wipe] [--systems zabkeeper,zookeeper]');
   process.exit(0);
 }
 const ZNODES = Number(flags.znodes);
@@ -82,6 +88,31 @@ function pipeline(count, inflight, issue) {
   });
 }
 
+/** Empties a stopped member's data directory but for its config, id and log. */
+function wipe(node) {
+  const keep = new Set([path.basename(node.cfgPath), 'myid', path.basename(node.logPath)]);
+  for (const entry of fs.readdirSync(node.dataDir)) if (!keep.has(entry)) fs.rmSync(path.join(node.dataDir, entry), { recursive: true, force: true });
+}
+
+/** Reads `znode` from the leader one getData at a time until stopped; resolves with the slowest reply in ms. */
+function probeLeader(client, znode) {
+  let stopped = false;
+  let slowest = 0;
+  const done = new Promise((resolve, reject) => {
+    const next = () => {
+      if (stopped) return resolve(slowest);
+      const t = performance.now();
+      client.getData(znode, (err) => {
+        if (err) return reject(err);
+        slowest = Math.max(slowest, performance.now() - t);
+        next();
+      });
+    };
+    next();
+  });
+  return { stop: () => ((stopped = true), done) };
+}
+
 async function round(system, r) {
   const cluster = await Cluster.create(system, 3, opts);
   try {
@@ -97,8 +128,10 @@ async function round(system, r) {
       });
       const follower = cluster.nodes.find((n) => n !== leader);
       await cluster.kill(follower);
+      if (flags.wipe) wipe(follower);
       await pipeline(MISSED, 64, (i, cb) => client.create(`/r/m${i}`, VALUE, ACL, PERSISTENT, cb));
       const last = `/r/m${MISSED - 1}`;
+      const probe = probeLeader(client, last);
       const t0 = performance.now();
       cluster.start(follower.id);
       let served;
@@ -116,12 +149,16 @@ async function round(system, r) {
           await new Promise((res) => setTimeout(res, 20));
         }
       }
+      const slowest = await probe.stop();
       if (served === undefined) throw new Error(`${system}: the restarted follower did not serve ${last} within ${PHASE_TIMEOUT_MS / 1000} s\n${cluster.tail()}`);
       const logText = fs.readFileSync(follower.logPath, 'utf8');
       const mode = system === 'zabkeeper' ? (logText.includes('SNAP: state replaced by the leader snapshot') ? 'SNAP' : 'DIFF') : 'n/a';
       const s = (served - t0) / 1000;
-      console.log(`[${system} round ${r}] follower node ${follower.id} missed ${MISSED} writes over ${ZNODES} znodes: serving the newest after ${s.toFixed(2)} s (sync: ${mode})`);
-      return s;
+      console.log(
+        `[${system} round ${r}] follower node ${follower.id} missed ${MISSED} writes over ${ZNODES} znodes${flags.wipe ? ', data wiped' : ''}: ` +
+          `serving the newest after ${s.toFixed(2)} s (sync: ${mode}); the leader's slowest getData meanwhile ${slowest.toFixed(1)} ms`,
+      );
+      return { s, slowest };
     } finally {
       client.close();
     }
@@ -136,8 +173,13 @@ for (let r = 1; r <= ROUNDS; r++) {
   const order = r % 2 === 1 ? systems : [...systems].reverse();
   for (const system of order) (results[system] ??= []).push(await round(system, r));
 }
-for (const [system, times] of Object.entries(results)) {
-  const sorted = [...times].sort((a, b) => a - b);
-  console.log(`${system}: median ${sorted[Math.floor(sorted.length / 2)].toFixed(2)} s (${sorted.map((t) => t.toFixed(2)).join(', ')})`);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+for (const [system, runs] of Object.entries(results)) {
+  const times = runs.map((x) => x.s);
+  const stalls = runs.map((x) => x.slowest);
+  console.log(
+    `${system}: serving after median ${median(times).toFixed(2)} s (${times.map((t) => t.toFixed(2)).join(', ')}); ` +
+      `leader's slowest getData median ${median(stalls).toFixed(1)} ms (${stalls.map((t) => t.toFixed(1)).join(', ')})`,
+  );
 }
 process.exit(0);

@@ -1,11 +1,13 @@
-// The broadcast phase's per-write messages (REQUEST, PROPOSAL, ACK, COMMIT) in a fixed binary layout.
+// The broadcast phase's per-write messages (REQUEST, PROPOSAL, ACK, COMMIT) and SNAP's chunks in a fixed binary layout.
 //
 // Every client write crosses the quorum channel as one PROPOSAL per follower, an ACK back and a
 // COMMIT out, plus a REQUEST when a follower forwards it. As msgpack maps these cost more CPU
 // than the rest of the write together; in this layout a PROPOSAL is its txn's bytes (encoded
 // once, the same bytes the log holds) behind a 10-byte prefix. Body layout: 0xc1 (never the
 // first byte of a msgpack value, so the two kinds of frame tell themselves apart), a kind byte,
-// a float64 (the zxid; a REQUEST's session id), then the kind's fields.
+// a float64 (the zxid; a REQUEST's session id), then the kind's fields. A SNAPPART (one chunk
+// of a SNAP, leader to learner) is its snapshot chunk's bytes (snapshot-codec.ts) behind the
+// prefix, whose zxid is the SNAP's.
 
 import { bytesMatchAt, decodeTxnKeepingBytes, encodedTxn, TXN_CODEC_MARK } from '../storage/txn-codec.js';
 import type { Id } from '../jute/records.js';
@@ -17,6 +19,7 @@ const KIND_PROPOSAL = 1;
 const KIND_ACK = 2;
 const KIND_COMMIT = 3;
 const KIND_REQUEST = 4;
+const KIND_SNAPPART = 5;
 const PREFIX_BYTES = 10;
 
 /** Not a well-formed broadcast frame body. */
@@ -82,6 +85,13 @@ export function encodeBroadcastFrame(msg: unknown): Buffer | undefined {
     }
     case 'REQUEST':
       return encodeRequest((msg as { payload?: unknown }).payload);
+    case 'SNAPPART': {
+      const part = msg as { zxid?: unknown; chunk?: unknown };
+      if (!Number.isSafeInteger(part.zxid) || !Buffer.isBuffer(part.chunk)) return undefined;
+      const frame = prefix(PREFIX_BYTES + part.chunk.length, KIND_SNAPPART, part.zxid as number);
+      part.chunk.copy(frame, 4 + PREFIX_BYTES);
+      return frame;
+    }
     default:
       return undefined;
   }
@@ -240,6 +250,8 @@ export function decodeBroadcastFrame(body: Buffer, stable = false): unknown {
       return { type: 'COMMIT', zxid };
     case KIND_REQUEST:
       return decodeRequest(body, zxid, stable);
+    case KIND_SNAPPART:
+      return { type: 'SNAPPART', zxid, chunk: keepable(body, PREFIX_BYTES, stable) };
     default:
       throw new BroadcastFrameError(`unknown broadcast frame kind ${body[1]}`);
   }

@@ -4,8 +4,11 @@ import { MarshallingError } from '../jute/error-codes.js';
 
 export const ELECTION_PROTOCOL = 'zabkeeper-election';
 export const QUORUM_PROTOCOL = 'zabkeeper-quorum';
-/** 2: PROPOSAL, ACK and COMMIT travel as binary broadcast frames (broadcast-frames.ts). */
-export const PEER_PROTOCOL_VERSION = 2;
+/**
+ * 2: PROPOSAL, ACK and COMMIT travel as binary broadcast frames (broadcast-frames.ts).
+ * 3: a SNAP's tree travels as snapshot-format chunks (SNAPPART frames), not msgpack records.
+ */
+export const PEER_PROTOCOL_VERSION = 3;
 
 /** Until a peer has identified itself it may only send a frame this small. */
 export const MAX_HANDSHAKE_FRAME_BYTES = 4096;

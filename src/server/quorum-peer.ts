@@ -7,14 +7,14 @@ import { ElectionChannel } from '../peer/election-channel.js';
 import { QuorumChannel } from '../peer/quorum-channel.js';
 import { DurableStore, LogReadLimitError, readEpoch, writeEpoch } from '../storage/index.js';
 import { zxidEpoch } from '../zab/zxid.js';
-import { DataTree, type SnapshotRecord } from '../tree/data-tree.js';
+import type { DataTree } from '../tree/data-tree.js';
 import type { Txn } from '../tree/txn.js';
 import type { ZabRole } from '../zab/actions.js';
 import type { PeerMessage, TxnRecord } from '../zab/messages.js';
 import { PeerNode } from '../zab/peer-node.js';
 import { MajorityQuorum } from '../zab/quorum-verifier.js';
 import { ZabRuntime, type Done } from '../zab/zab-runtime.js';
-import { SnapshotAssembler, SyncStreamer, type SnapPartMsg } from './sync-stream.js';
+import { LeaderSnapshot, SnapshotAssembler, SyncStreamer, type SnapPartMsg } from './sync-stream.js';
 import type { QuorumServerSpec } from './config.js';
 import type { EnsembleMetrics } from './metrics.js';
 import type { ForwardedWrite, QuorumHooks } from './replication.js';
@@ -119,7 +119,16 @@ export class QuorumPeer {
       logger: this.log,
       tls: opts.tls,
     });
-    this.streamer = new SyncStreamer(this.quorum);
+    this.streamer = new SyncStreamer({
+      send: (to, msg) => this.quorum.send(to, msg),
+      bufferedBytes: (to) => this.quorum.bufferedBytes(to),
+      whenDrained: (to) => this.quorum.whenDrained(to),
+      failed: (to, err) => {
+        // The learner would wait for the rest of its SNAP forever: cut it off, it reconnects and syncs again.
+        this.log.error({ err, learner: to }, 'SNAP to a learner stopped: its tree walk failed; disconnecting the learner');
+        this.disconnect(to);
+      },
+    });
     this.runtime = new ZabRuntime<Txn>(this.node, {
       transport: { send: (to, msg) => this.send(to, msg), disconnect: (peer) => this.disconnect(peer), setAccepting: (on) => this.quorum.setAccepting(on) },
       log: {
@@ -159,12 +168,14 @@ export class QuorumPeer {
       stateMachine: {
         commit: (txn) => this.zk!.applyCommitted(txn.payload),
         snapshot: (zxid) => {
-          const records = [...this.zk!.tree.serialize()];
-          this.log.info({ zxid: hex(zxid), records: records.length }, 'sending SNAP');
-          return records;
+          // Walked as it is sent (sync-stream.ts), not here: the tree may be past zxid by then.
+          const snapshot = new LeaderSnapshot(this.zk!.tree);
+          this.log.info({ zxid: hex(zxid), nodes: this.zk!.tree.nodeCount }, 'sending SNAP');
+          return snapshot;
         },
         installSnapshot: (_zxid, snapshot) => {
-          const tree = DataTree.fromRecords(snapshot as SnapshotRecord[]);
+          // SnapshotAssembler built it from the SNAP's chunks as they arrived.
+          const tree = snapshot as DataTree;
           // No background snapshot may walk the tree while it is replaced (issue 9, defect 5).
           void this.opts.store.quiesceSnapshots();
           this.zk!.replaceTree(tree);
@@ -202,7 +213,15 @@ export class QuorumPeer {
     });
     this.election.onMessage((from, msg) => this.runtime.receive(from, msg as PeerMessage<Txn>));
     this.quorum.onMessage((from, raw) => {
-      const msg = this.assembler.receive(from, raw as PeerMessage<Txn> | SnapPartMsg);
+      let msg: PeerMessage<Txn> | undefined;
+      try {
+        msg = this.assembler.receive(from, raw as PeerMessage<Txn> | SnapPartMsg);
+      } catch (err) {
+        // Nothing of it reached zab: leave this leader, and sync again from whoever leads next.
+        this.log.error({ err, leader: from }, 'SNAP from the leader does not load; disconnecting');
+        this.disconnect(from);
+        return;
+      }
       if (msg === undefined) return;
       this.logSyncReceipt(from, msg);
       this.runtime.receive(from, msg);

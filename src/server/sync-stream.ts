@@ -1,4 +1,4 @@
-// Sends SNAP and large DIFFs to a learner as bounded peer frames with back-pressure, and reassembles SNAP on the learner.
+// Sends SNAP and large DIFFs to a learner as bounded peer frames with back-pressure, and rebuilds a SNAP's tree on the learner.
 //
 // A whole tree (or a DIFF of up to a thousand 1 MiB txns) does not fit one peer frame, and
 // writing it in one go would trip the connection's output cap and stall the leader's event
@@ -8,20 +8,59 @@
 // stream: the learner sees one FIFO, exactly as if the big message had been one frame.
 // zab itself never sees the chunks: a learner may take any number of DIFFs, and a streamed
 // SNAP is reassembled before it reaches the runtime.
+//
+// A SNAP's tree is walked as it is sent (SnapshotWalk), one chunk per turn, as ZooKeeper's
+// LearnerHandler serializes its tree into the socket while the leader goes on: the snapshot is
+// fuzzy, and the txns after its zxid, which zab sends the learner after the SNAP, fix it up.
+// Building it whole first held a million-znode leader's event loop for about two seconds.
+// The learner loads each chunk as it arrives, as it would a snapshot file's.
 
-import type { SnapshotRecord } from '../tree/data-tree.js';
+import { SNAPSHOT_CHUNK_BYTES, ChunkDecodeError, decodeChunk } from '../storage/snapshot-codec.js';
+import { SnapshotWalk } from '../storage/snapshot-walk.js';
+import { TreeBuilder, type DataTree } from '../tree/data-tree.js';
 import type { Txn, TxnOp } from '../tree/txn.js';
 import type { PeerMessage, TxnRecord } from '../zab/messages.js';
 
 export const SYNC_CHUNK_BYTES = 4 * 1024 * 1024;
 export const SYNC_HIGH_WATER_BYTES = 16 * 1024 * 1024;
-/** Stands in for the records of a SNAP that arrived as SNAPPART frames before it. */
+/** Stands in for the tree of a SNAP that arrived as SNAPPART frames before it. */
 export const STREAMED_SNAPSHOT = 'streamed';
+/** A SNAP's chunks: at most this many bytes, or this long walking the tree, per event-loop turn. */
+const SNAP_CHUNK_LIMITS = { maxRecords: Infinity, maxBytes: SNAPSHOT_CHUNK_BYTES, budgetMs: 10 };
 
-/** A slice of a streamed snapshot's records (leader -> learner, before the SNAP that ends it). */
+/** One chunk of a streamed snapshot (leader -> learner, before the SNAP that ends it); zxid is the SNAP's. */
 export interface SnapPartMsg {
   type: 'SNAPPART';
-  records: SnapshotRecord[];
+  zxid: number;
+  /** Snapshot format 2 records (snapshot-codec.ts). */
+  chunk: Buffer;
+}
+
+/** The leader's side of a SNAP: what stateMachine.snapshot() hands zab, walked only as it is sent. */
+export class LeaderSnapshot {
+  private readonly walk: SnapshotWalk;
+
+  constructor(tree: DataTree) {
+    this.walk = new SnapshotWalk(tree, SNAP_CHUNK_LIMITS);
+  }
+
+  /** The tree's last applied zxid when the walk began. */
+  get zxid(): number {
+    return this.walk.zxid;
+  }
+
+  /** The next chunk (a view, valid until the next call), or undefined at the end. */
+  nextChunk(): Buffer | undefined {
+    return this.walk.next()?.payload;
+  }
+}
+
+/** A streamed SNAP the learner cannot load: the leader sent something that is not a tree. */
+export class BadSnapshotError extends Error {
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(`SNAP from the leader does not load: ${detail}`, options);
+    this.name = 'BadSnapshotError';
+  }
 }
 
 export interface SyncStreamChannel {
@@ -30,6 +69,8 @@ export interface SyncStreamChannel {
   bufferedBytes(to: number): number;
   /** Resolves true once the output to `to` drained, false if the connection went away. */
   whenDrained(to: number): Promise<boolean>;
+  /** A stream to `to` could not go on (its tree walk threw): the learner must not wait for the rest. */
+  failed(to: number, err: unknown): void;
 }
 
 interface Stream {
@@ -67,47 +108,74 @@ export class SyncStreamer {
   }
 
   private async pump(to: number, stream: Stream): Promise<void> {
-    while (stream.queue.length > 0) {
-      const msg = stream.queue.shift()!;
-      for (const frame of framesOf(msg)) {
-        if (this.streams.get(to) !== stream) return;
-        this.channel.send(to, frame);
-        if (this.channel.bufferedBytes(to) > SYNC_HIGH_WATER_BYTES) {
-          if (!(await this.channel.whenDrained(to))) {
-            if (this.streams.get(to) === stream) this.streams.delete(to);
-            return;
+    try {
+      while (stream.queue.length > 0) {
+        const msg = stream.queue.shift()!;
+        // Lazy: a SNAP's next chunk is walked only when the one before has been sent.
+        for (const frame of framesOf(msg)) {
+          if (this.streams.get(to) !== stream) return;
+          this.channel.send(to, frame);
+          if (this.channel.bufferedBytes(to) > SYNC_HIGH_WATER_BYTES) {
+            if (!(await this.channel.whenDrained(to))) {
+              if (this.streams.get(to) === stream) this.streams.delete(to);
+              return;
+            }
+          } else {
+            // Let client requests and other peers' messages run between chunks.
+            await new Promise<void>((resolve) => setImmediate(resolve));
           }
-        } else {
-          // Let client requests and other peers' messages run between chunks.
-          await new Promise<void>((resolve) => setImmediate(resolve));
         }
       }
+      if (this.streams.get(to) === stream) this.streams.delete(to);
+    } catch (err) {
+      if (this.streams.get(to) !== stream) return;
+      this.streams.delete(to);
+      this.channel.failed(to, err);
     }
-    if (this.streams.get(to) === stream) this.streams.delete(to);
   }
 }
 
-/** Learner side: collects SNAPPART frames and completes the SNAP that follows them. */
+/** Learner side: loads SNAPPART chunks into a tree as they arrive, and completes the SNAP that follows them. */
 export class SnapshotAssembler {
-  private readonly parts = new Map<number, SnapshotRecord[]>();
+  private readonly parts = new Map<number, { zxid: number; builder: TreeBuilder }>();
 
-  /** The message to hand to zab, or undefined while a streamed snapshot is still arriving. */
+  /**
+   * The message to hand to zab (a streamed SNAP carrying its DataTree), or undefined while a
+   * snapshot is still arriving. Throws BadSnapshotError for chunks that do not load as a tree;
+   * what `from` sent of it is dropped then.
+   */
   receive(from: number, msg: PeerMessage<Txn> | SnapPartMsg): PeerMessage<Txn> | undefined {
-    if (msg.type === 'SNAPPART') {
-      let records = this.parts.get(from);
-      if (records === undefined) {
-        records = [];
-        this.parts.set(from, records);
+    try {
+      if (msg.type === 'SNAPPART') {
+        let part = this.parts.get(from);
+        if (part === undefined) {
+          part = { zxid: msg.zxid, builder: new TreeBuilder() };
+          this.parts.set(from, part);
+        } else if (part.zxid !== msg.zxid) {
+          throw new BadSnapshotError(`a chunk of the SNAP at 0x${msg.zxid.toString(16)} inside the one at 0x${part.zxid.toString(16)}`);
+        }
+        decodeChunk(msg.chunk, part.builder);
+        return undefined;
       }
-      for (const r of msg.records) records.push(r);
-      return undefined;
-    }
-    if (msg.type === 'SNAP' && msg.snapshot === STREAMED_SNAPSHOT) {
-      const records = this.parts.get(from) ?? [];
+      if (msg.type === 'SNAP' && msg.snapshot === STREAMED_SNAPSHOT) {
+        const part = this.parts.get(from);
+        this.parts.delete(from);
+        if (part === undefined || part.zxid !== msg.zxid) throw new BadSnapshotError(`no chunks came before the SNAP at 0x${msg.zxid.toString(16)}`);
+        const tree = part.builder.finish();
+        // Fuzzy: the walk may have read nodes changed after the SNAP's zxid, never one older.
+        if (tree.lastProcessedZxid < msg.zxid) {
+          throw new BadSnapshotError(`its walk began at 0x${tree.lastProcessedZxid.toString(16)}, before the SNAP's zxid 0x${msg.zxid.toString(16)}`);
+        }
+        // The txns after the SNAP's zxid follow it and are replayed over the tree.
+        tree.lastProcessedZxid = msg.zxid;
+        return { ...msg, snapshot: tree };
+      }
+      return msg;
+    } catch (err) {
       this.parts.delete(from);
-      return { ...msg, snapshot: records };
+      if (err instanceof BadSnapshotError) throw err;
+      throw new BadSnapshotError(err instanceof ChunkDecodeError ? err.message : String((err as Error).message ?? err), { cause: err });
     }
-    return msg;
   }
 
   /** The connection to `from` is gone: a half-received snapshot is void. */
@@ -129,7 +197,9 @@ function needsStreaming(msg: PeerMessage<Txn>): boolean {
 
 function* framesOf(msg: PeerMessage<Txn>): Generator<PeerMessage<Txn> | SnapPartMsg> {
   if (msg.type === 'SNAP') {
-    for (const records of chunks(msg.snapshot as SnapshotRecord[], recordSizeEstimate)) yield { type: 'SNAPPART', records };
+    const snapshot = msg.snapshot;
+    if (!(snapshot instanceof LeaderSnapshot)) throw new TypeError('a SNAP to stream must carry a LeaderSnapshot');
+    for (let chunk = snapshot.nextChunk(); chunk !== undefined; chunk = snapshot.nextChunk()) yield { type: 'SNAPPART', zxid: msg.zxid, chunk };
     yield { type: 'SNAP', zxid: msg.zxid, snapshot: STREAMED_SNAPSHOT };
     return;
   }
@@ -154,13 +224,6 @@ function* chunks<I>(items: Iterable<I>, sizeOf: (item: I) => number): Generator<
     }
   }
   if (chunk.length > 0) yield chunk;
-}
-
-/** Encoded size is dominated by node data; the rest is bounded by a generous constant. */
-function recordSizeEstimate(r: SnapshotRecord): number {
-  if (r.t === 'node') return 256 + r.path.length * 3 + (r.data?.length ?? 0);
-  if (r.t === 'acl') return 64 + 128 * r.acl.length;
-  return 64;
 }
 
 function txnSizeEstimate(t: TxnRecord<Txn>): number {

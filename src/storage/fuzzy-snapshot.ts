@@ -2,17 +2,17 @@
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { DataTree } from '../tree/data-tree.js';
-import { ChunkEncoder, SNAPSHOT_CHUNK_BYTES } from './snapshot-codec.js';
+import { SNAPSHOT_CHUNK_BYTES } from './snapshot-codec.js';
 import { SnapshotAbandonedError } from './errors.js';
 import type { FsLike } from './fs-like.js';
 import { SnapshotWriter, type SnapshotRef } from './snapshot-file.js';
+import { SnapshotWalk } from './snapshot-walk.js';
 
-/** Records per chunk (one chunk per event-loop turn): small enough that requests never wait long for a turn. */
-const CHUNK_RECORDS = 1000;
-/** Nodes the walk encodes between looks at the clock. */
-const STEP_RECORDS = 128;
-/** Longest a walk may hold the event loop in one turn. */
-const TURN_BUDGET_MS = 10;
+/**
+ * One chunk per event-loop turn, cut at 1000 records or 10 ms of walking: small enough that
+ * requests never wait long for a turn.
+ */
+const CHUNK_LIMITS = { maxRecords: 1000, maxBytes: SNAPSHOT_CHUNK_BYTES, budgetMs: 10 };
 
 export interface SnapshotResult extends SnapshotRef {
   records: number;
@@ -29,32 +29,18 @@ export interface SnapshotResult extends SnapshotRef {
  */
 export async function writeFuzzySnapshot(fs: FsLike, dir: string, tree: DataTree, signal?: AbortSignal): Promise<SnapshotResult> {
   const started = performance.now();
-  const encoder = new ChunkEncoder(SNAPSHOT_CHUNK_BYTES);
-  // The walk's header captures lastProcessedZxid when first pulled: pull it now, in the same
-  // turn, so the file name and the replay start agree.
-  const walk = tree.visit(encoder);
-  walk.next();
-  const zxid = tree.lastProcessedZxid;
-  const writer = await SnapshotWriter.create(fs, dir, zxid);
+  const walk = new SnapshotWalk(tree, CHUNK_LIMITS);
+  const writer = await SnapshotWriter.create(fs, dir, walk.zxid);
   let records = 0;
   try {
     // Checked after every await, before the walk is pulled again: an abort stops it reading the tree.
     stopIfAborted(signal);
-    for (;;) {
-      let done = false;
-      const turnStarted = performance.now();
-      // One chunk per event-loop turn, cut short if the walk takes too long, so requests keep flowing.
-      while (encoder.records < CHUNK_RECORDS && encoder.sizeBytes < SNAPSHOT_CHUNK_BYTES) {
-        if ((done = walk.next(Math.min(STEP_RECORDS, CHUNK_RECORDS - encoder.records)).done === true)) break;
-        if (performance.now() - turnStarted > TURN_BUDGET_MS) break;
-      }
-      if (encoder.records > 0) {
-        // A view: the walk encodes nothing more until the write is done with it.
-        const chunk = encoder.takeView();
-        await writer.writePayload(chunk.payload, chunk.records);
-        records += chunk.records;
-      }
-      if (done) break;
+    for (let chunk = walk.next(); chunk !== undefined; chunk = walk.next()) {
+      // A view: the walk encodes nothing more until the write is done with it.
+      await writer.writePayload(chunk.payload, chunk.records);
+      records += chunk.records;
+      // Read to its end: the file holds one tree, and an abort from here on no longer abandons it.
+      if (walk.finished) break;
       await nextTurn();
       stopIfAborted(signal);
     }

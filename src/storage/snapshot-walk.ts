@@ -1,0 +1,66 @@
+// A tree walked into snapshot chunks a bounded piece at a time: for snapshot files and for SNAPs to learners.
+
+import type { DataTree } from '../tree/data-tree.js';
+import { ChunkEncoder, SNAPSHOT_CHUNK_BYTES } from './snapshot-codec.js';
+
+/** Nodes the walk encodes between looks at the clock. */
+const STEP_RECORDS = 128;
+
+export interface SnapshotWalkLimits {
+  /** A chunk is cut after this many records... */
+  maxRecords: number;
+  /** ...or once it holds this many bytes (a record is never split, so one may exceed it). */
+  maxBytes: number;
+  /** ...or after this long walking, so one call never holds the event loop longer. */
+  budgetMs: number;
+}
+
+export interface SnapshotChunk {
+  /** Snapshot format 2 records (snapshot-codec.ts): a view, valid until the next call to next(). */
+  payload: Buffer;
+  records: number;
+}
+
+/**
+ * Fuzzy, as ZooKeeper's snapshots are: the tree keeps changing between calls to next(), so a
+ * chunk may hold nodes as they were after `zxid`. Whoever loads the chunks then replays every
+ * txn after `zxid`, which DataTree.apply makes idempotent, and ends at the same tree.
+ */
+export class SnapshotWalk {
+  /** The tree's last applied zxid when the walk began: what the chunks are a snapshot "at". */
+  readonly zxid: number;
+  private readonly encoder: ChunkEncoder;
+  private readonly walk: Generator<void, void, number | undefined>;
+  private done = false;
+
+  constructor(
+    tree: DataTree,
+    private readonly limits: SnapshotWalkLimits = { maxRecords: Infinity, maxBytes: SNAPSHOT_CHUNK_BYTES, budgetMs: Infinity },
+  ) {
+    this.encoder = new ChunkEncoder(limits.maxBytes);
+    this.walk = tree.visit(this.encoder);
+    // The walk's header reads lastProcessedZxid when first pulled: pull it now, in the same
+    // turn, so `zxid` and the header agree.
+    this.walk.next();
+    this.zxid = tree.lastProcessedZxid;
+  }
+
+  /** The whole tree has been encoded: the chunk next() returned last was the final one. */
+  get finished(): boolean {
+    return this.done && this.encoder.records === 0;
+  }
+
+  /**
+   * The next chunk, or undefined once the whole tree was handed out. Throws what the walk
+   * throws (a tree replaced under it by a SNAP: ZooKeeperError RUNTIMEINCONSISTENCY).
+   */
+  next(): SnapshotChunk | undefined {
+    const { encoder, limits } = this;
+    const started = performance.now();
+    while (!this.done && encoder.records < limits.maxRecords && encoder.sizeBytes < limits.maxBytes) {
+      this.done = this.walk.next(Math.min(STEP_RECORDS, limits.maxRecords - encoder.records)).done === true;
+      if (performance.now() - started > limits.budgetMs) break;
+    }
+    return encoder.records > 0 ? encoder.takeView() : undefined;
+  }
+}
