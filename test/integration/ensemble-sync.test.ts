@@ -2,11 +2,12 @@
 // leader's memory, or read back from its txn log when further behind) or SNAP (further behind than
 // snapCount txns), and a deposed leader's uncommitted proposal is truncated.
 
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { Ensemble } from '../helpers/ensemble.js';
+import { dumpTree } from '../helpers/tree-dump.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /** The node's log lines since its latest start. */
@@ -264,6 +265,68 @@ describe('a learner further behind than the leader serves from its log (snapCoun
     await again.sync('/snap');
     expect((await again.getData('/snap/n3999')).data.toString()).toBe('3999');
   }, 90_000);
+});
+
+describe('a SNAP while writes go on', () => {
+  const own = ownEnsemble();
+
+  it("a wiped follower takes a SNAP of a tree that keeps changing, and ends with exactly the leader's tree", async () => {
+    const ens = await own.start({ size: 3, tickTimeMs: 200 });
+    const leader = await ens.waitForQuorum();
+    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    const zk = await own.connect([leader]);
+    // The leader walks its tree in order of creation: writes land on nodes the walk has passed
+    // (/a), is walking past (/base) and has not reached yet (/z). ~8 MB: several chunks, each its own turn.
+    for (const parent of ['/a', '/base', '/z']) await zk.create(parent, '');
+    for (let i = 0; i < 200; i++) await Promise.all([zk.create(`/a/n${i}`, `a${i}`), zk.create(`/z/n${i}`, `z${i}`)]);
+    for (let i = 0; i < 8000; i += 200) await Promise.all(Array.from({ length: 200 }, (_, j) => zk.create(`/base/n${i + j}`, Buffer.alloc(1000, j))));
+    await ens.kill(follower);
+    const dataDir = ens.node(follower).dataDir;
+    for (const f of await readdir(dataDir)) if (f !== 'myid' && f !== 'zoo.cfg') await rm(path.join(dataDir, f), { recursive: true, force: true });
+
+    // A writer of creates, deletes, re-creates, setData and ephemerals, 16 in flight, until told to stop.
+    let writing = true;
+    let writes = 0;
+    const writer = async (lane: number): Promise<void> => {
+      for (let k = 0; writing && k < 100_000; k++) {
+        const parent = ['/a', '/base', '/z'][k % 3]!;
+        const n = `${parent}/n${(k * 7 + lane * 13) % 200}`;
+        switch (k % 5) {
+          case 0:
+            await zk.setData(n, `w${lane}.${k}`).catch(() => undefined);
+            break;
+          case 1:
+            await zk.delete(n).catch(() => undefined);
+            break;
+          case 2:
+            await zk.create(n, `again${lane}.${k}`).catch(() => undefined);
+            break;
+          case 3:
+            await zk.create(`${parent}/e${lane}-${k}`, 'e', { mode: 'ephemeral' });
+            break;
+          default:
+            await zk.create(`${parent}/w${lane}-${k}`, `x${k}`);
+        }
+        writes++;
+      }
+    };
+    const lanes = Array.from({ length: 16 }, (_, lane) => writer(lane));
+    await waitFor(() => writes > 200, 'writes before the follower restarts');
+    const leaderBefore = ens.node(leader).output.length;
+    ens.start(follower);
+    await waitFor(() => /sync: SNAP at 0x[0-9a-f]+ from leader \d/.test(currentRun(ens, follower)), 'the SNAP', 60_000);
+    const atSnap = writes;
+    await waitFor(() => writes > atSnap + 500, 'writes after the SNAP');
+    writing = false;
+    await Promise.all(lanes);
+
+    expect(ens.node(leader).output.slice(leaderBefore)).toMatch(/SNAP walked: \d+ records in \d+ chunks/);
+
+    await (await own.connect([follower])).sync('/');
+    const [onLeader, onFollower] = await Promise.all([dumpTree(ens.connectString([leader])), dumpTree(ens.connectString([follower]))]);
+    expect(onFollower.length).toBeGreaterThan(8000);
+    expect(onFollower).toEqual(onLeader);
+  }, 180_000);
 });
 
 describe('the DIFF window across an epoch change', () => {

@@ -1,4 +1,4 @@
-// Broadcast frames: PROPOSAL/ACK/COMMIT round-trip through the peer framing in their binary
+// Broadcast frames: PROPOSAL/ACK/COMMIT/SNAPPART round-trip through the peer framing in their binary
 // layout, a PROPOSAL carries the txn's log bytes, and malformed ones are refused as bad input.
 
 import { describe, expect, it } from 'vitest';
@@ -28,6 +28,21 @@ describe('broadcast frames', () => {
       expect(decodePeerFrameBody(b)).toEqual(msg);
     }
     expect(body(commit).length).toBe(10);
+  });
+
+  it("round-trip a SNAP's chunk (SNAPPART): its bytes behind the prefix, as they were", () => {
+    const chunk = Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 256));
+    const part = { type: 'SNAPPART', zxid, chunk };
+    const b = body(part);
+    expect(b[0]).toBe(BROADCAST_FRAME_MARK);
+    expect(b.length).toBe(10 + chunk.length);
+    expect(decodePeerFrameBody(b)).toEqual(part);
+    // Decoded from a reused buffer (not stable), the chunk is a copy; from a stable one, a view.
+    expect((decodePeerFrameBody(b, true) as { chunk: Buffer }).chunk.buffer).toBe(b.buffer);
+    expect((decodePeerFrameBody(b, false) as { chunk: Buffer }).chunk.buffer).not.toBe(b.buffer);
+    // An empty chunk is still a frame; a chunk that is not bytes is not a SNAPPART frame.
+    expect(decodePeerFrameBody(body({ type: 'SNAPPART', zxid, chunk: Buffer.alloc(0) }))).toEqual({ type: 'SNAPPART', zxid, chunk: Buffer.alloc(0) });
+    expect(body({ type: 'SNAPPART', zxid, chunk: 'text' })[0]).not.toBe(BROADCAST_FRAME_MARK);
   });
 
   it('round-trip a forwarded client write (REQUEST) with its auth ids and raw body', () => {
@@ -190,6 +205,7 @@ describe('broadcast frames', () => {
       [Buffer.concat([Buffer.from([BROADCAST_FRAME_MARK, 9]), Buffer.alloc(8)]), /unknown broadcast frame kind 9/],
       [Buffer.concat([body({ type: 'COMMIT', zxid }), Buffer.from([1])]), /COMMIT frame of the wrong size/],
       [body({ type: 'COMMIT', zxid }).subarray(0, 10).fill(0xff, 2), /bad zxid/],
+      [Buffer.concat([Buffer.from([BROADCAST_FRAME_MARK, 5]), Buffer.alloc(8, 0xff), Buffer.from([1, 2])]), /bad zxid/],
       [proposal.subarray(0, proposal.length - 3), /PROPOSAL: malformed binary txn/],
       [wrongZxid, /carries a txn of zxid/],
       // A REQUEST cut in its header, in an auth id's text, in an auth id's length; one whose id

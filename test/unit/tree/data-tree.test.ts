@@ -6,6 +6,7 @@ import type { ACL } from '../../../src/jute/records.js';
 import { digestAuth, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from '../../../src/tree/acl.js';
 import { DataTree, persistedEphemeralOwner, type SnapshotRecord } from '../../../src/tree/data-tree.js';
 import type { NodeKind, Txn, TxnOp } from '../../../src/tree/txn.js';
+import { treeState } from '../../helpers/tree-state.js';
 
 const T0 = 1_700_000_000_000;
 const SESSION = 0x1000000000001;
@@ -29,28 +30,6 @@ function create(
     ephemeralOwner: opts.kind === 'ephemeral' ? (opts.owner ?? SESSION) : 0,
     ttlMs: opts.ttlMs ?? 0,
     parentCVersion,
-  };
-}
-
-/** Everything observable about a tree, for equality checks. */
-/** The tree's observable state; nodes by path, since a snapshot walks children in creation order. */
-function dump(tree: DataTree): unknown {
-  const nodes: { path: string; [field: string]: unknown }[] = [];
-  for (const r of tree.serialize()) {
-    if (r.t === 'node') {
-      const { aclId: _aclId, ...rest } = r;
-      nodes.push({ ...rest, data: r.data === null ? null : r.data.toString('hex'), acl: tree.getAcl(r.path)!.acl, stat: tree.statOf(tree.getNode(r.path)!) });
-    }
-  }
-  return {
-    nodes: nodes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
-    sessions: [...tree.sessions].sort((a, b) => a[0] - b[0]),
-    ephemerals: [...tree.getAllEphemerals()].sort((a, b) => a[0] - b[0]),
-    containers: tree.containers(),
-    ttls: tree.ttlNodes(),
-    size: tree.approximateDataSizeBytes,
-    count: tree.nodeCount,
-    digest: tree.digest(),
   };
 }
 
@@ -164,11 +143,11 @@ describe('apply: create', () => {
   it('answers NONODE without a parent and NODEEXISTS over an existing node, changing nothing', () => {
     const tree = new DataTree();
     tree.apply(txn(1, create('/a', 1, { data: 'v1' })));
-    const before = dump(tree);
+    const before = treeState(tree);
     expect(tree.apply(txn(2, create('/missing/x', 1)))).toEqual({ err: ErrorCode.NONODE, path: '/missing/x', triggers: [] });
     expect(tree.apply(txn(3, create('/a', 1, { data: 'v2' })))).toEqual({ err: ErrorCode.NODEEXISTS, path: '/a', triggers: [] });
     expect(tree.apply(txn(4, create('/', 1)))).toMatchObject({ err: ErrorCode.NODEEXISTS });
-    expect(dump(tree)).toEqual(before);
+    expect(treeState(tree)).toEqual(before);
     expect(tree.lastProcessedZxid).toBe(4);
   });
 
@@ -239,12 +218,12 @@ describe('apply: delete', () => {
     const tree = new DataTree();
     tree.apply(txn(1, create('/a', 1)));
     tree.apply(txn(2, create('/a/b', 1)));
-    const before = dump(tree);
+    const before = treeState(tree);
     expect(tree.apply(txn(2, { type: 'delete', path: '/a/zz' }))).toEqual({ err: ErrorCode.NONODE, path: '/a/zz', triggers: [] });
     expect(tree.apply(txn(2, { type: 'delete', path: '/nope/zz' })).err).toBe(ErrorCode.NONODE);
     expect(tree.apply(txn(3, { type: 'delete', path: '/a' })).err).toBe(ErrorCode.NOTEMPTY);
     expect(tree.apply(txn(3, { type: 'delete', path: '/' })).err).toBe(ErrorCode.NONODE);
-    expect(dump(tree)).toEqual(before);
+    expect(treeState(tree)).toEqual(before);
   });
 
   it('a replayed delete of an already-missing child still moves the parent pzxid forward', () => {
@@ -308,9 +287,9 @@ describe('apply: setData, setACL, check', () => {
 
   it('an error txn returns its code and changes nothing', () => {
     const tree = new DataTree();
-    const before = dump(tree);
+    const before = treeState(tree);
     expect(tree.apply(txn(3, { type: 'error', err: ErrorCode.BADVERSION }))).toEqual({ err: ErrorCode.BADVERSION, triggers: [] });
-    expect(dump(tree)).toEqual(before);
+    expect(treeState(tree)).toEqual(before);
     expect(tree.lastProcessedZxid).toBe(3);
   });
 });
@@ -431,7 +410,7 @@ describe('apply: multi', () => {
   it('a failed multi (error ops from prep) changes nothing and returns the errors', () => {
     const tree = new DataTree();
     tree.apply(txn(1, create('/a', 1)));
-    const before = dump(tree);
+    const before = treeState(tree);
     const r = tree.apply(
       txn(2, {
         type: 'multi',
@@ -451,19 +430,19 @@ describe('apply: multi', () => {
       ],
       triggers: [],
     });
-    expect(dump(tree)).toEqual(before);
+    expect(treeState(tree)).toEqual(before);
   });
 
   it('an error op poisons the other ops as ZooKeeper does (OK before, RUNTIMEINCONSISTENCY after)', () => {
     const tree = new DataTree();
-    const before = dump(tree);
+    const before = treeState(tree);
     const r = tree.apply(
       txn(2, { type: 'multi', ops: [create('/x', 1), { type: 'error', err: ErrorCode.NONODE }, create('/y', 2)] }),
     );
     expect(r.err).toBe(ErrorCode.NONODE);
     expect(r.results!.map((s) => s.err)).toEqual([0, ErrorCode.NONODE, ErrorCode.RUNTIMEINCONSISTENCY]);
     expect(r.triggers).toEqual([]);
-    expect(dump(tree)).toEqual(before);
+    expect(treeState(tree)).toEqual(before);
   });
 
   it('an empty multi succeeds with no results', () => {
@@ -524,7 +503,7 @@ describe('digest', () => {
     for (const t of history()) a.apply(t);
     for (const t of history()) b.apply(t);
     expect(b.digest()).toBe(a.digest());
-    expect(dump(b)).toEqual(dump(a));
+    expect(treeState(b)).toEqual(treeState(a));
     b.apply(txn(18, { type: 'setData', path: '/m', data: Buffer.from('t'), version: 2 }));
     expect(b.digest()).not.toBe(a.digest());
   });
@@ -625,7 +604,7 @@ describe('digest', () => {
     b.apply(txn(2, create('/y', 2)));
     b.apply(txn(1, create('/x', 1)));
     // same nodes, same stats (pzxid/cversion end the same: only-forwards rule)
-    expect(dump(b)).toEqual(dump(a));
+    expect(treeState(b)).toEqual(treeState(a));
     expect(b.digest()).toBe(a.digest());
   });
 });
@@ -680,7 +659,7 @@ describe('idempotent replay', () => {
     const twice = new DataTree();
     for (const t of history()) twice.apply(t);
     for (const t of history()) twice.apply(t);
-    expect(dump(twice)).toEqual(dump(once));
+    expect(treeState(twice)).toEqual(treeState(once));
     expect(twice.digest()).toBe(once.digest());
     expect(twice.lastProcessedZxid).toBe(17);
   });
@@ -689,11 +668,11 @@ describe('idempotent replay', () => {
     const full = new DataTree();
     const txns = history();
     for (const t of txns) full.apply(t);
-    const expected = dump(full);
+    const expected = treeState(full);
     for (let start = 0; start < txns.length; start++) {
       const tree = DataTree.fromRecords(full.serialize());
       for (const t of txns.slice(start)) tree.apply(t);
-      expect(dump(tree), `replay from #${start}`).toEqual(expected);
+      expect(treeState(tree), `replay from #${start}`).toEqual(expected);
     }
   });
 });
@@ -724,7 +703,7 @@ describe('snapshots', () => {
     // plain data only: survives a JSON-ish structured clone
     const copy = structuredClone(records).map((r) => (r.t === 'node' ? { ...r, data: r.data === null ? null : Buffer.from(r.data) } : r)) as SnapshotRecord[];
     const loaded = DataTree.fromRecords(copy);
-    expect(dump(loaded)).toEqual(dump(tree));
+    expect(treeState(loaded)).toEqual(treeState(tree));
     expect(loaded.lastProcessedZxid).toBe(17);
     expect(loaded.aclCacheSize).toBe(tree.aclCacheSize);
     expect(loaded.getNode('/app/e1')!.ephemeralOwner).toBe(OTHER_SESSION);
@@ -755,7 +734,7 @@ describe('snapshots', () => {
     const walked = [...tree.serialize()].flatMap((r) => (r.t === 'node' && /^\/[ab](\/|$)/.test(r.path) ? [r.path] : []));
     expect(walked).toEqual(['/b', '/b/z', '/b/z/2', '/b/z/1', '/b/y', '/a', '/a/c']);
     const loaded = DataTree.fromRecords(tree.serialize());
-    expect(dump(loaded)).toEqual(dump(tree));
+    expect(treeState(loaded)).toEqual(treeState(tree));
     expect(loaded.digest()).toBe(tree.digest());
     // The built-in nodes are replaced by the snapshot's copies, and stay their parents' children.
     expect(loaded.getChildren('/')).toEqual(['a', 'b', 'zookeeper']);
@@ -783,7 +762,7 @@ describe('snapshots', () => {
     const walked = [...tree.serialize()].flatMap((r) => (r.t === 'node' && /^\/[pq](\/|$)/.test(r.path) ? [r.path] : []));
     expect(walked).toEqual(['/p', '/p/c1', '/p/c3', '/p/c5', '/p/c6', '/q']);
     const loaded = DataTree.fromRecords(tree.serialize());
-    expect(dump(loaded)).toEqual(dump(tree));
+    expect(treeState(loaded)).toEqual(treeState(tree));
     // Emptied and refilled: a list that went to nothing starts again from its first child.
     for (const name of ['c1', 'c3', 'c5', 'c6']) apply({ type: 'delete', path: `/p/${name}` });
     expect(tree.getChildren('/p')).toEqual([]);
@@ -808,7 +787,7 @@ describe('snapshots', () => {
     expect(paths.indexOf('/r/new')).toBeGreaterThan(paths.indexOf('/r'));
     const restored = DataTree.fromRecords(records);
     for (const t of later) restored.apply(t);
-    expect(dump(restored)).toEqual(dump(live));
+    expect(treeState(restored)).toEqual(treeState(live));
   });
 
   it('a walk skips a child deleted and re-created at the same path after its parent was read; replay restores it', () => {
@@ -825,7 +804,7 @@ describe('snapshots', () => {
     expect(paths.filter((p) => p.startsWith('/p/'))).toEqual(['/p/a', '/p/c']);
     const restored = DataTree.fromRecords(records);
     for (const t of later) restored.apply(t);
-    expect(dump(restored)).toEqual(dump(live));
+    expect(treeState(restored)).toEqual(treeState(live));
     expect(restored.getData('/p/b')!.data!.toString()).toBe('new');
   });
 
@@ -857,7 +836,7 @@ describe('snapshots', () => {
       const restored = DataTree.fromRecords(records);
       const header = records[0] as { lastProcessedZxid: number };
       for (const t of later) if (t.hdr.zxid > header.lastProcessedZxid) restored.apply(t);
-      expect(dump(restored), `pause every ${pause}`).toEqual(dump(live));
+      expect(treeState(restored), `pause every ${pause}`).toEqual(treeState(live));
     }
   });
 
@@ -900,7 +879,7 @@ describe('apply without stats', () => {
     }
     // The history's creates, setData, setACL and multi sub-ops did carry stats with them.
     expect(statsSeen).toBeGreaterThanOrEqual(9);
-    expect(dump(without)).toEqual(dump(withStats));
+    expect(treeState(without)).toEqual(treeState(withStats));
     expect(without.digest()).toBe(withStats.digest());
   });
 });
