@@ -169,9 +169,13 @@ export class QuorumPeer {
         commit: (txn) => this.zk!.applyCommitted(txn.payload),
         snapshot: (zxid) => {
           // Walked as it is sent (sync-stream.ts), not here: the tree may be past zxid by then.
-          const snapshot = new LeaderSnapshot(this.zk!.tree);
           this.log.info({ zxid: hex(zxid), nodes: this.zk!.tree.nodeCount }, 'sending SNAP');
-          return snapshot;
+          return new LeaderSnapshot(this.zk!.tree, (sent) =>
+            this.log.info(
+              { ...sent, zxid: hex(sent.zxid), endZxid: hex(sent.endZxid), durationMs: Math.round(sent.durationMs) },
+              `SNAP walked: ${sent.records} records in ${sent.chunks} chunks, the tree at ${hex(sent.endZxid)} when it ended`,
+            ),
+          );
         },
         installSnapshot: (_zxid, snapshot) => {
           // SnapshotAssembler built it from the SNAP's chunks as they arrived.

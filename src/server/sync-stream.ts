@@ -36,11 +36,28 @@ export interface SnapPartMsg {
   chunk: Buffer;
 }
 
+/** What a SNAP's walk sent, for the leader's log. */
+export interface SnapshotSent {
+  /** The zxid the SNAP is at (the walk's start)... */
+  zxid: number;
+  /** ...and the tree's last applied zxid when the walk ended: above zxid, the walk was fuzzy. */
+  endZxid: number;
+  chunks: number;
+  records: number;
+  bytes: number;
+  durationMs: number;
+}
+
 /** The leader's side of a SNAP: what stateMachine.snapshot() hands zab, walked only as it is sent. */
 export class LeaderSnapshot {
   private readonly walk: SnapshotWalk;
+  private readonly started = performance.now();
+  private readonly sent = { chunks: 0, records: 0, bytes: 0 };
 
-  constructor(tree: DataTree) {
+  constructor(
+    private readonly tree: DataTree,
+    private readonly onDone?: (sent: SnapshotSent) => void,
+  ) {
     this.walk = new SnapshotWalk(tree, SNAP_CHUNK_LIMITS);
   }
 
@@ -51,7 +68,15 @@ export class LeaderSnapshot {
 
   /** The next chunk (a view, valid until the next call), or undefined at the end. */
   nextChunk(): Buffer | undefined {
-    return this.walk.next()?.payload;
+    const chunk = this.walk.next();
+    if (chunk === undefined) {
+      this.onDone?.({ zxid: this.zxid, endZxid: this.tree.lastProcessedZxid, ...this.sent, durationMs: performance.now() - this.started });
+      return undefined;
+    }
+    this.sent.chunks++;
+    this.sent.records += chunk.records;
+    this.sent.bytes += chunk.payload.length;
+    return chunk.payload;
   }
 }
 
