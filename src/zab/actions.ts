@@ -13,7 +13,7 @@ export type ZabRole = 'looking' | 'following' | 'leading';
 
 export type ZabAction<T> =
   | { type: 'send'; to: number; msg: PeerMessage<T> }
-  /** Send { type: 'SNAP', zxid, snapshot } to `to`: a snapshot of the applied state, which is exactly at zxid. */
+  /** Send { type: 'SNAP', zxid, snapshot } to `to`: a snapshot of the applied state at zxid (ReplicatedStateMachine.snapshot). */
   | { type: 'sendSnapshot'; to: number; zxid: number }
   /**
    * Read the committed txns (after, upTo] back from the txn log and send them to `to` as one

@@ -71,7 +71,11 @@ export interface RuntimeClock {
 export interface ReplicatedStateMachine<T> {
   /** Apply a committed txn (strictly increasing zxid order). */
   commit(txn: TxnRecord<T>): void;
-  /** The applied state, exactly at zxid, to send as SNAP. */
+  /**
+   * The applied state at zxid, to send as SNAP. It may be fuzzy (read later, holding effects of
+   * txns after zxid, as the server's is) when applying those txns again changes nothing they
+   * did: zab sends the learner every txn after zxid behind the SNAP.
+   */
   snapshot(zxid: number): unknown;
   /** Replace the applied state with a leader's snapshot (in memory; the log is reset after). */
   installSnapshot(zxid: number, snapshot: unknown): void;
