@@ -15,7 +15,7 @@
 // Building it whole first held a million-znode leader's event loop for about two seconds.
 // The learner loads each chunk as it arrives, as it would a snapshot file's.
 
-import { SNAPSHOT_CHUNK_BYTES, ChunkDecodeError, decodeChunk } from '../storage/snapshot-codec.js';
+import { SNAPSHOT_CHUNK_BYTES, decodeChunk } from '../storage/snapshot-codec.js';
 import { SnapshotWalk } from '../storage/snapshot-walk.js';
 import { TreeBuilder, type DataTree } from '../tree/data-tree.js';
 import type { Txn, TxnOp } from '../tree/txn.js';
@@ -199,7 +199,8 @@ export class SnapshotAssembler {
     } catch (err) {
       this.parts.delete(from);
       if (err instanceof BadSnapshotError) throw err;
-      throw new BadSnapshotError(err instanceof ChunkDecodeError ? err.message : String((err as Error).message ?? err), { cause: err });
+      // ChunkDecodeError, or TreeBuilder's refusal of records that do not form a tree.
+      throw new BadSnapshotError(err instanceof Error ? err.message : String(err), { cause: err });
     }
   }
 
