@@ -90,6 +90,8 @@ export class QuorumPeer {
   private readonly streamer: SyncStreamer;
   /** Learner side: a streamed SNAP is put back together before zab sees it. */
   private readonly assembler = new SnapshotAssembler();
+  /** Unhooks the runtime from the store's purges. */
+  private stopPurgeListener: () => void = () => undefined;
 
   constructor(private readonly opts: QuorumPeerOptions) {
     this.log = opts.logger;
@@ -305,10 +307,12 @@ export class QuorumPeer {
     await this.election.start();
     await this.quorum.start();
     this.runtime.start();
+    this.stopPurgeListener = this.opts.store.onPurge((logStart) => this.runtime.logPurgedBelow(logStart));
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.stopPurgeListener();
     this.runtime.stop();
     for (const w of this.syncWaiters.values()) w.reject(new ServerNotServingError());
     this.syncWaiters.clear();

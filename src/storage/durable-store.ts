@@ -85,6 +85,8 @@ export class DurableStore {
   /** Set by quiesceSnapshots() until resetTo() ends: no snapshot may walk a tree being replaced. */
   private quiesced = false;
   private purgeTimer: NodeJS.Timeout | undefined;
+  /** Told, after a purge deleted log segments, the least zxid the log can still hold. */
+  private readonly purgeListeners = new Set<(logStartZxid: number) => void>();
   private snapshotsTaken = 0;
   private lastSnapshotZxid: number | undefined;
   private lastSnapshotMs = 0;
@@ -302,6 +304,16 @@ export class DurableStore {
     }
   }
 
+  /**
+   * Calls `listener` after each purge that deletes log segments, with the least zxid the log
+   * may still hold (an ensemble leader then stops planning DIFFs from below it). Returns the
+   * way to stop.
+   */
+  onPurge(listener: (logStartZxid: number) => void): () => void {
+    this.purgeListeners.add(listener);
+    return () => this.purgeListeners.delete(listener);
+  }
+
   /** Deletes snapshots beyond the newest snapRetainCount and the log segments none of them needs. */
   async purge(): Promise<PurgePlan> {
     const snapshots = await listSnapshots(this.fs, this.dataDir);
@@ -309,6 +321,8 @@ export class DurableStore {
     for (const snap of plan.snapshots) await this.fs.unlink(snap.path);
     if (plan.snapshots.length > 0) await fsyncDir(this.fs, this.dataDir);
     await this.log.deleteSegments(plan.segments);
+    const logStart = this.log.listSegments()[0]?.firstZxid;
+    if (plan.segments.length > 0 && logStart !== undefined) for (const listener of this.purgeListeners) listener(logStart);
     if (plan.snapshots.length + plan.segments.length > 0) {
       this.logger.info(
         { snapshots: plan.snapshots.map((s) => s.name), segments: plan.segments.map((s) => s.name) },

@@ -222,6 +222,12 @@ export class PeerNode<T> {
     log.forgetLoggedBelow(overLimit ? log.historyNextAbove(after) : upTo);
   }
 
+  /** The txn log holds no txn below zxid any more (purged): learners further behind get a SNAP. */
+  logPurgedBelow(zxid: number): void {
+    const log = this.ctx.log;
+    log.forgetLoggedBelow(log.historyFloorBelow(zxid));
+  }
+
   // ---- transitions ---------------------------------------------------------------------
 
   /** Once serving, election notifications report the leader and epoch actually served (runs on every message: no copies). */

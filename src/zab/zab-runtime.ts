@@ -194,6 +194,15 @@ export class ZabRuntime<T> {
     this.input((out) => this.node.persisted(zxid, out));
   }
 
+  /**
+   * The txn log holds no txn below zxid any more (a purge deleted the segments): a learner that
+   * far behind is planned a SNAP at once, not a read of the log that fails and a reconnect.
+   */
+  logPurgedBelow(zxid: number): void {
+    if (this.stopped) return;
+    this.node.logPurgedBelow(zxid);
+  }
+
   /** Stop executing: pending actions are dropped, callbacks of in-flight I/O are ignored. */
   stop(): void {
     this.stopped = true;

@@ -1122,6 +1122,8 @@ class Simulation {
     // Compaction claims nothing; the durable snapshot does, and the runtime reports it.
     const runtime = s.runtime!;
     runtime.snapshotDurable(at);
+    // The log below the snapshot is gone, as after a purge (the store tells the runtime).
+    runtime.logPurgedBelow(at + 1);
   }
 
   private heal(): void {

@@ -236,6 +236,28 @@ describe('purge', () => {
     expect(treeImage(result.tree)).toEqual(treeImage(tree));
   });
 
+  it('tells its listeners where the log starts after a purge that deleted segments, and only then', async () => {
+    const { store } = await openStore({ segmentSizeBytes: 2048 });
+    const tree = (await store.recover()).tree;
+    const wl = new Workload(11);
+    const told: number[] = [];
+    const unhook = store.onPurge((logStart) => told.push(logStart));
+    for (let i = 0; i < 5; i++) {
+      await drive(store, tree, wl, 120);
+      await store.snapshotNow(tree);
+    }
+    expect((await store.purge()).segments.length).toBeGreaterThan(0);
+    const logStart = (await readdir(dir)).filter((n) => n.startsWith('log.')).map((n) => parseInt(n.slice(4), 16)).sort((a, b) => a - b)[0]!;
+    expect(told).toEqual([logStart]);
+    // Nothing more to delete: no call. Unhooked: no call either.
+    expect((await store.purge()).segments).toEqual([]);
+    unhook();
+    await drive(store, tree, wl, 120);
+    await store.snapshotNow(tree);
+    expect((await store.purge()).segments.length).toBeGreaterThan(0);
+    expect(told).toEqual([logStart]);
+  });
+
   it('never keeps fewer than 3 snapshots', async () => {
     const { store, cap } = await openStore({ snapRetainCount: 1 });
     expect(cap.warnings().some((w) => w.snapRetainCount === 1)).toBe(true);

@@ -206,8 +206,8 @@ describe('synchronisation', () => {
     for (const sid of [1, 2, 3]) expect(e.applied.get(sid)).toEqual(['committed-1', 'committed-2']);
   });
 
-  /** A learner cut off while the leader commits 'b' and 'c', then healed; the leader's memory optionally compacted. */
-  function rejoin(opts: { compact: boolean; maxLoggedDiffTxns?: number; failReads?: boolean }) {
+  /** A learner cut off while the leader commits 'b' and 'c', then healed; the leader's memory optionally compacted, its log optionally purged. */
+  function rejoin(opts: { compact: boolean; maxLoggedDiffTxns?: number; failReads?: boolean; purgeBelow?: 'b' | 'c' }) {
     const e = new Ensemble([1, 2, 3], { maxLoggedDiffTxns: opts.maxLoggedDiffTxns });
     e.start();
     const leader = e.settle();
@@ -220,6 +220,12 @@ describe('synchronisation', () => {
     e.deliverAll();
     if (opts.compact) e.node(leader).compact(e.node(leader).committedZxid);
     if (opts.failReads) e.failingReads.add(leader);
+    // The leader's log keeps txns from 'b' (all the learner misses) or from 'c' on: as a purge leaves it.
+    if (opts.purgeBelow !== undefined) {
+      const at = e.logged.get(leader)!.find((t) => t.payload === opts.purgeBelow)!.zxid;
+      e.logged.set(leader, e.logged.get(leader)!.filter((t) => t.zxid >= at));
+      e.runtime(leader).logPurgedBelow(at);
+    }
     e.until(() => !e.node(lagging).isServing);
     e.heal();
     e.clearActions();
@@ -286,6 +292,17 @@ describe('synchronisation', () => {
       .map((w) => (w.msg.type === 'DIFF' ? `DIFF ${w.msg.txns.map((t) => t.payload).join('')}` : w.msg.type === 'PROPOSAL' ? `PROPOSAL ${w.msg.txn.payload}` : w.msg.type));
     expect(toLearner).toEqual(['DIFF bc', 'DIFF ', 'NEWLEADER', 'PROPOSAL d', 'PROPOSAL e']);
     expect(e.applied.get(lagging)).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
+  it('a purge that kept what the learner misses changes nothing; one that took it away plans a SNAP without reading', () => {
+    const kept = rejoin({ compact: true, purgeBelow: 'b' });
+    expect(kept.loggedDiffs).toHaveLength(1);
+    expect(kept.snaps).toBe(0);
+    expect(kept.e.applied.get(kept.lagging)).toEqual(['a', 'b', 'c']);
+    const gone = rejoin({ compact: true, purgeBelow: 'c' });
+    expect(gone.loggedDiffs).toEqual([]);
+    expect(gone.snaps).toBe(1);
+    expect(gone.e.applied.get(gone.lagging)).toEqual(['a', 'b', 'c']);
   });
 
   it('further behind than maxLoggedDiffTxns, it gets a SNAP', () => {
