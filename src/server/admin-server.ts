@@ -161,6 +161,14 @@ function votingView(config: ServerConfig): Record<string, string> {
   return out;
 }
 
+const BIGINT_MARK = '\u0000bigint:';
+
+/** JSON.stringify, but a bigint is written as the exact number it is (as Jackson writes a long), not refused. */
+function jsonText(body: unknown): string {
+  const text = JSON.stringify(body, (_key, value: unknown) => (typeof value === 'bigint' ? `${BIGINT_MARK}${value}` : value), 2);
+  return text.replace(/"\\u0000bigint:(-?\d+)"/g, '$1');
+}
+
 /** The commands, in ZooKeeper 3.8's names (primary first). */
 export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   {
@@ -223,6 +231,12 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
     names: ['get_trace_mask', 'gtmk'],
     serverRequired: false,
     run: () => ({ tracemask: TEXT_TRACE_MASK }),
+  },
+  {
+    names: ['hash'],
+    serverRequired: true,
+    // ZooKeeper's DigestCommand: its ZxidDigest list as Jackson writes it (digest a JSON number).
+    run: (ctx) => ({ digests: (ctx.zk.digestLog?.() ?? []).map((d) => ({ zxid: d.zxid, digestVersion: d.digestVersion, digest: d.digest })) }),
   },
   {
     names: ['is_read_only', 'isro'],
@@ -408,7 +422,7 @@ export class AdminServer {
   }
 
   private json(res: http.ServerResponse, status: number, body: unknown): void {
-    const text = JSON.stringify(body, null, 2) + '\n';
+    const text = jsonText(body) + '\n';
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }

@@ -5,9 +5,10 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { ServerConfig } from './config.js';
+import type { ZxidDigest } from './digest-log.js';
 
 export const FOUR_LETTER_WORDS = [
-  'conf', 'cons', 'crst', 'dirs', 'dump', 'envi', 'gtmk', 'ruok', 'srst', 'srvr', 'stat', 'wchc', 'wchp', 'wchs', 'mntr', 'isro',
+  'conf', 'cons', 'crst', 'dirs', 'dump', 'envi', 'gtmk', 'ruok', 'srst', 'srvr', 'stat', 'wchc', 'wchp', 'wchs', 'mntr', 'isro', 'hash',
 ] as const;
 export type FourLetterWord = (typeof FOUR_LETTER_WORDS)[number];
 
@@ -62,6 +63,8 @@ export interface FourLetterServer {
   ephemeralsBySession?(): Map<number, Iterable<string>>;
   /** expiry time (ms since epoch) -> session ids expiring then */
   sessionExpiries?(): Map<number, Iterable<number>>;
+  /** hash: the tree digest at every 128th applied zxid, oldest first */
+  digestLog?(): readonly ZxidDigest[];
 }
 
 /** What a connection reports about itself for cons/stat (implemented by ClientConnection). */
@@ -429,6 +432,12 @@ export async function executeFourLetterWord(word: FourLetterWord, ctx: FourLette
       return watchesText(ctx, word);
     case 'dump':
       return dumpText(ctx);
+    case 'hash': {
+      // DigestCommand: "<zxid in hex>: <digest as a Java long>" per line.
+      let s = '';
+      for (const d of zk.digestLog?.() ?? []) s += `${hex(d.zxid)}: ${d.digest}\n`;
+      return s;
+    }
     default:
       return ZK_NOT_SERVING;
   }

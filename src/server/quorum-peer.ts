@@ -64,6 +64,8 @@ export async function loadMemberState(store: DurableStore, dataDir: string): Pro
   // ZooKeeper's upgrade rule: a missing currentEpoch file means the epoch of the last zxid.
   const currentEpoch = (await readEpoch(dataDir, 'currentEpoch')) ?? zxidEpoch(lastZxid);
   const acceptedEpoch = Math.max(currentEpoch, (await readEpoch(dataDir, 'acceptedEpoch')) ?? currentEpoch);
+  // The snapshot may be fuzzy: until the txns logged after it are applied again, the tree's digest is not the history's.
+  recovered.tree.fuzzyUntil = lastZxid;
   return { tree: recovered.tree, persisted: { acceptedEpoch, currentEpoch, snapshotZxid, log } };
 }
 

@@ -66,11 +66,15 @@ export class LeaderSnapshot {
     return this.walk.zxid;
   }
 
+  /** The tree's last applied zxid when the walk ended (once nextChunk() returned undefined). */
+  endZxid = -1;
+
   /** The next chunk (a view, valid until the next call), or undefined at the end. */
   nextChunk(): Buffer | undefined {
     const chunk = this.walk.next();
     if (chunk === undefined) {
-      this.onDone?.({ zxid: this.zxid, endZxid: this.tree.lastProcessedZxid, ...this.sent, durationMs: performance.now() - this.started });
+      this.endZxid = this.tree.lastProcessedZxid;
+      this.onDone?.({ zxid: this.zxid, endZxid: this.endZxid, ...this.sent, durationMs: performance.now() - this.started });
       return undefined;
     }
     this.sent.chunks++;
@@ -191,8 +195,14 @@ export class SnapshotAssembler {
         if (tree.lastProcessedZxid < msg.zxid) {
           throw new BadSnapshotError(`its walk began at 0x${tree.lastProcessedZxid.toString(16)}, before the SNAP's zxid 0x${msg.zxid.toString(16)}`);
         }
-        // The txns after the SNAP's zxid follow it and are replayed over the tree.
+        const endZxid = (msg as { endZxid?: unknown }).endZxid;
+        if (typeof endZxid !== 'number' || !Number.isSafeInteger(endZxid) || endZxid < msg.zxid) {
+          throw new BadSnapshotError(`its end zxid ${String(endZxid)} is not a zxid at or after the SNAP's`);
+        }
+        // The txns after the SNAP's zxid follow it and are replayed over the tree; up to endZxid
+        // the tree may already hold some of them (its digest is the history's only after it).
         tree.lastProcessedZxid = msg.zxid;
+        tree.fuzzyUntil = endZxid;
         return { ...msg, snapshot: tree };
       }
       return msg;
@@ -226,7 +236,8 @@ function* framesOf(msg: PeerMessage<Txn>): Generator<PeerMessage<Txn> | SnapPart
     const snapshot = msg.snapshot;
     if (!(snapshot instanceof LeaderSnapshot)) throw new TypeError('a SNAP to stream must carry a LeaderSnapshot');
     for (let chunk = snapshot.nextChunk(); chunk !== undefined; chunk = snapshot.nextChunk()) yield { type: 'SNAPPART', zxid: msg.zxid, chunk };
-    yield { type: 'SNAP', zxid: msg.zxid, snapshot: STREAMED_SNAPSHOT };
+    // endZxid: how far the walk may have seen, so the learner knows when its tree is exact again.
+    yield { type: 'SNAP', zxid: msg.zxid, snapshot: STREAMED_SNAPSHOT, endZxid: snapshot.endZxid } as PeerMessage<Txn>;
     return;
   }
   if (msg.type === 'DIFF') {

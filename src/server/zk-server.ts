@@ -13,6 +13,7 @@ import type { Txn } from '../tree/txn.js';
 import { addAuthIds, authenticate, ipId, satisfiesEnforcedAuth, type SessionAuthOptions } from './auth-provider.js';
 import type { ClientSink } from './client-sink.js';
 import { ContainerReaper } from './container-reaper.js';
+import { DigestLog, type ZxidDigest } from './digest-log.js';
 import { PrepRequestProcessor, type WriteRequest } from './prep-request.js';
 import { FinalRequestProcessor, LatencyStats, ServerCnxn } from './request-processor.js';
 import { NotReadOnlyClientError, refusedWhenReadOnly } from './read-only-mode.js';
@@ -173,6 +174,8 @@ export class ZooKeeperServer {
   private readonly watches = new WatchManager<ServerCnxn>();
   private prep: PrepRequestProcessor;
   private readonly final: FinalRequestProcessor;
+  /** Digests of the tree at every 128th applied zxid, for `hash` (ZooKeeper's digest log). */
+  private readonly digests = new DigestLog();
   private readonly reaper: ContainerReaper;
   private readonly sessions = new Map<number, Session>();
   private readonly cnxns = new Map<ClientSink, ServerCnxn>();
@@ -819,6 +822,7 @@ export class ZooKeeperServer {
     if (entry === undefined && this.forwarded.size > 0) entry = this.takeForwarded(txn);
     // Only a write with a client waiting here needs the stats its reply carries.
     const result = this.final.applyTxn(txn, entry?.deletes ?? deletesOf(txn, this.tree), entry !== undefined);
+    this.digests.applied(zxid, this.tree);
     this.prep.applied(zxid);
     this.opts.afterApply?.(this.tree, zxid);
     if (txn.op.type === 'createSession' && this.role === 'leader' && this.tracker.get(txn.hdr.sessionId) === undefined) {
@@ -860,6 +864,7 @@ export class ZooKeeperServer {
   /** After a SNAP from the leader: the whole state is replaced (no client is being served then). */
   replaceTree(tree: DataTree): void {
     this.tree.resetFrom(tree);
+    this.digests.clear();
     this.prep = this.newPrep();
   }
 
@@ -916,6 +921,11 @@ export class ZooKeeperServer {
 
   ephemeralsBySession(): Map<number, string[]> {
     return this.tree.getAllEphemerals();
+  }
+
+  /** hash: the tree digest at every 128th zxid applied, the last 1024. */
+  digestLog(): ZxidDigest[] {
+    return this.digests.list();
   }
 
   sessionExpiries(): Map<number, number[]> {

@@ -113,6 +113,8 @@ export interface ApplyResult {
   triggers: readonly WatchTrigger[];
 }
 
+const TWO_32 = 2 ** 32;
+
 /** The triggers of every result apply() does not hand out (sub-ops, failures): shared, never filled. */
 const NO_TRIGGERS: readonly WatchTrigger[] = Object.freeze([]);
 
@@ -240,8 +242,17 @@ export class DataTree {
   private readonly ttlPaths = new Set<string>();
   /** Paths with a quota (a zookeeper_limits node under /zookeeper/quota). */
   private readonly quotas = new QuotaPaths();
-  /** Sum of the hashes of every node not dirty (NodeTable.stale). */
+  /**
+   * Sum of the hashes of every node not dirty (NodeTable.stale), as ZooKeeper's 64-bit sum
+   * (AdHash): treeDigest is the sum mod 2^32, digestCarries how many times it passed 2^32.
+   */
   private treeDigest = 0;
+  private digestCarries = 0;
+  /**
+   * Txns up to this zxid may be replaying over a fuzzy snapshot (a SNAP from the leader, or a
+   * local snapshot and its log at start): the digest is the history's only after it.
+   */
+  fuzzyUntil = 0;
   /**
    * Nodes changed since their hash was last computed are dirty (their NodeTable.stale flag is
    * set): their old hash is already out of treeDigest. Hashing lazily means a parent that gains
@@ -609,8 +620,26 @@ export class DataTree {
   private touch(id: number): void {
     const t = this.table;
     if (t.stale[id] !== 0) return;
-    this.treeDigest = (this.treeDigest - t.hash[id]!) >>> 0;
+    this.unhash(t.hash[id]!);
     this.markDirty(id);
+  }
+
+  private unhash(h: number): void {
+    let d = this.treeDigest - h;
+    if (d < 0) {
+      d += TWO_32;
+      this.digestCarries--;
+    }
+    this.treeDigest = d;
+  }
+
+  private addHash(h: number): void {
+    let d = this.treeDigest + h;
+    if (d >= TWO_32) {
+      d -= TWO_32;
+      this.digestCarries++;
+    }
+    this.treeDigest = d;
   }
 
   private markDirty(id: number): void {
@@ -647,19 +676,17 @@ export class DataTree {
     const t = this.table;
     const hash = t.hash;
     const stale = t.stale;
-    let digest = this.treeDigest;
     let head = this.dirtyHead;
     while (count > 0 && head < order.length) {
       const id = order[head++]!;
       if (stale[id] === 0) continue;
       const h = this.hashNode(this.ids.pathAt(id)!, id);
       hash[id] = h;
-      digest = (digest + h) >>> 0;
+      this.addHash(h);
       stale[id] = 0;
       this.dirtyCount--;
       count--;
     }
-    this.treeDigest = digest;
     // Drop the consumed prefix now and then (amortized O(1) per id).
     if (head > 4096 && head * 2 > order.length) {
       this.dirtyOrder = order.slice(head);
@@ -707,7 +734,7 @@ export class DataTree {
       t.stale[id] = 0;
       this.dirtyCount--;
     } else {
-      this.treeDigest = (this.treeDigest - t.hash[id]!) >>> 0;
+      this.unhash(t.hash[id]!);
     }
     this.dataSizeBytes -= path.length + t.dataBytes(id);
     this.acls.release(t.aclId[id]!);
@@ -1023,10 +1050,16 @@ export class DataTree {
     return [...this.ttlPaths].sort(byCodeUnit);
   }
 
-  /** The running tree digest (see the class comment), an unsigned 32-bit number. */
+  /** The running tree digest (see the class comment) mod 2^32, an unsigned 32-bit number. */
   digest(): number {
     if (this.dirtyCount > 0) this.flushDigest();
     return this.treeDigest;
+  }
+
+  /** The whole digest as ZooKeeper keeps it (DataTree.getTreeDigest, a 64-bit sum): what `hash` reports. */
+  digest64(): bigint {
+    if (this.dirtyCount > 0) this.flushDigest();
+    return BigInt.asIntN(64, (BigInt(this.digestCarries) << 32n) + BigInt(this.treeDigest));
   }
 
   // --------------------------------------------------------------- snapshots
@@ -1193,7 +1226,7 @@ export class DataTree {
   private insertHashed(path: string, id: number, hash: number): void {
     this.insert(path, id, false);
     this.table.hash[id] = hash;
-    this.treeDigest = (this.treeDigest + hash) >>> 0;
+    this.addHash(hash);
   }
 
 

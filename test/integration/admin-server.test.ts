@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/free-port.js';
 import { NzcClient, zookeeper } from '../helpers/nzc.js';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { fourLetterWord, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { parsePrometheusText, sampleValue } from '../unit/ops/prometheus-text.js';
 
 interface Answer {
@@ -61,7 +61,7 @@ describe('admin server (--admin-port)', () => {
   it('lists its commands at /commands', async () => {
     const a = await get('/commands');
     expect(a.status).toBe(200);
-    for (const n of ['ruok', 'server_stats', 'stats', 'monitor', 'configuration', 'connections', 'watch_summary', 'watches', 'watches_by_path', 'dump', 'environment', 'dirs', 'is_read_only', 'leader', 'voting_view']) {
+    for (const n of ['ruok', 'server_stats', 'stats', 'monitor', 'configuration', 'connections', 'watch_summary', 'watches', 'watches_by_path', 'dump', 'environment', 'dirs', 'is_read_only', 'leader', 'voting_view', 'hash']) {
       expect(a.body.commands, n).toContain(n);
     }
     expect(a.body.aliases.server_stats).toEqual(['srvr']);
@@ -149,6 +149,26 @@ describe('admin server (--admin-port)', () => {
     expect(dirs.datadir_size).toBeGreaterThan(0);
     expect(typeof dirs.logdir_size).toBe('number');
     expect(await command('isro')).toEqual({ read_only: false, command: 'is_read_only', error: null });
+  });
+
+  it('hash lists the tree digest at every 128th zxid, the same the four-letter word prints', async () => {
+    for (let i = 0; i < 300; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => client.create(`/adm/h${i + j}`, Buffer.from(String(i + j)))));
+    // Jackson writes the digest, a Java long, as a plain JSON number: read it exactly.
+    const raw = await (await fetch(`http://127.0.0.1:${adminPort}/commands/hash`)).text();
+    const body = JSON.parse(raw);
+    expect(body.command).toBe('hash');
+    expect(body.error).toBeNull();
+    expect(body.digests.length).toBeGreaterThanOrEqual(2);
+    const exact = [...raw.matchAll(/"digest": (-?\d+)/g)].map((m) => m[1]);
+    expect(exact).toHaveLength(body.digests.length);
+    const zxids = body.digests.map((d: { zxid: number }) => d.zxid);
+    for (const [i, d] of body.digests.entries()) {
+      expect(d.zxid % 128).toBe(0);
+      expect(d.digestVersion).toBe(2);
+      if (i > 0) expect(d.zxid).toBeGreaterThan(zxids[i - 1]);
+    }
+    const lines = (await fourLetterWord(server.port, 'hash')).trim().split('\n');
+    expect(lines).toEqual(zxids.map((z: number, i: number) => `${z.toString(16)}: ${exact[i]}`));
   });
 
   it('leader and voting_view answer as a standalone ZooKeeper does', async () => {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { Ensemble } from '../helpers/ensemble.js';
+import { fourLetterWord } from '../helpers/server-process.js';
 import { dumpTree } from '../helpers/tree-dump.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -326,6 +327,15 @@ describe('a SNAP while writes go on', () => {
     const [onLeader, onFollower] = await Promise.all([dumpTree(ens.connectString([leader])), dumpTree(ens.connectString([follower]))]);
     expect(onFollower.length).toBeGreaterThan(8000);
     expect(onFollower).toEqual(onLeader);
+
+    // `hash` (ZooKeeper's digest log): every member logged the same digest at the zxids they
+    // share; the SNAP'd follower starts once its replay is past what the walk may have seen.
+    const digests = async (id: number): Promise<Map<string, string>> =>
+      new Map((await fourLetterWord(ens.node(id).clientPort, 'hash')).trim().split('\n').map((line) => line.split(': ') as [string, string]));
+    const [leaderLog, followerLog] = await Promise.all([digests(leader), digests(follower)]);
+    const shared = [...followerLog.keys()].filter((z) => leaderLog.has(z));
+    expect(shared.length, [...followerLog].join('\n')).toBeGreaterThanOrEqual(2);
+    for (const z of shared) expect(followerLog.get(z), `digest at 0x${z}`).toBe(leaderLog.get(z));
   }, 180_000);
 });
 

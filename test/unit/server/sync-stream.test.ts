@@ -142,6 +142,9 @@ describe('a SNAP streamed from a changing leader tree', () => {
       expect(parts).toBeGreaterThan(3);
       expect(after.length).toBeGreaterThanOrEqual(parts * 200);
       expect(learnerTree.lastProcessedZxid).toBe(zxid);
+      // Its digest is the history's again once the txns the walk may have seen are replayed.
+      expect(learnerTree.fuzzyUntil).toBeGreaterThan(zxid);
+      expect(learnerTree.fuzzyUntil).toBeLessThanOrEqual(after.at(-1)!.hdr.zxid);
       for (const t of after) learnerTree.apply(t);
       expect(treeState(learnerTree)).toEqual(treeState(live.tree));
     });
@@ -197,7 +200,7 @@ describe('SnapshotAssembler refuses what does not load as a tree', () => {
     return { zxid: snapshot.zxid, chunks };
   }
   const part = (zxid: number, chunk: Buffer): SnapPartMsg => ({ type: 'SNAPPART', zxid, chunk });
-  const end = (zxid: number): PeerMessage<Txn> => ({ type: 'SNAP', zxid, snapshot: STREAMED_SNAPSHOT });
+  const end = (zxid: number, endZxid: unknown = zxid): PeerMessage<Txn> => ({ type: 'SNAP', zxid, snapshot: STREAMED_SNAPSHOT, endZxid }) as PeerMessage<Txn>;
 
   it('loads a good one, and messages other than SNAP pass through untouched', () => {
     const live = populated(50);
@@ -244,6 +247,12 @@ describe('SnapshotAssembler refuses what does not load as a tree', () => {
     const older = new SnapshotAssembler();
     for (const c of chunks) older.receive(LEADER, part(zxid + 5, c));
     expect(() => older.receive(LEADER, end(zxid + 5))).toThrow(/before the SNAP's zxid/);
+    // How far the walk may have seen: needed, and never before the SNAP's zxid.
+    for (const endZxid of [null, zxid - 1, 'x']) {
+      const a = new SnapshotAssembler();
+      for (const c of chunks) a.receive(LEADER, part(zxid, c));
+      expect(() => a.receive(LEADER, end(zxid, endZxid))).toThrow(/end zxid/);
+    }
   });
 
   it("reset() drops a half-received SNAP; another leader's chunks are kept apart", () => {

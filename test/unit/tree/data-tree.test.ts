@@ -510,8 +510,8 @@ describe('digest', () => {
 
   it('sums crc32(path, data, stat) over every znode, for any path text, data length and kind', () => {
     // The reference: each znode's bytes built independently of the tree's hashing code.
-    const reference = (tree: DataTree): number => {
-      let sum = 0;
+    const reference = (tree: DataTree): bigint => {
+      let sum = 0n;
       for (const r of tree.serialize()) {
         if (r.t !== 'node' || r.path.startsWith('/zookeeper/')) continue;
         const stat = Buffer.alloc(60);
@@ -521,9 +521,15 @@ describe('digest', () => {
         stat.writeInt32BE(r.aversion, 48);
         stat.writeBigInt64BE(persistedEphemeralOwner(r), 52);
         const bytes = Buffer.concat([Buffer.from(r.path === '/' ? '' : r.path, 'utf8'), r.data ?? Buffer.alloc(0), stat]);
-        sum = (sum + crc32(bytes)) >>> 0;
+        sum += BigInt(crc32(bytes));
       }
       return sum;
+    };
+    // ZooKeeper's tree digest is the 64-bit sum (AdHash); digest() is that sum mod 2^32.
+    const expectDigests = (tree: DataTree): void => {
+      const sum = reference(tree);
+      expect(tree.digest64()).toBe(sum);
+      expect(tree.digest()).toBe(Number(sum % 2n ** 32n));
     };
     const tree = new DataTree();
     let z = 1;
@@ -538,11 +544,16 @@ describe('digest', () => {
     tree.apply(txn(z++, create('/a/eph', -1, { kind: 'ephemeral', owner: OTHER_SESSION })));
     tree.apply(txn(z++, create('/a/box', -1, { kind: 'container' })));
     tree.apply(txn(z++, create('/a/ttl', -1, { kind: 'ttl', ttlMs: 5000 })));
-    expect(tree.digest()).toBe(reference(tree));
-    // And after data changes in place, longer and shorter.
+    expectDigests(tree);
+    // The sum is past 2^32 many times over (each node adds up to 2^32 - 1).
+    expect(tree.digest64()).toBeGreaterThan(2n ** 34n);
+    // And after data changes in place, longer and shorter, and deletes.
     tree.apply(txn(z++, { type: 'setData', path: '/a/len-9', data: Buffer.from('r'.repeat(250)), version: 0 }));
     tree.apply(txn(z++, { type: 'setData', path: '/日本/語', data: Buffer.from('short'), version: 0 }));
-    expect(tree.digest()).toBe(reference(tree));
+    expectDigests(tree);
+    for (const n of [0, 1, 7, 8, 9, 15, 16]) tree.apply(txn(z++, { type: 'delete', path: `/a/len-${n}` }));
+    expectDigests(tree);
+    expect(DataTree.fromRecords(tree.serialize()).digest64()).toBe(tree.digest64());
   });
 
   it('equals the digest recomputed from scratch', () => {

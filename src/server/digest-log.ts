@@ -1,0 +1,43 @@
+// The tree digest at every 128th zxid, the last 1024 of them: what ZooKeeper's `hash` command reports.
+
+import type { DataTree } from '../tree/data-tree.js';
+
+/** ZooKeeper's DataTree.DIGEST_LOG_INTERVAL and DIGEST_LOG_LIMIT. */
+const INTERVAL = 128;
+const LIMIT = 1024;
+/** ZooKeeper's DigestCalculator.DIGEST_VERSION: the per-node crc32 layout DataTree hashes. */
+export const DIGEST_VERSION = 2;
+
+export interface ZxidDigest {
+  zxid: number;
+  digestVersion: number;
+  /** The 64-bit sum ZooKeeper keeps (DataTree.getTreeDigest). */
+  digest: bigint;
+}
+
+/**
+ * Members that applied the same txns report the same digest at the same zxid, so comparing
+ * their logs shows a replica that diverged. A digest taken while the tree is still catching up
+ * over a fuzzy snapshot (DataTree.fuzzyUntil) would differ without anything being wrong, so
+ * none is logged until the tree is past it, as ZooKeeper waits for its snapshot's digest zxid.
+ */
+export class DigestLog {
+  private entries: ZxidDigest[] = [];
+
+  /** After `tree` applied the txn at zxid (through the write pipeline, in zxid order). */
+  applied(zxid: number, tree: DataTree): void {
+    if (zxid % INTERVAL !== 0 || zxid <= tree.fuzzyUntil) return;
+    this.entries.push({ zxid, digestVersion: DIGEST_VERSION, digest: tree.digest64() });
+    if (this.entries.length > LIMIT) this.entries.shift();
+  }
+
+  /** Oldest first, a copy. */
+  list(): ZxidDigest[] {
+    return [...this.entries];
+  }
+
+  /** The tree was replaced (SNAP): its digests are not this history's. */
+  clear(): void {
+    this.entries = [];
+  }
+}

@@ -1,0 +1,50 @@
+// The digest log behind `hash`: every 128th zxid, the last 1024, none while the tree is still fuzzy.
+
+import { describe, expect, it } from 'vitest';
+import { DIGEST_VERSION, DigestLog } from '../../../src/server/digest-log.js';
+import { OPEN_ACL_UNSAFE } from '../../../src/tree/acl.js';
+import { DataTree } from '../../../src/tree/data-tree.js';
+
+const EPOCH = 2 ** 32;
+
+function createAt(tree: DataTree, zxid: number): void {
+  tree.apply({
+    hdr: { sessionId: 1, cxid: zxid, zxid, time: 1_700_000_000_000 + zxid },
+    op: { type: 'create', path: `/n${zxid}`, data: Buffer.from(String(zxid)), acl: OPEN_ACL_UNSAFE, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0, parentCVersion: -1 },
+  });
+}
+
+describe('DigestLog', () => {
+  it("logs the tree's 64-bit digest at every zxid whose counter is a multiple of 128, keeping the last 1024", () => {
+    const tree = new DataTree();
+    const log = new DigestLog();
+    const at = new Map<number, bigint>();
+    for (let c = 1; c <= 1030 * 128; c++) {
+      const zxid = EPOCH + c;
+      createAt(tree, zxid);
+      log.applied(zxid, tree);
+      if (c % 128 === 0) at.set(zxid, tree.digest64());
+    }
+    const list = log.list();
+    expect(list).toHaveLength(1024);
+    expect(list[0]!.zxid).toBe(EPOCH + 7 * 128);
+    expect(list.at(-1)!.zxid).toBe(EPOCH + 1030 * 128);
+    for (const d of list) expect(d).toEqual({ zxid: d.zxid, digestVersion: DIGEST_VERSION, digest: at.get(d.zxid) });
+    // A copy: what a caller does with it leaves the log alone.
+    list.length = 0;
+    expect(log.list()).toHaveLength(1024);
+    log.clear();
+    expect(log.list()).toEqual([]);
+  });
+
+  it('logs nothing up to the tree\'s fuzzyUntil zxid, then goes on', () => {
+    const tree = new DataTree();
+    const log = new DigestLog();
+    tree.fuzzyUntil = EPOCH + 300;
+    for (let c = 1; c <= 512; c++) {
+      createAt(tree, EPOCH + c);
+      log.applied(EPOCH + c, tree);
+    }
+    expect(log.list().map((d) => d.zxid - EPOCH)).toEqual([384, 512]);
+  });
+});
