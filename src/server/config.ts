@@ -82,6 +82,8 @@ export interface ServerConfig {
   enforceQuota: boolean;
   /** readonlymode.enabled: a member cut off from its quorum serves read-only clients (default false). */
   readOnlyModeEnabled: boolean;
+  /** zookeeper.digest.enabled: `hash` logs the tree digest every 128 zxids (default true; false logs 0, as ZooKeeper does). */
+  digestEnabled: boolean;
   /** reconfigEnabled: only false is supported; reconfig answers RECONFIGDISABLED. */
   reconfigEnabled: boolean;
   /**
@@ -211,6 +213,8 @@ const KEYS = {
   // -- quotas, read-only mode, reconfig (issue 13); zookeeper.enforceQuota maps onto enforceQuota --
   enforceQuota: 'ENFORCE_QUOTA',
   'readonlymode.enabled': 'READONLYMODE_ENABLED',
+  // zookeeper.digest.enabled: the digest log behind `hash`.
+  'digest.enabled': 'DIGEST_ENABLED',
   reconfigEnabled: 'RECONFIG_ENABLED',
   // zabkeeper's own: linearizable reads (ZooKeeper's reads are sequentially consistent).
   readConsistency: 'READ_CONSISTENCY',
@@ -549,6 +553,7 @@ export function resolveServerConfig(layers: {
     // -- quotas, read-only mode, reconfig (issue 13) --
     enforceQuota: bool(s, 'enforceQuota', false),
     readOnlyModeEnabled: bool(s, 'readonlymode.enabled', false),
+    digestEnabled: bool(s, 'digest.enabled', true),
     reconfigEnabled: bool(s, 'reconfigEnabled', false),
     linearizableReads: readConsistencyOf(s),
     extra,

@@ -24,10 +24,16 @@ export interface ZxidDigest {
 export class DigestLog {
   private entries: ZxidDigest[] = [];
 
+  /**
+   * Disabled (zookeeper.digest.enabled=false), it logs digest 0 as ZooKeeper then does: taking
+   * the digest hashes every node changed since the last one, about one crc32 per write.
+   */
+  constructor(private readonly enabled = true) {}
+
   /** After `tree` applied the txn at zxid (through the write pipeline, in zxid order). */
   applied(zxid: number, tree: DataTree): void {
     if (zxid % INTERVAL !== 0 || zxid <= tree.fuzzyUntil) return;
-    this.entries.push({ zxid, digestVersion: DIGEST_VERSION, digest: tree.digest64() });
+    this.entries.push({ zxid, digestVersion: DIGEST_VERSION, digest: this.enabled ? tree.digest64() : 0n });
     if (this.entries.length > LIMIT) this.entries.shift();
   }
 

@@ -124,6 +124,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     superDigest: config.superDigest,
     ttlEnabled: config.extendedTypesEnabled,
     enforceQuota: config.enforceQuota,
+    digestEnabled: config.digestEnabled,
     linearizableReads: config.linearizableReads,
     observer: config.servers.find((x) => x.id === config.serverId)?.role === 'observer',
     containerCheckIntervalMs: config.containerCheckIntervalMs,

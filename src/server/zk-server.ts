@@ -41,6 +41,8 @@ export interface ZkServerOptions {
   ttlEnabled: boolean;
   /** zookeeper.enforceQuota: writes past a hard quota limit fail with QUOTAEXCEEDED. */
   enforceQuota?: boolean;
+  /** zookeeper.digest.enabled (default true): false logs digest 0 for `hash` and saves hashing the tree every 128 txns. */
+  digestEnabled?: boolean;
   /** An observer: it follows the leader like a follower but never votes (srvr says Mode: observer). */
   observer?: boolean;
   /** readConsistency=linearizable: an ensemble member answers a data read only after a sync barrier. */
@@ -175,7 +177,7 @@ export class ZooKeeperServer {
   private prep: PrepRequestProcessor;
   private readonly final: FinalRequestProcessor;
   /** Digests of the tree at every 128th applied zxid, for `hash` (ZooKeeper's digest log). */
-  private readonly digests = new DigestLog();
+  private readonly digests: DigestLog;
   private readonly reaper: ContainerReaper;
   private readonly sessions = new Map<number, Session>();
   private readonly cnxns = new Map<ClientSink, ServerCnxn>();
@@ -220,6 +222,7 @@ export class ZooKeeperServer {
     for (const [id, timeoutMs] of this.tree.sessions) this.restoreSession(id, timeoutMs);
     this.role = opts.quorum ? 'looking' : 'standalone';
     this.prep = this.newPrep();
+    this.digests = new DigestLog(opts.digestEnabled ?? true);
     this.final = new FinalRequestProcessor(
       this.tree,
       this.watches,

@@ -22,6 +22,14 @@ describe('enforceQuota, readonlymode.enabled, reconfigEnabled', () => {
     expect(resolve('dataDir=/d\nreconfigEnabled=false').reconfigEnabled).toBe(false);
   });
 
+  it('digest.enabled (zookeeper.digest.enabled) is on unless set to false, as in ZooKeeper 3.8', () => {
+    expect(resolve('dataDir=/d').digestEnabled).toBe(true);
+    expect(resolve('dataDir=/d\ndigest.enabled=false').digestEnabled).toBe(false);
+    expect(resolve('dataDir=/d\n-Dzookeeper.digest.enabled=false').digestEnabled).toBe(false);
+    expect(resolve('dataDir=/d', { ZABKEEPER_DIGEST_ENABLED: 'false' }).digestEnabled).toBe(false);
+    expect(() => resolve('dataDir=/d\ndigest.enabled=off')).toThrow(/digest\.enabled must be true or false/);
+  });
+
   it('refuse bad values and reconfigEnabled=true with the line that says so', () => {
     expect(() => resolve('dataDir=/d\nenforceQuota=maybe')).toThrow(/zoo\.cfg line 2: enforceQuota must be true or false, got "maybe"/);
     expect(() => resolve('dataDir=/d\nreadonlymode.enabled=2')).toThrow(ConfigError);

@@ -37,6 +37,16 @@ describe('DigestLog', () => {
     expect(log.list()).toEqual([]);
   });
 
+  it('disabled (digest.enabled=false), logs digest 0 at the same zxids, as ZooKeeper does', () => {
+    const tree = new DataTree();
+    const log = new DigestLog(false);
+    for (let c = 1; c <= 256; c++) {
+      createAt(tree, EPOCH + c);
+      log.applied(EPOCH + c, tree);
+    }
+    expect(log.list()).toEqual([128, 256].map((c) => ({ zxid: EPOCH + c, digestVersion: DIGEST_VERSION, digest: 0n })));
+  });
+
   it('logs nothing up to the tree\'s fuzzyUntil zxid, then goes on', () => {
     const tree = new DataTree();
     const log = new DigestLog();
