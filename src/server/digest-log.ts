@@ -21,6 +21,13 @@ export interface ZxidDigest {
  * over a fuzzy snapshot (DataTree.fuzzyUntil) would differ without anything being wrong, so
  * none is logged until the tree is past it, as ZooKeeper waits for its snapshot's digest zxid.
  */
+/** A tree that reached the end of its fuzzy snapshot with another digest than the leader's then. */
+export interface DigestMismatch {
+  zxid: number;
+  expected: bigint;
+  actual: bigint;
+}
+
 export class DigestLog {
   private entries: ZxidDigest[] = [];
 
@@ -28,10 +35,15 @@ export class DigestLog {
    * Disabled (zookeeper.digest.enabled=false), it logs digest 0 as ZooKeeper then does: taking
    * the digest hashes every node changed since the last one, about one crc32 per write.
    */
-  constructor(private readonly enabled = true) {}
+  constructor(
+    private readonly enabled = true,
+    /** A replica whose tree differs from its leader's: logged by the caller, never thrown (ZooKeeper logs it too). */
+    private readonly mismatch: (m: DigestMismatch) => void = () => undefined,
+  ) {}
 
   /** After `tree` applied the txn at zxid (through the write pipeline, in zxid order). */
   applied(zxid: number, tree: DataTree): void {
+    if (zxid === tree.fuzzyUntil) this.check(tree);
     if (zxid % INTERVAL !== 0 || zxid <= tree.fuzzyUntil) return;
     this.entries.push({ zxid, digestVersion: DIGEST_VERSION, digest: this.enabled ? tree.digest64() : 0n });
     if (this.entries.length > LIMIT) this.entries.shift();
@@ -42,8 +54,18 @@ export class DigestLog {
     return [...this.entries];
   }
 
-  /** The tree was replaced (SNAP): its digests are not this history's. */
-  clear(): void {
+  /** The tree was replaced (SNAP): its digests are not this history's; one already past its fuzzy end is checked now. */
+  replaced(tree: DataTree): void {
     this.entries = [];
+    if (tree.lastProcessedZxid >= tree.fuzzyUntil) this.check(tree);
+  }
+
+  /** At the end of a fuzzy snapshot, the tree must have the digest the leader had there. */
+  private check(tree: DataTree): void {
+    const expected = tree.fuzzyEndDigest;
+    if (expected === undefined) return;
+    tree.fuzzyEndDigest = undefined;
+    const actual = tree.digest64();
+    if (actual !== expected) this.mismatch({ zxid: tree.fuzzyUntil, expected, actual });
   }
 }

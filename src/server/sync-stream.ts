@@ -66,14 +66,17 @@ export class LeaderSnapshot {
     return this.walk.zxid;
   }
 
-  /** The tree's last applied zxid when the walk ended (once nextChunk() returned undefined). */
+  /** The tree's last applied zxid when the walk ended (once nextChunk() returned undefined)... */
   endZxid = -1;
+  /** ...and its digest then (DataTree.digest64). */
+  endDigest = 0n;
 
   /** The next chunk (a view, valid until the next call), or undefined at the end. */
   nextChunk(): Buffer | undefined {
     const chunk = this.walk.next();
     if (chunk === undefined) {
       this.endZxid = this.tree.lastProcessedZxid;
+      this.endDigest = this.tree.digest64();
       this.onDone?.({ zxid: this.zxid, endZxid: this.endZxid, ...this.sent, durationMs: performance.now() - this.started });
       return undefined;
     }
@@ -195,14 +198,16 @@ export class SnapshotAssembler {
         if (tree.lastProcessedZxid < msg.zxid) {
           throw new BadSnapshotError(`its walk began at 0x${tree.lastProcessedZxid.toString(16)}, before the SNAP's zxid 0x${msg.zxid.toString(16)}`);
         }
-        const endZxid = (msg as { endZxid?: unknown }).endZxid;
+        const { endZxid, endDigest } = msg as { endZxid?: unknown; endDigest?: unknown };
         if (typeof endZxid !== 'number' || !Number.isSafeInteger(endZxid) || endZxid < msg.zxid) {
           throw new BadSnapshotError(`its end zxid ${String(endZxid)} is not a zxid at or after the SNAP's`);
         }
+        if (typeof endDigest !== 'string' || !/^\d{1,20}$/.test(endDigest)) throw new BadSnapshotError(`its end digest ${String(endDigest)} is not a digest`);
         // The txns after the SNAP's zxid follow it and are replayed over the tree; up to endZxid
         // the tree may already hold some of them (its digest is the history's only after it).
         tree.lastProcessedZxid = msg.zxid;
         tree.fuzzyUntil = endZxid;
+        tree.fuzzyEndDigest = BigInt(endDigest);
         return { ...msg, snapshot: tree };
       }
       return msg;
@@ -236,8 +241,9 @@ function* framesOf(msg: PeerMessage<Txn>): Generator<PeerMessage<Txn> | SnapPart
     const snapshot = msg.snapshot;
     if (!(snapshot instanceof LeaderSnapshot)) throw new TypeError('a SNAP to stream must carry a LeaderSnapshot');
     for (let chunk = snapshot.nextChunk(); chunk !== undefined; chunk = snapshot.nextChunk()) yield { type: 'SNAPPART', zxid: msg.zxid, chunk };
-    // endZxid: how far the walk may have seen, so the learner knows when its tree is exact again.
-    yield { type: 'SNAP', zxid: msg.zxid, snapshot: STREAMED_SNAPSHOT, endZxid: snapshot.endZxid } as PeerMessage<Txn>;
+    // endZxid: how far the walk may have seen, so the learner knows when its tree is exact
+    // again; endDigest: the digest it must have then (a decimal string: msgpack has no bigint).
+    yield { type: 'SNAP', zxid: msg.zxid, snapshot: STREAMED_SNAPSHOT, endZxid: snapshot.endZxid, endDigest: String(snapshot.endDigest) } as PeerMessage<Txn>;
     return;
   }
   if (msg.type === 'DIFF') {

@@ -222,7 +222,12 @@ export class ZooKeeperServer {
     for (const [id, timeoutMs] of this.tree.sessions) this.restoreSession(id, timeoutMs);
     this.role = opts.quorum ? 'looking' : 'standalone';
     this.prep = this.newPrep();
-    this.digests = new DigestLog(opts.digestEnabled ?? true);
+    this.digests = new DigestLog(opts.digestEnabled ?? true, (m) =>
+      this.log.error(
+        { zxid: `0x${m.zxid.toString(16)}`, expectedDigest: String(m.expected), digest: String(m.actual) },
+        "digest mismatch: after replaying the leader's snapshot to this zxid the tree differs from the leader's",
+      ),
+    );
     this.final = new FinalRequestProcessor(
       this.tree,
       this.watches,
@@ -867,7 +872,7 @@ export class ZooKeeperServer {
   /** After a SNAP from the leader: the whole state is replaced (no client is being served then). */
   replaceTree(tree: DataTree): void {
     this.tree.resetFrom(tree);
-    this.digests.clear();
+    this.digests.replaced(this.tree);
     this.prep = this.newPrep();
   }
 

@@ -254,6 +254,11 @@ export class DataTree {
    */
   fuzzyUntil = 0;
   /**
+   * The digest the tree must have once it has applied fuzzyUntil, when known (the leader's,
+   * taken as its SNAP walk ended): checked then, as ZooKeeper checks its snapshot's digest.
+   */
+  fuzzyEndDigest: bigint | undefined = undefined;
+  /**
    * Nodes changed since their hash was last computed are dirty (their NodeTable.stale flag is
    * set): their old hash is already out of treeDigest. Hashing lazily means a parent that gains
    * a thousand children in a burst (or in a log replay) is hashed once, not a thousand times.

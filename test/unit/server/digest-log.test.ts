@@ -1,7 +1,7 @@
 // The digest log behind `hash`: every 128th zxid, the last 1024, none while the tree is still fuzzy.
 
 import { describe, expect, it } from 'vitest';
-import { DIGEST_VERSION, DigestLog } from '../../../src/server/digest-log.js';
+import { DIGEST_VERSION, DigestLog, type DigestMismatch } from '../../../src/server/digest-log.js';
 import { OPEN_ACL_UNSAFE } from '../../../src/tree/acl.js';
 import { DataTree } from '../../../src/tree/data-tree.js';
 
@@ -33,7 +33,7 @@ describe('DigestLog', () => {
     // A copy: what a caller does with it leaves the log alone.
     list.length = 0;
     expect(log.list()).toHaveLength(1024);
-    log.clear();
+    log.replaced(new DataTree());
     expect(log.list()).toEqual([]);
   });
 
@@ -57,4 +57,38 @@ describe('DigestLog', () => {
     }
     expect(log.list().map((d) => d.zxid - EPOCH)).toEqual([384, 512]);
   });
+
+  it("checks the tree against the leader's digest where its fuzzy snapshot ends, once", () => {
+    // The leader's tree at the end of its walk, and a learner that has its snapshot (here: the
+    // same txns up to 300) and replays to 310.
+    const leader = new DataTree();
+    for (let c = 1; c <= 310; c++) createAt(leader, EPOCH + c);
+    for (const [endDigest, mismatches] of [
+      [leader.digest64(), 0],
+      [leader.digest64() + 1n, 1],
+    ] as const) {
+      const found: DigestMismatch[] = [];
+      const log = new DigestLog(true, (m) => found.push(m));
+      const learner = new DataTree();
+      for (let c = 1; c <= 300; c++) createAt(learner, EPOCH + c);
+      learner.fuzzyUntil = EPOCH + 310;
+      learner.fuzzyEndDigest = endDigest;
+      log.replaced(learner);
+      for (let c = 301; c <= 320; c++) {
+        createAt(learner, EPOCH + c);
+        log.applied(EPOCH + c, learner);
+      }
+      expect(found).toEqual(mismatches === 0 ? [] : [{ zxid: EPOCH + 310, expected: endDigest, actual: leader.digest64() }]);
+      expect(learner.fuzzyEndDigest).toBeUndefined();
+    }
+    // A snapshot the walk took with nothing applied meanwhile is checked as it is installed.
+    const found: DigestMismatch[] = [];
+    const exact = new DataTree();
+    createAt(exact, EPOCH + 1);
+    exact.fuzzyUntil = EPOCH + 1;
+    exact.fuzzyEndDigest = 7n;
+    new DigestLog(true, (m) => found.push(m)).replaced(exact);
+    expect(found.map((m) => m.expected)).toEqual([7n]);
+  });
 });
+

@@ -145,7 +145,17 @@ describe('a SNAP streamed from a changing leader tree', () => {
       // Its digest is the history's again once the txns the walk may have seen are replayed.
       expect(learnerTree.fuzzyUntil).toBeGreaterThan(zxid);
       expect(learnerTree.fuzzyUntil).toBeLessThanOrEqual(after.at(-1)!.hdr.zxid);
-      for (const t of after) learnerTree.apply(t);
+      // Replayed to the end of the walk, it has the digest the leader had there.
+      const expected = learnerTree.fuzzyEndDigest;
+      let checked = 0;
+      for (const t of after) {
+        learnerTree.apply(t);
+        if (t.hdr.zxid === learnerTree.fuzzyUntil) {
+          expect(learnerTree.digest64()).toBe(expected);
+          checked++;
+        }
+      }
+      expect(checked).toBe(1);
       expect(treeState(learnerTree)).toEqual(treeState(live.tree));
     });
   }
@@ -200,7 +210,8 @@ describe('SnapshotAssembler refuses what does not load as a tree', () => {
     return { zxid: snapshot.zxid, chunks };
   }
   const part = (zxid: number, chunk: Buffer): SnapPartMsg => ({ type: 'SNAPPART', zxid, chunk });
-  const end = (zxid: number, endZxid: unknown = zxid): PeerMessage<Txn> => ({ type: 'SNAP', zxid, snapshot: STREAMED_SNAPSHOT, endZxid }) as PeerMessage<Txn>;
+  const end = (zxid: number, endZxid: unknown = zxid, endDigest: unknown = '0'): PeerMessage<Txn> =>
+    ({ type: 'SNAP', zxid, snapshot: STREAMED_SNAPSHOT, endZxid, endDigest }) as PeerMessage<Txn>;
 
   it('loads a good one, and messages other than SNAP pass through untouched', () => {
     const live = populated(50);
@@ -252,6 +263,11 @@ describe('SnapshotAssembler refuses what does not load as a tree', () => {
       const a = new SnapshotAssembler();
       for (const c of chunks) a.receive(LEADER, part(zxid, c));
       expect(() => a.receive(LEADER, end(zxid, endZxid))).toThrow(/end zxid/);
+    }
+    for (const endDigest of [null, 12, '-1', '1e3']) {
+      const a = new SnapshotAssembler();
+      for (const c of chunks) a.receive(LEADER, part(zxid, c));
+      expect(() => a.receive(LEADER, end(zxid, zxid, endDigest))).toThrow(/end digest/);
     }
   });
 
