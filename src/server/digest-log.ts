@@ -15,12 +15,6 @@ export interface ZxidDigest {
   digest: bigint;
 }
 
-/**
- * Members that applied the same txns report the same digest at the same zxid, so comparing
- * their logs shows a replica that diverged. A digest taken while the tree is still catching up
- * over a fuzzy snapshot (DataTree.fuzzyUntil) would differ without anything being wrong, so
- * none is logged until the tree is past it, as ZooKeeper waits for its snapshot's digest zxid.
- */
 /** A tree that reached the end of its fuzzy snapshot with another digest than the leader's then. */
 export interface DigestMismatch {
   zxid: number;
@@ -28,6 +22,12 @@ export interface DigestMismatch {
   actual: bigint;
 }
 
+/**
+ * Members that applied the same txns report the same digest at the same zxid, so comparing
+ * their logs shows a replica that diverged. A digest taken while the tree is still catching up
+ * over a fuzzy snapshot (DataTree.fuzzyUntil) would differ without anything being wrong, so
+ * none is logged until the tree is past it, as ZooKeeper waits for its snapshot's digest zxid.
+ */
 export class DigestLog {
   private entries: ZxidDigest[] = [];
 

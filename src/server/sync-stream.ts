@@ -202,7 +202,7 @@ export class SnapshotAssembler {
         if (typeof endZxid !== 'number' || !Number.isSafeInteger(endZxid) || endZxid < msg.zxid) {
           throw new BadSnapshotError(`its end zxid ${String(endZxid)} is not a zxid at or after the SNAP's`);
         }
-        if (typeof endDigest !== 'string' || !/^\d{1,20}$/.test(endDigest)) throw new BadSnapshotError(`its end digest ${String(endDigest)} is not a digest`);
+        if (typeof endDigest !== 'string' || !/^-?\d{1,20}$/.test(endDigest)) throw new BadSnapshotError(`its end digest ${String(endDigest)} is not a digest`);
         // The txns after the SNAP's zxid follow it and are replayed over the tree; up to endZxid
         // the tree may already hold some of them (its digest is the history's only after it).
         tree.lastProcessedZxid = msg.zxid;

@@ -264,7 +264,7 @@ describe('SnapshotAssembler refuses what does not load as a tree', () => {
       for (const c of chunks) a.receive(LEADER, part(zxid, c));
       expect(() => a.receive(LEADER, end(zxid, endZxid))).toThrow(/end zxid/);
     }
-    for (const endDigest of [null, 12, '-1', '1e3']) {
+    for (const endDigest of [null, 12, '--1', '1e3', '']) {
       const a = new SnapshotAssembler();
       for (const c of chunks) a.receive(LEADER, part(zxid, c));
       expect(() => a.receive(LEADER, end(zxid, zxid, endDigest))).toThrow(/end digest/);
