@@ -138,6 +138,13 @@ export class Ensemble {
     await gone;
   }
 
+  /** Empties a stopped node's data dir but for its myid and zoo.cfg: it restarts knowing nothing. */
+  async wipe(id: number): Promise<void> {
+    if (this.isRunning(id)) throw new Error(`node ${id} is running; kill it before wiping its data`);
+    const dir = this.node(id).dataDir;
+    for (const f of await readdir(dir)) if (f !== 'myid' && f !== 'zoo.cfg') await rm(path.join(dir, f), { recursive: true, force: true });
+  }
+
   /** The node's mode from srvr ('leader' | 'follower' | 'standalone'), or null if it is not serving. */
   async mode(id: number): Promise<string | null> {
     if (!this.isRunning(id)) return null;

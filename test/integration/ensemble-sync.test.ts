@@ -2,7 +2,7 @@
 // leader's memory, or read back from its txn log when further behind) or SNAP (further behind than
 // snapCount txns), and a deposed leader's uncommitted proposal is truncated.
 
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
@@ -28,6 +28,12 @@ async function logHolds(ens: Ensemble, id: number, text: string): Promise<boolea
   const dir = ens.node(id).dataDir;
   for (const f of await readdir(dir)) if (/^log\.[0-9a-f]+$/.test(f) && (await readFile(path.join(dir, f))).includes(text)) return true;
   return false;
+}
+
+/** The serving leader of a 3-node ensemble and one of its followers. */
+async function leaderAndFollower(ens: Ensemble): Promise<[leader: number, follower: number]> {
+  const leader = await ens.waitForQuorum();
+  return [leader, [1, 2, 3].find((id) => id !== leader)!];
 }
 
 /** Creates `${parent}/n<i>` for i in [0, count) with `parallel` requests in flight. */
@@ -94,8 +100,7 @@ describe('learner sync modes', () => {
   });
 
   it('a follower that was down during a few hundred writes catches up by DIFF', async () => {
-    const leader = await ens.waitForQuorum();
-    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    const [leader, follower] = await leaderAndFollower(ens);
     await ens.kill(follower);
     const zk = await connect([leader]);
     await zk.create('/diff', '');
@@ -116,8 +121,7 @@ describe('learner sync modes', () => {
   }, 60_000);
 
   it('a follower that missed more txns than the leader keeps in memory catches up by a DIFF read from the leader\'s txn log', async () => {
-    const leader = await ens.waitForQuorum();
-    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    const [leader, follower] = await leaderAndFollower(ens);
     await ballast(await connect([leader]), '/ballast');
     await ens.kill(follower);
     const zk = await connect([leader]);
@@ -154,8 +158,7 @@ describe('learner sync modes', () => {
   }, 90_000);
 
   it('past a third of the tree\'s data size, the read from the log gives way to a SNAP', async () => {
-    const leader = await ens.waitForQuorum();
-    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    const [leader, follower] = await leaderAndFollower(ens);
     await ens.kill(follower);
     const zk = await connect([leader]);
     await zk.create('/bulky', '');
@@ -237,8 +240,7 @@ describe('a learner further behind than the leader serves from its log (snapCoun
   it('catches up by SNAP, which survives its restart', async () => {
     // snapCount=1000: a leader reads at most 1000 txns back from its log for one learner.
     const ens = await own.start({ size: 3, tickTimeMs: 200, extraCfg: ['snapCount=1000'] });
-    const leader = await ens.waitForQuorum();
-    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    const [leader, follower] = await leaderAndFollower(ens);
     await ens.kill(follower);
     const zk = await own.connect([leader]);
     await ballast(zk, '/ballast');
@@ -273,8 +275,7 @@ describe('a SNAP while writes go on', () => {
 
   it("a wiped follower takes a SNAP of a tree that keeps changing, and ends with exactly the leader's tree", async () => {
     const ens = await own.start({ size: 3, tickTimeMs: 200 });
-    const leader = await ens.waitForQuorum();
-    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    const [leader, follower] = await leaderAndFollower(ens);
     const zk = await own.connect([leader]);
     // The leader walks its tree in order of creation: writes land on nodes the walk has passed
     // (/a), is walking past (/base) and has not reached yet (/z). ~8 MB: several chunks, each its own turn.
@@ -282,8 +283,7 @@ describe('a SNAP while writes go on', () => {
     for (let i = 0; i < 200; i++) await Promise.all([zk.create(`/a/n${i}`, `a${i}`), zk.create(`/z/n${i}`, `z${i}`)]);
     for (let i = 0; i < 8000; i += 200) await Promise.all(Array.from({ length: 200 }, (_, j) => zk.create(`/base/n${i + j}`, Buffer.alloc(1000, j))));
     await ens.kill(follower);
-    const dataDir = ens.node(follower).dataDir;
-    for (const f of await readdir(dataDir)) if (f !== 'myid' && f !== 'zoo.cfg') await rm(path.join(dataDir, f), { recursive: true, force: true });
+    await ens.wipe(follower);
 
     // A writer of creates, deletes, re-creates, setData and ephemerals, 16 in flight, until told to stop.
     let writing = true;
