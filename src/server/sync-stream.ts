@@ -16,7 +16,7 @@
 // The learner loads each chunk as it arrives, as it would a snapshot file's.
 
 import { SNAPSHOT_CHUNK_BYTES, decodeChunk } from '../storage/snapshot-codec.js';
-import { SnapshotWalk } from '../storage/snapshot-walk.js';
+import { SnapshotWalk, type SnapshotEnd } from '../storage/snapshot-walk.js';
 import { TreeBuilder, type DataTree } from '../tree/data-tree.js';
 import type { Txn, TxnOp } from '../tree/txn.js';
 import type { PeerMessage, TxnRecord } from '../zab/messages.js';
@@ -55,7 +55,7 @@ export class LeaderSnapshot {
   private readonly sent = { chunks: 0, records: 0, bytes: 0 };
 
   constructor(
-    private readonly tree: DataTree,
+    tree: DataTree,
     private readonly onDone?: (sent: SnapshotSent) => void,
   ) {
     this.walk = new SnapshotWalk(tree, SNAP_CHUNK_LIMITS);
@@ -66,18 +66,16 @@ export class LeaderSnapshot {
     return this.walk.zxid;
   }
 
-  /** The tree's last applied zxid when the walk ended (once nextChunk() returned undefined)... */
-  endZxid = -1;
-  /** ...and its digest then (DataTree.digest64). */
-  endDigest = 0n;
+  /** Where the walk ended (SnapshotWalk.end): set once nextChunk() has returned undefined. */
+  get end(): SnapshotEnd | undefined {
+    return this.walk.end;
+  }
 
   /** The next chunk (a view, valid until the next call), or undefined at the end. */
   nextChunk(): Buffer | undefined {
     const chunk = this.walk.next();
     if (chunk === undefined) {
-      this.endZxid = this.tree.lastProcessedZxid;
-      this.endDigest = this.tree.digest64();
-      this.onDone?.({ zxid: this.zxid, endZxid: this.endZxid, ...this.sent, durationMs: performance.now() - this.started });
+      this.onDone?.({ zxid: this.zxid, endZxid: this.walk.end!.zxid, ...this.sent, durationMs: performance.now() - this.started });
       return undefined;
     }
     this.sent.chunks++;
@@ -243,7 +241,8 @@ function* framesOf(msg: PeerMessage<Txn>): Generator<PeerMessage<Txn> | SnapPart
     for (let chunk = snapshot.nextChunk(); chunk !== undefined; chunk = snapshot.nextChunk()) yield { type: 'SNAPPART', zxid: msg.zxid, chunk };
     // endZxid: how far the walk may have seen, so the learner knows when its tree is exact
     // again; endDigest: the digest it must have then (a decimal string: msgpack has no bigint).
-    yield { type: 'SNAP', zxid: msg.zxid, snapshot: STREAMED_SNAPSHOT, endZxid: snapshot.endZxid, endDigest: String(snapshot.endDigest) } as PeerMessage<Txn>;
+    const end = snapshot.end!;
+    yield { type: 'SNAP', zxid: msg.zxid, snapshot: STREAMED_SNAPSHOT, endZxid: end.zxid, endDigest: String(end.digest) } as PeerMessage<Txn>;
     return;
   }
   if (msg.type === 'DIFF') {

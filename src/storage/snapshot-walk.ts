@@ -15,6 +15,13 @@ export interface SnapshotWalkLimits {
   budgetMs: number;
 }
 
+/** Where a fuzzy walk ended: the tree's last applied zxid and digest in the turn it read its last node. */
+export interface SnapshotEnd {
+  zxid: number;
+  /** DataTree.digest64 then. */
+  digest: bigint;
+}
+
 export interface SnapshotChunk {
   /** Snapshot format 2 records (snapshot-codec.ts): a view, valid until the next call to next(). */
   payload: Buffer;
@@ -32,9 +39,15 @@ export class SnapshotWalk {
   private readonly encoder: ChunkEncoder;
   private readonly walk: Generator<void, void, number | undefined>;
   private done = false;
+  /**
+   * Set in the turn the walk reads its last node. A tree that applies every txn after `zxid` up
+   * to end.zxid over the chunks is the tree that walked, so its digest must then be end.digest:
+   * what a loader checks (ZooKeeper writes the same pair after a snapshot's nodes).
+   */
+  end: SnapshotEnd | undefined = undefined;
 
   constructor(
-    tree: DataTree,
+    private readonly tree: DataTree,
     private readonly limits: SnapshotWalkLimits = { maxRecords: Infinity, maxBytes: SNAPSHOT_CHUNK_BYTES, budgetMs: Infinity },
   ) {
     this.encoder = new ChunkEncoder(limits.maxBytes);
@@ -59,6 +72,7 @@ export class SnapshotWalk {
     const started = performance.now();
     while (!this.done && encoder.records < limits.maxRecords && encoder.sizeBytes < limits.maxBytes) {
       this.done = this.walk.next(Math.min(STEP_RECORDS, limits.maxRecords - encoder.records)).done === true;
+      if (this.done) this.end = { zxid: this.tree.lastProcessedZxid, digest: this.tree.digest64() };
       if (performance.now() - started > limits.budgetMs) break;
     }
     return encoder.records > 0 ? encoder.takeView() : undefined;
