@@ -131,7 +131,8 @@ export async function snapshotDump(file: string, opts: { json?: boolean; data?: 
       const summary = await readSnapshot(nodeFs, file, (records) => {
         for (const r of records) out.write(toJsonLine(r));
       });
-      out.write(toJsonLine({ summary: { ...summary, zxid: hexZxid(summary.zxid) } }));
+      const end = summary.end && { zxid: hexZxid(summary.end.zxid), digest: String(summary.end.digest) };
+      out.write(toJsonLine({ summary: { ...summary, zxid: hexZxid(summary.zxid), end } }));
       return EXIT_OK;
     }
     const tree = await loadSnapshot(nodeFs, file);
@@ -172,6 +173,8 @@ function printTree(tree: DataTree, fileZxid: number, withData: boolean, out: Too
   for (const [sid, timeoutMs] of [...tree.sessions].sort((a, b) => a[0] - b[0])) {
     out.write(`${hex16(sid)}, ${timeoutMs}, ${tree.getEphemerals(sid).length}\n`);
   }
+  // Where the walk ended and the digest due there, as ZooKeeper prints its snapshot's (zxid in bare hex, as it does).
+  if (tree.fuzzyEndDigest !== undefined) out.write(`Target zxid digest is: ${tree.fuzzyUntil.toString(16)}, ${tree.fuzzyEndDigest}\n`);
   out.write(`----\nLast zxid: ${hexZxid(Math.max(fileZxid, maxZxid))}\n`);
 }
 

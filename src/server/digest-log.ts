@@ -1,6 +1,6 @@
 // The tree digest at every 128th zxid, the last 1024 of them: what ZooKeeper's `hash` command reports.
 
-import type { DataTree } from '../tree/data-tree.js';
+import type { DataTree, FuzzyEndMismatch } from '../tree/data-tree.js';
 
 /** ZooKeeper's DataTree.DIGEST_LOG_INTERVAL and DIGEST_LOG_LIMIT. */
 const INTERVAL = 128;
@@ -15,12 +15,8 @@ export interface ZxidDigest {
   digest: bigint;
 }
 
-/** A tree that reached the end of its fuzzy snapshot with another digest than the leader's then. */
-export interface DigestMismatch {
-  zxid: number;
-  expected: bigint;
-  actual: bigint;
-}
+/** A tree that reached the end of its fuzzy snapshot with another digest than the walking tree's then. */
+export type DigestMismatch = FuzzyEndMismatch;
 
 /**
  * Members that applied the same txns report the same digest at the same zxid, so comparing
@@ -54,18 +50,18 @@ export class DigestLog {
     return [...this.entries];
   }
 
-  /** The tree was replaced (SNAP): its digests are not this history's; one already past its fuzzy end is checked now. */
-  replaced(tree: DataTree): void {
+  /**
+   * A new tree: loaded at start, or a SNAP replacing the old one (whose digests are not this
+   * history's). One already at its fuzzy end is checked now.
+   */
+  reset(tree: DataTree): void {
     this.entries = [];
-    if (tree.lastProcessedZxid >= tree.fuzzyUntil) this.check(tree);
+    this.check(tree);
   }
 
-  /** At the end of a fuzzy snapshot, the tree must have the digest the leader had there. */
+  /** At the end of a fuzzy snapshot, the tree must have the digest the walking tree had there. */
   private check(tree: DataTree): void {
-    const expected = tree.fuzzyEndDigest;
-    if (expected === undefined) return;
-    tree.fuzzyEndDigest = undefined;
-    const actual = tree.digest64();
-    if (actual !== expected) this.mismatch({ zxid: tree.fuzzyUntil, expected, actual });
+    const m = tree.checkFuzzyEnd();
+    if (m !== undefined) this.mismatch(m);
   }
 }

@@ -64,8 +64,10 @@ export async function loadMemberState(store: DurableStore, dataDir: string): Pro
   // ZooKeeper's upgrade rule: a missing currentEpoch file means the epoch of the last zxid.
   const currentEpoch = (await readEpoch(dataDir, 'currentEpoch')) ?? zxidEpoch(lastZxid);
   const acceptedEpoch = Math.max(currentEpoch, (await readEpoch(dataDir, 'acceptedEpoch')) ?? currentEpoch);
-  // The snapshot may be fuzzy: until the txns logged after it are applied again, the tree's digest is not the history's.
-  recovered.tree.fuzzyUntil = lastZxid;
+  // The snapshot may be fuzzy: until the txns logged after it are applied again, the tree's
+  // digest is not the history's. A snapshot that says where its walk ended (format 3) set that
+  // point and the digest due there; an older one may have seen anything up to the last logged txn.
+  if (recovered.tree.fuzzyEndDigest === undefined) recovered.tree.fuzzyUntil = lastZxid;
   return { tree: recovered.tree, persisted: { acceptedEpoch, currentEpoch, snapshotZxid, log } };
 }
 

@@ -8,7 +8,7 @@ import { BufferReader } from '../jute/buffer-reader.js';
 import { ErrorCode } from '../jute/error-codes.js';
 import { OpCode, opName } from '../jute/opcodes.js';
 import { readAuthPacket, readRequestHeader, type ConnectRequest, type ConnectResponse } from '../jute/records.js';
-import { DataTree, type ApplyResult } from '../tree/data-tree.js';
+import { DataTree, DIGEST_MISMATCH, type ApplyResult } from '../tree/data-tree.js';
 import type { Txn } from '../tree/txn.js';
 import { addAuthIds, authenticate, ipId, satisfiesEnforcedAuth, type SessionAuthOptions } from './auth-provider.js';
 import type { ClientSink } from './client-sink.js';
@@ -225,9 +225,11 @@ export class ZooKeeperServer {
     this.digests = new DigestLog(opts.digestEnabled ?? true, (m) =>
       this.log.error(
         { zxid: `0x${m.zxid.toString(16)}`, expectedDigest: String(m.expected), digest: String(m.actual) },
-        "digest mismatch: after replaying the leader's snapshot to this zxid the tree differs from the leader's",
+        DIGEST_MISMATCH,
       ),
     );
+    // A member's tree loaded from its own snapshot may already be at the snapshot's end.
+    this.digests.reset(this.tree);
     this.final = new FinalRequestProcessor(
       this.tree,
       this.watches,
@@ -872,7 +874,7 @@ export class ZooKeeperServer {
   /** After a SNAP from the leader: the whole state is replaced (no client is being served then). */
   replaceTree(tree: DataTree): void {
     this.tree.resetFrom(tree);
-    this.digests.replaced(this.tree);
+    this.digests.reset(this.tree);
     this.prep = this.newPrep();
   }
 

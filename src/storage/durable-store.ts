@@ -2,7 +2,7 @@
 
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { DataTree, TreeBuilder } from '../tree/data-tree.js';
+import { DataTree, DIGEST_MISMATCH, TreeBuilder } from '../tree/data-tree.js';
 import type { Txn } from '../tree/txn.js';
 import { TMP_SUFFIX } from './atomic-file.js';
 import { CorruptSnapshotError, LogGapError, SnapshotAbandonedError, StorageError, StorageStateError } from './errors.js';
@@ -180,10 +180,12 @@ export class DurableStore {
       tree = new DataTree();
     }
     let txnsReplayed = 0;
+    if (opts.replayLog !== false) this.checkDigest(tree);
     // Read to the end even when not replaying: TxnLog.read throws on any hole after `base`.
     for await (const txn of this.log.read(base, undefined, snapshotPath)) {
       if (opts.replayLog === false) continue;
       tree.apply(txn, false);
+      if (txn.hdr.zxid === tree.fuzzyUntil) this.checkDigest(tree);
       txnsReplayed++;
     }
     const lastZxid = Math.max(base, this.log.lastZxid, tree.lastProcessedZxid);
@@ -191,6 +193,14 @@ export class DurableStore {
     this.lastSnapshotZxid = snapshotZxid;
     this.logger.info({ lastZxid: hexZxid(lastZxid), txnsReplayed, snapshotZxid: snapshotZxid === undefined ? null : hexZxid(snapshotZxid) }, 'storage recovered');
     return { tree, lastZxid, txnsReplayed, snapshotZxid };
+  }
+
+  /** The replay reached the end of the snapshot's walk: the tree that walked had the digest the snapshot names. */
+  private checkDigest(tree: DataTree): void {
+    const m = tree.checkFuzzyEnd();
+    if (m === undefined) return;
+    // Not fatal, as in ZooKeeper: the txns are the history; a differing digest says replay and snapshot disagree.
+    this.logger.error({ zxid: hexZxid(m.zxid), expectedDigest: String(m.expected), digest: String(m.actual) }, DIGEST_MISMATCH);
   }
 
   /** Group-committed: resolves once the txn is durable. Txns must come in increasing zxid order. */
@@ -410,12 +420,19 @@ export class DurableStore {
 /** Reads and validates a snapshot file into a tree; throws CorruptSnapshotError if it is unusable. */
 export async function loadSnapshot(fs: FsLike, path: string): Promise<DataTree> {
   const builder = new TreeBuilder();
-  await readSnapshotInto(fs, path, builder);
+  const { end } = await readSnapshotInto(fs, path, builder);
+  let tree: DataTree;
   try {
-    return builder.finish();
+    tree = builder.finish();
   } catch (err) {
     throw new CorruptSnapshotError(path, 0, `records do not form a tree: ${(err as Error).message}`);
   }
+  if (end !== undefined) {
+    // Fuzzy up to where the walk ended; whoever replays the log over it checks the digest there (checkFuzzyEnd).
+    tree.fuzzyUntil = end.zxid;
+    tree.fuzzyEndDigest = end.digest;
+  }
+  return tree;
 }
 
 async function removeStaleSnapshotTmp(fs: FsLike, dir: string, logger: Logger): Promise<void> {

@@ -1,6 +1,6 @@
 // Reads a stopped server's state from its data dir without changing a byte: newest valid snapshot + the log after it.
 
-import { DataTree } from '../tree/data-tree.js';
+import { DataTree, type FuzzyEndMismatch } from '../tree/data-tree.js';
 import { CorruptSnapshotError, StorageError } from './errors.js';
 import { nodeFs, type FsLike } from './fs-like.js';
 import { listSegments, SegmentReader } from './log-segment.js';
@@ -15,6 +15,11 @@ export interface OfflineState {
   txnsReplayed: number;
   /** Set when the newest segment ended in a torn record (left out, as the server's recovery does). */
   tornTail: string | undefined;
+  /**
+   * Set when the snapshot says where its walk ended and the replay got there with another
+   * digest than the walking tree had: snapshot and log do not rebuild the tree they were taken of.
+   */
+  digestMismatch: FuzzyEndMismatch | undefined;
 }
 
 /**
@@ -46,6 +51,7 @@ export async function readOfflineState(dataDir: string, opts: { dataLogDir?: str
   const base = snapshotZxid ?? 0;
   let prev = base;
   let txnsReplayed = 0;
+  let digestMismatch = tree.checkFuzzyEnd();
   let tornTail: string | undefined;
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i]!;
@@ -60,6 +66,7 @@ export async function readOfflineState(dataDir: string, opts: { dataLogDir?: str
           throw new StorageError(`${seg.path} offset ${rec.offset}: zxid ${hexZxid(zxid)} does not follow ${hexZxid(prev)} (txns missing)`);
         }
         tree.apply(rec.txn, false);
+        if (zxid === tree.fuzzyUntil) digestMismatch = tree.checkFuzzyEnd();
         prev = zxid;
         txnsReplayed++;
       }
@@ -68,5 +75,5 @@ export async function readOfflineState(dataDir: string, opts: { dataLogDir?: str
       await reader.close();
     }
   }
-  return { tree, snapshotZxid, txnsReplayed, tornTail };
+  return { tree, snapshotZxid, txnsReplayed, tornTail, digestMismatch };
 }

@@ -21,6 +21,8 @@ export async function writePointInTimeSnapshot(fs: FsLike, dir: string, tree: Da
   while (walk.next(Infinity).done !== true) chunks.push(encoder.take());
   if (encoder.records > 0) chunks.push(encoder.take());
   const zxid = tree.lastProcessedZxid;
+  // Nothing applied during the walk: it ended where it began, with the tree's digest.
+  const end = { zxid, digest: tree.digest64() };
   const writer = await SnapshotWriter.create(fs, dir, zxid);
   try {
     let records = 0;
@@ -28,7 +30,7 @@ export async function writePointInTimeSnapshot(fs: FsLike, dir: string, tree: Da
       await writer.writePayload(chunk.payload, chunk.records);
       records += chunk.records;
     }
-    const ref = await writer.finish();
+    const ref = await writer.finish(end);
     return { ...ref, records, sizeBytes: writer.bytesWritten };
   } catch (err) {
     await writer.abort();

@@ -1,4 +1,4 @@
-// Snapshot files (snapshot.<zxid hex>): header, CRC-framed chunks of tree records, trailer with count and checksum.
+// Snapshot files (snapshot.<zxid hex>): header, CRC-framed chunks of tree records, trailer with counts, checksum and where the walk ended.
 
 import { crc32 } from 'node:zlib';
 import { basename, dirname, join } from 'node:path';
@@ -7,18 +7,30 @@ import { TMP_SUFFIX } from './atomic-file.js';
 import { CorruptSnapshotError } from './errors.js';
 import { FrameReader, TRAILER_MARK, frameHeader, packr, readU64, u32Crc, writeU64 } from './frame.js';
 import { ChunkDecodeError, ChunkEncoder, decodeChunk } from './snapshot-codec.js';
+import type { SnapshotEnd } from './snapshot-walk.js';
 import { DirectAppender } from './direct-appender.js';
 import { fsyncDir, type FileLike, type FsLike } from './fs-like.js';
 
 export const SNAPSHOT_MAGIC = 'ZKSN';
-/** 2: binary chunks (snapshot-codec.ts). 1: msgpack record lists, still read. */
-export const SNAPSHOT_FORMAT_VERSION = 2;
+/**
+ * 3: binary chunks (snapshot-codec.ts), and the trailer says where the walk ended (zxid and
+ * digest). 2: the same chunks and a trailer without it, still read. 1: msgpack record lists, still read.
+ */
+export const SNAPSHOT_FORMAT_VERSION = 3;
+const NO_END_FORMAT_VERSION = 2;
 const MSGPACK_FORMAT_VERSION = 1;
 /** magic(4) version(4) zxid(8) crc32 of the first 16 bytes(4). */
 export const SNAPSHOT_HEADER_BYTES = 20;
 const TRAILER_MAGIC = 'ZKSE';
-/** mark(4) magic(4) chunkCount(4) recordCount(4) combined chunk crc(4) crc32 of the previous 16 bytes(4). */
-export const SNAPSHOT_TRAILER_BYTES = 24;
+/** Formats 1 and 2: mark(4) magic(4) chunkCount(4) recordCount(4) combined chunk crc(4) crc32 of the previous 16 bytes(4). */
+const SHORT_TRAILER_BYTES = 24;
+/**
+ * Format 3: mark(4) magic(4) chunkCount(4) recordCount(4) combined chunk crc(4) flags(4)
+ * endZxid(8) endDigest(8, a signed 64-bit sum) crc32 of the 36 bytes after the mark(4).
+ * flags bit 0: endZxid and endDigest are known (a writer handed finish() no end: they are 0).
+ */
+export const SNAPSHOT_TRAILER_BYTES = 44;
+const END_KNOWN = 1;
 
 export interface SnapshotRef {
   name: string;
@@ -124,14 +136,21 @@ export class SnapshotWriter {
     this.records += records;
   }
 
-  async finish(): Promise<SnapshotRef> {
+  /**
+   * Writes the trailer and makes the file durable under its real name. `end`: where the walk
+   * ended (SnapshotWalk.end), so a loader can check the digest once it has replayed the log to it.
+   */
+  async finish(end?: SnapshotEnd): Promise<SnapshotRef> {
     const trailer = Buffer.alloc(SNAPSHOT_TRAILER_BYTES);
     trailer.writeUInt32BE(TRAILER_MARK, 0);
     trailer.write(TRAILER_MAGIC, 4, 'latin1');
     trailer.writeUInt32BE(this.chunks, 8);
     trailer.writeUInt32BE(this.records, 12);
     trailer.writeUInt32BE(this.combined, 16);
-    trailer.writeUInt32BE(crc32(trailer.subarray(4, 20)), 20);
+    trailer.writeUInt32BE(end === undefined ? 0 : END_KNOWN, 20);
+    writeU64(trailer, end?.zxid ?? 0, 24);
+    trailer.writeBigInt64BE(end?.digest ?? 0n, 32);
+    trailer.writeUInt32BE(crc32(trailer.subarray(4, 40)), 40);
     await this.out.append([trailer]);
     this.offset += trailer.length;
     await this.out.end();
@@ -160,6 +179,8 @@ export interface SnapshotSummary {
   chunkCount: number;
   recordCount: number;
   sizeBytes: number;
+  /** Where the walk ended; undefined in files of formats 1 and 2, or when the writer did not say. */
+  end: SnapshotEnd | undefined;
 }
 
 /**
@@ -198,9 +219,14 @@ export async function readSnapshotInto(
     if (header.toString('latin1', 0, 4) !== SNAPSHOT_MAGIC) throw new CorruptSnapshotError(path, 0, 'bad magic, not a zabkeeper snapshot');
     if (header.readUInt32BE(16) !== crc32(header.subarray(0, 16))) throw new CorruptSnapshotError(path, 0, 'header crc mismatch');
     const version = header.readUInt32BE(4);
-    if (version !== SNAPSHOT_FORMAT_VERSION && version !== MSGPACK_FORMAT_VERSION) {
-      throw new CorruptSnapshotError(path, 4, `unsupported snapshot format version ${version} (this build reads ${MSGPACK_FORMAT_VERSION} and ${SNAPSHOT_FORMAT_VERSION})`);
+    if (version !== SNAPSHOT_FORMAT_VERSION && version !== NO_END_FORMAT_VERSION && version !== MSGPACK_FORMAT_VERSION) {
+      throw new CorruptSnapshotError(
+        path,
+        4,
+        `unsupported snapshot format version ${version} (this build reads ${MSGPACK_FORMAT_VERSION} to ${SNAPSHOT_FORMAT_VERSION})`,
+      );
     }
+    const trailerBytes = version === SNAPSHOT_FORMAT_VERSION ? SNAPSHOT_TRAILER_BYTES : SHORT_TRAILER_BYTES;
     const zxid = readU64(header, 8);
     const nameZxid = parseSnapshotName(basename(path));
     if (nameZxid !== undefined && nameZxid !== zxid) {
@@ -214,16 +240,19 @@ export async function readSnapshotInto(
       if (read.kind === 'end') throw new CorruptSnapshotError(path, read.offset, 'missing trailer (truncated file)');
       if (read.kind === 'bad') throw new CorruptSnapshotError(path, read.offset, read.reason);
       if (read.kind === 'trailer') {
-        const trailer = await frames.readRange(read.offset, SNAPSHOT_TRAILER_BYTES);
-        checkTrailer(path, read.offset, trailer, chunkCount, recordCount, combined);
-        if (read.offset + SNAPSHOT_TRAILER_BYTES !== frames.size) {
-          throw new CorruptSnapshotError(path, read.offset + SNAPSHOT_TRAILER_BYTES, 'bytes after trailer');
+        const trailer = await frames.readRange(read.offset, trailerBytes);
+        const end = checkTrailer(path, read.offset, trailer, trailerBytes, chunkCount, recordCount, combined);
+        if (read.offset + trailerBytes !== frames.size) {
+          throw new CorruptSnapshotError(path, read.offset + trailerBytes, 'bytes after trailer');
         }
-        return { zxid, chunkCount, recordCount, sizeBytes: frames.size };
+        if (end !== undefined && end.zxid < zxid) {
+          throw new CorruptSnapshotError(path, read.offset + 24, `the walk ends at 0x${end.zxid.toString(16)}, before it began (0x${zxid.toString(16)})`);
+        }
+        return { zxid, chunkCount, recordCount, sizeBytes: frames.size, end };
       }
       let records: number;
       try {
-        if (version === SNAPSHOT_FORMAT_VERSION) records = decodeChunk(read.payload, visitor);
+        if (version !== MSGPACK_FORMAT_VERSION) records = decodeChunk(read.payload, visitor);
         else {
           let list: unknown;
           try {
@@ -250,10 +279,11 @@ export async function readSnapshotInto(
   }
 }
 
-function checkTrailer(path: string, offset: number, trailer: Buffer, chunks: number, records: number, combined: number): void {
-  if (trailer.length < SNAPSHOT_TRAILER_BYTES) throw new CorruptSnapshotError(path, offset, 'truncated trailer');
+/** Checks a trailer of `size` bytes against what the chunks added up to; returns where the walk ended, if it says. */
+function checkTrailer(path: string, offset: number, trailer: Buffer, size: number, chunks: number, records: number, combined: number): SnapshotEnd | undefined {
+  if (trailer.length < size) throw new CorruptSnapshotError(path, offset, 'truncated trailer');
   if (trailer.toString('latin1', 4, 8) !== TRAILER_MAGIC) throw new CorruptSnapshotError(path, offset, 'bad trailer magic');
-  if (trailer.readUInt32BE(20) !== crc32(trailer.subarray(4, 20))) throw new CorruptSnapshotError(path, offset, 'trailer crc mismatch');
+  if (trailer.readUInt32BE(size - 4) !== crc32(trailer.subarray(4, size - 4))) throw new CorruptSnapshotError(path, offset, 'trailer crc mismatch');
   if (trailer.readUInt32BE(8) !== chunks) {
     throw new CorruptSnapshotError(path, offset, `trailer counts ${trailer.readUInt32BE(8)} chunks, file has ${chunks}`);
   }
@@ -261,4 +291,8 @@ function checkTrailer(path: string, offset: number, trailer: Buffer, chunks: num
     throw new CorruptSnapshotError(path, offset, `trailer counts ${trailer.readUInt32BE(12)} records, file has ${records}`);
   }
   if (trailer.readUInt32BE(16) !== combined) throw new CorruptSnapshotError(path, offset, 'trailer checksum mismatch');
+  if (size === SHORT_TRAILER_BYTES) return undefined;
+  const flags = trailer.readUInt32BE(20);
+  if ((flags & ~END_KNOWN) !== 0) throw new CorruptSnapshotError(path, offset + 20, `unknown trailer flags 0x${flags.toString(16)}`);
+  return flags === END_KNOWN ? { zxid: readU64(trailer, 24), digest: trailer.readBigInt64BE(32) } : undefined;
 }

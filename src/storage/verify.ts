@@ -5,6 +5,7 @@ import { nodeFs, type FsLike } from './fs-like.js';
 import { listSegments, SegmentReader } from './log-segment.js';
 import { listSnapshots, type SnapshotRef } from './snapshot-file.js';
 import { loadSnapshot } from './durable-store.js';
+import { readOfflineState } from './offline-state.js';
 import { hexZxid, zxidCounter, zxidFollows } from './zxid.js';
 
 export interface VerifyReport {
@@ -64,6 +65,23 @@ export async function verifyDataDir(
   });
   if (validSnapshots.length === 0 && zxids.length > 0 && zxidCounter(zxids[0]!) !== 1) {
     report.problems.push(`no valid snapshot, and the txn log starts at ${hexZxid(zxids[0]!)}, not at the start of an epoch`);
+  }
+  // What a restart builds, replayed: a snapshot that says where its walk ended must reach the
+  // digest the walking tree had there (ZooKeeper checks its snapshot's digest the same way).
+  if (report.problems.length === 0 && validSnapshots.length > 0) {
+    let m;
+    try {
+      m = (await readOfflineState(dataDir, { dataLogDir, fs })).digestMismatch;
+    } catch (err) {
+      if (!(err instanceof StorageError)) throw err;
+      report.problems.push(`replaying snapshot ${hexZxid(newest)} and the txn log after it: ${err.message}`);
+    }
+    if (m !== undefined) {
+      report.problems.push(
+        `snapshot ${hexZxid(newest)} and the txn log after it do not rebuild the tree it was taken of: ` +
+          `at ${hexZxid(m.zxid)} the digest is ${m.actual}, the snapshot's walk ended with ${m.expected}`,
+      );
+    }
   }
   return finish(report);
 }

@@ -72,6 +72,16 @@ export function emptyNodeFields(): NodeFields {
   return { dataSource: NO_DATA, dataOffset: 0, dataLength: -1, aclId: 0, czxid: 0, mzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0, pzxid: 0, kind: 'persistent', ttlMs: 0, hash: -1 };
 }
 
+/** A tree that reached the end of its fuzzy snapshot with another digest than the walking tree had then. */
+export interface FuzzyEndMismatch {
+  zxid: number;
+  expected: bigint;
+  actual: bigint;
+}
+
+/** How a FuzzyEndMismatch is logged, wherever the replay met it (storage at start, the server as it applies). */
+export const DIGEST_MISMATCH = 'digest mismatch: after replaying txns over a fuzzy snapshot to this zxid, the tree differs from the one the snapshot was taken of';
+
 /** Turns visitor calls back into plain records (serialize(), and tools that print a snapshot's records). */
 export function recordCollector(out: SnapshotRecord[]): SnapshotVisitor {
   return {
@@ -254,8 +264,9 @@ export class DataTree {
    */
   fuzzyUntil = 0;
   /**
-   * The digest the tree must have once it has applied fuzzyUntil, when known (the leader's,
-   * taken as its SNAP walk ended): checked then, as ZooKeeper checks its snapshot's digest.
+   * The digest the tree must have once it has applied fuzzyUntil, when known (taken as the
+   * snapshot's walk ended: the leader's for a SNAP, the file's for a local snapshot): checked
+   * then (checkFuzzyEnd), as ZooKeeper checks its snapshot's digest.
    */
   fuzzyEndDigest: bigint | undefined = undefined;
   /**
@@ -1065,6 +1076,22 @@ export class DataTree {
   digest64(): bigint {
     if (this.dirtyCount > 0) this.flushDigest();
     return BigInt.asIntN(64, (BigInt(this.digestCarries) << 32n) + BigInt(this.treeDigest));
+  }
+
+  /**
+   * Compares the digest with fuzzyEndDigest once, when the tree has applied exactly fuzzyUntil:
+   * the mismatch if they differ (a replica whose snapshot and replay do not rebuild the tree
+   * that walked), else undefined. Before that point: undefined, and the expectation is kept;
+   * past it (a caller that did not look there): undefined, and it is dropped, as the digest then
+   * includes later txns. Call it before a replay and after each txn it applies.
+   */
+  checkFuzzyEnd(): FuzzyEndMismatch | undefined {
+    const expected = this.fuzzyEndDigest;
+    if (expected === undefined || this.lastProcessedZxid < this.fuzzyUntil) return undefined;
+    this.fuzzyEndDigest = undefined;
+    if (this.lastProcessedZxid > this.fuzzyUntil) return undefined;
+    const actual = this.digest64();
+    return actual === expected ? undefined : { zxid: this.fuzzyUntil, expected, actual };
   }
 
   // --------------------------------------------------------------- snapshots

@@ -10,6 +10,7 @@ import { BIN, startServerProcess, type ServerProcess } from '../helpers/server-p
 import { dumpTree } from '../helpers/tree-dump.js';
 import { Ensemble } from '../helpers/ensemble.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { editSnapshotTrailer } from '../helpers/snapshot-trailer.js';
 
 function runTool(args: string[]): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
@@ -129,6 +130,13 @@ describe('tools backup / restore / verify', () => {
     expect(rs.code).toBe(1);
     expect(rs.stdout).toMatch(/restore failed: corrupt snapshot/);
     await expect(readdir(path.join(work, 'never'))).rejects.toThrow(/ENOENT/);
+    // Every checksum right, but the znodes do not sum to the digest the server's tree had.
+    const forged = path.join(work, 'forged.bak');
+    await writeFile(forged, await readFile(file));
+    await editSnapshotTrailer(forged, (t) => t.writeBigInt64BE(t.readBigInt64BE(32) + 1n, 32));
+    const fv = await runTool(['verify', forged]);
+    expect(fv.code).toBe(1);
+    expect(fv.stdout).toMatch(/verify failed: corrupt snapshot .*forged\.bak at byte offset \d+: its znodes sum to digest -?\d+, the tree it was taken of had -?\d+/);
     const over = await runTool(['backup', '--server', `127.0.0.1:${adminPort(server)}`, '--out', file]);
     expect(over.code).toBe(1);
     expect(over.stdout).toMatch(/refusing to overwrite/);

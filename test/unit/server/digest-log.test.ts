@@ -33,7 +33,7 @@ describe('DigestLog', () => {
     // A copy: what a caller does with it leaves the log alone.
     list.length = 0;
     expect(log.list()).toHaveLength(1024);
-    log.replaced(new DataTree());
+    log.reset(new DataTree());
     expect(log.list()).toEqual([]);
   });
 
@@ -73,7 +73,7 @@ describe('DigestLog', () => {
       for (let c = 1; c <= 300; c++) createAt(learner, EPOCH + c);
       learner.fuzzyUntil = EPOCH + 310;
       learner.fuzzyEndDigest = endDigest;
-      log.replaced(learner);
+      log.reset(learner);
       for (let c = 301; c <= 320; c++) {
         createAt(learner, EPOCH + c);
         log.applied(EPOCH + c, learner);
@@ -87,8 +87,25 @@ describe('DigestLog', () => {
     createAt(exact, EPOCH + 1);
     exact.fuzzyUntil = EPOCH + 1;
     exact.fuzzyEndDigest = 7n;
-    new DigestLog(true, (m) => found.push(m)).replaced(exact);
+    new DigestLog(true, (m) => found.push(m)).reset(exact);
     expect(found.map((m) => m.expected)).toEqual([7n]);
+  });
+
+  it('a tree already past the end of its walk when handed over is not compared: its digest holds later txns', () => {
+    const found: DigestMismatch[] = [];
+    const past = new DataTree();
+    for (let c = 1; c <= 3; c++) createAt(past, EPOCH + c);
+    // The right digest for 3; compared at 5 it would pass for a mismatch.
+    const atEnd = past.digest64();
+    for (let c = 4; c <= 5; c++) createAt(past, EPOCH + c);
+    past.fuzzyUntil = EPOCH + 3;
+    past.fuzzyEndDigest = atEnd;
+    const log = new DigestLog(true, (m) => found.push(m));
+    log.reset(past);
+    createAt(past, EPOCH + 6);
+    log.applied(EPOCH + 6, past);
+    expect(found).toEqual([]);
+    expect(past.fuzzyEndDigest).toBeUndefined();
   });
 });
 

@@ -1,4 +1,4 @@
-// Snapshot file format 2 (binary chunks): round trip, damage gives CorruptSnapshotError, format 1 (msgpack) still loads.
+// Snapshot file format 3 (binary chunks, the walk's end in the trailer): round trip, damage gives CorruptSnapshotError, formats 1 and 2 still load.
 
 import { crc32 } from 'node:zlib';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -12,8 +12,10 @@ import { writePointInTimeSnapshot } from '../../../src/storage/point-in-time-sna
 import { writeFuzzySnapshot } from '../../../src/storage/fuzzy-snapshot.js';
 import { readSnapshot, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_SYNC_EVERY_BYTES, SnapshotWriter, snapshotFileName } from '../../../src/storage/snapshot-file.js';
 import { DataTree, type SnapshotRecord } from '../../../src/tree/data-tree.js';
+import type { Txn } from '../../../src/tree/txn.js';
 import type { ACL } from '../../../src/jute/records.js';
 import { createTxn, FaultyFs, OPEN_ACL, tempDir, txn } from './storage-fixtures.js';
+import { editSnapshotTrailer } from '../../helpers/snapshot-trailer.js';
 import { Workload, treeImage } from './tree-workload.js';
 
 let dir: string;
@@ -98,9 +100,126 @@ async function writeFormat1(path: string, zxid: number, records: SnapshotRecord[
   await writeFile(path, Buffer.concat(parts));
 }
 
-describe('snapshot format 2', () => {
-  it('writes the current format version', () => {
-    expect(SNAPSHOT_FORMAT_VERSION).toBe(2);
+/** A format 3 file turned into the format 2 file the previous build wrote: same chunks, the short trailer. */
+async function toFormat2(path: string): Promise<void> {
+  const bytes = await readFile(path);
+  bytes.writeUInt32BE(2, 4);
+  bytes.writeUInt32BE(crc32(bytes.subarray(0, 16)), 16);
+  const trailer = bytes.subarray(bytes.length - 44, bytes.length - 20);
+  trailer.writeUInt32BE(crc32(trailer.subarray(4, 20)), 20);
+  await writeFile(path, bytes.subarray(0, bytes.length - 20));
+}
+
+/** Writes a fuzzy snapshot of `tree` while one txn of `wl` is applied to it every turn; returns the snapshot and every txn applied. */
+async function snapshotWhileWriting(tree: DataTree, wl: Workload, dirPath: string) {
+  const applied: Txn[] = [];
+  let writing = true;
+  const writer = (async () => {
+    while (writing) {
+      const t = wl.next();
+      tree.apply(t);
+      applied.push(t);
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  const ref = await writeFuzzySnapshot(nodeFs, dirPath, tree);
+  writing = false;
+  await writer;
+  return { ref, applied };
+}
+
+describe('snapshot format 3', () => {
+  it('writes the current format version', async () => {
+    expect(SNAPSHOT_FORMAT_VERSION).toBe(3);
+    const ref = await writeFuzzySnapshot(nodeFs, dir, variedTree());
+    expect((await readFile(ref.path)).readUInt32BE(4)).toBe(3);
+  });
+
+  it('a fuzzy snapshot says where its walk ended; the log replayed to there reaches the digest it names', async () => {
+    const wl = new Workload(17);
+    const tree = new DataTree();
+    for (let i = 0; i < 5000; i++) tree.apply(wl.next());
+    const { ref, applied } = await snapshotWhileWriting(tree, wl, dir);
+    const summary = await readSnapshot(nodeFs, ref.path, () => undefined);
+    // The walk took several turns, and txns were applied in them: it is fuzzy.
+    expect(summary.end!.zxid).toBeGreaterThan(ref.zxid);
+    expect(summary.end!.zxid).toBeLessThanOrEqual(tree.lastProcessedZxid);
+
+    const loaded = await loadSnapshot(nodeFs, ref.path);
+    expect(loaded.fuzzyUntil).toBe(summary.end!.zxid);
+    expect(loaded.fuzzyEndDigest).toBe(summary.end!.digest);
+    const after = applied.filter((t) => t.hdr.zxid > ref.zxid);
+    for (const t of after) {
+      if (t.hdr.zxid > loaded.fuzzyUntil) break;
+      expect(loaded.checkFuzzyEnd()).toBeUndefined(); // not there yet: nothing checked, nothing used up
+      expect(loaded.fuzzyEndDigest).toBe(summary.end!.digest);
+      loaded.apply(t);
+    }
+    expect(loaded.checkFuzzyEnd()).toBeUndefined();
+    expect(loaded.fuzzyEndDigest).toBeUndefined(); // checked once
+    for (const t of after) if (t.hdr.zxid > loaded.lastProcessedZxid) loaded.apply(t);
+    expect(image(loaded)).toEqual(image(tree));
+  });
+
+  it('a replay that does not rebuild the walked tree is caught at the end of the walk, with both digests', async () => {
+    const wl = new Workload(18);
+    const tree = new DataTree();
+    for (let i = 0; i < 5000; i++) tree.apply(wl.next());
+    const { ref, applied } = await snapshotWhileWriting(tree, wl, dir);
+    const loaded = await loadSnapshot(nodeFs, ref.path);
+    const end = loaded.fuzzyUntil;
+    const expected = loaded.fuzzyEndDigest!;
+    // The txn at the walk's end is replaced by one that is not in the history: a znode the walking tree never had.
+    for (const t of applied) {
+      if (t.hdr.zxid <= ref.zxid || t.hdr.zxid > end) continue;
+      loaded.apply(t.hdr.zxid === end ? createTxn(end, '/stray', 'x', -1) : t);
+    }
+    expect(loaded.lastProcessedZxid).toBe(end);
+    expect(loaded.checkFuzzyEnd()).toEqual({ zxid: end, expected, actual: loaded.digest64() });
+    expect(loaded.digest64()).not.toBe(expected);
+  });
+
+  it('a point-in-time snapshot ends where it begins: the loaded tree is checked at once', async () => {
+    const tree = variedTree();
+    const pit = await writePointInTimeSnapshot(nodeFs, dir, tree);
+    const loaded = await loadSnapshot(nodeFs, pit.path);
+    expect(loaded.fuzzyUntil).toBe(tree.lastProcessedZxid);
+    expect(loaded.fuzzyEndDigest).toBe(tree.digest64());
+    expect(loaded.checkFuzzyEnd()).toBeUndefined();
+    expect(loaded.fuzzyEndDigest).toBeUndefined();
+    // ...and a digest that is not the tree's is reported there.
+    await editSnapshotTrailer(pit.path, (t) => t.writeBigInt64BE(tree.digest64() + 1n, 32));
+    const bad = await loadSnapshot(nodeFs, pit.path);
+    expect(bad.checkFuzzyEnd()).toEqual({ zxid: tree.lastProcessedZxid, expected: tree.digest64() + 1n, actual: tree.digest64() });
+  });
+
+  it('a trailer with unknown flags, or a walk that ends before it began, is a CorruptSnapshotError', async () => {
+    const tree = variedTree();
+    const ref = await writeFuzzySnapshot(nodeFs, dir, tree);
+    const good = await readFile(ref.path);
+    await editSnapshotTrailer(ref.path, (t) => t.writeUInt32BE(3, 20));
+    await expect(loadSnapshot(nodeFs, ref.path)).rejects.toThrow(/unknown trailer flags 0x3/);
+    await writeFile(ref.path, good);
+    await editSnapshotTrailer(ref.path, (t) => writeU64(t, ref.zxid - 1, 24));
+    await expect(loadSnapshot(nodeFs, ref.path)).rejects.toThrow(/the walk ends at 0x[0-9a-f]+, before it began/);
+    await expect(loadSnapshot(nodeFs, ref.path)).rejects.toBeInstanceOf(CorruptSnapshotError);
+    // With the end-known flag off, the end is not read at all.
+    await writeFile(ref.path, good);
+    await editSnapshotTrailer(ref.path, (t) => t.writeUInt32BE(0, 20));
+    const loaded = await loadSnapshot(nodeFs, ref.path);
+    expect(loaded.fuzzyEndDigest).toBeUndefined();
+    expect(image(loaded)).toEqual(image(tree));
+  });
+
+  it('format 2 (the same chunks, no end in the trailer) written by the previous build still loads, expecting no digest', async () => {
+    const tree = variedTree();
+    const ref = await writeFuzzySnapshot(nodeFs, dir, tree);
+    await toFormat2(ref.path);
+    const summary = await readSnapshot(nodeFs, ref.path, () => undefined);
+    expect(summary.end).toBeUndefined();
+    const loaded = await loadSnapshot(nodeFs, ref.path);
+    expect(image(loaded)).toEqual(image(tree));
+    expect(loaded.fuzzyEndDigest).toBeUndefined();
   });
 
   it('round-trips every kind of node, data, ACL, session and the secret (fuzzy and point-in-time writers)', async () => {

@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { logDump, snapshotDump, verify } from '../../../src/cli/tools-command.js';
 import { DurableStore, LogGapError } from '../../../src/storage/index.js';
+import { loadSnapshot } from '../../../src/storage/durable-store.js';
+import { nodeFs } from '../../../src/storage/fs-like.js';
 import type { DataTree } from '../../../src/tree/data-tree.js';
 import { captureLogger, tempDir } from './storage-fixtures.js';
+import { editSnapshotTrailer } from '../../helpers/snapshot-trailer.js';
 import { Workload } from './tree-workload.js';
 
 let dir: string;
@@ -126,6 +129,25 @@ describe('tools verify', () => {
     expect(c.text()).toMatch(/problem: snapshot 0x[0-9a-f]+ \(\/.*snapshot\.[0-9a-f]+\): txn log resumes at 0x[0-9a-f]+ \(in \/.*log\.[0-9a-f]+\)/);
   });
 
+  it('exit 1 when the newest snapshot and the log after it do not reach the digest the snapshot names', async () => {
+    const { snapshots } = await populate();
+    const newest = snapshots[snapshots.length - 1]!;
+    let digest = 0n;
+    await editSnapshotTrailer(newest, (t) => {
+      digest = t.readBigInt64BE(32);
+      t.writeBigInt64BE(digest ^ 0x10n, 32);
+    });
+    const c = collector();
+    expect(await verify(dir, {}, c.out)).toBe(1);
+    const zxid = newest.split('snapshot.')[1]!;
+    expect(c.text()).toContain(
+      `problem: snapshot 0x${zxid} and the txn log after it do not rebuild the tree it was taken of: at 0x${zxid} the digest is ${digest}, the snapshot's walk ended with ${digest ^ 0x10n}`,
+    );
+    // The same files with the digest the walk really ended with: sound.
+    await editSnapshotTrailer(newest, (t) => t.writeBigInt64BE(digest, 32));
+    expect(await verify(dir, {}, collector().out)).toBe(0);
+  });
+
   it('a torn tail is a warning, not a failure (the server repairs it)', async () => {
     const { segments } = await populate();
     await appendFile(segments[segments.length - 1]!, Buffer.from([0, 0, 1, 0, 9, 9]));
@@ -200,11 +222,16 @@ describe('tools log-dump / snapshot-dump', () => {
     expect(text).toMatch(/^ZNode Details \(count=\d+\):\n----\n\/\n  cZxid = 0x00000000000000\n/);
     expect(text).toContain('Session Details (sid, timeout, ephemeralCount):');
     expect(text).toMatch(/Last zxid: 0x[0-9a-f]+\n$/);
+    // Where the walk ended (here where it began: nothing was applied during it) and the digest due there.
+    const zxid = snapshots[1]!.split('snapshot.')[1]!;
+    const digest = (await loadSnapshot(nodeFs, snapshots[1]!)).digest64();
+    expect(text).toContain(`\nTarget zxid digest is: ${zxid}, ${digest}\n----\nLast zxid: 0x${zxid}\n`);
     const j = collector();
     expect(await snapshotDump(snapshots[1]!, { json: true }, j.out)).toBe(0);
-    const rows = j.text().trim().split('\n').map((l) => JSON.parse(l) as { t?: string; summary?: { recordCount: number } });
+    const rows = j.text().trim().split('\n').map((l) => JSON.parse(l) as { t?: string; summary?: { recordCount: number; end: unknown } });
     expect(rows[0]!.t).toBe('header');
     expect(rows[rows.length - 1]!.summary!.recordCount).toBe(rows.length - 1);
+    expect(rows[rows.length - 1]!.summary!.end).toEqual({ zxid: `0x${zxid}`, digest: String(digest) });
   });
 
   it('snapshot-dump exits 1 on a damaged snapshot', async () => {
