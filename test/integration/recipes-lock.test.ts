@@ -119,7 +119,10 @@ describe.each(SERVER_FACTORIES)('Lock on %s', (_name, startServer) => {
     const root = uniqueRoot('lock');
     const proxy = await CutProxy.start(env.server.connectString);
     try {
-      const zk = await ZooKeeperClient.connect(proxy.connectString, { sessionTimeoutMs: 6000 });
+      // The lock gives a disconnected holder a third of the session timeout to come back before
+      // it calls the lock lost; 15 s leaves 5 s, enough for a reconnect (up to a second of
+      // backoff) on a loaded CI machine: 6 s (2 s) was not, once in a full run.
+      const zk = await ZooKeeperClient.connect(proxy.connectString, { sessionTimeoutMs: 15_000 });
       const lock = new Lock(zk, root);
       await lock.acquire();
       const events: string[] = [];
@@ -127,7 +130,7 @@ describe.each(SERVER_FACTORIES)('Lock on %s', (_name, startServer) => {
       proxy.block(true);
       await waitFor(() => events.includes('suspended'), 'the lock to report suspended');
       proxy.block(false);
-      await waitFor(() => events.includes('reconnected'), 'the lock to report reconnected', 10000);
+      await waitFor(() => events.includes('reconnected'), () => `the lock to report reconnected (events: ${events.join(', ')}; client ${zk.state})`);
       expect(events).toEqual(['suspended', 'reconnected']);
       expect(lock.isAcquired).toBe(true);
       expect(lock.signal!.aborted).toBe(false);
