@@ -255,8 +255,15 @@ export function createToolsCommand(onExitCode: (code: number) => void, out: Tool
               .option('zk-log-dir', { type: 'string', describe: "ZooKeeper's dataLogDir, when its logs are kept apart" })
               .option('data-dir', { type: 'string', demandOption: true, describe: 'the zabkeeper data dir to create (missing or empty)' })
               .option('skip-corrupt-tail', { type: 'boolean', describe: 'drop a damaged last log record or an unfinished newest snapshot, as ZooKeeper does' })
+              .option('skip-digest-check', { type: 'boolean', describe: "import even if the replayed tree's digest differs from the one ZooKeeper wrote" })
               .option('json', { type: 'boolean', describe: 'no progress lines; the report as one JSON object' }),
-          async (a) => onExitCode(await importZooKeeperTool({ zkDataDir: a.zkDataDir, zkLogDir: a.zkLogDir, dataDir: a.dataDir, skipCorruptTail: a.skipCorruptTail, json: a.json }, out)),
+          async (a) =>
+            onExitCode(
+              await importZooKeeperTool(
+                { zkDataDir: a.zkDataDir, zkLogDir: a.zkLogDir, dataDir: a.dataDir, skipCorruptTail: a.skipCorruptTail, skipDigestCheck: a.skipDigestCheck, json: a.json },
+                out,
+              ),
+            ),
         )
         .command(
           'export-zookeeper',

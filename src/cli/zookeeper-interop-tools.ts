@@ -26,6 +26,11 @@ function summary(r: ImportReport, outDir: string): string {
     `  from: ${r.snapshot ?? 'no snapshot'} (zxid ${hex(r.snapshotZxid)}) + ${r.logs.length} log file(s), ${r.txnsReplayed} txns replayed`,
     `  znodes: ${r.znodes}, sessions: ${r.sessions} (${r.ephemerals} ephemerals), last zxid: ${hex(r.lastZxid)}, epoch: ${r.epoch}`,
   ];
+  lines.push(
+    r.digests.note === undefined
+      ? `  ZooKeeper's digests: ${r.digests.checked} compared with the imported tree's, all agree`
+      : `  ZooKeeper's digests: not compared (${r.digests.note})`,
+  );
   for (const s of r.remappedSessions) {
     lines.push(`  session ${s.zookeeper} is now ${s.zabkeeper} (its id does not fit below 2^53; its clients resume it with their ZooKeeper id and password and get the new id)`);
   }
@@ -42,6 +47,7 @@ export interface ImportToolArgs {
   zkLogDir?: string;
   dataDir: string;
   skipCorruptTail?: boolean;
+  skipDigestCheck?: boolean;
   json?: boolean;
 }
 
@@ -53,6 +59,7 @@ export async function importZooKeeperTool(a: ImportToolArgs, out: ToolOutput): P
       zkLogDir: a.zkLogDir,
       outDir: a.dataDir,
       skipCorruptTail: a.skipCorruptTail,
+      skipDigestCheck: a.skipDigestCheck,
       onLine: a.json ? undefined : (line) => out.write(`${line}\n`),
     });
     out.write(a.json ? `${JSON.stringify(report)}\n` : summary(report, a.dataDir));

@@ -776,7 +776,8 @@ export class DataTree {
     t.release(id);
   }
 
-  private hashNode(path: string, id: number): number {
+  /** `zkOwner`: an ephemeral's owner as ZooKeeper knew it, when that id is not the one kept (digest64AsOwnedBy). */
+  private hashNode(path: string, id: number, zkOwner?: bigint): number {
     if (path.startsWith('/zookeeper/')) return 0;
     const t = this.table;
     const dataBytes = t.dataBytes(id);
@@ -799,7 +800,8 @@ export class DataTree {
     v.setInt32(s + 48, t.aversion[id]!);
     switch (t.kind[id]) {
       case KIND_EPHEMERAL:
-        setLong(v, s + 52, t.owner[id]!);
+        if (zkOwner === undefined) setLong(v, s + 52, t.owner[id]!);
+        else v.setBigInt64(s + 52, zkOwner);
         break;
       case KIND_CONTAINER:
         v.setUint32(s + 52, 0x80000000);
@@ -1076,6 +1078,25 @@ export class DataTree {
   digest64(): bigint {
     if (this.dirtyCount > 0) this.flushDigest();
     return BigInt.asIntN(64, (BigInt(this.digestCarries) << 32n) + BigInt(this.treeDigest));
+  }
+
+  /**
+   * digest64() as ZooKeeper computes it for this tree when some sessions had other ids there:
+   * `owners` maps a session id kept here to the id ZooKeeper gave it (an import renumbers ids
+   * at or above 2^53), and their ephemerals are hashed with ZooKeeper's. What an import compares
+   * with the digests ZooKeeper wrote into its files. Costs a hash per such ephemeral.
+   */
+  digest64AsOwnedBy(owners: ReadonlyMap<number, bigint>): bigint {
+    let sum = this.digest64();
+    const t = this.table;
+    for (const [session, zkOwner] of owners) {
+      for (const path of this.ephemerals.get(session) ?? []) {
+        const id = this.ids.get(path);
+        if (id === undefined || path.startsWith('/zookeeper/')) continue;
+        sum += BigInt(this.hashNode(path, id, zkOwner)) - BigInt(t.hash[id]!);
+      }
+    }
+    return BigInt.asIntN(64, sum);
   }
 
   /**

@@ -25,6 +25,8 @@ export interface ImportOptions {
   outDir: string;
   /** Drop a damaged last log record or an unfinished newest snapshot, as ZooKeeper does, instead of stopping. */
   skipCorruptTail?: boolean;
+  /** Import even when the replayed tree's digest differs from the one ZooKeeper wrote (DigestCheck). */
+  skipDigestCheck?: boolean;
   /** Progress lines and warnings, one per call, without a newline. */
   onLine?: (line: string) => void;
   /** Milliseconds between progress lines. */
@@ -42,6 +44,11 @@ export interface ImportReport {
   lastZxid: number;
   /** currentEpoch written (acceptedEpoch may be higher, as ZooKeeper's was). */
   epoch: number;
+  /**
+   * ZooKeeper's own tree digests (3.6+: after each logged txn, and where its snapshot's walk
+   * ended) compared with the imported tree's at the same zxids; `note` says why none were.
+   */
+  digests: { checked: number; lastZxid: number | undefined; note: string | undefined };
   /** ZooKeeper session ids at or above 2^53 and the ids zabkeeper holds them under. */
   remappedSessions: Array<{ zookeeper: string; zabkeeper: string }>;
   warnings: string[];
@@ -215,6 +222,8 @@ interface Loaded {
   bytesRead: number;
   /** Znodes whose ACL the snapshot's cache lacked (path -> ZooKeeper's ACL reference), until the replay sets them. */
   danglingAcls: Map<string, bigint>;
+  /** The snapshot's ZxidDigest, when it has one. */
+  digest: ZkSnapshotSummary['digest'];
 }
 
 /**
@@ -267,7 +276,7 @@ async function loadNewestSnapshot(
       throw new ZooKeeperFileError(snap.path, 0, `znodes do not form a tree: ${(err as Error).message}`);
     }
     progress.always(`snapshot ${snap.path}: ${summary!.nodeCount} znodes, ${summary!.sessions.length} sessions, zxid ${hexZxid(snap.zxid)}`);
-    return { tree, snapshot: snap, bytesRead: bytes.length, danglingAcls };
+    return { tree, snapshot: snap, bytesRead: bytes.length, danglingAcls, digest: summary!.digest };
   }
   // No snapshot at all: only a log starting at the beginning of history can rebuild the tree.
   const first = logs[0];
@@ -275,7 +284,99 @@ async function loadNewestSnapshot(
   if (first.zxid > 1) {
     throw new ZooKeeperDataDirError(`no usable snapshot, and the oldest txn log ${first.path} starts at ${hexZxid(first.zxid)}, not at the beginning of history`);
   }
-  return { tree: new DataTree(), snapshot: undefined, bytesRead: 0, danglingAcls: new Map() };
+  return { tree: new DataTree(), snapshot: undefined, bytesRead: 0, danglingAcls: new Map(), digest: undefined };
+}
+
+/** ZooKeeper's DigestCalculator version whose per-znode hash DataTree computes too. */
+const DIGEST_VERSION = 2;
+/** Logged digests compared at least this often (and at the end of every log): each costs a hash per renumbered session's ephemeral. */
+const DIGEST_CHECK_EVERY_TXNS = 1000;
+
+/**
+ * Compares the imported tree with the digests ZooKeeper wrote, as ZooKeeper itself does on
+ * load: nothing while the replay is still inside its fuzzy snapshot (up to the zxid the
+ * snapshot's digest names), then the logged digest after a txn. A difference means this
+ * replay does not rebuild ZooKeeper's tree, and the import stops there.
+ */
+class DigestCheck {
+  checked = 0;
+  lastZxid: number | undefined = undefined;
+  /** Why nothing can be compared, when nothing can. */
+  readonly note: string | undefined;
+  /** The snapshot's digest, until the replay reaches its zxid; while it is pending, logged digests are not compared. */
+  private pending: { zxid: number; digest: bigint } | undefined;
+  /** The last applied txn's logged digest, not compared yet. */
+  private due: { zxid: number; digest: bigint; file: string; offset: number } | undefined;
+
+  constructor(
+    private readonly tree: DataTree,
+    private readonly sessions: SessionIdMap,
+    loaded: Loaded,
+    skip: boolean,
+  ) {
+    const d = loaded.digest;
+    if (skip) this.note = 'skipped (--skip-digest-check)';
+    else if (loaded.snapshot !== undefined && d === undefined) this.note = `the snapshot ${loaded.snapshot.path} carries no digest (ZooKeeper before 3.6, or digests off)`;
+    else if (d !== undefined && d.version !== DIGEST_VERSION) this.note = `the snapshot's digest is version ${d.version}; this build computes version ${DIGEST_VERSION}`;
+    else if (d !== undefined) this.pending = { zxid: d.zxid, digest: d.digest };
+  }
+
+  /**
+   * Before the replay: a snapshot whose walk ended where it began is compared at once. One whose
+   * digest is older than its start (a new leader's snapshot at epoch + 0: not fuzzy) names a state
+   * the file does not hold; as ZooKeeper does, it is not compared, and logged digests are from the first txn.
+   */
+  start(file: string): void {
+    const p = this.pending;
+    if (p === undefined) return;
+    if (p.zxid < this.tree.lastProcessedZxid) this.pending = undefined;
+    else if (p.zxid === this.tree.lastProcessedZxid) this.reached(file, 0);
+  }
+
+  /** After the txns of `entry` were applied (the `txns`th of the replay). */
+  applied(entry: ZkTxnEntry, file: string, offset: number, txns: number): void {
+    if (this.note !== undefined) return;
+    if (this.pending !== undefined) {
+      if (entry.hdr.zxid === this.pending.zxid) this.reached(file, offset);
+      return;
+    }
+    this.due = entry.digest !== undefined && entry.digest.version === DIGEST_VERSION ? { zxid: entry.hdr.zxid, digest: entry.digest.treeDigest, file, offset } : undefined;
+    if (this.due !== undefined && txns % DIGEST_CHECK_EVERY_TXNS === 0) this.compareDue();
+  }
+
+  /** At the end of a log: the last txn's digest, if it has one and it was not compared yet. */
+  endOfFile(): void {
+    if (this.due !== undefined) this.compareDue();
+  }
+
+  private compareDue(): void {
+    const d = this.due!;
+    this.due = undefined;
+    this.compare(d.zxid, d.digest, d.file, d.offset, 'ZooKeeper logged after it');
+  }
+
+  private reached(file: string, offset: number): void {
+    const p = this.pending!;
+    this.pending = undefined;
+    this.compare(p.zxid, p.digest, file, offset, "ZooKeeper's snapshot names for it");
+  }
+
+  private compare(zxid: number, expected: bigint, file: string, offset: number, whose: string): void {
+    const owners = new Map(this.sessions.remappedIds.map(([zk, id]) => [id, zk] as const));
+    const actual = this.tree.digest64AsOwnedBy(owners);
+    if (actual !== expected) {
+      const agreed = this.lastZxid === undefined ? 'no earlier digest was compared' : `the digests agreed at ${hexZxid(this.lastZxid)}`;
+      throw new ZooKeeperFileError(
+        file,
+        offset,
+        `at ${hexZxid(zxid)} the imported tree's digest is ${actual}, the one ${whose} is ${expected} (${agreed}): ` +
+          'replaying this history does not rebuild ZooKeeper\'s tree, so nothing was imported; please report it. ' +
+          '--skip-digest-check imports it anyway',
+      );
+    }
+    this.checked++;
+    this.lastZxid = zxid;
+  }
 }
 
 export async function importZooKeeper(opts: ImportOptions): Promise<ImportReport> {
@@ -300,6 +401,8 @@ export async function importZooKeeper(opts: ImportOptions): Promise<ImportReport
   const snapZxid = loaded.snapshot?.zxid ?? 0;
   let bytesRead = loaded.bytesRead;
 
+  const digests = new DigestCheck(tree, sessions, loaded, opts.skipDigestCheck === true);
+  digests.start(loaded.snapshot?.path ?? 'the empty tree');
   const toReplay = logsAfter(logs, snapZxid);
   const totalLogBytes = toReplay.reduce((sum, l) => sum + l.sizeBytes, 0);
   let logBytesDone = 0;
@@ -329,6 +432,7 @@ export async function importZooKeeper(opts: ImportOptions): Promise<ImportReport
       prevWhere = `${log.path} offset ${rec.offset}`;
       txns++;
       fileTxns++;
+      digests.applied(rec.entry, log.path, rec.offset, txns);
       progress.maybe(() => {
         const secs = (performance.now() - replayStarted) / 1000;
         const rate = txns / Math.max(secs, 1e-3);
@@ -345,6 +449,7 @@ export async function importZooKeeper(opts: ImportOptions): Promise<ImportReport
       }
       warn(`dropped the damaged last record at ${where}: ${end.torn.reason}`);
     }
+    digests.endOfFile();
     logBytesDone += log.sizeBytes;
     bytesRead += end.endOffset;
     logReport.push({ file: log.path, txns: fileTxns });
@@ -358,6 +463,11 @@ export async function importZooKeeper(opts: ImportOptions): Promise<ImportReport
     );
   }
 
+  progress.always(
+    digests.note === undefined
+      ? `ZooKeeper's digests: ${digests.checked} compared, all agree${digests.lastZxid === undefined ? '' : ` (the last at ${hexZxid(digests.lastZxid)})`}`
+      : `ZooKeeper's digests: not compared: ${digests.note}`,
+  );
   // Live sessions stay reachable under their ZooKeeper id and password (whether or not the id changed).
   for (const [zk, id] of sessions.entries()) if (id !== 0 && tree.sessions.has(id)) tree.importedSessions.set(BigInt.asUintN(64, zk), id);
   const lastZxid = Math.max(tree.lastProcessedZxid, snapZxid);
@@ -385,6 +495,7 @@ export async function importZooKeeper(opts: ImportOptions): Promise<ImportReport
     ephemerals,
     lastZxid,
     epoch,
+    digests: { checked: digests.checked, lastZxid: digests.lastZxid, note: digests.note },
     // Only the sessions still alive matter: the ids of closed ones were remapped just to replay their txns.
     remappedSessions: sessions.remappedIds
       .filter(([, id]) => tree.sessions.has(id) || tree.getEphemerals(id).length > 0)

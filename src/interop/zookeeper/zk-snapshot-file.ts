@@ -318,12 +318,14 @@ export class ZkSnapshotWriter {
     this.flush();
   }
 
-  /** The complete file contents. */
-  finish(): Buffer[] {
+  /**
+   * The complete file contents. Without `digest`, an empty ZxidDigest (zxid 0, version 2):
+   * ZooKeeper then skips the snapshot digest check, as for its own first snapshot.
+   */
+  finish(digest: { zxid: number; version: number; digest: bigint } = { zxid: 0, version: 2, digest: 0n }): Buffer[] {
     this.w.writeString('/');
     this.seal();
-    // An empty ZxidDigest (zxid 0, version 2): ZooKeeper then skips the snapshot digest check, as for its own first snapshot.
-    this.w.writeLong(0).writeInt(2).writeLong(0);
+    this.w.writeLong(digest.zxid).writeInt(digest.version).writeBigLong(digest.digest);
     this.seal();
     return this.chunks;
   }

@@ -190,11 +190,12 @@ function writeBody(w: BufferWriter, txn: ZkTxn): number {
 }
 
 /** Encodes one entry as ZooKeeper's Util.marshallTxnEntry does (header, txn, optional digest); the header's type is taken from the txn. */
-export function encodeTxnEntry(entry: { hdr: Omit<ZkTxnHeader, 'type'>; txn: ZkTxn }): Buffer {
+export function encodeTxnEntry(entry: { hdr: Omit<ZkTxnHeader, 'type'>; txn: ZkTxn; digest?: ZkTxnEntry['digest'] }): Buffer {
   const body = new BufferWriter(256);
   const type = writeBody(body, entry.txn);
   const w = new BufferWriter(body.view().length + 32);
   w.writeBigLong(entry.hdr.clientId).writeInt(entry.hdr.cxid).writeLong(entry.hdr.zxid).writeLong(entry.hdr.time).writeInt(type);
   w.writeRaw(body.view());
+  if (entry.digest !== undefined) w.writeInt(entry.digest.version).writeBigLong(entry.digest.treeDigest);
   return w.toBuffer();
 }

@@ -5,7 +5,10 @@ import os from 'node:os';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { importZooKeeper } from '../../../src/interop/zookeeper/zk-import.js';
+import { importZooKeeper, toZabkeeperTxns } from '../../../src/interop/zookeeper/zk-import.js';
+import { SessionIdMap } from '../../../src/interop/zookeeper/session-id-map.js';
+import { DataTree, persistedEphemeralOwner, type SnapshotRecord } from '../../../src/tree/data-tree.js';
+import type { ACL } from '../../../src/jute/records.js';
 import { exportZooKeeper } from '../../../src/interop/zookeeper/zk-export.js';
 import { ZooKeeperDataDirError, ZooKeeperFileError } from '../../../src/interop/zookeeper/errors.js';
 import { ZkSnapshotWriter, type ZkNode } from '../../../src/interop/zookeeper/zk-snapshot-file.js';
@@ -40,6 +43,23 @@ function snapshotBytes(): Buffer {
 
 function entry(counter: number, txn: ZkTxn, clientId = SMALL_SESSION) {
   return { hdr: { clientId, cxid: counter, zxid: z(counter), time: 2000 + counter }, txn };
+}
+
+type Entry = ReturnType<typeof entry> & { digest?: { version: number; treeDigest: bigint } };
+
+/** A ZooKeeper snapshot of `tree` (its ACL ids as references, as export writes them), with `digest` as its ZxidDigest. */
+function zkSnapshotOf(tree: DataTree, digest: { zxid: number; version: number; digest: bigint }): Buffer {
+  const acls = new Map<bigint, ACL[]>();
+  const nodes: Extract<SnapshotRecord, { t: 'node' }>[] = [];
+  for (const r of tree.serialize()) {
+    if (r.t === 'acl') acls.set(BigInt(r.id), r.acl);
+    else if (r.t === 'node') nodes.push(r);
+  }
+  const w = new ZkSnapshotWriter([...tree.sessions].map(([id, t]) => [BigInt(id), t] as [bigint, number]), acls);
+  for (const r of nodes) {
+    w.addNode({ ...r, aclRef: BigInt(r.aclId), ephemeralOwner: persistedEphemeralOwner(r) });
+  }
+  return Buffer.concat(w.finish(digest));
 }
 
 const LOG = [
@@ -82,8 +102,9 @@ describe('importZooKeeper', () => {
   });
 
   const v2 = (name: string): string => path.join(zkDir, 'version-2', name);
-  const run = (extra: { skipCorruptTail?: boolean } = {}) => importZooKeeper({ zkDataDir: zkDir, outDir: out, onLine: (l) => lines.push(l), progressIntervalMs: 0, ...extra });
-  const failure = async (extra: { skipCorruptTail?: boolean } = {}): Promise<Error> => {
+  type RunOptions = { skipCorruptTail?: boolean; skipDigestCheck?: boolean };
+  const run = (extra: RunOptions = {}) => importZooKeeper({ zkDataDir: zkDir, outDir: out, onLine: (l) => lines.push(l), progressIntervalMs: 0, ...extra });
+  const failure = async (extra: RunOptions = {}): Promise<Error> => {
     try {
       await run(extra);
     } catch (err) {
@@ -128,6 +149,9 @@ describe('importZooKeeper', () => {
     expect(tree.sessions.get(mapped)).toBe(20000);
     // Parent stats: cversion counts creates (persisted), the client sees 2*cversion - children.
     expect(tree.getData('/app')!.stat).toMatchObject({ cversion: 2 * 5 - 4, numChildren: 4, pzxid: z(11) });
+    // This snapshot's digest block is empty, as in a ZooKeeper before 3.6 or with digests off.
+    expect(report.digests).toEqual({ checked: 0, lastZxid: undefined, note: expect.stringMatching(/snapshot\.300000002 carries no digest/) });
+    expect(lines).toContain(`ZooKeeper's digests: not compared: ${report.digests.note}`);
     expect(lines.some((l) => /^reading snapshot .*snapshot\.300000002/.test(l))).toBe(true);
     expect(lines.some((l) => /^log .*log\.300000001: 10 txns replayed$/.test(l))).toBe(true);
     expect(lines.some((l) => /^replaying log\.300000001: \d+ txns, \d+ txns\/s, [\d.]+ MB of [\d.]+ MB, ETA \d+ s$/.test(l))).toBe(true);
@@ -292,6 +316,93 @@ describe('importZooKeeper', () => {
     await rm(path.join(zkDir, 'version-2'), { recursive: true });
     await expect(importZooKeeper({ zkDataDir: zkDir, outDir: out })).rejects.toThrow(/no version-2\/ folder/);
     expect(await readFile(path.join(dir, 'x'), 'utf8')).toBe('not a dir');
+  });
+
+  describe("ZooKeeper's digests", () => {
+    // A history whose digests a model replay computes (what ZooKeeper wrote after each txn), a
+    // snapshot of it at z(2) whose digest names z(4) (fuzzy: its walk saw txns 3 and 4), and
+    // two logs, z(1)-z(4) and z(5)-z(7).
+    const HISTORY: Entry[] = [
+      entry(1, { type: 'create', path: '/d', data: Buffer.from('d'), acl: OPEN, ephemeral: false, parentCVersion: 1 }),
+      entry(2, { type: 'create', path: '/d/a', data: Buffer.from('a'), acl: OPEN, ephemeral: false, parentCVersion: 1 }),
+      entry(3, { type: 'setData', path: '/d/a', data: Buffer.from('a2'), version: 1 }),
+      entry(4, { type: 'create', path: '/d/b', data: null, acl: DIGEST, ephemeral: false, parentCVersion: 2 }),
+      entry(5, { type: 'create', path: '/d/e', data: Buffer.from('e'), acl: OPEN, ephemeral: true, parentCVersion: 3 }),
+      entry(6, { type: 'delete', path: '/d/a' }),
+      entry(7, { type: 'setData', path: '/d', data: Buffer.from('d2'), version: 1 }),
+    ];
+
+    async function writeDigestedDir(edit: (entries: Entry[], snapDigest: { zxid: number; version: number; digest: bigint }) => void = () => undefined): Promise<Entry[]> {
+      const tree = new DataTree();
+      const sessions = new SessionIdMap();
+      let snapshot: DataTree | undefined;
+      const entries = HISTORY.map((e, i) => {
+        for (const t of toZabkeeperTxns({ ...e, hdr: { ...e.hdr, type: 0 } }, sessions)) tree.apply(t, false);
+        if (i === 1) snapshot = DataTree.fromRecords(tree.serialize());
+        return { ...e, digest: { version: 2, treeDigest: tree.digest64() } };
+      });
+      const snapDigest = { zxid: z(4), version: 2, digest: entries[3]!.digest.treeDigest };
+      edit(entries, snapDigest);
+      await writeFile(v2(`snapshot.${z(2).toString(16)}`), zkSnapshotOf(snapshot!, snapDigest));
+      await writeFile(v2(`log.${z(1).toString(16)}`), encodeZkTxnLog(entries.slice(0, 4)));
+      await writeFile(v2(`log.${z(5).toString(16)}`), encodeZkTxnLog(entries.slice(4)));
+      return entries;
+    }
+
+    it("compares the snapshot's digest where its walk ended, then the logged ones, and says they agree", async () => {
+      await writeDigestedDir();
+      const report = await run();
+      // z(4) from the snapshot, z(7) at the end of the second log (the first log ends at z(4), already compared).
+      expect(report.digests).toEqual({ checked: 2, lastZxid: z(7), note: undefined });
+      expect(lines).toContain(`ZooKeeper's digests: 2 compared, all agree (the last at 0x${z(7).toString(16)})`);
+      expect((await loadSnapshot(nodeFs, report.output)).getData('/d')!.data).toEqual(Buffer.from('d2'));
+    });
+
+    it("a logged digest inside the snapshot's fuzzy stretch is not compared, as ZooKeeper does not", async () => {
+      await writeDigestedDir((entries) => {
+        entries[2]!.digest!.treeDigest += 1n;
+      });
+      expect((await run()).digests.checked).toBe(2);
+    });
+
+    it('a digest the replay does not reach stops the import, naming the file, the offset and where they last agreed', async () => {
+      await writeDigestedDir((entries) => {
+        entries[6]!.digest!.treeDigest += 1n;
+      });
+      const err = await failure();
+      expect(err).toBeInstanceOf(ZooKeeperFileError);
+      expect((err as ZooKeeperFileError).file).toBe(v2(`log.${z(5).toString(16)}`));
+      expect(err.message).toMatch(
+        new RegExp(
+          `at 0x${z(7).toString(16)} the imported tree's digest is -?\\d+, the one ZooKeeper logged after it is -?\\d+ ` +
+            `\\(the digests agreed at 0x${z(4).toString(16)}\\): replaying this history does not rebuild ZooKeeper's tree, so nothing was imported`,
+        ),
+      );
+      await expect(readdir(out)).rejects.toThrow(/ENOENT/);
+      // --skip-digest-check: imported, and the report says nothing was compared.
+      const report = await run({ skipDigestCheck: true });
+      expect(report.digests).toEqual({ checked: 0, lastZxid: undefined, note: 'skipped (--skip-digest-check)' });
+      expect(report.lastZxid).toBe(z(7));
+    });
+
+    it("a snapshot digest the replay does not reach stops the import where the replay gets to its zxid", async () => {
+      await writeDigestedDir((_, snap) => {
+        snap.digest ^= 0x100n;
+      });
+      const err = await failure();
+      expect((err as ZooKeeperFileError).file).toBe(v2(`log.${z(1).toString(16)}`));
+      expect(err.message).toMatch(/the one ZooKeeper's snapshot names for it is -?\d+ \(no earlier digest was compared\)/);
+    });
+
+    it('a snapshot digest older than the snapshot (a new leader\'s, at epoch + 0) is not compared; the logged ones are from the first txn', async () => {
+      await writeDigestedDir((_, snap) => {
+        snap.zxid = z(1);
+        snap.digest = 12345n;
+      });
+      const report = await run();
+      // z(4), the end of the first log, and z(7): both logged.
+      expect(report.digests).toEqual({ checked: 2, lastZxid: z(7), note: undefined });
+    });
   });
 
   it('export writes a ZooKeeper dataDir that imports back to the same tree (digest, sessions, epoch)', async () => {
