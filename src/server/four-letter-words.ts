@@ -240,6 +240,7 @@ export async function monitorValues(ctx: FourLetterContext): Promise<[string, st
     ['approximate_data_size', st.approximateDataSizeBytes],
     ['global_sessions', st.sessionCount],
     ['local_sessions', 0],
+    ['digest_mismatches_count', st.digestMismatches],
   ];
   const learners = st.mode === 'leader' ? ctx.learners?.() : undefined;
   if (learners !== undefined) {

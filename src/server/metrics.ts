@@ -292,6 +292,8 @@ export interface ServerMetrics {
   requestCompleted(op: string, latencyMs: number): void;
   /** A txn became durable (the persist seam resolved), latencyMs after it was handed over. */
   txnPersisted(latencyMs: number): void;
+  /** The tree's digest differed from the one its snapshot named at the end of the snapshot's walk. */
+  digestMismatch(): void;
 }
 
 /** What the storage layer reports: one call per fdatasync of the txn log (a group commit). */
@@ -348,6 +350,7 @@ export class ZooKeeperNamedMetrics {
   private readonly electionTime: Summary;
   private readonly commitCount: Counter;
   private readonly lookingCount: Counter;
+  private readonly digestMismatches: Counter;
   private readonly syncedFollowers: Gauge;
   private readonly learners: Gauge;
   private latencyTotal = 0;
@@ -380,6 +383,7 @@ export class ZooKeeperNamedMetrics {
     this.electionTime = r.summary('election_time', 'Duration of each completed leader election in ms.');
     this.commitCount = r.counter('commit_count', 'Committed txns applied on this server.');
     this.lookingCount = r.counter('looking_count', 'Leader elections completed on this server.');
+    this.digestMismatches = r.counter('digest_mismatches_count', 'Times the tree did not have the digest its snapshot named where the walk ended.');
     r.onCollect(() => {
       uptime.set(Date.now() - this.startedMs);
       avg.set(this.latencyCount === 0 ? 0 : this.latencyTotal / this.latencyCount);
@@ -424,6 +428,10 @@ export class ZooKeeperNamedMetrics {
     this.electionTime.observe(durationMs);
   }
 
+  digestMismatch(): void {
+    this.digestMismatches.inc();
+  }
+
   setSyncedFollowers(count: number): void {
     this.syncedFollowers.set(count);
     this.learners.set(count);
@@ -449,6 +457,7 @@ export class PrometheusMetrics implements ServerMetrics, StorageMetrics, Ensembl
   private readonly elections: Counter;
   private readonly electionDuration: Histogram;
   private readonly syncedFollowers: Gauge;
+  private readonly digestMismatches: Counter;
   private source: (() => ServerStateSample) | undefined;
   /** The same events under ZooKeeper's metric names, for metricsProvider.httpPort's /metrics. */
   readonly zookeeper = new ZooKeeperNamedMetrics(() => this.source?.());
@@ -465,6 +474,7 @@ export class PrometheusMetrics implements ServerMetrics, StorageMetrics, Ensembl
     this.elections = r.counter('zabkeeper_leader_elections_total', 'Leader elections this server has completed.');
     this.electionDuration = r.histogram('zabkeeper_leader_election_duration_seconds', 'How long each completed leader election took.', [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]);
     this.syncedFollowers = r.gauge('zabkeeper_synced_followers', 'Leader: followers currently in sync (0 on other servers).');
+    this.digestMismatches = r.counter('zabkeeper_digest_mismatches_total', 'Times the tree did not have the digest its snapshot named where the walk ended (logged as digest mismatch).');
 
     const info = r.gauge('zabkeeper_server_info', 'Constant 1, labelled with the version, server id and mode.', ['version', 'server_id', 'mode']);
     const outstanding = r.gauge('zabkeeper_outstanding_requests', 'Requests received and not yet answered.');
@@ -531,6 +541,11 @@ export class PrometheusMetrics implements ServerMetrics, StorageMetrics, Ensembl
   txnPersisted(latencyMs: number): void {
     this.txnsPersisted.inc();
     this.persistLatency.observe(msToSeconds(latencyMs));
+  }
+
+  digestMismatch(): void {
+    this.digestMismatches.inc();
+    this.zookeeper.digestMismatch();
   }
 
   fsyncCompleted(latencyMs: number, txns: number): void {

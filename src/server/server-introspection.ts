@@ -34,6 +34,8 @@ export interface ServerStats {
   maxSessionTimeoutMs: number;
   /** Running tree digest, for zk_digest-like checks. */
   digest: number;
+  /** Times the tree differed from its snapshot's digest where the walk ended (mntr's digest_mismatches_count). */
+  digestMismatches: number;
 }
 
 export interface SessionInfo {
@@ -67,6 +69,7 @@ export interface IntrospectionView {
   minSessionTimeoutMs: number;
   maxSessionTimeoutMs: number;
   mode(): ServingRole | 'observer' | 'read-only';
+  digestMismatches(): number;
 }
 
 export class ServerIntrospection {
@@ -101,6 +104,7 @@ export class ServerIntrospection {
       minSessionTimeoutMs: v.minSessionTimeoutMs,
       maxSessionTimeoutMs: v.maxSessionTimeoutMs,
       digest: v.tree.digest(),
+      digestMismatches: v.digestMismatches(),
     };
   }
 

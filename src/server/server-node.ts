@@ -11,7 +11,7 @@ import { ClientListener } from './client-listener.js';
 import { executeFourLetterWord, resolveWhitelist, type FourLetterContext } from './four-letter-words.js';
 import { ZooKeeperServer } from './zk-server.js';
 import { loadMemberState, QuorumPeer } from './quorum-peer.js';
-import type { DataTree } from '../tree/data-tree.js';
+import type { DataTree, FuzzyEndMismatch } from '../tree/data-tree.js';
 import { AdminServer, quorumAdminView, type AdminContext } from './admin-server.js';
 import { PrometheusMetrics } from './metrics.js';
 import { PeerTls } from '../peer/peer-tls.js';
@@ -79,6 +79,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     logger.warn({ forceSync: 'no' }, 'forceSync=no: writes are acknowledged before they reach the disk; a machine crash can lose acknowledged writes');
   }
   let tree: DataTree;
+  let digestMismatchAtLoad: FuzzyEndMismatch | undefined;
   let peer: QuorumPeer | undefined;
   // security: sslQuorum puts both peer channels on mutual TLS (ssl.quorum.* stores).
   const sec0 = config.security;
@@ -88,7 +89,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
   let readOnlyMode: ReadOnlyMode | undefined;
   try {
     if (config.standalone) {
-      tree = (await store.recover()).tree;
+      ({ tree, digestMismatch: digestMismatchAtLoad } = await store.recover());
     } else {
       const member = await loadMemberState(store, config.dataDir);
       tree = member.tree;
@@ -125,6 +126,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     ttlEnabled: config.extendedTypesEnabled,
     enforceQuota: config.enforceQuota,
     digestEnabled: config.digestEnabled,
+    digestMismatchAtLoad,
     linearizableReads: config.linearizableReads,
     observer: config.servers.find((x) => x.id === config.serverId)?.role === 'observer',
     containerCheckIntervalMs: config.containerCheckIntervalMs,

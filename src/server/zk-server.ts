@@ -8,7 +8,7 @@ import { BufferReader } from '../jute/buffer-reader.js';
 import { ErrorCode } from '../jute/error-codes.js';
 import { OpCode, opName } from '../jute/opcodes.js';
 import { readAuthPacket, readRequestHeader, type ConnectRequest, type ConnectResponse } from '../jute/records.js';
-import { DataTree, DIGEST_MISMATCH, type ApplyResult } from '../tree/data-tree.js';
+import { DataTree, DIGEST_MISMATCH, type ApplyResult, type FuzzyEndMismatch } from '../tree/data-tree.js';
 import type { Txn } from '../tree/txn.js';
 import { addAuthIds, authenticate, ipId, satisfiesEnforcedAuth, type SessionAuthOptions } from './auth-provider.js';
 import type { ClientSink } from './client-sink.js';
@@ -43,6 +43,8 @@ export interface ZkServerOptions {
   enforceQuota?: boolean;
   /** zookeeper.digest.enabled (default true): false logs digest 0 for `hash` and saves hashing the tree every 128 txns. */
   digestEnabled?: boolean;
+  /** What storage's replay found at start (standalone): reported like one the server meets itself. */
+  digestMismatchAtLoad?: FuzzyEndMismatch;
   /** An observer: it follows the leader like a follower but never votes (srvr says Mode: observer). */
   observer?: boolean;
   /** readConsistency=linearizable: an ensemble member answers a data read only after a sync barrier. */
@@ -178,6 +180,7 @@ export class ZooKeeperServer {
   private readonly final: FinalRequestProcessor;
   /** Digests of the tree at every 128th applied zxid, for `hash` (ZooKeeper's digest log). */
   private readonly digests: DigestLog;
+  private digestMismatches = 0;
   private readonly reaper: ContainerReaper;
   private readonly sessions = new Map<number, Session>();
   private readonly cnxns = new Map<ClientSink, ServerCnxn>();
@@ -222,12 +225,8 @@ export class ZooKeeperServer {
     for (const [id, timeoutMs] of this.tree.sessions) this.restoreSession(id, timeoutMs);
     this.role = opts.quorum ? 'looking' : 'standalone';
     this.prep = this.newPrep();
-    this.digests = new DigestLog(opts.digestEnabled ?? true, (m) =>
-      this.log.error(
-        { zxid: `0x${m.zxid.toString(16)}`, expectedDigest: String(m.expected), digest: String(m.actual) },
-        DIGEST_MISMATCH,
-      ),
-    );
+    this.digests = new DigestLog(opts.digestEnabled ?? true, (m) => this.digestMismatch(m));
+    if (opts.digestMismatchAtLoad !== undefined) this.digestMismatch(opts.digestMismatchAtLoad);
     // A member's tree loaded from its own snapshot may already be at the snapshot's end.
     this.digests.reset(this.tree);
     this.final = new FinalRequestProcessor(
@@ -878,6 +877,13 @@ export class ZooKeeperServer {
     this.prep = this.newPrep();
   }
 
+  /** Not fatal, as in ZooKeeper: the txns are the history; a differing digest says replay and snapshot disagree. */
+  private digestMismatch(m: FuzzyEndMismatch): void {
+    this.digestMismatches++;
+    this.opts.metrics?.digestMismatch();
+    this.log.error({ zxid: `0x${m.zxid.toString(16)}`, expectedDigest: String(m.expected), digest: String(m.actual) }, DIGEST_MISMATCH);
+  }
+
   // ---- introspection (4lw, admin, metrics) --------------------------------------------
 
   /** Client requests other than pings received so far (a count that never resets, unlike srst's). */
@@ -900,6 +906,7 @@ export class ZooKeeperServer {
       minSessionTimeoutMs: this.opts.minSessionTimeoutMs,
       maxSessionTimeoutMs: this.opts.maxSessionTimeoutMs,
       mode: () => (this.readOnly ? 'read-only' : this.role === 'follower' && this.opts.observer === true ? 'observer' : this.role),
+      digestMismatches: () => this.digestMismatches,
     }));
   }
 

@@ -2,7 +2,7 @@
 
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { DataTree, DIGEST_MISMATCH, TreeBuilder } from '../tree/data-tree.js';
+import { DataTree, TreeBuilder, type FuzzyEndMismatch } from '../tree/data-tree.js';
 import type { Txn } from '../tree/txn.js';
 import { TMP_SUFFIX } from './atomic-file.js';
 import { CorruptSnapshotError, LogGapError, SnapshotAbandonedError, StorageError, StorageStateError } from './errors.js';
@@ -51,6 +51,11 @@ export interface RecoveryResult {
   txnsReplayed: number;
   /** The snapshot recovery started from, if any. */
   snapshotZxid: number | undefined;
+  /**
+   * The replay reached the end of the snapshot's walk with another digest than the snapshot
+   * names (DataTree.checkFuzzyEnd): for the server to report, as ZooKeeper does, not fatal.
+   */
+  digestMismatch: FuzzyEndMismatch | undefined;
 }
 
 export interface StorageStats extends TxnLogStats {
@@ -180,27 +185,19 @@ export class DurableStore {
       tree = new DataTree();
     }
     let txnsReplayed = 0;
-    if (opts.replayLog !== false) this.checkDigest(tree);
+    let digestMismatch = opts.replayLog !== false ? tree.checkFuzzyEnd() : undefined;
     // Read to the end even when not replaying: TxnLog.read throws on any hole after `base`.
     for await (const txn of this.log.read(base, undefined, snapshotPath)) {
       if (opts.replayLog === false) continue;
       tree.apply(txn, false);
-      if (txn.hdr.zxid === tree.fuzzyUntil) this.checkDigest(tree);
+      if (txn.hdr.zxid === tree.fuzzyUntil) digestMismatch ??= tree.checkFuzzyEnd();
       txnsReplayed++;
     }
     const lastZxid = Math.max(base, this.log.lastZxid, tree.lastProcessedZxid);
     this.txnsSinceSnapshot = txnsReplayed;
     this.lastSnapshotZxid = snapshotZxid;
     this.logger.info({ lastZxid: hexZxid(lastZxid), txnsReplayed, snapshotZxid: snapshotZxid === undefined ? null : hexZxid(snapshotZxid) }, 'storage recovered');
-    return { tree, lastZxid, txnsReplayed, snapshotZxid };
-  }
-
-  /** The replay reached the end of the snapshot's walk: the tree that walked had the digest the snapshot names. */
-  private checkDigest(tree: DataTree): void {
-    const m = tree.checkFuzzyEnd();
-    if (m === undefined) return;
-    // Not fatal, as in ZooKeeper: the txns are the history; a differing digest says replay and snapshot disagree.
-    this.logger.error({ zxid: hexZxid(m.zxid), expectedDigest: String(m.expected), digest: String(m.actual) }, DIGEST_MISMATCH);
+    return { tree, lastZxid, txnsReplayed, snapshotZxid, digestMismatch };
   }
 
   /** Group-committed: resolves once the txn is durable. Txns must come in increasing zxid order. */

@@ -56,6 +56,7 @@ describe('ZooKeeper\'s Prometheus metrics provider', () => {
     expect(sampleValue(m, 'updatelatency_count')).toBe(2);
     expect(sampleValue(m, 'readlatency_count')).toBe(1);
     expect(sampleValue(m, 'commit_count')).toBeGreaterThanOrEqual(0);
+    expect(sampleValue(m, 'digest_mismatches_count')).toBe(0);
     expect(text).toMatch(/^# TYPE fsynctime summary$/m);
     expect(text).toMatch(/^fsynctime\{quantile="0\.5"\} [0-9.e+-]+$/m);
     // zabkeeper's extras keep their names; its copies of ZooKeeper's metrics do not appear twice.

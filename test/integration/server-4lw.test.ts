@@ -1,7 +1,12 @@
 // Four-letter words against a real server process: ZooKeeper 3.8's output layout and the whitelist.
 
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ZooKeeperClient } from '../../src/client/index.js';
 import { fourLetterWord, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { editSnapshotTrailer } from '../helpers/snapshot-trailer.js';
 import { NzcClient, zookeeper } from '../helpers/nzc.js';
 import { RawZkSocket } from '../helpers/raw-zk-socket.js';
 
@@ -78,6 +83,7 @@ describe('four-letter words (whitelist "*")', () => {
     expect(Number(kv.get('zk_watch_count'))).toBeGreaterThanOrEqual(1);
     expect(Number(kv.get('zk_num_alive_connections'))).toBeGreaterThanOrEqual(2);
     expect(kv.get('zk_avg_latency')).toMatch(/^\d+\.\d+/);
+    expect(kv.get('zk_digest_mismatches_count')).toBe('0');
   });
 
   it('wchs summarises watches', async () => {
@@ -171,4 +177,35 @@ describe('four-letter word whitelist', () => {
     expect(await fourLetterWord(server.port, 'cons')).toBe('cons is not executed because it is not in the whitelist.\n');
     expect(await fourLetterWord(server.port, 'srvr')).toMatch(/^Zookeeper version: /);
   });
+});
+
+describe('zk_digest_mismatches_count', () => {
+  it("a restart whose snapshot and log do not rebuild the snapshot's tree logs a digest mismatch and counts it, and serves on", async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-digest-'));
+    let server: ServerProcess | undefined;
+    try {
+      // snapCount 2: a snapshot every txn or two, so the newest one is followed by a short log.
+      server = await startServerProcess({ dataDir, env: { ZABKEEPER_SNAP_COUNT: '2' } });
+      const zk = await ZooKeeperClient.connect(server.connectString);
+      for (let i = 0; i < 20; i++) await zk.create(`/d${i}`, `v${i}`);
+      await zk.close();
+      await server.stop();
+      const snapshots = (await readdir(dataDir)).filter((n) => /^snapshot\.[0-9a-f]+$/.test(n)).sort((a, b) => parseInt(a.slice(9), 16) - parseInt(b.slice(9), 16));
+      // The digest the walk ended with, one bit off: the replay ends up with the real one.
+      await editSnapshotTrailer(path.join(dataDir, snapshots.at(-1)!), (t) => t.writeBigInt64BE(t.readBigInt64BE(32) ^ 1n, 32));
+
+      server = await startServerProcess({ dataDir });
+      const kv = new Map((await fourLetterWord(server.port, 'mntr')).trimEnd().split('\n').map((l) => l.split('\t') as [string, string]));
+      expect(kv.get('zk_digest_mismatches_count')).toBe('1');
+      expect(server.logLines().filter((l) => typeof l.msg === 'string' && l.msg.startsWith('digest mismatch'))).toEqual([
+        expect.objectContaining({ level: 50, zxid: expect.stringMatching(/^0x[0-9a-f]+$/), expectedDigest: expect.any(String), digest: expect.any(String) }),
+      ]);
+      const again = await ZooKeeperClient.connect(server.connectString);
+      expect((await again.getData('/d19')).data.toString()).toBe('v19');
+      await again.close();
+    } finally {
+      await server?.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -22,6 +22,7 @@ const stats: FourLetterStats = {
   ephemeralsCount: 0,
   approximateDataSizeBytes: 40,
   sessionCount: 1,
+  digestMismatches: 0,
 };
 
 function ctx(serving: boolean, extra: Partial<AdminContext> = {}): AdminContext {
