@@ -1138,6 +1138,8 @@ export class DataTree {
     }
     let step = (yield) ?? 1;
     const aclsSent = new Set<number>();
+    // Siblings mostly share their ACL: the last one sent spares a Set lookup per node.
+    let lastAcl = -1;
     const fields = emptyNodeFields();
     const t = this.table;
     // Children still to visit, each with the czxid it had when its parent was read: a child
@@ -1156,10 +1158,11 @@ export class DataTree {
       const path = this.ids.pathAt(id);
       if (path === undefined || t.czxid[id] !== czxid) continue;
       const aclId = t.aclId[id]!;
-      if (!aclsSent.has(aclId)) {
+      if (aclId !== lastAcl && !aclsSent.has(aclId)) {
         aclsSent.add(aclId);
         v.acl(aclId, this.acls.get(aclId));
       }
+      lastAcl = aclId;
       // Last child first on the stack, so they pop in creation order. Not sorted: sorting a
       // parent's children held the event loop for one turn per snapshot, ~100 ms for 300k
       // children, and the loader needs only parents first.
