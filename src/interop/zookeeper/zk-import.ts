@@ -302,7 +302,7 @@ class DigestCheck {
   checked = 0;
   lastZxid: number | undefined = undefined;
   /** Why nothing can be compared, when nothing can. */
-  readonly note: string | undefined;
+  private readonly cannot: string | undefined;
   /** The snapshot's digest, until the replay reaches its zxid; while it is pending, logged digests are not compared. */
   private pending: { zxid: number; digest: bigint } | undefined;
   /** The last applied txn's logged digest, not compared yet. */
@@ -315,10 +315,18 @@ class DigestCheck {
     skip: boolean,
   ) {
     const d = loaded.digest;
-    if (skip) this.note = 'skipped (--skip-digest-check)';
-    else if (loaded.snapshot !== undefined && d === undefined) this.note = `the snapshot ${loaded.snapshot.path} carries no digest (ZooKeeper before 3.6, or digests off)`;
-    else if (d !== undefined && d.version !== DIGEST_VERSION) this.note = `the snapshot's digest is version ${d.version}; this build computes version ${DIGEST_VERSION}`;
+    if (skip) this.cannot = 'skipped (--skip-digest-check)';
+    else if (loaded.snapshot !== undefined && d === undefined) this.cannot = `the snapshot ${loaded.snapshot.path} carries no digest (ZooKeeper before 3.6, or digests off)`;
+    else if (d !== undefined && d.version !== DIGEST_VERSION) this.cannot = `the snapshot's digest is version ${d.version}; this build computes version ${DIGEST_VERSION}`;
     else if (d !== undefined) this.pending = { zxid: d.zxid, digest: d.digest };
+  }
+
+  /** Why none were compared (after the replay), or undefined when some were. */
+  get note(): string | undefined {
+    if (this.cannot !== undefined) return this.cannot;
+    // ZooKeeper warns on load that its logs do not cover the snapshot's digest zxid.
+    if (this.pending !== undefined) return `the txn logs end before ${hexZxid(this.pending.zxid)}, where the snapshot's digest is due`;
+    return this.checked === 0 ? 'no txn replayed carries a digest (ZooKeeper before 3.6, or digests off)' : undefined;
   }
 
   /**
@@ -335,7 +343,7 @@ class DigestCheck {
 
   /** After the txns of `entry` were applied (the `txns`th of the replay). */
   applied(entry: ZkTxnEntry, file: string, offset: number, txns: number): void {
-    if (this.note !== undefined) return;
+    if (this.cannot !== undefined) return;
     if (this.pending !== undefined) {
       if (entry.hdr.zxid === this.pending.zxid) this.reached(file, offset);
       return;

@@ -394,6 +394,15 @@ describe('importZooKeeper', () => {
       expect(err.message).toMatch(/the one ZooKeeper's snapshot names for it is -?\d+ \(no earlier digest was compared\)/);
     });
 
+    it("a snapshot digest the logs never reach is reported as not compared, as ZooKeeper warns on load", async () => {
+      await writeDigestedDir((_, snap) => {
+        snap.zxid = z(9);
+      });
+      const report = await run();
+      expect(report.digests).toEqual({ checked: 0, lastZxid: undefined, note: `the txn logs end before 0x${z(9).toString(16)}, where the snapshot's digest is due` });
+      expect(lines).toContain(`ZooKeeper's digests: not compared: ${report.digests.note}`);
+    });
+
     it('a snapshot digest older than the snapshot (a new leader\'s, at epoch + 0) is not compared; the logged ones are from the first txn', async () => {
       await writeDigestedDir((_, snap) => {
         snap.zxid = z(1);
