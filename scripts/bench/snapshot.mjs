@@ -11,19 +11,28 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({
-  options: {
-    znodes: { type: 'string', default: '500000' },
-    bytes: { type: 'string', default: '100' },
-    rounds: { type: 'string', default: '5' },
-    dir: { type: 'string' },
-  },
-});
+function usage(problem) {
+  console.error(`snapshot.mjs: ${problem}\nusage: node scripts/bench/snapshot.mjs [--znodes 500000] [--bytes 100] [--rounds 5] [--dir /path/on/disk]`);
+  process.exit(2);
+}
+let values;
+try {
+  ({ values } = parseArgs({
+    options: {
+      znodes: { type: 'string', default: '500000' },
+      bytes: { type: 'string', default: '100' },
+      rounds: { type: 'string', default: '5' },
+      dir: { type: 'string' },
+    },
+  }));
+} catch (err) {
+  usage(err.message);
+}
 const znodes = Number(values.znodes);
 const rounds = Number(values.rounds);
-if (!(znodes > 0 && rounds > 0 && Number(values.bytes) >= 0)) {
-  console.error('--znodes and --rounds must be positive, --bytes not negative');
-  process.exit(2);
+const bytes = Number(values.bytes);
+for (const [flag, v, min] of [['--znodes', znodes, 1], ['--rounds', rounds, 1], ['--bytes', bytes, 0]]) {
+  if (!Number.isInteger(v) || v < min) usage(`${flag} must be a whole number of at least ${min}`);
 }
 
 const distDir = (process.env.ZABKEEPER_DIST ?? new URL('../../dist/', import.meta.url).pathname).replace(/\/$/, '');
@@ -40,7 +49,7 @@ const create = (path, data) =>
   tree.apply({ hdr: { sessionId: 1, cxid: zxid, zxid: ++zxid, time: 1_700_000_000_000 + zxid }, op: { type: 'create', path, data, acl, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0, parentCVersion: -1 } }, false);
 const built = performance.now();
 create('/bench', Buffer.alloc(0));
-const value = Buffer.alloc(Number(values.bytes), 0x61);
+const value = Buffer.alloc(bytes, 0x61);
 for (let i = 0; i < znodes; i++) create(`/bench/n-${String(i).padStart(10, '0')}`, value);
 tree.digest();
 console.log(`tree: ${znodes} znodes of ${value.length} bytes built in ${((performance.now() - built) / 1000).toFixed(1)} s; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}`);
