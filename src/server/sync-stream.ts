@@ -66,9 +66,14 @@ export class LeaderSnapshot {
     return this.walk.zxid;
   }
 
-  /** Where the walk ended (SnapshotWalk.end): set once nextChunk() has returned undefined. */
+  /**
+   * What the learner is told with the SNAP, once nextChunk() has returned undefined: from where
+   * its tree is the history's and the digest due there (SnapshotWalk.exactEnd), or, when this
+   * tree does not know that itself, where the walk ended, which the learner's replay still
+   * reproduces exactly.
+   */
   get end(): SnapshotEnd | undefined {
-    return this.walk.end;
+    return this.walk.exactEnd ?? this.walk.end;
   }
 
   /** The next chunk (a view, valid until the next call), or undefined at the end. */

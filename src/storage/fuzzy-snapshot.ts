@@ -44,7 +44,7 @@ export async function writeFuzzySnapshot(fs: FsLike, dir: string, tree: DataTree
       await nextTurn();
       stopIfAborted(signal);
     }
-    const ref = await writer.finish(walk.end);
+    const ref = await writer.finish(walk.exactEnd);
     return { ...ref, records, sizeBytes: writer.bytesWritten, durationMs: performance.now() - started };
   } catch (err) {
     await writer.abort();

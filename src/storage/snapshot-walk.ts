@@ -45,6 +45,15 @@ export class SnapshotWalk {
    * what a loader checks (ZooKeeper writes the same pair after a snapshot's nodes).
    */
   end: SnapshotEnd | undefined = undefined;
+  /**
+   * Also set then: from where on a tree replayed over the chunks is the history's exactly, and
+   * its digest there. The walk's end, unless the walking tree was itself still replaying over
+   * a fuzzy snapshot (a learner just after a SNAP): then its own fuzzy end and the digest due
+   * there, or undefined if that digest is not known (the tree came from a snapshot that did
+   * not say). What a snapshot file records, so a member restarting from it knows when its
+   * digests are the ensemble's again.
+   */
+  exactEnd: SnapshotEnd | undefined = undefined;
 
   constructor(
     private readonly tree: DataTree,
@@ -56,6 +65,13 @@ export class SnapshotWalk {
     // turn, so `zxid` and the header agree.
     this.walk.next();
     this.zxid = tree.lastProcessedZxid;
+  }
+
+  private ended(): void {
+    const t = this.tree;
+    this.end = { zxid: t.lastProcessedZxid, digest: t.digest64() };
+    if (t.fuzzyUntil <= t.lastProcessedZxid) this.exactEnd = this.end;
+    else if (t.fuzzyEndDigest !== undefined) this.exactEnd = { zxid: t.fuzzyUntil, digest: t.fuzzyEndDigest };
   }
 
   /** The whole tree has been encoded: the chunk next() returned last was the final one. */
@@ -72,7 +88,7 @@ export class SnapshotWalk {
     const started = performance.now();
     while (!this.done && encoder.records < limits.maxRecords && encoder.sizeBytes < limits.maxBytes) {
       this.done = this.walk.next(Math.min(STEP_RECORDS, limits.maxRecords - encoder.records)).done === true;
-      if (this.done) this.end = { zxid: this.tree.lastProcessedZxid, digest: this.tree.digest64() };
+      if (this.done) this.ended();
       if (performance.now() - started > limits.budgetMs) break;
     }
     return encoder.records > 0 ? encoder.takeView() : undefined;

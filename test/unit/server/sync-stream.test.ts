@@ -160,6 +160,19 @@ describe('a SNAP streamed from a changing leader tree', () => {
     });
   }
 
+  it("a leader still replaying over a SNAP of its own passes on that SNAP's end when it knows its digest, else its walk's end", async () => {
+    for (const known of [true, false]) {
+      const live = populated(2_000);
+      const at = live.tree.lastProcessedZxid;
+      live.tree.fuzzyUntil = at + 50;
+      live.tree.fuzzyEndDigest = known ? 987654321n : undefined;
+      const snapshot = new LeaderSnapshot(live.tree);
+      while (snapshot.nextChunk() !== undefined);
+      // Unknown: where its walk ended, which a learner's replay reproduces exactly all the same.
+      expect(snapshot.end).toEqual(known ? { zxid: at + 50, digest: 987654321n } : { zxid: at, digest: live.tree.digest64() });
+    }
+  });
+
   it("leaves the leader's event loop between chunks: its clients are served while the SNAP goes out", async () => {
     const { events } = await streamSnap(populated(30_000), () => {});
     const firstPart = events.indexOf('part');

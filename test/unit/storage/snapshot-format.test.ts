@@ -179,6 +179,37 @@ describe('snapshot format 3', () => {
     expect(loaded.digest64()).not.toBe(expected);
   });
 
+  it("a tree still replaying over a leader's SNAP records the SNAP's end, or no end when it does not know the digest due there", async () => {
+    const tree = variedTree();
+    const at = tree.lastProcessedZxid;
+    // As a learner that installed a SNAP whose walk ended 40 txns further, and has not got there yet.
+    tree.fuzzyUntil = at + 40;
+    tree.fuzzyEndDigest = 123456789n;
+    const known = await writeFuzzySnapshot(nodeFs, dir, tree);
+    expect((await readSnapshot(nodeFs, known.path, () => undefined)).end).toEqual({ zxid: at + 40, digest: 123456789n });
+    const loaded = await loadSnapshot(nodeFs, known.path);
+    expect([loaded.fuzzyUntil, loaded.fuzzyEndDigest]).toEqual([at + 40, 123456789n]);
+    // ...the digest due there unknown (its own snapshot did not say): no end, so a loader assumes the worst.
+    tree.fuzzyEndDigest = undefined;
+    const { cleanup: c2, dir: other } = await tempDir('zk-snapfmt-unknown-');
+    try {
+      const unknown = await writeFuzzySnapshot(nodeFs, other, tree);
+      expect((await readSnapshot(nodeFs, unknown.path, () => undefined)).end).toBeUndefined();
+      expect((await loadSnapshot(nodeFs, unknown.path)).fuzzyEndDigest).toBeUndefined();
+    } finally {
+      await c2();
+    }
+    // A tree past its fuzzy end records where its own walk ended.
+    tree.fuzzyUntil = at - 1;
+    const { cleanup: c3, dir: third } = await tempDir('zk-snapfmt-past-');
+    try {
+      const past = await writeFuzzySnapshot(nodeFs, third, tree);
+      expect((await readSnapshot(nodeFs, past.path, () => undefined)).end).toEqual({ zxid: at, digest: tree.digest64() });
+    } finally {
+      await c3();
+    }
+  });
+
   it('a point-in-time snapshot ends where it begins: the loaded tree is checked at once', async () => {
     const tree = variedTree();
     const pit = await writePointInTimeSnapshot(nodeFs, dir, tree);
