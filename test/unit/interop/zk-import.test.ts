@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { importZooKeeper, toZabkeeperTxns } from '../../../src/interop/zookeeper/zk-import.js';
+import { importZooKeeperTool } from '../../../src/cli/zookeeper-interop-tools.js';
 import { SessionIdMap } from '../../../src/interop/zookeeper/session-id-map.js';
 import { DataTree, persistedEphemeralOwner, type SnapshotRecord } from '../../../src/tree/data-tree.js';
 import type { ACL } from '../../../src/jute/records.js';
@@ -356,6 +357,21 @@ describe('importZooKeeper', () => {
       expect(report.digests).toEqual({ checked: 2, lastZxid: z(7), note: undefined });
       expect(lines).toContain(`ZooKeeper's digests: 2 compared, all agree (the last at 0x${z(7).toString(16)})`);
       expect((await loadSnapshot(nodeFs, report.output)).getData('/d')!.data).toEqual(Buffer.from('d2'));
+    });
+
+    it('the tool says so in its summary, and exits 1 naming the zxid when they differ', async () => {
+      await writeDigestedDir();
+      const out1: string[] = [];
+      expect(await importZooKeeperTool({ zkDataDir: zkDir, dataDir: out }, { write: (t: string) => out1.push(t) })).toBe(0);
+      expect(out1.join('')).toContain("  ZooKeeper's digests: 2 compared with the imported tree's, all agree\n");
+      await rm(zkDir, { recursive: true, force: true });
+      await mkdir(path.join(zkDir, 'version-2'), { recursive: true });
+      await writeDigestedDir((entries) => {
+        entries[6]!.digest!.treeDigest -= 1n;
+      });
+      const out2: string[] = [];
+      expect(await importZooKeeperTool({ zkDataDir: zkDir, dataDir: path.join(dir, 'out2') }, { write: (t: string) => out2.push(t) })).toBe(1);
+      expect(out2.join('')).toMatch(new RegExp(`import failed: .*at 0x${z(7).toString(16)} the imported tree's digest is`));
     });
 
     it("a logged digest inside the snapshot's fuzzy stretch is not compared, as ZooKeeper does not", async () => {
