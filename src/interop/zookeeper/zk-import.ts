@@ -289,14 +289,12 @@ async function loadNewestSnapshot(
 
 /** ZooKeeper's DigestCalculator version whose per-znode hash DataTree computes too. */
 const DIGEST_VERSION = 2;
-/** Logged digests compared at least this often (and at the end of every log): each costs a hash per renumbered session's ephemeral. */
-const DIGEST_CHECK_EVERY_TXNS = 1000;
 
 /**
  * Compares the imported tree with the digests ZooKeeper wrote, as ZooKeeper itself does on
  * load: nothing while the replay is still inside its fuzzy snapshot (up to the zxid the
- * snapshot's digest names), then the logged digest after a txn. A difference means this
- * replay does not rebuild ZooKeeper's tree, and the import stops there.
+ * snapshot's digest names), then the digest logged with every txn after it. A difference means
+ * this replay does not rebuild ZooKeeper's tree, and the import stops at that txn.
  */
 class DigestCheck {
   checked = 0;
@@ -305,8 +303,14 @@ class DigestCheck {
   private readonly cannot: string | undefined;
   /** The snapshot's digest, until the replay reaches its zxid; while it is pending, logged digests are not compared. */
   private pending: { zxid: number; digest: bigint } | undefined;
-  /** The last applied txn's logged digest, not compared yet. */
-  private due: { zxid: number; digest: bigint; file: string; offset: number } | undefined;
+  /**
+   * ZooKeeper's digest minus ours: the ephemerals of renumbered sessions hash their owner's id.
+   * Kept while no txn touches those ephemerals, so a comparison per txn costs one digest.
+   */
+  private ownerAdjustment: bigint | undefined = undefined;
+  /** The ephemerals that adjustment covers, and the renumbered ids it was computed for. */
+  private adjusted = new Set<string>();
+  private renumbered = new Set<number>();
 
   constructor(
     private readonly tree: DataTree,
@@ -341,26 +345,26 @@ class DigestCheck {
     else if (p.zxid === this.tree.lastProcessedZxid) this.reached(file, 0);
   }
 
-  /** After the txns of `entry` were applied (the `txns`th of the replay). */
-  applied(entry: ZkTxnEntry, file: string, offset: number, txns: number): void {
+  /** Before `txn` (one of an entry's zabkeeper txns) is applied: does it change an ephemeral the owner adjustment covers? */
+  applying(txn: Txn): void {
+    if (this.ownerAdjustment === undefined) return;
+    if (txn.op.type === 'closeSession' && this.renumbered.has(txn.hdr.sessionId)) this.ownerAdjustment = undefined;
+    for (const op of txn.op.type === 'multi' ? txn.op.ops : [txn.op]) {
+      if ('path' in op && this.adjusted.has(op.path)) this.ownerAdjustment = undefined;
+      // A session renumbered since the adjustment was computed makes the next comparison recompute it anyway.
+      if (op.type === 'create' && op.kind === 'ephemeral' && this.renumbered.has(op.ephemeralOwner)) this.ownerAdjustment = undefined;
+    }
+  }
+
+  /** After the txns of `entry` were applied. */
+  applied(entry: ZkTxnEntry, file: string, offset: number): void {
     if (this.cannot !== undefined) return;
     if (this.pending !== undefined) {
       if (entry.hdr.zxid === this.pending.zxid) this.reached(file, offset);
       return;
     }
-    this.due = entry.digest !== undefined && entry.digest.version === DIGEST_VERSION ? { zxid: entry.hdr.zxid, digest: entry.digest.treeDigest, file, offset } : undefined;
-    if (this.due !== undefined && txns % DIGEST_CHECK_EVERY_TXNS === 0) this.compareDue();
-  }
-
-  /** At the end of a log: the last txn's digest, if it has one and it was not compared yet. */
-  endOfFile(): void {
-    if (this.due !== undefined) this.compareDue();
-  }
-
-  private compareDue(): void {
-    const d = this.due!;
-    this.due = undefined;
-    this.compare(d.zxid, d.digest, d.file, d.offset, 'ZooKeeper logged after it');
+    const d = entry.digest;
+    if (d !== undefined && d.version === DIGEST_VERSION) this.compare(entry.hdr.zxid, d.treeDigest, file, offset, 'ZooKeeper logged after it');
   }
 
   private reached(file: string, offset: number): void {
@@ -369,16 +373,27 @@ class DigestCheck {
     this.compare(p.zxid, p.digest, file, offset, "ZooKeeper's snapshot names for it");
   }
 
+  /** The tree's digest as ZooKeeper computes it (its session ids for the ephemerals' owners). */
+  private zooKeeperDigest(): bigint {
+    const ours = this.tree.digest64();
+    if (this.ownerAdjustment === undefined || this.renumbered.size !== this.sessions.remappedIds.length) {
+      const owners = new Map(this.sessions.remappedIds.map(([zk, id]) => [id, zk] as const));
+      this.renumbered = new Set(owners.keys());
+      this.adjusted = new Set([...owners.keys()].flatMap((id) => this.tree.getEphemerals(id)));
+      this.ownerAdjustment = this.tree.digest64AsOwnedBy(owners) - ours;
+    }
+    return BigInt.asIntN(64, ours + this.ownerAdjustment);
+  }
+
   private compare(zxid: number, expected: bigint, file: string, offset: number, whose: string): void {
-    const owners = new Map(this.sessions.remappedIds.map(([zk, id]) => [id, zk] as const));
-    const actual = this.tree.digest64AsOwnedBy(owners);
+    const actual = this.zooKeeperDigest();
     if (actual !== expected) {
       const agreed = this.lastZxid === undefined ? 'no earlier digest was compared' : `the digests agreed at ${hexZxid(this.lastZxid)}`;
       throw new ZooKeeperFileError(
         file,
         offset,
         `at ${hexZxid(zxid)} the imported tree's digest is ${actual}, the one ${whose} is ${expected} (${agreed}): ` +
-          'replaying this history does not rebuild ZooKeeper\'s tree, so nothing was imported; please report it. ' +
+          "replaying this history does not rebuild ZooKeeper's tree, so nothing was imported; please report it. " +
           '--skip-digest-check imports it anyway',
       );
     }
@@ -433,6 +448,7 @@ export async function importZooKeeper(opts: ImportOptions): Promise<ImportReport
         throw new ZooKeeperFileError(log.path, rec.offset, `txn ${hexZxid(zxid)} ${what} after ${hexZxid(prev)} (${prevWhere}): txns are missing or out of order`);
       }
       for (const txn of toZabkeeperTxns(rec.entry, sessions)) {
+        digests.applying(txn);
         tree.apply(txn, false);
         if (dangling.size > 0) settleDanglingAcls(tree, txn, dangling);
       }
@@ -440,7 +456,7 @@ export async function importZooKeeper(opts: ImportOptions): Promise<ImportReport
       prevWhere = `${log.path} offset ${rec.offset}`;
       txns++;
       fileTxns++;
-      digests.applied(rec.entry, log.path, rec.offset, txns);
+      digests.applied(rec.entry, log.path, rec.offset);
       progress.maybe(() => {
         const secs = (performance.now() - replayStarted) / 1000;
         const rate = txns / Math.max(secs, 1e-3);
@@ -457,7 +473,6 @@ export async function importZooKeeper(opts: ImportOptions): Promise<ImportReport
       }
       warn(`dropped the damaged last record at ${where}: ${end.torn.reason}`);
     }
-    digests.endOfFile();
     logBytesDone += log.sizeBytes;
     bytesRead += end.endOffset;
     logReport.push({ file: log.path, txns: fileTxns });

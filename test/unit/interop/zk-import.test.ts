@@ -333,16 +333,26 @@ describe('importZooKeeper', () => {
       entry(7, { type: 'setData', path: '/d', data: Buffer.from('d2'), version: 1 }),
     ];
 
-    async function writeDigestedDir(edit: (entries: Entry[], snapDigest: { zxid: number; version: number; digest: bigint }) => void = () => undefined): Promise<Entry[]> {
+    /**
+     * Writes `history` with the digest after each txn (its renumbered sessions' ephemerals hashed
+     * under ZooKeeper's ids, computed afresh each time), a snapshot at z(2) whose digest names
+     * z(snapDigestAt), and logs split after z(4).
+     */
+    async function writeDigestedDir(
+      edit: (entries: Entry[], snapDigest: { zxid: number; version: number; digest: bigint }) => void = () => undefined,
+      history: Entry[] = HISTORY,
+      snapDigestAt = 4,
+    ): Promise<Entry[]> {
       const tree = new DataTree();
       const sessions = new SessionIdMap();
       let snapshot: DataTree | undefined;
-      const entries = HISTORY.map((e, i) => {
+      const entries = history.map((e, i) => {
         for (const t of toZabkeeperTxns({ ...e, hdr: { ...e.hdr, type: 0 } }, sessions)) tree.apply(t, false);
         if (i === 1) snapshot = DataTree.fromRecords(tree.serialize());
-        return { ...e, digest: { version: 2, treeDigest: tree.digest64() } };
+        const owners = new Map(sessions.remappedIds.map(([zk, id]) => [id, zk] as const));
+        return { ...e, digest: { version: 2, treeDigest: tree.digest64AsOwnedBy(owners) } };
       });
-      const snapDigest = { zxid: z(4), version: 2, digest: entries[3]!.digest.treeDigest };
+      const snapDigest = { zxid: z(snapDigestAt), version: 2, digest: entries[snapDigestAt - 1]!.digest.treeDigest };
       edit(entries, snapDigest);
       await writeFile(v2(`snapshot.${z(2).toString(16)}`), zkSnapshotOf(snapshot!, snapDigest));
       await writeFile(v2(`log.${z(1).toString(16)}`), encodeZkTxnLog(entries.slice(0, 4)));
@@ -353,9 +363,9 @@ describe('importZooKeeper', () => {
     it("compares the snapshot's digest where its walk ended, then the logged ones, and says they agree", async () => {
       await writeDigestedDir();
       const report = await run();
-      // z(4) from the snapshot, z(7) at the end of the second log (the first log ends at z(4), already compared).
-      expect(report.digests).toEqual({ checked: 2, lastZxid: z(7), note: undefined });
-      expect(lines).toContain(`ZooKeeper's digests: 2 compared, all agree (the last at 0x${z(7).toString(16)})`);
+      // z(4) from the snapshot, then the logged ones after it: z(5), z(6), z(7).
+      expect(report.digests).toEqual({ checked: 4, lastZxid: z(7), note: undefined });
+      expect(lines).toContain(`ZooKeeper's digests: 4 compared, all agree (the last at 0x${z(7).toString(16)})`);
       expect((await loadSnapshot(nodeFs, report.output)).getData('/d')!.data).toEqual(Buffer.from('d2'));
     });
 
@@ -363,22 +373,23 @@ describe('importZooKeeper', () => {
       await writeDigestedDir();
       const out1: string[] = [];
       expect(await importZooKeeperTool({ zkDataDir: zkDir, dataDir: out }, { write: (t: string) => out1.push(t) })).toBe(0);
-      expect(out1.join('')).toContain("  ZooKeeper's digests: 2 compared with the imported tree's, all agree\n");
+      expect(out1.join('')).toContain("  ZooKeeper's digests: 4 compared with the imported tree's, all agree\n");
       await rm(zkDir, { recursive: true, force: true });
       await mkdir(path.join(zkDir, 'version-2'), { recursive: true });
       await writeDigestedDir((entries) => {
-        entries[6]!.digest!.treeDigest -= 1n;
+        entries[5]!.digest!.treeDigest -= 1n;
       });
       const out2: string[] = [];
       expect(await importZooKeeperTool({ zkDataDir: zkDir, dataDir: path.join(dir, 'out2') }, { write: (t: string) => out2.push(t) })).toBe(1);
-      expect(out2.join('')).toMatch(new RegExp(`import failed: .*at 0x${z(7).toString(16)} the imported tree's digest is`));
+      // Every logged digest is compared: the first that differs names its own txn.
+      expect(out2.join('')).toMatch(new RegExp(`import failed: .*at 0x${z(6).toString(16)} the imported tree's digest is`));
     });
 
     it("a logged digest inside the snapshot's fuzzy stretch is not compared, as ZooKeeper does not", async () => {
       await writeDigestedDir((entries) => {
         entries[2]!.digest!.treeDigest += 1n;
       });
-      expect((await run()).digests.checked).toBe(2);
+      expect((await run()).digests.checked).toBe(4);
     });
 
     it('a digest the replay does not reach stops the import, naming the file, the offset and where they last agreed', async () => {
@@ -391,7 +402,7 @@ describe('importZooKeeper', () => {
       expect(err.message).toMatch(
         new RegExp(
           `at 0x${z(7).toString(16)} the imported tree's digest is -?\\d+, the one ZooKeeper logged after it is -?\\d+ ` +
-            `\\(the digests agreed at 0x${z(4).toString(16)}\\): replaying this history does not rebuild ZooKeeper's tree, so nothing was imported`,
+            `\\(the digests agreed at 0x${z(6).toString(16)}\\): replaying this history does not rebuild ZooKeeper's tree, so nothing was imported`,
         ),
       );
       await expect(readdir(out)).rejects.toThrow(/ENOENT/);
@@ -425,8 +436,34 @@ describe('importZooKeeper', () => {
         snap.digest = 12345n;
       });
       const report = await run();
-      // z(4), the end of the first log, and z(7): both logged.
-      expect(report.digests).toEqual({ checked: 2, lastZxid: z(7), note: undefined });
+      // Every logged digest after the snapshot: z(3) to z(7).
+      expect(report.digests).toEqual({ checked: 5, lastZxid: z(7), note: undefined });
+    });
+
+    it("the ephemerals of renumbered sessions are hashed with ZooKeeper's ids, through every change to them", async () => {
+      // A session whose id does not fit below 2^53 creates, changes and loses ephemerals among other writes.
+      const big = (counter: number, txn: ZkTxn) => entry(counter, txn, BIG_SESSION);
+      const history: Entry[] = [
+        entry(1, { type: 'create', path: '/d', data: null, acl: OPEN, ephemeral: false, parentCVersion: 1 }),
+        entry(2, { type: 'create', path: '/d/x', data: Buffer.from('x'), acl: OPEN, ephemeral: false, parentCVersion: 1 }),
+        big(3, { type: 'createSession', timeoutMs: 20000 }),
+        big(4, { type: 'create', path: '/d/e', data: Buffer.from('e'), acl: OPEN, ephemeral: true, parentCVersion: 2 }),
+        entry(5, { type: 'setData', path: '/d/x', data: Buffer.from('x2'), version: 1 }),
+        big(6, { type: 'setData', path: '/d/e', data: Buffer.from('e2'), version: 1 }),
+        big(7, { type: 'create', path: '/d/f', data: null, acl: OPEN, ephemeral: true, parentCVersion: 3 }),
+        entry(8, { type: 'delete', path: '/d/e' }),
+        big(9, { type: 'multi', txns: [{ type: 'setACL', path: '/d/f', acl: DIGEST, version: 1 }, { type: 'check', path: '/d', version: 0 }] }),
+        big(10, { type: 'closeSession', paths2Delete: ['/d/f'] }),
+        entry(11, { type: 'create', path: '/d/y', data: null, acl: OPEN, ephemeral: false, parentCVersion: 6 }),
+      ];
+      const entries = await writeDigestedDir(undefined, history, 2);
+      const report = await run();
+      expect(report.digests).toEqual({ checked: 10, lastZxid: z(11), note: undefined });
+      // Hashed under the renumbered id, the ephemeral would not give ZooKeeper's digest.
+      const blind = new DataTree();
+      const ids = new SessionIdMap();
+      for (const e of history.slice(0, 4)) for (const t of toZabkeeperTxns({ ...e, hdr: { ...e.hdr, type: 0 } }, ids)) blind.apply(t, false);
+      expect(blind.digest64()).not.toBe(entries[3]!.digest!.treeDigest);
     });
   });
 
