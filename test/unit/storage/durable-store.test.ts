@@ -44,6 +44,15 @@ async function drive(store: DurableStore, tree: DataTree, wl: Workload, count: n
   }
 }
 
+/** A fresh store and its tree after `count` txns of Workload(seed, startZxid), persisted then applied. */
+async function openDriven(seed: number, count: number, opts: { batch?: number; startZxid?: number } = {}) {
+  const { store, cap } = await openStore();
+  const tree = (await store.recover()).tree;
+  const wl = new Workload(seed, opts.startZxid);
+  await drive(store, tree, wl, count, opts.batch);
+  return { store, cap, tree, wl };
+}
+
 async function snapshotNames(): Promise<string[]> {
   return (await readdir(dir)).filter((n) => /^snapshot\.[0-9a-f]+$/.test(n)).sort((a, b) => parseInt(a.slice(9), 16) - parseInt(b.slice(9), 16));
 }
@@ -63,10 +72,7 @@ describe('recovery', () => {
   });
 
   it('log-only replay rebuilds the same tree', async () => {
-    const { store } = await openStore();
-    const tree = (await store.recover()).tree;
-    const wl = new Workload(1);
-    await drive(store, tree, wl, 400);
+    const { tree } = await openDriven(1, 400);
     const { result } = await reopenAndRecover();
     expect(result.txnsReplayed).toBe(400);
     expect(result.lastZxid).toBe(400);
@@ -112,10 +118,7 @@ describe('recovery', () => {
   });
 
   it('a fuzzy snapshot taken while txns keep being applied converges after replay', async () => {
-    const { store } = await openStore();
-    const tree = (await store.recover()).tree;
-    const wl = new Workload(3);
-    await drive(store, tree, wl, 4000, 200);
+    const { store, tree, wl } = await openDriven(3, 4000, { batch: 200 });
     let done = false;
     const snap = store.snapshotNow(tree).finally(() => (done = true));
     const zxidAtStart = tree.lastProcessedZxid;
@@ -140,10 +143,7 @@ describe('recovery', () => {
   });
 
   it("a replay that reaches the end of the snapshot's walk with another digest reports the mismatch and recovers anyway", async () => {
-    const { store } = await openStore();
-    const tree = (await store.recover()).tree;
-    const wl = new Workload(4);
-    await drive(store, tree, wl, 500);
+    const { store, tree, wl } = await openDriven(4, 500);
     const ref = await store.snapshotNow(tree);
     await drive(store, tree, wl, 100);
     let written = 0n;
@@ -162,9 +162,7 @@ describe('recovery', () => {
   });
 
   it('keeps sessions and their timeouts in the snapshot', async () => {
-    const { store } = await openStore();
-    const tree = (await store.recover()).tree;
-    await drive(store, tree, new Workload(4), 300);
+    const { store, tree } = await openDriven(4, 300);
     expect(tree.sessions.size).toBeGreaterThan(2);
     await store.snapshotNow(tree);
     const { result } = await reopenAndRecover();
@@ -173,10 +171,7 @@ describe('recovery', () => {
   });
 
   it('skips a snapshot failing its checksum (with a warning) and uses the previous one', async () => {
-    const { store } = await openStore();
-    const tree = (await store.recover()).tree;
-    const wl = new Workload(5);
-    await drive(store, tree, wl, 200);
+    const { store, tree, wl } = await openDriven(5, 200);
     const older = await store.snapshotNow(tree);
     await drive(store, tree, wl, 200);
     const newer = await store.snapshotNow(tree);
@@ -191,10 +186,7 @@ describe('recovery', () => {
   });
 
   it('skips a snapshot cut short (no trailer)', async () => {
-    const { store } = await openStore();
-    const tree = (await store.recover()).tree;
-    const wl = new Workload(6);
-    await drive(store, tree, wl, 100);
+    const { store, tree, wl } = await openDriven(6, 100);
     const older = await store.snapshotNow(tree);
     await drive(store, tree, wl, 100);
     const newer = await store.snapshotNow(tree);
@@ -337,10 +329,7 @@ describe('sync support', () => {
   });
 
   it('truncateAfter drops later txns and newer snapshots', async () => {
-    const { store } = await openStore();
-    const tree = (await store.recover()).tree;
-    const wl = new Workload(13);
-    await drive(store, tree, wl, 100);
+    const { store, tree, wl } = await openDriven(13, 100);
     const image = treeImage(tree);
     const early = await store.snapshotNow(tree);
     await drive(store, tree, wl, 50);
@@ -353,9 +342,7 @@ describe('sync support', () => {
   });
 
   it('resetTo replaces history with a received tree', async () => {
-    const { store } = await openStore();
-    const tree = (await store.recover()).tree;
-    await drive(store, tree, new Workload(14), 60);
+    const { store } = await openDriven(14, 60);
     const leaderWl = new Workload(15, 0x2_0000_0000);
     const leaderTree = leaderWl.prep;
     for (let i = 0; i < 80; i++) leaderWl.next();
@@ -371,10 +358,7 @@ describe('sync support', () => {
 
 describe('epochs', () => {
   it('recovers a log-only history that starts in epoch 1, as an ensemble does', async () => {
-    const { store } = await openStore();
-    const tree = (await store.recover()).tree;
-    const wl = new Workload(18, 0x1_0000_0000);
-    await drive(store, tree, wl, 50);
+    const { tree } = await openDriven(18, 50, { startZxid: 0x1_0000_0000 });
     const { result } = await reopenAndRecover();
     expect(result.txnsReplayed).toBe(50);
     expect(result.lastZxid).toBe(0x1_0000_0000 + 50);
