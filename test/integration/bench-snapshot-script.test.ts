@@ -1,17 +1,9 @@
 // scripts/bench/snapshot.mjs: a small run prints its three timed steps; bad flags are refused with status 2.
 
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runBenchScript } from '../helpers/bench-script.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SCRIPT = path.join(repoRoot, 'scripts', 'bench', 'snapshot.mjs');
-
-function bench(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [SCRIPT, ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const bench = (args: string[]) => runBenchScript('snapshot.mjs', args);
 
 describe('scripts/bench/snapshot.mjs', () => {
   it('times the walk, the file and the load of a small tree', () => {

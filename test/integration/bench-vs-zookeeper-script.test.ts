@@ -1,17 +1,9 @@
 // scripts/bench/vs-zookeeper.mjs refuses bad flags and missing prerequisites with a clear message and status 2, before starting anything.
 
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runBenchScript } from '../helpers/bench-script.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SCRIPT = path.join(repoRoot, 'scripts', 'bench', 'vs-zookeeper.mjs');
-
-function bench(args: string[], env: NodeJS.ProcessEnv = process.env): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [SCRIPT, ...args], { cwd: repoRoot, env, encoding: 'utf8', timeout: 20_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const bench = (args: string[], env: NodeJS.ProcessEnv = process.env) => runBenchScript('vs-zookeeper.mjs', args, { env, timeoutMs: 20_000 });
 
 describe('scripts/bench/vs-zookeeper.mjs argument and prerequisite checks', () => {
   it('--help lists the flags and exits 0', () => {

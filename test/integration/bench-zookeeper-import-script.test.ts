@@ -1,17 +1,9 @@
 // scripts/bench/zookeeper-import.mjs on a small history: with ZooKeeper's digests every one is compared and agrees; without, none is.
 
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runBenchScript } from '../helpers/bench-script.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SCRIPT = path.join(repoRoot, 'scripts', 'bench', 'zookeeper-import.mjs');
-
-function bench(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [SCRIPT, ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const bench = (args: string[]) => runBenchScript('zookeeper-import.mjs', args);
 
 describe('scripts/bench/zookeeper-import.mjs', () => {
   it('imports its generated ZooKeeper dir, comparing the snapshot digest and every logged one', () => {
