@@ -8,7 +8,7 @@ import { BufferReader } from '../jute/buffer-reader.js';
 import { ErrorCode } from '../jute/error-codes.js';
 import { OpCode, opName } from '../jute/opcodes.js';
 import { readAuthPacket, readRequestHeader, type ConnectRequest, type ConnectResponse } from '../jute/records.js';
-import { DataTree, DIGEST_MISMATCH, type ApplyResult, type FuzzyEndMismatch } from '../tree/data-tree.js';
+import { DataTree, type ApplyResult, type FuzzyEndMismatch } from '../tree/data-tree.js';
 import type { Txn } from '../tree/txn.js';
 import { addAuthIds, authenticate, ipId, satisfiesEnforcedAuth, type SessionAuthOptions } from './auth-provider.js';
 import type { ClientSink } from './client-sink.js';
@@ -881,7 +881,10 @@ export class ZooKeeperServer {
   private digestMismatch(m: FuzzyEndMismatch): void {
     this.digestMismatches++;
     this.opts.metrics?.digestMismatch();
-    this.log.error({ zxid: `0x${m.zxid.toString(16)}`, expectedDigest: String(m.expected), digest: String(m.actual) }, DIGEST_MISMATCH);
+    this.log.error(
+      { zxid: `0x${m.zxid.toString(16)}`, expectedDigest: String(m.expected), digest: String(m.actual) },
+      'digest mismatch: after replaying txns over a fuzzy snapshot to this zxid, the tree differs from the one the snapshot was taken of',
+    );
   }
 
   // ---- introspection (4lw, admin, metrics) --------------------------------------------

@@ -79,9 +79,6 @@ export interface FuzzyEndMismatch {
   actual: bigint;
 }
 
-/** How a FuzzyEndMismatch is logged, wherever the replay met it (storage at start, the server as it applies). */
-export const DIGEST_MISMATCH = 'digest mismatch: after replaying txns over a fuzzy snapshot to this zxid, the tree differs from the one the snapshot was taken of';
-
 /** Turns visitor calls back into plain records (serialize(), and tools that print a snapshot's records). */
 export function recordCollector(out: SnapshotRecord[]): SnapshotVisitor {
   return {
