@@ -1,9 +1,9 @@
 // Checks that one zabkeeper snapshot file (a backup) is whole and forms a tree; what `tools verify FILE` and restore rely on.
 
-import { loadSnapshot } from '../storage/durable-store.js';
+import { loadSnapshotWithSummary } from '../storage/durable-store.js';
 import { CorruptSnapshotError } from '../storage/errors.js';
 import { nodeFs } from '../storage/fs-like.js';
-import { readSnapshot, SNAPSHOT_TRAILER_BYTES } from '../storage/snapshot-file.js';
+import { SNAPSHOT_TRAILER_BYTES } from '../storage/snapshot-file.js';
 
 export interface SnapshotFileReport {
   zxid: number;
@@ -14,8 +14,7 @@ export interface SnapshotFileReport {
 
 /** Throws CorruptSnapshotError (file, offset) when the file is damaged or not a snapshot. */
 export async function inspectSnapshotFile(path: string): Promise<SnapshotFileReport> {
-  const summary = await readSnapshot(nodeFs, path, () => undefined);
-  const tree = await loadSnapshot(nodeFs, path);
+  const { tree, summary } = await loadSnapshotWithSummary(nodeFs, path);
   // A backup's walk ends where it begins (nothing applies during it): its nodes must sum to the
   // digest the server's tree had. A fuzzy snapshot from a data dir needs its log for this check.
   const m = tree.checkFuzzyEnd();

@@ -9,7 +9,7 @@ import { CorruptSnapshotError, LogGapError, SnapshotAbandonedError, StorageError
 import { nodeFs, fsyncDir, type FsLike } from './fs-like.js';
 import { writeFuzzySnapshot, type SnapshotResult } from './fuzzy-snapshot.js';
 import { MIN_SNAP_RETAIN_COUNT, planPurge, type PurgePlan } from './purge.js';
-import { listSnapshots, parseSnapshotName, readSnapshotInto, type SnapshotRef } from './snapshot-file.js';
+import { listSnapshots, parseSnapshotName, readSnapshotInto, type SnapshotRef, type SnapshotSummary } from './snapshot-file.js';
 import { TxnLog, type TxnLogStats } from './txn-log.js';
 import { hexZxid, zxidCounter, zxidFollows } from './zxid.js';
 
@@ -416,8 +416,14 @@ export class DurableStore {
 
 /** Reads and validates a snapshot file into a tree; throws CorruptSnapshotError if it is unusable. */
 export async function loadSnapshot(fs: FsLike, path: string): Promise<DataTree> {
+  return (await loadSnapshotWithSummary(fs, path)).tree;
+}
+
+/** loadSnapshot, and what the file's header and trailer said (one read of the file). */
+export async function loadSnapshotWithSummary(fs: FsLike, path: string): Promise<{ tree: DataTree; summary: SnapshotSummary }> {
   const builder = new TreeBuilder();
-  const { end } = await readSnapshotInto(fs, path, builder);
+  const summary = await readSnapshotInto(fs, path, builder);
+  const { end } = summary;
   let tree: DataTree;
   try {
     tree = builder.finish();
@@ -429,7 +435,7 @@ export async function loadSnapshot(fs: FsLike, path: string): Promise<DataTree> 
     tree.fuzzyUntil = end.zxid;
     tree.fuzzyEndDigest = end.digest;
   }
-  return tree;
+  return { tree, summary };
 }
 
 async function removeStaleSnapshotTmp(fs: FsLike, dir: string, logger: Logger): Promise<void> {
