@@ -15,9 +15,6 @@ export interface ZxidDigest {
   digest: bigint;
 }
 
-/** A tree that reached the end of its fuzzy snapshot with another digest than the walking tree's then. */
-export type DigestMismatch = FuzzyEndMismatch;
-
 /**
  * Members that applied the same txns report the same digest at the same zxid, so comparing
  * their logs shows a replica that diverged. A digest taken while the tree is still catching up
@@ -34,7 +31,7 @@ export class DigestLog {
   constructor(
     private readonly enabled = true,
     /** A replica whose tree differs from its leader's: logged by the caller, never thrown (ZooKeeper logs it too). */
-    private readonly mismatch: (m: DigestMismatch) => void = () => undefined,
+    private readonly mismatch: (m: FuzzyEndMismatch) => void = () => undefined,
   ) {}
 
   /** After `tree` applied the txn at zxid (through the write pipeline, in zxid order). */

@@ -32,7 +32,7 @@ const SNAP_CHUNK_LIMITS = { maxRecords: Infinity, maxBytes: SNAPSHOT_CHUNK_BYTES
 export interface SnapPartMsg {
   type: 'SNAPPART';
   zxid: number;
-  /** Snapshot format 2 records (snapshot-codec.ts). */
+  /** Snapshot records (snapshot-codec.ts, as in snapshot files of formats 2 and 3). */
   chunk: Buffer;
 }
 

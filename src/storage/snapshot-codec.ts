@@ -1,4 +1,4 @@
-// Snapshot format 2's chunk payload: tree records as fixed binary layouts, written from and read into the tree without per-record objects.
+// The chunk payload of snapshot formats 2 and 3 (and of a SNAP's chunks): tree records as fixed binary layouts, written from and read into the tree without per-record objects.
 
 import type { ACL } from '../jute/records.js';
 import { emptyNodeFields, type NodeFields, type SnapshotVisitor } from '../tree/data-tree.js';

@@ -23,7 +23,7 @@ export interface SnapshotEnd {
 }
 
 export interface SnapshotChunk {
-  /** Snapshot format 2 records (snapshot-codec.ts): a view, valid until the next call to next(). */
+  /** Snapshot records (snapshot-codec.ts, as in snapshot files of formats 2 and 3): a view, valid until the next call to next(). */
   payload: Buffer;
   records: number;
 }

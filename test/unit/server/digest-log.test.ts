@@ -1,9 +1,9 @@
 // The digest log behind `hash`: every 128th zxid, the last 1024, none while the tree is still fuzzy.
 
 import { describe, expect, it } from 'vitest';
-import { DIGEST_VERSION, DigestLog, type DigestMismatch } from '../../../src/server/digest-log.js';
+import { DIGEST_VERSION, DigestLog } from '../../../src/server/digest-log.js';
 import { OPEN_ACL_UNSAFE } from '../../../src/tree/acl.js';
-import { DataTree } from '../../../src/tree/data-tree.js';
+import { DataTree, type FuzzyEndMismatch } from '../../../src/tree/data-tree.js';
 
 const EPOCH = 2 ** 32;
 
@@ -67,7 +67,7 @@ describe('DigestLog', () => {
       [leader.digest64(), 0],
       [leader.digest64() + 1n, 1],
     ] as const) {
-      const found: DigestMismatch[] = [];
+      const found: FuzzyEndMismatch[] = [];
       const log = new DigestLog(true, (m) => found.push(m));
       const learner = new DataTree();
       for (let c = 1; c <= 300; c++) createAt(learner, EPOCH + c);
@@ -82,7 +82,7 @@ describe('DigestLog', () => {
       expect(learner.fuzzyEndDigest).toBeUndefined();
     }
     // A snapshot the walk took with nothing applied meanwhile is checked as it is installed.
-    const found: DigestMismatch[] = [];
+    const found: FuzzyEndMismatch[] = [];
     const exact = new DataTree();
     createAt(exact, EPOCH + 1);
     exact.fuzzyUntil = EPOCH + 1;
@@ -92,7 +92,7 @@ describe('DigestLog', () => {
   });
 
   it('a tree already past the end of its walk when handed over is not compared: its digest holds later txns', () => {
-    const found: DigestMismatch[] = [];
+    const found: FuzzyEndMismatch[] = [];
     const past = new DataTree();
     for (let c = 1; c <= 3; c++) createAt(past, EPOCH + c);
     // The right digest for 3; compared at 5 it would pass for a mismatch.
