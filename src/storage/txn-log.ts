@@ -62,6 +62,11 @@ interface ActiveSegment {
   sizeBytes: number;
   /** File length: past sizeBytes it is preallocated zeros. */
   allocatedBytes: number;
+  /** Up to here the file's blocks hold written zeros or records (see zeroAhead); past it they may be holes. */
+  zeroedBytes: number;
+  /** A zero fill in flight (zeroAhead), over [fillFrom, zeroedBytes of its end). */
+  filling: Promise<void> | undefined;
+  fillFrom: number;
   records: number;
   /** Opened O_DSYNC: a write is durable when it returns, so no datasync() follows it. */
   dataSync: boolean;
@@ -73,6 +78,16 @@ interface ActiveSegment {
  * (measured here: 1-3 ms against 0.2-0.3 ms), and it is on every write's path.
  */
 export const PREALLOC_BYTES = 16 * 1024 * 1024;
+/**
+ * The log keeps this much written-zero space ahead of its last record, filled this many bytes
+ * at a time off the write path. A length set by truncate() leaves holes: the first write into a
+ * hole allocates its block, so that write's fdatasync must also write the inode's block map
+ * (a second device write). Measured here with O_DSYNC 6 KB appends: 210-220 us and 71-73 us of
+ * CPU per write into holes against 147-155 us and 48-49 us into written zeros.
+ */
+export const ZERO_AHEAD_BYTES = 2 * 1024 * 1024;
+const ZERO_FILL_BYTES = 1024 * 1024;
+let zeroFillBuffer: Buffer | undefined;
 /** A staging buffer grown past this by a large batch (as a big sync brings) is dropped after its write, not reused. */
 const MAX_REUSED_WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -377,12 +392,15 @@ export class TxnLog {
     const out = created ? [encodeSegmentHeader(batch[0]!.firstZxid), data] : [data];
     const start = created ? 0 : seg.sizeBytes;
     const bufBytes = (created ? SEGMENT_HEADER_BYTES : 0) + batchBytes;
-    if (start + bufBytes > seg.allocatedBytes) {
-      const step = Math.min(PREALLOC_BYTES, Math.max(4096, this.opts.segmentSizeBytes));
-      const target = Math.ceil((start + bufBytes) / step) * step;
+    // Growing a little before the length is needed lets zeroAhead fill past the old end first.
+    const step = Math.min(PREALLOC_BYTES, Math.max(4096, this.opts.segmentSizeBytes));
+    if (start + bufBytes + Math.min(ZERO_AHEAD_BYTES, step / 2) > seg.allocatedBytes) {
+      const target = Math.ceil((start + bufBytes + Math.min(ZERO_AHEAD_BYTES, step / 2)) / step) * step;
       await seg.file.truncate(target);
       seg.allocatedBytes = target;
     }
+    // A zero fill must not land on these records after they are written.
+    if (seg.filling !== undefined && start + bufBytes > seg.fillFrom) await seg.filling;
     let total: number;
     const t0 = performance.now();
     try {
@@ -406,8 +424,45 @@ export class TxnLog {
     this.counters.appendCount += records;
     this.counters.bytesWritten += total;
     seg.sizeBytes = start + total;
+    if (seg.zeroedBytes < seg.sizeBytes) seg.zeroedBytes = seg.sizeBytes;
     seg.records += records;
     this.durableZxid = batch[batch.length - 1]!.lastZxid;
+    this.zeroAhead(seg);
+  }
+
+  /**
+   * Writes zeros (durably) over the next stretch of preallocated length before records reach
+   * it, so a group commit's write lands on allocated blocks (ZERO_AHEAD_BYTES says why). Runs
+   * beside the appends, never over them: writeBatch waits for a fill its records would overlap,
+   * and a segment's close or rollback waits for it too. It never changes the file's length.
+   * A failure only costs speed (the write path then allocates as it goes), so it is logged, not
+   * raised, and the segment stops filling. Only for O_DSYNC segments: where appends are
+   * followed by an fdatasync (no O_DSYNC, or forceSync=no) a fill would need one of its own.
+   */
+  private zeroAhead(seg: ActiveSegment): void {
+    if (!seg.dataSync || seg.filling !== undefined || seg.zeroedBytes - seg.sizeBytes >= ZERO_AHEAD_BYTES) return;
+    const from = seg.zeroedBytes;
+    const to = Math.min(from + ZERO_FILL_BYTES, seg.allocatedBytes);
+    if (to <= from) return;
+    zeroFillBuffer ??= Buffer.alloc(ZERO_FILL_BYTES);
+    const zeros = zeroFillBuffer.subarray(0, to - from);
+    seg.fillFrom = from;
+    seg.filling = (async () => {
+      for (let at = from; at < to; ) {
+        const { bytesWritten } = await seg.file.write(zeros, at - from, to - at, at);
+        if (bytesWritten <= 0) throw new Error(`zero fill made no progress at offset ${at}`);
+        at += bytesWritten;
+      }
+      seg.zeroedBytes = to;
+    })()
+      .catch((err: unknown) => {
+        // Pretend the whole file is filled: no further attempts on this segment.
+        seg.zeroedBytes = Infinity;
+        this.opts.logger.warn({ err, file: seg.ref.path, offset: from }, 'could not zero-fill the txn log ahead of its end; appends go on without it');
+      })
+      .finally(() => {
+        seg.filling = undefined;
+      });
   }
 
   /** Puts the file back to its last durable length so no half-written record survives. */
@@ -421,8 +476,10 @@ export class TxnLog {
         await fs.unlink(seg.ref.path);
         await fsyncDir(fs, dir);
       } else {
+        await seg.filling;
         await seg.file.truncate(start);
         seg.allocatedBytes = start;
+        seg.zeroedBytes = start;
         await seg.file.datasync();
       }
     } catch (err) {
@@ -435,7 +492,7 @@ export class TxnLog {
     const name = segmentFileName(firstZxid);
     const ref: SegmentRef = { name, path: join(this.opts.dir, name), firstZxid };
     const { file, dataSync } = await this.openForAppend(ref.path, 'wx+');
-    this.active = { ref, file, sizeBytes: 0, allocatedBytes: 0, records: 0, dataSync };
+    this.active = { ref, file, sizeBytes: 0, allocatedBytes: 0, zeroedBytes: 0, filling: undefined, fillFrom: 0, records: 0, dataSync };
     this.segments.push(ref);
   }
 
@@ -499,7 +556,18 @@ export class TxnLog {
         await file.truncate(reader.validEnd);
         await file.datasync();
       }
-      this.active = { ref, file, sizeBytes: reader.validEnd, allocatedBytes: reader.torn !== undefined ? reader.validEnd : reader.size, records: reader.count, dataSync };
+      this.active = {
+        ref,
+        file,
+        sizeBytes: reader.validEnd,
+        allocatedBytes: reader.torn !== undefined ? reader.validEnd : reader.size,
+        // Whether the tail past the last record has blocks is unknown: fill it again.
+        zeroedBytes: reader.validEnd,
+        filling: undefined,
+        fillFrom: 0,
+        records: reader.count,
+        dataSync,
+      };
       this.durableZxid = reader.lastZxid!;
       break;
     }
@@ -509,6 +577,7 @@ export class TxnLog {
 
 /** Closes a segment that stops being the append target; a closed segment ends at its last record. */
 async function closeSegment(seg: ActiveSegment): Promise<void> {
+  await seg.filling;
   if (seg.allocatedBytes > seg.sizeBytes) await seg.file.truncate(seg.sizeBytes).catch(() => undefined);
   await seg.file.close();
 }

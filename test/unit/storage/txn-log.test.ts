@@ -8,7 +8,7 @@ import { CorruptLogError, LogReadLimitError, LogWriteError, StorageStateError } 
 import { constants } from 'node:fs';
 import { nodeFs, type FileLike, type FsLike } from '../../../src/storage/fs-like.js';
 import { SEGMENT_HEADER_BYTES, SegmentReader, listSegments } from '../../../src/storage/log-segment.js';
-import { PREALLOC_BYTES, TxnLog } from '../../../src/storage/txn-log.js';
+import { PREALLOC_BYTES, TxnLog, ZERO_AHEAD_BYTES } from '../../../src/storage/txn-log.js';
 import type { Txn } from '../../../src/tree/txn.js';
 import { FaultyFs, captureLogger, createTxn, setDataTxn, tempDir, txn, OPEN_ACL } from './storage-fixtures.js';
 import { waitFor } from '../../helpers/wait-for.js';
@@ -194,6 +194,112 @@ describe('O_DSYNC segments', () => {
     await again.append(createTxn(5, '/n5'));
     expect(calls).toMatchObject({ openDataSync: 2, datasync: 0 });
     expect((await readAll(again)).map((t) => t.hdr.zxid)).toEqual([1, 2, 3, 4, 5]);
+  });
+});
+
+/** nodeFs whose O_DSYNC handles route positional write() (the log's zero fill; appends use writev) through `onWrite`. */
+function fillGatedFs(onWrite: (position: number) => Promise<void> | undefined) {
+  const writes: number[] = [];
+  const fs: FsLike = {
+    ...nodeFs,
+    openDataSync: async (path, flags) => {
+      const handle = await nodeFs.openDataSync!(path, flags);
+      return {
+        read: (...a) => handle.read(...a),
+        write: async (b, o, l, pos) => {
+          writes.push(pos);
+          await onWrite(pos);
+          return handle.write(b, o, l, pos);
+        },
+        writev: (bufs, pos) => handle.writev(bufs, pos),
+        datasync: () => handle.datasync(),
+        sync: () => handle.sync(),
+        truncate: (n) => handle.truncate(n),
+        stat: () => handle.stat(),
+        close: () => handle.close(),
+      };
+    },
+  };
+  return { fs, writes };
+}
+
+describe('zero fill ahead of the last record', () => {
+  it('writes zeros over the preallocated space ahead of the records, so appends land on allocated blocks', async () => {
+    const { log } = await openLog();
+    await log.append(createTxn(1, '/a'));
+    const file = (await listSegments(nodeFs, dir))[0]!.path;
+    // Preallocation by length alone leaves holes: only the records' blocks exist at first.
+    await waitFor(async () => (await stat(file)).blocks * 512 >= 1024 * 1024, 'the first zero fill', 5000);
+    for (let z = 2; z <= 20; z++) {
+      await log.append(createTxn(z, `/n${z}`));
+      await new Promise((r) => setImmediate(r));
+    }
+    await waitFor(async () => (await stat(file)).blocks * 512 >= ZERO_AHEAD_BYTES, 'zeros ZERO_AHEAD_BYTES ahead', 5000);
+    const st = await stat(file);
+    expect(st.size).toBe(PREALLOC_BYTES);
+    expect(st.blocks * 512).toBeLessThan(PREALLOC_BYTES);
+    const bytes = await readFile(file);
+    const end = log.stats().bytesWritten;
+    expect(bytes.subarray(end, ZERO_AHEAD_BYTES).every((b) => b === 0)).toBe(true);
+    expect((await readAll(log)).map((t) => t.hdr.zxid)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+
+  it('never writes zeros over records: an append reaching a fill in flight waits for it, and close waits too', async () => {
+    let gate: { held: Promise<void>; release: () => void } | undefined;
+    const hold = () => {
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      gate = { held, release };
+    };
+    const { fs, writes } = fillGatedFs(() => gate?.held);
+    const log = await TxnLog.open({ dir, fs, logger: captureLogger().logger, segmentSizeBytes: 64 * 1024 * 1024 });
+    opened.push(log);
+    try {
+      hold();
+      await log.append(createTxn(1, '/a'));
+      await waitFor(() => writes.length === 1, 'the zero fill to start', 5000);
+      expect(writes[0]).toBe(log.stats().bytesWritten);
+      let durable = false;
+      const p2 = log.append(createTxn(2, '/b', 'x'.repeat(100))).then(() => (durable = true));
+      await new Promise((r) => setTimeout(r, 30));
+      // Txn 2's record would land inside the fill's range: it waits for the fill.
+      expect(durable).toBe(false);
+      const first = gate!;
+      hold();
+      first.release();
+      await p2;
+      // The next fill starts after txn 2 and is held: close must wait for it before trimming.
+      await waitFor(() => writes.length === 2, 'the second zero fill to start', 5000);
+      const file = (await listSegments(nodeFs, dir))[0]!.path;
+      let closed = false;
+      const closing = log.close().then(() => (closed = true));
+      await new Promise((r) => setTimeout(r, 30));
+      expect(closed).toBe(false);
+      gate!.release();
+      await closing;
+      expect((await stat(file)).size).toBe(log.stats().bytesWritten);
+    } finally {
+      gate?.release();
+    }
+    const { log: again, cap } = await openLog();
+    expect((await readAll(again)).map((t) => t.hdr.zxid)).toEqual([1, 2]);
+    expect(cap.warnings()).toEqual([]);
+  });
+
+  it('a fill that fails is logged once and appends go on', async () => {
+    const { fs, writes } = fillGatedFs(() => Promise.reject(Object.assign(new Error('EIO: fill refused'), { code: 'EIO' })));
+    const cap = captureLogger();
+    const log = await TxnLog.open({ dir, fs, logger: cap.logger, segmentSizeBytes: 64 * 1024 * 1024 });
+    opened.push(log);
+    for (let z = 1; z <= 5; z++) {
+      await log.append(createTxn(z, `/n${z}`));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(writes.length).toBe(1);
+    const warned = cap.warnings().filter((w) => w.msg === 'could not zero-fill the txn log ahead of its end; appends go on without it');
+    expect(warned).toHaveLength(1);
+    expect(log.failed).toBeUndefined();
+    expect((await readAll(log)).map((t) => t.hdr.zxid)).toEqual([1, 2, 3, 4, 5]);
   });
 });
 
