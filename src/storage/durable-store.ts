@@ -61,6 +61,8 @@ export interface RecoveryResult {
 export interface StorageStats extends TxnLogStats {
   lastLoggedZxid: number;
   snapshotsTaken: number;
+  /** Rounds whose snapshot was skipped because the previous one was still being written. */
+  snapshotsSkipped: number;
   snapshotInProgress: boolean;
   lastSnapshotZxid: number | undefined;
   lastSnapshotMs: number;
@@ -93,6 +95,7 @@ export class DurableStore {
   /** Told, after a purge deleted log segments, the least zxid the log can still hold. */
   private readonly purgeListeners = new Set<(logStartZxid: number) => void>();
   private snapshotsTaken = 0;
+  private snapshotsSkipped = 0;
   private lastSnapshotZxid: number | undefined;
   private lastSnapshotMs = 0;
   private closed = false;
@@ -215,11 +218,21 @@ export class DurableStore {
   /** Called after each apply; starts a background fuzzy snapshot every ~snapCount txns. */
   applied(tree: DataTree, _zxid: number): void {
     this.txnsSinceSnapshot++;
-    if (this.snapshotRun !== undefined || this.quiesced || this.closed) return;
+    if (this.quiesced || this.closed) return;
     if (this.txnsSinceSnapshot < this.snapshotThreshold && !this.logOverSizeLimit()) return;
+    const txns = this.txnsSinceSnapshot;
     this.txnsSinceSnapshot = 0;
     this.snapshotThreshold = this.nextThreshold();
     this.log.requestRoll();
+    if (this.snapshotRun !== undefined) {
+      // As ZooKeeper's SyncRequestProcessor: the round is skipped, not queued behind the running
+      // snapshot, which would start the next walk as soon as this one ends and, on a tree that
+      // takes longer to walk than snapCount txns take to arrive, never stop walking.
+      this.logBytesAtSnapshot = this.log.stats().bytesWritten;
+      this.snapshotsSkipped++;
+      this.logger.warn({ txnsSinceSnapshot: txns }, 'too busy to snapshot, skipping: the previous snapshot is still being written');
+      return;
+    }
     this.startSnapshot(tree);
   }
 
@@ -353,6 +366,7 @@ export class DurableStore {
       ...this.log.stats(),
       lastLoggedZxid: this.log.lastZxid,
       snapshotsTaken: this.snapshotsTaken,
+      snapshotsSkipped: this.snapshotsSkipped,
       snapshotInProgress: this.snapshotRun !== undefined,
       lastSnapshotZxid: this.lastSnapshotZxid,
       lastSnapshotMs: this.lastSnapshotMs,

@@ -99,7 +99,7 @@ describe('recovery', () => {
     const tree = (await store.recover()).tree;
     const wl = new Workload(2);
     // Each batch waits for a snapshot it started, so none is still running when the next
-    // threshold is crossed (that one would start only at the next apply after it finished).
+    // threshold is crossed (that round would be skipped: see the next test).
     for (let i = 0; i < 700 / 20; i++) {
       await drive(store, tree, wl, 20);
       await store.snapshotIdle();
@@ -115,6 +115,29 @@ describe('recovery', () => {
     expect(result.lastZxid).toBe(700);
     expect(treeImage(result.tree)).toEqual(treeImage(tree));
     expect(result.tree.digest()).toBe(tree.digest());
+  });
+
+  it("skips a round whose threshold is crossed while the last snapshot is still being written, as ZooKeeper's 'Too busy to snap'", async () => {
+    const { store, cap } = await openStore({ snapCount: 100, random: () => 0.5 });
+    const tree = (await store.recover()).tree;
+    const wl = new Workload(5);
+    // threshold 76: one turn applies 200 txns, crossing it at 76 (a snapshot starts; its walk
+    // needs later turns) and again at 152 (skipped, counting starts again there).
+    await drive(store, tree, wl, 200, 200);
+    await store.snapshotIdle();
+    expect(await snapshotNames()).toHaveLength(1);
+    expect(store.stats()).toMatchObject({ snapshotsTaken: 1, snapshotsSkipped: 1 });
+    expect(cap.warnings().filter((w) => w.msg === 'too busy to snapshot, skipping: the previous snapshot is still being written')).toHaveLength(1);
+    // 48 txns since the skipped round: not due yet (queued behind the first, it would start now).
+    await drive(store, tree, wl, 20);
+    await store.snapshotIdle();
+    expect(await snapshotNames()).toHaveLength(1);
+    // 88 since then: due.
+    await drive(store, tree, wl, 20);
+    await store.snapshotIdle();
+    expect(await snapshotNames()).toHaveLength(2);
+    const { result } = await reopenAndRecover();
+    expect(treeImage(result.tree)).toEqual(treeImage(tree));
   });
 
   it('a fuzzy snapshot taken while txns keep being applied converges after replay', async () => {
