@@ -62,9 +62,9 @@ interface ActiveSegment {
   sizeBytes: number;
   /** File length: past sizeBytes it is preallocated zeros. */
   allocatedBytes: number;
-  /** Up to here the file's blocks hold written zeros or records (see zeroAhead); past it they may be holes. */
+  /** Where the zero fills (zeroAhead) have reached; past it, and before the first fill's start, there may be holes. */
   zeroedBytes: number;
-  /** A zero fill in flight (zeroAhead), over [fillFrom, zeroedBytes of its end). */
+  /** A zero fill in flight (zeroAhead), writing from fillFrom on. */
   filling: Promise<void> | undefined;
   fillFrom: number;
   records: number;
@@ -87,6 +87,12 @@ export const PREALLOC_BYTES = 16 * 1024 * 1024;
  */
 export const ZERO_AHEAD_BYTES = 2 * 1024 * 1024;
 const ZERO_FILL_BYTES = 1024 * 1024;
+/**
+ * A segment's first fill starts this far past its last record, so the appends right behind it
+ * (the next group commits after a roll) do not wait for a 1 MiB write: they allocate as they go
+ * over this gap, as every append did before.
+ */
+export const ZERO_FILL_GAP_BYTES = 256 * 1024;
 let zeroFillBuffer: Buffer | undefined;
 /** A staging buffer grown past this by a large batch (as a big sync brings) is dropped after its write, not reused. */
 const MAX_REUSED_WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -441,7 +447,7 @@ export class TxnLog {
    */
   private zeroAhead(seg: ActiveSegment): void {
     if (!seg.dataSync || seg.filling !== undefined || seg.zeroedBytes - seg.sizeBytes >= ZERO_AHEAD_BYTES) return;
-    const from = seg.zeroedBytes;
+    const from = seg.zeroedBytes > seg.sizeBytes ? seg.zeroedBytes : seg.sizeBytes + ZERO_FILL_GAP_BYTES;
     const to = Math.min(from + ZERO_FILL_BYTES, seg.allocatedBytes);
     if (to <= from) return;
     zeroFillBuffer ??= Buffer.alloc(ZERO_FILL_BYTES);

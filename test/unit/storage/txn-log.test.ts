@@ -8,7 +8,7 @@ import { CorruptLogError, LogReadLimitError, LogWriteError, StorageStateError } 
 import { constants } from 'node:fs';
 import { nodeFs, type FileLike, type FsLike } from '../../../src/storage/fs-like.js';
 import { SEGMENT_HEADER_BYTES, SegmentReader, listSegments } from '../../../src/storage/log-segment.js';
-import { PREALLOC_BYTES, TxnLog, ZERO_AHEAD_BYTES } from '../../../src/storage/txn-log.js';
+import { PREALLOC_BYTES, TxnLog, ZERO_AHEAD_BYTES, ZERO_FILL_GAP_BYTES } from '../../../src/storage/txn-log.js';
 import type { Txn } from '../../../src/tree/txn.js';
 import { FaultyFs, captureLogger, createTxn, setDataTxn, tempDir, txn, OPEN_ACL } from './storage-fixtures.js';
 import { waitFor } from '../../helpers/wait-for.js';
@@ -258,17 +258,19 @@ describe('zero fill ahead of the last record', () => {
       hold();
       await log.append(createTxn(1, '/a'));
       await waitFor(() => writes.length === 1, 'the zero fill to start', 5000);
-      expect(writes[0]).toBe(log.stats().bytesWritten);
+      // A gap behind the records: the next small appends do not have to wait for the fill.
+      expect(writes[0]).toBe(log.stats().bytesWritten + ZERO_FILL_GAP_BYTES);
+      await log.append(createTxn(2, '/b', 'x'.repeat(100)));
       let durable = false;
-      const p2 = log.append(createTxn(2, '/b', 'x'.repeat(100))).then(() => (durable = true));
+      const p3 = log.append(createTxn(3, '/c', 'x'.repeat(ZERO_FILL_GAP_BYTES))).then(() => (durable = true));
       await new Promise((r) => setTimeout(r, 30));
-      // Txn 2's record would land inside the fill's range: it waits for the fill.
+      // Txn 3's record would land inside the fill's range: it waits for the fill.
       expect(durable).toBe(false);
       const first = gate!;
       hold();
       first.release();
-      await p2;
-      // The next fill starts after txn 2 and is held: close must wait for it before trimming.
+      await p3;
+      // The next fill starts after txn 3 and is held: close must wait for it before trimming.
       await waitFor(() => writes.length === 2, 'the second zero fill to start', 5000);
       const file = (await listSegments(nodeFs, dir))[0]!.path;
       let closed = false;
@@ -282,7 +284,7 @@ describe('zero fill ahead of the last record', () => {
       gate?.release();
     }
     const { log: again, cap } = await openLog();
-    expect((await readAll(again)).map((t) => t.hdr.zxid)).toEqual([1, 2]);
+    expect((await readAll(again)).map((t) => t.hdr.zxid)).toEqual([1, 2, 3]);
     expect(cap.warnings()).toEqual([]);
   });
 
