@@ -230,18 +230,24 @@ describe('zero fill ahead of the last record', () => {
     const file = (await listSegments(nodeFs, dir))[0]!.path;
     // Preallocation by length alone leaves holes: only the records' blocks exist at first.
     await waitFor(async () => (await stat(file)).blocks * 512 >= 1024 * 1024, 'the first zero fill', 5000);
-    for (let z = 2; z <= 20; z++) {
-      await log.append(createTxn(z, `/n${z}`));
-      await new Promise((r) => setImmediate(r));
-    }
-    await waitFor(async () => (await stat(file)).blocks * 512 >= ZERO_AHEAD_BYTES, 'zeros ZERO_AHEAD_BYTES ahead', 5000);
+    // A fill starts after an append once the last one is done: append until the second has run.
+    let z = 1;
+    await waitFor(
+      async () => {
+        z++;
+        await log.append(createTxn(z, `/n${z}`));
+        return (await stat(file)).blocks * 512 >= ZERO_AHEAD_BYTES;
+      },
+      'appends until zeros reach ZERO_AHEAD_BYTES ahead',
+      10_000,
+    );
     const st = await stat(file);
     expect(st.size).toBe(PREALLOC_BYTES);
     expect(st.blocks * 512).toBeLessThan(PREALLOC_BYTES);
     const bytes = await readFile(file);
     const end = log.stats().bytesWritten;
     expect(bytes.subarray(end, ZERO_AHEAD_BYTES).every((b) => b === 0)).toBe(true);
-    expect((await readAll(log)).map((t) => t.hdr.zxid)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect((await readAll(log)).map((t) => t.hdr.zxid)).toEqual(Array.from({ length: z }, (_, i) => i + 1));
   });
 
   it('never writes zeros over records: an append reaching a fill in flight waits for it, and close waits too', async () => {
