@@ -400,8 +400,9 @@ export class TxnLog {
     const bufBytes = (created ? SEGMENT_HEADER_BYTES : 0) + batchBytes;
     // Growing a little before the length is needed lets zeroAhead fill past the old end first.
     const step = Math.min(PREALLOC_BYTES, Math.max(4096, this.opts.segmentSizeBytes));
-    if (start + bufBytes + Math.min(ZERO_AHEAD_BYTES, step / 2) > seg.allocatedBytes) {
-      const target = Math.ceil((start + bufBytes + Math.min(ZERO_AHEAD_BYTES, step / 2)) / step) * step;
+    const wanted = start + bufBytes + Math.min(ZERO_AHEAD_BYTES, step / 2);
+    if (wanted > seg.allocatedBytes) {
+      const target = Math.ceil(wanted / step) * step;
       await seg.file.truncate(target);
       seg.allocatedBytes = target;
     }
