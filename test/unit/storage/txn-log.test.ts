@@ -149,19 +149,29 @@ describe('TxnLog round trip', () => {
  * nodeFs with the writev and datasync calls of its files and its openDataSync calls counted;
  * `seen.fdFlags` gets an O_DSYNC file's open flags where Linux reports them (fdinfo, octal).
  */
-function countingFs() {
-  const calls = { openDataSync: 0, datasync: 0, writev: 0 };
-  const seen: { fdFlags?: number } = {};
-  const wrap = (handle: FileLike): FileLike => ({
+/** `handle` with some of its methods replaced. */
+function forwardingFile(handle: FileLike, over: Partial<FileLike>): FileLike {
+  return {
     read: (...a) => handle.read(...a),
     write: (...a) => handle.write(...a),
-    writev: (bufs, pos) => (calls.writev++, handle.writev(bufs, pos)),
-    datasync: () => (calls.datasync++, handle.datasync()),
+    writev: (bufs, pos) => handle.writev(bufs, pos),
+    datasync: () => handle.datasync(),
     sync: () => handle.sync(),
     truncate: (n) => handle.truncate(n),
     stat: () => handle.stat(),
     close: () => handle.close(),
-  });
+    ...over,
+  };
+}
+
+function countingFs() {
+  const calls = { openDataSync: 0, datasync: 0, writev: 0 };
+  const seen: { fdFlags?: number } = {};
+  const wrap = (handle: FileLike): FileLike =>
+    forwardingFile(handle, {
+      writev: (bufs, pos) => (calls.writev++, handle.writev(bufs, pos)),
+      datasync: () => (calls.datasync++, handle.datasync()),
+    });
   const fs: FsLike = {
     ...nodeFs,
     open: async (path, flags, mode) => wrap(await nodeFs.open(path, flags, mode)),
@@ -204,20 +214,13 @@ function fillGatedFs(onWrite: (position: number) => Promise<void> | undefined) {
     ...nodeFs,
     openDataSync: async (path, flags) => {
       const handle = await nodeFs.openDataSync!(path, flags);
-      return {
-        read: (...a) => handle.read(...a),
+      return forwardingFile(handle, {
         write: async (b, o, l, pos) => {
           writes.push(pos);
           await onWrite(pos);
           return handle.write(b, o, l, pos);
         },
-        writev: (bufs, pos) => handle.writev(bufs, pos),
-        datasync: () => handle.datasync(),
-        sync: () => handle.sync(),
-        truncate: (n) => handle.truncate(n),
-        stat: () => handle.stat(),
-        close: () => handle.close(),
-      };
+      });
     },
   };
   return { fs, writes };
