@@ -192,8 +192,8 @@ export class DurableStore {
     // Read to the end even when not replaying: TxnLog.read throws on any hole after `base`.
     for await (const txn of this.log.read(base, undefined, snapshotPath)) {
       if (opts.replayLog === false) continue;
-      tree.apply(txn, false);
-      if (txn.hdr.zxid === tree.fuzzyUntil) digestMismatch ??= tree.checkFuzzyEnd();
+      const m = tree.replay(txn);
+      digestMismatch ??= m;
       txnsReplayed++;
     }
     const lastZxid = Math.max(base, this.log.lastZxid, tree.lastProcessedZxid);

@@ -65,8 +65,8 @@ export async function readOfflineState(dataDir: string, opts: { dataLogDir?: str
         if (prev !== 0 && !zxidFollows(prev, zxid)) {
           throw new StorageError(`${seg.path} offset ${rec.offset}: zxid ${hexZxid(zxid)} does not follow ${hexZxid(prev)} (txns missing)`);
         }
-        tree.apply(rec.txn, false);
-        if (zxid === tree.fuzzyUntil) digestMismatch = tree.checkFuzzyEnd();
+        const m = tree.replay(rec.txn);
+        digestMismatch ??= m;
         prev = zxid;
         txnsReplayed++;
       }

@@ -1097,11 +1097,20 @@ export class DataTree {
   }
 
   /**
+   * One txn of a replay over a snapshot (apply without stats), and the fuzzy-end check when it
+   * is the txn at fuzzyUntil: the mismatch found there, if any.
+   */
+  replay(txn: Txn): FuzzyEndMismatch | undefined {
+    this.apply(txn, false);
+    return txn.hdr.zxid === this.fuzzyUntil ? this.checkFuzzyEnd() : undefined;
+  }
+
+  /**
    * Compares the digest with fuzzyEndDigest once, when the tree has applied exactly fuzzyUntil:
    * the mismatch if they differ (a replica whose snapshot and replay do not rebuild the tree
    * that walked), else undefined. Before that point: undefined, and the expectation is kept;
    * past it (a caller that did not look there): undefined, and it is dropped, as the digest then
-   * includes later txns. Call it before a replay and after each txn it applies.
+   * includes later txns. Call it before a replay; replay() calls it after each txn.
    */
   checkFuzzyEnd(): FuzzyEndMismatch | undefined {
     const expected = this.fuzzyEndDigest;
