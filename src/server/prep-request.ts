@@ -9,6 +9,7 @@ import type { ACL, CheckVersionRequest, CreateRequest, DeleteRequest, Id, MultiO
 import { fixupAcl, requireAcl } from '../tree/acl.js';
 import type { DataTree } from '../tree/data-tree.js';
 import { validatePath } from '../tree/path.js';
+import { ChurnTable } from './churn-table.js';
 import { QuotaCheck } from './quota-check.js';
 import type { NodeKind, Txn, TxnOp } from '../tree/txn.js';
 import { ENSEMBLE_SECRET_REQUEST } from './session-password.js';
@@ -107,7 +108,8 @@ export interface PrepOptions {
 
 export class PrepRequestProcessor {
   private readonly outstanding: ChangeRecord[] = [];
-  private readonly outstandingByPath = new Map<string, ChangeRecord>();
+  /** Not a Map: one entry per write comes and goes (churn-table.ts says what a Map costs then). */
+  private readonly outstandingByPath = new ChurnTable<ChangeRecord>();
   /** Changes of the multi being prepped; merged into outstanding only if every op succeeds. */
   private pendingMulti: Map<string, ChangeRecord> | null = null;
   private readonly quota: QuotaCheck;
