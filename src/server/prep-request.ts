@@ -142,7 +142,7 @@ export class PrepRequestProcessor {
     let n = 0;
     while (n < this.outstanding.length && this.outstanding[n]!.zxid <= zxid) {
       const c = this.outstanding[n]!;
-      if (this.outstandingByPath.get(c.path) === c) this.outstandingByPath.delete(c.path);
+      this.outstandingByPath.deleteIfValue(c.path, c);
       n++;
     }
     if (n > 0) this.outstanding.splice(0, n);
