@@ -1,6 +1,7 @@
 // Which watchers an event notifies: one-shot, persistent and persistent-recursive watches by path.
 
 import { EventType, WatcherType } from '../jute/opcodes.js';
+import { ChurnTable } from './churn-table.js';
 
 /** Mode bits one watcher holds on one path in one table; a watcher may hold several. */
 const STANDARD = 1;
@@ -14,8 +15,12 @@ const NO_WATCHERS: readonly never[] = Object.freeze([]);
  * path -> watcher -> mode bits, plus the reverse index for session close.
  */
 class WatchTable<W> {
-  readonly byPath = new Map<string, Map<W, number>>();
-  readonly byWatcher = new Map<W, Set<string>>();
+  /**
+   * ChurnTables, not Maps, for what comes and goes with every watch set and fired: a
+   * long-lived Map with that churn makes V8 promote each entry it drops (churn-table.ts).
+   */
+  readonly byPath = new ChurnTable<Map<W, number>>();
+  readonly byWatcher = new Map<W, ChurnTable<true>>();
   /** Recursive registrations: while there are none, events need not walk up the ancestors. */
   recursiveCount = 0;
   size = 0;
@@ -27,8 +32,8 @@ class WatchTable<W> {
     if (old === undefined) {
       this.size++;
       let paths = this.byWatcher.get(w);
-      if (paths === undefined) this.byWatcher.set(w, (paths = new Set()));
-      paths.add(path);
+      if (paths === undefined) this.byWatcher.set(w, (paths = new ChurnTable()));
+      paths.set(path, true);
     }
     const now = (old ?? 0) | bits;
     if ((now & RECURSIVE) !== 0 && ((old ?? 0) & RECURSIVE) === 0) this.recursiveCount++;
@@ -64,7 +69,7 @@ class WatchTable<W> {
   removeWatcher(w: W): void {
     const paths = this.byWatcher.get(w);
     if (paths === undefined) return;
-    for (const path of [...paths]) this.clear(path, w, STANDARD | PERSISTENT | RECURSIVE);
+    for (const path of paths.keys()) this.clear(path, w, STANDARD | PERSISTENT | RECURSIVE);
   }
 
   /**
@@ -234,7 +239,8 @@ export class WatchManager<W> {
   byPath(): Map<string, W[]> {
     const out = new Map<string, W[]>();
     for (const table of [this.data, this.child]) {
-      for (const [path, watchers] of table.byPath) {
+      for (const path of table.byPath.keys()) {
+        const watchers = table.byPath.get(path)!;
         const list = out.get(path);
         if (list === undefined) {
           out.set(path, [...watchers.keys()]);
@@ -253,7 +259,7 @@ export class WatchManager<W> {
       for (const [w, paths] of table.byWatcher) {
         let set = out.get(w);
         if (set === undefined) out.set(w, (set = new Set()));
-        for (const p of paths) set.add(p);
+        for (const p of paths.keys()) set.add(p);
       }
     }
     return new Map([...out].map(([w, paths]) => [w, [...paths]]));
