@@ -20,6 +20,14 @@ const MIN_SLOTS = 16;
  * clears its slot, so nothing here points at a dropped entry, and a table whose size holds
  * steady is never reallocated.
  */
+/**
+ * A key's hash, the same for every ChurnTable: a caller touching one key in several tables or
+ * several times hashes it once and passes it on (V8 caches a string's hash for a Map; JS cannot).
+ */
+export function churnHash(key: string): number {
+  return pathHash(key);
+}
+
 export class ChurnTable<V> {
   private keysAt: (string | undefined)[] = new Array<string | undefined>(MIN_SLOTS).fill(undefined);
   private valuesAt: (V | undefined)[] = new Array<V | undefined>(MIN_SLOTS).fill(undefined);
@@ -31,17 +39,16 @@ export class ChurnTable<V> {
     return this.count;
   }
 
-  get(key: string): V | undefined {
-    const slot = this.find(key, pathHash(key));
+  get(key: string, h = churnHash(key)): V | undefined {
+    const slot = this.find(key, h);
     return slot < 0 ? undefined : this.valuesAt[slot];
   }
 
-  has(key: string): boolean {
-    return this.find(key, pathHash(key)) >= 0;
+  has(key: string, h = churnHash(key)): boolean {
+    return this.find(key, h) >= 0;
   }
 
-  set(key: string, value: V): void {
-    const h = pathHash(key);
+  set(key: string, value: V, h = churnHash(key)): void {
     const existing = this.find(key, h);
     if (existing >= 0) {
       this.valuesAt[existing] = value;
@@ -57,16 +64,16 @@ export class ChurnTable<V> {
     this.count++;
   }
 
-  delete(key: string): boolean {
-    const slot = this.find(key, pathHash(key));
+  delete(key: string, h = churnHash(key)): boolean {
+    const slot = this.find(key, h);
     if (slot < 0) return false;
     this.removeAt(slot);
     return true;
   }
 
   /** Deletes key only while it maps to `value` (one hash where get-then-delete takes two). */
-  deleteIfValue(key: string, value: V): boolean {
-    const slot = this.find(key, pathHash(key));
+  deleteIfValue(key: string, value: V, h = churnHash(key)): boolean {
+    const slot = this.find(key, h);
     if (slot < 0 || this.valuesAt[slot] !== value) return false;
     this.removeAt(slot);
     return true;

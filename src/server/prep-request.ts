@@ -9,7 +9,7 @@ import type { ACL, CheckVersionRequest, CreateRequest, DeleteRequest, Id, MultiO
 import { fixupAcl, requireAcl } from '../tree/acl.js';
 import type { DataTree } from '../tree/data-tree.js';
 import { validatePath } from '../tree/path.js';
-import { ChurnTable } from './churn-table.js';
+import { ChurnTable, churnHash } from './churn-table.js';
 import { QuotaCheck } from './quota-check.js';
 import type { NodeKind, Txn, TxnOp } from '../tree/txn.js';
 import { ENSEMBLE_SECRET_REQUEST } from './session-password.js';
@@ -88,6 +88,8 @@ interface NodeRecord {
 interface ChangeRecord {
   zxid: number;
   path: string;
+  /** churnHash(path): taken once per path a write touches. */
+  hash: number;
   /** null: deleted by this change. */
   node: NodeRecord | null;
 }
@@ -142,7 +144,7 @@ export class PrepRequestProcessor {
     let n = 0;
     while (n < this.outstanding.length && this.outstanding[n]!.zxid <= zxid) {
       const c = this.outstanding[n]!;
-      this.outstandingByPath.deleteIfValue(c.path, c);
+      this.outstandingByPath.deleteIfValue(c.path, c, c.hash);
       n++;
     }
     if (n > 0) this.outstanding.splice(0, n);
@@ -258,19 +260,21 @@ export class PrepRequestProcessor {
     // The root's parent is the root itself: a create of "/" fails NODEEXISTS, as in ZooKeeper.
     const parent = lastSlash === 0 ? '/' : req.path.substring(0, lastSlash);
     const acl = fixupAcl(req.acl, ctx.authIds, req.path, this.opts.authProviders);
-    const parentRec = this.recordFor(parent);
+    const parentHash = churnHash(parent);
+    const parentRec = this.recordFor(parent, parentHash);
     requireAcl(parentRec.acl, Perms.CREATE, ctx.authIds, false, req.path);
     const path = sequential ? req.path + String(parentRec.cversion).padStart(10, '0') : req.path;
     validatePath(path);
-    if (this.lookup(path) !== null) throw new ZooKeeperError(ErrorCode.NODEEXISTS, path);
+    const pathHash = churnHash(path);
+    if (this.lookup(path, pathHash) !== null) throw new ZooKeeperError(ErrorCode.NODEEXISTS, path);
     if (parentRec.kind === 'ephemeral') throw new ZooKeeperError(ErrorCode.NOCHILDRENFOREPHEMERALS, path);
     const dataBytes = req.data?.length ?? 0;
     this.quota.check(path, 1, dataBytes);
     const parentCVersion = parentRec.cversion + 1;
     const kind: NodeKind = type === OpCode.createContainer || req.flags === CreateFlag.CONTAINER ? 'container' : isTtl ? 'ttl' : ephemeral ? 'ephemeral' : 'persistent';
     const ephemeralOwner = kind === 'ephemeral' ? ctx.sessionId : 0;
-    this.change(parent, withChildren(parentRec, parentCVersion, parentRec.childCount + 1), ctx.zxid);
-    this.change(path, newNodeRecord(dataBytes, 0, 0, 0, ephemeralOwner, kind, 0, acl), ctx.zxid);
+    this.change(parent, withChildren(parentRec, parentCVersion, parentRec.childCount + 1), ctx.zxid, parentHash);
+    this.change(path, newNodeRecord(dataBytes, 0, 0, 0, ephemeralOwner, kind, 0, acl), ctx.zxid, pathHash);
     return {
       type: 'create',
       path,
@@ -321,13 +325,14 @@ export class PrepRequestProcessor {
   private prepSetData(req: SetDataRequest, ctx: PrepContext): TxnOp {
     this.opts.checkSession(ctx.sessionId);
     validatePath(req.path);
-    const node = this.recordFor(req.path);
+    const h = churnHash(req.path);
+    const node = this.recordFor(req.path, h);
     requireAcl(node.acl, Perms.WRITE, ctx.authIds, false, req.path);
     const dataBytes = req.data?.length ?? 0;
     // ZooKeeper checks the quota before the version (PrepRequestProcessor, setData).
     this.quota.check(req.path, 0, dataBytes - node.dataBytes);
     const version = checkVersion(node.version, req.version, req.path);
-    this.change(req.path, newNodeRecord(dataBytes, version, node.cversion, node.aversion, node.ephemeralOwner, node.kind, node.childCount, node.acl), ctx.zxid);
+    this.change(req.path, newNodeRecord(dataBytes, version, node.cversion, node.aversion, node.ephemeralOwner, node.kind, node.childCount, node.acl), ctx.zxid, h);
     return { type: 'setData', path: req.path, data: req.data === null ? null : copyData(req.data), version };
   }
 
@@ -367,10 +372,10 @@ export class PrepRequestProcessor {
   // ---- the outstanding-changes view -------------------------------------------------
 
   /** The node as earlier prepped writes will leave it; null when absent. */
-  private lookup(path: string): NodeRecord | null {
+  private lookup(path: string, h = churnHash(path)): NodeRecord | null {
     const pending = this.pendingMulti?.get(path);
     if (pending !== undefined) return pending.node;
-    const change = this.outstandingByPath.get(path);
+    const change = this.outstandingByPath.get(path, h);
     if (change !== undefined) return change.node;
     const t = this.tree;
     const id = t.find(path);
@@ -379,21 +384,21 @@ export class PrepRequestProcessor {
     return newNodeRecord(t.dataBytesAt(id), t.versionAt(id), t.cversionAt(id), t.aversionAt(id), t.ephemeralOwnerAt(id), t.kindAt(id), t.numChildrenAt(id), t.aclAt(id));
   }
 
-  private recordFor(path: string): NodeRecord {
-    const rec = this.lookup(path);
+  private recordFor(path: string, h = churnHash(path)): NodeRecord {
+    const rec = this.lookup(path, h);
     if (rec === null) throw new ZooKeeperError(ErrorCode.NONODE, path);
     return rec;
   }
 
-  private change(path: string, node: NodeRecord | null, zxid: number): void {
-    const c: ChangeRecord = { zxid, path, node };
+  private change(path: string, node: NodeRecord | null, zxid: number, hash = churnHash(path)): void {
+    const c: ChangeRecord = { zxid, path, hash, node };
     if (this.pendingMulti !== null) this.pendingMulti.set(path, c);
     else this.addChange(c);
   }
 
   private addChange(c: ChangeRecord): void {
     this.outstanding.push(c);
-    this.outstandingByPath.set(c.path, c);
+    this.outstandingByPath.set(c.path, c, c.hash);
   }
 }
 

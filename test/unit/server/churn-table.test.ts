@@ -1,5 +1,11 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { ChurnTable } from '../../../src/server/churn-table.js';
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
 
 describe('ChurnTable', () => {
   it('gets, overwrites and deletes entries, keeping the count', () => {
@@ -67,5 +73,28 @@ describe('ChurnTable', () => {
     expect(t.delete('__proto__')).toBe(true);
     expect(t.get('__proto__')).toBeUndefined();
     expect(t.size).toBe(3);
+  });
+
+  it('keeps no reference to a deleted value, through deletes, backward shifts and resizes', async () => {
+    const t = new ChurnTable<{ n: number }>();
+    const refs: WeakRef<{ n: number }>[] = [];
+    const fill = (from: number, to: number) => {
+      for (let i = from; i < to; i++) {
+        const v = { n: i };
+        refs.push(new WeakRef(v));
+        t.set(`/v${i}`, v);
+      }
+    };
+    fill(0, 3000);
+    for (let i = 0; i < 3000; i += 2) t.delete(`/v${i}`);
+    for (let i = 1; i < 3000; i += 2) if (i % 3 !== 0) t.deleteIfValue(`/v${i}`, t.get(`/v${i}`)!);
+    // Shrinks the table to a few slots: the arrays it leaves must not hold the survivors' old slots either.
+    for (let i = 3; i < 3000; i += 6) if (i > 60) t.delete(`/v${i}`);
+    // A WeakRef's target stays alive until the turn that created it ends.
+    await nextTurn();
+    gc();
+    const alive = refs.map((r, i) => (r.deref() === undefined ? -1 : i)).filter((i) => i >= 0);
+    expect(alive).toEqual([3, 9, 15, 21, 27, 33, 39, 45, 51, 57]);
+    expect(t.size).toBe(alive.length);
   });
 });
