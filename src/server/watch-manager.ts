@@ -1,7 +1,7 @@
 // Which watchers an event notifies: one-shot, persistent and persistent-recursive watches by path.
 
 import { EventType, WatcherType } from '../jute/opcodes.js';
-import { ChurnTable } from './churn-table.js';
+import { ChurnTable, churnHash } from './churn-table.js';
 
 /** Mode bits one watcher holds on one path in one table; a watcher may hold several. */
 const STANDARD = 1;
@@ -25,28 +25,29 @@ class WatchTable<W> {
   recursiveCount = 0;
   size = 0;
 
-  add(path: string, w: W, bits: number): void {
-    let watchers = this.byPath.get(path);
-    if (watchers === undefined) this.byPath.set(path, (watchers = new Map()));
+  /** `h`: churnHash(path), computed once by the caller for every table it touches. */
+  add(path: string, h: number, w: W, bits: number): void {
+    let watchers = this.byPath.get(path, h);
+    if (watchers === undefined) this.byPath.set(path, (watchers = new Map()), h);
     const old = watchers.get(w);
     if (old === undefined) {
       this.size++;
       let paths = this.byWatcher.get(w);
       if (paths === undefined) this.byWatcher.set(w, (paths = new ChurnTable()));
-      paths.set(path, true);
+      paths.set(path, true, h);
     }
     const now = (old ?? 0) | bits;
     if ((now & RECURSIVE) !== 0 && ((old ?? 0) & RECURSIVE) === 0) this.recursiveCount++;
     watchers.set(w, now);
   }
 
-  bits(path: string, w: W): number {
-    return this.byPath.get(path)?.get(w) ?? 0;
+  bits(path: string, h: number, w: W): number {
+    return this.byPath.get(path, h)?.get(w) ?? 0;
   }
 
   /** Clears `bits` of w on path; returns the bits that were actually set. */
-  clear(path: string, w: W, bits: number): number {
-    const watchers = this.byPath.get(path);
+  clear(path: string, h: number, w: W, bits: number): number {
+    const watchers = this.byPath.get(path, h);
     const old = watchers?.get(w);
     if (watchers === undefined || old === undefined) return 0;
     const now = old & ~bits;
@@ -56,12 +57,10 @@ class WatchTable<W> {
     } else {
       watchers.delete(w);
       this.size--;
-      if (watchers.size === 0) this.byPath.delete(path);
-      const paths = this.byWatcher.get(w);
-      if (paths !== undefined) {
-        paths.delete(path);
-        if (paths.size === 0) this.byWatcher.delete(w);
-      }
+      if (watchers.size === 0) this.byPath.delete(path, h);
+      // A watcher's table stays while it lives, empty or not: a client re-arming one watch after
+      // each event would otherwise build a new table per event.
+      this.byWatcher.get(w)?.delete(path, h);
     }
     return old & bits;
   }
@@ -69,19 +68,20 @@ class WatchTable<W> {
   removeWatcher(w: W): void {
     const paths = this.byWatcher.get(w);
     if (paths === undefined) return;
-    for (const path of paths.keys()) this.clear(path, w, STANDARD | PERSISTENT | RECURSIVE);
+    for (const path of paths.keys()) this.clear(path, churnHash(path), w, STANDARD | PERSISTENT | RECURSIVE);
+    this.byWatcher.delete(w);
   }
 
   /**
    * WatchManager.triggerWatch: every watcher on `path` fires (its one-shot bit spent);
    * on each ancestor only recursive watchers fire, and never for NodeChildrenChanged.
    */
-  collect(path: string, type: EventType, out: Set<W>): void {
-    const here = this.byPath.get(path);
+  collect(path: string, h: number, type: EventType, out: Set<W>): void {
+    const here = this.byPath.get(path, h);
     if (here !== undefined) {
       for (const [w, bits] of [...here]) {
         if ((bits & (STANDARD | PERSISTENT)) !== 0 || type !== EventType.NodeChildrenChanged) out.add(w);
-        if ((bits & STANDARD) !== 0) this.clear(path, w, STANDARD);
+        if ((bits & STANDARD) !== 0) this.clear(path, h, w, STANDARD);
       }
     }
     if (this.recursiveCount === 0 || type === EventType.NodeChildrenChanged) return;
@@ -119,26 +119,27 @@ export class WatchManager<W> {
 
   /** getData(watch), or exists(watch) on an existing node. */
   addDataWatch(path: string, w: W): void {
-    this.data.add(path, w, STANDARD);
+    this.data.add(path, churnHash(path), w, STANDARD);
   }
 
   /** exists(watch) on a missing node: same table as data watches (fires on NodeCreated). */
   addExistWatch(path: string, w: W): void {
-    this.data.add(path, w, STANDARD);
+    this.data.add(path, churnHash(path), w, STANDARD);
   }
 
   /** getChildren(watch). */
   addChildWatch(path: string, w: W): void {
-    this.child.add(path, w, STANDARD);
+    this.child.add(path, churnHash(path), w, STANDARD);
   }
 
   /** addWatch with AddWatchMode PERSISTENT (recursive = false) or PERSISTENT_RECURSIVE. */
   addPersistentWatch(path: string, w: W, recursive: boolean): void {
+    const h = churnHash(path);
     if (recursive) {
-      this.data.add(path, w, RECURSIVE);
+      this.data.add(path, h, w, RECURSIVE);
     } else {
-      this.data.add(path, w, PERSISTENT);
-      this.child.add(path, w, PERSISTENT);
+      this.data.add(path, h, w, PERSISTENT);
+      this.child.add(path, h, w, PERSISTENT);
     }
   }
 
@@ -149,22 +150,25 @@ export class WatchManager<W> {
    */
   trigger(path: string, type: EventType): readonly W[] {
     // Every member runs this for every event of every write, and most find no watch: answer
-    // those without building a set and an array.
-    const data = type !== EventType.NodeChildrenChanged && (this.data.recursiveCount > 0 || this.data.byPath.has(path));
-    const child = (type === EventType.NodeDeleted || type === EventType.NodeChildrenChanged) && this.child.byPath.has(path);
+    // those without building a set and an array, and without hashing the path when no table
+    // holds anything.
+    if (this.data.size === 0 && this.child.size === 0) return NO_WATCHERS;
+    const h = churnHash(path);
+    const data = type !== EventType.NodeChildrenChanged && (this.data.recursiveCount > 0 || this.data.byPath.has(path, h));
+    const child = (type === EventType.NodeDeleted || type === EventType.NodeChildrenChanged) && this.child.byPath.has(path, h);
     if (!data && !child) return NO_WATCHERS;
     const out = new Set<W>();
     switch (type) {
       case EventType.NodeCreated:
       case EventType.NodeDataChanged:
-        this.data.collect(path, type, out);
+        this.data.collect(path, h, type, out);
         break;
       case EventType.NodeDeleted:
-        this.data.collect(path, type, out);
-        this.child.collect(path, type, out);
+        this.data.collect(path, h, type, out);
+        this.child.collect(path, h, type, out);
         break;
       case EventType.NodeChildrenChanged:
-        this.child.collect(path, type, out);
+        this.child.collect(path, h, type, out);
         break;
       default:
         break;
@@ -212,11 +216,12 @@ export class WatchManager<W> {
       default:
         return false;
     }
+    const h = churnHash(path);
     if (check) {
-      return (this.data.bits(path, w) & dataBits) !== 0 || (this.child.bits(path, w) & childBits) !== 0;
+      return (this.data.bits(path, h, w) & dataBits) !== 0 || (this.child.bits(path, h, w) & childBits) !== 0;
     }
-    const removedData = dataBits === 0 ? 0 : this.data.clear(path, w, dataBits);
-    const removedChild = childBits === 0 ? 0 : this.child.clear(path, w, childBits);
+    const removedData = dataBits === 0 ? 0 : this.data.clear(path, h, w, dataBits);
+    const removedChild = childBits === 0 ? 0 : this.child.clear(path, h, w, childBits);
     return removedData !== 0 || removedChild !== 0;
   }
 
@@ -257,6 +262,7 @@ export class WatchManager<W> {
     const out = new Map<W, Set<string>>();
     for (const table of [this.data, this.child]) {
       for (const [w, paths] of table.byWatcher) {
+        if (paths.size === 0) continue;
         let set = out.get(w);
         if (set === undefined) out.set(w, (set = new Set()));
         for (const p of paths.keys()) set.add(p);
@@ -267,8 +273,9 @@ export class WatchManager<W> {
 
   /** Number of distinct watchers (wchs: "N connections watching M paths"). */
   watcherCount(): number {
-    let n = this.data.byWatcher.size;
-    for (const w of this.child.byWatcher.keys()) if (!this.data.byWatcher.has(w)) n++;
+    let n = 0;
+    for (const paths of this.data.byWatcher.values()) if (paths.size > 0) n++;
+    for (const [w, paths] of this.child.byWatcher) if (paths.size > 0 && !(this.data.byWatcher.get(w)?.size ?? 0)) n++;
     return n;
   }
 }
