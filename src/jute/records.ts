@@ -82,7 +82,7 @@ export interface ClientInfo {
 export interface CreateRequest {
   path: string;
   data: Buffer | null;
-  acl: ACL[];
+  acl: readonly ACL[];
   flags: number;
   /** Only for createTTL; -1 otherwise. */
   ttl: number;
@@ -279,10 +279,34 @@ export function writeCreateRequest(w: BufferWriter, c: CreateRequest, withTtl: b
   w.writeInt(c.flags);
   if (withTtl) w.writeLong(c.ttl);
 }
+/**
+ * ZooDefs.Ids.OPEN_ACL_UNSAFE, as decoded from a create that carries it (nearly every create):
+ * one shared list, frozen, so decoding it allocates nothing. What a server decodes only: a
+ * client's getACL keeps readACLs, whose lists are the caller's to change.
+ */
+export const DECODED_OPEN_ACL: readonly ACL[] = Object.freeze([Object.freeze({ perms: 31, id: Object.freeze({ scheme: 'world', id: 'anyone' }) })]);
+/** Its encoding: vector length 1, perms 31, "world", "anyone". */
+const OPEN_ACL_BYTES = Buffer.from('00000001' + '0000001f' + '00000005' + Buffer.from('world').toString('hex') + '00000006' + Buffer.from('anyone').toString('hex'), 'hex');
+
+/** readACLs, but the open ACL comes back as DECODED_OPEN_ACL. */
+function readRequestACLs(r: BufferReader): readonly ACL[] {
+  const { buf, offset } = r;
+  const n = OPEN_ACL_BYTES.length;
+  if (offset + n <= r.end) {
+    let i = 0;
+    while (i < n && buf[offset + i] === OPEN_ACL_BYTES[i]) i++;
+    if (i === n) {
+      r.offset = offset + n;
+      return DECODED_OPEN_ACL;
+    }
+  }
+  return readACLs(r);
+}
+
 export function readCreateRequest(r: BufferReader, withTtl: boolean): CreateRequest {
   const path = r.readPath();
   const data = r.readBuffer();
-  const acl = readACLs(r);
+  const acl = readRequestACLs(r);
   const flags = r.readInt();
   const ttl = withTtl ? r.readLong() : -1;
   return { path, data, acl, flags, ttl };

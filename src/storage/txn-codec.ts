@@ -101,7 +101,7 @@ function putBytes(b: Buffer | null): void {
   pos += 4 + b.length;
 }
 
-function putAcl(acl: ACL[]): void {
+function putAcl(acl: readonly ACL[]): void {
   putI32(acl.length);
   for (const a of acl) {
     putI32(a.perms);

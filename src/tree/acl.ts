@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { ErrorCode, ZooKeeperError } from '../jute/error-codes.js';
 import { Perms } from '../jute/opcodes.js';
-import type { ACL, Id } from '../jute/records.js';
+import { DECODED_OPEN_ACL, type ACL, type Id } from '../jute/records.js';
 
 function frozenAcl(acl: readonly ACL[]): ACL[] {
   return Object.freeze(
@@ -239,7 +239,9 @@ const NO_PROVIDERS: ReadonlySet<string> = new Set();
  * address or CIDR. Any other scheme, an empty list, or an "auth" entry on a session with
  * no authenticated id throws ZooKeeperError(INVALIDACL).
  */
-export function fixupAcl(acl: readonly ACL[] | null | undefined, authIds: readonly Id[], path?: string, providers: ReadonlySet<string> = NO_PROVIDERS): ACL[] {
+export function fixupAcl(acl: readonly ACL[] | null | undefined, authIds: readonly Id[], path?: string, providers: ReadonlySet<string> = NO_PROVIDERS): readonly ACL[] {
+  // The open ACL as a create decoded it: valid and needing no expansion, so it is its own result.
+  if (acl === DECODED_OPEN_ACL) return acl;
   if (acl === null || acl === undefined || acl.length === 0) throw new ZooKeeperError(ErrorCode.INVALIDACL, path);
   // A one-entry list (nearly every create) has no duplicates to drop: no key set for it.
   const seen = acl.length > 1 ? new Set<string>() : undefined;

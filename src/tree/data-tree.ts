@@ -471,7 +471,7 @@ export class DataTree {
     return { err: ErrorCode.OK, path, stat: this.statsWanted ? this.statAt(id) : undefined, triggers: NO_TRIGGERS };
   }
 
-  private applySetAcl(path: string, acl: ACL[], version: number): ApplyResult {
+  private applySetAcl(path: string, acl: readonly ACL[], version: number): ApplyResult {
     const id = this.ids.get(path);
     if (id === undefined) return { err: ErrorCode.NONODE, path, triggers: NO_TRIGGERS };
     const t = this.table;

@@ -23,7 +23,7 @@ export type TxnOp =
       path: string;
       /** null when the client sent null data (kept distinct from empty, as ZooKeeper does). */
       data: Buffer | null;
-      acl: ACL[];
+      acl: readonly ACL[];
       kind: NodeKind;
       /** Owning session for ephemerals, else 0. */
       ephemeralOwner: number;
@@ -43,7 +43,7 @@ export type TxnOp =
   | {
       type: 'setACL';
       path: string;
-      acl: ACL[];
+      acl: readonly ACL[];
       /** Resulting aversion. */
       version: number;
     }

@@ -54,7 +54,7 @@ import {
   type MultiResult,
   type SetWatches,
 } from '../../../src/jute/index.js';
-import type { CreateRequest } from '../../../src/jute/records.js';
+import { DECODED_OPEN_ACL, type CreateRequest } from '../../../src/jute/records.js';
 import { decode, encode, hex, roundTrip, STAT, STAT_HEX, WORLD_ANYONE_HEX } from './fixture.js';
 
 const PASSWD = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
@@ -209,6 +209,28 @@ describe('request bodies', () => {
       (w, v) => writeCreateRequest(w, v, true),
       (r) => readCreateRequest(r, true),
     );
+  });
+
+  it('CreateRequest with the open ACL decodes it as one shared, frozen list; any other ACL as its own', () => {
+    const open = decode(hex(`00000002 2f61 00000000 00000001 ${WORLD_ANYONE_HEX} 00000000`), (r) => readCreateRequest(r, false));
+    const again = decode(hex(`00000002 2f62 00000000 00000001 ${WORLD_ANYONE_HEX} 00000001`), (r) => readCreateRequest(r, false));
+    expect(open.acl).toBe(DECODED_OPEN_ACL);
+    expect(again.acl).toBe(DECODED_OPEN_ACL);
+    expect(again.flags).toBe(1);
+    expect(open.acl).toEqual([{ perms: 31, id: { scheme: 'world', id: 'anyone' } }]);
+    expect(Object.isFrozen(open.acl) && Object.isFrozen(open.acl[0]) && Object.isFrozen(open.acl[0]!.id)).toBe(true);
+    // world:anyone with other perms, and two entries starting with the open one: decoded field by field.
+    const readOnly = decode(hex('00000002 2f61 00000000 00000001 00000001 00000005 776f726c64 00000006 616e796f6e65 00000000'), (r) => readCreateRequest(r, false));
+    expect(readOnly.acl).not.toBe(DECODED_OPEN_ACL);
+    expect(readOnly.acl).toEqual([{ perms: 1, id: { scheme: 'world', id: 'anyone' } }]);
+    const two = decode(hex(`00000002 2f61 00000000 00000002 ${WORLD_ANYONE_HEX} 00000001 00000006 646967657374 00000003 753a68 00000000`), (r) => readCreateRequest(r, false));
+    expect(two.acl).toEqual([
+      { perms: 31, id: { scheme: 'world', id: 'anyone' } },
+      { perms: 1, id: { scheme: 'digest', id: 'u:h' } },
+    ]);
+    // The open ACL's bytes cut short by the frame's end: a marshalling error, not a read past it.
+    const cut = hex(`00000002 2f61 00000000 00000001 ${WORLD_ANYONE_HEX}`);
+    expect(() => readCreateRequest(new BufferReader(cut, 0, cut.length - 1), false)).toThrow(MarshallingError);
   });
 
   it('DeleteRequest, SetDataRequest, CheckVersionRequest', () => {
