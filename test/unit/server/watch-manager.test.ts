@@ -279,6 +279,28 @@ describe('WatchManager: session close and reports', () => {
     expect(byWatcher.get(a)).toEqual(['/x']);
     expect([...byWatcher.get(b)!].sort()).toEqual(['/missing', '/y']);
   });
+
+  it('a watcher whose watches all fired is no longer counted or listed, and re-arming works many times over', () => {
+    const wm = new WatchManager<Session>();
+    const [a, b] = [s('a'), s('b')];
+    wm.addChildWatch('/y', b);
+    for (let i = 0; i < 1000; i++) {
+      wm.addDataWatch(`/n${i}`, a);
+      expect(wm.trigger(`/n${i}`, NodeDataChanged)).toEqual([a]);
+      expect(wm.trigger(`/n${i}`, NodeDataChanged)).toEqual([]);
+    }
+    expect(wm.watchCount).toBe(1);
+    expect(wm.watcherCount()).toBe(1);
+    expect(wm.pathCount()).toBe(1);
+    expect([...wm.byWatcher().keys()]).toEqual([b]);
+    wm.addExistWatch('/later', a);
+    expect(wm.watcherCount()).toBe(2);
+    wm.removeWatcher(a);
+    expect(wm.watcherCount()).toBe(1);
+    expect(wm.trigger('/later', NodeCreated)).toEqual([]);
+    wm.addDataWatch('/again', a);
+    expect(wm.trigger('/again', NodeDeleted)).toEqual([a]);
+  });
 });
 
 describe('WatchManager fed by DataTree triggers', () => {
