@@ -5,22 +5,6 @@ import { pathHash } from '../tree/path-index.js';
 const MIN_SLOTS = 16;
 
 /**
- * Why not a Map: V8 keeps a Map's entries in insertion order and never reuses a deleted slot, so
- * a Map with steady churn is rehashed into a new table every few hundred inserts, and once its
- * table is in the old generation (a Map that sat unchanged through two scavenges, as one made
- * at start-up does) every later table is allocated old too. A replaced table is not cleared:
- * until the next full GC it still points at every entry it held, so each scavenge keeps the
- * entries deleted since then alive and promotes them, with all they reference. Measured on a
- * leader under 27k creates/s with prep's outstanding changes in a Map: 1.2 MB promoted per
- * scavenge and 3.8 ms pauses, against 0.1 MB and 1.9 ms without (docs/benchmarks.md). A
- * null-prototype object avoided that too, but V8 interns every key of one, so each new path
- * went into the isolate's string table.
- *
- * Open addressing with linear probing and backward-shift deletion, as PathIndex: a delete
- * clears its slot, so nothing here points at a dropped entry, and a table whose size holds
- * steady is never reallocated.
- */
-/**
  * A key's hash, the same for every ChurnTable: a caller touching one key in several tables or
  * several times hashes it once and passes it on (V8 caches a string's hash for a Map; JS cannot).
  */
@@ -28,6 +12,22 @@ export function churnHash(key: string): number {
   return pathHash(key);
 }
 
+/**
+ * Why not a Map: V8 keeps a Map's entries in insertion order and never reuses a deleted slot, so
+ * a Map with steady churn is rehashed into a new table every few hundred inserts, and once its
+ * table is in the old generation (a Map that sat unchanged through two scavenges, as one made
+ * at start-up does) every later table is allocated old too. A replaced table is not cleared:
+ * until the next full GC it still points at every entry it held, so each scavenge keeps the
+ * entries deleted since then alive and promotes them, with all they reference. Measured on a
+ * leader under 27k creates/s with prep's outstanding changes in a Map: 1.2 MB promoted per
+ * scavenge and 3.8 ms pauses, against 0.1-0.2 MB and 1.9-2.2 ms without (docs/benchmarks.md). A
+ * null-prototype object avoided that too, but V8 interns every key of one, so each new path
+ * went into the isolate's string table.
+ *
+ * Open addressing with linear probing and backward-shift deletion, as PathIndex: a delete
+ * clears its slot, so nothing here points at a dropped entry, and a table whose size holds
+ * steady is never reallocated.
+ */
 export class ChurnTable<V> {
   private keysAt: (string | undefined)[] = new Array<string | undefined>(MIN_SLOTS).fill(undefined);
   private valuesAt: (V | undefined)[] = new Array<V | undefined>(MIN_SLOTS).fill(undefined);
