@@ -1,8 +1,6 @@
 // A string-keyed table for long-lived owners whose entries come and go at request rate (outstanding changes, watches).
 
-import { pathHash } from '../tree/path-index.js';
-
-const MIN_SLOTS = 16;
+import { pathHash, PathIndex } from '../tree/path-index.js';
 
 /**
  * A key's hash, the same for every ChurnTable: a caller touching one key in several tables or
@@ -24,122 +22,68 @@ export function churnHash(key: string): number {
  * null-prototype object avoided that too, but V8 interns every key of one, so each new path
  * went into the isolate's string table.
  *
- * Open addressing with linear probing and backward-shift deletion, as PathIndex: a delete
- * clears its slot, so nothing here points at a dropped entry, and a table whose size holds
- * steady is never reallocated.
+ * The tree's PathIndex (open addressing in typed arrays, deletes that clear their slot) maps a
+ * key to a slot number here, and values[slot] holds the value: a delete clears both, so nothing
+ * here points at a dropped entry, and slot numbers are reused, so a table whose size holds
+ * steady never grows.
  */
 export class ChurnTable<V> {
-  private keysAt: (string | undefined)[] = new Array<string | undefined>(MIN_SLOTS).fill(undefined);
-  private valuesAt: (V | undefined)[] = new Array<V | undefined>(MIN_SLOTS).fill(undefined);
-  private hashes = new Uint32Array(MIN_SLOTS);
-  private mask = MIN_SLOTS - 1;
-  private count = 0;
+  private readonly index = new PathIndex();
+  private readonly values: (V | undefined)[] = [];
+  /** Slot numbers given up by deletes, taken again before new ones. */
+  private readonly free: number[] = [];
 
   get size(): number {
-    return this.count;
+    return this.index.size;
   }
 
   get(key: string, h = churnHash(key)): V | undefined {
-    const slot = this.find(key, h);
-    return slot < 0 ? undefined : this.valuesAt[slot];
+    const slot = this.index.get(key, h);
+    return slot === undefined ? undefined : this.values[slot];
   }
 
   has(key: string, h = churnHash(key)): boolean {
-    return this.find(key, h) >= 0;
+    return this.index.has(key, h);
   }
 
   set(key: string, value: V, h = churnHash(key)): void {
-    const existing = this.find(key, h);
-    if (existing >= 0) {
-      this.valuesAt[existing] = value;
-      return;
+    // One probe: take a slot, and give back the one the key had if it was already here.
+    const slot = this.free.pop() ?? this.values.length;
+    const previous = this.index.set(key, slot, h);
+    this.values[slot] = value;
+    if (previous !== undefined) {
+      this.values[previous] = undefined;
+      this.free.push(previous);
     }
-    if ((this.count + 1) * 2 > this.keysAt.length) this.resize(this.keysAt.length * 2);
-    const { keysAt, mask } = this;
-    let i = h & mask;
-    while (keysAt[i] !== undefined) i = (i + 1) & mask;
-    keysAt[i] = key;
-    this.valuesAt[i] = value;
-    this.hashes[i] = h;
-    this.count++;
   }
 
   delete(key: string, h = churnHash(key)): boolean {
-    const slot = this.find(key, h);
-    if (slot < 0) return false;
-    this.removeAt(slot);
+    const slot = this.index.get(key, h);
+    if (slot === undefined) return false;
+    this.release(key, slot, h);
     return true;
   }
 
-  /** Deletes key only while it maps to `value` (one hash where get-then-delete takes two). */
+  /** Deletes key only while it maps to `value`. */
   deleteIfValue(key: string, value: V, h = churnHash(key)): boolean {
-    const slot = this.find(key, h);
-    if (slot < 0 || this.valuesAt[slot] !== value) return false;
-    this.removeAt(slot);
+    const slot = this.index.get(key, h);
+    if (slot === undefined || this.values[slot] !== value) return false;
+    this.release(key, slot, h);
     return true;
   }
 
   keys(): string[] {
     const out: string[] = [];
-    for (const k of this.keysAt) if (k !== undefined) out.push(k);
+    for (let slot = 0; slot < this.values.length; slot++) {
+      const key = this.index.pathAt(slot);
+      if (key !== undefined) out.push(key);
+    }
     return out;
   }
 
-  private removeAt(slot: number): void {
-    const { keysAt, valuesAt, hashes, mask } = this;
-    let hole = slot;
-    this.count--;
-    // Backward shift: move later members of the probe run into the hole when their home slot
-    // does not lie (cyclically) after the hole, so every entry stays reachable from its home.
-    for (let j = (hole + 1) & mask; keysAt[j] !== undefined; j = (j + 1) & mask) {
-      const home = hashes[j]! & mask;
-      const movable = hole <= j ? home <= hole || home > j : home <= hole && home > j;
-      if (!movable) continue;
-      keysAt[hole] = keysAt[j];
-      valuesAt[hole] = valuesAt[j];
-      hashes[hole] = hashes[j]!;
-      hole = j;
-    }
-    keysAt[hole] = undefined;
-    valuesAt[hole] = undefined;
-    hashes[hole] = 0;
-    if (keysAt.length > MIN_SLOTS && this.count * 8 < keysAt.length) this.resize(keysAt.length / 2);
-  }
-
-  /** The slot holding key, or -1. */
-  private find(key: string, h: number): number {
-    const { keysAt, hashes, mask } = this;
-    for (let i = h & mask; ; i = (i + 1) & mask) {
-      const k = keysAt[i];
-      if (k === undefined) return -1;
-      if (hashes[i] === h && k === key) return i;
-    }
-  }
-
-  private resize(n: number): void {
-    const oldKeys = this.keysAt;
-    const oldValues = this.valuesAt;
-    const oldHashes = this.hashes;
-    const keysAt = new Array<string | undefined>(n).fill(undefined);
-    const valuesAt = new Array<V | undefined>(n).fill(undefined);
-    const hashes = new Uint32Array(n);
-    const mask = n - 1;
-    for (let j = 0; j < oldKeys.length; j++) {
-      const k = oldKeys[j];
-      if (k === undefined) continue;
-      const h = oldHashes[j]!;
-      let i = h & mask;
-      while (keysAt[i] !== undefined) i = (i + 1) & mask;
-      keysAt[i] = k;
-      valuesAt[i] = oldValues[j];
-      hashes[i] = h;
-    }
-    // The old arrays may be in the old generation: emptied, they keep nothing alive until collected.
-    oldKeys.fill(undefined);
-    oldValues.fill(undefined);
-    this.keysAt = keysAt;
-    this.valuesAt = valuesAt;
-    this.hashes = hashes;
-    this.mask = mask;
+  private release(key: string, slot: number, h: number): void {
+    this.index.delete(key, h);
+    this.values[slot] = undefined;
+    this.free.push(slot);
   }
 }

@@ -47,13 +47,17 @@ export class PathIndex {
     return this.count;
   }
 
-  get(path: string): number | undefined {
-    const slot = this.find(path, pathHash(path, this.seed));
+  /**
+   * `h`, in get, has, set and delete: pathHash(path) with this index's seed, for a caller that
+   * already has it (one hash for several lookups of one path).
+   */
+  get(path: string, h = pathHash(path, this.seed)): number | undefined {
+    const slot = this.find(path, h);
     return slot < 0 ? undefined : this.slots[slot];
   }
 
-  has(path: string): boolean {
-    return this.find(path, pathHash(path, this.seed)) >= 0;
+  has(path: string, h = pathHash(path, this.seed)): boolean {
+    return this.find(path, h) >= 0;
   }
 
   /** The path an id is held under; undefined for an id not in the index. */
@@ -67,14 +71,19 @@ export class PathIndex {
     return this.paths[id];
   }
 
-  /** Maps path to id, replacing any id it had. An id is held by one path at a time (the tree's ids are). */
-  set(path: string, id: number): void {
-    const h = pathHash(path, this.seed);
+  /**
+   * Maps path to id, replacing any id it had, and returns that id (undefined if it had none).
+   * An id is held by one path at a time (the tree's ids are).
+   */
+  set(path: string, id: number, h = pathHash(path, this.seed)): number | undefined {
     const existing = this.find(path, h);
     if (existing >= 0) {
+      const previous = this.slots[existing]!;
       this.slots[existing] = id;
+      // The id the path had is held by no path now.
+      if (previous !== id) this.paths[previous] = undefined;
       this.paths[id] = path;
-      return;
+      return previous;
     }
     if ((this.count + 1) * 2 > this.slots.length) this.resize(this.slots.length * 2);
     const slots = this.slots;
@@ -86,10 +95,11 @@ export class PathIndex {
     while (this.paths.length < id) this.paths.push(undefined);
     this.paths[id] = path;
     this.count++;
+    return undefined;
   }
 
-  delete(path: string): boolean {
-    let hole = this.find(path, pathHash(path, this.seed));
+  delete(path: string, h = pathHash(path, this.seed)): boolean {
+    let hole = this.find(path, h);
     if (hole < 0) return false;
     const { slots, hashes, mask } = this;
     this.paths[slots[hole]!] = undefined;

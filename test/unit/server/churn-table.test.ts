@@ -3,6 +3,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { ChurnTable } from '../../../src/server/churn-table.js';
+import { seededRandom } from '../../helpers/seeded-random.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -24,6 +25,20 @@ describe('ChurnTable', () => {
     expect(t.keys()).toEqual(['/a']);
   });
 
+  it('lists each key once after its value was replaced, and reuses the slots it gave up', () => {
+    const t = new ChurnTable<number>();
+    t.set('/a', 1);
+    t.set('/a', 2);
+    t.set('/b', 3);
+    t.set('/a', 4);
+    expect(t.keys().sort()).toEqual(['/a', '/b']);
+    expect([t.get('/a'), t.get('/b')]).toEqual([4, 3]);
+    t.delete('/a');
+    t.set('/c', 5);
+    expect(t.keys().sort()).toEqual(['/b', '/c']);
+    expect([t.get('/a'), t.get('/b'), t.get('/c')]).toEqual([undefined, 3, 5]);
+  });
+
   it('deleteIfValue deletes only while the key maps to that value', () => {
     const t = new ChurnTable<{ n: number }>();
     const first = { n: 1 };
@@ -40,9 +55,9 @@ describe('ChurnTable', () => {
   it('agrees with a Map through long random churn, growth and shrinking', () => {
     const t = new ChurnTable<number>();
     const model = new Map<string, number>();
-    // A fixed LCG: the run is the same every time, and a failure names its step.
-    let x = 12345;
-    const next = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0);
+    // Seeded: the run is the same every time, and a failure names its step.
+    const random = seededRandom(12345);
+    const next = () => Math.floor(random() * 0x1_0000_0000);
     for (let step = 0; step < 200_000; step++) {
       // Phases of growth and of shrinking, so the table resizes both ways.
       const range = step % 50_000 < 25_000 ? 4000 : 200;
