@@ -3,8 +3,9 @@
 import { pathHash, PathIndex } from '../tree/path-index.js';
 
 /**
- * A key's hash, the same for every ChurnTable: a caller touching one key in several tables or
- * several times hashes it once and passes it on (V8 caches a string's hash for a Map; JS cannot).
+ * A key's hash, the same for every ChurnTable and for the tree's path index (pathHash with the
+ * process's seed): a caller touching one key in several tables or several times hashes it once
+ * and passes it on (V8 caches a string's hash for a Map; JS cannot).
  */
 export function churnHash(key: string): number {
   return pathHash(key);

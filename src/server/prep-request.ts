@@ -378,7 +378,7 @@ export class PrepRequestProcessor {
     const change = this.outstandingByPath.get(path, h);
     if (change !== undefined) return change.node;
     const t = this.tree;
-    const id = t.find(path);
+    const id = t.find(path, h);
     if (id === -1) return null;
     // Field by field: a Stat would box its zxids and times, none of which prep reads.
     return newNodeRecord(t.dataBytesAt(id), t.versionAt(id), t.cversionAt(id), t.aversionAt(id), t.ephemeralOwnerAt(id), t.kindAt(id), t.numChildrenAt(id), t.aclAt(id));

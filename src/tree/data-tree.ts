@@ -832,9 +832,12 @@ export class DataTree {
 
   // ------------------------------------------------------------------ reads
 
-  /** The node's id for the *At(id) accessors, or -1. An id is valid until the next apply. */
-  find(path: string): number {
-    return this.ids.get(path) ?? -1;
+  /**
+   * The node's id for the *At(id) accessors, or -1. An id is valid until the next apply. `h`:
+   * pathHash(path), for a caller that hashed the path already (prep, through churnHash).
+   */
+  find(path: string, h?: number): number {
+    return this.ids.get(path, h) ?? -1;
   }
 
   /** A copy of the node's fields (not updated by later applies), or undefined. */
