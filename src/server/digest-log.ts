@@ -1,12 +1,10 @@
 // The tree digest at every 128th zxid, the last 1024 of them: what ZooKeeper's `hash` command reports.
 
-import type { DataTree, FuzzyEndMismatch } from '../tree/data-tree.js';
+import { DIGEST_VERSION, type DataTree, type FuzzyEndMismatch } from '../tree/data-tree.js';
 
 /** ZooKeeper's DataTree.DIGEST_LOG_INTERVAL and DIGEST_LOG_LIMIT. */
 const INTERVAL = 128;
 const LIMIT = 1024;
-/** ZooKeeper's DigestCalculator.DIGEST_VERSION: the per-node crc32 layout DataTree hashes. */
-export const DIGEST_VERSION = 2;
 
 export interface ZxidDigest {
   zxid: number;

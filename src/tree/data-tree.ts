@@ -147,6 +147,9 @@ const TTL_EPHEMERAL_MASK = 0xff00000000000000n;
  * A bigint because the container and TTL encodings do not fit a JS number exactly.
  * Clients never see these encodings: Stat.ephemeralOwner is 0 for containers and TTL nodes.
  */
+/** ZooKeeper's DigestCalculator.DIGEST_VERSION: the per-node crc32 layout hashNode computes (digest64). */
+export const DIGEST_VERSION = 2;
+
 export function persistedEphemeralOwner(node: Readonly<Pick<ZNode, 'kind' | 'ephemeralOwner' | 'ttlMs'>>): bigint {
   switch (node.kind) {
     case 'ephemeral':

@@ -3,7 +3,7 @@
 import { mkdir, open, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ACL } from '../../jute/records.js';
-import { persistedEphemeralOwner, type SnapshotRecord } from '../../tree/data-tree.js';
+import { DIGEST_VERSION, persistedEphemeralOwner, type SnapshotRecord } from '../../tree/data-tree.js';
 import { readEpoch } from '../../storage/epoch-file.js';
 import { fsyncDir, nodeFs } from '../../storage/fs-like.js';
 import { readOfflineState } from '../../storage/offline-state.js';
@@ -101,8 +101,11 @@ export async function exportZooKeeper(opts: ExportOptions): Promise<ExportReport
     };
     writer.addNode(n);
   }
-  const chunks = writer.finish();
   const zxid = tree.lastProcessedZxid;
+  // The tree is exactly the state at zxid (not fuzzy) and its digest is the one ZooKeeper
+  // computes for the same nodes (the import checks ZooKeeper's against it), so ZooKeeper
+  // compares it once it has loaded the file, as it does for its own snapshots.
+  const chunks = writer.finish({ zxid, version: DIGEST_VERSION, digest: tree.digest64() });
   // ZooKeeper refuses to start when currentEpoch is behind its last zxid's epoch.
   const epoch = Math.max(zxidEpoch(zxid), (await readEpoch(opts.dataDir, 'currentEpoch', nodeFs)) ?? 0);
   const acceptedEpoch = Math.max(epoch, (await readEpoch(opts.dataDir, 'acceptedEpoch', nodeFs)) ?? 0);

@@ -1,7 +1,7 @@
 // Imports a ZooKeeper data dir: newest valid snapshot + the logs after it, replayed into a zabkeeper data dir.
 
 import { mkdir, readdir } from 'node:fs/promises';
-import { DataTree, type SnapshotRecord } from '../../tree/data-tree.js';
+import { DataTree, DIGEST_VERSION, type SnapshotRecord } from '../../tree/data-tree.js';
 import type { Txn, TxnHeader, TxnOp } from '../../tree/txn.js';
 import { OPEN_ACL_UNSAFE } from '../../tree/acl.js';
 import { writeEpoch } from '../../storage/epoch-file.js';
@@ -287,8 +287,6 @@ async function loadNewestSnapshot(
   return { tree: new DataTree(), snapshot: undefined, bytesRead: 0, danglingAcls: new Map(), digest: undefined };
 }
 
-/** ZooKeeper's DigestCalculator version whose per-znode hash DataTree computes too. */
-const DIGEST_VERSION = 2;
 
 /**
  * Compares the imported tree with the digests ZooKeeper wrote, as ZooKeeper itself does on

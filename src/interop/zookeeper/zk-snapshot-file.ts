@@ -275,7 +275,7 @@ export function* readZkSnapshot(file: string, bytes: Buffer, onProgress?: (offse
   }
 }
 
-/** Writes a snapshot ZooKeeper 3.5-3.9 reads: header, sessions, ACL cache, nodes, "/", seal, an empty digest block, seal. */
+/** Writes a snapshot ZooKeeper 3.5-3.9 reads: header, sessions, ACL cache, nodes, "/", seal, the digest block, seal. */
 export class ZkSnapshotWriter {
   private readonly w = new BufferWriter(1 << 20);
   private readonly chunks: Buffer[] = [];

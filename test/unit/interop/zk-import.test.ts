@@ -476,6 +476,9 @@ describe('importZooKeeper', () => {
     expect(exported.snapshot).toBe(path.join(zkOut, 'version-2', `snapshot.${z(12).toString(16)}`));
     expect(await readFile(path.join(zkOut, 'version-2', 'currentEpoch'), 'utf8')).toBe(String(EPOCH));
     const again = await importZooKeeper({ zkDataDir: zkOut, outDir: path.join(dir, 'out2') });
+    // The export carries the tree's digest at its zxid, as ZooKeeper's own snapshots do, and
+    // reading it back compares it (a wrong one would have stopped this import).
+    expect(again.digests).toEqual({ checked: 1, lastZxid: z(12), note: undefined });
     const after = await loadSnapshot(nodeFs, again.output);
     expect(after.digest()).toBe(before.digest());
     expect(after.nodeCount).toBe(before.nodeCount);

@@ -1,7 +1,8 @@
 // The digest log behind `hash`: every 128th zxid, the last 1024, none while the tree is still fuzzy.
 
 import { describe, expect, it } from 'vitest';
-import { DIGEST_VERSION, DigestLog } from '../../../src/server/digest-log.js';
+import { DigestLog } from '../../../src/server/digest-log.js';
+import { DIGEST_VERSION } from '../../../src/tree/data-tree.js';
 import { OPEN_ACL_UNSAFE } from '../../../src/tree/acl.js';
 import { DataTree, type FuzzyEndMismatch } from '../../../src/tree/data-tree.js';
 
