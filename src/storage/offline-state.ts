@@ -27,11 +27,27 @@ export interface OfflineState {
  * ZooKeeper's restart). Unlike DurableStore.open it repairs nothing: a torn tail is skipped, not
  * truncated, so tools may read a data dir that is also being backed up or inspected.
  */
-export async function readOfflineState(dataDir: string, opts: { dataLogDir?: string; fs?: FsLike } = {}): Promise<OfflineState> {
+export async function readOfflineState(
+  dataDir: string,
+  opts: {
+    dataLogDir?: string;
+    fs?: FsLike;
+    /**
+     * The newest snapshot, already loaded by the caller (verify reads every snapshot): used, and
+     * replayed into, when it is the newest the data dir lists, instead of reading it again.
+     */
+    newestSnapshot?: { zxid: number; tree: DataTree };
+  } = {},
+): Promise<OfflineState> {
   const fs = opts.fs ?? nodeFs;
   const snapshots = await listSnapshots(fs, dataDir);
   let tree: DataTree | undefined;
   let snapshotZxid: number | undefined;
+  const given = opts.newestSnapshot;
+  if (given !== undefined && snapshots.length > 0 && snapshots[snapshots.length - 1]!.zxid === given.zxid) {
+    tree = given.tree;
+    snapshotZxid = given.zxid;
+  }
   for (let i = snapshots.length - 1; i >= 0 && tree === undefined; i--) {
     try {
       tree = await loadSnapshot(fs, snapshots[i]!.path);

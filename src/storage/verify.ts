@@ -6,6 +6,7 @@ import { listSegments, SegmentReader } from './log-segment.js';
 import { listSnapshots, type SnapshotRef } from './snapshot-file.js';
 import { loadSnapshot } from './durable-store.js';
 import { readOfflineState } from './offline-state.js';
+import type { DataTree } from '../tree/data-tree.js';
 import { hexZxid, zxidCounter, zxidFollows } from './zxid.js';
 
 export interface VerifyReport {
@@ -37,10 +38,14 @@ export async function verifyDataDir(
 
   const { zxids, files, holes } = await checkLog(fs, dataLogDir, report);
   const validSnapshots: SnapshotRef[] = [];
-  for (const snap of await listSnapshots(fs, dataDir)) {
+  const snapshots = await listSnapshots(fs, dataDir);
+  // The newest one, when valid, is what the replay below starts from: kept so it is read once.
+  let newestSnapshot: { zxid: number; tree: DataTree } | undefined;
+  for (const snap of snapshots) {
     try {
       const tree = await loadSnapshot(fs, snap.path);
       validSnapshots.push(snap);
+      if (snap === snapshots[snapshots.length - 1]) newestSnapshot = { zxid: snap.zxid, tree };
       report.notes.push(`${snap.path}: ok, zxid ${hexZxid(snap.zxid)}, ${tree.nodeCount} znodes, ${tree.sessions.size} sessions`);
     } catch (err) {
       if (!(err instanceof CorruptSnapshotError)) throw err;
@@ -71,7 +76,7 @@ export async function verifyDataDir(
   if (report.problems.length === 0 && validSnapshots.length > 0) {
     let m;
     try {
-      m = (await readOfflineState(dataDir, { dataLogDir, fs })).digestMismatch;
+      m = (await readOfflineState(dataDir, { dataLogDir, fs, newestSnapshot })).digestMismatch;
     } catch (err) {
       if (!(err instanceof StorageError)) throw err;
       report.problems.push(`replaying snapshot ${hexZxid(newest)} and the txn log after it: ${err.message}`);
