@@ -287,7 +287,6 @@ async function loadNewestSnapshot(
   return { tree: new DataTree(), snapshot: undefined, bytesRead: 0, danglingAcls: new Map(), digest: undefined };
 }
 
-
 /**
  * Compares the imported tree with the digests ZooKeeper wrote, as ZooKeeper itself does on
  * load: nothing while the replay is still inside its fuzzy snapshot (up to the zxid the
