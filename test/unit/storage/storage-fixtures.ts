@@ -57,8 +57,10 @@ export function setDataTxn(zxid: number, path: string, data: string, version: nu
   return txn(zxid, { type: 'setData', path, data: Buffer.from(data), version });
 }
 
-/** Counts syncs and lets a test make the next writev / datasync / open fail. */
+/** Counts opens and syncs and lets a test make the next writev / datasync / open fail. */
 export class FaultyFs implements FsLike {
+  /** Opens (open(), not openDataSync/openDirect, which this does not offer) per path. */
+  readonly opens = new Map<string, number>();
   datasyncs = 0;
   writevs = 0;
   failNextWritev: NodeJS.ErrnoException | undefined;
@@ -80,6 +82,7 @@ export class FaultyFs implements FsLike {
   }
 
   async open(path: string, flags: string, mode?: number): Promise<FileLike> {
+    this.opens.set(path, (this.opens.get(path) ?? 0) + 1);
     const file = await this.base.open(path, flags, mode);
     const self = this;
     return {

@@ -6,10 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { logDump, snapshotDump, verify } from '../../../src/cli/tools-command.js';
 import { DurableStore, LogGapError } from '../../../src/storage/index.js';
 import { loadSnapshot } from '../../../src/storage/durable-store.js';
-import { nodeFs, type FsLike } from '../../../src/storage/fs-like.js';
+import { nodeFs } from '../../../src/storage/fs-like.js';
 import { verifyDataDir } from '../../../src/storage/verify.js';
 import type { DataTree } from '../../../src/tree/data-tree.js';
-import { captureLogger, tempDir } from './storage-fixtures.js';
+import { captureLogger, FaultyFs, tempDir } from './storage-fixtures.js';
 import { editSnapshotTrailer } from '../../helpers/snapshot-trailer.js';
 import { Workload } from './tree-workload.js';
 
@@ -151,18 +151,11 @@ describe('tools verify', () => {
 
   it('reads every snapshot once, the newest included (its digest check replays from the tree already read)', async () => {
     const { snapshots } = await populate();
-    const opened = new Map<string, number>();
-    const counting: FsLike = {
-      ...nodeFs,
-      open: (path, flags, mode) => {
-        opened.set(path, (opened.get(path) ?? 0) + 1);
-        return nodeFs.open(path, flags, mode);
-      },
-    };
-    const report = await verifyDataDir(dir, { fs: counting });
+    const fs = new FaultyFs();
+    const report = await verifyDataDir(dir, { fs });
     expect(report.problems).toEqual([]);
     expect(snapshots.length).toBe(2);
-    for (const s of snapshots) expect(opened.get(s), s).toBe(1);
+    for (const s of snapshots) expect(fs.opens.get(s), s).toBe(1);
   });
 
   it('a torn tail is a warning, not a failure (the server repairs it)', async () => {
