@@ -1,6 +1,6 @@
 // Checks that one zabkeeper snapshot file (a backup) is whole and forms a tree; what `tools verify FILE` and restore rely on.
 
-import { loadSnapshotWithSummary } from '../storage/durable-store.js';
+import { loadSnapshotWithSummary } from '../storage/snapshot-chain.js';
 import { CorruptSnapshotError } from '../storage/errors.js';
 import { nodeFs } from '../storage/fs-like.js';
 import { SNAPSHOT_TRAILER_BYTES } from '../storage/snapshot-file.js';

@@ -2,15 +2,15 @@
 
 import { basename } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { persistedEphemeralOwner, type DataTree } from '../tree/data-tree.js';
+import { persistedEphemeralOwner, type DataTree, type SnapshotRecord, type ZNode } from '../tree/data-tree.js';
 import type { TxnOp } from '../tree/txn.js';
 import type { ACL } from '../jute/records.js';
 import { errorName } from '../jute/error-codes.js';
 import { CorruptLogError, CorruptSnapshotError, StorageError } from '../storage/errors.js';
 import { nodeFs } from '../storage/fs-like.js';
 import { SegmentReader, parseSegmentName } from '../storage/log-segment.js';
-import { parseSnapshotName, readSnapshot } from '../storage/snapshot-file.js';
-import { loadSnapshot } from '../storage/durable-store.js';
+import { parseDeltaName, parseSnapshotName, readSnapshot } from '../storage/snapshot-file.js';
+import { loadSnapshot } from '../storage/snapshot-chain.js';
 import { verifyDataDir } from '../storage/verify.js';
 import { javaDate } from './shell-format.js';
 import { exportZooKeeperTool, importZooKeeperTool } from './zookeeper-interop-tools.js';
@@ -135,6 +135,10 @@ export async function snapshotDump(file: string, opts: { json?: boolean; data?: 
       out.write(toJsonLine({ summary: { ...summary, zxid: hexZxid(summary.zxid), end } }));
       return EXIT_OK;
     }
+    if (parseDeltaName(basename(file)) !== undefined) {
+      await printDelta(file, Boolean(opts.data), out);
+      return EXIT_OK;
+    }
     const tree = await loadSnapshot(nodeFs, file);
     printTree(tree, parseSnapshotName(basename(file)) ?? tree.lastProcessedZxid, Boolean(opts.data), out);
     return EXIT_OK;
@@ -147,6 +151,47 @@ export async function snapshotDump(file: string, opts: { json?: boolean; data?: 
   }
 }
 
+/** One znode as SnapshotFormatter prints it. */
+function nodeBlock(
+  path: string,
+  n: Pick<ZNode, 'czxid' | 'ctime' | 'mzxid' | 'mtime' | 'pzxid' | 'cversion' | 'version' | 'aversion' | 'kind' | 'ephemeralOwner' | 'ttlMs' | 'data'>,
+  withData: boolean,
+): string {
+  return (
+    `----\n${path}\n` +
+    `  cZxid = ${hex16(n.czxid)}\n  ctime = ${javaDate(n.ctime)}\n` +
+    `  mZxid = ${hex16(n.mzxid)}\n  mtime = ${javaDate(n.mtime)}\n` +
+    `  pZxid = ${hex16(n.pzxid)}\n  cversion = ${n.cversion}\n` +
+    `  dataVersion = ${n.version}\n  aclVersion = ${n.aversion}\n` +
+    `  ephemeralOwner = ${hex16(persistedEphemeralOwner(n))}\n` +
+    (withData ? `  data = ${n.data?.toString('base64') ?? ''}\n` : `  dataLength = ${n.data?.length ?? 0}\n`)
+  );
+}
+
+/**
+ * A delta snapshot has no tree of its own: what it extends, the paths deleted since, the
+ * znodes changed since (as SnapshotFormatter prints znodes) and the sessions.
+ */
+async function printDelta(file: string, withData: boolean, out: ToolOutput): Promise<void> {
+  const records: SnapshotRecord[] = [];
+  const summary = await readSnapshot(nodeFs, file, (chunk) => {
+    for (const r of chunk) records.push(r);
+  });
+  const base = records.find((r) => r.t === 'deltaBase');
+  const deleted = records.filter((r) => r.t === 'tombstone');
+  const nodes = records.filter((r) => r.t === 'node');
+  const sessions = records.filter((r) => r.t === 'session');
+  out.write(`Delta snapshot at ${hexZxid(summary.zxid)} of the snapshot at ${base === undefined ? '?' : hexZxid(base.zxid)}\n`);
+  out.write(`Deleted since (count=${deleted.length}):\n`);
+  for (const r of deleted) out.write(`${r.path}\n`);
+  out.write(`ZNode Details (changed=${nodes.length}):\n`);
+  for (const r of nodes) out.write(nodeBlock(r.path, r, withData));
+  out.write('----\nSession Details (sid, timeout):\n');
+  for (const r of sessions.sort((a, b) => a.id - b.id)) out.write(`${hex16(r.id)}, ${r.timeoutMs}\n`);
+  if (summary.end !== undefined) out.write(`Target zxid digest is: ${summary.end.zxid.toString(16)}, ${summary.end.digest}\n`);
+  out.write(`----\nLast zxid: ${hexZxid(summary.zxid)}\n`);
+}
+
 function printTree(tree: DataTree, fileZxid: number, withData: boolean, out: ToolOutput): void {
   out.write(`ZNode Details (count=${tree.nodeCount}):\n`);
   let maxZxid = 0;
@@ -157,15 +202,7 @@ function printTree(tree: DataTree, fileZxid: number, withData: boolean, out: Too
     if (node === undefined) continue;
     const stat = tree.statOf(node);
     maxZxid = Math.max(maxZxid, stat.mzxid, stat.pzxid);
-    out.write(
-      `----\n${path}\n` +
-        `  cZxid = ${hex16(stat.czxid)}\n  ctime = ${javaDate(stat.ctime)}\n` +
-        `  mZxid = ${hex16(stat.mzxid)}\n  mtime = ${javaDate(stat.mtime)}\n` +
-        `  pZxid = ${hex16(stat.pzxid)}\n  cversion = ${stat.cversion}\n` +
-        `  dataVersion = ${stat.version}\n  aclVersion = ${stat.aversion}\n` +
-        `  ephemeralOwner = ${hex16(persistedEphemeralOwner(node))}\n` +
-        (withData ? `  data = ${node.data?.toString('base64') ?? ''}\n` : `  dataLength = ${node.data?.length ?? 0}\n`),
-    );
+    out.write(nodeBlock(path, { ...stat, kind: node.kind, ephemeralOwner: node.ephemeralOwner, ttlMs: node.ttlMs, data: node.data }, withData));
     const children = tree.getChildren(path) ?? [];
     for (let i = children.length - 1; i >= 0; i--) stack.push(path === '/' ? `/${children[i]}` : `${path}/${children[i]}`);
   }

@@ -7,8 +7,9 @@ export const QUORUM_PROTOCOL = 'zabkeeper-quorum';
 /**
  * 2: PROPOSAL, ACK and COMMIT travel as binary broadcast frames (broadcast-frames.ts).
  * 3: a SNAP's tree travels as snapshot-format chunks (SNAPPART frames), not msgpack records.
+ * 4: a closeSession txn names the ephemerals it deletes (a txn-codec op version 3 cannot read).
  */
-export const PEER_PROTOCOL_VERSION = 3;
+export const PEER_PROTOCOL_VERSION = 4;
 
 /** Until a peer has identified itself it may only send a frame this small. */
 export const MAX_HANDSHAKE_FRAME_BYTES = 4096;

@@ -366,7 +366,8 @@ export class PrepRequestProcessor {
       this.change(path, null, ctx.zxid);
       deletes.push(path);
     }
-    return { type: 'closeSession' };
+    // Code-unit order, as killSession deletes them.
+    return { type: 'closeSession', paths: [...owned].sort() };
   }
 
   // ---- the outstanding-changes view -------------------------------------------------

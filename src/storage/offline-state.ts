@@ -1,17 +1,19 @@
 // Reads a stopped server's state from its data dir without changing a byte: newest valid snapshot + the log after it.
 
 import { DataTree, type FuzzyEndMismatch } from '../tree/data-tree.js';
-import { CorruptSnapshotError, StorageError } from './errors.js';
+import { StorageError } from './errors.js';
 import { nodeFs, type FsLike } from './fs-like.js';
 import { listSegments, SegmentReader } from './log-segment.js';
 import { listSnapshots } from './snapshot-file.js';
-import { loadSnapshot } from './durable-store.js';
+import { loadSnapshotChain } from './snapshot-chain.js';
 import { hexZxid, zxidCounter, zxidFollows } from './zxid.js';
 
 export interface OfflineState {
   tree: DataTree;
-  /** The snapshot the state was built from, if any. */
+  /** The newest snapshot file (full or delta) the state was built from, if any: the replay starts after it. */
   snapshotZxid: number | undefined;
+  /** The delta snapshots applied over the full one, oldest first. */
+  deltaZxids: number[];
   txnsReplayed: number;
   /** Set when the newest segment ended in a torn record (left out, as the server's recovery does). */
   tornTail: string | undefined;
@@ -23,7 +25,7 @@ export interface OfflineState {
 }
 
 /**
- * The state a standalone server would recover to (every logged txn counts as committed, as on
+ * The state a standalone server would recover to (the newest snapshot chain, then every logged txn counts as committed, as on
  * ZooKeeper's restart). Unlike DurableStore.open it repairs nothing: a torn tail is skipped, not
  * truncated, so tools may read a data dir that is also being backed up or inspected.
  */
@@ -43,18 +45,12 @@ export async function readOfflineState(
   const snapshots = await listSnapshots(fs, dataDir);
   let tree: DataTree | undefined;
   let snapshotZxid: number | undefined;
-  const given = opts.newestSnapshot;
-  if (given !== undefined && snapshots.length > 0 && snapshots[snapshots.length - 1]!.zxid === given.zxid) {
-    tree = given.tree;
-    snapshotZxid = given.zxid;
-  }
-  for (let i = snapshots.length - 1; i >= 0 && tree === undefined; i--) {
-    try {
-      tree = await loadSnapshot(fs, snapshots[i]!.path);
-      snapshotZxid = snapshots[i]!.zxid;
-    } catch (err) {
-      if (!(err instanceof CorruptSnapshotError)) throw err;
-    }
+  let deltaZxids: number[] = [];
+  const chain = await loadSnapshotChain(fs, dataDir, { preloaded: opts.newestSnapshot });
+  if (chain !== undefined) {
+    tree = chain.tree;
+    snapshotZxid = chain.newest.zxid;
+    deltaZxids = chain.deltas.map((d) => d.zxid);
   }
   const segments = await listSegments(fs, opts.dataLogDir ?? dataDir);
   if (tree === undefined) {
@@ -91,5 +87,5 @@ export async function readOfflineState(
       await reader.close();
     }
   }
-  return { tree, snapshotZxid, txnsReplayed, tornTail, digestMismatch };
+  return { tree, snapshotZxid, deltaZxids, txnsReplayed, tornTail, digestMismatch };
 }

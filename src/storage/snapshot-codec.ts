@@ -19,6 +19,8 @@ import { writeUtf8 } from '../jute/utf8.js';
  *   node            str path, i32 dataLength (-1 = null) + data bytes, u32 aclId,
  *                   f64 czxid, f64 mzxid, f64 pzxid, f64 ctime, f64 mtime,
  *                   i32 version, i32 cversion, i32 aversion, u8 kind, f64 owner[, u32 hash]
+ *   deltaBase       f64 zxid of the snapshot a delta snapshot extends (right after the header)
+ *   tombstone       str path deleted since that snapshot's walk began (delta snapshots only)
  *
  * str is u32 byte length + UTF-8; bytes is u32 length + bytes. owner is the ephemeral's
  * session, a TTL node's ttl in ms, else 0. hash, present when kind has its top bit (0x80) set,
@@ -31,6 +33,8 @@ const enum Tag {
   ImportedSession = 4,
   Acl = 5,
   Node = 6,
+  DeltaBase = 7,
+  Tombstone = 8,
 }
 
 const HASH_PRESENT = 0x80;
@@ -118,6 +122,16 @@ export class ChunkEncoder implements SnapshotVisitor {
       this.str(a.id.scheme);
       this.str(a.id.id);
     }
+  }
+
+  deltaBase(baseZxid: number): void {
+    this.begin(Tag.DeltaBase, 8);
+    this.f64(baseZxid);
+  }
+
+  tombstone(path: string): void {
+    this.begin(Tag.Tombstone, 4 + path.length * 3);
+    this.str(path);
   }
 
   node(path: string, f: Readonly<NodeFields>): boolean {
@@ -307,6 +321,16 @@ export function decodeChunk(payload: Buffer, v: SnapshotVisitor): number {
         fields.ephemeralOwner = kind === 'ephemeral' ? owner : 0;
         fields.ttlMs = kind === 'ttl' ? owner : 0;
         v.node(path, fields);
+        break;
+      }
+      case Tag.DeltaBase: {
+        if (v.deltaBase === undefined) throw new ChunkDecodeError('a delta snapshot record, where a full snapshot was expected');
+        v.deltaBase(f64());
+        break;
+      }
+      case Tag.Tombstone: {
+        if (v.tombstone === undefined) throw new ChunkDecodeError('a delta snapshot record, where a full snapshot was expected');
+        v.tombstone(str());
         break;
       }
       default:

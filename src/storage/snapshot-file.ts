@@ -40,9 +40,17 @@ export interface SnapshotRef {
 }
 
 const SNAPSHOT_NAME = /^snapshot\.([0-9a-f]{1,14})$/;
+/**
+ * A delta snapshot: the nodes changed since the snapshot it extends (DataTree.visitChanged).
+ * Its own name, so that a reader that knows only full snapshots never mistakes one for a
+ * tree: it starts from the full snapshot and replays more of the log, which purge keeps.
+ */
+const DELTA_NAME = /^snapshot-delta\.([0-9a-f]{1,14})$/;
 
-export function snapshotFileName(zxid: number): string {
-  return `snapshot.${zxid.toString(16)}`;
+export type SnapshotKind = 'full' | 'delta';
+
+export function snapshotFileName(zxid: number, kind: SnapshotKind = 'full'): string {
+  return `${kind === 'full' ? 'snapshot' : 'snapshot-delta'}.${zxid.toString(16)}`;
 }
 
 export function parseSnapshotName(name: string): number | undefined {
@@ -50,11 +58,25 @@ export function parseSnapshotName(name: string): number | undefined {
   return m ? parseInt(m[1]!, 16) : undefined;
 }
 
-/** Snapshots in `dir`, oldest first. */
+export function parseDeltaName(name: string): number | undefined {
+  const m = DELTA_NAME.exec(name);
+  return m ? parseInt(m[1]!, 16) : undefined;
+}
+
+/** Full snapshots in `dir`, oldest first. */
 export async function listSnapshots(fs: FsLike, dir: string): Promise<SnapshotRef[]> {
+  return listByName(fs, dir, parseSnapshotName);
+}
+
+/** Delta snapshots in `dir`, oldest first. */
+export async function listDeltas(fs: FsLike, dir: string): Promise<SnapshotRef[]> {
+  return listByName(fs, dir, parseDeltaName);
+}
+
+async function listByName(fs: FsLike, dir: string, parse: (name: string) => number | undefined): Promise<SnapshotRef[]> {
   const out: SnapshotRef[] = [];
   for (const name of await fs.readdir(dir)) {
-    const zxid = parseSnapshotName(name);
+    const zxid = parse(name);
     if (zxid !== undefined) out.push({ name, path: join(dir, name), zxid });
   }
   return out.sort((a, b) => a.zxid - b.zxid);
@@ -90,8 +112,8 @@ export class SnapshotWriter {
     readonly zxid: number,
   ) {}
 
-  static async create(fs: FsLike, dir: string, zxid: number): Promise<SnapshotWriter> {
-    const path = join(dir, snapshotFileName(zxid));
+  static async create(fs: FsLike, dir: string, zxid: number, kind: SnapshotKind = 'full'): Promise<SnapshotWriter> {
+    const path = join(dir, snapshotFileName(zxid, kind));
     const tmpPath = `${path}${TMP_SUFFIX}`;
     const file = await fs.open(tmpPath, 'w');
     let out: DirectAppender | undefined;
@@ -228,7 +250,7 @@ export async function readSnapshotInto(
     }
     const trailerBytes = version === SNAPSHOT_FORMAT_VERSION ? SNAPSHOT_TRAILER_BYTES : SHORT_TRAILER_BYTES;
     const zxid = readU64(header, 8);
-    const nameZxid = parseSnapshotName(basename(path));
+    const nameZxid = parseSnapshotName(basename(path)) ?? parseDeltaName(basename(path));
     if (nameZxid !== undefined && nameZxid !== zxid) {
       throw new CorruptSnapshotError(path, 8, `header zxid 0x${zxid.toString(16)} does not match file name`);
     }

@@ -22,6 +22,12 @@ export interface SnapshotEnd {
   digest: bigint;
 }
 
+/** What a delta walk covers: the changes since the walk that began at `sinceEpoch`, whose snapshot has zxid `baseZxid`. */
+export interface DeltaOf {
+  sinceEpoch: number;
+  baseZxid: number;
+}
+
 export interface SnapshotChunk {
   /** Snapshot records (snapshot-codec.ts, as in snapshot files of formats 2 and 3): a view, valid until the next call to next(). */
   payload: Buffer;
@@ -58,9 +64,11 @@ export class SnapshotWalk {
   constructor(
     private readonly tree: DataTree,
     private readonly limits: SnapshotWalkLimits = { maxRecords: Infinity, maxBytes: SNAPSHOT_CHUNK_BYTES, budgetMs: Infinity },
+    /** Walk only what changed since an earlier walk (a delta snapshot) instead of the whole tree. */
+    delta?: DeltaOf,
   ) {
     this.encoder = new ChunkEncoder(limits.maxBytes);
-    this.walk = tree.visit(this.encoder);
+    this.walk = delta === undefined ? tree.visit(this.encoder) : tree.visitChanged(this.encoder, delta.sinceEpoch, delta.baseZxid);
     // The walk's header reads lastProcessedZxid when first pulled: pull it now, in the same
     // turn, so `zxid` and the header agree.
     this.walk.next();

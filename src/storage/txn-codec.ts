@@ -26,6 +26,8 @@ const OP_ENSEMBLE_SECRET = 7;
 const OP_CLOSE_SESSION = 8;
 const OP_ERROR = 9;
 const OP_MULTI = 10;
+/** A closeSession naming its ephemerals (OP_CLOSE_SESSION is one logged before they were named). */
+const OP_CLOSE_SESSION_PATHS = 11;
 
 const MAX_MULTI_DEPTH = 4;
 
@@ -154,7 +156,13 @@ function putOp(op: TxnOp): void {
       for (const s of op.legacySessions) putF64(s);
       return;
     case 'closeSession':
-      putU8(OP_CLOSE_SESSION);
+      if (op.paths === undefined) {
+        putU8(OP_CLOSE_SESSION);
+        return;
+      }
+      putU8(OP_CLOSE_SESSION_PATHS);
+      putI32(op.paths.length);
+      for (const path of op.paths) putString(path);
       return;
     case 'error':
       putU8(OP_ERROR);
@@ -408,6 +416,12 @@ class Reader {
       }
       case OP_CLOSE_SESSION:
         return { type: 'closeSession' };
+      case OP_CLOSE_SESSION_PATHS: {
+        const n = this.count();
+        const paths = new Array<string>(n);
+        for (let i = 0; i < n; i++) paths[i] = this.string();
+        return { type: 'closeSession', paths };
+      }
       case OP_ERROR:
         return { type: 'error', err: this.i32() };
       case OP_MULTI: {

@@ -88,6 +88,8 @@ export function recordCollector(out: SnapshotRecord[]): SnapshotVisitor {
     importedSession: (zookeeperId, id) => void out.push({ t: 'importedSession', zookeeperId, id }),
     acl: (id, acl) => void out.push({ t: 'acl', id, acl: acl as ACL[] }),
     node: (path, fields) => void out.push(nodeRecord(path, fields)),
+    deltaBase: (zxid) => void out.push({ t: 'deltaBase', zxid }),
+    tombstone: (path) => void out.push({ t: 'tombstone', path }),
   };
 }
 
@@ -104,6 +106,10 @@ export interface SnapshotVisitor {
   acl(id: number, acl: readonly ACL[]): void;
   /** true asks the walk to pause (yield) after this node. */
   node(path: string, fields: Readonly<NodeFields>): boolean | void;
+  /** Delta snapshots only (visitChanged), right after the header: the zxid of the snapshot this one extends. */
+  deltaBase?(baseZxid: number): void;
+  /** Delta snapshots only, before any node: a path deleted since the base snapshot's walk began. */
+  tombstone?(path: string): void;
 }
 
 export interface WatchTrigger {
@@ -135,7 +141,11 @@ export type SnapshotRecord =
   | { t: 'importedSession'; zookeeperId: string; id: number }
   | { t: 'acl'; id: number; acl: ACL[] }
   /** A znode as stored: its persisted fields (children are rebuilt on load). */
-  | ({ t: 'node'; path: string } & Omit<ZNode, 'numChildren'>);
+  | ({ t: 'node'; path: string } & Omit<ZNode, 'numChildren'>)
+  /** A delta snapshot's: the zxid of the snapshot it extends. */
+  | { t: 'deltaBase'; zxid: number }
+  /** A delta snapshot's: a path deleted since its base snapshot's walk began. */
+  | { t: 'tombstone'; path: string };
 
 /** ZooKeeper's EphemeralType.CONTAINER_EPHEMERAL_OWNER (Long.MIN_VALUE). */
 export const CONTAINER_EPHEMERAL_OWNER = -(2n ** 63n);
@@ -177,6 +187,26 @@ function setLong(v: DataView, offset: number, n: number): void {
   v.setInt32(offset, hi | 0);
   v.setUint32(offset + 4, (n - hi * 4294967296) >>> 0);
 }
+
+/**
+ * Deletes remembered for delta snapshots between two snapshots at most; past it they are
+ * forgotten and the next snapshot is a full one (their paths would otherwise stay in memory).
+ */
+const MAX_DELETES_KEPT = 256 * 1024;
+
+/**
+ * BORN_DURING_WALK: snapshot walks (visit, visitChanged) skip nodes created after the walk
+ * began. The replay from the walk's zxid creates them anyway, and reading one would be wrong:
+ * a path deleted and created again during the walk would load as its new node while the
+ * replay still holds the txns of the old one. A setData meant for the old node would then land
+ * on the new one, and a closeSession, which deletes the session's ephemerals by owner, would
+ * leave an old ephemeral's path alone once the node under it belongs to another session.
+ * Skipping them, every path loads as the node it was when the walk began (or as nothing), so
+ * the replay meets the nodes its txns were written for.
+ */
+
+/** Ids a delta walk scans for changed nodes between looks at whether to yield. */
+const DELTA_SCAN_STEP = 16 * 1024;
 
 /** Lengths of hash runs whose views hashRun keeps. */
 const HASH_RUNS_KEPT = 1024;
@@ -296,6 +326,17 @@ export class DataTree {
   private statsWanted = true;
   /** Bumped by resetFrom(): a snapshot walk started before a replacement must not read the new maps. */
   private generation = 0;
+  /**
+   * Delta snapshots (visitChanged): every change stamps its node with the current epoch
+   * (NodeTable.stamp), and each snapshot walk starts a new one (beginSnapshotEpoch), so "changed
+   * since walk k began" is a scan of one column. Deletes leave no node to stamp: their paths are
+   * kept, with their epochs, until a completed snapshot makes them unneeded.
+   */
+  private snapshotEpoch = 1;
+  private deletedPaths: string[] = [];
+  private deletedEpochs: number[] = [];
+  /** Deletes before this epoch were forgotten (MAX_DELETES_KEPT): no delta may reach back past it. */
+  private deletedFloor = 0;
 
   constructor() {
     // ZooKeeper 3.8's built-in nodes: all stats zero, empty data, open ACL, except the
@@ -317,6 +358,7 @@ export class DataTree {
   private newNode(data: Buffer | null, aclId: number, zxid: number, time: number, kind: NodeKind, owner: number, ttlMs: number): number {
     const t = this.table;
     const id = t.alloc();
+    t.stamp[id] = this.snapshotEpoch;
     t.setData(id, data);
     t.aclId[id] = aclId;
     t.czxid[id] = t.mzxid[id] = t.pzxid[id] = zxid;
@@ -374,7 +416,7 @@ export class DataTree {
         this.sessions.set(hdr.sessionId, op.timeoutMs);
         return { err: ErrorCode.OK, triggers: NO_TRIGGERS };
       case 'closeSession':
-        this.killSession(hdr.sessionId, hdr.zxid, triggers);
+        this.killSession(hdr.sessionId, hdr.zxid, triggers, op.paths);
         return { err: ErrorCode.OK, triggers: NO_TRIGGERS };
       case 'ensembleSecret':
         // The first one wins: a replay, or a second leader's proposal racing the first, changes nothing.
@@ -452,6 +494,7 @@ export class DataTree {
     if (zxid > t.pzxid[parent]!) t.pzxid[parent] = zxid;
     const dataBytes = t.dataBytes(id);
     this.remove(path, id);
+    this.noteDeleted(path);
     this.quotaAfterDelete(path, parentName, dataBytes);
     triggers.push({ path, type: EventType.NodeDeleted }, { path: parentName, type: EventType.NodeChildrenChanged });
     return { err: ErrorCode.OK, path, triggers: NO_TRIGGERS };
@@ -488,12 +531,18 @@ export class DataTree {
 
   /**
    * Deletes every ephemeral of the session, in path order so that every replica fires
-   * the same events in the same order, then forgets the session.
+   * the same events in the same order, then forgets the session. `named`: the txn's paths. Each
+   * is deleted too if it is not there (a fuzzy snapshot missed it: the parent's pzxid still moves,
+   * as DataTree.killSession does with paths2Delete); a named path that is another's node is left alone.
    */
-  private killSession(sessionId: number, zxid: number, triggers: WatchTrigger[]): void {
+  private killSession(sessionId: number, zxid: number, triggers: WatchTrigger[], named?: readonly string[]): void {
     const owned = this.ephemerals.get(sessionId);
-    if (owned !== undefined) {
-      for (const path of [...owned].sort(byCodeUnit)) this.applyDelete(path, zxid, triggers);
+    const doomed = new Set<string>(owned);
+    if (named !== undefined) {
+      for (const path of named) if (!this.ids.has(path)) doomed.add(path);
+    }
+    if (doomed.size > 0) {
+      for (const path of [...doomed].sort(byCodeUnit)) this.applyDelete(path, zxid, triggers);
       this.ephemerals.delete(sessionId);
     }
     this.sessions.delete(sessionId);
@@ -561,6 +610,7 @@ export class DataTree {
     const st = StatsTrack.parse(this.table.copyData(id));
     st.set('count', st.count + countDiff).set('bytes', st.bytes + bytesDiff);
     this.table.setData(id, st.toBuffer());
+    this.table.stamp[id] = this.snapshotEpoch;
   }
 
   /** DataTree.updateQuotaForPath: the stats node becomes the subtree's exact count and bytes. */
@@ -578,6 +628,7 @@ export class DataTree {
       for (let c = this.table.firstChild[id]!; c !== NONE; c = this.table.nextSibling[c]!) stack.push(c);
     }
     this.table.setData(statId, new StatsTrack().set('count', count).set('bytes', bytes).toBuffer());
+    this.table.stamp[statId] = this.snapshotEpoch;
   }
 
   /**
@@ -617,6 +668,7 @@ export class DataTree {
     const t = this.table;
     this.dataSizeBytes += data.length - t.dataBytes(id);
     t.setData(id, data);
+    t.stamp[id] = this.snapshotEpoch;
     t.version[id] = -1;
     t.mzxid[id] = configVersion;
     t.mtime[id] = timeMs;
@@ -635,6 +687,7 @@ export class DataTree {
    */
   private touch(id: number): void {
     const t = this.table;
+    t.stamp[id] = this.snapshotEpoch;
     if (t.stale[id] !== 0) return;
     this.unhash(t.hash[id]!);
     this.markDirty(id);
@@ -723,6 +776,11 @@ export class DataTree {
     this.table.hash[id] = 0;
     if (dirty) this.markDirty(id);
     this.dataSizeBytes += path.length + this.table.dataBytes(id);
+    this.trackKind(path, id);
+  }
+
+  /** Adds the node to the set its kind keeps (ephemerals by session, containers, TTL nodes). */
+  private trackKind(path: string, id: number): void {
     switch (this.table.kind[id]) {
       case KIND_EPHEMERAL: {
         const owner = this.table.owner[id]!;
@@ -742,18 +800,8 @@ export class DataTree {
     }
   }
 
-  /** Takes the node out of the tree and frees its id (its children set, if any, is left to the caller). */
-  private remove(path: string, id: number): void {
+  private untrackKind(path: string, id: number): void {
     const t = this.table;
-    this.ids.delete(path);
-    if (t.stale[id] !== 0) {
-      t.stale[id] = 0;
-      this.dirtyCount--;
-    } else {
-      this.unhash(t.hash[id]!);
-    }
-    this.dataSizeBytes -= path.length + t.dataBytes(id);
-    this.acls.release(t.aclId[id]!);
     switch (t.kind[id]) {
       case KIND_EPHEMERAL: {
         const owner = t.owner[id]!;
@@ -773,6 +821,33 @@ export class DataTree {
       default:
         break;
     }
+  }
+
+  /** Remembers a delete for the next delta snapshot's tombstones. */
+  private noteDeleted(path: string): void {
+    if (this.deletedPaths.length >= MAX_DELETES_KEPT) {
+      // Too many since the last completed snapshot: forget them all; the next snapshot is full.
+      this.deletedPaths = [];
+      this.deletedEpochs = [];
+      this.deletedFloor = this.snapshotEpoch + 1;
+    }
+    this.deletedPaths.push(path);
+    this.deletedEpochs.push(this.snapshotEpoch);
+  }
+
+  /** Takes the node out of the tree and frees its id (its children set, if any, is left to the caller). */
+  private remove(path: string, id: number): void {
+    const t = this.table;
+    this.ids.delete(path);
+    if (t.stale[id] !== 0) {
+      t.stale[id] = 0;
+      this.dirtyCount--;
+    } else {
+      this.unhash(t.hash[id]!);
+    }
+    this.dataSizeBytes -= path.length + t.dataBytes(id);
+    this.acls.release(t.aclId[id]!);
+    this.untrackKind(path, id);
     t.release(id);
   }
 
@@ -1142,7 +1217,8 @@ export class DataTree {
    */
   *visit(v: SnapshotVisitor): Generator<void, void, number | undefined> {
     const generation = this.generation;
-    v.header(this.lastProcessedZxid);
+    const startZxid = this.lastProcessedZxid;
+    v.header(startZxid);
     if (this.ensembleSecret !== null) v.secret(this.ensembleSecret, [...this.legacyPasswordSessions]);
     for (const [id, timeoutMs] of [...this.sessions]) v.session(id, timeoutMs);
     for (const [zk, id] of [...this.importedSessions]) {
@@ -1168,7 +1244,9 @@ export class DataTree {
       const czxid = stack.topCzxid();
       const id = stack.pop();
       const path = this.ids.pathAt(id);
-      if (path === undefined || t.czxid[id] !== czxid) continue;
+      // A node created since the walk began is left to the replay, with whatever is below it
+      // (created later still): see BORN_DURING_WALK.
+      if (path === undefined || t.czxid[id] !== czxid || czxid > startZxid) continue;
       const aclId = t.aclId[id]!;
       if (aclId !== lastAcl && !aclsSent.has(aclId)) {
         aclsSent.add(aclId);
@@ -1179,24 +1257,187 @@ export class DataTree {
       // parent's children held the event loop for one turn per snapshot, ~100 ms for 300k
       // children, and the loader needs only parents first.
       for (let c = t.lastChild[id]!; c !== NONE; c = t.prevSibling[c]!) stack.push(c, t.czxid[c]!);
-      const kind = KIND_CODES[t.kind[id]!]!;
-      fields.dataSource = t.dataSource(id);
-      fields.dataOffset = t.dataOffset(id);
-      fields.dataLength = t.dataLen[id]!;
-      fields.aclId = aclId;
-      fields.czxid = t.czxid[id]!;
-      fields.mzxid = t.mzxid[id]!;
-      fields.ctime = t.ctime[id]!;
-      fields.mtime = t.mtime[id]!;
-      fields.version = t.version[id]!;
-      fields.cversion = t.cversion[id]!;
-      fields.aversion = t.aversion[id]!;
-      fields.ephemeralOwner = kind === 'ephemeral' ? t.owner[id]! : 0;
-      fields.pzxid = t.pzxid[id]!;
-      fields.kind = kind;
-      fields.ttlMs = kind === 'ttl' ? t.owner[id]! : 0;
-      fields.hash = t.stale[id] !== 0 ? this.hashNode(path, id) : t.hash[id]!;
+      this.readFields(id, path, fields);
       if (v.node(path, fields) === true || --step <= 0) step = (yield) ?? 1;
+    }
+  }
+
+  /** A node's snapshot fields, its hash computed if it is dirty. */
+  private readFields(id: number, path: string, fields: NodeFields): void {
+    const t = this.table;
+    const kind = KIND_CODES[t.kind[id]!]!;
+    fields.dataSource = t.dataSource(id);
+    fields.dataOffset = t.dataOffset(id);
+    fields.dataLength = t.dataLen[id]!;
+    fields.aclId = t.aclId[id]!;
+    fields.czxid = t.czxid[id]!;
+    fields.mzxid = t.mzxid[id]!;
+    fields.ctime = t.ctime[id]!;
+    fields.mtime = t.mtime[id]!;
+    fields.version = t.version[id]!;
+    fields.cversion = t.cversion[id]!;
+    fields.aversion = t.aversion[id]!;
+    fields.ephemeralOwner = kind === 'ephemeral' ? t.owner[id]! : 0;
+    fields.pzxid = t.pzxid[id]!;
+    fields.kind = kind;
+    fields.ttlMs = kind === 'ttl' ? t.owner[id]! : 0;
+    fields.hash = t.stale[id] !== 0 ? this.hashNode(path, id) : t.hash[id]!;
+  }
+
+  // --------------------------------------------------------- delta snapshots
+
+  /**
+   * Starts the next snapshot epoch, as a snapshot walk begins (in the turn its header is read):
+   * changes from now on are stamped with it. Returns it, the epoch a later delta snapshot of
+   * this walk's changes starts from (visitChanged's `sinceEpoch`).
+   */
+  beginSnapshotEpoch(): number {
+    return ++this.snapshotEpoch;
+  }
+
+  /** Changes when resetFrom() replaces the whole state: epochs and stamps of before mean nothing after. */
+  get replacements(): number {
+    return this.generation;
+  }
+
+  /**
+   * Whether visitChanged(since `epoch`) can hold every change since then: not once the deletes
+   * from then on were forgotten, nor for an epoch this tree never began (it was replaced by a SNAP).
+   */
+  canDeltaSince(epoch: number): boolean {
+    return epoch >= this.deletedFloor && epoch <= this.snapshotEpoch;
+  }
+
+  /** A snapshot whose walk began at `epoch` is complete: deletes before it are no longer needed. */
+  snapshotCompleted(epoch: number): void {
+    const epochs = this.deletedEpochs;
+    let n = 0;
+    while (n < epochs.length && epochs[n]! < epoch) n++;
+    if (n === 0) return;
+    this.deletedPaths.splice(0, n);
+    epochs.splice(0, n);
+  }
+
+  /** Nodes changed since the walk that began at `epoch` (what visitChanged would write). */
+  countChangedSince(epoch: number): number {
+    const t = this.table;
+    const stamp = t.stamp;
+    let n = 0;
+    for (let id = 0; id < stamp.length; id++) if (stamp[id]! >= epoch && this.ids.pathAt(id) !== undefined) n++;
+    return n;
+  }
+
+  /**
+   * Walks what changed since the walk that began at `sinceEpoch` (whose snapshot had zxid
+   * `baseZxid`), for a delta snapshot: the header, the base, the secret and sessions (all of
+   * them, as visit() reports them), a tombstone per path deleted since, then every node changed
+   * since, by id, each ACL list before the first node that uses it. Fuzzy and resumable as
+   * visit() is. Why that is enough: a node last changed before the base walk began was read by
+   * the base chain as it still is; one changed since is read here; the log replay from this
+   * walk's header zxid fixes up what changed while either walk ran, as for a full snapshot.
+   */
+  *visitChanged(v: SnapshotVisitor, sinceEpoch: number, baseZxid: number): Generator<void, void, number | undefined> {
+    if (v.deltaBase === undefined || v.tombstone === undefined) throw new Error('visitChanged needs a visitor of delta records');
+    if (!this.canDeltaSince(sinceEpoch)) throw new Error(`no delta since epoch ${sinceEpoch}: its deletes are not all known`);
+    const generation = this.generation;
+    const startZxid = this.lastProcessedZxid;
+    v.header(startZxid);
+    v.deltaBase(baseZxid);
+    if (this.ensembleSecret !== null) v.secret(this.ensembleSecret, [...this.legacyPasswordSessions]);
+    for (const [id, timeoutMs] of [...this.sessions]) v.session(id, timeoutMs);
+    for (const [zk, id] of [...this.importedSessions]) {
+      if (this.sessions.has(id)) v.importedSession(zk.toString(16), id);
+    }
+    // All in this turn: noteDeleted may drop the lists in a later one. At most MAX_DELETES_KEPT.
+    const epochs = this.deletedEpochs;
+    let first = epochs.length;
+    while (first > 0 && epochs[first - 1]! >= sinceEpoch) first--;
+    for (let i = first; i < epochs.length; i++) v.tombstone(this.deletedPaths[i]!);
+    let step = (yield) ?? 1;
+    const aclsSent = new Set<number>();
+    let lastAcl = -1;
+    const fields = emptyNodeFields();
+    const t = this.table;
+    let scanned = 0;
+    // Ids allocated during the walk are stamped with a later epoch: read if the scan reaches them.
+    for (let id = 0; id < t.capacity; id++) {
+      this.checkNotReplaced(generation);
+      if (t.stamp[id]! < sinceEpoch) {
+        if (++scanned >= DELTA_SCAN_STEP) {
+          scanned = 0;
+          step = (yield) ?? 1;
+        }
+        continue;
+      }
+      const path = this.ids.pathAt(id);
+      // BORN_DURING_WALK, as in visit().
+      if (path === undefined || t.czxid[id]! > startZxid) continue;
+      const aclId = t.aclId[id]!;
+      if (aclId !== lastAcl && !aclsSent.has(aclId)) {
+        aclsSent.add(aclId);
+        v.acl(aclId, this.acls.get(aclId));
+      }
+      lastAcl = aclId;
+      this.readFields(id, path, fields);
+      if (v.node(path, fields) === true || --step <= 0) step = (yield) ?? 1;
+    }
+  }
+
+  /**
+   * @internal DeltaLoader's access: a node of a delta snapshot, its ACL mapped to this tree's
+   * cache: replaces the node's fields in place (keeping its children) or adds it under its
+   * parent. False when the parent is missing (the caller retries it after the rest).
+   */
+  upsertLoaded(path: string, f: Readonly<NodeFields>, aclId: number): boolean {
+    const id = this.ids.get(path);
+    if (id === undefined) {
+      const parent = path === '/' ? undefined : this.ids.get(parentPath(path));
+      if (parent === undefined) return false;
+      const added = this.fillLoaded(f, aclId);
+      this.addChild(parent, added);
+      this.insertLoaded(path, added, f.hash);
+      return true;
+    }
+    const t = this.table;
+    if (t.stale[id] !== 0) {
+      t.stale[id] = 0;
+      this.dirtyCount--;
+    } else {
+      this.unhash(t.hash[id]!);
+    }
+    this.dataSizeBytes -= t.dataBytes(id);
+    this.untrackKind(path, id);
+    // The new reference first: the old may be the same ACL's last.
+    this.acls.addRef(aclId);
+    this.acls.release(t.aclId[id]!);
+    this.fillFields(id, f, aclId);
+    this.dataSizeBytes += t.dataBytes(id);
+    this.trackKind(path, id);
+    const hash = f.hash >= 0 && !path.startsWith('/zookeeper/') ? f.hash : this.hashNode(path, id);
+    t.hash[id] = hash;
+    this.addHash(hash);
+    return true;
+  }
+
+  /** @internal DeltaLoader's access: a tombstone removes the node and whatever is still below it. */
+  removeLoadedSubtree(path: string): void {
+    const top = this.ids.get(path);
+    // The built-in nodes are never deleted (prep refuses it).
+    if (top === undefined || path === '/' || path === ZOOKEEPER_PATH || path === QUOTA_ROOT || path === CONFIG_PATH) return;
+    const t = this.table;
+    // Pre-order, each id with its parent; removed in reverse, children before their parent.
+    const order = [top];
+    const parents = [this.ids.get(parentPath(path)) ?? NONE];
+    for (let i = 0; i < order.length; i++) {
+      for (let c = t.firstChild[order[i]!]!; c !== NONE; c = t.nextSibling[c]!) {
+        order.push(c);
+        parents.push(order[i]!);
+      }
+    }
+    for (let i = order.length - 1; i >= 0; i--) {
+      const id = order[i]!;
+      if (parents[i] !== NONE) this.removeChild(parents[i]!, id);
+      this.remove(this.ids.pathAt(id)!, id);
     }
   }
 
@@ -1300,8 +1541,13 @@ export class DataTree {
 
   private fillLoaded(f: Readonly<NodeFields>, aclId: number): number {
     this.acls.addRef(aclId);
+    const id = this.table.alloc();
+    this.fillFields(id, f, aclId);
+    return id;
+  }
+
+  private fillFields(id: number, f: Readonly<NodeFields>, aclId: number): void {
     const t = this.table;
-    const id = t.alloc();
     t.setData(id, f.dataSource, f.dataOffset, f.dataLength);
     t.aclId[id] = aclId;
     t.czxid[id] = f.czxid;
@@ -1314,12 +1560,16 @@ export class DataTree {
     t.aversion[id] = f.aversion;
     t.kind[id] = kindCode(f.kind);
     t.owner[id] = f.kind === 'ephemeral' ? f.ephemeralOwner : f.kind === 'ttl' ? f.ttlMs : 0;
-    return id;
   }
 
   /** @internal TreeBuilder's access. */
   internAcl(acl: readonly ACL[]): number {
     return this.acls.intern(acl);
+  }
+
+  /** @internal DeltaLoader's access: drops a reference internAcl took. */
+  releaseAcl(id: number): void {
+    this.acls.release(id);
   }
 
   /** @internal TreeBuilder's access: drops the builder's references and derives what snapshots do not hold. */
@@ -1368,7 +1618,121 @@ export class TreeBuilder implements SnapshotVisitor {
     this.tree.loadNode(path, fields, aclId);
   }
 
+  deltaBase(baseZxid: number): void {
+    throw new Error(`a delta snapshot (of 0x${baseZxid.toString(16)}) cannot be loaded on its own: load the snapshot it extends first`);
+  }
+
+  tombstone(): void {
+    throw new Error('a tombstone belongs in a delta snapshot');
+  }
+
   finish(): DataTree {
+    this.tree.finishLoad(this.aclIds.values());
+    return this.tree;
+  }
+}
+
+/**
+ * Applies a delta snapshot (visitChanged's records) to the tree loaded from the snapshots
+ * before it, in place: the sessions and secret are replaced, tombstones remove their nodes
+ * (and anything left below them), nodes replace or join theirs. The result is fuzzy at the
+ * delta's header zxid, as a full snapshot would be: replay the log after it. Throws on records
+ * that do not extend `baseZxid`; the tree is then half-updated and must be discarded.
+ */
+export class DeltaLoader implements SnapshotVisitor {
+  private zxid: number | undefined;
+  private based = false;
+  /** delta ACL id -> id in the tree's cache (holding one reference until finish). */
+  private readonly aclIds = new Map<number, number>();
+  /** Nodes met before their parent (the walk goes by id): retried, parents first, at the end. */
+  private readonly pending: { path: string; fields: NodeFields; aclId: number }[] = [];
+  /** Nodes whose parent never came: a fuzzy walk read a child of a node deleted meanwhile (the replay deletes it too). */
+  dropped = 0;
+  /** Set when the delta turned out to extend another snapshot (at this zxid): refused before it changed anything. */
+  otherBase: number | undefined;
+
+  constructor(
+    private readonly tree: DataTree,
+    private readonly baseZxid: number,
+  ) {}
+
+  header(lastProcessedZxid: number): void {
+    if (this.zxid !== undefined) throw new Error('second header');
+    this.zxid = lastProcessedZxid;
+  }
+
+  deltaBase(baseZxid: number): void {
+    if (this.zxid === undefined || this.based) throw new Error('delta base out of place');
+    if (baseZxid !== this.baseZxid) {
+      this.otherBase = baseZxid;
+      throw new Error(`delta extends the snapshot at 0x${baseZxid.toString(16)}, not the one at 0x${this.baseZxid.toString(16)} before it`);
+    }
+    if (this.zxid < baseZxid) throw new Error(`delta at 0x${this.zxid.toString(16)} is older than its base 0x${baseZxid.toString(16)}`);
+    this.based = true;
+    // What follows is the whole session table as of the delta's walk.
+    this.tree.sessions.clear();
+    this.tree.importedSessions.clear();
+  }
+
+  private requireBase(): void {
+    if (!this.based) throw new Error('not a delta snapshot: no base record after the header');
+  }
+
+  secret(secret: Buffer, legacySessions: readonly number[]): void {
+    this.requireBase();
+    this.tree.ensembleSecret = Buffer.from(secret);
+    this.tree.legacyPasswordSessions.clear();
+    for (const id of legacySessions) this.tree.legacyPasswordSessions.add(id);
+  }
+
+  session(id: number, timeoutMs: number): void {
+    this.requireBase();
+    this.tree.sessions.set(id, timeoutMs);
+  }
+
+  importedSession(zookeeperId: string, id: number): void {
+    this.requireBase();
+    this.tree.importedSessions.set(BigInt.asUintN(64, BigInt(`0x${zookeeperId}`)), id);
+  }
+
+  tombstone(path: string): void {
+    this.requireBase();
+    this.tree.removeLoadedSubtree(path);
+  }
+
+  acl(id: number, acl: readonly ACL[]): void {
+    this.requireBase();
+    const mapped = this.tree.internAcl(acl);
+    const old = this.aclIds.get(id);
+    this.aclIds.set(id, mapped);
+    if (old !== undefined) this.tree.releaseAcl(old);
+  }
+
+  node(path: string, fields: Readonly<NodeFields>): void {
+    this.requireBase();
+    const aclId = this.aclIds.get(fields.aclId);
+    if (aclId === undefined) throw new Error(`snapshot node ${path} uses ACL ${fields.aclId} before it is defined`);
+    if (this.tree.upsertLoaded(path, fields, aclId)) return;
+    // Kept past this chunk, whose buffer the fields point into: a copy of the data.
+    const copy = { ...fields };
+    if (fields.dataLength > 0) {
+      copy.dataSource = Buffer.from(fields.dataSource.subarray(fields.dataOffset, fields.dataOffset + fields.dataLength));
+      copy.dataOffset = 0;
+    }
+    this.pending.push({ path, fields: copy, aclId });
+  }
+
+  /** Ends the delta: nodes that waited for their parent, ACL references, quotas, the digest. */
+  finish(): DataTree {
+    this.requireBase();
+    const depth = (p: string): number => {
+      let n = 0;
+      for (let i = 0; i < p.length; i++) if (p.charCodeAt(i) === 47) n++;
+      return n;
+    };
+    this.pending.sort((a, b) => depth(a.path) - depth(b.path));
+    for (const p of this.pending) if (!this.tree.upsertLoaded(p.path, p.fields, p.aclId)) this.dropped++;
+    this.tree.lastProcessedZxid = this.zxid!;
     this.tree.finishLoad(this.aclIds.values());
     return this.tree;
   }
@@ -1420,6 +1784,14 @@ export function replaySnapshotRecords(records: Iterable<SnapshotRecord>, v: Snap
         fields.ttlMs = r.ttlMs;
         fields.hash = -1;
         v.node(r.path, fields);
+        break;
+      case 'deltaBase':
+        if (v.deltaBase === undefined) throw fail('a delta record, where a full snapshot was expected');
+        v.deltaBase(r.zxid);
+        break;
+      case 'tombstone':
+        if (v.tombstone === undefined) throw fail('a delta record, where a full snapshot was expected');
+        v.tombstone(r.path);
         break;
       default:
         throw fail(`unknown snapshot record ${JSON.stringify((r as { t?: unknown }).t)}`);

@@ -7,7 +7,7 @@ import type { NodeKind } from './txn.js';
  * Why columns and not one object per znode: a JS object per znode costs its header plus eight
  * bytes per field, and every zxid or time above 2^31 is a separate boxed double, so a
  * 100-byte znode cost about 500 bytes of heap before its data (issue 10). Here a znode's stat,
- * data location and child links are 102 bytes across typed arrays, its data a slot in a DataArena,
+ * data location and child links are 106 bytes across typed arrays, its data a slot in a DataArena,
  * all off the JS heap: the GC neither scans nor moves any of it. A column's unused tail costs
  * no resident memory: large typed arrays are zero-filled lazily by the OS.
  *
@@ -27,6 +27,11 @@ export class NodeTable {
   aclId = new Int32Array(0);
   /** crc32 share of the tree digest; valid only where `stale` is 0. */
   hash = new Uint32Array(0);
+  /**
+   * The snapshot epoch of the node's last change (DataTree.snapshotEpoch): a delta snapshot
+   * holds the nodes changed since the previous snapshot began. 0 for a node loaded from disk.
+   */
+  stamp = new Uint32Array(0);
   /** Non-zero while the node's hash is out of date (DataTree's dirty nodes). */
   stale = new Uint8Array(0);
   kind = new Uint8Array(0);
@@ -70,6 +75,7 @@ export class NodeTable {
     this.czxid[id] = this.mzxid[id] = this.pzxid[id] = this.ctime[id] = this.mtime[id] = this.owner[id] = 0;
     this.version[id] = this.cversion[id] = this.aversion[id] = this.aclId[id] = 0;
     this.hash[id] = 0;
+    this.stamp[id] = 0;
     this.stale[id] = 0;
     this.kind[id] = 0;
     this.firstChild[id] = this.lastChild[id] = this.nextSibling[id] = this.prevSibling[id] = NONE;
@@ -110,6 +116,7 @@ export class NodeTable {
     this.aversion = column(Int32Array, this.aversion);
     this.aclId = column(Int32Array, this.aclId);
     this.hash = column(Uint32Array, this.hash);
+    this.stamp = column(Uint32Array, this.stamp);
     this.dataLen = column(Int32Array, this.dataLen);
     this.firstChild = column(Int32Array, this.firstChild);
     this.lastChild = column(Int32Array, this.lastChild);
@@ -205,8 +212,8 @@ export class NodeTable {
 
 const EMPTY = Buffer.alloc(0);
 
-/** Bytes per znode across the columns: seven float64, eleven 32-bit, two bytes. */
-const BYTES_PER_NODE = 7 * 8 + 11 * 4 + 2;
+/** Bytes per znode across the columns: seven float64, twelve 32-bit, two bytes. */
+const BYTES_PER_NODE = 7 * 8 + 12 * 4 + 2;
 
 /** The end of a child list (no first or last child, no next or previous sibling). */
 export const NONE = -1;

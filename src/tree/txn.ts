@@ -55,8 +55,13 @@ export type TxnOp =
    * they keep their pre-secret password until they end. Applies only over a tree without one.
    */
   | { type: 'ensembleSecret'; secret: Buffer; legacySessions: number[] }
-  /** Deletes every ephemeral the session owns at apply time. */
-  | { type: 'closeSession' }
+  /**
+   * Deletes every ephemeral the session owns at apply time. `paths`: the ones prep expected it
+   * to own (ZooKeeper 3.6+'s CloseSessionTxn.paths2Delete): a replay over a fuzzy snapshot that
+   * missed one of them still deletes it by path, so its parent's pzxid moves forward as it did
+   * on the tree that wrote the log. Absent in txns logged before it was added.
+   */
+  | { type: 'closeSession'; paths?: string[] }
   /** A failed write: carries the error code so the reply is the same on every replica. */
   | { type: 'error'; err: number }
   /** All-or-nothing. On failure prep emits one 'error' op per sub-op instead (ZooKeeper's layout). */

@@ -15,7 +15,7 @@ import { ZooKeeperDataDirError, ZooKeeperFileError } from '../../../src/interop/
 import { ZkSnapshotWriter, type ZkNode } from '../../../src/interop/zookeeper/zk-snapshot-file.js';
 import { encodeZkTxnLog } from '../../../src/interop/zookeeper/zk-txn-log-file.js';
 import type { ZkTxn } from '../../../src/interop/zookeeper/zk-txn.js';
-import { loadSnapshot } from '../../../src/storage/durable-store.js';
+import { loadSnapshot } from '../../../src/storage/snapshot-chain.js';
 import { nodeFs } from '../../../src/storage/fs-like.js';
 import { readEpoch } from '../../../src/storage/epoch-file.js';
 

@@ -57,6 +57,16 @@ async function snapshotNames(): Promise<string[]> {
   return (await readdir(dir)).filter((n) => /^snapshot\.[0-9a-f]+$/.test(n)).sort((a, b) => parseInt(a.slice(9), 16) - parseInt(b.slice(9), 16));
 }
 
+/** Full and delta snapshot files, oldest first. */
+async function snapshotFiles(): Promise<{ name: string; zxid: number; kind: 'full' | 'delta' }[]> {
+  const out = [];
+  for (const name of await readdir(dir)) {
+    const m = /^snapshot(-delta)?\.([0-9a-f]+)$/.exec(name);
+    if (m) out.push({ name, zxid: parseInt(m[2]!, 16), kind: m[1] ? ('delta' as const) : ('full' as const) });
+  }
+  return out.sort((a, b) => a.zxid - b.zxid || (a.kind === 'full' ? -1 : 1));
+}
+
 async function reopenAndRecover(extra: Partial<StorageOptions> = {}) {
   for (const s of stores.splice(0)) await s.close();
   const { store, cap } = await openStore(extra);
@@ -104,12 +114,16 @@ describe('recovery', () => {
       await drive(store, tree, wl, 20);
       await store.snapshotIdle();
     }
-    const names = await snapshotNames();
+    const files = await snapshotFiles();
     // threshold = 50 + floor(0.5 * 50) + 1 = 76 txns: snapshots at 76, 152, ... 684
-    expect(names.length).toBe(9);
-    expect(store.stats().snapshotsTaken).toBe(names.length);
+    expect(files.map((f) => f.zxid)).toEqual([76, 152, 228, 304, 380, 456, 532, 608, 684]);
+    expect(store.stats().snapshotsTaken).toBe(files.length);
+    // The first is full; after it, deltas while they stay small against the tree.
+    expect(files[0]!.kind).toBe('full');
+    expect(store.stats().deltaSnapshotsTaken).toBe(files.filter((f) => f.kind === 'delta').length);
+    expect(store.stats().deltaSnapshotsTaken).toBeGreaterThan(0);
     const { result } = await reopenAndRecover();
-    const newest = parseInt(names[names.length - 1]!.slice(9), 16);
+    const newest = files[files.length - 1]!.zxid;
     expect(result.snapshotZxid).toBe(newest);
     expect(result.txnsReplayed).toBe(700 - newest);
     expect(result.lastZxid).toBe(700);
@@ -255,7 +269,7 @@ describe('recovery', () => {
 
 describe('purge', () => {
   it('keeps the newest N snapshots and the log segments they need', async () => {
-    const { store } = await openStore({ segmentSizeBytes: 2048, snapRetainCount: 3 });
+    const { store } = await openStore({ segmentSizeBytes: 2048, snapRetainCount: 3, maxDeltaSnapshots: 0 });
     const tree = (await store.recover()).tree;
     const wl = new Workload(9);
     const snaps = [];
@@ -324,6 +338,141 @@ describe('purge', () => {
     }
     await waitFor(async () => (await snapshotNames()).length <= 3, 'the purge to run', 5000, 100);
     expect((await snapshotNames()).length).toBe(3);
+  });
+});
+
+describe('delta snapshots', () => {
+  /** A tree of `nodes` znodes and a full snapshot of it, then `rounds` of small changes each followed by snapshotNow. */
+  async function chainOf(rounds: number, extra: Partial<StorageOptions> = {}) {
+    const { store, cap } = await openStore(extra);
+    const tree = (await store.recover()).tree;
+    const wl = new Workload(21);
+    await drive(store, tree, wl, 3000);
+    const refs = [await store.snapshotNow(tree)];
+    for (let i = 0; i < rounds; i++) {
+      await drive(store, tree, wl, 15);
+      refs.push(await store.snapshotNow(tree));
+    }
+    await drive(store, tree, wl, 10);
+    return { store, cap, tree, wl, refs };
+  }
+
+  it('writes deltas after a full snapshot; recovery loads the chain and replays only the log after its newest file', async () => {
+    const { store, tree, refs } = await chainOf(4);
+    const files = await snapshotFiles();
+    expect(files.map((f) => f.kind)).toEqual(['full', 'delta', 'delta', 'delta', 'delta']);
+    expect(files.map((f) => f.zxid)).toEqual(refs.map((r) => r.zxid));
+    expect(store.stats().deltaSnapshotsTaken).toBe(4);
+    // A delta holds what 15 txns changed, not the tree.
+    const full = (await readFile(join(dir, files[0]!.name))).length;
+    for (const f of files.slice(1)) expect((await readFile(join(dir, f.name))).length).toBeLessThan(full / 4);
+    const { result, cap } = await reopenAndRecover();
+    expect(result.snapshotZxid).toBe(refs[4]!.zxid);
+    expect(result.txnsReplayed).toBe(10);
+    expect(treeImage(result.tree)).toEqual(treeImage(tree));
+    expect(result.tree.digest64()).toBe(tree.digest64());
+    expect(result.digestMismatch).toBeUndefined();
+    const loaded = cap.lines.find((l) => l.msg === 'loaded snapshot')!;
+    expect(loaded.deltas).toEqual(files.slice(1).map((f) => f.name));
+  });
+
+  it('a corrupt delta ends the chain before it: the log after the file before it rebuilds the rest', async () => {
+    const { tree, refs } = await chainOf(4);
+    const bad = (await snapshotFiles())[3]!;
+    const bytes = await readFile(join(dir, bad.name));
+    bytes[bytes.length - 30]! ^= 0x40;
+    await writeFile(join(dir, bad.name), bytes);
+    const { result, cap } = await reopenAndRecover();
+    expect(cap.warnings().some((w) => w.msg === 'skipping invalid snapshot' && w.file === join(dir, bad.name))).toBe(true);
+    expect(result.snapshotZxid).toBe(refs[2]!.zxid);
+    expect(result.txnsReplayed).toBe(tree.lastProcessedZxid - refs[2]!.zxid);
+    expect(treeImage(result.tree)).toEqual(treeImage(tree));
+  });
+
+  it('a delta cut short in its trailer, after its records were applied, is left out the same way', async () => {
+    const { store } = await openStore();
+    const tree = (await store.recover()).tree;
+    const wl = new Workload(22);
+    await drive(store, tree, wl, 3000);
+    const first = await store.snapshotNow(tree);
+    await drive(store, tree, wl, 100);
+    const delta = await store.snapshotNow(tree);
+    expect(delta.name).toMatch(/^snapshot-delta\./);
+    await drive(store, tree, wl, 20);
+    const size = (await readFile(delta.path)).length;
+    await truncate(delta.path, size - 10);
+    const { result } = await reopenAndRecover();
+    expect(result.snapshotZxid).toBe(first.zxid);
+    expect(treeImage(result.tree)).toEqual(treeImage(tree));
+  });
+
+  it('after maxDeltaSnapshots deltas the next snapshot is full', async () => {
+    const { refs } = await chainOf(5, { maxDeltaSnapshots: 2 });
+    expect(refs.map((r) => r.name.startsWith('snapshot-delta.'))).toEqual([false, true, true, false, true, true]);
+  });
+
+  it('once the chain\'s deltas would hold half the tree, the next snapshot is full', async () => {
+    // 600 txns over a tree of a few hundred znodes change most of it.
+    const { store, tree, wl } = await openDriven(23, 600);
+    await store.snapshotNow(tree);
+    await drive(store, tree, wl, 600);
+    expect((await store.snapshotNow(tree)).name).toMatch(/^snapshot\./);
+  });
+
+  it('a snapshot with nothing applied since the chain\'s newest file is full, never a delta of the same zxid', async () => {
+    const { store, tree, refs } = await chainOf(1);
+    await store.snapshotNow(tree);
+    const same = await store.snapshotNow(tree);
+    expect(same.zxid).toBe(tree.lastProcessedZxid);
+    expect(same.name).toMatch(/^snapshot\./);
+    expect(refs[1]!.name).toMatch(/^snapshot-delta\./);
+    const { result } = await reopenAndRecover();
+    expect(treeImage(result.tree)).toEqual(treeImage(tree));
+  });
+
+  it('purge deletes the deltas of the full snapshots it deletes and keeps those of the ones it keeps', async () => {
+    const { store } = await openStore({ segmentSizeBytes: 2048, snapRetainCount: 3, maxDeltaSnapshots: 1 });
+    const tree = (await store.recover()).tree;
+    const wl = new Workload(24);
+    await drive(store, tree, wl, 400);
+    for (let i = 0; i < 10; i++) {
+      await drive(store, tree, wl, 10);
+      await store.snapshotNow(tree);
+    }
+    await drive(store, tree, wl, 10);
+    const before = await snapshotFiles();
+    expect(before.map((f) => f.kind)).toEqual(['full', 'delta', 'full', 'delta', 'full', 'delta', 'full', 'delta', 'full', 'delta']);
+    const plan = await store.purge();
+    const kept = before.slice(4);
+    expect(plan.snapshots.map((s) => s.name).sort()).toEqual(before.slice(0, 4).map((f) => f.name).sort());
+    expect(await snapshotFiles()).toEqual(kept);
+    const { result } = await reopenAndRecover();
+    expect(result.snapshotZxid).toBe(kept[kept.length - 1]!.zxid);
+    expect(treeImage(result.tree)).toEqual(treeImage(tree));
+  });
+
+  it('truncateAfter drops newer deltas too, and the next snapshot starts a chain of its own', async () => {
+    const { store, tree: _t, refs } = await chainOf(3);
+    await store.truncateAfter(refs[1]!.zxid);
+    expect((await snapshotFiles()).map((f) => f.zxid)).toEqual([refs[0]!.zxid, refs[1]!.zxid]);
+    const { store: again, result } = await reopenAndRecover();
+    expect(result.snapshotZxid).toBe(refs[1]!.zxid);
+    const wl = new Workload(25, result.lastZxid);
+    await drive(again, result.tree, wl, 5);
+    expect((await again.snapshotNow(result.tree)).name).toMatch(/^snapshot\./);
+  });
+
+  it('a delta of a tree replaced by resetTo is never written: the received tree is snapshotted whole', async () => {
+    const { store, tree } = await chainOf(1);
+    const leader = new Workload(26, 0x2_0000_0000);
+    for (let i = 0; i < 50; i++) leader.next();
+    const received = treeImage(leader.prep);
+    // As a follower takes a SNAP: the same instance, another state (the received tree is not used again).
+    tree.resetFrom(leader.prep);
+    await store.resetTo(tree);
+    expect((await snapshotFiles()).filter((f) => f.zxid === tree.lastProcessedZxid).map((f) => f.kind)).toEqual(['full']);
+    const { result } = await reopenAndRecover();
+    expect(treeImage(result.tree)).toEqual(received);
   });
 });
 

@@ -5,7 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CorruptSnapshotError } from '../../../src/storage/errors.js';
-import { loadSnapshot } from '../../../src/storage/durable-store.js';
+import { loadSnapshot } from '../../../src/storage/snapshot-chain.js';
 import { frameHeader, packr, TRAILER_MARK, writeU64 } from '../../../src/storage/frame.js';
 import { nodeFs, type FsLike } from '../../../src/storage/fs-like.js';
 import { writePointInTimeSnapshot } from '../../../src/storage/point-in-time-snapshot.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { logDump, snapshotDump, verify } from '../../../src/cli/tools-command.js';
 import { DurableStore, LogGapError } from '../../../src/storage/index.js';
-import { loadSnapshot } from '../../../src/storage/durable-store.js';
+import { loadSnapshot } from '../../../src/storage/snapshot-chain.js';
 import { nodeFs } from '../../../src/storage/fs-like.js';
 import { verifyDataDir } from '../../../src/storage/verify.js';
 import type { DataTree } from '../../../src/tree/data-tree.js';

@@ -35,6 +35,8 @@ const ops: TxnOp[] = [
   { type: 'createSession', timeoutMs: 30_000 },
   { type: 'ensembleSecret', secret: Buffer.alloc(16, 9), legacySessions: [1, 2 ** 40 + 3] },
   { type: 'closeSession' },
+  { type: 'closeSession', paths: [] },
+  { type: 'closeSession', paths: ['/app/a', '/ünï/🙂'] },
   { type: 'error', err: -101 },
   {
     type: 'multi',
