@@ -17,8 +17,13 @@ import { hexZxid, zxidCounter, zxidFollows } from './zxid.js';
 
 /** Deltas in a chain after its full snapshot, at most (StorageOptions.maxDeltaSnapshots). */
 const DEFAULT_MAX_DELTAS = 16;
-/** The chain's deltas hold at most this share of the tree's nodes between them (restart reads them all). */
-const DELTA_SHARE = 0.5;
+/**
+ * The chain's deltas hold at most this many records per znode of the tree between them, so a
+ * restart reads at most twice the tree. 1 and not 0.5: in the side-by-side benchmark's create
+ * load (deltas of new znodes, which a restart reads once either way) it gave +3 % more creates
+ * (three rounds each, docs/benchmarks.md).
+ */
+const DELTA_SHARE = 1;
 
 export interface StorageOptions {
   dataDir: string;
@@ -38,7 +43,7 @@ export interface StorageOptions {
   /**
    * Delta snapshots (only the nodes changed since the snapshot before) written between two full
    * ones, at most; 0 makes every snapshot full. Default 16. Whatever it is, a delta is written
-   * only while the chain's deltas hold less than half the tree between them.
+   * only while the chain's deltas hold fewer records than the tree has znodes between them.
    */
   maxDeltaSnapshots?: number;
   /** Snapshots kept by purge (autopurge.snapRetainCount); default and minimum 3. */

@@ -139,17 +139,17 @@ describe('recovery', () => {
     // needs later turns) and again at 152 (skipped, counting starts again there).
     await drive(store, tree, wl, 200, 200);
     await store.snapshotIdle();
-    expect(await snapshotNames()).toHaveLength(1);
+    expect(await snapshotFiles()).toHaveLength(1);
     expect(store.stats()).toMatchObject({ snapshotsTaken: 1, snapshotsSkipped: 1 });
     expect(cap.warnings().filter((w) => w.msg === 'too busy to snapshot, skipping: the previous snapshot is still being written')).toHaveLength(1);
     // 48 txns since the skipped round: not due yet (queued behind the first, it would start now).
     await drive(store, tree, wl, 20);
     await store.snapshotIdle();
-    expect(await snapshotNames()).toHaveLength(1);
+    expect(await snapshotFiles()).toHaveLength(1);
     // 88 since then: due.
     await drive(store, tree, wl, 20);
     await store.snapshotIdle();
-    expect(await snapshotNames()).toHaveLength(2);
+    expect(await snapshotFiles()).toHaveLength(2);
     const { result } = await reopenAndRecover();
     expect(treeImage(result.tree)).toEqual(treeImage(tree));
   });
@@ -294,7 +294,7 @@ describe('purge', () => {
   });
 
   it('tells its listeners where the log starts after a purge that deleted segments, and only then', async () => {
-    const { store } = await openStore({ segmentSizeBytes: 2048 });
+    const { store } = await openStore({ segmentSizeBytes: 2048, maxDeltaSnapshots: 0 });
     const tree = (await store.recover()).tree;
     const wl = new Workload(11);
     const told: number[] = [];
@@ -329,7 +329,7 @@ describe('purge', () => {
   });
 
   it('runs on its own every purgeIntervalHours', async () => {
-    const { store } = await openStore({ purgeIntervalHours: 0.5 / 3600 }); // every 0.5 s
+    const { store } = await openStore({ purgeIntervalHours: 0.5 / 3600, maxDeltaSnapshots: 0 }); // every 0.5 s
     const tree = (await store.recover()).tree;
     const wl = new Workload(11);
     for (let i = 0; i < 5; i++) {
@@ -411,12 +411,16 @@ describe('delta snapshots', () => {
     expect(refs.map((r) => r.name.startsWith('snapshot-delta.'))).toEqual([false, true, true, false, true, true]);
   });
 
-  it('once the chain\'s deltas would hold half the tree, the next snapshot is full', async () => {
-    // 600 txns over a tree of a few hundred znodes change most of it.
+  it('once the chain\'s deltas would hold more records than the tree has znodes, the next snapshot is full', async () => {
+    // 600 txns over a tree of a few hundred znodes change most of it: the second such delta is one too many.
     const { store, tree, wl } = await openDriven(23, 600);
     await store.snapshotNow(tree);
-    await drive(store, tree, wl, 600);
-    expect((await store.snapshotNow(tree)).name).toMatch(/^snapshot\./);
+    const kinds = [];
+    for (let i = 0; i < 3; i++) {
+      await drive(store, tree, wl, 600);
+      kinds.push((await store.snapshotNow(tree)).name.replace(/\..*/, ''));
+    }
+    expect(kinds).toEqual(['snapshot-delta', 'snapshot', 'snapshot-delta']);
   });
 
   it('a snapshot with nothing applied since the chain\'s newest file is full, never a delta of the same zxid', async () => {

@@ -48,6 +48,30 @@ describe('readOfflineState', () => {
     expect(await snapshotOfDir(dir)).toEqual(before);
   });
 
+  it('is the newest full snapshot, the deltas after it, and the log after the newest delta', async () => {
+    const store = await DurableStore.open({ dataDir: dir, logger: captureLogger().logger });
+    const { tree } = await store.recover();
+    const apply = async (t: Parameters<typeof tree.apply>[0]): Promise<void> => {
+      await store.append(t);
+      tree.apply(t);
+    };
+    for (let z = 1; z <= 40; z++) await apply(createTxn(z, `/n${z}`, `v${z}`, z));
+    await store.snapshotNow(tree);
+    await apply(setDataTxn(41, '/n1', 'd1', 1));
+    const first = await store.snapshotNow(tree);
+    await apply(setDataTxn(42, '/n2', 'd2', 1));
+    const second = await store.snapshotNow(tree);
+    await apply(setDataTxn(43, '/n3', 'd3', 1));
+    await store.close();
+    expect([first.name, second.name]).toEqual(['snapshot-delta.29', 'snapshot-delta.2a']);
+    const state = await readOfflineState(dir);
+    expect(state.snapshotZxid).toBe(42);
+    expect(state.deltaZxids).toEqual([41, 42]);
+    expect(state.txnsReplayed).toBe(1);
+    expect(['/n1', '/n2', '/n3'].map((p) => state.tree.getData(p)!.data!.toString())).toEqual(['d1', 'd2', 'd3']);
+    expect(state.digestMismatch).toBeUndefined();
+  });
+
   it('an empty data dir is the empty tree', async () => {
     const state = await readOfflineState(dir);
     expect(state.tree.nodeCount).toBe(4);

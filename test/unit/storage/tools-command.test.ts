@@ -9,6 +9,7 @@ import { loadSnapshot } from '../../../src/storage/snapshot-chain.js';
 import { nodeFs } from '../../../src/storage/fs-like.js';
 import { verifyDataDir } from '../../../src/storage/verify.js';
 import type { DataTree } from '../../../src/tree/data-tree.js';
+import type { Txn } from '../../../src/tree/txn.js';
 import { captureLogger, FaultyFs, tempDir } from './storage-fixtures.js';
 import { editSnapshotTrailer } from '../../helpers/snapshot-trailer.js';
 import { Workload } from './tree-workload.js';
@@ -25,9 +26,9 @@ function collector() {
   return { out: { write: (s: string) => chunks.push(s) }, text: () => chunks.join('') };
 }
 
-/** A data dir with several segments, two snapshots and a tail of txns after them. */
+/** A data dir with several segments, two full snapshots and a tail of txns after them. */
 async function populate(): Promise<{ tree: DataTree; segments: string[]; snapshots: string[] }> {
-  const store = await DurableStore.open({ dataDir: dir, logger: captureLogger().logger, segmentSizeBytes: 1024 });
+  const store = await DurableStore.open({ dataDir: dir, logger: captureLogger().logger, segmentSizeBytes: 1024, maxDeltaSnapshots: 0 });
   const tree = (await store.recover()).tree;
   const wl = new Workload(21);
   for (let round = 0; round < 3; round++) {
@@ -43,6 +44,28 @@ async function populate(): Promise<{ tree: DataTree; segments: string[]; snapsho
   const byZxid = (prefix: string) =>
     names.filter((n) => n.startsWith(prefix) && !n.endsWith('.tmp')).sort((a, b) => parseInt(a.slice(prefix.length), 16) - parseInt(b.slice(prefix.length), 16)).map((n) => join(dir, n));
   return { tree, segments: byZxid('log.'), snapshots: byZxid('snapshot.') };
+}
+
+/** A data dir with a full snapshot of a few hundred znodes, one delta after it (a setData, a delete) and a txn after that. */
+async function populateDelta(): Promise<{ tree: DataTree; full: string; delta: string; deleted: string; changed: string }> {
+  const store = await DurableStore.open({ dataDir: dir, logger: captureLogger().logger });
+  const tree = (await store.recover()).tree;
+  const wl = new Workload(31);
+  const apply = async (t: Txn): Promise<void> => {
+    await store.append(t);
+    tree.apply(t);
+  };
+  for (let i = 0; i < 1000; i++) await apply(wl.next());
+  const full = await store.snapshotNow(tree);
+  const [deleted, changed] = [...tree.getChildren('/')!].filter((c) => c.startsWith('n') && tree.getData(`/${c}`)!.stat.numChildren === 0 && tree.getData(`/${c}`)!.stat.ephemeralOwner === 0).map((c) => `/${c}`);
+  let zxid = tree.lastProcessedZxid;
+  await apply({ hdr: { sessionId: 0x42, cxid: 1, zxid: ++zxid, time: 1 }, op: { type: 'delete', path: deleted! } });
+  await apply({ hdr: { sessionId: 0x42, cxid: 2, zxid: ++zxid, time: 2 }, op: { type: 'setData', path: changed!, data: Buffer.from('changed'), version: tree.getData(changed!)!.stat.version + 1 } });
+  const delta = await store.snapshotNow(tree);
+  await apply({ hdr: { sessionId: 0x42, cxid: 3, zxid: ++zxid, time: 3 }, op: { type: 'setData', path: changed!, data: Buffer.from('later'), version: tree.getData(changed!)!.stat.version + 1 } });
+  await store.close();
+  expect(delta.name).toMatch(/^snapshot-delta\./);
+  return { tree, full: full.path, delta: delta.path, deleted: deleted!, changed: changed! };
 }
 
 /** What a server's recovery makes of the data dir: 'recovered' or the error it refuses to start with. */
@@ -242,6 +265,39 @@ describe('tools log-dump / snapshot-dump', () => {
     expect(rows[0]!.t).toBe('header');
     expect(rows[rows.length - 1]!.summary!.recordCount).toBe(rows.length - 1);
     expect(rows[rows.length - 1]!.summary!.end).toEqual({ zxid: `0x${zxid}`, digest: String(digest) });
+  });
+
+  it('prints a delta snapshot: its base, the paths deleted and the znodes changed since; JSON lines too', async () => {
+    const { full, delta, deleted, changed } = await populateDelta();
+    const c = collector();
+    expect(await snapshotDump(delta, {}, c.out)).toBe(0);
+    const text = c.text();
+    const fullZxid = full.split('snapshot.')[1]!;
+    expect(text).toMatch(new RegExp(`^Delta snapshot at 0x[0-9a-f]+ of the snapshot at 0x0*${fullZxid}\\n`));
+    expect(text).toContain(`Deleted since (count=1):\n${deleted}\n`);
+    // The changed node and the root, whose children changed.
+    expect(text).toContain('ZNode Details (changed=2):\n----\n');
+    expect(text).toContain(`\n----\n${changed}\n  cZxid = `);
+    expect(text).toContain('\n----\n/\n  cZxid = ');
+    const j = collector();
+    expect(await snapshotDump(delta, { json: true }, j.out)).toBe(0);
+    const rows = j.text().trim().split('\n').map((l) => JSON.parse(l) as { t?: string; path?: string; zxid?: number });
+    expect(rows[1]).toEqual({ t: 'deltaBase', zxid: parseInt(fullZxid, 16) });
+    expect(rows.filter((r) => r.t === 'tombstone').map((r) => r.path)).toEqual([deleted]);
+  });
+
+  it('verify checks delta snapshots too: a sound chain is sound, a damaged delta a warning (the log holds what it did)', async () => {
+    const { delta } = await populateDelta();
+    const report = await verifyDataDir(dir);
+    expect(report).toMatchObject({ ok: true, problems: [] });
+    expect(report.notes.some((n) => n.startsWith(`${delta}: ok, delta at`))).toBe(true);
+    const bytes = await readFile(delta);
+    await writeFile(delta, bytes.subarray(0, bytes.length - 3));
+    const damaged = await verifyDataDir(dir);
+    expect(damaged.ok).toBe(true);
+    expect(damaged.warnings.some((w) => w.includes(delta) && w.includes('a delta snapshot'))).toBe(true);
+    const c = collector();
+    expect(await snapshotDump(delta, {}, c.out)).toBe(1);
   });
 
   it('snapshot-dump exits 1 on a damaged snapshot', async () => {
