@@ -37,7 +37,7 @@ export async function writeFuzzySnapshot(fs: FsLike, dir: string, tree: DataTree
   // In the turn the walk reads its header: changes after it carry the new epoch.
   const epoch = tree.beginSnapshotEpoch();
   const generation = tree.replacements;
-  const walk = new SnapshotWalk(tree, CHUNK_LIMITS, delta);
+  const walk = new SnapshotWalk(tree, CHUNK_LIMITS, delta, epoch);
   const kind: SnapshotKind = delta === undefined ? 'full' : 'delta';
   const writer = await SnapshotWriter.create(fs, dir, walk.zxid, kind);
   let records = 0;

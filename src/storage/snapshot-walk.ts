@@ -66,9 +66,12 @@ export class SnapshotWalk {
     private readonly limits: SnapshotWalkLimits = { maxRecords: Infinity, maxBytes: SNAPSHOT_CHUNK_BYTES, budgetMs: Infinity },
     /** Walk only what changed since an earlier walk (a delta snapshot) instead of the whole tree. */
     delta?: DeltaOf,
+    /** The snapshot epoch the caller began for this walk (DataTree.beginSnapshotEpoch); else the walk begins one. */
+    epoch = tree.beginSnapshotEpoch(),
   ) {
     this.encoder = new ChunkEncoder(limits.maxBytes);
-    this.walk = delta === undefined ? tree.visit(this.encoder) : tree.visitChanged(this.encoder, delta.sinceEpoch, delta.baseZxid);
+    this.walk =
+      delta === undefined ? tree.visit(this.encoder, epoch) : tree.visitChanged(this.encoder, delta.sinceEpoch, delta.baseZxid, epoch);
     // The walk's header reads lastProcessedZxid when first pulled: pull it now, in the same
     // turn, so `zxid` and the header agree.
     this.walk.next();

@@ -196,7 +196,9 @@ const MAX_DELETES_KEPT = 256 * 1024;
 
 /**
  * BORN_DURING_WALK: snapshot walks (visit, visitChanged) skip nodes created after the walk
- * began. The replay from the walk's zxid creates them anyway, and reading one would be wrong:
+ * began: a czxid past the walk's start zxid on a node changed since the walk's epoch began (a
+ * tree loaded from a fuzzy snapshot whose log was cut short may hold nodes born after its
+ * last zxid: those were there before the walk and are read). The replay from the walk's zxid creates them anyway, and reading one would be wrong:
  * a path deleted and created again during the walk would load as its new node while the
  * replay still holds the txns of the old one. A setData meant for the old node would then land
  * on the new one, and a closeSession, which deletes the session's ephemerals by owner, would
@@ -1215,7 +1217,7 @@ export class DataTree {
    * yields the exact tree. Steps of many nodes, not a resumption per node: a generator resume
    * and its result object per node were ~7 % of a snapshot's time.
    */
-  *visit(v: SnapshotVisitor): Generator<void, void, number | undefined> {
+  *visit(v: SnapshotVisitor, epoch = this.beginSnapshotEpoch()): Generator<void, void, number | undefined> {
     const generation = this.generation;
     const startZxid = this.lastProcessedZxid;
     v.header(startZxid);
@@ -1246,7 +1248,7 @@ export class DataTree {
       const path = this.ids.pathAt(id);
       // A node created since the walk began is left to the replay, with whatever is below it
       // (created later still): see BORN_DURING_WALK.
-      if (path === undefined || t.czxid[id] !== czxid || czxid > startZxid) continue;
+      if (path === undefined || t.czxid[id] !== czxid || (czxid > startZxid && t.stamp[id]! >= epoch)) continue;
       const aclId = t.aclId[id]!;
       if (aclId !== lastAcl && !aclsSent.has(aclId)) {
         aclsSent.add(aclId);
@@ -1287,9 +1289,10 @@ export class DataTree {
   // --------------------------------------------------------- delta snapshots
 
   /**
-   * Starts the next snapshot epoch, as a snapshot walk begins (in the turn its header is read):
-   * changes from now on are stamped with it. Returns it, the epoch a later delta snapshot of
-   * this walk's changes starts from (visitChanged's `sinceEpoch`).
+   * Starts the next snapshot epoch, as a snapshot walk begins (in the turn its header is read;
+   * visit and visitChanged start one unless given it): changes from now on are stamped with it.
+   * Returns it, the epoch a later delta snapshot of this walk's changes starts from
+   * (visitChanged's `sinceEpoch`).
    */
   beginSnapshotEpoch(): number {
     return ++this.snapshotEpoch;
@@ -1336,7 +1339,7 @@ export class DataTree {
    * the base chain as it still is; one changed since is read here; the log replay from this
    * walk's header zxid fixes up what changed while either walk ran, as for a full snapshot.
    */
-  *visitChanged(v: SnapshotVisitor, sinceEpoch: number, baseZxid: number): Generator<void, void, number | undefined> {
+  *visitChanged(v: SnapshotVisitor, sinceEpoch: number, baseZxid: number, epoch = this.beginSnapshotEpoch()): Generator<void, void, number | undefined> {
     if (v.deltaBase === undefined || v.tombstone === undefined) throw new Error('visitChanged needs a visitor of delta records');
     if (!this.canDeltaSince(sinceEpoch)) throw new Error(`no delta since epoch ${sinceEpoch}: its deletes are not all known`);
     const generation = this.generation;
@@ -1371,7 +1374,7 @@ export class DataTree {
       }
       const path = this.ids.pathAt(id);
       // BORN_DURING_WALK, as in visit().
-      if (path === undefined || t.czxid[id]! > startZxid) continue;
+      if (path === undefined || (t.czxid[id]! > startZxid && t.stamp[id]! >= epoch)) continue;
       const aclId = t.aclId[id]!;
       if (aclId !== lastAcl && !aclsSent.has(aclId)) {
         aclsSent.add(aclId);

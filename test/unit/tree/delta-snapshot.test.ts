@@ -22,7 +22,7 @@ function walk(live: DataTree, delta: { sinceEpoch: number; baseZxid: number } | 
   const records: SnapshotRecord[] = [];
   const v = recordCollector(records);
   const epoch = live.beginSnapshotEpoch();
-  const gen = delta === undefined ? live.visit(v) : live.visitChanged(v, delta.sinceEpoch, delta.baseZxid);
+  const gen = delta === undefined ? live.visit(v, epoch) : live.visitChanged(v, delta.sinceEpoch, delta.baseZxid, epoch);
   gen.next();
   const zxid = live.lastProcessedZxid;
   while (gen.next(stepNodes).done !== true) between();
@@ -138,6 +138,30 @@ describe('delta snapshots (DataTree.visitChanged + DeltaLoader)', () => {
     expect(loader.otherBase).toBe(5);
     expect(treeImage(tree)).toEqual(before);
     expect(() => DataTree.fromRecords(d.records)).toThrow(/cannot be loaded on its own/);
+  });
+
+  it('a walk skips nodes born after it began, but not a loaded node born after the tree\'s last zxid', () => {
+    const live = new DataTree();
+    for (let i = 1; i <= 3; i++) live.apply(createTxn(i, `/n${i}`));
+    const records = [...live.serialize()];
+    // As a fuzzy snapshot whose log was cut short leaves it: /n3 is there, its create is not applied.
+    (records[0] as { lastProcessedZxid: number }).lastProcessedZxid = 2;
+    const loaded = DataTree.fromRecords(records);
+    expect(loaded.lastProcessedZxid).toBe(2);
+    const paths = (w: Walked): string[] => w.records.flatMap((r) => (r.t === 'node' && r.path.startsWith('/n') ? [r.path] : []));
+    let born = false;
+    const full = walk(loaded, undefined, 1, () => {
+      if (!born) loaded.apply(createTxn(4, '/n4'));
+      born = true;
+    });
+    expect(paths(full)).toEqual(['/n1', '/n2', '/n3']);
+    loaded.apply(setDataTxn(5, '/n3', 'x', 1));
+    born = false;
+    const d = walk(loaded, { sinceEpoch: full.epoch, baseZxid: full.zxid }, 1, () => {
+      if (!born) loaded.apply(createTxn(6, '/n6'));
+      born = true;
+    });
+    expect(paths(d)).toEqual(['/n3', '/n4']);
   });
 
   it('once more deletes than it keeps happened since a walk, no delta reaches back to it', () => {
