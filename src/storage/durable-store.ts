@@ -20,8 +20,8 @@ const DEFAULT_MAX_DELTAS = 16;
 /**
  * The chain's deltas hold at most this many records per znode of the tree between them, so a
  * restart reads at most twice the tree. 1 and not 0.5: in the side-by-side benchmark's create
- * load (deltas of new znodes, which a restart reads once either way) it gave +3 % more creates
- * (three rounds each, docs/benchmarks.md).
+ * load (deltas of new znodes, which a restart reads once either way) it gave 3.5 % more
+ * creates (medians of three rounds each, docs/benchmarks.md, session 24).
  */
 const DELTA_SHARE = 1;
 
@@ -123,7 +123,9 @@ export class DurableStore {
   /**
    * What the next snapshot may be a delta of: the newest snapshot file this store wrote of
    * `tree` (while the tree was not replaced since), and how much the deltas since the last full
-   * one hold. Undefined after a restart, a TRUNC or a failure: the next snapshot is full.
+   * one hold. Undefined after a restart or a TRUNC: the next snapshot is full (so is it after a
+   * SNAP replaced the tree). A snapshot that failed leaves it as it was: the next delta covers
+   * the failed one's changes too.
    */
   private chain:
     | { tree: DataTree; generation: number; zxid: number; epoch: number; deltas: number; deltaRecords: number }

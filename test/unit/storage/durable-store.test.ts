@@ -406,6 +406,29 @@ describe('delta snapshots', () => {
     expect(treeImage(result.tree)).toEqual(treeImage(tree));
   });
 
+  it('a delta that failed to be written leaves the chain as it was: the next delta holds its changes too', async () => {
+    const fs = new FaultyFs();
+    const { store } = await openStore({ fs });
+    const tree = (await store.recover()).tree;
+    const wl = new Workload(27);
+    await drive(store, tree, wl, 3000);
+    const full = await store.snapshotNow(tree);
+    await drive(store, tree, wl, 30);
+    fs.failRenameMatching = /snapshot-delta\./;
+    await expect(store.snapshotNow(tree)).rejects.toThrow(/EIO/);
+    fs.failRenameMatching = undefined;
+    await drive(store, tree, wl, 30);
+    const delta = await store.snapshotNow(tree);
+    expect(delta.name).toMatch(/^snapshot-delta\./);
+    expect((await snapshotFiles()).map((f) => f.zxid)).toEqual([full.zxid, delta.zxid]);
+    await drive(store, tree, wl, 5);
+    // Replay only after the delta: what the failed one held must be in it.
+    const { result } = await reopenAndRecover();
+    expect(result.snapshotZxid).toBe(delta.zxid);
+    expect(result.txnsReplayed).toBe(5);
+    expect(treeImage(result.tree)).toEqual(treeImage(tree));
+  });
+
   it('after maxDeltaSnapshots deltas the next snapshot is full', async () => {
     const { refs } = await chainOf(5, { maxDeltaSnapshots: 2 });
     expect(refs.map((r) => r.name.startsWith('snapshot-delta.'))).toEqual([false, true, true, false, true, true]);
