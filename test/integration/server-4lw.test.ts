@@ -190,7 +190,10 @@ describe('zk_digest_mismatches_count', () => {
       for (let i = 0; i < 20; i++) await zk.create(`/d${i}`, `v${i}`);
       await zk.close();
       await server.stop();
-      const snapshots = (await readdir(dataDir)).filter((n) => /^snapshot\.[0-9a-f]+$/.test(n)).sort((a, b) => parseInt(a.slice(9), 16) - parseInt(b.slice(9), 16));
+      // Full and delta snapshots: the newest of either is where the replay starts and what it checks.
+      const zxidOf = (n: string): number => parseInt(n.slice(n.indexOf('.') + 1), 16);
+      const snapshots = (await readdir(dataDir)).filter((n) => /^snapshot(-delta)?\.[0-9a-f]+$/.test(n)).sort((a, b) => zxidOf(a) - zxidOf(b));
+      expect(snapshots.some((n) => n.startsWith('snapshot-delta.'))).toBe(true);
       // The digest the walk ended with, one bit off: the replay ends up with the real one.
       await editSnapshotTrailer(path.join(dataDir, snapshots.at(-1)!), (t) => t.writeBigInt64BE(t.readBigInt64BE(32) ^ 1n, 32));
 
