@@ -39,7 +39,7 @@ const distDir = (process.env.ZABKEEPER_DIST ?? new URL('../../dist/', import.met
 const { DataTree } = await import(`${distDir}/tree/data-tree.js`);
 const { SnapshotWalk } = await import(`${distDir}/storage/snapshot-walk.js`);
 const { writeFuzzySnapshot } = await import(`${distDir}/storage/fuzzy-snapshot.js`);
-const { loadSnapshot } = await import(`${distDir}/storage/durable-store.js`);
+const { loadSnapshot } = await import(`${distDir}/storage/snapshot-chain.js`);
 const { nodeFs } = await import(`${distDir}/storage/fs-like.js`);
 
 const acl = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
