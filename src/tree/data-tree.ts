@@ -837,16 +837,22 @@ export class DataTree {
     this.deletedEpochs.push(this.snapshotEpoch);
   }
 
-  /** Takes the node out of the tree and frees its id (its children set, if any, is left to the caller). */
-  private remove(path: string, id: number): void {
+  /** Takes the node's hash out of the digest (a dirty node's is out already) and makes it clean. */
+  private dropHash(id: number): void {
     const t = this.table;
-    this.ids.delete(path);
     if (t.stale[id] !== 0) {
       t.stale[id] = 0;
       this.dirtyCount--;
     } else {
       this.unhash(t.hash[id]!);
     }
+  }
+
+  /** Takes the node out of the tree and frees its id (its children set, if any, is left to the caller). */
+  private remove(path: string, id: number): void {
+    const t = this.table;
+    this.ids.delete(path);
+    this.dropHash(id);
     this.dataSizeBytes -= path.length + t.dataBytes(id);
     this.acls.release(t.aclId[id]!);
     this.untrackKind(path, id);
@@ -1221,11 +1227,7 @@ export class DataTree {
     const generation = this.generation;
     const startZxid = this.lastProcessedZxid;
     v.header(startZxid);
-    if (this.ensembleSecret !== null) v.secret(this.ensembleSecret, [...this.legacyPasswordSessions]);
-    for (const [id, timeoutMs] of [...this.sessions]) v.session(id, timeoutMs);
-    for (const [zk, id] of [...this.importedSessions]) {
-      if (this.sessions.has(id)) v.importedSession(zk.toString(16), id);
-    }
+    this.visitSessions(v);
     let step = (yield) ?? 1;
     const aclsSent = new Set<number>();
     // Siblings mostly share their ACL: the last one sent spares a Set lookup per node.
@@ -1261,6 +1263,15 @@ export class DataTree {
       for (let c = t.lastChild[id]!; c !== NONE; c = t.prevSibling[c]!) stack.push(c, t.czxid[c]!);
       this.readFields(id, path, fields);
       if (v.node(path, fields) === true || --step <= 0) step = (yield) ?? 1;
+    }
+  }
+
+  /** The secret and the session table, as every snapshot (full or delta) holds them whole. */
+  private visitSessions(v: SnapshotVisitor): void {
+    if (this.ensembleSecret !== null) v.secret(this.ensembleSecret, [...this.legacyPasswordSessions]);
+    for (const [id, timeoutMs] of [...this.sessions]) v.session(id, timeoutMs);
+    for (const [zk, id] of [...this.importedSessions]) {
+      if (this.sessions.has(id)) v.importedSession(zk.toString(16), id);
     }
   }
 
@@ -1346,11 +1357,7 @@ export class DataTree {
     const startZxid = this.lastProcessedZxid;
     v.header(startZxid);
     v.deltaBase(baseZxid);
-    if (this.ensembleSecret !== null) v.secret(this.ensembleSecret, [...this.legacyPasswordSessions]);
-    for (const [id, timeoutMs] of [...this.sessions]) v.session(id, timeoutMs);
-    for (const [zk, id] of [...this.importedSessions]) {
-      if (this.sessions.has(id)) v.importedSession(zk.toString(16), id);
-    }
+    this.visitSessions(v);
     // All in this turn: noteDeleted may drop the lists in a later one. At most MAX_DELETES_KEPT.
     const epochs = this.deletedEpochs;
     let first = epochs.length;
@@ -1402,12 +1409,7 @@ export class DataTree {
       return true;
     }
     const t = this.table;
-    if (t.stale[id] !== 0) {
-      t.stale[id] = 0;
-      this.dirtyCount--;
-    } else {
-      this.unhash(t.hash[id]!);
-    }
+    this.dropHash(id);
     this.dataSizeBytes -= t.dataBytes(id);
     this.untrackKind(path, id);
     // The new reference first: the old may be the same ACL's last.
@@ -1416,7 +1418,7 @@ export class DataTree {
     this.fillFields(id, f, aclId);
     this.dataSizeBytes += t.dataBytes(id);
     this.trackKind(path, id);
-    const hash = f.hash >= 0 && !path.startsWith('/zookeeper/') ? f.hash : this.hashNode(path, id);
+    const hash = this.loadedHash(path, id, f.hash);
     t.hash[id] = hash;
     this.addHash(hash);
     return true;
@@ -1525,13 +1527,19 @@ export class DataTree {
 
   /**
    * insert() for a loaded node: its hash is final (children are not hashed), so no dirty entry.
-   * A hash the snapshot carries is trusted (its chunk passed its CRC); paths under /zookeeper/
-   * always hash to 0.
    */
   private insertLoaded(path: string, id: number, hash: number): void {
     const before = this.ids.size;
-    this.insertHashed(path, id, hash >= 0 && !path.startsWith('/zookeeper/') ? hash : this.hashNode(path, id));
+    this.insertHashed(path, id, this.loadedHash(path, id, hash));
     if (this.ids.size === before) throw new Error(`snapshot holds ${path} twice`);
+  }
+
+  /**
+   * A loaded node's hash: the one its snapshot carries, which is trusted (its chunk passed its
+   * CRC), or computed when there is none; paths under /zookeeper/ always hash to 0.
+   */
+  private loadedHash(path: string, id: number, carried: number): number {
+    return carried >= 0 && !path.startsWith('/zookeeper/') ? carried : this.hashNode(path, id);
   }
 
   /** insert() for a node whose hash is final now: added to the digest, not marked dirty. */
@@ -1583,6 +1591,18 @@ export class DataTree {
   }
 }
 
+/** An imported session's ZooKeeper id as a snapshot writes it (hex) -> DataTree.importedSessions' key. */
+function zookeeperSessionKey(zookeeperId: string): bigint {
+  return BigInt.asUintN(64, BigInt(`0x${zookeeperId}`));
+}
+
+/** A snapshot node's ACL id -> the loading tree's, from the ACL records read before it. */
+function mappedAcl(aclIds: ReadonlyMap<number, number>, path: string, fileAclId: number): number {
+  const aclId = aclIds.get(fileAclId);
+  if (aclId === undefined) throw new Error(`snapshot node ${path} uses ACL ${fileAclId} before it is defined`);
+  return aclId;
+}
+
 /**
  * Builds a tree from a snapshot's contents in visit()'s order (header, sessions, then ACLs and
  * nodes, parents before children), without intermediate records: what the snapshot codecs
@@ -1607,7 +1627,7 @@ export class TreeBuilder implements SnapshotVisitor {
   }
 
   importedSession(zookeeperId: string, id: number): void {
-    this.tree.importedSessions.set(BigInt.asUintN(64, BigInt(`0x${zookeeperId}`)), id);
+    this.tree.importedSessions.set(zookeeperSessionKey(zookeeperId), id);
   }
 
   acl(id: number, acl: readonly ACL[]): void {
@@ -1616,8 +1636,7 @@ export class TreeBuilder implements SnapshotVisitor {
   }
 
   node(path: string, fields: Readonly<NodeFields>): void {
-    const aclId = this.aclIds.get(fields.aclId);
-    if (aclId === undefined) throw new Error(`snapshot node ${path} uses ACL ${fields.aclId} before it is defined`);
+    const aclId = mappedAcl(this.aclIds, path, fields.aclId);
     this.tree.loadNode(path, fields, aclId);
   }
 
@@ -1695,7 +1714,7 @@ export class DeltaLoader implements SnapshotVisitor {
 
   importedSession(zookeeperId: string, id: number): void {
     this.requireBase();
-    this.tree.importedSessions.set(BigInt.asUintN(64, BigInt(`0x${zookeeperId}`)), id);
+    this.tree.importedSessions.set(zookeeperSessionKey(zookeeperId), id);
   }
 
   tombstone(path: string): void {
@@ -1713,8 +1732,7 @@ export class DeltaLoader implements SnapshotVisitor {
 
   node(path: string, fields: Readonly<NodeFields>): void {
     this.requireBase();
-    const aclId = this.aclIds.get(fields.aclId);
-    if (aclId === undefined) throw new Error(`snapshot node ${path} uses ACL ${fields.aclId} before it is defined`);
+    const aclId = mappedAcl(this.aclIds, path, fields.aclId);
     if (this.tree.upsertLoaded(path, fields, aclId)) return;
     // Kept past this chunk, whose buffer the fields point into: a copy of the data.
     const copy = { ...fields };
