@@ -45,8 +45,8 @@ async function drive(store: DurableStore, tree: DataTree, wl: Workload, count: n
 }
 
 /** A fresh store and its tree after `count` txns of Workload(seed, startZxid), persisted then applied. */
-async function openDriven(seed: number, count: number, opts: { batch?: number; startZxid?: number } = {}) {
-  const { store, cap } = await openStore();
+async function openDriven(seed: number, count: number, opts: { batch?: number; startZxid?: number; store?: Partial<StorageOptions> } = {}) {
+  const { store, cap } = await openStore(opts.store);
   const tree = (await store.recover()).tree;
   const wl = new Workload(seed, opts.startZxid);
   await drive(store, tree, wl, count, opts.batch);
@@ -254,10 +254,7 @@ describe('recovery', () => {
 
   it('a failed snapshot write leaves no file behind and the store keeps working', async () => {
     const fs = new FaultyFs();
-    const { store } = await openStore({ fs });
-    const tree = (await store.recover()).tree;
-    const wl = new Workload(8);
-    await drive(store, tree, wl, 50);
+    const { store, tree, wl } = await openDriven(8, 50, { store: { fs } });
     fs.failRenameMatching = /snapshot\./;
     await expect(store.snapshotNow(tree)).rejects.toThrow(/EIO/);
     expect((await readdir(dir)).filter((n) => n.startsWith('snapshot'))).toEqual([]);
@@ -344,10 +341,7 @@ describe('purge', () => {
 describe('delta snapshots', () => {
   /** A tree of `nodes` znodes and a full snapshot of it, then `rounds` of small changes each followed by snapshotNow. */
   async function chainOf(rounds: number, extra: Partial<StorageOptions> = {}) {
-    const { store, cap } = await openStore(extra);
-    const tree = (await store.recover()).tree;
-    const wl = new Workload(21);
-    await drive(store, tree, wl, 3000);
+    const { store, cap, tree, wl } = await openDriven(21, 3000, { store: extra });
     const refs = [await store.snapshotNow(tree)];
     for (let i = 0; i < rounds; i++) {
       await drive(store, tree, wl, 15);
@@ -390,10 +384,7 @@ describe('delta snapshots', () => {
   });
 
   it('a delta cut short in its trailer, after its records were applied, is left out the same way', async () => {
-    const { store } = await openStore();
-    const tree = (await store.recover()).tree;
-    const wl = new Workload(22);
-    await drive(store, tree, wl, 3000);
+    const { store, tree, wl } = await openDriven(22, 3000);
     const first = await store.snapshotNow(tree);
     await drive(store, tree, wl, 100);
     const delta = await store.snapshotNow(tree);
@@ -408,10 +399,7 @@ describe('delta snapshots', () => {
 
   it('a delta that failed to be written leaves the chain as it was: the next delta holds its changes too', async () => {
     const fs = new FaultyFs();
-    const { store } = await openStore({ fs });
-    const tree = (await store.recover()).tree;
-    const wl = new Workload(27);
-    await drive(store, tree, wl, 3000);
+    const { store, tree, wl } = await openDriven(27, 3000, { store: { fs } });
     const full = await store.snapshotNow(tree);
     await drive(store, tree, wl, 30);
     fs.failRenameMatching = /snapshot-delta\./;
