@@ -41,6 +41,6 @@ export type ZabAction<T> =
   /** Leader only: a client write forwarded by learner `from`; prep it, then call propose(). */
   | { type: 'request'; from: number; payload: unknown }
   /** Leader only: session activity piggybacked on a learner's PING. */
-  | { type: 'sessionActivity'; from: number; sessions: unknown }
+  | { type: 'sessionActivity'; from: number; sessions: readonly unknown[] }
   /** A local sync(id) completed: every txn committed before it reached the leader is applied here. */
   | { type: 'clientReply'; kind: 'sync'; id: number; zxid: number };

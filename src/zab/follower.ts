@@ -22,7 +22,8 @@ export class FollowerRole<T> {
   private lastAckedZxid = -1;
   private ticksSinceHeard = 0;
   private pendingSyncs: { id: number; zxid: number }[] = [];
-  private sessionReport: unknown = undefined;
+  /** Session activity gathered since the last PING answer; every report rides the next one. */
+  private sessionReport: unknown[] | undefined = undefined;
 
   constructor(
     private readonly ctx: PeerContext<T>,
@@ -105,9 +106,14 @@ export class FollowerRole<T> {
     out.push({ type: 'send', to: this.leader, msg: { type: 'SYNC', id } });
   }
 
-  /** Session activity to piggyback on the next PING answer (replaces any unsent report). */
-  reportSessionActivity(sessions: unknown): void {
-    this.sessionReport = sessions;
+  /**
+   * Session activity to piggyback on the next PING answer. Reports add up: the runtime gathers
+   * activity on its own timer, often more than once between two PINGs, and a session whose
+   * only report was dropped would be expired by the leader while its client is alive.
+   */
+  reportSessionActivity(sessions: readonly unknown[]): void {
+    if (this.sessionReport === undefined) this.sessionReport = sessions.slice();
+    else for (const s of sessions) this.sessionReport.push(s);
   }
 
   private onLeaderInfo(newEpoch: number, out: ZabAction<T>[]): void {

@@ -111,8 +111,8 @@ export interface CommitMsg {
 /** Leader -> learner heartbeat, and learner -> leader answer carrying session activity. */
 export interface PingMsg {
   type: 'PING';
-  /** Opaque session-activity report (learner -> leader); the session layer defines it. */
-  sessions?: unknown;
+  /** Session-activity report (learner -> leader): entries the session layer defines. */
+  sessions?: readonly unknown[];
   /**
    * Leader -> learner: a leadership confirmation round for pending syncs; the learner echoes
    * it in its answer. A quorum of echoes proves no other leader had taken over when the round began.

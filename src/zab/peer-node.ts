@@ -203,7 +203,7 @@ export class PeerNode<T> {
   }
 
   /** Follower: session activity to report to the leader on the next PING. */
-  reportSessionActivity(sessions: unknown): void {
+  reportSessionActivity(sessions: readonly unknown[]): void {
     this.followerRole?.reportSessionActivity(sessions);
   }
 

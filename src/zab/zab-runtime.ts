@@ -84,9 +84,9 @@ export interface ReplicatedStateMachine<T> {
   /** Leader: a client write forwarded by learner `from`. */
   request(from: number, payload: unknown): void;
   /** Leader: sessions a learner reported alive. */
-  sessionActivity(from: number, sessions: unknown): void;
+  sessionActivity(from: number, sessions: readonly unknown[]): void;
   /** Follower: session activity to report with the next PING (undefined when none). */
-  takeSessionActivity(): unknown;
+  takeSessionActivity(): readonly unknown[] | undefined;
   /** A local sync(id) completed: everything up to zxid is applied here. */
   syncDone(id: number, zxid: number): void;
 }

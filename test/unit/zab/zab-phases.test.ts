@@ -507,6 +507,19 @@ describe('broadcast', () => {
     expect(e.node(leader).lastLookingReason).toMatch(/quorum/);
     expect(e.applied.get(leader)).toEqual([]);
   });
+  it('a follower sends every session report gathered since the last PING, not only the newest', () => {
+    const out: ZabAction<string>[] = [];
+    const f = new FollowerRole(followerCtx(2, 2), 3, out);
+    f.reportSessionActivity([[0x101, 4000]]);
+    f.reportSessionActivity([[0x102, 1200]]);
+    out.length = 0;
+    f.step({ type: 'PING' }, out);
+    expect(out).toEqual([{ type: 'send', to: 3, msg: { type: 'PING', sessions: [[0x101, 4000], [0x102, 1200]] } }]);
+    // Sent once: the next answer carries nothing until new activity is reported.
+    out.length = 0;
+    f.step({ type: 'PING' }, out);
+    expect(out).toEqual([{ type: 'send', to: 3, msg: { type: 'PING' } }]);
+  });
 });
 
 describe('failure detection', () => {
