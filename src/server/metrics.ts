@@ -1,5 +1,7 @@
 // Server metrics: a small Prometheus registry (counters, gauges, histograms) and the hooks the layers call.
 
+import type { SnapshotEvent } from '../storage/index.js';
+
 /** A metric or label name Prometheus would reject, or a series asked for with the wrong label count. */
 export class MetricDefinitionError extends Error {
   constructor(message: string) {
@@ -296,9 +298,10 @@ export interface ServerMetrics {
   digestMismatch(): void;
 }
 
-/** What the storage layer reports: one call per fdatasync of the txn log (a group commit). */
+/** What the storage layer reports: one call per fdatasync of the txn log (a group commit), one per snapshot round. */
 export interface StorageMetrics {
   fsyncCompleted(latencyMs: number, txns: number): void;
+  snapshotEnded(event: SnapshotEvent): void;
 }
 
 /** What the ensemble runtime reports; a standalone server never calls these, so they stay at 0. */
@@ -343,6 +346,8 @@ const UPDATE_OPS = new Set(['create', 'create2', 'createContainer', 'createTTL',
 export class ZooKeeperNamedMetrics {
   readonly registry = new MetricsRegistry();
   private readonly fsynctime: Summary;
+  private readonly snapshottime: Summary;
+  private readonly snapshotErrors: Counter;
   private readonly readlatency: Summary;
   private readonly updatelatency: Summary;
   private readonly proposalLatency: Summary;
@@ -376,6 +381,8 @@ export class ZooKeeperNamedMetrics {
     this.learners = gauge('learners', 'Leader: learners connected and synced (0 on other servers).');
     this.syncedFollowers = gauge('synced_followers', 'Leader: followers in sync (0 on other servers).');
     this.fsynctime = r.summary('fsynctime', 'Duration of each txn log fsync in ms.');
+    this.snapshottime = r.summary('snapshottime', 'Duration of each snapshot write (full or delta) in ms.');
+    this.snapshotErrors = r.counter('snapshot_error_count', 'Snapshots that failed to be written.');
     this.readlatency = r.summary('readlatency', 'Read request latency in ms.');
     this.updatelatency = r.summary('updatelatency', 'Write request latency in ms.');
     this.proposalLatency = r.summary('proposal_latency', 'Leader: ms from proposing a txn to a quorum of acks.');
@@ -412,6 +419,11 @@ export class ZooKeeperNamedMetrics {
 
   fsyncCompleted(latencyMs: number): void {
     this.fsynctime.observe(latencyMs);
+  }
+
+  snapshotEnded(event: SnapshotEvent): void {
+    if (event.outcome === 'written') this.snapshottime.observe(event.durationMs);
+    else if (event.outcome === 'failed') this.snapshotErrors.inc();
   }
 
   proposalAcked(latencyMs: number): void {
@@ -452,6 +464,10 @@ export class PrometheusMetrics implements ServerMetrics, StorageMetrics, Ensembl
   private readonly persistLatency: Histogram;
   private readonly fsyncLatency: Histogram;
   private readonly fsyncTxns: Counter;
+  private readonly snapshotDuration: { full: HistogramSeries; delta: HistogramSeries };
+  private readonly snapshotBytes: Gauge;
+  private readonly snapshotErrors: Counter;
+  private readonly snapshotsSkipped: Counter;
   private readonly proposalLatency: Histogram;
   private readonly commitLatency: Histogram;
   private readonly elections: Counter;
@@ -469,6 +485,16 @@ export class PrometheusMetrics implements ServerMetrics, StorageMetrics, Ensembl
     this.persistLatency = r.histogram('zabkeeper_txn_persist_latency_seconds', 'Time from handing a txn to storage until it is durable.');
     this.fsyncLatency = r.histogram('zabkeeper_fsync_latency_seconds', 'Duration of each txn log fdatasync (one per group commit).');
     this.fsyncTxns = r.counter('zabkeeper_fsync_txns_total', 'Transactions covered by txn log fdatasyncs.');
+    const snapshots = r.histogram(
+      'zabkeeper_snapshot_duration_seconds',
+      'How long each snapshot took to walk the tree and write, by kind (full, or delta: the znodes changed since the one before).',
+      [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      ['kind'],
+    );
+    this.snapshotDuration = { full: snapshots.labels('full'), delta: snapshots.labels('delta') };
+    this.snapshotBytes = r.gauge('zabkeeper_last_snapshot_size_bytes', 'Size of the newest snapshot file written (0 before the first).');
+    this.snapshotErrors = r.counter('zabkeeper_snapshot_errors_total', 'Snapshots that failed to be written (the txn log still holds everything; the next round tries again).');
+    this.snapshotsSkipped = r.counter('zabkeeper_snapshots_skipped_total', 'Snapshot rounds skipped because the previous snapshot was still being written.');
     this.proposalLatency = r.histogram('zabkeeper_proposal_latency_seconds', 'Leader: time from proposing a txn to a quorum of acks.');
     this.commitLatency = r.histogram('zabkeeper_commit_latency_seconds', 'Time from a proposal reaching this server to its commit being applied here.');
     this.elections = r.counter('zabkeeper_leader_elections_total', 'Leader elections this server has completed.');
@@ -554,6 +580,15 @@ export class PrometheusMetrics implements ServerMetrics, StorageMetrics, Ensembl
     this.zookeeper.fsyncCompleted(latencyMs);
   }
 
+  snapshotEnded(event: SnapshotEvent): void {
+    if (event.outcome === 'written') {
+      this.snapshotDuration[event.kind].observe(msToSeconds(event.durationMs));
+      this.snapshotBytes.set(event.sizeBytes);
+    } else if (event.outcome === 'failed') this.snapshotErrors.inc();
+    else this.snapshotsSkipped.inc();
+    this.zookeeper.snapshotEnded(event);
+  }
+
   proposalAcked(latencyMs: number): void {
     this.proposalLatency.observe(msToSeconds(latencyMs));
     this.zookeeper.proposalAcked(latencyMs);
@@ -590,6 +625,8 @@ const ZABKEEPER_ONLY = new Set([
   'zabkeeper_txns_persisted_total',
   'zabkeeper_txn_persist_latency_seconds',
   'zabkeeper_fsync_txns_total',
+  'zabkeeper_last_snapshot_size_bytes',
+  'zabkeeper_snapshots_skipped_total',
   'zabkeeper_leader_elections_total',
   'zabkeeper_server_info',
   'zabkeeper_last_zxid',

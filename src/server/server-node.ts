@@ -74,6 +74,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     purgeIntervalHours: config.autopurgePurgeIntervalHours,
     logger: logger.child({ component: 'storage' }),
     onFsync: (latencyMs, txns) => metrics.fsyncCompleted(latencyMs, txns),
+    onSnapshot: (event) => metrics.snapshotEnded(event),
   });
   if (!config.forceSync) {
     logger.warn({ forceSync: 'no' }, 'forceSync=no: writes are acknowledged before they reach the disk; a machine crash can lose acknowledged writes');

@@ -10,7 +10,7 @@ import { nodeFs, fsyncDir, type FsLike } from './fs-like.js';
 import { writeFuzzySnapshot, type SnapshotResult } from './fuzzy-snapshot.js';
 import { MIN_SNAP_RETAIN_COUNT, planPurge, type PurgePlan } from './purge.js';
 import { loadSnapshotChain } from './snapshot-chain.js';
-import { listDeltas, listSnapshots, parseDeltaName, parseSnapshotName, type SnapshotRef } from './snapshot-file.js';
+import { listDeltas, listSnapshots, parseDeltaName, parseSnapshotName, type SnapshotKind, type SnapshotRef } from './snapshot-file.js';
 import type { DeltaOf } from './snapshot-walk.js';
 import { TxnLog, type TxnLogStats } from './txn-log.js';
 import { hexZxid, zxidCounter, zxidFollows } from './zxid.js';
@@ -57,10 +57,21 @@ export interface StorageOptions {
   random?: () => number;
   /** Called after every group-commit fdatasync (metrics). */
   onFsync?: (latencyMs: number, txns: number) => void;
+  /** Called when a snapshot is written, fails, or is skipped because one is still running (metrics). */
+  onSnapshot?: (event: SnapshotEvent) => void;
   fsyncWarnThresholdMs?: number;
   /** false: the txn log does not wait for the disk (zoo.cfg forceSync=no; TxnLogOptions.forceSync). */
   forceSync?: boolean;
 }
+
+/**
+ * How a snapshot round ended. An abandoned one (the tree was replaced by a SNAP meanwhile) is
+ * none of these: nothing went wrong and the next round comes as usual.
+ */
+export type SnapshotEvent =
+  | { outcome: 'written'; kind: SnapshotKind; durationMs: number; sizeBytes: number }
+  | { outcome: 'failed' }
+  | { outcome: 'skipped' };
 
 export interface RecoveryResult {
   tree: DataTree;
@@ -131,6 +142,7 @@ export class DurableStore {
     | { tree: DataTree; generation: number; zxid: number; epoch: number; deltas: number; deltaRecords: number }
     | undefined;
   private closed = false;
+  private readonly onSnapshot: ((event: SnapshotEvent) => void) | undefined;
 
   private constructor(
     opts: StorageOptions,
@@ -145,6 +157,7 @@ export class DurableStore {
     this.maxDeltas = opts.maxDeltaSnapshots ?? DEFAULT_MAX_DELTAS;
     this.retainCount = Math.max(opts.snapRetainCount ?? MIN_SNAP_RETAIN_COUNT, MIN_SNAP_RETAIN_COUNT);
     this.random = opts.random ?? Math.random;
+    this.onSnapshot = opts.onSnapshot;
     this.snapshotThreshold = this.nextThreshold();
   }
 
@@ -262,6 +275,7 @@ export class DurableStore {
       // takes longer to walk than snapCount txns take to arrive, never stop walking.
       this.logBytesAtSnapshot = this.log.stats().bytesWritten;
       this.snapshotsSkipped++;
+      this.onSnapshot?.({ outcome: 'skipped' });
       this.logger.warn({ txnsSinceSnapshot: txns }, 'too busy to snapshot, skipping: the previous snapshot is still being written');
       return;
     }
@@ -444,7 +458,11 @@ export class DurableStore {
           deltaRecords: delta === undefined ? 0 : chain!.deltaRecords + result.records,
         };
       }
+      this.onSnapshot?.({ outcome: 'written', kind: result.kind, durationMs: result.durationMs, sizeBytes: result.sizeBytes });
       return result;
+    });
+    run.catch((err: unknown) => {
+      if (!(err instanceof SnapshotAbandonedError)) this.onSnapshot?.({ outcome: 'failed' });
     });
     this.snapshotAbort = abort;
     this.snapshotRun = run.then(

@@ -5,6 +5,7 @@ export {
   DEFAULT_SEGMENT_SIZE_BYTES,
   DEFAULT_SNAP_COUNT,
   type RecoveryResult,
+  type SnapshotEvent,
   type StorageOptions,
   type StorageStats,
 } from './durable-store.js';

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { freePort } from '../helpers/free-port.js';
 import { BIN, spawnUntilServing } from '../helpers/server-process.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { parsePrometheusText, sampleValue } from '../unit/ops/prometheus-text.js';
 
 describe('ZooKeeper\'s Prometheus metrics provider', () => {
@@ -29,6 +30,8 @@ describe('ZooKeeper\'s Prometheus metrics provider', () => {
         'metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider',
         'metricsProvider.httpHost=127.0.0.1',
         `metricsProvider.httpPort=${metricsPort}`,
+        // A snapshot every one or two txns: snapshottime gets samples.
+        'snapCount=2',
         '',
       ].join('\n'),
     );
@@ -57,6 +60,16 @@ describe('ZooKeeper\'s Prometheus metrics provider', () => {
     expect(sampleValue(m, 'readlatency_count')).toBe(1);
     expect(sampleValue(m, 'commit_count')).toBeGreaterThanOrEqual(0);
     expect(sampleValue(m, 'digest_mismatches_count')).toBe(0);
+    expect(sampleValue(m, 'snapshot_error_count')).toBe(0);
+    expect(text).toMatch(/^# TYPE snapshottime summary$/m);
+    // Snapshots run in the background: wait for one to be counted (full, then deltas).
+    const snapshots = async () => parsePrometheusText(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+    const after = await waitFor(async () => {
+      const f = await snapshots();
+      return (sampleValue(f, 'snapshottime_count') ?? 0) >= 1 ? f : undefined;
+    }, 'a snapshot counted in snapshottime', 15_000, 50);
+    expect(after.has('zabkeeper_snapshots_skipped_total')).toBe(true);
+    expect(sampleValue(after, 'snapshot_error_count')).toBe(0);
     expect(text).toMatch(/^# TYPE fsynctime summary$/m);
     expect(text).toMatch(/^fsynctime\{quantile="0\.5"\} [0-9.e+-]+$/m);
     // zabkeeper's extras keep their names; its copies of ZooKeeper's metrics do not appear twice.

@@ -154,6 +154,34 @@ describe('PrometheusMetrics', () => {
     expect(sampleValue(fam, 'zabkeeper_synced_followers')).toBe(2);
   });
 
+  it('counts snapshots by kind, with their duration, last size, errors and skipped rounds, under both sets of names', () => {
+    const m = new PrometheusMetrics();
+    const before = parsePrometheusText(m.render());
+    expect(sampleValue(before, 'zabkeeper_snapshot_duration_seconds_count', { kind: 'full' })).toBe(0);
+    expect(sampleValue(before, 'zabkeeper_snapshot_duration_seconds_count', { kind: 'delta' })).toBe(0);
+    m.snapshotEnded({ outcome: 'written', kind: 'full', durationMs: 1500, sizeBytes: 9_000_000 });
+    m.snapshotEnded({ outcome: 'written', kind: 'delta', durationMs: 40, sizeBytes: 120_000 });
+    m.snapshotEnded({ outcome: 'written', kind: 'delta', durationMs: 60, sizeBytes: 130_000 });
+    m.snapshotEnded({ outcome: 'skipped' });
+    m.snapshotEnded({ outcome: 'failed' });
+    const fam = parsePrometheusText(m.render());
+    expect(sampleValue(fam, 'zabkeeper_snapshot_duration_seconds_count', { kind: 'full' })).toBe(1);
+    expect(sampleValue(fam, 'zabkeeper_snapshot_duration_seconds_sum', { kind: 'full' })).toBeCloseTo(1.5, 9);
+    expect(sampleValue(fam, 'zabkeeper_snapshot_duration_seconds_count', { kind: 'delta' })).toBe(2);
+    expect(sampleValue(fam, 'zabkeeper_snapshot_duration_seconds_bucket', { kind: 'delta', le: '0.05' })).toBe(1);
+    expect(sampleValue(fam, 'zabkeeper_last_snapshot_size_bytes')).toBe(130_000);
+    expect(sampleValue(fam, 'zabkeeper_snapshots_skipped_total')).toBe(1);
+    expect(sampleValue(fam, 'zabkeeper_snapshot_errors_total')).toBe(1);
+    // ZooKeeper's names (metricsProvider.httpPort): snapshottime in ms, snapshot_error_count.
+    const zk = parsePrometheusText(m.renderZooKeeperNames());
+    expect(zk.get('snapshottime')!.type).toBe('summary');
+    expect(sampleValue(zk, 'snapshottime_count')).toBe(3);
+    expect(sampleValue(zk, 'snapshottime_sum')).toBeCloseTo(1600, 6);
+    expect(sampleValue(zk, 'snapshot_error_count')).toBe(1);
+    expect(sampleValue(zk, 'zabkeeper_snapshots_skipped_total')).toBe(1);
+    expect(zk.has('zabkeeper_snapshot_errors_total')).toBe(false);
+  });
+
   it('samples server state at scrape time and keeps one info series at 1', () => {
     const m = new PrometheusMetrics();
     let s = sample;

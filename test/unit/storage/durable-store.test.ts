@@ -1,9 +1,9 @@
 // DurableStore: snapshot + replay recovery, fuzzy snapshots under load, bad snapshots, purge, readTxns, TRUNC.
 
-import { readFile, readdir, truncate, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DurableStore, LogGapError, type StorageOptions } from '../../../src/storage/index.js';
+import { DurableStore, LogGapError, type SnapshotEvent, type StorageOptions } from '../../../src/storage/index.js';
 import { DataTree } from '../../../src/tree/data-tree.js';
 import type { Txn } from '../../../src/tree/txn.js';
 import { FaultyFs, captureLogger, tempDir } from './storage-fixtures.js';
@@ -250,6 +250,25 @@ describe('recovery', () => {
     for (const s of stores.splice(0)) await s.close();
     const { store: again } = await openStore();
     await expect(again.recover()).rejects.toMatchObject({ name: 'StorageError' });
+  });
+
+  it('tells onSnapshot how each round ended: written (kind, duration, size), skipped, failed', async () => {
+    const events: SnapshotEvent[] = [];
+    const fs = new FaultyFs();
+    const { store } = await openStore({ snapCount: 100, random: () => 0.5, fs, onSnapshot: (e) => events.push(e) });
+    const tree = (await store.recover()).tree;
+    const wl = new Workload(31);
+    // As in the skip test above: one turn crosses the threshold twice, the second round is skipped.
+    await drive(store, tree, wl, 200, 200);
+    await store.snapshotIdle();
+    await drive(store, tree, wl, 10);
+    const delta = await store.snapshotNow(tree);
+    fs.failRenameMatching = /snapshot/;
+    await expect(store.snapshotNow(tree)).rejects.toThrow(/EIO/);
+    expect(events.map((e) => (e.outcome === 'written' ? `${e.outcome}:${e.kind}` : e.outcome))).toEqual(['skipped', 'written:full', 'written:delta', 'failed']);
+    const written = events.filter((e) => e.outcome === 'written');
+    for (const e of written) expect(e.durationMs).toBeGreaterThan(0);
+    expect(written[1]).toMatchObject({ sizeBytes: (await stat(delta.path)).size });
   });
 
   it('a failed snapshot write leaves no file behind and the store keeps working', async () => {
