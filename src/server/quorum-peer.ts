@@ -204,7 +204,7 @@ export class QuorumPeer {
         },
       },
       fatal: (err, context) => this.fatal(err, `${context}; stopping this server`),
-      // Ticks also carry session activity to the leader, so never sleep longer than half a tick.
+      // A bound on how late a skipped timer fires; a leader wakes every half tick for its heartbeat anyway.
       maxSleepMs: opts.tickTimeMs / 2,
       diffWindowTxns: DIFF_WINDOW_TXNS,
       observer: {

@@ -165,6 +165,19 @@ export class LeaderRole<T> {
     }
   }
 
+  /**
+   * The heartbeat between two ticks: ZooKeeper's leader pings its learners every tickTime/2 and
+   * counts a tick every other time. The answers carry the learners' client-session activity, so
+   * the leader hears of a session at most half a tick after its learner did, well inside the
+   * shortest session timeout (two ticks) even when the client pings only every third of it.
+   */
+  halfTick(out: ZabAction<T>[]): void {
+    if (this.phase !== 'broadcast') return;
+    for (const l of this.learners.values()) {
+      if (l.phase !== 'info' && l.phase !== 'epochAcked') out.push({ type: 'send', to: l.sid, msg: { type: 'PING' } });
+    }
+  }
+
   peerDisconnected(sid: number): void {
     this.learners.delete(sid);
   }

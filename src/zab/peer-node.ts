@@ -36,6 +36,8 @@ export class PeerNode<T> {
   private followerRole: FollowerRole<T> | null = null;
   private nowMs = 0;
   private nextRoleTickMs = Infinity;
+  /** Leader: the last wake was the heartbeat half a tick before a tick. */
+  private leaderHalfTick = false;
   private started = false;
   /** Why the node last went back to election (for logs and traces). */
   lastLookingReason = 'startup';
@@ -145,9 +147,16 @@ export class PeerNode<T> {
       if (decision) this.onDecision(decision, out);
     }
     while (this.nowMs >= this.nextRoleTickMs) {
-      this.nextRoleTickMs += this.ctx.config.tickTimeMs;
-      if (this.leaderRole) this.leaderRole.tick(out);
-      else if (this.followerRole) this.followerRole.tick();
+      if (this.leaderRole) {
+        // A leader wakes every half tick: a heartbeat, then a tick (LeaderRole.halfTick says why).
+        this.nextRoleTickMs += this.ctx.config.tickTimeMs / 2;
+        this.leaderHalfTick = !this.leaderHalfTick;
+        if (this.leaderHalfTick) this.leaderRole.halfTick(out);
+        else this.leaderRole.tick(out);
+      } else {
+        this.nextRoleTickMs += this.ctx.config.tickTimeMs;
+        this.followerRole?.tick();
+      }
       this.checkAbandoned(out);
     }
     return out;
@@ -260,6 +269,9 @@ export class PeerNode<T> {
   private onDecision(decision: ElectionDecision, out: ZabAction<T>[]): void {
     this.nextRoleTickMs = this.nowMs + this.ctx.config.tickTimeMs;
     if (decision.leader === this.sid) {
+      // Ticks stay a whole tickTime apart; the heartbeat comes half a tick before each.
+      this.nextRoleTickMs = this.nowMs + this.ctx.config.tickTimeMs / 2;
+      this.leaderHalfTick = false;
       this.serverState = 'LEADING';
       this.leaderRole = new LeaderRole(this.ctx, out);
     } else {

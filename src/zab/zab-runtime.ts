@@ -113,7 +113,7 @@ export interface ZabRuntimeIO<T> {
   stateMachine: ReplicatedStateMachine<T>;
   /** This server can no longer keep zab's promises (invariant broken, storage failed). */
   fatal(err: Error, context: string): void;
-  /** Never sleep longer than this (followers report session activity at least this often). */
+  /** Never sleep longer than this: a bound on how late a timer that the clock skipped past can fire. */
   maxSleepMs: number;
   /** In-memory txns kept past the commit point, for DIFFs that need no read of the txn log. */
   diffWindowTxns?: number;
@@ -166,7 +166,15 @@ export class ZabRuntime<T> {
   receive(from: number, msg: PeerMessage<T>): void {
     // A learner's FOLLOWERINFO opens a new connection: a DIFF still being read for the old one is void.
     if (msg.type === 'FOLLOWERINFO') this.held.delete(from);
+    // The answer to a leader's PING carries the client sessions heard from up to this moment,
+    // as ZooKeeper's Learner.ping gathers them when the PING arrives.
+    else if (msg.type === 'PING' && this.node.role === 'following' && from === this.node.leaderId) this.gatherSessionActivity();
     this.input((out) => this.node.step(from, msg, this.io.clock.now(), out));
+  }
+
+  private gatherSessionActivity(): void {
+    const activity = this.io.stateMachine.takeSessionActivity();
+    if (activity !== undefined) this.node.reportSessionActivity(activity);
   }
 
   peerDisconnected(sid: number): void {
@@ -266,10 +274,6 @@ export class ZabRuntime<T> {
   private onTimer(): void {
     this.timer = undefined;
     if (this.stopped) return;
-    if (this.node.role === 'following') {
-      const activity = this.io.stateMachine.takeSessionActivity();
-      if (activity !== undefined) this.node.reportSessionActivity(activity);
-    }
     const now = this.io.clock.now();
     if (now >= this.node.nextWakeMs()) this.input((out) => this.node.tick(now, out));
     else this.armTimer();

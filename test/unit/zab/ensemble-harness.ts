@@ -57,6 +57,17 @@ export class Ensemble {
   /** Every message handed to the transport (as a runtime sends it, actions or not), until clearActions(). */
   readonly wire: { from: number; to: number; msg: PeerMessage<string> }[] = [];
   private readonly options: HarnessOptions;
+  /** Client-session activity each server's session layer holds until the runtime takes it. */
+  private readonly sessionsHeard = new Map<number, unknown[]>();
+  /** What each leader was told of its learners' sessions: [time, learner, entries]. */
+  readonly sessionReports: { at: number; leader: number; from: number; sessions: readonly unknown[] }[] = [];
+
+  /** A client of `sid` was heard from: its session layer reports `entry` when the runtime asks. */
+  hearSession(sid: number, entry: unknown): void {
+    const list = this.sessionsHeard.get(sid) ?? [];
+    list.push(entry);
+    this.sessionsHeard.set(sid, list);
+  }
 
   /** Switch sid between manual fsync (tests call fsync) and immediate fsync. */
   setManualPersist(sid: number, manual: boolean): void {
@@ -133,8 +144,12 @@ export class Ensemble {
         request: (_from, payload) => {
           if (node.role === 'leading') runtime.propose(payload as string);
         },
-        sessionActivity: () => undefined,
-        takeSessionActivity: () => undefined,
+        sessionActivity: (from, sessions) => void this.sessionReports.push({ at: this.now, leader: sid, from, sessions }),
+        takeSessionActivity: () => {
+          const heard = this.sessionsHeard.get(sid);
+          this.sessionsHeard.delete(sid);
+          return heard;
+        },
         syncDone: () => undefined,
       },
       fatal: (err) => {

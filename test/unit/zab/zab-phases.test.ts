@@ -550,6 +550,41 @@ describe('failure detection', () => {
   });
 });
 
+describe('heartbeats and client-session activity', () => {
+  it('the leader pings every learner each half tick, as ZooKeeper does, while its ticks stay a tick apart', () => {
+    const e = new Ensemble([1, 2, 3]);
+    e.start();
+    const leader = e.settle();
+    e.advance(TICK_MS);
+    e.clearActions();
+    e.advance(10 * TICK_MS);
+    for (const sid of [1, 2, 3].filter((s) => s !== leader)) {
+      const pings = e.wire.filter((w) => w.from === leader && w.to === sid && w.msg.type === 'PING' && w.msg.round === undefined);
+      expect(pings, `PINGs to ${sid} in 10 ticks`).toHaveLength(20);
+    }
+  });
+
+  it("a follower's client-session activity reaches the leader with the answer to the next PING, within half a tick", () => {
+    const e = new Ensemble([1, 2, 3]);
+    e.start();
+    const leader = e.settle();
+    const [f, g] = [1, 2, 3].filter((s) => s !== leader) as [number, number];
+    e.advance(TICK_MS + 10);
+    const heardAt = e.now;
+    e.hearSession(f, [0x101, 4000]);
+    e.hearSession(g, [0x202, 6000]);
+    e.hearSession(f, [0x103, 4000]);
+    e.until(() => e.sessionReports.length >= 2, TICK_MS);
+    const byFrom = new Map(e.sessionReports.map((r) => [r.from, r]));
+    expect(byFrom.get(f)).toMatchObject({ leader, sessions: [[0x101, 4000], [0x103, 4000]] });
+    expect(byFrom.get(g)).toMatchObject({ leader, sessions: [[0x202, 6000]] });
+    for (const r of e.sessionReports) expect(r.at - heardAt).toBeLessThanOrEqual(TICK_MS / 2);
+    // Reported once: later PING answers carry nothing new.
+    e.advance(3 * TICK_MS);
+    expect(e.sessionReports).toHaveLength(2);
+  });
+});
+
 describe('five-node ensemble', () => {
   it('commits with three of five, stalls with two, and catches everyone up after healing', () => {
     const e = new Ensemble([1, 2, 3, 4, 5]);
