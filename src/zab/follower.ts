@@ -107,9 +107,9 @@ export class FollowerRole<T> {
   }
 
   /**
-   * Session activity to piggyback on the next PING answer. Reports add up: the runtime gathers
-   * activity on its own timer, often more than once between two PINGs, and a session whose
-   * only report was dropped would be expired by the leader while its client is alive.
+   * Session activity to piggyback on the next PING answer. Reports add up until an answer
+   * carries them: a session whose only report a later one replaced would go unheard, and the
+   * leader would expire it while its client is alive.
    */
   reportSessionActivity(sessions: readonly unknown[]): void {
     if (this.sessionReport === undefined) this.sessionReport = sessions.slice();

@@ -85,7 +85,7 @@ export interface ReplicatedStateMachine<T> {
   request(from: number, payload: unknown): void;
   /** Leader: sessions a learner reported alive. */
   sessionActivity(from: number, sessions: readonly unknown[]): void;
-  /** Follower: session activity to report with the next PING (undefined when none). */
+  /** Follower: session activity since the last call (undefined when none), taken as a PING from the leader arrives. */
   takeSessionActivity(): readonly unknown[] | undefined;
   /** A local sync(id) completed: everything up to zxid is applied here. */
   syncDone(id: number, zxid: number): void;
