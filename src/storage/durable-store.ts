@@ -461,13 +461,12 @@ export class DurableStore {
       this.onSnapshot?.({ outcome: 'written', kind: result.kind, durationMs: result.durationMs, sizeBytes: result.sizeBytes });
       return result;
     });
-    run.catch((err: unknown) => {
-      if (!(err instanceof SnapshotAbandonedError)) this.onSnapshot?.({ outcome: 'failed' });
-    });
     this.snapshotAbort = abort;
     this.snapshotRun = run.then(
       () => undefined,
-      () => undefined,
+      (err: unknown) => {
+        if (!(err instanceof SnapshotAbandonedError)) this.onSnapshot?.({ outcome: 'failed' });
+      },
     ).then(() => {
       if (this.snapshotAbort !== abort) return;
       this.snapshotRun = undefined;

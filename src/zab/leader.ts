@@ -158,7 +158,7 @@ export class LeaderRole<T> {
         continue;
       }
       if (l.phase === 'active' || l.phase === 'synced') inTouch.push(l.sid);
-      if (l.phase !== 'info' && l.phase !== 'epochAcked') out.push({ type: 'send', to: l.sid, msg: { type: 'PING' } });
+      this.ping(l, out);
     }
     if (!this.ctx.config.quorum.containsQuorum(inTouch)) {
       this.abandoned = 'lost contact with a quorum of followers';
@@ -173,9 +173,12 @@ export class LeaderRole<T> {
    */
   halfTick(out: ZabAction<T>[]): void {
     if (this.phase !== 'broadcast') return;
-    for (const l of this.learners.values()) {
-      if (l.phase !== 'info' && l.phase !== 'epochAcked') out.push({ type: 'send', to: l.sid, msg: { type: 'PING' } });
-    }
+    for (const l of this.learners.values()) this.ping(l, out);
+  }
+
+  /** A learner past its LEADERINFO exchange gets heartbeats. */
+  private ping(l: LearnerSession, out: ZabAction<T>[]): void {
+    if (l.phase !== 'info' && l.phase !== 'epochAcked') out.push({ type: 'send', to: l.sid, msg: { type: 'PING' } });
   }
 
   peerDisconnected(sid: number): void {

@@ -267,10 +267,10 @@ export class PeerNode<T> {
   }
 
   private onDecision(decision: ElectionDecision, out: ZabAction<T>[]): void {
-    this.nextRoleTickMs = this.nowMs + this.ctx.config.tickTimeMs;
-    if (decision.leader === this.sid) {
-      // Ticks stay a whole tickTime apart; the heartbeat comes half a tick before each.
-      this.nextRoleTickMs = this.nowMs + this.ctx.config.tickTimeMs / 2;
+    const leading = decision.leader === this.sid;
+    // A leader's first wake is the heartbeat half a tick before its first tick; ticks stay a tickTime apart.
+    this.nextRoleTickMs = this.nowMs + (leading ? this.ctx.config.tickTimeMs / 2 : this.ctx.config.tickTimeMs);
+    if (leading) {
       this.leaderHalfTick = false;
       this.serverState = 'LEADING';
       this.leaderRole = new LeaderRole(this.ctx, out);
