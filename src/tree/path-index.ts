@@ -13,11 +13,29 @@ import { randomBytes } from 'node:crypto';
  * id -> path array holding the same strings a Map would hold as keys).
  *
  * Linear probing with backward-shift deletion: no tombstones, so delete-heavy churn never
- * degrades lookups. The hash is seeded per process (as V8 seeds its own), so a client cannot
+ * degrades lookups (only a table an incremental resize is retiring marks its slots GONE, and it
+ * is dropped once its entries have moved). The hash is seeded per process (as V8 seeds its own), so a client cannot
  * precompute paths that all land in one probe run.
  */
-const EMPTY = -1;
+/** A free slot. Slots hold id + 1, so a fresh (zeroed) table is all free without a fill. */
+const EMPTY = 0;
+/** In a table being retired: the entry here moved to the new table or was deleted; probes go on past it. */
+const GONE = -1;
 const MIN_SLOTS = 16;
+/**
+ * A resize to a table of at least this many slots is incremental: the new table takes every
+ * insert at once, and the old one's entries move over a few slots per set() and delete(), so no
+ * single write pays for rehashing the whole index. A synchronous rehash of a million-path index
+ * stopped the apply of one create for 120-170 ms on every member at once (they all cross the size
+ * at the same txn); the node table's growth at the same point is another 80 ms.
+ */
+const INCREMENTAL_FROM_SLOTS = 1 << 16;
+/**
+ * Old-table slots moved per set() and delete() during an incremental resize. A grow starts with
+ * the new table a quarter full and ends at half, so inserts alone must move at least two slots
+ * each to finish first; resize() finishes any move still running before it starts another.
+ */
+const MOVE_PER_WRITE = 16;
 const SEED = randomBytes(4).readInt32LE(0);
 
 /** FNV-1a over UTF-16 code units from a random basis, then murmur3's finalizer to spread the low bits. */
@@ -33,12 +51,27 @@ export function pathHash(path: string, seed: number = SEED): number {
 }
 
 export class PathIndex {
-  /** `seed` is for tests that must place keys in chosen slots; the tree takes the process's. */
-  constructor(private readonly seed: number = SEED) {}
+  /**
+   * `seed` is for tests that must place keys in chosen slots; the tree takes the process's.
+   * `incrementalFromSlots` too: tests make small tables resize incrementally.
+   */
+  constructor(
+    private readonly seed: number = SEED,
+    private readonly incrementalFromSlots: number = INCREMENTAL_FROM_SLOTS,
+  ) {}
 
-  private slots = new Int32Array(MIN_SLOTS).fill(EMPTY);
+  private slots = new Int32Array(MIN_SLOTS);
   private hashes = new Uint32Array(MIN_SLOTS);
   private mask = MIN_SLOTS - 1;
+  /**
+   * The table an incremental resize is retiring (null when none): entries not yet moved are
+   * found here; moved and deleted ones leave GONE, so probes for the rest still reach them.
+   */
+  private oldSlots: Int32Array | null = null;
+  private oldHashes = new Uint32Array(0);
+  private oldMask = 0;
+  /** The next old-table slot to move. */
+  private moveAt = 0;
   /** id -> path, for the ids this index holds (other entries are stale or undefined). */
   private readonly paths: (string | undefined)[] = [];
   private count = 0;
@@ -53,11 +86,14 @@ export class PathIndex {
    */
   get(path: string, h = pathHash(path, this.seed)): number | undefined {
     const slot = this.find(path, h);
-    return slot < 0 ? undefined : this.slots[slot];
+    if (slot >= 0) return this.slots[slot]! - 1;
+    if (this.oldSlots === null) return undefined;
+    const old = this.findOld(path, h);
+    return old < 0 ? undefined : this.oldSlots[old]! - 1;
   }
 
   has(path: string, h = pathHash(path, this.seed)): boolean {
-    return this.find(path, h) >= 0;
+    return this.find(path, h) >= 0 || (this.oldSlots !== null && this.findOld(path, h) >= 0);
   }
 
   /** The path an id is held under; undefined for an id not in the index. */
@@ -76,22 +112,23 @@ export class PathIndex {
    * An id is held by one path at a time (the tree's ids are).
    */
   set(path: string, id: number, h = pathHash(path, this.seed)): number | undefined {
-    const existing = this.find(path, h);
-    if (existing >= 0) {
-      const previous = this.slots[existing]!;
-      this.slots[existing] = id;
+    if (this.oldSlots !== null) this.move(MOVE_PER_WRITE);
+    let table: Int32Array = this.slots;
+    let at = this.find(path, h);
+    if (at < 0 && this.oldSlots !== null) {
+      at = this.findOld(path, h);
+      table = this.oldSlots;
+    }
+    if (at >= 0) {
+      const previous = table[at]! - 1;
+      table[at] = id + 1;
       // The id the path had is held by no path now.
       if (previous !== id) this.paths[previous] = undefined;
       this.paths[id] = path;
       return previous;
     }
     if ((this.count + 1) * 2 > this.slots.length) this.resize(this.slots.length * 2);
-    const slots = this.slots;
-    const mask = this.mask;
-    let i = h & mask;
-    while (slots[i] !== EMPTY) i = (i + 1) & mask;
-    slots[i] = id;
-    this.hashes[i] = h;
+    this.place(id + 1, h);
     while (this.paths.length < id) this.paths.push(undefined);
     this.paths[id] = path;
     this.count++;
@@ -99,10 +136,19 @@ export class PathIndex {
   }
 
   delete(path: string, h = pathHash(path, this.seed)): boolean {
+    if (this.oldSlots !== null) this.move(MOVE_PER_WRITE);
     let hole = this.find(path, h);
-    if (hole < 0) return false;
+    if (hole < 0) {
+      const old = this.oldSlots === null ? -1 : this.findOld(path, h);
+      if (old < 0) return false;
+      // A retiring table takes no inserts, so a GONE mark is enough: no shift.
+      this.paths[this.oldSlots![old]! - 1] = undefined;
+      this.oldSlots![old] = GONE;
+      this.count--;
+      return true;
+    }
     const { slots, hashes, mask } = this;
-    this.paths[slots[hole]!] = undefined;
+    this.paths[slots[hole]! - 1] = undefined;
     this.count--;
     // Backward shift: move later members of the probe run into the hole when their home slot
     // does not lie (cyclically) after the hole, so every entry stays reachable from its home.
@@ -120,33 +166,71 @@ export class PathIndex {
     return true;
   }
 
-  /** The slot holding path, or -1. */
+  /** The slot of the current table holding path, or -1. */
   private find(path: string, h: number): number {
     const { slots, hashes, mask, paths } = this;
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const id = slots[i]!;
-      if (id === EMPTY) return -1;
-      if (hashes[i] === h && paths[id] === path) return i;
+      const v = slots[i]!;
+      if (v === EMPTY) return -1;
+      if (hashes[i] === h && paths[v - 1] === path) return i;
+    }
+  }
+
+  /** The slot of the retiring table holding path, or -1 (oldSlots must be set). */
+  private findOld(path: string, h: number): number {
+    const slots = this.oldSlots!;
+    const { oldHashes: hashes, oldMask: mask, paths } = this;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const v = slots[i]!;
+      if (v === EMPTY) return -1;
+      if (v !== GONE && hashes[i] === h && paths[v - 1] === path) return i;
+    }
+  }
+
+  /** Puts an entry (id + 1) in the current table's first free slot from its home. */
+  private place(v: number, h: number): void {
+    const { slots, mask } = this;
+    let i = h & mask;
+    while (slots[i] !== EMPTY) i = (i + 1) & mask;
+    slots[i] = v;
+    this.hashes[i] = h;
+  }
+
+  /** Moves up to `n` slots' entries of the retiring table to the current one; drops it once all have. */
+  private move(n: number): void {
+    const old = this.oldSlots!;
+    const end = Math.min(old.length, this.moveAt + n);
+    for (let j = this.moveAt; j < end; j++) {
+      const v = old[j]!;
+      if (v > 0) {
+        this.place(v, this.oldHashes[j]!);
+        old[j] = GONE;
+      }
+    }
+    this.moveAt = end;
+    if (end === old.length) {
+      this.oldSlots = null;
+      this.oldHashes = new Uint32Array(0);
     }
   }
 
   private resize(n: number): void {
+    if (this.oldSlots !== null) this.move(this.oldSlots.length);
     const oldSlots = this.slots;
     const oldHashes = this.hashes;
-    const slots = new Int32Array(n).fill(EMPTY);
-    const hashes = new Uint32Array(n);
-    const mask = n - 1;
-    for (let j = 0; j < oldSlots.length; j++) {
-      const id = oldSlots[j]!;
-      if (id === EMPTY) continue;
-      const h = oldHashes[j]!;
-      let i = h & mask;
-      while (slots[i] !== EMPTY) i = (i + 1) & mask;
-      slots[i] = id;
-      hashes[i] = h;
+    this.slots = new Int32Array(n);
+    this.hashes = new Uint32Array(n);
+    this.mask = n - 1;
+    if (Math.max(n, oldSlots.length) >= this.incrementalFromSlots) {
+      this.oldSlots = oldSlots;
+      this.oldHashes = oldHashes;
+      this.oldMask = oldSlots.length - 1;
+      this.moveAt = 0;
+      return;
     }
-    this.slots = slots;
-    this.hashes = hashes;
-    this.mask = mask;
+    for (let j = 0; j < oldSlots.length; j++) {
+      const v = oldSlots[j]!;
+      if (v !== EMPTY) this.place(v, oldHashes[j]!);
+    }
   }
 }

@@ -73,6 +73,38 @@ describe('PathIndex', () => {
     }
   });
 
+  it('stays equal to a Map while resizes move entries over incrementally (old and new table both live)', () => {
+    // incrementalFromSlots 16: every resize keeps the old table and moves 16 of its slots per
+    // write, so lookups, replacements and deletes meet entries in either table, and a resize can
+    // start while the previous one is still moving (the universe swings between a few keys and
+    // hundreds, so the table grows and shrinks again and again).
+    for (const seed of [1, 2, 3]) {
+      const random = seededRandom(0x1ac + seed);
+      const universe = Array.from({ length: 600 }, (_, i) => `/inc/${i % 11}/${i}`);
+      const index = new PathIndex(seed, 16);
+      const model = new Map<string, number>();
+      let id = 0;
+      for (let step = 0; step < 20_000; step++) {
+        // Phases of mostly inserts and mostly deletes.
+        const insertShare = Math.floor(step / 2500) % 2 === 0 ? 0.8 : 0.15;
+        const path = universe[Math.floor(random() * universe.length)]!;
+        if (random() < insertShare) {
+          const fresh = id++;
+          expect(index.set(path, fresh)).toBe(model.get(path));
+          model.set(path, fresh);
+        } else {
+          expect(index.delete(path)).toBe(model.delete(path));
+        }
+        if (step % 97 === 0) {
+          const diff = differences(index, model, universe);
+          if (diff.length > 0) expect(diff, `seed ${seed}, step ${step}`).toEqual([]);
+          for (const [p, i] of model) if (index.pathOf(i) !== p) expect(index.pathOf(i), `pathOf(${i}) at step ${step}`).toBe(p);
+        }
+      }
+      expect(differences(index, model, universe)).toEqual([]);
+    }
+  });
+
   it('a delete that shifts across the table\'s end leaves an entry already at its home in place', () => {
     // With a known seed, pick keys by their home slot in the 16-slot table: two homed at 14
     // (the second spills to 15) and one homed at 0, sitting at 0 after the run wraps.
