@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { NodeTable, NONE } from '../../../src/tree/node-table.js';
+import { NodeTable, NONE, STAGGER_FROM_NODES } from '../../../src/tree/node-table.js';
 
-/** Past a few doublings of the columns (64 -> 128k -> 256k). */
-const GROWN = 1 << 17;
+/** Past two doublings of a table large enough to move its columns one at a time (64k -> 128k -> 256k). */
+const GROWN = STAGGER_FROM_NODES * 2;
 
 const FLOAT_COLUMNS = ['czxid', 'mzxid', 'pzxid', 'ctime', 'mtime', 'owner'] as const;
 const INT_COLUMNS = ['version', 'cversion', 'aversion', 'aclId'] as const;
@@ -37,10 +37,12 @@ function wrongIds(t: NodeTable, ids: number): string[] {
 }
 
 describe('NodeTable', () => {
-  it('keeps every column of every node as the table grows', () => {
+  it('keeps every column of every node as the table grows, also while its columns move one at a time', () => {
     const t = new NodeTable();
     const total = GROWN + 1000;
-    const checkAt = new Set([63, 64, 65, GROWN / 2 + 1, GROWN, GROWN + 1, total]);
+    // Small doublings, and points before, inside and after each staggered move (the last 1/32 of capacity).
+    const big = STAGGER_FROM_NODES;
+    const checkAt = new Set([63, 64, 65, big - big / 32 - 1, big - big / 64, big - 1, big, big + 1, GROWN - GROWN / 64, GROWN, GROWN + 1, total]);
     for (let n = 0; n < total; n++) {
       const id = t.alloc();
       expect(id).toBe(n);
