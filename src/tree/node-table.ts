@@ -234,22 +234,23 @@ export const STAGGER_FROM_NODES = 1 << 16;
 const STAGGER_TAIL = 32;
 
 type Column = Float64Array | Int32Array | Uint32Array | Uint8Array;
-type ColumnKey =
-  | 'czxid' | 'mzxid' | 'pzxid' | 'ctime' | 'mtime' | 'owner' | 'dataLoc' | 'version' | 'cversion' | 'aversion' | 'aclId'
-  | 'hash' | 'stamp' | 'dataLen' | 'firstChild' | 'lastChild' | 'nextSibling' | 'prevSibling' | 'childCount' | 'kind' | 'stale';
-
 /** The columns and their element sizes, widest first: each then starts aligned to its element size in the shared buffer. */
-const LAYOUT: readonly (readonly [ColumnKey, number])[] = [
+const LAYOUT = [
   ['czxid', 8], ['mzxid', 8], ['pzxid', 8], ['ctime', 8], ['mtime', 8], ['owner', 8], ['dataLoc', 8],
   ['version', 4], ['cversion', 4], ['aversion', 4], ['aclId', 4], ['hash', 4], ['stamp', 4], ['dataLen', 4],
   ['firstChild', 4], ['lastChild', 4], ['nextSibling', 4], ['prevSibling', 4], ['childCount', 4],
   ['kind', 1], ['stale', 1],
-];
-/** Bytes per znode across the columns: seven float64, twelve 32-bit, two bytes. */
-const BYTES_PER_NODE = LAYOUT.reduce((n, [, bytes]) => n + bytes, 0);
+] as const;
+type ColumnKey = (typeof LAYOUT)[number][0];
 /** Where each column starts in a buffer of `size` nodes: COLUMN_OFFSETS[key] * size. */
 const COLUMN_OFFSETS = {} as Record<ColumnKey, number>;
-LAYOUT.reduce((offset, [key, bytes]) => ((COLUMN_OFFSETS[key] = offset), offset + bytes), 0);
+let layoutBytes = 0;
+for (const [key, bytes] of LAYOUT) {
+  COLUMN_OFFSETS[key] = layoutBytes;
+  layoutBytes += bytes;
+}
+/** Bytes per znode across the columns: seven float64, twelve 32-bit, two bytes. */
+const BYTES_PER_NODE = layoutBytes;
 /** The order columns move in; `kind` last, since its length is the table's capacity. */
 const COLUMN_ORDER: readonly ColumnKey[] = [...LAYOUT.map(([key]) => key).filter((key) => key !== 'kind'), 'kind'];
 
