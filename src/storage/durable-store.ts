@@ -134,8 +134,9 @@ export class DurableStore {
   /**
    * What the next snapshot may be a delta of: the newest snapshot file this store wrote of
    * `tree` (while the tree was not replaced since), and how much the deltas since the last full
-   * one hold. Undefined after a restart or a TRUNC: the next snapshot is full (so is it after a
-   * SNAP replaced the tree). A snapshot that failed leaves it as it was: the next delta covers
+   * one hold; after a restart, the chain recover() loaded. Undefined after a TRUNC, or a restart
+   * that found no chain it could extend: the next snapshot is full (so is it after a SNAP
+   * replaced the tree). A snapshot that failed leaves it as it was: the next delta covers
    * the failed one's changes too.
    */
   private chain:
@@ -211,6 +212,23 @@ export class DurableStore {
         { file: chain.full.path, deltas: chain.deltas.map((d) => d.name), zxid: hexZxid(chain.newest.zxid), nodes: tree.nodeCount },
         'loaded snapshot',
       );
+      // The next snapshot may be a delta of the chain just loaded (a restart need not cost a
+      // full walk of a big tree): everything applied from here on, the log replay included, is
+      // stamped with an epoch begun now. Only when the next load will read that delta right
+      // after this chain's newest file: when no snapshot file is newer than it (a file skipped
+      // as invalid, or a delta of another chain, always is, and would end the next load before
+      // the delta while purge trusted it).
+      const newer = [...snapshots, ...(await listDeltas(this.fs, this.dataDir))].some((s) => s.zxid > chain.newest.zxid);
+      if (!newer) {
+        this.chain = {
+          tree,
+          generation: tree.replacements,
+          zxid: chain.newest.zxid,
+          epoch: tree.beginSnapshotEpoch(),
+          deltas: chain.deltas.length,
+          deltaRecords: chain.deltaRecords,
+        };
+      }
     }
     if (tree === undefined) {
       const first = this.log.firstZxid;

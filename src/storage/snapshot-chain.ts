@@ -68,6 +68,8 @@ export interface LoadedChain {
   deltas: SnapshotRef[];
   /** The newest file applied: the log replay starts after its zxid. */
   newest: SnapshotRef;
+  /** Records the applied deltas hold between them (what a restart reads beyond the full snapshot). */
+  deltaRecords: number;
 }
 
 /**
@@ -106,13 +108,16 @@ export async function loadSnapshotChain(
         }
       }
       const applied: SnapshotRef[] = [];
+      let deltaRecords = 0;
       let failedAt = -1;
       for (let j = 0; j < usable; j++) {
         const delta = candidates[j]!;
         const base = applied[applied.length - 1] ?? full;
         try {
-          if ((await applyDelta(fs, delta.path, tree, base.zxid)) === undefined) break;
+          const done = await applyDelta(fs, delta.path, tree, base.zxid);
+          if (done === undefined) break;
           applied.push(delta);
+          deltaRecords += done.summary.recordCount;
         } catch (err) {
           if (!(err instanceof CorruptSnapshotError)) throw err;
           opts.onSkip?.(delta, err);
@@ -120,7 +125,7 @@ export async function loadSnapshotChain(
           break;
         }
       }
-      if (failedAt < 0) return { tree, full, deltas: applied, newest: applied[applied.length - 1] ?? full };
+      if (failedAt < 0) return { tree, full, deltas: applied, newest: applied[applied.length - 1] ?? full, deltaRecords };
       // The tree took part of the bad delta: rebuild it from the files before that one.
       usable = failedAt;
     }

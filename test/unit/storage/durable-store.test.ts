@@ -436,6 +436,63 @@ describe('delta snapshots', () => {
     expect(treeImage(result.tree)).toEqual(treeImage(tree));
   });
 
+  it('after a restart the next snapshot is a delta of the chain loaded; the load after it reads the whole chain', async () => {
+    const { tree: original, wl, refs } = await chainOf(2);
+    const { store, result } = await reopenAndRecover();
+    expect(result.txnsReplayed).toBe(10);
+    const tree = result.tree;
+    // Creates, setData, deletes and re-creates (Workload seed 21) after the load, replayed ones included.
+    await drive(store, tree, wl, 40);
+    const next = await store.snapshotNow(tree);
+    expect(next.name).toMatch(/^snapshot-delta\./);
+    expect(store.stats().deltaSnapshotsTaken).toBe(1);
+    const full = (await readFile(refs[0]!.path)).length;
+    expect((await readFile(next.path)).length).toBeLessThan(full / 4);
+    await drive(store, tree, wl, 7);
+    const again = await reopenAndRecover();
+    expect(again.result.snapshotZxid).toBe(next.zxid);
+    expect(again.result.txnsReplayed).toBe(7);
+    const loaded = again.cap.lines.find((l) => l.msg === 'loaded snapshot')!;
+    expect(loaded.deltas).toEqual([refs[1]!.name, refs[2]!.name, next.name]);
+    expect(treeImage(again.result.tree)).toEqual(treeImage(tree));
+    expect(again.result.tree.digest64()).toBe(tree.digest64());
+    // The workload's own model agrees: the restarts lost and invented nothing.
+    expect(treeImage(again.result.tree)).toEqual(treeImage(wl.prep));
+    expect(original.lastProcessedZxid).toBe(next.zxid - 40);
+  });
+
+  it('the deltas loaded count against maxDeltaSnapshots after a restart', async () => {
+    const { wl } = await chainOf(2, { maxDeltaSnapshots: 3 });
+    const { store, result } = await reopenAndRecover({ maxDeltaSnapshots: 3 });
+    const kinds = [];
+    for (let i = 0; i < 2; i++) {
+      await drive(store, result.tree, wl, 15);
+      kinds.push((await store.snapshotNow(result.tree)).name.replace(/\..*/, ''));
+    }
+    expect(kinds).toEqual(['snapshot-delta', 'snapshot']);
+  });
+
+  it('after a restart that skipped an invalid delta, or found a newer file it did not load, the next snapshot is full', async () => {
+    const { wl } = await chainOf(3);
+    const files = await snapshotFiles();
+    // The newest delta corrupt: the chain ends before it, and a delta of that chain would be read after it.
+    const bad = files[3]!;
+    const bytes = await readFile(join(dir, bad.name));
+    bytes[bytes.length - 30]! ^= 0x40;
+    await writeFile(join(dir, bad.name), bytes);
+    const first = await reopenAndRecover();
+    await drive(first.store, first.result.tree, wl, 15);
+    expect((await first.store.snapshotNow(first.result.tree)).name).toMatch(/^snapshot\./);
+    // The same without the corrupt file: a chain with every file loaded gets its delta again.
+    await drive(first.store, first.result.tree, wl, 5);
+    const second = await reopenAndRecover();
+    await drive(second.store, second.result.tree, wl, 15);
+    expect((await second.store.snapshotNow(second.result.tree)).name).toMatch(/^snapshot-delta\./);
+    await drive(second.store, second.result.tree, wl, 3);
+    const third = await reopenAndRecover();
+    expect(treeImage(third.result.tree)).toEqual(treeImage(wl.prep));
+  });
+
   it('after maxDeltaSnapshots deltas the next snapshot is full', async () => {
     const { refs } = await chainOf(5, { maxDeltaSnapshots: 2 });
     expect(refs.map((r) => r.name.startsWith('snapshot-delta.'))).toEqual([false, true, true, false, true, true]);
@@ -485,7 +542,7 @@ describe('delta snapshots', () => {
     expect(treeImage(result.tree)).toEqual(treeImage(tree));
   });
 
-  it('truncateAfter drops newer deltas too, and the next snapshot starts a chain of its own', async () => {
+  it('truncateAfter drops newer deltas too; after a restart the chain left is extended, not the dropped one', async () => {
     const { store, tree: _t, refs } = await chainOf(3);
     await store.truncateAfter(refs[1]!.zxid);
     expect((await snapshotFiles()).map((f) => f.zxid)).toEqual([refs[0]!.zxid, refs[1]!.zxid]);
@@ -493,7 +550,11 @@ describe('delta snapshots', () => {
     expect(result.snapshotZxid).toBe(refs[1]!.zxid);
     const wl = new Workload(25, result.lastZxid);
     await drive(again, result.tree, wl, 5);
-    expect((await again.snapshotNow(result.tree)).name).toMatch(/^snapshot\./);
+    const next = await again.snapshotNow(result.tree);
+    expect(next.name).toMatch(/^snapshot-delta\./);
+    const { result: reloaded, cap } = await reopenAndRecover();
+    expect(cap.lines.find((l) => l.msg === 'loaded snapshot')!.deltas).toEqual([refs[1]!.name, next.name]);
+    expect(treeImage(reloaded.tree)).toEqual(treeImage(result.tree));
   });
 
   it('a delta of a tree replaced by resetTo is never written: the received tree is snapshotted whole', async () => {
