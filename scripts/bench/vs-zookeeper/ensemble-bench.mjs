@@ -41,6 +41,8 @@ async function runLoad(pool, nWorkers, cluster, workload, seconds, extra) {
     // On a machine with few cores the generator's CPU is CPU the servers did not get.
     loadgenShare: (workerCpu.reduce((a, b) => a + b, 0) / ((srvMs / wallMs) * 100 + workerCpu.reduce((a, b) => a + b, 0))) * 100,
     machineBusy: (1 - (m1.idle - m0.idle) / (m1.total - m0.total)) * 100,
+    // Counted in machineBusy: on a shared host the hypervisor's steal slows both systems alike.
+    hostSteal: ((m1.steal - m0.steal) / (m1.total - m0.total)) * 100,
   };
 }
 

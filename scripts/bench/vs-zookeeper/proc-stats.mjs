@@ -18,10 +18,11 @@ function procCpuMs(pid) {
   }
 }
 
+/** The machine's CPU time so far (all CPUs, in ticks): idle includes iowait; steal is time the hypervisor ran others while this guest wanted to run. */
 function machineCpu() {
   const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   const total = f.reduce((a, b) => a + b, 0);
-  return { total, idle: f[3] + (f[4] ?? 0) };
+  return { total, idle: f[3] + (f[4] ?? 0), steal: f[7] ?? 0 };
 }
 
 function rssMb(pid) {

@@ -18,7 +18,7 @@ function fmtNum(x, digits = 0) {
 function describeRun(r) {
   const sat = r.loadgenMaxWorkerCpu >= 90 ? '  << a load worker was >= 90% of a core: the generator may be the bottleneck' : '';
   const err = r.errors > 0 ? `  ERRORS ${r.errors} (first: ${r.firstError})` : '';
-  return `${fmtNum(r.opsPerSec).padStart(7)} ops/s  p50 ${fmtNum(r.p50, 2)} ms  p99 ${fmtNum(r.p99, 2)} ms | loadgen cpu ${fmtNum(r.loadgenCpu)}% (busiest worker ${fmtNum(r.loadgenMaxWorkerCpu)}%, ${fmtNum(r.loadgenShare)}% of loadgen+servers), servers ${fmtNum(r.serverCpu)}% (${fmtNum(r.serverCpuUsPerOp)} us/op), machine ${fmtNum(r.machineBusy)}% busy${sat}${err}`;
+  return `${fmtNum(r.opsPerSec).padStart(7)} ops/s  p50 ${fmtNum(r.p50, 2)} ms  p99 ${fmtNum(r.p99, 2)} ms | loadgen cpu ${fmtNum(r.loadgenCpu)}% (busiest worker ${fmtNum(r.loadgenMaxWorkerCpu)}%, ${fmtNum(r.loadgenShare)}% of loadgen+servers), servers ${fmtNum(r.serverCpu)}% (${fmtNum(r.serverCpuUsPerOp)} us/op), machine ${fmtNum(r.machineBusy)}% busy${r.hostSteal >= 0.5 ? ` (${fmtNum(r.hostSteal)}% stolen by the host)` : ''}${sat}${err}`;
 }
 
 const median = (xs) => {
@@ -99,6 +99,12 @@ function loadgenNotes(results) {
     `Load generator: busiest worker process used at most ${fmtNum(worst.loadgenMaxWorkerCpu)}% of one core (${worst.system}, ${worst.k}); all workers together at most ${fmtNum(Math.max(...runs.map((r) => r.loadgenCpu)))}% of a core. ${worst.loadgenMaxWorkerCpu >= 90 ? 'A worker was saturated, so that run measured the generator as much as the server.' : 'No worker was saturated.'}`,
     `Machine CPU while measuring: ${[...new Set([Math.min(...runs.map((r) => r.machineBusy)), Math.max(...runs.map((r) => r.machineBusy))].map((x) => fmtNum(x)))].join('–')}% busy (includes the load generator and anything else running).`,
   ];
+  const steal = runs.map((r) => r.hostSteal).filter((x) => Number.isFinite(x));
+  if (steal.length > 0 && Math.max(...steal) >= 0.5) {
+    notes.push(
+      `Host steal while measuring: ${[...new Set([Math.min(...steal), Math.max(...steal)].map((x) => fmtNum(x)))].join('–')}% of the machine's CPU time went to other guests of the hypervisor while this one wanted to run (counted as busy above); a run with more steal is slower for reasons outside both servers.`,
+    );
+  }
   if (heavy.length > 0) {
     notes.push(
       `With the machine at least ${fmtNum(Math.min(...heavy.map((r) => r.machineBusy)))}% busy, the load generator took half or more of the CPU that it and the servers used in: ${heavy.map((r) => `${r.system} ${r.k.slice(5)} (${fmtNum(r.loadgenShare)}%)`).join(', ')}. Those throughputs are bounded by the cores the generator shares with the servers, not by a saturated generator process; on this many cores they understate the faster system.`,
