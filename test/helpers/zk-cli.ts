@@ -35,6 +35,23 @@ export function zkCli(connectString: string, args: string[], timeoutMs = 30_000,
   });
 }
 
+/**
+ * zkCli's answer to one command, without the JVM's connection chatter (which names ports and
+ * session ids), for transcripts compared between zabkeeper and a real ZooKeeper. A ConnectionLoss
+ * is the JVM's session not set up in time on a busy machine (seen against the real ZooKeeper in
+ * CI), not the answer being compared: the command runs again, up to `attempts` times in all.
+ */
+export async function zkCliAnswer(connectString: string, words: string[], attempts = 3): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const r = await zkCli(connectString, words);
+    const answer = r.output
+      .split('\n')
+      .filter((l) => l.trim() !== '' && !/^(Connecting to|WATCHER::|WatchedEvent|Welcome to ZooKeeper|JLine)/.test(l) && !/^\[.*\] (INFO|WARN|ERROR|DEBUG)/.test(l))
+      .join('\n');
+    if (attempt >= attempts || !answer.includes('KeeperErrorCode = ConnectionLoss')) return answer;
+  }
+}
+
 /** Debian's netty jars, which ZooKeeper's Netty client and server (the ones that speak TLS) need. */
 export const NETTY_JARS = ['common', 'buffer', 'codec', 'handler', 'resolver', 'transport', 'transport-native-unix-common', 'transport-native-epoll'].map(
   (n) => `/usr/share/java/netty-${n}.jar`,

@@ -9,15 +9,7 @@ import { ErrorCode, ZooKeeperError } from '../../src/jute/error-codes.js';
 import { Ensemble } from '../helpers/ensemble.js';
 import { startRealZooKeeper, type RealZooKeeper } from '../helpers/real-zookeeper.js';
 import { BIN, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { requireZkCli, zkCli } from '../helpers/zk-cli.js';
-
-async function cli(cs: string, words: string[]): Promise<string> {
-  const r = await zkCli(cs, words);
-  return r.output
-    .split('\n')
-    .filter((l) => l.trim() !== '' && !/^(Connecting to|WATCHER::|WatchedEvent|Welcome to ZooKeeper|JLine)/.test(l))
-    .join('\n');
-}
+import { requireZkCli, zkCliAnswer as cli } from '../helpers/zk-cli.js';
 
 function shell(cs: string, words: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
