@@ -15,6 +15,11 @@ function fmtNum(x, digits = 0) {
   return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
+/** "a–b" for the smallest and largest of `xs`, or "a" when both print the same. */
+function fmtRange(xs) {
+  return [...new Set([Math.min(...xs), Math.max(...xs)].map((x) => fmtNum(x)))].join('–');
+}
+
 function describeRun(r) {
   const sat = r.loadgenMaxWorkerCpu >= 90 ? '  << a load worker was >= 90% of a core: the generator may be the bottleneck' : '';
   const err = r.errors > 0 ? `  ERRORS ${r.errors} (first: ${r.firstError})` : '';
@@ -97,12 +102,12 @@ function loadgenNotes(results) {
   const heavy = loadRuns.filter((r) => r.loadgenShare >= 50 && r.machineBusy >= 90);
   const notes = [
     `Load generator: busiest worker process used at most ${fmtNum(worst.loadgenMaxWorkerCpu)}% of one core (${worst.system}, ${worst.k}); all workers together at most ${fmtNum(Math.max(...runs.map((r) => r.loadgenCpu)))}% of a core. ${worst.loadgenMaxWorkerCpu >= 90 ? 'A worker was saturated, so that run measured the generator as much as the server.' : 'No worker was saturated.'}`,
-    `Machine CPU while measuring: ${[...new Set([Math.min(...runs.map((r) => r.machineBusy)), Math.max(...runs.map((r) => r.machineBusy))].map((x) => fmtNum(x)))].join('–')}% busy (includes the load generator and anything else running).`,
+    `Machine CPU while measuring: ${fmtRange(runs.map((r) => r.machineBusy))}% busy (includes the load generator and anything else running).`,
   ];
   const steal = runs.map((r) => r.hostSteal).filter((x) => Number.isFinite(x));
   if (steal.length > 0 && Math.max(...steal) >= 0.5) {
     notes.push(
-      `Host steal while measuring: ${[...new Set([Math.min(...steal), Math.max(...steal)].map((x) => fmtNum(x)))].join('–')}% of the machine's CPU time went to other guests of the hypervisor while this one wanted to run (counted as busy above); a run with more steal is slower for reasons outside both servers.`,
+      `Host steal while measuring: ${fmtRange(steal)}% of the machine's CPU time went to other guests of the hypervisor while this one wanted to run (counted as busy above); a run with more steal is slower for reasons outside both servers.`,
     );
   }
   if (heavy.length > 0) {
