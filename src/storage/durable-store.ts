@@ -215,11 +215,9 @@ export class DurableStore {
       // The next snapshot may be a delta of the chain just loaded (a restart need not cost a
       // full walk of a big tree): everything applied from here on, the log replay included, is
       // stamped with an epoch begun now. Only when the next load will read that delta right
-      // after this chain's newest file: when no snapshot file is newer than it (a file skipped
-      // as invalid, or a delta of another chain, always is, and would end the next load before
-      // the delta while purge trusted it).
-      const newer = [...snapshots, ...(await listDeltas(this.fs, this.dataDir))].some((s) => s.zxid > chain.newest.zxid);
-      if (!newer) {
+      // after this chain's newest file: a file left out as invalid or of another chain would end
+      // that load before the delta while purge trusted it.
+      if (!chain.newerLeftOut) {
         this.chain = {
           tree,
           generation: tree.replacements,

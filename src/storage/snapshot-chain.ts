@@ -70,6 +70,12 @@ export interface LoadedChain {
   newest: SnapshotRef;
   /** Records the applied deltas hold between them (what a restart reads beyond the full snapshot). */
   deltaRecords: number;
+  /**
+   * Whether a snapshot file (full or delta) newer than `newest` was left out: one skipped as
+   * invalid, or a delta of another chain. A delta written after `newest` would then not be read
+   * right after it by the next load.
+   */
+  newerLeftOut: boolean;
 }
 
 /**
@@ -125,7 +131,11 @@ export async function loadSnapshotChain(
           break;
         }
       }
-      if (failedAt < 0) return { tree, full, deltas: applied, newest: applied[applied.length - 1] ?? full, deltaRecords };
+      if (failedAt < 0) {
+        const newest = applied[applied.length - 1] ?? full;
+        const newerLeftOut = [...fulls, ...deltas].some((f) => f.zxid > newest.zxid);
+        return { tree, full, deltas: applied, newest, deltaRecords, newerLeftOut };
+      }
       // The tree took part of the bad delta: rebuild it from the files before that one.
       usable = failedAt;
     }
