@@ -8,6 +8,7 @@ import { CreateFlag, OpCode, Perms } from '../jute/opcodes.js';
 import type { ACL, CheckVersionRequest, CreateRequest, DeleteRequest, Id, MultiOp, SetACLRequest, SetDataRequest } from '../jute/records.js';
 import { fixupAcl, requireAcl } from '../tree/acl.js';
 import type { DataTree } from '../tree/data-tree.js';
+import { closeSessionOrder, type CloneChange } from '../tree/java-hash-set-order.js';
 import { validatePath } from '../tree/path.js';
 import { ChurnTable, churnHash } from './churn-table.js';
 import { QuotaCheck } from './quota-check.js';
@@ -355,19 +356,24 @@ export class PrepRequestProcessor {
     return { type: 'check', path: req.path, version: checkVersion(node.version, req.version, req.path) };
   }
 
-  /** Marks the session's ephemerals (as outstanding changes will leave them) deleted. */
+  /**
+   * Marks the session's ephemerals (as outstanding changes will leave them) deleted. The txn
+   * lists them in ZooKeeper's order (the session's HashSet, cloned, with the outstanding
+   * changes applied), which is the order every server deletes them and fires their watches in.
+   */
   private prepCloseSession(ctx: PrepContext, deletes: string[]): TxnOp {
-    const owned = new Set<string>(this.tree.getEphemerals(ctx.sessionId));
+    const { inserted, peak } = this.tree.ephemeralsForClose(ctx.sessionId);
+    const changes: CloneChange[] = [];
     for (const c of this.outstanding) {
-      if (c.node === null) owned.delete(c.path);
-      else if (c.node.kind === 'ephemeral' && c.node.ephemeralOwner === ctx.sessionId) owned.add(c.path);
+      if (c.node === null) changes.push({ path: c.path, deleted: true });
+      else if (c.node.kind === 'ephemeral' && c.node.ephemeralOwner === ctx.sessionId) changes.push({ path: c.path, deleted: false });
     }
-    for (const path of owned) {
+    const paths = closeSessionOrder(inserted, peak, changes);
+    for (const path of paths) {
       this.change(path, null, ctx.zxid);
       deletes.push(path);
     }
-    // Code-unit order, as killSession deletes them.
-    return { type: 'closeSession', paths: [...owned].sort() };
+    return { type: 'closeSession', paths };
   }
 
   // ---- the outstanding-changes view -------------------------------------------------

@@ -6,6 +6,7 @@ import { EventType } from '../jute/opcodes.js';
 import type { ACL, Stat } from '../jute/records.js';
 import { AclCache, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
 import { basename, parentPath } from './path.js';
+import { hashSetOrder } from './java-hash-set-order.js';
 import { PathIndex } from './path-index.js';
 import { LIMIT_NODE, QUOTA_ROOT, QuotaPaths, STAT_NODE, statPath, StatsTrack, trimQuotaPath } from './quota.js';
 import { KIND_CODES, kindCode, NodeTable, NONE } from './node-table.js';
@@ -280,6 +281,12 @@ export class DataTree {
   private readonly table = new NodeTable();
   private readonly acls = new AclCache();
   private readonly ephemerals = new Map<number, Set<string>>();
+  /**
+   * The most ephemerals each session has held at once: the capacity ZooKeeper's per-session
+   * HashSet grew to (it never shrinks, and outlives its last entry until the session closes),
+   * which decides the order a closeSession deletes them in (java-hash-set-order.ts).
+   */
+  private readonly ephemeralPeak = new Map<number, number>();
   private readonly containerPaths = new Set<string>();
   private readonly ttlPaths = new Set<string>();
   /** Paths with a quota (a zookeeper_limits node under /zookeeper/quota). */
@@ -537,16 +544,23 @@ export class DataTree {
    * is deleted too if it is not there (a fuzzy snapshot missed it: the parent's pzxid still moves,
    * as DataTree.killSession does with paths2Delete); a named path that is another's node is left alone.
    */
+  /**
+   * Deletes the session's ephemerals as ZooKeeper's killSession does: first the txn's paths in
+   * the txn's order (watchers see the deletions in it), then any the session owns that the txn
+   * did not name, in the order ZooKeeper's HashSet holds them. A named path that is missing
+   * still moves its parent's pzxid (applyDelete); one owned by another session is left alone.
+   */
   private killSession(sessionId: number, zxid: number, triggers: WatchTrigger[], named?: readonly string[]): void {
     const owned = this.ephemerals.get(sessionId);
-    const doomed = new Set<string>(owned);
     if (named !== undefined) {
-      for (const path of named) if (!this.ids.has(path)) doomed.add(path);
+      for (const path of named) if (owned?.has(path) === true || !this.ids.has(path)) this.applyDelete(path, zxid, triggers);
     }
-    if (doomed.size > 0) {
-      for (const path of [...doomed].sort(byCodeUnit)) this.applyDelete(path, zxid, triggers);
-      this.ephemerals.delete(sessionId);
+    // applyDelete took the deleted ones out of `owned`: what is left was not in the txn.
+    if (owned !== undefined && owned.size > 0) {
+      for (const path of hashSetOrder([...owned], this.ephemeralPeak.get(sessionId) ?? 0)) this.applyDelete(path, zxid, triggers);
     }
+    this.ephemerals.delete(sessionId);
+    this.ephemeralPeak.delete(sessionId);
     this.sessions.delete(sessionId);
     this.legacyPasswordSessions.delete(sessionId);
   }
@@ -789,6 +803,7 @@ export class DataTree {
         let owned = this.ephemerals.get(owner);
         if (owned === undefined) this.ephemerals.set(owner, (owned = new Set()));
         owned.add(path);
+        if (owned.size > (this.ephemeralPeak.get(owner) ?? 0)) this.ephemeralPeak.set(owner, owned.size);
         break;
       }
       case KIND_CONTAINER:
@@ -1095,6 +1110,12 @@ export class DataTree {
   /** The ACL a getNode() copy points at, for permission checks without building a Stat. */
   aclOf(node: Readonly<ZNode>): ACL[] {
     return this.acls.get(node.aclId);
+  }
+
+  /** The session's ephemeral paths in the order they were created, and the most it held at once (closeSessionOrder's inputs). */
+  ephemeralsForClose(sessionId: number): { inserted: string[]; peak: number } {
+    const owned = this.ephemerals.get(sessionId);
+    return { inserted: owned === undefined ? [] : [...owned], peak: this.ephemeralPeak.get(sessionId) ?? 0 };
   }
 
   /** Ephemeral paths the session owns, sorted. */

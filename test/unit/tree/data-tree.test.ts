@@ -321,7 +321,7 @@ describe('node kinds', () => {
 });
 
 describe('sessions', () => {
-  it('createSession records the timeout; closeSession deletes its ephemerals in path order and forgets it', () => {
+  it("createSession records the timeout; closeSession deletes its ephemerals in ZooKeeper's HashSet order and forgets it", () => {
     const tree = new DataTree();
     tree.apply(txn(1, { type: 'createSession', timeoutMs: 30000 }));
     tree.apply(txn(2, { type: 'createSession', timeoutMs: 4000 }, OTHER_SESSION));
@@ -343,16 +343,19 @@ describe('sessions', () => {
       ]),
     );
 
+    // A txn without paths (ZooKeeper before 3.6): the session's own set, iterated as Java's
+    // HashSet of 16 buckets does: String.hashCode spread and masked puts /app/z in bucket 2,
+    // /b in 3, /app/a in 11 (neither creation nor code-unit order).
     const r = tree.apply(txn(9, { type: 'closeSession' }));
     expect(r).toEqual({
       err: 0,
       triggers: [
-        { path: '/app/a', type: EventType.NodeDeleted },
-        { path: '/app', type: EventType.NodeChildrenChanged },
         { path: '/app/z', type: EventType.NodeDeleted },
         { path: '/app', type: EventType.NodeChildrenChanged },
         { path: '/b', type: EventType.NodeDeleted },
         { path: '/', type: EventType.NodeChildrenChanged },
+        { path: '/app/a', type: EventType.NodeDeleted },
+        { path: '/app', type: EventType.NodeChildrenChanged },
       ],
     });
     expect(tree.getChildren('/app')).toEqual(['other', 'persistent']);
@@ -385,6 +388,17 @@ describe('sessions', () => {
     older.apply(txn(1, create('/app', 1)));
     older.apply(txn(9, { type: 'closeSession' }));
     expect(older.getData('/app')!.stat.pzxid).toBe(1);
+  });
+
+  it("closeSession deletes the paths it names in the txn's order, then the session's others", () => {
+    const tree = new DataTree();
+    tree.apply(txn(1, create('/app', 1)));
+    for (const [i, name] of ['a', 'b', 'c', 'd'].entries()) tree.apply(txn(2 + i, create(`/app/${name}`, 2 + i, { kind: 'ephemeral' })));
+    // As the leader listed them (ZooKeeper's order); /app/b is not named (a txn from a member that missed it).
+    const r = tree.apply(txn(9, { type: 'closeSession', paths: ['/app/d', '/app/a', '/app/c'] }));
+    expect(r.triggers.filter((t) => t.type === EventType.NodeDeleted).map((t) => t.path)).toEqual(['/app/d', '/app/a', '/app/c', '/app/b']);
+    expect(tree.getChildren('/app')).toEqual([]);
+    expect(tree.getEphemerals(SESSION)).toEqual([]);
   });
 });
 

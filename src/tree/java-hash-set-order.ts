@@ -1,0 +1,76 @@
+// The order Java's HashSet<String> iterates paths in: ZooKeeper deletes a closed session's ephemerals in it.
+//
+// Why: ZooKeeper's PrepRequestProcessor lists a closing session's ephemerals by iterating a
+// clone of the DataTree's per-session HashSet (plus and minus the writes still in flight), and
+// every server deletes them in that list's order, so other sessions' watches see NodeDeleted and
+// NodeChildrenChanged in that order. A HashMap iterates bucket by bucket (bucket = the spread
+// String.hashCode masked by the table's capacity) and, within a bucket, in insertion order; a
+// resize or a clone keeps that relative order. Bins that Java turns into trees (8 or more
+// colliding keys in a table of 64 or more) are not modelled.
+
+const LOAD_FACTOR = 0.75;
+/** HashMap's first table, for `new HashSet<>()`. */
+const DEFAULT_CAPACITY = 16;
+
+/** String.hashCode over UTF-16 code units, then HashMap.hash's spread of the high bits. */
+export function javaSpreadHash(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+  return h ^ (h >>> 16);
+}
+
+/** HashMap.tableSizeFor: the least power of two >= c (1 for c <= 1). */
+function tableSizeFor(c: number): number {
+  let n = 1;
+  while (n < c) n *= 2;
+  return n;
+}
+
+/** Capacity of a `new HashSet<>()` that once held `peak` entries (it doubles past 3/4 full, never shrinks). */
+export function hashSetCapacity(peak: number): number {
+  let cap = DEFAULT_CAPACITY;
+  while (peak > cap * LOAD_FACTOR) cap *= 2;
+  return cap;
+}
+
+/** Stable sort of `paths` by bucket under `capacity`. */
+function byBucket(paths: string[], capacity: number): string[] {
+  const mask = capacity - 1;
+  const keyed = paths.map((p, i) => ({ p, i, b: javaSpreadHash(p) & mask }));
+  keyed.sort((x, y) => x.b - y.b || x.i - y.i);
+  return keyed.map((k) => k.p);
+}
+
+/**
+ * Iteration order of a HashSet that received `inserted` in this order and once held `peak`
+ * entries (so its capacity is hashSetCapacity(peak)).
+ */
+export function hashSetOrder(inserted: readonly string[], peak: number): string[] {
+  return byBucket([...inserted], hashSetCapacity(Math.max(peak, inserted.length)));
+}
+
+/** One outstanding change PrepRequestProcessor applies to the clone: a delete, or an ephemeral of the session created. */
+export type CloneChange = { path: string; deleted: boolean };
+
+/**
+ * The paths of ZooKeeper's CloseSessionTxn, in its order: the session's HashSet (its entries
+ * in `inserted` order, `peak` its largest size) cloned, then the outstanding changes applied to
+ * the clone in order (a delete removes the path, a create of the session's ephemeral adds it).
+ */
+export function closeSessionOrder(inserted: readonly string[], peak: number, changes: readonly CloneChange[]): string[] {
+  // HashMap.clone: a table sized for the entries (putMapEntries), filled in iteration order.
+  let seq = hashSetOrder(inserted, peak);
+  let capacity = seq.length > 0 ? tableSizeFor(Math.trunc(Math.fround(Math.fround(seq.length / LOAD_FACTOR) + 1))) : 0;
+  const present = new Set(seq);
+  for (const c of changes) {
+    if (c.deleted) {
+      if (present.delete(c.path)) seq = seq.filter((p) => p !== c.path);
+    } else if (!present.has(c.path)) {
+      present.add(c.path);
+      seq.push(c.path);
+      if (capacity === 0) capacity = DEFAULT_CAPACITY;
+      else if (seq.length > capacity * LOAD_FACTOR) capacity *= 2;
+    }
+  }
+  return capacity === 0 ? seq : byBucket(seq, capacity);
+}
