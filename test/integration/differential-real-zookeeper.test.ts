@@ -11,6 +11,7 @@
 // The rows of docs/compatibility.md where zabkeeper follows a later ZooKeeper than Debian's 3.8.0
 // are steered around (documentedDifference and the watch-mode rules in the loop).
 
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -57,9 +58,9 @@ interface Side {
 }
 
 type Op =
-  | { kind: 'create'; s: 'a' | 'b'; path: string; data: string; mode: CreateMode; acl: AclChoice }
+  | { kind: 'create'; s: 'a' | 'b'; path: string; data: string | null; mode: CreateMode; acl: AclChoice }
   | { kind: 'delete'; s: 'a' | 'b'; path: string; version: number }
-  | { kind: 'setData'; s: 'a' | 'b'; path: string; data: string; version: number }
+  | { kind: 'setData'; s: 'a' | 'b'; path: string; data: string | null; version: number }
   | { kind: 'exists' | 'getData' | 'getChildren2'; s: 'a' | 'b'; path: string; watch: boolean }
   | { kind: 'getACL' | 'getAllChildrenNumber'; s: 'a' | 'b'; path: string }
   | { kind: 'addWatch'; s: 'a' | 'b'; path: string; mode: PersistentWatchMode }
@@ -71,7 +72,7 @@ type Op =
   | { kind: 'sync'; s: 'a' | 'b'; path: string }
   | { kind: 'reopenB' };
 
-type AclChoice = 'open' | 'read' | 'creator' | 'alice' | 'noDelete' | 'empty';
+type AclChoice = 'open' | 'read' | 'creator' | 'alice' | 'noDelete' | 'empty' | 'ip' | 'createRead' | 'writeOnly';
 
 const ALICE = { scheme: 'digest', id: digestId('alice', 'secret') };
 function aclOf(choice: AclChoice): ACL[] {
@@ -88,6 +89,15 @@ function aclOf(choice: AclChoice): ACL[] {
       return [{ perms: Perms.ALL & ~Perms.DELETE, id: { scheme: 'world', id: 'anyone' } }];
     case 'empty':
       return [];
+    case 'ip':
+      return [{ perms: Perms.ALL, id: { scheme: 'ip', id: '127.0.0.1' } }];
+    case 'createRead':
+      return [{ perms: Perms.CREATE | Perms.READ, id: { scheme: 'world', id: 'anyone' } }];
+    case 'writeOnly':
+      return [
+        { perms: Perms.WRITE, id: { scheme: 'world', id: 'anyone' } },
+        { perms: Perms.ALL, id: ALICE },
+      ];
   }
 }
 
@@ -100,7 +110,10 @@ function makeOps(seed: number, root: string, count: number, created: () => strin
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const session = (): 'a' | 'b' => (rnd() < 0.6 ? 'a' : 'b');
   const version = (): number => (rnd() < 0.5 ? -1 : Math.floor(rnd() * 3));
-  const data = (): string => (rnd() < 0.1 ? '' : `v${Math.floor(rnd() * 1000)}`);
+  const data = (): string | null => {
+    const r = rnd();
+    return r < 0.05 ? null : r < 0.1 ? '' : r < 0.13 ? 'x'.repeat(Math.floor(rnd() * 4000)) : `v${Math.floor(rnd() * 1000)}`;
+  };
   const path = (): string => {
     const known = created();
     if (known.length > 0 && rnd() < 0.35) return pick(known);
@@ -111,7 +124,8 @@ function makeOps(seed: number, root: string, count: number, created: () => strin
   };
   const acl = (): AclChoice => {
     const r = rnd();
-    return r < 0.75 ? 'open' : r < 0.83 ? 'read' : r < 0.9 ? 'creator' : r < 0.94 ? 'alice' : r < 0.98 ? 'noDelete' : 'empty';
+    if (r < 0.7) return 'open';
+    return pick(['read', 'creator', 'alice', 'noDelete', 'empty', 'ip', 'createRead', 'writeOnly'] as const);
   };
   const txOp = (): TxOp => {
     const r = rnd();
@@ -151,6 +165,11 @@ function statText(side: Side, s: Stat | null): string {
   return `c${z(s.czxid)} m${z(s.mzxid)} p${z(s.pzxid)} v${s.version} cv${s.cversion} av${s.aversion} o${owner} len${s.dataLength} n${s.numChildren}`;
 }
 
+/** Short values as text, long ones as their length and a digest, so a history stays readable. */
+function dataText(data: Buffer): string {
+  return data.length <= 32 ? data.toString() : `${data.length}B:${createHash('sha1').update(data).digest('hex').slice(0, 12)}`;
+}
+
 function errText(err: unknown): string {
   if (err instanceof TransactionError) return `multi failed ${err.code} at #${err.failedOpIndex}: ${err.results.map((r) => (r.type === 'error' ? r.code : r.type)).join(',')}`;
   if (err instanceof ZooKeeperError) return `error ${err.code}`;
@@ -181,7 +200,7 @@ async function run(side: Side, op: Op): Promise<string> {
         return statText(side, await c.exists(op.path, op.watch ? listener : undefined));
       case 'getData': {
         const r = await c.getData(op.path, op.watch ? listener : undefined);
-        return `${r.data.toString()} ${statText(side, r.stat)}`;
+        return `${dataText(r.data)} ${statText(side, r.stat)}`;
       }
       case 'getChildren2': {
         const r = await c.getChildren2(op.path, op.watch ? listener : undefined);
@@ -204,7 +223,7 @@ async function run(side: Side, op: Op): Promise<string> {
       case 'multiRead': {
         const results = await c.multiRead(op.paths.flatMap((p) => [{ type: 'getData' as const, path: p }, { type: 'getChildren' as const, path: p }]));
         return results
-          .map((r) => (r.type === 'getData' ? `${r.data.toString()} ${statText(side, r.stat)}` : r.type === 'getChildren' ? `[${[...r.children].sort().join(',')}]` : `error ${r.code}`))
+          .map((r) => (r.type === 'getData' ? `${dataText(r.data)} ${statText(side, r.stat)}` : r.type === 'getChildren' ? `[${[...r.children].sort().join(',')}]` : `error ${r.code}`))
           .join('; ');
       }
       case 'sync':
