@@ -539,16 +539,12 @@ export class DataTree {
   }
 
   /**
-   * Deletes every ephemeral of the session, in path order so that every replica fires
-   * the same events in the same order, then forgets the session. `named`: the txn's paths. Each
-   * is deleted too if it is not there (a fuzzy snapshot missed it: the parent's pzxid still moves,
-   * as DataTree.killSession does with paths2Delete); a named path that is another's node is left alone.
-   */
-  /**
-   * Deletes the session's ephemerals as ZooKeeper's killSession does: first the txn's paths in
-   * the txn's order (watchers see the deletions in it), then any the session owns that the txn
-   * did not name, in the order ZooKeeper's HashSet holds them. A named path that is missing
-   * still moves its parent's pzxid (applyDelete); one owned by another session is left alone.
+   * Deletes the session's ephemerals as ZooKeeper's killSession does, then forgets the session:
+   * first the txn's paths (`named`) in the txn's order, which every replica follows, so all fire
+   * the same events in the same order; then any the session owns that the txn did not name, in
+   * the order ZooKeeper's HashSet holds them. A named path that is not there is deleted too (a
+   * fuzzy snapshot missed it: the parent's pzxid still moves, as DataTree.killSession does with
+   * paths2Delete); a named path that is another session's node is left alone.
    */
   private killSession(sessionId: number, zxid: number, triggers: WatchTrigger[], named?: readonly string[]): void {
     const owned = this.ephemerals.get(sessionId);
