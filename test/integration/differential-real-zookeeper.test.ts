@@ -45,7 +45,6 @@ const CONTAINER_CHECK_MS = 3_600_000;
 
 /** One server's side of a history: two sessions (A authenticated as alice, B anonymous). */
 interface Side {
-  name: string;
   connectString: string;
   a: ZooKeeperClient;
   b: ZooKeeperClient;
@@ -155,7 +154,7 @@ function makeOps(seed: number, root: string, count: number, created: () => strin
   };
 }
 
-/** A stat as comparable text: zxids relative to the history's base, owners as the session's letter. */
+/** A stat as comparable text: zxids relative to the history's base, an owner as S when it is one of the two sessions. */
 function statText(side: Side, s: Stat | null): string {
   if (s === null) return 'null';
   const z = (x: number): string => (x === 0 ? '0' : `+${x - side.base}`);
@@ -295,21 +294,21 @@ describe('differential: random histories against Apache ZooKeeper 3.8 and zabkee
     await Promise.all([zk?.stop(), zab?.stop()]);
   });
 
-  async function openSide(name: string, connectString: string, root: string): Promise<Side> {
+  async function openSide(connectString: string, root: string): Promise<Side> {
     const a = await ZooKeeperClient.connect(connectString, { sessionTimeoutMs: 30_000 });
     await a.addAuth('digest', 'alice:secret');
     const b = await ZooKeeperClient.connect(connectString, { sessionTimeoutMs: 30_000 });
     const stat = (await a.create2(root, 'root')).stat;
     const events = { a: [] as string[], b: [] as string[] };
     const listeners = { a: (e: WatchEvent) => events.a.push(`${e.type} ${e.path}`), b: (e: WatchEvent) => events.b.push(`${e.type} ${e.path}`) };
-    return { name, connectString, a, b, base: stat.czxid, events, listeners };
+    return { connectString, a, b, base: stat.czxid, events, listeners };
   }
 
   for (const seed of SEEDS) {
     it(`seed ${seed}: ${OPS_PER_HISTORY} operations answer alike`, async () => {
       const root = `/diff-${seed}`;
-      const ref = await openSide('zookeeper', zk.connectString, root);
-      const ours = await openSide('zabkeeper', zab.connectString, root);
+      const ref = await openSide(zk.connectString, root);
+      const ours = await openSide(zab.connectString, root);
       try {
         // Paths the reference created (sequential names included), for later ops to aim at.
         const created: string[] = [];
