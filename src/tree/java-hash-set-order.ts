@@ -34,7 +34,7 @@ export function hashSetCapacity(peak: number): number {
 }
 
 /** Stable sort of `paths` by bucket under `capacity`. */
-function byBucket(paths: string[], capacity: number): string[] {
+function byBucket(paths: readonly string[], capacity: number): string[] {
   const mask = capacity - 1;
   const keyed = paths.map((p, i) => ({ p, i, b: javaSpreadHash(p) & mask }));
   keyed.sort((x, y) => x.b - y.b || x.i - y.i);
@@ -46,7 +46,7 @@ function byBucket(paths: string[], capacity: number): string[] {
  * entries (so its capacity is hashSetCapacity(peak)).
  */
 export function hashSetOrder(inserted: readonly string[], peak: number): string[] {
-  return byBucket([...inserted], hashSetCapacity(Math.max(peak, inserted.length)));
+  return byBucket(inserted, hashSetCapacity(Math.max(peak, inserted.length)));
 }
 
 /** One outstanding change PrepRequestProcessor applies to the clone: a delete, or an ephemeral of the session created. */
