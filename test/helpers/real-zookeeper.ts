@@ -1,11 +1,11 @@
-// Starts a real Apache ZooKeeper 3.8 (Debian package) standalone on a free port in its own temp dir.
+// Starts a real Apache ZooKeeper 3.8 (Debian package), standalone or as an ensemble, on free ports in its own temp dir.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './free-port.js';
+import { freePort, freePorts } from './free-port.js';
 import { waitFor } from './wait-for.js';
 
 export interface RealZooKeeper {
@@ -54,14 +54,42 @@ export function fourLetterWord(port: number, cmd: string, host = '127.0.0.1'): P
   });
 }
 
+function assertInstalled(): void {
+  if (!realZooKeeperInstalled()) {
+    throw new Error(`Apache ZooKeeper is not installed (${ZK_JAR} missing): run \`apt-get install zookeeper\` (CI installs it).`);
+  }
+}
+
+/** One ZooKeeper JVM (small heap, quick start), its output appended to `logPath`. */
+function spawnJava(mainClass: string, cfg: string, logPath: string, opts: RealZooKeeperOptions): ChildProcess {
+  const log = fs.openSync(logPath, 'a');
+  const classpath = [ZK_JAR, ...(fs.existsSync(SLF4J_BINDING) ? [SLF4J_BINDING] : []), ...(opts.extraClasspath ?? [])].join(':');
+  const child = spawn(
+    'java',
+    [
+      '-Xmx256m',
+      '-XX:+UseSerialGC',
+      '-XX:TieredStopAtLevel=1',
+      '-Dzookeeper.extendedTypesEnabled=true',
+      '-Dzookeeper.admin.enableServer=false',
+      ...(opts.jvmFlags ?? []),
+      '-cp',
+      classpath,
+      mainClass,
+      cfg,
+    ],
+    { stdio: ['ignore', log, log] },
+  );
+  fs.closeSync(log);
+  return child;
+}
+
 /**
  * Fails loudly when ZooKeeper is missing: CI installs it, and a silent skip would hide
  * that the client was never checked against the real thing.
  */
 export async function startRealZooKeeper(opts: RealZooKeeperOptions = {}): Promise<RealZooKeeper> {
-  if (!realZooKeeperInstalled()) {
-    throw new Error(`Apache ZooKeeper is not installed (${ZK_JAR} missing): run \`apt-get install zookeeper\` (CI installs it).`);
-  }
+  assertInstalled();
   const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'zabkeeper-realzk-'));
   const dataDir = opts.dataDir ?? path.join(dir, 'data');
   await fs.promises.mkdir(dataDir, { recursive: true });
@@ -83,25 +111,7 @@ export async function startRealZooKeeper(opts: RealZooKeeperOptions = {}): Promi
       '',
     ].join('\n'),
   );
-  const log = fs.openSync(path.join(dir, 'zookeeper.log'), 'a');
-  const classpath = [ZK_JAR, ...(fs.existsSync(SLF4J_BINDING) ? [SLF4J_BINDING] : []), ...(opts.extraClasspath ?? [])].join(':');
-  const child: ChildProcess = spawn(
-    'java',
-    [
-      '-Xmx256m',
-      '-XX:+UseSerialGC',
-      '-XX:TieredStopAtLevel=1',
-      '-Dzookeeper.extendedTypesEnabled=true',
-      '-Dzookeeper.admin.enableServer=false',
-      ...(opts.jvmFlags ?? []),
-      '-cp',
-      classpath,
-      'org.apache.zookeeper.server.ZooKeeperServerMain',
-      cfg,
-    ],
-    { stdio: ['ignore', log, log] },
-  );
-  fs.closeSync(log);
+  const child = spawnJava('org.apache.zookeeper.server.ZooKeeperServerMain', cfg, path.join(dir, 'zookeeper.log'), opts);
   let exited = false;
   child.once('exit', () => {
     exited = true;
@@ -136,4 +146,83 @@ export async function startRealZooKeeper(opts: RealZooKeeperOptions = {}): Promi
     clearTimeout(timer);
   };
   return { host: '127.0.0.1', port, connectString: `127.0.0.1:${port}`, dataDir, stop, shutdown };
+}
+
+export interface RealZooKeeperEnsemble {
+  /** Each member's client address, by server id (members[0] is server 1). */
+  members: { id: number; port: number; connectString: string }[];
+  /** Every member's address, for a client that may use any. */
+  connectString: string;
+  /** Kills every member and removes the temp dir. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `size` QuorumPeerMain processes on 127.0.0.1 sharing one generated server list, each with its
+ * own dataDir and myid; resolves once one member leads and the others follow.
+ */
+export async function startRealZooKeeperEnsemble(opts: RealZooKeeperOptions & { size?: number } = {}): Promise<RealZooKeeperEnsemble> {
+  assertInstalled();
+  const size = opts.size ?? 3;
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'zabkeeper-realzk-ensemble-'));
+  const ports = await freePorts(size * 3);
+  const ids = Array.from({ length: size }, (_, i) => i + 1);
+  const peers = ids.map((id) => ({ id, client: ports[3 * (id - 1)]!, quorum: ports[3 * (id - 1) + 1]!, election: ports[3 * (id - 1) + 2]! }));
+  const children: ChildProcess[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(
+      children.map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const gone = new Promise<void>((r) => child.once('exit', () => r()));
+        child.kill('SIGKILL');
+        await gone;
+      }),
+    );
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  };
+  try {
+    for (const p of peers) {
+      const dataDir = path.join(dir, `server${p.id}`);
+      await fs.promises.mkdir(dataDir, { recursive: true });
+      await fs.promises.writeFile(path.join(dataDir, 'myid'), `${p.id}\n`);
+      const cfg = path.join(dir, `zoo${p.id}.cfg`);
+      await fs.promises.writeFile(
+        cfg,
+        [
+          `tickTime=${opts.tickTimeMs ?? 1000}`,
+          'initLimit=10',
+          'syncLimit=5',
+          `dataDir=${dataDir}`,
+          `clientPort=${p.client}`,
+          'clientPortAddress=127.0.0.1',
+          '4lw.commands.whitelist=*',
+          'admin.enableServer=false',
+          'maxClientCnxns=0',
+          ...(opts.snapCount !== undefined ? [`snapCount=${opts.snapCount}`] : []),
+          ...(opts.extraConfig ?? []),
+          ...peers.map((q) => `server.${q.id}=127.0.0.1:${q.quorum}:${q.election}`),
+          '',
+        ].join('\n'),
+      );
+      children.push(spawnJava('org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg, path.join(dir, `zookeeper${p.id}.log`), opts));
+    }
+    let seen = '';
+    await waitFor(
+      async () => {
+        if (children.some((c) => c.exitCode !== null || c.signalCode !== null)) throw new Error('a ZooKeeper member exited during startup');
+        const modes = await Promise.all(peers.map(async (p) => /^Mode: (\w+)/m.exec(await fourLetterWord(p.client, 'srvr'))?.[1] ?? 'none'));
+        seen = modes.join(' ');
+        return modes.filter((m) => m === 'leader').length === 1 && modes.every((m) => m === 'leader' || m === 'follower');
+      },
+      () => `a ZooKeeper ensemble with one leader, last seen modes ${seen}`,
+      opts.startTimeoutMs ?? 60_000,
+      200,
+    );
+  } catch (err) {
+    const logs = await Promise.all(ids.map((id) => fs.promises.readFile(path.join(dir, `zookeeper${id}.log`), 'utf8').catch(() => '')));
+    await stop();
+    throw new Error(`${(err as Error).message}\n${logs.map((l, i) => `--- server ${i + 1} ---\n${l.slice(-1500)}`).join('\n')}`);
+  }
+  const members = peers.map((p) => ({ id: p.id, port: p.client, connectString: `127.0.0.1:${p.client}` }));
+  return { members, connectString: members.map((m) => m.connectString).join(','), stop };
 }
