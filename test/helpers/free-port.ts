@@ -1,23 +1,60 @@
 // Free TCP ports on 127.0.0.1 for tests that must name a port up front (zoo.cfg, --admin-port, ...).
 // Each is bound, read and released: free right now, not reserved, so use it soon.
+//
+// They are drawn from below the kernel's ephemeral range, never from it: a member that is killed
+// and restarted rebinds its ports, and meanwhile any outgoing connection (a client reconnecting,
+// a four-letter-word poll) may be given one of them as its local port, after which the restart
+// fails with EADDRINUSE. Ports bind(0) hands out are ephemeral ones, so they had that race.
 
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+
+const LOWEST = 10_000;
+
+/** The first port of the kernel's ephemeral range (32768 where /proc does not say). */
+function ephemeralStart(): number {
+  try {
+    const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(first) && first > LOWEST + 1000 ? first : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+const HIGHEST = ephemeralStart() - 1;
+/** Ports this process handed out lately: two callers racing must not get the same one. */
+const handedOut = new Set<number>();
+const HANDED_OUT_KEPT = 2000;
+
+function tryListen(port: number): Promise<net.Server | null> {
+  const srv = net.createServer();
+  return new Promise((resolve) => {
+    srv.once('error', () => resolve(null));
+    srv.listen(port, '127.0.0.1', () => resolve(srv));
+  });
+}
+
+function remember(port: number): void {
+  handedOut.add(port);
+  if (handedOut.size > HANDED_OUT_KEPT) handedOut.delete(handedOut.values().next().value!);
+}
 
 /** `count` distinct ports nothing listens on right now (all bound at once, then released). */
 export async function freePorts(count: number): Promise<number[]> {
   const servers: net.Server[] = [];
   try {
-    for (let i = 0; i < count; i++) {
-      const srv = net.createServer();
+    for (let attempt = 0; servers.length < count; attempt++) {
+      if (attempt > 100 * count + 1000) throw new Error(`no ${count} free ports found in ${LOWEST}-${HIGHEST}`);
+      const port = LOWEST + Math.floor(Math.random() * (HIGHEST - LOWEST + 1));
+      if (handedOut.has(port)) continue;
+      const srv = await tryListen(port);
+      if (srv === null) continue;
       servers.push(srv);
-      await new Promise<void>((resolve, reject) => {
-        srv.once('error', reject);
-        srv.listen(0, '127.0.0.1', () => resolve());
-      });
+      remember(port);
     }
     return servers.map((s) => (s.address() as net.AddressInfo).port);
   } finally {
-    await Promise.all(servers.map((s) => new Promise((r) => (s.listening ? s.close(r) : r(undefined)))));
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   }
 }
 
@@ -32,19 +69,20 @@ export async function freePort(): Promise<number> {
  */
 export async function freePortRange(count: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    const base = LOWEST + Math.floor(Math.random() * (HIGHEST - LOWEST + 2 - count));
     const servers: net.Server[] = [];
     let ok = true;
     for (let p = base; p < base + count && ok; p++) {
-      const srv = net.createServer();
-      ok = await new Promise<boolean>((resolve) => {
-        srv.once('error', () => resolve(false));
-        srv.listen(p, '127.0.0.1', () => resolve(true));
-      });
-      if (ok) servers.push(srv);
+      if (handedOut.has(p)) ok = false;
+      const srv = ok ? await tryListen(p) : null;
+      if (srv === null) ok = false;
+      else servers.push(srv);
     }
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-    if (ok) return base;
+    if (ok) {
+      for (let p = base; p < base + count; p++) remember(p);
+      return base;
+    }
   }
   throw new Error(`no ${count} consecutive free ports found`);
 }
