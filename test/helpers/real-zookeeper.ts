@@ -153,6 +153,13 @@ export interface RealZooKeeperEnsemble {
   members: { id: number; port: number; connectString: string }[];
   /** Every member's address, for a client that may use any. */
   connectString: string;
+  /**
+   * Kills the leader (or the follower with the lowest id) with SIGKILL, waits until the others
+   * have a leader, restarts it and waits until it follows.
+   */
+  restart(role: 'leader' | 'follower'): Promise<void>;
+  /** The end of every member's log, for a failure message. */
+  logTail(): Promise<string>;
   /** Kills every member and removes the temp dir. */
   stop(): Promise<void>;
 }
@@ -169,23 +176,49 @@ export async function startRealZooKeeperEnsemble(opts: RealZooKeeperOptions & { 
   const ids = Array.from({ length: size }, (_, i) => i + 1);
   const peers = ids.map((id) => ({ id, client: ports[3 * (id - 1)]!, quorum: ports[3 * (id - 1) + 1]!, election: ports[3 * (id - 1) + 2]! }));
   const children: ChildProcess[] = [];
+  const cfgs: string[] = [];
+  const running = (child: ChildProcess | undefined): boolean => child !== undefined && child.exitCode === null && child.signalCode === null;
+  const kill = async (child: ChildProcess): Promise<void> => {
+    if (!running(child)) return;
+    const gone = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGKILL');
+    await gone;
+  };
   const stop = async (): Promise<void> => {
-    await Promise.all(
-      children.map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const gone = new Promise<void>((r) => child.once('exit', () => r()));
-        child.kill('SIGKILL');
-        await gone;
-      }),
-    );
+    await Promise.all(children.map(kill));
     await fs.promises.rm(dir, { recursive: true, force: true });
   };
+  const start = (id: number): void => {
+    children[id - 1] = spawnJava('org.apache.zookeeper.server.quorum.QuorumPeerMain', cfgs[id - 1]!, path.join(dir, `zookeeper${id}.log`), opts);
+  };
+  const modes = (): Promise<string[]> => Promise.all(peers.map(async (p) => (running(children[p.id - 1]) ? (/^Mode: (\w+)/m.exec(await fourLetterWord(p.client, 'srvr'))?.[1] ?? 'none') : 'down')));
+  /** Waits until one member leads and every other member (`down` ones excepted) follows. */
+  const settled = async (down: number[], timeoutMs: number): Promise<string[]> => {
+    let seen: string[] = [];
+    await waitFor(
+      async () => {
+        if (peers.some((p) => !down.includes(p.id) && !running(children[p.id - 1]))) throw new Error('a ZooKeeper member exited');
+        seen = await modes();
+        return seen.filter((m) => m === 'leader').length === 1 && seen.every((m) => m === 'leader' || m === 'follower' || m === 'down');
+      },
+      () => `a ZooKeeper ensemble with one leader, last seen modes ${seen.join(' ')}`,
+      timeoutMs,
+      100,
+    );
+    return seen;
+  };
+  const logTail = async (): Promise<string> => {
+    const logs = await Promise.all(ids.map((id) => fs.promises.readFile(path.join(dir, `zookeeper${id}.log`), 'utf8').catch(() => '')));
+    return logs.map((l, i) => `--- server ${i + 1} ---\n${l.slice(-3000)}`).join('\n');
+  };
+  const withLogs = async (err: unknown): Promise<Error> => new Error(`${(err as Error).message}\n${await logTail()}`);
   try {
     for (const p of peers) {
       const dataDir = path.join(dir, `server${p.id}`);
       await fs.promises.mkdir(dataDir, { recursive: true });
       await fs.promises.writeFile(path.join(dataDir, 'myid'), `${p.id}\n`);
       const cfg = path.join(dir, `zoo${p.id}.cfg`);
+      cfgs.push(cfg);
       await fs.promises.writeFile(
         cfg,
         [
@@ -204,25 +237,26 @@ export async function startRealZooKeeperEnsemble(opts: RealZooKeeperOptions & { 
           '',
         ].join('\n'),
       );
-      children.push(spawnJava('org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg, path.join(dir, `zookeeper${p.id}.log`), opts));
+      start(p.id);
     }
-    let seen = '';
-    await waitFor(
-      async () => {
-        if (children.some((c) => c.exitCode !== null || c.signalCode !== null)) throw new Error('a ZooKeeper member exited during startup');
-        const modes = await Promise.all(peers.map(async (p) => /^Mode: (\w+)/m.exec(await fourLetterWord(p.client, 'srvr'))?.[1] ?? 'none'));
-        seen = modes.join(' ');
-        return modes.filter((m) => m === 'leader').length === 1 && modes.every((m) => m === 'leader' || m === 'follower');
-      },
-      () => `a ZooKeeper ensemble with one leader, last seen modes ${seen}`,
-      opts.startTimeoutMs ?? 60_000,
-      200,
-    );
+    await settled([], opts.startTimeoutMs ?? 60_000);
   } catch (err) {
-    const logs = await Promise.all(ids.map((id) => fs.promises.readFile(path.join(dir, `zookeeper${id}.log`), 'utf8').catch(() => '')));
+    const e = await withLogs(err);
     await stop();
-    throw new Error(`${(err as Error).message}\n${logs.map((l, i) => `--- server ${i + 1} ---\n${l.slice(-1500)}`).join('\n')}`);
+    throw e;
   }
+  const restart = async (role: 'leader' | 'follower'): Promise<void> => {
+    try {
+      const id = (await modes()).indexOf(role) + 1;
+      if (id === 0) throw new Error(`no ZooKeeper member is a ${role}`);
+      await kill(children[id - 1]!);
+      await settled([id], 60_000);
+      start(id);
+      await settled([], 60_000);
+    } catch (err) {
+      throw await withLogs(err);
+    }
+  };
   const members = peers.map((p) => ({ id: p.id, port: p.client, connectString: `127.0.0.1:${p.client}` }));
-  return { members, connectString: members.map((m) => m.connectString).join(','), stop };
+  return { members, connectString: members.map((m) => m.connectString).join(','), restart, logTail, stop };
 }

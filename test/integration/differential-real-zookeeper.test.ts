@@ -25,8 +25,8 @@ describe('differential: random histories against Apache ZooKeeper 3.8 and zabkee
 
   for (const seed of seeds) {
     it(`seed ${seed}: ${ops} operations answer alike`, async () => {
-      const standalone = (connectString: string) => ({ a: connectString, b: [connectString], ensemble: false });
-      await runHistory(seed, ops, standalone(zk.connectString), standalone(zab.connectString));
+      const standalone = (name: string, connectString: string) => ({ name, a: connectString, b: [connectString], ensemble: false });
+      await runHistory(seed, ops, standalone('zookeeper', zk.connectString), standalone('zabkeeper', zab.connectString));
     }, 120_000);
   }
 });
