@@ -28,6 +28,8 @@ async function restartZab(e: Ensemble, role: 'leader' | 'follower'): Promise<voi
   await e.waitForQuorum(60_000);
   e.start(id);
   await e.waitForQuorum(60_000);
+  // waitForQuorum looks at running members only: a restart that failed must not pass for one.
+  if ((await e.mode(id)) !== 'follower') throw new Error(`zabkeeper member ${id} did not come back as a follower\n${e.tail()}`);
 }
 
 describe('differential: random histories against a ZooKeeper 3.8 ensemble and a zabkeeper ensemble', () => {
