@@ -34,13 +34,6 @@ import { seededRandom } from './seeded-random.js';
 import { waitFor } from './wait-for.js';
 import { dumpTree, type DumpedNode } from './tree-dump.js';
 
-/**
- * Where one system's sessions connect. Session A stays on `a`; B starts on b[0] and moves to the
- * next address each time it is reopened. With `ensemble`, every op and every look at the events
- * starts with a sync on its session, so a member serving a session has applied every write the
- * history made before (a follower may lag the leader by a commit otherwise, differently on each
- * run), as a ZooKeeper user reading across sessions does.
- */
 /** Seeds and length of the histories: DIFF_SEED_FROM, DIFF_SEEDS and DIFF_OPS widen a local search (CI runs the defaults). */
 export function historyPlan(defaultSeeds: number, defaultFrom: number): { seeds: number[]; ops: number } {
   const from = Number(process.env.DIFF_SEED_FROM ?? defaultFrom);
@@ -50,6 +43,13 @@ export function historyPlan(defaultSeeds: number, defaultFrom: number): { seeds:
 /** Containers are reaped on a timer: keep the reaper out of the histories on both systems. */
 export const CONTAINER_CHECK_MS = 3_600_000;
 
+/**
+ * Where one system's sessions connect. Session A stays on `a`; B starts on b[0] and moves to the
+ * next address each time it is reopened. With `ensemble`, every op and every look at the events
+ * starts with a sync on its session, so a member serving a session has applied every write the
+ * history made before (a follower may lag the leader by a commit otherwise, differently on each
+ * run), as a ZooKeeper user reading across sessions does.
+ */
 export interface DiffTarget {
   /** zookeeper or zabkeeper, for messages. */
   name: string;

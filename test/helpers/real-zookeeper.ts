@@ -60,6 +60,22 @@ function assertInstalled(): void {
   }
 }
 
+/** The zoo.cfg lines a standalone server and an ensemble member share. */
+function zooCfgLines(opts: RealZooKeeperOptions, dataDir: string, clientPort: number): string[] {
+  return [
+    `tickTime=${opts.tickTimeMs ?? 1000}`,
+    `dataDir=${dataDir}`,
+    `clientPort=${clientPort}`,
+    'clientPortAddress=127.0.0.1',
+    '4lw.commands.whitelist=*',
+    'admin.enableServer=false',
+    'maxClientCnxns=0',
+    ...(opts.snapCount !== undefined ? [`snapCount=${opts.snapCount}`] : []),
+    // zoo.cfg keys ZooKeeper does not know become zookeeper.<key> system properties (enforceQuota=true).
+    ...(opts.extraConfig ?? []),
+  ];
+}
+
 /** One ZooKeeper JVM (small heap, quick start), its output appended to `logPath`. */
 function spawnJava(mainClass: string, cfg: string, logPath: string, opts: RealZooKeeperOptions): ChildProcess {
   const log = fs.openSync(logPath, 'a');
@@ -95,22 +111,7 @@ export async function startRealZooKeeper(opts: RealZooKeeperOptions = {}): Promi
   await fs.promises.mkdir(dataDir, { recursive: true });
   const port = await freePort();
   const cfg = path.join(dir, 'zoo.cfg');
-  await fs.promises.writeFile(
-    cfg,
-    [
-      `tickTime=${opts.tickTimeMs ?? 1000}`,
-      `dataDir=${dataDir}`,
-      `clientPort=${port}`,
-      'clientPortAddress=127.0.0.1',
-      '4lw.commands.whitelist=*',
-      'admin.enableServer=false',
-      'maxClientCnxns=0',
-      ...(opts.snapCount !== undefined ? [`snapCount=${opts.snapCount}`] : []),
-      // zoo.cfg keys ZooKeeper does not know become zookeeper.<key> system properties (enforceQuota=true).
-      ...(opts.extraConfig ?? []),
-      '',
-    ].join('\n'),
-  );
+  await fs.promises.writeFile(cfg, [...zooCfgLines(opts, dataDir, port), ''].join('\n'));
   const child = spawnJava('org.apache.zookeeper.server.ZooKeeperServerMain', cfg, path.join(dir, 'zookeeper.log'), opts);
   let exited = false;
   child.once('exit', () => {
@@ -219,24 +220,8 @@ export async function startRealZooKeeperEnsemble(opts: RealZooKeeperOptions & { 
       await fs.promises.writeFile(path.join(dataDir, 'myid'), `${p.id}\n`);
       const cfg = path.join(dir, `zoo${p.id}.cfg`);
       cfgs.push(cfg);
-      await fs.promises.writeFile(
-        cfg,
-        [
-          `tickTime=${opts.tickTimeMs ?? 1000}`,
-          'initLimit=10',
-          'syncLimit=5',
-          `dataDir=${dataDir}`,
-          `clientPort=${p.client}`,
-          'clientPortAddress=127.0.0.1',
-          '4lw.commands.whitelist=*',
-          'admin.enableServer=false',
-          'maxClientCnxns=0',
-          ...(opts.snapCount !== undefined ? [`snapCount=${opts.snapCount}`] : []),
-          ...(opts.extraConfig ?? []),
-          ...peers.map((q) => `server.${q.id}=127.0.0.1:${q.quorum}:${q.election}`),
-          '',
-        ].join('\n'),
-      );
+      const servers = peers.map((q) => `server.${q.id}=127.0.0.1:${q.quorum}:${q.election}`);
+      await fs.promises.writeFile(cfg, [...zooCfgLines(opts, dataDir, p.client), 'initLimit=10', 'syncLimit=5', ...servers, ''].join('\n'));
       start(p.id);
     }
     await settled([], opts.startTimeoutMs ?? 60_000);

@@ -4,8 +4,8 @@
 // forwarded to the leader, applied on every member, and fire watches on members other than the
 // writer's. Between two ops now and then (and always a quarter and half of the way in) both
 // ensembles' lowest-id follower or their leader is killed with SIGKILL and restarted, and the
-// sessions carry on, through a new epoch after a leader's restart. Every answer, every watch event and the final tree
-// must match ZooKeeper's.
+// sessions carry on, through a new epoch after a leader's restart. Every answer, every watch
+// event and the final tree must match ZooKeeper's.
 
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { CONTAINER_CHECK_MS, historyPlan, runHistory, type DiffTarget } from '../helpers/differential-history.js';
