@@ -244,12 +244,15 @@ interface ToolsArgs {
 }
 
 /**
- * The yargs module for `zabkeeper tools <log-dump|snapshot-dump|verify>`. `onExitCode` receives
+ * The yargs module for `zabkeeper tools <tool>` (TOOL_NAMES). `onExitCode` receives
  * the tool's exit code (main.ts owns the process exit).
  */
+/** Every tool `zabkeeper tools` has, for its usage errors. */
+const TOOL_NAMES = 'log-dump, snapshot-dump, verify, import-zookeeper, export-zookeeper, backup, restore';
+
 export function createToolsCommand(onExitCode: (code: number) => void, out: ToolOutput = process.stdout): CommandModule<object, ToolsArgs> {
   return {
-    command: 'tools <cmd>',
+    command: 'tools [cmd]',
     describe: 'inspect storage: log-dump FILE, snapshot-dump FILE, verify DATADIR|FILE; import-zookeeper, export-zookeeper, backup, restore',
     builder: (y: Argv<object>) =>
       y
@@ -331,10 +334,10 @@ export function createToolsCommand(onExitCode: (code: number) => void, out: Tool
               .option('data-dir', { type: 'string', demandOption: true, describe: 'the data dir to create (missing or empty)' }),
           async (a) => onExitCode(await restoreTool({ from: a.from, dataDir: a.dataDir }, out)),
         )
-        .demandCommand(1, 'name a tool: log-dump, snapshot-dump, verify, import-zookeeper, export-zookeeper, backup, restore') as unknown as Argv<ToolsArgs>,
+        .demandCommand(1, `name a tool: ${TOOL_NAMES}`) as unknown as Argv<ToolsArgs>,
     // Runs only when <cmd> named no known tool.
     handler: (a) => {
-      out.write(`unknown tool "${String((a as { cmd?: unknown }).cmd)}": use log-dump, snapshot-dump or verify\n`);
+      out.write(`unknown tool "${String((a as { cmd?: unknown }).cmd)}": use one of ${TOOL_NAMES}\n`);
       onExitCode(EXIT_USAGE);
     },
   };
