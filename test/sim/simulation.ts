@@ -220,10 +220,17 @@ interface Link {
   /** Connection id the acceptor has seen a FOLLOWERINFO on: its sends travel on that one. */
   acceptedGen: number;
   lastDeliveryAt: Map<number, number>;
+  /**
+   * Per receiving end, on the current connection: how many messages were sent, and the number
+   * of the last one delivered. A connection is FIFO; a delivery out of turn is a simulator bug
+   * (it once reordered messages to a frozen process), caught here where it happens.
+   */
+  sentSeq: Map<number, number>;
+  deliveredSeq: Map<number, number>;
 }
 
 type SimEvent =
-  | { k: 'msg'; from: number; to: number; msg: PeerMessage<Payload>; conn: number | null }
+  | { k: 'msg'; from: number; to: number; msg: PeerMessage<Payload>; conn: number | null; seq?: number }
   | { k: 'timer'; sid: number; incarnation: number; id: number; fire: () => void }
   | { k: 'fsync'; sid: number; incarnation: number }
   | { k: 'disk'; sid: number; incarnation: number; what: string; run: () => void }
@@ -455,7 +462,7 @@ class Simulation {
       case 'start':
         return this.boot(ev.sid);
       case 'msg':
-        return this.deliver(ev.from, ev.to, ev.msg, ev.conn);
+        return this.deliver(ev.from, ev.to, ev.msg, ev.conn, ev.seq);
       case 'timer':
         this.servers[ev.sid]!.activeTimer = 0;
         return ev.fire();
@@ -911,7 +918,7 @@ class Simulation {
     const key = a < b ? a * 1000 + b : b * 1000 + a;
     let l = this.links.get(key);
     if (!l) {
-      l = { gen: 0, open: false, initiator: a, acceptedGen: -1, lastDeliveryAt: new Map() };
+      l = { gen: 0, open: false, initiator: a, acceptedGen: -1, lastDeliveryAt: new Map(), sentSeq: new Map(), deliveredSeq: new Map() };
       this.links.set(key, l);
     }
     return l;
@@ -937,6 +944,8 @@ class Simulation {
       link.initiator = from;
       link.acceptedGen = -1;
       link.lastDeliveryAt.clear();
+      link.sentSeq.clear();
+      link.deliveredSeq.clear();
     }
     const conn = from === link.initiator ? link.gen : link.acceptedGen;
     if (!link.open || conn !== link.gen) return;
@@ -962,16 +971,21 @@ class Simulation {
     }
     const at = Math.max(this.now + delay, link.lastDeliveryAt.get(to) ?? 0);
     link.lastDeliveryAt.set(to, at);
-    this.queue.push(at, { k: 'msg', from, to, msg, conn });
+    const seq = (link.sentSeq.get(to) ?? 0) + 1;
+    link.sentSeq.set(to, seq);
+    this.queue.push(at, { k: 'msg', from, to, msg, conn, seq });
   }
 
-  private deliver(from: number, to: number, msg: PeerMessage<Payload>, conn: number | null): void {
+  private deliver(from: number, to: number, msg: PeerMessage<Payload>, conn: number | null, seq: number | undefined): void {
     const s = this.servers[to]!;
     if (!s.runtime) return;
     if (conn !== null) {
       const link = this.link(from, to);
       if (!link.open || link.gen !== conn) return;
       if (this.blocked(from, to)) return this.breakLink(from, to, []);
+      const expected = (link.deliveredSeq.get(to) ?? 0) + 1;
+      if (seq !== expected) throw new InvariantViolation(`simulator broke FIFO order: ${from}->${to} ${msg.type} is message ${seq} of the connection, ${expected} was due`);
+      link.deliveredSeq.set(to, expected);
       if (msg.type === 'FOLLOWERINFO') link.acceptedGen = conn;
     } else if (this.blocked(from, to)) {
       return;
@@ -1065,9 +1079,13 @@ class Simulation {
       const victim = leader && this.rng.chance(0.6) ? leader : live.length > 0 ? this.rng.pick(live) : undefined;
       if (victim) {
         const ms = this.rng.int(SYNC_LIMIT * TICK_MS, 4 * SYNC_LIMIT * TICK_MS);
-        victim.frozenUntil = this.now + ms;
+        // A freeze of a frozen process can only make it longer (a second SIGSTOP does not
+        // resume it early). Shortening it broke per-connection FIFO order: events postponed to
+        // the first wake-up were overtaken by later ones postponed to the earlier second one.
+        const until = Math.max(victim.frozenUntil, this.now + ms);
+        this.note(`${victim.sid} FREEZES for ${ms} ms${victim.frozenUntil > this.now ? ` (frozen already; now until ${until} ms)` : ''}`);
+        victim.frozenUntil = until;
         this.coverage.freezes++;
-        this.note(`${victim.sid} FREEZES for ${ms} ms`);
       }
     } else if (this.profile === 'full' && roll < 92) {
       const a = this.rng.pick(this.sids);
