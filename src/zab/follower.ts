@@ -9,7 +9,7 @@ import type { ZabAction } from './actions.js';
 import { NotServingError, zabAssert } from './errors.js';
 import type { QuorumMsg, TxnRecord } from './messages.js';
 import type { PeerContext } from './peer-context.js';
-import { formatZxid, zxidEpoch } from './zxid.js';
+import { formatZxid, makeZxid, zxidEpoch } from './zxid.js';
 
 export type FollowerPhase = 'discovery' | 'sync' | 'newLeaderPending' | 'synced' | 'broadcast';
 
@@ -185,6 +185,16 @@ export class FollowerRole<T> {
 
   private onProposal(txn: TxnRecord<T>, out: ZabAction<T>[]): void {
     zabAssert(zxidEpoch(txn.zxid) === this.epoch, () => `proposal ${formatZxid(txn.zxid)} outside epoch ${this.epoch}`);
+    // Every txn of an epoch, a failed one too, takes the next zxid, and the sync left this log
+    // at the leader's history: over a FIFO connection the next proposal is the next zxid. A gap
+    // means a message went missing; logging past it would leave a hole a later commit skips
+    // over, so start over and let the next sync fill it (ZooKeeper's Follower only warns).
+    const last = this.ctx.log.lastZxid;
+    const expected = zxidEpoch(last) === this.epoch ? last + 1 : makeZxid(this.epoch, 1);
+    if (txn.zxid !== expected) {
+      this.unexpected(`PROPOSAL ${formatZxid(txn.zxid)}: the log ends at ${formatZxid(last)}, so ${formatZxid(expected)} comes next`);
+      return;
+    }
     this.ctx.log.append(txn);
     out.push({ type: 'persistTxns', txns: [txn] });
   }

@@ -397,6 +397,24 @@ describe('broadcast', () => {
     expect(e.sentBy(f, 'ACK')).toEqual([{ type: 'ACK', zxid: e.node(leader).lastZxid, newLeader: false }]);
   });
 
+  it('a follower handed a proposal past a gap in its log starts over instead of logging it', () => {
+    const e = new Ensemble([1, 2, 3]);
+    e.start();
+    const leader = e.settle();
+    const f = leader === 1 ? 2 : 1;
+    e.write(leader, 'x');
+    e.deliverAll();
+    const last = e.node(f).lastZxid;
+    // Over a FIFO connection this cannot happen; a lost message would make it so.
+    e.node(f).step(leader, { type: 'PROPOSAL', txn: { zxid: last + 2, payload: 'skips one' } }, e.now);
+    expect(e.node(f).state).toBe('LOOKING');
+    expect(e.node(f).lastLookingReason).toMatch(/PROPOSAL .* log ends at/);
+    expect(e.node(f).lastZxid).toBe(last);
+    // It comes back through a sync and catches up with what the leader commits meanwhile.
+    e.write(leader, 'y');
+    e.until(() => e.node(f).role === 'following' && e.node(f).lastZxid === e.node(leader).lastZxid);
+  });
+
   it('the leader commits in zxid order once a quorum including itself holds the txns durably', () => {
     const e = new Ensemble([1, 2, 3]);
     e.start();
