@@ -243,13 +243,13 @@ interface ToolsArgs {
   data?: boolean;
 }
 
+/** Every tool `zabkeeper tools` has, for its usage errors. */
+const TOOL_NAMES = 'log-dump, snapshot-dump, verify, import-zookeeper, export-zookeeper, backup, restore';
+
 /**
  * The yargs module for `zabkeeper tools <tool>` (TOOL_NAMES). `onExitCode` receives
  * the tool's exit code (main.ts owns the process exit).
  */
-/** Every tool `zabkeeper tools` has, for its usage errors. */
-const TOOL_NAMES = 'log-dump, snapshot-dump, verify, import-zookeeper, export-zookeeper, backup, restore';
-
 export function createToolsCommand(onExitCode: (code: number) => void, out: ToolOutput = process.stdout): CommandModule<object, ToolsArgs> {
   return {
     command: 'tools [cmd]',

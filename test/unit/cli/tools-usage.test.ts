@@ -1,6 +1,6 @@
 // `zabkeeper tools` with no tool or an unknown one: a usage error (exit 2) that lists every tool.
 
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { main } from '../../../src/cli/main.js';
 
 const TOOLS = ['log-dump', 'snapshot-dump', 'verify', 'import-zookeeper', 'export-zookeeper', 'backup', 'restore'];
@@ -19,8 +19,6 @@ async function runCapturingStderr(argv: string[]): Promise<{ code: number; stder
 }
 
 describe('zabkeeper tools usage errors', () => {
-  afterEach(() => vi.restoreAllMocks());
-
   for (const argv of [['tools'], ['tools', 'no-such-tool']]) {
     it(`${argv.join(' ')}: exit 2 naming every tool`, async () => {
       const { code, stderr } = await runCapturingStderr(argv);
