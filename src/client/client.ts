@@ -35,7 +35,7 @@ import {
 import { Acls } from './acl.js';
 import { Chroot } from './chroot.js';
 import { TransactionError, badArguments } from './client-errors.js';
-import { Connection, type BodyReader, type BodyWriter, type Reply } from './connection.js';
+import { Connection, DEFAULT_MAX_PACKET_BYTES, type BodyReader, type BodyWriter, type Reply } from './connection.js';
 import { planCreate } from './create-mode.js';
 import { HostList, parseConnectString } from './host-list.js';
 import { validatePath } from './path-validation.js';
@@ -70,6 +70,13 @@ export interface ConnectOptions {
    * is verified unless `checkServerIdentity` says otherwise.
    */
   tls?: TlsConnectOptions;
+  /**
+   * Largest reply accepted from a server (ZooKeeper's client-side `jute.maxbuffer`), default
+   * 1 MiB plus 64 KiB of headroom. A larger one (a getChildren of a huge directory) drops the
+   * connection: its request fails with CONNECTIONLOSS saying so, the session survives, and the
+   * client reconnects. Raise it for such reads; it is a guard against a corrupt length.
+   */
+  maxPacketBytes?: number;
 }
 
 /** `true` routes the event to the client's 'watch' event (ZooKeeper's default watcher). */
@@ -141,6 +148,7 @@ export class ZooKeeperClient extends EventEmitter {
   /** Highest zxid seen in a reply; sent on reconnect so a server never goes back in time. */
   lastZxidSeen = 0;
   private readonly tls: TlsConnectOptions | undefined;
+  private readonly maxPacketBytes: number;
 
   private constructor(connectString: string, opts: ConnectOptions) {
     super();
@@ -155,6 +163,9 @@ export class ZooKeeperClient extends EventEmitter {
     this.seenReadWriteServer = opts.sessionId !== undefined;
     this.sessionPassword = opts.password ?? Buffer.alloc(16);
     this.tls = opts.tls;
+    const maxPacketBytes = opts.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
+    if (!Number.isInteger(maxPacketBytes) || maxPacketBytes < 1024) throw new RangeError(`maxPacketBytes must be an integer of at least 1024, not ${maxPacketBytes}`);
+    this.maxPacketBytes = maxPacketBytes;
   }
 
   /** Resolves once a session is established; rejects (and closes) after connectTimeoutMs. */
@@ -614,6 +625,7 @@ export class ZooKeeperClient extends EventEmitter {
           },
           timeoutMs,
           this.tls,
+          this.maxPacketBytes,
         );
         if (this.isDead() || this.closing) {
           conn.destroy(undefined);

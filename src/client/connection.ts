@@ -7,6 +7,7 @@ import {
   BufferWriter,
   ErrorCode,
   FrameDecoder,
+  FrameTooLargeError,
   OpCode,
   Xid,
   ZooKeeperError,
@@ -21,8 +22,8 @@ import {
 } from '../jute/index.js';
 import type { HostPort } from './host-list.js';
 
-/** Largest frame accepted from a server (jute.maxbuffer default plus headroom, as the Java client). */
-const MAX_FRAME_BYTES = 0xfffff + 1024 * 64;
+/** Largest frame accepted from a server by default (jute.maxbuffer's default plus headroom, as the Java client). */
+export const DEFAULT_MAX_PACKET_BYTES = 0xfffff + 1024 * 64;
 
 export interface Reply<T> {
   err: number;
@@ -55,7 +56,7 @@ export interface ConnectionHandlers {
 
 export class Connection {
   private readonly socket: net.Socket;
-  private readonly decoder = new FrameDecoder(MAX_FRAME_BYTES);
+  private readonly decoder: FrameDecoder;
   private readonly writer = new BufferWriter(4096);
   private readonly reader = new BufferReader(Buffer.alloc(0));
   private readonly pending: Pending[] = [];
@@ -69,8 +70,9 @@ export class Connection {
   private timer: NodeJS.Timeout | undefined;
   private corked = false;
 
-  private constructor(socket: net.Socket) {
+  private constructor(socket: net.Socket, maxPacketBytes: number) {
     this.socket = socket;
+    this.decoder = new FrameDecoder(maxPacketBytes);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.destroy(err));
@@ -81,14 +83,20 @@ export class Connection {
    * Opens a socket and performs the ConnectRequest/ConnectResponse exchange within
    * `timeoutMs`. The caller decides what a timeOut of 0 (expired session) means.
    */
-  static open(hp: HostPort, req: ConnectRequest, timeoutMs: number, tlsOptions?: tls.ConnectionOptions): Promise<{ conn: Connection; res: ConnectResponse }> {
+  static open(
+    hp: HostPort,
+    req: ConnectRequest,
+    timeoutMs: number,
+    tlsOptions?: tls.ConnectionOptions,
+    maxPacketBytes = DEFAULT_MAX_PACKET_BYTES,
+  ): Promise<{ conn: Connection; res: ConnectResponse }> {
     return new Promise((resolve, reject) => {
       // SNI only for names (RFC 6066 forbids IP literals); identity is checked against the host either way.
       const socket =
         tlsOptions === undefined
           ? net.connect({ host: hp.host, port: hp.port })
           : tls.connect({ servername: net.isIP(hp.host) === 0 ? hp.host : undefined, ...tlsOptions, host: hp.host, port: hp.port });
-      const conn = new Connection(socket);
+      const conn = new Connection(socket, maxPacketBytes);
       const timer = setTimeout(() => conn.destroy(new ZooKeeperError(ErrorCode.CONNECTIONLOSS, undefined, `connect to ${hp.host}:${hp.port} timed out`)), timeoutMs);
       conn.handlers = {
         onNotification: () => {},
@@ -179,7 +187,10 @@ export class Connection {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.socket.destroy();
     const pending = this.pending.splice(0);
-    for (const p of pending) p.reject(new ZooKeeperError(ErrorCode.CONNECTIONLOSS));
+    // The reason travels with each pending request's CONNECTIONLOSS, so a caller can tell a dead
+    // server from a reply it refused to read.
+    const detail = reason instanceof ZooKeeperError ? reason.detail : reason?.message;
+    for (const p of pending) p.reject(new ZooKeeperError(ErrorCode.CONNECTIONLOSS, undefined, detail));
     for (const a of this.authWaiters.splice(0)) a(ErrorCode.CONNECTIONLOSS);
     this.handlers?.onClose(this.closeReason);
   }
@@ -213,7 +224,12 @@ export class Connection {
     try {
       this.decoder.push(chunk, (frame) => this.onFrame(frame));
     } catch (err) {
-      this.destroy(err as Error);
+      // As the Java client ("Packet len ... is out of range"): the connection goes, the session stays.
+      if (err instanceof FrameTooLargeError) {
+        this.destroy(new ZooKeeperError(ErrorCode.CONNECTIONLOSS, undefined, `a reply of ${err.lengthBytes} bytes exceeds maxPacketBytes (${this.decoder.maxFrameBytes})`));
+      } else {
+        this.destroy(err as Error);
+      }
     }
   }
 

@@ -543,6 +543,25 @@ export function clientSuite(name: string, startServer: () => Promise<ServerHandl
       expect(await codeOf(c.getData(root))).toBe(ErrorCode.SESSIONEXPIRED);
     }, 40000);
 
+    it('a reply larger than maxPacketBytes fails its request with CONNECTIONLOSS saying so; the session goes on', async () => {
+      const dir = `${root}/wide`;
+      await zk.create(dir);
+      const names = Array.from({ length: 40 }, (_, i) => `${String(i).padStart(2, '0')}-${'n'.repeat(100)}`);
+      for (const n of names) await zk.create(`${dir}/${n}`);
+      // About 4.3 KB of names: past a 2 KiB limit, well within the default one.
+      const small = await connect('', { maxPacketBytes: 2048 });
+      const session = small.sessionId;
+      const err = await small.getChildren(dir).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ZooKeeperError);
+      expect((err as ZooKeeperError).code).toBe(ErrorCode.CONNECTIONLOSS);
+      expect((err as ZooKeeperError).detail).toMatch(/reply of \d+ bytes exceeds maxPacketBytes \(2048\)/);
+      await waitForState(small, 'connected');
+      expect(small.sessionId).toBe(session);
+      expect((await small.getData(dir)).stat.numChildren).toBe(names.length);
+      expect((await zk.getChildren(dir)).sort()).toEqual(names);
+      expect(() => ZooKeeperClient.connect(server.connectString, { maxPacketBytes: 10 })).toThrow(RangeError);
+    });
+
     it('connect() to a dead address rejects with CONNECTIONLOSS after connectTimeoutMs', async () => {
       const px = await proxy();
       px.block(true);
