@@ -105,7 +105,12 @@ async function dump(zk) {
   let level = [BASE];
   while (level.length > 0) {
     const next = [];
-    const read = await Promise.all(level.map(async (p) => ({ p, d: await zk.getData(p), c: await zk.getChildren(p) })));
+    // A few hundred reads in flight at a time: a level of 200k znodes read all at once kept the
+    // client too busy to heartbeat, and its session expired mid-check.
+    const read = [];
+    for (let i = 0; i < level.length; i += 256) {
+      read.push(...(await Promise.all(level.slice(i, i + 256).map(async (p) => ({ p, d: await zk.getData(p), c: await zk.getChildren(p) })))));
+    }
     for (const { p, d, c } of read) {
       out.push(`${p} ${d.data.toString('base64')} ${d.stat.czxid} ${d.stat.mzxid} ${d.stat.version} ${d.stat.cversion} ${d.stat.numChildren}`);
       for (const name of c) next.push(`${p}/${name}`);
@@ -122,7 +127,9 @@ async function check(o) {
   const issued = new Set([...Object.values(r.acked), ...r.unknownCreates]);
   const dumps = [];
   for (const server of o.connect.split(',')) {
-    const zk = await ZooKeeperClient.connect(server, { sessionTimeoutMs: 10_000 });
+    // A long load leaves hundreds of thousands of children under BASE: their getChildren reply
+    // passes the client's default 1 MiB limit.
+    const zk = await ZooKeeperClient.connect(server, { sessionTimeoutMs: 10_000, maxPacketBytes: 64 << 20 });
     try {
       await zk.sync(BASE);
       const tree = await dump(zk);
