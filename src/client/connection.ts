@@ -20,6 +20,7 @@ import {
   type ConnectResponse,
   type WatcherEvent,
 } from '../jute/index.js';
+import { Fifo } from './fifo.js';
 import type { HostPort } from './host-list.js';
 
 /** Largest frame accepted from a server by default (jute.maxbuffer's default plus headroom, as the Java client). */
@@ -59,7 +60,7 @@ export class Connection {
   private readonly decoder: FrameDecoder;
   private readonly writer = new BufferWriter(4096);
   private readonly reader = new BufferReader(Buffer.alloc(0));
-  private readonly pending: Pending[] = [];
+  private readonly pending = new Fifo<Pending>();
   private readonly authWaiters: Array<(err: number) => void> = [];
   private handshakeDone: ((res: ConnectResponse) => void) | undefined;
   private handlers: ConnectionHandlers | undefined;
@@ -186,7 +187,7 @@ export class Connection {
     this.closeReason = reason;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.socket.destroy();
-    const pending = this.pending.splice(0);
+    const pending = this.pending.drain();
     // The reason travels with each pending request's CONNECTIONLOSS, so a caller can tell a dead
     // server from a reply it refused to read.
     const detail = reason instanceof ZooKeeperError ? reason.detail : reason?.message;
@@ -262,8 +263,9 @@ export class Connection {
     const p = this.pending.shift();
     if (p === undefined || p.xid !== h.xid) {
       // ZooKeeper's client treats this as a broken stream too: replies are strictly ordered.
-      if (p !== undefined) this.pending.unshift(p);
-      this.destroy(new ZooKeeperError(ErrorCode.CONNECTIONLOSS, undefined, `xid out of order: got ${h.xid}, expected ${p?.xid ?? 'none'}`));
+      const detail = `xid out of order: got ${h.xid}, expected ${p?.xid ?? 'none'}`;
+      p?.reject(new ZooKeeperError(ErrorCode.CONNECTIONLOSS, undefined, detail));
+      this.destroy(new ZooKeeperError(ErrorCode.CONNECTIONLOSS, undefined, detail));
       return;
     }
     if (h.zxid > 0) this.handlers!.onZxid(h.zxid);
