@@ -20,7 +20,7 @@ import {
   type ConnectResponse,
   type WatcherEvent,
 } from '../jute/index.js';
-import { Fifo } from './fifo.js';
+import { Fifo } from '../net/fifo.js';
 import type { HostPort } from './host-list.js';
 
 /** Largest frame accepted from a server by default (jute.maxbuffer's default plus headroom, as the Java client). */

@@ -1,7 +1,7 @@
-// Fifo: the client's queue of requests awaiting replies keeps order through growth, compaction and drain.
+// Fifo: a queue of requests awaiting replies keeps order through growth, compaction, iteration and drain.
 
 import { describe, expect, it } from 'vitest';
-import { Fifo } from '../../../src/client/fifo.js';
+import { Fifo } from '../../../src/net/fifo.js';
 
 describe('Fifo', () => {
   it('hands items back in the order they went in, across compactions, interleaved pushes and empties', () => {
@@ -29,5 +29,24 @@ describe('Fifo', () => {
     expect(q.drain()).toEqual(['b', 'c', 'd']);
     expect(q.length).toBe(0);
     expect(q.shift()).toBeUndefined();
+  });
+
+  it('peek and iteration show what is queued, oldest first, without taking it; clear empties', () => {
+    const q = new Fifo<number>();
+    expect(q.peek()).toBeUndefined();
+    expect([...q]).toEqual([]);
+    for (let i = 0; i < 3000; i++) q.push(i);
+    for (let i = 0; i < 1500; i++) q.shift(); // past the compaction threshold
+    expect(q.peek()).toBe(1500);
+    expect(q.length).toBe(1500);
+    const seen = [...q];
+    expect(seen.length).toBe(1500);
+    expect(seen[0]).toBe(1500);
+    expect(seen[1499]).toBe(2999);
+    q.clear();
+    expect(q.length).toBe(0);
+    expect(q.peek()).toBeUndefined();
+    q.push(9);
+    expect([...q]).toEqual([9]);
   });
 });

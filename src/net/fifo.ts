@@ -1,4 +1,4 @@
-// A first-in first-out queue whose shift() costs O(1): the client's requests awaiting replies.
+// A first-in first-out queue whose shift() costs O(1): requests awaiting replies, on both ends of a connection.
 
 /**
  * Array.prototype.shift moves every element once an array's backing store is large (V8 cannot
@@ -18,6 +18,11 @@ export class Fifo<T> {
     this.items.push(item);
   }
 
+  /** The oldest item, left in place. */
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+
   shift(): T | undefined {
     if (this.head === this.items.length) return undefined;
     const item = this.items[this.head];
@@ -32,11 +37,21 @@ export class Fifo<T> {
     return item;
   }
 
+  /** Oldest first; the queue must not change while this runs. */
+  *[Symbol.iterator](): IterableIterator<T> {
+    const items = this.items;
+    for (let i = this.head; i < items.length; i++) yield items[i] as T;
+  }
+
   /** Removes and returns every item, oldest first. */
   drain(): T[] {
     const out = this.items.slice(this.head) as T[];
+    this.clear();
+    return out;
+  }
+
+  clear(): void {
     this.items = [];
     this.head = 0;
-    return out;
   }
 }
