@@ -10,6 +10,7 @@ import type { Id } from '../jute/records.js';
 import type { ClientSink } from './client-sink.js';
 import { fourLetterWordOf, notWhitelistedText, type ConnectionReport, type FourLetterWord } from './four-letter-words.js';
 import { TurnWriter } from '../net/turn-writer.js';
+import { Fifo } from '../net/fifo.js';
 
 /** The session layer as a connection sees it (implemented by ZooKeeperServer). */
 export interface SessionLayer {
@@ -72,14 +73,17 @@ export class ClientConnection implements ClientSink, ConnectionReport {
   private readonly log: Logger;
   private readonly decoder: FrameDecoder;
   private state: State = 'first-bytes';
-  /** Frames decoded while the handshake is in flight, replayed in order once it completes. */
-  private pending: Buffer[] = [];
+  /** Frames decoded while the handshake is in flight or the session layer throttles us, handed over in order later. */
+  private readonly pending = new Fifo<Buffer>();
   /** Bytes of the first read until 4 have arrived (a length or a four-letter word). */
   private head: Buffer | null = null;
   /** Reply and event frames of this turn, handed to the socket as one buffer at the end of it. */
   private readonly output = new TurnWriter((out) => this.writeOut(out));
   private waitingForDrain = false;
   private pausedForHandshake = false;
+  /** The session layer has too much in flight from us (globalOutstandingLimit). */
+  private throttled = false;
+  private resumeScheduled = false;
   /** The session layer already dropped this sink (it closed us): do not report the close back. */
   private sessionDropped = false;
   private readonly handshakeTimer: NodeJS.Timeout;
@@ -139,7 +143,7 @@ export class ClientConnection implements ClientSink, ConnectionReport {
       // Not reading its replies or events: its queue would grow without bound. One line, then it goes.
       this.log.warn({ queuedBytes: this.socket.writableLength + this.output.queuedBytes, maxOutboundBytes: cap }, 'client does not read its output; closing connection');
       this.state = 'closing';
-      this.pending = [];
+      this.pending.clear();
       this.output.clear();
       this.socket.destroy();
       return;
@@ -156,6 +160,19 @@ export class ClientConnection implements ClientSink, ConnectionReport {
       this.waitingForDrain = true;
       this.socket.pause();
     }
+  }
+
+  throttle(on: boolean): void {
+    this.throttled = on;
+    if (!on && !this.resumeScheduled) {
+      // Not from inside the session layer's call: it is in the middle of answering requests.
+      this.resumeScheduled = true;
+      setImmediate(() => {
+        this.resumeScheduled = false;
+        this.deliverPending();
+      });
+    }
+    this.updateReading();
   }
 
   close(reason: string): void {
@@ -180,7 +197,7 @@ export class ClientConnection implements ClientSink, ConnectionReport {
 
   private updateReading(): void {
     if (this.state === 'closed' || this.state === 'closing' || this.state === 'four-letter-word') return;
-    if (this.waitingForDrain || this.pausedForHandshake) this.socket.pause();
+    if (this.waitingForDrain || this.pausedForHandshake || this.throttled) this.socket.pause();
     else this.socket.resume();
   }
 
@@ -216,7 +233,8 @@ export class ClientConnection implements ClientSink, ConnectionReport {
     if (this.state !== 'handshaking' && this.state !== 'established') return;
     this.packetsReceived++;
     if (this.state === 'established') {
-      if (this.pending.length > 0) {
+      if (this.throttled || this.pending.length > 0) {
+        // The rest of a read the session layer throttled us in: kept, in order, for later.
         this.pending.push(Buffer.from(frame));
         return;
       }
@@ -286,12 +304,14 @@ export class ClientConnection implements ClientSink, ConnectionReport {
     this.state = 'established';
     this.opts.onHandshakeDone?.();
     // Frames that arrived during the handshake go first, in order; new ones queue behind them.
-    while (this.pending.length > 0 && this.state === 'established') {
-      const next = this.pending[0]!;
-      this.deliver(next);
-      this.pending.shift();
-    }
     this.pausedForHandshake = false;
+    this.deliverPending();
+  }
+
+  /** Hands the frames kept back to the session layer, until it throttles us again. */
+  private deliverPending(): void {
+    let next: Buffer | undefined;
+    while (this.state === 'established' && !this.throttled && (next = this.pending.shift()) !== undefined) this.deliver(next);
     this.updateReading();
   }
 
@@ -346,7 +366,7 @@ export class ClientConnection implements ClientSink, ConnectionReport {
     clearTimeout(this.handshakeTimer);
     const wasEstablished = this.sessionId !== null;
     this.state = 'closed';
-    this.pending = [];
+    this.pending.clear();
     if (wasEstablished && !this.sessionDropped) {
       try {
         this.opts.server.disconnected(this.sessionId!, this);
@@ -363,14 +383,14 @@ export class ClientConnection implements ClientSink, ConnectionReport {
     if (this.state === 'closed' || this.state === 'closing') return;
     this.log.warn({ reason }, 'closing connection on bad input');
     this.state = 'closing';
-    this.pending = [];
+    this.pending.clear();
     this.socket.destroy();
   }
 
   private endGracefully(): void {
     if (this.state === 'closed') return;
     this.state = 'closing';
-    this.pending = [];
+    this.pending.clear();
     this.output.flush();
     this.socket.end();
     this.destroyLater();

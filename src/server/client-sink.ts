@@ -11,4 +11,10 @@ export interface ClientSink {
   send(frame: Buffer): void;
   /** Close the socket after flushing what was queued; the session layer has already dropped it. */
   close(reason: string): void;
+  /**
+   * Stop (true) or resume (false) handing this connection's requests to the session layer, as
+   * ZooKeeper's disableRecv/enableRecv: requests already read wait, in order, and the socket is
+   * not read meanwhile. Resumed requests are handed over later, never from inside this call.
+   */
+  throttle(on: boolean): void;
 }

@@ -81,7 +81,6 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   ['znode.container.maxPerMinute', ignore()],
 
   // ---- Java implementation tuning -----------------------------------------------------------
-  ['globalOutstandingLimit', ignore()],
   ['preAllocSize', ignore()],
   ['commitLogCount', ignore()],
   ['snapSizeLimitInKb', ignore()],

@@ -35,6 +35,11 @@ export interface ServerConfig {
   clientPortAddress: string | undefined;
   /** Per client IP; 0 disables the limit. */
   maxClientCnxns: number;
+  /**
+   * globalOutstandingLimit (ZooKeeper's zookeeper.globalOutstandingLimit, default 1000): past
+   * this many requests in flight server-wide, connections with requests in flight are not read.
+   */
+  globalOutstandingLimit: number;
   minSessionTimeoutMs: number;
   maxSessionTimeoutMs: number;
   servers: QuorumServerSpec[];
@@ -156,6 +161,7 @@ const KEYS = {
   clientPort: 'CLIENT_PORT',
   clientPortAddress: 'CLIENT_PORT_ADDRESS',
   maxClientCnxns: 'MAX_CLIENT_CNXNS',
+  globalOutstandingLimit: 'GLOBAL_OUTSTANDING_LIMIT',
   minSessionTimeout: 'MIN_SESSION_TIMEOUT',
   maxSessionTimeout: 'MAX_SESSION_TIMEOUT',
   standaloneEnabled: 'STANDALONE_ENABLED',
@@ -453,6 +459,7 @@ export const DEFAULTS = {
   syncLimit: 5,
   clientPort: 2181,
   maxClientCnxns: 60,
+  globalOutstandingLimit: 1000,
   juteMaxBufferBytes: 0xfffff,
   containerCheckIntervalMs: 60_000,
   adminServerPort: 8080,
@@ -525,6 +532,7 @@ export function resolveServerConfig(layers: {
     clientPort: clientPortOf(s, own),
     clientPortAddress: clientPortAddress ?? own?.clientAddress,
     maxClientCnxns: int(s, 'maxClientCnxns', DEFAULTS.maxClientCnxns, 0),
+    globalOutstandingLimit: int(s, 'globalOutstandingLimit', DEFAULTS.globalOutstandingLimit, 0),
     minSessionTimeoutMs: min,
     maxSessionTimeoutMs: max,
     servers,

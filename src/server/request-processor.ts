@@ -61,6 +61,8 @@ export class LatencyStats {
  */
 export class ServerCnxn {
   closed = false;
+  /** Not read until its outstanding requests are answered (globalOutstandingLimit). */
+  throttled = false;
   packetsReceived = 0;
   packetsSent = 0;
   lastOp = 'NA';

@@ -59,7 +59,7 @@ export interface IntrospectionView {
   tree: DataTree;
   watches: WatchManager<ServerCnxn>;
   tracker: SessionTracker;
-  sessions: ReadonlyMap<number, { tracked: TrackedSession; cnxn: ServerCnxn | null; queue: readonly unknown[] }>;
+  sessions: ReadonlyMap<number, { tracked: TrackedSession; cnxn: ServerCnxn | null; queue: { readonly length: number } }>;
   cnxns: ReadonlyMap<unknown, ServerCnxn>;
   latency: LatencyStats;
   /** Server-wide packet counters (srst resets them). */

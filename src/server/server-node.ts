@@ -129,6 +129,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     digestEnabled: config.digestEnabled,
     digestMismatchAtLoad,
     linearizableReads: config.linearizableReads,
+    globalOutstandingLimit: config.globalOutstandingLimit,
     observer: config.servers.find((x) => x.id === config.serverId)?.role === 'observer',
     containerCheckIntervalMs: config.containerCheckIntervalMs,
     logger: logger.child({ component: 'zk-server' }),

@@ -19,6 +19,8 @@ import { FinalRequestProcessor, LatencyStats, ServerCnxn } from './request-proce
 import { NotReadOnlyClientError, refusedWhenReadOnly } from './read-only-mode.js';
 import { DATA_READS, decodeRequest, type ReadRequest } from './request-processor-decode.js';
 import { KeyedQueue } from './keyed-queue.js';
+import { Fifo } from '../net/fifo.js';
+import { DEFAULTS } from './config.js';
 import { SessionTracker, type TrackedSession } from './session-tracker.js';
 import { ENSEMBLE_SECRET_REQUEST, SESSION_PASSWORD_BYTES, newEnsembleSecret } from './session-password.js';
 import { SoloReplication } from './solo-replication.js';
@@ -74,6 +76,12 @@ export interface ZkServerOptions {
   externalTimers?: boolean;
   /** security: auth schemes beyond ip/digest (x509, sasl) and what a session must authenticate with. */
   auth?: SessionAuthOptions;
+  /**
+   * globalOutstandingLimit (default 1000, as ZooKeeper's): with more requests than this in the
+   * server's session queues, a connection with requests of its own in flight is not read until
+   * they are answered or the server is back under the limit.
+   */
+  globalOutstandingLimit?: number;
 }
 
 /** The client has seen a newer state than ours (it must try another server). */
@@ -132,7 +140,11 @@ interface Session {
   tracked: TrackedSession;
   cnxn: ServerCnxn | null;
   /** Requests not yet answered: a write at the head holds back the reads behind it. */
-  queue: Pending[];
+  queue: Fifo<Pending>;
+  /** Barriers in the queue not yet completed: a write arriving now is held behind them. */
+  barriers: number;
+  /** Writes in the queue held behind a barrier, not yet started. */
+  held: number;
   log: Logger;
 }
 
@@ -200,6 +212,9 @@ export class ZooKeeperServer {
    * order this member forwarded them, so a commit nearly always meets its session's oldest.
    */
   private readonly forwarded = new Map<number, KeyedQueue<WriteEntry>>();
+  /** Requests in every session's queue: past the outstanding limit, busy connections stop being read. */
+  private queued = 0;
+  private readonly outstandingLimit: number;
   /** Follower: sessions that saw traffic since the last report to the leader (id -> timeout). */
   private touchedSessions = new Map<number, number>();
   /** read-only-mode.ts: while looking, serve canBeReadOnly clients from the last state. */
@@ -212,6 +227,7 @@ export class ZooKeeperServer {
     this.tree = tree ?? new DataTree();
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
+    this.outstandingLimit = opts.globalOutstandingLimit ?? DEFAULTS.globalOutstandingLimit;
     this.replication =
       opts.quorum ??
       new SoloReplication({
@@ -262,7 +278,7 @@ export class ZooKeeperServer {
 
   private restoreSession(id: number, timeoutMs: number): void {
     const tracked = this.tracker.restore(id, timeoutMs);
-    this.sessions.set(id, { tracked, cnxn: null, queue: [], log: this.log.child({ sessionId: hex(id) }) });
+    this.sessions.set(id, { tracked, cnxn: null, queue: new Fifo(), barriers: 0, held: 0, log: this.log.child({ sessionId: hex(id) }) });
   }
 
   /** Starts the session expiry timer (one check per tick) and the container/TTL reaper. */
@@ -323,7 +339,7 @@ export class ZooKeeperServer {
   private async createSession(sink: ClientSink, timeoutMs: number): Promise<{ response: ConnectResponse; sessionId: number | null }> {
     const tracked = this.tracker.create(timeoutMs);
     const log = this.log.child({ sessionId: hex(tracked.id) });
-    const session: Session = { tracked, cnxn: null, queue: [], log };
+    const session: Session = { tracked, cnxn: null, queue: new Fifo(), barriers: 0, held: 0, log };
     this.sessions.set(tracked.id, session);
     const cnxn = this.bind(session, sink, timeoutMs);
     if (this.readOnly) {
@@ -505,15 +521,16 @@ export class ZooKeeperServer {
       const body = this.role === 'follower' ? Buffer.from(frame.subarray(bodyOffset)) : undefined;
       const req = decoded.req;
       const start = (): WriteEntry => this.submit(req, sessionId, xid, cnxn.authIds, (result) => this.writeApplied(session, pending, result), undefined, body);
-      if (session.queue.some((q) => q.barrier === true)) {
+      if (session.barriers > 0) {
         // Client order: a sync or linearizable read sent before this write must not see it, so
         // the write is not even proposed until every barrier ahead of it is done.
         pending.write = HELD_WRITE;
         pending.startWrite = start;
+        session.held++;
       } else {
         pending.write = start();
       }
-      session.queue.push(pending);
+      this.enqueue(session, pending);
       return;
     }
     pending.read = decoded.req;
@@ -523,7 +540,8 @@ export class ZooKeeperServer {
       const entry: WriteEntry = { onApplied: () => this.finishHead(session, pending, () => this.runRead(pending)) };
       pending.write = entry;
       pending.barrier = true;
-      session.queue.push(pending);
+      session.barriers++;
+      this.enqueue(session, pending);
       this.opts.quorum.sync().then(
         () => entry.onApplied({ err: ErrorCode.OK, triggers: [] }),
         () => undefined, // the role changed: every connection is being dropped anyway
@@ -531,7 +549,42 @@ export class ZooKeeperServer {
       return;
     }
     if (session.queue.length === 0) this.runRead(pending);
-    else session.queue.push(pending);
+    else this.enqueue(session, pending);
+  }
+
+  /**
+   * Queues a request that cannot be answered yet. Past the outstanding limit its connection is
+   * throttled (ZooKeeper's incrOutstandingAndCheckThrottle): it is not read again until its
+   * requests are answered, so one client's deep pipeline cannot grow the server's queues
+   * without bound, while connections with nothing in flight are still read.
+   */
+  private enqueue(session: Session, p: Pending): void {
+    session.queue.push(p);
+    this.queued++;
+    if (this.queued > this.outstandingLimit && !p.cnxn.throttled && !p.cnxn.closed) {
+      p.cnxn.throttled = true;
+      p.cnxn.log.debug({ queued: this.queued, limit: this.outstandingLimit }, 'outstanding requests past globalOutstandingLimit; throttling connection');
+      p.cnxn.sink.throttle(true);
+    }
+  }
+
+  /** ZooKeeper's decrOutstandingAndCheckThrottle: read the connection again once it may send more. */
+  private unthrottle(session: Session): void {
+    const cnxn = session.cnxn;
+    if (cnxn === null || !cnxn.throttled || cnxn.closed) return;
+    if (this.queued > this.outstandingLimit && session.queue.length > 0) return;
+    cnxn.throttled = false;
+    cnxn.sink.throttle(false);
+  }
+
+  /** Empties a session's queue (the session ended, or every client is being cut off). */
+  private clearQueue(session: Session): void {
+    // A barrier's sync may still settle: it must not count against requests queued afterwards.
+    for (const p of session.queue) p.barrier = undefined;
+    this.queued -= session.queue.length;
+    session.queue.clear();
+    session.barriers = 0;
+    session.held = 0;
   }
 
   private handleAuth(cnxn: ServerCnxn, xid: number, r: BufferReader): void {
@@ -606,20 +659,25 @@ export class ZooKeeperServer {
    */
   private finishHead(session: Session, p: Pending, reply: () => void): void {
     p.completed = reply;
+    if (p.barrier === true) session.barriers--;
     const q = session.queue;
-    while (q.length > 0) {
-      const head = q[0]!;
+    let head: Pending | undefined;
+    while ((head = q.peek()) !== undefined) {
       if (head.completed !== undefined) {
         q.shift();
+        this.queued--;
         head.completed();
         if (head.type === OpCode.closeSession) return;
       } else if (head.write === undefined) {
-        this.runRead(q.shift()!);
+        q.shift();
+        this.queued--;
+        this.runRead(head);
       } else {
         break;
       }
     }
-    this.startHeldWrites(session);
+    if (session.held > 0) this.startHeldWrites(session);
+    this.unthrottle(session);
   }
 
   /** Starts the held writes that no unfinished barrier precedes any more. */
@@ -629,6 +687,7 @@ export class ZooKeeperServer {
       const start = p.startWrite;
       if (start === undefined) continue;
       p.startWrite = undefined;
+      session.held--;
       try {
         p.write = start();
       } catch (err) {
@@ -645,7 +704,7 @@ export class ZooKeeperServer {
     this.tracker.remove(id);
     if (session === undefined) return;
     this.sessions.delete(id);
-    session.queue.length = 0;
+    this.clearQueue(session);
     if (session.cnxn) this.dropCnxn(session.cnxn, reason);
     session.log.info({ reason }, 'session closed');
   }
@@ -794,7 +853,7 @@ export class ZooKeeperServer {
 
   private dropAllClients(reason: string): void {
     for (const cnxn of [...this.cnxns.values()]) this.dropCnxn(cnxn, reason);
-    for (const session of this.sessions.values()) session.queue.length = 0;
+    for (const session of this.sessions.values()) this.clearQueue(session);
     const pending = this.awaitingCommit.drain();
     for (const q of this.forwarded.values()) pending.push(...q.drain());
     this.forwarded.clear();

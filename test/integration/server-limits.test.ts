@@ -1,6 +1,7 @@
 // Hardening limits on the client port: connections still in their handshake are capped
-// (netty.server.outstandingHandshake.limit), and a client that stops reading is cut off once its
-// unsent output passes maxClientOutboundBytes, with one log line.
+// (netty.server.outstandingHandshake.limit), a client that stops reading is cut off once its
+// unsent output passes maxClientOutboundBytes, with one log line, and a deep pipeline is
+// throttled past globalOutstandingLimit without losing or reordering anything.
 
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import { ZooKeeperClient } from '../../src/client/index.js';
 import { BufferWriter } from '../../src/jute/buffer-writer.js';
 import { OpCode } from '../../src/jute/opcodes.js';
 import { writeRequestHeader } from '../../src/jute/records.js';
+import { NzcClient } from '../helpers/nzc.js';
 import { RawZkSocket } from '../helpers/raw-zk-socket.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -88,4 +90,28 @@ describe('client port limits', () => {
     expect((await writer.getData('/big')).data.length).toBe(200 * 1024);
     await writer.close();
   }, 40_000);
+
+  it('serves a pipeline far past globalOutstandingLimit, every reply in order, while another client is answered meanwhile', async () => {
+    server = await startServerProcess({ env: { ZABKEEPER_GLOBAL_OUTSTANDING_LIMIT: '20' } });
+    const deep = await ZooKeeperClient.connect(server.connectString);
+    const other = await NzcClient.connect(server.connectString);
+    await deep.create('/deep', '');
+    const N = 20_000;
+    let deepDone = false;
+    const creates = Promise.all(Array.from({ length: N }, (_, i) => deep.create(`/deep/n${i}`, 'x'))).finally(() => {
+      deepDone = true;
+    });
+    // The independent client's requests are not stuck behind the pipeline: it has nothing in flight when it sends.
+    for (let i = 0; i < 20; i++) await other.setData('/deep', Buffer.from(String(i)));
+    const otherFinishedFirst = !deepDone;
+    // Every create succeeded, and our client checks each reply's xid against the request it sent.
+    expect(await creates).toEqual(Array.from({ length: N }, (_, i) => `/deep/n${i}`));
+    expect(otherFinishedFirst).toBe(true);
+    expect((await other.getChildren('/deep')).length).toBe(N);
+    expect((await other.getData('/deep')).data?.toString()).toBe('19');
+    // The limit did throttle the deep client (the server logs each time at debug level).
+    expect(server.logs()).toContain('past globalOutstandingLimit; throttling connection');
+    await deep.close();
+    await other.close();
+  }, 60_000);
 });

@@ -58,6 +58,11 @@ class SimSink implements ClientSink {
     this.closed = true;
     this.onClose(reason);
   }
+  throttle(on: boolean): void {
+    // A few clients with a few requests each never come near globalOutstandingLimit; if a
+    // schedule ever does, the simulated socket would have to hold requests back, as a real one.
+    if (on) throw new Error('simulated client throttled: the simulator does not model globalOutstandingLimit');
+  }
 }
 
 interface Connection {

@@ -41,6 +41,7 @@ describe('zoo.cfg parsing', () => {
     expect(c.minSessionTimeoutMs).toBe(6000);
     expect(c.maxSessionTimeoutMs).toBe(60000);
     expect(c.maxClientCnxns).toBe(60);
+    expect(c.globalOutstandingLimit).toBe(1000);
     expect(c.juteMaxBufferBytes).toBe(0xfffff);
     expect(c.containerCheckIntervalMs).toBe(60000);
     expect(c.extendedTypesEnabled).toBe(true);
@@ -76,6 +77,7 @@ describe('zoo.cfg parsing', () => {
         'snapCount=1000',
         'txnLogSegmentBytes=8192',
         'zookeeper.nio.sessionlessCnxnTimeout=750',
+        'zookeeper.globalOutstandingLimit=50',
       ].join('\n'),
     );
     expect(c.extendedTypesEnabled).toBe(false);
@@ -89,6 +91,9 @@ describe('zoo.cfg parsing', () => {
     expect(c.snapCount).toBe(1000);
     expect(c.txnLogSegmentBytes).toBe(8192);
     expect(c.sessionlessCnxnTimeoutMs).toBe(750);
+    expect(c.globalOutstandingLimit).toBe(50);
+    expect(resolve('dataDir=/d', { ZABKEEPER_GLOBAL_OUTSTANDING_LIMIT: '7' }).globalOutstandingLimit).toBe(7);
+    expect(() => resolve('dataDir=/d\nglobalOutstandingLimit=-1')).toThrow(/globalOutstandingLimit/);
     expect(resolve('dataDir=/d\nzookeeper.4lw.commands.whitelist=*').fourLetterWordWhitelist).toEqual(['*']);
   });
 

@@ -57,6 +57,14 @@ export class FakeSink implements ClientSink {
   close(reason: string): void {
     this.closedReason = reason;
   }
+  /** Whether the session layer has this connection throttled now, and how often it switched. */
+  throttled = false;
+  throttleChanges = 0;
+  throttle(on: boolean): void {
+    if (on === this.throttled) throw new Error(`throttle(${on}) twice in a row`);
+    this.throttled = on;
+    this.throttleChanges++;
+  }
 }
 
 export type Frame =

@@ -77,4 +77,27 @@ describe('KeyedQueue', () => {
     }
     expect(q.drain()).toEqual(model);
   });
+
+  it('keeps order and finds keys behind the head across compactions of a long queue', () => {
+    const q = new KeyedQueue<number>(true);
+    const takenEarly = new Set<number>();
+    let next = 0;
+    let oldest = 0;
+    // Push past the compaction threshold, take most from the head and one from behind it per round.
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 3000; i++) q.push(next, next++);
+      expect(q.take(next - 10)).toBe(next - 10);
+      takenEarly.add(next - 10);
+      for (let i = 0; i < 2500; i++) {
+        while (takenEarly.has(oldest)) oldest++;
+        expect(q.take(oldest)).toBe(oldest);
+        oldest++;
+      }
+    }
+    const expected: number[] = [];
+    for (let k = oldest; k < next; k++) if (!takenEarly.has(k)) expected.push(k);
+    expect(q.size).toBe(expected.length);
+    expect(q.drain()).toEqual(expected);
+    expect(q.size).toBe(0);
+  });
 });

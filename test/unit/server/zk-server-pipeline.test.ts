@@ -167,4 +167,54 @@ describe('write pipeline', () => {
     expect(server.tree.sessions.has(c.sessionId)).toBe(true);
     await expect(TestClient.connect(server)).rejects.toBeInstanceOf(ServerNotServingError);
   });
+
+  it('past globalOutstandingLimit throttles connections with requests in flight, not idle ones, and reads them again as replies go out', async () => {
+    const g = gatedPersist();
+    const { server } = makeServer({ persist: g.persist, globalOutstandingLimit: 3 });
+    const a = await TestClient.connect(server);
+    const b = await TestClient.connect(server);
+    g.gate(true);
+    const ax = [1, 2, 3].map((i) => a.sendRaw(OpCode.create, create(`/a${i}`)));
+    expect(a.sink.throttled).toBe(false); // 3 in flight: at the limit, not past it
+    ax.push(a.sendRaw(OpCode.create, create('/a4')));
+    expect(a.sink.throttled).toBe(true);
+    // b has nothing in flight: its read is answered at once, and it is not throttled.
+    const bx = b.sendRaw(OpCode.exists, (w) => writePathWatchRequest(w, { path: '/a1', watch: false }));
+    expect(replies(b.sink.frames)).toEqual([expect.objectContaining({ xid: bx, err: ErrorCode.NONODE })]);
+    expect(b.sink.throttled).toBe(false);
+    // A write of b's while the server is past the limit throttles b as well (ZooKeeper's shouldThrottle).
+    const bw = b.sendRaw(OpCode.create, create('/b1'));
+    expect(b.sink.throttled).toBe(true);
+    // Two of a's writes answered: 3 left in flight server-wide, so a may send again; b still waits for its own.
+    g.calls[0]!.resolve();
+    g.calls[1]!.resolve();
+    await tick();
+    expect(replies(a.sink.frames).map((r) => r.xid)).toEqual(ax.slice(0, 2));
+    expect(a.sink.throttled).toBe(false);
+    expect(b.sink.throttled).toBe(true);
+    for (const c of g.calls.slice(2)) c.resolve();
+    await server.whenIdle();
+    expect(replies(a.sink.frames).map((r) => [r.xid, r.err])).toEqual(ax.map((x) => [x, 0]));
+    expect(replies(b.sink.frames).map((r) => [r.xid, r.err])).toEqual([[bx, ErrorCode.NONODE], [bw, 0]]);
+    expect(b.sink.throttled).toBe(false);
+    expect(server.stats().outstandingRequests).toBe(0);
+  });
+
+  it('once a throttled session closes, its requests no longer count against the limit', async () => {
+    const g = gatedPersist();
+    const { server } = makeServer({ persist: g.persist, globalOutstandingLimit: 2 });
+    const a = await TestClient.connect(server);
+    const b = await TestClient.connect(server);
+    g.gate(true);
+    for (let i = 0; i < 3; i++) a.sendRaw(OpCode.create, create(`/a${i}`));
+    expect(a.sink.throttled).toBe(true);
+    a.sendRaw(OpCode.closeSession);
+    for (const c of g.calls) c.resolve();
+    await server.whenIdle();
+    expect(a.sink.closedReason).not.toBeNull();
+    // The ended session's requests no longer count: b's single write is not throttled.
+    b.sendRaw(OpCode.create, create('/b'));
+    expect(b.sink.throttled).toBe(false);
+    expect(server.stats().outstandingRequests).toBe(1);
+  });
 });

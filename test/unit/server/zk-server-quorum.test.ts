@@ -74,6 +74,34 @@ describe('session layer in an ensemble', () => {
     server.setRole('looking');
     expect(c.sink.closedReason).toMatch(/left the leader role/);
   });
+
+  it('writes a role change drops stop counting against globalOutstandingLimit', async () => {
+    const quorum = fakeQuorum();
+    const { server } = makeServer({ quorum, globalOutstandingLimit: 2 });
+    server.setRole('leader');
+    const connect = async (): Promise<TestClient> => {
+      const connecting = TestClient.connect(server);
+      await Promise.resolve();
+      server.applyCommitted(quorum.proposed[quorum.proposed.length - 1]!);
+      return connecting;
+    };
+    const a = await connect();
+    const write = (c: TestClient, path: string) => c.sendRaw(OpCode.create, (w) => writeCreateRequest(w, { path, data: null, acl: OPEN_ACL_UNSAFE, flags: 0, ttl: -1 }, false));
+    for (let i = 0; i < 3; i++) write(a, `/a${i}`);
+    expect(a.sink.throttled).toBe(true);
+    // The leader steps down with a's three writes uncommitted: they are dropped with its clients.
+    server.setRole('looking');
+    expect(a.sink.closedReason).not.toBeNull();
+    server.setRole('leader');
+    const b = await connect();
+    write(b, '/b');
+    expect(b.sink.throttled).toBe(false);
+    write(b, '/b2');
+    expect(b.sink.throttled).toBe(false);
+    write(b, '/b3');
+    expect(b.sink.throttled).toBe(true);
+    server.setRole('looking');
+  });
 });
 
 describe('session expiry across role changes (issue 9, defects 2 and 3)', () => {
