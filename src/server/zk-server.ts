@@ -174,7 +174,8 @@ function deletesOf(txn: Txn, tree: DataTree): readonly string[] {
   const visit = (op: Txn['op']): void => {
     if (op.type === 'delete') out.push(op.path);
     else if (op.type === 'multi') op.ops.forEach(visit);
-    else if (op.type === 'closeSession') out.push(...tree.getEphemerals(txn.hdr.sessionId));
+    // A loop, not push(...): a session may own more ephemerals than a call takes arguments.
+    else if (op.type === 'closeSession') for (const path of tree.getEphemerals(txn.hdr.sessionId)) out.push(path);
   };
   visit(txn.op);
   return out;
@@ -855,7 +856,7 @@ export class ZooKeeperServer {
     for (const cnxn of [...this.cnxns.values()]) this.dropCnxn(cnxn, reason);
     for (const session of this.sessions.values()) this.clearQueue(session);
     const pending = this.awaitingCommit.drain();
-    for (const q of this.forwarded.values()) pending.push(...q.drain());
+    for (const q of this.forwarded.values()) for (const e of q.drain()) pending.push(e);
     this.forwarded.clear();
     for (const e of pending) e.onFailed?.(new ServerNotServingError());
   }

@@ -75,6 +75,30 @@ describe('session layer in an ensemble', () => {
     expect(c.sink.closedReason).toMatch(/left the leader role/);
   });
 
+  it("a member applies another member's closeSession of a session owning 200,000 ephemerals", async () => {
+    const quorum = fakeQuorum();
+    const { server } = makeServer({ quorum });
+    server.setRole('follower');
+    const owner = 0x2_0000_0001;
+    let zxid = 0x1_0000_0000;
+    const hdr = () => ({ sessionId: owner, cxid: 0, zxid: ++zxid, time: 1 });
+    server.applyCommitted({ hdr: hdr(), op: { type: 'createSession', timeoutMs: 10_000 } });
+    server.applyCommitted({ hdr: hdr(), op: { type: 'create', path: '/many', data: Buffer.alloc(0), acl: OPEN_ACL_UNSAFE, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0, parentCVersion: 1 } });
+    const N = 200_000;
+    const paths: string[] = [];
+    for (let i = 0; i < N; i++) {
+      const path = `/many/e${i}`;
+      paths.push(path);
+      server.applyCommitted({ hdr: hdr(), op: { type: 'create', path, data: Buffer.alloc(0), acl: OPEN_ACL_UNSAFE, kind: 'ephemeral', ephemeralOwner: owner, ttlMs: 0, parentCVersion: i + 1 } });
+    }
+    expect(server.tree.getEphemerals(owner).length).toBe(N);
+    // The close was another member's: this one works out the deleted paths itself, for its watchers.
+    server.applyCommitted({ hdr: hdr(), op: { type: 'closeSession', paths } });
+    expect(server.tree.getEphemerals(owner)).toEqual([]);
+    expect(server.tree.getChildren('/many')).toEqual([]);
+    server.setRole('looking');
+  }, 30_000);
+
   it('writes a role change drops stop counting against globalOutstandingLimit', async () => {
     const quorum = fakeQuorum();
     const { server } = makeServer({ quorum, globalOutstandingLimit: 2 });
