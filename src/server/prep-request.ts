@@ -14,6 +14,7 @@ import { ChurnTable, churnHash } from './churn-table.js';
 import { QuotaCheck } from './quota-check.js';
 import type { NodeKind, Txn, TxnOp } from '../tree/txn.js';
 import { ENSEMBLE_SECRET_REQUEST } from './session-password.js';
+import { Fifo } from '../net/fifo.js';
 
 /**
  * A txn's own copy of the request's data (the request's bytes are a view into a reused frame
@@ -110,7 +111,8 @@ export interface PrepOptions {
 }
 
 export class PrepRequestProcessor {
-  private readonly outstanding: ChangeRecord[] = [];
+  /** In zxid order; a Fifo because every apply takes from the front (Array.splice there copies the rest). */
+  private readonly outstanding = new Fifo<ChangeRecord>();
   /** Not a Map: one entry per write comes and goes (churn-table.ts says what a Map costs then). */
   private readonly outstandingByPath = new ChurnTable<ChangeRecord>();
   /** Changes of the multi being prepped; merged into outstanding only if every op succeeds. */
@@ -142,13 +144,11 @@ export class PrepRequestProcessor {
 
   /** Forgets outstanding changes the tree now reflects (FinalRequestProcessor does this on apply). */
   applied(zxid: number): void {
-    let n = 0;
-    while (n < this.outstanding.length && this.outstanding[n]!.zxid <= zxid) {
-      const c = this.outstanding[n]!;
+    let c: ChangeRecord | undefined;
+    while ((c = this.outstanding.peek()) !== undefined && c.zxid <= zxid) {
       this.outstandingByPath.deleteIfValue(c.path, c, c.hash);
-      n++;
+      this.outstanding.shift();
     }
-    if (n > 0) this.outstanding.splice(0, n);
   }
 
   get outstandingChanges(): number {

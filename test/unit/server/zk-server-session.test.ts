@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../src/jute/error-codes.js';
 import { CreateFlag, EventType, KeeperState, OpCode, Xid } from '../../../src/jute/opcodes.js';
+import { writeCreateRequest } from '../../../src/jute/records.js';
 import { ClientZxidAheadError } from '../../../src/server/zk-server.js';
-import { FakeSink, TestClient, decodeFrame, makeServer } from './harness.js';
+import { FakeSink, OPEN_ACL_UNSAFE, TestClient, decodeFrame, makeServer } from './harness.js';
 
 describe('ZooKeeperServer handshake', () => {
   it('creates a session through a createSession txn with a clamped timeout, a 16-byte password and an id below 2^53', async () => {
@@ -122,6 +123,28 @@ describe('ZooKeeperServer session lifecycle', () => {
     expect(close?.op).toEqual({ type: 'closeSession', paths: [second, first] });
     expect(b.events().map((e) => e.path)).toEqual([second, first]);
   });
+
+  it('closes a session owning 200,000 ephemerals: all deleted, in one txn, and a watcher of their parent hears it', async () => {
+    const { server, persisted } = makeServer();
+    const a = await TestClient.connect(server);
+    const b = await TestClient.connect(server);
+    await b.create('/many', '');
+    const N = 200_000;
+    for (let i = 0; i < N; i++) {
+      // Pipelined as a client would: the server queues them (throttling is the connection's job).
+      a.sendRaw(OpCode.create, (wr) => writeCreateRequest(wr, { path: `/many/e${i}`, data: null, acl: OPEN_ACL_UNSAFE, flags: CreateFlag.EPHEMERAL, ttl: -1 }, false));
+    }
+    await server.whenIdle();
+    expect(server.tree.getEphemerals(a.sessionId).length).toBe(N);
+    expect((await b.getChildren('/many', true)).children?.length).toBe(N);
+    const r = await a.close();
+    expect(r.err).toBe(0);
+    const close = persisted.find((t) => t.op.type === 'closeSession');
+    expect(close?.op.type === 'closeSession' && close.op.paths?.length).toBe(N);
+    expect(server.tree.getEphemerals(a.sessionId)).toEqual([]);
+    expect((await b.getChildren('/many')).children).toEqual([]);
+    expect(b.events()).toEqual([{ type: EventType.NodeChildrenChanged, state: KeeperState.SyncConnected, path: '/many' }]);
+  }, 60_000);
 
   it('expires a silent session by tick buckets: ephemerals go, watchers hear it, its sink closes, it cannot resume', async () => {
     const { server, clock, logs } = makeServer();
