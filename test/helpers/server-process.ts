@@ -6,6 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './free-port.js';
 import { waitFor } from './wait-for.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -23,7 +24,11 @@ export interface ServerProcessOptions {
   env?: Record<string, string>;
   /** How long to wait for ruok -> imok. */
   startTimeoutMs?: number;
-  /** Reuse this data dir (a restart); stop() then leaves it for the caller to remove. */
+  /**
+   * Reuse this data dir (a restart); stop() then leaves it for the caller to remove. A server
+   * given one may be restarted on its port, so that port comes from freePort() (below the
+   * ephemeral range: free-port.ts says why) unless clientPort names one.
+   */
   dataDir?: string;
   /** Bind this client port instead of a free one (a restart keeps its address). */
   clientPort?: number;
@@ -72,7 +77,8 @@ const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function startServerProcess(opts: ServerProcessOptions = {}): Promise<ServerProcess> {
   const ownsDataDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-it-')));
-  const args = [BIN, 'server', '--standalone', '--client-port', String(opts.clientPort ?? 0), '--client-port-address', '127.0.0.1', '--data-dir', dataDir, '--tick-time', String(opts.tickTimeMs ?? 200)];
+  const clientPort = opts.clientPort ?? (ownsDataDir ? 0 : await freePort());
+  const args = [BIN, 'server', '--standalone', '--client-port', String(clientPort), '--client-port-address', '127.0.0.1', '--data-dir', dataDir, '--tick-time', String(opts.tickTimeMs ?? 200)];
   if (opts.fourLetterWords !== null) args.push('--4lw-whitelist', opts.fourLetterWords ?? '*');
   if (opts.maxBufferBytes !== undefined) args.push('--max-buffer', String(opts.maxBufferBytes));
   args.push(...(opts.extraArgs ?? []));

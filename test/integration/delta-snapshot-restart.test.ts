@@ -9,7 +9,6 @@ import { ZooKeeperClient } from '../../src/client/index.js';
 import { Ensemble } from '../helpers/ensemble.js';
 import { dumpTree } from '../helpers/tree-dump.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { freePort } from '../helpers/free-port.js';
 import { NzcClient, zookeeper } from '../helpers/nzc.js';
 import { requireKazoo, runKazoo } from '../helpers/kazoo.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -44,8 +43,7 @@ describe('delta snapshots across kill -9', () => {
     let server: ServerProcess | undefined;
     try {
       // snapCount 60: a snapshot every 31-60 txns, most of them deltas.
-      // A port from below the ephemeral range: the restart rebinds it (free-port.ts says why).
-      server = await startServerProcess({ dataDir, clientPort: await freePort(), env: { ZABKEEPER_SNAP_COUNT: '60' } });
+      server = await startServerProcess({ dataDir, env: { ZABKEEPER_SNAP_COUNT: '60' } });
       const zk = await NzcClient.connect(server.connectString);
       await zk.create('/ds', Buffer.from('root'));
       for (let i = 0; i < 200; i++) await zk.create(`/ds/n${i}`, Buffer.from(`v${i}`));

@@ -9,7 +9,6 @@ import { ErrorCode, ZooKeeperError } from '../../src/jute/error-codes.js';
 import { NzcClient } from '../helpers/nzc.js';
 import { RawZkSocket } from '../helpers/raw-zk-socket.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { freePort } from '../helpers/free-port.js';
 import { OpCode, CreateFlag } from '../../src/jute/opcodes.js';
 import { BufferWriter, writeCreateRequest, writeRequestHeader } from '../../src/jute/index.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -69,8 +68,7 @@ describe('crash safety of a standalone server', () => {
   it('keeps every acknowledged write and the live sessions across kill -9', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-crash-'));
     cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
-    // A port from below the ephemeral range: the restart rebinds it (free-port.ts says why).
-    let server: ServerProcess = await startServerProcess({ dataDir, clientPort: await freePort() });
+    let server: ServerProcess = await startServerProcess({ dataDir });
     cleanup.push(() => server.stop());
     const port = server.port;
     const cs = server.connectString;
@@ -190,7 +188,7 @@ describe('crash safety of a standalone server', () => {
   it('rolls the txn log at the configured segment size and recovers across segments', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-roll-'));
     cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
-    let server = await startServerProcess({ dataDir, clientPort: await freePort(), env: { ZABKEEPER_TXN_LOG_SEGMENT_BYTES: '4096' } });
+    let server = await startServerProcess({ dataDir, env: { ZABKEEPER_TXN_LOG_SEGMENT_BYTES: '4096' } });
     cleanup.push(() => server.stop());
     const zk = await ZooKeeperClient.connect(server.connectString);
     await zk.create('/roll');

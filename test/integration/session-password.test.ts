@@ -8,7 +8,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { legacySessionPassword } from '../../src/server/session-password.js';
 import { RawZkSocket } from '../helpers/raw-zk-socket.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { freePort } from '../helpers/free-port.js';
 
 describe('session passwords', () => {
   const cleanup: Array<() => Promise<void>> = [];
@@ -19,8 +18,7 @@ describe('session passwords', () => {
   it('refuses a password computed from the session id without the secret, accepts the real one after a restart, never logs the secret', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-passwd-'));
     cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
-    // A port from below the ephemeral range: the restart rebinds it (free-port.ts says why).
-    let server: ServerProcess = await startServerProcess({ dataDir, clientPort: await freePort() });
+    let server: ServerProcess = await startServerProcess({ dataDir });
     cleanup.push(() => server.stop());
     const first = await RawZkSocket.connect(server.port);
     const created = await first.handshake({ timeOutMs: 30_000 });
