@@ -263,9 +263,9 @@ export class Connection {
     const p = this.pending.shift();
     if (p === undefined || p.xid !== h.xid) {
       // ZooKeeper's client treats this as a broken stream too: replies are strictly ordered.
-      const detail = `xid out of order: got ${h.xid}, expected ${p?.xid ?? 'none'}`;
-      p?.reject(new ZooKeeperError(ErrorCode.CONNECTIONLOSS, undefined, detail));
-      this.destroy(new ZooKeeperError(ErrorCode.CONNECTIONLOSS, undefined, detail));
+      const lost = new ZooKeeperError(ErrorCode.CONNECTIONLOSS, undefined, `xid out of order: got ${h.xid}, expected ${p?.xid ?? 'none'}`);
+      p?.reject(lost);
+      this.destroy(lost);
       return;
     }
     if (h.zxid > 0) this.handlers!.onZxid(h.zxid);

@@ -216,6 +216,7 @@ describe('client wire behaviour', () => {
     client.on('state', (s: ClientState) => states.push(s));
     const err = await client.sync('/').catch((e: unknown) => e);
     expect((err as ZooKeeperError).code).toBe(ErrorCode.CONNECTIONLOSS);
+    expect((err as ZooKeeperError).detail).toMatch(/^xid out of order: got (\d+), expected (\d+)$/);
     await waitFor(() => server.conns.length === 2, 'the reconnect', 5000);
     expect(states[0]).toBe('disconnected');
   });
