@@ -16,6 +16,8 @@ import { Fifo } from '../net/fifo.js';
 export interface SessionLayer {
   connect(req: ConnectRequest, sink: ClientSink): Promise<{ response: ConnectResponse; sessionId: number | null }>;
   receive(sessionId: number, sink: ClientSink, frame: Buffer): void;
+  /** A request arrived that is held back, unread by the session layer: the client is alive. */
+  touch(sessionId: number, sink: ClientSink): void;
   disconnected(sessionId: number, sink: ClientSink): void;
 }
 
@@ -73,8 +75,12 @@ export class ClientConnection implements ClientSink, ConnectionReport {
   private readonly log: Logger;
   private readonly decoder: FrameDecoder;
   private state: State = 'first-bytes';
-  /** Frames decoded while the handshake is in flight or the session layer throttles us, handed over in order later. */
+  /**
+   * Frames decoded while the handshake is in flight, the session layer throttles us or our
+   * output backs up, handed over in order later; past maxBufferBytes of them the socket is not read.
+   */
   private readonly pending = new Fifo<Buffer>();
+  private pendingBytes = 0;
   /** Bytes of the first read until 4 have arrived (a length or a four-letter word). */
   private head: Buffer | null = null;
   /** Reply and event frames of this turn, handed to the socket as one buffer at the end of it. */
@@ -143,7 +149,7 @@ export class ClientConnection implements ClientSink, ConnectionReport {
       // Not reading its replies or events: its queue would grow without bound. One line, then it goes.
       this.log.warn({ queuedBytes: this.socket.writableLength + this.output.queuedBytes, maxOutboundBytes: cap }, 'client does not read its output; closing connection');
       this.state = 'closing';
-      this.pending.clear();
+      this.clearPending();
       this.output.clear();
       this.socket.destroy();
       return;
@@ -152,14 +158,15 @@ export class ClientConnection implements ClientSink, ConnectionReport {
     this.output.pushCopy(frame);
   }
 
-  /** A socket that stops taking our output pauses our reading of its requests. */
+  /**
+   * A socket that stops taking our output holds back its requests until the output drains, so
+   * a client that does not read cannot make us produce more. Its socket is still read, as
+   * ZooKeeper's is: the requests (pings among them) wait in order, and each one keeps the
+   * session alive meanwhile, so a client slow to read a large backlog keeps its session.
+   */
   private writeOut(out: Buffer): void {
     if (this.socket.destroyed || this.socket.writableEnded) return;
-    if (!this.socket.write(out) && !this.waitingForDrain) {
-      // The peer is not reading: stop reading its requests until our output drains.
-      this.waitingForDrain = true;
-      this.socket.pause();
-    }
+    if (!this.socket.write(out)) this.waitingForDrain = true;
   }
 
   throttle(on: boolean): void {
@@ -192,12 +199,12 @@ export class ClientConnection implements ClientSink, ConnectionReport {
   private onDrain(): void {
     if (!this.waitingForDrain) return;
     this.waitingForDrain = false;
-    this.updateReading();
+    this.deliverPending();
   }
 
   private updateReading(): void {
     if (this.state === 'closed' || this.state === 'closing' || this.state === 'four-letter-word') return;
-    if (this.waitingForDrain || this.pausedForHandshake || this.throttled) this.socket.pause();
+    if (this.pausedForHandshake || this.throttled || this.pendingBytes > this.opts.maxBufferBytes) this.socket.pause();
     else this.socket.resume();
   }
 
@@ -233,9 +240,11 @@ export class ClientConnection implements ClientSink, ConnectionReport {
     if (this.state !== 'handshaking' && this.state !== 'established') return;
     this.packetsReceived++;
     if (this.state === 'established') {
-      if (this.throttled || this.pending.length > 0) {
-        // The rest of a read the session layer throttled us in: kept, in order, for later.
-        this.pending.push(Buffer.from(frame));
+      if (this.throttled || this.waitingForDrain || this.pending.length > 0) {
+        // Kept, in order, for later: the rest of a read the session layer throttled us in, or
+        // requests behind output the client has not read yet (they still show it is alive).
+        this.hold(frame);
+        if (this.waitingForDrain && !this.throttled) this.opts.server.touch(this.sessionId!, this);
         return;
       }
       this.deliver(frame);
@@ -245,8 +254,19 @@ export class ClientConnection implements ClientSink, ConnectionReport {
       this.startHandshake(frame);
       return;
     }
+    this.hold(frame);
+  }
+
+  private hold(frame: Buffer): void {
     // The decoder's view is reused once this callback returns.
     this.pending.push(Buffer.from(frame));
+    this.pendingBytes += frame.length;
+    if (this.pendingBytes > this.opts.maxBufferBytes) this.updateReading();
+  }
+
+  private clearPending(): void {
+    this.pending.clear();
+    this.pendingBytes = 0;
   }
 
   private deliver(frame: Buffer): void {
@@ -308,10 +328,13 @@ export class ClientConnection implements ClientSink, ConnectionReport {
     this.deliverPending();
   }
 
-  /** Hands the frames kept back to the session layer, until it throttles us again. */
+  /** Hands the frames kept back to the session layer, until it throttles us again or our output backs up. */
   private deliverPending(): void {
     let next: Buffer | undefined;
-    while (this.state === 'established' && !this.throttled && (next = this.pending.shift()) !== undefined) this.deliver(next);
+    while (this.state === 'established' && !this.throttled && !this.waitingForDrain && (next = this.pending.shift()) !== undefined) {
+      this.pendingBytes -= next.length;
+      this.deliver(next);
+    }
     this.updateReading();
   }
 
@@ -366,7 +389,7 @@ export class ClientConnection implements ClientSink, ConnectionReport {
     clearTimeout(this.handshakeTimer);
     const wasEstablished = this.sessionId !== null;
     this.state = 'closed';
-    this.pending.clear();
+    this.clearPending();
     if (wasEstablished && !this.sessionDropped) {
       try {
         this.opts.server.disconnected(this.sessionId!, this);
@@ -383,14 +406,14 @@ export class ClientConnection implements ClientSink, ConnectionReport {
     if (this.state === 'closed' || this.state === 'closing') return;
     this.log.warn({ reason }, 'closing connection on bad input');
     this.state = 'closing';
-    this.pending.clear();
+    this.clearPending();
     this.socket.destroy();
   }
 
   private endGracefully(): void {
     if (this.state === 'closed') return;
     this.state = 'closing';
-    this.pending.clear();
+    this.clearPending();
     this.output.flush();
     this.socket.end();
     this.destroyLater();

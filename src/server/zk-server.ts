@@ -446,6 +446,17 @@ export class ZooKeeperServer {
     this.forgetCnxn(cnxn);
   }
 
+  /**
+   * A request of this connection's arrived but waits behind output the client has not read:
+   * the client is alive. ZooKeeper reads a connection whatever its output queue, and every
+   * request it reads touches the session; so does this.
+   */
+  touch(sessionId: number, sink: ClientSink): void {
+    const cnxn = this.cnxns.get(sink);
+    if (cnxn === undefined || cnxn.sessionId !== sessionId || this.stopping || this.broken) return;
+    if (this.tracker.touch(sessionId, cnxn.timeoutMs) && this.role === 'follower') this.touchedSessions.set(sessionId, cnxn.timeoutMs);
+  }
+
   // ---- requests -----------------------------------------------------------------------
 
   receive(sessionId: number, sink: ClientSink, frame: Buffer): void {

@@ -34,6 +34,10 @@ class ThrottlingLayer implements SessionLayer {
     this.sink!.throttle(false);
     this.inThrottleCall = false;
   }
+  touches = 0;
+  touch(): void {
+    this.touches++;
+  }
   disconnected(): void {}
 }
 
@@ -81,6 +85,8 @@ describe('ClientConnection throttling', () => {
       expect(layer.xids.length).toBe(round * 100);
     }
     expect(layer.reentered).toBe(false);
+    // Throttled requests are not read by the session layer, so they do not touch the session (as ZooKeeper, which does not read them).
+    expect(layer.touches).toBe(0);
     expect(layer.xids).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
   });
 });
