@@ -208,32 +208,38 @@ describe('bad input against a running server', () => {
     for (let xid = 1; xid <= 5; xid++) expect((await s.nextReply()).header.xid).toBe(xid);
   });
 
-  it('stops reading from a client that does not read its replies, and resumes when it does', async () => {
+  it('holds the requests of a client that does not read its replies, still reading its socket as ZooKeeper does, and answers them when it reads', async () => {
     await bystander.create('/fat', Buffer.alloc(4000, 1));
     const s = await raw();
     await s.handshake();
     s.socket.pause();
     const n = 2000;
     for (let xid = 1; xid <= n; xid++) s.request(xid, OpCode.getData, (w) => writePathWatchRequest(w, { path: '/fat', watch: false }));
-    // cons shows Java's interest ops: not reading (no 1), output backed up (4). The server gets
-    // there once it has answered enough to fill the socket: wait for it, however slow.
+    // cons shows Java's interest ops: output backed up (4), and still reading (1), as
+    // ZooKeeper's NIO connection does. The server gets there once it has answered enough to
+    // fill the socket: wait for it, however slow.
     const consLine = async (): Promise<string | undefined> => (await fourLetterWord(server.port, 'cons')).split('\n').find((l) => l.includes(`:${s.socket.localPort}[`));
-    const mine = await waitFor(async () => {
+    await waitFor(async () => /\[5\]\(/.test((await consLine()) ?? ''), 'cons to show the connection backed up and still read', undefined, 50);
+    // Requests sent now are read and held, in order, behind the output the client has not read.
+    const more = 5;
+    for (let xid = n + 1; xid <= n + more; xid++) s.request(xid, OpCode.exists, (w) => writePathWatchRequest(w, { path: '/fat', watch: false }));
+    const held = await waitFor(async () => {
       const l = await consLine();
-      return /\[4\]\(/.test(l ?? '') && l;
-    }, 'cons to show the connection backed up', undefined, 50);
-    expect(mine).toMatch(/\[4\]\(/);
+      const queued = Number(/queued=(\d+)/.exec(l ?? '')?.[1] ?? 0);
+      return queued >= more && l;
+    }, 'cons to show the requests held', undefined, 50);
+    expect(held).toMatch(/\[5\]\(/);
     s.socket.resume();
-    for (let xid = 1; xid <= n; xid++) {
+    for (let xid = 1; xid <= n + more; xid++) {
       const r = await s.nextReply();
       expect([r.header.xid, r.header.err]).toEqual([xid, ErrorCode.OK]);
     }
-    // Reading again once its output drained, which it may notice a moment after our last read.
+    // Output drained, which the server may notice a moment after our last read: reading only.
     const after = await waitFor(async () => {
       const l = await consLine();
       return /\[1\]\(/.test(l ?? '') && l;
-    }, 'cons to show the connection reading again', undefined, 50);
-    expect(after).toMatch(/\[1\]\(/);
+    }, 'cons to show the connection drained', undefined, 50);
+    expect(after).toMatch(/queued=0,/);
   });
 
   it('survives a client that resets its connection mid-request', async () => {
