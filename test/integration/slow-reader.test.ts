@@ -8,7 +8,7 @@ import { writePathWatchRequest } from '../../src/jute/records.js';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { RawZkSocket } from '../helpers/raw-zk-socket.js';
 import { startRealZooKeeper } from '../helpers/real-zookeeper.js';
-import { fourLetterWord, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { fourLetterWord, startServerProcess } from '../helpers/server-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SESSION_TIMEOUT_MS = 2000;
@@ -21,27 +21,34 @@ interface Target {
   stop(): Promise<void>;
 }
 
+/** The default cap on unsent output (16 MiB) would cut these clients off: tens of MB wait for them. */
+const LARGE_OUTBOUND_ENV = { ZABKEEPER_MAX_CLIENT_OUTBOUND_BYTES: String(64 * 1024 * 1024) };
+
 const targets: Record<string, () => Promise<Target>> = {
-  // The default cap on unsent output (16 MiB) would cut this client off: 36 MB wait for it.
-  zabkeeper: () => startServerProcess({ tickTimeMs: 200, env: { ZABKEEPER_MAX_CLIENT_OUTBOUND_BYTES: String(64 * 1024 * 1024) } }),
+  zabkeeper: () => startServerProcess({ tickTimeMs: 200, env: LARGE_OUTBOUND_ENV }),
   'Apache ZooKeeper': () => startRealZooKeeper({ tickTimeMs: 200 }),
 };
 
-describe.each(Object.keys(targets))('a slow reader against %s', (name) => {
-  let target: Target | undefined;
-  let raw: RawZkSocket | undefined;
-  afterEach(async () => {
-    raw?.destroy();
-    raw = undefined;
-    await target?.stop();
-    target = undefined;
-  });
+// What the running test started, undone after it whatever happened.
+let target: Target | undefined;
+let raw: RawZkSocket | undefined;
+afterEach(async () => {
+  raw?.destroy();
+  raw = undefined;
+  await target?.stop();
+  target = undefined;
+});
 
+async function createNode(connectString: string, path: string, bytes: number): Promise<void> {
+  const writer = await ZooKeeperClient.connect(connectString);
+  await writer.create(path, Buffer.alloc(bytes, 1));
+  await writer.close();
+}
+
+describe.each(Object.keys(targets))('a slow reader against %s', (name) => {
   it(`keeps its session while it reads nothing for ${(2.5 * SESSION_TIMEOUT_MS) / 1000} s but pings, then gets every reply in order`, async () => {
     target = await targets[name]!();
-    const writer = await ZooKeeperClient.connect(target.connectString);
-    await writer.create('/big', Buffer.alloc(BIG, 1));
-    await writer.close();
+    await createNode(target.connectString, '/big', BIG);
 
     raw = await RawZkSocket.connect(target.port);
     const session = await raw.handshake({ timeOutMs: SESSION_TIMEOUT_MS });
@@ -83,21 +90,11 @@ describe.each(Object.keys(targets))('a slow reader against %s', (name) => {
 });
 
 describe('requests held behind unread output', () => {
-  let server: ServerProcess | undefined;
-  let raw: RawZkSocket | undefined;
-  afterEach(async () => {
-    raw?.destroy();
-    raw = undefined;
-    await server?.stop();
-    server = undefined;
-  });
-
   it('are bounded: past jute.maxbuffer of them the socket is not read, and nothing is lost once the client reads', async () => {
     const MAX_BUFFER = 64 * 1024;
-    server = await startServerProcess({ maxBufferBytes: MAX_BUFFER, env: { ZABKEEPER_MAX_CLIENT_OUTBOUND_BYTES: String(64 * 1024 * 1024) } });
-    const writer = await ZooKeeperClient.connect(server.connectString);
-    await writer.create('/big', Buffer.alloc(60_000, 1));
-    await writer.close();
+    const server = await startServerProcess({ maxBufferBytes: MAX_BUFFER, env: LARGE_OUTBOUND_ENV });
+    target = server;
+    await createNode(server.connectString, '/big', 60_000);
     raw = await RawZkSocket.connect(server.port);
     await raw.handshake();
     raw.socket.pause();

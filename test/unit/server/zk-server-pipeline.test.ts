@@ -3,7 +3,7 @@ import { BufferWriter } from '../../../src/jute/buffer-writer.js';
 import { ErrorCode } from '../../../src/jute/error-codes.js';
 import { CreateFlag, OpCode } from '../../../src/jute/opcodes.js';
 import { writeCreateRequest, writeDeleteRequest, writePathWatchRequest, writeRequestHeader, writeSetDataRequest } from '../../../src/jute/records.js';
-import { ServerNotServingError } from '../../../src/server/zk-server.js';
+import { ServerNotServingError, type ZkServerOptions } from '../../../src/server/zk-server.js';
 import type { Txn } from '../../../src/tree/txn.js';
 import { OPEN_ACL_UNSAFE, TestClient, decodeFrame, makeServer, type Frame } from './harness.js';
 
@@ -21,6 +21,16 @@ function gatedPersist() {
         ? new Promise<void>((resolve, reject) => calls.push({ txn, resolve, reject }))
         : Promise.resolve(),
   };
+}
+
+/** A server whose persistence is gated from here on, with two sessions connected before the gate closed. */
+async function twoGatedSessions(over: Partial<ZkServerOptions> = {}) {
+  const g = gatedPersist();
+  const { server } = makeServer({ persist: g.persist, ...over });
+  const a = await TestClient.connect(server);
+  const b = await TestClient.connect(server);
+  g.gate(true);
+  return { g, server, a, b };
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
@@ -47,11 +57,7 @@ describe('write pipeline', () => {
   });
 
   it("holds a session's later reads behind its pending write, but not other sessions' reads", async () => {
-    const g = gatedPersist();
-    const { server } = makeServer({ persist: g.persist });
-    const a = await TestClient.connect(server);
-    const b = await TestClient.connect(server);
-    g.gate(true);
+    const { g, server, a, b } = await twoGatedSessions();
     const wx = a.sendRaw(OpCode.create, create('/slow'));
     const rx = a.sendRaw(OpCode.exists, (w) => writePathWatchRequest(w, { path: '/slow', watch: false }));
     const px = a.sendRaw(OpCode.ping, undefined, -2);
@@ -169,11 +175,7 @@ describe('write pipeline', () => {
   });
 
   it('past globalOutstandingLimit throttles connections with requests in flight, not idle ones, and reads them again as replies go out', async () => {
-    const g = gatedPersist();
-    const { server } = makeServer({ persist: g.persist, globalOutstandingLimit: 3 });
-    const a = await TestClient.connect(server);
-    const b = await TestClient.connect(server);
-    g.gate(true);
+    const { g, server, a, b } = await twoGatedSessions({ globalOutstandingLimit: 3 });
     const ax = [1, 2, 3].map((i) => a.sendRaw(OpCode.create, create(`/a${i}`)));
     expect(a.sink.throttled).toBe(false); // 3 in flight: at the limit, not past it
     ax.push(a.sendRaw(OpCode.create, create('/a4')));
@@ -201,11 +203,7 @@ describe('write pipeline', () => {
   });
 
   it('once a throttled session closes, its requests no longer count against the limit', async () => {
-    const g = gatedPersist();
-    const { server } = makeServer({ persist: g.persist, globalOutstandingLimit: 2 });
-    const a = await TestClient.connect(server);
-    const b = await TestClient.connect(server);
-    g.gate(true);
+    const { g, server, a, b } = await twoGatedSessions({ globalOutstandingLimit: 2 });
     for (let i = 0; i < 3; i++) a.sendRaw(OpCode.create, create(`/a${i}`));
     expect(a.sink.throttled).toBe(true);
     a.sendRaw(OpCode.closeSession);
