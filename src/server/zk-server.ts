@@ -568,12 +568,13 @@ export class ZooKeeperServer {
    * Queues a request that cannot be answered yet. Past the outstanding limit its connection is
    * throttled (ZooKeeper's incrOutstandingAndCheckThrottle): it is not read again until its
    * requests are answered, so one client's deep pipeline cannot grow the server's queues
-   * without bound, while connections with nothing in flight are still read.
+   * without bound, while connections with nothing in flight are still read. As there, a ping
+   * or other request with a special xid (<= 0) counts server-wide but never throttles.
    */
   private enqueue(session: Session, p: Pending): void {
     session.queue.push(p);
     this.queued++;
-    if (this.queued > this.outstandingLimit && !p.cnxn.throttled && !p.cnxn.closed) {
+    if (this.queued > this.outstandingLimit && p.xid > 0 && !p.cnxn.throttled && !p.cnxn.closed) {
       p.cnxn.throttled = true;
       p.cnxn.log.debug({ queued: this.queued, limit: this.outstandingLimit }, 'outstanding requests past globalOutstandingLimit; throttling connection');
       p.cnxn.sink.throttle(true);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BufferWriter } from '../../../src/jute/buffer-writer.js';
 import { ErrorCode } from '../../../src/jute/error-codes.js';
-import { CreateFlag, OpCode } from '../../../src/jute/opcodes.js';
+import { CreateFlag, OpCode, Xid } from '../../../src/jute/opcodes.js';
 import { writeCreateRequest, writeDeleteRequest, writePathWatchRequest, writeRequestHeader, writeSetDataRequest } from '../../../src/jute/records.js';
 import { ServerNotServingError, type ZkServerOptions } from '../../../src/server/zk-server.js';
 import type { Txn } from '../../../src/tree/txn.js';
@@ -200,6 +200,25 @@ describe('write pipeline', () => {
     expect(replies(b.sink.frames).map((r) => [r.xid, r.err])).toEqual([[bx, ErrorCode.NONODE], [bw, 0]]);
     expect(b.sink.throttled).toBe(false);
     expect(server.stats().outstandingRequests).toBe(0);
+  });
+
+  it('past the limit a ping does not throttle its connection, as in ZooKeeper (xid <= 0 is not counted)', async () => {
+    const { g, server, a, b } = await twoGatedSessions({ globalOutstandingLimit: 1 });
+    a.sendRaw(OpCode.create, create('/a1'));
+    b.sendRaw(OpCode.create, create('/b1'));
+    expect(b.sink.throttled).toBe(true);
+    expect(a.sink.throttled).toBe(false);
+    // a's ping waits behind its write, server-wide past the limit, yet a stays readable.
+    a.sendRaw(OpCode.ping, undefined, Xid.ping);
+    expect(server.stats().outstandingRequests).toBe(3);
+    expect(a.sink.throttled).toBe(false);
+    // a's next real request throttles it.
+    a.sendRaw(OpCode.create, create('/a2'));
+    expect(a.sink.throttled).toBe(true);
+    for (const c of g.calls) c.resolve();
+    await server.whenIdle();
+    expect(replies(a.sink.frames).map((r) => r.xid)).toEqual([1, Xid.ping, 2]);
+    expect(a.sink.throttled).toBe(false);
   });
 
   it('once a throttled session closes, its requests no longer count against the limit', async () => {
