@@ -48,6 +48,8 @@ export interface QuorumPeerOptions {
   metrics?: EnsembleMetrics;
   /** security: sslQuorum, election and quorum channels over mutual TLS. */
   tls?: PeerTls;
+  /** Called once this peer has stopped after a fatal error (see fatal()): the owner stops the process. */
+  onFatal?: () => void;
 }
 
 /**
@@ -327,14 +329,13 @@ export class QuorumPeer {
 
   /**
    * This server can no longer keep ZAB's promises (broken invariant, storage failure): log it
-   * once, stop the peer, and stop the whole process through its SIGTERM path with exit code 1,
-   * so clients move to healthy members instead of talking to a half-dead one.
+   * once, stop the peer, then tell the owner (a server process stops with exit code 1, so
+   * clients move to healthy members instead of talking to a half-dead one).
    */
   private fatal(err: unknown, msg: string): void {
     if (this.closed) return;
     this.log.fatal({ err }, msg);
-    process.exitCode = 1;
-    void this.close().then(() => process.kill(process.pid, 'SIGTERM'));
+    void this.close().then(() => this.opts.onFatal?.());
   }
 
   // ---- I/O for the runtime ------------------------------------------------------------

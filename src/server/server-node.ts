@@ -56,6 +56,16 @@ function saslAuthenticator(config: ServerConfig): SaslAuthenticator | undefined 
   return new SaslAuthenticator({ users, superUser: sec.saslSuperUser, required: sec.enforceAuthSchemes?.includes('sasl') ?? false });
 }
 
+/**
+ * A server that can no longer keep its promises (its log cannot be written, a txn cannot be
+ * applied) stops the whole process through its SIGTERM path with exit code 1, as ZooKeeper's
+ * server exits: its clients move to healthy members, a supervisor can restart it.
+ */
+function stopAfterFatal(): void {
+  process.exitCode = 1;
+  process.kill(process.pid, 'SIGTERM');
+}
+
 export async function startServerNode(config: ServerConfig, logger: Logger): Promise<ServerNode> {
   await mkdir(config.dataDir, { recursive: true });
   await mkdir(config.dataLogDir, { recursive: true });
@@ -111,6 +121,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
         tls: peerTls,
         // readonlymode.enabled: the read-only mode follows the member's role (bound below, once zk exists).
         onRole: (role) => readOnlyMode?.roleChanged(role),
+        onFatal: stopAfterFatal,
       });
     }
   } catch (err) {
@@ -141,6 +152,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
       return store.append(txn).then(() => metrics.txnPersisted(Date.now() - handedMs));
     },
     metrics,
+    onBroken: stopAfterFatal,
     afterApply: (tree, zxid) => store.applied(tree, zxid),
     auth: {
       providers: config.security.authProviders,

@@ -82,6 +82,12 @@ export interface ZkServerOptions {
    * they are answered or the server is back under the limit.
    */
   globalOutstandingLimit?: number;
+  /**
+   * Called once when this server stops serving for good (a txn could not be made durable or
+   * applied): the owner stops the process, so clients move on and a supervisor restarts it,
+   * as ZooKeeper's standalone server exits instead of staying up unable to write.
+   */
+  onBroken?: (err: Error) => void;
 }
 
 /** The client has seen a newer state than ours (it must try another server). */
@@ -776,6 +782,7 @@ export class ZooKeeperServer {
     if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
     this.expiryTimer = undefined;
     void this.reaper.stop();
+    this.opts.onBroken?.(err);
   }
 
   // ---- timers -------------------------------------------------------------------------

@@ -102,10 +102,18 @@ export class Ensemble {
     return ids.map((id) => `127.0.0.1:${this.node(id).clientPort}`).join(',');
   }
 
-  start(id: number): void {
+  /**
+   * `fileSizeLimitKiB`: the member runs under that file size limit (bash's ulimit -f, then exec,
+   * so signals still reach node): writes past it fail with EFBIG, a disk filling up as the
+   * member sees it.
+   */
+  start(id: number, opts: { fileSizeLimitKiB?: number } = {}): void {
     const n = this.node(id);
     if (n.proc && n.proc.exitCode === null && n.proc.signalCode === null) throw new Error(`node ${id} is running`);
-    const proc = spawn(process.execPath, [BIN, 'server', '--config', n.cfgPath], {
+    const argv = [process.execPath, BIN, 'server', '--config', n.cfgPath];
+    const [command, args] =
+      opts.fileSizeLimitKiB === undefined ? [argv[0]!, argv.slice(1)] : ['bash', ['-c', `ulimit -f ${opts.fileSizeLimitKiB} && exec "$0" "$@"`, ...argv]];
+    const proc = spawn(command, args, {
       env: { ...process.env, ZABKEEPER_LOG_LEVEL: process.env.ZABKEEPER_TEST_LOG_LEVEL ?? 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
