@@ -209,12 +209,19 @@ describe('bad input against a running server', () => {
   });
 
   it('holds the requests of a client that does not read its replies, still reading its socket as ZooKeeper does, and answers them when it reads', async () => {
-    await bystander.create('/fat', Buffer.alloc(4000, 1));
+    // Large replies from small requests: 100 getChildren of a node with 1,000 long names are
+    // ~10 MB of replies, more than the kernel buffers between us, from 2.5 KB of requests. All
+    // of them fit under this server's 4 KB jute.maxbuffer however the server's reads split
+    // them, so the requests behind the backed-up output are held without the socket being
+    // paused for holding too much (slow-reader.test.ts checks that bound).
+    await bystander.create('/wide', Buffer.alloc(0));
+    const name = (i: number): string => `${'c'.repeat(100)}${String(i).padStart(4, '0')}`;
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => bystander.create(`/wide/${name(i)}`, Buffer.alloc(0))));
     const s = await raw();
     await s.handshake();
     s.socket.pause();
-    const n = 2000;
-    for (let xid = 1; xid <= n; xid++) s.request(xid, OpCode.getData, (w) => writePathWatchRequest(w, { path: '/fat', watch: false }));
+    const n = 100;
+    for (let xid = 1; xid <= n; xid++) s.request(xid, OpCode.getChildren, (w) => writePathWatchRequest(w, { path: '/wide', watch: false }));
     // cons shows Java's interest ops: output backed up (4), and still reading (1), as
     // ZooKeeper's NIO connection does. The server gets there once it has answered enough to
     // fill the socket: wait for it, however slow.
@@ -222,7 +229,7 @@ describe('bad input against a running server', () => {
     await waitFor(async () => /\[5\]\(/.test((await consLine()) ?? ''), 'cons to show the connection backed up and still read', undefined, 50);
     // Requests sent now are read and held, in order, behind the output the client has not read.
     const more = 5;
-    for (let xid = n + 1; xid <= n + more; xid++) s.request(xid, OpCode.exists, (w) => writePathWatchRequest(w, { path: '/fat', watch: false }));
+    for (let xid = n + 1; xid <= n + more; xid++) s.request(xid, OpCode.exists, (w) => writePathWatchRequest(w, { path: '/wide', watch: false }));
     const held = await waitFor(async () => {
       const l = await consLine();
       const queued = Number(/queued=(\d+)/.exec(l ?? '')?.[1] ?? 0);
