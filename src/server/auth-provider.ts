@@ -2,6 +2,7 @@
 
 import type { ClientInfo, Id } from '../jute/records.js';
 import { digestAuth } from '../tree/acl.js';
+import { authIdOrder } from '../tree/java-hash-set-order.js';
 import type { SaslAuthenticator } from './sasl-auth.js';
 
 /** Host part of "ip:port" / "[v6]:port"; IPv4-mapped v6 addresses read as v4, as Java reports them. */
@@ -50,11 +51,20 @@ export function authenticate(scheme: string, auth: Buffer | null, remoteAddress:
   }
 }
 
-/** Adds ids not already present (ServerCnxn.addAuthInfo keeps a set). */
+/**
+ * Adds ids not already present, keeping `into` in the order ZooKeeper's set of them iterates
+ * (ServerCnxn.addAuthInfo adds to a ConcurrentHashMap-backed set), which whoAmI and "auth" ACLs show.
+ */
 export function addAuthIds(into: Id[], ids: readonly Id[]): void {
+  let added = false;
   for (const id of ids) {
-    if (!into.some((x) => x.scheme === id.scheme && x.id === id.id)) into.push(id);
+    if (into.some((x) => x.scheme === id.scheme && x.id === id.id)) continue;
+    into.push(id);
+    added = true;
   }
+  if (!added) return;
+  const ordered = authIdOrder(into);
+  for (let i = 0; i < ordered.length; i++) into[i] = ordered[i]!;
 }
 
 /** security: what the session layer needs to know of the configured authentication. */

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { BufferReader } from '../jute/buffer-reader.js';
 import { ErrorCode } from '../jute/error-codes.js';
 import { OpCode, opName } from '../jute/opcodes.js';
-import { readAuthPacket, readRequestHeader, type ConnectRequest, type ConnectResponse } from '../jute/records.js';
+import { readAuthPacket, readRequestHeader, type ConnectRequest, type ConnectResponse, type Id } from '../jute/records.js';
 import { DataTree, type ApplyResult, type FuzzyEndMismatch } from '../tree/data-tree.js';
 import type { Txn } from '../tree/txn.js';
 import { addAuthIds, authenticate, ipId, satisfiesEnforcedAuth, type SessionAuthOptions } from './auth-provider.js';
@@ -421,7 +421,10 @@ export class ZooKeeperServer {
   }
 
   private bind(session: Session, sink: ClientSink, timeoutMs: number): ServerCnxn {
-    const cnxn = new ServerCnxn(sink, session.tracked.id, timeoutMs, [ipId(sink.remoteAddress), ...(sink.transportAuthIds ?? [])], session.log, () => {
+    // The ip id from the start (NIOServerCnxn adds it at accept), a TLS client's x509 id with it.
+    const authIds: Id[] = [];
+    addAuthIds(authIds, [ipId(sink.remoteAddress), ...(sink.transportAuthIds ?? [])]);
+    const cnxn = new ServerCnxn(sink, session.tracked.id, timeoutMs, authIds, session.log, () => {
       this.counters.packetsSent++;
     });
     this.cnxns.set(sink, cnxn);

@@ -1,4 +1,4 @@
-// The order Java's HashSet<String> iterates paths in: ZooKeeper deletes a closed session's ephemerals in it.
+// The orders Java's hash sets iterate in where ZooKeeper lets them show: a closed session's ephemerals, a connection's auth ids.
 //
 // Why: ZooKeeper's PrepRequestProcessor lists a closing session's ephemerals by iterating a
 // clone of the DataTree's per-session HashSet (plus and minus the writes still in flight), and
@@ -7,15 +7,25 @@
 // String.hashCode masked by the table's capacity) and, within a bucket, in insertion order; a
 // resize or a clone keeps that relative order. Bins that Java turns into trees (8 or more
 // colliding keys in a table of 64 or more) are not modelled.
+// A connection's auth ids live in a set backed by a ConcurrentHashMap (ServerCnxn.authInfo):
+// whoAmI lists them, and an "auth" ACL expands to them, in its order (authIdOrder below).
+
+import type { Id } from '../jute/records.js';
 
 const LOAD_FACTOR = 0.75;
 /** HashMap's first table, for `new HashSet<>()`. */
 const DEFAULT_CAPACITY = 16;
 
-/** String.hashCode over UTF-16 code units, then HashMap.hash's spread of the high bits. */
-export function javaSpreadHash(s: string): number {
+/** String.hashCode over UTF-16 code units. */
+function javaStringHash(s: string): number {
   let h = 0;
   for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+/** String.hashCode, then HashMap.hash's spread of the high bits. */
+export function javaSpreadHash(s: string): number {
+  const h = javaStringHash(s);
   return h ^ (h >>> 16);
 }
 
@@ -73,4 +83,28 @@ export function closeSessionOrder(inserted: readonly string[], peak: number, cha
     }
   }
   return capacity === 0 ? seq : byBucket(seq, capacity);
+}
+
+/** Id.hashCode as jute generates it (result = 17, then 37 * result + each field's hashCode). */
+function javaIdHash(id: Id): number {
+  const r = (Math.imul(37, 17) + javaStringHash(id.scheme)) | 0;
+  return (Math.imul(37, r) + javaStringHash(id.id)) | 0;
+}
+
+/**
+ * The order ZooKeeper iterates a connection's auth ids in, given them in the order they were
+ * added: ConcurrentHashMap bins (its spread of Id.hashCode masked by a table of 16 that doubles
+ * once three quarters full), insertion order within a bin (CHM appends there). How a CHM resize
+ * reorders a bin's nodes is not modelled: it takes a dozen ids on one connection.
+ */
+export function authIdOrder<T extends Id>(inserted: readonly T[]): T[] {
+  let capacity = DEFAULT_CAPACITY;
+  while (inserted.length >= capacity * LOAD_FACTOR) capacity *= 2;
+  const mask = capacity - 1;
+  const keyed = inserted.map((id, i) => {
+    const h = javaIdHash(id);
+    return { id, i, b: (h ^ (h >>> 16)) & 0x7fffffff & mask };
+  });
+  keyed.sort((x, y) => x.b - y.b || x.i - y.i);
+  return keyed.map((k) => k.id);
 }

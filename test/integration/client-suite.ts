@@ -423,6 +423,20 @@ export function clientSuite(name: string, startServer: () => Promise<ServerHandl
       expect(infos).toContainEqual({ authScheme: 'digest', user: 'alice' });
     });
 
+    it("whoAmI and an auth ACL list a connection's identities in ZooKeeper's order, not the order they were added", async () => {
+      const c = await connect();
+      // ZooKeeper keeps them in a ConcurrentHashMap-backed set: these come out alice, bob, ip, carol.
+      for (const user of ['carol', 'alice', 'bob']) await c.addAuth('digest', `${user}:secret`);
+      expect(await c.whoAmI()).toEqual([
+        { authScheme: 'digest', user: 'alice' },
+        { authScheme: 'digest', user: 'bob' },
+        { authScheme: 'ip', user: '127.0.0.1' },
+        { authScheme: 'digest', user: 'carol' },
+      ]);
+      const p = await c.create(`${root}/auth-order`, null, { acl: Acls.CREATOR_ALL_ACL });
+      expect((await c.getACL(p)).acl.map((a) => a.id)).toEqual(['alice', 'bob', 'carol'].map((u) => ({ scheme: 'digest', id: digestId(u, 'secret') })));
+    });
+
     it('credentials the server rejects end the session in state authFailed', async () => {
       const c = await connect();
       const states: ClientState[] = [];

@@ -1,7 +1,8 @@
 // The order ZooKeeper deletes a closed session's ephemerals in: Java's HashSet<String> iteration.
 
 import { describe, expect, it } from 'vitest';
-import { closeSessionOrder, hashSetCapacity, hashSetOrder, javaSpreadHash } from '../../../src/tree/java-hash-set-order.js';
+import { digestAuth } from '../../../src/tree/acl.js';
+import { authIdOrder, closeSessionOrder, hashSetCapacity, hashSetOrder, javaSpreadHash } from '../../../src/tree/java-hash-set-order.js';
 
 describe('java-hash-set-order', () => {
   it('hashes as String.hashCode, spread as HashMap.hash does', () => {
@@ -68,3 +69,25 @@ function findPair(keys: string[], ok: (a: string, b: string) => boolean): [strin
   for (const a of keys) for (const b of keys) if (a !== b && ok(a, b)) return [a, b];
   throw new Error('no such pair among the keys');
 }
+
+describe('authIdOrder', () => {
+  const ip = { scheme: 'ip', id: '127.0.0.1' };
+  const digest = (user: string, pw = 'secret') => ({ scheme: 'digest', id: digestAuth(`${user}:${pw}`) });
+
+  it("orders a connection's auth ids as ZooKeeper 3.8's ConcurrentHashMap-backed set iterates them", () => {
+    // zkCli.sh's whoami on ZooKeeper 3.8 after `addauth digest user:pw` listed the digest first.
+    expect(authIdOrder([ip, digest('user', 'pw')])).toEqual([digest('user', 'pw'), ip]);
+    // Bins 12 (ip), 13, 0 and 3: added ip, carol, alice, bob; iterated alice, bob, ip, carol.
+    expect(authIdOrder([ip, digest('carol'), digest('alice'), digest('bob')])).toEqual([digest('alice'), digest('bob'), ip, digest('carol')]);
+  });
+
+  it('keeps insertion order within a bin, and every id once', () => {
+    const ids = Array.from({ length: 256 }, (_, i) => ({ scheme: 'ip', id: `10.0.0.${i}` }));
+    // Among 256 ids some share ids[0]'s bin (16 bins); such a pair comes out in the order it
+    // went in, whichever that is. Ordering a bin any other way leaves no such pair.
+    const sameBin = ids.slice(1).filter((b) => authIdOrder([ids[0]!, b])[0] === ids[0] && authIdOrder([b, ids[0]!])[0] === b);
+    expect(sameBin.length).toBeGreaterThan(0);
+    const eleven = ids.slice(0, 11);
+    expect(new Set(authIdOrder(eleven))).toEqual(new Set(eleven));
+  });
+});
