@@ -1,6 +1,6 @@
 // Runs Apache ZooKeeper's zkCli.sh (Debian package `zookeeper`) for interop tests.
 
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 export const ZKCLI = process.env.ZKCLI ?? '/usr/share/zookeeper/bin/zkCli.sh';
@@ -32,6 +32,37 @@ export function zkCli(connectString: string, args: string[], timeoutMs = 30_000,
         .join('\n');
       resolve({ code: typeof e?.code === 'number' ? e.code : 0, output });
     });
+  });
+}
+
+/**
+ * Runs `lines` through one zkCli.sh session (fed on stdin, as typed at its prompt) and returns
+ * what it printed, stdout then stderr, minus the JVM's SLF4J noise.
+ */
+export function zkCliScript(connectString: string, lines: readonly string[], timeoutMs = 60_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(ZKCLI, ['-server', connectString], { env: { ...process.env, JVMFLAGS: ['-XX:-UsePerfData', process.env.JVMFLAGS ?? ''].join(' ').trim() }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`zkCli script timed out after ${timeoutMs} ms:\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const output = (stdout + '\n' + stderr)
+        .split('\n')
+        .filter((l) => !l.startsWith('SLF4J:'))
+        .join('\n');
+      resolve({ code: code ?? -1, output });
+    });
+    child.stdin.end([...lines, 'quit', ''].join('\n'));
   });
 }
 
