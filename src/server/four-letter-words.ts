@@ -90,6 +90,8 @@ export interface FourLetterContext {
   startedAtMs: number;
   /** Ensemble leader only: its learners, for mntr's leader-only keys. */
   learners?: () => { learners: number; syncedFollowers: number; syncedObservers: number };
+  /** The metrics rows mntr adds after its own, as ZooKeeper's metrics provider (ZooKeeperNamedMetrics.monitorRows). */
+  metricRows?: () => [string, number][];
 }
 
 /** What ZooKeeper answers (and its AdminServer puts in "error") while the session layer is not serving. */
@@ -215,7 +217,7 @@ async function fileDescriptors(): Promise<{ open: number; max: number } | undefi
   }
 }
 
-/** Keys mntr prints as Java doubles ("0.0"). */
+/** Keys mntr prints as Java doubles ("0.0"), with every avg_ key of the metrics rows. */
 const MONITOR_DOUBLES = new Set(['avg_latency', 'connection_drop_probability']);
 
 /** mntr's rows in order, keys without the zk_ prefix (as ZooKeeper's AdminServer names them). */
@@ -256,12 +258,13 @@ export async function monitorValues(ctx: FourLetterContext): Promise<[string, st
   const fds = await fileDescriptors();
   if (fds) rows.push(['open_file_descriptor_count', fds.open], ['max_file_descriptor_count', fds.max]);
   rows.push(['connection_drop_probability', 0]);
+  if (ctx.metricRows !== undefined) rows.push(...ctx.metricRows());
   return rows;
 }
 
 async function monitorText(ctx: FourLetterContext): Promise<string> {
   const rows = await monitorValues(ctx);
-  return rows.map(([k, v]) => `zk_${k}\t${MONITOR_DOUBLES.has(k) && typeof v === 'number' ? javaDouble(v) : v}\n`).join('');
+  return rows.map(([k, v]) => `zk_${k}\t${(MONITOR_DOUBLES.has(k) || k.startsWith('avg_')) && typeof v === 'number' ? javaDouble(v) : v}\n`).join('');
 }
 
 function confText(ctx: FourLetterContext, dataDirSize: number, logDirSize: number): string {

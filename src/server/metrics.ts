@@ -208,11 +208,16 @@ const SUMMARY_QUANTILES = [0.5, 0.9, 0.99] as const;
 export class SummarySeries {
   sum = 0;
   count = 0;
+  /** Smallest and largest observation since start (mntr's min_ and max_). */
+  min = Infinity;
+  max = -Infinity;
   private readonly window: number[] = [];
   private next = 0;
   observe(v: number): void {
     this.sum += v;
     this.count++;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
     if (this.window.length < SUMMARY_WINDOW) this.window.push(v);
     else this.window[this.next] = v;
     this.next = (this.next + 1) % SUMMARY_WINDOW;
@@ -335,13 +340,28 @@ export interface ServerStateSample {
 
 const msToSeconds = (ms: number): number => ms / 1000;
 
-/** Read and write operations as ZooKeeper's readlatency / updatelatency split them. */
-const READ_OPS = new Set(['exists', 'getData', 'getChildren', 'getChildren2', 'getACL', 'getAllChildrenNumber', 'getEphemerals', 'sync', 'multiRead']);
-const UPDATE_OPS = new Set(['create', 'create2', 'createContainer', 'createTTL', 'delete', 'deleteContainer', 'setData', 'setACL', 'multi', 'check', 'reconfig']);
+/**
+ * The requests ZooKeeper counts in updatelatency: those that carry a txn (ServerStats.updateLatency:
+ * a request with a header). Everything else, pings and watch resets included, is readlatency.
+ */
+const UPDATE_OPS = new Set(['create', 'create2', 'createContainer', 'createTTL', 'delete', 'deleteContainer', 'setData', 'setACL', 'multi', 'check', 'reconfig', 'createSession', 'closeSession']);
+
+/**
+ * How ZooKeeper 3.8's default metrics provider shows a summary in mntr: avg (a double rounded to
+ * four places), min, max, cnt and sum (longs, 0 before the first observation), and for its
+ * "advanced" summaries p50, p95, p99 and p999 too.
+ */
+function monitorSummaryRows(name: string, s: SummarySeries, percentiles: boolean, rows: [string, number][]): void {
+  const n = s.count;
+  rows.push([`avg_${name}`, n === 0 ? 0 : Math.round((s.sum / n) * 10_000) / 10_000], [`min_${name}`, n === 0 ? 0 : s.min], [`max_${name}`, n === 0 ? 0 : s.max], [`cnt_${name}`, n], [`sum_${name}`, s.sum]);
+  if (!percentiles) return;
+  for (const [key, q] of [['p50', 0.5], ['p95', 0.95], ['p99', 0.99], ['p999', 0.999]] as const) rows.push([`${key}_${name}`, n === 0 ? 0 : s.quantile(q)]);
+}
 
 /**
  * The metrics ZooKeeper 3.8's PrometheusMetricsProvider exports that zabkeeper can measure, under
  * ZooKeeper's names and units (milliseconds; counters without _total, as its simpleclient writes).
+ * Durations are whole milliseconds, as ZooKeeper records them (a 0.3 ms read is 0).
  */
 export class ZooKeeperNamedMetrics {
   readonly registry = new MetricsRegistry();
@@ -413,31 +433,46 @@ export class ZooKeeperNamedMetrics {
     this.latencyMax = Math.max(this.latencyMax, latencyMs);
     this.latencyTotal += latencyMs;
     this.latencyCount++;
-    if (READ_OPS.has(op)) this.readlatency.observe(latencyMs);
-    else if (UPDATE_OPS.has(op)) this.updatelatency.observe(latencyMs);
+    (UPDATE_OPS.has(op) ? this.updatelatency : this.readlatency).observe(Math.floor(latencyMs));
   }
 
   fsyncCompleted(latencyMs: number): void {
-    this.fsynctime.observe(latencyMs);
+    this.fsynctime.observe(Math.floor(latencyMs));
   }
 
   snapshotEnded(event: SnapshotEvent): void {
-    if (event.outcome === 'written') this.snapshottime.observe(event.durationMs);
+    if (event.outcome === 'written') this.snapshottime.observe(Math.floor(event.durationMs));
     else if (event.outcome === 'failed') this.snapshotErrors.inc();
   }
 
   proposalAcked(latencyMs: number): void {
-    this.proposalLatency.observe(latencyMs);
+    this.proposalLatency.observe(Math.floor(latencyMs));
   }
 
   commitApplied(latencyMs: number): void {
     this.commitCount.inc();
-    this.commitPropagationLatency.observe(latencyMs);
+    this.commitPropagationLatency.observe(Math.floor(latencyMs));
   }
 
   leaderElected(durationMs: number): void {
     this.lookingCount.inc();
-    this.electionTime.observe(durationMs);
+    this.electionTime.observe(Math.floor(durationMs));
+  }
+
+  /**
+   * The rows ZooKeeper 3.8's mntr (and the admin server's monitor command) adds from its
+   * default metrics provider for the metrics measured here, keys without the zk_ prefix.
+   */
+  monitorRows(): [string, number][] {
+    const rows: [string, number][] = [['looking_count', this.lookingCount.value], ['commit_count', this.commitCount.value]];
+    monitorSummaryRows('fsynctime', this.fsynctime.labels(), false, rows);
+    monitorSummaryRows('snapshottime', this.snapshottime.labels(), false, rows);
+    monitorSummaryRows('election_time', this.electionTime.labels(), false, rows);
+    monitorSummaryRows('updatelatency', this.updatelatency.labels(), true, rows);
+    monitorSummaryRows('readlatency', this.readlatency.labels(), true, rows);
+    monitorSummaryRows('commit_propagation_latency', this.commitPropagationLatency.labels(), true, rows);
+    monitorSummaryRows('proposal_latency', this.proposalLatency.labels(), true, rows);
+    return rows;
   }
 
   digestMismatch(): void {

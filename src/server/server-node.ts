@@ -176,6 +176,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     connections: () => [...(listener?.connections() ?? []), ...(secureListener !== undefined && secureListener !== listener ? secureListener.connections() : [])],
     serving: () => serving && (zk.servingRole !== 'looking' || zk.isReadOnly),
     startedAtMs: Date.now(),
+    metricRows: () => metrics.zookeeper.monitorRows(),
     // ops: leader / voting_view / zabstate on the admin server.
     quorum: peer === undefined ? undefined : () => quorumAdminView(peer.node, ctx.config),
     learners:

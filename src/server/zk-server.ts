@@ -344,6 +344,7 @@ export class ZooKeeperServer {
   }
 
   private async createSession(sink: ClientSink, timeoutMs: number): Promise<{ response: ConnectResponse; sessionId: number | null }> {
+    const startMs = this.now();
     const tracked = this.tracker.create(timeoutMs);
     const log = this.log.child({ sessionId: hex(tracked.id) });
     const session: Session = { tracked, cnxn: null, queue: new Fifo(), barriers: 0, held: 0, log };
@@ -384,6 +385,10 @@ export class ZooKeeperServer {
       throw new ServerNotServingError('the ensemble secret for session passwords is not established yet');
     }
     log.info({ client: sink.remoteAddress, timeoutMs }, 'established session');
+    // A createSession is a request with a txn to ZooKeeper's statistics (FinalRequestProcessor's updateStats).
+    const latencyMs = Math.max(0, this.now() - startMs);
+    this.latency.add(latencyMs);
+    this.opts.metrics?.requestCompleted('createSession', latencyMs);
     return {
       response: { protocolVersion: 0, timeOut: cnxn.timeoutMs, sessionId: BigInt(tracked.id), passwd, readOnly: false },
       sessionId: tracked.id,

@@ -72,7 +72,7 @@ describe('four-letter words (whitelist "*")', () => {
   it('mntr is tab-separated zk_ keys, version and state first', async () => {
     const out = await ask('mntr');
     const lines = out.trimEnd().split('\n');
-    for (const l of lines) expect(l).toMatch(/^zk_[a-z_]+\t\S.*$/);
+    for (const l of lines) expect(l).toMatch(/^zk_[a-z0-9_]+\t\S.*$/);
     expect(lines[0]).toMatch(/^zk_version\t/);
     expect(lines[1]).toBe('zk_server_state\tstandalone');
     const kv = new Map(lines.map((l) => l.split('\t') as [string, string]));

@@ -154,6 +154,30 @@ describe('PrometheusMetrics', () => {
     expect(sampleValue(fam, 'zabkeeper_synced_followers')).toBe(2);
   });
 
+  it("gives mntr ZooKeeper's metrics rows: whole milliseconds, avg to four places, 0 before the first observation", () => {
+    const m = new PrometheusMetrics();
+    const before = new Map(m.zookeeper.monitorRows());
+    for (const k of ['avg_readlatency', 'min_readlatency', 'max_readlatency', 'cnt_readlatency', 'sum_readlatency', 'p50_readlatency', 'p999_readlatency', 'min_fsynctime', 'commit_count', 'looking_count']) {
+      expect(before.get(k), k).toBe(0);
+    }
+    // Basic summaries (fsynctime, snapshottime, election_time) have no percentiles, as in ZooKeeper.
+    expect(before.has('p50_fsynctime')).toBe(false);
+    m.requestCompleted('getData', 0.4);
+    m.requestCompleted('setData', 4.9);
+    m.requestCompleted('create', 12.2);
+    m.requestCompleted('delete', 7);
+    m.leaderElected(250.7);
+    m.commitApplied(3.5);
+    const rows = new Map(m.zookeeper.monitorRows());
+    // A 0.4 ms read is 0 ms, as ZooKeeper records it.
+    expect([rows.get('cnt_readlatency'), rows.get('sum_readlatency'), rows.get('max_readlatency')]).toEqual([1, 0, 0]);
+    // 4 + 12 + 7 = 23 over 3: 7.6667.
+    expect([rows.get('avg_updatelatency'), rows.get('min_updatelatency'), rows.get('max_updatelatency'), rows.get('cnt_updatelatency'), rows.get('sum_updatelatency')]).toEqual([7.6667, 4, 12, 3, 23]);
+    expect(rows.get('p50_updatelatency')).toBe(7);
+    expect(rows.get('p999_updatelatency')).toBe(12);
+    expect([rows.get('looking_count'), rows.get('sum_election_time'), rows.get('commit_count'), rows.get('sum_commit_propagation_latency')]).toEqual([1, 250, 1, 3]);
+  });
+
   it('counts snapshots by kind, with their duration, last size, errors and skipped rounds, under both sets of names', () => {
     const m = new PrometheusMetrics();
     const before = parsePrometheusText(m.render());
