@@ -128,7 +128,9 @@ export async function startRealZooKeeper(opts: RealZooKeeperOptions = {}): Promi
   };
 
   try {
-    await waitFor(async () => exited || (await fourLetterWord(port, 'ruok')) === 'imok', `ZooKeeper to answer ruok on port ${port}`, opts.startTimeoutMs ?? 30000, 200);
+    // srvr, not ruok: ZooKeeper answers ruok with imok as soon as it accepts connections, before
+    // its database is loaded and sessions are served; srvr names its version only once serving.
+    await waitFor(async () => exited || (await fourLetterWord(port, 'srvr')).startsWith('Zookeeper version:'), `ZooKeeper to serve (srvr) on port ${port}`, opts.startTimeoutMs ?? 30000, 200);
   } catch (err) {
     await stop();
     throw err;
