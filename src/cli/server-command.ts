@@ -91,11 +91,10 @@ export async function runServer(args: ServerArgs): Promise<number> {
       }
       signalled = true;
       heapRelease.stop();
-      // server-node's stopAfterFatal() stops the process through this path by signalling itself.
+      // A fatal error (server-node's stopAfterFatal) signals the process itself, exitCode already 1.
       if (process.exitCode === 1) logger.info({ signal }, 'shutting down after the fatal error above');
       else logger.info({ signal }, 'shutting down');
       server.stop().then(
-        // A fatal error stops the server through this same path, with exitCode already 1.
         () => resolve(typeof process.exitCode === 'number' ? process.exitCode : 0),
         (err: unknown) => {
           logger.error({ err }, 'error while stopping');

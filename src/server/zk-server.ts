@@ -256,10 +256,7 @@ export class ZooKeeperServer {
       this.tree,
       this.watches,
       {
-        onReply: (_cnxn, type, _cxid, _zxid, latencyMs) => {
-          this.latency.add(latencyMs);
-          this.opts.metrics?.requestCompleted(opName(type), latencyMs); // ops: metrics hook
-        },
+        onReply: (_cnxn, type, _cxid, _zxid, latencyMs) => this.requestDone(opName(type), latencyMs),
       },
     );
     this.reaper = new ContainerReaper({
@@ -386,9 +383,7 @@ export class ZooKeeperServer {
     }
     log.info({ client: sink.remoteAddress, timeoutMs }, 'established session');
     // A createSession is a request with a txn to ZooKeeper's statistics (FinalRequestProcessor's updateStats).
-    const latencyMs = Math.max(0, this.now() - startMs);
-    this.latency.add(latencyMs);
-    this.opts.metrics?.requestCompleted('createSession', latencyMs);
+    this.requestDone('createSession', Math.max(0, this.now() - startMs));
     return {
       response: { protocolVersion: 0, timeOut: cnxn.timeoutMs, sessionId: BigInt(tracked.id), passwd, readOnly: false },
       sessionId: tracked.id,
@@ -468,7 +463,20 @@ export class ZooKeeperServer {
   touch(sessionId: number, sink: ClientSink): void {
     const cnxn = this.cnxns.get(sink);
     if (cnxn === undefined || cnxn.sessionId !== sessionId || this.stopping || this.broken) return;
-    if (this.tracker.touch(sessionId, cnxn.timeoutMs) && this.role === 'follower') this.touchedSessions.set(sessionId, cnxn.timeoutMs);
+    this.touchSession(sessionId, cnxn.timeoutMs);
+  }
+
+  /** A client request shows the session alive; a follower reports it to the leader with its next PING answer. False: closing or unknown. */
+  private touchSession(sessionId: number, timeoutMs: number): boolean {
+    if (!this.tracker.touch(sessionId, timeoutMs)) return false;
+    if (this.role === 'follower') this.touchedSessions.set(sessionId, timeoutMs);
+    return true;
+  }
+
+  /** A request answered: the latency statistics (stat, mntr) and the metrics hook. */
+  private requestDone(op: string, latencyMs: number): void {
+    this.latency.add(latencyMs);
+    this.opts.metrics?.requestCompleted(op, latencyMs); // ops: metrics hook
   }
 
   // ---- requests -----------------------------------------------------------------------
@@ -502,11 +510,10 @@ export class ZooKeeperServer {
     }
     const session = this.sessions.get(sessionId);
     // A closing or unknown session's requests are dropped unanswered (MissingSessionException).
-    if (session === undefined || !this.tracker.touch(sessionId, cnxn.timeoutMs)) {
+    if (session === undefined || !this.touchSession(sessionId, cnxn.timeoutMs)) {
       cnxn.log.debug({ xid, op: opName(type) }, 'request for a closing or unknown session dropped');
       return;
     }
-    if (this.role === 'follower') this.touchedSessions.set(sessionId, cnxn.timeoutMs);
     const startMs = this.now();
     if (type === OpCode.sasl) {
       this.handleSasl(cnxn, xid, r);
