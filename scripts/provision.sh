@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts what the test suite needs beyond npm packages, printing what it does:
-# Debian packages (Apache ZooKeeper 3.8 for zkCli.sh, kazoo, Docker engine, docker-compose,
+# Debian packages (Apache ZooKeeper 3.8 for zkCli.sh, kazoo, Apache Curator and a JDK, Docker engine, docker-compose,
 # mmdebstrap), a running dockerd, and the local node:20-bookworm-slim base image that
 # docker/Dockerfile builds on. Idempotent: what is already there is only reported.
 #
@@ -17,6 +17,9 @@ say() { echo "provision.sh: $*" >&2; }
 PACKAGES=(
   "zookeeper:Apache ZooKeeper 3.8's zkCli.sh and server, for interop tests"
   "python3-kazoo:kazoo, the Python client, for interop tests"
+  "libcurator-recipes-java:Apache Curator's framework and recipes, for interop tests"
+  "libcurator-discovery-java:Apache Curator's service discovery, for interop tests"
+  "openjdk-17-jdk-headless:javac, which compiles the Curator interop scenarios"
   "docker.io:the Docker engine (dockerd), for the docker-compose cluster tests"
   "docker-compose:docker-compose, which runs docker/docker-compose.yml"
   "mmdebstrap:builds the local Debian base image (no container registry is reachable)"

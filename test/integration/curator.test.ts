@@ -1,0 +1,83 @@
+// Apache Curator (Debian's 5.4, on the ZooKeeper 3.8 client) against zabkeeper: its framework and recipes
+// print the same transcript as against Apache ZooKeeper 3.8, standalone and through a 3-node ensemble,
+// and a Curator client keeps its lock and ephemeral node across the leader's kill -9.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileCuratorScenarios, curatorTranscript, type CuratorRunner } from '../helpers/curator.js';
+import { Ensemble } from '../helpers/ensemble.js';
+import { startRealZooKeeper, type RealZooKeeper } from '../helpers/real-zookeeper.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const SCENARIOS = ['framework', 'acl', 'locks', 'election', 'caches', 'queues', 'barriers', 'counters', 'nodes'];
+
+describe('Apache Curator against zabkeeper', () => {
+  let curator: CuratorRunner;
+  let zk: RealZooKeeper;
+  let zab: ServerProcess;
+  let ens: Ensemble;
+  let reference: string[];
+
+  beforeAll(async () => {
+    curator = await compileCuratorScenarios();
+    ens = await Ensemble.create({ tickTimeMs: 500 });
+    // TTL nodes are off by default in ZooKeeper and on in zabkeeper: the scenarios create one.
+    [zk, zab] = await Promise.all([startRealZooKeeper({ jvmFlags: ['-Dzookeeper.extendedTypesEnabled=true'] }), startServerProcess({ tickTimeMs: 2000 }), ens.startAll()]);
+    const fromZk = await curator.run(zk.connectString, '/curator', SCENARIOS);
+    expect(fromZk.code, fromZk.stdout + fromZk.stderr).toBe(0);
+    reference = curatorTranscript(fromZk.stdout);
+  }, 240_000);
+
+  afterAll(async () => {
+    await Promise.all([zk?.stop(), zab?.stop(), ens?.stop(), curator?.dispose()]);
+  });
+
+  it('runs every scenario to the end against ZooKeeper 3.8 (the reference transcript)', () => {
+    expect(reference).toContain('## done');
+    // A few answers the reference must hold, so a broken scenario cannot pass by failing alike on both.
+    for (const line of ['B times out: false', 'B acquires once A releases: true', 'leader after close: p2', 'increments succeeded: 40', 'DistributedQueue order: [item0, item1, item2, item3, item4]', 'other reads: KeeperException NOAUTH']) {
+      expect(reference).toContain(line);
+    }
+  });
+
+  it('prints the same transcript against a standalone zabkeeper', async () => {
+    const r = await curator.run(zab.connectString, '/curator', SCENARIOS);
+    expect(r.code, r.stderr).toBe(0);
+    expect(curatorTranscript(r.stdout)).toEqual(reference);
+  }, 180_000);
+
+  it('prints the same transcript through a 3-node zabkeeper ensemble (Curator spread over all members)', async () => {
+    const r = await curator.run(ens.connectString(), '/curator', SCENARIOS);
+    expect(r.code, r.stderr + '\n' + ens.tail()).toBe(0);
+    expect(curatorTranscript(r.stdout)).toEqual(reference);
+  }, 180_000);
+
+  it("keeps a Curator client's session, lock and ephemeral node when the leader is killed", async () => {
+    const child = curator.spawn(ens.connectString(), '/failover', ['failover']);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    try {
+      await waitFor(() => stdout.includes('ready') || child.exitCode !== null, () => `the failover scenario to hold its lock:\n${stdout}\n${stderr}`, 60_000);
+      const leader = await ens.leader();
+      expect(leader).not.toBeNull();
+      await ens.kill(leader!);
+      await ens.waitForQuorum();
+      child.stdin.end('go\n');
+      const code = await Promise.race([exited, new Promise<number>((r) => setTimeout(() => r(-2), 90_000))]);
+      expect(code, stdout + stderr + '\n' + ens.tail()).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const lines = curatorTranscript(stdout);
+    const states = lines.find((l) => l.startsWith('states: '));
+    // Its connection drops (the leader's own, or a follower's that lost its leader) and comes back to the same session.
+    expect(states).toMatch(/SUSPENDED.*RECONNECTED/);
+    expect(states).not.toContain('LOST');
+    for (const line of ['same session: true', 'still holds the lock: true', 'another client cannot take it: false', 'ephemeral kept: true', 'writes go on: after', '## done']) {
+      expect(lines).toContain(line);
+    }
+  }, 180_000);
+});
