@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts what the test suite needs beyond npm packages, printing what it does:
-# Debian packages (Apache ZooKeeper 3.8 for zkCli.sh, kazoo, Apache Curator and a JDK, Docker engine, docker-compose,
+# Debian packages (Apache ZooKeeper 3.8 for zkCli.sh, kazoo, Apache Curator and a JDK, the C client, Docker engine, docker-compose,
 # mmdebstrap), a running dockerd, and the local node:20-bookworm-slim base image that
 # docker/Dockerfile builds on. Idempotent: what is already there is only reported.
 #
@@ -20,6 +20,7 @@ PACKAGES=(
   "libcurator-recipes-java:Apache Curator's framework and recipes, for interop tests"
   "libcurator-discovery-java:Apache Curator's service discovery, for interop tests"
   "openjdk-17-jdk-headless:javac, which compiles the Curator interop scenarios"
+  "zookeeper-bin:cli_mt, Apache ZooKeeper's C client, for interop tests"
   "docker.io:the Docker engine (dockerd), for the docker-compose cluster tests"
   "docker-compose:docker-compose, which runs docker/docker-compose.yml"
   "mmdebstrap:builds the local Debian base image (no container registry is reachable)"
