@@ -1,24 +1,28 @@
-// Apache Curator (Debian's 5.4, on the ZooKeeper 3.8 client) against zabkeeper: its framework and recipes
-// print the same transcript as against Apache ZooKeeper 3.8, standalone and through a 3-node ensemble,
-// and a Curator client keeps its lock and ephemeral node across the leader's kill -9.
+// Apache Curator (Debian's 5.4, on the ZooKeeper 3.8 client) and kazoo (Debian's 2.8) against zabkeeper: their
+// client calls and recipes print the same transcripts as against Apache ZooKeeper 3.8, standalone and through a
+// 3-node ensemble, and a Curator client keeps its lock and ephemeral node across the leader's kill -9.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileCuratorScenarios, curatorTranscript, type CuratorRunner } from '../helpers/curator.js';
 import { Ensemble } from '../helpers/ensemble.js';
+import { requireKazoo, runKazooRecipes } from '../helpers/kazoo.js';
 import { startRealZooKeeper, type RealZooKeeper } from '../helpers/real-zookeeper.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SCENARIOS = ['framework', 'acl', 'locks', 'election', 'caches', 'queues', 'barriers', 'counters', 'nodes'];
+const KAZOO_SCENARIOS = ['client', 'locks', 'election', 'queues', 'barriers', 'watchers'];
 
-describe('Apache Curator against zabkeeper', () => {
+describe('Apache Curator and kazoo against zabkeeper', () => {
   let curator: CuratorRunner;
   let zk: RealZooKeeper;
   let zab: ServerProcess;
   let ens: Ensemble;
   let reference: string[];
+  let kazooReference: string[];
 
   beforeAll(async () => {
+    await requireKazoo();
     curator = await compileCuratorScenarios();
     ens = await Ensemble.create({ tickTimeMs: 500 });
     // TTL nodes are off by default in ZooKeeper and on in zabkeeper: the scenarios create one.
@@ -26,27 +30,42 @@ describe('Apache Curator against zabkeeper', () => {
     const fromZk = await curator.run(zk.connectString, '/curator', SCENARIOS);
     expect(fromZk.code, fromZk.stdout + fromZk.stderr).toBe(0);
     reference = curatorTranscript(fromZk.stdout);
+    const kazooFromZk = await runKazooRecipes(zk.connectString, '/kazoo', KAZOO_SCENARIOS);
+    expect(kazooFromZk.code, kazooFromZk.stdout + kazooFromZk.stderr).toBe(0);
+    kazooReference = kazooFromZk.stdout.split('\n');
   }, 240_000);
 
   afterAll(async () => {
     await Promise.all([zk?.stop(), zab?.stop(), ens?.stop(), curator?.dispose()]);
   });
 
-  it('runs every scenario to the end against ZooKeeper 3.8 (the reference transcript)', () => {
+  it('runs every scenario to the end against ZooKeeper 3.8 (the reference transcripts)', () => {
     expect(reference).toContain('## done');
     // A few answers the reference must hold, so a broken scenario cannot pass by failing alike on both.
     for (const line of ['B times out: false', 'B acquires once A releases: true', 'leader after close: p2', 'increments succeeded: 40', 'DistributedQueue order: [item0, item1, item2, item3, item4]', 'other reads: KeeperException NOAUTH']) {
       expect(reference).toContain(line);
     }
+    expect(kazooReference).toContain('## done');
+    for (const line of ['B times out: LockTimeout', "leaders in turn: ['p1', 'p2', 'p3']", 'counter after 40 increments: 43', "queue order: [b'urgent', b'q0', b'q1', b'q2']", 'other reads: NoAuthError']) {
+      expect(kazooReference).toContain(line);
+    }
   });
 
-  it('prints the same transcript against a standalone zabkeeper', async () => {
+  it("prints kazoo's transcript against a standalone zabkeeper and through a 3-node ensemble", async () => {
+    const [alone, through] = await Promise.all([runKazooRecipes(zab.connectString, '/kazoo', KAZOO_SCENARIOS), runKazooRecipes(ens.connectString(), '/kazoo', KAZOO_SCENARIOS)]);
+    expect(alone.code, alone.stderr).toBe(0);
+    expect(alone.stdout.split('\n')).toEqual(kazooReference);
+    expect(through.code, through.stderr + '\n' + ens.tail()).toBe(0);
+    expect(through.stdout.split('\n')).toEqual(kazooReference);
+  }, 180_000);
+
+  it("prints Curator's transcript against a standalone zabkeeper", async () => {
     const r = await curator.run(zab.connectString, '/curator', SCENARIOS);
     expect(r.code, r.stderr).toBe(0);
     expect(curatorTranscript(r.stdout)).toEqual(reference);
   }, 180_000);
 
-  it('prints the same transcript through a 3-node zabkeeper ensemble (Curator spread over all members)', async () => {
+  it("prints Curator's transcript through a 3-node zabkeeper ensemble (Curator spread over all members)", async () => {
     const r = await curator.run(ens.connectString(), '/curator', SCENARIOS);
     expect(r.code, r.stderr + '\n' + ens.tail()).toBe(0);
     expect(curatorTranscript(r.stdout)).toEqual(reference);
