@@ -8,6 +8,8 @@ import { Ensemble } from '../helpers/ensemble.js';
 import { requireKazoo, runKazooRecipes } from '../helpers/kazoo.js';
 import { startRealZooKeeper, type RealZooKeeper } from '../helpers/real-zookeeper.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { ZooKeeperClient } from '../../src/client/index.js';
+import { ServiceRegistry } from '../../src/client/recipes/index.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SCENARIOS = ['framework', 'acl', 'locks', 'election', 'caches', 'queues', 'barriers', 'counters', 'nodes'];
@@ -70,6 +72,36 @@ describe('Apache Curator and kazoo against zabkeeper', () => {
     expect(r.code, r.stderr + '\n' + ens.tail()).toBe(0);
     expect(curatorTranscript(r.stdout)).toEqual(reference);
   }, 180_000);
+
+  it("zabkeeper's ServiceRegistry and Curator's ServiceDiscovery see each other's instances", async () => {
+    const ours = await ZooKeeperClient.connect(zab.connectString);
+    const registry = new ServiceRegistry(ours, '/registry/discovery');
+    await registry.register({ name: 'api', id: 'ours-1', address: '10.0.0.1', port: 8080 });
+    await registry.register({ name: 'web', id: 'ours-2', address: '10.0.0.2', port: 80 });
+    const child = curator.spawn(zab.connectString, '/registry', ['discovery']);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    try {
+      await waitFor(() => stdout.includes('ready') || child.exitCode !== null, () => `Curator to register:\n${stdout}\n${stderr}`, 60_000);
+      const found = await registry.discover('api');
+      const curators = found.filter((i) => i.id === 'curator-1');
+      expect(curators).toHaveLength(1);
+      expect(curators[0]).toMatchObject({ name: 'api', id: 'curator-1', address: '10.0.0.9', port: 7000, serviceType: 'DYNAMIC' });
+      expect(found.map((i) => i.id).sort()).toEqual(['curator-1', 'ours-1']);
+      child.stdin.end('done\n');
+      expect(await exited, stdout + stderr).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      await ours.close();
+    }
+    const lines = curatorTranscript(stdout);
+    // Curator lists our registrations (only ours: it registers after listing).
+    expect(lines).toContain('service names: [api, web]');
+    expect(lines).toContain('api instances: [api/ours-1@10.0.0.1:8080 DYNAMIC]');
+  }, 120_000);
 
   it("keeps a Curator client's session, lock and ephemeral node when the leader is killed", async () => {
     const child = curator.spawn(ens.connectString(), '/failover', ['failover']);

@@ -8,7 +8,9 @@
 //   java -cp ... CuratorScenarios <connectString> <root> <scenario>...
 //
 // The "failover" scenario prints "session 0x..." and "ready", then waits for a line on stdin
-// (the test kills the member serving the session meanwhile) before it checks what survived.
+// (the test kills the member serving the session meanwhile) before it checks what survived;
+// "discovery" reads the services another client registered, registers one, prints "ready"
+// and keeps it until a line arrives on stdin.
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -634,6 +636,28 @@ public final class CuratorScenarios {
     step("unregistered on close", () -> other.getChildren().forPath(r + "/services/api").size());
   }
 
+  /**
+   * Curator's ServiceDiscovery on instances another client registered under `base` (zabkeeper's
+   * ServiceRegistry, in the test): prints them, registers one of its own, prints "ready" and keeps
+   * it registered until a line arrives on stdin.
+   */
+  static void discovery(String base) throws Exception {
+    CuratorFramework c = client(null);
+    ServiceDiscovery<Void> d = ServiceDiscoveryBuilder.builder(Void.class).client(c).basePath(base).build();
+    d.start();
+    step("service names", () -> d.queryForNames());
+    step("api instances", () -> {
+      List<String> out = new ArrayList<>();
+      for (ServiceInstance<Void> i : d.queryForInstances("api")) out.add(i.getName() + "/" + i.getId() + "@" + i.getAddress() + ":" + i.getPort() + " " + i.getServiceType());
+      Collections.sort(out);
+      return out;
+    });
+    d.registerService(ServiceInstance.<Void>builder().name("api").id("curator-1").address("10.0.0.9").port(7000).build());
+    say("ready");
+    new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+    d.close();
+  }
+
   /** Holds a lock and an ephemeral, waits for the test to kill the member serving it, checks both survived. */
   static void failover(String r) throws Exception {
     CuratorFramework c = client(null);
@@ -681,6 +705,7 @@ public final class CuratorScenarios {
           case "counters": counters(r); break;
           case "nodes": nodes(r); break;
           case "failover": failover(r); break;
+          case "discovery": discovery(r); break;
           default: throw new IllegalArgumentException("unknown scenario " + scenario);
         }
       }
