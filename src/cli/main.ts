@@ -9,6 +9,7 @@ import { createToolsCommand } from './tools-command.js';
 import { createRecipeCommands } from './recipe-commands.js';
 import { createLocalEnsembleCommand } from './local-ensemble-command.js';
 import { createStatusCommand } from './status-command.js';
+import { UsageError } from './usage-error.js';
 
 function serverOptions(y: Argv) {
   return y
@@ -57,13 +58,6 @@ function shellTls(ca: string | undefined, cert: string | undefined, key: string 
   return { ca: read(ca, '--tls-ca'), ...(cert !== undefined && key !== undefined ? { cert: read(cert, '--tls-cert'), key: read(key, '--tls-key') } : {}) };
 }
 
-/** Bad command line: reported without a stack trace, exit code 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
 
 /**
  * zkCli.sh's own form for `shell`: `-server host:port` and `-timeout ms` with one dash, and the

@@ -16,6 +16,7 @@ import { javaDate } from './shell-format.js';
 import { exportZooKeeperTool, importZooKeeperTool } from './zookeeper-interop-tools.js';
 import { backupTool, restoreTool, verifySnapshotFileTool } from './backup-tools.js';
 import { stat } from 'node:fs/promises';
+import { UsageError } from './usage-error.js';
 
 /** Where tool output goes; process.stdout by default, a collector in tests. */
 export interface ToolOutput {
@@ -333,12 +334,11 @@ export function createToolsCommand(onExitCode: (code: number) => void, out: Tool
               .option('from', { type: 'string', demandOption: true, describe: 'a file written by tools backup' })
               .option('data-dir', { type: 'string', demandOption: true, describe: 'the data dir to create (missing or empty)' }),
           async (a) => onExitCode(await restoreTool({ from: a.from, dataDir: a.dataDir }, out)),
-        )
-        .demandCommand(1, `name a tool: ${TOOL_NAMES}`) as unknown as Argv<ToolsArgs>,
-    // Runs only when <cmd> named no known tool.
+        ) as unknown as Argv<ToolsArgs>,
+    // Runs only when [cmd] named no tool, or one that does not exist.
     handler: (a) => {
-      out.write(`unknown tool "${String((a as { cmd?: unknown }).cmd)}": use one of ${TOOL_NAMES}\n`);
-      onExitCode(EXIT_USAGE);
+      const cmd = (a as { cmd?: unknown }).cmd;
+      throw new UsageError(cmd === undefined ? `name a tool: ${TOOL_NAMES}` : `unknown tool "${String(cmd)}": use one of ${TOOL_NAMES}`);
     },
   };
 }

@@ -25,6 +25,7 @@ describe('zabkeeper tools usage errors', () => {
       expect(code).toBe(2);
       expect(stderr).toMatch(/^zabkeeper: /);
       for (const tool of TOOLS) expect(stderr).toContain(tool);
+      expect(stderr).toContain(argv.length === 1 ? 'name a tool' : `unknown tool "${argv[1]}"`);
     });
   }
 });
