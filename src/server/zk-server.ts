@@ -358,6 +358,8 @@ export class ZooKeeperServer {
         throw new ServerNotServingError('read-only: the ensemble secret for session passwords is not known here yet');
       }
       log.info({ client: sink.remoteAddress, timeoutMs }, 'established read-only session');
+      // ZooKeeper's read-only server preps a local createSession txn, so it counts as an update too.
+      this.requestDone('createSession', Math.max(0, this.now() - startMs));
       return {
         response: { protocolVersion: 0, timeOut: cnxn.timeoutMs, sessionId: BigInt(tracked.id), passwd, readOnly: true },
         sessionId: tracked.id,

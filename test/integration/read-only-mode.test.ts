@@ -106,9 +106,13 @@ describe('read-only mode on a partitioned member', () => {
       kazoo = k.proc;
       expect(await k.next(3, 30_000)).toEqual(['state CONNECTED_RO', 'read before the partition', 'write refused NotReadOnlyCallError']);
 
+      const updates = async (): Promise<number> => Number(/^zk_cnt_updatelatency\t(\d+)$/m.exec(await fourLetterWord(port, 'mntr'))?.[1]);
+      const updatesBefore = await updates();
       const ours = await ZooKeeperClient.connect(`127.0.0.1:${port}`, { readOnly: true, sessionTimeoutMs: 6000 });
       clients.push(ours);
       expect(ours.state).toBe('connectedReadOnly');
+      // A read-only session's creation is an update in the statistics, as in ZooKeeper's read-only server.
+      expect(await updates()).toBe(updatesBefore + 1);
       const roSession = ours.sessionIdHex;
       expect((await ours.getData('/ro/data')).data.toString()).toBe('before the partition');
       const refused = await ours.create('/ro/ours').catch((e: unknown) => e);
