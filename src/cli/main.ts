@@ -58,7 +58,6 @@ function shellTls(ca: string | undefined, cert: string | undefined, key: string 
   return { ca: read(ca, '--tls-ca'), ...(cert !== undefined && key !== undefined ? { cert: read(cert, '--tls-cert'), key: read(key, '--tls-key') } : {}) };
 }
 
-
 /**
  * zkCli.sh's own form for `shell`: `-server host:port` and `-timeout ms` with one dash, and the
  * command's words straight after the options (`shell -server h:2181 ls -R /`), without `--`.
