@@ -1,7 +1,7 @@
 // Drives docker/docker-compose.yml on a real Docker engine for tests: provisioning, the host lock
 // for its fixed ports, members' modes from srvr on the published ports, and the docker faults.
 
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fourLetterWord } from './server-process.js';
 import { waitFor } from './wait-for.js';
+import { runCommand, type CommandResult } from './run-command.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const COMPOSE_FILE = path.join(REPO_ROOT, 'docker', 'docker-compose.yml');
@@ -20,23 +21,9 @@ const LOCK_DIR = path.join(os.tmpdir(), 'zabkeeper-compose-test.lock');
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export interface CommandResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command with a time bound; never throws for a non-zero exit (callers decide). */
+/** Runs a command with a time bound from the repository root; never throws for a non-zero exit (callers decide). */
 export function run(cmd: string, args: string[], timeoutMs: number): Promise<CommandResult> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, cwd: REPO_ROOT }, (err, stdout, stderr) => {
-      const e = err as (NodeJS.ErrnoException & { code?: number | string; killed?: boolean }) | null;
-      if (e?.code === 'ENOENT') return reject(new Error(`${cmd} is not installed (CI installs it: see .ci/run and scripts/provision.sh)`));
-      if (e?.killed) return reject(new Error(`${cmd} ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stderr}`));
-      if (e && typeof e.code !== 'number') return reject(e);
-      resolve({ code: typeof e?.code === 'number' ? e.code : 0, stdout, stderr });
-    });
-  });
+  return runCommand(cmd, args, { timeoutMs, cwd: REPO_ROOT });
 }
 
 async function mustRun(cmd: string, args: string[], timeoutMs: number): Promise<string> {

@@ -1,11 +1,12 @@
 // Compiles and runs test/helpers/curator/CuratorScenarios.java against Debian's Apache Curator 5.4 jars, for interop tests.
 
-import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runCommand, type CommandResult } from './run-command.js';
 
 const SOURCE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'curator', 'CuratorScenarios.java');
 
@@ -14,22 +15,11 @@ const JARS = ['curator-recipes', 'curator-x-discovery', 'curator-framework', 'cu
 
 export interface CuratorRunner {
   /** Runs `scenarios` in one JVM under `root`; resolves with what it printed and its exit code. */
-  run(connectString: string, root: string, scenarios: string[], timeoutMs?: number): Promise<{ code: number; stdout: string; stderr: string }>;
+  run(connectString: string, root: string, scenarios: string[], timeoutMs?: number): Promise<CommandResult>;
   /** Starts one JVM on `scenarios` with stdin open (the failover scenario waits for a line on it). */
   spawn(connectString: string, root: string, scenarios: string[]): ChildProcessWithoutNullStreams;
   /** Removes the compiled classes. */
   dispose(): Promise<void>;
-}
-
-function execFileP(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const e = err as (NodeJS.ErrnoException & { code?: number | string; killed?: boolean }) | null;
-      if (e?.killed) return reject(new Error(`${cmd} ${args.slice(-3).join(' ')} timed out after ${timeoutMs} ms:\n${stdout}\n${stderr}`));
-      if (e && typeof e.code !== 'number') return reject(e);
-      resolve({ code: typeof e?.code === 'number' ? e.code : 0, stdout, stderr });
-    });
-  });
 }
 
 /**
@@ -43,7 +33,7 @@ export async function compileCuratorScenarios(): Promise<CuratorRunner> {
   }
   const dir = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-curator-'));
   const classpath = [dir, ...JARS].join(':');
-  const built = await execFileP('javac', ['-nowarn', '-d', dir, '-cp', classpath, SOURCE], 120_000).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
+  const built = await runCommand('javac', ['-nowarn', '-d', dir, '-cp', classpath, SOURCE], { timeoutMs: 120_000 }).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
   if (built.code !== 0) {
     await rm(dir, { recursive: true, force: true });
     throw new Error(`javac could not compile ${SOURCE} (install a JDK: 'apt-get install -y openjdk-17-jdk-headless'):\n${built.stderr}`);
@@ -51,7 +41,7 @@ export async function compileCuratorScenarios(): Promise<CuratorRunner> {
   // No hsperfdata file: parallel JVMs can collide on one (see zk-cli.ts).
   const java = (connectString: string, root: string, scenarios: string[]): string[] => ['-XX:-UsePerfData', '-Xmx256m', '-cp', classpath, 'CuratorScenarios', connectString, root, ...scenarios];
   return {
-    run: (connectString, root, scenarios, timeoutMs = 120_000) => execFileP('java', java(connectString, root, scenarios), timeoutMs),
+    run: (connectString, root, scenarios, timeoutMs = 120_000) => runCommand('java', java(connectString, root, scenarios), { timeoutMs }),
     spawn: (connectString, root, scenarios) => spawn('java', java(connectString, root, scenarios), { stdio: ['pipe', 'pipe', 'pipe'] }),
     dispose: () => rm(dir, { recursive: true, force: true }),
   };

@@ -1,20 +1,13 @@
-// Runs a Python snippet with kazoo (Debian package python3-kazoo) for interop tests.
+// Runs Python with kazoo (Debian package python3-kazoo) for interop tests: a snippet, or the recipe scenarios.
 
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runCommand, type CommandResult } from './run-command.js';
 
 export const PYTHON = process.env.KAZOO_PYTHON ?? '/usr/bin/python3';
 
-export function runKazoo(script: string, args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(PYTHON, ['-c', script, ...args], { timeout: timeoutMs }, (err, stdout, stderr) => {
-      const e = err as (NodeJS.ErrnoException & { code?: number | string; killed?: boolean }) | null;
-      if (e?.killed) return reject(new Error(`kazoo script timed out: ${stderr}`));
-      if (e && typeof e.code !== 'number') return reject(e);
-      resolve({ code: typeof e?.code === 'number' ? e.code : 0, stdout, stderr });
-    });
-  });
+export function runKazoo(script: string, args: string[], timeoutMs = 60_000): Promise<CommandResult> {
+  return runCommand(PYTHON, ['-c', script, ...args], { timeoutMs });
 }
 
 /** Fails loudly (never skips) when kazoo is missing: CI installs it with apt-get. */
@@ -28,13 +21,6 @@ export async function requireKazoo(): Promise<void> {
 const KAZOO_RECIPES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'kazoo', 'kazoo_recipes.py');
 
 /** Runs kazoo's client calls and recipes (`test/helpers/kazoo/kazoo_recipes.py`) under `root`: one transcript line per step. */
-export function runKazooRecipes(hosts: string, root: string, scenarios: string[], timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(PYTHON, [KAZOO_RECIPES, hosts, root, ...scenarios], { timeout: timeoutMs }, (err, stdout, stderr) => {
-      const e = err as (NodeJS.ErrnoException & { code?: number | string; killed?: boolean }) | null;
-      if (e?.killed) return reject(new Error(`kazoo recipes timed out:\n${stdout}\n${stderr}`));
-      if (e && typeof e.code !== 'number') return reject(e);
-      resolve({ code: typeof e?.code === 'number' ? e.code : 0, stdout, stderr });
-    });
-  });
+export function runKazooRecipes(hosts: string, root: string, scenarios: string[], timeoutMs = 120_000): Promise<CommandResult> {
+  return runCommand(PYTHON, [KAZOO_RECIPES, hosts, root, ...scenarios], { timeoutMs });
 }

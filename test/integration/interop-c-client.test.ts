@@ -1,10 +1,10 @@
 // Apache ZooKeeper's C client (Debian's cli_mt, on libzookeeper-mt2 3.8) against Apache ZooKeeper 3.8 and zabkeeper:
 // one command per session in cli_mt's batch mode, and the two transcripts must match.
 
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRealZooKeeper, type RealZooKeeper } from '../helpers/real-zookeeper.js';
+import { runCommand } from '../helpers/run-command.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 
 const CLI_MT = process.env.ZK_CLI_MT ?? '/usr/lib/zookeeper/bin/cli_mt';
@@ -40,14 +40,9 @@ const COMMANDS = [
   'reconfig -remove 3',
 ];
 
-function cliMt(connectString: string, command: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(CLI_MT, [connectString, `cmd:${command}`], { timeout: 20_000 }, (err, stdout, stderr) => {
-      const e = err as (NodeJS.ErrnoException & { killed?: boolean }) | null;
-      if (e?.killed) return reject(new Error(`cli_mt '${command}' timed out:\n${stdout}\n${stderr}`));
-      resolve(stdout + stderr);
-    });
-  });
+async function cliMt(connectString: string, command: string): Promise<string> {
+  const r = await runCommand(CLI_MT, [connectString, `cmd:${command}`], { timeoutMs: 20_000 });
+  return r.stdout + r.stderr;
 }
 
 /**
