@@ -7,7 +7,8 @@
 //
 // load: each writer creates /chaos-sh/seq- (sequential) and every 3rd round does a versioned
 // CAS increment of /chaos-sh/counter, until --seconds or --max-ops; outcomes are tallied as
-// acknowledged, refused (BADVERSION) or unknown (connection lost during the call).
+// acknowledged, refused (BADVERSION) or unknown (connection lost during the call); it also reports
+// the write stalls, the stretches of 100 ms or more in which no writer had a create acknowledged.
 // check: through each server on its own: sync, then every acknowledged create is present with its
 // data, no create is applied twice or invented, casAcked <= counter <= casAcked + casUnknown,
 // and every server holds the same tree. Exit 0 when all holds, 1 otherwise.
@@ -22,6 +23,8 @@ const BASE = '/chaos-sh';
 const CONNECTION_LOSS = -4;
 const BAD_VERSION = -103;
 const NODE_EXISTS = -110;
+/** A gap between acknowledged creates at least this long counts as a write stall (a failover, as clients see it). */
+const STALL_MS = 100;
 
 function args() {
   const [mode, ...rest] = process.argv.slice(2);
@@ -51,6 +54,9 @@ async function load(o) {
   }
   await setup.close();
   const until = Date.now() + o.seconds * 1000;
+  // The failover a client sees: stretches in which no writer had a create acknowledged.
+  let lastAckAt = performance.now();
+  const stalls = [];
   const run = async (id) => {
     const zk = await ZooKeeperClient.connect(o.connect, { sessionTimeoutMs: 10_000 });
     const t = { acked: {}, unknownCreates: [], casAcked: 0, casRefused: 0, casUnknown: 0 };
@@ -61,6 +67,9 @@ async function load(o) {
       const data = `${id}-${i}`;
       try {
         t.acked[await zk.create(`${BASE}/seq-`, data, { mode: 'persistent_sequential' })] = data;
+        const now = performance.now();
+        if (now - lastAckAt >= STALL_MS) stalls.push(Math.round(now - lastAckAt));
+        lastAckAt = now;
       } catch {
         t.unknownCreates.push(data);
         await delay(20);
@@ -98,6 +107,15 @@ async function load(o) {
   merged.duplicateAcks = ackedCount - Object.keys(merged.acked).length;
   await writeFile(o.out, JSON.stringify(merged));
   console.log(`chaos-load: ${ackedCount} creates acknowledged, ${merged.unknownCreates.length} unknown; CAS ${merged.casAcked} acknowledged, ${merged.casRefused} refused, ${merged.casUnknown} unknown`);
+  if (stalls.length === 0) {
+    console.log(`chaos-load: no write stall of ${STALL_MS} ms or more`);
+  } else {
+    const sorted = [...stalls].sort((a, b) => a - b);
+    console.log(
+      `chaos-load: writes stalled ${stalls.length} times (no create acknowledged for ${STALL_MS} ms or more): ` +
+        `median ${sorted[(sorted.length - 1) >> 1]} ms, longest ${sorted[sorted.length - 1]} ms`,
+    );
+  }
 }
 
 async function dump(zk) {

@@ -51,6 +51,8 @@ describe('scripts/chaos.sh --local', () => {
     expect(chaos.code, chaos.out).toBe(0);
     expect(chaos.out).toMatch(/round 2: killed leader \d; new leader \d seen serving \d+ ms later/);
     expect(chaos.out).toMatch(/chaos-load: PASS \d+ acknowledged creates on all 3 servers/);
+    // Each leader kill leaves the writers without an acknowledged create for a while (the election).
+    expect(chaos.out).toMatch(/chaos-load: writes stalled [1-9]\d* times \(no create acknowledged for 100 ms or more\): median \d+ ms, longest \d+ ms/);
 
     // The same checker against the kept ensemble, told of an acknowledged create that never happened.
     const connect = [0, 1, 2].map((i) => `127.0.0.1:${clientPort + i}`).join(',');
