@@ -11,7 +11,8 @@ const CLI_MT = process.env.ZK_CLI_MT ?? '/usr/lib/zookeeper/bin/cli_mt';
 
 /**
  * Each line is one cli_mt session (so the ephemerals go with it), run in this order. cli_mt's
- * exists, wexists and myid are left out: in batch mode it never exits after them.
+ * exists, wexists and myid are left out: cli_mt runs them synchronously, and only a completion
+ * callback ends its batch mode, so it never exits after them (whatever the server).
  */
 const COMMANDS = [
   'create /cr',
