@@ -13,11 +13,19 @@ const SOURCE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'curator'
 /** Curator's recipes and service discovery, the ZooKeeper 3.8 client they run on, and a silent SLF4J binding. */
 const JARS = ['curator-recipes', 'curator-x-discovery', 'curator-framework', 'curator-client', 'zookeeper', 'slf4j-nop'].map((j) => `/usr/share/java/${j}.jar`);
 
+/** A running scenario JVM: what it has printed so far, and its exit code once it ends. */
+export interface CuratorProcess {
+  child: ChildProcessWithoutNullStreams;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<number>;
+}
+
 export interface CuratorRunner {
   /** Runs `scenarios` in one JVM under `root`; resolves with what it printed and its exit code. */
   run(connectString: string, root: string, scenarios: string[], timeoutMs?: number): Promise<CommandResult>;
-  /** Starts one JVM on `scenarios` with stdin open (the failover scenario waits for a line on it). */
-  spawn(connectString: string, root: string, scenarios: string[]): ChildProcessWithoutNullStreams;
+  /** Starts one JVM on `scenarios` with stdin open (the failover and discovery scenarios wait for a line on it). */
+  spawn(connectString: string, root: string, scenarios: string[]): CuratorProcess;
   /** Removes the compiled classes. */
   dispose(): Promise<void>;
 }
@@ -42,7 +50,15 @@ export async function compileCuratorScenarios(): Promise<CuratorRunner> {
   const java = (connectString: string, root: string, scenarios: string[]): string[] => ['-XX:-UsePerfData', '-Xmx256m', '-cp', classpath, 'CuratorScenarios', connectString, root, ...scenarios];
   return {
     run: (connectString, root, scenarios, timeoutMs = 120_000) => runCommand('java', java(connectString, root, scenarios), { timeoutMs }),
-    spawn: (connectString, root, scenarios) => spawn('java', java(connectString, root, scenarios), { stdio: ['pipe', 'pipe', 'pipe'] }),
+    spawn: (connectString, root, scenarios) => {
+      const child = spawn('java', java(connectString, root, scenarios), { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+      child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+      const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+      return { child, stdout: () => stdout, stderr: () => stderr, exited };
+    },
     dispose: () => rm(dir, { recursive: true, force: true }),
   };
 }

@@ -78,51 +78,43 @@ describe('Apache Curator and kazoo against zabkeeper', () => {
     const registry = new ServiceRegistry(ours, '/registry/discovery');
     await registry.register({ name: 'api', id: 'ours-1', address: '10.0.0.1', port: 8080 });
     await registry.register({ name: 'web', id: 'ours-2', address: '10.0.0.2', port: 80 });
-    const child = curator.spawn(zab.connectString, '/registry', ['discovery']);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    const jvm = curator.spawn(zab.connectString, '/registry', ['discovery']);
+    const { child, exited } = jvm;
     try {
-      await waitFor(() => stdout.includes('ready') || child.exitCode !== null, () => `Curator to register:\n${stdout}\n${stderr}`, 60_000);
+      await waitFor(() => jvm.stdout().includes('ready') || child.exitCode !== null, () => `Curator to register:\n${jvm.stdout()}\n${jvm.stderr()}`, 60_000);
       const found = await registry.discover('api');
       const curators = found.filter((i) => i.id === 'curator-1');
       expect(curators).toHaveLength(1);
       expect(curators[0]).toMatchObject({ name: 'api', id: 'curator-1', address: '10.0.0.9', port: 7000, serviceType: 'DYNAMIC' });
       expect(found.map((i) => i.id).sort()).toEqual(['curator-1', 'ours-1']);
       child.stdin.end('done\n');
-      expect(await exited, stdout + stderr).toBe(0);
+      expect(await exited, jvm.stdout() + jvm.stderr()).toBe(0);
     } finally {
       child.kill('SIGKILL');
       await ours.close();
     }
-    const lines = curatorTranscript(stdout);
+    const lines = curatorTranscript(jvm.stdout());
     // Curator lists our registrations (only ours: it registers after listing).
     expect(lines).toContain('service names: [api, web]');
     expect(lines).toContain('api instances: [api/ours-1@10.0.0.1:8080 DYNAMIC]');
   }, 120_000);
 
   it("keeps a Curator client's session, lock and ephemeral node when the leader is killed", async () => {
-    const child = curator.spawn(ens.connectString(), '/failover', ['failover']);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    const jvm = curator.spawn(ens.connectString(), '/failover', ['failover']);
+    const { child, exited } = jvm;
     try {
-      await waitFor(() => stdout.includes('ready') || child.exitCode !== null, () => `the failover scenario to hold its lock:\n${stdout}\n${stderr}`, 60_000);
+      await waitFor(() => jvm.stdout().includes('ready') || child.exitCode !== null, () => `the failover scenario to hold its lock:\n${jvm.stdout()}\n${jvm.stderr()}`, 60_000);
       const leader = await ens.leader();
       expect(leader).not.toBeNull();
       await ens.kill(leader!);
       await ens.waitForQuorum();
       child.stdin.end('go\n');
       const code = await Promise.race([exited, new Promise<number>((r) => setTimeout(() => r(-2), 90_000))]);
-      expect(code, stdout + stderr + '\n' + ens.tail()).toBe(0);
+      expect(code, jvm.stdout() + jvm.stderr() + '\n' + ens.tail()).toBe(0);
     } finally {
       child.kill('SIGKILL');
     }
-    const lines = curatorTranscript(stdout);
+    const lines = curatorTranscript(jvm.stdout());
     const states = lines.find((l) => l.startsWith('states: '));
     // Its connection drops (the leader's own, or a follower's that lost its leader) and comes back to the same session.
     expect(states).toMatch(/SUSPENDED.*RECONNECTED/);
