@@ -1,24 +1,21 @@
 // Online backup over the admin port, restore into a new data dir, verify of good and damaged backups.
 
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
-import { BIN, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { runZabkeeper } from '../helpers/run-command.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { dumpTree } from '../helpers/tree-dump.js';
 import { Ensemble } from '../helpers/ensemble.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { editSnapshotTrailer } from '../helpers/snapshot-trailer.js';
 
-function runTool(args: string[]): Promise<{ code: number; stdout: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, 'tools', ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 99) : 0;
-      resolve({ code, stdout: stdout + stderr });
-    });
-  });
+/** A `zabkeeper tools` command: its exit code, and what it printed on either stream. */
+async function runTool(args: string[]): Promise<{ code: number; stdout: string }> {
+  const r = await runZabkeeper(['tools', ...args], { timeoutMs: 60_000 });
+  return { code: r.code, stdout: r.stdout + r.stderr };
 }
 
 function adminPort(s: ServerProcess): number {

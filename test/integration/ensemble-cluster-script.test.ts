@@ -1,6 +1,5 @@
 // scripts/cluster.sh: background ensemble start, status via srvr, kill-leader, restart N, stop — on a temp dir and free ports.
 
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { retryOnConnectionLoss } from '../../src/client/recipes/retry.js';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { pidsMentioning } from '../helpers/ensemble.js';
 import { freePortRange } from '../helpers/free-port.js';
+import { runCommand } from '../helpers/run-command.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SCRIPT = path.join(repoRoot, 'scripts', 'cluster.sh');
@@ -24,13 +24,7 @@ describe('scripts/cluster.sh', () => {
   let baseDir = '';
   let env: NodeJS.ProcessEnv = {};
   let clientPort = 0;
-  const cluster = (...args: string[]): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile('bash', [SCRIPT, ...args], { env, cwd: repoRoot, timeout: 60_000 }, (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      });
-    });
+  const cluster = (...args: string[]): Promise<Run> => runCommand('bash', [SCRIPT, ...args], { env, cwd: repoRoot, timeoutMs: 60_000 });
   const modes = (status: string): Record<number, string> =>
     Object.fromEntries([...status.matchAll(/^node (\d+)\s.*\s(\S+)$/gm)].map((m) => [Number(m[1]), m[2]!]));
 

@@ -2,7 +2,6 @@
 // as against a real ZooKeeper 3.8; `zabkeeper shell` words them the same; kazoo and our client
 // read the same stats; enforceQuota=true (from zoo.cfg) refuses writes past a hard limit on both.
 
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,16 +10,11 @@ import { ZooKeeperClient } from '../../src/client/index.js';
 import { ErrorCode, ZooKeeperError } from '../../src/jute/error-codes.js';
 import { requireKazoo, runKazoo } from '../helpers/kazoo.js';
 import { startRealZooKeeper, type RealZooKeeper } from '../helpers/real-zookeeper.js';
-import { BIN, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { runShellCommand } from '../helpers/run-command.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { requireZkCli, zkCliAnswer as cli } from '../helpers/zk-cli.js';
 
-function shell(cs: string, words: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(BIN, ['shell', '--server', cs, '--', ...words], { timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as NodeJS.ErrnoException).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const shell = runShellCommand;
 
 const KAZOO_STATS = `
 import sys

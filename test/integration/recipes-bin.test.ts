@@ -1,18 +1,12 @@
 // The recipe verbs through the real entry point (bin/zabkeeper), as a user runs them.
 
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runZabkeeper, type CommandResult } from '../helpers/run-command.js';
 import { BIN, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string; endedAt: number }> {
-  return new Promise((resolve) => {
-    execFile(BIN, args, { timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? Number((err as NodeJS.ErrnoException).code ?? 1) : 0;
-      resolve({ code, stdout, stderr, endedAt: Date.now() });
-    });
-  });
-}
+const run = (args: string[]): Promise<CommandResult> => runZabkeeper(args);
 
 describe('zabkeeper lock / watch through bin/zabkeeper', () => {
   let server: ServerProcess;

@@ -1,20 +1,15 @@
 // Runs each docs/examples/*.mjs against a test server (ZK_SERVERS) and checks what it prints.
 
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVER_FACTORIES, type RecipeServer } from './recipes-harness.js';
+import { runCommand, type CommandResult } from '../helpers/run-command.js';
 
 const examples = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'examples');
 
-function runExample(name: string, servers: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(examples, name)], { env: { ...process.env, ZK_SERVERS: servers, EXAMPLE_SECONDS: '20' }, timeout: 30000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
+function runExample(name: string, servers: string): Promise<CommandResult> {
+  return runCommand(process.execPath, [path.join(examples, name)], { env: { ...process.env, ZK_SERVERS: servers, EXAMPLE_SECONDS: '20' }, timeoutMs: 30_000 });
 }
 
 describe.each(SERVER_FACTORIES)('docs/examples on %s', (_name, startServer) => {

@@ -2,22 +2,16 @@
 // reconfig/config print the same against zabkeeper as against ZooKeeper; our client and shell get
 // RECONFIGDISABLED; an ensemble serves its server list at /zookeeper/config as ZooKeeper does.
 
-import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { ErrorCode, ZooKeeperError } from '../../src/jute/error-codes.js';
 import { Ensemble } from '../helpers/ensemble.js';
 import { startRealZooKeeper, type RealZooKeeper } from '../helpers/real-zookeeper.js';
-import { BIN, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { runShellCommand } from '../helpers/run-command.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { requireZkCli, zkCliAnswer as cli } from '../helpers/zk-cli.js';
 
-function shell(cs: string, words: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(BIN, ['shell', '--server', cs, '--', ...words], { timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as NodeJS.ErrnoException).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const shell = runShellCommand;
 
 describe('reconfig on a standalone server, next to a real ZooKeeper 3.8', () => {
   let zab: ServerProcess;

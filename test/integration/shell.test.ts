@@ -1,17 +1,11 @@
 // `zabkeeper shell` one-shot and piped-interactive against a real server process.
 
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runShellCommand } from '../helpers/run-command.js';
 import { BIN, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 
-function shell(cs: string, words: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(BIN, ['shell', '--server', cs, '--', ...words], { timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err ? Number((err as NodeJS.ErrnoException).code ?? 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const shell = runShellCommand;
 
 describe('zabkeeper shell', () => {
   let server: ServerProcess;

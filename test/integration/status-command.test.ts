@@ -1,22 +1,15 @@
 // `zabkeeper status` answers like zkServer.sh status (mode, zxid) and names the leader; `zabkeeper shell`
 // takes zkCli.sh's own `-server host:port cmd args` form.
 
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Ensemble } from '../helpers/ensemble.js';
 import { freePort } from '../helpers/free-port.js';
-import { BIN, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { runZabkeeper, type CommandResult } from '../helpers/run-command.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 
-function zabkeeper(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(BIN, args, { timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const zabkeeper = (args: string[]): Promise<CommandResult> => runZabkeeper(args);
 
 describe('zabkeeper status', () => {
   let ens: Ensemble | undefined;

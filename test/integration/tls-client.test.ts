@@ -1,26 +1,19 @@
 // The TLS client port (secureClientPort, ZooKeeper's ssl.* keys): our client with and without
 // certificates, clientAuth modes, PKCS12 stores, x509 identities and ACLs, and store reload.
 
-import { execFile } from 'node:child_process';
 import { copyFile, rename } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient, type ConnectOptions } from '../../src/client/index.js';
 import { ErrorCode } from '../../src/jute/error-codes.js';
-import { BIN, fourLetterWord } from '../helpers/server-process.js';
+import { runZabkeeper, type CommandResult } from '../helpers/run-command.js';
+import { fourLetterWord } from '../helpers/server-process.js';
 import { clientTls, makeCerts, startTlsServer, type CertDir, type TlsServer } from '../helpers/tls-certs.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const X509 = 'authProvider.x509';
 const X509_CLASS = 'org.apache.zookeeper.server.auth.X509AuthenticationProvider';
 
-function runShell(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, 'shell', ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const runShell = (args: string[]): Promise<CommandResult> => runZabkeeper(['shell', ...args]);
 
 async function refused(connectString: string, tls: ConnectOptions['tls']): Promise<Error> {
   try {

@@ -1,26 +1,23 @@
 // Import from a real Apache ZooKeeper 3.8: a varied history, several snapshots and logs, served back field by field.
 
-import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ZooKeeperClient } from '../../src/client/index.js';
 import { fourLetterWord, startRealZooKeeper, type RealZooKeeper } from '../helpers/real-zookeeper.js';
-import { BIN, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { runZabkeeper } from '../helpers/run-command.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { buildHistory } from '../helpers/zk-history.js';
 import { dumpTree, type DumpedNode } from '../helpers/tree-dump.js';
 import { Ensemble } from '../helpers/ensemble.js';
 import { readZkTxnLog, type ZkLogRecord } from '../../src/interop/zookeeper/zk-txn-log-file.js';
 import { listZkLogs, listZkSnapshots } from '../../src/interop/zookeeper/zk-data-dir.js';
 
-function runTool(args: string[]): Promise<{ code: number; stdout: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, 'tools', ...args], { timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 99) : 0;
-      resolve({ code, stdout: stdout + stderr });
-    });
-  });
+/** A `zabkeeper tools` command: its exit code, and what it printed on either stream. */
+async function runTool(args: string[]): Promise<{ code: number; stdout: string }> {
+  const r = await runZabkeeper(['tools', ...args], { timeoutMs: 120_000 });
+  return { code: r.code, stdout: r.stdout + r.stderr };
 }
 
 /** The ZooKeeper dump with session ids that import had to renumber replaced by their new ids. */
