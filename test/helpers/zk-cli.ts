@@ -1,7 +1,8 @@
 // Runs Apache ZooKeeper's zkCli.sh (Debian package `zookeeper`) for interop tests.
 
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { runCommand } from './run-command.js';
 
 export const ZKCLI = process.env.ZKCLI ?? '/usr/share/zookeeper/bin/zkCli.sh';
 
@@ -18,21 +19,12 @@ export interface CliResult {
   output: string;
 }
 
-export function zkCli(connectString: string, args: string[], timeoutMs = 30_000, env?: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    // No hsperfdata file: parallel JVMs can collide on one (pid reuse), and the JVM then prints
-    // "Cannot use file /tmp/hsperfdata_root/<pid> because it is locked" into the output compared.
-    const jvmFlags = ['-XX:-UsePerfData', env?.JVMFLAGS ?? process.env.JVMFLAGS ?? ''].join(' ').trim();
-    execFile(ZKCLI, ['-server', connectString, ...args], { timeout: timeoutMs, env: { ...process.env, ...env, JVMFLAGS: jvmFlags } }, (err, stdout, stderr) => {
-      const e = err as (NodeJS.ErrnoException & { code?: number | string; killed?: boolean }) | null;
-      if (e && e.killed) return reject(new Error(`zkCli ${args.join(' ')} timed out`));
-      const output = (stdout + '\n' + stderr)
-        .split('\n')
-        .filter((l) => !l.startsWith('SLF4J:'))
-        .join('\n');
-      resolve({ code: typeof e?.code === 'number' ? e.code : 0, output });
-    });
-  });
+export async function zkCli(connectString: string, args: string[], timeoutMs = 30_000, env?: Record<string, string>): Promise<CliResult> {
+  // No hsperfdata file: parallel JVMs can collide on one (pid reuse), and the JVM then prints
+  // "Cannot use file /tmp/hsperfdata_root/<pid> because it is locked" into the output compared.
+  const jvmFlags = ['-XX:-UsePerfData', env?.JVMFLAGS ?? process.env.JVMFLAGS ?? ''].join(' ').trim();
+  const r = await runCommand(ZKCLI, ['-server', connectString, ...args], { timeoutMs, env: { ...process.env, ...env, JVMFLAGS: jvmFlags } });
+  return { code: r.code, output: withoutSlf4jNoise(r.stdout + '\n' + r.stderr) };
 }
 
 /**
@@ -56,14 +48,18 @@ export function zkCliScript(connectString: string, lines: readonly string[], tim
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      const output = (stdout + '\n' + stderr)
-        .split('\n')
-        .filter((l) => !l.startsWith('SLF4J:'))
-        .join('\n');
-      resolve({ code: code ?? -1, output });
+      resolve({ code: code ?? -1, output: withoutSlf4jNoise(stdout + '\n' + stderr) });
     });
     child.stdin.end([...lines, 'quit', ''].join('\n'));
   });
+}
+
+/** The JVM's SLF4J binding notices: zkCli prints them before anything else, on every run. */
+function withoutSlf4jNoise(output: string): string {
+  return output
+    .split('\n')
+    .filter((l) => !l.startsWith('SLF4J:'))
+    .join('\n');
 }
 
 /**
