@@ -31,13 +31,13 @@ export interface ElectionDecision {
   vote: Vote;
 }
 
-/** (peerEpoch, zxid, sid) ordering; a non-voter can never win. */
+/** (peerEpoch, zxid, sid) ordering; a non-voter, or a voter of weight 0, can never win (FastLeaderElection.totalOrderPredicate). */
 export function isBetterVote(
   quorum: QuorumVerifier,
   candidate: { leader: number; zxid: number; peerEpoch: number },
   current: { leader: number; zxid: number; peerEpoch: number },
 ): boolean {
-  if (!quorum.isVoter(candidate.leader)) return false;
+  if (!quorum.canLead(candidate.leader)) return false;
   if (candidate.peerEpoch !== current.peerEpoch) return candidate.peerEpoch > current.peerEpoch;
   if (candidate.zxid !== current.zxid) return candidate.zxid > current.zxid;
   return candidate.leader > current.leader;

@@ -8,7 +8,7 @@ import type { ZabAction } from '../../../src/zab/actions.js';
 import type { PeerMessage, TxnRecord } from '../../../src/zab/messages.js';
 import type { PersistentState } from '../../../src/zab/peer-context.js';
 import { PeerNode } from '../../../src/zab/peer-node.js';
-import { MajorityQuorum } from '../../../src/zab/quorum-verifier.js';
+import { MajorityQuorum, type QuorumVerifier } from '../../../src/zab/quorum-verifier.js';
 import { ZabRuntime, type Done } from '../../../src/zab/zab-runtime.js';
 
 export const TICK_MS = 100;
@@ -29,6 +29,8 @@ export interface HarnessOptions {
   maxLoggedDiffTxns?: number;
   /** Servers whose log reads complete only when the test calls completeReads(sid). */
   manualReads?: number[];
+  /** Which sets are quorums (default: a majority of `sids`). */
+  quorum?: QuorumVerifier;
 }
 
 export class Ensemble {
@@ -81,7 +83,7 @@ export class Ensemble {
   constructor(readonly sids: number[], options: HarnessOptions = {}) {
     this.manual = new Set(options.manualPersist ?? []);
     this.options = options;
-    const quorum = new MajorityQuorum(sids);
+    const quorum = options.quorum ?? new MajorityQuorum(sids);
     for (const sid of sids) {
       const state = options.states?.[sid] ?? { acceptedEpoch: 0, currentEpoch: 0, snapshotZxid: 0, log: [] };
       const node = new PeerNode<string>({ sid, quorum, tickTimeMs: TICK_MS, initLimit: 10, syncLimit: 5, maxLoggedDiffTxns: options.maxLoggedDiffTxns }, state);
