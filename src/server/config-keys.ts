@@ -179,9 +179,9 @@ export const DOCUMENTED_PREFIXES: readonly (readonly [string, KeyRule])[] = [
   ['ssl.', refuse('a TLS setting that zabkeeper does not implement')],
   ['quorum.auth.', refuse(`SASL between servers: ${NOT_YET}`, 'false')],
   ['quorum.cnxn.threads.size', ignore()],
-  // Hierarchical quorums.
-  ['group.', refuse(`hierarchical quorums (group.x / weight.x): ${NOT_YET}`)],
-  ['weight.', refuse(`hierarchical quorums (group.x / weight.x): ${NOT_YET}`)],
+  // Hierarchical quorums: config.ts reads group.<number> and weight.<number>; any other spelling is a mistake.
+  ['group.', refuse('a group line is group.<number>=<server id>:<server id>:... (e.g. group.1=1:2:3)')],
+  ['weight.', refuse('a weight line is weight.<server id>=<whole number> (e.g. weight.3=2)')],
 ];
 
 /** The rule for a documented key (already stripped of `zookeeper.`), or undefined for an unknown one. */

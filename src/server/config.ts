@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseTlsSettings, TlsConfigError, TLS_KEY_SUFFIXES, type TlsSettings } from '../tls/tls-settings.js';
+import type { QuorumHierarchy } from '../zab/quorum-verifier.js';
 import { closestKey, DOCUMENTED_KEYS, documentedKeyRule } from './config-keys.js';
 
 /** A configuration that cannot be used; the message names the source and the key. */
@@ -43,6 +44,12 @@ export interface ServerConfig {
   minSessionTimeoutMs: number;
   maxSessionTimeoutMs: number;
   servers: QuorumServerSpec[];
+  /**
+   * group.x / weight.x (ZooKeeper's hierarchical quorums): every voter's group and weight, and the
+   * weights configured for observers (which count in no quorum but show in /zookeeper/config).
+   * undefined: a plain majority of the voters.
+   */
+  quorumHierarchy: ConfiguredHierarchy | undefined;
   /** No peers (or a single voter with standaloneEnabled), or forced with --standalone. */
   standalone: boolean;
   standaloneEnabled: boolean;
@@ -242,6 +249,8 @@ const ENV_ALIASES: Record<string, ConfigKey> = {
 };
 
 const SERVER_KEY = /^server\.(\d+)$/;
+const GROUP_KEY = /^group\.(\d+)$/;
+const WEIGHT_KEY = /^weight\.(\d+)$/;
 
 /** Maps `zookeeper.x`, `-Djute.maxbuffer` and friends onto the canonical key. */
 function canonicalKey(raw: string): string {
@@ -300,7 +309,7 @@ export function parseZooCfg(text: string, sourceName = 'zoo.cfg'): ZooCfg {
   return { settings };
 }
 
-/** ZABKEEPER_* variables as settings; ZABKEEPER_SERVER_<N> gives server.N. */
+/** ZABKEEPER_* variables as settings; ZABKEEPER_SERVER_<N>, _GROUP_<N> and _WEIGHT_<N> give server.N, group.N and weight.N. */
 export function settingsFromEnv(env: NodeJS.ProcessEnv): Map<string, Setting> {
   const out = new Map<string, Setting>();
   for (const [key, envSuffix] of Object.entries(KEYS)) {
@@ -315,8 +324,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): Map<string, Setting> {
     if (v !== undefined && v !== '' && !out.has(key)) out.set(key, { value: v, source: `env ${name}` });
   }
   for (const [name, v] of Object.entries(env)) {
-    const m = /^ZABKEEPER_SERVER_(\d+)$/.exec(name);
-    if (m && v) out.set(`server.${m[1]}`, { value: v, source: `env ${name}` });
+    const m = /^ZABKEEPER_(SERVER|GROUP|WEIGHT)_(\d+)$/.exec(name);
+    if (m && v) out.set(`${m[1]!.toLowerCase()}.${m[2]}`, { value: v, source: `env ${name}` });
   }
   return out;
 }
@@ -504,12 +513,19 @@ export function resolveServerConfig(layers: {
   const servers: QuorumServerSpec[] = [];
   const extra: Record<string, string> = {};
   const warnings: string[] = [];
+  const groupLines: [number, Setting][] = [];
+  const weightLines: [number, Setting][] = [];
   for (const [k, st] of s) {
     const m = SERVER_KEY.exec(k);
+    const g = GROUP_KEY.exec(k);
+    const w = WEIGHT_KEY.exec(k);
     if (m) servers.push(parseServerLine(Number(m[1]), st));
+    else if (g) groupLines.push([Number(g[1]), st]);
+    else if (w) weightLines.push([Number(w[1]), st]);
     else if (!(k in KEYS) && !AUTH_PROVIDER_KEY.test(k)) judgeKey(k, st, extra, warnings);
   }
   servers.sort((a, b) => a.id - b.id);
+  const quorumHierarchy = parseQuorumHierarchy(servers, groupLines, weightLines);
   const own = servers.find((x) => x.id === layers.serverId);
   const peerType = s.get('peerType');
   if (peerType !== undefined && own !== undefined && peerType.value !== own.role) {
@@ -536,6 +552,7 @@ export function resolveServerConfig(layers: {
     minSessionTimeoutMs: min,
     maxSessionTimeoutMs: max,
     servers,
+    quorumHierarchy,
     standalone,
     standaloneEnabled,
     fourLetterWordWhitelist,
@@ -698,6 +715,61 @@ function metricsProviderOf(s: Map<string, Setting>): ServerConfig['metricsProvid
   const httpPort = int(s, 'metricsProvider.httpPort', 7000, 0, 65535);
   if (st?.value !== PROMETHEUS_METRICS_PROVIDER) return undefined;
   return { httpHost: str(s, 'metricsProvider.httpHost') ?? '0.0.0.0', httpPort };
+}
+
+/** A hierarchical quorum as configured: the verifier's input plus the weights /zookeeper/config lists. */
+export interface ConfiguredHierarchy extends QuorumHierarchy {
+  /** Every weight ZooKeeper would list: each voter's (1 where none was configured), and any given for observers. */
+  listedWeights: ReadonlyMap<number, number>;
+}
+
+/**
+ * group.x=sid:sid:... and weight.sid=w lines (ZooKeeper's QuorumHierarchical). As ZooKeeper does,
+ * any such line makes the quorum hierarchical, every voter must then be in exactly one group, and
+ * a voter without a weight line weighs 1. Where ZooKeeper would fail later with a bare exception
+ * (a group naming a server that has no server.N line or is an observer, a weight that is not a
+ * number) or never elect a leader (every group of weight 0), this refuses the file and says why.
+ */
+function parseQuorumHierarchy(
+  servers: readonly QuorumServerSpec[],
+  groupLines: readonly [number, Setting][],
+  weightLines: readonly [number, Setting][],
+): ConfiguredHierarchy | undefined {
+  if (groupLines.length === 0 && weightLines.length === 0) return undefined;
+  const byId = new Map(servers.map((x) => [x.id, x]));
+  const groupOf = new Map<number, number>();
+  const groups = new Map<number, number[]>();
+  for (const [gid, st] of [...groupLines].sort((a, b) => a[0] - b[0])) {
+    const members: number[] = [];
+    for (const part of st.value.split(':')) {
+      const text = part.trim();
+      if (!/^\d+$/.test(text)) throw new ConfigError(`${st.source}: group.${gid}=${st.value}: "${text}" is not a server id (group.x=id:id:...)`);
+      const sid = Number(text);
+      const server = byId.get(sid);
+      if (server === undefined) throw new ConfigError(`${st.source}: group.${gid} names server ${sid}, which has no server.${sid} line`);
+      if (server.role === 'observer') throw new ConfigError(`${st.source}: group.${gid} names server ${sid}, an observer: observers do not vote, so they belong in no group`);
+      const other = groupOf.get(sid);
+      if (other !== undefined) throw new ConfigError(`${st.source}: server ${sid} is in group.${other} and group.${gid}; a server belongs in one group`);
+      groupOf.set(sid, gid);
+      members.push(sid);
+    }
+    groups.set(gid, members);
+  }
+  const listedWeights = new Map<number, number>();
+  for (const [sid, st] of weightLines) {
+    if (!/^\d+$/.test(st.value.trim())) throw new ConfigError(`${st.source}: weight.${sid}=${st.value} is not a whole number from 0`);
+    if (!byId.has(sid)) throw new ConfigError(`${st.source}: weight.${sid} is for server ${sid}, which has no server.${sid} line`);
+    listedWeights.set(sid, Number(st.value.trim()));
+  }
+  for (const x of servers) {
+    if (x.role !== 'participant') continue;
+    if (!groupOf.has(x.id)) throw new ConfigError(`server.${x.id} is in no group: with group.x / weight.x lines every voting server must be in one group`);
+    if (!listedWeights.has(x.id)) listedWeights.set(x.id, 1);
+  }
+  let weighted = false;
+  for (const [, sids] of groups) if (sids.some((sid) => listedWeights.get(sid)! > 0)) weighted = true;
+  if (!weighted) throw new ConfigError('every group.x has weight 0: no set of servers could ever be a quorum');
+  return { groups, weights: listedWeights, listedWeights };
 }
 
 /**

@@ -12,7 +12,7 @@ import type { Txn } from '../tree/txn.js';
 import type { ZabRole } from '../zab/actions.js';
 import type { PeerMessage, TxnRecord } from '../zab/messages.js';
 import { PeerNode } from '../zab/peer-node.js';
-import { MajorityQuorum } from '../zab/quorum-verifier.js';
+import { HierarchicalQuorum, MajorityQuorum, type QuorumHierarchy } from '../zab/quorum-verifier.js';
 import { ZabRuntime, type Done } from '../zab/zab-runtime.js';
 import { LeaderSnapshot, SnapshotAssembler, SyncStreamer, type SnapPartMsg } from './sync-stream.js';
 import type { QuorumServerSpec } from './config.js';
@@ -33,6 +33,8 @@ const SNAPSHOT_SIZE_FACTOR = 0.33;
 export interface QuorumPeerOptions {
   myId: number;
   servers: readonly QuorumServerSpec[];
+  /** group.x / weight.x; undefined: a majority of the voters. */
+  quorumHierarchy?: QuorumHierarchy;
   tickTimeMs: number;
   initLimit: number;
   syncLimit: number;
@@ -107,7 +109,14 @@ export class QuorumPeer {
     // An observer is simply not among the voters: it learns the leader from them, syncs and
     // applies like a follower, and no quorum (election, epoch, commit, liveness) counts it.
     this.node = new PeerNode<Txn>(
-      { sid: opts.myId, quorum: new MajorityQuorum(voters), tickTimeMs: opts.tickTimeMs, initLimit: opts.initLimit, syncLimit: opts.syncLimit, maxLoggedDiffTxns: opts.maxLoggedDiffTxns },
+      {
+        sid: opts.myId,
+        quorum: opts.quorumHierarchy === undefined ? new MajorityQuorum(voters) : new HierarchicalQuorum(opts.quorumHierarchy),
+        tickTimeMs: opts.tickTimeMs,
+        initLimit: opts.initLimit,
+        syncLimit: opts.syncLimit,
+        maxLoggedDiffTxns: opts.maxLoggedDiffTxns,
+      },
       opts.persisted,
     );
     const others = opts.servers.filter((s) => s.id !== opts.myId);

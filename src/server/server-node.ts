@@ -105,10 +105,11 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
       const member = await loadMemberState(store, config.dataDir);
       tree = member.tree;
       // As ZooKeeper's QuorumPeer: the ensemble's configuration is readable at /zookeeper/config.
-      tree.setConfigNode(Buffer.from(quorumConfigText(config.servers)), STATIC_CONFIG_VERSION, Date.now());
+      tree.setConfigNode(Buffer.from(quorumConfigText(config.servers, config.quorumHierarchy)), STATIC_CONFIG_VERSION, Date.now());
       peer = new QuorumPeer({
         myId: config.serverId!,
         servers: config.servers,
+        quorumHierarchy: config.quorumHierarchy,
         tickTimeMs: config.tickTimeMs,
         initLimit: config.initLimit,
         syncLimit: config.syncLimit,

@@ -77,7 +77,7 @@ describe('zoo.cfg keys', () => {
       ['ssl.crl=true', /line 2: ssl\.crl=true: certificate revocation checking is not supported/],
       ['ssl.bogus=1', /line 2: ssl\.bogus=1 is refused: a TLS setting that zabkeeper does not implement/],
       ['quorum.auth.enableSasl=true', /line 2: quorum\.auth\.enableSasl=true: quorum SASL is not supported/],
-      ['group.1=1:2:3', /line 2: group\.1=1:2:3 is refused: hierarchical quorums/],
+      ['group.east=1:2:3', /line 2: group\.east=1:2:3 is refused: a group line is group\.<number>=/],
       ['electionAlg=0', /line 2: electionAlg=0 is refused: only fast leader election .* \(only 3 is accepted\)/],
       ['forceSync=false', /line 2: forceSync must be yes or no \(ZooKeeper turns the sync off only for "no"\), got "false"/],
       ['skipACL=yes', /line 2: skipACL=yes is refused: zabkeeper always checks ACLs/],
@@ -86,6 +86,41 @@ describe('zoo.cfg keys', () => {
       ['metricsProvider.className=com.example.Graphite', /line 2: metricsProvider\.className=com\.example\.Graphite is refused: zabkeeper has org\.apache\.zookeeper\.metrics\.prometheus\.PrometheusMetricsProvider/],
     ];
     for (const [line, message] of refused) expect(() => resolve(`dataDir=/d\n${line}`), line).toThrow(message);
+  });
+
+  describe('group.x / weight.x (hierarchical quorums)', () => {
+    const servers = 'dataDir=/d\nserver.1=a:2888:3888\nserver.2=b:2888:3888\nserver.3=c:2888:3888\nserver.4=d:2888:3888:observer';
+
+    it('reads the groups and weights; a voter without a weight line weighs 1', () => {
+      const c = resolve(`${servers}\ngroup.1=2:1\ngroup.2=3\nweight.3=2`, 1);
+      expect(c.warnings).toEqual([]);
+      expect([...c.quorumHierarchy!.groups]).toEqual([[1, [2, 1]], [2, [3]]]);
+      expect(Object.fromEntries(c.quorumHierarchy!.listedWeights)).toEqual({ 1: 1, 2: 1, 3: 2 });
+      expect(resolve(servers, 1).quorumHierarchy).toBeUndefined();
+    });
+
+    it('takes them from ZABKEEPER_GROUP_<N> and ZABKEEPER_WEIGHT_<N> too', () => {
+      const c = resolveServerConfig({ zooCfg: parseZooCfg(servers), env: { ZABKEEPER_GROUP_1: '1:2:3', ZABKEEPER_WEIGHT_3: '0' }, serverId: 1 });
+      expect([...c.quorumHierarchy!.groups]).toEqual([[1, [1, 2, 3]]]);
+      expect(c.quorumHierarchy!.listedWeights.get(3)).toBe(0);
+      expect(() => resolveServerConfig({ zooCfg: parseZooCfg(servers), env: { ZABKEEPER_GROUP_1: '1:2' }, serverId: 1 })).toThrow(/server\.3 is in no group/);
+    });
+
+    it('refuses a grouping ZooKeeper refuses or could never elect with, naming the line', () => {
+      const refused: [string, RegExp][] = [
+        ['group.1=1:2', /server\.3 is in no group: with group\.x \/ weight\.x lines every voting server must be in one group/],
+        ['group.1=1:2\ngroup.2=2:3', /line 7: server 2 is in group\.1 and group\.2; a server belongs in one group/],
+        ['group.1=1:2:3:9', /line 6: group\.1 names server 9, which has no server\.9 line/],
+        ['group.1=1:2:3:4', /line 6: group\.1 names server 4, an observer: observers do not vote/],
+        ['group.1=1:two:3', /line 6: group\.1=1:two:3: "two" is not a server id/],
+        ['group.1=1:2:3\nweight.2=heavy', /line 7: weight\.2=heavy is not a whole number from 0/],
+        ['group.1=1:2:3\nweight.2=-1', /line 7: weight\.2=-1 is not a whole number from 0/],
+        ['group.1=1:2:3\nweight.7=1', /line 7: weight\.7 is for server 7, which has no server\.7 line/],
+        ['group.1=1:2:3\nweight.1=0\nweight.2=0\nweight.3=0', /every group\.x has weight 0/],
+        ['weight.1=2', /server\.1 is in no group/],
+      ];
+      for (const [lines, message] of refused) expect(() => resolve(`${servers}\n${lines}`, 1), lines).toThrow(message);
+    });
   });
 
   it('takes peerType=observer only on a server whose own line says observer', () => {
