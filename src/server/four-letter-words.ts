@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ServerConfig } from './config.js';
 import type { ZxidDigest } from './digest-log.js';
+import { quorumConfigText } from './quorum-config-text.js';
 
 export const FOUR_LETTER_WORDS = [
   'conf', 'cons', 'crst', 'dirs', 'dump', 'envi', 'gtmk', 'ruok', 'srst', 'srvr', 'stat', 'wchc', 'wchp', 'wchs', 'mntr', 'isro', 'hash',
@@ -287,10 +288,8 @@ function confText(ctx: FourLetterContext, dataDirSize: number, logDirSize: numbe
     s += `initLimit=${c.initLimit}\nsyncLimit=${c.syncLimit}\nelectionAlg=3\n`;
     const me = c.servers.find((x) => x.id === c.serverId);
     if (me) s += `electionPort=${me.electionPort}\nquorumPort=${me.quorumPort}\npeerType=${me.role === 'observer' ? 1 : 0}\n`;
-    for (const x of c.servers) {
-      const client = x.clientPort !== undefined ? `;${x.clientAddress ?? '0.0.0.0'}:${x.clientPort}` : '';
-      s += `server.${x.id}=${x.host}:${x.quorumPort}:${x.electionPort}:${x.role}${client}\n`;
-    }
+    // QuorumZooKeeperServer.dumpConf: the quorum verifier's text, which ends without a newline.
+    s += `membership: \n${quorumConfigText(c.servers, c.quorumHierarchy)}`;
   }
   return s;
 }

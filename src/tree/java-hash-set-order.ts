@@ -1,4 +1,4 @@
-// The orders Java's hash sets iterate in where ZooKeeper lets them show: a closed session's ephemerals, a connection's auth ids.
+// The orders Java's hash sets iterate in where ZooKeeper lets them show: a closed session's ephemerals, a connection's auth ids, a quorum's servers.
 //
 // Why: ZooKeeper's PrepRequestProcessor lists a closing session's ephemerals by iterating a
 // clone of the DataTree's per-session HashSet (plus and minus the writes still in flight), and
@@ -57,6 +57,17 @@ function byBucket(paths: readonly string[], capacity: number): string[] {
  */
 export function hashSetOrder(inserted: readonly string[], peak: number): string[] {
   return byBucket(inserted, hashSetCapacity(Math.max(peak, inserted.length)));
+}
+
+/**
+ * Iteration order of a HashMap<Long, ?> holding `ids` (whole numbers below 2^31; Long.hashCode
+ * is then the value), as QuorumMaj and QuorumHierarchical keep their servers, groups and weights
+ * and so print them in /zookeeper/config. Ids sharing a bucket keep ascending order (puts in
+ * ascending order, as the config's own lines usually are).
+ */
+export function longKeyMapOrder(ids: readonly number[]): number[] {
+  const mask = hashSetCapacity(ids.length) - 1;
+  return [...ids].sort((a, b) => ((a ^ (a >>> 16)) & mask) - ((b ^ (b >>> 16)) & mask) || a - b);
 }
 
 /** One outstanding change PrepRequestProcessor applies to the clone: a delete, or an ephemeral of the session created. */

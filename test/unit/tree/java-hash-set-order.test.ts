@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { digestAuth } from '../../../src/tree/acl.js';
-import { authIdOrder, closeSessionOrder, hashSetCapacity, hashSetOrder, javaSpreadHash } from '../../../src/tree/java-hash-set-order.js';
+import { authIdOrder, closeSessionOrder, hashSetCapacity, hashSetOrder, javaSpreadHash, longKeyMapOrder } from '../../../src/tree/java-hash-set-order.js';
 
 describe('java-hash-set-order', () => {
   it('hashes as String.hashCode, spread as HashMap.hash does', () => {
@@ -69,6 +69,13 @@ function findPair(keys: string[], ok: (a: string, b: string) => boolean): [strin
   for (const a of keys) for (const b of keys) if (a !== b && ok(a, b)) return [a, b];
   throw new Error('no such pair among the keys');
 }
+
+describe('longKeyMapOrder', () => {
+  it('orders small Long keys as a HashMap<Long, ?> iterates them (jshell: [16, 1, 17, 33, 2, 3, 100])', () => {
+    expect(longKeyMapOrder([1, 2, 3, 16, 17, 100, 33])).toEqual([16, 1, 17, 33, 2, 3, 100]);
+    expect(longKeyMapOrder([3, 1, 2])).toEqual([1, 2, 3]);
+  });
+});
 
 describe('authIdOrder', () => {
   const ip = { scheme: 'ip', id: '127.0.0.1' };
