@@ -14,7 +14,7 @@
 //    DIFF txns are durable, then crashes: found by this simulator (seed 226) before the fix.
 //  - ZOOKEEPER-4394: commits racing with sync (proposals and COMMITs arriving between
 //    NEWLEADER and UPTODATE, crashes in that window).
-// Replay a failure with: npm run sim -- --seed <seed> --nodes <n>
+// Replay a failure with: npm run sim -- --seed <seed> --nodes <n> [--quorum hierarchical]
 
 import { describe, expect, it } from 'vitest';
 import { addCoverage, emptyCoverage, runSimulation, type FaultProfile, type SimResult } from './simulation.js';
@@ -26,9 +26,10 @@ async function runSeeds(
   first = 1,
   profile: FaultProfile = 'full',
   readConsistency: 'sequential' | 'linearizable' = 'linearizable',
+  quorum: 'majority' | 'hierarchical' = 'majority',
 ): Promise<{ failures: SimResult[]; all: SimResult[] }> {
   const all: SimResult[] = [];
-  for (let seed = first; seed < first + seeds; seed++) all.push(await runSimulation({ seed, nodes, steps, profile, readConsistency, traceLimit: 60 }));
+  for (let seed = first; seed < first + seeds; seed++) all.push(await runSimulation({ seed, nodes, steps, profile, readConsistency, traceLimit: 60, quorum }));
   return { failures: all.filter((r) => !r.ok), all };
 }
 
@@ -95,6 +96,17 @@ describe('simulated ensembles under faults', () => {
     const coverage = totals(all);
     expect(coverage.truncatedTxns).toBeGreaterThan(100);
     expect(coverage.snapSyncs).toBeGreaterThan(100);
+  }, 600_000);
+
+  it('group.x / weight.x: 600 seeds of 3 nodes and 300 of 5, in 1-3 groups with weights 0-2, keep every invariant (commits judged by the groups, no weight-0 leader) and converge', async () => {
+    const three = await runSeeds(3, 600, 3000, 1, 'full', 'linearizable', 'hierarchical');
+    const five = await runSeeds(5, 300, 3000, 1, 'full', 'linearizable', 'hierarchical');
+    const failures = [...three.failures, ...five.failures];
+    expect(failures, report(failures)).toEqual([]);
+    const all = [...three.all, ...five.all];
+    expect(totals(all).truncatedTxns).toBeGreaterThan(100);
+    expect(all.reduce((n, r) => n + r.leadersElected, 0)).toBeGreaterThan(2_500);
+    expect(all.reduce((n, r) => n + r.committed, 0)).toBeGreaterThan(40_000);
   }, 600_000);
 
   it('long schedules (12000 events) keep every invariant', async () => {

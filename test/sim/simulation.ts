@@ -24,7 +24,7 @@ import type { Txn } from '../../src/tree/txn.js';
 import type { ZabRole } from '../../src/zab/actions.js';
 import type { PeerMessage, TxnRecord } from '../../src/zab/messages.js';
 import { PeerNode } from '../../src/zab/peer-node.js';
-import { MajorityQuorum, type QuorumVerifier } from '../../src/zab/quorum-verifier.js';
+import { HierarchicalQuorum, MajorityQuorum, type QuorumVerifier } from '../../src/zab/quorum-verifier.js';
 import { ZabRuntime, type Done } from '../../src/zab/zab-runtime.js';
 import { formatZxid } from '../../src/zab/zxid.js';
 import { EventQueue } from './event-queue.js';
@@ -74,6 +74,12 @@ export interface SimOptions {
    * default bound, as the server runs (the named schedules were recorded with it).
    */
   memoryWindow?: 'small' | 'production';
+  /**
+   * 'majority' (the default), or 'hierarchical': the members split into 1-3 groups with weights
+   * 0-2 (group.x / weight.x), drawn from a generator of its own so the schedule's draws are
+   * untouched; the checker judges durability by the same groups.
+   */
+  quorum?: 'majority' | 'hierarchical';
 }
 
 export interface SimResult {
@@ -271,6 +277,8 @@ class Simulation {
   private readonly links = new Map<number, Link>();
   private readonly checker: HistoryChecker<Payload>;
   private readonly nodeQuorum: QuorumVerifier;
+  /** The configured quorum rule, as the checker judges by it (the nodes may be given a planted wrong one). */
+  private readonly checkerQuorum: QuorumVerifier;
   private readonly trace: string[] = [];
   private readonly traceLimit: number;
   private readonly profile: FaultProfile;
@@ -303,7 +311,8 @@ class Simulation {
     this.profile = options.profile ?? 'full';
     this.readConsistency = options.readConsistency ?? 'linearizable';
     this.sids = Array.from({ length: options.nodes }, (_, i) => i + 1);
-    const quorum = new MajorityQuorum(this.sids);
+    const quorum = options.quorum === 'hierarchical' ? drawHierarchy(this.sids, new Prng((options.seed ^ 0x2c1b3c6d) >>> 0)) : new MajorityQuorum(this.sids);
+    this.checkerQuorum = quorum;
     this.nodeQuorum = options.plant === 'noQuorum' ? anyoneIsAQuorum(this.sids) : quorum;
     this.checker = new HistoryChecker<Payload>(quorum, (sid, zxid) => this.isDurable(sid, zxid), (a, b) => a === b || encodedTxn(a).equals(encodedTxn(b)));
     const windows = new Prng((options.seed ^ 0x5a17d1ff) >>> 0);
@@ -900,6 +909,8 @@ class Simulation {
     if (role === 'leading') s.leadingSince = this.now;
     if (role !== 'leading') return;
     this.leadersElected++;
+    // group.x / weight.x: elections never choose a voter of weight 0 (nor an observer).
+    if (!this.checkerQuorum.canLead(s.sid)) throw new InvariantViolation(`node ${s.sid} leads epoch ${epoch} but may not lead`);
     this.checker.onLeaderEstablished(s.sid, epoch);
     // A leader in broadcast holds a durable currentEpoch equal to its epoch.
     if (s.disk.currentEpoch !== epoch) {
@@ -1238,12 +1249,25 @@ function describe(msg: PeerMessage<Payload>): string {
   }
 }
 
+/** A random group.x / weight.x layout of `sids`: 1-3 non-empty groups, weights mostly 1, some 0 or 2, never all 0. */
+function drawHierarchy(sids: readonly number[], rng: Prng): HierarchicalQuorum {
+  const groupCount = rng.int(1, Math.min(3, sids.length));
+  const groups = new Map<number, number[]>();
+  for (let g = 1; g <= groupCount; g++) groups.set(g, []);
+  sids.forEach((sid, i) => groups.get(i < groupCount ? i + 1 : rng.int(1, groupCount))!.push(sid));
+  const weights = new Map<number, number>();
+  for (const sid of sids) weights.set(sid, [0, 1, 1, 2][rng.int(0, 3)]!);
+  if (sids.every((sid) => weights.get(sid) === 0)) weights.set(sids[0]!, 1);
+  return new HierarchicalQuorum({ groups, weights });
+}
+
 /** The planted 'noQuorum' bug: a verifier for which one server is always enough. */
 function anyoneIsAQuorum(sids: number[]): QuorumVerifier {
   const voters = new Set(sids);
   return {
     votingMembers: sids,
     isVoter: (sid) => voters.has(sid),
+    canLead: (sid) => voters.has(sid),
     containsQuorum: (set) => {
       for (const sid of set) if (voters.has(sid)) return true;
       return false;
