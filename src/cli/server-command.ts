@@ -4,6 +4,7 @@ import { ConfigError, loadServerConfig, type ConfigFlags } from '../server/confi
 import { createLogger, LoggerConfigError } from '../server/logger.js';
 import { IdleHeapRelease } from '../server/idle-heap-release.js';
 import { startServerNode } from '../server/server-node.js';
+import { AuditLog } from '../server/audit-log.js';
 
 export interface ServerArgs {
   config?: string;
@@ -66,6 +67,7 @@ export async function runServer(args: ServerArgs): Promise<number> {
     server = await startServerNode(config, logger);
   } catch (err) {
     logger.fatal({ err }, 'failed to start');
+    if (config.auditEnabled) new AuditLog(logger).serverStart(false);
     return 1;
   }
   // Only the server process does this: a full GC is process-wide, so an embedding program decides for itself.

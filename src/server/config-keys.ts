@@ -6,6 +6,8 @@
 // nothing, or ignored with one warning where ignoring it is harmless (Java/JVM tuning of
 // ZooKeeper's own implementation). A key nobody documents is a typo and is refused.
 
+import { DEFAULT_AUDIT_LOGGER_CLASS } from './audit-log.js';
+
 /** What to do with a documented key that zabkeeper does not read. */
 export type KeyRule =
   | {
@@ -71,8 +73,8 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   ['skipACL', refuse('zabkeeper always checks ACLs', 'no', 'false')],
   ['emulate353TTLNodes', refuse(`the 3.5.3 TTL encoding: ${NOT_YET}`, 'false')],
   ['enableEagerACLCheck', refuse(`eager ACL checks in multi: ${NOT_YET}`, 'false')],
-  ['audit.enable', refuse(`audit logging: ${NOT_YET}`, 'false')],
-  ['audit.impl.class', refuse(`audit logging: ${NOT_YET}`)],
+  // audit.enable: config.ts reads it. ZooKeeper 3.8 ships one audit logger, the one zabkeeper has built in.
+  ['audit.impl.class', refuse('custom audit loggers: zabkeeper has only the built-in one, ZooKeeper\'s default', DEFAULT_AUDIT_LOGGER_CLASS)],
   ['datadir.autocreate', refuse('zabkeeper always creates a missing data dir', 'true')],
   ['db.autocreate', refuse('zabkeeper always creates a missing database', 'true')],
   ['snapshot.trust.empty', ignore('zabkeeper recovers from its own log and snapshot format')],

@@ -98,6 +98,8 @@ export interface ServerConfig {
   digestEnabled: boolean;
   /** reconfigEnabled: only false is supported; reconfig answers RECONFIGDISABLED. */
   reconfigEnabled: boolean;
+  /** audit.enable: ZooKeeper's audit log, as lines of the server log's `audit` component (default false). */
+  auditEnabled: boolean;
   /**
    * readConsistency=linearizable (zabkeeper's own key; default sequential, ZooKeeper's model):
    * every data read on an ensemble member first passes a sync barrier confirmed by a quorum.
@@ -229,6 +231,8 @@ const KEYS = {
   // zookeeper.digest.enabled: the digest log behind `hash`.
   'digest.enabled': 'DIGEST_ENABLED',
   reconfigEnabled: 'RECONFIG_ENABLED',
+  // zookeeper.audit.enable: the audit log (audit-log.ts).
+  'audit.enable': 'AUDIT_ENABLE',
   // zabkeeper's own: linearizable reads (ZooKeeper's reads are sequentially consistent).
   readConsistency: 'READ_CONSISTENCY',
 } as const;
@@ -399,6 +403,20 @@ function forceSyncOf(s: Map<string, Setting>): boolean {
   if (!st || st.value === 'yes') return true;
   if (st.value === 'no') return false;
   throw new ConfigError(`${st.source}: forceSync must be yes or no (ZooKeeper turns the sync off only for "no"), got "${st.value}"`);
+}
+
+/**
+ * ZooKeeper reads audit.enable with Boolean.getBoolean: on for "true" in any case, off for
+ * anything else, so audit.enable=yes silently stays off there. Anything but true or false is
+ * refused rather than guessed.
+ */
+function auditEnableOf(s: Map<string, Setting>): boolean {
+  const st = s.get('audit.enable');
+  if (!st) return false;
+  const v = st.value.toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new ConfigError(`${st.source}: audit.enable must be true or false (ZooKeeper turns audit logging on only for "true"), got "${st.value}"`);
 }
 
 function str(s: Map<string, Setting>, key: string): string | undefined {
@@ -580,6 +598,7 @@ export function resolveServerConfig(layers: {
     readOnlyModeEnabled: bool(s, 'readonlymode.enabled', false),
     digestEnabled: bool(s, 'digest.enabled', true),
     reconfigEnabled: bool(s, 'reconfigEnabled', false),
+    auditEnabled: auditEnableOf(s),
     linearizableReads: readConsistencyOf(s),
     extra,
     security: resolveSecurity(s),

@@ -19,6 +19,7 @@ import { MetricsProviderServer } from './metrics-provider.js';
 import { backupSnapshot, removeStaleBackupScratch } from './backup-snapshot.js';
 import { quorumConfigText, STATIC_CONFIG_VERSION } from './quorum-config-text.js';
 import { ReadOnlyMode } from './read-only-mode.js';
+import { AuditLog } from './audit-log.js';
 
 export interface ServerNode {
   /** The bound client port (useful with clientPort 0). */
@@ -130,6 +131,9 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     throw err;
   }
 
+  // audit.enable: ZooKeeper logs "ZooKeeper audit is enabled." as it builds its audit logger.
+  const audit = config.auditEnabled ? new AuditLog(logger) : undefined;
+  if (audit !== undefined) logger.info('ZooKeeper audit is enabled.');
   const zk = new ZooKeeperServer({
     serverId: config.serverId ?? 0,
     tickTimeMs: config.tickTimeMs,
@@ -153,6 +157,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
       return store.append(txn).then(() => metrics.txnPersisted(Date.now() - handedMs));
     },
     metrics,
+    audit,
     onBroken: stopAfterFatal,
     afterApply: (tree, zxid) => store.applied(tree, zxid),
     auth: {
@@ -297,10 +302,13 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     { port: boundListener.port, host: boundListener.host, dataDir: config.dataDir, fourLetterWords: [...whitelist] },
     `zabkeeper ${config.standalone ? 'standalone' : `server ${config.serverId}`} serving on ${boundListener.host}:${boundListener.port}`,
   );
+  audit?.serverStart(true);
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      // "invoked": logged before the stop is known to have finished, as ZooKeeper's shutdown hook does.
+      audit?.serverStop();
       logger.info('stopping: no new connections, finishing in-flight requests');
       readOnlyMode?.stop();
       await admin?.close();

@@ -10,7 +10,8 @@ import { OpCode, opName } from '../jute/opcodes.js';
 import { readAuthPacket, readRequestHeader, type ConnectRequest, type ConnectResponse, type Id } from '../jute/records.js';
 import { DataTree, type ApplyResult, type FuzzyEndMismatch } from '../tree/data-tree.js';
 import type { Txn } from '../tree/txn.js';
-import { addAuthIds, authenticate, ipId, satisfiesEnforcedAuth, type SessionAuthOptions } from './auth-provider.js';
+import { auditUsers, type AuditLog } from './audit-log.js';
+import { addAuthIds, authenticate, hostOf, ipId, satisfiesEnforcedAuth, type SessionAuthOptions } from './auth-provider.js';
 import type { ClientSink } from './client-sink.js';
 import { ContainerReaper } from './container-reaper.js';
 import { DigestLog, type ZxidDigest } from './digest-log.js';
@@ -88,6 +89,8 @@ export interface ZkServerOptions {
    * as ZooKeeper's standalone server exits instead of staying up unable to write.
    */
   onBroken?: (err: Error) => void;
+  /** audit.enable=true: the audit log this server's clients' writes (and its ephemeral deletions) go to. */
+  audit?: AuditLog;
 }
 
 /** The client has seen a newer state than ours (it must try another server). */
@@ -191,6 +194,7 @@ export class ZooKeeperServer {
   readonly tree: DataTree;
   private readonly log: Logger;
   private readonly now: () => number;
+  private readonly audit: AuditLog | undefined;
   /** Where prepped txns go and come back from as commits: ZAB, or the local log. */
   private readonly replication: ReplicationHooks;
   private readonly tracker: SessionTracker;
@@ -234,6 +238,11 @@ export class ZooKeeperServer {
     this.tree = tree ?? new DataTree();
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
+    this.audit = opts.audit;
+    if (opts.audit !== undefined) {
+      const audit = opts.audit;
+      this.tree.onEphemeralDelete = (sessionId, path, deleted) => audit.ephemeralDeleted(sessionId, path, deleted);
+    }
     this.outstandingLimit = opts.globalOutstandingLimit ?? DEFAULTS.globalOutstandingLimit;
     this.replication =
       opts.quorum ??
@@ -555,7 +564,9 @@ export class ZooKeeperServer {
       // A follower forwards the body as received; the frame is a view valid only now, so copy it.
       const body = this.role === 'follower' ? Buffer.from(frame.subarray(bodyOffset)) : undefined;
       const req = decoded.req;
-      const start = (): WriteEntry => this.submit(req, sessionId, xid, cnxn.authIds, (result) => this.writeApplied(session, pending, result), undefined, body);
+      // The ids the session has now, not when the write is applied (ZooKeeper's Request keeps a copy).
+      const auditUser = this.audit !== undefined ? auditUsers(cnxn.authIds) : undefined;
+      const start = (): WriteEntry => this.submit(req, sessionId, xid, cnxn.authIds, (result) => this.writeApplied(session, pending, req, auditUser, result), undefined, body);
       if (session.barriers > 0) {
         // Client order: a sync or linearizable read sent before this write must not see it, so
         // the write is not even proposed until every barrier ahead of it is done.
@@ -681,7 +692,9 @@ export class ZooKeeperServer {
     this.final.read(p.cnxn, p.xid, p.read!, (id) => this.tree.getEphemerals(id), p.startMs, this.now());
   }
 
-  private writeApplied(session: Session, p: Pending, result: ApplyResult): void {
+  private writeApplied(session: Session, p: Pending, req: WriteRequest, auditUser: string | undefined, result: ApplyResult): void {
+    // As ZooKeeper's FinalRequestProcessor: only the server the client is connected to audits its write.
+    if (this.audit !== undefined) this.audit.write({ sessionId: session.tracked.id, user: auditUser, ip: hostOf(p.cnxn.sink.remoteAddress) }, p.type, req, result);
     this.finishHead(session, p, () => {
       if (!p.cnxn.closed) this.final.replyWrite(p.cnxn, p.xid, p.type, result, p.write!.subTypes, p.startMs, this.now());
     });

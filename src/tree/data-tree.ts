@@ -275,6 +275,11 @@ export class DataTree {
    * and not written to snapshots.
    */
   readonly importedSessions = new Map<bigint, number>();
+  /**
+   * Told of each ephemeral a closeSession removes, or meant to and found missing (ZooKeeper's
+   * DataTree.deleteNodes audits both); null unless the audit log is on.
+   */
+  onEphemeralDelete: ((sessionId: number, path: string, deleted: boolean) => void) | null = null;
 
   /** path -> node id in `table`. */
   private readonly ids = new PathIndex();
@@ -548,12 +553,20 @@ export class DataTree {
    */
   private killSession(sessionId: number, zxid: number, triggers: WatchTrigger[], named?: readonly string[]): void {
     const owned = this.ephemerals.get(sessionId);
+    const told = this.onEphemeralDelete;
     if (named !== undefined) {
-      for (const path of named) if (owned?.has(path) === true || !this.ids.has(path)) this.applyDelete(path, zxid, triggers);
+      for (const path of named) {
+        if (owned?.has(path) !== true && this.ids.has(path)) continue;
+        const r = this.applyDelete(path, zxid, triggers);
+        if (told !== null) told(sessionId, path, r.err === ErrorCode.OK);
+      }
     }
     // applyDelete took the deleted ones out of `owned`: what is left was not in the txn.
     if (owned !== undefined && owned.size > 0) {
-      for (const path of hashSetOrder([...owned], this.ephemeralPeak.get(sessionId) ?? 0)) this.applyDelete(path, zxid, triggers);
+      for (const path of hashSetOrder([...owned], this.ephemeralPeak.get(sessionId) ?? 0)) {
+        const r = this.applyDelete(path, zxid, triggers);
+        if (told !== null) told(sessionId, path, r.err === ErrorCode.OK);
+      }
     }
     this.ephemerals.delete(sessionId);
     this.ephemeralPeak.delete(sessionId);

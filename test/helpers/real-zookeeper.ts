@@ -13,6 +13,8 @@ export interface RealZooKeeper {
   port: number;
   connectString: string;
   dataDir: string;
+  /** Where the JVM's output goes (slf4j-simple writes every log line, the audit logger's too, to stderr). */
+  logPath: string;
   /** Kills the server and removes its temp dir. */
   stop(): Promise<void>;
   /** SIGTERM (ZooKeeper's clean shutdown), keeping the data dir for the caller; stop() still cleans up. */
@@ -148,12 +150,12 @@ export async function startRealZooKeeper(opts: RealZooKeeperOptions = {}): Promi
     await gone;
     clearTimeout(timer);
   };
-  return { host: '127.0.0.1', port, connectString: `127.0.0.1:${port}`, dataDir, stop, shutdown };
+  return { host: '127.0.0.1', port, connectString: `127.0.0.1:${port}`, dataDir, logPath: path.join(dir, 'zookeeper.log'), stop, shutdown };
 }
 
 export interface RealZooKeeperEnsemble {
-  /** Each member's client address, by server id (members[0] is server 1). */
-  members: { id: number; port: number; connectString: string }[];
+  /** Each member's client address and JVM output file, by server id (members[0] is server 1). */
+  members: { id: number; port: number; connectString: string; logPath: string }[];
   /** Every member's address, for a client that may use any. */
   connectString: string;
   /**
@@ -244,6 +246,6 @@ export async function startRealZooKeeperEnsemble(opts: RealZooKeeperOptions & { 
       throw await withLogs(err);
     }
   };
-  const members = peers.map((p) => ({ id: p.id, port: p.client, connectString: `127.0.0.1:${p.client}` }));
+  const members = peers.map((p) => ({ id: p.id, port: p.client, connectString: `127.0.0.1:${p.client}`, logPath: path.join(dir, `zookeeper${p.id}.log`) }));
   return { members, connectString: members.map((m) => m.connectString).join(','), restart, logTail, stop };
 }

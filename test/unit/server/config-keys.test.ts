@@ -153,6 +153,21 @@ describe('zoo.cfg keys', () => {
     expect(() => resolve('dataDir=/d\nfsync.warningthresholdms=1s')).toThrow(/line 2: fsync\.warningthresholdms must be an integer, got "1s"/);
   });
 
+  it('reads audit.enable as ZooKeeper does (on only for "true"), and audit.impl.class only as ZooKeeper\'s default logger', () => {
+    expect(resolve('dataDir=/d').auditEnabled).toBe(false);
+    expect(resolve('dataDir=/d\naudit.enable=true').auditEnabled).toBe(true);
+    expect(resolve('dataDir=/d\nzookeeper.audit.enable=TRUE').auditEnabled).toBe(true);
+    expect(resolve('dataDir=/d\naudit.enable=false').auditEnabled).toBe(false);
+    // ZooKeeper's Boolean.getBoolean leaves audit off for "yes": refused rather than read either way.
+    expect(() => resolve('dataDir=/d\naudit.enable=yes')).toThrow(/line 2: audit\.enable must be true or false \(ZooKeeper turns audit logging on only for "true"\), got "yes"/);
+    const c = resolve('dataDir=/d\naudit.enable=true\naudit.impl.class=org.apache.zookeeper.audit.Slf4jAuditLogger');
+    expect(c.warnings).toEqual([]);
+    expect(c.auditEnabled).toBe(true);
+    expect(() => resolve('dataDir=/d\naudit.impl.class=com.example.MyAuditLogger')).toThrow(
+      /line 2: audit\.impl\.class=com\.example\.MyAuditLogger is refused: custom audit loggers: .* \(only org\.apache\.zookeeper\.audit\.Slf4jAuditLogger is accepted\)/,
+    );
+  });
+
   it('ignores Java tuning keys with one warning each, naming key and line', () => {
     const c = resolve('dataDir=/d\npreAllocSize=65536\nzookeeper.nio.numWorkerThreads=4');
     expect(c.warnings).toHaveLength(2);
