@@ -18,9 +18,8 @@ import {
   type FourLetterContext,
 } from './four-letter-words.js';
 import { PROMETHEUS_CONTENT_TYPE } from './metrics.js';
-
-/** ZooKeeper's default text trace mask, as gtmk reports it. */
-const TEXT_TRACE_MASK = 306;
+import { systemProperties } from './system-properties.js';
+import { parseJavaLong } from './trace-mask.js';
 
 /** What a quorum peer tells the admin server about the ensemble; absent on a standalone server. */
 export interface QuorumAdminView {
@@ -60,8 +59,17 @@ export function quorumAdminView(node: QuorumPeerState, config: ServerConfig): Qu
   };
 }
 
+/** The snapshot last written or loaded, as ZooKeeper's FileSnap remembers it. */
+export interface LastSnapshotInfo {
+  zxid: number;
+  /** Its file's modification time. */
+  modifiedMs: number;
+}
+
 export interface AdminContext extends FourLetterContext {
   quorum?: () => QuorumAdminView | undefined;
+  /** last_snapshot; undefined (or answering undefined) before the first snapshot. */
+  lastSnapshot?: () => LastSnapshotInfo | undefined;
 }
 
 /** A command's fields; `command` and `error` are added around them as ZooKeeper's CommandResponse does. */
@@ -72,8 +80,11 @@ interface AdminCommand {
   names: readonly string[];
   /** Answers only while the session layer serves (ZooKeeper's isServerRequired). */
   serverRequired: boolean;
-  /** Returns fields, or a string error (ZooKeeper puts it in "error" with the fields so far). */
-  run(ctx: AdminContext): Promise<Fields | { error: string; fields?: Fields }> | Fields | { error: string; fields?: Fields };
+  /**
+   * Returns fields, or a string error (ZooKeeper puts it in "error" with the fields so far).
+   * `params`: the request's query parameters (ZooKeeper's kwargs, the first value of each).
+   */
+  run(ctx: AdminContext, params: URLSearchParams): Promise<Fields | { error: string; fields?: Fields }> | Fields | { error: string; fields?: Fields };
 }
 
 function connectionJson(ci: ConnectionInfo, brief: boolean): Fields {
@@ -230,7 +241,7 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   {
     names: ['get_trace_mask', 'gtmk'],
     serverRequired: false,
-    run: () => ({ tracemask: TEXT_TRACE_MASK }),
+    run: (ctx) => ({ tracemask: ctx.traceMask.value }),
   },
   {
     names: ['hash'],
@@ -239,9 +250,25 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
     run: (ctx) => ({ digests: (ctx.zk.digestLog?.() ?? []).map((d) => ({ zxid: d.zxid, digestVersion: d.digestVersion, digest: d.digest })) }),
   },
   {
+    names: ['initial_configuration', 'icfg'],
+    serverRequired: true,
+    // The zoo.cfg text a standalone server read; ZooKeeper's quorum peers never record theirs (null).
+    run: (ctx) => ({ initial_configuration: ctx.quorum?.() === undefined ? ctx.config.initialConfig ?? null : null }),
+  },
+  {
     names: ['is_read_only', 'isro'],
     serverRequired: true,
     run: (ctx) => ({ read_only: ctx.zk.stats().mode === 'read-only' }),
+  },
+  {
+    names: ['last_snapshot', 'lsnp'],
+    serverRequired: true,
+    run(ctx) {
+      const info = ctx.lastSnapshot?.();
+      // ZooKeeper's Long.toHexString and whole seconds; -1 for both before any snapshot.
+      if (info === undefined) return { zxid: 'ffffffffffffffff', timestamp: -1 };
+      return { zxid: info.zxid.toString(16), timestamp: Math.floor(info.modifiedMs / 1000) };
+    },
   },
   {
     names: ['leader', 'lead'],
@@ -266,9 +293,27 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
     run: (ctx) => ({ synced_observers: ctx.quorum?.()?.syncedObservers ?? 0, observers: [] }),
   },
   {
+    names: ['observer_connection_stat_reset', 'orst'],
+    serverRequired: true,
+    // Resets the counters of the observers' connections to this member; zabkeeper keeps none for them.
+    run: () => ({}),
+  },
+  {
     names: ['ruok'],
     serverRequired: true,
     run: () => ({}),
+  },
+  {
+    names: ['set_trace_mask', 'stmk'],
+    serverRequired: false,
+    run(ctx, params) {
+      const raw = params.get('traceMask');
+      if (raw === null) return { error: 'setTraceMask requires long traceMask argument' };
+      const mask = parseJavaLong(raw);
+      if (mask === undefined) return { error: `setTraceMask requires long traceMask argument, got ${raw}` };
+      ctx.traceMask.set(mask);
+      return { tracemask: mask };
+    },
   },
   {
     names: ['server_stats', 'srvr'],
@@ -289,6 +334,11 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
       ctx.zk.resetStats();
       return {};
     },
+  },
+  {
+    names: ['system_properties', 'sysp'],
+    serverRequired: false,
+    run: (ctx) => systemProperties(ctx.config.configProperties),
   },
   {
     names: ['voting_view'],
@@ -337,12 +387,12 @@ export interface AdminCommandResult {
  * Runs one command by any of its names. Like ZooKeeper's Commands.runCommand, errors go in
  * the "error" field (null on success) and "command" holds the primary name.
  */
-export async function runAdminCommand(name: string, ctx: AdminContext): Promise<AdminCommandResult> {
+export async function runAdminCommand(name: string, ctx: AdminContext, params: URLSearchParams = new URLSearchParams()): Promise<AdminCommandResult> {
   const cmd = byName.get(name);
   if (cmd === undefined) return { status: 404, body: { command: name, error: `Unknown command: ${name}` } };
   const command = cmd.names[0]!;
   if (cmd.serverRequired && !ctx.serving()) return { status: 503, body: { command, error: ZK_NOT_SERVING_MESSAGE } };
-  const r = await cmd.run(ctx);
+  const r = await cmd.run(ctx, params);
   if ('error' in r && typeof r.error === 'string') return { status: 200, body: { ...(r.fields ?? {}), command, error: r.error } };
   return { status: 200, body: { ...r, command, error: null } };
 }
@@ -455,7 +505,7 @@ export class AdminServer {
     }
     const m = /^\/commands\/([^/]+)$/.exec(path);
     if (m) {
-      const r = await runAdminCommand(decodeURIComponent(m[1]!), this.opts.ctx);
+      const r = await runAdminCommand(decodeURIComponent(m[1]!), this.opts.ctx, url.searchParams);
       this.json(res, r.status, r.body);
       return;
     }
