@@ -160,14 +160,29 @@ async function serverStatsJson(ctx: AdminContext): Promise<Fields> {
   };
 }
 
-/** ZooKeeper's QuorumServer text: host:quorumPort:electionPort:type[;clientAddress:clientPort]. */
-function votingView(config: ServerConfig): Record<string, string> {
-  const out: Record<string, string> = {};
+/** host:port with an IPv6 host bracketed, as ZooKeeper's QuorumServer.delimitedHostString writes it. */
+function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * ZooKeeper's VotingViewCommand.QuorumServerView for each voting member. A member's own line
+ * without a client part takes the server's client address (QuorumPeerConfig), so it shows
+ * clientPortAddress (0.0.0.0 when unset) and the bound client port; another member's shows ''.
+ */
+function votingView(config: ServerConfig): Record<string, Fields> {
+  const out: Record<string, Fields> = {};
   for (const s of config.servers) {
     if (s.role !== 'participant') continue;
-    const host = s.host.includes(':') ? `[${s.host}]` : s.host;
-    const client = s.clientPort !== undefined ? `;${s.clientAddress ?? '0.0.0.0'}:${s.clientPort}` : '';
-    out[String(s.id)] = `${host}:${s.quorumPort}:${s.electionPort}:participant${client}`;
+    let client = '';
+    if (s.clientPort !== undefined) client = hostPort(s.clientAddress ?? '0.0.0.0', s.clientPort);
+    else if (s.id === config.serverId && config.clientPort >= 0) client = hostPort(config.clientPortAddress ?? '0.0.0.0', config.clientPort);
+    out[String(s.id)] = {
+      server_addresses: [hostPort(s.host, s.quorumPort)],
+      election_addresses: [hostPort(s.host, s.electionPort)],
+      client_address: client,
+      learner_type: 'participant',
+    };
   }
   return out;
 }

@@ -362,6 +362,23 @@ describe('admin commands on ensemble members', () => {
     }
   });
 
+  it("voting_view lists each voter as ZooKeeper's QuorumServerView: the member's own client address, '' for the others (no client part on their lines)", async () => {
+    for (const [id, port] of adminPorts) {
+      const expected = Object.fromEntries(
+        ensemble.nodes.map((n) => [
+          String(n.id),
+          {
+            server_addresses: [`127.0.0.1:${n.quorumPort}`],
+            election_addresses: [`127.0.0.1:${n.electionPort}`],
+            client_address: n.id === id ? `127.0.0.1:${n.clientPort}` : '',
+            learner_type: 'participant',
+          },
+        ]),
+      );
+      expect((await adminCommand(port, 'voting_view')).body, `node ${id}`).toEqual({ current_config: expected, command: 'voting_view', error: null });
+    }
+  });
+
   it("last_snapshot on each member names a snapshot file of its own once it has one; orst answers on leader and followers", async () => {
     const c = await ensemble.connect([ensemble.nodes[0]!.id]);
     for (let i = 0; i < 25; i++) await c.create(`/snap${i}`, Buffer.from('x'));

@@ -89,9 +89,20 @@ describe('runAdminCommand', () => {
       quorum: () => ({ isLeader: false, leaderId: 1, leaderAddress: 'zk1:2888:3888', zabState: 'broadcast', voting: true }),
     });
     expect((await runAdminCommand('leader', c)).body).toEqual({ is_leader: false, leader_id: 1, leader_ip: 'zk1:2888:3888', command: 'leader', error: null });
+    // ZooKeeper 3.8's QuorumServerView per voting member; observers are left out.
     expect((await runAdminCommand('voting_view', c)).body.current_config).toEqual({
-      '1': 'zk1:2888:3888:participant;0.0.0.0:2181',
-      '2': 'zk2:2888:3888:participant;0.0.0.0:2181',
+      '1': { server_addresses: ['zk1:2888'], election_addresses: ['zk1:3888'], client_address: '0.0.0.0:2181', learner_type: 'participant' },
+      '2': { server_addresses: ['zk2:2888'], election_addresses: ['zk2:3888'], client_address: '0.0.0.0:2181', learner_type: 'participant' },
+    });
+    // A line without a client part: the member's own shows its client address, another's ''.
+    const bare = ctx(true, {
+      config: resolveServerConfig({ zooCfg: parseZooCfg('dataDir=/x\nclientPort=2181\nclientPortAddress=10.0.0.2\nserver.1=zk1:2888:3888\nserver.2=zk2:2888:3888\nserver.3=[::1]:2888:3888'), serverId: 2 }),
+      quorum: () => ({ isLeader: true, leaderId: 2, leaderAddress: 'zk2:2888:3888', zabState: 'broadcast', voting: true }),
+    });
+    expect((await runAdminCommand('voting_view', bare)).body.current_config).toEqual({
+      '1': { server_addresses: ['zk1:2888'], election_addresses: ['zk1:3888'], client_address: '', learner_type: 'participant' },
+      '2': { server_addresses: ['zk2:2888'], election_addresses: ['zk2:3888'], client_address: '10.0.0.2:2181', learner_type: 'participant' },
+      '3': { server_addresses: ['[::1]:2888'], election_addresses: ['[::1]:3888'], client_address: '', learner_type: 'participant' },
     });
     expect((await runAdminCommand('zabstate', c)).body).toMatchObject({ voting: true, zabstate: 'broadcast' });
   });
