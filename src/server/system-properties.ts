@@ -29,10 +29,10 @@ function parsedByPrefix(key: string): boolean {
 }
 
 /**
- * The admin server answers anyone who can reach it; ZooKeeper lists a keystore password in
- * clear there, zabkeeper does not.
+ * The admin server answers anyone who can reach it; ZooKeeper lists a keystore password (and
+ * the super user's digest, a hash one can guess against) in clear there, zabkeeper does not.
  */
-const SECRET_KEY = /password/i;
+const SECRET_KEY = /password|superDigest/i;
 export const HIDDEN_VALUE = '********';
 
 /** `zookeeper.<key>` for each configured setting ZooKeeper would have kept as a system property. */

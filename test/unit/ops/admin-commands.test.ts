@@ -167,7 +167,7 @@ describe('the commands ZooKeeper 3.8 added beside the four-letter words', () => 
   });
 
   it('system_properties: sorted string properties, the runtime\'s and the settings ZooKeeper keeps as zookeeper.<key>, passwords hidden', async () => {
-    const zooCfg = parseZooCfg('dataDir=/x\nclientPort=2181\n4lw.commands.whitelist=*\nadmin.serverPort=9090\nssl.keyStore.password=hunter2\nsnapCount=10\n');
+    const zooCfg = parseZooCfg('dataDir=/x\nclientPort=2181\n4lw.commands.whitelist=*\nadmin.serverPort=9090\nssl.keyStore.password=hunter2\nsnapCount=10\nDigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=\n');
     const r = await runAdminCommand('sysp', ctx(false, { config: resolveServerConfig({ zooCfg, flags: { standalone: true } }) }));
     expect(r.status).toBe(200);
     const { command, error, ...props } = r.body;
@@ -179,6 +179,7 @@ describe('the commands ZooKeeper 3.8 added beside the four-letter words', () => 
       'zookeeper.admin.serverPort': '9090',
       'zookeeper.snapCount': '10',
       'zookeeper.ssl.keyStore.password': '********',
+      'zookeeper.DigestAuthenticationProvider.superDigest': '********',
       'node.version': process.version,
       'user.dir': process.cwd(),
       'line.separator': '\n',
@@ -187,6 +188,7 @@ describe('the commands ZooKeeper 3.8 added beside the four-letter words', () => 
     expect(props['zookeeper.dataDir']).toBeUndefined();
     expect(props['zookeeper.clientPort']).toBeUndefined();
     expect(JSON.stringify(props)).not.toContain('hunter2');
+    expect(JSON.stringify(props)).not.toContain('D/InIHSb7yEEbrWz8b9l71RjZJU=');
   });
 });
 
