@@ -18,9 +18,8 @@ import {
   type FourLetterContext,
 } from './four-letter-words.js';
 import { PROMETHEUS_CONTENT_TYPE } from './metrics.js';
-
-/** ZooKeeper's default text trace mask, as gtmk reports it. */
-const TEXT_TRACE_MASK = 306;
+import { systemProperties } from './system-properties.js';
+import { parseJavaLong } from './trace-mask.js';
 
 /** What a quorum peer tells the admin server about the ensemble; absent on a standalone server. */
 export interface QuorumAdminView {
@@ -60,8 +59,17 @@ export function quorumAdminView(node: QuorumPeerState, config: ServerConfig): Qu
   };
 }
 
+/** The snapshot last written or loaded, as ZooKeeper's FileSnap remembers it. */
+export interface LastSnapshotInfo {
+  zxid: number;
+  /** Its file's modification time. */
+  modifiedMs: number;
+}
+
 export interface AdminContext extends FourLetterContext {
   quorum?: () => QuorumAdminView | undefined;
+  /** last_snapshot; undefined (or answering undefined) before the first snapshot. */
+  lastSnapshot?: () => LastSnapshotInfo | undefined;
 }
 
 /** A command's fields; `command` and `error` are added around them as ZooKeeper's CommandResponse does. */
@@ -72,8 +80,11 @@ interface AdminCommand {
   names: readonly string[];
   /** Answers only while the session layer serves (ZooKeeper's isServerRequired). */
   serverRequired: boolean;
-  /** Returns fields, or a string error (ZooKeeper puts it in "error" with the fields so far). */
-  run(ctx: AdminContext): Promise<Fields | { error: string; fields?: Fields }> | Fields | { error: string; fields?: Fields };
+  /**
+   * Returns fields, or a string error (ZooKeeper puts it in "error" with the fields so far).
+   * `params`: the request's query parameters (ZooKeeper's kwargs, the first value of each).
+   */
+  run(ctx: AdminContext, params: URLSearchParams): Promise<Fields | { error: string; fields?: Fields }> | Fields | { error: string; fields?: Fields };
 }
 
 function connectionJson(ci: ConnectionInfo, brief: boolean): Fields {
@@ -149,14 +160,29 @@ async function serverStatsJson(ctx: AdminContext): Promise<Fields> {
   };
 }
 
-/** ZooKeeper's QuorumServer text: host:quorumPort:electionPort:type[;clientAddress:clientPort]. */
-function votingView(config: ServerConfig): Record<string, string> {
-  const out: Record<string, string> = {};
+/** host:port with an IPv6 host bracketed, as ZooKeeper's QuorumServer.delimitedHostString writes it. */
+function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * ZooKeeper's VotingViewCommand.QuorumServerView for each voting member. A member's own line
+ * without a client part takes the server's client address (QuorumPeerConfig), so it shows
+ * clientPortAddress (0.0.0.0 when unset) and the bound client port; another member's shows ''.
+ */
+function votingView(config: ServerConfig): Record<string, Fields> {
+  const out: Record<string, Fields> = {};
   for (const s of config.servers) {
     if (s.role !== 'participant') continue;
-    const host = s.host.includes(':') ? `[${s.host}]` : s.host;
-    const client = s.clientPort !== undefined ? `;${s.clientAddress ?? '0.0.0.0'}:${s.clientPort}` : '';
-    out[String(s.id)] = `${host}:${s.quorumPort}:${s.electionPort}:participant${client}`;
+    let client = '';
+    if (s.clientPort !== undefined) client = hostPort(s.clientAddress ?? '0.0.0.0', s.clientPort);
+    else if (s.id === config.serverId && config.clientPort >= 0) client = hostPort(config.clientPortAddress ?? '0.0.0.0', config.clientPort);
+    out[String(s.id)] = {
+      server_addresses: [hostPort(s.host, s.quorumPort)],
+      election_addresses: [hostPort(s.host, s.electionPort)],
+      client_address: client,
+      learner_type: 'participant',
+    };
   }
   return out;
 }
@@ -230,7 +256,7 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   {
     names: ['get_trace_mask', 'gtmk'],
     serverRequired: false,
-    run: () => ({ tracemask: TEXT_TRACE_MASK }),
+    run: (ctx) => ({ tracemask: ctx.traceMask.value }),
   },
   {
     names: ['hash'],
@@ -239,9 +265,25 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
     run: (ctx) => ({ digests: (ctx.zk.digestLog?.() ?? []).map((d) => ({ zxid: d.zxid, digestVersion: d.digestVersion, digest: d.digest })) }),
   },
   {
+    names: ['initial_configuration', 'icfg'],
+    serverRequired: true,
+    // The zoo.cfg text a standalone server read; ZooKeeper's quorum peers never record theirs (null).
+    run: (ctx) => ({ initial_configuration: ctx.quorum?.() === undefined ? ctx.config.initialConfig ?? null : null }),
+  },
+  {
     names: ['is_read_only', 'isro'],
     serverRequired: true,
     run: (ctx) => ({ read_only: ctx.zk.stats().mode === 'read-only' }),
+  },
+  {
+    names: ['last_snapshot', 'lsnp'],
+    serverRequired: true,
+    run(ctx) {
+      const info = ctx.lastSnapshot?.();
+      // ZooKeeper's Long.toHexString and whole seconds; -1 for both before any snapshot.
+      if (info === undefined) return { zxid: 'ffffffffffffffff', timestamp: -1 };
+      return { zxid: info.zxid.toString(16), timestamp: Math.floor(info.modifiedMs / 1000) };
+    },
   },
   {
     names: ['leader', 'lead'],
@@ -266,9 +308,27 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
     run: (ctx) => ({ synced_observers: ctx.quorum?.()?.syncedObservers ?? 0, observers: [] }),
   },
   {
+    names: ['observer_connection_stat_reset', 'orst'],
+    serverRequired: true,
+    // Resets the counters of the observers' connections to this member; zabkeeper keeps none for them.
+    run: () => ({}),
+  },
+  {
     names: ['ruok'],
     serverRequired: true,
     run: () => ({}),
+  },
+  {
+    names: ['set_trace_mask', 'stmk'],
+    serverRequired: false,
+    run(ctx, params) {
+      const raw = params.get('traceMask');
+      if (raw === null) return { error: 'setTraceMask requires long traceMask argument' };
+      const mask = parseJavaLong(raw);
+      if (mask === undefined) return { error: `setTraceMask requires long traceMask argument, got ${raw}` };
+      ctx.traceMask.set(mask);
+      return { tracemask: mask };
+    },
   },
   {
     names: ['server_stats', 'srvr'],
@@ -289,6 +349,11 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
       ctx.zk.resetStats();
       return {};
     },
+  },
+  {
+    names: ['system_properties', 'sysp'],
+    serverRequired: false,
+    run: (ctx) => systemProperties(ctx.config.configProperties),
   },
   {
     names: ['voting_view'],
@@ -337,12 +402,12 @@ export interface AdminCommandResult {
  * Runs one command by any of its names. Like ZooKeeper's Commands.runCommand, errors go in
  * the "error" field (null on success) and "command" holds the primary name.
  */
-export async function runAdminCommand(name: string, ctx: AdminContext): Promise<AdminCommandResult> {
+export async function runAdminCommand(name: string, ctx: AdminContext, params: URLSearchParams = new URLSearchParams()): Promise<AdminCommandResult> {
   const cmd = byName.get(name);
   if (cmd === undefined) return { status: 404, body: { command: name, error: `Unknown command: ${name}` } };
   const command = cmd.names[0]!;
   if (cmd.serverRequired && !ctx.serving()) return { status: 503, body: { command, error: ZK_NOT_SERVING_MESSAGE } };
-  const r = await cmd.run(ctx);
+  const r = await cmd.run(ctx, params);
   if ('error' in r && typeof r.error === 'string') return { status: 200, body: { ...(r.fields ?? {}), command, error: r.error } };
   return { status: 200, body: { ...r, command, error: null } };
 }
@@ -455,7 +520,7 @@ export class AdminServer {
     }
     const m = /^\/commands\/([^/]+)$/.exec(path);
     if (m) {
-      const r = await runAdminCommand(decodeURIComponent(m[1]!), this.opts.ctx);
+      const r = await runAdminCommand(decodeURIComponent(m[1]!), this.opts.ctx, url.searchParams);
       this.json(res, r.status, r.body);
       return;
     }

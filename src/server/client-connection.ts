@@ -23,7 +23,8 @@ export interface SessionLayer {
 
 export interface FourLetterWordService {
   enabled(word: FourLetterWord): boolean;
-  execute(word: FourLetterWord): Promise<string>;
+  /** `rest`: the bytes that came after the word in the same read (stmk's argument). */
+  execute(word: FourLetterWord, rest: Buffer): Promise<string>;
 }
 
 export interface ClientConnectionOptions {
@@ -218,7 +219,7 @@ export class ClientConnection implements ClientSink, ConnectionReport {
       this.head = null;
       const word = fourLetterWordOf(buf.readInt32BE(0));
       if (word !== undefined) {
-        this.runFourLetterWord(word);
+        this.runFourLetterWord(word, buf.subarray(4));
         return;
       }
       this.state = 'handshaking';
@@ -338,7 +339,7 @@ export class ClientConnection implements ClientSink, ConnectionReport {
     this.updateReading();
   }
 
-  private runFourLetterWord(word: FourLetterWord): void {
+  private runFourLetterWord(word: FourLetterWord, rest: Buffer): void {
     clearTimeout(this.handshakeTimer);
     this.state = 'four-letter-word';
     this.opts.onHandshakeDone?.();
@@ -353,7 +354,7 @@ export class ClientConnection implements ClientSink, ConnectionReport {
     }
     // Debug: health checks and monitoring poll these every few seconds.
     this.log.debug({ command: word }, 'processing four letter word');
-    svc.execute(word).then(
+    svc.execute(word, rest).then(
       (text) => this.finishFourLetterWord(text),
       (err: unknown) => {
         this.log.error({ err, command: word }, 'four letter word failed');

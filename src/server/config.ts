@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseTlsSettings, TlsConfigError, TLS_KEY_SUFFIXES, type TlsSettings } from '../tls/tls-settings.js';
 import type { QuorumHierarchy } from '../zab/quorum-verifier.js';
 import { closestKey, DOCUMENTED_KEYS, documentedKeyRule } from './config-keys.js';
+import { configSystemProperties } from './system-properties.js';
 
 /** A configuration that cannot be used; the message names the source and the key. */
 export class ConfigError extends Error {
@@ -116,6 +117,10 @@ export interface ServerConfig {
   metricsProvider: { httpHost: string; httpPort: number } | undefined;
   /** One line per ignored key ("zoo.cfg line 9: preAllocSize is ignored: ..."), logged once at start. */
   warnings: string[];
+  /** ops: the zoo.cfg file's text as read, for the admin initial_configuration; undefined without a file. */
+  initialConfig: string | undefined;
+  /** ops: the settings ZooKeeper would keep as `zookeeper.<key>` system properties (system_properties). */
+  configProperties: Record<string, string>;
 }
 
 /** security: everything ZooKeeper's secure zoo.cfg keys configure. */
@@ -590,6 +595,8 @@ export function resolveServerConfig(layers: {
     fsyncWarningThresholdMs: int(s, 'fsync.warningthresholdms', DEFAULTS.fsyncWarningThresholdMs, 0),
     sessionlessCnxnTimeoutMs: int(s, 'nio.sessionlessCnxnTimeout', DEFAULTS.sessionlessCnxnTimeoutMs, 1),
     serverId: layers.serverId,
+    initialConfig: undefined,
+    configProperties: configSystemProperties(s),
     logLevel: str(s, 'logLevel') ?? 'info',
     logPretty: s.has('logPretty') ? bool(s, 'logPretty', false) : undefined,
     metricsProvider: metricsProviderOf(s),
@@ -848,8 +855,8 @@ export async function readMyId(dataDir: string): Promise<number | undefined> {
  */
 export async function loadServerConfig(opts: { configPath?: string; env?: NodeJS.ProcessEnv; flags?: ConfigFlags; readMyIdFile?: boolean }): Promise<ServerConfig> {
   let zooCfg: ZooCfg | undefined;
+  let text: string | undefined;
   if (opts.configPath) {
-    let text: string;
     try {
       text = await readFile(opts.configPath, 'utf8');
     } catch (err) {
@@ -872,5 +879,5 @@ export async function loadServerConfig(opts: { configPath?: string; env?: NodeJS
   // Resolve once without myid to learn dataDir, then again with it so quorum checks see it.
   const first = resolveServerConfig({ zooCfg, env, flags: { ...opts.flags, standalone: true } });
   const serverId = opts.readMyIdFile === false ? undefined : await readMyId(first.dataDir);
-  return resolveServerConfig({ zooCfg, env, flags: opts.flags, serverId });
+  return { ...resolveServerConfig({ zooCfg, env, flags: opts.flags, serverId }), initialConfig: text };
 }

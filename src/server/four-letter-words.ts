@@ -7,9 +7,10 @@ import path from 'node:path';
 import type { ServerConfig } from './config.js';
 import type { ZxidDigest } from './digest-log.js';
 import { quorumConfigText } from './quorum-config-text.js';
+import type { TraceMask } from './trace-mask.js';
 
 export const FOUR_LETTER_WORDS = [
-  'conf', 'cons', 'crst', 'dirs', 'dump', 'envi', 'gtmk', 'ruok', 'srst', 'srvr', 'stat', 'wchc', 'wchp', 'wchs', 'mntr', 'isro', 'hash',
+  'conf', 'cons', 'crst', 'dirs', 'dump', 'envi', 'gtmk', 'stmk', 'ruok', 'srst', 'srvr', 'stat', 'wchc', 'wchp', 'wchs', 'mntr', 'isro', 'hash',
 ] as const;
 export type FourLetterWord = (typeof FOUR_LETTER_WORDS)[number];
 
@@ -37,9 +38,6 @@ export function resolveWhitelist(entries: readonly string[]): Set<FourLetterWord
 export function notWhitelistedText(word: string): string {
   return `${word} is not executed because it is not in the whitelist.\n`;
 }
-
-/** ZooKeeper's default text trace mask (ZooTrace): client requests, packets, sessions, warnings. */
-const TEXT_TRACE_MASK = 306;
 
 // ---- what the commands read -------------------------------------------------
 
@@ -88,6 +86,8 @@ export interface FourLetterContext {
   connections(): Iterable<ConnectionReport>;
   /** Whether the session layer is serving (false while starting or stopping). */
   serving(): boolean;
+  /** stmk / gtmk (and the admin set_trace_mask / get_trace_mask). */
+  traceMask: TraceMask;
   startedAtMs: number;
   /** Ensemble leader only: its learners, for mntr's leader-only keys. */
   learners?: () => { learners: number; syncedFollowers: number; syncedObservers: number };
@@ -385,11 +385,25 @@ function dumpText(ctx: FourLetterContext): string {
   return s;
 }
 
-/** Runs one command and returns the exact text ZooKeeper would write before closing. */
-export async function executeFourLetterWord(word: FourLetterWord, ctx: FourLetterContext): Promise<string> {
+/** The bytes of stmk's argument: a big-endian Java long after the word. */
+export const STMK_ARGUMENT_BYTES = 8;
+
+/**
+ * Runs one command and returns the exact text ZooKeeper would write before closing. `rest` is
+ * what the client sent after the word in the same read: stmk's argument. ZooKeeper reads it
+ * once, at once; with fewer than 8 bytes there it closes the connection without an answer
+ * (and '' here means the same).
+ */
+export async function executeFourLetterWord(word: FourLetterWord, ctx: FourLetterContext, rest: Buffer = Buffer.alloc(0)): Promise<string> {
   // These answer even when the server is not serving, as in ZooKeeper.
   if (word === 'ruok') return 'imok';
-  if (word === 'gtmk') return String(TEXT_TRACE_MASK);
+  if (word === 'gtmk') return String(ctx.traceMask.value);
+  if (word === 'stmk') {
+    if (rest.length < STMK_ARGUMENT_BYTES) return '';
+    const mask = rest.readBigInt64BE(0);
+    ctx.traceMask.set(mask);
+    return String(mask);
+  }
   if (word === 'envi') return enviText(ctx.zk.stats());
   if (word === 'isro') return !ctx.serving() ? 'null' : ctx.zk.stats().mode === 'read-only' ? 'ro' : 'rw';
   if (!ctx.serving()) return ZK_NOT_SERVING;

@@ -20,6 +20,7 @@ import { backupSnapshot, removeStaleBackupScratch } from './backup-snapshot.js';
 import { quorumConfigText, STATIC_CONFIG_VERSION } from './quorum-config-text.js';
 import { ReadOnlyMode } from './read-only-mode.js';
 import { AuditLog } from './audit-log.js';
+import { TraceMask } from './trace-mask.js';
 
 export interface ServerNode {
   /** The bound client port (useful with clientPort 0). */
@@ -182,6 +183,11 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     connections: () => [...(listener?.connections() ?? []), ...(secureListener !== undefined && secureListener !== listener ? secureListener.connections() : [])],
     serving: () => serving && (zk.servingRole !== 'looking' || zk.isReadOnly),
     startedAtMs: Date.now(),
+    traceMask: new TraceMask(),
+    lastSnapshot: () => {
+      const st = store.stats();
+      return st.lastSnapshotZxid === undefined || st.lastSnapshotModifiedMs === undefined ? undefined : { zxid: st.lastSnapshotZxid, modifiedMs: st.lastSnapshotModifiedMs };
+    },
     metricRows: () => metrics.zookeeper.monitorRows(),
     // ops: leader / voting_view / zabstate on the admin server.
     quorum: peer === undefined ? undefined : () => quorumAdminView(peer.node, ctx.config),
@@ -218,7 +224,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
       server: zk,
       fourLetterWords: {
         enabled: (w) => whitelist.has(w),
-        execute: (w) => executeFourLetterWord(w, ctx),
+        execute: (w, rest) => executeFourLetterWord(w, ctx, rest),
       },
       logger: logger.child({ component: secure ? 'secure-client' : 'client' }),
     });

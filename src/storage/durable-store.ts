@@ -96,6 +96,8 @@ export interface StorageStats extends TxnLogStats {
   snapshotsSkipped: number;
   snapshotInProgress: boolean;
   lastSnapshotZxid: number | undefined;
+  /** The last snapshot written or loaded: its file's modification time (ZooKeeper's SnapshotInfo.timestamp, in ms). */
+  lastSnapshotModifiedMs: number | undefined;
   lastSnapshotMs: number;
   failed: boolean;
 }
@@ -128,6 +130,7 @@ export class DurableStore {
   private snapshotsTaken = 0;
   private snapshotsSkipped = 0;
   private lastSnapshotZxid: number | undefined;
+  private lastSnapshotModifiedMs: number | undefined;
   private lastSnapshotMs = 0;
   private deltaSnapshotsTaken = 0;
   private readonly maxDeltas: number;
@@ -260,6 +263,7 @@ export class DurableStore {
     const lastZxid = Math.max(base, this.log.lastZxid, tree.lastProcessedZxid);
     this.txnsSinceSnapshot = txnsReplayed;
     this.lastSnapshotZxid = snapshotZxid;
+    this.lastSnapshotModifiedMs = snapshotPath === undefined ? undefined : await this.modifiedMs(snapshotPath);
     this.logger.info({ lastZxid: hexZxid(lastZxid), txnsReplayed, snapshotZxid: snapshotZxid === undefined ? null : hexZxid(snapshotZxid) }, 'storage recovered');
     return { tree, lastZxid, txnsReplayed, snapshotZxid, digestMismatch };
   }
@@ -365,7 +369,10 @@ export class DurableStore {
     const newer = [...(await listSnapshots(this.fs, this.dataDir)), ...(await listDeltas(this.fs, this.dataDir))].filter((s) => s.zxid > zxid);
     for (const snap of newer) await this.fs.unlink(snap.path);
     if (newer.length > 0) await fsyncDir(this.fs, this.dataDir);
-    if (this.lastSnapshotZxid !== undefined && this.lastSnapshotZxid > zxid) this.lastSnapshotZxid = undefined;
+    if (this.lastSnapshotZxid !== undefined && this.lastSnapshotZxid > zxid) {
+      this.lastSnapshotZxid = undefined;
+      this.lastSnapshotModifiedMs = undefined;
+    }
   }
 
   /**
@@ -433,6 +440,7 @@ export class DurableStore {
       snapshotsSkipped: this.snapshotsSkipped,
       snapshotInProgress: this.snapshotRun !== undefined,
       lastSnapshotZxid: this.lastSnapshotZxid,
+      lastSnapshotModifiedMs: this.lastSnapshotModifiedMs,
       lastSnapshotMs: this.lastSnapshotMs,
       failed: this.log.failed !== undefined,
     };
@@ -460,8 +468,9 @@ export class DurableStore {
     const abort = new AbortController();
     const delta = this.deltaFor(tree);
     const chain = this.chain;
-    const run = writeFuzzySnapshot(this.fs, this.dataDir, tree, abort.signal, delta).then((result) => {
-      this.noteSnapshot(result.zxid, result.durationMs);
+    const run = writeFuzzySnapshot(this.fs, this.dataDir, tree, abort.signal, delta).then(async (result) => {
+      // Everything that could replace the chain (truncateAfter, resetTo, close) awaits this run first.
+      this.noteSnapshot(result.zxid, result.durationMs, await this.modifiedMs(result.path));
       if (result.kind === 'delta') this.deltaSnapshotsTaken++;
       // The chain the next snapshot may extend, unless a TRUNC dropped it meanwhile.
       if (delta === undefined || this.chain === chain) {
@@ -507,10 +516,20 @@ export class DurableStore {
     return { sinceEpoch: c.epoch, baseZxid: c.zxid };
   }
 
-  private noteSnapshot(zxid: number, durationMs: number): void {
+  private noteSnapshot(zxid: number, durationMs: number, modifiedMs: number): void {
     this.snapshotsTaken++;
     this.lastSnapshotZxid = zxid;
+    this.lastSnapshotModifiedMs = modifiedMs;
     this.lastSnapshotMs = durationMs;
+  }
+
+  /** A snapshot file's modification time in whole ms (mtimeMs is a double: 5.678 s reads 5677.999 ms); now, if it is already gone (purged meanwhile). */
+  private async modifiedMs(file: string): Promise<number> {
+    try {
+      return Math.round((await this.fs.stat(file)).mtimeMs);
+    } catch {
+      return Date.now();
+    }
   }
 
   private logOverSizeLimit(): boolean {

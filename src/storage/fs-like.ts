@@ -34,7 +34,7 @@ export interface FsLike {
   unlink(path: string): Promise<void>;
   mkdir(path: string, options: { recursive: true }): Promise<unknown>;
   readFile(path: string): Promise<Buffer>;
-  stat(path: string): Promise<{ size: number; isDirectory(): boolean }>;
+  stat(path: string): Promise<{ size: number; mtimeMs: number; isDirectory(): boolean }>;
 }
 
 const DATA_SYNC_FLAGS = { 'r+': fsConstants.O_RDWR, 'wx+': fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL } as const;

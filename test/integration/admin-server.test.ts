@@ -1,7 +1,12 @@
 // The admin HTTP server of a real server process: ZooKeeper AdminServer-style JSON and Prometheus /metrics.
 
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Ensemble } from '../helpers/ensemble.js';
 import { freePort } from '../helpers/free-port.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { NzcClient, zookeeper } from '../helpers/nzc.js';
 import { fourLetterWord, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { parsePrometheusText, sampleValue } from '../unit/ops/prometheus-text.js';
@@ -211,6 +216,186 @@ describe('admin server (--admin-port)', () => {
     expect(sampleValue(after, 'zabkeeper_leader_elections_total')).toBe(0);
     expect(sampleValue(after, 'zabkeeper_synced_followers')).toBe(0);
     expect(sampleValue(after, 'zabkeeper_proposal_latency_seconds_count')).toBe(0);
+  });
+});
+
+/** GET /commands/<name>[?query] on 127.0.0.1:port: HTTP status and JSON body. */
+async function adminCommand(port: number, nameAndQuery: string): Promise<{ status: number; body: Record<string, any> }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const res = await fetch(`http://127.0.0.1:${port}/commands/${nameAndQuery}`);
+  return { status: res.status, body: JSON.parse(await res.text()) };
+}
+
+/** The snapshot files in a data dir, by the zxid their names carry. */
+async function snapshotFilesByZxid(dataDir: string): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  for (const name of await readdir(dataDir)) {
+    const m = /^snapshot(?:-delta)?\.([0-9a-f]+)$/.exec(name);
+    if (m) out.set(parseInt(m[1]!, 16), path.join(dataDir, name));
+  }
+  return out;
+}
+
+describe('admin commands from the zoo.cfg file, the snapshots and the trace mask (standalone)', () => {
+  let server: ServerProcess;
+  let client: NzcClient;
+  let adminPort: number;
+  let cfgDir: string;
+  // A comment and odd spacing: initial_configuration is the file as written, not as parsed.
+  const cfgText = '# admin test\nsnapCount = 20\nadmin.serverAddress=127.0.0.1\n\nssl.trustStore.password=hunter2\n';
+
+  beforeAll(async () => {
+    cfgDir = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-admin-cfg-'));
+    const cfg = path.join(cfgDir, 'zoo.cfg');
+    await writeFile(cfg, cfgText);
+    adminPort = await freePort();
+    server = await startServerProcess({ extraArgs: ['--config', cfg, '--admin-port', String(adminPort)] });
+    client = await NzcClient.connect(server.connectString);
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await server?.stop();
+    if (cfgDir !== undefined) await rm(cfgDir, { recursive: true, force: true });
+  });
+
+  it('initial_configuration (icfg) is the zoo.cfg text the server read', async () => {
+    expect(await adminCommand(adminPort, 'initial_configuration')).toEqual({ status: 200, body: { initial_configuration: cfgText, command: 'initial_configuration', error: null } });
+    expect((await adminCommand(adminPort, 'icfg')).body.initial_configuration).toBe(cfgText);
+  });
+
+  it('system_properties (sysp) lists the runtime and the settings ZooKeeper would keep as zookeeper.<key>, sorted, all strings', async () => {
+    const { status, body } = await adminCommand(adminPort, 'sysp');
+    expect(status).toBe(200);
+    const { command, error, ...props } = body;
+    expect([command, error]).toEqual(['system_properties', null]);
+    expect(Object.keys(props)).toEqual(Object.keys(props).sort());
+    for (const [k, v] of Object.entries(props)) expect(typeof v, k).toBe('string');
+    expect(props).toMatchObject({
+      'zookeeper.snapCount': '20', // zoo.cfg
+      'zookeeper.admin.serverPort': String(adminPort), // --admin-port
+      'zookeeper.4lw.commands.whitelist': '*', // --4lw-whitelist
+      'zookeeper.ssl.trustStore.password': '********',
+      'user.dir': expect.any(String),
+      'node.version': expect.stringMatching(/^v\d+\./),
+    });
+    expect(props['node.command']).toContain('server');
+    expect(props['zookeeper.dataDir']).toBeUndefined();
+  });
+
+  it('last_snapshot (lsnp): -1 before the first snapshot, then the zxid in hex and the file time in seconds', async () => {
+    expect((await adminCommand(adminPort, 'last_snapshot')).body).toEqual({ zxid: 'ffffffffffffffff', timestamp: -1, command: 'last_snapshot', error: null });
+    // snapCount=20: a snapshot after 11..20 txns.
+    for (let i = 0; i < 25; i++) await client.create(`/snap${i}`, Buffer.from('x'));
+    const body = await waitFor(
+      async () => {
+        const b = (await adminCommand(adminPort, 'lsnp')).body;
+        return b.zxid !== 'ffffffffffffffff' && b;
+      },
+      'a snapshot to be written',
+    );
+    expect(body.command).toBe('last_snapshot');
+    expect(body.error).toBeNull();
+    expect(body.zxid).toMatch(/^[0-9a-f]+$/);
+    const file = (await snapshotFilesByZxid(server.dataDir)).get(parseInt(body.zxid, 16));
+    expect(file, `snapshot file for zxid ${body.zxid}`).toBeDefined();
+    expect(body.timestamp).toBe(Math.floor(Math.round((await stat(file!)).mtimeMs) / 1000));
+  });
+
+  it('set_trace_mask (stmk) sets the mask get_trace_mask and the four-letter word gtmk report; a bad traceMask is an error', async () => {
+    try {
+      expect((await adminCommand(adminPort, 'set_trace_mask?traceMask=1234')).body).toEqual({ tracemask: 1234, command: 'set_trace_mask', error: null });
+      expect((await adminCommand(adminPort, 'gtmk')).body).toEqual({ tracemask: 1234, command: 'get_trace_mask', error: null });
+      expect(await fourLetterWord(server.port, 'gtmk')).toBe('1234');
+      // A long beyond 2^53 stays exact in the JSON text.
+      const res = await fetch(`http://127.0.0.1:${adminPort}/commands/stmk?traceMask=-9223372036854775807`);
+      expect(await res.text()).toContain('"tracemask": -9223372036854775807');
+      expect(await adminCommand(adminPort, 'stmk?traceMask=0x10')).toEqual({ status: 200, body: { command: 'set_trace_mask', error: 'setTraceMask requires long traceMask argument, got 0x10' } });
+      expect(await adminCommand(adminPort, 'stmk')).toEqual({ status: 200, body: { command: 'set_trace_mask', error: 'setTraceMask requires long traceMask argument' } });
+      expect(await fourLetterWord(server.port, 'gtmk')).toBe('-9223372036854775807');
+    } finally {
+      await adminCommand(adminPort, 'stmk?traceMask=306');
+    }
+  });
+
+  it('observer_connection_stat_reset (orst) answers with no fields, as on a standalone ZooKeeper', async () => {
+    expect(await adminCommand(adminPort, 'orst')).toEqual({ status: 200, body: { command: 'observer_connection_stat_reset', error: null } });
+  });
+
+  it('/commands lists the new commands with their aliases', async () => {
+    const res = await fetch(`http://127.0.0.1:${adminPort}/commands`);
+    const { aliases } = (await res.json()) as { aliases: Record<string, string[]> };
+    expect(aliases).toMatchObject({
+      initial_configuration: ['icfg'],
+      last_snapshot: ['lsnp'],
+      observer_connection_stat_reset: ['orst'],
+      set_trace_mask: ['stmk'],
+      system_properties: ['sysp'],
+    });
+  });
+});
+
+describe('admin commands on ensemble members', () => {
+  let ensemble: Ensemble;
+  const adminPorts = new Map<number, number>();
+
+  beforeAll(async () => {
+    ensemble = await Ensemble.create({ size: 3, extraCfg: ['admin.serverPort=0', 'admin.serverAddress=127.0.0.1', 'snapCount=20'] });
+    await ensemble.startAll();
+    for (const n of ensemble.nodes) {
+      const port = n.output
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { adminPort?: number })
+        .find((l) => typeof l.adminPort === 'number')?.adminPort;
+      if (port === undefined) throw new Error(`node ${n.id} logged no admin port:\n${ensemble.tail()}`);
+      adminPorts.set(n.id, port);
+    }
+  });
+
+  afterAll(async () => {
+    await ensemble?.stop();
+  });
+
+  it('initial_configuration is null on every member, as ZooKeeper\'s quorum peers answer', async () => {
+    for (const [id, port] of adminPorts) {
+      expect((await adminCommand(port, 'icfg')).body, `node ${id}`).toEqual({ initial_configuration: null, command: 'initial_configuration', error: null });
+    }
+  });
+
+  it("voting_view lists each voter as ZooKeeper's QuorumServerView: the member's own client address, '' for the others (no client part on their lines)", async () => {
+    for (const [id, port] of adminPorts) {
+      const expected = Object.fromEntries(
+        ensemble.nodes.map((n) => [
+          String(n.id),
+          {
+            server_addresses: [`127.0.0.1:${n.quorumPort}`],
+            election_addresses: [`127.0.0.1:${n.electionPort}`],
+            client_address: n.id === id ? `127.0.0.1:${n.clientPort}` : '',
+            learner_type: 'participant',
+          },
+        ]),
+      );
+      expect((await adminCommand(port, 'voting_view')).body, `node ${id}`).toEqual({ current_config: expected, command: 'voting_view', error: null });
+    }
+  });
+
+  it("last_snapshot on each member names a snapshot file of its own once it has one; orst answers on leader and followers", async () => {
+    const c = await ensemble.connect([ensemble.nodes[0]!.id]);
+    for (let i = 0; i < 25; i++) await c.create(`/snap${i}`, Buffer.from('x'));
+    for (const n of ensemble.nodes) {
+      const port = adminPorts.get(n.id)!;
+      const body = await waitFor(
+        async () => {
+          const b = (await adminCommand(port, 'lsnp')).body;
+          return b.zxid !== 'ffffffffffffffff' && b;
+        },
+        `node ${n.id} to write a snapshot`,
+      );
+      const file = (await snapshotFilesByZxid(n.dataDir)).get(parseInt(body.zxid, 16));
+      expect(file, `node ${n.id}: snapshot file for zxid ${body.zxid}`).toBeDefined();
+      expect(body.timestamp).toBe(Math.floor(Math.round((await stat(file!)).mtimeMs) / 1000));
+      expect((await adminCommand(port, 'orst')).body).toEqual({ command: 'observer_connection_stat_reset', error: null });
+    }
   });
 });
 

@@ -10,6 +10,21 @@ import { editSnapshotTrailer } from '../helpers/snapshot-trailer.js';
 import { NzcClient, zookeeper } from '../helpers/nzc.js';
 import { RawZkSocket } from '../helpers/raw-zk-socket.js';
 
+/** Writes `parts` in one connection, half-closes, and resolves with everything the server wrote before closing. */
+async function sendBytes(port: number, parts: Buffer[]): Promise<string> {
+  const net = await import('node:net');
+  return new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const sock = net.connect({ port, host: '127.0.0.1' }, () => {
+      for (const p of parts) sock.write(p);
+      sock.end();
+    });
+    sock.on('data', (d: Buffer) => chunks.push(d));
+    sock.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    sock.on('error', reject);
+  });
+}
+
 describe('four-letter words (whitelist "*")', () => {
   let server: ServerProcess;
   let client: NzcClient;
@@ -38,6 +53,28 @@ describe('four-letter words (whitelist "*")', () => {
 
   it('gtmk answers the default trace mask', async () => {
     expect(await ask('gtmk')).toBe('306');
+  });
+
+  it('stmk sets the trace mask from the 8-byte long after the word, answers it, and gtmk reports it', async () => {
+    const stmk = (mask: bigint, after = Buffer.alloc(0)) => {
+      const arg = Buffer.alloc(8);
+      arg.writeBigInt64BE(mask);
+      return sendBytes(server.port, [Buffer.concat([Buffer.from('stmk'), arg, after])]);
+    };
+    try {
+      expect(await stmk(1234n)).toBe('1234');
+      expect(await ask('gtmk')).toBe('1234');
+      expect(await stmk(-2n)).toBe('-2');
+      expect(await ask('gtmk')).toBe('-2');
+      // Bytes after the long are not read.
+      expect(await stmk(0x7fffffffffffffffn, Buffer.from('extra'))).toBe('9223372036854775807');
+      // ZooKeeper reads the argument once, with the word: short of 8 bytes there, it closes without an answer.
+      expect(await sendBytes(server.port, [Buffer.from('stmk')])).toBe('');
+      expect(await sendBytes(server.port, [Buffer.from('stmk\0\0\0\x05')])).toBe('');
+      expect(await ask('gtmk')).toBe('9223372036854775807');
+    } finally {
+      expect(await stmk(306n)).toBe('306');
+    }
   });
 
   it('srvr has the ServerStats layout', async () => {
@@ -175,6 +212,8 @@ describe('four-letter word whitelist', () => {
     expect(await fourLetterWord(server.port, 'ruok')).toBe('imok');
     expect(await fourLetterWord(server.port, 'mntr')).toMatch(/^zk_version\t/);
     expect(await fourLetterWord(server.port, 'cons')).toBe('cons is not executed because it is not in the whitelist.\n');
+    // stmk is refused before its argument is read.
+    expect(await sendBytes(server.port, [Buffer.from('stmk\0\0\0\0\0\0\0\x07')])).toBe('stmk is not executed because it is not in the whitelist.\n');
     expect(await fourLetterWord(server.port, 'srvr')).toMatch(/^Zookeeper version: /);
   });
 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ADMIN_COMMANDS, runAdminCommand, type AdminContext } from '../../../src/server/admin-server.js';
 import { parseZooCfg, resolveServerConfig } from '../../../src/server/config.js';
 import type { FourLetterStats } from '../../../src/server/four-letter-words.js';
+import { TraceMask } from '../../../src/server/trace-mask.js';
 
 const stats: FourLetterStats = {
   version: 'v',
@@ -41,6 +42,7 @@ function ctx(serving: boolean, extra: Partial<AdminContext> = {}): AdminContext 
     connections: () => [],
     serving: () => serving,
     startedAtMs: Date.now(),
+    traceMask: new TraceMask(),
     ...extra,
   };
 }
@@ -87,9 +89,20 @@ describe('runAdminCommand', () => {
       quorum: () => ({ isLeader: false, leaderId: 1, leaderAddress: 'zk1:2888:3888', zabState: 'broadcast', voting: true }),
     });
     expect((await runAdminCommand('leader', c)).body).toEqual({ is_leader: false, leader_id: 1, leader_ip: 'zk1:2888:3888', command: 'leader', error: null });
+    // ZooKeeper 3.8's QuorumServerView per voting member; observers are left out.
     expect((await runAdminCommand('voting_view', c)).body.current_config).toEqual({
-      '1': 'zk1:2888:3888:participant;0.0.0.0:2181',
-      '2': 'zk2:2888:3888:participant;0.0.0.0:2181',
+      '1': { server_addresses: ['zk1:2888'], election_addresses: ['zk1:3888'], client_address: '0.0.0.0:2181', learner_type: 'participant' },
+      '2': { server_addresses: ['zk2:2888'], election_addresses: ['zk2:3888'], client_address: '0.0.0.0:2181', learner_type: 'participant' },
+    });
+    // A line without a client part: the member's own shows its client address, another's ''.
+    const bare = ctx(true, {
+      config: resolveServerConfig({ zooCfg: parseZooCfg('dataDir=/x\nclientPort=2181\nclientPortAddress=10.0.0.2\nserver.1=zk1:2888:3888\nserver.2=zk2:2888:3888\nserver.3=[::1]:2888:3888'), serverId: 2 }),
+      quorum: () => ({ isLeader: true, leaderId: 2, leaderAddress: 'zk2:2888:3888', zabState: 'broadcast', voting: true }),
+    });
+    expect((await runAdminCommand('voting_view', bare)).body.current_config).toEqual({
+      '1': { server_addresses: ['zk1:2888'], election_addresses: ['zk1:3888'], client_address: '', learner_type: 'participant' },
+      '2': { server_addresses: ['zk2:2888'], election_addresses: ['zk2:3888'], client_address: '10.0.0.2:2181', learner_type: 'participant' },
+      '3': { server_addresses: ['[::1]:2888'], election_addresses: ['[::1]:3888'], client_address: '', learner_type: 'participant' },
     });
     expect((await runAdminCommand('zabstate', c)).body).toMatchObject({ voting: true, zabstate: 'broadcast' });
   });
@@ -100,6 +113,82 @@ describe('runAdminCommand', () => {
     expect(dump.session_id_to_ephemeral_paths).toEqual({ '7': ['/e'] });
     expect((await runAdminCommand('wchc', ctx(true))).body.session_id_to_watched_paths).toEqual({ '68719476736': ['/a'] });
     expect((await runAdminCommand('wchp', ctx(true))).body.path_to_session_ids).toEqual({ '/a': [68719476736] });
+  });
+});
+
+describe('the commands ZooKeeper 3.8 added beside the four-letter words', () => {
+  const params = (q: string) => new URLSearchParams(q);
+
+  it('set_trace_mask reads traceMask as Java\'s Long.parseLong does, and get_trace_mask reports it', async () => {
+    const c = ctx(false); // neither needs a serving server
+    expect((await runAdminCommand('gtmk', c)).body).toEqual({ tracemask: 306n, command: 'get_trace_mask', error: null });
+    expect((await runAdminCommand('set_trace_mask', c)).body).toEqual({ command: 'set_trace_mask', error: 'setTraceMask requires long traceMask argument' });
+    expect((await runAdminCommand('stmk', c, params('tracemask=5'))).body.error).toBe('setTraceMask requires long traceMask argument');
+    for (const bad of ['', 'abc', ' 5', '5.0', '0x10', '9223372036854775808', '-9223372036854775809', '+', '--1']) {
+      expect((await runAdminCommand('stmk', c, params(`traceMask=${encodeURIComponent(bad)}`))).body, bad).toEqual({
+        command: 'set_trace_mask',
+        error: `setTraceMask requires long traceMask argument, got ${bad}`,
+      });
+    }
+    expect(c.traceMask.value).toBe(306n);
+    const cases: [string, bigint][] = [['1234', 1234n], ['+5', 5n], ['-0', 0n], ['-9223372036854775808', -(2n ** 63n)], ['9223372036854775807', 2n ** 63n - 1n], ['\u0663\u0667', 37n]];
+    for (const [text, value] of cases) {
+      const r = await runAdminCommand('set_trace_mask', c, params(`traceMask=${encodeURIComponent(text)}`));
+      expect(r.body, text).toEqual({ tracemask: value, command: 'set_trace_mask', error: null });
+      expect((await runAdminCommand('get_trace_mask', c)).body.tracemask).toBe(value);
+    }
+    // The first of repeated parameters, as Jetty's getParameterMap()[0].
+    expect((await runAdminCommand('stmk', c, params('traceMask=7&traceMask=8'))).body.tracemask).toBe(7n);
+  });
+
+  it('initial_configuration: the zoo.cfg text on a standalone server, null without a file or on an ensemble member', async () => {
+    const text = 'dataDir=/x\n# a comment stays\nclientPort=2181\n';
+    const standalone = ctx(true, { config: { ...resolveServerConfig({ zooCfg: parseZooCfg(text) }), initialConfig: text } });
+    expect((await runAdminCommand('icfg', standalone)).body).toEqual({ initial_configuration: text, command: 'initial_configuration', error: null });
+    expect((await runAdminCommand('initial_configuration', ctx(true))).body.initial_configuration).toBeNull();
+    const member = ctx(true, {
+      config: { ...resolveServerConfig({ zooCfg: parseZooCfg(text) }), initialConfig: text },
+      quorum: () => ({ isLeader: true, leaderId: 1, leaderAddress: 'zk1:2888:3888', zabState: 'broadcast', voting: true }),
+    });
+    expect((await runAdminCommand('initial_configuration', member)).body.initial_configuration).toBeNull();
+    expect((await runAdminCommand('icfg', ctx(false))).status).toBe(503);
+  });
+
+  it('last_snapshot: the zxid in hex without 0x and the file time in whole seconds; -1 before any', async () => {
+    expect((await runAdminCommand('lsnp', ctx(true))).body).toEqual({ zxid: 'ffffffffffffffff', timestamp: -1, command: 'last_snapshot', error: null });
+    const c = ctx(true, { lastSnapshot: () => ({ zxid: 0x1_0000_00ab, modifiedMs: 1_796_622_426_999 }) });
+    expect((await runAdminCommand('last_snapshot', c)).body).toEqual({ zxid: '1000000ab', timestamp: 1_796_622_426, command: 'last_snapshot', error: null });
+    expect((await runAdminCommand('lsnp', ctx(false))).status).toBe(503);
+  });
+
+  it('observer_connection_stat_reset answers as ZooKeeper does', async () => {
+    expect((await runAdminCommand('orst', ctx(true))).body).toEqual({ command: 'observer_connection_stat_reset', error: null });
+    expect((await runAdminCommand('observer_connection_stat_reset', ctx(false))).status).toBe(503);
+  });
+
+  it('system_properties: sorted string properties, the runtime\'s and the settings ZooKeeper keeps as zookeeper.<key>, passwords hidden', async () => {
+    const zooCfg = parseZooCfg('dataDir=/x\nclientPort=2181\n4lw.commands.whitelist=*\nadmin.serverPort=9090\nssl.keyStore.password=hunter2\nsnapCount=10\nDigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=\n');
+    const r = await runAdminCommand('sysp', ctx(false, { config: resolveServerConfig({ zooCfg, flags: { standalone: true } }) }));
+    expect(r.status).toBe(200);
+    const { command, error, ...props } = r.body;
+    expect([command, error]).toEqual(['system_properties', null]);
+    expect(Object.keys(props)).toEqual(Object.keys(props).sort());
+    for (const [k, v] of Object.entries(props)) expect(typeof v, k).toBe('string');
+    expect(props).toMatchObject({
+      'zookeeper.4lw.commands.whitelist': '*',
+      'zookeeper.admin.serverPort': '9090',
+      'zookeeper.snapCount': '10',
+      'zookeeper.ssl.keyStore.password': '********',
+      'zookeeper.DigestAuthenticationProvider.superDigest': '********',
+      'node.version': process.version,
+      'user.dir': process.cwd(),
+      'line.separator': '\n',
+    });
+    // Keys ZooKeeper's QuorumPeerConfig parses itself are no properties there.
+    expect(props['zookeeper.dataDir']).toBeUndefined();
+    expect(props['zookeeper.clientPort']).toBeUndefined();
+    expect(JSON.stringify(props)).not.toContain('hunter2');
+    expect(JSON.stringify(props)).not.toContain('D/InIHSb7yEEbrWz8b9l71RjZJU=');
   });
 });
 

@@ -9,6 +9,7 @@ import { runAdminCommand, type AdminContext } from '../../../src/server/admin-se
 import { resolveServerConfig } from '../../../src/server/config.js';
 import { executeFourLetterWord } from '../../../src/server/four-letter-words.js';
 import { ReadOnlyMode } from '../../../src/server/read-only-mode.js';
+import { TraceMask } from '../../../src/server/trace-mask.js';
 import type { QuorumHooks } from '../../../src/server/replication.js';
 import { OPEN_ACL_UNSAFE } from '../../../src/tree/acl.js';
 import { FakeSink, TestClient, makeServer } from './harness.js';
@@ -104,6 +105,7 @@ describe('how a read-only member reports itself', () => {
       connections: () => [],
       serving: () => server.servingRole !== 'looking' || server.isReadOnly,
       startedAtMs: Date.now(),
+      traceMask: new TraceMask(),
     };
     expect(await executeFourLetterWord('isro', ctx)).toBe('null');
     server.setReadOnly(true);

@@ -1,6 +1,6 @@
 // DurableStore: snapshot + replay recovery, fuzzy snapshots under load, bad snapshots, purge, readTxns, TRUNC.
 
-import { readFile, readdir, stat, truncate, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DurableStore, LogGapError, type SnapshotEvent, type StorageOptions } from '../../../src/storage/index.js';
@@ -205,6 +205,20 @@ describe('recovery', () => {
     const { result } = await reopenAndRecover();
     expect(result.txnsReplayed).toBe(0);
     expect([...result.tree.sessions].sort()).toEqual([...tree.sessions].sort());
+  });
+
+  it("remembers the last snapshot written or loaded with its file's modification time (the admin last_snapshot)", async () => {
+    const { store, tree, wl } = await openDriven(9, 100);
+    expect(store.stats()).toMatchObject({ lastSnapshotZxid: undefined, lastSnapshotModifiedMs: undefined });
+    const ref = await store.snapshotNow(tree);
+    expect(store.stats()).toMatchObject({ lastSnapshotZxid: ref.zxid, lastSnapshotModifiedMs: Math.round((await stat(ref.path)).mtimeMs) });
+    await drive(store, tree, wl, 50);
+    // A loaded snapshot reports when its file was written, not when it was loaded.
+    const written = new Date('2020-01-02T03:04:05.678Z');
+    await utimes(ref.path, written, written);
+    const { store: reopened, result } = await reopenAndRecover();
+    expect(result.snapshotZxid).toBe(ref.zxid);
+    expect(reopened.stats()).toMatchObject({ lastSnapshotZxid: ref.zxid, lastSnapshotModifiedMs: written.getTime() });
   });
 
   it('skips a snapshot failing its checksum (with a warning) and uses the previous one', async () => {
