@@ -37,7 +37,6 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   // ---- topology and election -----------------------------------------------------------------
   ['electionAlg', refuse('only fast leader election (electionAlg=3) exists, as in ZooKeeper since 3.6', '3')],
   ['observerMasterPort', refuse(`observers syncing from followers: ${NOT_YET}`)],
-  ['quorumListenOnAllIPs', refuse(`listening on all addresses for peers: ${NOT_YET}; peers bind the server.N host`, 'false')],
   ['multiAddress.enabled', refuse(`several addresses per server: ${NOT_YET}`, 'false')],
   ['multiAddress.reachabilityCheckEnabled', ignore('only matters with multiAddress.enabled, which zabkeeper refuses')],
   ['multiAddress.reachabilityCheckTimeoutMs', ignore('only matters with multiAddress.enabled, which zabkeeper refuses')],

@@ -43,6 +43,11 @@ export interface ServerConfig {
   minSessionTimeoutMs: number;
   maxSessionTimeoutMs: number;
   servers: QuorumServerSpec[];
+  /**
+   * quorumListenOnAllIPs: the member's quorum and election ports bind every address instead of
+   * its server.N host (which peers still dial, and which it still announces). Default false.
+   */
+  quorumListenOnAllIPs: boolean;
   /** No peers (or a single voter with standaloneEnabled), or forced with --standalone. */
   standalone: boolean;
   standaloneEnabled: boolean;
@@ -165,6 +170,7 @@ const KEYS = {
   minSessionTimeout: 'MIN_SESSION_TIMEOUT',
   maxSessionTimeout: 'MAX_SESSION_TIMEOUT',
   standaloneEnabled: 'STANDALONE_ENABLED',
+  quorumListenOnAllIPs: 'QUORUM_LISTEN_ON_ALL_IPS',
   '4lw.commands.whitelist': '4LW_COMMANDS_WHITELIST',
   'jute.maxbuffer': 'JUTE_MAXBUFFER',
   'znode.container.checkIntervalMs': 'ZNODE_CONTAINER_CHECK_INTERVAL_MS',
@@ -536,6 +542,7 @@ export function resolveServerConfig(layers: {
     minSessionTimeoutMs: min,
     maxSessionTimeoutMs: max,
     servers,
+    quorumListenOnAllIPs: bool(s, 'quorumListenOnAllIPs', false),
     standalone,
     standaloneEnabled,
     fourLetterWordWhitelist,

@@ -119,6 +119,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
         logger: logger.child({ component: 'zab' }),
         metrics,
         tls: peerTls,
+        listenOnAllIPs: config.quorumListenOnAllIPs,
         // readonlymode.enabled: the read-only mode follows the member's role (bound below, once zk exists).
         onRole: (role) => readOnlyMode?.roleChanged(role),
         onFatal: stopAfterFatal,

@@ -194,3 +194,19 @@ describe('dynamicConfigFile', () => {
     await expect(loadServerConfig({ configPath: cfg3, env: {} })).rejects.toThrow(/c\.cfg line 2: cannot read dynamicConfigFile/);
   });
 });
+
+describe('quorumListenOnAllIPs', () => {
+  it('is off by default and read as true or false, also as zookeeper.quorumListenOnAllIPs and from the env', () => {
+    expect(resolve('dataDir=/d').quorumListenOnAllIPs).toBe(false);
+    expect(resolve('dataDir=/d\nquorumListenOnAllIPs=true').quorumListenOnAllIPs).toBe(true);
+    expect(resolve('dataDir=/d\nquorumListenOnAllIPs=TRUE').quorumListenOnAllIPs).toBe(true);
+    expect(resolve('dataDir=/d\nquorumListenOnAllIPs=false').quorumListenOnAllIPs).toBe(false);
+    expect(resolve('dataDir=/d\nzookeeper.quorumListenOnAllIPs=true').quorumListenOnAllIPs).toBe(true);
+    expect(resolveServerConfig({ zooCfg: parseZooCfg('dataDir=/d'), env: { ZABKEEPER_QUORUM_LISTEN_ON_ALL_IPS: 'true' } }).quorumListenOnAllIPs).toBe(true);
+    expect(resolve('dataDir=/d\nquorumListenOnAllIPs=true').warnings).toEqual([]);
+  });
+
+  it('refuses a value that is not a boolean, naming the line', () => {
+    expect(() => resolve('dataDir=/d\nquorumListenOnAllIPs=all')).toThrow(/line 2: quorumListenOnAllIPs must be true or false, got "all"/);
+  });
+});
