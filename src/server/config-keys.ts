@@ -159,7 +159,6 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   // enforce.auth.*, superUser ... (docs/security.md); what remains here is refused ----
   ['netty.server.earlyDropSecureConnectionHandshakes', refuse(`dropping TLS handshakes early under load: ${NOT_YET}`, 'false')],
   ['DigestAuthenticationProvider.enabled', refuse('the digest provider is always on in zabkeeper', 'true')],
-  ['DigestAuthenticationProvider.digestAlg', refuse(`digest algorithms other than SHA1: ${NOT_YET}`, 'SHA1', 'SHA-1')],
   ['sessionRequireClientSASLAuth', refuse(`SASL client authentication: ${NOT_YET}`, 'false')],
   ['ensembleAuthName', refuse(`ensemble authentication: ${NOT_YET}`)],
   ['kerberos.canonicalizeHostNames', refuse(`Kerberos: ${NOT_YET}`, 'false')],

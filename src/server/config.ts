@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseTlsSettings, TlsConfigError, TLS_KEY_SUFFIXES, type TlsSettings } from '../tls/tls-settings.js';
+import { DEFAULT_DIGEST_ALGORITHM, digestHashName, UnknownDigestAlgorithmError } from '../jute/digest-id.js';
 import { closestKey, DOCUMENTED_KEYS, documentedKeyRule } from './config-keys.js';
 
 /** A configuration that cannot be used; the message names the source and the key. */
@@ -58,8 +59,13 @@ export interface ServerConfig {
   containerCheckIntervalMs: number;
   /** Enables TTL nodes (zookeeper.extendedTypesEnabled). On by default, unlike ZooKeeper: TTL nodes are part of our contract; set it false to match ZooKeeper. */
   extendedTypesEnabled: boolean;
-  /** "super:<base64 sha1>" for the digest provider's super user. */
+  /** "super:<base64 hash>" for the digest provider's super user, hashed with digestAlgorithm. */
   superDigest: string | undefined;
+  /**
+   * DigestAuthenticationProvider.digestAlg (ZooKeeper 3.7+): the Java MessageDigest name of the
+   * hash that turns `addauth digest user:password` into a digest id. Default SHA1.
+   */
+  digestAlgorithm: string;
   /**
    * ops: the admin HTTP server (admin-server.ts). Unlike ZooKeeper it is off unless asked for:
    * admin.enableServer=true, or an admin.serverPort / --admin-port; admin.enableServer=false wins.
@@ -176,6 +182,7 @@ const KEYS = {
   'znode.container.checkIntervalMs': 'ZNODE_CONTAINER_CHECK_INTERVAL_MS',
   extendedTypesEnabled: 'EXTENDED_TYPES_ENABLED',
   'DigestAuthenticationProvider.superDigest': 'SUPER_DIGEST',
+  'DigestAuthenticationProvider.digestAlg': 'DIGEST_ALG',
   'admin.enableServer': 'ADMIN_ENABLE_SERVER',
   'admin.serverPort': 'ADMIN_SERVER_PORT',
   'admin.serverAddress': 'ADMIN_SERVER_ADDRESS',
@@ -245,6 +252,7 @@ const ENV_ALIASES: Record<string, ConfigKey> = {
   ZABKEEPER_4LW_WHITELIST: '4lw.commands.whitelist',
   ZABKEEPER_MAX_BUFFER: 'jute.maxbuffer',
   ZABKEEPER_DIGEST_AUTHENTICATION_PROVIDER_SUPER_DIGEST: 'DigestAuthenticationProvider.superDigest',
+  ZABKEEPER_DIGEST_AUTHENTICATION_PROVIDER_DIGEST_ALG: 'DigestAuthenticationProvider.digestAlg',
 };
 
 const SERVER_KEY = /^server\.(\d+)$/;
@@ -550,6 +558,7 @@ export function resolveServerConfig(layers: {
     containerCheckIntervalMs: int(s, 'znode.container.checkIntervalMs', DEFAULTS.containerCheckIntervalMs, 1),
     extendedTypesEnabled: bool(s, 'extendedTypesEnabled', true),
     superDigest: str(s, 'DigestAuthenticationProvider.superDigest'),
+    digestAlgorithm: digestAlgorithmOf(s),
     // ops: off by default (see ServerConfig.adminEnableServer); a configured port means "on".
     adminEnableServer: bool(s, 'admin.enableServer', s.has('admin.serverPort')),
     adminServerPort: int(s, 'admin.serverPort', DEFAULTS.adminServerPort, 0, 65535),
@@ -684,6 +693,19 @@ function resolveSecurity(s: Map<string, Setting>): SecurityConfig {
     maxHandshakes: Math.max(0, int(s, 'netty.server.outstandingHandshake.limit', DEFAULTS.maxHandshakes, -1)),
     maxClientOutboundBytes: int(s, 'maxClientOutboundBytes', DEFAULTS.maxClientOutboundBytes, 0),
   };
+}
+
+/** DigestAuthenticationProvider.digestAlg, checked at start as ZooKeeper's provider checks it when loaded. */
+function digestAlgorithmOf(s: Map<string, Setting>): string {
+  const st = s.get('DigestAuthenticationProvider.digestAlg');
+  if (st === undefined || st.value === '') return DEFAULT_DIGEST_ALGORITHM;
+  try {
+    digestHashName(st.value);
+  } catch (err) {
+    if (err instanceof UnknownDigestAlgorithmError) throw new ConfigError(`${st.source}: DigestAuthenticationProvider.digestAlg=${st.value}: ${err.message}`);
+    throw err;
+  }
+  return st.value.trim();
 }
 
 function readConsistencyOf(s: Map<string, Setting>): boolean {

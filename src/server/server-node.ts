@@ -136,6 +136,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     minSessionTimeoutMs: config.minSessionTimeoutMs,
     maxSessionTimeoutMs: config.maxSessionTimeoutMs,
     superDigest: config.superDigest,
+    digestAlgorithm: config.digestAlgorithm,
     ttlEnabled: config.extendedTypesEnabled,
     enforceQuota: config.enforceQuota,
     digestEnabled: config.digestEnabled,

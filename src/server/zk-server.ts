@@ -37,8 +37,10 @@ export interface ZkServerOptions {
   tickTimeMs: number;
   minSessionTimeoutMs: number;
   maxSessionTimeoutMs: number;
-  /** "super:<base64 sha1>", as zookeeper.DigestAuthenticationProvider.superDigest. */
+  /** "super:<base64 sha1>", as zookeeper.DigestAuthenticationProvider.superDigest (hashed with digestAlgorithm). */
   superDigest?: string;
+  /** DigestAuthenticationProvider.digestAlg: the Java name of the hash digest ids use (default SHA1). */
+  digestAlgorithm?: string;
   /** extendedTypesEnabled; when false createTTL answers UNIMPLEMENTED like ZooKeeper. */
   ttlEnabled: boolean;
   /** zookeeper.enforceQuota: writes past a hard quota limit fail with QUOTAEXCEEDED. */
@@ -629,7 +631,7 @@ export class ZooKeeperServer {
     try {
       const packet = readAuthPacket(r);
       scheme = packet.scheme;
-      ids = authenticate(packet.scheme, packet.auth, cnxn.sink.remoteAddress, this.opts.superDigest);
+      ids = authenticate(packet.scheme, packet.auth, cnxn.sink.remoteAddress, this.opts.superDigest, this.opts.digestAlgorithm);
     } catch (err) {
       cnxn.log.warn({ err }, 'auth packet does not decode; closing connection');
       this.dropCnxn(cnxn, 'malformed auth packet');

@@ -210,3 +210,19 @@ describe('quorumListenOnAllIPs', () => {
     expect(() => resolve('dataDir=/d\nquorumListenOnAllIPs=all')).toThrow(/line 2: quorumListenOnAllIPs must be true or false, got "all"/);
   });
 });
+
+describe('DigestAuthenticationProvider.digestAlg', () => {
+  it('is SHA1 by default and takes the Java name, also as zookeeper.DigestAuthenticationProvider.digestAlg and from the env', () => {
+    expect(resolve('dataDir=/d').digestAlgorithm).toBe('SHA1');
+    expect(resolve('dataDir=/d\nDigestAuthenticationProvider.digestAlg=SHA-256').digestAlgorithm).toBe('SHA-256');
+    expect(resolve('dataDir=/d\nzookeeper.DigestAuthenticationProvider.digestAlg=SHA3-256').digestAlgorithm).toBe('SHA3-256');
+    expect(resolveServerConfig({ zooCfg: parseZooCfg('dataDir=/d'), env: { ZABKEEPER_DIGEST_ALG: 'SHA-512' } }).digestAlgorithm).toBe('SHA-512');
+    expect(resolve('dataDir=/d\nDigestAuthenticationProvider.digestAlg=SHA-256').warnings).toEqual([]);
+  });
+
+  it('refuses an algorithm it cannot compute at start, naming the line, as ZooKeeper fails to load its provider', () => {
+    expect(() => resolve('dataDir=/d\nDigestAuthenticationProvider.digestAlg=RipeMD160')).toThrow(
+      /line 2: DigestAuthenticationProvider\.digestAlg=RipeMD160: unknown digest algorithm "RipeMD160" \(use one of SHA1, /,
+    );
+  });
+});
