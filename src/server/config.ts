@@ -57,6 +57,11 @@ export interface ServerConfig {
   /** Largest accepted frame body, ZooKeeper's jute.maxbuffer. */
   juteMaxBufferBytes: number;
   containerCheckIntervalMs: number;
+  /**
+   * znode.container.maxNeverUsedIntervalMs: a container that never had a child is reaped once
+   * its mtime is older than this; 0 (the default) keeps it until it has had one.
+   */
+  containerMaxNeverUsedIntervalMs: number;
   /** Enables TTL nodes (zookeeper.extendedTypesEnabled). On by default, unlike ZooKeeper: TTL nodes are part of our contract; set it false to match ZooKeeper. */
   extendedTypesEnabled: boolean;
   /** "super:<base64 hash>" for the digest provider's super user, hashed with digestAlgorithm. */
@@ -180,6 +185,7 @@ const KEYS = {
   '4lw.commands.whitelist': '4LW_COMMANDS_WHITELIST',
   'jute.maxbuffer': 'JUTE_MAXBUFFER',
   'znode.container.checkIntervalMs': 'ZNODE_CONTAINER_CHECK_INTERVAL_MS',
+  'znode.container.maxNeverUsedIntervalMs': 'ZNODE_CONTAINER_MAX_NEVER_USED_INTERVAL_MS',
   extendedTypesEnabled: 'EXTENDED_TYPES_ENABLED',
   'DigestAuthenticationProvider.superDigest': 'SUPER_DIGEST',
   'DigestAuthenticationProvider.digestAlg': 'DIGEST_ALG',
@@ -556,6 +562,7 @@ export function resolveServerConfig(layers: {
     fourLetterWordWhitelist,
     juteMaxBufferBytes: int(s, 'jute.maxbuffer', DEFAULTS.juteMaxBufferBytes, 1, 0x7fffffff),
     containerCheckIntervalMs: int(s, 'znode.container.checkIntervalMs', DEFAULTS.containerCheckIntervalMs, 1),
+    containerMaxNeverUsedIntervalMs: int(s, 'znode.container.maxNeverUsedIntervalMs', 0, 0),
     extendedTypesEnabled: bool(s, 'extendedTypesEnabled', true),
     superDigest: str(s, 'DigestAuthenticationProvider.superDigest'),
     digestAlgorithm: digestAlgorithmOf(s),

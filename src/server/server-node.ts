@@ -145,6 +145,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     globalOutstandingLimit: config.globalOutstandingLimit,
     observer: config.servers.find((x) => x.id === config.serverId)?.role === 'observer',
     containerCheckIntervalMs: config.containerCheckIntervalMs,
+    containerMaxNeverUsedIntervalMs: config.containerMaxNeverUsedIntervalMs,
     logger: logger.child({ component: 'zk-server' }),
     // Ensemble: writes are proposed through ZAB; its runtime logs them before acking.
     quorum: peer?.hooks(),

@@ -226,3 +226,21 @@ describe('DigestAuthenticationProvider.digestAlg', () => {
     );
   });
 });
+
+describe('znode.container.maxNeverUsedIntervalMs', () => {
+  it('is 0 (never) by default and read in ms, also with the zookeeper. and -D spellings and from the env', () => {
+    expect(resolve('dataDir=/d').containerMaxNeverUsedIntervalMs).toBe(0);
+    expect(resolve('dataDir=/d\nznode.container.maxNeverUsedIntervalMs=30000').containerMaxNeverUsedIntervalMs).toBe(30000);
+    expect(resolve('dataDir=/d\n-Dznode.container.maxNeverUsedIntervalMs=5000').containerMaxNeverUsedIntervalMs).toBe(5000);
+    expect(resolve('dataDir=/d\nzookeeper.znode.container.maxNeverUsedIntervalMs=7').containerMaxNeverUsedIntervalMs).toBe(7);
+    expect(
+      resolveServerConfig({ zooCfg: parseZooCfg('dataDir=/d'), env: { ZABKEEPER_ZNODE_CONTAINER_MAX_NEVER_USED_INTERVAL_MS: '900' } }).containerMaxNeverUsedIntervalMs,
+    ).toBe(900);
+    expect(resolve('dataDir=/d\nznode.container.maxNeverUsedIntervalMs=30000').warnings).toEqual([]);
+  });
+
+  it('refuses a negative or non-integer interval, naming the line', () => {
+    expect(() => resolve('dataDir=/d\nznode.container.maxNeverUsedIntervalMs=-1')).toThrow(/line 2: znode\.container\.maxNeverUsedIntervalMs must be between 0 and/);
+    expect(() => resolve('dataDir=/d\nznode.container.maxNeverUsedIntervalMs=1m')).toThrow(/line 2: znode\.container\.maxNeverUsedIntervalMs must be an integer, got "1m"/);
+  });
+});
