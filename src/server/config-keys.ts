@@ -163,7 +163,6 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   ['kerberos.canonicalizeHostNames', refuse(`Kerberos: ${NOT_YET}`, 'false')],
   ['kerberos.removeHostFromPrincipal', refuse(`Kerberos: ${NOT_YET}`, 'false')],
   ['kerberos.removeRealmFromPrincipal', refuse(`Kerberos: ${NOT_YET}`, 'false')],
-  ['maxCnxns', refuse(`a limit on all client connections: ${NOT_YET}`, '0')],
 
   // ---- observers (readonlymode.enabled, enforceQuota, reconfigEnabled: config.ts reads them, issue 13) ----
   ['peerType', refuse('peerType is participant or observer (and must match this server\'s own server.N line)', 'participant', 'observer')],

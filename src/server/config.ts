@@ -37,6 +37,11 @@ export interface ServerConfig {
   /** Per client IP; 0 disables the limit. */
   maxClientCnxns: number;
   /**
+   * maxCnxns (ZooKeeper's zookeeper.maxCnxns): connections to one client port in all, from
+   * every IP; the plaintext and the secure port count apart. 0 (the default) disables it.
+   */
+  maxCnxns: number;
+  /**
    * globalOutstandingLimit (ZooKeeper's zookeeper.globalOutstandingLimit, default 1000): past
    * this many requests in flight server-wide, connections with requests in flight are not read.
    */
@@ -177,6 +182,7 @@ const KEYS = {
   clientPort: 'CLIENT_PORT',
   clientPortAddress: 'CLIENT_PORT_ADDRESS',
   maxClientCnxns: 'MAX_CLIENT_CNXNS',
+  maxCnxns: 'MAX_CNXNS',
   globalOutstandingLimit: 'GLOBAL_OUTSTANDING_LIMIT',
   minSessionTimeout: 'MIN_SESSION_TIMEOUT',
   maxSessionTimeout: 'MAX_SESSION_TIMEOUT',
@@ -552,6 +558,7 @@ export function resolveServerConfig(layers: {
     clientPort: clientPortOf(s, own),
     clientPortAddress: clientPortAddress ?? own?.clientAddress,
     maxClientCnxns: int(s, 'maxClientCnxns', DEFAULTS.maxClientCnxns, 0),
+    maxCnxns: maxCnxnsOf(s, warnings),
     globalOutstandingLimit: int(s, 'globalOutstandingLimit', DEFAULTS.globalOutstandingLimit, 0),
     minSessionTimeoutMs: min,
     maxSessionTimeoutMs: max,
@@ -700,6 +707,14 @@ function resolveSecurity(s: Map<string, Setting>): SecurityConfig {
     maxHandshakes: Math.max(0, int(s, 'netty.server.outstandingHandshake.limit', DEFAULTS.maxHandshakes, -1)),
     maxClientOutboundBytes: int(s, 'maxClientOutboundBytes', DEFAULTS.maxClientOutboundBytes, 0),
   };
+}
+
+/** maxCnxns: as ServerCnxnFactory.initMaxCnxns, a negative value warns and means no limit. */
+function maxCnxnsOf(s: Map<string, Setting>, warnings: string[]): number {
+  const n = int(s, 'maxCnxns', 0);
+  if (n >= 0) return n;
+  warnings.push(`${s.get('maxCnxns')!.source}: maxCnxns should be greater than or equal to 0; using 0 (no limit)`);
+  return 0;
 }
 
 /** DigestAuthenticationProvider.digestAlg, checked at start as ZooKeeper's provider checks it when loaded. */

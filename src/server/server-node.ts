@@ -198,6 +198,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
       host: secure ? sec.secureClientPortAddress : config.clientPortAddress,
       port: secure ? sec.secureClientPort! : config.clientPort,
       maxClientCnxns: config.maxClientCnxns,
+      maxCnxns: config.maxCnxns,
       maxBufferBytes: config.juteMaxBufferBytes,
       handshakeTimeoutMs: config.sessionlessCnxnTimeoutMs,
       maxHandshakes: sec.maxHandshakes,

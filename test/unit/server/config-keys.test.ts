@@ -244,3 +244,20 @@ describe('znode.container.maxNeverUsedIntervalMs', () => {
     expect(() => resolve('dataDir=/d\nznode.container.maxNeverUsedIntervalMs=1m')).toThrow(/line 2: znode\.container\.maxNeverUsedIntervalMs must be an integer, got "1m"/);
   });
 });
+
+describe('maxCnxns', () => {
+  it('is 0 (no limit) by default and read as an integer, also as zookeeper.maxCnxns and from the env', () => {
+    expect(resolve('dataDir=/d').maxCnxns).toBe(0);
+    expect(resolve('dataDir=/d\nmaxCnxns=500').maxCnxns).toBe(500);
+    expect(resolve('dataDir=/d\nzookeeper.maxCnxns=20').maxCnxns).toBe(20);
+    expect(resolveServerConfig({ zooCfg: parseZooCfg('dataDir=/d'), env: { ZABKEEPER_MAX_CNXNS: '9' } }).maxCnxns).toBe(9);
+    expect(resolve('dataDir=/d\nmaxCnxns=500').warnings).toEqual([]);
+  });
+
+  it('takes a negative value as no limit with a warning, as ZooKeeper does, and refuses a non-integer', () => {
+    const c = resolve('dataDir=/d\nmaxCnxns=-1');
+    expect(c.maxCnxns).toBe(0);
+    expect(c.warnings).toEqual(['zoo.cfg line 2: maxCnxns should be greater than or equal to 0; using 0 (no limit)']);
+    expect(() => resolve('dataDir=/d\nmaxCnxns=lots')).toThrow(/line 2: maxCnxns must be an integer, got "lots"/);
+  });
+});
