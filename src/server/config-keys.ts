@@ -69,7 +69,6 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   // ---- durability and safety -------------------------------------------------------------------
   ['skipACL', refuse('zabkeeper always checks ACLs', 'no', 'false')],
   ['emulate353TTLNodes', refuse(`the 3.5.3 TTL encoding: ${NOT_YET}`, 'false')],
-  ['enableEagerACLCheck', refuse(`eager ACL checks in multi: ${NOT_YET}`, 'false')],
   ['audit.enable', refuse(`audit logging: ${NOT_YET}`, 'false')],
   ['audit.impl.class', refuse(`audit logging: ${NOT_YET}`)],
   ['datadir.autocreate', refuse('zabkeeper always creates a missing data dir', 'true')],

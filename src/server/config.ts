@@ -108,6 +108,11 @@ export interface ServerConfig {
   enforceQuota: boolean;
   /** readonlymode.enabled: a member cut off from its quorum serves read-only clients (default false). */
   readOnlyModeEnabled: boolean;
+  /**
+   * enableEagerACLCheck (zookeeper.enableEagerACLCheck): an ensemble member answers a create,
+   * delete, setData or setACL its own tree forbids at once, without a txn. Default false.
+   */
+  enableEagerACLCheck: boolean;
   /** zookeeper.digest.enabled: `hash` logs the tree digest every 128 zxids (default true; false logs 0, as ZooKeeper does). */
   digestEnabled: boolean;
   /** reconfigEnabled: only false is supported; reconfig answers RECONFIGDISABLED. */
@@ -246,6 +251,7 @@ const KEYS = {
   'readonlymode.enabled': 'READONLYMODE_ENABLED',
   // zookeeper.digest.enabled: the digest log behind `hash`.
   'digest.enabled': 'DIGEST_ENABLED',
+  enableEagerACLCheck: 'ENABLE_EAGER_ACL_CHECK',
   reconfigEnabled: 'RECONFIG_ENABLED',
   // zabkeeper's own: linearizable reads (ZooKeeper's reads are sequentially consistent).
   readConsistency: 'READ_CONSISTENCY',
@@ -592,6 +598,7 @@ export function resolveServerConfig(layers: {
     enforceQuota: bool(s, 'enforceQuota', false),
     readOnlyModeEnabled: bool(s, 'readonlymode.enabled', false),
     digestEnabled: bool(s, 'digest.enabled', true),
+    enableEagerACLCheck: bool(s, 'enableEagerACLCheck', false),
     reconfigEnabled: bool(s, 'reconfigEnabled', false),
     linearizableReads: readConsistencyOf(s),
     extra,

@@ -137,6 +137,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     maxSessionTimeoutMs: config.maxSessionTimeoutMs,
     superDigest: config.superDigest,
     digestAlgorithm: config.digestAlgorithm,
+    eagerAclCheck: config.enableEagerACLCheck,
     ttlEnabled: config.extendedTypesEnabled,
     enforceQuota: config.enforceQuota,
     digestEnabled: config.digestEnabled,

@@ -261,3 +261,17 @@ describe('maxCnxns', () => {
     expect(() => resolve('dataDir=/d\nmaxCnxns=lots')).toThrow(/line 2: maxCnxns must be an integer, got "lots"/);
   });
 });
+
+describe('enableEagerACLCheck', () => {
+  it('is off by default and read as true or false, also as zookeeper.enableEagerACLCheck and from the env', () => {
+    expect(resolve('dataDir=/d').enableEagerACLCheck).toBe(false);
+    expect(resolve('dataDir=/d\nenableEagerACLCheck=true').enableEagerACLCheck).toBe(true);
+    expect(resolve('dataDir=/d\nzookeeper.enableEagerACLCheck=true').enableEagerACLCheck).toBe(true);
+    expect(resolveServerConfig({ zooCfg: parseZooCfg('dataDir=/d'), env: { ZABKEEPER_ENABLE_EAGER_ACL_CHECK: 'true' } }).enableEagerACLCheck).toBe(true);
+    expect(resolve('dataDir=/d\nenableEagerACLCheck=true').warnings).toEqual([]);
+  });
+
+  it('refuses a value that is not a boolean, naming the line', () => {
+    expect(() => resolve('dataDir=/d\nenableEagerACLCheck=eager')).toThrow(/line 2: enableEagerACLCheck must be true or false, got "eager"/);
+  });
+});
