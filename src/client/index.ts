@@ -9,5 +9,5 @@ export type { WatcherKind } from './watch-registry.js';
 export { WatchStream } from './watch-stream.js';
 export { parseConnectString, type HostPort, type ConnectString } from './host-list.js';
 export { validatePath } from './path-validation.js';
-export { ZooKeeperError, ErrorCode, errorName, Perms, type ACL, type Id, type Stat, type ClientInfo } from '../jute/index.js';
+export { ZooKeeperError, ErrorCode, errorName, Perms, UnknownDigestAlgorithmError, type ACL, type Id, type Stat, type ClientInfo } from '../jute/index.js';
 export * from './recipes/index.js';

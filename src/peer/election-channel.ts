@@ -20,9 +20,16 @@ export interface ElectionChannelOptions {
    * copied), so an address may be filled in or changed after construction.
    */
   peers: Map<number, PeerAddress>;
+  /** This member's configured host: the address it listens on and tells peers about. */
   listenHost: string;
   /** 0 picks a free port: read boundPort after start(). */
   listenPort: number;
+  /**
+   * quorumListenOnAllIPs: bind the port on every address instead of listenHost, for hosts whose
+   * configured name resolves to an address they cannot bind (NAT, containers). listenHost is
+   * still the address given to peers.
+   */
+  listenOnAllIPs?: boolean;
   logger: Logger;
   /** First wait before retrying a peer that has messages waiting but could not be reached; doubles per failure. Default 100. */
   reconnectDelayMs?: number;
@@ -77,6 +84,7 @@ export class ElectionChannel {
   private readonly accepted = new Set<PeerConnection>();
   private readonly listenHost: string;
   private readonly listenPort: number;
+  private readonly listenOnAllIPs: boolean;
   private readonly reconnectDelayMs: number;
   private readonly maxReconnectDelayMs: number;
   private readonly maxQueuedPerPeer: number;
@@ -91,6 +99,7 @@ export class ElectionChannel {
     this.logger = opts.logger.child({ channel: 'election' });
     this.listenHost = opts.listenHost;
     this.listenPort = opts.listenPort;
+    this.listenOnAllIPs = opts.listenOnAllIPs ?? false;
     this.reconnectDelayMs = opts.reconnectDelayMs ?? 100;
     this.maxReconnectDelayMs = Math.max(this.reconnectDelayMs, opts.maxReconnectDelayMs ?? 2000);
     this.maxQueuedPerPeer = Math.max(1, opts.maxQueuedPerPeer ?? 4);
@@ -119,8 +128,8 @@ export class ElectionChannel {
   }
 
   async start(): Promise<void> {
-    await this.listener.listen(this.listenHost, this.listenPort);
-    this.logger.info({ host: this.listenHost, port: this.listener.port }, 'election channel listening');
+    await this.listener.listen(this.listenOnAllIPs ? undefined : this.listenHost, this.listenPort);
+    this.logger.info({ host: this.listenOnAllIPs ? '(all addresses)' : this.listenHost, port: this.listener.port }, 'election channel listening');
   }
 
   get boundPort(): number {

@@ -83,7 +83,7 @@ export class PeerListener {
     return server;
   }
 
-  private bind(server: net.Server, host: string, port: number): Promise<void> {
+  private bind(server: net.Server, host: string | undefined, port: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
       server.once('error', onError);
@@ -94,9 +94,12 @@ export class PeerListener {
     });
   }
 
-  /** Resolves with the bound port (listen on 0 to get a free one). */
-  async listen(host: string, port: number): Promise<number> {
-    const byName = net.isIP(host) === 0 && host !== '';
+  /**
+   * Resolves with the bound port (listen on 0 to get a free one). An undefined host binds the
+   * wildcard address (every interface), as ZooKeeper's quorumListenOnAllIPs does.
+   */
+  async listen(host: string | undefined, port: number): Promise<number> {
+    const byName = host !== undefined && net.isIP(host) === 0 && host !== '';
     await this.bind(this.server, byName ? await this.resolveHost(host) : host, port);
     this.listening = true;
     const addr = this.server.address();

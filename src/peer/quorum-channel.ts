@@ -21,9 +21,16 @@ export interface QuorumChannelOptions {
    * every dial (not copied), so an address may be filled in or changed after construction.
    */
   peers: Map<number, PeerAddress>;
+  /** This member's configured host: the address it listens on and tells peers about. */
   listenHost: string;
   /** 0 picks a free port: read boundPort after start(). */
   listenPort: number;
+  /**
+   * quorumListenOnAllIPs: bind the port on every address instead of listenHost, for hosts whose
+   * configured name resolves to an address they cannot bind (NAT, containers). listenHost is
+   * still the address given to peers.
+   */
+  listenOnAllIPs?: boolean;
   logger: Logger;
   /** Largest frame sent or accepted; a SNAP must fit. Default 64 MiB. */
   maxFrameBytes?: number;
@@ -66,6 +73,7 @@ export class QuorumChannel {
   private readonly peerTls: PeerTls | undefined;
   private readonly listenHost: string;
   private readonly listenPort: number;
+  private readonly listenOnAllIPs: boolean;
   private readonly maxFrameBytes: number;
   private readonly maxBufferedBytes: number;
   private readonly handshakeTimeoutMs: number;
@@ -88,6 +96,7 @@ export class QuorumChannel {
     this.logger = opts.logger.child({ channel: 'quorum' });
     this.listenHost = opts.listenHost;
     this.listenPort = opts.listenPort;
+    this.listenOnAllIPs = opts.listenOnAllIPs ?? false;
     this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_PEER_FRAME_BYTES;
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 64 * 1024 * 1024;
     this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 5000;
@@ -99,8 +108,8 @@ export class QuorumChannel {
 
   /** Listens on the quorum port; learners are turned away until setAccepting(true). */
   async start(): Promise<void> {
-    await this.listener.listen(this.listenHost, this.listenPort);
-    this.logger.info({ host: this.listenHost, port: this.listener.port }, 'quorum channel listening');
+    await this.listener.listen(this.listenOnAllIPs ? undefined : this.listenHost, this.listenPort);
+    this.logger.info({ host: this.listenOnAllIPs ? '(all addresses)' : this.listenHost, port: this.listener.port }, 'quorum channel listening');
   }
 
   get boundPort(): number {

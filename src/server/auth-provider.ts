@@ -32,13 +32,14 @@ export function isSuper(authIds: readonly Id[]): boolean {
 
 /**
  * Ids an auth packet adds to the connection, or null for AUTHFAILED (unknown scheme, no data).
- * A digest that equals the configured super digest also makes the connection super.
+ * A digest that equals the configured super digest also makes the connection super. The digest
+ * is hashed with `digestAlgorithm` (DigestAuthenticationProvider.digestAlg, a Java name).
  */
-export function authenticate(scheme: string, auth: Buffer | null, remoteAddress: string, superDigest: string | undefined): Id[] | null {
+export function authenticate(scheme: string, auth: Buffer | null, remoteAddress: string, superDigest: string | undefined, digestAlgorithm?: string): Id[] | null {
   switch (scheme) {
     case 'digest': {
       if (auth === null) return null;
-      const digest = digestAuth(auth.toString('utf8'));
+      const digest = digestAuth(auth.toString('utf8'), digestAlgorithm);
       const ids: Id[] = [];
       if (superDigest !== undefined && digest === superDigest) ids.push({ scheme: 'super', id: '' });
       ids.push({ scheme: 'digest', id: digest });

@@ -1,5 +1,5 @@
-// The client port (plain or TLS): accepts sockets, enforces maxClientCnxns per IP and a cap on
-// connections still in their handshake, authenticates TLS client certificates (x509), tracks connections.
+// The client port (plain or TLS): accepts sockets, enforces maxCnxns in all, maxClientCnxns per IP and a
+// cap on connections still in their handshake, authenticates TLS client certificates (x509), tracks connections.
 
 import net from 'node:net';
 import tls from 'node:tls';
@@ -32,6 +32,8 @@ export interface ClientListenerOptions {
   port: number;
   /** Per client IP; 0 disables the limit. */
   maxClientCnxns: number;
+  /** maxCnxns: connections to this port in all, from every IP (ZooKeeper counts per client port); 0 disables. */
+  maxCnxns?: number;
   maxBufferBytes: number;
   /** Close sockets that send no handshake within this long. */
   handshakeTimeoutMs?: number;
@@ -60,6 +62,8 @@ export class ClientListener {
   private readonly netServer: net.Server;
   private readonly live = new Set<ClientConnection>();
   private readonly perIp = new Map<string, number>();
+  /** Sockets admitted and not yet closed, four-letter words included (ZooKeeper's cnxns set). */
+  private admitted = 0;
   private handshaking = 0;
   /** One warning per burst of refusals, not one per refused socket. */
   private handshakeLimitLogged = false;
@@ -173,11 +177,19 @@ export class ClientListener {
   }
 
   /**
-   * maxClientCnxns per IP (NIOServerCnxnFactory's check, its log line) and the handshake cap;
-   * a refused socket is closed at once. Counts are released when the socket closes.
+   * maxCnxns in all, then maxClientCnxns per IP (NIOServerCnxnFactory.doAccept's checks in its
+   * order, with its log lines) and the handshake cap; a refused socket is closed at once. Counts
+   * are released when the socket closes.
    */
   private admit(socket: net.Socket): boolean {
     const ip = ipOf(socket);
+    const total = this.opts.maxCnxns ?? 0;
+    if (total > 0 && this.admitted >= total) {
+      this.opts.logger.error({ remote: `${ip}:${socket.remotePort}` }, `Too many connections ${this.admitted} - max is ${total}`);
+      socket.on('error', () => undefined);
+      socket.destroy();
+      return false;
+    }
     const count = this.perIp.get(ip) ?? 0;
     const max = this.opts.maxClientCnxns;
     if (max > 0 && count >= max) {
@@ -197,6 +209,7 @@ export class ClientListener {
       return false;
     }
     this.perIp.set(ip, count + 1);
+    this.admitted++;
     this.handshaking++;
     let handshaking = true;
     const handshakeDone = (): void => {
@@ -210,6 +223,7 @@ export class ClientListener {
     socket.once('close', () => {
       handshakeDone();
       this.handshakeDone.delete(key);
+      this.admitted--;
       const n = (this.perIp.get(ip) ?? 1) - 1;
       if (n <= 0) this.perIp.delete(ip);
       else this.perIp.set(ip, n);

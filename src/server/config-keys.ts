@@ -39,7 +39,6 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   // ---- topology and election -----------------------------------------------------------------
   ['electionAlg', refuse('only fast leader election (electionAlg=3) exists, as in ZooKeeper since 3.6', '3')],
   ['observerMasterPort', refuse(`observers syncing from followers: ${NOT_YET}`)],
-  ['quorumListenOnAllIPs', refuse(`listening on all addresses for peers: ${NOT_YET}; peers bind the server.N host`, 'false')],
   ['multiAddress.enabled', refuse(`several addresses per server: ${NOT_YET}`, 'false')],
   ['multiAddress.reachabilityCheckEnabled', ignore('only matters with multiAddress.enabled, which zabkeeper refuses')],
   ['multiAddress.reachabilityCheckTimeoutMs', ignore('only matters with multiAddress.enabled, which zabkeeper refuses')],
@@ -72,14 +71,12 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   // ---- durability and safety -------------------------------------------------------------------
   ['skipACL', refuse('zabkeeper always checks ACLs', 'no', 'false')],
   ['emulate353TTLNodes', refuse(`the 3.5.3 TTL encoding: ${NOT_YET}`, 'false')],
-  ['enableEagerACLCheck', refuse(`eager ACL checks in multi: ${NOT_YET}`, 'false')],
   // audit.enable: config.ts reads it. ZooKeeper 3.8 ships one audit logger, the one zabkeeper has built in.
   ['audit.impl.class', refuse('custom audit loggers: zabkeeper has only the built-in one, ZooKeeper\'s default', DEFAULT_AUDIT_LOGGER_CLASS)],
   ['datadir.autocreate', refuse('zabkeeper always creates a missing data dir', 'true')],
   ['db.autocreate', refuse('zabkeeper always creates a missing database', 'true')],
   ['snapshot.trust.empty', ignore('zabkeeper recovers from its own log and snapshot format')],
   ['snapshot.compression.method', ignore('zabkeeper snapshots use their own format')],
-  ['znode.container.maxNeverUsedIntervalMs', refuse(`reaping never-used containers: ${NOT_YET}`, '0')],
   ['znode.container.maxPerMinute', ignore()],
 
   // ---- Java implementation tuning -----------------------------------------------------------
@@ -162,13 +159,11 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   // enforce.auth.*, superUser ... (docs/security.md); what remains here is refused ----
   ['netty.server.earlyDropSecureConnectionHandshakes', refuse(`dropping TLS handshakes early under load: ${NOT_YET}`, 'false')],
   ['DigestAuthenticationProvider.enabled', refuse('the digest provider is always on in zabkeeper', 'true')],
-  ['DigestAuthenticationProvider.digestAlg', refuse(`digest algorithms other than SHA1: ${NOT_YET}`, 'SHA1', 'SHA-1')],
   ['sessionRequireClientSASLAuth', refuse(`SASL client authentication: ${NOT_YET}`, 'false')],
   ['ensembleAuthName', refuse(`ensemble authentication: ${NOT_YET}`)],
   ['kerberos.canonicalizeHostNames', refuse(`Kerberos: ${NOT_YET}`, 'false')],
   ['kerberos.removeHostFromPrincipal', refuse(`Kerberos: ${NOT_YET}`, 'false')],
   ['kerberos.removeRealmFromPrincipal', refuse(`Kerberos: ${NOT_YET}`, 'false')],
-  ['maxCnxns', refuse(`a limit on all client connections: ${NOT_YET}`, '0')],
 
   // ---- observers (readonlymode.enabled, enforceQuota, reconfigEnabled: config.ts reads them, issue 13) ----
   ['peerType', refuse('peerType is participant or observer (and must match this server\'s own server.N line)', 'participant', 'observer')],

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseTlsSettings, TlsConfigError, TLS_KEY_SUFFIXES, type TlsSettings } from '../tls/tls-settings.js';
 import type { QuorumHierarchy } from '../zab/quorum-verifier.js';
+import { DEFAULT_DIGEST_ALGORITHM, digestHashName, UnknownDigestAlgorithmError } from '../jute/digest-id.js';
 import { closestKey, DOCUMENTED_KEYS, documentedKeyRule } from './config-keys.js';
 import { configSystemProperties } from './system-properties.js';
 
@@ -38,6 +39,11 @@ export interface ServerConfig {
   /** Per client IP; 0 disables the limit. */
   maxClientCnxns: number;
   /**
+   * maxCnxns (ZooKeeper's zookeeper.maxCnxns): connections to one client port in all, from
+   * every IP; the plaintext and the secure port count apart. 0 (the default) disables it.
+   */
+  maxCnxns: number;
+  /**
    * globalOutstandingLimit (ZooKeeper's zookeeper.globalOutstandingLimit, default 1000): past
    * this many requests in flight server-wide, connections with requests in flight are not read.
    */
@@ -51,6 +57,11 @@ export interface ServerConfig {
    * undefined: a plain majority of the voters.
    */
   quorumHierarchy: ConfiguredHierarchy | undefined;
+  /**
+   * quorumListenOnAllIPs: the member's quorum and election ports bind every address instead of
+   * its server.N host (which peers still dial, and which it still announces). Default false.
+   */
+  quorumListenOnAllIPs: boolean;
   /** No peers (or a single voter with standaloneEnabled), or forced with --standalone. */
   standalone: boolean;
   standaloneEnabled: boolean;
@@ -59,10 +70,20 @@ export interface ServerConfig {
   /** Largest accepted frame body, ZooKeeper's jute.maxbuffer. */
   juteMaxBufferBytes: number;
   containerCheckIntervalMs: number;
+  /**
+   * znode.container.maxNeverUsedIntervalMs: a container that never had a child is reaped once
+   * its mtime is older than this; 0 (the default) keeps it until it has had one.
+   */
+  containerMaxNeverUsedIntervalMs: number;
   /** Enables TTL nodes (zookeeper.extendedTypesEnabled). On by default, unlike ZooKeeper: TTL nodes are part of our contract; set it false to match ZooKeeper. */
   extendedTypesEnabled: boolean;
-  /** "super:<base64 sha1>" for the digest provider's super user. */
+  /** "super:<base64 hash>" for the digest provider's super user, hashed with digestAlgorithm. */
   superDigest: string | undefined;
+  /**
+   * DigestAuthenticationProvider.digestAlg (ZooKeeper 3.7+): the Java MessageDigest name of the
+   * hash that turns `addauth digest user:password` into a digest id. Default SHA1.
+   */
+  digestAlgorithm: string;
   /**
    * ops: the admin HTTP server (admin-server.ts). Unlike ZooKeeper it is off unless asked for:
    * admin.enableServer=true, or an admin.serverPort / --admin-port; admin.enableServer=false wins.
@@ -95,6 +116,11 @@ export interface ServerConfig {
   enforceQuota: boolean;
   /** readonlymode.enabled: a member cut off from its quorum serves read-only clients (default false). */
   readOnlyModeEnabled: boolean;
+  /**
+   * enableEagerACLCheck (zookeeper.enableEagerACLCheck): an ensemble member answers a create,
+   * delete, setData or setACL its own tree forbids at once, without a txn. Default false.
+   */
+  enableEagerACLCheck: boolean;
   /** zookeeper.digest.enabled: `hash` logs the tree digest every 128 zxids (default true; false logs 0, as ZooKeeper does). */
   digestEnabled: boolean;
   /** reconfigEnabled: only false is supported; reconfig answers RECONFIGDISABLED. */
@@ -175,15 +201,19 @@ const KEYS = {
   clientPort: 'CLIENT_PORT',
   clientPortAddress: 'CLIENT_PORT_ADDRESS',
   maxClientCnxns: 'MAX_CLIENT_CNXNS',
+  maxCnxns: 'MAX_CNXNS',
   globalOutstandingLimit: 'GLOBAL_OUTSTANDING_LIMIT',
   minSessionTimeout: 'MIN_SESSION_TIMEOUT',
   maxSessionTimeout: 'MAX_SESSION_TIMEOUT',
   standaloneEnabled: 'STANDALONE_ENABLED',
+  quorumListenOnAllIPs: 'QUORUM_LISTEN_ON_ALL_IPS',
   '4lw.commands.whitelist': '4LW_COMMANDS_WHITELIST',
   'jute.maxbuffer': 'JUTE_MAXBUFFER',
   'znode.container.checkIntervalMs': 'ZNODE_CONTAINER_CHECK_INTERVAL_MS',
+  'znode.container.maxNeverUsedIntervalMs': 'ZNODE_CONTAINER_MAX_NEVER_USED_INTERVAL_MS',
   extendedTypesEnabled: 'EXTENDED_TYPES_ENABLED',
   'DigestAuthenticationProvider.superDigest': 'SUPER_DIGEST',
+  'DigestAuthenticationProvider.digestAlg': 'DIGEST_ALG',
   'admin.enableServer': 'ADMIN_ENABLE_SERVER',
   'admin.serverPort': 'ADMIN_SERVER_PORT',
   'admin.serverAddress': 'ADMIN_SERVER_ADDRESS',
@@ -235,6 +265,7 @@ const KEYS = {
   'readonlymode.enabled': 'READONLYMODE_ENABLED',
   // zookeeper.digest.enabled: the digest log behind `hash`.
   'digest.enabled': 'DIGEST_ENABLED',
+  enableEagerACLCheck: 'ENABLE_EAGER_ACL_CHECK',
   reconfigEnabled: 'RECONFIG_ENABLED',
   // zookeeper.audit.enable: the audit log (audit-log.ts).
   'audit.enable': 'AUDIT_ENABLE',
@@ -255,6 +286,7 @@ const ENV_ALIASES: Record<string, ConfigKey> = {
   ZABKEEPER_4LW_WHITELIST: '4lw.commands.whitelist',
   ZABKEEPER_MAX_BUFFER: 'jute.maxbuffer',
   ZABKEEPER_DIGEST_AUTHENTICATION_PROVIDER_SUPER_DIGEST: 'DigestAuthenticationProvider.superDigest',
+  ZABKEEPER_DIGEST_AUTHENTICATION_PROVIDER_DIGEST_ALG: 'DigestAuthenticationProvider.digestAlg',
 };
 
 const SERVER_KEY = /^server\.(\d+)$/;
@@ -571,18 +603,22 @@ export function resolveServerConfig(layers: {
     clientPort: clientPortOf(s, own),
     clientPortAddress: clientPortAddress ?? own?.clientAddress,
     maxClientCnxns: int(s, 'maxClientCnxns', DEFAULTS.maxClientCnxns, 0),
+    maxCnxns: maxCnxnsOf(s, warnings),
     globalOutstandingLimit: int(s, 'globalOutstandingLimit', DEFAULTS.globalOutstandingLimit, 0),
     minSessionTimeoutMs: min,
     maxSessionTimeoutMs: max,
     servers,
     quorumHierarchy,
+    quorumListenOnAllIPs: bool(s, 'quorumListenOnAllIPs', false),
     standalone,
     standaloneEnabled,
     fourLetterWordWhitelist,
     juteMaxBufferBytes: int(s, 'jute.maxbuffer', DEFAULTS.juteMaxBufferBytes, 1, 0x7fffffff),
     containerCheckIntervalMs: int(s, 'znode.container.checkIntervalMs', DEFAULTS.containerCheckIntervalMs, 1),
+    containerMaxNeverUsedIntervalMs: int(s, 'znode.container.maxNeverUsedIntervalMs', 0, 0),
     extendedTypesEnabled: bool(s, 'extendedTypesEnabled', true),
     superDigest: str(s, 'DigestAuthenticationProvider.superDigest'),
+    digestAlgorithm: digestAlgorithmOf(s),
     // ops: off by default (see ServerConfig.adminEnableServer); a configured port means "on".
     adminEnableServer: bool(s, 'admin.enableServer', s.has('admin.serverPort')),
     adminServerPort: int(s, 'admin.serverPort', DEFAULTS.adminServerPort, 0, 65535),
@@ -604,6 +640,7 @@ export function resolveServerConfig(layers: {
     enforceQuota: bool(s, 'enforceQuota', false),
     readOnlyModeEnabled: bool(s, 'readonlymode.enabled', false),
     digestEnabled: bool(s, 'digest.enabled', true),
+    enableEagerACLCheck: bool(s, 'enableEagerACLCheck', false),
     reconfigEnabled: bool(s, 'reconfigEnabled', false),
     auditEnabled: auditEnableOf(s),
     linearizableReads: readConsistencyOf(s),
@@ -720,6 +757,27 @@ function resolveSecurity(s: Map<string, Setting>): SecurityConfig {
     maxHandshakes: Math.max(0, int(s, 'netty.server.outstandingHandshake.limit', DEFAULTS.maxHandshakes, -1)),
     maxClientOutboundBytes: int(s, 'maxClientOutboundBytes', DEFAULTS.maxClientOutboundBytes, 0),
   };
+}
+
+/** maxCnxns: as ServerCnxnFactory.initMaxCnxns, a negative value warns and means no limit. */
+function maxCnxnsOf(s: Map<string, Setting>, warnings: string[]): number {
+  const n = int(s, 'maxCnxns', 0);
+  if (n >= 0) return n;
+  warnings.push(`${s.get('maxCnxns')!.source}: maxCnxns should be greater than or equal to 0; using 0 (no limit)`);
+  return 0;
+}
+
+/** DigestAuthenticationProvider.digestAlg, checked at start as ZooKeeper's provider checks it when loaded. */
+function digestAlgorithmOf(s: Map<string, Setting>): string {
+  const st = s.get('DigestAuthenticationProvider.digestAlg');
+  if (st === undefined || st.value === '') return DEFAULT_DIGEST_ALGORITHM;
+  try {
+    digestHashName(st.value);
+  } catch (err) {
+    if (err instanceof UnknownDigestAlgorithmError) throw new ConfigError(`${st.source}: DigestAuthenticationProvider.digestAlg=${st.value}: ${err.message}`);
+    throw err;
+  }
+  return st.value.trim();
 }
 
 function readConsistencyOf(s: Map<string, Setting>): boolean {

@@ -97,7 +97,7 @@ interface ChangeRecord {
 }
 
 /** Paths ZooKeeper refuses to delete (DataTree.isSpecialPath). */
-const SPECIAL_PATHS: ReadonlySet<string> = new Set(['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config']);
+export const SPECIAL_PATHS: ReadonlySet<string> = new Set(['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config']);
 
 export interface PrepOptions {
   ttlEnabled: boolean;

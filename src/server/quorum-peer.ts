@@ -50,6 +50,8 @@ export interface QuorumPeerOptions {
   metrics?: EnsembleMetrics;
   /** security: sslQuorum, election and quorum channels over mutual TLS. */
   tls?: PeerTls;
+  /** quorumListenOnAllIPs: the election and quorum ports bind every address, not the server.N host. */
+  listenOnAllIPs?: boolean;
   /** Called once this peer has stopped after a fatal error (see fatal()): the owner stops the process. */
   onFatal?: () => void;
 }
@@ -125,6 +127,7 @@ export class QuorumPeer {
       peers: new Map(others.map((s) => [s.id, { host: s.host, port: s.electionPort }])),
       listenHost: me.host,
       listenPort: me.electionPort,
+      listenOnAllIPs: opts.listenOnAllIPs,
       logger: this.log,
       tls: opts.tls,
     });
@@ -133,6 +136,7 @@ export class QuorumPeer {
       peers: new Map(others.map((s) => [s.id, { host: s.host, port: s.quorumPort }])),
       listenHost: me.host,
       listenPort: me.quorumPort,
+      listenOnAllIPs: opts.listenOnAllIPs,
       logger: this.log,
       tls: opts.tls,
     });

@@ -122,6 +122,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
         logger: logger.child({ component: 'zab' }),
         metrics,
         tls: peerTls,
+        listenOnAllIPs: config.quorumListenOnAllIPs,
         // readonlymode.enabled: the read-only mode follows the member's role (bound below, once zk exists).
         onRole: (role) => readOnlyMode?.roleChanged(role),
         onFatal: stopAfterFatal,
@@ -141,6 +142,8 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     minSessionTimeoutMs: config.minSessionTimeoutMs,
     maxSessionTimeoutMs: config.maxSessionTimeoutMs,
     superDigest: config.superDigest,
+    digestAlgorithm: config.digestAlgorithm,
+    eagerAclCheck: config.enableEagerACLCheck,
     ttlEnabled: config.extendedTypesEnabled,
     enforceQuota: config.enforceQuota,
     digestEnabled: config.digestEnabled,
@@ -149,6 +152,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     globalOutstandingLimit: config.globalOutstandingLimit,
     observer: config.servers.find((x) => x.id === config.serverId)?.role === 'observer',
     containerCheckIntervalMs: config.containerCheckIntervalMs,
+    containerMaxNeverUsedIntervalMs: config.containerMaxNeverUsedIntervalMs,
     logger: logger.child({ component: 'zk-server' }),
     // Ensemble: writes are proposed through ZAB; its runtime logs them before acking.
     quorum: peer?.hooks(),
@@ -207,6 +211,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
       host: secure ? sec.secureClientPortAddress : config.clientPortAddress,
       port: secure ? sec.secureClientPort! : config.clientPort,
       maxClientCnxns: config.maxClientCnxns,
+      maxCnxns: config.maxCnxns,
       maxBufferBytes: config.juteMaxBufferBytes,
       handshakeTimeoutMs: config.sessionlessCnxnTimeoutMs,
       maxHandshakes: sec.maxHandshakes,

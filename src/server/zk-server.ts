@@ -15,6 +15,7 @@ import { addAuthIds, authenticate, hostOf, ipId, satisfiesEnforcedAuth, type Ses
 import type { ClientSink } from './client-sink.js';
 import { ContainerReaper } from './container-reaper.js';
 import { DigestLog, type ZxidDigest } from './digest-log.js';
+import { eagerAclCheck } from './eager-acl-check.js';
 import { PrepRequestProcessor, type WriteRequest } from './prep-request.js';
 import { FinalRequestProcessor, LatencyStats, ServerCnxn } from './request-processor.js';
 import { NotReadOnlyClientError, refusedWhenReadOnly } from './read-only-mode.js';
@@ -38,8 +39,12 @@ export interface ZkServerOptions {
   tickTimeMs: number;
   minSessionTimeoutMs: number;
   maxSessionTimeoutMs: number;
-  /** "super:<base64 sha1>", as zookeeper.DigestAuthenticationProvider.superDigest. */
+  /** "super:<base64 sha1>", as zookeeper.DigestAuthenticationProvider.superDigest (hashed with digestAlgorithm). */
   superDigest?: string;
+  /** DigestAuthenticationProvider.digestAlg: the Java name of the hash digest ids use (default SHA1). */
+  digestAlgorithm?: string;
+  /** enableEagerACLCheck: an ensemble member answers a write its tree forbids at once (eager-acl-check.ts). */
+  eagerAclCheck?: boolean;
   /** extendedTypesEnabled; when false createTTL answers UNIMPLEMENTED like ZooKeeper. */
   ttlEnabled: boolean;
   /** zookeeper.enforceQuota: writes past a hard quota limit fail with QUOTAEXCEEDED. */
@@ -205,6 +210,8 @@ export class ZooKeeperServer {
   private readonly digests: DigestLog;
   private digestMismatches = 0;
   private readonly reaper: ContainerReaper;
+  /** Schemes of the configured authProvider.* classes, whose ids ACLs may name. */
+  private readonly authProviders: ReadonlySet<string>;
   private readonly sessions = new Map<number, Session>();
   private readonly cnxns = new Map<ClientSink, ServerCnxn>();
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -236,6 +243,7 @@ export class ZooKeeperServer {
     tree?: DataTree,
   ) {
     this.tree = tree ?? new DataTree();
+    this.authProviders = new Set(opts.auth?.providers ?? []);
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
     this.audit = opts.audit;
@@ -285,7 +293,7 @@ export class ZooKeeperServer {
       enforceQuota: this.opts.enforceQuota,
       checkSession: (id) => this.tracker.check(id),
       logger: this.log,
-      authProviders: new Set(this.opts.auth?.providers ?? []),
+      authProviders: this.authProviders,
     });
   }
 
@@ -560,6 +568,14 @@ export class ZooKeeperServer {
       if ('decodeError' in decoded.req) {
         cnxn.log.warn({ xid, op: opName(type), err: decoded.req.decodeError }, 'request body does not decode; answering MARSHALLINGERROR');
       }
+      if (this.opts.eagerAclCheck === true && this.opts.quorum !== undefined) {
+        // As ZooKeeper's Leader/Follower/ObserverRequestProcessor: only an ensemble member checks.
+        const err = eagerAclCheck(decoded.req, cnxn.authIds, this.tree, this.authProviders);
+        if (err !== ErrorCode.OK) {
+          this.refuseEarly(session, pending, err);
+          return;
+        }
+      }
       if (type === OpCode.closeSession) this.tracker.setClosing(sessionId);
       // A follower forwards the body as received; the frame is a view valid only now, so copy it.
       const body = this.role === 'follower' ? Buffer.from(frame.subarray(bodyOffset)) : undefined;
@@ -640,7 +656,7 @@ export class ZooKeeperServer {
     try {
       const packet = readAuthPacket(r);
       scheme = packet.scheme;
-      ids = authenticate(packet.scheme, packet.auth, cnxn.sink.remoteAddress, this.opts.superDigest);
+      ids = authenticate(packet.scheme, packet.auth, cnxn.sink.remoteAddress, this.opts.superDigest, this.opts.digestAlgorithm);
     } catch (err) {
       cnxn.log.warn({ err }, 'auth packet does not decode; closing connection');
       this.dropCnxn(cnxn, 'malformed auth packet');
@@ -690,6 +706,19 @@ export class ZooKeeperServer {
   private runRead(p: Pending): void {
     if (p.cnxn.closed) return;
     this.final.read(p.cnxn, p.xid, p.read!, (id) => this.tree.getEphemerals(id), p.startMs, this.now());
+  }
+
+  /**
+   * A write the eager ACL check refused: no txn, answered with zxid 0 as ZooKeeper does, but in
+   * the session's request order (ZooKeeper sends it ahead of earlier unanswered requests, which
+   * its own client takes for an out-of-order xid and drops the connection).
+   */
+  private refuseEarly(session: Session, p: Pending, err: number): void {
+    p.write = { onApplied: () => undefined };
+    this.enqueue(session, p);
+    this.finishHead(session, p, () => {
+      if (!p.cnxn.closed) this.final.replyHeaderOnly(p.cnxn, p.xid, 0, err);
+    });
   }
 
   private writeApplied(session: Session, p: Pending, req: WriteRequest, auditUser: string | undefined, result: ApplyResult): void {

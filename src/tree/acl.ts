@@ -1,9 +1,11 @@
 // ACLs: the interning cache znodes point into, permission checks, digest ids, and create/setACL fix-up.
 
-import { createHash } from 'node:crypto';
 import { ErrorCode, ZooKeeperError } from '../jute/error-codes.js';
 import { Perms } from '../jute/opcodes.js';
 import { DECODED_OPEN_ACL, type ACL, type Id } from '../jute/records.js';
+
+/** The digest-scheme id for "user:password" (addauth and superDigest), under the configured digestAlg. */
+export { digestIdOf as digestAuth } from '../jute/digest-id.js';
 
 function frozenAcl(acl: readonly ACL[]): ACL[] {
   return Object.freeze(
@@ -121,15 +123,6 @@ export class AclCache {
   }
 }
 
-/**
- * The digest-scheme id for "user:password": "user:" + base64(sha1("user:password")), as
- * DigestAuthenticationProvider.generateDigest. Used both for addAuth and for superDigest.
- */
-export function digestAuth(idPassword: string): string {
-  const colon = idPassword.indexOf(':');
-  const user = colon < 0 ? idPassword : idPassword.substring(0, colon);
-  return `${user}:${createHash('sha1').update(idPassword, 'utf8').digest('base64')}`;
-}
 
 /** Java's parseInt for the plain ASCII forms ZooKeeper's ip provider meets ("+8", "010"). */
 function parseJavaInt(s: string): number | undefined {

@@ -30,6 +30,10 @@ export interface EnsembleOptions {
   extraCfg?: string[];
   /** Server ids that are observers (server.N=...:observer everywhere, peerType=observer on them). */
   observers?: number[];
+  /** The host of a server's server.N line (default 127.0.0.1), e.g. another loopback address. */
+  peerHosts?: Record<number, string>;
+  /** Extra zoo.cfg lines for one node only. */
+  nodeCfg?: Record<number, string[]>;
 }
 
 
@@ -61,7 +65,7 @@ export class Ensemble {
   ) {}
 
   static async create(options: EnsembleOptions = {}): Promise<Ensemble> {
-    const opts = { size: 3, tickTimeMs: 200, initLimit: 20, syncLimit: 10, extraCfg: [], observers: [], ...options };
+    const opts = { size: 3, tickTimeMs: 200, initLimit: 20, syncLimit: 10, extraCfg: [], observers: [], peerHosts: {}, nodeCfg: {}, ...options };
     const root = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-ensemble-'));
     const e = new Ensemble(root, opts);
     const ports = await freePorts(opts.size * 3);
@@ -72,7 +76,7 @@ export class Ensemble {
       await writeFile(path.join(dataDir, 'myid'), `${id}\n`);
       e.nodes.push({ id, clientPort: port(), quorumPort: port(), electionPort: port(), dataDir, cfgPath: path.join(dataDir, 'zoo.cfg'), proc: undefined, output: '' });
     }
-    const serverLines = e.nodes.map((n) => `server.${n.id}=127.0.0.1:${n.quorumPort}:${n.electionPort}${opts.observers.includes(n.id) ? ':observer' : ''}`);
+    const serverLines = e.nodes.map((n) => `server.${n.id}=${opts.peerHosts[n.id] ?? '127.0.0.1'}:${n.quorumPort}:${n.electionPort}${opts.observers.includes(n.id) ? ':observer' : ''}`);
     for (const n of e.nodes) {
       const cfg = [
         `tickTime=${opts.tickTimeMs}`,
@@ -83,6 +87,7 @@ export class Ensemble {
         'clientPortAddress=127.0.0.1',
         '4lw.commands.whitelist=*',
         ...opts.extraCfg,
+        ...(opts.nodeCfg[n.id] ?? []),
         ...(opts.observers.includes(n.id) ? ['peerType=observer'] : []),
         ...serverLines,
       ];

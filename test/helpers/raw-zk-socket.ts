@@ -36,9 +36,10 @@ export class RawZkSocket {
     });
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<RawZkSocket> {
+  /** `localAddress`: the source address (another loopback address counts as another client IP). */
+  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawZkSocket> {
     return new Promise((resolve, reject) => {
-      const s = net.connect({ port, host }, () => {
+      const s = net.connect({ port, host, ...(localAddress !== undefined ? { localAddress } : {}) }, () => {
         s.off('error', reject);
         resolve(new RawZkSocket(s));
       });

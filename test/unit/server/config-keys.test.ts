@@ -244,3 +244,84 @@ describe('dynamicConfigFile', () => {
     await expect(loadServerConfig({ configPath: cfg3, env: {} })).rejects.toThrow(/c\.cfg line 2: cannot read dynamicConfigFile/);
   });
 });
+
+describe('quorumListenOnAllIPs', () => {
+  it('is off by default and read as true or false, also as zookeeper.quorumListenOnAllIPs and from the env', () => {
+    expect(resolve('dataDir=/d').quorumListenOnAllIPs).toBe(false);
+    expect(resolve('dataDir=/d\nquorumListenOnAllIPs=true').quorumListenOnAllIPs).toBe(true);
+    expect(resolve('dataDir=/d\nquorumListenOnAllIPs=TRUE').quorumListenOnAllIPs).toBe(true);
+    expect(resolve('dataDir=/d\nquorumListenOnAllIPs=false').quorumListenOnAllIPs).toBe(false);
+    expect(resolve('dataDir=/d\nzookeeper.quorumListenOnAllIPs=true').quorumListenOnAllIPs).toBe(true);
+    expect(resolveServerConfig({ zooCfg: parseZooCfg('dataDir=/d'), env: { ZABKEEPER_QUORUM_LISTEN_ON_ALL_IPS: 'true' } }).quorumListenOnAllIPs).toBe(true);
+    expect(resolve('dataDir=/d\nquorumListenOnAllIPs=true').warnings).toEqual([]);
+  });
+
+  it('refuses a value that is not a boolean, naming the line', () => {
+    expect(() => resolve('dataDir=/d\nquorumListenOnAllIPs=all')).toThrow(/line 2: quorumListenOnAllIPs must be true or false, got "all"/);
+  });
+});
+
+describe('DigestAuthenticationProvider.digestAlg', () => {
+  it('is SHA1 by default and takes the Java name, also as zookeeper.DigestAuthenticationProvider.digestAlg and from the env', () => {
+    expect(resolve('dataDir=/d').digestAlgorithm).toBe('SHA1');
+    expect(resolve('dataDir=/d\nDigestAuthenticationProvider.digestAlg=SHA-256').digestAlgorithm).toBe('SHA-256');
+    expect(resolve('dataDir=/d\nzookeeper.DigestAuthenticationProvider.digestAlg=SHA3-256').digestAlgorithm).toBe('SHA3-256');
+    expect(resolveServerConfig({ zooCfg: parseZooCfg('dataDir=/d'), env: { ZABKEEPER_DIGEST_ALG: 'SHA-512' } }).digestAlgorithm).toBe('SHA-512');
+    expect(resolve('dataDir=/d\nDigestAuthenticationProvider.digestAlg=SHA-256').warnings).toEqual([]);
+  });
+
+  it('refuses an algorithm it cannot compute at start, naming the line, as ZooKeeper fails to load its provider', () => {
+    expect(() => resolve('dataDir=/d\nDigestAuthenticationProvider.digestAlg=RipeMD160')).toThrow(
+      /line 2: DigestAuthenticationProvider\.digestAlg=RipeMD160: unknown digest algorithm "RipeMD160" \(use one of SHA1, /,
+    );
+  });
+});
+
+describe('znode.container.maxNeverUsedIntervalMs', () => {
+  it('is 0 (never) by default and read in ms, also with the zookeeper. and -D spellings and from the env', () => {
+    expect(resolve('dataDir=/d').containerMaxNeverUsedIntervalMs).toBe(0);
+    expect(resolve('dataDir=/d\nznode.container.maxNeverUsedIntervalMs=30000').containerMaxNeverUsedIntervalMs).toBe(30000);
+    expect(resolve('dataDir=/d\n-Dznode.container.maxNeverUsedIntervalMs=5000').containerMaxNeverUsedIntervalMs).toBe(5000);
+    expect(resolve('dataDir=/d\nzookeeper.znode.container.maxNeverUsedIntervalMs=7').containerMaxNeverUsedIntervalMs).toBe(7);
+    expect(
+      resolveServerConfig({ zooCfg: parseZooCfg('dataDir=/d'), env: { ZABKEEPER_ZNODE_CONTAINER_MAX_NEVER_USED_INTERVAL_MS: '900' } }).containerMaxNeverUsedIntervalMs,
+    ).toBe(900);
+    expect(resolve('dataDir=/d\nznode.container.maxNeverUsedIntervalMs=30000').warnings).toEqual([]);
+  });
+
+  it('refuses a negative or non-integer interval, naming the line', () => {
+    expect(() => resolve('dataDir=/d\nznode.container.maxNeverUsedIntervalMs=-1')).toThrow(/line 2: znode\.container\.maxNeverUsedIntervalMs must be between 0 and/);
+    expect(() => resolve('dataDir=/d\nznode.container.maxNeverUsedIntervalMs=1m')).toThrow(/line 2: znode\.container\.maxNeverUsedIntervalMs must be an integer, got "1m"/);
+  });
+});
+
+describe('maxCnxns', () => {
+  it('is 0 (no limit) by default and read as an integer, also as zookeeper.maxCnxns and from the env', () => {
+    expect(resolve('dataDir=/d').maxCnxns).toBe(0);
+    expect(resolve('dataDir=/d\nmaxCnxns=500').maxCnxns).toBe(500);
+    expect(resolve('dataDir=/d\nzookeeper.maxCnxns=20').maxCnxns).toBe(20);
+    expect(resolveServerConfig({ zooCfg: parseZooCfg('dataDir=/d'), env: { ZABKEEPER_MAX_CNXNS: '9' } }).maxCnxns).toBe(9);
+    expect(resolve('dataDir=/d\nmaxCnxns=500').warnings).toEqual([]);
+  });
+
+  it('takes a negative value as no limit with a warning, as ZooKeeper does, and refuses a non-integer', () => {
+    const c = resolve('dataDir=/d\nmaxCnxns=-1');
+    expect(c.maxCnxns).toBe(0);
+    expect(c.warnings).toEqual(['zoo.cfg line 2: maxCnxns should be greater than or equal to 0; using 0 (no limit)']);
+    expect(() => resolve('dataDir=/d\nmaxCnxns=lots')).toThrow(/line 2: maxCnxns must be an integer, got "lots"/);
+  });
+});
+
+describe('enableEagerACLCheck', () => {
+  it('is off by default and read as true or false, also as zookeeper.enableEagerACLCheck and from the env', () => {
+    expect(resolve('dataDir=/d').enableEagerACLCheck).toBe(false);
+    expect(resolve('dataDir=/d\nenableEagerACLCheck=true').enableEagerACLCheck).toBe(true);
+    expect(resolve('dataDir=/d\nzookeeper.enableEagerACLCheck=true').enableEagerACLCheck).toBe(true);
+    expect(resolveServerConfig({ zooCfg: parseZooCfg('dataDir=/d'), env: { ZABKEEPER_ENABLE_EAGER_ACL_CHECK: 'true' } }).enableEagerACLCheck).toBe(true);
+    expect(resolve('dataDir=/d\nenableEagerACLCheck=true').warnings).toEqual([]);
+  });
+
+  it('refuses a value that is not a boolean, naming the line', () => {
+    expect(() => resolve('dataDir=/d\nenableEagerACLCheck=eager')).toThrow(/line 2: enableEagerACLCheck must be true or false, got "eager"/);
+  });
+});
