@@ -2,10 +2,11 @@
 
 import type { ClientInfo, Id } from '../jute/records.js';
 import { digestAuth } from '../tree/acl.js';
+import { javaHostAddress } from '../net/java-host-address.js';
 import { authIdOrder } from '../tree/java-hash-set-order.js';
 import type { SaslAuthenticator } from './sasl-auth.js';
 
-/** Host part of "ip:port" / "[v6]:port"; IPv4-mapped v6 addresses read as v4, as Java reports them. */
+/** Host part of "ip:port" / "[v6]:port", as Java prints it (IPv6 in full, IPv4-mapped as IPv4). */
 export function hostOf(remoteAddress: string): string {
   let host: string;
   if (remoteAddress.startsWith('[')) {
@@ -16,8 +17,7 @@ export function hostOf(remoteAddress: string): string {
     // One colon: v4 "a.b.c.d:port". More: a bare v6 address whose last group is the port.
     host = colons === 0 ? remoteAddress : remoteAddress.slice(0, remoteAddress.lastIndexOf(':'));
   }
-  if (host.startsWith('::ffff:') && host.includes('.')) host = host.slice(7);
-  return host;
+  return javaHostAddress(host);
 }
 
 /** The id every connection carries from the start (NIOServerCnxn adds it at accept). */

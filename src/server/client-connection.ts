@@ -11,6 +11,7 @@ import type { ClientSink } from './client-sink.js';
 import { fourLetterWordOf, notWhitelistedText, type ConnectionReport, type FourLetterWord } from './four-letter-words.js';
 import { TurnWriter } from '../net/turn-writer.js';
 import { Fifo } from '../net/fifo.js';
+import { javaHostAddress } from '../net/java-host-address.js';
 
 /** The session layer as a connection sees it (implemented by ZooKeeperServer). */
 export interface SessionLayer {
@@ -52,10 +53,9 @@ type State = 'first-bytes' | 'handshaking' | 'established' | 'four-letter-word' 
 const OP_READ = 1;
 const OP_WRITE = 4;
 
-/** "ip:port" with IPv4-mapped IPv6 addresses shown as plain IPv4. */
+/** "ip:port" with the address as Java prints it (IPv6 in full and bracketed, IPv4-mapped as plain IPv4), as ZooKeeper shows it in cons. */
 export function formatRemote(socket: Socket): string {
-  let ip = socket.remoteAddress ?? 'unknown';
-  if (ip.startsWith('::ffff:')) ip = ip.slice(7);
+  const ip = javaHostAddress(socket.remoteAddress ?? 'unknown');
   return ip.includes(':') ? `[${ip}]:${socket.remotePort}` : `${ip}:${socket.remotePort}`;
 }
 

@@ -43,7 +43,7 @@ describe('auth packets', () => {
 
   it('helpers: host parsing, provider results and user names', () => {
     expect(hostOf('127.0.0.1:2181')).toBe('127.0.0.1');
-    expect(hostOf('[::1]:2181')).toBe('::1');
+    expect(hostOf('[::1]:2181')).toBe('0:0:0:0:0:0:0:1');
     expect(hostOf('::ffff:10.0.0.1:99')).toBe('10.0.0.1');
     expect(authenticate('digest', Buffer.from('super:s'), '1.2.3.4:5', digestAuth('super:s'))).toEqual([
       { scheme: 'super', id: '' },
