@@ -171,7 +171,10 @@ export interface SecurityConfig {
   authProviders: string[];
   /** X509AuthenticationProvider.superUser: this subject DN is super. */
   x509SuperUser: string | undefined;
-  /** enforce.auth.enabled / enforce.auth.schemes (3.8): sessions must authenticate with one of these schemes. */
+  /**
+   * enforce.auth.enabled / enforce.auth.schemes (3.8): sessions must authenticate with one of these
+   * schemes. sessionRequireClientSASLAuth=true makes it ["sasl"], whatever enforce.auth.* say.
+   */
   enforceAuthSchemes: string[] | undefined;
   /** java.security.auth.login.config: the JAAS file whose Server section lists SASL DIGEST-MD5 users. */
   jaasConfigFile: string | undefined;
@@ -239,6 +242,7 @@ const KEYS = {
   'X509AuthenticationProvider.superUser': 'X509_SUPER_USER',
   'enforce.auth.enabled': 'ENFORCE_AUTH_ENABLED',
   'enforce.auth.schemes': 'ENFORCE_AUTH_SCHEMES',
+  sessionRequireClientSASLAuth: 'SESSION_REQUIRE_CLIENT_SASL_AUTH',
   'java.security.auth.login.config': 'JAAS_CONFIG',
   'sasl.serverconfig': 'SASL_SERVERCONFIG',
   superUser: 'SUPER_USER',
@@ -645,7 +649,7 @@ export function resolveServerConfig(layers: {
     auditEnabled: auditEnableOf(s),
     linearizableReads: readConsistencyOf(s),
     extra,
-    security: resolveSecurity(s),
+    security: resolveSecurity(s, warnings),
     warnings,
   };
   if (config.reconfigEnabled) {
@@ -674,7 +678,7 @@ const AUTH_PROVIDER_CLASSES: Readonly<Record<string, string>> = {
   'org.apache.zookeeper.server.auth.IPAuthenticationProvider': 'ip',
 };
 
-function resolveSecurity(s: Map<string, Setting>): SecurityConfig {
+function resolveSecurity(s: Map<string, Setting>, warnings: string[]): SecurityConfig {
   const get = (key: string): Setting | undefined => s.get(key);
   let clientTls: TlsSettings;
   let quorumTls: TlsSettings;
@@ -726,9 +730,11 @@ function resolveSecurity(s: Map<string, Setting>): SecurityConfig {
   if (sslAuthProvider !== undefined && sslAuthProvider !== 'x509') {
     throw new ConfigError(`${s.get('ssl.authProvider')!.source}: ssl.authProvider=${sslAuthProvider}: only the x509 provider is available`);
   }
-  const enforce = bool(s, 'enforce.auth.enabled', false);
-  const schemesRaw = str(s, 'enforce.auth.schemes');
-  const enforceAuthSchemes = enforce ? (schemesRaw ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '') : undefined;
+  const enforceAuthSchemes = enforcedSchemesOf(s, warnings);
+  if (saslRequiredOf(s) && !authProviders.includes('sasl')) {
+    // ZooKeeper fails at start too ("Authentication scheme sasl is not available").
+    throw new ConfigError(`${s.get('sessionRequireClientSASLAuth')!.source}: sessionRequireClientSASLAuth=true needs the sasl provider (authProvider.N=org.apache.zookeeper.server.auth.SASLAuthenticationProvider)`);
+  }
   if (enforceAuthSchemes !== undefined) {
     if (enforceAuthSchemes.length === 0) throw new ConfigError(`${s.get('enforce.auth.enabled')!.source}: enforce.auth.enabled=true needs enforce.auth.schemes (e.g. sasl or digest)`);
     for (const scheme of enforceAuthSchemes) {
@@ -757,6 +763,37 @@ function resolveSecurity(s: Map<string, Setting>): SecurityConfig {
     maxHandshakes: Math.max(0, int(s, 'netty.server.outstandingHandshake.limit', DEFAULTS.maxHandshakes, -1)),
     maxClientOutboundBytes: int(s, 'maxClientOutboundBytes', DEFAULTS.maxClientOutboundBytes, 0),
   };
+}
+
+/**
+ * The schemes a session must have authenticated with, as AuthenticationHelper settles them:
+ * sessionRequireClientSASLAuth=true means enforcement with sasl alone, and then enforce.auth.*
+ * are not read at all; otherwise enforce.auth.enabled / enforce.auth.schemes.
+ */
+function enforcedSchemesOf(s: Map<string, Setting>, warnings: string[]): string[] | undefined {
+  if (saslRequiredOf(s)) {
+    for (const key of ['enforce.auth.enabled', 'enforce.auth.schemes']) {
+      const st = s.get(key);
+      if (st !== undefined) warnings.push(`${st.source}: ${key} is ignored: sessionRequireClientSASLAuth=true requires the sasl scheme alone, as in ZooKeeper`);
+    }
+    return ['sasl'];
+  }
+  const enforce = bool(s, 'enforce.auth.enabled', false);
+  const schemesRaw = str(s, 'enforce.auth.schemes');
+  return enforce ? (schemesRaw ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '') : undefined;
+}
+
+/**
+ * sessionRequireClientSASLAuth: ZooKeeper reads it with Boolean.parseBoolean, so "yes" silently
+ * leaves SASL optional there; anything but true or false is refused rather than guessed.
+ */
+function saslRequiredOf(s: Map<string, Setting>): boolean {
+  const st = s.get('sessionRequireClientSASLAuth');
+  if (st === undefined) return false;
+  const v = st.value.toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new ConfigError(`${st.source}: sessionRequireClientSASLAuth must be true or false (ZooKeeper requires SASL only for "true"), got "${st.value}"`);
 }
 
 /** maxCnxns: as ServerCnxnFactory.initMaxCnxns, a negative value warns and means no limit. */

@@ -325,3 +325,34 @@ describe('enableEagerACLCheck', () => {
     expect(() => resolve('dataDir=/d\nenableEagerACLCheck=eager')).toThrow(/line 2: enableEagerACLCheck must be true or false, got "eager"/);
   });
 });
+
+describe('sessionRequireClientSASLAuth', () => {
+  const SASL = 'authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider';
+
+  it('true requires the sasl scheme, also as zookeeper.sessionRequireClientSASLAuth and from the env; false or unset requires nothing', () => {
+    expect(resolve('dataDir=/d').security.enforceAuthSchemes).toBeUndefined();
+    expect(resolve(`dataDir=/d\n${SASL}\nsessionRequireClientSASLAuth=false`).security.enforceAuthSchemes).toBeUndefined();
+    expect(resolve(`dataDir=/d\n${SASL}\nsessionRequireClientSASLAuth=true`).security.enforceAuthSchemes).toEqual(['sasl']);
+    expect(resolve(`dataDir=/d\n${SASL}\nzookeeper.sessionRequireClientSASLAuth=TRUE`).security.enforceAuthSchemes).toEqual(['sasl']);
+    expect(
+      resolveServerConfig({ zooCfg: parseZooCfg(`dataDir=/d\n${SASL}`), env: { ZABKEEPER_SESSION_REQUIRE_CLIENT_SASL_AUTH: 'true' } }).security.enforceAuthSchemes,
+    ).toEqual(['sasl']);
+    expect(resolve(`dataDir=/d\n${SASL}\nsessionRequireClientSASLAuth=true`).warnings).toEqual([]);
+  });
+
+  it('wins over enforce.auth.*, which are then not read (as AuthenticationHelper does), with a warning each', () => {
+    const c = resolve(`dataDir=/d\n${SASL}\nenforce.auth.enabled=true\nenforce.auth.schemes=digest\nsessionRequireClientSASLAuth=true`);
+    expect(c.security.enforceAuthSchemes).toEqual(['sasl']);
+    expect(c.warnings).toEqual([
+      'zoo.cfg line 3: enforce.auth.enabled is ignored: sessionRequireClientSASLAuth=true requires the sasl scheme alone, as in ZooKeeper',
+      'zoo.cfg line 4: enforce.auth.schemes is ignored: sessionRequireClientSASLAuth=true requires the sasl scheme alone, as in ZooKeeper',
+    ]);
+    // false leaves enforce.auth.* in charge.
+    expect(resolve(`dataDir=/d\n${SASL}\nenforce.auth.enabled=true\nenforce.auth.schemes=digest\nsessionRequireClientSASLAuth=false`).security.enforceAuthSchemes).toEqual(['digest']);
+  });
+
+  it('refuses true without the sasl provider, and a value that is not true or false, naming the line', () => {
+    expect(() => resolve('dataDir=/d\nsessionRequireClientSASLAuth=true')).toThrow(/line 2: sessionRequireClientSASLAuth=true needs the sasl provider \(authProvider\.N=org\.apache\.zookeeper\.server\.auth\.SASLAuthenticationProvider\)/);
+    expect(() => resolve(`dataDir=/d\n${SASL}\nsessionRequireClientSASLAuth=yes`)).toThrow(/line 3: sessionRequireClientSASLAuth must be true or false \(ZooKeeper requires SASL only for "true"\), got "yes"/);
+  });
+});
