@@ -156,10 +156,9 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   ['admin.forceHttps', refuse(`HTTPS on the admin port: ${NOT_YET}`, 'false')],
 
   // ---- TLS, SASL, authentication: config.ts reads secureClientPort, sslQuorum, ssl.*, authProvider.*,
-  // enforce.auth.*, sessionRequireClientSASLAuth, superUser ... (docs/security.md); what remains here is refused ----
+  // enforce.auth.*, sessionRequireClientSASLAuth, ensembleAuthName, superUser ... (docs/security.md); what remains here is refused ----
   ['netty.server.earlyDropSecureConnectionHandshakes', refuse(`dropping TLS handshakes early under load: ${NOT_YET}`, 'false')],
   ['DigestAuthenticationProvider.enabled', refuse('the digest provider is always on in zabkeeper', 'true')],
-  ['ensembleAuthName', refuse(`ensemble authentication: ${NOT_YET}`)],
   ['kerberos.canonicalizeHostNames', refuse(`Kerberos: ${NOT_YET}`, 'false')],
   ['kerberos.removeHostFromPrincipal', refuse(`Kerberos: ${NOT_YET}`, 'false')],
   ['kerberos.removeRealmFromPrincipal', refuse(`Kerberos: ${NOT_YET}`, 'false')],

@@ -176,6 +176,12 @@ export interface SecurityConfig {
    * schemes. sessionRequireClientSASLAuth=true makes it ["sasl"], whatever enforce.auth.* say.
    */
   enforceAuthSchemes: string[] | undefined;
+  /**
+   * authProvider.N=...EnsembleAuthenticationProvider: `addauth ensemble <name>` checks the name
+   * against ensembleAuthName's comma-separated list (names undefined: the key is unset, any name
+   * passes). undefined without that provider.
+   */
+  ensembleAuth: { names: string[] | undefined } | undefined;
   /** java.security.auth.login.config: the JAAS file whose Server section lists SASL DIGEST-MD5 users. */
   jaasConfigFile: string | undefined;
   /** zookeeper.sasl.serverconfig: the JAAS section to read (default Server). */
@@ -243,6 +249,7 @@ const KEYS = {
   'enforce.auth.enabled': 'ENFORCE_AUTH_ENABLED',
   'enforce.auth.schemes': 'ENFORCE_AUTH_SCHEMES',
   sessionRequireClientSASLAuth: 'SESSION_REQUIRE_CLIENT_SASL_AUTH',
+  ensembleAuthName: 'ENSEMBLE_AUTH_NAME',
   'java.security.auth.login.config': 'JAAS_CONFIG',
   'sasl.serverconfig': 'SASL_SERVERCONFIG',
   superUser: 'SUPER_USER',
@@ -676,6 +683,7 @@ const AUTH_PROVIDER_CLASSES: Readonly<Record<string, string>> = {
   'org.apache.zookeeper.server.auth.SASLAuthenticationProvider': 'sasl',
   'org.apache.zookeeper.server.auth.DigestAuthenticationProvider': 'digest',
   'org.apache.zookeeper.server.auth.IPAuthenticationProvider': 'ip',
+  'org.apache.zookeeper.server.auth.EnsembleAuthenticationProvider': 'ensemble',
 };
 
 function resolveSecurity(s: Map<string, Setting>, warnings: string[]): SecurityConfig {
@@ -718,14 +726,18 @@ function resolveSecurity(s: Map<string, Setting>, warnings: string[]): SecurityC
     throw new ConfigError(`${s.get('portUnification')!.source}: portUnification=true needs ssl.quorum.keyStore.location and ssl.quorum.trustStore.location (TLS peers on the peer ports)`);
   }
   const authProviders: string[] = [];
+  let ensembleProvider = false;
   for (const [k, st] of s) {
     if (!AUTH_PROVIDER_KEY.test(k)) continue;
     const scheme = AUTH_PROVIDER_CLASSES[st.value.trim()];
     if (scheme === undefined) {
       throw new ConfigError(`${st.source}: ${k}=${st.value}: unknown authentication provider (zabkeeper provides ${Object.keys(AUTH_PROVIDER_CLASSES).join(', ')})`);
     }
-    if (scheme !== 'ip' && scheme !== 'digest' && !authProviders.includes(scheme)) authProviders.push(scheme);
+    // The ensemble scheme names no one, so it never enters ACLs (authProviders lists the schemes that do).
+    if (scheme === 'ensemble') ensembleProvider = true;
+    else if (scheme !== 'ip' && scheme !== 'digest' && !authProviders.includes(scheme)) authProviders.push(scheme);
   }
+  const ensembleAuth = ensembleAuthOf(s, ensembleProvider, warnings);
   const sslAuthProvider = str(s, 'ssl.authProvider');
   if (sslAuthProvider !== undefined && sslAuthProvider !== 'x509') {
     throw new ConfigError(`${s.get('ssl.authProvider')!.source}: ssl.authProvider=${sslAuthProvider}: only the x509 provider is available`);
@@ -738,7 +750,7 @@ function resolveSecurity(s: Map<string, Setting>, warnings: string[]): SecurityC
   if (enforceAuthSchemes !== undefined) {
     if (enforceAuthSchemes.length === 0) throw new ConfigError(`${s.get('enforce.auth.enabled')!.source}: enforce.auth.enabled=true needs enforce.auth.schemes (e.g. sasl or digest)`);
     for (const scheme of enforceAuthSchemes) {
-      if (scheme !== 'digest' && scheme !== 'ip' && !authProviders.includes(scheme)) {
+      if (scheme !== 'digest' && scheme !== 'ip' && !authProviders.includes(scheme) && !(scheme === 'ensemble' && ensembleProvider)) {
         throw new ConfigError(`enforce.auth.schemes: scheme "${scheme}" has no authentication provider configured (authProvider.N=...)`);
       }
     }
@@ -757,12 +769,27 @@ function resolveSecurity(s: Map<string, Setting>, warnings: string[]): SecurityC
     authProviders,
     x509SuperUser: str(s, 'X509AuthenticationProvider.superUser'),
     enforceAuthSchemes,
+    ensembleAuth,
     jaasConfigFile: str(s, 'java.security.auth.login.config'),
     saslServerSection: str(s, 'sasl.serverconfig') ?? 'Server',
     saslSuperUser: str(s, 'superUser'),
     maxHandshakes: Math.max(0, int(s, 'netty.server.outstandingHandshake.limit', DEFAULTS.maxHandshakes, -1)),
     maxClientOutboundBytes: int(s, 'maxClientOutboundBytes', DEFAULTS.maxClientOutboundBytes, 0),
   };
+}
+
+/**
+ * ensembleAuthName, as EnsembleAuthenticationProvider reads it: names split on commas and
+ * trimmed; unset, any name passes. ZooKeeper reads the key only in that provider, so without it
+ * the key does nothing there either: accepted with a warning saying so.
+ */
+function ensembleAuthOf(s: Map<string, Setting>, provider: boolean, warnings: string[]): SecurityConfig['ensembleAuth'] {
+  const st = s.get('ensembleAuthName');
+  if (!provider) {
+    if (st !== undefined) warnings.push(`${st.source}: ensembleAuthName is ignored: no authProvider.N=org.apache.zookeeper.server.auth.EnsembleAuthenticationProvider is configured to check it`);
+    return undefined;
+  }
+  return { names: st === undefined ? undefined : st.value.split(',').map((x) => x.trim()) };
 }
 
 /**

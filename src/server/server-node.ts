@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { DurableStore } from '../storage/index.js';
 import { ConfigError, type ServerConfig } from './config.js';
+import type { SessionAuthOptions } from './auth-provider.js';
 import { JaasConfigError, loadDigestUsers } from './jaas-config.js';
 import { SaslAuthenticator } from './sasl-auth.js';
 import { ClientListener } from './client-listener.js';
@@ -56,6 +57,12 @@ function saslAuthenticator(config: ServerConfig): SaslAuthenticator | undefined 
     throw err;
   }
   return new SaslAuthenticator({ users, superUser: sec.saslSuperUser, required: sec.enforceAuthSchemes?.includes('sasl') ?? false });
+}
+
+/** security: the ensemble provider's names as the session layer checks them. */
+function ensembleAuthOptions(config: ServerConfig): SessionAuthOptions['ensemble'] {
+  const e = config.security.ensembleAuth;
+  return e === undefined ? undefined : { names: e.names === undefined ? undefined : new Set(e.names) };
 }
 
 /**
@@ -169,6 +176,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
       providers: config.security.authProviders,
       enforceSchemes: config.security.enforceAuthSchemes,
       sasl: saslAuthenticator(config),
+      ensemble: ensembleAuthOptions(config),
     },
   }, tree);
   if (peer !== undefined && config.readOnlyModeEnabled) {

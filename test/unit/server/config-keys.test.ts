@@ -356,3 +356,29 @@ describe('sessionRequireClientSASLAuth', () => {
     expect(() => resolve(`dataDir=/d\n${SASL}\nsessionRequireClientSASLAuth=yes`)).toThrow(/line 3: sessionRequireClientSASLAuth must be true or false \(ZooKeeper requires SASL only for "true"\), got "yes"/);
   });
 });
+
+describe('ensembleAuthName', () => {
+  const ENSEMBLE = 'authProvider.2=org.apache.zookeeper.server.auth.EnsembleAuthenticationProvider';
+
+  it('with the ensemble provider: its comma-separated names, trimmed, also as zookeeper.ensembleAuthName and from the env', () => {
+    expect(resolve(`dataDir=/d\n${ENSEMBLE}`).security.ensembleAuth).toEqual({ names: undefined });
+    expect(resolve(`dataDir=/d\n${ENSEMBLE}\nensembleAuthName=prod, staging ,qa`).security.ensembleAuth).toEqual({ names: ['prod', 'staging', 'qa'] });
+    expect(resolve(`dataDir=/d\n${ENSEMBLE}\nzookeeper.ensembleAuthName=prod`).security.ensembleAuth).toEqual({ names: ['prod'] });
+    expect(resolveServerConfig({ zooCfg: parseZooCfg(`dataDir=/d\n${ENSEMBLE}`), env: { ZABKEEPER_ENSEMBLE_AUTH_NAME: 'blue' } }).security.ensembleAuth).toEqual({ names: ['blue'] });
+    const c = resolve(`dataDir=/d\n${ENSEMBLE}\nensembleAuthName=prod`);
+    expect(c.warnings).toEqual([]);
+    // The scheme names no one: ACLs may not use it.
+    expect(c.security.authProviders).toEqual([]);
+  });
+
+  it('lets enforce.auth.schemes name the ensemble scheme once its provider is configured', () => {
+    expect(resolve(`dataDir=/d\n${ENSEMBLE}\nenforce.auth.enabled=true\nenforce.auth.schemes=ensemble`).security.enforceAuthSchemes).toEqual(['ensemble']);
+    expect(() => resolve('dataDir=/d\nenforce.auth.enabled=true\nenforce.auth.schemes=ensemble')).toThrow(/scheme "ensemble" has no authentication provider configured/);
+  });
+
+  it('does nothing without the provider, as in ZooKeeper: accepted with a warning saying so', () => {
+    const c = resolve('dataDir=/d\nensembleAuthName=prod');
+    expect(c.security.ensembleAuth).toBeUndefined();
+    expect(c.warnings).toEqual(['zoo.cfg line 2: ensembleAuthName is ignored: no authProvider.N=org.apache.zookeeper.server.auth.EnsembleAuthenticationProvider is configured to check it']);
+  });
+});
