@@ -77,7 +77,6 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   ['db.autocreate', refuse('zabkeeper always creates a missing database', 'true')],
   ['snapshot.trust.empty', ignore('zabkeeper recovers from its own log and snapshot format')],
   ['snapshot.compression.method', ignore('zabkeeper snapshots use their own format')],
-  ['znode.container.maxPerMinute', ignore()],
 
   // ---- Java implementation tuning -----------------------------------------------------------
   ['preAllocSize', ignore()],

@@ -75,6 +75,11 @@ export interface ServerConfig {
    * its mtime is older than this; 0 (the default) keeps it until it has had one.
    */
   containerMaxNeverUsedIntervalMs: number;
+  /**
+   * znode.container.maxPerMinute: the reaper deletes at most this many containers and expired TTL
+   * nodes a minute, spacing its deletes 60000 / maxPerMinute ms apart (default 10000).
+   */
+  containerMaxPerMinute: number;
   /** Enables TTL nodes (zookeeper.extendedTypesEnabled). On by default, unlike ZooKeeper: TTL nodes are part of our contract; set it false to match ZooKeeper. */
   extendedTypesEnabled: boolean;
   /** "super:<base64 hash>" for the digest provider's super user, hashed with digestAlgorithm. */
@@ -220,6 +225,7 @@ const KEYS = {
   'jute.maxbuffer': 'JUTE_MAXBUFFER',
   'znode.container.checkIntervalMs': 'ZNODE_CONTAINER_CHECK_INTERVAL_MS',
   'znode.container.maxNeverUsedIntervalMs': 'ZNODE_CONTAINER_MAX_NEVER_USED_INTERVAL_MS',
+  'znode.container.maxPerMinute': 'ZNODE_CONTAINER_MAX_PER_MINUTE',
   extendedTypesEnabled: 'EXTENDED_TYPES_ENABLED',
   'DigestAuthenticationProvider.superDigest': 'SUPER_DIGEST',
   'DigestAuthenticationProvider.digestAlg': 'DIGEST_ALG',
@@ -537,6 +543,7 @@ export const DEFAULTS = {
   globalOutstandingLimit: 1000,
   juteMaxBufferBytes: 0xfffff,
   containerCheckIntervalMs: 60_000,
+  containerMaxPerMinute: 10_000,
   adminServerPort: 8080,
   autopurgeSnapRetainCount: 3,
   autopurgePurgeIntervalHours: 0,
@@ -627,6 +634,8 @@ export function resolveServerConfig(layers: {
     juteMaxBufferBytes: int(s, 'jute.maxbuffer', DEFAULTS.juteMaxBufferBytes, 1, 0x7fffffff),
     containerCheckIntervalMs: int(s, 'znode.container.checkIntervalMs', DEFAULTS.containerCheckIntervalMs, 1),
     containerMaxNeverUsedIntervalMs: int(s, 'znode.container.maxNeverUsedIntervalMs', 0, 0),
+    // 0 would make ZooKeeper's reaper divide by zero on every pass and never delete anything.
+    containerMaxPerMinute: int(s, 'znode.container.maxPerMinute', DEFAULTS.containerMaxPerMinute, 1),
     extendedTypesEnabled: bool(s, 'extendedTypesEnabled', true),
     superDigest: str(s, 'DigestAuthenticationProvider.superDigest'),
     digestAlgorithm: digestAlgorithmOf(s),

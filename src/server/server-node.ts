@@ -160,6 +160,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     observer: config.servers.find((x) => x.id === config.serverId)?.role === 'observer',
     containerCheckIntervalMs: config.containerCheckIntervalMs,
     containerMaxNeverUsedIntervalMs: config.containerMaxNeverUsedIntervalMs,
+    containerMaxPerMinute: config.containerMaxPerMinute,
     logger: logger.child({ component: 'zk-server' }),
     // Ensemble: writes are proposed through ZAB; its runtime logs them before acking.
     quorum: peer?.hooks(),

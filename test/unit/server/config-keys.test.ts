@@ -295,6 +295,23 @@ describe('znode.container.maxNeverUsedIntervalMs', () => {
   });
 });
 
+describe('znode.container.maxPerMinute', () => {
+  it('is 10000 by default and read as an integer, also with the zookeeper. and -D spellings and from the env', () => {
+    expect(resolve('dataDir=/d').containerMaxPerMinute).toBe(10000);
+    expect(resolve('dataDir=/d\nznode.container.maxPerMinute=60').containerMaxPerMinute).toBe(60);
+    expect(resolve('dataDir=/d\n-Dznode.container.maxPerMinute=120').containerMaxPerMinute).toBe(120);
+    expect(resolve('dataDir=/d\nzookeeper.znode.container.maxPerMinute=7').containerMaxPerMinute).toBe(7);
+    expect(resolveServerConfig({ zooCfg: parseZooCfg('dataDir=/d'), env: { ZABKEEPER_ZNODE_CONTAINER_MAX_PER_MINUTE: '300' } }).containerMaxPerMinute).toBe(300);
+    expect(resolve('dataDir=/d\nznode.container.maxPerMinute=60').warnings).toEqual([]);
+  });
+
+  it('refuses 0, a negative or a non-integer rate, naming the line', () => {
+    expect(() => resolve('dataDir=/d\nznode.container.maxPerMinute=0')).toThrow(/line 2: znode\.container\.maxPerMinute must be between 1 and/);
+    expect(() => resolve('dataDir=/d\nznode.container.maxPerMinute=-5')).toThrow(/line 2: znode\.container\.maxPerMinute must be between 1 and/);
+    expect(() => resolve('dataDir=/d\nznode.container.maxPerMinute=fast')).toThrow(/line 2: znode\.container\.maxPerMinute must be an integer, got "fast"/);
+  });
+});
+
 describe('maxCnxns', () => {
   it('is 0 (no limit) by default and read as an integer, also as zookeeper.maxCnxns and from the env', () => {
     expect(resolve('dataDir=/d').maxCnxns).toBe(0);
