@@ -68,6 +68,22 @@ export function addAuthIds(into: Id[], ids: readonly Id[]): void {
   for (let i = 0; i < ordered.length; i++) into[i] = ordered[i]!;
 }
 
+/**
+ * What `addauth ensemble <name>` found (EnsembleAuthenticationProvider, counted as ZooKeeper's
+ * ensemble_auth_success / _fail / _skip): the name is one of ensembleAuthName's, is not, or
+ * there was nothing to check (no name sent, or no ensembleAuthName configured).
+ */
+export type EnsembleAuthOutcome = 'success' | 'fail' | 'skip';
+
+/**
+ * The ensemble provider does not authenticate anyone: it lets a client confirm it reached the
+ * ensemble it meant, and adds no id. `names` is undefined when ensembleAuthName is not set.
+ */
+export function checkEnsembleName(names: ReadonlySet<string> | undefined, auth: Buffer | null): EnsembleAuthOutcome {
+  if (auth === null || auth.length === 0 || names === undefined) return 'skip';
+  return names.has(auth.toString('utf8')) ? 'success' : 'fail';
+}
+
 /** security: what the session layer needs to know of the configured authentication. */
 export interface SessionAuthOptions {
   /** Schemes of the authProvider.* classes (x509, sasl). */
@@ -76,6 +92,11 @@ export interface SessionAuthOptions {
   enforceSchemes?: readonly string[];
   /** SASL DIGEST-MD5 with the JAAS Server section's users; absent: sasl requests close the connection. */
   sasl?: SaslAuthenticator;
+  /**
+   * authProvider.N=...EnsembleAuthenticationProvider, with ensembleAuthName's names (undefined
+   * when that key is unset); absent: `addauth ensemble` is an unknown scheme (AUTHFAILED).
+   */
+  ensemble?: { names: ReadonlySet<string> | undefined };
 }
 
 /** AuthenticationHelper.isCnxnAuthenticated: the connection holds an id of an enforced scheme. */

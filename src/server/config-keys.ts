@@ -77,7 +77,6 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   ['db.autocreate', refuse('zabkeeper always creates a missing database', 'true')],
   ['snapshot.trust.empty', ignore('zabkeeper recovers from its own log and snapshot format')],
   ['snapshot.compression.method', ignore('zabkeeper snapshots use their own format')],
-  ['znode.container.maxPerMinute', ignore()],
 
   // ---- Java implementation tuning -----------------------------------------------------------
   ['preAllocSize', ignore()],
@@ -156,11 +155,9 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   ['admin.forceHttps', refuse(`HTTPS on the admin port: ${NOT_YET}`, 'false')],
 
   // ---- TLS, SASL, authentication: config.ts reads secureClientPort, sslQuorum, ssl.*, authProvider.*,
-  // enforce.auth.*, superUser ... (docs/security.md); what remains here is refused ----
+  // enforce.auth.*, sessionRequireClientSASLAuth, ensembleAuthName, superUser ... (docs/security.md); what remains here is refused ----
   ['netty.server.earlyDropSecureConnectionHandshakes', refuse(`dropping TLS handshakes early under load: ${NOT_YET}`, 'false')],
   ['DigestAuthenticationProvider.enabled', refuse('the digest provider is always on in zabkeeper', 'true')],
-  ['sessionRequireClientSASLAuth', refuse(`SASL client authentication: ${NOT_YET}`, 'false')],
-  ['ensembleAuthName', refuse(`ensemble authentication: ${NOT_YET}`)],
   ['kerberos.canonicalizeHostNames', refuse(`Kerberos: ${NOT_YET}`, 'false')],
   ['kerberos.removeHostFromPrincipal', refuse(`Kerberos: ${NOT_YET}`, 'false')],
   ['kerberos.removeRealmFromPrincipal', refuse(`Kerberos: ${NOT_YET}`, 'false')],

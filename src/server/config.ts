@@ -75,6 +75,11 @@ export interface ServerConfig {
    * its mtime is older than this; 0 (the default) keeps it until it has had one.
    */
   containerMaxNeverUsedIntervalMs: number;
+  /**
+   * znode.container.maxPerMinute: the reaper deletes at most this many containers and expired TTL
+   * nodes a minute, spacing its deletes 60000 / maxPerMinute ms apart (default 10000).
+   */
+  containerMaxPerMinute: number;
   /** Enables TTL nodes (zookeeper.extendedTypesEnabled). On by default, unlike ZooKeeper: TTL nodes are part of our contract; set it false to match ZooKeeper. */
   extendedTypesEnabled: boolean;
   /** "super:<base64 hash>" for the digest provider's super user, hashed with digestAlgorithm. */
@@ -171,8 +176,17 @@ export interface SecurityConfig {
   authProviders: string[];
   /** X509AuthenticationProvider.superUser: this subject DN is super. */
   x509SuperUser: string | undefined;
-  /** enforce.auth.enabled / enforce.auth.schemes (3.8): sessions must authenticate with one of these schemes. */
+  /**
+   * enforce.auth.enabled / enforce.auth.schemes (3.8): sessions must authenticate with one of these
+   * schemes. sessionRequireClientSASLAuth=true makes it ["sasl"], whatever enforce.auth.* say.
+   */
   enforceAuthSchemes: string[] | undefined;
+  /**
+   * authProvider.N=...EnsembleAuthenticationProvider: `addauth ensemble <name>` checks the name
+   * against ensembleAuthName's comma-separated list (names undefined: the key is unset, any name
+   * passes). undefined without that provider.
+   */
+  ensembleAuth: { names: string[] | undefined } | undefined;
   /** java.security.auth.login.config: the JAAS file whose Server section lists SASL DIGEST-MD5 users. */
   jaasConfigFile: string | undefined;
   /** zookeeper.sasl.serverconfig: the JAAS section to read (default Server). */
@@ -211,6 +225,7 @@ const KEYS = {
   'jute.maxbuffer': 'JUTE_MAXBUFFER',
   'znode.container.checkIntervalMs': 'ZNODE_CONTAINER_CHECK_INTERVAL_MS',
   'znode.container.maxNeverUsedIntervalMs': 'ZNODE_CONTAINER_MAX_NEVER_USED_INTERVAL_MS',
+  'znode.container.maxPerMinute': 'ZNODE_CONTAINER_MAX_PER_MINUTE',
   extendedTypesEnabled: 'EXTENDED_TYPES_ENABLED',
   'DigestAuthenticationProvider.superDigest': 'SUPER_DIGEST',
   'DigestAuthenticationProvider.digestAlg': 'DIGEST_ALG',
@@ -239,6 +254,8 @@ const KEYS = {
   'X509AuthenticationProvider.superUser': 'X509_SUPER_USER',
   'enforce.auth.enabled': 'ENFORCE_AUTH_ENABLED',
   'enforce.auth.schemes': 'ENFORCE_AUTH_SCHEMES',
+  sessionRequireClientSASLAuth: 'SESSION_REQUIRE_CLIENT_SASL_AUTH',
+  ensembleAuthName: 'ENSEMBLE_AUTH_NAME',
   'java.security.auth.login.config': 'JAAS_CONFIG',
   'sasl.serverconfig': 'SASL_SERVERCONFIG',
   superUser: 'SUPER_USER',
@@ -526,6 +543,7 @@ export const DEFAULTS = {
   globalOutstandingLimit: 1000,
   juteMaxBufferBytes: 0xfffff,
   containerCheckIntervalMs: 60_000,
+  containerMaxPerMinute: 10_000,
   adminServerPort: 8080,
   autopurgeSnapRetainCount: 3,
   autopurgePurgeIntervalHours: 0,
@@ -616,6 +634,8 @@ export function resolveServerConfig(layers: {
     juteMaxBufferBytes: int(s, 'jute.maxbuffer', DEFAULTS.juteMaxBufferBytes, 1, 0x7fffffff),
     containerCheckIntervalMs: int(s, 'znode.container.checkIntervalMs', DEFAULTS.containerCheckIntervalMs, 1),
     containerMaxNeverUsedIntervalMs: int(s, 'znode.container.maxNeverUsedIntervalMs', 0, 0),
+    // 0 would make ZooKeeper's reaper divide by zero on every pass and never delete anything.
+    containerMaxPerMinute: int(s, 'znode.container.maxPerMinute', DEFAULTS.containerMaxPerMinute, 1),
     extendedTypesEnabled: bool(s, 'extendedTypesEnabled', true),
     superDigest: str(s, 'DigestAuthenticationProvider.superDigest'),
     digestAlgorithm: digestAlgorithmOf(s),
@@ -645,7 +665,7 @@ export function resolveServerConfig(layers: {
     auditEnabled: auditEnableOf(s),
     linearizableReads: readConsistencyOf(s),
     extra,
-    security: resolveSecurity(s),
+    security: resolveSecurity(s, warnings),
     warnings,
   };
   if (config.reconfigEnabled) {
@@ -672,9 +692,10 @@ const AUTH_PROVIDER_CLASSES: Readonly<Record<string, string>> = {
   'org.apache.zookeeper.server.auth.SASLAuthenticationProvider': 'sasl',
   'org.apache.zookeeper.server.auth.DigestAuthenticationProvider': 'digest',
   'org.apache.zookeeper.server.auth.IPAuthenticationProvider': 'ip',
+  'org.apache.zookeeper.server.auth.EnsembleAuthenticationProvider': 'ensemble',
 };
 
-function resolveSecurity(s: Map<string, Setting>): SecurityConfig {
+function resolveSecurity(s: Map<string, Setting>, warnings: string[]): SecurityConfig {
   const get = (key: string): Setting | undefined => s.get(key);
   let clientTls: TlsSettings;
   let quorumTls: TlsSettings;
@@ -714,25 +735,31 @@ function resolveSecurity(s: Map<string, Setting>): SecurityConfig {
     throw new ConfigError(`${s.get('portUnification')!.source}: portUnification=true needs ssl.quorum.keyStore.location and ssl.quorum.trustStore.location (TLS peers on the peer ports)`);
   }
   const authProviders: string[] = [];
+  let ensembleProvider = false;
   for (const [k, st] of s) {
     if (!AUTH_PROVIDER_KEY.test(k)) continue;
     const scheme = AUTH_PROVIDER_CLASSES[st.value.trim()];
     if (scheme === undefined) {
       throw new ConfigError(`${st.source}: ${k}=${st.value}: unknown authentication provider (zabkeeper provides ${Object.keys(AUTH_PROVIDER_CLASSES).join(', ')})`);
     }
-    if (scheme !== 'ip' && scheme !== 'digest' && !authProviders.includes(scheme)) authProviders.push(scheme);
+    // The ensemble scheme names no one, so it never enters ACLs (authProviders lists the schemes that do).
+    if (scheme === 'ensemble') ensembleProvider = true;
+    else if (scheme !== 'ip' && scheme !== 'digest' && !authProviders.includes(scheme)) authProviders.push(scheme);
   }
+  const ensembleAuth = ensembleAuthOf(s, ensembleProvider, warnings);
   const sslAuthProvider = str(s, 'ssl.authProvider');
   if (sslAuthProvider !== undefined && sslAuthProvider !== 'x509') {
     throw new ConfigError(`${s.get('ssl.authProvider')!.source}: ssl.authProvider=${sslAuthProvider}: only the x509 provider is available`);
   }
-  const enforce = bool(s, 'enforce.auth.enabled', false);
-  const schemesRaw = str(s, 'enforce.auth.schemes');
-  const enforceAuthSchemes = enforce ? (schemesRaw ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '') : undefined;
+  const enforceAuthSchemes = enforcedSchemesOf(s, warnings);
+  if (saslRequiredOf(s) && !authProviders.includes('sasl')) {
+    // ZooKeeper fails at start too ("Authentication scheme sasl is not available").
+    throw new ConfigError(`${s.get('sessionRequireClientSASLAuth')!.source}: sessionRequireClientSASLAuth=true needs the sasl provider (authProvider.N=org.apache.zookeeper.server.auth.SASLAuthenticationProvider)`);
+  }
   if (enforceAuthSchemes !== undefined) {
     if (enforceAuthSchemes.length === 0) throw new ConfigError(`${s.get('enforce.auth.enabled')!.source}: enforce.auth.enabled=true needs enforce.auth.schemes (e.g. sasl or digest)`);
     for (const scheme of enforceAuthSchemes) {
-      if (scheme !== 'digest' && scheme !== 'ip' && !authProviders.includes(scheme)) {
+      if (scheme !== 'digest' && scheme !== 'ip' && !authProviders.includes(scheme) && !(scheme === 'ensemble' && ensembleProvider)) {
         throw new ConfigError(`enforce.auth.schemes: scheme "${scheme}" has no authentication provider configured (authProvider.N=...)`);
       }
     }
@@ -751,12 +778,58 @@ function resolveSecurity(s: Map<string, Setting>): SecurityConfig {
     authProviders,
     x509SuperUser: str(s, 'X509AuthenticationProvider.superUser'),
     enforceAuthSchemes,
+    ensembleAuth,
     jaasConfigFile: str(s, 'java.security.auth.login.config'),
     saslServerSection: str(s, 'sasl.serverconfig') ?? 'Server',
     saslSuperUser: str(s, 'superUser'),
     maxHandshakes: Math.max(0, int(s, 'netty.server.outstandingHandshake.limit', DEFAULTS.maxHandshakes, -1)),
     maxClientOutboundBytes: int(s, 'maxClientOutboundBytes', DEFAULTS.maxClientOutboundBytes, 0),
   };
+}
+
+/**
+ * ensembleAuthName, as EnsembleAuthenticationProvider reads it: names split on commas and
+ * trimmed; unset, any name passes. ZooKeeper reads the key only in that provider, so without it
+ * the key does nothing there either: accepted with a warning saying so.
+ */
+function ensembleAuthOf(s: Map<string, Setting>, provider: boolean, warnings: string[]): SecurityConfig['ensembleAuth'] {
+  const st = s.get('ensembleAuthName');
+  if (!provider) {
+    if (st !== undefined) warnings.push(`${st.source}: ensembleAuthName is ignored: no authProvider.N=org.apache.zookeeper.server.auth.EnsembleAuthenticationProvider is configured to check it`);
+    return undefined;
+  }
+  return { names: st === undefined ? undefined : st.value.split(',').map((x) => x.trim()) };
+}
+
+/**
+ * The schemes a session must have authenticated with, as AuthenticationHelper settles them:
+ * sessionRequireClientSASLAuth=true means enforcement with sasl alone, and then enforce.auth.*
+ * are not read at all; otherwise enforce.auth.enabled / enforce.auth.schemes.
+ */
+function enforcedSchemesOf(s: Map<string, Setting>, warnings: string[]): string[] | undefined {
+  if (saslRequiredOf(s)) {
+    for (const key of ['enforce.auth.enabled', 'enforce.auth.schemes']) {
+      const st = s.get(key);
+      if (st !== undefined) warnings.push(`${st.source}: ${key} is ignored: sessionRequireClientSASLAuth=true requires the sasl scheme alone, as in ZooKeeper`);
+    }
+    return ['sasl'];
+  }
+  const enforce = bool(s, 'enforce.auth.enabled', false);
+  const schemesRaw = str(s, 'enforce.auth.schemes');
+  return enforce ? (schemesRaw ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '') : undefined;
+}
+
+/**
+ * sessionRequireClientSASLAuth: ZooKeeper reads it with Boolean.parseBoolean, so "yes" silently
+ * leaves SASL optional there; anything but true or false is refused rather than guessed.
+ */
+function saslRequiredOf(s: Map<string, Setting>): boolean {
+  const st = s.get('sessionRequireClientSASLAuth');
+  if (st === undefined) return false;
+  const v = st.value.toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new ConfigError(`${st.source}: sessionRequireClientSASLAuth must be true or false (ZooKeeper requires SASL only for "true"), got "${st.value}"`);
 }
 
 /** maxCnxns: as ServerCnxnFactory.initMaxCnxns, a negative value warns and means no limit. */

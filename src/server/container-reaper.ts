@@ -27,7 +27,7 @@ export function reapCandidates(tree: DataTree, nowMs: number, maxNeverUsedInterv
 export interface ContainerReaperOptions {
   tree: DataTree;
   intervalMs: number;
-  /** znode.container.maxPerMinute: deletes are spread at least 60000 / maxPerMinute ms apart. */
+  /** znode.container.maxPerMinute: deletes are spread at least 60000 / maxPerMinute ms (whole ms, as ZooKeeper divides) apart. */
   maxPerMinute: number;
   maxNeverUsedIntervalMs: number;
   now: () => number;
@@ -67,7 +67,7 @@ export class ContainerReaper {
   }
 
   private async pass(): Promise<void> {
-    const minIntervalMs = this.opts.maxPerMinute > 0 ? 60_000 / this.opts.maxPerMinute : 0;
+    const minIntervalMs = this.opts.maxPerMinute > 0 ? Math.floor(60_000 / this.opts.maxPerMinute) : 0;
     const candidates = reapCandidates(this.opts.tree, this.opts.now(), this.opts.maxNeverUsedIntervalMs);
     for (let i = 0; i < candidates.length && !this.stopped; i++) {
       const path = candidates[i]!;

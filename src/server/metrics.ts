@@ -1,6 +1,7 @@
 // Server metrics: a small Prometheus registry (counters, gauges, histograms) and the hooks the layers call.
 
 import type { SnapshotEvent } from '../storage/index.js';
+import type { EnsembleAuthOutcome } from './auth-provider.js';
 
 /** A metric or label name Prometheus would reject, or a series asked for with the wrong label count. */
 export class MetricDefinitionError extends Error {
@@ -301,6 +302,8 @@ export interface ServerMetrics {
   txnPersisted(latencyMs: number): void;
   /** The tree's digest differed from the one its snapshot named at the end of the snapshot's walk. */
   digestMismatch(): void;
+  /** `addauth ensemble <name>` was checked (EnsembleAuthenticationProvider). */
+  ensembleAuth(outcome: EnsembleAuthOutcome): void;
 }
 
 /** What the storage layer reports: one call per fdatasync of the txn log (a group commit), one per snapshot round. */
@@ -376,6 +379,7 @@ export class ZooKeeperNamedMetrics {
   private readonly commitCount: Counter;
   private readonly lookingCount: Counter;
   private readonly digestMismatches: Counter;
+  private readonly ensembleAuthCounts: Record<EnsembleAuthOutcome, Counter>;
   private readonly syncedFollowers: Gauge;
   private readonly learners: Gauge;
   private latencyTotal = 0;
@@ -411,6 +415,11 @@ export class ZooKeeperNamedMetrics {
     this.commitCount = r.counter('commit_count', 'Committed txns applied on this server.');
     this.lookingCount = r.counter('looking_count', 'Leader elections completed on this server.');
     this.digestMismatches = r.counter('digest_mismatches_count', 'Times the tree did not have the digest its snapshot named where the walk ended.');
+    this.ensembleAuthCounts = {
+      success: r.counter('ensemble_auth_success', 'addauth ensemble with a name ensembleAuthName lists.'),
+      fail: r.counter('ensemble_auth_fail', 'addauth ensemble with a name ensembleAuthName does not list (the connection was closed).'),
+      skip: r.counter('ensemble_auth_skip', 'addauth ensemble with no name, or with no ensembleAuthName configured.'),
+    };
     r.onCollect(() => {
       uptime.set(Date.now() - this.startedMs);
       avg.set(this.latencyCount === 0 ? 0 : this.latencyTotal / this.latencyCount);
@@ -465,6 +474,7 @@ export class ZooKeeperNamedMetrics {
    */
   monitorRows(): [string, number][] {
     const rows: [string, number][] = [['looking_count', this.lookingCount.value], ['commit_count', this.commitCount.value]];
+    for (const outcome of ['success', 'fail', 'skip'] as const) rows.push([`ensemble_auth_${outcome}`, this.ensembleAuthCounts[outcome].value]);
     monitorSummaryRows('fsynctime', this.fsynctime.labels(), false, rows);
     monitorSummaryRows('snapshottime', this.snapshottime.labels(), false, rows);
     monitorSummaryRows('election_time', this.electionTime.labels(), false, rows);
@@ -477,6 +487,10 @@ export class ZooKeeperNamedMetrics {
 
   digestMismatch(): void {
     this.digestMismatches.inc();
+  }
+
+  ensembleAuth(outcome: EnsembleAuthOutcome): void {
+    this.ensembleAuthCounts[outcome].inc();
   }
 
   setSyncedFollowers(count: number): void {
@@ -607,6 +621,11 @@ export class PrometheusMetrics implements ServerMetrics, StorageMetrics, Ensembl
   digestMismatch(): void {
     this.digestMismatches.inc();
     this.zookeeper.digestMismatch();
+  }
+
+  /** ZooKeeper's names only: zabkeeper has no counter of its own for it. */
+  ensembleAuth(outcome: EnsembleAuthOutcome): void {
+    this.zookeeper.ensembleAuth(outcome);
   }
 
   fsyncCompleted(latencyMs: number, txns: number): void {

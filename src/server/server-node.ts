@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { DurableStore } from '../storage/index.js';
 import { ConfigError, type ServerConfig } from './config.js';
+import type { SessionAuthOptions } from './auth-provider.js';
 import { JaasConfigError, loadDigestUsers } from './jaas-config.js';
 import { SaslAuthenticator } from './sasl-auth.js';
 import { ClientListener } from './client-listener.js';
@@ -56,6 +57,12 @@ function saslAuthenticator(config: ServerConfig): SaslAuthenticator | undefined 
     throw err;
   }
   return new SaslAuthenticator({ users, superUser: sec.saslSuperUser, required: sec.enforceAuthSchemes?.includes('sasl') ?? false });
+}
+
+/** security: the ensemble provider's names as the session layer checks them. */
+function ensembleAuthOptions(config: ServerConfig): SessionAuthOptions['ensemble'] {
+  const e = config.security.ensembleAuth;
+  return e === undefined ? undefined : { names: e.names === undefined ? undefined : new Set(e.names) };
 }
 
 /**
@@ -153,6 +160,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     observer: config.servers.find((x) => x.id === config.serverId)?.role === 'observer',
     containerCheckIntervalMs: config.containerCheckIntervalMs,
     containerMaxNeverUsedIntervalMs: config.containerMaxNeverUsedIntervalMs,
+    containerMaxPerMinute: config.containerMaxPerMinute,
     logger: logger.child({ component: 'zk-server' }),
     // Ensemble: writes are proposed through ZAB; its runtime logs them before acking.
     quorum: peer?.hooks(),
@@ -169,6 +177,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
       providers: config.security.authProviders,
       enforceSchemes: config.security.enforceAuthSchemes,
       sasl: saslAuthenticator(config),
+      ensemble: ensembleAuthOptions(config),
     },
   }, tree);
   if (peer !== undefined && config.readOnlyModeEnabled) {

@@ -11,7 +11,7 @@ import { readAuthPacket, readRequestHeader, type ConnectRequest, type ConnectRes
 import { DataTree, type ApplyResult, type FuzzyEndMismatch } from '../tree/data-tree.js';
 import type { Txn } from '../tree/txn.js';
 import { auditUsers, type AuditLog } from './audit-log.js';
-import { addAuthIds, authenticate, hostOf, ipId, satisfiesEnforcedAuth, type SessionAuthOptions } from './auth-provider.js';
+import { addAuthIds, authenticate, checkEnsembleName, hostOf, ipId, satisfiesEnforcedAuth, type EnsembleAuthOutcome, type SessionAuthOptions } from './auth-provider.js';
 import type { ClientSink } from './client-sink.js';
 import { ContainerReaper } from './container-reaper.js';
 import { DigestLog, type ZxidDigest } from './digest-log.js';
@@ -212,6 +212,8 @@ export class ZooKeeperServer {
   private readonly reaper: ContainerReaper;
   /** Schemes of the configured authProvider.* classes, whose ids ACLs may name. */
   private readonly authProviders: ReadonlySet<string>;
+  /** When an unexpected ensemble name was last logged (handleEnsembleAuth). */
+  private ensembleFailureLoggedMs = 0;
   private readonly sessions = new Map<number, Session>();
   private readonly cnxns = new Map<ClientSink, ServerCnxn>();
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -651,17 +653,21 @@ export class ZooKeeperServer {
   }
 
   private handleAuth(cnxn: ServerCnxn, xid: number, r: BufferReader): void {
-    let scheme: string;
-    let ids: ReturnType<typeof authenticate>;
+    let packet: ReturnType<typeof readAuthPacket>;
     try {
-      const packet = readAuthPacket(r);
-      scheme = packet.scheme;
-      ids = authenticate(packet.scheme, packet.auth, cnxn.sink.remoteAddress, this.opts.superDigest, this.opts.digestAlgorithm);
+      packet = readAuthPacket(r);
     } catch (err) {
       cnxn.log.warn({ err }, 'auth packet does not decode; closing connection');
       this.dropCnxn(cnxn, 'malformed auth packet');
       return;
     }
+    const scheme = packet.scheme;
+    const ensemble = this.opts.auth?.ensemble;
+    if (scheme === 'ensemble' && ensemble !== undefined) {
+      this.handleEnsembleAuth(cnxn, xid, checkEnsembleName(ensemble.names, packet.auth), packet.auth);
+      return;
+    }
+    const ids = authenticate(scheme, packet.auth, cnxn.sink.remoteAddress, this.opts.superDigest, this.opts.digestAlgorithm);
     if (ids !== null) {
       addAuthIds(cnxn.authIds, ids);
       cnxn.log.info({ scheme, client: cnxn.sink.remoteAddress }, 'auth success');
@@ -671,6 +677,27 @@ export class ZooKeeperServer {
     cnxn.log.warn({ scheme, client: cnxn.sink.remoteAddress }, 'authentication failed; closing connection');
     this.final.replyHeaderOnly(cnxn, xid, 0, ErrorCode.AUTHFAILED);
     this.dropCnxn(cnxn, `authentication failed for scheme ${scheme}`);
+  }
+
+  /**
+   * EnsembleAuthenticationProvider: a name this server's ensemble answers to (or none to check)
+   * is answered OK and adds no id; another name closes the connection without an answer, so the
+   * client tries another server instead of failing on an auth error. The warning is logged at
+   * most once a second, as ZooKeeper does, so a misdirected fleet cannot flood the log.
+   */
+  private handleEnsembleAuth(cnxn: ServerCnxn, xid: number, outcome: EnsembleAuthOutcome, auth: Buffer | null): void {
+    this.opts.metrics?.ensembleAuth(outcome);
+    if (outcome !== 'fail') {
+      cnxn.log.info({ scheme: 'ensemble', client: cnxn.sink.remoteAddress }, 'auth success');
+      this.final.replyHeaderOnly(cnxn, xid, 0, ErrorCode.OK);
+      return;
+    }
+    const nowMs = Date.now();
+    if (this.ensembleFailureLoggedMs + 1000 < nowMs) {
+      this.ensembleFailureLoggedMs = nowMs;
+      cnxn.log.warn({ ensembleName: auth?.toString('utf8'), client: hostOf(cnxn.sink.remoteAddress) }, 'Unexpected ensemble name; closing connection');
+    }
+    this.dropCnxn(cnxn, 'unexpected ensemble name');
   }
 
   /** ZooKeeperServer.processSasl: answered at once with the next token; a failure closes the connection. */

@@ -6,7 +6,7 @@ import { startRealZooKeeper, type RealZooKeeper } from '../helpers/real-zookeepe
 import { fourLetterWord, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 
 /** The summaries and counters zabkeeper's mntr takes from its metrics, under ZooKeeper's names. */
-const METRIC_NAMES = ['looking_count', 'commit_count', 'fsynctime', 'snapshottime', 'election_time', 'updatelatency', 'readlatency', 'commit_propagation_latency', 'proposal_latency'];
+const METRIC_NAMES = ['looking_count', 'commit_count', 'ensemble_auth_success', 'ensemble_auth_fail', 'ensemble_auth_skip', 'fsynctime', 'snapshottime', 'election_time', 'updatelatency', 'readlatency', 'commit_propagation_latency', 'proposal_latency'];
 
 function parse(mntr: string): Map<string, string> {
   return new Map(

@@ -1,6 +1,6 @@
 // SASL DIGEST-MD5 with ZooKeeper's JAAS conventions, judged by zkCli.sh (JAAS Client section) and
-// kazoo (sasl_options), against zabkeeper and Apache ZooKeeper configured alike; sasl ACLs and
-// enforce.auth.enabled.
+// kazoo (sasl_options), against zabkeeper and Apache ZooKeeper configured alike; sasl ACLs,
+// enforce.auth.enabled and sessionRequireClientSASLAuth.
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -150,5 +150,70 @@ describe('enforce.auth.enabled', () => {
     await authed.close();
     const r = await runKazoo(KAZOO_SASL, [zab.connectString, 'bob', 'bobsecret', '/enforced-sasl']);
     expect(JSON.parse(r.stdout), r.stderr).toMatchObject({ connected: true, data: 'sasl data' });
+  }, 60_000);
+});
+
+/** One kazoo session per way of authenticating (none, digest, SASL as bob): what a read gets. */
+const KAZOO_REQUIRE_SASL = String.raw`
+import sys, json
+from kazoo.client import KazooClient
+hosts = sys.argv[1]
+out = {}
+for mode in ['none', 'digest', 'sasl']:
+    sasl = {'mechanism': 'DIGEST-MD5', 'username': 'bob', 'password': 'bobsecret'} if mode == 'sasl' else None
+    zk = KazooClient(hosts=hosts, timeout=10, sasl_options=sasl)
+    try:
+        zk.start(timeout=8)
+        if mode == 'digest':
+            zk.add_auth('digest', 'alice:pw')
+        zk.get_async('/').get(timeout=3)
+        out[mode] = 'served'
+    except Exception as e:
+        out[mode] = type(e).__name__
+    finally:
+        zk.stop()
+        zk.close()
+print(json.dumps(out))
+`;
+
+describe('sessionRequireClientSASLAuth', () => {
+  let dir: string;
+  let zab: ServerProcess;
+  let real: RealZooKeeper;
+  // enforce.auth.* allow digest too, but ZooKeeper then requires sasl alone.
+  const settings = [`authProvider.1=${SASL_PROVIDER}`, 'sessionRequireClientSASLAuth=true', 'enforce.auth.enabled=true', 'enforce.auth.schemes=sasl,digest'];
+
+  beforeAll(async () => {
+    await requireKazoo();
+    dir = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-require-sasl-'));
+    const jaas = path.join(dir, 'jaas.conf');
+    await writeFile(jaas, 'Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  user_bob="bobsecret";\n};\n');
+    const cfg = path.join(dir, 'zoo.cfg');
+    await writeFile(cfg, [...settings, `java.security.auth.login.config=${jaas}`, ''].join('\n'));
+    [zab, real] = await Promise.all([
+      startServerProcess({ extraArgs: ['--config', cfg] }),
+      startRealZooKeeper({ extraConfig: settings, jvmFlags: [`-Djava.security.auth.login.config=${jaas}`] }),
+    ]);
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all([zab?.stop(), real?.stop()]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('kazoo without SASL (even digest-authenticated) is refused, with SASL served, by zabkeeper as by Apache ZooKeeper', async () => {
+    const [fromZab, fromZk] = await Promise.all([runKazoo(KAZOO_REQUIRE_SASL, [zab.connectString]), runKazoo(KAZOO_REQUIRE_SASL, [real.connectString])]);
+    const zabResult = JSON.parse(fromZab.stdout) as Record<string, string>;
+    expect(zabResult, fromZab.stderr).toMatchObject({ sasl: 'served' });
+    expect(zabResult.none, fromZab.stderr).not.toBe('served');
+    expect(zabResult.digest, fromZab.stderr).not.toBe('served');
+    expect(zabResult, 'zabkeeper vs Apache ZooKeeper').toEqual(JSON.parse(fromZk.stdout));
+    expect(zab.logs()).toMatch(/do not match any of the expected authentication schemes/);
+  }, 120_000);
+
+  it('answers a request of a session that only did addauth digest with SESSIONCLOSEDREQUIRESASLAUTH', async () => {
+    const anon = await ZooKeeperClient.connect(zab.connectString, { sessionTimeoutMs: 4000 });
+    await anon.addAuth('digest', 'alice:pw');
+    await expect(anon.exists('/')).rejects.toMatchObject({ code: ErrorCode.SESSIONCLOSEDREQUIRESASLAUTH });
+    await anon.close().catch(() => undefined);
   }, 60_000);
 });

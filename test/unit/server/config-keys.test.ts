@@ -295,6 +295,23 @@ describe('znode.container.maxNeverUsedIntervalMs', () => {
   });
 });
 
+describe('znode.container.maxPerMinute', () => {
+  it('is 10000 by default and read as an integer, also with the zookeeper. and -D spellings and from the env', () => {
+    expect(resolve('dataDir=/d').containerMaxPerMinute).toBe(10000);
+    expect(resolve('dataDir=/d\nznode.container.maxPerMinute=60').containerMaxPerMinute).toBe(60);
+    expect(resolve('dataDir=/d\n-Dznode.container.maxPerMinute=120').containerMaxPerMinute).toBe(120);
+    expect(resolve('dataDir=/d\nzookeeper.znode.container.maxPerMinute=7').containerMaxPerMinute).toBe(7);
+    expect(resolveServerConfig({ zooCfg: parseZooCfg('dataDir=/d'), env: { ZABKEEPER_ZNODE_CONTAINER_MAX_PER_MINUTE: '300' } }).containerMaxPerMinute).toBe(300);
+    expect(resolve('dataDir=/d\nznode.container.maxPerMinute=60').warnings).toEqual([]);
+  });
+
+  it('refuses 0, a negative or a non-integer rate, naming the line', () => {
+    expect(() => resolve('dataDir=/d\nznode.container.maxPerMinute=0')).toThrow(/line 2: znode\.container\.maxPerMinute must be between 1 and/);
+    expect(() => resolve('dataDir=/d\nznode.container.maxPerMinute=-5')).toThrow(/line 2: znode\.container\.maxPerMinute must be between 1 and/);
+    expect(() => resolve('dataDir=/d\nznode.container.maxPerMinute=fast')).toThrow(/line 2: znode\.container\.maxPerMinute must be an integer, got "fast"/);
+  });
+});
+
 describe('maxCnxns', () => {
   it('is 0 (no limit) by default and read as an integer, also as zookeeper.maxCnxns and from the env', () => {
     expect(resolve('dataDir=/d').maxCnxns).toBe(0);
@@ -323,5 +340,62 @@ describe('enableEagerACLCheck', () => {
 
   it('refuses a value that is not a boolean, naming the line', () => {
     expect(() => resolve('dataDir=/d\nenableEagerACLCheck=eager')).toThrow(/line 2: enableEagerACLCheck must be true or false, got "eager"/);
+  });
+});
+
+describe('sessionRequireClientSASLAuth', () => {
+  const SASL = 'authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider';
+
+  it('true requires the sasl scheme, also as zookeeper.sessionRequireClientSASLAuth and from the env; false or unset requires nothing', () => {
+    expect(resolve('dataDir=/d').security.enforceAuthSchemes).toBeUndefined();
+    expect(resolve(`dataDir=/d\n${SASL}\nsessionRequireClientSASLAuth=false`).security.enforceAuthSchemes).toBeUndefined();
+    expect(resolve(`dataDir=/d\n${SASL}\nsessionRequireClientSASLAuth=true`).security.enforceAuthSchemes).toEqual(['sasl']);
+    expect(resolve(`dataDir=/d\n${SASL}\nzookeeper.sessionRequireClientSASLAuth=TRUE`).security.enforceAuthSchemes).toEqual(['sasl']);
+    expect(
+      resolveServerConfig({ zooCfg: parseZooCfg(`dataDir=/d\n${SASL}`), env: { ZABKEEPER_SESSION_REQUIRE_CLIENT_SASL_AUTH: 'true' } }).security.enforceAuthSchemes,
+    ).toEqual(['sasl']);
+    expect(resolve(`dataDir=/d\n${SASL}\nsessionRequireClientSASLAuth=true`).warnings).toEqual([]);
+  });
+
+  it('wins over enforce.auth.*, which are then not read (as AuthenticationHelper does), with a warning each', () => {
+    const c = resolve(`dataDir=/d\n${SASL}\nenforce.auth.enabled=true\nenforce.auth.schemes=digest\nsessionRequireClientSASLAuth=true`);
+    expect(c.security.enforceAuthSchemes).toEqual(['sasl']);
+    expect(c.warnings).toEqual([
+      'zoo.cfg line 3: enforce.auth.enabled is ignored: sessionRequireClientSASLAuth=true requires the sasl scheme alone, as in ZooKeeper',
+      'zoo.cfg line 4: enforce.auth.schemes is ignored: sessionRequireClientSASLAuth=true requires the sasl scheme alone, as in ZooKeeper',
+    ]);
+    // false leaves enforce.auth.* in charge.
+    expect(resolve(`dataDir=/d\n${SASL}\nenforce.auth.enabled=true\nenforce.auth.schemes=digest\nsessionRequireClientSASLAuth=false`).security.enforceAuthSchemes).toEqual(['digest']);
+  });
+
+  it('refuses true without the sasl provider, and a value that is not true or false, naming the line', () => {
+    expect(() => resolve('dataDir=/d\nsessionRequireClientSASLAuth=true')).toThrow(/line 2: sessionRequireClientSASLAuth=true needs the sasl provider \(authProvider\.N=org\.apache\.zookeeper\.server\.auth\.SASLAuthenticationProvider\)/);
+    expect(() => resolve(`dataDir=/d\n${SASL}\nsessionRequireClientSASLAuth=yes`)).toThrow(/line 3: sessionRequireClientSASLAuth must be true or false \(ZooKeeper requires SASL only for "true"\), got "yes"/);
+  });
+});
+
+describe('ensembleAuthName', () => {
+  const ENSEMBLE = 'authProvider.2=org.apache.zookeeper.server.auth.EnsembleAuthenticationProvider';
+
+  it('with the ensemble provider: its comma-separated names, trimmed, also as zookeeper.ensembleAuthName and from the env', () => {
+    expect(resolve(`dataDir=/d\n${ENSEMBLE}`).security.ensembleAuth).toEqual({ names: undefined });
+    expect(resolve(`dataDir=/d\n${ENSEMBLE}\nensembleAuthName=prod, staging ,qa`).security.ensembleAuth).toEqual({ names: ['prod', 'staging', 'qa'] });
+    expect(resolve(`dataDir=/d\n${ENSEMBLE}\nzookeeper.ensembleAuthName=prod`).security.ensembleAuth).toEqual({ names: ['prod'] });
+    expect(resolveServerConfig({ zooCfg: parseZooCfg(`dataDir=/d\n${ENSEMBLE}`), env: { ZABKEEPER_ENSEMBLE_AUTH_NAME: 'blue' } }).security.ensembleAuth).toEqual({ names: ['blue'] });
+    const c = resolve(`dataDir=/d\n${ENSEMBLE}\nensembleAuthName=prod`);
+    expect(c.warnings).toEqual([]);
+    // The scheme names no one: ACLs may not use it.
+    expect(c.security.authProviders).toEqual([]);
+  });
+
+  it('lets enforce.auth.schemes name the ensemble scheme once its provider is configured', () => {
+    expect(resolve(`dataDir=/d\n${ENSEMBLE}\nenforce.auth.enabled=true\nenforce.auth.schemes=ensemble`).security.enforceAuthSchemes).toEqual(['ensemble']);
+    expect(() => resolve('dataDir=/d\nenforce.auth.enabled=true\nenforce.auth.schemes=ensemble')).toThrow(/scheme "ensemble" has no authentication provider configured/);
+  });
+
+  it('does nothing without the provider, as in ZooKeeper: accepted with a warning saying so', () => {
+    const c = resolve('dataDir=/d\nensembleAuthName=prod');
+    expect(c.security.ensembleAuth).toBeUndefined();
+    expect(c.warnings).toEqual(['zoo.cfg line 2: ensembleAuthName is ignored: no authProvider.N=org.apache.zookeeper.server.auth.EnsembleAuthenticationProvider is configured to check it']);
   });
 });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../src/jute/error-codes.js';
 import { OpCode, Perms, Xid } from '../../../src/jute/opcodes.js';
 import { writePathRequest, type ACL } from '../../../src/jute/records.js';
-import { authenticate, clientInfos, hostOf } from '../../../src/server/auth-provider.js';
+import { authenticate, checkEnsembleName, clientInfos, hostOf, type EnsembleAuthOutcome } from '../../../src/server/auth-provider.js';
+import type { ServerMetrics } from '../../../src/server/metrics.js';
 import { digestAuth } from '../../../src/tree/acl.js';
 import { TestClient, decodeFrame, makeServer } from './harness.js';
 
@@ -52,6 +53,42 @@ describe('auth packets', () => {
     expect(authenticate('digest', null, '1.2.3.4:5', undefined)).toBeNull();
     expect(authenticate('ip', null, '1.2.3.4:5', undefined)).toEqual([{ scheme: 'ip', id: '1.2.3.4' }]);
     expect(clientInfos([{ scheme: 'super', id: '' }])).toEqual([{ authScheme: 'super', user: '' }]);
+  });
+});
+
+describe('the ensemble scheme (EnsembleAuthenticationProvider)', () => {
+  const counting = (): { metrics: ServerMetrics; outcomes: EnsembleAuthOutcome[] } => {
+    const outcomes: EnsembleAuthOutcome[] = [];
+    return { outcomes, metrics: { requestCompleted: () => undefined, txnPersisted: () => undefined, digestMismatch: () => undefined, ensembleAuth: (o) => outcomes.push(o) } };
+  };
+
+  it('a listed name answers OK and adds no id; another closes the connection with no answer, warning at most once a second', async () => {
+    const { metrics, outcomes } = counting();
+    const { server, logs } = makeServer({ metrics, auth: { providers: [], ensemble: { names: new Set(['prod', 'staging']) } } });
+    const c = await TestClient.connect(server, { remoteAddress: '10.1.2.3:4567' });
+    expect(await c.addAuth('ensemble', 'staging')).toMatchObject({ xid: Xid.auth, zxid: 0, err: 0 });
+    expect(await c.addAuth('ensemble', '')).toMatchObject({ err: 0 });
+    expect(await c.whoAmI()).toEqual([{ authScheme: 'ip', user: '10.1.2.3' }]);
+    const wrong = await TestClient.connect(server);
+    const before = wrong.sink.frames.length;
+    wrong.sendRaw(OpCode.auth, (w) => w.writeInt(0).writeString('ensemble').writeBuffer(Buffer.from('dev')), Xid.auth);
+    expect(wrong.sink.frames.length).toBe(before);
+    expect(wrong.sink.closedReason).toMatch(/unexpected ensemble name/);
+    const again = await TestClient.connect(server);
+    again.sendRaw(OpCode.auth, (w) => w.writeInt(0).writeString('ensemble').writeBuffer(Buffer.from('dev')), Xid.auth);
+    expect(again.sink.closedReason).toMatch(/unexpected ensemble name/);
+    expect(logs.filter((l) => String(l.msg).includes('Unexpected ensemble name'))).toHaveLength(1);
+    expect(outcomes).toEqual(['success', 'skip', 'fail', 'fail']);
+  });
+
+  it('is an unknown scheme (AUTHFAILED) without the provider; with it and no names every name passes as a skip', async () => {
+    const { server } = makeServer();
+    const c = await TestClient.connect(server);
+    expect(await c.addAuth('ensemble', 'prod')).toMatchObject({ err: ErrorCode.AUTHFAILED });
+    expect(checkEnsembleName(undefined, Buffer.from('any'))).toBe('skip');
+    expect(checkEnsembleName(new Set(['prod']), null)).toBe('skip');
+    expect(checkEnsembleName(new Set(['prod']), Buffer.from('prod'))).toBe('success');
+    expect(checkEnsembleName(new Set(['prod']), Buffer.from(' prod'))).toBe('fail');
   });
 });
 
