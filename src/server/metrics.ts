@@ -376,6 +376,7 @@ export class ZooKeeperNamedMetrics {
   private readonly commitCount: Counter;
   private readonly lookingCount: Counter;
   private readonly digestMismatches: Counter;
+  private readonly insecureAdmin: Counter;
   private readonly syncedFollowers: Gauge;
   private readonly learners: Gauge;
   private latencyTotal = 0;
@@ -411,6 +412,7 @@ export class ZooKeeperNamedMetrics {
     this.commitCount = r.counter('commit_count', 'Committed txns applied on this server.');
     this.lookingCount = r.counter('looking_count', 'Leader elections completed on this server.');
     this.digestMismatches = r.counter('digest_mismatches_count', 'Times the tree did not have the digest its snapshot named where the walk ended.');
+    this.insecureAdmin = r.counter('insecure_admin_count', 'Plaintext connections to an admin port that also serves HTTPS (admin.portUnification).');
     r.onCollect(() => {
       uptime.set(Date.now() - this.startedMs);
       avg.set(this.latencyCount === 0 ? 0 : this.latencyTotal / this.latencyCount);
@@ -464,7 +466,7 @@ export class ZooKeeperNamedMetrics {
    * default metrics provider for the metrics measured here, keys without the zk_ prefix.
    */
   monitorRows(): [string, number][] {
-    const rows: [string, number][] = [['looking_count', this.lookingCount.value], ['commit_count', this.commitCount.value]];
+    const rows: [string, number][] = [['looking_count', this.lookingCount.value], ['commit_count', this.commitCount.value], ['insecure_admin_count', this.insecureAdmin.value]];
     monitorSummaryRows('fsynctime', this.fsynctime.labels(), false, rows);
     monitorSummaryRows('snapshottime', this.snapshottime.labels(), false, rows);
     monitorSummaryRows('election_time', this.electionTime.labels(), false, rows);
@@ -477,6 +479,10 @@ export class ZooKeeperNamedMetrics {
 
   digestMismatch(): void {
     this.digestMismatches.inc();
+  }
+
+  insecureAdminConnection(): void {
+    this.insecureAdmin.inc();
   }
 
   setSyncedFollowers(count: number): void {
@@ -643,6 +649,11 @@ export class PrometheusMetrics implements ServerMetrics, StorageMetrics, Ensembl
   setSyncedFollowers(count: number): void {
     this.syncedFollowers.set(count);
     this.zookeeper.setSyncedFollowers(count);
+  }
+
+  /** Known under ZooKeeper's name only (insecure_admin_count): mntr and metricsProvider.httpPort show it. */
+  insecureAdminConnection(): void {
+    this.zookeeper.insecureAdminConnection();
   }
 
   /**
