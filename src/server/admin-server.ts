@@ -3,8 +3,14 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import https from 'node:https';
+import net, { type AddressInfo } from 'node:net';
+import type tls from 'node:tls';
 import type { Logger } from 'pino';
+import { CertReloader } from '../tls/cert-reloader.js';
+import type { TlsSettings } from '../tls/tls-settings.js';
+import { handToTlsServer, sniffTls } from '../tls/tls-sniff.js';
+import { ADMIN_STS_HEADER, adminContextOptions, sniHostMismatch } from './admin-tls.js';
 import type { ServerConfig } from './config.js';
 import {
   connectionInfo,
@@ -422,8 +428,27 @@ export interface AdminServerOptions {
   metrics?: { render(): string };
   /** Takes a consistent snapshot into a temporary file for /commands/snapshot; without it that command answers 404. */
   snapshot?: () => Promise<AdminSnapshot>;
+  /** HTTPS on the admin port; without it, plain HTTP. */
+  tls?: AdminServerTls;
+  /** A plaintext connection on a port that also serves TLS (ZooKeeper's insecure_admin_count). */
+  onInsecureConnection?: () => void;
   logger: Logger;
 }
+
+/** admin.forceHttps / admin.portUnification with the ssl.quorum.* stores (admin-tls.ts). */
+export interface AdminServerTls {
+  /** 'https': TLS only; 'unified': TLS and plaintext alike, told apart by the first byte. */
+  mode: 'https' | 'unified';
+  /** The ssl.quorum.* settings; only their key and trust stores are used. */
+  settings: TlsSettings;
+  /** Reload the stores when their files change (sslQuorumReloadCertFiles). */
+  reload: boolean;
+  /** How often the store files are checked for changes (ms). */
+  reloadIntervalMs?: number;
+}
+
+/** Jetty's idle timeout (ZooKeeper's admin.idleTimeout default): a unified-port connection silent this long is closed. */
+const UNIFIED_IDLE_TIMEOUT_MS = 30_000;
 
 /** A snapshot file made for one /commands/snapshot request; release() removes it once streamed. */
 export interface AdminSnapshot {
@@ -433,26 +458,76 @@ export interface AdminSnapshot {
   release(): Promise<void>;
 }
 
+/** Admin clients are few and short-lived; do not let a stuck one pin a socket forever. */
+function limitTimes(server: http.Server | https.Server): void {
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+}
+
 function htmlEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 export class AdminServer {
+  /** Plain HTTP: the listening server, or (unified) the one sniffed plaintext sockets are handed to. */
   private readonly http: http.Server;
+  /** What listens on the admin port. */
+  private readonly listener: net.Server;
+  private readonly reloader: CertReloader | undefined;
+  /**
+   * Unified mode: the accepted sockets and the requests in flight. The servers they are handed to
+   * never listen, so Node does not track their connections and closeIdleConnections() cannot work.
+   */
+  private readonly sockets = new Set<net.Socket>();
+  private inFlight = 0;
+  private dropSockets: (() => void) | undefined;
   private boundPort = 0;
   private boundHost = '';
 
   constructor(private readonly opts: AdminServerOptions) {
-    this.http = http.createServer((req, res) => {
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      this.inFlight++;
+      res.once('close', () => {
+        if (--this.inFlight === 0) this.dropSockets?.();
+      });
+      if ((req.socket as tls.TLSSocket).encrypted === true) {
+        res.setHeader('strict-transport-security', ADMIN_STS_HEADER);
+        if (sniHostMismatch(req)) {
+          this.json(res, 400, { error: 'Host does not match SNI' });
+          return;
+        }
+      }
       this.handle(req, res).catch((err: unknown) => {
         opts.logger.error({ err, url: req.url }, 'admin request failed');
         if (!res.headersSent) this.json(res, 500, { error: (err as Error)?.message ?? String(err) });
         else res.destroy();
       });
+    };
+    this.http = http.createServer(onRequest);
+    limitTimes(this.http);
+    const t = opts.tls;
+    if (t === undefined) {
+      this.listener = this.http;
+      return;
+    }
+    const secure = https.createServer(adminContextOptions(t.settings), onRequest);
+    limitTimes(secure);
+    secure.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+      opts.logger.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: err.message }, 'admin server: TLS handshake failed; connection closed');
     });
-    // Admin clients are few and short-lived; do not let a stuck one pin a socket forever.
-    this.http.requestTimeout = 30_000;
-    this.http.keepAliveTimeout = 5_000;
+    if (t.reload) {
+      const files = [t.settings.keyStore?.location, t.settings.trustStore?.location].filter((f): f is string => f !== undefined);
+      this.reloader = new CertReloader(files, () => this.reloadCerts(secure, t), t.reloadIntervalMs);
+    }
+    if (t.mode === 'https') {
+      this.listener = secure;
+      return;
+    }
+    // Request timeouts are checked only for connections a listening server tracks: an idle
+    // timeout stands in for them on the handed-over sockets.
+    this.http.timeout = UNIFIED_IDLE_TIMEOUT_MS;
+    secure.timeout = UNIFIED_IDLE_TIMEOUT_MS;
+    this.listener = net.createServer((socket) => this.acceptUnified(socket, secure));
   }
 
   get port(): number {
@@ -463,14 +538,19 @@ export class AdminServer {
     return this.boundHost;
   }
 
+  /** 'http', or 'https' when the port serves TLS (only, or next to plaintext). */
+  get scheme(): 'http' | 'https' {
+    return this.opts.tls === undefined ? 'http' : 'https';
+  }
+
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
-      this.http.once('error', onError);
-      this.http.listen({ host: this.opts.host, port: this.opts.port }, () => {
-        this.http.off('error', onError);
-        this.http.on('error', (err) => this.opts.logger.error({ err }, 'admin server error'));
-        const addr = this.http.address() as AddressInfo;
+      this.listener.once('error', onError);
+      this.listener.listen({ host: this.opts.host, port: this.opts.port }, () => {
+        this.listener.off('error', onError);
+        this.listener.on('error', (err) => this.opts.logger.error({ err }, 'admin server error'));
+        const addr = this.listener.address() as AddressInfo;
         this.boundPort = addr.port;
         this.boundHost = addr.address;
         resolve();
@@ -480,10 +560,57 @@ export class AdminServer {
 
   /** Stops listening and drops idle keep-alive sockets; in-flight requests finish. */
   close(): Promise<void> {
+    this.reloader?.close();
     return new Promise((resolve) => {
-      this.http.close(() => resolve());
-      this.http.closeIdleConnections();
+      this.listener.close(() => resolve());
+      if (this.listener instanceof http.Server || this.listener instanceof https.Server) {
+        this.listener.closeIdleConnections();
+        return;
+      }
+      this.dropSockets = () => {
+        for (const s of this.sockets) s.destroy();
+      };
+      if (this.inFlight === 0) this.dropSockets();
     });
+  }
+
+  /**
+   * admin.portUnification: the first byte tells a TLS handshake from an HTTP request (ZooKeeper's
+   * UnifiedConnectionFactory does the same); each goes to its server as if that had accepted it.
+   */
+  private acceptUnified(socket: net.Socket, secure: https.Server): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.on('error', () => undefined);
+    // Until the first byte comes: afterwards the server it goes to keeps its own timeout.
+    const silent = (): void => {
+      socket.destroy();
+    };
+    socket.setTimeout(UNIFIED_IDLE_TIMEOUT_MS, silent);
+    sniffTls(socket, (isTls) => {
+      socket.setTimeout(0);
+      socket.off('timeout', silent);
+      if (isTls) {
+        handToTlsServer(secure, socket);
+        return;
+      }
+      this.opts.onInsecureConnection?.();
+      this.http.emit('connection', socket);
+      // Node's HTTP server reads a socket's handle directly unless the socket has a 'data'
+      // listener; with one it parses what the stream delivers, from the sniffed bytes put back on.
+      socket.on('data', () => undefined);
+      socket.resume();
+    });
+  }
+
+  /** New files in place: later handshakes use them; a broken set is logged and the old one kept. */
+  private reloadCerts(server: https.Server, t: AdminServerTls): void {
+    try {
+      server.setSecureContext(adminContextOptions(t.settings));
+      this.opts.logger.info({ keyStore: t.settings.keyStore?.location, trustStore: t.settings.trustStore?.location }, 'admin server: reloaded TLS key and trust stores');
+    } catch (err) {
+      this.opts.logger.error({ reason: (err as Error).message }, 'admin server: TLS stores changed but cannot be loaded; keeping the previous ones');
+    }
   }
 
   private json(res: http.ServerResponse, status: number, body: unknown): void {

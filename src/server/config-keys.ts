@@ -151,8 +151,6 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   ['metricsProvider.maxQueueSize', ignore()],
   ['metricsProvider.workerShutdownTimeoutMs', ignore()],
   ['admin.commandURL', refuse('the admin server serves /commands only', '/commands')],
-  ['admin.portUnification', refuse(`TLS on the admin port: ${NOT_YET}`, 'false')],
-  ['admin.forceHttps', refuse(`HTTPS on the admin port: ${NOT_YET}`, 'false')],
 
   // ---- TLS, SASL, authentication: config.ts reads secureClientPort, sslQuorum, ssl.*, authProvider.*,
   // enforce.auth.*, sessionRequireClientSASLAuth, ensembleAuthName, superUser ... (docs/security.md); what remains here is refused ----

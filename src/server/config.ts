@@ -6,6 +6,7 @@ import { parseTlsSettings, TlsConfigError, TLS_KEY_SUFFIXES, type TlsSettings } 
 import type { QuorumHierarchy } from '../zab/quorum-verifier.js';
 import { DEFAULT_DIGEST_ALGORITHM, digestHashName, UnknownDigestAlgorithmError } from '../jute/digest-id.js';
 import { closestKey, DOCUMENTED_KEYS, documentedKeyRule } from './config-keys.js';
+import type { AdminTlsMode } from './admin-tls.js';
 import { configSystemProperties } from './system-properties.js';
 
 /** A configuration that cannot be used; the message names the source and the key. */
@@ -97,6 +98,12 @@ export interface ServerConfig {
   adminServerPort: number;
   /** ops: admin.serverAddress; undefined binds every interface, as ZooKeeper's 0.0.0.0. */
   adminServerAddress: string | undefined;
+  /**
+   * admin.forceHttps ('https': TLS only; it wins over admin.portUnification, as in ZooKeeper's
+   * JettyAdminServer) or admin.portUnification ('unified': HTTPS and HTTP on the admin port),
+   * with the ssl.quorum.* key and trust stores; 'off': plain HTTP.
+   */
+  adminTls: AdminTlsMode;
   autopurgeSnapRetainCount: number;
   autopurgePurgeIntervalHours: number;
   snapCount: number;
@@ -232,6 +239,8 @@ const KEYS = {
   'admin.enableServer': 'ADMIN_ENABLE_SERVER',
   'admin.serverPort': 'ADMIN_SERVER_PORT',
   'admin.serverAddress': 'ADMIN_SERVER_ADDRESS',
+  'admin.portUnification': 'ADMIN_PORT_UNIFICATION',
+  'admin.forceHttps': 'ADMIN_FORCE_HTTPS',
   'autopurge.snapRetainCount': 'AUTOPURGE_SNAP_RETAIN_COUNT',
   'autopurge.purgeInterval': 'AUTOPURGE_PURGE_INTERVAL',
   snapCount: 'SNAP_COUNT',
@@ -643,6 +652,7 @@ export function resolveServerConfig(layers: {
     adminEnableServer: bool(s, 'admin.enableServer', s.has('admin.serverPort')),
     adminServerPort: int(s, 'admin.serverPort', DEFAULTS.adminServerPort, 0, 65535),
     adminServerAddress: str(s, 'admin.serverAddress'),
+    adminTls: 'off',
     autopurgeSnapRetainCount: Math.max(3, int(s, 'autopurge.snapRetainCount', DEFAULTS.autopurgeSnapRetainCount)),
     autopurgePurgeIntervalHours: int(s, 'autopurge.purgeInterval', DEFAULTS.autopurgePurgeIntervalHours, 0),
     snapCount: int(s, 'snapCount', DEFAULTS.snapCount, 2),
@@ -668,6 +678,7 @@ export function resolveServerConfig(layers: {
     security: resolveSecurity(s, warnings),
     warnings,
   };
+  config.adminTls = adminTlsOf(s, config.adminEnableServer, config.security.quorumTls);
   if (config.reconfigEnabled) {
     throw new ConfigError(`${s.get('reconfigEnabled')!.source}: reconfigEnabled=true is not supported: zabkeeper has no dynamic reconfiguration (leave it false; reconfig answers RECONFIGDISABLED)`);
   }
@@ -682,6 +693,24 @@ export function resolveServerConfig(layers: {
 }
 
 // ---- security keys -----------------------------------------------------------
+
+/**
+ * admin.forceHttps / admin.portUnification. ZooKeeper's JettyAdminServer loads the ssl.quorum.*
+ * key store and trust store (both, though it asks no client for a certificate); without them it
+ * logs a warning and runs with no admin server at all, which zabkeeper refuses instead. Only
+ * checked when the admin server is on: ZooKeeper reads neither store otherwise.
+ */
+function adminTlsOf(s: Map<string, Setting>, adminEnabled: boolean, quorumTls: TlsSettings): AdminTlsMode {
+  const forceHttps = bool(s, 'admin.forceHttps', false);
+  const unified = bool(s, 'admin.portUnification', false);
+  if (!adminEnabled || (!forceHttps && !unified)) return 'off';
+  const key = forceHttps ? 'admin.forceHttps' : 'admin.portUnification';
+  const missing = [quorumTls.keyStore === undefined ? 'ssl.quorum.keyStore.location' : undefined, quorumTls.trustStore === undefined ? 'ssl.quorum.trustStore.location' : undefined].filter((k) => k !== undefined);
+  if (missing.length > 0) {
+    throw new ConfigError(`${s.get(key)!.source}: ${key}=true needs ${missing.join(' and ')} (the admin server's HTTPS uses the ssl.quorum.* stores, as ZooKeeper's does)`);
+  }
+  return forceHttps ? 'https' : 'unified';
+}
 
 /** authProvider.<anything>=<class>: ZooKeeper loads each class as an extra auth scheme. */
 const AUTH_PROVIDER_KEY = /^authProvider\.[^.]+$/;

@@ -380,6 +380,7 @@ export class ZooKeeperNamedMetrics {
   private readonly lookingCount: Counter;
   private readonly digestMismatches: Counter;
   private readonly ensembleAuthCounts: Record<EnsembleAuthOutcome, Counter>;
+  private readonly insecureAdmin: Counter;
   private readonly syncedFollowers: Gauge;
   private readonly learners: Gauge;
   private latencyTotal = 0;
@@ -420,6 +421,7 @@ export class ZooKeeperNamedMetrics {
       fail: r.counter('ensemble_auth_fail', 'addauth ensemble with a name ensembleAuthName does not list (the connection was closed).'),
       skip: r.counter('ensemble_auth_skip', 'addauth ensemble with no name, or with no ensembleAuthName configured.'),
     };
+    this.insecureAdmin = r.counter('insecure_admin_count', 'Plaintext connections to an admin port that also serves HTTPS (admin.portUnification).');
     r.onCollect(() => {
       uptime.set(Date.now() - this.startedMs);
       avg.set(this.latencyCount === 0 ? 0 : this.latencyTotal / this.latencyCount);
@@ -473,7 +475,7 @@ export class ZooKeeperNamedMetrics {
    * default metrics provider for the metrics measured here, keys without the zk_ prefix.
    */
   monitorRows(): [string, number][] {
-    const rows: [string, number][] = [['looking_count', this.lookingCount.value], ['commit_count', this.commitCount.value]];
+    const rows: [string, number][] = [['looking_count', this.lookingCount.value], ['commit_count', this.commitCount.value], ['insecure_admin_count', this.insecureAdmin.value]];
     for (const outcome of ['success', 'fail', 'skip'] as const) rows.push([`ensemble_auth_${outcome}`, this.ensembleAuthCounts[outcome].value]);
     monitorSummaryRows('fsynctime', this.fsynctime.labels(), false, rows);
     monitorSummaryRows('snapshottime', this.snapshottime.labels(), false, rows);
@@ -491,6 +493,10 @@ export class ZooKeeperNamedMetrics {
 
   ensembleAuth(outcome: EnsembleAuthOutcome): void {
     this.ensembleAuthCounts[outcome].inc();
+  }
+
+  insecureAdminConnection(): void {
+    this.insecureAdmin.inc();
   }
 
   setSyncedFollowers(count: number): void {
@@ -662,6 +668,11 @@ export class PrometheusMetrics implements ServerMetrics, StorageMetrics, Ensembl
   setSyncedFollowers(count: number): void {
     this.syncedFollowers.set(count);
     this.zookeeper.setSyncedFollowers(count);
+  }
+
+  /** Known under ZooKeeper's name only (insecure_admin_count): mntr and metricsProvider.httpPort show it. */
+  insecureAdminConnection(): void {
+    this.zookeeper.insecureAdminConnection();
   }
 
   /**

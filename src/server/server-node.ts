@@ -288,18 +288,33 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
   let admin: AdminServer | undefined;
   if (config.adminEnableServer) {
     await removeStaleBackupScratch(config.dataDir);
-    admin = new AdminServer({ host: config.adminServerAddress, port: config.adminServerPort, ctx, metrics, snapshot: () => backupSnapshot(config.dataDir, zk.tree), logger: logger.child({ component: 'admin' }) });
     try {
+      admin = new AdminServer({
+        host: config.adminServerAddress,
+        port: config.adminServerPort,
+        ctx,
+        metrics,
+        snapshot: () => backupSnapshot(config.dataDir, zk.tree),
+        // admin.forceHttps / admin.portUnification: ZooKeeper's admin server takes the ssl.quorum.* stores.
+        tls: config.adminTls === 'off' ? undefined : { mode: config.adminTls, settings: sec.quorumTls, reload: sec.quorumCertReload, reloadIntervalMs: 1000 },
+        onInsecureConnection: () => metrics.insecureAdminConnection(),
+        logger: logger.child({ component: 'admin' }),
+      });
       await admin.listen();
     } catch (err) {
+      await admin?.close();
       await boundListener.stopAccepting();
+      if (secureListener !== boundListener) await secureListener?.stopAccepting();
       await zk.stop();
       await boundListener.closeConnections();
       await peer?.close();
       await store.close();
       throw err;
     }
-    logger.info({ adminPort: admin.port, adminHost: admin.host }, `admin server on http://${admin.host}:${admin.port}/commands`);
+    logger.info(
+      { adminPort: admin.port, adminHost: admin.host, adminTls: config.adminTls },
+      `admin server on ${admin.scheme}://${admin.host}:${admin.port}/commands${config.adminTls === 'unified' ? ' (and http://, admin.portUnification)' : ''}`,
+    );
   }
   // ops: ZooKeeper's Prometheus provider endpoint, where Prometheus already scrapes ZooKeeper.
   let metricsProvider: MetricsProviderServer | undefined;

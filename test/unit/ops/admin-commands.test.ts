@@ -212,4 +212,26 @@ describe('admin server configuration', () => {
   it('stays off when admin.enableServer=false even with a port', () => {
     expect(resolve('admin.enableServer=false\nadmin.serverPort=9090').adminEnableServer).toBe(false);
   });
+
+  describe('admin.forceHttps / admin.portUnification', () => {
+    const stores = 'ssl.quorum.keyStore.location=/certs/zk1-keystore.pem\nssl.quorum.trustStore.location=/certs/truststore.pem';
+
+    it('serve HTTPS only, or HTTPS and HTTP on one port; forceHttps wins when both are set, as in ZooKeeper', () => {
+      expect(resolve(`admin.serverPort=9090\n${stores}`).adminTls).toBe('off');
+      expect(resolve(`admin.serverPort=9090\nadmin.forceHttps=true\n${stores}`).adminTls).toBe('https');
+      expect(resolve(`admin.serverPort=9090\nadmin.portUnification=true\n${stores}`).adminTls).toBe('unified');
+      expect(resolve(`admin.serverPort=9090\nadmin.portUnification=true\nadmin.forceHttps=true\n${stores}`).adminTls).toBe('https');
+      expect(resolveServerConfig({ zooCfg: parseZooCfg(`dataDir=/x\nadmin.serverPort=9090\n${stores}`), env: { ZABKEEPER_ADMIN_FORCE_HTTPS: 'true' } }).adminTls).toBe('https');
+    });
+
+    it('need both ssl.quorum.* stores, named with the line that asked for TLS; with the admin server off nothing is read', () => {
+      expect(() => resolve('admin.serverPort=9090\nadmin.forceHttps=true')).toThrow(
+        "zoo.cfg line 3: admin.forceHttps=true needs ssl.quorum.keyStore.location and ssl.quorum.trustStore.location (the admin server's HTTPS uses the ssl.quorum.* stores, as ZooKeeper's does)",
+      );
+      expect(() => resolve('admin.serverPort=9090\nadmin.portUnification=true\nssl.quorum.trustStore.location=/t.pem')).toThrow(/line 3: admin\.portUnification=true needs ssl\.quorum\.keyStore\.location \(/);
+      expect(() => resolve('admin.serverPort=9090\nadmin.forceHttps=maybe')).toThrow(/line 3: admin\.forceHttps must be true or false, got "maybe"/);
+      expect(resolve('admin.forceHttps=true').adminTls).toBe('off');
+      expect(resolve('admin.enableServer=false\nadmin.serverPort=9090\nadmin.portUnification=true').adminTls).toBe('off');
+    });
+  });
 });
