@@ -286,6 +286,17 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
   });
   // ops: the admin HTTP server, after the client port so its `conf` shows the bound port.
   let admin: AdminServer | undefined;
+  /** Undoes what has started when the admin server or the metrics endpoint cannot listen. */
+  const abandonStart = async (): Promise<void> => {
+    await admin?.close();
+    await boundListener.stopAccepting();
+    if (secureListener !== boundListener) await secureListener?.stopAccepting();
+    await zk.stop();
+    await boundListener.closeConnections();
+    if (secureListener !== boundListener) await secureListener?.closeConnections();
+    await peer?.close();
+    await store.close();
+  };
   if (config.adminEnableServer) {
     await removeStaleBackupScratch(config.dataDir);
     try {
@@ -302,13 +313,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
       });
       await admin.listen();
     } catch (err) {
-      await admin?.close();
-      await boundListener.stopAccepting();
-      if (secureListener !== boundListener) await secureListener?.stopAccepting();
-      await zk.stop();
-      await boundListener.closeConnections();
-      await peer?.close();
-      await store.close();
+      await abandonStart();
       throw err;
     }
     logger.info(
@@ -323,12 +328,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     try {
       await metricsProvider.listen();
     } catch (err) {
-      await admin?.close();
-      await boundListener.stopAccepting();
-      await zk.stop();
-      await boundListener.closeConnections();
-      await peer?.close();
-      await store.close();
+      await abandonStart();
       throw err;
     }
     logger.info({ metricsPort: metricsProvider.port }, `Prometheus metrics on http://${config.metricsProvider.httpHost}:${metricsProvider.port}/metrics`);
