@@ -7,19 +7,20 @@
 
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { formatPeerAddress, type PeerAddress } from './peer-address.js';
+import { AddressCursor, addressList, formatPeerAddress, type PeerAddress, type PeerAddresses } from './peer-address.js';
 import { PeerConnection } from './peer-connection.js';
 import { checkHandshake, ELECTION_PROTOCOL, PEER_PROTOCOL_VERSION, PeerHandshakeError, type PeerHandshake } from './peer-handshake.js';
-import { PeerListener, type PeerListenerOptions } from './peer-listener.js';
+import { listenOnEvery, PeerListener, type PeerListenerOptions } from './peer-listener.js';
 import { dialPeer, type PeerTls } from './peer-tls.js';
 
 export interface ElectionChannelOptions {
   myId: number;
   /**
    * Election addresses of the ensemble; an entry for myId is ignored. Read at every dial (not
-   * copied), so an address may be filled in or changed after construction.
+   * copied), so an address may be filled in or changed after construction. A server with several
+   * addresses (multiAddress) is dialled at one, and at the next when that one does not connect.
    */
-  peers: Map<number, PeerAddress>;
+  peers: Map<number, PeerAddresses>;
   /** This member's configured host: the address it listens on and tells peers about. */
   listenHost: string;
   /** 0 picks a free port: read boundPort after start(). */
@@ -30,6 +31,10 @@ export interface ElectionChannelOptions {
    * still the address given to peers.
    */
   listenOnAllIPs?: boolean;
+  /** multiAddress: this member's further addresses; the port is bound on each of them too. */
+  moreListenAddresses?: readonly PeerAddress[];
+  /** multiAddress: a TCP connect to one of several addresses of a peer must complete within this, or the next is tried. Default handshakeTimeoutMs. */
+  multiAddressConnectTimeoutMs?: number;
   logger: Logger;
   /** First wait before retrying a peer that has messages waiting but could not be reached; doubles per failure. Default 100. */
   reconnectDelayMs?: number;
@@ -62,6 +67,10 @@ interface PeerSlot {
   connSinceMs: number;
   /** Our outgoing socket while it connects; for a higher peer it only asks to be dialled back. */
   dial: PeerConnection | undefined;
+  /** The dial's TCP connect completed: its loss is not the address's fault. */
+  dialConnected: boolean;
+  /** multiAddress: which of the peer's addresses the next dial goes to. */
+  readonly cursor: AddressCursor;
   queue: unknown[];
   /**
    * The last message given for this peer. A new connection with nothing queued repeats it, as
@@ -77,7 +86,7 @@ interface PeerSlot {
 export class ElectionChannel {
   private readonly myId: number;
   private readonly logger: Logger;
-  private readonly peers: Map<number, PeerAddress>;
+  private readonly peers: Map<number, PeerAddresses>;
   private readonly slots = new Map<number, PeerSlot>();
   private readonly listener: PeerListener;
   private readonly peerTls: PeerTls | undefined;
@@ -85,6 +94,8 @@ export class ElectionChannel {
   private readonly listenHost: string;
   private readonly listenPort: number;
   private readonly listenOnAllIPs: boolean;
+  private readonly moreListenAddresses: readonly PeerAddress[];
+  private readonly multiAddressConnectTimeoutMs: number;
   private readonly reconnectDelayMs: number;
   private readonly maxReconnectDelayMs: number;
   private readonly maxQueuedPerPeer: number;
@@ -100,10 +111,12 @@ export class ElectionChannel {
     this.listenHost = opts.listenHost;
     this.listenPort = opts.listenPort;
     this.listenOnAllIPs = opts.listenOnAllIPs ?? false;
+    this.moreListenAddresses = opts.moreListenAddresses ?? [];
     this.reconnectDelayMs = opts.reconnectDelayMs ?? 100;
     this.maxReconnectDelayMs = Math.max(this.reconnectDelayMs, opts.maxReconnectDelayMs ?? 2000);
     this.maxQueuedPerPeer = Math.max(1, opts.maxQueuedPerPeer ?? 4);
     this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 5000;
+    this.multiAddressConnectTimeoutMs = opts.multiAddressConnectTimeoutMs ?? this.handshakeTimeoutMs;
     this.maxFrameBytes = opts.maxFrameBytes ?? 1024 * 1024;
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 1024 * 1024;
     this.peers = opts.peers;
@@ -128,8 +141,8 @@ export class ElectionChannel {
   }
 
   async start(): Promise<void> {
-    await this.listener.listen(this.listenOnAllIPs ? undefined : this.listenHost, this.listenPort);
-    this.logger.info({ host: this.listenOnAllIPs ? '(all addresses)' : this.listenHost, port: this.listener.port }, 'election channel listening');
+    await listenOnEvery(this.listener, this.listenOnAllIPs, { host: this.listenHost, port: this.listenPort }, this.moreListenAddresses);
+    this.logger.info({ host: this.listenOnAllIPs ? '(all addresses)' : this.listenHost, port: this.listener.port, more: this.moreListenAddresses.map(formatPeerAddress) }, 'election channel listening');
   }
 
   get boundPort(): number {
@@ -196,7 +209,7 @@ export class ElectionChannel {
   private slot(sid: number): PeerSlot | undefined {
     let slot = this.slots.get(sid);
     if (slot === undefined && sid !== this.myId && this.peers.has(sid)) {
-      slot = { sid, conn: undefined, connSinceMs: 0, dial: undefined, queue: [], lastSent: undefined, retry: undefined, retryDelayMs: this.reconnectDelayMs };
+      slot = { sid, conn: undefined, connSinceMs: 0, dial: undefined, dialConnected: false, cursor: new AddressCursor(), queue: [], lastSent: undefined, retry: undefined, retryDelayMs: this.reconnectDelayMs };
       this.slots.set(sid, slot);
     }
     return slot;
@@ -208,7 +221,9 @@ export class ElectionChannel {
   }
 
   private dial(slot: PeerSlot): void {
-    const addr = this.peers.get(slot.sid);
+    const configured = this.peers.get(slot.sid);
+    const addrs = configured === undefined ? [] : addressList(configured);
+    const addr = slot.cursor.pick(addrs);
     if (addr === undefined) {
       slot.queue = [];
       return;
@@ -218,15 +233,19 @@ export class ElectionChannel {
     const conn = this.connection(socket);
     conn.identify(slot.sid);
     slot.dial = conn;
-    conn.setDeadline(this.handshakeTimeoutMs, 'TCP connect', 'debug');
+    slot.dialConnected = false;
+    conn.setDeadline(addrs.length > 1 ? this.multiAddressConnectTimeoutMs : this.handshakeTimeoutMs, `TCP connect to ${formatPeerAddress(addr)}`, 'debug');
     socket.once(ready, () => {
       if (conn.closed) return;
       conn.clearDeadline();
+      slot.dialConnected = true;
+      slot.cursor.connected();
       const hello: PeerHandshake = {
         protocol: ELECTION_PROTOCOL,
         version: PEER_PROTOCOL_VERSION,
         sid: this.myId,
-        electionAddr: formatPeerAddress({ host: this.listenHost, port: this.listener.port }),
+        // As ZooKeeper's protocol version 2: every own address, separated by |.
+        electionAddr: [{ host: this.listenHost, port: this.listener.port }, ...this.moreListenAddresses].map(formatPeerAddress).join('|'),
       };
       conn.send(hello);
       if (this.myId > slot.sid) {
@@ -325,6 +344,13 @@ export class ElectionChannel {
       conn.logger.info('election connection down');
     } else if (slot.dial === conn) {
       slot.dial = undefined;
+      const configured = this.peers.get(slot.sid);
+      const count = configured === undefined ? 0 : addressList(configured).length;
+      // multiAddress: this address did not connect; another one may, so try it now rather than after a backoff.
+      if (!slot.dialConnected && count > 1 && slot.cursor.failed(count) && !this.closed && slot.conn === undefined && slot.queue.length > 0) {
+        this.dial(slot);
+        return;
+      }
     } else {
       return;
     }

@@ -27,6 +27,8 @@ async function lookupFirst(host: string): Promise<string> {
 
 export class PeerListener {
   private server: net.Server;
+  /** multiAddress: the member's further addresses, bound by listenAlso(). */
+  private readonly moreServers: net.Server[] = [];
   private readonly sockets = new Set<net.Socket>();
   private readonly logger: Logger;
   private readonly onSocket: (socket: net.Socket) => void;
@@ -112,6 +114,21 @@ export class PeerListener {
     return this.boundPort;
   }
 
+  /**
+   * multiAddress: after listen(), binds one more of the member's own addresses (undefined: the
+   * wildcard) to the same channel. A host name is resolved once here, not followed.
+   */
+  async listenAlso(host: string | undefined, port: number): Promise<void> {
+    const server = this.createServer();
+    const byName = host !== undefined && net.isIP(host) === 0 && host !== '';
+    await this.bind(server, byName ? await this.resolveHost(host) : host, port);
+    if (!this.listening) {
+      server.close();
+      return;
+    }
+    this.moreServers.push(server);
+  }
+
   /** Binds the same port on the address `host` resolves to now, when that has changed. */
   private async followName(host: string): Promise<void> {
     if (this.following || !this.listening) return;
@@ -161,6 +178,28 @@ export class PeerListener {
     this.sockets.clear();
     if (!this.listening) return;
     this.listening = false;
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const servers = [this.server, ...this.moreServers.splice(0)];
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  }
+}
+
+/**
+ * Binds a channel's port on every address of this member (multiAddress): the first through
+ * listen() (which follows a host name), the others through listenAlso(). With
+ * quorumListenOnAllIPs, each distinct port is bound once on the wildcard instead, as ZooKeeper's
+ * getWildcardAddresses does.
+ */
+export async function listenOnEvery(
+  listener: PeerListener,
+  allIPs: boolean,
+  first: { host: string; port: number },
+  more: readonly { host: string; port: number }[],
+): Promise<void> {
+  await listener.listen(allIPs ? undefined : first.host, first.port);
+  const bound = new Set([listener.port]);
+  for (const a of more) {
+    if (allIPs && bound.has(a.port)) continue;
+    await listener.listenAlso(allIPs ? undefined : a.host, a.port);
+    bound.add(a.port);
   }
 }

@@ -7,20 +7,22 @@
 
 import net from 'node:net';
 import type { Logger } from 'pino';
-import type { PeerAddress } from './peer-address.js';
+import { AddressCursor, addressList, formatPeerAddress, type PeerAddress, type PeerAddresses } from './peer-address.js';
 import { PeerConnection } from './peer-connection.js';
 import { DEFAULT_MAX_PEER_FRAME_BYTES } from './peer-frame.js';
 import { checkHandshake, PEER_PROTOCOL_VERSION, PeerHandshakeError, QUORUM_PROTOCOL, type PeerHandshake } from './peer-handshake.js';
-import { PeerListener } from './peer-listener.js';
+import { listenOnEvery, PeerListener } from './peer-listener.js';
 import { dialPeer, type PeerTls } from './peer-tls.js';
 
 export interface QuorumChannelOptions {
   myId: number;
   /**
    * Quorum (leader/learner) addresses of the ensemble; an entry for myId is ignored. Read at
-   * every dial (not copied), so an address may be filled in or changed after construction.
+   * every dial (not copied), so an address may be filled in or changed after construction. A
+   * leader with several addresses (multiAddress) is dialled at one, and at the next when that
+   * one does not connect.
    */
-  peers: Map<number, PeerAddress>;
+  peers: Map<number, PeerAddresses>;
   /** This member's configured host: the address it listens on and tells peers about. */
   listenHost: string;
   /** 0 picks a free port: read boundPort after start(). */
@@ -31,6 +33,10 @@ export interface QuorumChannelOptions {
    * still the address given to peers.
    */
   listenOnAllIPs?: boolean;
+  /** multiAddress: this member's further addresses; the port is bound on each of them too. */
+  moreListenAddresses?: readonly PeerAddress[];
+  /** multiAddress: a TCP connect to one of several addresses of the leader must complete within this, or the next is tried. Default handshakeTimeoutMs. */
+  multiAddressConnectTimeoutMs?: number;
   logger: Logger;
   /** Largest frame sent or accepted; a SNAP must fit. Default 64 MiB. */
   maxFrameBytes?: number;
@@ -63,17 +69,23 @@ interface LeaderLink {
   established: boolean;
   retry: NodeJS.Timeout | undefined;
   delayMs: number;
+  /** multiAddress: which of the leader's addresses the next dial goes to. */
+  readonly cursor: AddressCursor;
+  /** conn's TCP connect completed: its loss is not the address's fault. */
+  tcpConnected: boolean;
 }
 
 export class QuorumChannel {
   private readonly myId: number;
-  private readonly peers: Map<number, PeerAddress>;
+  private readonly peers: Map<number, PeerAddresses>;
   private readonly logger: Logger;
   private readonly listener: PeerListener;
   private readonly peerTls: PeerTls | undefined;
   private readonly listenHost: string;
   private readonly listenPort: number;
   private readonly listenOnAllIPs: boolean;
+  private readonly moreListenAddresses: readonly PeerAddress[];
+  private readonly multiAddressConnectTimeoutMs: number;
   private readonly maxFrameBytes: number;
   private readonly maxBufferedBytes: number;
   private readonly handshakeTimeoutMs: number;
@@ -84,6 +96,8 @@ export class QuorumChannel {
   /** Leader side: one connection per learner. */
   private readonly learners = new Map<number, PeerConnection>();
   private leader: LeaderLink | undefined;
+  /** multiAddress: per leader, so a new election goes straight back to the address that worked. */
+  private readonly cursors = new Map<number, AddressCursor>();
   private accepting = false;
   private closed = false;
   private connectedHandler: (peer: number) => void = () => {};
@@ -97,9 +111,11 @@ export class QuorumChannel {
     this.listenHost = opts.listenHost;
     this.listenPort = opts.listenPort;
     this.listenOnAllIPs = opts.listenOnAllIPs ?? false;
+    this.moreListenAddresses = opts.moreListenAddresses ?? [];
     this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_PEER_FRAME_BYTES;
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 64 * 1024 * 1024;
     this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 5000;
+    this.multiAddressConnectTimeoutMs = opts.multiAddressConnectTimeoutMs ?? this.handshakeTimeoutMs;
     this.reconnectDelayMs = opts.reconnectDelayMs ?? 50;
     this.maxReconnectDelayMs = Math.max(this.reconnectDelayMs, opts.maxReconnectDelayMs ?? 2000);
     this.peerTls = opts.tls;
@@ -108,8 +124,8 @@ export class QuorumChannel {
 
   /** Listens on the quorum port; learners are turned away until setAccepting(true). */
   async start(): Promise<void> {
-    await this.listener.listen(this.listenOnAllIPs ? undefined : this.listenHost, this.listenPort);
-    this.logger.info({ host: this.listenOnAllIPs ? '(all addresses)' : this.listenHost, port: this.listener.port }, 'quorum channel listening');
+    await listenOnEvery(this.listener, this.listenOnAllIPs, { host: this.listenHost, port: this.listenPort }, this.moreListenAddresses);
+    this.logger.info({ host: this.listenOnAllIPs ? '(all addresses)' : this.listenHost, port: this.listener.port, more: this.moreListenAddresses.map(formatPeerAddress) }, 'quorum channel listening');
   }
 
   get boundPort(): number {
@@ -140,9 +156,15 @@ export class QuorumChannel {
     if (this.closed) return;
     if (leaderId === this.myId || !this.peers.has(leaderId)) throw new UnknownPeerError(leaderId);
     this.disconnectLeader();
-    const link: LeaderLink = { sid: leaderId, conn: undefined, established: false, retry: undefined, delayMs: this.reconnectDelayMs };
+    const link: LeaderLink = { sid: leaderId, conn: undefined, established: false, retry: undefined, delayMs: this.reconnectDelayMs, cursor: this.cursorFor(leaderId), tcpConnected: false };
     this.leader = link;
     this.dialLeader(link);
+  }
+
+  private cursorFor(sid: number): AddressCursor {
+    let c = this.cursors.get(sid);
+    if (c === undefined) this.cursors.set(sid, (c = new AddressCursor()));
+    return c;
   }
 
   /** Stops learner mode: closes the leader connection (reported if it was connected) and stops retrying. */
@@ -302,7 +324,9 @@ export class QuorumChannel {
   // ---- learner side ----
 
   private dialLeader(link: LeaderLink): void {
-    const addr = this.peers.get(link.sid);
+    const configured = this.peers.get(link.sid);
+    const addrs = configured === undefined ? [] : addressList(configured);
+    const addr = link.cursor.pick(addrs);
     if (addr === undefined) {
       this.logger.warn({ leader: link.sid }, 'leader is no longer a configured peer; giving up on it');
       this.leader = undefined;
@@ -317,9 +341,14 @@ export class QuorumChannel {
     );
     link.conn = conn;
     link.established = false;
-    conn.setDeadline(this.handshakeTimeoutMs, 'answer from the leader', 'info');
+    link.tcpConnected = false;
+    if (addrs.length > 1) conn.setDeadline(this.multiAddressConnectTimeoutMs, `TCP connect to ${formatPeerAddress(addr)}`, 'debug');
+    else conn.setDeadline(this.handshakeTimeoutMs, 'answer from the leader', 'info');
     socket.once(ready, () => {
       if (conn.closed) return;
+      link.tcpConnected = true;
+      link.cursor.connected();
+      if (addrs.length > 1) conn.setDeadline(this.handshakeTimeoutMs, 'answer from the leader', 'info');
       conn.send(this.hello());
     });
   }
@@ -353,6 +382,13 @@ export class QuorumChannel {
     link.conn = undefined;
     const wasEstablished = link.established;
     link.established = false;
+    const configured = this.peers.get(link.sid);
+    const count = configured === undefined ? 0 : addressList(configured).length;
+    // multiAddress: this address did not connect; another one may, so try it now rather than after a backoff.
+    if (!wasEstablished && !link.tcpConnected && count > 1 && link.cursor.failed(count) && this.leader === link && !this.closed) {
+      this.dialLeader(link);
+      return;
+    }
     if (this.leader === link && !this.closed) {
       // Before the handler runs, so that a disconnectLeader() inside it cancels the retry.
       const delay = link.delayMs;

@@ -11,7 +11,7 @@ import { CertReloader } from '../tls/cert-reloader.js';
 import type { TlsSettings } from '../tls/tls-settings.js';
 import { handToTlsServer, sniffTls } from '../tls/tls-sniff.js';
 import { ADMIN_STS_HEADER, adminContextOptions, sniHostMismatch } from './admin-tls.js';
-import type { ServerConfig } from './config.js';
+import { serverAddresses, type ServerConfig } from './config.js';
 import {
   connectionInfo,
   dataDirSizes,
@@ -184,8 +184,8 @@ function votingView(config: ServerConfig): Record<string, Fields> {
     if (s.clientPort !== undefined) client = hostPort(s.clientAddress ?? '0.0.0.0', s.clientPort);
     else if (s.id === config.serverId && config.clientPort >= 0) client = hostPort(config.clientPortAddress ?? '0.0.0.0', config.clientPort);
     out[String(s.id)] = {
-      server_addresses: [hostPort(s.host, s.quorumPort)],
-      election_addresses: [hostPort(s.host, s.electionPort)],
+      server_addresses: serverAddresses(s).map((a) => hostPort(a.host, a.quorumPort)),
+      election_addresses: serverAddresses(s).map((a) => hostPort(a.host, a.electionPort)),
       client_address: client,
       learner_type: 'participant',
     };

@@ -17,11 +17,21 @@ export class ConfigError extends Error {
   }
 }
 
-export interface QuorumServerSpec {
-  id: number;
+/** One `host:quorumPort:electionPort` of a server.N line. */
+export interface ServerAddress {
   host: string;
   quorumPort: number;
   electionPort: number;
+}
+
+export interface QuorumServerSpec {
+  id: number;
+  /** The first address the line lists (the only one without multiAddress.enabled). */
+  host: string;
+  quorumPort: number;
+  electionPort: number;
+  /** multiAddress.enabled: the further `|host:port:port` addresses, in the order the line lists them. */
+  moreAddresses?: ServerAddress[];
   role: 'participant' | 'observer';
   /** From the optional `;[clientAddress:]clientPort` suffix. */
   clientAddress?: string;
@@ -63,6 +73,16 @@ export interface ServerConfig {
    * its server.N host (which peers still dial, and which it still announces). Default false.
    */
   quorumListenOnAllIPs: boolean;
+  /** multiAddress.enabled (ZooKeeper 3.6+): server.N lines may list several `|`-separated addresses. */
+  multiAddressEnabled: boolean;
+  /**
+   * multiAddress.reachabilityCheckEnabled / reachabilityCheckTimeoutMs: with several addresses, a
+   * peer's address that does not accept a TCP connection within the timeout is passed over for the
+   * next one (ZooKeeper pings the host for that long). Disabled: each address gets the full
+   * 5 s connect timeout.
+   */
+  multiAddressReachabilityCheckEnabled: boolean;
+  multiAddressReachabilityCheckTimeoutMs: number;
   /** No peers (or a single voter with standaloneEnabled), or forced with --standalone. */
   standalone: boolean;
   standaloneEnabled: boolean;
@@ -228,6 +248,9 @@ const KEYS = {
   maxSessionTimeout: 'MAX_SESSION_TIMEOUT',
   standaloneEnabled: 'STANDALONE_ENABLED',
   quorumListenOnAllIPs: 'QUORUM_LISTEN_ON_ALL_IPS',
+  'multiAddress.enabled': 'MULTI_ADDRESS_ENABLED',
+  'multiAddress.reachabilityCheckEnabled': 'MULTI_ADDRESS_REACHABILITY_CHECK_ENABLED',
+  'multiAddress.reachabilityCheckTimeoutMs': 'MULTI_ADDRESS_REACHABILITY_CHECK_TIMEOUT_MS',
   '4lw.commands.whitelist': '4LW_COMMANDS_WHITELIST',
   'jute.maxbuffer': 'JUTE_MAXBUFFER',
   'znode.container.checkIntervalMs': 'ZNODE_CONTAINER_CHECK_INTERVAL_MS',
@@ -494,28 +517,42 @@ function port(st: Setting, what: string, text: string): number {
   return n;
 }
 
-/** `host:quorumPort:electionPort[:participant|observer][;[clientAddress:]clientPort]` */
-export function parseServerLine(id: number, st: Setting): QuorumServerSpec {
-  const wrong = `${st.source}: server.${id}=${st.value} does not have the form host:port:port[:type][;[clientAddress:]clientPort]`;
+/**
+ * `host:quorumPort:electionPort[:participant|observer][;[clientAddress:]clientPort]`; with
+ * multiAddress.enabled, several `|`-separated `host:quorumPort:electionPort[:type]` (ZooKeeper
+ * 3.6+), whose types must agree.
+ */
+export function parseServerLine(id: number, st: Setting, multiAddressEnabled = false): QuorumServerSpec {
+  const wrong = `${st.source}: server.${id}=${st.value} does not have the form host:port:port[:type][;[clientAddress:]clientPort]` +
+    (multiAddressEnabled ? ' (several host:port:port[:type] separated by |)' : '');
   const [serverPart, clientPart, ...rest] = st.value.split(';');
   if (rest.length > 0 || !serverPart) throw new ConfigError(wrong);
-  const parts = splitHostPorts(serverPart.trim());
-  if (parts.length < 3 || parts.length > 4) throw new ConfigError(wrong);
-  const [host, qp, ep, type] = parts as [string, string, string, string | undefined];
-  if (host === '') throw new ConfigError(wrong);
-  const spec: QuorumServerSpec = {
-    id,
-    host,
-    quorumPort: port(st, `server.${id} quorum port`, qp),
-    electionPort: port(st, `server.${id} election port`, ep),
-    role: 'participant',
-  };
-  if (type !== undefined) {
-    const t = type.toLowerCase();
-    if (t !== 'participant' && t !== 'observer') throw new ConfigError(`${st.source}: server.${id} has unknown type "${type}" (participant or observer)`);
-    spec.role = t;
+  const addressParts = serverPart.split('|');
+  if (addressParts.length > 1 && !multiAddressEnabled) {
+    // ZooKeeper's words ("Multiple address feature is disabled, but multiple addresses were specified for sid N").
+    throw new ConfigError(`${st.source}: server.${id} lists several addresses separated by |, but the multiple address feature is disabled (set multiAddress.enabled=true)`);
   }
-  if (spec.quorumPort === spec.electionPort) throw new ConfigError(`${st.source}: server.${id} quorum and election ports must differ`);
+  const addresses: ServerAddress[] = [];
+  let role: QuorumServerSpec['role'] | undefined;
+  for (const part of addressParts) {
+    const parts = splitHostPorts(part.trim());
+    if (parts.length < 3 || parts.length > 4) throw new ConfigError(wrong);
+    const [host, qp, ep, type] = parts as [string, string, string, string | undefined];
+    if (host === '') throw new ConfigError(wrong);
+    const addr: ServerAddress = { host, quorumPort: port(st, `server.${id} quorum port`, qp), electionPort: port(st, `server.${id} election port`, ep) };
+    if (addr.quorumPort === addr.electionPort) throw new ConfigError(`${st.source}: server.${id} quorum and election ports must differ`);
+    if (type !== undefined) {
+      const t = type.trim().toLowerCase();
+      if (t !== 'participant' && t !== 'observer') throw new ConfigError(`${st.source}: server.${id} has unknown type "${type}" (participant or observer)`);
+      if (role !== undefined && role !== t) throw new ConfigError(`${st.source}: server.${id} gives its addresses different types (${role} and ${t}); they must agree`);
+      role = t;
+    }
+    // ZooKeeper keeps the addresses in a set: one listed twice is one address.
+    if (!addresses.some((a) => a.host === addr.host && a.quorumPort === addr.quorumPort && a.electionPort === addr.electionPort)) addresses.push(addr);
+  }
+  const [first, ...more] = addresses as [ServerAddress, ...ServerAddress[]];
+  const spec: QuorumServerSpec = { id, ...first, role: role ?? 'participant' };
+  if (more.length > 0) spec.moreAddresses = more;
   if (clientPart !== undefined) {
     const cp = splitHostPorts(clientPart.trim());
     if (cp.length === 1) spec.clientPort = port(st, `server.${id} client port`, cp[0]!);
@@ -525,6 +562,11 @@ export function parseServerLine(id: number, st: Setting): QuorumServerSpec {
     } else throw new ConfigError(wrong);
   }
   return spec;
+}
+
+/** Every address of a server, the first listed first. */
+export function serverAddresses(s: QuorumServerSpec): ServerAddress[] {
+  return [{ host: s.host, quorumPort: s.quorumPort, electionPort: s.electionPort }, ...(s.moreAddresses ?? [])];
 }
 
 /** Splits on ':' but keeps a bracketed IPv6 host ("[::1]:2888:3888") whole. */
@@ -543,6 +585,8 @@ function splitHostPorts(s: string): string[] {
 
 export const DEFAULTS = {
   tickTimeMs: 3000,
+  /** ZooKeeper's MultipleAddresses.DEFAULT_TIMEOUT. */
+  multiAddressReachabilityCheckTimeoutMs: 1000,
   // ZooKeeper has no defaults for these (a quorum refuses to start without them);
   // zabkeeper uses the values of ZooKeeper's conf/zoo_sample.cfg.
   initLimit: 10,
@@ -593,6 +637,7 @@ export function resolveServerConfig(layers: {
   if (min > max) throw new ConfigError(`minSessionTimeout (${min}) must not be larger than maxSessionTimeout (${max})`);
 
   const servers: QuorumServerSpec[] = [];
+  const multiAddressEnabled = bool(s, 'multiAddress.enabled', false);
   const extra: Record<string, string> = {};
   const warnings: string[] = [];
   const groupLines: [number, Setting][] = [];
@@ -601,7 +646,7 @@ export function resolveServerConfig(layers: {
     const m = SERVER_KEY.exec(k);
     const g = GROUP_KEY.exec(k);
     const w = WEIGHT_KEY.exec(k);
-    if (m) servers.push(parseServerLine(Number(m[1]), st));
+    if (m) servers.push(parseServerLine(Number(m[1]), st, multiAddressEnabled));
     else if (g) groupLines.push([Number(g[1]), st]);
     else if (w) weightLines.push([Number(w[1]), st]);
     else if (!(k in KEYS) && !AUTH_PROVIDER_KEY.test(k)) judgeKey(k, st, extra, warnings);
@@ -637,6 +682,9 @@ export function resolveServerConfig(layers: {
     servers,
     quorumHierarchy,
     quorumListenOnAllIPs: bool(s, 'quorumListenOnAllIPs', false),
+    multiAddressEnabled,
+    multiAddressReachabilityCheckEnabled: bool(s, 'multiAddress.reachabilityCheckEnabled', true),
+    multiAddressReachabilityCheckTimeoutMs: int(s, 'multiAddress.reachabilityCheckTimeoutMs', DEFAULTS.multiAddressReachabilityCheckTimeoutMs, 1),
     standalone,
     standaloneEnabled,
     fourLetterWordWhitelist,

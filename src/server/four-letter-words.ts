@@ -4,7 +4,7 @@ import type { ServerStats, SessionInfo } from './server-introspection.js';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { ServerConfig } from './config.js';
+import { serverAddresses, type ServerAddress, type ServerConfig } from './config.js';
 import type { ZxidDigest } from './digest-log.js';
 import { quorumConfigText } from './quorum-config-text.js';
 import type { TraceMask } from './trace-mask.js';
@@ -287,7 +287,11 @@ function confText(ctx: FourLetterContext, dataDirSize: number, logDirSize: numbe
   if (!c.standalone) {
     s += `initLimit=${c.initLimit}\nsyncLimit=${c.syncLimit}\nelectionAlg=3\n`;
     const me = c.servers.find((x) => x.id === c.serverId);
-    if (me) s += `electionPort=${me.electionPort}\nquorumPort=${me.quorumPort}\npeerType=${me.role === 'observer' ? 1 : 0}\n`;
+    if (me) {
+      // multiAddress: each distinct port once, joined by | (MultipleAddresses.getAllPorts), in the order the line lists them.
+      const ports = (pick: (a: ServerAddress) => number): string => [...new Set(serverAddresses(me).map(pick))].join('|');
+      s += `electionPort=${ports((a) => a.electionPort)}\nquorumPort=${ports((a) => a.quorumPort)}\npeerType=${me.role === 'observer' ? 1 : 0}\n`;
+    }
     // QuorumZooKeeperServer.dumpConf: the quorum verifier's text, which ends without a newline.
     s += `membership: \n${quorumConfigText(c.servers, c.quorumHierarchy)}`;
   }

@@ -5,6 +5,7 @@ import type { PeerTls } from '../peer/peer-tls.js';
 import type { Logger } from 'pino';
 import { ElectionChannel } from '../peer/election-channel.js';
 import { QuorumChannel } from '../peer/quorum-channel.js';
+import { electionAddresses, quorumAddresses } from '../peer/peer-address.js';
 import { DurableStore, LogReadLimitError, readEpoch, writeEpoch } from '../storage/index.js';
 import { zxidEpoch } from '../zab/zxid.js';
 import type { DataTree } from '../tree/data-tree.js';
@@ -52,6 +53,11 @@ export interface QuorumPeerOptions {
   tls?: PeerTls;
   /** quorumListenOnAllIPs: the election and quorum ports bind every address, not the server.N host. */
   listenOnAllIPs?: boolean;
+  /**
+   * multiAddress.reachabilityCheckTimeoutMs when the check is enabled: a TCP connect to one of a
+   * peer's several addresses that takes longer moves on to the next. Unset: the 5 s connect timeout.
+   */
+  multiAddressConnectTimeoutMs?: number;
   /** Called once this peer has stopped after a fatal error (see fatal()): the owner stops the process. */
   onFatal?: () => void;
 }
@@ -122,21 +128,26 @@ export class QuorumPeer {
       opts.persisted,
     );
     const others = opts.servers.filter((s) => s.id !== opts.myId);
+    const myMore = me.moreAddresses ?? [];
     this.election = new ElectionChannel({
       myId: opts.myId,
-      peers: new Map(others.map((s) => [s.id, { host: s.host, port: s.electionPort }])),
+      peers: electionAddresses(others),
       listenHost: me.host,
       listenPort: me.electionPort,
       listenOnAllIPs: opts.listenOnAllIPs,
+      moreListenAddresses: myMore.map((a) => ({ host: a.host, port: a.electionPort })),
+      multiAddressConnectTimeoutMs: opts.multiAddressConnectTimeoutMs,
       logger: this.log,
       tls: opts.tls,
     });
     this.quorum = new QuorumChannel({
       myId: opts.myId,
-      peers: new Map(others.map((s) => [s.id, { host: s.host, port: s.quorumPort }])),
+      peers: quorumAddresses(others),
       listenHost: me.host,
       listenPort: me.quorumPort,
       listenOnAllIPs: opts.listenOnAllIPs,
+      moreListenAddresses: myMore.map((a) => ({ host: a.host, port: a.quorumPort })),
+      multiAddressConnectTimeoutMs: opts.multiAddressConnectTimeoutMs,
       logger: this.log,
       tls: opts.tls,
     });

@@ -130,6 +130,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
         metrics,
         tls: peerTls,
         listenOnAllIPs: config.quorumListenOnAllIPs,
+        multiAddressConnectTimeoutMs: config.multiAddressReachabilityCheckEnabled ? config.multiAddressReachabilityCheckTimeoutMs : undefined,
         // readonlymode.enabled: the read-only mode follows the member's role (bound below, once zk exists).
         onRole: (role) => readOnlyMode?.roleChanged(role),
         onFatal: stopAfterFatal,

@@ -34,6 +34,8 @@ export interface EnsembleOptions {
   peerHosts?: Record<number, string>;
   /** Extra zoo.cfg lines for one node only. */
   nodeCfg?: Record<number, string[]>;
+  /** Replaces the generated server.N lines in node `forId`'s zoo.cfg (each node may see the ensemble differently). */
+  serverLines?: (forId: number, nodes: readonly EnsembleNode[]) => string[];
 }
 
 
@@ -61,11 +63,11 @@ export class Ensemble {
   readonly nodes: EnsembleNode[] = [];
   private constructor(
     readonly root: string,
-    readonly opts: Required<Omit<EnsembleOptions, 'extraCfg'>> & { extraCfg: string[] },
+    readonly opts: Required<Omit<EnsembleOptions, 'extraCfg' | 'serverLines'>> & Pick<EnsembleOptions, 'serverLines'> & { extraCfg: string[] },
   ) {}
 
   static async create(options: EnsembleOptions = {}): Promise<Ensemble> {
-    const opts = { size: 3, tickTimeMs: 200, initLimit: 20, syncLimit: 10, extraCfg: [], observers: [], peerHosts: {}, nodeCfg: {}, ...options };
+    const opts = { size: 3, tickTimeMs: 200, initLimit: 20, syncLimit: 10, extraCfg: [], observers: [], peerHosts: {}, nodeCfg: {}, serverLines: undefined, ...options };
     const root = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-ensemble-'));
     const e = new Ensemble(root, opts);
     const ports = await freePorts(opts.size * 3);
@@ -89,7 +91,7 @@ export class Ensemble {
         ...opts.extraCfg,
         ...(opts.nodeCfg[n.id] ?? []),
         ...(opts.observers.includes(n.id) ? ['peerType=observer'] : []),
-        ...serverLines,
+        ...(opts.serverLines?.(n.id, e.nodes) ?? serverLines),
       ];
       await writeFile(n.cfgPath, cfg.join('\n') + '\n');
     }

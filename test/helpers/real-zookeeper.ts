@@ -173,7 +173,13 @@ export interface RealZooKeeperEnsemble {
  * `size` QuorumPeerMain processes on 127.0.0.1 sharing one generated server list, each with its
  * own dataDir and myid; resolves once one member leads and the others follow.
  */
-export async function startRealZooKeeperEnsemble(opts: RealZooKeeperOptions & { size?: number } = {}): Promise<RealZooKeeperEnsemble> {
+export async function startRealZooKeeperEnsemble(
+  opts: RealZooKeeperOptions & {
+    size?: number;
+    /** The value of each server.N line (default `127.0.0.1:quorum:election`), e.g. several addresses for multiAddress. */
+    serverLine?: (p: { id: number; quorum: number; election: number }) => string;
+  } = {},
+): Promise<RealZooKeeperEnsemble> {
   assertInstalled();
   const size = opts.size ?? 3;
   const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'zabkeeper-realzk-ensemble-'));
@@ -224,7 +230,7 @@ export async function startRealZooKeeperEnsemble(opts: RealZooKeeperOptions & { 
       await fs.promises.writeFile(path.join(dataDir, 'myid'), `${p.id}\n`);
       const cfg = path.join(dir, `zoo${p.id}.cfg`);
       cfgs.push(cfg);
-      const servers = peers.map((q) => `server.${q.id}=127.0.0.1:${q.quorum}:${q.election}`);
+      const servers = peers.map((q) => `server.${q.id}=${opts.serverLine?.(q) ?? `127.0.0.1:${q.quorum}:${q.election}`}`);
       await fs.promises.writeFile(cfg, [...zooCfgLines(opts, dataDir, p.client), 'initLimit=10', 'syncLimit=5', ...servers, ''].join('\n'));
       start(p.id);
     }
