@@ -11,6 +11,7 @@ import { formatPeerAddress, type PeerAddress } from './peer-address.js';
 import { PeerConnection } from './peer-connection.js';
 import { checkHandshake, ELECTION_PROTOCOL, PEER_PROTOCOL_VERSION, PeerHandshakeError, type PeerHandshake } from './peer-handshake.js';
 import { PeerListener, type PeerListenerOptions } from './peer-listener.js';
+import { QuorumSasl } from './peer-sasl.js';
 import { dialPeer, type PeerTls } from './peer-tls.js';
 
 export interface ElectionChannelOptions {
@@ -45,6 +46,8 @@ export interface ElectionChannelOptions {
   maxBufferedBytes?: number;
   /** sslQuorum: mutual TLS for every connection of this channel. */
   tls?: PeerTls;
+  /** quorum.auth.*: SASL on every connection of this channel, right after its handshake. */
+  sasl?: QuorumSasl;
   /** How the listener follows a listenHost that is a name (tests fake the resolver). */
   listener?: Omit<PeerListenerOptions, 'onRebound' | 'tls'>;
 }
@@ -81,6 +84,7 @@ export class ElectionChannel {
   private readonly slots = new Map<number, PeerSlot>();
   private readonly listener: PeerListener;
   private readonly peerTls: PeerTls | undefined;
+  private readonly sasl: QuorumSasl;
   private readonly accepted = new Set<PeerConnection>();
   private readonly listenHost: string;
   private readonly listenPort: number;
@@ -108,6 +112,7 @@ export class ElectionChannel {
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 1024 * 1024;
     this.peers = opts.peers;
     this.peerTls = opts.tls;
+    this.sasl = opts.sasl ?? QuorumSasl.DISABLED;
     this.listener = new PeerListener((socket) => this.accept(socket), this.logger, { ...opts.listener, tls: opts.tls, onRebound: () => this.redialAll() });
   }
 
@@ -228,14 +233,18 @@ export class ElectionChannel {
         sid: this.myId,
         electionAddr: formatPeerAddress({ host: this.listenHost, port: this.listener.port }),
       };
+      const sasl = this.sasl.helloField();
+      if (sasl !== undefined) hello.sasl = sasl;
       conn.send(hello);
-      if (this.myId > slot.sid) {
-        slot.dial = undefined;
-        this.adopt(slot, conn);
-      } else {
-        // The higher peer should hang up and dial back at once; if it never does, try again later.
-        conn.setDeadline(this.handshakeTimeoutMs, 'dial-back from the higher sid', 'info');
-      }
+      this.sasl.asLearner(conn, this.handshakeTimeoutMs, () => {
+        if (this.myId > slot.sid) {
+          slot.dial = undefined;
+          this.adopt(slot, conn);
+        } else {
+          // The higher peer should hang up and dial back at once; if it never does, try again later.
+          conn.setDeadline(this.handshakeTimeoutMs, 'dial-back from the higher sid', 'info');
+        }
+      });
     });
   }
 
@@ -265,7 +274,6 @@ export class ElectionChannel {
   }
 
   private handshake(conn: PeerConnection, msg: unknown): void {
-    this.accepted.delete(conn);
     conn.clearDeadline();
     let sid: number;
     try {
@@ -276,6 +284,12 @@ export class ElectionChannel {
       conn.destroy();
       return;
     }
+    // As ZooKeeper's QuorumCnxManager, even a lower sid's dial (hung up below) authenticates first.
+    this.sasl.asServer(conn, msg, this.handshakeTimeoutMs, () => this.admitted(conn, sid));
+  }
+
+  private admitted(conn: PeerConnection, sid: number): void {
+    this.accepted.delete(conn);
     conn.identify(sid);
     const slot = this.slot(sid)!;
     if (sid > this.myId) {

@@ -2,6 +2,7 @@
 // peer transport, durable storage and the session layer, and feeds it messages and ticks.
 
 import type { PeerTls } from '../peer/peer-tls.js';
+import type { QuorumSasl } from '../peer/peer-sasl.js';
 import type { Logger } from 'pino';
 import { ElectionChannel } from '../peer/election-channel.js';
 import { QuorumChannel } from '../peer/quorum-channel.js';
@@ -50,6 +51,8 @@ export interface QuorumPeerOptions {
   metrics?: EnsembleMetrics;
   /** security: sslQuorum, election and quorum channels over mutual TLS. */
   tls?: PeerTls;
+  /** quorum.auth.*: SASL on both peer channels. */
+  sasl?: QuorumSasl;
   /** quorumListenOnAllIPs: the election and quorum ports bind every address, not the server.N host. */
   listenOnAllIPs?: boolean;
   /** Called once this peer has stopped after a fatal error (see fatal()): the owner stops the process. */
@@ -130,6 +133,7 @@ export class QuorumPeer {
       listenOnAllIPs: opts.listenOnAllIPs,
       logger: this.log,
       tls: opts.tls,
+      sasl: opts.sasl,
     });
     this.quorum = new QuorumChannel({
       myId: opts.myId,
@@ -139,6 +143,7 @@ export class QuorumPeer {
       listenOnAllIPs: opts.listenOnAllIPs,
       logger: this.log,
       tls: opts.tls,
+      sasl: opts.sasl,
     });
     this.streamer = new SyncStreamer({
       send: (to, msg) => this.quorum.send(to, msg),
