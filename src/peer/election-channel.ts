@@ -11,6 +11,7 @@ import { AddressCursor, addressList, formatPeerAddress, type PeerAddress, type P
 import { PeerConnection } from './peer-connection.js';
 import { checkHandshake, ELECTION_PROTOCOL, PEER_PROTOCOL_VERSION, PeerHandshakeError, type PeerHandshake } from './peer-handshake.js';
 import { listenOnEvery, PeerListener, type PeerListenerOptions } from './peer-listener.js';
+import { QuorumSasl } from './peer-sasl.js';
 import { dialPeer, type PeerTls } from './peer-tls.js';
 
 export interface ElectionChannelOptions {
@@ -50,6 +51,8 @@ export interface ElectionChannelOptions {
   maxBufferedBytes?: number;
   /** sslQuorum: mutual TLS for every connection of this channel. */
   tls?: PeerTls;
+  /** quorum.auth.*: SASL on every connection of this channel, right after its handshake. */
+  sasl?: QuorumSasl;
   /** How the listener follows a listenHost that is a name (tests fake the resolver). */
   listener?: Omit<PeerListenerOptions, 'onRebound' | 'tls'>;
 }
@@ -90,6 +93,7 @@ export class ElectionChannel {
   private readonly slots = new Map<number, PeerSlot>();
   private readonly listener: PeerListener;
   private readonly peerTls: PeerTls | undefined;
+  private readonly sasl: QuorumSasl;
   private readonly accepted = new Set<PeerConnection>();
   private readonly listenHost: string;
   private readonly listenPort: number;
@@ -121,6 +125,7 @@ export class ElectionChannel {
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 1024 * 1024;
     this.peers = opts.peers;
     this.peerTls = opts.tls;
+    this.sasl = opts.sasl ?? QuorumSasl.DISABLED;
     this.listener = new PeerListener((socket) => this.accept(socket), this.logger, { ...opts.listener, tls: opts.tls, onRebound: () => this.redialAll() });
   }
 
@@ -247,14 +252,18 @@ export class ElectionChannel {
         // As ZooKeeper's protocol version 2: every own address, separated by |.
         electionAddr: [{ host: this.listenHost, port: this.listener.port }, ...this.moreListenAddresses].map(formatPeerAddress).join('|'),
       };
+      const sasl = this.sasl.helloField();
+      if (sasl !== undefined) hello.sasl = sasl;
       conn.send(hello);
-      if (this.myId > slot.sid) {
-        slot.dial = undefined;
-        this.adopt(slot, conn);
-      } else {
-        // The higher peer should hang up and dial back at once; if it never does, try again later.
-        conn.setDeadline(this.handshakeTimeoutMs, 'dial-back from the higher sid', 'info');
-      }
+      this.sasl.asLearner(conn, this.handshakeTimeoutMs, () => {
+        if (this.myId > slot.sid) {
+          slot.dial = undefined;
+          this.adopt(slot, conn);
+        } else {
+          // The higher peer should hang up and dial back at once; if it never does, try again later.
+          conn.setDeadline(this.handshakeTimeoutMs, 'dial-back from the higher sid', 'info');
+        }
+      });
     });
   }
 
@@ -284,7 +293,6 @@ export class ElectionChannel {
   }
 
   private handshake(conn: PeerConnection, msg: unknown): void {
-    this.accepted.delete(conn);
     conn.clearDeadline();
     let sid: number;
     try {
@@ -295,6 +303,12 @@ export class ElectionChannel {
       conn.destroy();
       return;
     }
+    // As ZooKeeper's QuorumCnxManager, even a lower sid's dial (hung up below) authenticates first.
+    this.sasl.asServer(conn, msg, this.handshakeTimeoutMs, () => this.admitted(conn, sid));
+  }
+
+  private admitted(conn: PeerConnection, sid: number): void {
+    this.accepted.delete(conn);
     conn.identify(sid);
     const slot = this.slot(sid)!;
     if (sid > this.myId) {

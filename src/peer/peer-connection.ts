@@ -33,6 +33,11 @@ export class PeerConnection {
   /** Set by identify() once the handshake names the peer. */
   sid: number | undefined;
   logger: Logger;
+  /**
+   * While set, received messages go here instead of onMessage: quorum SASL (peer-sasl.ts) runs
+   * on the connection before its channel hears anything more from the peer.
+   */
+  intercept: ((msg: unknown) => void) | undefined;
   private readonly opts: PeerConnectionOptions;
   /** A socket's 'data' chunks are fresh buffers per read, never rewritten: messages may keep views. */
   private readonly decoder = new PeerFrameDecoder(MAX_HANDSHAKE_FRAME_BYTES, true);
@@ -135,6 +140,11 @@ export class PeerConnection {
     this.socket.destroy();
   }
 
+  /** "address:port" of the other end, for the logs. */
+  get remote(): string {
+    return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+  }
+
   /** Output written but not yet taken by the socket. */
   get bufferedBytes(): number {
     return this.socket.writableLength + this.output.queuedBytes;
@@ -166,7 +176,10 @@ export class PeerConnection {
   private onData(chunk: Buffer): void {
     if (this.isClosed) return;
     try {
-      this.decoder.push(chunk, (msg) => this.opts.onMessage(this, msg));
+      this.decoder.push(chunk, (msg) => {
+        if (this.intercept !== undefined) this.intercept(msg);
+        else this.opts.onMessage(this, msg);
+      });
     } catch (err) {
       // Only codec errors are the peer's fault; anything a handler throws is a bug and propagates.
       if (!(err instanceof FrameTooLargeError || err instanceof PeerDecodeError) || this.isClosed) throw err;

@@ -22,6 +22,12 @@ export interface PeerHandshake {
   sid: number;
   /** Election only: the sender's election address, "host:port", for the logs. */
   electionAddr?: string;
+  /**
+   * quorum.auth.learnerRequireSasl: the dialler authenticates, and this is its initial SASL
+   * response (empty for DIGEST-MD5); the exchange follows (peer-sasl.ts). A dialler that does
+   * not authenticate leaves it out.
+   */
+  sasl?: Buffer;
 }
 
 /** A first frame that is not the handshake we expect, or names a server we do not know. */

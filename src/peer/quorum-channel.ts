@@ -12,6 +12,7 @@ import { PeerConnection } from './peer-connection.js';
 import { DEFAULT_MAX_PEER_FRAME_BYTES } from './peer-frame.js';
 import { checkHandshake, PEER_PROTOCOL_VERSION, PeerHandshakeError, QUORUM_PROTOCOL, type PeerHandshake } from './peer-handshake.js';
 import { listenOnEvery, PeerListener } from './peer-listener.js';
+import { QuorumSasl } from './peer-sasl.js';
 import { dialPeer, type PeerTls } from './peer-tls.js';
 
 export interface QuorumChannelOptions {
@@ -50,6 +51,8 @@ export interface QuorumChannelOptions {
   maxReconnectDelayMs?: number;
   /** sslQuorum: mutual TLS for every connection of this channel. */
   tls?: PeerTls;
+  /** quorum.auth.*: SASL on every learner connection, right after the learner's handshake. */
+  sasl?: QuorumSasl;
 }
 
 export class UnknownPeerError extends Error {
@@ -81,6 +84,7 @@ export class QuorumChannel {
   private readonly logger: Logger;
   private readonly listener: PeerListener;
   private readonly peerTls: PeerTls | undefined;
+  private readonly sasl: QuorumSasl;
   private readonly listenHost: string;
   private readonly listenPort: number;
   private readonly listenOnAllIPs: boolean;
@@ -119,6 +123,7 @@ export class QuorumChannel {
     this.reconnectDelayMs = opts.reconnectDelayMs ?? 50;
     this.maxReconnectDelayMs = Math.max(this.reconnectDelayMs, opts.maxReconnectDelayMs ?? 2000);
     this.peerTls = opts.tls;
+    this.sasl = opts.sasl ?? QuorumSasl.DISABLED;
     this.listener = new PeerListener((socket) => this.accept(socket), this.logger, { tls: opts.tls });
   }
 
@@ -293,7 +298,6 @@ export class QuorumChannel {
       if (this.learners.get(conn.sid) === conn) this.messageHandler(conn.sid, msg);
       return;
     }
-    this.pending.delete(conn);
     conn.clearDeadline();
     let sid: number;
     try {
@@ -304,6 +308,12 @@ export class QuorumChannel {
       conn.destroy();
       return;
     }
+    this.sasl.asServer(conn, msg, this.handshakeTimeoutMs, () => this.learnerAdmitted(conn, sid));
+  }
+
+  private learnerAdmitted(conn: PeerConnection, sid: number): void {
+    // Pending until here: setAccepting(false) drops a learner still authenticating.
+    this.pending.delete(conn);
     conn.identify(sid);
     // A learner that reconnects before we noticed its old socket die: the new one wins.
     this.learners.get(sid)?.close();
@@ -349,7 +359,14 @@ export class QuorumChannel {
       link.tcpConnected = true;
       link.cursor.connected();
       if (addrs.length > 1) conn.setDeadline(this.handshakeTimeoutMs, 'answer from the leader', 'info');
-      conn.send(this.hello());
+      const hello = this.hello();
+      const sasl = this.sasl.helloField();
+      if (sasl !== undefined) hello.sasl = sasl;
+      conn.send(hello);
+      // The leader's handshake answer comes after the exchange, to fromLeader as usual.
+      this.sasl.asLearner(conn, this.handshakeTimeoutMs, () => {
+        if (sasl !== undefined) conn.setDeadline(this.handshakeTimeoutMs, 'answer from the leader', 'info');
+      });
     });
   }
 

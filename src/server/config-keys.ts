@@ -166,7 +166,8 @@ export const DOCUMENTED_PREFIXES: readonly (readonly [string, KeyRule])[] = [
   // TLS settings config.ts does not read must not be dropped silently (the ones it reads never get here).
   ['ssl.quorum.', refuse('a TLS setting between servers that zabkeeper does not implement')],
   ['ssl.', refuse('a TLS setting that zabkeeper does not implement')],
-  ['quorum.auth.', refuse(`SASL between servers: ${NOT_YET}`, 'false')],
+  // config.ts reads the quorum.auth.* keys ZooKeeper 3.8 has; any other spelling is a mistake.
+  ['quorum.auth.', refuse('not a quorum.auth key ZooKeeper 3.8 reads (enableSasl, learnerRequireSasl, serverRequireSasl, learner.saslLoginContext, server.saslLoginContext, kerberos.servicePrincipal)')],
   ['quorum.cnxn.threads.size', ignore()],
   // Hierarchical quorums: config.ts reads group.<number> and weight.<number>; any other spelling is a mistake.
   ['group.', refuse('a group line is group.<number>=<server id>:<server id>:... (e.g. group.1=1:2:3)')],

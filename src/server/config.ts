@@ -220,10 +220,26 @@ export interface SecurityConfig {
   saslServerSection: string;
   /** zookeeper.superUser: a SASL user that is also super. */
   saslSuperUser: string | undefined;
+  /**
+   * quorum.auth.enableSasl=true: DIGEST-MD5 between members (src/peer/peer-sasl.ts), with the
+   * JAAS file's login contexts; undefined when it is false.
+   */
+  quorumSasl: QuorumSaslConfig | undefined;
   /** netty.server.outstandingHandshake.limit: connections still in their handshake; 0 no limit. */
   maxHandshakes: number;
   /** A connection whose unsent output grows past this is closed (zabkeeper's own key). */
   maxClientOutboundBytes: number;
+}
+
+export interface QuorumSaslConfig {
+  /** quorum.auth.learnerRequireSasl: dial authenticated, and drop a peer that does not authenticate us. */
+  learnerRequired: boolean;
+  /** quorum.auth.serverRequireSasl: refuse a dialling peer that does not authenticate. */
+  serverRequired: boolean;
+  /** quorum.auth.learner.saslLoginContext (default QuorumLearner): the JAAS section with our username and password. */
+  learnerLoginContext: string;
+  /** quorum.auth.server.saslLoginContext (default QuorumServer): the JAAS section with the user_<name> accounts. */
+  serverLoginContext: string;
 }
 
 /** A value with where it came from, so errors can point at it. */
@@ -294,6 +310,9 @@ const KEYS = {
   'quorum.auth.enableSasl': 'QUORUM_AUTH_ENABLE_SASL',
   'quorum.auth.learnerRequireSasl': 'QUORUM_AUTH_LEARNER_REQUIRE_SASL',
   'quorum.auth.serverRequireSasl': 'QUORUM_AUTH_SERVER_REQUIRE_SASL',
+  'quorum.auth.learner.saslLoginContext': 'QUORUM_AUTH_LEARNER_SASL_LOGIN_CONTEXT',
+  'quorum.auth.server.saslLoginContext': 'QUORUM_AUTH_SERVER_SASL_LOGIN_CONTEXT',
+  'quorum.auth.kerberos.servicePrincipal': 'QUORUM_AUTH_KERBEROS_SERVICE_PRINCIPAL',
   'netty.server.outstandingHandshake.limit': 'OUTSTANDING_HANDSHAKE_LIMIT',
   maxClientOutboundBytes: 'MAX_CLIENT_OUTBOUND_BYTES',
   'ssl.crl': 'SSL_CRL',
@@ -791,11 +810,7 @@ function resolveSecurity(s: Map<string, Setting>, warnings: string[]): SecurityC
   if (sslQuorum && (quorumTls.keyStore === undefined || quorumTls.trustStore === undefined)) {
     throw new ConfigError(`${s.get('sslQuorum')!.source}: sslQuorum=true needs ssl.quorum.keyStore.location and ssl.quorum.trustStore.location (mutual TLS between members)`);
   }
-  for (const key of ['quorum.auth.enableSasl', 'quorum.auth.learnerRequireSasl', 'quorum.auth.serverRequireSasl']) {
-    if (bool(s, key, false)) {
-      throw new ConfigError(`${s.get(key)!.source}: ${key}=true: quorum SASL is not supported by zabkeeper; authenticate members with sslQuorum=true (mutual TLS) instead`);
-    }
-  }
+  const quorumSasl = quorumSaslOf(s, warnings);
   // Revocation checks and Java SSLContext suppliers: refused rather than silently not done.
   for (const key of ['ssl.crl', 'ssl.ocsp', 'ssl.quorum.crl', 'ssl.quorum.ocsp']) {
     if (bool(s, key, false)) throw new ConfigError(`${s.get(key)!.source}: ${key}=true: certificate revocation checking is not supported by zabkeeper`);
@@ -859,8 +874,36 @@ function resolveSecurity(s: Map<string, Setting>, warnings: string[]): SecurityC
     jaasConfigFile: str(s, 'java.security.auth.login.config'),
     saslServerSection: str(s, 'sasl.serverconfig') ?? 'Server',
     saslSuperUser: str(s, 'superUser'),
+    quorumSasl,
     maxHandshakes: Math.max(0, int(s, 'netty.server.outstandingHandshake.limit', DEFAULTS.maxHandshakes, -1)),
     maxClientOutboundBytes: int(s, 'maxClientOutboundBytes', DEFAULTS.maxClientOutboundBytes, 0),
+  };
+}
+
+/**
+ * quorum.auth.*, with QuorumPeerConfig's checks: neither require flag without enableSasl, and
+ * serverRequireSasl only with learnerRequireSasl (a member that refuses unauthenticated peers
+ * but does not authenticate itself could never join them).
+ */
+function quorumSaslOf(s: Map<string, Setting>, warnings: string[]): QuorumSaslConfig | undefined {
+  const enabled = bool(s, 'quorum.auth.enableSasl', false);
+  const learnerRequired = bool(s, 'quorum.auth.learnerRequireSasl', false);
+  const serverRequired = bool(s, 'quorum.auth.serverRequireSasl', false);
+  const at = (key: string): string => s.get(key)!.source;
+  if (!enabled && serverRequired) throw new ConfigError(`${at('quorum.auth.serverRequireSasl')}: quorum.auth.enableSasl is disabled, so cannot enable quorum.auth.serverRequireSasl`);
+  if (!enabled && learnerRequired) throw new ConfigError(`${at('quorum.auth.learnerRequireSasl')}: quorum.auth.enableSasl is disabled, so cannot enable quorum.auth.learnerRequireSasl`);
+  if (!learnerRequired && serverRequired) throw new ConfigError(`${at('quorum.auth.serverRequireSasl')}: quorum.auth.learnerRequireSasl is disabled, so cannot enable quorum.auth.serverRequireSasl`);
+  const principal = s.get('quorum.auth.kerberos.servicePrincipal');
+  if (principal !== undefined) warnings.push(`${principal.source}: quorum.auth.kerberos.servicePrincipal is ignored: it names the Kerberos service, and zabkeeper's quorum SASL is DIGEST-MD5 only`);
+  if (!enabled) return undefined;
+  if (str(s, 'java.security.auth.login.config') === undefined) {
+    throw new ConfigError(`${at('quorum.auth.enableSasl')}: quorum.auth.enableSasl=true needs java.security.auth.login.config (the JAAS file with the QuorumServer and QuorumLearner sections)`);
+  }
+  return {
+    learnerRequired,
+    serverRequired,
+    learnerLoginContext: str(s, 'quorum.auth.learner.saslLoginContext') ?? 'QuorumLearner',
+    serverLoginContext: str(s, 'quorum.auth.server.saslLoginContext') ?? 'QuorumServer',
   };
 }
 

@@ -2,6 +2,7 @@
 // peer transport, durable storage and the session layer, and feeds it messages and ticks.
 
 import type { PeerTls } from '../peer/peer-tls.js';
+import type { QuorumSasl } from '../peer/peer-sasl.js';
 import type { Logger } from 'pino';
 import { ElectionChannel } from '../peer/election-channel.js';
 import { QuorumChannel } from '../peer/quorum-channel.js';
@@ -51,6 +52,8 @@ export interface QuorumPeerOptions {
   metrics?: EnsembleMetrics;
   /** security: sslQuorum, election and quorum channels over mutual TLS. */
   tls?: PeerTls;
+  /** quorum.auth.*: SASL on both peer channels. */
+  sasl?: QuorumSasl;
   /** quorumListenOnAllIPs: the election and quorum ports bind every address, not the server.N host. */
   listenOnAllIPs?: boolean;
   /**
@@ -139,6 +142,7 @@ export class QuorumPeer {
       multiAddressConnectTimeoutMs: opts.multiAddressConnectTimeoutMs,
       logger: this.log,
       tls: opts.tls,
+      sasl: opts.sasl,
     });
     this.quorum = new QuorumChannel({
       myId: opts.myId,
@@ -150,6 +154,7 @@ export class QuorumPeer {
       multiAddressConnectTimeoutMs: opts.multiAddressConnectTimeoutMs,
       logger: this.log,
       tls: opts.tls,
+      sasl: opts.sasl,
     });
     this.streamer = new SyncStreamer({
       send: (to, msg) => this.quorum.send(to, msg),

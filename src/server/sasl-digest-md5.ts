@@ -24,6 +24,29 @@ function hex(b: Buffer): string {
   return b.toString('hex');
 }
 
+/** What both sides of one exchange hash (RFC 2831 section 2.1.2.1). */
+export interface DigestParams {
+  username: string;
+  realm: string;
+  password: string;
+  nonce: string;
+  cnonce: string;
+  nc: string;
+  qop: string;
+  uri: string;
+  authzid: string | undefined;
+}
+
+/**
+ * The response-value: with method "AUTHENTICATE" the client's response, with "" the server's
+ * rspauth (which proves the server knows the password too).
+ */
+export function digestResponse(p: DigestParams, method: string): string {
+  const a1 = Buffer.concat([md5(`${p.username}:${p.realm}:${p.password}`), Buffer.from(`:${p.nonce}:${p.cnonce}${p.authzid !== undefined ? `:${p.authzid}` : ''}`, 'utf8')]);
+  const ha1 = hex(md5(a1));
+  return hex(md5(`${ha1}:${p.nonce}:${p.nc}:${p.cnonce}:${p.qop}:${hex(md5(`${method}:${p.uri}`))}`));
+}
+
 /** name=value pairs, values optionally quoted with backslash escapes (RFC 2831 section 7.1). */
 export function parseDirectives(text: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -48,16 +71,21 @@ export function parseDirectives(text: string): Map<string, string> {
 export class DigestMd5Server {
   private readonly nonce: string;
   private readonly service: string;
+  private readonly realm: string;
   private step: 'initial' | 'challenged' | 'done' = 'initial';
   authorizedId: string | undefined;
 
-  /** `fixed` pins the nonce and service, for checking against RFC 2831's worked example. */
+  /**
+   * `names` sets the service and realm (the quorum's differ from the client port's); a fixed
+   * nonce is for checking against RFC 2831's worked example.
+   */
   constructor(
     private readonly users: ReadonlyMap<string, string>,
-    fixed?: { nonce: string; service: string },
+    names?: { nonce?: string; service?: string; realm?: string },
   ) {
-    this.nonce = fixed?.nonce ?? randomBytes(24).toString('base64');
-    this.service = fixed?.service ?? SERVICE;
+    this.nonce = names?.nonce ?? randomBytes(24).toString('base64');
+    this.service = names?.service ?? SERVICE;
+    this.realm = names?.realm ?? DIGEST_REALM;
   }
 
   get complete(): boolean {
@@ -68,7 +96,7 @@ export class DigestMd5Server {
     if (this.step === 'initial') {
       this.step = 'challenged';
       // A client with an initial response would send its digest-response first; DIGEST-MD5 has none.
-      return Buffer.from(`realm="${DIGEST_REALM}",nonce="${this.nonce}",qop="auth",charset=utf-8,algorithm=md5-sess`, 'utf8');
+      return Buffer.from(`realm="${this.realm}",nonce="${this.nonce}",qop="auth",charset=utf-8,algorithm=md5-sess`, 'utf8');
     }
     if (this.step === 'done') throw new SaslAuthError('authentication already completed');
     const d = parseDirectives(token.toString('utf8'));
@@ -90,9 +118,8 @@ export class DigestMd5Server {
     if (!uri.toLowerCase().startsWith(`${this.service}/`)) throw new SaslAuthError(`digest-uri ${uri} is not for the ${this.service} service`);
     const password = this.users.get(username);
     if (password === undefined) throw new SaslAuthError(`no such user ${username}`);
-    const a1 = Buffer.concat([md5(`${username}:${realm}:${password}`), Buffer.from(`:${nonce}:${cnonce}${authzid !== undefined ? `:${authzid}` : ''}`, 'utf8')]);
-    const ha1 = hex(md5(a1));
-    const expected = hex(md5(`${ha1}:${nonce}:${nc}:${cnonce}:${qop}:${hex(md5(`AUTHENTICATE:${uri}`))}`));
+    const params: DigestParams = { username, realm, password, nonce, cnonce, nc, qop, uri, authzid };
+    const expected = digestResponse(params, 'AUTHENTICATE');
     if (response.length !== expected.length || !timingSafeEqual(Buffer.from(response.toLowerCase()), Buffer.from(expected))) {
       throw new SaslAuthError(`wrong password for user ${username}`);
     }
@@ -100,7 +127,6 @@ export class DigestMd5Server {
     if (authzid !== undefined && authzid !== '' && authzid !== username) throw new SaslAuthError(`user ${username} may not act as ${authzid}`);
     this.authorizedId = username;
     this.step = 'done';
-    const rspauth = hex(md5(`${ha1}:${nonce}:${nc}:${cnonce}:${qop}:${hex(md5(`:${uri}`))}`));
-    return Buffer.from(`rspauth=${rspauth}`, 'utf8');
+    return Buffer.from(`rspauth=${digestResponse(params, '')}`, 'utf8');
   }
 }

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { DurableStore } from '../storage/index.js';
 import { ConfigError, type ServerConfig } from './config.js';
 import type { SessionAuthOptions } from './auth-provider.js';
-import { JaasConfigError, loadDigestUsers } from './jaas-config.js';
+import { JaasConfigError, loadDigestUsers, loadQuorumSaslAccounts } from './jaas-config.js';
 import { SaslAuthenticator } from './sasl-auth.js';
 import { ClientListener } from './client-listener.js';
 import { executeFourLetterWord, resolveWhitelist, type FourLetterContext } from './four-letter-words.js';
@@ -16,6 +16,7 @@ import type { DataTree, FuzzyEndMismatch } from '../tree/data-tree.js';
 import { AdminServer, quorumAdminView, type AdminContext } from './admin-server.js';
 import { PrometheusMetrics } from './metrics.js';
 import { PeerTls } from '../peer/peer-tls.js';
+import { QuorumSasl } from '../peer/peer-sasl.js';
 import { MetricsProviderServer } from './metrics-provider.js';
 import { backupSnapshot, removeStaleBackupScratch } from './backup-snapshot.js';
 import { quorumConfigText, STATIC_CONFIG_VERSION } from './quorum-config-text.js';
@@ -57,6 +58,19 @@ function saslAuthenticator(config: ServerConfig): SaslAuthenticator | undefined 
     throw err;
   }
   return new SaslAuthenticator({ users, superUser: sec.saslSuperUser, required: sec.enforceAuthSchemes?.includes('sasl') ?? false });
+}
+
+/** security: quorum.auth.enableSasl: DIGEST-MD5 between members with the JAAS file's QuorumServer and QuorumLearner accounts. */
+function quorumSasl(config: ServerConfig): QuorumSasl | undefined {
+  const q = config.security.quorumSasl;
+  if (q === undefined || config.standalone) return undefined;
+  try {
+    const accounts = loadQuorumSaslAccounts(config.security.jaasConfigFile!, q.serverLoginContext, q.learnerLoginContext, q.learnerRequired);
+    return new QuorumSasl({ learner: accounts.learner, server: { users: accounts.users, required: q.serverRequired } });
+  } catch (err) {
+    if (err instanceof JaasConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
 }
 
 /** security: the ensemble provider's names as the session layer checks them. */
@@ -129,6 +143,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
         logger: logger.child({ component: 'zab' }),
         metrics,
         tls: peerTls,
+        sasl: quorumSasl(config),
         listenOnAllIPs: config.quorumListenOnAllIPs,
         multiAddressConnectTimeoutMs: config.multiAddressReachabilityCheckEnabled ? config.multiAddressReachabilityCheckTimeoutMs : undefined,
         // readonlymode.enabled: the read-only mode follows the member's role (bound below, once zk exists).

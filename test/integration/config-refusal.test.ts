@@ -31,7 +31,7 @@ describe('zoo.cfg refusal at start', () => {
     expect(r.stderr).toContain(`zabkeeper: invalid configuration: ${cfg} line 3: unknown key "tickTme" (did you mean tickTime?)`);
   });
 
-  it('exits 2 on a ZOO_CFG_EXTRA key that would leave quorum traffic unauthenticated, naming it', async () => {
+  it('exits 2 on a ZOO_CFG_EXTRA key it cannot honour as given (quorum SASL without a JAAS file), naming it', async () => {
     const d = await entrypointDirs();
     cleanup.push(d.remove);
     const r = spawnSync('/bin/sh', [ENTRYPOINT], {
@@ -40,7 +40,7 @@ describe('zoo.cfg refusal at start', () => {
       timeout: 20_000,
     });
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`${d.cfgPath.replace(/[.]/g, '\\.')} line \\d+: quorum\\.auth\\.enableSasl=true: quorum SASL is not supported`));
+    expect(r.stderr).toMatch(new RegExp(`${d.cfgPath.replace(/[.]/g, '\\.')} line \\d+: quorum\\.auth\\.enableSasl=true needs java\\.security\\.auth\\.login\\.config`));
   });
 
   it('starts with an ignored Java tuning key, warning once with its key and line', async () => {

@@ -51,16 +51,43 @@ describe('ssl.* settings', () => {
 });
 
 describe('secure zoo.cfg keys', () => {
+  it('reads quorum.auth.* with their login context defaults, refusing the combinations ZooKeeper refuses', () => {
+    const jaas = { 'java.security.auth.login.config': '/x/jaas.conf' };
+    expect(config({}).security.quorumSasl).toBeUndefined();
+    expect(config({ ...jaas, 'quorum.auth.enableSasl': 'true' }).security.quorumSasl).toEqual({
+      learnerRequired: false,
+      serverRequired: false,
+      learnerLoginContext: 'QuorumLearner',
+      serverLoginContext: 'QuorumServer',
+    });
+    const all = config({
+      ...jaas,
+      'quorum.auth.enableSasl': 'true',
+      'quorum.auth.learnerRequireSasl': 'true',
+      'quorum.auth.serverRequireSasl': 'true',
+      'quorum.auth.learner.saslLoginContext': 'L',
+      'quorum.auth.server.saslLoginContext': 'S',
+    });
+    expect(all.security.quorumSasl).toEqual({ learnerRequired: true, serverRequired: true, learnerLoginContext: 'L', serverLoginContext: 'S' });
+    expect(() => config({ ...jaas, 'quorum.auth.serverRequireSasl': 'true' })).toThrow(/quorum\.auth\.enableSasl is disabled, so cannot enable quorum\.auth\.serverRequireSasl/);
+    expect(() => config({ ...jaas, 'quorum.auth.learnerRequireSasl': 'true' })).toThrow(/quorum\.auth\.enableSasl is disabled, so cannot enable quorum\.auth\.learnerRequireSasl/);
+    expect(() => config({ ...jaas, 'quorum.auth.enableSasl': 'true', 'quorum.auth.serverRequireSasl': 'true' })).toThrow(
+      /quorum\.auth\.learnerRequireSasl is disabled, so cannot enable quorum\.auth\.serverRequireSasl/,
+    );
+    const principal = config({ ...jaas, 'quorum.auth.enableSasl': 'true', 'quorum.auth.kerberos.servicePrincipal': 'zkquorum/_HOST' });
+    expect(principal.warnings.some((w) => /quorum\.auth\.kerberos\.servicePrincipal is ignored/.test(w))).toBe(true);
+  });
+
   it('secureClientPort alone turns the plaintext port off; with clientPort both serve', () => {
     const only = config({ secureClientPort: '2281', 'ssl.keyStore.location': '/x/k.pem' });
     expect(only.security).toMatchObject({ clientPortEnabled: false, secureClientPort: 2281 });
     expect(config({ clientPort: '2181', secureClientPort: '2281', 'ssl.keyStore.location': '/x/k.pem' }).security.clientPortEnabled).toBe(true);
   });
 
-  it('refuses a secure port without a key store, sslQuorum without stores, quorum SASL, unknown providers and enforce.auth without a provider', () => {
+  it('refuses a secure port without a key store, sslQuorum without stores, quorum SASL without a JAAS file, unknown providers and enforce.auth without a provider', () => {
     expect(() => config({ secureClientPort: '2281' })).toThrow(/secureClientPort needs ssl.keyStore.location/);
     expect(() => config({ sslQuorum: 'true', 'ssl.quorum.keyStore.location': '/x/k.pem' })).toThrow(/sslQuorum=true needs/);
-    expect(() => config({ 'quorum.auth.enableSasl': 'true' })).toThrow(/quorum SASL is not supported by zabkeeper.*sslQuorum/);
+    expect(() => config({ 'quorum.auth.enableSasl': 'true' })).toThrow(/quorum\.auth\.enableSasl=true needs java\.security\.auth\.login\.config/);
     expect(() => config({ 'authProvider.1': 'com.example.MyProvider' })).toThrow(/unknown authentication provider/);
     expect(() => config({ 'enforce.auth.enabled': 'true', 'enforce.auth.schemes': 'sasl' })).toThrow(/scheme "sasl" has no authentication provider/);
     expect(() => config({ 'ssl.keyStore.location': '/x/k.jks' })).toThrow(ConfigError);
