@@ -271,10 +271,6 @@ export class QuorumChannel {
     return { protocol: QUORUM_PROTOCOL, version: PEER_PROTOCOL_VERSION, sid: this.myId };
   }
 
-  private remote(conn: PeerConnection): string {
-    return `${conn.socket.remoteAddress}:${conn.socket.remotePort}`;
-  }
-
   // ---- leader side ----
 
   private accept(socket: net.Socket): void {
@@ -304,7 +300,7 @@ export class QuorumChannel {
       sid = checkHandshake(msg, QUORUM_PROTOCOL, this.myId, this.peers);
     } catch (err) {
       if (!(err instanceof PeerHandshakeError)) throw err;
-      conn.logger.warn({ err, remote: this.remote(conn) }, 'closing quorum connection: bad handshake');
+      conn.logger.warn({ err, remote: conn.remote }, 'closing quorum connection: bad handshake');
       conn.destroy();
       return;
     }
@@ -319,7 +315,7 @@ export class QuorumChannel {
     this.learners.get(sid)?.close();
     this.learners.set(sid, conn);
     conn.send(this.hello());
-    conn.logger.info({ remote: this.remote(conn) }, 'learner connected');
+    conn.logger.info({ remote: conn.remote }, 'learner connected');
     this.connectedHandler(sid);
   }
 
@@ -383,14 +379,14 @@ export class QuorumChannel {
       if (sid !== link.sid) throw new PeerHandshakeError(`answered by server ${sid}, expected leader ${link.sid}`);
     } catch (err) {
       if (!(err instanceof PeerHandshakeError)) throw err;
-      conn.logger.warn({ err, remote: this.remote(conn) }, 'closing connection to the leader: bad handshake');
+      conn.logger.warn({ err, remote: conn.remote }, 'closing connection to the leader: bad handshake');
       conn.destroy();
       return;
     }
     conn.identify(sid);
     link.established = true;
     link.delayMs = this.reconnectDelayMs;
-    conn.logger.info({ remote: this.remote(conn) }, 'connected to the leader');
+    conn.logger.info({ remote: conn.remote }, 'connected to the leader');
     this.connectedHandler(sid);
   }
 
