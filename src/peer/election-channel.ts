@@ -299,7 +299,7 @@ export class ElectionChannel {
       sid = checkHandshake(msg, ELECTION_PROTOCOL, this.myId, this.peers);
     } catch (err) {
       if (!(err instanceof PeerHandshakeError)) throw err;
-      conn.logger.warn({ err, remote: `${conn.socket.remoteAddress}:${conn.socket.remotePort}` }, 'closing election connection: bad handshake');
+      conn.logger.warn({ err, remote: conn.remote }, 'closing election connection: bad handshake');
       conn.destroy();
       return;
     }

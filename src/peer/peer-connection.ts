@@ -183,7 +183,7 @@ export class PeerConnection {
     } catch (err) {
       // Only codec errors are the peer's fault; anything a handler throws is a bug and propagates.
       if (!(err instanceof FrameTooLargeError || err instanceof PeerDecodeError) || this.isClosed) throw err;
-      this.logger.warn({ err, remote: `${this.socket.remoteAddress}:${this.socket.remotePort}` }, 'closing peer connection: bad input');
+      this.logger.warn({ err, remote: this.remote }, 'closing peer connection: bad input');
       this.destroy();
     }
   }
