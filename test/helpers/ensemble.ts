@@ -226,3 +226,13 @@ export class Ensemble {
     await rm(this.root, { recursive: true, force: true });
   }
 }
+
+/** /zookeeper/config as a client of the servers at `connectString` reads it (zabkeeper or a real ZooKeeper). */
+export async function readConfigNode(connectString: string): Promise<string> {
+  const c = await ZooKeeperClient.connect(connectString, { sessionTimeoutMs: 4000 });
+  try {
+    return (await c.getConfig()).data.toString('utf8');
+  } finally {
+    await c.close();
+  }
+}

@@ -1,8 +1,7 @@
 // group.x / weight.x: a 3-member zabkeeper ensemble whose third member weighs 0 elects, reports and loses its quorum as Apache ZooKeeper 3.8 does.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ZooKeeperClient } from '../../src/client/index.js';
-import { Ensemble } from '../helpers/ensemble.js';
+import { Ensemble, readConfigNode } from '../helpers/ensemble.js';
 import { fourLetterWord, startRealZooKeeperEnsemble, type RealZooKeeperEnsemble } from '../helpers/real-zookeeper.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -20,14 +19,6 @@ function masked(text: string): string {
   return text.replace(/:\d+:\d+:/g, ':QP:EP:');
 }
 
-async function configOf(connectString: string): Promise<string> {
-  const c = await ZooKeeperClient.connect(connectString, { sessionTimeoutMs: 4000 });
-  try {
-    return (await c.getConfig()).data.toString('utf8');
-  } finally {
-    await c.close();
-  }
-}
 
 describe('hierarchical quorums, next to ZooKeeper 3.8', () => {
   let zab: Ensemble;
@@ -50,9 +41,9 @@ describe('hierarchical quorums, next to ZooKeeper 3.8', () => {
   });
 
   it('lists the groups and weights in /zookeeper/config and conf as ZooKeeper does', async () => {
-    const realConfig = await configOf(real.members[0]!.connectString);
+    const realConfig = await readConfigNode(real.members[0]!.connectString);
     expect(realConfig).toMatch(/\ngroup\.1=1:2:3\nweight\.1=1\nweight\.2=1\nweight\.3=0\nversion=0$/);
-    expect(masked(await configOf(zab.connectString([1])))).toBe(masked(realConfig));
+    expect(masked(await readConfigNode(zab.connectString([1])))).toBe(masked(realConfig));
     const membership = (conf: string): string => masked(conf.slice(conf.indexOf('membership: ')));
     const realConf = await fourLetterWord(real.members[0]!.port, 'conf');
     expect(membership(await fourLetterWord(zab.node(1).clientPort, 'conf'))).toBe(membership(realConf));

@@ -2,35 +2,15 @@
 // first address its peers know for the leader-to-be leads nowhere; it forms, replicates, listens on
 // every own address, and prints such servers in /zookeeper/config and conf as ZooKeeper 3.8 does.
 
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ZooKeeperClient } from '../../src/client/index.js';
 import { parseZooCfg, resolveServerConfig } from '../../src/server/config.js';
 import { quorumConfigText } from '../../src/server/quorum-config-text.js';
-import { Ensemble, type EnsembleNode } from '../helpers/ensemble.js';
+import { Ensemble, readConfigNode, type EnsembleNode } from '../helpers/ensemble.js';
 import { freePorts } from '../helpers/free-port.js';
+import { acceptsConnection } from '../helpers/port-probe.js';
 import { fourLetterWord, startRealZooKeeperEnsemble, type RealZooKeeperEnsemble } from '../helpers/real-zookeeper.js';
 
-/** Resolves true when a TCP connection to host:port is accepted, false when it is refused. */
-function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
-async function configOf(connectString: string): Promise<string> {
-  const c = await ZooKeeperClient.connect(connectString, { sessionTimeoutMs: 4000 });
-  try {
-    return (await c.getConfig()).data.toString('utf8');
-  } finally {
-    await c.close();
-  }
-}
 
 describe('an ensemble whose servers have two addresses each (multiAddress.enabled)', () => {
   let ens: Ensemble;
@@ -68,7 +48,7 @@ describe('an ensemble whose servers have two addresses each (multiAddress.enable
   it('elects server 3 and its peers follow it through its second address, the first being dead', async () => {
     // Equal histories: the highest sid leads; 1 and 2 reach its quorum port only at 127.0.1.3.
     expect(await Promise.all([1, 2, 3].map((id) => ens.mode(id)))).toEqual(['follower', 'follower', 'leader']);
-    expect(await accepts('127.0.3.3', dead.quorum)).toBe(false);
+    expect(await acceptsConnection('127.0.3.3', dead.quorum)).toBe(false);
   });
 
   it('replicates a write to every member', async () => {
@@ -85,19 +65,19 @@ describe('an ensemble whose servers have two addresses each (multiAddress.enable
     for (const id of [1, 2, 3]) {
       const n = ens.node(id);
       const s = second.get(id)!;
-      expect(await accepts(`127.0.2.${id}`, n.quorumPort)).toBe(true);
-      expect(await accepts(`127.0.2.${id}`, n.electionPort)).toBe(true);
-      expect(await accepts(`127.0.1.${id}`, s.quorum)).toBe(true);
-      expect(await accepts(`127.0.1.${id}`, s.election)).toBe(true);
+      expect(await acceptsConnection(`127.0.2.${id}`, n.quorumPort)).toBe(true);
+      expect(await acceptsConnection(`127.0.2.${id}`, n.electionPort)).toBe(true);
+      expect(await acceptsConnection(`127.0.1.${id}`, s.quorum)).toBe(true);
+      expect(await acceptsConnection(`127.0.1.${id}`, s.election)).toBe(true);
       // Only those: not the wildcard (quorumListenOnAllIPs is off).
-      expect(await accepts('127.0.0.1', s.quorum)).toBe(false);
+      expect(await acceptsConnection('127.0.0.1', s.quorum)).toBe(false);
     }
   });
 
   it('prints each server with its addresses sorted by host in /zookeeper/config, and both ports in conf', async () => {
     const n3 = ens.node(3);
     const s3 = second.get(3)!;
-    const config = await configOf(ens.connectString([3]));
+    const config = await readConfigNode(ens.connectString([3]));
     const lines = config.split('\n');
     expect(lines[2]).toBe(`server.3=127.0.1.3:${s3.quorum}:${s3.election}|127.0.2.3:${n3.quorumPort}:${n3.electionPort}:participant`);
     expect(lines[3]).toBe('version=0');
@@ -131,7 +111,7 @@ describe('/zookeeper/config of servers with two addresses, next to ZooKeeper 3.8
   });
 
   it('is the text zabkeeper keeps for the same server lines', async () => {
-    const realConfig = await configOf(real.members[0]!.connectString);
+    const realConfig = await readConfigNode(real.members[0]!.connectString);
     const cfg = ['dataDir=/d', 'multiAddress.enabled=true', ...[...lines].map(([id, l]) => `server.${id}=${l}`)].join('\n');
     const ours = resolveServerConfig({ zooCfg: parseZooCfg(cfg), env: {}, serverId: 1 });
     expect(quorumConfigText(ours.servers)).toBe(realConfig);

@@ -1,12 +1,12 @@
 // multiAddress on the peer channels: a member listens on every own address (or the wildcard per
 // port), and a peer whose first address refuses is reached at its next one, which is then kept.
 
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ElectionChannel } from '../../../src/peer/election-channel.js';
 import { AddressCursor, type PeerAddress, type PeerAddresses } from '../../../src/peer/peer-address.js';
 import { QuorumChannel } from '../../../src/peer/quorum-channel.js';
 import { freePorts } from '../../helpers/free-port.js';
+import { acceptsConnection } from '../../helpers/port-probe.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { captureLogger, type LogLine } from './peer-kit.js';
 
@@ -16,16 +16,6 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.close()));
 });
 
-function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 /** Dials that were refused at `port`. */
 function refusedAt(lines: LogLine[], port: number): number {
@@ -68,9 +58,9 @@ describe('ElectionChannel with several addresses per server', () => {
     const two = make(2, '127.0.0.2', p2a!, [{ host: '127.0.0.3', port: p2b! }]);
     await one.ch.start();
     await two.ch.start();
-    expect(await accepts('127.0.0.2', p2a!)).toBe(true);
-    expect(await accepts('127.0.0.3', p2b!)).toBe(true);
-    expect(await accepts('127.0.0.1', p2b!)).toBe(false);
+    expect(await acceptsConnection('127.0.0.2', p2a!)).toBe(true);
+    expect(await acceptsConnection('127.0.0.3', p2b!)).toBe(true);
+    expect(await acceptsConnection('127.0.0.1', p2b!)).toBe(false);
 
     // 1 dials 2 (refused at the dead address, then 127.0.0.3) to be dialled back; 2 dials 1 likewise.
     one.ch.send(2, { tag: 'up' });
@@ -123,8 +113,8 @@ describe('QuorumChannel with several addresses per server', () => {
     open.push(ch);
     await ch.start();
     for (const host of ['127.0.0.1', '127.0.0.2', '127.0.0.7']) {
-      expect(await accepts(host, pa!)).toBe(true);
-      expect(await accepts(host, pb!)).toBe(true);
+      expect(await acceptsConnection(host, pa!)).toBe(true);
+      expect(await acceptsConnection(host, pb!)).toBe(true);
     }
   });
 });
