@@ -374,11 +374,13 @@ export class LeaderRole<T> {
       }
     }
     if (target === log.committedZxid) return;
-    for (const txn of log.commitTo(target)) out.push({ type: 'commit', txn });
+    // COMMIT goes out before our own apply, as in ZooKeeper's Leader.tryToCommit: its frames then
+    // leave ahead of this turn's client replies, and the followers apply while we reply.
     const msg: QuorumMsg<T> = { type: 'COMMIT', zxid: target };
     for (const l of this.learners.values()) {
       if (l.phase === 'active') out.push({ type: 'send', to: l.sid, msg });
     }
+    for (const txn of log.commitTo(target)) out.push({ type: 'commit', txn });
     this.answerSyncs(out);
   }
 
