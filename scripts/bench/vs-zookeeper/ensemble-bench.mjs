@@ -16,8 +16,12 @@ const LOAD_WORKLOADS = [
   ['mixed', 'mixed 90% get / 10% set'],
 ];
 
-/** Runs one workload on every worker's clients at once; returns throughput, latency and CPU use. */
-async function runLoad(pool, nWorkers, cluster, workload, seconds, extra) {
+/**
+ * Runs one workload on every worker's clients at once; returns throughput, latency and CPU use.
+ * With `leaderAddr` the latency is also split between the leader's clients and the followers'
+ * (a follower's write takes two more hops, so the tail of a run is mostly its clients').
+ */
+async function runLoad(pool, nWorkers, cluster, workload, seconds, extra, leaderAddr) {
   const serverPids = cluster.nodes.filter((n) => cluster.running(n)).map((n) => n.proc.pid);
   const srv0 = serverPids.map(procCpuMs);
   const m0 = machineCpu();
@@ -25,6 +29,8 @@ async function runLoad(pool, nWorkers, cluster, workload, seconds, extra) {
   const m1 = machineCpu();
   const srvMs = serverPids.map((pid, i) => procCpuMs(pid) - srv0[i]).reduce((a, b) => a + b, 0);
   const hist = mergeHists(results.map((r) => r.hist));
+  const memberHists = (onLeader) => mergeHists(results.flatMap((r) => r.byMember.filter(([addr]) => (addr === leaderAddr) === onLeader).map(([, h]) => h)));
+  const split = leaderAddr === undefined ? {} : { leaderClients: percentiles(memberHists(true)), followerClients: percentiles(memberHists(false)) };
   const wallMs = Math.max(...results.map((r) => r.wallMs));
   const ops = results.reduce((a, r) => a + r.ops, 0);
   const workerCpu = results.map((r) => (r.cpuMs / r.wallMs) * 100);
@@ -34,6 +40,7 @@ async function runLoad(pool, nWorkers, cluster, workload, seconds, extra) {
     firstError: results.find((r) => r.firstError)?.firstError,
     p50: histPercentile(hist, 50),
     p99: histPercentile(hist, 99),
+    ...split,
     loadgenCpu: workerCpu.reduce((a, b) => a + b, 0),
     loadgenMaxWorkerCpu: Math.max(...workerCpu),
     serverCpu: (srvMs / wallMs) * 100,
@@ -45,6 +52,8 @@ async function runLoad(pool, nWorkers, cluster, workload, seconds, extra) {
     hostSteal: ((m1.steal - m0.steal) / (m1.total - m0.total)) * 100,
   };
 }
+
+const percentiles = (hist) => ({ p50: histPercentile(hist, 50), p99: histPercentile(hist, 99) });
 
 async function benchEnsemble(system, pass, opts, pool, log) {
   const metrics = {};
@@ -64,7 +73,7 @@ async function benchEnsemble(system, pass, opts, pool, log) {
     const load = async (workload, seconds) => {
       const createParent = `/zb/c${runNo++}`;
       if (workload === 'create') await pool.call(0, { cmd: 'create', paths: [createParent] }, 30_000);
-      return runLoad(pool, nWorkers, cluster, workload, seconds, { inflight: opts.inflight, valueBytes: opts['value-bytes'], keys: opts.keys, keyParent: '/zb/keys', createParent });
+      return runLoad(pool, nWorkers, cluster, workload, seconds, { inflight: opts.inflight, valueBytes: opts['value-bytes'], keys: opts.keys, keyParent: '/zb/keys', createParent }, `127.0.0.1:${leader.clientPort}`);
     };
 
     const warm = system === 'zookeeper' ? opts['warmup-zk'] : opts['warmup-zab'];

@@ -4,6 +4,13 @@ const HIST_BUCKETS = 2000;
 const histIndex = (ms) => Math.min(HIST_BUCKETS - 1, Math.max(0, Math.floor(Math.log(ms * 1000) * 100)));
 const histValueMs = (b) => Math.exp((b + 0.5) / 100) / 1000;
 
+/** [bucket, count] pairs of the non-empty buckets: what a worker sends back. */
+function sparseHist(hist) {
+  const out = [];
+  for (let b = 0; b < hist.length; b++) if (hist[b] > 0) out.push([b, hist[b]]);
+  return out;
+}
+
 function mergeHists(hists) {
   const all = new Float64Array(HIST_BUCKETS);
   for (const h of hists) for (const [b, c] of h) all[b] += c;
@@ -23,4 +30,4 @@ function histPercentile(hist, p) {
   return histValueMs(hist.length - 1);
 }
 
-export { HIST_BUCKETS, histIndex, mergeHists, histPercentile };
+export { HIST_BUCKETS, histIndex, sparseHist, mergeHists, histPercentile };

@@ -1,6 +1,6 @@
 // Load-generator child process: holds node-zookeeper-client sessions and runs workloads on the orchestrator's command.
 
-import { HIST_BUCKETS, histIndex } from './latency-histogram.mjs';
+import { HIST_BUCKETS, histIndex, sparseHist } from './latency-histogram.mjs';
 
 async function workerMain() {
   const { default: zookeeper } = await import('node-zookeeper-client');
@@ -8,6 +8,8 @@ async function workerMain() {
   const PERSISTENT = zookeeper.CreateMode.PERSISTENT;
   const NODE_EXISTS = zookeeper.Exception.NODE_EXISTS;
   let clients = [];
+  /** clients[i]'s connect string: the orchestrator splits latency by member with it. */
+  let connectStrings = [];
 
   const codeOf = (err) => (typeof err?.getCode === 'function' ? err.getCode() : undefined);
 
@@ -99,6 +101,7 @@ async function workerMain() {
     const data = Buffer.alloc(valueBytes, 'd');
     const keyPaths = Array.from({ length: keys }, (_, i) => `${keyParent}/k${i}`);
     const hist = new Float64Array(HIST_BUCKETS);
+    const clientHists = clients.map(() => new Float64Array(HIST_BUCKETS));
     let ops = 0;
     let errors = 0;
     let firstError;
@@ -143,7 +146,9 @@ async function workerMain() {
             }
             ops++;
             lastDone = end;
-            hist[histIndex(end - now)]++;
+            const b = histIndex(end - now);
+            hist[b]++;
+            clientHists[ci][b]++;
             issue();
           };
           const key = keyPaths[n % keys];
@@ -173,15 +178,15 @@ async function workerMain() {
       if (active === 0) finish();
     });
     const cpu = process.cpuUsage(cpu0);
-    const sparse = [];
-    for (let b = 0; b < HIST_BUCKETS; b++) if (hist[b] > 0) sparse.push([b, hist[b]]);
-    return { ops, errors, firstError, hist: sparse, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: Math.max(lastDone, until) - t0 };
+    const byMember = clientHists.map((h, i) => [connectStrings[i], sparseHist(h)]);
+    return { ops, errors, firstError, hist: sparseHist(hist), byMember, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: Math.max(lastDone, until) - t0 };
   }
 
   async function handle(msg) {
     switch (msg.cmd) {
       case 'open':
         await closeAll();
+        connectStrings = msg.connectStrings;
         clients = await Promise.all(msg.connectStrings.map((cs) => connect(cs, msg.timeoutMs)));
         return { clients: clients.length };
       case 'close':

@@ -23,7 +23,8 @@ function fmtRange(xs) {
 function describeRun(r) {
   const sat = r.loadgenMaxWorkerCpu >= 90 ? '  << a load worker was >= 90% of a core: the generator may be the bottleneck' : '';
   const err = r.errors > 0 ? `  ERRORS ${r.errors} (first: ${r.firstError})` : '';
-  return `${fmtNum(r.opsPerSec).padStart(7)} ops/s  p50 ${fmtNum(r.p50, 2)} ms  p99 ${fmtNum(r.p99, 2)} ms | loadgen cpu ${fmtNum(r.loadgenCpu)}% (busiest worker ${fmtNum(r.loadgenMaxWorkerCpu)}%, ${fmtNum(r.loadgenShare)}% of loadgen+servers), servers ${fmtNum(r.serverCpu)}% (${fmtNum(r.serverCpuUsPerOp)} us/op), machine ${fmtNum(r.machineBusy)}% busy${r.hostSteal >= 0.5 ? ` (${fmtNum(r.hostSteal)}% stolen by the host)` : ''}${sat}${err}`;
+  const split = r.leaderClients ? ` (leader's clients ${fmtNum(r.leaderClients.p50, 2)}/${fmtNum(r.leaderClients.p99, 2)}, followers' ${fmtNum(r.followerClients.p50, 2)}/${fmtNum(r.followerClients.p99, 2)})` : '';
+  return `${fmtNum(r.opsPerSec).padStart(7)} ops/s  p50 ${fmtNum(r.p50, 2)} ms  p99 ${fmtNum(r.p99, 2)} ms${split} | loadgen cpu ${fmtNum(r.loadgenCpu)}% (busiest worker ${fmtNum(r.loadgenMaxWorkerCpu)}%, ${fmtNum(r.loadgenShare)}% of loadgen+servers), servers ${fmtNum(r.serverCpu)}% (${fmtNum(r.serverCpuUsPerOp)} us/op), machine ${fmtNum(r.machineBusy)}% busy${r.hostSteal >= 0.5 ? ` (${fmtNum(r.hostSteal)}% stolen by the host)` : ''}${sat}${err}`;
 }
 
 const median = (xs) => {
@@ -41,6 +42,9 @@ const METRICS = [
   { key: 'mixed', name: 'mixed 90/10, 8x16 (ops/s)', unit: 'ops', get: (m) => m['load.mixed']?.opsPerSec, better: 'higher' },
   { key: 'createP99', name: 'create p99 under load (ms)', unit: 'ms', get: (m) => m['load.create']?.p99, better: 'lower', target: { op: '<=', ratio: 0.5 } },
   { key: 'setP99', name: 'setData p99 under load (ms)', unit: 'ms', get: (m) => m['load.set']?.p99, better: 'lower', target: { op: '<=', ratio: 0.5 } },
+  // A follower's client waits two hops more than the leader's (forward, COMMIT): the tail is theirs.
+  { key: 'createP99Leader', name: "create p99 under load, the leader's clients (ms)", unit: 'ms', get: (m) => m['load.create']?.leaderClients?.p99, better: 'lower' },
+  { key: 'createP99Followers', name: "create p99 under load, the followers' clients (ms)", unit: 'ms', get: (m) => m['load.create']?.followerClients?.p99, better: 'lower' },
   // Host speed and disk latency swing within minutes here; CPU per op moves less, so it tells
   // the systems' efficiency apart where throughput is noisy (all three members, summed).
   { key: 'createCpu', name: "create, servers' CPU per op (us)", unit: 'us', get: (m) => m['load.create']?.serverCpuUsPerOp, better: 'lower' },
@@ -185,4 +189,4 @@ function writeDocs(opts, rows, notes, machine, command, startedAt) {
   fs.writeFileSync(DOCS, next);
 }
 
-export { fmtNum, describeRun, median, summarize, loadgenNotes, machineNotes, plainTable, writeDocs };
+export { fmtNum, describeRun, median, METRICS, summarize, loadgenNotes, machineNotes, plainTable, writeDocs };

@@ -1,4 +1,5 @@
-// The side-by-side benchmark's report lines: host steal is shown per run and summed up in the notes only when the host took some.
+// The side-by-side benchmark's report lines: host steal is shown per run and summed up in the notes only when the host took some;
+// latency under load is split between the leader's clients and the followers'.
 
 import { describe, expect, it } from 'vitest';
 
@@ -14,9 +15,12 @@ interface Run {
   serverCpuUsPerOp: number;
   machineBusy: number;
   hostSteal: number;
+  leaderClients?: { p50: number; p99: number };
+  followerClients?: { p50: number; p99: number };
 }
 interface Report {
   describeRun(r: Run): string;
+  METRICS: { key: string; get(m: Record<string, Run>): number | undefined }[];
   loadgenNotes(results: { system: string; metrics: Record<string, Run> }[]): string[];
 }
 
@@ -44,5 +48,21 @@ describe('vs-zookeeper report: host steal', () => {
     );
     const none = report.loadgenNotes([{ system: 'zabkeeper', metrics: { 'load.create': run(90, 0.3) } }]);
     expect(none.some((n) => n.startsWith('Host steal'))).toBe(false);
+  });
+});
+
+describe('vs-zookeeper report: latency by member', () => {
+  const split = { ...run(95, 0), leaderClients: { p50: 4.9, p99: 14.26 }, followerClients: { p50: 6.22, p99: 21.06 } };
+
+  it("a run line gives the leader's clients' and the followers' p50/p99 when the run measured them", () => {
+    expect(report.describeRun(split)).toContain("p99 20.00 ms (leader's clients 4.90/14.26, followers' 6.22/21.06) | loadgen");
+    expect(report.describeRun(run(95, 0))).toContain('p99 20.00 ms | loadgen');
+  });
+
+  it("the table's rows read the create run's split p99s", () => {
+    const row = (key: string) => report.METRICS.find((m) => m.key === key)!;
+    expect(row('createP99Leader').get({ 'load.create': split })).toBe(14.26);
+    expect(row('createP99Followers').get({ 'load.create': split })).toBe(21.06);
+    expect(row('createP99Followers').get({ 'load.create': run(95, 0) })).toBeUndefined();
   });
 });
