@@ -112,16 +112,17 @@ export class Ensemble {
   /**
    * `fileSizeLimitKiB`: the member runs under that file size limit (bash's ulimit -f, then exec,
    * so signals still reach node): writes past it fail with EFBIG, a disk filling up as the
-   * member sees it.
+   * member sees it. `logLevel` overrides the members' level (info) for this start, e.g. to count
+   * what a member logs at debug only.
    */
-  start(id: number, opts: { fileSizeLimitKiB?: number } = {}): void {
+  start(id: number, opts: { fileSizeLimitKiB?: number; logLevel?: string } = {}): void {
     const n = this.node(id);
     if (n.proc && n.proc.exitCode === null && n.proc.signalCode === null) throw new Error(`node ${id} is running`);
     const argv = [process.execPath, BIN, 'server', '--config', n.cfgPath];
     const [command, args] =
       opts.fileSizeLimitKiB === undefined ? [argv[0]!, argv.slice(1)] : ['bash', ['-c', `ulimit -f ${opts.fileSizeLimitKiB} && exec "$0" "$@"`, ...argv]];
     const proc = spawn(command, args, {
-      env: { ...process.env, ZABKEEPER_LOG_LEVEL: process.env.ZABKEEPER_TEST_LOG_LEVEL ?? 'info' },
+      env: { ...process.env, ZABKEEPER_LOG_LEVEL: opts.logLevel ?? process.env.ZABKEEPER_TEST_LOG_LEVEL ?? 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     n.output += `--- start node ${id} ---\n`;

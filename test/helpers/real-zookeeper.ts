@@ -2,10 +2,10 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, freePorts } from './free-port.js';
+import { fourLetterWord } from './server-process.js';
 import { waitFor } from './wait-for.js';
 
 export interface RealZooKeeper {
@@ -43,17 +43,9 @@ export function realZooKeeperInstalled(): boolean {
   return fs.existsSync(ZK_JAR);
 }
 
-/** Sends a four-letter word and returns the whole answer ('' when the server is not up yet). */
-export function fourLetterWord(port: number, cmd: string, host = '127.0.0.1'): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    const s = net.connect({ host, port });
-    s.setTimeout(2000, () => s.destroy());
-    s.on('connect', () => s.write(cmd));
-    s.on('data', (d) => chunks.push(d));
-    s.on('error', () => resolve(''));
-    s.on('close', () => resolve(Buffer.concat(chunks).toString()));
-  });
+/** A four-letter word's answer, or '' while the server is not up (polling at start-up). */
+function fourLetterWordOrEmpty(port: number, cmd: string): Promise<string> {
+  return fourLetterWord(port, cmd, '127.0.0.1', 2000).catch(() => '');
 }
 
 function assertInstalled(): void {
@@ -132,7 +124,7 @@ export async function startRealZooKeeper(opts: RealZooKeeperOptions = {}): Promi
   try {
     // srvr, not ruok: ZooKeeper answers ruok with imok as soon as it accepts connections, before
     // its database is loaded and sessions are served; srvr names its version only once serving.
-    await waitFor(async () => exited || (await fourLetterWord(port, 'srvr')).startsWith('Zookeeper version:'), `ZooKeeper to serve (srvr) on port ${port}`, opts.startTimeoutMs ?? 30000, 200);
+    await waitFor(async () => exited || (await fourLetterWordOrEmpty(port, 'srvr')).startsWith('Zookeeper version:'), `ZooKeeper to serve (srvr) on port ${port}`, opts.startTimeoutMs ?? 30000, 200);
   } catch (err) {
     await stop();
     throw err;
@@ -202,7 +194,7 @@ export async function startRealZooKeeperEnsemble(
   const start = (id: number): void => {
     children[id - 1] = spawnJava('org.apache.zookeeper.server.quorum.QuorumPeerMain', cfgs[id - 1]!, path.join(dir, `zookeeper${id}.log`), opts);
   };
-  const modes = (): Promise<string[]> => Promise.all(peers.map(async (p) => (running(children[p.id - 1]) ? (/^Mode: (\w+)/m.exec(await fourLetterWord(p.client, 'srvr'))?.[1] ?? 'none') : 'down')));
+  const modes = (): Promise<string[]> => Promise.all(peers.map(async (p) => (running(children[p.id - 1]) ? (/^Mode: (\w+)/m.exec(await fourLetterWordOrEmpty(p.client, 'srvr'))?.[1] ?? 'none') : 'down')));
   /** Waits until one member leads and every other member (`down` ones excepted) follows. */
   const settled = async (down: number[], timeoutMs: number): Promise<string[]> => {
     let seen: string[] = [];

@@ -6,8 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ensemble } from '../helpers/ensemble.js';
 import { requireKazoo, runKazoo } from '../helpers/kazoo.js';
-import { fourLetterWord, startRealZooKeeper, startRealZooKeeperEnsemble, type RealZooKeeper, type RealZooKeeperEnsemble } from '../helpers/real-zookeeper.js';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { startRealZooKeeper, startRealZooKeeperEnsemble, type RealZooKeeper, type RealZooKeeperEnsemble } from '../helpers/real-zookeeper.js';
+import { fourLetterWord, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**

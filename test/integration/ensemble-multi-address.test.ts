@@ -8,7 +8,8 @@ import { quorumConfigText } from '../../src/server/quorum-config-text.js';
 import { Ensemble, readConfigNode, type EnsembleNode } from '../helpers/ensemble.js';
 import { freePorts } from '../helpers/free-port.js';
 import { acceptsConnection } from '../helpers/port-probe.js';
-import { fourLetterWord, startRealZooKeeperEnsemble, type RealZooKeeperEnsemble } from '../helpers/real-zookeeper.js';
+import { startRealZooKeeperEnsemble, type RealZooKeeperEnsemble } from '../helpers/real-zookeeper.js';
+import { fourLetterWord } from '../helpers/server-process.js';
 
 
 
