@@ -218,6 +218,11 @@ export interface SecurityConfig {
   jaasConfigFile: string | undefined;
   /** zookeeper.sasl.serverconfig: the JAAS section to read (default Server). */
   saslServerSection: string;
+  /**
+   * zookeeper.allowSaslFailedClients: a client whose SASL exchange fails keeps its connection,
+   * unauthenticated (unless SASL is required, as ZooKeeperServer.processSasl).
+   */
+  allowSaslFailedClients: boolean;
   /** zookeeper.superUser: a SASL user that is also super. */
   saslSuperUser: string | undefined;
   /**
@@ -307,6 +312,7 @@ const KEYS = {
   'java.security.auth.login.config': 'JAAS_CONFIG',
   'sasl.serverconfig': 'SASL_SERVERCONFIG',
   superUser: 'SUPER_USER',
+  allowSaslFailedClients: 'ALLOW_SASL_FAILED_CLIENTS',
   'quorum.auth.enableSasl': 'QUORUM_AUTH_ENABLE_SASL',
   'quorum.auth.learnerRequireSasl': 'QUORUM_AUTH_LEARNER_REQUIRE_SASL',
   'quorum.auth.serverRequireSasl': 'QUORUM_AUTH_SERVER_REQUIRE_SASL',
@@ -844,7 +850,7 @@ function resolveSecurity(s: Map<string, Setting>, warnings: string[]): SecurityC
     throw new ConfigError(`${s.get('ssl.authProvider')!.source}: ssl.authProvider=${sslAuthProvider}: only the x509 provider is available`);
   }
   const enforceAuthSchemes = enforcedSchemesOf(s, warnings);
-  if (saslRequiredOf(s) && !authProviders.includes('sasl')) {
+  if (javaBoolean(s, 'sessionRequireClientSASLAuth') && !authProviders.includes('sasl')) {
     // ZooKeeper fails at start too ("Authentication scheme sasl is not available").
     throw new ConfigError(`${s.get('sessionRequireClientSASLAuth')!.source}: sessionRequireClientSASLAuth=true needs the sasl provider (authProvider.N=org.apache.zookeeper.server.auth.SASLAuthenticationProvider)`);
   }
@@ -873,6 +879,7 @@ function resolveSecurity(s: Map<string, Setting>, warnings: string[]): SecurityC
     ensembleAuth,
     jaasConfigFile: str(s, 'java.security.auth.login.config'),
     saslServerSection: str(s, 'sasl.serverconfig') ?? 'Server',
+    allowSaslFailedClients: javaBoolean(s, 'allowSaslFailedClients'),
     saslSuperUser: str(s, 'superUser'),
     quorumSasl,
     maxHandshakes: Math.max(0, int(s, 'netty.server.outstandingHandshake.limit', DEFAULTS.maxHandshakes, -1)),
@@ -927,7 +934,7 @@ function ensembleAuthOf(s: Map<string, Setting>, provider: boolean, warnings: st
  * are not read at all; otherwise enforce.auth.enabled / enforce.auth.schemes.
  */
 function enforcedSchemesOf(s: Map<string, Setting>, warnings: string[]): string[] | undefined {
-  if (saslRequiredOf(s)) {
+  if (javaBoolean(s, 'sessionRequireClientSASLAuth')) {
     for (const key of ['enforce.auth.enabled', 'enforce.auth.schemes']) {
       const st = s.get(key);
       if (st !== undefined) warnings.push(`${st.source}: ${key} is ignored: sessionRequireClientSASLAuth=true requires the sasl scheme alone, as in ZooKeeper`);
@@ -940,16 +947,17 @@ function enforcedSchemesOf(s: Map<string, Setting>, warnings: string[]): string[
 }
 
 /**
- * sessionRequireClientSASLAuth: ZooKeeper reads it with Boolean.parseBoolean, so "yes" silently
- * leaves SASL optional there; anything but true or false is refused rather than guessed.
+ * A key ZooKeeper reads with Boolean.parseBoolean/getBoolean (sessionRequireClientSASLAuth,
+ * allowSaslFailedClients): "yes" silently means false there, so anything but true or false is
+ * refused rather than guessed. Unset is false.
  */
-function saslRequiredOf(s: Map<string, Setting>): boolean {
-  const st = s.get('sessionRequireClientSASLAuth');
+function javaBoolean(s: Map<string, Setting>, key: string): boolean {
+  const st = s.get(key);
   if (st === undefined) return false;
   const v = st.value.toLowerCase();
   if (v === 'true') return true;
   if (v === 'false') return false;
-  throw new ConfigError(`${st.source}: sessionRequireClientSASLAuth must be true or false (ZooKeeper requires SASL only for "true"), got "${st.value}"`);
+  throw new ConfigError(`${st.source}: ${key} must be true or false (ZooKeeper takes only "true" as true), got "${st.value}"`);
 }
 
 /** maxCnxns: as ServerCnxnFactory.initMaxCnxns, a negative value warns and means no limit. */

@@ -57,7 +57,7 @@ function saslAuthenticator(config: ServerConfig): SaslAuthenticator | undefined 
     if (err instanceof JaasConfigError) throw new ConfigError(err.message);
     throw err;
   }
-  return new SaslAuthenticator({ users, superUser: sec.saslSuperUser, required: sec.enforceAuthSchemes?.includes('sasl') ?? false });
+  return new SaslAuthenticator({ users, superUser: sec.saslSuperUser, required: sec.enforceAuthSchemes?.includes('sasl') ?? false, allowFailedClients: sec.allowSaslFailedClients });
 }
 
 /** security: quorum.auth.enableSasl: DIGEST-MD5 between members with the JAAS file's QuorumServer and QuorumLearner accounts. */

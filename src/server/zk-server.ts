@@ -525,8 +525,15 @@ export class ZooKeeperServer {
       return;
     }
     if (type !== OpCode.ping) this.nonPingRequests++;
+    // auth and sasl are answered by the connection layer, as ZooKeeperServer.processPacket does,
+    // and like it they do not touch the session: a client stuck in a failing SASL loop on a kept
+    // connection (allowSaslFailedClients) still sees its session expire.
     if (type === OpCode.auth) {
       this.handleAuth(cnxn, xid, r);
+      return;
+    }
+    if (type === OpCode.sasl) {
+      this.handleSasl(cnxn, xid, r);
       return;
     }
     const session = this.sessions.get(sessionId);
@@ -536,10 +543,6 @@ export class ZooKeeperServer {
       return;
     }
     const startMs = this.now();
-    if (type === OpCode.sasl) {
-      this.handleSasl(cnxn, xid, r);
-      return;
-    }
     // enforce.auth.enabled (AuthenticationHelper.enforceAuthentication): answer, then close the connection.
     const enforced = this.opts.auth?.enforceSchemes;
     if (enforced !== undefined && !satisfiesEnforcedAuth(cnxn.authIds, enforced)) {
@@ -721,6 +724,12 @@ export class ZooKeeperServer {
       cnxn.log.warn({ client: cnxn.sink.remoteAddress, reason: step.reason }, 'client failed to SASL authenticate; closing connection');
       this.final.replySasl(cnxn, xid, step.err, null);
       this.dropCnxn(cnxn, 'SASL authentication failed');
+      return;
+    }
+    if (step.kind === 'failedKept') {
+      // A client may keep retrying on the kept connection (kazoo does, as fast as it is answered): warn once.
+      cnxn.log[step.again ? 'debug' : 'warn']({ client: cnxn.sink.remoteAddress, reason: step.reason }, 'client failed to SASL authenticate; maintaining the connection (allowSaslFailedClients)');
+      this.final.replySasl(cnxn, xid, ErrorCode.OK, null);
       return;
     }
     if (step.kind === 'authenticated') {

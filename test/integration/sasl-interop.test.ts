@@ -1,8 +1,8 @@
 // SASL DIGEST-MD5 with ZooKeeper's JAAS conventions, judged by zkCli.sh (JAAS Client section) and
 // kazoo (sasl_options), against zabkeeper and Apache ZooKeeper configured alike; sasl ACLs,
-// enforce.auth.enabled and sessionRequireClientSASLAuth.
+// allowSaslFailedClients, enforce.auth.enabled and sessionRequireClientSASLAuth.
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,6 +99,62 @@ describe('SASL DIGEST-MD5', () => {
       expect(JSON.parse(bad.stdout), `${t.name}: ${bad.stderr}`).toMatchObject({ connected: false });
     }
   }, 300_000);
+});
+
+// A failed client on a kept connection: kazoo answers the server's empty token by starting
+// over, and the failed exchange fails again, until its session (never touched by sasl packets)
+// expires and the server closes the connection.
+const KAZOO_SASL_KEPT = String.raw`
+import sys, json
+from kazoo.client import KazooClient
+zk = KazooClient(hosts=sys.argv[1], timeout=4, sasl_options={'mechanism': 'DIGEST-MD5', 'username': 'bob', 'password': 'wrong'})
+out = {}
+try:
+    zk.start(timeout=8)
+    out['started'] = True
+    zk.create('/kept', b'v')
+except Exception as e:
+    out['error'] = type(e).__name__
+finally:
+    zk.stop()
+    zk.close()
+print(json.dumps(out))
+`;
+
+describe('allowSaslFailedClients', () => {
+  let dir: string;
+  let zab: ServerProcess;
+  let real: RealZooKeeper;
+
+  beforeAll(async () => {
+    await requireKazoo();
+    dir = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-sasl-kept-'));
+    const jaas = path.join(dir, 'jaas.conf');
+    await writeFile(jaas, 'Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  user_bob="bobsecret";\n};\n');
+    const cfg = path.join(dir, 'zoo.cfg');
+    await writeFile(cfg, `authProvider.1=${SASL_PROVIDER}\njava.security.auth.login.config=${jaas}\nallowSaslFailedClients=true\n`);
+    zab = await startServerProcess({ extraArgs: ['--config', cfg] });
+    real = await startRealZooKeeper({ extraConfig: [`authProvider.1=${SASL_PROVIDER}`], jvmFlags: [`-Djava.security.auth.login.config=${jaas}`, '-Dzookeeper.allowSaslFailedClients=true'] });
+  }, 120_000);
+  afterAll(async () => {
+    await zab?.stop();
+    await real?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('kazoo with a wrong password keeps its connection until its session expires, on both; zabkeeper warns once', async () => {
+    for (const [name, cs] of [['zabkeeper', zab.connectString], ['Apache ZooKeeper', real.connectString]] as const) {
+      const r = await runKazoo(KAZOO_SASL_KEPT, [cs]);
+      // Without the key the failed exchange closes the connection and start() itself fails (the test above).
+      expect(JSON.parse(r.stdout), `${name}: ${r.stderr}`).toEqual({ started: true, error: 'AuthFailedError' });
+    }
+    const kept = (text: string, line: string): number => text.split('\n').filter((l) => l.includes(line)).length;
+    // ZooKeeper warns at every retry of the loop; zabkeeper at the first (the rest at debug, which these tests log).
+    expect(kept(await readFile(real.logPath, 'utf8'), 'Maintaining client connection despite SASL authentication failure')).toBeGreaterThan(1);
+    const zabLines = zab.logs().split('\n').filter((l) => l.includes('maintaining the connection (allowSaslFailedClients)'));
+    expect(zabLines.filter((l) => l.includes('"level":40'))).toHaveLength(1);
+    expect(zabLines.length).toBeGreaterThan(1);
+  }, 120_000);
 });
 
 describe('enforce.auth.enabled', () => {

@@ -371,7 +371,17 @@ describe('sessionRequireClientSASLAuth', () => {
 
   it('refuses true without the sasl provider, and a value that is not true or false, naming the line', () => {
     expect(() => resolve('dataDir=/d\nsessionRequireClientSASLAuth=true')).toThrow(/line 2: sessionRequireClientSASLAuth=true needs the sasl provider \(authProvider\.N=org\.apache\.zookeeper\.server\.auth\.SASLAuthenticationProvider\)/);
-    expect(() => resolve(`dataDir=/d\n${SASL}\nsessionRequireClientSASLAuth=yes`)).toThrow(/line 3: sessionRequireClientSASLAuth must be true or false \(ZooKeeper requires SASL only for "true"\), got "yes"/);
+    expect(() => resolve(`dataDir=/d\n${SASL}\nsessionRequireClientSASLAuth=yes`)).toThrow(/line 3: sessionRequireClientSASLAuth must be true or false \(ZooKeeper takes only "true" as true\), got "yes"/);
+  });
+});
+
+describe('allowSaslFailedClients', () => {
+  it('is off unless true, as Boolean.getBoolean reads it; from zoo.cfg or the environment', () => {
+    expect(resolve('dataDir=/d').security.allowSaslFailedClients).toBe(false);
+    expect(resolve('dataDir=/d\nallowSaslFailedClients=TRUE').security.allowSaslFailedClients).toBe(true);
+    expect(resolve('dataDir=/d\nallowSaslFailedClients=false').security.allowSaslFailedClients).toBe(false);
+    expect(resolveServerConfig({ zooCfg: parseZooCfg('dataDir=/d'), env: { ZABKEEPER_ALLOW_SASL_FAILED_CLIENTS: 'true' } }).security.allowSaslFailedClients).toBe(true);
+    expect(() => resolve('dataDir=/d\nallowSaslFailedClients=1')).toThrow(/line 2: allowSaslFailedClients must be true or false \(ZooKeeper takes only "true" as true\), got "1"/);
   });
 });
 

@@ -53,6 +53,20 @@ describe('DIGEST-MD5 server', () => {
     enforced.step(conn, Buffer.alloc(0));
     expect(enforced.step(conn, Buffer.from('x=1'))).toMatchObject({ kind: 'failed', err: ErrorCode.SESSIONCLOSEDREQUIRESASLAUTH });
   });
+
+  it('allowSaslFailedClients keeps a failed connection, failing its every later token; never when sasl is required', () => {
+    const conn = {};
+    const auth = new SaslAuthenticator({ users: new Map([['bob', 'pw']]), required: false, allowFailedClients: true });
+    auth.step(conn, Buffer.alloc(0));
+    expect(auth.step(conn, Buffer.from('username="bob"'))).toMatchObject({ kind: 'failedKept', again: false });
+    // A fresh start on the same connection does not get a new challenge: ZooKeeper's SaslServer stays failed.
+    expect(auth.step(conn, Buffer.alloc(0))).toMatchObject({ kind: 'failedKept', again: true });
+    // Another connection starts afresh.
+    expect(auth.step({}, Buffer.alloc(0)).kind).toBe('continue');
+    const required = new SaslAuthenticator({ users: new Map(), required: true, allowFailedClients: true });
+    required.step(conn, Buffer.alloc(0));
+    expect(required.step(conn, Buffer.from('x=1'))).toMatchObject({ kind: 'failed', err: ErrorCode.SESSIONCLOSEDREQUIRESASLAUTH });
+  });
 });
 
 describe('JAAS file', () => {
