@@ -432,6 +432,11 @@ export interface AdminServerOptions {
   tls?: AdminServerTls;
   /** A plaintext connection on a port that also serves TLS (ZooKeeper's insecure_admin_count). */
   onInsecureConnection?: () => void;
+  /**
+   * admin.idleTimeout (ms, default 30000): a connection with no traffic this long is closed, as
+   * Jetty's connector idle timeout in ZooKeeper; 0 or less: never.
+   */
+  idleTimeoutMs?: number;
   logger: Logger;
 }
 
@@ -447,8 +452,8 @@ export interface AdminServerTls {
   reloadIntervalMs?: number;
 }
 
-/** Jetty's idle timeout (ZooKeeper's admin.idleTimeout default): a unified-port connection silent this long is closed. */
-const UNIFIED_IDLE_TIMEOUT_MS = 30_000;
+/** Jetty's idle timeout in ZooKeeper (admin.idleTimeout's default). */
+const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
 /** A snapshot file made for one /commands/snapshot request; release() removes it once streamed. */
 export interface AdminSnapshot {
@@ -458,10 +463,15 @@ export interface AdminSnapshot {
   release(): Promise<void>;
 }
 
-/** Admin clients are few and short-lived; do not let a stuck one pin a socket forever. */
-function limitTimes(server: http.Server | https.Server): void {
+/**
+ * Jetty's idle timeout: a connection quiet for idleMs is closed, between requests (keep-alive) as
+ * well as inside one; a request must also arrive whole within 30 s, so a stuck client cannot pin
+ * a socket even with the idle timeout off.
+ */
+function limitTimes(server: http.Server | https.Server, idleMs: number): void {
   server.requestTimeout = 30_000;
-  server.keepAliveTimeout = 5_000;
+  server.timeout = idleMs;
+  server.keepAliveTimeout = idleMs;
 }
 
 function htmlEscape(s: string): string {
@@ -482,6 +492,8 @@ export class AdminServer {
   private inFlight = 0;
   private dropSockets: (() => void) | undefined;
   private boundPort = 0;
+  /** admin.idleTimeout in ms; 0: never. */
+  private readonly idleMs: number;
   private boundHost = '';
 
   constructor(private readonly opts: AdminServerOptions) {
@@ -504,14 +516,16 @@ export class AdminServer {
       });
     };
     this.http = http.createServer(onRequest);
-    limitTimes(this.http);
+    const idleMs = Math.max(0, opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+    this.idleMs = idleMs;
+    limitTimes(this.http, idleMs);
     const t = opts.tls;
     if (t === undefined) {
       this.listener = this.http;
       return;
     }
     const secure = https.createServer(adminContextOptions(t.settings), onRequest);
-    limitTimes(secure);
+    limitTimes(secure, idleMs);
     secure.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
       opts.logger.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: err.message }, 'admin server: TLS handshake failed; connection closed');
     });
@@ -523,10 +537,8 @@ export class AdminServer {
       this.listener = secure;
       return;
     }
-    // Request timeouts are checked only for connections a listening server tracks: an idle
-    // timeout stands in for them on the handed-over sockets.
-    this.http.timeout = UNIFIED_IDLE_TIMEOUT_MS;
-    secure.timeout = UNIFIED_IDLE_TIMEOUT_MS;
+    // Request timeouts are checked only for connections a listening server tracks: on the
+    // handed-over sockets the idle timeout (set above) is all there is.
     this.listener = net.createServer((socket) => this.acceptUnified(socket, secure));
   }
 
@@ -586,7 +598,7 @@ export class AdminServer {
     const silent = (): void => {
       socket.destroy();
     };
-    socket.setTimeout(UNIFIED_IDLE_TIMEOUT_MS, silent);
+    socket.setTimeout(this.idleMs, silent);
     sniffTls(socket, (isTls) => {
       socket.setTimeout(0);
       socket.off('timeout', silent);

@@ -142,7 +142,6 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   ['connectionDecreaseRatio', ignore()],
   ['jute.maxbuffer.extrasize', ignore()],
   ['fips-mode', ignore()],
-  ['admin.idleTimeout', ignore()],
   ['metricsProvider.exportJvmInfo', ignore('zabkeeper exports its process and heap metrics always')],
   ['metricsProvider.numWorkerThreads', ignore()],
   ['metricsProvider.maxQueueSize', ignore()],

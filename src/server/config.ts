@@ -118,6 +118,8 @@ export interface ServerConfig {
   adminServerPort: number;
   /** ops: admin.serverAddress; undefined binds every interface, as ZooKeeper's 0.0.0.0. */
   adminServerAddress: string | undefined;
+  /** ops: admin.idleTimeout (ms): an admin connection idle this long is closed; 0 or less never, as Jetty's. */
+  adminIdleTimeoutMs: number;
   /**
    * admin.forceHttps ('https': TLS only; it wins over admin.portUnification, as in ZooKeeper's
    * JettyAdminServer) or admin.portUnification ('unified': HTTPS and HTTP on the admin port),
@@ -282,6 +284,7 @@ const KEYS = {
   'DigestAuthenticationProvider.digestAlg': 'DIGEST_ALG',
   'admin.enableServer': 'ADMIN_ENABLE_SERVER',
   'admin.serverPort': 'ADMIN_SERVER_PORT',
+  'admin.idleTimeout': 'ADMIN_IDLE_TIMEOUT',
   'admin.serverAddress': 'ADMIN_SERVER_ADDRESS',
   'admin.portUnification': 'ADMIN_PORT_UNIFICATION',
   'admin.forceHttps': 'ADMIN_FORCE_HTTPS',
@@ -623,6 +626,7 @@ export const DEFAULTS = {
   containerCheckIntervalMs: 60_000,
   containerMaxPerMinute: 10_000,
   adminServerPort: 8080,
+  adminIdleTimeoutMs: 30_000,
   autopurgeSnapRetainCount: 3,
   autopurgePurgeIntervalHours: 0,
   snapCount: 100_000,
@@ -725,6 +729,7 @@ export function resolveServerConfig(layers: {
     adminEnableServer: bool(s, 'admin.enableServer', s.has('admin.serverPort')),
     adminServerPort: int(s, 'admin.serverPort', DEFAULTS.adminServerPort, 0, 65535),
     adminServerAddress: str(s, 'admin.serverAddress'),
+    adminIdleTimeoutMs: int(s, 'admin.idleTimeout', DEFAULTS.adminIdleTimeoutMs, -(2 ** 31), 2 ** 31 - 1),
     adminTls: 'off',
     autopurgeSnapRetainCount: Math.max(3, int(s, 'autopurge.snapRetainCount', DEFAULTS.autopurgeSnapRetainCount)),
     autopurgePurgeIntervalHours: int(s, 'autopurge.purgeInterval', DEFAULTS.autopurgePurgeIntervalHours, 0),

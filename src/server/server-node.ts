@@ -325,6 +325,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
         // admin.forceHttps / admin.portUnification: ZooKeeper's admin server takes the ssl.quorum.* stores.
         tls: config.adminTls === 'off' ? undefined : { mode: config.adminTls, settings: sec.quorumTls, reload: sec.quorumCertReload, reloadIntervalMs: 1000 },
         onInsecureConnection: () => metrics.insecureAdminConnection(),
+        idleTimeoutMs: config.adminIdleTimeoutMs,
         logger: logger.child({ component: 'admin' }),
       });
       await admin.listen();

@@ -1,6 +1,7 @@
 // The admin HTTP server of a real server process: ZooKeeper AdminServer-style JSON and Prometheus /metrics.
 
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -241,7 +242,7 @@ describe('admin commands from the zoo.cfg file, the snapshots and the trace mask
   let adminPort: number;
   let cfgDir: string;
   // A comment and odd spacing: initial_configuration is the file as written, not as parsed.
-  const cfgText = '# admin test\nsnapCount = 20\nadmin.serverAddress=127.0.0.1\n\nssl.trustStore.password=hunter2\n';
+  const cfgText = '# admin test\nsnapCount = 20\nadmin.serverAddress=127.0.0.1\nadmin.idleTimeout=400\n\nssl.trustStore.password=hunter2\n';
 
   beforeAll(async () => {
     cfgDir = await mkdtemp(path.join(os.tmpdir(), 'zabkeeper-admin-cfg-'));
@@ -256,6 +257,20 @@ describe('admin commands from the zoo.cfg file, the snapshots and the trace mask
     await client?.close();
     await server?.stop();
     if (cfgDir !== undefined) await rm(cfgDir, { recursive: true, force: true });
+  });
+
+  it('admin.idleTimeout closes a connection that stays quiet, before a request and between keep-alive requests', async () => {
+    const closed = new Set<string>();
+    const silent = net.connect(adminPort, '127.0.0.1');
+    silent.once('close', () => closed.add('silent'));
+    const keptAlive = net.connect(adminPort, '127.0.0.1', () => keptAlive.write('GET /commands/ruok HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n'));
+    keptAlive.once('close', () => closed.add('kept alive'));
+    let answer = '';
+    keptAlive.setEncoding('utf8').on('data', (d: string) => (answer += d));
+    // Without the key the first would wait for the 30 s request timeout, the second for the default 30 s idle timeout.
+    await waitFor(() => closed.size === 2, () => `both admin connections to be closed by the server (closed: ${[...closed].join(', ') || 'none'})`);
+    expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*"command": "ruok"/);
+    expect(answer).toMatch(/\r\nConnection: keep-alive\r\n/i);
   });
 
   it('initial_configuration (icfg) is the zoo.cfg text the server read', async () => {
