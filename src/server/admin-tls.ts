@@ -4,7 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import tls, { type PeerCertificate, type SecureContextOptions } from 'node:tls';
 import { loadContextOptions } from '../tls/key-material.js';
-import { TlsConfigError, type TlsSettings } from '../tls/tls-settings.js';
+import type { TlsSettings } from '../tls/tls-settings.js';
 
 /** 'off': plain HTTP; 'https': admin.forceHttps; 'unified': admin.portUnification (HTTPS and HTTP on one port). */
 export type AdminTlsMode = 'off' | 'https' | 'unified';
@@ -48,18 +48,5 @@ export function adminContextOptions(quorumTls: TlsSettings): SecureContextOption
   opts.ciphers = JETTY_CIPHERS;
   // The JDK offers DHE suites too; node:tls needs DH parameters for them ('auto': OpenSSL's own).
   opts.dhparam = 'auto';
-  const { ca, ...own } = opts;
-  // node:tls reads the key (and its password) only when the context is made: make it now, so a
-  // wrong password or a key that does not match its certificate is named at start.
-  tryContext(own, quorumTls, 'keyStore');
-  if (ca !== undefined) tryContext(opts, quorumTls, 'trustStore');
   return opts;
-}
-
-function tryContext(opts: SecureContextOptions, settings: TlsSettings, which: 'keyStore' | 'trustStore'): void {
-  try {
-    tls.createSecureContext(opts);
-  } catch (err) {
-    throw new TlsConfigError(`${settings.prefix}${which}.location=${settings[which]?.location ?? ''}: cannot be used for the admin server's HTTPS: ${(err as Error).message}`);
-  }
 }

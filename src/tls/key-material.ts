@@ -1,8 +1,9 @@
 // Key and trust stores (PEM or PKCS12 files) turned into node:tls context options, with ZooKeeper's
 // protocol and cipher-suite settings; read from disk each time so a reload sees new files.
 
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { SecureContextOptions } from 'node:tls';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { pkcs12Certificates } from './pkcs12-trust.js';
 import { TlsConfigError, type StoreSettings, type TlsProtocol, type TlsSettings } from './tls-settings.js';
 
@@ -73,7 +74,9 @@ function pemBlocks(text: string): Array<{ label: string; pem: string }> {
 
 /**
  * Context options for one side (server or client) from the settings: key store -> key+cert
- * (PEM) or pfx (PKCS12); trust store -> ca. Files are read now; call again to reload.
+ * (PEM) or pfx (PKCS12); trust store -> ca. Files are read now; call again to reload. A store
+ * that OpenSSL cannot use (a wrong password, a key that does not match its certificate) is a
+ * TlsConfigError naming its key, here rather than from deep inside a listen or a connect.
  */
 export function loadContextOptions(settings: TlsSettings): SecureContextOptions {
   const opts: SecureContextOptions = {};
@@ -95,6 +98,12 @@ export function loadContextOptions(settings: TlsSettings): SecureContextOptions 
       opts.cert = certs.map((c) => c.pem).join('');
       if (ks.password !== '') opts.passphrase = ks.password;
     }
+    // node:tls reads the key (and its password) only when a context is made: make one now.
+    usable({ pfx: opts.pfx, passphrase: opts.passphrase, key: opts.key, cert: opts.cert }, settings, 'keyStore');
+    // OpenSSL matches a PEM key to its certificate only at the first handshake; say it at start.
+    if (ks.type === 'PEM' && !new X509Certificate(opts.cert as string).checkPrivateKey(createPrivateKey({ key: opts.key as string, passphrase: ks.password }))) {
+      throw new TlsConfigError(`${settings.prefix}keyStore.location=${ks.location}: its private key does not belong to its first certificate`);
+    }
   }
   const ts = settings.trustStore;
   if (ts !== undefined) {
@@ -102,10 +111,21 @@ export function loadContextOptions(settings: TlsSettings): SecureContextOptions 
     const certs = ts.type === 'PKCS12' ? pkcs12Certificates(bytes, ts.password, `${settings.prefix}trustStore.location=${ts.location}`) : pemBlocks(bytes.toString('utf8')).filter((b) => b.label === 'CERTIFICATE').map((b) => b.pem);
     if (certs.length === 0) throw new TlsConfigError(`${settings.prefix}trustStore.location=${ts.location}: no certificates in it`);
     opts.ca = certs;
+    usable({ ca: certs }, settings, 'trustStore');
   }
   const enabled = [...settings.enabledProtocols].sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b));
   opts.minVersion = enabled[0]!;
   opts.maxVersion = enabled[enabled.length - 1]!;
   opts.ciphers = cipherList(settings.prefix, settings.ciphersuites);
   return opts;
+}
+
+function usable(opts: SecureContextOptions, settings: TlsSettings, which: 'keyStore' | 'trustStore'): void {
+  try {
+    createSecureContext(opts);
+  } catch (err) {
+    const why = (err as Error).message;
+    const hint = /mac verify|bad decrypt|bad password|unable to decrypt/i.test(why) ? ` (is ${settings.prefix}${which}.password right?)` : '';
+    throw new TlsConfigError(`${settings.prefix}${which}.location=${settings[which]?.location ?? ''}: cannot be used: ${why}${hint}`);
+  }
 }

@@ -171,6 +171,6 @@ describe('admin server over HTTPS', () => {
     });
     const r3 = start(badPassword);
     expect(r3.status).toBe(1);
-    expect(r3.stdout + r3.stderr).toContain(`ssl.quorum.keyStore.location=${certs.file('zk1.p12')}: cannot be used for the admin server's HTTPS`);
+    expect(r3.stdout + r3.stderr).toContain(`ssl.quorum.keyStore.location=${certs.file('zk1.p12')}: cannot be used: mac verify failure (is ssl.quorum.keyStore.password right?)`);
   });
 });

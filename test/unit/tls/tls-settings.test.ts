@@ -145,4 +145,17 @@ describe('key material', () => {
     expect(() => loadContextOptions(parseTlsSettings(settings({ 'ssl.keyStore.location': path.join(dir, 'nokey.pem') }), 'ssl.'))).toThrow(/found 0 keys and 1 certificates/);
     expect(() => loadContextOptions(parseTlsSettings(settings({ 'ssl.keyStore.location': path.join(dir, 'missing.pem') }), 'ssl.'))).toThrow(/missing.pem: cannot read it/);
   });
+
+  it('a key store OpenSSL cannot use is a TlsConfigError naming its key: a wrong PKCS12 password, a key that is not its certificate\'s', () => {
+    const p12 = path.join(dir, 'srv.p12');
+    const load = (cfg: Record<string, string>) => () => loadContextOptions(parseTlsSettings(settings(cfg), 'ssl.'));
+    expect(load({ 'ssl.keyStore.location': p12, 'ssl.keyStore.password': 'pwpwpw' })).not.toThrow();
+    expect(load({ 'ssl.keyStore.location': p12, 'ssl.keyStore.password': 'wrong' })).toThrow(TlsConfigError);
+    expect(load({ 'ssl.keyStore.location': p12, 'ssl.keyStore.password': 'wrong' })).toThrow(`ssl.keyStore.location=${p12}: cannot be used: mac verify failure (is ssl.keyStore.password right?)`);
+    // Another key in front of the certificate chain.
+    execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', path.join(dir, 'other.key')], { stdio: 'pipe' });
+    const mismatched = path.join(dir, 'mismatched-keystore.pem');
+    writeFileSync(mismatched, Buffer.concat([readFileSync(path.join(dir, 'other.key')), readFileSync(path.join(dir, 'srv.pem'))]));
+    expect(load({ 'ssl.keyStore.location': mismatched })).toThrow(`ssl.keyStore.location=${mismatched}: its private key does not belong to its first certificate`);
+  });
 });
