@@ -23,6 +23,7 @@ const stats: FourLetterStats = {
   ephemeralsCount: 0,
   approximateDataSizeBytes: 40,
   sessionCount: 1,
+  localSessionCount: 0,
   digestMismatches: 0,
 };
 
