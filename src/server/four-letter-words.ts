@@ -64,9 +64,10 @@ export interface FourLetterServer {
   sessionExpiries?(): Map<number, Iterable<number>>;
   /**
    * With localSessionsEnabled: the local sessions' expiry sets alone (dump lists them apart, as
-   * ZooKeeper's Local/Global sections); undefined when local sessions are off.
+   * ZooKeeper's Local/Global sections) and, on a learner, the global sessions with their
+   * timeouts (it lists those, not expiry sets); undefined when local sessions are off.
    */
-  localSessionExpiries?(): Map<number, Iterable<number>> | undefined;
+  localSessionsDump?(): { local: Map<number, Iterable<number>>; learnerGlobal?: ReadonlyMap<number, number> } | undefined;
   /** hash: the tree digest at every 128th applied zxid, oldest first */
   digestLog?(): readonly ZxidDigest[];
 }
@@ -388,14 +389,20 @@ function dumpText(ctx: FourLetterContext): string {
   const zk = ctx.zk;
   let s = 'SessionTracker dump:\n';
   const expiries = sessionExpiryList(zk);
-  const local = zk.localSessionExpiries?.();
-  if (local === undefined) s += sessionSetsText(expiries);
+  const dump = zk.localSessionsDump?.();
+  if (dump === undefined) s += sessionSetsText(expiries);
   else {
     // ZooKeeper's Leader/LearnerSessionTracker: the local tracker's sets, then the global ones.
-    const localIds = new Set([...local.values()].flatMap((ids) => [...ids]));
-    const localList = [...local].map(([t, ids]) => [t, [...ids]] as const).sort((a, b) => a[0] - b[0]);
-    const globalList = expiries.map(([t, ids]) => [t, ids.filter((id) => !localIds.has(id))] as const).filter(([, ids]) => ids.length > 0);
-    s += `Local ${sessionSetsText(localList)}Global ${sessionSetsText(globalList)}`;
+    const localIds = new Set([...dump.local.values()].flatMap((ids) => [...ids]));
+    const localList = [...dump.local].map(([t, ids]) => [t, [...ids]] as const).sort((a, b) => a[0] - b[0]);
+    s += `Local ${sessionSetsText(localList)}`;
+    if (dump.learnerGlobal !== undefined) {
+      s += `Global Sessions(${dump.learnerGlobal.size}):\n`;
+      for (const [id, timeoutMs] of [...dump.learnerGlobal].sort((a, b) => a[0] - b[0])) s += `0x${hex(id)}\t${timeoutMs}ms\n`;
+    } else {
+      const globalList = expiries.map(([t, ids]) => [t, ids.filter((id) => !localIds.has(id))] as const).filter(([, ids]) => ids.length > 0);
+      s += `Global ${sessionSetsText(globalList)}`;
+    }
   }
   s += 'ephemeral nodes dump:\n';
   const eph = [...(zk.ephemeralsBySession?.() ?? new Map<number, Iterable<string>>())];

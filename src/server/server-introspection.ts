@@ -73,6 +73,8 @@ export interface IntrospectionView {
   maxSessionTimeoutMs: number;
   mode(): ServingRole | 'observer' | 'read-only';
   digestMismatches(): number;
+  /** mntr's global_sessions (local sessions are counted apart). */
+  globalSessionCount(): number;
 }
 
 export class ServerIntrospection {
@@ -101,7 +103,7 @@ export class ServerIntrospection {
       watchSessionCount: v.watches.watcherCount(),
       ephemeralsCount: ephemerals,
       approximateDataSizeBytes: v.tree.approximateDataSizeBytes,
-      sessionCount: v.tracker.size - v.tracker.localSize,
+      sessionCount: v.globalSessionCount(),
       localSessionCount: v.tracker.localSize,
       aliveConnections: v.cnxns.size,
       tickTimeMs: v.tickTimeMs,

@@ -1189,6 +1189,8 @@ export class ZooKeeperServer {
       maxSessionTimeoutMs: this.opts.maxSessionTimeoutMs,
       mode: () => (this.readOnly ? 'read-only' : this.role === 'follower' && this.opts.observer === true ? 'observer' : this.role),
       digestMismatches: () => this.digestMismatches,
+      // ZooKeeper's global_sessions is its database's session count: every member's committed sessions.
+      globalSessionCount: () => (this.localSessions && !this.readOnly ? this.tree.sessions.size : this.tracker.size - this.tracker.localSize),
     }));
   }
 
@@ -1232,7 +1234,9 @@ export class ZooKeeperServer {
   }
 
   /** dump's Local section: only when local sessions are on (ZooKeeper prints it only then). */
-  localSessionExpiries(): Map<number, number[]> | undefined {
-    return this.localSessions ? this.introspection.sessionExpiries(true) : undefined;
+  localSessionsDump(): { local: Map<number, number[]>; learnerGlobal?: ReadonlyMap<number, number> } | undefined {
+    if (!this.localSessions) return undefined;
+    const local = this.introspection.sessionExpiries(true);
+    return this.role === 'leader' ? { local } : { local, learnerGlobal: this.tree.sessions };
   }
 }
