@@ -612,19 +612,9 @@ export class ZooKeeperServer {
       if ('decodeError' in decoded.req) {
         cnxn.log.warn({ xid, op: opName(type), err: decoded.req.decodeError }, 'request body does not decode; answering MARSHALLINGERROR');
       }
-      if (session.tracked.local) {
-        if (type === OpCode.closeSession) {
-          this.closeLocalSession(session, pending);
-          return;
-        }
-        if (needsGlobalSession(decoded.req)) {
-          // QuorumZooKeeperServer.checkUpgradeSession: an ephemeral needs a global owner.
-          if (this.opts.localSessionsUpgradingEnabled === true) this.upgradeSession(session);
-          else {
-            pending.sessionError = ErrorCode.EPHEMERALONLOCALSESSION;
-            cnxn.log.warn({ xid, op: opName(type) }, 'ephemeral create on a local session and localSessionsUpgradingEnabled is false: EPHEMERALONLOCALSESSION');
-          }
-        }
+      if (type === OpCode.closeSession && session.tracked.local) {
+        this.closeLocalSession(session, pending);
+        return;
       }
       if (this.opts.eagerAclCheck === true && this.opts.quorum !== undefined) {
         // As ZooKeeper's Leader/Follower/ObserverRequestProcessor: only an ensemble member checks.
@@ -632,6 +622,14 @@ export class ZooKeeperServer {
         if (err !== ErrorCode.OK) {
           this.refuseEarly(session, pending, err);
           return;
+        }
+      }
+      // QuorumZooKeeperServer.checkUpgradeSession, after the eager ACL check as there: an ephemeral needs a global owner.
+      if (session.tracked.local && needsGlobalSession(decoded.req)) {
+        if (this.opts.localSessionsUpgradingEnabled === true) this.upgradeSession(session);
+        else {
+          pending.sessionError = ErrorCode.EPHEMERALONLOCALSESSION;
+          cnxn.log.warn({ xid, op: opName(type) }, 'ephemeral create on a local session and localSessionsUpgradingEnabled is false: EPHEMERALONLOCALSESSION');
         }
       }
       if (type === OpCode.closeSession) this.tracker.setClosing(sessionId);
@@ -1024,15 +1022,14 @@ export class ZooKeeperServer {
    * through other members right now.
    */
   private resetSessionsForRole(role: Exclude<ServingRole, 'standalone'>): void {
-    if (this.localSessions) {
-      // As ZooKeeper's new ZooKeeperServer for the new role: local sessions (and upgrades that
-      // never committed) are gone; their clients are told so when they come back.
-      for (const [id, session] of this.sessions) {
-        if (this.tree.sessions.has(id)) continue;
-        this.sessions.delete(id);
-        this.tracker.remove(id);
-        session.log.info('local session dropped: this member changed its serving role');
-      }
+    // As ZooKeeper's new ZooKeeperServer for the new role, which knows only the sessions in its
+    // tree: local sessions are gone (their clients are told so when they come back), and so
+    // are sessions whose createSession never committed (the leader tracks one from its prep).
+    for (const [id, session] of this.sessions) {
+      if (this.tree.sessions.has(id)) continue;
+      this.sessions.delete(id);
+      this.tracker.remove(id);
+      session.log.info(session.tracked.local ? 'local session dropped: this member changed its serving role' : 'uncommitted session dropped: this member changed its serving role');
     }
     for (const [id, timeoutMs] of this.tree.sessions) {
       const tracked = this.tracker.get(id);

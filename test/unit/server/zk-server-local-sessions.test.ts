@@ -124,6 +124,17 @@ describe('local sessions on a follower', () => {
     expect(quorum.forwarded.map((w) => w.type).slice(2)).toEqual([OpCode.create]);
   });
 
+  it('an ephemeral create the eager ACL check refuses does not upgrade the session', async () => {
+    const { server, quorum } = member('follower', { localSessionsUpgradingEnabled: true, eagerAclCheck: true });
+    const readOnlyAcl = [{ perms: 1, id: { scheme: 'world', id: 'anyone' } }];
+    server.tree.apply({ hdr: { sessionId: 0, cxid: 0, zxid: 1, time: 1 }, op: { type: 'create', path: '/locked', data: null, acl: readOnlyAcl, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0, parentCVersion: 1 } });
+    const c = await TestClient.connect(server);
+    const xid = sendCreate(c, '/locked/e', CreateFlag.EPHEMERAL);
+    expect((await c.reply(xid)).err).toBe(ErrorCode.NOAUTH);
+    expect(quorum.forwarded).toEqual([]);
+    expect(server.stats().localSessionCount).toBe(1);
+  });
+
   it('a persistent, container or TTL create does not upgrade the session', async () => {
     const { server, quorum } = member('follower', { localSessionsUpgradingEnabled: true });
     const c = await TestClient.connect(server);
