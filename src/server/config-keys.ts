@@ -39,8 +39,6 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   // ---- topology and election -----------------------------------------------------------------
   ['electionAlg', refuse('only fast leader election (electionAlg=3) exists, as in ZooKeeper since 3.6', '3')],
   ['observerMasterPort', refuse(`observers syncing from followers: ${NOT_YET}`)],
-  ['localSessionsEnabled', refuse(`local sessions: ${NOT_YET}; every session is global`, 'false')],
-  ['localSessionsUpgradingEnabled', refuse(`local sessions: ${NOT_YET}; every session is global`, 'false')],
   ['leaderServes', refuse('the leader always serves clients in zabkeeper', 'yes', 'true')],
   ['connectToLearnerMasterLimit', ignore('only matters with observerMasterPort, which zabkeeper refuses')],
   ['syncEnabled', ignore('observers log and snapshot as every member does in zabkeeper')],

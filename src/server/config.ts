@@ -166,6 +166,13 @@ export interface ServerConfig {
    * every data read on an ensemble member first passes a sync barrier confirmed by a quorum.
    */
   linearizableReads: boolean;
+  /**
+   * localSessionsEnabled: an ensemble member's new sessions are local to it, with no txn, until
+   * one creates an ephemeral (default false). A standalone server ignores it, as ZooKeeper's does.
+   */
+  localSessionsEnabled: boolean;
+  /** localSessionsUpgradingEnabled: that ephemeral create makes the session global first; false fails it with EPHEMERALONLOCALSESSION (default false). */
+  localSessionsUpgradingEnabled: boolean;
   /** Documented keys zabkeeper accepted without interpreting them (ignored, or set to a value that changes nothing). */
   extra: Record<string, string>;
   /** security: TLS, authentication providers and connection limits (see SecurityConfig). */
@@ -348,6 +355,9 @@ const KEYS = {
   'audit.enable': 'AUDIT_ENABLE',
   // zabkeeper's own: linearizable reads (ZooKeeper's reads are sequentially consistent).
   readConsistency: 'READ_CONSISTENCY',
+  // Local sessions (local-sessions.ts, zk-server.ts).
+  localSessionsEnabled: 'LOCAL_SESSIONS_ENABLED',
+  localSessionsUpgradingEnabled: 'LOCAL_SESSIONS_UPGRADING_ENABLED',
 } as const;
 
 /** ssl.keyStore.location -> SSL_KEYSTORE_LOCATION, and so on for every TLS key under a prefix. */
@@ -750,6 +760,8 @@ export function resolveServerConfig(layers: {
     digestEnabled: bool(s, 'digest.enabled', true),
     enableEagerACLCheck: bool(s, 'enableEagerACLCheck', false),
     reconfigEnabled: bool(s, 'reconfigEnabled', false),
+    localSessionsEnabled: bool(s, 'localSessionsEnabled', false),
+    localSessionsUpgradingEnabled: bool(s, 'localSessionsUpgradingEnabled', false),
     auditEnabled: auditEnableOf(s),
     linearizableReads: readConsistencyOf(s),
     extra,

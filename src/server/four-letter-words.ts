@@ -62,6 +62,12 @@ export interface FourLetterServer {
   ephemeralsBySession?(): Map<number, Iterable<string>>;
   /** expiry time (ms since epoch) -> session ids expiring then */
   sessionExpiries?(): Map<number, Iterable<number>>;
+  /**
+   * With localSessionsEnabled: the local sessions' expiry sets alone (dump lists them apart, as
+   * ZooKeeper's Local/Global sections) and, on a learner, the global sessions with their
+   * timeouts (it lists those, not expiry sets); undefined when local sessions are off.
+   */
+  localSessionsDump?(): { local: Map<number, Iterable<number>>; learnerGlobal?: ReadonlyMap<number, number> } | undefined;
   /** hash: the tree digest at every 128th applied zxid, oldest first */
   digestLog?(): readonly ZxidDigest[];
 }
@@ -242,7 +248,7 @@ export async function monitorValues(ctx: FourLetterContext): Promise<[string, st
     ['ephemerals_count', st.ephemeralsCount],
     ['approximate_data_size', st.approximateDataSizeBytes],
     ['global_sessions', st.sessionCount],
-    ['local_sessions', 0],
+    ['local_sessions', st.localSessionCount],
     ['digest_mismatches_count', st.digestMismatches],
   ];
   const learners = st.mode === 'leader' ? ctx.learners?.() : undefined;
@@ -368,15 +374,35 @@ export function sessionExpiryList(zk: FourLetterServer): (readonly [number, read
   return expiries;
 }
 
+/** One SessionTrackerImpl.dumpSessions: the expiry sets, earliest first. */
+function sessionSetsText(expiries: readonly (readonly [number, readonly number[]])[]): string {
+  const total = expiries.reduce((n, [, ids]) => n + ids.length, 0);
+  let s = `Session Sets (${expiries.length})/(${total}):\n`;
+  for (const [t, ids] of expiries) {
+    s += `${ids.length} expire at ${new Date(t).toString()}:\n`;
+    for (const id of ids) s += `\t0x${hex(id)}\n`;
+  }
+  return s;
+}
+
 function dumpText(ctx: FourLetterContext): string {
   const zk = ctx.zk;
   let s = 'SessionTracker dump:\n';
   const expiries = sessionExpiryList(zk);
-  const total = expiries.reduce((n, [, ids]) => n + ids.length, 0);
-  s += `Session Sets (${expiries.length})/(${total}):\n`;
-  for (const [t, ids] of expiries) {
-    s += `${ids.length} expire at ${new Date(t).toString()}:\n`;
-    for (const id of ids) s += `\t0x${hex(id)}\n`;
+  const dump = zk.localSessionsDump?.();
+  if (dump === undefined) s += sessionSetsText(expiries);
+  else {
+    // ZooKeeper's Leader/LearnerSessionTracker: the local tracker's sets, then the global ones.
+    const localIds = new Set([...dump.local.values()].flatMap((ids) => [...ids]));
+    const localList = [...dump.local].map(([t, ids]) => [t, [...ids]] as const).sort((a, b) => a[0] - b[0]);
+    s += `Local ${sessionSetsText(localList)}`;
+    if (dump.learnerGlobal !== undefined) {
+      s += `Global Sessions(${dump.learnerGlobal.size}):\n`;
+      for (const [id, timeoutMs] of [...dump.learnerGlobal].sort((a, b) => a[0] - b[0])) s += `0x${hex(id)}\t${timeoutMs}ms\n`;
+    } else {
+      const globalList = expiries.map(([t, ids]) => [t, ids.filter((id) => !localIds.has(id))] as const).filter(([, ids]) => ids.length > 0);
+      s += `Global ${sessionSetsText(globalList)}`;
+    }
   }
   s += 'ephemeral nodes dump:\n';
   const eph = [...(zk.ephemeralsBySession?.() ?? new Map<number, Iterable<string>>())];

@@ -338,6 +338,7 @@ export interface ServerStateSample {
   /** The znode data arena: bytes of slabs held, occupied by values, and in freed slots awaiting reuse. */
   dataArena: { held: number; live: number; free: number };
   sessionCount: number;
+  localSessionCount: number;
   connectionCount: number;
 }
 
@@ -399,6 +400,7 @@ export class ZooKeeperNamedMetrics {
     const dataSize = gauge('approximate_data_size', 'Sum of path and data lengths of all znodes, in bytes.');
     const connections = gauge('num_alive_connections', 'Open client connections.');
     const sessions = gauge('global_sessions', 'Live global sessions.');
+    const localSessions = gauge('local_sessions', 'Live local sessions of this member (localSessionsEnabled).');
     const uptime = gauge('uptime', 'Milliseconds since this server started.');
     const avg = gauge('avg_latency', 'Average request latency in ms since start.');
     const min = gauge('min_latency', 'Smallest request latency in ms since start.');
@@ -436,6 +438,7 @@ export class ZooKeeperNamedMetrics {
       dataSize.set(s.approximateDataSizeBytes);
       connections.set(s.connectionCount);
       sessions.set(s.sessionCount);
+      localSessions.set(s.localSessionCount);
     });
   }
 

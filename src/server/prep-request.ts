@@ -64,6 +64,11 @@ export interface PrepContext {
   zxid: number;
   timeMs: number;
   authIds: readonly Id[];
+  /**
+   * Why this member could not make the session global before the write (a local session's
+   * ephemeral create with localSessionsUpgradingEnabled=false): an ephemeral create fails with it.
+   */
+  sessionError?: number;
 }
 
 export interface Prepped {
@@ -105,6 +110,8 @@ export interface PrepOptions {
   enforceQuota?: boolean;
   /** Throws SESSIONEXPIRED when the session is unknown or closing. */
   checkSession(sessionId: number): void;
+  /** For an ephemeral's owner: as checkSession, and a local session fails too (default checkSession). */
+  checkGlobalSession?(sessionId: number): void;
   logger: Logger;
   /** security: schemes of the configured authProvider.* classes (x509, sasl), valid in ACLs. */
   authProviders?: ReadonlySet<string>;
@@ -255,7 +262,9 @@ export class PrepRequestProcessor {
     if (isTtl ? ttl <= 0 || ttl > MAX_TTL_MS : ttl >= 0) {
       throw new ZooKeeperError(ErrorCode.BADARGUMENTS, req.path, `ttl ${ttl} does not fit create mode ${req.flags}`);
     }
-    this.opts.checkSession(ctx.sessionId);
+    if (!ephemeral) this.opts.checkSession(ctx.sessionId);
+    else if (ctx.sessionError !== undefined) throw new ZooKeeperError(ctx.sessionError);
+    else (this.opts.checkGlobalSession ?? this.opts.checkSession)(ctx.sessionId);
     const lastSlash = req.path.lastIndexOf('/');
     if (lastSlash === -1 || req.path.includes('\0')) throw new ZooKeeperError(ErrorCode.BADARGUMENTS, req.path);
     // The root's parent is the root itself: a create of "/" fails NODEEXISTS, as in ZooKeeper.

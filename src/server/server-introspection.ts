@@ -27,7 +27,10 @@ export interface ServerStats {
   watchSessionCount: number;
   ephemeralsCount: number;
   approximateDataSizeBytes: number;
+  /** Global sessions this server tracks (mntr's global_sessions). */
   sessionCount: number;
+  /** Local sessions (localSessionsEnabled) of this member (mntr's local_sessions). */
+  localSessionCount: number;
   aliveConnections: number;
   tickTimeMs: number;
   minSessionTimeoutMs: number;
@@ -70,6 +73,8 @@ export interface IntrospectionView {
   maxSessionTimeoutMs: number;
   mode(): ServingRole | 'observer' | 'read-only';
   digestMismatches(): number;
+  /** mntr's global_sessions (local sessions are counted apart). */
+  globalSessionCount(): number;
 }
 
 export class ServerIntrospection {
@@ -98,7 +103,8 @@ export class ServerIntrospection {
       watchSessionCount: v.watches.watcherCount(),
       ephemeralsCount: ephemerals,
       approximateDataSizeBytes: v.tree.approximateDataSizeBytes,
-      sessionCount: v.tracker.size,
+      sessionCount: v.globalSessionCount(),
+      localSessionCount: v.tracker.localSize,
       aliveConnections: v.cnxns.size,
       tickTimeMs: v.tickTimeMs,
       minSessionTimeoutMs: v.minSessionTimeoutMs,
@@ -154,11 +160,12 @@ export class ServerIntrospection {
     return out;
   }
 
-  /** expiry time (ms) -> session ids expiring then (dump). */
-  sessionExpiries(): Map<number, number[]> {
+  /** expiry time (ms) -> session ids expiring then (dump); `localOnly`: the local sessions alone. */
+  sessionExpiries(localOnly = false): Map<number, number[]> {
     const out = new Map<number, number[]>();
     for (const id of this.v.tracker.ids()) {
       const s = this.v.tracker.get(id)!;
+      if (localOnly && !s.local) continue;
       const list = out.get(s.expiryTimeMs);
       if (list) list.push(id);
       else out.set(s.expiryTimeMs, [id]);

@@ -159,6 +159,10 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
   // audit.enable: ZooKeeper logs "ZooKeeper audit is enabled." as it builds its audit logger.
   const audit = config.auditEnabled ? new AuditLog(logger) : undefined;
   if (audit !== undefined) logger.info('ZooKeeper audit is enabled.');
+  // ZooKeeper's standalone server never reads these keys: every session there is global.
+  if (peer === undefined && (config.localSessionsEnabled || config.localSessionsUpgradingEnabled)) {
+    logger.info('localSessionsEnabled/localSessionsUpgradingEnabled have no effect on a standalone server; every session is global');
+  }
   const zk = new ZooKeeperServer({
     serverId: config.serverId ?? 0,
     tickTimeMs: config.tickTimeMs,
@@ -172,6 +176,8 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
     digestEnabled: config.digestEnabled,
     digestMismatchAtLoad,
     linearizableReads: config.linearizableReads,
+    localSessionsEnabled: config.localSessionsEnabled,
+    localSessionsUpgradingEnabled: config.localSessionsUpgradingEnabled,
     globalOutstandingLimit: config.globalOutstandingLimit,
     observer: config.servers.find((x) => x.id === config.serverId)?.role === 'observer',
     containerCheckIntervalMs: config.containerCheckIntervalMs,
@@ -297,6 +303,7 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
       approximateDataSizeBytes: st.approximateDataSizeBytes,
       dataArena: zk.tree.dataArenaBytes(),
       sessionCount: st.sessionCount,
+      localSessionCount: st.localSessionCount,
       connectionCount: boundListener.connectionCount + (secureListener !== undefined && secureListener !== boundListener ? secureListener.connectionCount : 0),
     };
   });

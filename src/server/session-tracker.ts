@@ -8,6 +8,11 @@ const TWO_40 = 2 ** 40;
 const TWO_16 = 2 ** 16;
 /** serverId * 2^40 + counter must stay below 2^53 so ids survive the trip through a JS number. */
 const MAX_SERVER_ID = 2 ** 13 - 1;
+/** The member a session id was handed out by (ZooKeeper's LeaderSessionTracker.getServerIdFromSessionId). */
+export function serverIdOfSession(id: number): number {
+  return Math.floor(id / TWO_40);
+}
+
 export interface TrackedSession {
   readonly id: number;
   timeoutMs: number;
@@ -15,6 +20,11 @@ export interface TrackedSession {
   expiryTimeMs: number;
   /** Set once a closeSession txn is prepped; later touches fail. */
   closing: boolean;
+  /**
+   * A local session (localSessionsEnabled): known to this member only, with no createSession
+   * txn; it expires and closes here, and becomes global only by an upgrade.
+   */
+  local: boolean;
 }
 
 /**
@@ -92,6 +102,9 @@ export class ExpiryQueue<T> {
 export class SessionTracker {
   private readonly sessions = new Map<number, TrackedSession>();
   private readonly expiry: ExpiryQueue<number>;
+  /** Local sessions expire apart from global ones: every member expires its own, only the leader global ones. */
+  private readonly localExpiry: ExpiryQueue<number>;
+  private localCount = 0;
   private readonly serverBase: number;
   private counter: number;
 
@@ -109,27 +122,63 @@ export class SessionTracker {
     // Seeding from the clock keeps ids of a restarted server apart from those it handed out before.
     this.counter = (Math.floor(now()) % 2 ** 24) * TWO_16;
     this.expiry = new ExpiryQueue(tickTimeMs, now());
+    this.localExpiry = new ExpiryQueue(tickTimeMs, now());
+  }
+
+  private queueOf(s: TrackedSession): ExpiryQueue<number> {
+    return s.local ? this.localExpiry : this.expiry;
   }
 
   /** A fresh id; the session becomes known at once (before its txn commits). */
   create(timeoutMs: number): TrackedSession {
+    return this.add(this.nextId(), timeoutMs, false);
+  }
+
+  /** A fresh local session: it never has a txn unless it is upgraded (upgrade()). */
+  createLocal(timeoutMs: number): TrackedSession {
+    return this.add(this.nextId(), timeoutMs, true);
+  }
+
+  private nextId(): number {
     let id: number;
     do {
       this.counter = (this.counter + 1) % TWO_40;
       id = this.serverBase + this.counter;
     } while (id === 0 || this.sessions.has(id));
-    const s: TrackedSession = { id, timeoutMs, expiryTimeMs: 0, closing: false };
+    return id;
+  }
+
+  private add(id: number, timeoutMs: number, local: boolean): TrackedSession {
+    const s: TrackedSession = { id, timeoutMs, expiryTimeMs: 0, closing: false, local };
     this.sessions.set(id, s);
-    s.expiryTimeMs = this.expiry.update(id, timeoutMs, this.now());
+    if (local) this.localCount++;
+    s.expiryTimeMs = this.queueOf(s).update(id, timeoutMs, this.now());
     return s;
+  }
+
+  /**
+   * A local session becomes global (its createSession txn is about to be submitted): from now
+   * on it expires with the global ones. Returns its timeout, or undefined when it is not local
+   * (already upgraded, or gone), so that only one upgrade is ever submitted for it.
+   */
+  upgrade(id: number): number | undefined {
+    const s = this.sessions.get(id);
+    if (s === undefined || !s.local) return undefined;
+    this.localExpiry.remove(id);
+    this.localCount--;
+    s.local = false;
+    s.expiryTimeMs = this.expiry.update(id, s.timeoutMs, this.now());
+    return s.timeoutMs;
+  }
+
+  isLocal(id: number): boolean {
+    return this.sessions.get(id)?.local === true;
   }
 
   /** Registers a session created elsewhere (replay of a createSession txn on a follower). */
   restore(id: number, timeoutMs: number): TrackedSession {
-    const s: TrackedSession = { id, timeoutMs, expiryTimeMs: 0, closing: false };
-    this.sessions.set(id, s);
-    s.expiryTimeMs = this.expiry.update(id, timeoutMs, this.now());
-    return s;
+    this.remove(id);
+    return this.add(id, timeoutMs, false);
   }
 
   get(id: number): TrackedSession | undefined {
@@ -155,7 +204,7 @@ export class SessionTracker {
   touch(id: number, timeoutMs?: number): boolean {
     const s = this.sessions.get(id);
     if (!s || s.closing) return false;
-    s.expiryTimeMs = this.expiry.update(id, timeoutMs ?? s.timeoutMs, this.now());
+    s.expiryTimeMs = this.queueOf(s).update(id, timeoutMs ?? s.timeoutMs, this.now());
     return true;
   }
 
@@ -165,20 +214,38 @@ export class SessionTracker {
     if (!s || s.closing) throw new ZooKeeperError(ErrorCode.SESSIONEXPIRED);
   }
 
+  /** checkGlobalSession: as check(), and a local session is not one either (an ephemeral needs a global owner). */
+  checkGlobal(id: number): void {
+    const s = this.sessions.get(id);
+    if (!s || s.closing || s.local) throw new ZooKeeperError(ErrorCode.SESSIONEXPIRED);
+  }
+
   setClosing(id: number): void {
     const s = this.sessions.get(id);
     if (s) s.closing = true;
   }
 
   remove(id: number): void {
+    const s = this.sessions.get(id);
+    if (s === undefined) return;
     this.sessions.delete(id);
-    this.expiry.remove(id);
+    if (s.local) this.localCount--;
+    this.queueOf(s).remove(id);
   }
 
-  /** Sessions whose bucket has passed; they are marked closing so no touch revives them. */
+  /** Global sessions whose bucket has passed; they are marked closing so no touch revives them. */
   expired(): TrackedSession[] {
+    return this.closeExpired(this.expiry);
+  }
+
+  /** Local sessions whose bucket has passed, marked closing likewise. */
+  expiredLocal(): TrackedSession[] {
+    return this.closeExpired(this.localExpiry);
+  }
+
+  private closeExpired(queue: ExpiryQueue<number>): TrackedSession[] {
     const out: TrackedSession[] = [];
-    for (const id of this.expiry.poll(this.now())) {
+    for (const id of queue.poll(this.now())) {
       const s = this.sessions.get(id);
       if (!s || s.closing) continue;
       s.closing = true;
@@ -189,6 +256,11 @@ export class SessionTracker {
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  /** Local sessions (mntr's local_sessions). */
+  get localSize(): number {
+    return this.localCount;
   }
 
   ids(): IterableIterator<number> {

@@ -23,7 +23,8 @@ import { DATA_READS, decodeRequest, type ReadRequest } from './request-processor
 import { KeyedQueue } from './keyed-queue.js';
 import { Fifo } from '../net/fifo.js';
 import { DEFAULTS } from './config.js';
-import { SessionTracker, type TrackedSession } from './session-tracker.js';
+import { SessionTracker, serverIdOfSession, type TrackedSession } from './session-tracker.js';
+import { needsGlobalSession } from './local-sessions.js';
 import { ENSEMBLE_SECRET_REQUEST, SESSION_PASSWORD_BYTES, newEnsembleSecret } from './session-password.js';
 import { SoloReplication } from './solo-replication.js';
 import { WatchManager } from './watch-manager.js';
@@ -96,6 +97,13 @@ export interface ZkServerOptions {
   onBroken?: (err: Error) => void;
   /** audit.enable=true: the audit log this server's clients' writes (and its ephemeral deletions) go to. */
   audit?: AuditLog;
+  /**
+   * localSessionsEnabled (ensemble members only): a new session is local to this member, with
+   * no createSession txn, until it creates an ephemeral (see localSessionsUpgradingEnabled).
+   */
+  localSessionsEnabled?: boolean;
+  /** localSessionsUpgradingEnabled: an ephemeral create makes a local session global first; else it fails EPHEMERALONLOCALSESSION. */
+  localSessionsUpgradingEnabled?: boolean;
 }
 
 /** The client has seen a newer state than ours (it must try another server). */
@@ -132,6 +140,8 @@ interface Pending {
   startWrite?: () => WriteEntry;
   /** Its reply, once it completed but requests ahead of it have not (replies go in request order). */
   completed?: () => void;
+  /** A local session's ephemeral create that could not upgrade it: answered with this error (not a multi). */
+  sessionError?: number;
 }
 
 /** Placeholder for a held write: it is not a plain read, and nothing completes it until it starts. */
@@ -293,10 +303,30 @@ export class ZooKeeperServer {
     return new PrepRequestProcessor(this.tree, {
       ttlEnabled: this.opts.ttlEnabled,
       enforceQuota: this.opts.enforceQuota,
-      checkSession: (id) => this.tracker.check(id),
+      checkSession: (id) => this.checkSession(id),
+      checkGlobalSession: (id) => this.tracker.checkGlobal(id),
       logger: this.log,
       authProviders: this.authProviders,
     });
+  }
+
+  /** Local sessions are on: only an ensemble member has them (standalone ignores the key, as ZooKeeper does). */
+  private get localSessions(): boolean {
+    return this.opts.localSessionsEnabled === true && this.opts.quorum !== undefined;
+  }
+
+  /**
+   * Prep's session check. With local sessions on, the leader lets through a session it does not
+   * know if another member handed it out: that is a local session there, whose writes come
+   * forwarded (ZooKeeper's LeaderSessionTracker.checkSession).
+   */
+  private checkSession(id: number): void {
+    try {
+      this.tracker.check(id);
+    } catch (err) {
+      if (this.localSessions && this.tracker.get(id) === undefined && serverIdOfSession(id) !== this.opts.serverId) return;
+      throw err;
+    }
   }
 
   private restoreSession(id: number, timeoutMs: number): void {
@@ -306,14 +336,23 @@ export class ZooKeeperServer {
 
   /** Starts the session expiry timer (one check per tick) and the container/TTL reaper. */
   start(): void {
-    // In an ensemble only the leader expires sessions and reaps containers (setRole starts them).
-    if (this.opts.quorum && this.role !== 'leader') return;
+    // In an ensemble only the leader expires global sessions and reaps containers (setRole
+    // starts them); every serving member expires its own local sessions.
+    if (this.opts.quorum && this.role !== 'leader') {
+      if (this.role === 'follower' && this.localSessions) this.startExpiryTimer();
+      return;
+    }
     if (this.expiryTimer !== undefined) return;
     this.ensureEnsembleSecret();
     if (this.opts.externalTimers) return;
+    this.startExpiryTimer();
+    this.reaper.start();
+  }
+
+  private startExpiryTimer(): void {
+    if (this.opts.externalTimers || this.expiryTimer !== undefined) return;
     this.expiryTimer = setInterval(() => this.expireSessions(), this.opts.tickTimeMs);
     this.expiryTimer.unref();
-    this.reaper.start();
   }
 
   /** First start of an ensemble (or upgrade of an old data dir): commit a random secret before any session. */
@@ -361,22 +400,24 @@ export class ZooKeeperServer {
 
   private async createSession(sink: ClientSink, timeoutMs: number): Promise<{ response: ConnectResponse; sessionId: number | null }> {
     const startMs = this.now();
-    const tracked = this.tracker.create(timeoutMs);
+    // A local session (localSessionsEnabled) is one only this member knows, as a read-only one.
+    const local = !this.readOnly && this.localSessions;
+    const tracked = local ? this.tracker.createLocal(timeoutMs) : this.tracker.create(timeoutMs);
     const log = this.log.child({ sessionId: hex(tracked.id) });
     const session: Session = { tracked, cnxn: null, queue: new Fifo(), barriers: 0, held: 0, log };
     this.sessions.set(tracked.id, session);
     const cnxn = this.bind(session, sink, timeoutMs);
-    if (this.readOnly) {
-      // ReadOnlyZooKeeperServer: a session only this member knows; nothing reaches the tree.
+    if (this.readOnly || local) {
+      // ReadOnlyZooKeeperServer, or a local session: nothing reaches the tree.
       const passwd = this.tracker.password(tracked.id);
       if (passwd === null) {
         // security: a member that never saw a leader has no ensemble secret to key passwords with.
         this.sessions.delete(tracked.id);
         this.tracker.remove(tracked.id);
         this.forgetCnxn(cnxn);
-        throw new ServerNotServingError('read-only: the ensemble secret for session passwords is not known here yet');
+        throw new ServerNotServingError(`${local ? 'local session' : 'read-only'}: the ensemble secret for session passwords is not known here yet`);
       }
-      log.info({ client: sink.remoteAddress, timeoutMs }, 'established read-only session');
+      log.info({ client: sink.remoteAddress, timeoutMs }, local ? 'established local session' : 'established read-only session');
       // ZooKeeper's read-only server preps a local createSession txn, so it counts as an update too.
       this.requestDone('createSession', Math.max(0, this.now() - startMs));
       return {
@@ -490,7 +531,8 @@ export class ZooKeeperServer {
   /** A client request shows the session alive; a follower reports it to the leader with its next PING answer. False: closing or unknown. */
   private touchSession(sessionId: number, timeoutMs: number): boolean {
     if (!this.tracker.touch(sessionId, timeoutMs)) return false;
-    if (this.role === 'follower') this.touchedSessions.set(sessionId, timeoutMs);
+    // The leader never hears of a local session: it expires here.
+    if (this.role === 'follower' && !(this.localSessions && this.tracker.isLocal(sessionId))) this.touchedSessions.set(sessionId, timeoutMs);
     return true;
   }
 
@@ -573,6 +615,10 @@ export class ZooKeeperServer {
       if ('decodeError' in decoded.req) {
         cnxn.log.warn({ xid, op: opName(type), err: decoded.req.decodeError }, 'request body does not decode; answering MARSHALLINGERROR');
       }
+      if (type === OpCode.closeSession && session.tracked.local) {
+        this.closeLocalSession(session, pending);
+        return;
+      }
       if (this.opts.eagerAclCheck === true && this.opts.quorum !== undefined) {
         // As ZooKeeper's Leader/Follower/ObserverRequestProcessor: only an ensemble member checks.
         const err = eagerAclCheck(decoded.req, cnxn.authIds, this.tree, this.authProviders);
@@ -581,13 +627,22 @@ export class ZooKeeperServer {
           return;
         }
       }
+      // QuorumZooKeeperServer.checkUpgradeSession, after the eager ACL check as there: an ephemeral needs a global owner.
+      if (session.tracked.local && needsGlobalSession(decoded.req)) {
+        if (this.opts.localSessionsUpgradingEnabled === true) this.upgradeSession(session);
+        else {
+          pending.sessionError = ErrorCode.EPHEMERALONLOCALSESSION;
+          cnxn.log.warn({ xid, op: opName(type) }, 'ephemeral create on a local session and localSessionsUpgradingEnabled is false: EPHEMERALONLOCALSESSION');
+        }
+      }
       if (type === OpCode.closeSession) this.tracker.setClosing(sessionId);
       // A follower forwards the body as received; the frame is a view valid only now, so copy it.
       const body = this.role === 'follower' ? Buffer.from(frame.subarray(bodyOffset)) : undefined;
       const req = decoded.req;
       // The ids the session has now, not when the write is applied (ZooKeeper's Request keeps a copy).
       const auditUser = this.audit !== undefined ? auditUsers(cnxn.authIds) : undefined;
-      const start = (): WriteEntry => this.submit(req, sessionId, xid, cnxn.authIds, (result) => this.writeApplied(session, pending, req, auditUser, result), undefined, body);
+      const start = (): WriteEntry =>
+        this.submit(req, sessionId, xid, cnxn.authIds, (result) => this.writeApplied(session, pending, req, auditUser, result), undefined, body, pending.sessionError);
       if (session.barriers > 0) {
         // Client order: a sync or linearizable read sent before this write must not see it, so
         // the write is not even proposed until every barrier ahead of it is done.
@@ -757,7 +812,37 @@ export class ZooKeeperServer {
     });
   }
 
-  private writeApplied(session: Session, p: Pending, req: WriteRequest, auditUser: string | undefined, result: ApplyResult): void {
+  /**
+   * closeSession of a local session: no txn; answered (after the session's earlier requests)
+   * and ended here, as ZooKeeper's local closeSession request.
+   */
+  private closeLocalSession(session: Session, p: Pending): void {
+    const id = session.tracked.id;
+    session.log.info(`Submitting local closeSession request for session ${hex(id)}`);
+    this.tracker.setClosing(id);
+    p.write = { onApplied: () => undefined };
+    this.enqueue(session, p);
+    this.finishHead(session, p, () => {
+      if (!p.cnxn.closed) this.final.replyHeaderOnly(p.cnxn, p.xid, this.tree.lastProcessedZxid, ErrorCode.OK);
+      this.endSession(id, 'client closed its local session');
+    });
+  }
+
+  /** makeUpgradeRequest: the local session becomes global by a createSession txn, submitted ahead of the write that needs it. */
+  private upgradeSession(session: Session): void {
+    const id = session.tracked.id;
+    const timeoutMs = this.tracker.upgrade(id);
+    if (timeoutMs === undefined) return;
+    session.log.info(`Upgrading session ${hex(id)}`);
+    this.submitInternal({ type: OpCode.createSession, timeoutMs }, id).then(
+      () => session.log.info('local session upgraded to a global one'),
+      (err: unknown) => session.log.warn({ err }, 'session upgrade did not commit'),
+    );
+  }
+
+  private writeApplied(session: Session, p: Pending, req: WriteRequest, auditUser: string | undefined, applied: ApplyResult): void {
+    // A failed upgrade's error is the answer, whatever the txn says (FinalRequestProcessor), except a multi's.
+    const result = p.sessionError !== undefined && p.type !== OpCode.multi ? { ...applied, err: p.sessionError } : applied;
     // As ZooKeeper's FinalRequestProcessor: only the server the client is connected to audits its write.
     if (this.audit !== undefined) this.audit.write({ sessionId: session.tracked.id, user: auditUser, ip: hostOf(p.cnxn.sink.remoteAddress) }, p.type, req, result);
     this.finishHead(session, p, () => {
@@ -834,6 +919,8 @@ export class ZooKeeperServer {
     onFailed?: (err: Error) => void,
     /** The client's request body as received, forwarded as is by a follower. */
     body?: Buffer,
+    /** PrepContext.sessionError: why the session could not be made global for this write. */
+    sessionError?: number,
   ): WriteEntry {
     const replication = this.replication;
     if (this.role === 'follower') {
@@ -847,7 +934,7 @@ export class ZooKeeperServer {
     }
     if (this.role === 'looking') throw new ServerNotServingError();
     const zxid = replication.nextZxid();
-    const prepped = this.prep.prep(req, { sessionId, cxid, zxid, timeMs: this.now(), authIds });
+    const prepped = this.prep.prep(req, { sessionId, cxid, zxid, timeMs: this.now(), authIds, sessionError });
     const entry: WriteEntry = { txn: prepped.txn, subTypes: prepped.subTypes, deletes: prepped.deletes, onApplied, onFailed };
     this.awaitingCommit.push(zxid, entry);
     replication.propose(prepped.txn);
@@ -882,9 +969,20 @@ export class ZooKeeperServer {
 
   // ---- timers -------------------------------------------------------------------------
 
-  /** One expiry check (the timer calls it every tick): each expired session is closed by a txn. */
+  /**
+   * One expiry check (the timer calls it every tick): each expired global session is closed by
+   * a txn (by the leader only), each expired local session here, without one.
+   */
   expireSessions(): void {
     if (this.stopping || this.broken) return;
+    if (this.localSessions) {
+      for (const tracked of this.tracker.expiredLocal()) {
+        const session = this.sessions.get(tracked.id);
+        (session?.log ?? this.log).info({ timeoutMs: tracked.timeoutMs }, `expiring local session ${hex(tracked.id)}, timeout of ${tracked.timeoutMs}ms exceeded`);
+        this.endSession(tracked.id, 'local session expired');
+      }
+    }
+    if (this.opts.quorum && this.role !== 'leader') return;
     for (const tracked of this.tracker.expired()) {
       const session = this.sessions.get(tracked.id);
       (session?.log ?? this.log).info({ timeoutMs: tracked.timeoutMs }, `expiring session ${hex(tracked.id)}, timeout of ${tracked.timeoutMs}ms exceeded`);
@@ -920,7 +1018,7 @@ export class ZooKeeperServer {
     void this.reaper.stop();
     this.prep = this.newPrep();
     this.resetSessionsForRole(role);
-    if (role === 'leader') this.start();
+    if (role !== 'looking') this.start();
   }
 
   /**
@@ -933,6 +1031,15 @@ export class ZooKeeperServer {
    * through other members right now.
    */
   private resetSessionsForRole(role: Exclude<ServingRole, 'standalone'>): void {
+    // As ZooKeeper's new ZooKeeperServer for the new role, which knows only the sessions in its
+    // tree: local sessions are gone (their clients are told so when they come back), and so
+    // are sessions whose createSession never committed (the leader tracks one from its prep).
+    for (const [id, session] of this.sessions) {
+      if (this.tree.sessions.has(id)) continue;
+      this.sessions.delete(id);
+      this.tracker.remove(id);
+      session.log.info(session.tracked.local ? 'local session dropped: this member changed its serving role' : 'uncommitted session dropped: this member changed its serving role');
+    }
     for (const [id, timeoutMs] of this.tree.sessions) {
       const tracked = this.tracker.get(id);
       if (tracked === undefined) {
@@ -990,6 +1097,10 @@ export class ZooKeeperServer {
       }
       req = decoded.req;
     }
+    // A session's createSession (a follower's new global session, or an upgrade of its local
+    // one) is tracked from its prep, as ZooKeeper's leader does: an ephemeral create the member
+    // sends right behind an upgrade must find its session global.
+    if (req.type === OpCode.createSession && this.tracker.get(w.sessionId) === undefined && 'timeoutMs' in req) this.restoreSession(w.sessionId, req.timeoutMs);
     const zxid = this.opts.quorum.nextZxid();
     const prepped = this.prep.prep(req, { sessionId: w.sessionId, cxid: w.cxid, zxid, timeMs: this.now(), authIds: w.authIds });
     this.opts.quorum.propose(prepped.txn);
@@ -1084,6 +1195,8 @@ export class ZooKeeperServer {
       maxSessionTimeoutMs: this.opts.maxSessionTimeoutMs,
       mode: () => (this.readOnly ? 'read-only' : this.role === 'follower' && this.opts.observer === true ? 'observer' : this.role),
       digestMismatches: () => this.digestMismatches,
+      // ZooKeeper's global_sessions is its database's session count: every member's committed sessions.
+      globalSessionCount: () => (this.localSessions && !this.readOnly ? this.tree.sessions.size : this.tracker.size - this.tracker.localSize),
     }));
   }
 
@@ -1124,5 +1237,12 @@ export class ZooKeeperServer {
 
   sessionExpiries(): Map<number, number[]> {
     return this.introspection.sessionExpiries();
+  }
+
+  /** dump's Local section: only when local sessions are on (ZooKeeper prints it only then). */
+  localSessionsDump(): { local: Map<number, number[]>; learnerGlobal?: ReadonlyMap<number, number> } | undefined {
+    if (!this.localSessions) return undefined;
+    const local = this.introspection.sessionExpiries(true);
+    return this.role === 'leader' ? { local } : { local, learnerGlobal: this.tree.sessions };
   }
 }

@@ -24,3 +24,10 @@ const KAZOO_RECIPES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'k
 export function runKazooRecipes(hosts: string, root: string, scenarios: string[], timeoutMs = 120_000): Promise<CommandResult> {
   return runCommand(PYTHON, [KAZOO_RECIPES, hosts, root, ...scenarios], { timeoutMs });
 }
+
+const KAZOO_LOCAL_SESSIONS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'kazoo', 'kazoo_local_sessions.py');
+
+/** Runs `test/helpers/kazoo/kazoo_local_sessions.py` against a 3-member ensemble: one transcript line per step. */
+export function runKazooLocalSessions(hosts: string, timeoutMs = 120_000): Promise<CommandResult> {
+  return runCommand(PYTHON, [KAZOO_LOCAL_SESSIONS, hosts], { timeoutMs });
+}

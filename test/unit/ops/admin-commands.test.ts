@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ADMIN_COMMANDS, runAdminCommand, type AdminContext } from '../../../src/server/admin-server.js';
 import { parseZooCfg, resolveServerConfig } from '../../../src/server/config.js';
-import type { FourLetterStats } from '../../../src/server/four-letter-words.js';
+import { executeFourLetterWord, type FourLetterStats } from '../../../src/server/four-letter-words.js';
 import { TraceMask } from '../../../src/server/trace-mask.js';
 
 const stats: FourLetterStats = {
@@ -23,6 +23,7 @@ const stats: FourLetterStats = {
   ephemeralsCount: 0,
   approximateDataSizeBytes: 40,
   sessionCount: 1,
+  localSessionCount: 0,
   digestMismatches: 0,
 };
 
@@ -233,5 +234,27 @@ describe('admin server configuration', () => {
       expect(resolve('admin.forceHttps=true').adminTls).toBe('off');
       expect(resolve('admin.enableServer=false\nadmin.serverPort=9090\nadmin.portUnification=true').adminTls).toBe('off');
     });
+  });
+});
+
+describe('dump with local sessions', () => {
+  const fixedExpiry = new Date(2000).toString();
+  it('lists the local sets, then the leader\'s global sets apart', async () => {
+    const c = ctx(true);
+    c.zk.localSessionsDump = () => ({ local: new Map([[2000, [7]]]) });
+    const text = await executeFourLetterWord('dump', c);
+    expect(text).toContain(`SessionTracker dump:\nLocal Session Sets (1)/(1):\n1 expire at ${fixedExpiry}:\n\t0x7\nGlobal Session Sets (1)/(2):\n2 expire at ${new Date(1000).toString()}:\n\t0x8\n\t0x9\nephemeral nodes dump:`);
+  });
+
+  it("lists a follower's global sessions with their timeouts, as ZooKeeper's learner", async () => {
+    const c = ctx(true);
+    c.zk.localSessionsDump = () => ({ local: new Map([[2000, [7]]]), learnerGlobal: new Map([[0x1b, 4000], [0xa, 6000]]) });
+    const text = await executeFourLetterWord('dump', c);
+    expect(text).toContain(`\t0x7\nGlobal Sessions(2):\n0xa\t6000ms\n0x1b\t4000ms\nephemeral nodes dump:`);
+  });
+
+  it('without local sessions keeps the one section', async () => {
+    const text = await executeFourLetterWord('dump', ctx(true));
+    expect(text).toMatch(/^SessionTracker dump:\nSession Sets \(2\)\/\(3\):/);
   });
 });

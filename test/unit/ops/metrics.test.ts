@@ -96,6 +96,7 @@ describe('PrometheusMetrics', () => {
     approximateDataSizeBytes: 300,
     dataArena: { held: 4096, live: 112, free: 16 },
     sessionCount: 3,
+    localSessionCount: 2,
     connectionCount: 5,
   };
 

@@ -21,7 +21,7 @@ describe('docs/monitoring/grafana-dashboard.json', () => {
   it('is a dashboard whose every query names a metric that /metrics on httpPort serves', async () => {
     const dash = JSON.parse(await readFile(path.join(ROOT, 'docs', 'monitoring', 'grafana-dashboard.json'), 'utf8'));
     const m = new PrometheusMetrics();
-    m.sampleFrom(() => ({ mode: 'leader', serverId: 1, version: 'v', lastZxid: 1, outstandingRequests: 0, znodeCount: 5, watchCount: 1, ephemeralsCount: 0, approximateDataSizeBytes: 10, dataArena: { held: 0, live: 0, free: 0 }, sessionCount: 1, connectionCount: 1 }));
+    m.sampleFrom(() => ({ mode: 'leader', serverId: 1, version: 'v', lastZxid: 1, outstandingRequests: 0, znodeCount: 5, watchCount: 1, ephemeralsCount: 0, approximateDataSizeBytes: 10, dataArena: { held: 0, live: 0, free: 0 }, sessionCount: 1, localSessionCount: 0, connectionCount: 1 }));
     m.requestCompleted('getData', 1);
     m.requestCompleted('create', 2);
     m.fsyncCompleted(3, 1);

@@ -344,6 +344,19 @@ describe('enableEagerACLCheck', () => {
   });
 });
 
+describe('localSessionsEnabled and localSessionsUpgradingEnabled', () => {
+  it('are off by default, read as true or false (also from the env), and no longer refused', () => {
+    const off = resolve('dataDir=/d');
+    expect([off.localSessionsEnabled, off.localSessionsUpgradingEnabled]).toEqual([false, false]);
+    const on = resolve('dataDir=/d\nlocalSessionsEnabled=true\nlocalSessionsUpgradingEnabled=true');
+    expect([on.localSessionsEnabled, on.localSessionsUpgradingEnabled, on.warnings]).toEqual([true, true, []]);
+    const env = resolveServerConfig({ zooCfg: parseZooCfg('dataDir=/d'), env: { ZABKEEPER_LOCAL_SESSIONS_ENABLED: 'true', ZABKEEPER_LOCAL_SESSIONS_UPGRADING_ENABLED: 'true' } });
+    expect([env.localSessionsEnabled, env.localSessionsUpgradingEnabled]).toEqual([true, true]);
+    expect(() => resolve('dataDir=/d\nlocalSessionsEnabled=maybe')).toThrow(/line 2: localSessionsEnabled must be true or false, got "maybe"/);
+    expect(() => resolve('dataDir=/d\nlocalSessionsUpgradingEnabled=2')).toThrow(/line 2: localSessionsUpgradingEnabled must be true or false, got "2"/);
+  });
+});
+
 describe('sessionRequireClientSASLAuth', () => {
   const SASL = 'authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider';
 

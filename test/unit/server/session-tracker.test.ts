@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, ZooKeeperError } from '../../../src/jute/error-codes.js';
-import { ExpiryQueue, SessionTracker } from '../../../src/server/session-tracker.js';
+import { ExpiryQueue, SessionTracker, serverIdOfSession } from '../../../src/server/session-tracker.js';
 import { newEnsembleSecret, type PasswordSource } from '../../../src/server/session-password.js';
 
 const passwords: PasswordSource = { ensembleSecret: newEnsembleSecret(), legacyPasswordSessions: new Set() };
@@ -63,5 +63,40 @@ describe('SessionTracker', () => {
     }
     t.remove(s.id);
     expect(t.get(s.id)).toBeUndefined();
+  });
+
+  it('local sessions expire apart from global ones, count apart, and fail checkGlobal until upgraded', () => {
+    let now = 0;
+    const t = new SessionTracker(3, 1000, () => now, passwords);
+    const g = t.create(3000);
+    const l = t.createLocal(3000);
+    expect(serverIdOfSession(l.id)).toBe(3);
+    expect(l.id).not.toBe(g.id);
+    expect([t.size, t.localSize]).toEqual([2, 1]);
+    expect(() => t.check(l.id)).not.toThrow();
+    expect(() => t.checkGlobal(l.id)).toThrow(ZooKeeperError);
+    expect(() => t.checkGlobal(g.id)).not.toThrow();
+    now = 4000;
+    // A follower polls only the local queue: the global session stays (only the leader expires it).
+    expect(t.expiredLocal().map((x) => x.id)).toEqual([l.id]);
+    expect(t.get(g.id)!.closing).toBe(false);
+    expect(t.expired().map((x) => x.id)).toEqual([g.id]);
+    t.remove(l.id);
+    expect(t.localSize).toBe(0);
+  });
+
+  it('an upgrade moves a local session to the global expiry once, keeping its timeout', () => {
+    let now = 0;
+    const t = new SessionTracker(1, 1000, () => now, passwords);
+    const l = t.createLocal(5000);
+    expect(t.isLocal(l.id)).toBe(true);
+    expect(t.upgrade(l.id)).toBe(5000);
+    expect(t.upgrade(l.id)).toBeUndefined();
+    expect(t.upgrade(12345)).toBeUndefined();
+    expect([t.isLocal(l.id), t.localSize]).toEqual([false, 0]);
+    expect(() => t.checkGlobal(l.id)).not.toThrow();
+    now = 6000;
+    expect(t.expiredLocal()).toEqual([]);
+    expect(t.expired().map((x) => x.id)).toEqual([l.id]);
   });
 });
