@@ -150,8 +150,8 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   ['admin.commandURL', refuse('the admin server serves /commands only', '/commands')],
 
   // ---- TLS, SASL, authentication: config.ts reads secureClientPort, sslQuorum, ssl.*, authProvider.*,
-  // enforce.auth.*, sessionRequireClientSASLAuth, ensembleAuthName, superUser ... (docs/security.md); what remains here is refused ----
-  ['netty.server.earlyDropSecureConnectionHandshakes', refuse(`dropping TLS handshakes early under load: ${NOT_YET}`, 'false')],
+  // enforce.auth.*, sessionRequireClientSASLAuth, ensembleAuthName, superUser,
+  // netty.server.earlyDropSecureConnectionHandshakes ... (docs/security.md); what remains here is refused ----
   ['DigestAuthenticationProvider.enabled', refuse('the digest provider is always on in zabkeeper', 'true')],
   ['kerberos.canonicalizeHostNames', refuse(`Kerberos: ${NOT_YET}`, 'false')],
   ['kerberos.removeHostFromPrincipal', refuse(`Kerberos: ${NOT_YET}`, 'false')],

@@ -227,6 +227,11 @@ export interface SecurityConfig {
   quorumSasl: QuorumSaslConfig | undefined;
   /** netty.server.outstandingHandshake.limit: connections still in their handshake; 0 no limit. */
   maxHandshakes: number;
+  /**
+   * netty.server.earlyDropSecureConnectionHandshakes: the TLS-only port closes a new connection
+   * before its handshake while this server does not serve (ZooKeeper 3.8: off by default).
+   */
+  earlyDropSecureConnectionHandshakes: boolean;
   /** A connection whose unsent output grows past this is closed (zabkeeper's own key). */
   maxClientOutboundBytes: number;
 }
@@ -314,6 +319,7 @@ const KEYS = {
   'quorum.auth.server.saslLoginContext': 'QUORUM_AUTH_SERVER_SASL_LOGIN_CONTEXT',
   'quorum.auth.kerberos.servicePrincipal': 'QUORUM_AUTH_KERBEROS_SERVICE_PRINCIPAL',
   'netty.server.outstandingHandshake.limit': 'OUTSTANDING_HANDSHAKE_LIMIT',
+  'netty.server.earlyDropSecureConnectionHandshakes': 'EARLY_DROP_SECURE_CONNECTION_HANDSHAKES',
   maxClientOutboundBytes: 'MAX_CLIENT_OUTBOUND_BYTES',
   'ssl.crl': 'SSL_CRL',
   'ssl.ocsp': 'SSL_OCSP',
@@ -876,6 +882,7 @@ function resolveSecurity(s: Map<string, Setting>, warnings: string[]): SecurityC
     saslSuperUser: str(s, 'superUser'),
     quorumSasl,
     maxHandshakes: Math.max(0, int(s, 'netty.server.outstandingHandshake.limit', DEFAULTS.maxHandshakes, -1)),
+    earlyDropSecureConnectionHandshakes: bool(s, 'netty.server.earlyDropSecureConnectionHandshakes', false),
     maxClientOutboundBytes: int(s, 'maxClientOutboundBytes', DEFAULTS.maxClientOutboundBytes, 0),
   };
 }
