@@ -93,10 +93,15 @@ export class ClientListener {
         noDelay: true,
         requestCert: t.settings.clientAuth !== 'none',
         rejectUnauthorized: t.settings.clientAuth === 'need',
+        // A client that stalls or hangs up mid-handshake is only noticed by this timer (the socket is
+        // half-open for four-letter words): without it, it would hold a handshake slot for Node's 120 s.
+        ...(opts.handshakeTimeoutMs === undefined ? {} : { handshakeTimeout: opts.handshakeTimeoutMs }),
       });
       secure.on('secureConnection', (socket: tls.TLSSocket) => this.acceptTls(socket, t));
       secure.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
         opts.logger.warn({ remote: `${ipOf(socket)}:${socket.remotePort}`, reason: err.message }, 'TLS handshake failed; connection closed');
+        // Node leaves a timed-out handshake's socket open (its slot and descriptor held): close it as the log says.
+        socket.destroy();
       });
       const files = [t.settings.keyStore?.location, t.settings.trustStore?.location].filter((f): f is string => f !== undefined);
       const server = secure;
