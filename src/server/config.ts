@@ -278,6 +278,8 @@ const KEYS = {
   'znode.container.maxNeverUsedIntervalMs': 'ZNODE_CONTAINER_MAX_NEVER_USED_INTERVAL_MS',
   'znode.container.maxPerMinute': 'ZNODE_CONTAINER_MAX_PER_MINUTE',
   extendedTypesEnabled: 'EXTENDED_TYPES_ENABLED',
+  // Read only to say what it does here (noteEmulate353).
+  emulate353TTLNodes: 'EMULATE_353_TTL_NODES',
   'DigestAuthenticationProvider.superDigest': 'SUPER_DIGEST',
   'DigestAuthenticationProvider.digestAlg': 'DIGEST_ALG',
   'admin.enableServer': 'ADMIN_ENABLE_SERVER',
@@ -677,6 +679,7 @@ export function resolveServerConfig(layers: {
     else if (!(k in KEYS) && !AUTH_PROVIDER_KEY.test(k)) judgeKey(k, st, extra, warnings);
   }
   servers.sort((a, b) => a.id - b.id);
+  noteEmulate353(s, warnings);
   const quorumHierarchy = parseQuorumHierarchy(servers, groupLines, weightLines);
   const own = servers.find((x) => x.id === layers.serverId);
   const peerType = s.get('peerType');
@@ -960,6 +963,22 @@ function saslRequiredOf(s: Map<string, Setting>): boolean {
 }
 
 /** maxCnxns: as ServerCnxnFactory.initMaxCnxns, a negative value warns and means no limit. */
+/**
+ * emulate353TTLNodes: ZooKeeper 3.8 with it reads a 3.5.3-encoded TTL owner already in its tree; it
+ * writes new TTL nodes the 3.5.4+ way either way. A zabkeeper data dir records each node's kind, so
+ * a running server has nothing to reread: the operator is told where the key does matter (the
+ * import of a ZooKeeper data dir).
+ */
+function noteEmulate353(s: Map<string, Setting>, warnings: string[]): void {
+  if (bool(s, 'emulate353TTLNodes', false)) {
+    warnings.push(
+      `${s.get('emulate353TTLNodes')!.source}: emulate353TTLNodes=true changes nothing in a running server: new TTL nodes are written ` +
+        "the 3.5.4+ way with or without it (as ZooKeeper 3.8 does) and a zabkeeper data dir holds no 3.5.3 encodings; TTL nodes from a " +
+        'ZooKeeper 3.5.3 data dir are read with `zabkeeper tools import-zookeeper --emulate-353-ttl-nodes`',
+    );
+  }
+}
+
 function maxCnxnsOf(s: Map<string, Setting>, warnings: string[]): number {
   const n = int(s, 'maxCnxns', 0);
   if (n >= 0) return n;
