@@ -297,11 +297,23 @@ export function createToolsCommand(onExitCode: (code: number) => void, out: Tool
               .option('data-dir', { type: 'string', demandOption: true, describe: 'the zabkeeper data dir to create (missing or empty)' })
               .option('skip-corrupt-tail', { type: 'boolean', describe: 'drop a damaged last log record or an unfinished newest snapshot, as ZooKeeper does' })
               .option('skip-digest-check', { type: 'boolean', describe: "import even if the replayed tree's digest differs from the one ZooKeeper wrote" })
+              .option('emulate-353-ttl-nodes', {
+                type: 'boolean',
+                describe: 'read TTL nodes ZooKeeper 3.5.3 wrote, as ZooKeeper does with -Dzookeeper.emulate353TTLNodes=true (every negative ephemeralOwner but a container\'s is a TTL node)',
+              })
               .option('json', { type: 'boolean', describe: 'no progress lines; the report as one JSON object' }),
           async (a) =>
             onExitCode(
               await importZooKeeperTool(
-                { zkDataDir: a.zkDataDir, zkLogDir: a.zkLogDir, dataDir: a.dataDir, skipCorruptTail: a.skipCorruptTail, skipDigestCheck: a.skipDigestCheck, json: a.json },
+                {
+                  zkDataDir: a.zkDataDir,
+                  zkLogDir: a.zkLogDir,
+                  dataDir: a.dataDir,
+                  skipCorruptTail: a.skipCorruptTail,
+                  skipDigestCheck: a.skipDigestCheck,
+                  emulate353TtlNodes: a.emulate353TtlNodes,
+                  json: a.json,
+                },
                 out,
               ),
             ),

@@ -48,6 +48,7 @@ export interface ImportToolArgs {
   dataDir: string;
   skipCorruptTail?: boolean;
   skipDigestCheck?: boolean;
+  emulate353TtlNodes?: boolean;
   json?: boolean;
 }
 
@@ -60,6 +61,7 @@ export async function importZooKeeperTool(a: ImportToolArgs, out: ToolOutput): P
       outDir: a.dataDir,
       skipCorruptTail: a.skipCorruptTail,
       skipDigestCheck: a.skipDigestCheck,
+      emulate353TtlNodes: a.emulate353TtlNodes,
       onLine: a.json ? undefined : (line) => out.write(`${line}\n`),
     });
     out.write(a.json ? `${JSON.stringify(report)}\n` : summary(report, a.dataDir));

@@ -1,5 +1,6 @@
-// The client port (plain or TLS): accepts sockets, enforces maxCnxns in all, maxClientCnxns per IP and a
-// cap on connections still in their handshake, authenticates TLS client certificates (x509), tracks connections.
+// The client port (plain or TLS): accepts sockets, enforces maxCnxns in all, maxClientCnxns per IP, a
+// cap on connections still in their handshake and the early TLS drop while not serving, authenticates
+// TLS client certificates (x509), tracks connections.
 
 import net from 'node:net';
 import tls from 'node:tls';
@@ -41,6 +42,14 @@ export interface ClientListenerOptions {
   maxHandshakes?: number;
   /** A connection whose unsent output exceeds this is dropped (a client that does not read). */
   maxOutboundBytes?: number;
+  /**
+   * netty.server.earlyDropSecureConnectionHandshakes: on a TLS-only port, whether this server serves
+   * clients right now. While it does not (electing, syncing, shutting down) a new socket is closed
+   * before any TLS work is spent on it. undefined: never dropped early (ZooKeeper's default).
+   */
+  earlyDropUnlessServing?: () => boolean;
+  /** ZooKeeper's counters for refusals: cnxn_closed_without_zk_server_running, tls_handshake_exceeded. */
+  onRefused?: (why: 'not-serving' | 'handshake-limit') => void;
   tls?: ClientListenerTls;
   /** client.portUnification: with `tls`, the port serves TLS and plaintext alike (told apart by the first byte). */
   unified?: boolean;
@@ -67,6 +76,8 @@ export class ClientListener {
   private handshaking = 0;
   /** One warning per burst of refusals, not one per refused socket. */
   private handshakeLimitLogged = false;
+  /** One line per stretch of not serving, not one per dropped socket (a restart can bring thousands). */
+  private earlyDropLogged = false;
   private reloader: CertReloader | undefined;
   private boundPort = 0;
   private boundHost = '';
@@ -82,10 +93,15 @@ export class ClientListener {
         noDelay: true,
         requestCert: t.settings.clientAuth !== 'none',
         rejectUnauthorized: t.settings.clientAuth === 'need',
+        // A client that stalls or hangs up mid-handshake is only noticed by this timer (the socket is
+        // half-open for four-letter words): without it, it would hold a handshake slot for Node's 120 s.
+        ...(opts.handshakeTimeoutMs === undefined ? {} : { handshakeTimeout: opts.handshakeTimeoutMs }),
       });
       secure.on('secureConnection', (socket: tls.TLSSocket) => this.acceptTls(socket, t));
       secure.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
         opts.logger.warn({ remote: `${ipOf(socket)}:${socket.remotePort}`, reason: err.message }, 'TLS handshake failed; connection closed');
+        // Node leaves a timed-out handshake's socket open (its slot and descriptor held): close it as the log says.
+        socket.destroy();
       });
       const files = [t.settings.keyStore?.location, t.settings.trustStore?.location].filter((f): f is string => f !== undefined);
       const server = secure;
@@ -198,12 +214,29 @@ export class ClientListener {
       socket.destroy();
       return false;
     }
+    // NettyServerCnxnFactory's order: the connection limits, then the early drop, then the handshake cap.
+    const serving = this.opts.earlyDropUnlessServing;
+    if (serving !== undefined && this.secure) {
+      if (!serving()) {
+        if (!this.earlyDropLogged) {
+          this.earlyDropLogged = true;
+          this.opts.logger.info({ remote: `${ip}:${socket.remotePort}` }, 'Zookeeper server is not running, close the connection before starting the TLS handshake (logged once until it serves again)');
+        }
+        this.opts.onRefused?.('not-serving');
+        socket.on('error', () => undefined);
+        socket.destroy();
+        return false;
+      }
+      this.earlyDropLogged = false;
+    }
     const limit = this.opts.maxHandshakes ?? 0;
     if (limit > 0 && this.handshaking >= limit) {
       if (!this.handshakeLimitLogged) {
         this.handshakeLimitLogged = true;
         this.opts.logger.warn({ remote: `${ip}:${socket.remotePort}`, limit }, `too many connections in their handshake (${limit}); refusing new ones until some complete`);
       }
+      // ZooKeeper counts only on ports that speak TLS (its throttle exists only there).
+      if (this.opts.tls !== undefined) this.opts.onRefused?.('handshake-limit');
       socket.on('error', () => undefined);
       socket.destroy();
       return false;

@@ -65,7 +65,7 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
 
   // ---- durability and safety -------------------------------------------------------------------
   ['skipACL', refuse('zabkeeper always checks ACLs', 'no', 'false')],
-  ['emulate353TTLNodes', refuse(`the 3.5.3 TTL encoding: ${NOT_YET}`, 'false')],
+  // emulate353TTLNodes: config.ts reads it (a server has nothing to reread; the ZooKeeper import does).
   // audit.enable: config.ts reads it. ZooKeeper 3.8 ships one audit logger, the one zabkeeper has built in.
   ['audit.impl.class', refuse('custom audit loggers: zabkeeper has only the built-in one, ZooKeeper\'s default', DEFAULT_AUDIT_LOGGER_CLASS)],
   ['datadir.autocreate', refuse('zabkeeper always creates a missing data dir', 'true')],
@@ -147,8 +147,8 @@ export const DOCUMENTED_KEYS: ReadonlyMap<string, KeyRule> = new Map<string, Key
   ['admin.commandURL', refuse('the admin server serves /commands only', '/commands')],
 
   // ---- TLS, SASL, authentication: config.ts reads secureClientPort, sslQuorum, ssl.*, authProvider.*,
-  // enforce.auth.*, sessionRequireClientSASLAuth, ensembleAuthName, superUser ... (docs/security.md); what remains here is refused ----
-  ['netty.server.earlyDropSecureConnectionHandshakes', refuse(`dropping TLS handshakes early under load: ${NOT_YET}`, 'false')],
+  // enforce.auth.*, sessionRequireClientSASLAuth, ensembleAuthName, superUser,
+  // netty.server.earlyDropSecureConnectionHandshakes ... (docs/security.md); what remains here is refused ----
   ['DigestAuthenticationProvider.enabled', refuse('the digest provider is always on in zabkeeper', 'true')],
   ['kerberos.canonicalizeHostNames', refuse(`Kerberos: ${NOT_YET}`, 'false')],
   ['kerberos.removeHostFromPrincipal', refuse(`Kerberos: ${NOT_YET}`, 'false')],

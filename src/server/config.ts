@@ -241,6 +241,11 @@ export interface SecurityConfig {
   quorumSasl: QuorumSaslConfig | undefined;
   /** netty.server.outstandingHandshake.limit: connections still in their handshake; 0 no limit. */
   maxHandshakes: number;
+  /**
+   * netty.server.earlyDropSecureConnectionHandshakes: the TLS-only port closes a new connection
+   * before its handshake while this server does not serve (ZooKeeper 3.8: off by default).
+   */
+  earlyDropSecureConnectionHandshakes: boolean;
   /** A connection whose unsent output grows past this is closed (zabkeeper's own key). */
   maxClientOutboundBytes: number;
 }
@@ -287,6 +292,8 @@ const KEYS = {
   'znode.container.maxNeverUsedIntervalMs': 'ZNODE_CONTAINER_MAX_NEVER_USED_INTERVAL_MS',
   'znode.container.maxPerMinute': 'ZNODE_CONTAINER_MAX_PER_MINUTE',
   extendedTypesEnabled: 'EXTENDED_TYPES_ENABLED',
+  // Read only to say what it does here (noteEmulate353).
+  emulate353TTLNodes: 'EMULATE_353_TTL_NODES',
   'DigestAuthenticationProvider.superDigest': 'SUPER_DIGEST',
   'DigestAuthenticationProvider.digestAlg': 'DIGEST_ALG',
   'admin.enableServer': 'ADMIN_ENABLE_SERVER',
@@ -330,6 +337,7 @@ const KEYS = {
   'quorum.auth.server.saslLoginContext': 'QUORUM_AUTH_SERVER_SASL_LOGIN_CONTEXT',
   'quorum.auth.kerberos.servicePrincipal': 'QUORUM_AUTH_KERBEROS_SERVICE_PRINCIPAL',
   'netty.server.outstandingHandshake.limit': 'OUTSTANDING_HANDSHAKE_LIMIT',
+  'netty.server.earlyDropSecureConnectionHandshakes': 'EARLY_DROP_SECURE_CONNECTION_HANDSHAKES',
   maxClientOutboundBytes: 'MAX_CLIENT_OUTBOUND_BYTES',
   'ssl.crl': 'SSL_CRL',
   'ssl.ocsp': 'SSL_OCSP',
@@ -691,6 +699,7 @@ export function resolveServerConfig(layers: {
     else if (!(k in KEYS) && !AUTH_PROVIDER_KEY.test(k)) judgeKey(k, st, extra, warnings);
   }
   servers.sort((a, b) => a.id - b.id);
+  noteEmulate353(s, warnings);
   const quorumHierarchy = parseQuorumHierarchy(servers, groupLines, weightLines);
   const own = servers.find((x) => x.id === layers.serverId);
   const peerType = s.get('peerType');
@@ -900,6 +909,7 @@ function resolveSecurity(s: Map<string, Setting>, warnings: string[]): SecurityC
     saslSuperUser: str(s, 'superUser'),
     quorumSasl,
     maxHandshakes: Math.max(0, int(s, 'netty.server.outstandingHandshake.limit', DEFAULTS.maxHandshakes, -1)),
+    earlyDropSecureConnectionHandshakes: bool(s, 'netty.server.earlyDropSecureConnectionHandshakes', false),
     maxClientOutboundBytes: int(s, 'maxClientOutboundBytes', DEFAULTS.maxClientOutboundBytes, 0),
   };
 }
@@ -978,6 +988,22 @@ function javaBoolean(s: Map<string, Setting>, key: string): boolean {
 }
 
 /** maxCnxns: as ServerCnxnFactory.initMaxCnxns, a negative value warns and means no limit. */
+/**
+ * emulate353TTLNodes: ZooKeeper 3.8 with it reads a 3.5.3-encoded TTL owner already in its tree; it
+ * writes new TTL nodes the 3.5.4+ way either way. A zabkeeper data dir records each node's kind, so
+ * a running server has nothing to reread: the operator is told where the key does matter (the
+ * import of a ZooKeeper data dir).
+ */
+function noteEmulate353(s: Map<string, Setting>, warnings: string[]): void {
+  if (bool(s, 'emulate353TTLNodes', false)) {
+    warnings.push(
+      `${s.get('emulate353TTLNodes')!.source}: emulate353TTLNodes=true changes nothing in a running server: new TTL nodes are written ` +
+        "the 3.5.4+ way with or without it (as ZooKeeper 3.8 does) and a zabkeeper data dir holds no 3.5.3 encodings; TTL nodes from a " +
+        'ZooKeeper 3.5.3 data dir are read with `zabkeeper tools import-zookeeper --emulate-353-ttl-nodes`',
+    );
+  }
+}
+
 function maxCnxnsOf(s: Map<string, Setting>, warnings: string[]): number {
   const n = int(s, 'maxCnxns', 0);
   if (n >= 0) return n;

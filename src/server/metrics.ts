@@ -382,6 +382,8 @@ export class ZooKeeperNamedMetrics {
   private readonly digestMismatches: Counter;
   private readonly ensembleAuthCounts: Record<EnsembleAuthOutcome, Counter>;
   private readonly insecureAdmin: Counter;
+  private readonly closedNotServing: Counter;
+  private readonly tlsHandshakeExceeded: Counter;
   private readonly syncedFollowers: Gauge;
   private readonly learners: Gauge;
   private latencyTotal = 0;
@@ -424,6 +426,8 @@ export class ZooKeeperNamedMetrics {
       skip: r.counter('ensemble_auth_skip', 'addauth ensemble with no name, or with no ensembleAuthName configured.'),
     };
     this.insecureAdmin = r.counter('insecure_admin_count', 'Plaintext connections to an admin port that also serves HTTPS (admin.portUnification).');
+    this.closedNotServing = r.counter('cnxn_closed_without_zk_server_running', 'TLS connections closed before their handshake because this server was not serving (netty.server.earlyDropSecureConnectionHandshakes).');
+    this.tlsHandshakeExceeded = r.counter('tls_handshake_exceeded', 'TLS connections refused because netty.server.outstandingHandshake.limit handshakes were under way.');
     r.onCollect(() => {
       uptime.set(Date.now() - this.startedMs);
       avg.set(this.latencyCount === 0 ? 0 : this.latencyTotal / this.latencyCount);
@@ -478,7 +482,13 @@ export class ZooKeeperNamedMetrics {
    * default metrics provider for the metrics measured here, keys without the zk_ prefix.
    */
   monitorRows(): [string, number][] {
-    const rows: [string, number][] = [['looking_count', this.lookingCount.value], ['commit_count', this.commitCount.value], ['insecure_admin_count', this.insecureAdmin.value]];
+    const rows: [string, number][] = [
+      ['looking_count', this.lookingCount.value],
+      ['commit_count', this.commitCount.value],
+      ['insecure_admin_count', this.insecureAdmin.value],
+      ['cnxn_closed_without_zk_server_running', this.closedNotServing.value],
+      ['tls_handshake_exceeded', this.tlsHandshakeExceeded.value],
+    ];
     for (const outcome of ['success', 'fail', 'skip'] as const) rows.push([`ensemble_auth_${outcome}`, this.ensembleAuthCounts[outcome].value]);
     monitorSummaryRows('fsynctime', this.fsynctime.labels(), false, rows);
     monitorSummaryRows('snapshottime', this.snapshottime.labels(), false, rows);
@@ -500,6 +510,10 @@ export class ZooKeeperNamedMetrics {
 
   insecureAdminConnection(): void {
     this.insecureAdmin.inc();
+  }
+
+  clientConnectionRefused(why: 'not-serving' | 'handshake-limit'): void {
+    (why === 'not-serving' ? this.closedNotServing : this.tlsHandshakeExceeded).inc();
   }
 
   setSyncedFollowers(count: number): void {
@@ -676,6 +690,11 @@ export class PrometheusMetrics implements ServerMetrics, StorageMetrics, Ensembl
   /** Known under ZooKeeper's name only (insecure_admin_count): mntr and metricsProvider.httpPort show it. */
   insecureAdminConnection(): void {
     this.zookeeper.insecureAdminConnection();
+  }
+
+  /** Known under ZooKeeper's names only (cnxn_closed_without_zk_server_running, tls_handshake_exceeded). */
+  clientConnectionRefused(why: 'not-serving' | 'handshake-limit'): void {
+    this.zookeeper.clientConnectionRefused(why);
   }
 
   /**

@@ -247,6 +247,8 @@ export async function startServerNode(config: ServerConfig, logger: Logger): Pro
       handshakeTimeoutMs: config.sessionlessCnxnTimeoutMs,
       maxHandshakes: sec.maxHandshakes,
       maxOutboundBytes: sec.maxClientOutboundBytes,
+      earlyDropUnlessServing: sec.earlyDropSecureConnectionHandshakes ? ctx.serving : undefined,
+      onRefused: (why) => metrics.clientConnectionRefused(why),
       unified: !secure && sec.clientPortUnification,
       tls: secure || sec.clientPortUnification
         ? {

@@ -883,7 +883,10 @@ export class DataTree {
     t.release(id);
   }
 
-  /** `zkOwner`: an ephemeral's owner as ZooKeeper knew it, when that id is not the one kept (digest64AsOwnedBy). */
+  /**
+   * `zkOwner`: an ephemeral's or TTL node's ephemeralOwner as ZooKeeper stored it, when that is not
+   * what this tree would write (a renumbered session; a 3.5.3-encoded TTL node): digest64AsOwnedBy.
+   */
   private hashNode(path: string, id: number, zkOwner?: bigint): number {
     if (path.startsWith('/zookeeper/')) return 0;
     const t = this.table;
@@ -915,6 +918,10 @@ export class DataTree {
         v.setUint32(s + 56, 0);
         break;
       case KIND_TTL:
+        if (zkOwner !== undefined) {
+          v.setBigInt64(s + 52, zkOwner);
+          break;
+        }
         setLong(v, s + 52, t.owner[id]!);
         v.setUint8(s + 52, 0xff);
         break;
@@ -1201,10 +1208,17 @@ export class DataTree {
    * `owners` maps a session id kept here to the id ZooKeeper gave it (an import renumbers ids
    * at or above 2^53), and their ephemerals are hashed with ZooKeeper's. What an import compares
    * with the digests ZooKeeper wrote into its files. Costs a hash per such ephemeral.
+   * `ttlOwners`: TTL nodes (by path) whose ephemeralOwner ZooKeeper stored in another encoding
+   * (3.5.3's, read with emulate353TTLNodes), hashed with that value.
    */
-  digest64AsOwnedBy(owners: ReadonlyMap<number, bigint>): bigint {
+  digest64AsOwnedBy(owners: ReadonlyMap<number, bigint>, ttlOwners: ReadonlyMap<string, bigint> = new Map()): bigint {
     let sum = this.digest64();
     const t = this.table;
+    for (const [path, zkOwner] of ttlOwners) {
+      const id = this.ids.get(path);
+      if (id === undefined || t.kind[id] !== KIND_TTL || path.startsWith('/zookeeper/')) continue;
+      sum += BigInt(this.hashNode(path, id, zkOwner)) - BigInt(t.hash[id]!);
+    }
     for (const [session, zkOwner] of owners) {
       for (const path of this.ephemerals.get(session) ?? []) {
         const id = this.ids.get(path);

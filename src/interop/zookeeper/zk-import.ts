@@ -10,7 +10,7 @@ import { writeFuzzySnapshot } from '../../storage/fuzzy-snapshot.js';
 import { hexZxid, zxidEpoch, zxidFollows } from '../../storage/zxid.js';
 import { ZooKeeperDataDirError, ZooKeeperFileError } from './errors.js';
 import { SessionIdMap, zkSessionHex } from './session-id-map.js';
-import { decodeEphemeralOwner } from './zk-ephemeral-owner.js';
+import { decodeEphemeralOwner, ttlOwner, type DecodedOwner } from './zk-ephemeral-owner.js';
 import { listZkLogs, listZkSnapshots, logsAfter, readZkEpochFile, resolveVersion2Dir, type ZkFileRef } from './zk-data-dir.js';
 import { ZK_OPEN_ACL_REF, loadZkSnapshotBytes, looksSealed, readZkFile, readZkSnapshot, type ZkSnapshotSummary } from './zk-snapshot-file.js';
 import { readZkTxnLog } from './zk-txn-log-file.js';
@@ -27,6 +27,12 @@ export interface ImportOptions {
   skipCorruptTail?: boolean;
   /** Import even when the replayed tree's digest differs from the one ZooKeeper wrote (DigestCheck). */
   skipDigestCheck?: boolean;
+  /**
+   * Read ephemeralOwners as ZooKeeper does with -Dzookeeper.emulate353TTLNodes=true: every negative
+   * one but a container's is a TTL node (ZooKeeper 3.5.3's encoding), whether in the snapshot or
+   * made by a logged ephemeral create of a session with a negative id.
+   */
+  emulate353TtlNodes?: boolean;
   /** Progress lines and warnings, one per call, without a newline. */
   onLine?: (line: string) => void;
   /** Milliseconds between progress lines. */
@@ -111,6 +117,8 @@ function* snapshotRecords(
   sessions: SessionIdMap,
   progress: Progress,
   dangling: Map<string, bigint>,
+  emulate353: boolean,
+  ttl353Owners: Map<string, bigint>,
   done: (summary: ZkSnapshotSummary) => void,
 ): Generator<SnapshotRecord> {
   const items = readZkSnapshot(file, bytes, (offset) =>
@@ -137,7 +145,8 @@ function* snapshotRecords(
       continue;
     }
     const n = item.node;
-    const owner = decodeEphemeralOwner(n.ephemeralOwner);
+    const owner = decodeEphemeralOwner(n.ephemeralOwner, emulate353);
+    if (emulate353 && owner.kind === 'ttl' && n.ephemeralOwner !== ttlOwner(owner.ttlMs)) ttl353Owners.set(n.path, n.ephemeralOwner);
     let aclId = aclIds.get(n.aclRef);
     if (aclId === undefined) {
       // An ACL added during ZooKeeper's fuzzy snapshot: open until the replay finds the txn that set it.
@@ -164,10 +173,16 @@ function* snapshotRecords(
   }
 }
 
-/** One ZooKeeper txn as the zabkeeper op DataTree.apply gives the same result for. */
-function toOp(txn: ZkTxn, owner: number): TxnOp {
+/**
+ * One ZooKeeper txn as the zabkeeper op DataTree.apply gives the same result for. `asTtl`: the
+ * creating session's id read as an owner is a TTL node (emulate353TTLNodes and a negative id).
+ */
+function toOp(txn: ZkTxn, owner: number, asTtl: DecodedOwner | undefined): TxnOp {
   switch (txn.type) {
     case 'create':
+      if (txn.ephemeral && asTtl?.kind === 'ttl') {
+        return { type: 'create', path: txn.path, data: txn.data, acl: txn.acl, kind: 'ttl', ephemeralOwner: 0, ttlMs: asTtl.ttlMs, parentCVersion: txn.parentCVersion };
+      }
       return {
         type: 'create',
         path: txn.path,
@@ -197,8 +212,14 @@ function toOp(txn: ZkTxn, owner: number): TxnOp {
     case 'error':
       return { type: 'error', err: txn.err };
     case 'multi':
-      return { type: 'multi', ops: txn.txns.map((t) => toOp(t, owner)) };
+      return { type: 'multi', ops: txn.txns.map((t) => toOp(t, owner, asTtl)) };
   }
+}
+
+/** The paths a txn (a multi's too) creates as ephemerals. */
+function ephemeralCreates(txn: ZkTxn): string[] {
+  if (txn.type === 'create') return txn.ephemeral ? [txn.path] : [];
+  return txn.type === 'multi' ? txn.txns.flatMap(ephemeralCreates) : [];
 }
 
 /**
@@ -206,13 +227,14 @@ function toOp(txn: ZkTxn, owner: number): TxnOp {
  * (DataTree.killSession deletes those, then any other ephemeral of the session): they become
  * deletes with the same zxid before the closeSession, which deletes the rest.
  */
-export function toZabkeeperTxns(entry: ZkTxnEntry, sessions: SessionIdMap): Txn[] {
+export function toZabkeeperTxns(entry: ZkTxnEntry, sessions: SessionIdMap, emulate353 = false): Txn[] {
   const hdr: TxnHeader = { sessionId: sessions.map(entry.hdr.clientId), cxid: entry.hdr.cxid, zxid: entry.hdr.zxid, time: entry.hdr.time };
   const out: Txn[] = [];
   if (entry.txn.type === 'closeSession' && entry.txn.paths2Delete !== null) {
     for (const path of entry.txn.paths2Delete) out.push({ hdr, op: { type: 'delete', path } });
   }
-  out.push({ hdr, op: toOp(entry.txn, hdr.sessionId) });
+  const asTtl = emulate353 && entry.hdr.clientId < 0n ? decodeEphemeralOwner(entry.hdr.clientId, true) : undefined;
+  out.push({ hdr, op: toOp(entry.txn, hdr.sessionId, asTtl) });
   return out;
 }
 
@@ -222,6 +244,8 @@ interface Loaded {
   bytesRead: number;
   /** Znodes whose ACL the snapshot's cache lacked (path -> ZooKeeper's ACL reference), until the replay sets them. */
   danglingAcls: Map<string, bigint>;
+  /** TTL nodes whose ephemeralOwner ZooKeeper stored 3.5.3's way (path -> that value), for its digests. */
+  ttl353Owners: Map<string, bigint>;
   /** The snapshot's ZxidDigest, when it has one. */
   digest: ZkSnapshotSummary['digest'];
 }
@@ -269,14 +293,15 @@ async function loadNewestSnapshot(
     let summary: ZkSnapshotSummary | undefined;
     let tree: DataTree;
     const danglingAcls = new Map<string, bigint>();
+    const ttl353Owners = new Map<string, bigint>();
     try {
-      tree = DataTree.fromRecords(snapshotRecords(snap.path, bytes, sessions, progress, danglingAcls, (s) => (summary = s)));
+      tree = DataTree.fromRecords(snapshotRecords(snap.path, bytes, sessions, progress, danglingAcls, opts.emulate353TtlNodes === true, ttl353Owners, (s) => (summary = s)));
     } catch (err) {
       if (err instanceof ZooKeeperFileError) throw err;
       throw new ZooKeeperFileError(snap.path, 0, `znodes do not form a tree: ${(err as Error).message}`);
     }
     progress.always(`snapshot ${snap.path}: ${summary!.nodeCount} znodes, ${summary!.sessions.length} sessions, zxid ${hexZxid(snap.zxid)}`);
-    return { tree, snapshot: snap, bytesRead: bytes.length, danglingAcls, digest: summary!.digest };
+    return { tree, snapshot: snap, bytesRead: bytes.length, danglingAcls, ttl353Owners, digest: summary!.digest };
   }
   // No snapshot at all: only a log starting at the beginning of history can rebuild the tree.
   const first = logs[0];
@@ -284,7 +309,7 @@ async function loadNewestSnapshot(
   if (first.zxid > 1) {
     throw new ZooKeeperDataDirError(`no usable snapshot, and the oldest txn log ${first.path} starts at ${hexZxid(first.zxid)}, not at the beginning of history`);
   }
-  return { tree: new DataTree(), snapshot: undefined, bytesRead: 0, danglingAcls: new Map(), digest: undefined };
+  return { tree: new DataTree(), snapshot: undefined, bytesRead: 0, danglingAcls: new Map(), ttl353Owners: new Map(), digest: undefined };
 }
 
 /**
@@ -308,6 +333,8 @@ class DigestCheck {
   /** The ephemerals that adjustment covers, and the renumbered ids it was computed for. */
   private adjusted = new Set<string>();
   private renumbered = new Set<number>();
+  /** TTL nodes ZooKeeper hashes with a 3.5.3-encoded owner (emulate353TTLNodes), by path. */
+  private readonly ttl353Owners: Map<string, bigint>;
 
   constructor(
     private readonly tree: DataTree,
@@ -315,6 +342,7 @@ class DigestCheck {
     loaded: Loaded,
     skip: boolean,
   ) {
+    this.ttl353Owners = loaded.ttl353Owners;
     const d = loaded.digest;
     if (skip) this.cannot = 'skipped (--skip-digest-check)';
     else if (loaded.snapshot !== undefined && d === undefined) this.cannot = `the snapshot ${loaded.snapshot.path} carries no digest (ZooKeeper before 3.6, or digests off)`;
@@ -342,8 +370,18 @@ class DigestCheck {
     else if (p.zxid === this.tree.lastProcessedZxid) this.reached(file, 0);
   }
 
-  /** Before `txn` (one of an entry's zabkeeper txns) is applied: does it change an ephemeral the owner adjustment covers? */
-  applying(txn: Txn): void {
+  /**
+   * Before `txn` (one of an entry's zabkeeper txns) is applied: does it change an ephemeral the owner
+   * adjustment covers? `ttl353Paths`: the TTL nodes it creates whose owner ZooKeeper stores as
+   * `zkOwner` (a logged ephemeral create of a negative session id, read with emulate353TTLNodes).
+   */
+  applying(txn: Txn, ttl353Paths: readonly string[] = [], zkOwner = 0n): void {
+    for (const op of txn.op.type === 'multi' ? txn.op.ops : [txn.op]) {
+      // Only a delete ends such a node (a create over it fails; other ops keep its owner).
+      if (op.type === 'delete' && this.ttl353Owners.delete(op.path)) this.ownerAdjustment = undefined;
+    }
+    for (const path of ttl353Paths) this.ttl353Owners.set(path, zkOwner);
+    if (ttl353Paths.length > 0) this.ownerAdjustment = undefined;
     if (this.ownerAdjustment === undefined) return;
     if (txn.op.type === 'closeSession' && this.renumbered.has(txn.hdr.sessionId)) this.ownerAdjustment = undefined;
     for (const op of txn.op.type === 'multi' ? txn.op.ops : [txn.op]) {
@@ -377,7 +415,8 @@ class DigestCheck {
       const owners = new Map(this.sessions.remappedIds.map(([zk, id]) => [id, zk] as const));
       this.renumbered = new Set(owners.keys());
       this.adjusted = new Set([...owners.keys()].flatMap((id) => this.tree.getEphemerals(id)));
-      this.ownerAdjustment = this.tree.digest64AsOwnedBy(owners) - ours;
+      for (const path of this.ttl353Owners.keys()) this.adjusted.add(path);
+      this.ownerAdjustment = this.tree.digest64AsOwnedBy(owners, this.ttl353Owners) - ours;
     }
     return BigInt.asIntN(64, ours + this.ownerAdjustment);
   }
@@ -444,8 +483,9 @@ export async function importZooKeeper(opts: ImportOptions): Promise<ImportReport
         const what = zxid <= prev ? 'goes back' : 'leaves a gap';
         throw new ZooKeeperFileError(log.path, rec.offset, `txn ${hexZxid(zxid)} ${what} after ${hexZxid(prev)} (${prevWhere}): txns are missing or out of order`);
       }
-      for (const txn of toZabkeeperTxns(rec.entry, sessions)) {
-        digests.applying(txn);
+      const emulated = opts.emulate353TtlNodes === true && rec.entry.hdr.clientId < 0n ? ephemeralCreates(rec.entry.txn) : [];
+      for (const txn of toZabkeeperTxns(rec.entry, sessions, opts.emulate353TtlNodes === true)) {
+        digests.applying(txn, emulated, rec.entry.hdr.clientId);
         tree.apply(txn, false);
         if (dangling.size > 0) settleDanglingAcls(tree, txn, dangling);
       }
@@ -488,6 +528,15 @@ export async function importZooKeeper(opts: ImportOptions): Promise<ImportReport
       ? `ZooKeeper's digests: ${digests.checked} compared, all agree${digests.lastZxid === undefined ? '' : ` (the last at ${hexZxid(digests.lastZxid)})`}`
       : `ZooKeeper's digests: not compared: ${digests.note}`,
   );
+  // ZooKeeperServer.loadData deletes the ephemerals of sessions its files do not list, at its last
+  // zxid, before it serves (after the digests above were due). Such an owner is no session's: a
+  // 3.5.3 TTL node read without --emulate-353-ttl-nodes is one.
+  const zkIds = new Map([...sessions.entries()].map(([zk, id]) => [id, zk] as const));
+  for (const [id, paths] of tree.getAllEphemerals()) {
+    if (tree.sessions.has(id)) continue;
+    tree.apply({ hdr: { sessionId: id, cxid: 0, zxid: tree.lastProcessedZxid, time: 0 }, op: { type: 'closeSession' } }, false);
+    warn(`deleted ${paths.length} ephemeral(s) of session ${zkSessionHex(zkIds.get(id) ?? BigInt(id))}, which the ZooKeeper files do not list (ZooKeeper deletes them as it loads): ${paths.join(', ')}`);
+  }
   // Live sessions stay reachable under their ZooKeeper id and password (whether or not the id changed).
   for (const [zk, id] of sessions.entries()) if (id !== 0 && tree.sessions.has(id)) tree.importedSessions.set(BigInt.asUintN(64, zk), id);
   const lastZxid = Math.max(tree.lastProcessedZxid, snapZxid);

@@ -151,6 +151,25 @@ describe('txn entries', () => {
     expect(decodeEphemeralOwner(BigInt.asIntN(64, 0xff00000000000000n | 3600000n))).toEqual({ kind: 'ttl', ttlMs: 3600000 });
     expect(decodeEphemeralOwner(SESSION)).toEqual({ kind: 'ephemeral', session: SESSION });
   });
+
+  it('with emulate353TTLNodes reads every negative owner but a container\'s as a TTL node, as ZooKeeper 3.8 does', () => {
+    // [owner, EphemeralType.get(owner).getValue(owner) with both properties set], from jshell on ZooKeeper 3.8's jar.
+    const java: [bigint, number][] = [
+      [0x8000000000000064n, 100], // EphemeralTypeEmulate353.ttlToEphemeralOwner(100)
+      [0x8000010000000005n, 5], // ttlToEphemeralOwner(1099511627781): 3.8 keeps the low 40 bits
+      [0x8fffffffffffffffn, 1099511627775], // ttlToEphemeralOwner(MAX_TTL)
+      [0xffffffffffffffffn, 1099511627775], // -1
+      [0xff00000000001388n, 5000], // EphemeralType.TTL.toEphemeralOwner(5000): the 3.5.4+ encoding still reads
+      [0xc800000000123456n, 1193046], // a session id of server 200: an ephemeral turned TTL node
+    ];
+    for (const [owner, ttlMs] of java) expect(decodeEphemeralOwner(BigInt.asIntN(64, owner), true), owner.toString(16)).toEqual({ kind: 'ttl', ttlMs });
+    expect(decodeEphemeralOwner(ZK_CONTAINER_OWNER, true)).toEqual({ kind: 'container' });
+    expect(decodeEphemeralOwner(0x0100000000000001n, true)).toEqual({ kind: 'ephemeral', session: 0x0100000000000001n });
+    expect(decodeEphemeralOwner(0n, true)).toEqual({ kind: 'persistent' });
+    // Without it (jshell: NORMAL) a 3.5.3 owner is a session's.
+    const old = BigInt.asIntN(64, 0x8000000000000064n);
+    expect(decodeEphemeralOwner(old)).toEqual({ kind: 'ephemeral', session: old });
+  });
 });
 
 describe('FileSnap snapshots', () => {

@@ -103,7 +103,7 @@ describe('importZooKeeper', () => {
   });
 
   const v2 = (name: string): string => path.join(zkDir, 'version-2', name);
-  type RunOptions = { skipCorruptTail?: boolean; skipDigestCheck?: boolean };
+  type RunOptions = { skipCorruptTail?: boolean; skipDigestCheck?: boolean; emulate353TtlNodes?: boolean };
   const run = (extra: RunOptions = {}) => importZooKeeper({ zkDataDir: zkDir, outDir: out, onLine: (l) => lines.push(l), progressIntervalMs: 0, ...extra });
   const failure = async (extra: RunOptions = {}): Promise<Error> => {
     try {
@@ -464,6 +464,47 @@ describe('importZooKeeper', () => {
       const ids = new SessionIdMap();
       for (const e of history.slice(0, 4)) for (const t of toZabkeeperTxns({ ...e, hdr: { ...e.hdr, type: 0 } }, ids)) blind.apply(t, false);
       expect(blind.digest64()).not.toBe(entries[3]!.digest!.treeDigest);
+    });
+  });
+
+  describe('emulate353TTLNodes', () => {
+    const OLD = BigInt.asIntN(64, 0x8000000000000000n | 60000n);
+    const NEG_SESSION = BigInt.asIntN(64, 0xc800000000000007n);
+
+    /** A snapshot at z(1) with a 3.5.3-encoded TTL node, and a log where a negative session creates an ephemeral. */
+    async function write353Dir(): Promise<void> {
+      const w = new ZkSnapshotWriter([[SMALL_SESSION, 8000]], []);
+      w.addNode(node('/', { cversion: 1, pzxid: z(1) }));
+      w.addNode(node('/old', { czxid: z(1), mzxid: z(1), pzxid: z(1), ctime: 1000, mtime: 1000, ephemeralOwner: OLD }));
+      w.addNode(node('/zookeeper'));
+      w.addNode(node('/zookeeper/quota'));
+      await writeFile(v2(`snapshot.${z(1).toString(16)}`), Buffer.concat(w.finish()));
+      const log = [
+        entry(2, { type: 'createSession', timeoutMs: 9000 }, NEG_SESSION),
+        entry(3, { type: 'create', path: '/neg', data: null, acl: OPEN, ephemeral: true, parentCVersion: 2 }, NEG_SESSION),
+        entry(4, { type: 'create', path: '/small', data: null, acl: OPEN, ephemeral: true, parentCVersion: 3 }),
+      ];
+      await writeFile(v2(`log.${z(2).toString(16)}`), encodeZkTxnLog(log));
+    }
+
+    it('reads 3.5.3 TTL nodes, and ephemerals of negative session ids, as TTL nodes (low 40 bits of the owner)', async () => {
+      await write353Dir();
+      const tree = await loadSnapshot(nodeFs, (await run({ emulate353TtlNodes: true })).output);
+      expect(tree.getNode('/old')).toMatchObject({ kind: 'ttl', ttlMs: 60000 });
+      expect(tree.getNode('/neg')).toMatchObject({ kind: 'ttl', ttlMs: 7 });
+      expect(tree.getNode('/small')).toMatchObject({ kind: 'ephemeral', ephemeralOwner: Number(SMALL_SESSION) });
+      expect(lines.filter((l) => l.startsWith('warning:'))).toEqual([]);
+    });
+
+    it('without it the 3.5.3 node is an ephemeral of no listed session, deleted as ZooKeeper deletes it on load', async () => {
+      await write353Dir();
+      const report = await run();
+      const tree = await loadSnapshot(nodeFs, report.output);
+      expect(tree.getNode('/old')).toBeUndefined();
+      // pzxid as ZooKeeper's killSession at its last zxid leaves it.
+      expect(tree.getData('/')!.stat.pzxid).toBe(z(4));
+      expect(tree.getNode('/neg')).toMatchObject({ kind: 'ephemeral' });
+      expect(report.warnings).toEqual(['deleted 1 ephemeral(s) of session 0x800000000000ea60, which the ZooKeeper files do not list (ZooKeeper deletes them as it loads): /old']);
     });
   });
 

@@ -262,6 +262,29 @@ describe('quorumListenOnAllIPs', () => {
   });
 });
 
+describe('emulate353TTLNodes', () => {
+  it('is read as true or false (also as zookeeper.emulate353TTLNodes and from the env); true says where it matters', () => {
+    expect(resolve('dataDir=/d\nemulate353TTLNodes=false').warnings).toEqual([]);
+    const on = resolve('dataDir=/d\nzookeeper.emulate353TTLNodes=true');
+    expect(on.warnings).toEqual([expect.stringMatching(/^zoo\.cfg line 2: emulate353TTLNodes=true changes nothing in a running server: .* tools import-zookeeper --emulate-353-ttl-nodes/)]);
+    expect(resolveServerConfig({ zooCfg: parseZooCfg('dataDir=/d'), env: { ZABKEEPER_EMULATE_353_TTL_NODES: 'true' } }).warnings).toHaveLength(1);
+    expect(() => resolve('dataDir=/d\nemulate353TTLNodes=maybe')).toThrow(/line 2: emulate353TTLNodes must be true or false, got "maybe"/);
+  });
+});
+
+describe('netty.server.earlyDropSecureConnectionHandshakes', () => {
+  it('is off by default and read as true or false, also as zookeeper.netty.server.earlyDropSecureConnectionHandshakes and from the env', () => {
+    const key = 'netty.server.earlyDropSecureConnectionHandshakes';
+    expect(resolve('dataDir=/d').security.earlyDropSecureConnectionHandshakes).toBe(false);
+    expect(resolve(`dataDir=/d\n${key}=true`).security.earlyDropSecureConnectionHandshakes).toBe(true);
+    expect(resolve(`dataDir=/d\nzookeeper.${key}=true`).security.earlyDropSecureConnectionHandshakes).toBe(true);
+    expect(resolve(`dataDir=/d\n${key}=false`).security.earlyDropSecureConnectionHandshakes).toBe(false);
+    expect(resolveServerConfig({ zooCfg: parseZooCfg('dataDir=/d'), env: { ZABKEEPER_EARLY_DROP_SECURE_CONNECTION_HANDSHAKES: 'true' } }).security.earlyDropSecureConnectionHandshakes).toBe(true);
+    expect(resolve(`dataDir=/d\n${key}=true`).warnings).toEqual([]);
+    expect(() => resolve(`dataDir=/d\n${key}=sometimes`)).toThrow(/line 2: netty\.server\.earlyDropSecureConnectionHandshakes must be true or false, got "sometimes"/);
+  });
+});
+
 describe('DigestAuthenticationProvider.digestAlg', () => {
   it('is SHA1 by default and takes the Java name, also as zookeeper.DigestAuthenticationProvider.digestAlg and from the env', () => {
     expect(resolve('dataDir=/d').digestAlgorithm).toBe('SHA1');
