@@ -6,8 +6,8 @@ import { ZooKeeperClient } from '../../src/client/index.js';
 import { Ensemble } from '../helpers/ensemble.js';
 import { requireKazoo, runKazoo, runKazooLocalSessions } from '../helpers/kazoo.js';
 import { RawZkSocket } from '../helpers/raw-zk-socket.js';
-import { fourLetterWord, startRealZooKeeper, startRealZooKeeperEnsemble, type RealZooKeeperEnsemble } from '../helpers/real-zookeeper.js';
-import { startServerProcess } from '../helpers/server-process.js';
+import { startRealZooKeeper, startRealZooKeeperEnsemble, type RealZooKeeperEnsemble } from '../helpers/real-zookeeper.js';
+import { fourLetterWord, startServerProcess } from '../helpers/server-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const localSessionsCfg = (upgrading: boolean): string[] => ['localSessionsEnabled=true', `localSessionsUpgradingEnabled=${upgrading}`];
