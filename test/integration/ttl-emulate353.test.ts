@@ -164,7 +164,10 @@ describe('emulate353TTLNodes against Apache ZooKeeper 3.8', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const report = JSON.parse(r.stdout.trim().split('\n').pop()!) as { digests: { checked: number; note: string | undefined } };
     expect(report.digests.note).toBeUndefined();
-    expect(report.digests.checked).toBeGreaterThanOrEqual(2);
+    // The snapshot's digest, then one per txn logged after it: ZooKeeper picks its snapshot points
+    // at random (snapCount/2 + a random roll), so its last snapshot may follow its last txn. Every
+    // digest covers /old353, which lives for an hour.
+    expect(report.digests.checked).toBeGreaterThanOrEqual(1);
     // Without the key the 3.5.3 node is an ephemeral of no session (the digests cannot tell: they hash
     // the owner either way), and it is deleted as ZooKeeper deletes it when it loads such files.
     const plain = await runZabkeeper(['tools', 'import-zookeeper', '--zk-data-dir', zk!.dataDir, '--data-dir', path.join(work, 'zab-plain')], { timeoutMs: 60_000 });
