@@ -105,7 +105,8 @@ function connectionJson(ci: ConnectionInfo, brief: boolean): Fields {
   if (!brief) {
     const s = ci.session;
     out.session_id = ci.sessionId;
-    out.last_operation = s?.lastOp ?? 'NA';
+    // null (JSON null) before the connection's first response, as ZooKeeper's unset field.
+    out.last_operation = s === undefined ? 'NA' : s.lastOp;
     out.established = ci.establishedAtMs;
     out.session_timeout = s?.timeoutMs ?? 0;
     out.last_cxid = s?.lastCxid ?? -1;

@@ -65,9 +65,11 @@ export class ServerCnxn {
   throttled = false;
   packetsReceived = 0;
   packetsSent = 0;
-  lastOp = 'NA';
-  lastCxid = -1;
-  lastZxid = -1;
+  // A connection that has had no response yet shows Java's defaults (lop=null, 0x0), as
+  // ZooKeeper's new ServerCnxn does (a resumed session's); only crst sets NA and -1.
+  lastOp: string | null = null;
+  lastCxid = 0;
+  lastZxid = 0;
   lastResponseTime = 0;
   lastLatencyMs = 0;
   readonly latency = new LatencyStats();
@@ -88,6 +90,18 @@ export class ServerCnxn {
     this.packetsSent++;
     this.onSent();
     this.sink.send(frame);
+  }
+
+  /** One response's statistics (ZooKeeper's updateStatsForResponse); pings and other special xids keep lastCxid. */
+  recordResponse(op: string, cxid: number, zxid: number, startMs: number, nowMs: number): number {
+    const latencyMs = Math.max(0, nowMs - startMs);
+    this.lastOp = op;
+    if (cxid >= 0) this.lastCxid = cxid;
+    this.lastZxid = zxid;
+    this.lastResponseTime = nowMs;
+    this.lastLatencyMs = latencyMs;
+    this.latency.add(latencyMs);
+    return latencyMs;
   }
 
   resetStats(): void {
@@ -251,13 +265,7 @@ export class FinalRequestProcessor {
   }
 
   private sendReply(cnxn: ServerCnxn, type: number, xid: number, zxid: number, startMs: number, nowMs: number, frame: Buffer): void {
-    const latencyMs = Math.max(0, nowMs - startMs);
-    cnxn.lastOp = lastOpName(type);
-    cnxn.lastCxid = xid;
-    cnxn.lastZxid = zxid;
-    cnxn.lastResponseTime = nowMs;
-    cnxn.lastLatencyMs = latencyMs;
-    cnxn.latency.add(latencyMs);
+    const latencyMs = cnxn.recordResponse(lastOpName(type), xid, zxid, startMs, nowMs);
     this.stats.onReply(cnxn, type, xid, zxid, latencyMs);
     cnxn.send(frame);
   }

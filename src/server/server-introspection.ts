@@ -43,7 +43,8 @@ export interface ServerStats {
 
 export interface SessionInfo {
   timeoutMs: number;
-  lastOp: string;
+  /** null until the connection's first response (ZooKeeper's unset field). */
+  lastOp: string | null;
   lastCxid: number;
   lastZxid: number;
   lastResponseTime: number;
@@ -132,8 +133,8 @@ export class ServerIntrospection {
     const c = session.cnxn;
     return {
       timeoutMs: c?.timeoutMs ?? session.tracked.timeoutMs,
-      lastOp: c?.lastOp ?? 'NA',
-      lastCxid: c?.lastCxid ?? -1,
+      lastOp: c === null ? 'NA' : c.lastOp,
+      lastCxid: c === null ? -1 : c.lastCxid,
       lastZxid: c?.lastZxid ?? -1,
       lastResponseTime: c?.lastResponseTime ?? 0,
       lastLatencyMs: c?.lastLatencyMs ?? 0,

@@ -17,7 +17,7 @@ import { ContainerReaper } from './container-reaper.js';
 import { DigestLog, type ZxidDigest } from './digest-log.js';
 import { eagerAclCheck } from './eager-acl-check.js';
 import { PrepRequestProcessor, type WriteRequest } from './prep-request.js';
-import { FinalRequestProcessor, LatencyStats, ServerCnxn } from './request-processor.js';
+import { FinalRequestProcessor, LatencyStats, ServerCnxn, lastOpName } from './request-processor.js';
 import { NotReadOnlyClientError, refusedWhenReadOnly } from './read-only-mode.js';
 import { DATA_READS, decodeRequest, type ReadRequest } from './request-processor-decode.js';
 import { KeyedQueue } from './keyed-queue.js';
@@ -419,7 +419,7 @@ export class ZooKeeperServer {
       }
       log.info({ client: sink.remoteAddress, timeoutMs }, local ? 'established local session' : 'established read-only session');
       // ZooKeeper's read-only server preps a local createSession txn, so it counts as an update too.
-      this.requestDone('createSession', Math.max(0, this.now() - startMs));
+      this.requestDone('createSession', this.sessionCreated(cnxn, startMs));
       return {
         response: { protocolVersion: 0, timeOut: cnxn.timeoutMs, sessionId: BigInt(tracked.id), passwd, readOnly: true },
         sessionId: tracked.id,
@@ -445,11 +445,20 @@ export class ZooKeeperServer {
     }
     log.info({ client: sink.remoteAddress, timeoutMs }, 'established session');
     // A createSession is a request with a txn to ZooKeeper's statistics (FinalRequestProcessor's updateStats).
-    this.requestDone('createSession', Math.max(0, this.now() - startMs));
+    this.requestDone('createSession', this.sessionCreated(cnxn, startMs));
     return {
       response: { protocolVersion: 0, timeOut: cnxn.timeoutMs, sessionId: BigInt(tracked.id), passwd, readOnly: false },
       sessionId: tracked.id,
     };
+  }
+
+  /**
+   * The createSession is the new connection's first response in cons (lop=SESS, its cxid 0, the
+   * tree's zxid and latency), as FinalRequestProcessor records it; a resumed session's connection
+   * has none. Returns the latency.
+   */
+  private sessionCreated(cnxn: ServerCnxn, startMs: number): number {
+    return cnxn.recordResponse(lastOpName(OpCode.createSession), 0, this.tree.lastProcessedZxid, startMs, this.now());
   }
 
   private reopenSession(req: ConnectRequest, sink: ClientSink, timeoutMs: number): { response: ConnectResponse; sessionId: number | null } {
