@@ -1,5 +1,6 @@
 // ZooKeeper's four-letter-word admin commands on the client port, with ZooKeeper 3.8's output layout.
 
+import { javaDateString } from './java-date.js';
 import type { ServerStats, SessionInfo } from './server-introspection.js';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
@@ -379,7 +380,7 @@ function sessionSetsText(expiries: readonly (readonly [number, readonly number[]
   const total = expiries.reduce((n, [, ids]) => n + ids.length, 0);
   let s = `Session Sets (${expiries.length})/(${total}):\n`;
   for (const [t, ids] of expiries) {
-    s += `${ids.length} expire at ${new Date(t).toString()}:\n`;
+    s += `${ids.length} expire at ${javaDateString(t)}:\n`;
     for (const id of ids) s += `\t0x${hex(id)}\n`;
   }
   return s;
@@ -393,15 +394,13 @@ function dumpText(ctx: FourLetterContext): string {
   if (dump === undefined) s += sessionSetsText(expiries);
   else {
     // ZooKeeper's Leader/LearnerSessionTracker: the local tracker's sets, then the global ones.
-    const localIds = new Set([...dump.local.values()].flatMap((ids) => [...ids]));
     const localList = [...dump.local].map(([t, ids]) => [t, [...ids]] as const).sort((a, b) => a[0] - b[0]);
     s += `Local ${sessionSetsText(localList)}`;
     if (dump.learnerGlobal !== undefined) {
       s += `Global Sessions(${dump.learnerGlobal.size}):\n`;
       for (const [id, timeoutMs] of [...dump.learnerGlobal].sort((a, b) => a[0] - b[0])) s += `0x${hex(id)}\t${timeoutMs}ms\n`;
     } else {
-      const globalList = expiries.map(([t, ids]) => [t, ids.filter((id) => !localIds.has(id))] as const).filter(([, ids]) => ids.length > 0);
-      s += `Global ${sessionSetsText(globalList)}`;
+      s += `Global ${sessionSetsText(expiries)}`;
     }
   }
   s += 'ephemeral nodes dump:\n';

@@ -161,16 +161,8 @@ export class ServerIntrospection {
     return out;
   }
 
-  /** expiry time (ms) -> session ids expiring then (dump); `localOnly`: the local sessions alone. */
+  /** expiry time (ms) -> session ids expiring then (dump), emptied buckets too; `localOnly`: the local sessions' queue, else the global one. */
   sessionExpiries(localOnly = false): Map<number, number[]> {
-    const out = new Map<number, number[]>();
-    for (const id of this.v.tracker.ids()) {
-      const s = this.v.tracker.get(id)!;
-      if (localOnly && !s.local) continue;
-      const list = out.get(s.expiryTimeMs);
-      if (list) list.push(id);
-      else out.set(s.expiryTimeMs, [id]);
-    }
-    return out;
+    return new Map(this.v.tracker.expiryBuckets(localOnly));
   }
 }

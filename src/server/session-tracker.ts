@@ -35,6 +35,7 @@ export class ExpiryQueue<T> {
   private readonly buckets = new Map<number, Set<T>>();
   private readonly expiryOf = new Map<T, number>();
   private nextExpirationMs: number;
+  private nextPruneMs = 0;
 
   constructor(
     readonly intervalMs: number,
@@ -59,22 +60,35 @@ export class ExpiryQueue<T> {
     }
     bucket.add(elem);
     this.expiryOf.set(elem, next);
-    if (prev !== undefined) this.removeFromBucket(elem, prev);
+    if (prev !== undefined) this.removeFromBucket(elem, prev, nowMs);
     return next;
   }
 
-  remove(elem: T): void {
+  remove(elem: T, nowMs: number): void {
     const prev = this.expiryOf.get(elem);
     if (prev === undefined) return;
     this.expiryOf.delete(elem);
-    this.removeFromBucket(elem, prev);
+    this.removeFromBucket(elem, prev, nowMs);
   }
 
-  private removeFromBucket(elem: T, at: number): void {
-    const bucket = this.buckets.get(at);
-    if (!bucket) return;
-    bucket.delete(elem);
-    if (bucket.size === 0) this.buckets.delete(at);
+  // An emptied bucket stays until its time passes, as ZooKeeper's ExpiryQueue keeps it until
+  // poll() takes it: dump lists it ("0 expire at ..."). A queue nobody polls (a follower's global
+  // one) drops its passed empty buckets here instead, at most once per interval.
+  private removeFromBucket(elem: T, at: number, nowMs: number): void {
+    this.buckets.get(at)?.delete(elem);
+    if (nowMs < this.nextPruneMs) return;
+    this.nextPruneMs = nowMs + this.intervalMs;
+    for (const [t, bucket] of this.buckets) if (t <= nowMs && bucket.size === 0) this.buckets.delete(t);
+  }
+
+  /**
+   * The buckets by time, earliest first, emptied ones included (ExpiryQueue.dump); a passed
+   * empty one is left out, ZooKeeper's expirer having polled it at its time.
+   */
+  dump(nowMs: number): [number, T[]][] {
+    const out: [number, T[]][] = [];
+    for (const [t, bucket] of this.buckets) if (bucket.size > 0 || t > nowMs) out.push([t, [...bucket]]);
+    return out.sort((a, b) => a[0] - b[0]);
   }
 
   /** Everything whose bucket time has passed; each element is returned once. */
@@ -164,7 +178,7 @@ export class SessionTracker {
   upgrade(id: number): number | undefined {
     const s = this.sessions.get(id);
     if (s === undefined || !s.local) return undefined;
-    this.localExpiry.remove(id);
+    this.localExpiry.remove(id, this.now());
     this.localCount--;
     s.local = false;
     s.expiryTimeMs = this.expiry.update(id, s.timeoutMs, this.now());
@@ -230,7 +244,7 @@ export class SessionTracker {
     if (s === undefined) return;
     this.sessions.delete(id);
     if (s.local) this.localCount--;
-    this.queueOf(s).remove(id);
+    this.queueOf(s).remove(id, this.now());
   }
 
   /** Global sessions whose bucket has passed; they are marked closing so no touch revives them. */
@@ -261,6 +275,11 @@ export class SessionTracker {
   /** Local sessions (mntr's local_sessions). */
   get localSize(): number {
     return this.localCount;
+  }
+
+  /** dump's expiry sets: the global sessions' queue, or the local sessions' one. */
+  expiryBuckets(local: boolean): [number, number[]][] {
+    return (local ? this.localExpiry : this.expiry).dump(this.now());
   }
 
   ids(): IterableIterator<number> {

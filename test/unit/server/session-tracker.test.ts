@@ -25,8 +25,23 @@ describe('ExpiryQueue', () => {
     expect(q.poll(3000)).toEqual([]);
     expect(q.poll(4000)).toEqual(['a']);
     q.update('b', 1000, 5000);
-    q.remove('b');
+    q.remove('b', 5000);
     expect(q.poll(99_999)).toEqual([]);
+  });
+
+  it("dump keeps a bucket a touch or remove emptied until its time passes, as ZooKeeper's ExpiryQueue.dump", () => {
+    const q = new ExpiryQueue<string>(1000, 0);
+    q.update('a', 2000, 0); // 3000
+    q.update('a', 2000, 1200); // 4000, leaving 3000 empty
+    q.update('b', 2000, 1200); // 4000
+    q.update('c', 2000, 2500); // 5000
+    q.remove('c', 2500);
+    expect(q.dump(2500)).toEqual([[3000, []], [4000, ['a', 'b']], [5000, []]]);
+    // Past its time an empty bucket is gone (ZooKeeper's expirer polled it), a full one stays until polled.
+    expect(q.dump(3000)).toEqual([[4000, ['a', 'b']], [5000, []]]);
+    expect(q.dump(4500)).toEqual([[4000, ['a', 'b']], [5000, []]]);
+    expect(q.poll(4500).sort()).toEqual(['a', 'b']);
+    expect(q.dump(4500)).toEqual([[5000, []]]);
   });
 });
 
