@@ -11,10 +11,19 @@ import { OpCode } from '../../src/jute/opcodes.js';
 import { writeRequestHeader } from '../../src/jute/records.js';
 import { NzcClient } from '../helpers/nzc.js';
 import { RawZkSocket } from '../helpers/raw-zk-socket.js';
+import { freePort } from '../helpers/free-port.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * The client port's live connections, handshaking ones included, as the admin server's
+ * `connections` lists them: the admin port is not behind the client port's handshake cap.
+ */
+async function liveConnections(adminPort: number): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${adminPort}/commands/connections`);
+  const body = (await res.json()) as { connections: unknown[] };
+  return body.connections.length;
+}
 
 function closedSoon(socket: net.Socket, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -37,14 +46,19 @@ describe('client port limits', () => {
   });
 
   it('refuses connections beyond the handshake cap, logs that once, and admits again when handshakes complete', async () => {
-    server = await startServerProcess({ env: { ZABKEEPER_OUTSTANDING_HANDSHAKE_LIMIT: '3' } });
+    const adminPort = await freePort();
+    server = await startServerProcess({
+      extraArgs: ['--admin-port', String(adminPort)],
+      env: { ZABKEEPER_OUTSTANDING_HANDSHAKE_LIMIT: '3', ZABKEEPER_ADMIN_SERVER_ADDRESS: '127.0.0.1' },
+    });
     const idle: net.Socket[] = [];
     for (let i = 0; i < 3; i++) {
       const s = await RawZkSocket.connect(server.port);
       idle.push(s.socket);
       sockets.push(s.socket);
     }
-    await delay(100);
+    // The server has taken all three in (each holds a handshake slot) before the next ones come.
+    await waitFor(async () => (await liveConnections(adminPort)) === 3, 'the server to hold the three idle connections');
     const refused: boolean[] = [];
     for (let i = 0; i < 3; i++) {
       const s = await RawZkSocket.connect(server.port);
@@ -58,7 +72,8 @@ describe('client port limits', () => {
     expect(capLines()).toBe(1);
     // A completed handshake frees its slot: the idle ones go, a real client gets in.
     for (const s of idle) s.destroy();
-    await delay(200);
+    // Their slots are free once the server has seen them close.
+    await waitFor(async () => (await liveConnections(adminPort)) === 0, 'the server to let the idle connections go');
     const c = await ZooKeeperClient.connect(server.connectString, { connectTimeoutMs: 5000 });
     expect(await c.exists('/')).not.toBeNull();
     await c.close();
