@@ -1,5 +1,6 @@
 // Server metrics: a small Prometheus registry (counters, gauges, histograms) and the hooks the layers call.
 
+import { UniformReservoir } from './uniform-reservoir.js';
 import type { SnapshotEvent } from '../storage/index.js';
 import type { EnsembleAuthOutcome } from './auth-provider.js';
 
@@ -214,9 +215,12 @@ export class SummarySeries {
   max = -Infinity;
   private readonly window: number[] = [];
   private next = 0;
+  /** mntr's percentile rows: ZooKeeper's own sample, apart from the Prometheus quantiles' window. */
+  readonly reservoir = new UniformReservoir();
   observe(v: number): void {
     this.sum += v;
     this.count++;
+    this.reservoir.update(v);
     if (v < this.min) this.min = v;
     if (v > this.max) this.max = v;
     if (this.window.length < SUMMARY_WINDOW) this.window.push(v);
@@ -359,7 +363,7 @@ function monitorSummaryRows(name: string, s: SummarySeries, percentiles: boolean
   const n = s.count;
   rows.push([`avg_${name}`, n === 0 ? 0 : Math.round((s.sum / n) * 10_000) / 10_000], [`min_${name}`, n === 0 ? 0 : s.min], [`max_${name}`, n === 0 ? 0 : s.max], [`cnt_${name}`, n], [`sum_${name}`, s.sum]);
   if (!percentiles) return;
-  for (const [key, q] of [['p50', 0.5], ['p95', 0.95], ['p99', 0.99], ['p999', 0.999]] as const) rows.push([`${key}_${name}`, n === 0 ? 0 : s.quantile(q)]);
+  for (const [key, q] of [['p50', 0.5], ['p95', 0.95], ['p99', 0.99], ['p999', 0.999]] as const) rows.push([`${key}_${name}`, s.reservoir.percentile(q)]);
 }
 
 /**
