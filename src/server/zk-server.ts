@@ -1204,8 +1204,10 @@ export class ZooKeeperServer {
       maxSessionTimeoutMs: this.opts.maxSessionTimeoutMs,
       mode: () => (this.readOnly ? 'read-only' : this.role === 'follower' && this.opts.observer === true ? 'observer' : this.role),
       digestMismatches: () => this.digestMismatches,
-      // ZooKeeper's global_sessions is its database's session count: every member's committed sessions.
-      globalSessionCount: () => (this.localSessions && !this.readOnly ? this.tree.sessions.size : this.tracker.size - this.tracker.localSize),
+      // ZooKeeper's global_sessions is its database's session count: a learner's is every committed
+      // session of the ensemble (its LearnerSessionTracker adds each createSession it applies), local
+      // sessions on or off; a leader's or standalone's tracker adds a session before its txn commits.
+      globalSessionCount: () => (!this.readOnly && (this.localSessions || (this.opts.quorum && this.role !== 'leader')) ? this.tree.sessions.size : this.tracker.size - this.tracker.localSize),
     }));
   }
 

@@ -2,6 +2,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/jute/error-codes.js';
+import { OpCode } from '../../src/jute/opcodes.js';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { Ensemble } from '../helpers/ensemble.js';
 import { requireKazoo, runKazoo, runKazooLocalSessions } from '../helpers/kazoo.js';
@@ -149,4 +150,55 @@ describe('local sessions on a standalone server', () => {
       await zabkeeper.stop();
     }
   });
+});
+
+describe('local sessions off: zk_global_sessions on every member', () => {
+  let zab: Ensemble;
+  let real: RealZooKeeperEnsemble;
+
+  beforeAll(async () => {
+    real = await startRealZooKeeperEnsemble({ extraConfig: ['localSessionsEnabled=false'] });
+    zab = await Ensemble.create({ extraCfg: ['localSessionsEnabled=false'] });
+    await zab.startAll();
+    await zab.waitForQuorum(30_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await zab?.stop();
+    await real?.stop();
+  });
+
+  /** Client ports: the leader's, then the followers'. */
+  async function byRole(ports: number[]): Promise<number[]> {
+    const modes = await Promise.all(ports.map(async (p) => /^Mode: (\w+)$/m.exec(await fourLetterWord(p, 'srvr'))?.[1]));
+    return [...ports.filter((_, i) => modes[i] === 'leader'), ...ports.filter((_, i) => modes[i] === 'follower')];
+  }
+
+  /** global_sessions of [leader, follower served, other follower] once every member has applied the same txns. */
+  async function counts(ports: number[]): Promise<number[]> {
+    await waitFor(async () => new Set(await Promise.all(ports.map(zxid))).size === 1, 'every member to apply the same txns');
+    return Promise.all(ports.map((p) => mntr(p, 'global_sessions')));
+  }
+
+  /** A session opened on one follower, then closed: what each member counts meanwhile. */
+  async function scenario(clientPorts: number[]): Promise<{ open: number[]; closed: number[] }> {
+    const ports = await byRole(clientPorts);
+    expect(ports).toHaveLength(3);
+    const raw = await RawZkSocket.connect(ports[1]!);
+    try {
+      await raw.handshake({ timeOutMs: 10_000 });
+      const open = await counts(ports);
+      raw.request(1, OpCode.closeSession);
+      await raw.nextReply();
+      return { open, closed: await counts(ports) };
+    } finally {
+      raw.destroy();
+    }
+  }
+
+  it("counts the ensemble's committed sessions on the leader and on both followers, as ZooKeeper 3.8 does", async () => {
+    const expected = await scenario(real.members.map((m) => m.port));
+    expect(expected).toEqual({ open: [1, 1, 1], closed: [0, 0, 0] });
+    expect(await scenario(zab.nodes.map((n) => n.clientPort))).toEqual(expected);
+  }, 60_000);
 });
