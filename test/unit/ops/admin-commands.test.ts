@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ADMIN_COMMANDS, runAdminCommand, type AdminContext } from '../../../src/server/admin-server.js';
 import { parseZooCfg, resolveServerConfig } from '../../../src/server/config.js';
 import { executeFourLetterWord, type FourLetterStats } from '../../../src/server/four-letter-words.js';
+import { javaDateString } from '../../../src/server/java-date.js';
 import { TraceMask } from '../../../src/server/trace-mask.js';
 
 const stats: FourLetterStats = {
@@ -238,12 +239,15 @@ describe('admin server configuration', () => {
 });
 
 describe('dump with local sessions', () => {
-  const fixedExpiry = new Date(2000).toString();
   it('lists the local sets, then the leader\'s global sets apart', async () => {
     const c = ctx(true);
+    // The server reports the two expiry queues apart: sessionExpiries() is the global one.
     c.zk.localSessionsDump = () => ({ local: new Map([[2000, [7]]]) });
+    c.zk.sessionExpiries = () => new Map([[1000, [8, 9]]]);
     const text = await executeFourLetterWord('dump', c);
-    expect(text).toContain(`SessionTracker dump:\nLocal Session Sets (1)/(1):\n1 expire at ${fixedExpiry}:\n\t0x7\nGlobal Session Sets (1)/(2):\n2 expire at ${new Date(1000).toString()}:\n\t0x8\n\t0x9\nephemeral nodes dump:`);
+    expect(text).toContain(
+      `SessionTracker dump:\nLocal Session Sets (1)/(1):\n1 expire at ${javaDateString(2000)}:\n\t0x7\nGlobal Session Sets (1)/(2):\n2 expire at ${javaDateString(1000)}:\n\t0x8\n\t0x9\nephemeral nodes dump:`,
+    );
   });
 
   it("lists a follower's global sessions with their timeouts, as ZooKeeper's learner", async () => {
